@@ -1,0 +1,217 @@
+"""The metric catalog (metrics.toml): which metrics exist, their role, type and direction."""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from nsexp.errors import InputError
+
+Role = Literal["north_star", "leading", "vanity", "guardrail"]
+MetricType = Literal["proportion", "mean", "ratio"]
+Direction = Literal["increase", "decrease"]
+
+ROLES: tuple[Role, ...] = ("north_star", "leading", "vanity", "guardrail")
+TYPES: tuple[MetricType, ...] = ("proportion", "mean", "ratio")
+DIRECTIONS: tuple[Direction, ...] = ("increase", "decrease")
+ROLE_LABELS: dict[str, str] = {
+    "north_star": "North Star",
+    "leading": "Leading indicator",
+    "vanity": "Vanity",
+    "guardrail": "Guardrail",
+}
+DEFAULT_THRESHOLD = 0.01
+COLUMN_KEYS = ("experiment", "variant", "unit_id", "date")
+_METRIC_KEYS = {
+    "label",
+    "role",
+    "type",
+    "column",
+    "numerator",
+    "denominator",
+    "direction",
+    "practical_threshold",
+    "description",
+}
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric of the catalog; ratio metrics read `numerator` / `denominator` columns."""
+
+    id: str
+    label: str
+    role: Role
+    type: MetricType
+    column: str | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+    direction: Direction = "increase"
+    practical_threshold: float = DEFAULT_THRESHOLD
+    description: str = ""
+
+    @property
+    def sign(self) -> int:
+        """+1 when higher is better, -1 when lower is better."""
+        return 1 if self.direction == "increase" else -1
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The unit-level columns this metric reads."""
+        if self.type == "ratio":
+            return (self.numerator or "", self.denominator or "")
+        return (self.column or self.id,)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """All metrics, in file order, plus the user's column names for the fixed fields."""
+
+    metrics: dict[str, Metric]
+    columns: dict[str, str] = field(default_factory=dict)
+    path: str | None = None
+
+    @property
+    def north_star(self) -> Metric:
+        """The one North Star metric."""
+        return next(m for m in self.metrics.values() if m.role == "north_star")
+
+    def column(self, name: str) -> str:
+        """The data's column name for one of experiment, variant, unit_id, date."""
+        return self.columns.get(name, name)
+
+    def ordered(self) -> list[Metric]:
+        """Metrics by role (North Star, leading, vanity, guardrail), then file order."""
+        return sorted(self.metrics.values(), key=lambda m: ROLES.index(m.role))
+
+
+def load_catalog(path: str | Path) -> Catalog:
+    """Read and validate metrics.toml; raise InputError naming the key and the fix."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(
+            "metric catalog not found",
+            file=path,
+            fix="create metrics.toml beside the data or pass --metrics FILE",
+        )
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"not valid TOML ({exc})", file=path, fix="fix the TOML syntax") from exc
+    return parse_catalog(raw, source=str(path))
+
+
+def parse_catalog(raw: dict, source: str = "metrics.toml") -> Catalog:
+    """Validate an already-parsed metrics.toml document."""
+    tables = raw.get("metrics")
+    if not isinstance(tables, dict) or not tables:
+        raise InputError(
+            "no [metrics.<id>] tables",
+            file=source,
+            fix="add one table per metric, e.g. [metrics.weekly_active_teams]",
+        )
+    metrics = {mid: _parse_metric(mid, spec, source) for mid, spec in tables.items()}
+    stars = [m.id for m in metrics.values() if m.role == "north_star"]
+    if len(stars) != 1:
+        found = ", ".join(stars) if stars else "none"
+        raise InputError(
+            f'exactly one metric needs role = "north_star" (found {found})',
+            file=source,
+            fix="mark the one metric that measures customer value as the North Star",
+        )
+    return Catalog(
+        metrics=metrics, columns=_parse_columns(raw.get("columns", {}), source), path=source
+    )
+
+
+def _parse_metric(mid: str, spec: object, source: str) -> Metric:
+    where = f"[metrics.{mid}]"
+    if not isinstance(spec, dict):
+        raise InputError(f"{where} must be a table", file=source)
+    unknown = sorted(set(spec) - _METRIC_KEYS)
+    if unknown:
+        raise InputError(
+            f"{where} has unknown key '{unknown[0]}'",
+            file=source,
+            fix=f"use only {', '.join(sorted(_METRIC_KEYS))}",
+        )
+    role = spec.get("role")
+    if role not in ROLES:
+        raise InputError(
+            f"{where} role = {role!r} is not a known role",
+            file=source,
+            fix=f"use one of {', '.join(ROLES)}",
+        )
+    mtype = spec.get("type")
+    if mtype not in TYPES:
+        raise InputError(
+            f"{where} type = {mtype!r} is not a known type",
+            file=source,
+            fix=f"use one of {', '.join(TYPES)}",
+        )
+    direction = spec.get("direction", "increase")
+    if direction not in DIRECTIONS:
+        raise InputError(
+            f"{where} direction = {direction!r} is not a known direction",
+            file=source,
+            fix="use increase or decrease",
+        )
+    threshold = spec.get("practical_threshold", DEFAULT_THRESHOLD)
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or not math.isfinite(threshold)
+        or not 0 < threshold < 1
+    ):
+        raise InputError(
+            f"{where} practical_threshold = {threshold!r} is not a relative effect",
+            file=source,
+            fix="give a number between 0 and 1, e.g. 0.01 for 1%",
+        )
+    for key in ("label", "column", "numerator", "denominator", "description"):
+        if key in spec and not isinstance(spec[key], str):
+            raise InputError(f"{where} {key} must be a string", file=source)
+    if mtype == "ratio":
+        if not spec.get("numerator") or not spec.get("denominator"):
+            raise InputError(
+                f"{where} is a ratio metric without numerator and denominator",
+                file=source,
+                fix='add numerator = "<column>" and denominator = "<column>"',
+            )
+    elif "numerator" in spec or "denominator" in spec:
+        raise InputError(
+            f"{where} has numerator/denominator but type = {mtype!r}",
+            file=source,
+            fix='set type = "ratio" or use column = "<column>"',
+        )
+    return Metric(
+        id=mid,
+        label=spec.get("label", mid),
+        role=role,
+        type=mtype,
+        column=spec.get("column", mid) if mtype != "ratio" else None,
+        numerator=spec.get("numerator"),
+        denominator=spec.get("denominator"),
+        direction=direction,
+        practical_threshold=float(threshold),
+        description=spec.get("description", ""),
+    )
+
+
+def _parse_columns(spec: object, source: str) -> dict[str, str]:
+    if not isinstance(spec, dict):
+        raise InputError("[columns] must be a table", file=source)
+    unknown = sorted(set(spec) - set(COLUMN_KEYS))
+    if unknown:
+        raise InputError(
+            f"[columns] has unknown key '{unknown[0]}'",
+            file=source,
+            fix=f"map only {', '.join(COLUMN_KEYS)} to your column names",
+        )
+    for key, value in spec.items():
+        if not isinstance(value, str) or not value:
+            raise InputError(f"[columns] {key} must be a column name", file=source)
+    return dict(spec)

@@ -1,0 +1,198 @@
+"""Load a data directory (or one file) into a validated Dataset of sufficient statistics."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from nsexp.catalog import Catalog, load_catalog
+from nsexp.errors import InputError
+from nsexp.experiments import ExperimentInfo, load_experiments
+from nsexp.io.files import data_files, kind_of, require_variant, scan
+from nsexp.io.schema import KEYS, SUMMARY_SCHEMA
+from nsexp.io.summary import read_summary
+from nsexp.io.units import FileRead, aggregate_units
+
+DATA_DIR_ENV = "NSEXP_DATA_DIR"
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One experiment as found in the data: its arms, the control, and what the data showed."""
+
+    id: str
+    info: ExperimentInfo
+    variants: tuple[str, ...]
+    control: str
+    problems: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def treatments(self) -> tuple[str, ...]:
+        """Every variant but the control, in sorted order."""
+        return tuple(v for v in self.variants if v != self.control)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Everything a readout needs: catalog, experiments and the summary table."""
+
+    catalog: Catalog
+    experiments: dict[str, Experiment]
+    summary: pl.DataFrame
+    units: pl.DataFrame
+    files: tuple[str, ...] = ()
+    fingerprint: str = ""
+    has_dates: bool = False
+
+
+def default_data_dir() -> Path:
+    """./data, unless NSEXP_DATA_DIR says otherwise."""
+    return Path(os.environ.get(DATA_DIR_ENV, "data"))
+
+
+def load_dataset(path: str | Path, metrics: str | Path | None = None) -> Dataset:
+    """Read a data directory or one data file, with metrics.toml beside it unless given."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(
+            "no such file or directory", file=path, fix="pass a data directory or a data file"
+        )
+    root = path if path.is_dir() else path.parent
+    files = data_files(root) if path.is_dir() else [path]
+    if path.is_file() and path.suffix.lower() not in (".csv", ".parquet"):
+        raise InputError("not a CSV or Parquet file", file=path, fix="pass a .csv or .parquet")
+    if not files:
+        raise InputError(
+            "no CSV or Parquet files in the directory",
+            file=path,
+            fix="add experiment data (*.csv or *.parquet) or point at another directory",
+        )
+    catalog = load_catalog(metrics if metrics is not None else root / "metrics.toml")
+    infos = load_experiments(root / "experiments.toml")
+    reads = [_read_file(f, catalog) for f in files]
+    summary = pl.concat([r.summary for r in reads]).select(list(SUMMARY_SCHEMA))
+    _check_duplicates(summary, files)
+    units = pl.concat([r.units for r in reads], how="vertical_relaxed")
+    seen = set().union(*(r.metrics for r in reads))
+    absent = [m for m in catalog.metrics if m not in seen]
+    if absent:
+        metric = catalog.metrics[absent[0]]
+        raise InputError(
+            f"metric '{metric.id}' is in the catalog but no data file has it",
+            file=catalog.path,
+            column=", ".join(metric.columns),
+            fix=f"check the column name in [metrics.{metric.id}] or remove the metric",
+        )
+    problems = _merge(r.problems for r in reads)
+    notes = _merge(r.notes for r in reads)
+    experiments = {
+        eid: _experiment(eid, summary, infos, problems.get(eid, []), notes.get(eid, []), root)
+        for eid in sorted(summary["experiment"].unique())
+    }
+    return Dataset(
+        catalog=catalog,
+        experiments=experiments,
+        summary=summary.sort("experiment", "metric", "variant", "date"),
+        units=units.group_by("experiment", "variant", "date").agg(pl.col("units").sum()),
+        files=tuple(str(f) for f in files),
+        fingerprint=fingerprint([*files, Path(catalog.path or "")]),
+        has_dates=summary["date"].null_count() < summary.height,
+    )
+
+
+def fingerprint(paths: list[Path]) -> str:
+    """A short content hash of the given files (names and bytes), to tell data versions apart."""
+    digest = hashlib.blake2b(digest_size=8)
+    for p in sorted(p for p in paths if p.is_file()):
+        digest.update(p.name.encode())
+        with p.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _read_file(path: Path, catalog: Catalog) -> FileRead:
+    lazy = scan(path, catalog)
+    columns = lazy.collect_schema().names()
+    require_variant(columns, path, catalog)
+    if kind_of(columns) == "summary":
+        return read_summary(lazy, path, catalog)
+    return aggregate_units(lazy, path, catalog)
+
+
+def _merge(dicts) -> dict[str, list[str]]:
+    merged: dict[str, list[str]] = {}
+    for d in dicts:
+        for key, values in d.items():
+            merged.setdefault(key, []).extend(values)
+    return merged
+
+
+def _check_duplicates(summary: pl.DataFrame, files: list[Path]) -> None:
+    dupes = summary.filter(pl.struct(list(KEYS)).is_duplicated())
+    if dupes.height:
+        row = dupes.row(0, named=True)
+        raise InputError(
+            f"experiment {row['experiment']} metric {row['metric']} variant {row['variant']} "
+            "appears in more than one file",
+            file=", ".join(f.name for f in files),
+            fix="keep each experiment's data in one file, or split the files by date",
+        )
+
+
+def _experiment(
+    eid: str,
+    summary: pl.DataFrame,
+    infos: dict[str, ExperimentInfo],
+    problems: list[str],
+    notes: list[str],
+    root: Path,
+) -> Experiment:
+    info = infos.get(eid, ExperimentInfo(id=eid))
+    variants = tuple(sorted(summary.filter(pl.col("experiment") == eid)["variant"].unique()))
+    source = root / "experiments.toml"
+    if len(variants) < 2:
+        raise InputError(
+            f"experiment {eid} has only one variant ({variants[0]})",
+            column="variant",
+            file=source if eid in infos else None,
+            fix="an A/B test needs a control and at least one treatment in the data",
+        )
+    if info.control is not None:
+        control = info.control
+        if control not in variants:
+            raise InputError(
+                f"[experiments.{eid}] control = {control!r} is not in the data "
+                f"(variants: {', '.join(variants)})",
+                file=source,
+                fix="name one of the variants found in the data as the control",
+            )
+    else:
+        control = "control" if "control" in variants else variants[0]
+    unknown = sorted(set(info.expected_split) - set(variants))
+    if unknown:
+        raise InputError(
+            f"[experiments.{eid}] expected_split names variant {unknown[0]!r}, not in the data",
+            file=source,
+            fix=f"use the variants found: {', '.join(variants)}",
+        )
+    if info.expected_split and set(info.expected_split) != set(variants):
+        lacking = sorted(set(variants) - set(info.expected_split))
+        raise InputError(
+            f"[experiments.{eid}] expected_split has no share for variant {lacking[0]!r}",
+            file=source,
+            fix="give every variant a share",
+        )
+    return Experiment(
+        id=eid,
+        info=info,
+        variants=variants,
+        control=control,
+        problems=tuple(problems),
+        notes=tuple(notes),
+    )

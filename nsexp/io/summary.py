@@ -1,0 +1,152 @@
+"""Read summary rows (what a warehouse query returns) and check they are possible."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from nsexp.catalog import Catalog
+from nsexp.errors import InputError
+from nsexp.io.files import check_numeric, date_expr, experiment_expr
+from nsexp.io.schema import KEYS, RATIO_SUMS, conform
+from nsexp.io.units import FileRead
+
+_REL_TOL = 1e-9
+
+
+def read_summary(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:
+    """Validate a summary file and return it in the standard summary form."""
+    schema = lazy.collect_schema()
+    names = schema.names()
+    moments = "sum" not in names
+    numeric = ["n", *(("mean", "variance") if moments else ("sum", "sum_sq"))]
+    numeric += [c for c in RATIO_SUMS if c in names]
+    for column in numeric:
+        check_numeric(lazy, schema[column], column, path)
+    keys = [
+        experiment_expr(names, path),
+        pl.col("variant").cast(pl.String),
+        pl.col("metric").cast(pl.String),
+    ]
+    if "date" in names:
+        keys.append(date_expr(schema["date"]))
+    try:
+        frame = lazy.select(*keys, *(pl.col(c).cast(pl.Float64) for c in numeric)).collect()
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(
+            f"cannot read the summary rows ({str(exc).splitlines()[0]})",
+            file=path,
+            fix="check that dates are ISO dates (2026-01-31)",
+        ) from exc
+    if frame.height == 0:
+        raise InputError("the file has no rows", file=path, fix="export the data again")
+    if moments:
+        frame = frame.with_columns(
+            (pl.col("n") * pl.col("mean")).alias("sum"),
+            (
+                (pl.col("n") - 1) * pl.col("variance").fill_null(0.0)
+                + pl.col("n") * pl.col("mean") ** 2
+            ).alias("sum_sq"),
+        )
+    _check_summary(frame, path, catalog, moments)
+    summary = conform(frame.with_columns(pl.col("n").cast(pl.Int64))).collect()
+    units = summary.group_by("experiment", "variant", "date").agg(pl.col("n").max().alias("units"))
+    return FileRead(summary=summary, units=units, metrics=set(summary["metric"].unique()))
+
+
+def _first(frame: pl.DataFrame, bad: pl.Expr) -> dict | None:
+    rows = frame.filter(bad)
+    return rows.row(0, named=True) if rows.height else None
+
+
+def _where(row: dict) -> str:
+    return f"experiment {row['experiment']}, variant {row['variant']}, metric {row['metric']}"
+
+
+def _check_summary(frame: pl.DataFrame, path: Path, catalog: Catalog, moments: bool) -> None:
+    for column in ("variant", "metric"):
+        if frame[column].null_count():
+            raise InputError(
+                f"{frame[column].null_count()} rows have no {column}",
+                file=path,
+                column=column,
+                fix=f"fill in the {column} of every row",
+            )
+    unknown = sorted(set(frame["metric"].unique()) - set(catalog.metrics))
+    if unknown:
+        raise InputError(
+            f"metric '{unknown[0]}' is not in the metric catalog",
+            file=path,
+            column="metric",
+            fix=f"add [metrics.{unknown[0]}] to metrics.toml or drop its rows",
+        )
+    row = _first(frame, pl.col("n").is_null() | (pl.col("n") <= 0) | (pl.col("n") % 1 != 0))
+    if row:
+        raise InputError(
+            f"n = {row['n']} for {_where(row)}; n must be a positive whole number of units",
+            file=path,
+            column="n",
+            fix="drop rows with no units or fix the count",
+        )
+    stats = ("mean", "variance") if moments else ("sum", "sum_sq")
+    for column in stats:
+        row = _first(frame, pl.col(column).is_null() | pl.col(column).is_nan())
+        if row and not (column == "variance" and row["n"] == 1):
+            raise InputError(
+                f"no {column} for {_where(row)}",
+                file=path,
+                column=column,
+                fix="fill in every summary figure or drop the row",
+            )
+    if moments:
+        row = _first(frame, pl.col("variance") < 0)
+        if row:
+            raise InputError(
+                f"negative variance for {_where(row)}",
+                file=path,
+                column="variance",
+                fix="give the sample variance (ddof=1)",
+            )
+    floor = pl.col("sum") ** 2 / pl.col("n")
+    row = _first(frame, pl.col("sum_sq") < floor - _REL_TOL * (floor.abs() + 1))
+    if row:
+        raise InputError(
+            f"sum_sq = {row['sum_sq']:g} is impossible for sum = {row['sum']:g} and n = "
+            f"{row['n']:g} ({_where(row)}): it must be at least sum²/n",
+            file=path,
+            column="sum_sq",
+            fix="sum_sq is the sum of squared unit values",
+        )
+    proportions = [m.id for m in catalog.metrics.values() if m.type == "proportion"]
+    row = _first(
+        frame,
+        pl.col("metric").is_in(proportions) & ((pl.col("sum") < 0) | (pl.col("sum") > pl.col("n"))),
+    )
+    if row:
+        raise InputError(
+            f"{row['sum']:g} conversions out of n = {row['n']:g} for {_where(row)}",
+            file=path,
+            column="sum",
+            fix="a proportion's sum counts converted units: between 0 and n",
+        )
+    ratios = [m.id for m in catalog.metrics.values() if m.type == "ratio"]
+    for column in RATIO_SUMS:
+        missing = pl.lit(True) if column not in frame.columns else pl.col(column).is_null()
+        row = _first(frame, pl.col("metric").is_in(ratios) & missing)
+        if row:
+            raise InputError(
+                f"ratio metric needs {column} ({_where(row)})",
+                file=path,
+                column=column,
+                fix="add den_sum, den_sum_sq and num_den_sum for ratio metrics",
+            )
+    keys = [k for k in KEYS if k in frame.columns]
+    dupes = frame.filter(pl.struct(keys).is_duplicated())
+    if dupes.height:
+        raise InputError(
+            f"{dupes.height} rows repeat the same {', '.join(keys)} "
+            f"(first: {_where(dupes.row(0, named=True))})",
+            file=path,
+            fix="give one row per key, e.g. one per day",
+        )

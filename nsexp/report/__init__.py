@@ -1,0 +1,1 @@
+"""Everything for people: number formatting, tables, Markdown and JSON of a readout."""

@@ -1,0 +1,64 @@
+"""Numbers for people: percentages, p-values, counts and metric values, in one place."""
+
+from __future__ import annotations
+
+import math
+
+MINUS = "−"
+
+
+def _bad(x: float | None) -> bool:
+    return x is None or (isinstance(x, float) and not math.isfinite(x))
+
+
+def pct(x: float | None, digits: int = 1, signed: bool = True) -> str:
+    """0.081 -> '+8.1%'; uses a real minus sign; '—' when missing."""
+    if _bad(x):
+        return "—"
+    text = f"{abs(x) * 100:.{digits}f}%"
+    if signed and round(abs(x) * 100, digits) != 0:
+        return ("+" if x > 0 else MINUS) + text
+    return text
+
+
+def pct_ci(low: float | None, high: float | None, digits: int = 1) -> str:
+    """'[+5.2%, +11.0%]'."""
+    return f"[{pct(low, digits)}, {pct(high, digits)}]"
+
+
+def p_value(p: float | None) -> str:
+    """'p < 0.001', 'p = 0.034', 'p = 0.41'."""
+    if _bad(p):
+        return "p = —"
+    if p < 0.001:
+        return "p < 0.001"
+    return f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"
+
+
+def count(n: float | None) -> str:
+    """12345 -> '12,345'."""
+    return "—" if _bad(n) else f"{round(n):,}"
+
+
+def value(x: float | None, kind: str) -> str:
+    """A metric value: proportions as percentages, others with sensible significant digits."""
+    if _bad(x):
+        return "—"
+    if kind == "proportion":
+        return pct(x, 2, signed=False)
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.4g}" if abs(x) < 1 else f"{x:,.3g}" if abs(x) >= 100 else f"{x:.3g}"
+
+
+def effect(x: float | None, kind: str) -> str:
+    """An absolute difference: percentage points for proportions, signed numbers otherwise."""
+    if _bad(x):
+        return "—"
+    text = f"{abs(x) * 100:.2f} pp" if kind == "proportion" else f"{abs(x):.3g}"
+    return ("+" if x > 0 else MINUS if x < 0 else "") + text
+
+
+def threshold(x: float) -> str:
+    """0.01 -> '±1%'."""
+    return f"±{x * 100:g}%"

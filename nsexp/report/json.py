@@ -1,0 +1,90 @@
+"""The readout as plain data (the CLI's --format json); field names are a fixed contract."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from nsexp.readout import ExperimentReadout, Readout, TreatmentReadout
+
+METRIC_FIELDS = (
+    "metric",
+    "label",
+    "role",
+    "type",
+    "direction",
+    "n_control",
+    "n_treatment",
+    "control_mean",
+    "treatment_mean",
+    "abs_effect",
+    "abs_ci_low",
+    "abs_ci_high",
+    "rel_effect",
+    "rel_ci_low",
+    "rel_ci_high",
+    "p_value",
+    "p_adjusted",
+    "significant",
+    "practical_threshold",
+    "note",
+)
+
+
+def clean(x: Any) -> Any:
+    """NaN and infinities become None: JSON has no NaN, and a gap beats a wrong number."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def treatment_dict(t: TreatmentReadout) -> dict[str, Any]:
+    """One comparison: verdict, North Star status, reasons and every metric's figures."""
+    ns = t.north_star
+    return {
+        "variant": t.variant,
+        "verdict": t.verdict,
+        "north_star_status": t.north_star_status,
+        "reasons": list(t.reasons),
+        "north_star_units_needed": clean(ns["units_needed"]),
+        "metrics": [
+            {k: clean(row[k]) for k in METRIC_FIELDS} for row in t.metrics.iter_rows(named=True)
+        ],
+    }
+
+
+def experiment_dict(e: ExperimentReadout) -> dict[str, Any]:
+    """One experiment with its SRM check and comparisons."""
+    info = e.experiment.info
+    return {
+        "experiment": e.id,
+        "name": info.title,
+        "owner": info.owner,
+        "hypothesis": info.hypothesis,
+        "control": e.experiment.control,
+        "variants": list(e.experiment.variants),
+        "units": e.units,
+        "first_date": e.first_date.isoformat() if e.first_date else None,
+        "last_date": e.last_date.isoformat() if e.last_date else None,
+        "days": e.days,
+        "srm": {
+            "p_value": clean(e.srm.p_value),
+            "mismatch": e.srm.mismatch,
+            "counts": e.srm.counts,
+            "expected_split": e.srm.expected,
+        },
+        "notes": list(e.notes),
+        "comparisons": [treatment_dict(t) for t in e.treatments],
+    }
+
+
+def readout_dict(readout: Readout) -> dict[str, Any]:
+    """The whole readout, with the settings and methods that produced it."""
+    s = readout.settings
+    return {
+        "settings": {"alpha": s.alpha, "correction": s.correction},
+        "methods": s.methods(),
+        "north_star": readout.catalog.north_star.id,
+        "data_fingerprint": readout.fingerprint,
+        "experiments": [experiment_dict(e) for e in readout.experiments.values()],
+    }

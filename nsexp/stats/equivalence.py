@@ -1,0 +1,39 @@
+"""Is a non-significant North Star really flat, or just not measured well enough yet?"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from nsexp.stats.compare import critical_value
+
+POWER = 0.8
+
+
+def is_flat(
+    rel: np.ndarray, rel_se: np.ndarray, df: np.ndarray, threshold: np.ndarray, alpha: float
+) -> np.ndarray:
+    """Two one-sided tests (Schuirmann 1987): the (1 - 2 alpha) interval of the relative
+    effect lies inside +-threshold."""
+    half = critical_value(1 - 2 * alpha, df) * rel_se
+    with np.errstate(invalid="ignore"):
+        return (rel - half > -threshold) & (rel + half < threshold)
+
+
+def units_needed(
+    unit_var_c: np.ndarray,
+    unit_var_t: np.ndarray,
+    control_mean: np.ndarray,
+    threshold: np.ndarray,
+    alpha: float,
+    power: float = POWER,
+) -> np.ndarray:
+    """Units per arm to detect a relative change of `threshold` with the given power.
+
+    n = (z_{1-alpha/2} + z_power)^2 (s_c^2 + s_t^2) / (threshold * mean_c)^2, the normal
+    approximation for two independent means (e.g. Chow, Shao & Wang 2008, ch. 3).
+    """
+    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n = z**2 * (unit_var_c + unit_var_t) / (threshold * control_mean) ** 2
+    return np.ceil(n)

@@ -1,0 +1,170 @@
+"""The North Star rules: one verdict per treatment variant, with reasons a person can read."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import polars as pl
+
+from nsexp.report import format as fmt
+
+Verdict = Literal[
+    "invalid",
+    "north_star_loss",
+    "guardrail_breach",
+    "north_star_win",
+    "vanity_only",
+    "flat",
+    "inconclusive",
+]
+NorthStarStatus = Literal["moved", "flat", "inconclusive"]
+
+VERDICTS: tuple[Verdict, ...] = (
+    "invalid",
+    "north_star_loss",
+    "guardrail_breach",
+    "north_star_win",
+    "vanity_only",
+    "flat",
+    "inconclusive",
+)
+VERDICT_LABELS: dict[str, str] = {
+    "invalid": "Invalid",
+    "north_star_loss": "North Star loss",
+    "guardrail_breach": "Guardrail breach",
+    "north_star_win": "North Star win",
+    "vanity_only": "Vanity only",
+    "flat": "Flat",
+    "inconclusive": "Inconclusive",
+}
+VERDICT_MEANINGS: dict[str, str] = {
+    "invalid": "the data cannot be trusted (sample ratio mismatch or a failed data check)",
+    "north_star_loss": "the North Star got significantly worse",
+    "guardrail_breach": "a guardrail got significantly worse",
+    "north_star_win": "the North Star got significantly better",
+    "vanity_only": "vanity or leading metrics improved, the North Star did not",
+    "flat": "nothing improved and the North Star is shown to be flat",
+    "inconclusive": "nothing moved, and the data cannot yet rule out a real North Star effect",
+}
+
+
+def decide(results: pl.DataFrame, invalid: set[str]) -> pl.DataFrame:
+    """One row per experiment x treatment: verdict and North Star status, by the precedence
+    invalid > north_star_loss > guardrail_breach > north_star_win > vanity_only > flat >
+    inconclusive. `results` needs role, significant, better, worse and flat per metric."""
+    ns = pl.col("role") == "north_star"
+    per = results.group_by("experiment", "variant", maintain_order=True).agg(
+        (ns & pl.col("significant")).any().alias("ns_significant"),
+        (ns & pl.col("better")).any().alias("ns_better"),
+        (ns & pl.col("worse")).any().alias("ns_worse"),
+        (ns & pl.col("flat")).any().alias("ns_flat"),
+        ((pl.col("role") == "guardrail") & pl.col("worse")).any().alias("guardrail_worse"),
+        (pl.col("role").is_in(["leading", "vanity"]) & pl.col("better"))
+        .any()
+        .alias("other_better"),
+    )
+    verdict = (
+        pl.when(pl.col("experiment").is_in(sorted(invalid)))
+        .then(pl.lit("invalid"))
+        .when(pl.col("ns_worse"))
+        .then(pl.lit("north_star_loss"))
+        .when(pl.col("guardrail_worse"))
+        .then(pl.lit("guardrail_breach"))
+        .when(pl.col("ns_better"))
+        .then(pl.lit("north_star_win"))
+        .when(pl.col("other_better"))
+        .then(pl.lit("vanity_only"))
+        .when(pl.col("ns_flat"))
+        .then(pl.lit("flat"))
+        .otherwise(pl.lit("inconclusive"))
+    )
+    status = (
+        pl.when(pl.col("ns_significant"))
+        .then(pl.lit("moved"))
+        .when(pl.col("ns_flat"))
+        .then(pl.lit("flat"))
+        .otherwise(pl.lit("inconclusive"))
+    )
+    return per.select(
+        "experiment", "variant", verdict.alias("verdict"), status.alias("north_star_status")
+    )
+
+
+def describe(row: dict) -> str:
+    """'page_views +8.1% [+5.2%, +11.0%], p < 0.001' for one metric's result row."""
+    return (
+        f"{row['metric']} {fmt.pct(row['rel_effect'])} "
+        f"{fmt.pct_ci(row['rel_ci_low'], row['rel_ci_high'])}, {fmt.p_value(row['p_adjusted'])}"
+    )
+
+
+def north_star_clause(ns: dict, alpha: float) -> str:
+    """How the North Star moved and what that means: moved, flat or inconclusive."""
+    name = f"the North Star {ns['metric']}"
+    limit = fmt.threshold(ns["practical_threshold"])
+    if ns["significant"]:
+        return f"{name} moved {describe(ns).removeprefix(ns['metric'] + ' ')}"
+    band = fmt.pct_ci(ns["equivalence_ci_low"], ns["equivalence_ci_high"])
+    level = f"{(1 - 2 * alpha) * 100:g}% CI"
+    if ns["flat"]:
+        return (
+            f"{name} moved {fmt.pct(ns['rel_effect'])} {band} ({level}), "
+            f"inside its {limit} threshold: flat"
+        )
+    need, have = ns["units_needed"], min(ns["n_control"], ns["n_treatment"])
+    tail = (
+        f"; about {fmt.count(need)} units per arm (now {fmt.count(have)}) "
+        f"would tell a {limit} effect from zero"
+        if need is not None and need == need
+        else ""
+    )
+    return (
+        f"{name} moved {fmt.pct(ns['rel_effect'])} {band} ({level}), "
+        f"too uncertain to rule out a {limit} effect: inconclusive{tail}"
+    )
+
+
+def explain(verdict: str, metrics: list[dict], alpha: float, problems: list[str]) -> list[str]:
+    """Plain-English reasons for one treatment's verdict, naming metrics and their figures.
+
+    `metrics` are the result rows of that treatment (one dict per metric), `problems` the
+    experiment's failed data checks (SRM included).
+    """
+    ns = next(m for m in metrics if m["role"] == "north_star")
+    better = [m for m in metrics if m["better"] and m["role"] != "north_star"]
+    worse = [m for m in metrics if m["worse"] and m["role"] != "north_star"]
+    guard_worse = [m for m in worse if m["role"] == "guardrail"]
+    reasons: list[str] = []
+    if verdict == "invalid":
+        reasons += [
+            f"{p[0].upper()}{p[1:]}: no effect in this experiment can be trusted." for p in problems
+        ]
+    elif verdict == "north_star_loss":
+        reasons.append(f"The North Star got worse: {describe(ns)}.")
+    elif verdict == "guardrail_breach":
+        reasons += [f"Guardrail {m['metric']} got worse: {describe(m)}." for m in guard_worse]
+    elif verdict == "north_star_win":
+        reasons.append(f"The North Star improved: {describe(ns)}.")
+        if abs(ns["rel_effect"]) < ns["practical_threshold"]:
+            reasons.append(
+                f"The lift is real but smaller than the {fmt.threshold(ns['practical_threshold'])} "
+                "the team set as worth acting on."
+            )
+    elif verdict == "vanity_only":
+        moved = "; ".join(describe(m) for m in better)
+        reasons.append(f"{moved}, but {north_star_clause(ns, alpha)}.")
+    elif verdict == "flat":
+        reasons.append(f"No metric improved, and {north_star_clause(ns, alpha)}.")
+    else:
+        reasons.append(f"No metric moved significantly, and {north_star_clause(ns, alpha)}.")
+    if verdict in ("north_star_win", "north_star_loss", "guardrail_breach"):
+        if verdict != "guardrail_breach" and guard_worse:
+            reasons += [
+                f"Guardrail {m['metric']} also got worse: {describe(m)}." for m in guard_worse
+            ]
+        if verdict != "vanity_only" and better:
+            reasons.append("Also better: " + "; ".join(describe(m) for m in better) + ".")
+    others_worse = [m for m in worse if m["role"] != "guardrail"]
+    if others_worse and verdict != "invalid":
+        reasons.append("Worse: " + "; ".join(describe(m) for m in others_worse) + ".")
+    return reasons
