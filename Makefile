@@ -5,12 +5,12 @@ BIN := $(VENV)/bin
 PORT ?= 8501
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench demo browser clean
+.PHONY: run test lint bench demo browser services clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,duckdb,postgres,spark]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -23,7 +23,19 @@ browser:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 		else echo "chromium missing: install Debian's chromium package"; fi; }
 
-test: $(STAMP) browser
+# The source engines' tests need a PostgreSQL server binary and Java (for Spark): Debian packages.
+services:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+		else echo "postgresql missing: install Debian's postgresql package"; fi; }
+	@command -v java >/dev/null || { \
+		if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				default-jre-headless; \
+		else echo "java missing: install Debian's default-jre-headless package"; fi; }
+
+test: $(STAMP) browser services
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 

@@ -25,6 +25,8 @@ ROLE_LABELS: dict[str, str] = {
 }
 DEFAULT_THRESHOLD = 0.01
 COLUMN_KEYS = ("experiment", "variant", "unit_id", "date")
+SUMMARY_COLUMN_KEYS = ("metric",)  # mappable too, but only summary files have these columns
+DATES = ("daily", "cumulative")  # [columns] dates: dated summary rows are per day or running
 _METRIC_KEYS = {
     "label",
     "role",
@@ -35,6 +37,9 @@ _METRIC_KEYS = {
     "direction",
     "practical_threshold",
     "description",
+    "covariate",
+    "cap_quantile",
+    "non_inferiority_margin",
 }
 
 
@@ -52,6 +57,9 @@ class Metric:
     direction: Direction = "increase"
     practical_threshold: float = DEFAULT_THRESHOLD
     description: str = ""
+    covariate: str | None = None
+    cap_quantile: float | None = None
+    non_inferiority_margin: float | None = None
 
     @property
     def sign(self) -> int:
@@ -73,6 +81,7 @@ class Catalog:
     metrics: dict[str, Metric]
     columns: dict[str, str] = field(default_factory=dict)
     path: str | None = None
+    dates: str = "daily"
 
     @property
     def north_star(self) -> Metric:
@@ -122,8 +131,17 @@ def parse_catalog(raw: dict, source: str = "metrics.toml") -> Catalog:
             file=source,
             fix="mark the one metric that measures customer value as the North Star",
         )
+    columns = raw.get("columns", {})
+    columns = dict(columns) if isinstance(columns, dict) else columns
+    dates = columns.pop("dates", "daily") if isinstance(columns, dict) else "daily"
+    if dates not in DATES:
+        raise InputError(
+            f"[columns] dates = {dates!r} is not known",
+            file=source,
+            fix='use "daily" (rows per day) or "cumulative" (running totals per date)',
+        )
     return Catalog(
-        metrics=metrics, columns=_parse_columns(raw.get("columns", {}), source), path=source
+        metrics=metrics, columns=_parse_columns(columns, source), path=source, dates=dates
     )
 
 
@@ -171,7 +189,8 @@ def _parse_metric(mid: str, spec: object, source: str) -> Metric:
             file=source,
             fix="give a number between 0 and 1, e.g. 0.01 for 1%",
         )
-    for key in ("label", "column", "numerator", "denominator", "description"):
+    _check_extras(spec, where, mtype, role, source)
+    for key in ("label", "column", "numerator", "denominator", "description", "covariate"):
         if key in spec and not isinstance(spec[key], str):
             raise InputError(f"{where} {key} must be a string", file=source)
     if mtype == "ratio":
@@ -198,18 +217,65 @@ def _parse_metric(mid: str, spec: object, source: str) -> Metric:
         direction=direction,
         practical_threshold=float(threshold),
         description=spec.get("description", ""),
+        covariate=spec.get("covariate"),
+        cap_quantile=spec.get("cap_quantile"),
+        non_inferiority_margin=spec.get("non_inferiority_margin"),
     )
+
+
+def _check_extras(spec: dict, where: str, mtype: str, role: str, source: str) -> None:
+    """Validate the optional covariate, cap_quantile and non_inferiority_margin keys."""
+    if "covariate" in spec and mtype == "ratio":
+        raise InputError(
+            f"{where} covariate is set on a ratio metric",
+            file=source,
+            fix="CUPED applies to mean and proportion metrics only; remove the covariate",
+        )
+    cap = spec.get("cap_quantile")
+    if cap is not None:
+        if mtype != "mean":
+            raise InputError(
+                f"{where} cap_quantile is set on a {mtype} metric",
+                file=source,
+                fix="capping applies to mean metrics only; remove cap_quantile",
+            )
+        if isinstance(cap, bool) or not isinstance(cap, int | float) or not 0.5 < cap < 1:
+            raise InputError(
+                f"{where} cap_quantile = {cap!r} is not a quantile above the median",
+                file=source,
+                fix="give a number between 0.5 and 1, e.g. 0.999",
+            )
+    margin = spec.get("non_inferiority_margin")
+    if margin is not None:
+        if role != "guardrail":
+            raise InputError(
+                f"{where} non_inferiority_margin is set on a {role} metric",
+                file=source,
+                fix="give non-inferiority margins to guardrail metrics only",
+            )
+        if (
+            isinstance(margin, bool)
+            or not isinstance(margin, int | float)
+            or not math.isfinite(margin)
+            or not 0 < margin < 1
+        ):
+            raise InputError(
+                f"{where} non_inferiority_margin = {margin!r} is not a relative effect",
+                file=source,
+                fix="give a number between 0 and 1, e.g. 0.05 for 5% worse at most",
+            )
 
 
 def _parse_columns(spec: object, source: str) -> dict[str, str]:
     if not isinstance(spec, dict):
         raise InputError("[columns] must be a table", file=source)
-    unknown = sorted(set(spec) - set(COLUMN_KEYS))
+    keys = (*COLUMN_KEYS, *SUMMARY_COLUMN_KEYS)
+    unknown = sorted(set(spec) - set(keys))
     if unknown:
         raise InputError(
             f"[columns] has unknown key '{unknown[0]}'",
             file=source,
-            fix=f"map only {', '.join(COLUMN_KEYS)} to your column names",
+            fix=f"map only {', '.join(keys)} to your column names (and set dates)",
         )
     for key, value in spec.items():
         if not isinstance(value, str) or not value:

@@ -6,11 +6,14 @@ import argparse
 import json
 import sys
 
+from nsexp.cli_depth import add_depth_arguments, add_plan_parser, run_plan
+from nsexp.cli_proxies import add_proxies_parser, readout_history, run_proxies
 from nsexp.errors import InputError
 from nsexp.io import load_dataset
 from nsexp.readout import Settings, build_readout
 from nsexp.report.json import readout_dict
 from nsexp.report.markdown import to_markdown, to_table
+from nsexp.segments import print_segments, segment_readout
 from nsexp.stats.multiplicity import CORRECTIONS
 
 EXIT_BAD_INPUT = 2
@@ -39,16 +42,51 @@ def build_parser() -> argparse.ArgumentParser:
     readout.add_argument("--alpha", type=float, default=0.05, help="significance level")
     readout.add_argument("--correction", choices=CORRECTIONS, default="holm")
     readout.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+    readout.add_argument(
+        "--sequential",
+        action="store_true",
+        help="always-valid intervals and p-values, safe to look at every day",
+    )
+    readout.add_argument(
+        "--sequential-n",
+        type=int,
+        default=None,
+        help="planned units per comparison (both arms) to tune the sequential boundary to",
+    )
+    readout.add_argument(
+        "--segment",
+        metavar="COLUMN",
+        help="unit-level data: a readout per value of this column, and a heterogeneity test",
+    )
+    add_depth_arguments(readout)
+    add_plan_parser(sub)
+    add_proxies_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 ok, 2 bad input)."""
     args = build_parser().parse_args(argv)
+    if args.command == "plan":
+        return run_plan(args)
+    if args.command == "proxies":
+        return run_proxies(args)
     try:
-        dataset = load_dataset(args.path, args.metrics)
-        settings = Settings(alpha=args.alpha, correction=args.correction)
-        readout = build_readout(dataset, settings, experiment=args.experiment)
+        dataset = load_dataset(args.path, args.metrics, segment=args.segment)
+        settings = Settings(
+            alpha=args.alpha,
+            correction=args.correction,
+            sequential=args.sequential,
+            sequential_n=args.sequential_n,
+            cuped=args.cuped,
+            engine=args.engine,
+            bootstrap=args.bootstrap,
+            seed=args.seed,
+        )
+        if args.segment is not None:
+            return print_segments(segment_readout(dataset, settings, args.experiment), args.format)
+        history = readout_history(dataset, settings)
+        readout = build_readout(dataset, settings, experiment=args.experiment, history=history)
     except InputError as exc:
         sys.stderr.write(f"error: {exc.message}\n")
         return EXIT_BAD_INPUT

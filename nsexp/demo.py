@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from nsexp.catalog import Metric
+from nsexp.demo_history import write_history
 
 PLATFORMS: tuple[str, ...] = ("ios", "android", "web")
 _PLATFORM_SHARE = np.array([0.46, 0.41, 0.13])
@@ -36,6 +37,7 @@ METRICS: tuple[Metric, ...] = (
         type="mean",
         practical_threshold=0.02,
         description="Lessons completed per learner in the 14 days after first exposure.",
+        covariate="lessons_pre",
     ),
     Metric(
         id="day7_retention",
@@ -104,6 +106,7 @@ METRICS: tuple[Metric, ...] = (
         direction="decrease",
         practical_threshold=0.05,
         description="Share of learners who switched off Lingo's notifications.",
+        non_inferiority_margin=0.1,
     ),
 )
 
@@ -455,6 +458,9 @@ def _metrics_toml(seed: int) -> str:
                 "direction": m.direction,
                 "practical_threshold": m.practical_threshold,
                 "description": m.description,
+                "covariate": m.covariate,
+                "cap_quantile": m.cap_quantile,
+                "non_inferiority_margin": m.non_inferiority_margin,
             },
         )
         for m in METRICS
@@ -489,6 +495,7 @@ def write_demo(out_dir: Path, seed: int = 7) -> None:
     for index, exp in enumerate(EXPERIMENTS):
         units = _simulate_units(exp, np.random.default_rng([seed, index]))
         _write_experiment(exp, units, out_dir)
+    write_history(out_dir, seed)
 
 
 def main(argv: list[str] | None = None) -> int:

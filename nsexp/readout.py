@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
 
 from nsexp.catalog import ROLES, Catalog
+from nsexp.enrich import ENGINES, Engine, analyse, extend
+from nsexp.enrich import methods as depth_methods
 from nsexp.errors import InputError
+from nsexp.history import MetricHistory
 from nsexp.io import Dataset, Experiment, totals
-from nsexp.stats import ArmSums, Correction, adjust, compare, is_flat, srm_test, units_needed
+from nsexp.io.schema import COV_SUMS
+from nsexp.resample import with_bootstrap
+from nsexp.stats import ArmSums, Correction, adjust, is_flat, srm_test, units_needed
 from nsexp.stats.compare import Comparison, critical_value
 from nsexp.stats.multiplicity import CORRECTION_NAMES, CORRECTIONS
+from nsexp.stats.sequential import (
+    sequential_adjusted_intervals,
+    sequential_comparison,
+    sequential_half_width,
+)
 from nsexp.verdict import decide, explain
 
 _SUMS = ("n", "sum", "sum_sq", "den_sum", "den_sum_sq", "num_den_sum")
@@ -26,8 +37,34 @@ class Settings:
 
     alpha: float = 0.05
     correction: Correction = "holm"
+    sequential: bool = False
+    sequential_n: int | None = None
+    cuped: bool | None = None
+    engine: Engine = "frequentist"
+    bootstrap: int = 0
+    seed: int = 0
 
     def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise InputError(
+                f"engine = {self.engine!r} is not known", fix=f"use one of {', '.join(ENGINES)}"
+            )
+        if isinstance(self.bootstrap, bool) or not isinstance(self.bootstrap, int) or not (
+            self.bootstrap == 0 or 100 <= self.bootstrap <= 100_000
+        ):
+            raise InputError(
+                f"bootstrap = {self.bootstrap!r} is not a number of resamples",
+                fix="use 0 (off) or between 100 and 100000, e.g. 2000",
+            )
+        if self.sequential_n is not None and (
+            isinstance(self.sequential_n, bool)
+            or not isinstance(self.sequential_n, int)
+            or self.sequential_n < 2
+        ):
+            raise InputError(
+                f"sequential_n = {self.sequential_n!r} is not a sample size",
+                fix="give the planned units of a comparison (both arms), e.g. 20000",
+            )
         if not isinstance(self.alpha, float | int) or not 0 < self.alpha < 0.5:
             raise InputError(
                 f"alpha = {self.alpha!r} is not a significance level",
@@ -52,6 +89,24 @@ class Settings:
             f"North Star flat: its {(1 - 2 * self.alpha) * 100:g}% interval lies inside "
             "±practical_threshold (two one-sided tests).",
             "Sample ratio mismatch: chi-square goodness of fit, flagged when p < 0.001.",
+            *self._sequential_methods(),
+            *depth_methods(self.engine, self.cuped, self.alpha, self.bootstrap),
+        ]
+
+    def _sequential_methods(self) -> list[str]:
+        """The always-valid method, described only when it is on."""
+        if not self.sequential:
+            return []
+        tuned = (
+            f"a planned {self.sequential_n:,} units per comparison"
+            if self.sequential_n
+            else "each comparison's sample at the readout"
+        )
+        return [
+            "Sequential testing: intervals and p-values (absolute and relative) are always "
+            "valid, from the two-sided normal-mixture confidence sequence (Howard et al. 2021), "
+            f"mixing parameter tuned to {tuned}; looking every day keeps the false-positive "
+            "rate at α. The North Star's flat test uses the always-valid (1 − 2α) interval."
         ]
 
 
@@ -74,6 +129,7 @@ class TreatmentReadout:
     north_star_status: str
     reasons: tuple[str, ...]
     metrics: pl.DataFrame
+    timeline: pl.DataFrame | None = None
 
     @property
     def north_star(self) -> dict:
@@ -122,9 +178,13 @@ class Readout:
 
 
 def build_readout(
-    dataset: Dataset, settings: Settings | None = None, experiment: str | None = None
+    dataset: Dataset,
+    settings: Settings | None = None,
+    experiment: str | None = None,
+    history: Mapping[str, MetricHistory] | None = None,
 ) -> Readout:
-    """Test every metric of every treatment against its control, all at once, then judge."""
+    """Test every metric of every treatment against its control, all at once, then judge;
+    `history` (nsexp.portfolio.history_of) adds what past experiments say to the reasons."""
     settings = settings or Settings()
     experiments = dataset.experiments
     if experiment is not None:
@@ -139,6 +199,7 @@ def build_readout(
     invalid = {e for e, x in experiments.items() if srm[e].mismatch or x.problems}
     verdicts = decide(results, invalid)
     by_pair = results.partition_by("experiment", "variant", as_dict=True)
+    timelines = _timelines(dataset, settings, list(experiments))
     dates = _date_range(dataset)
     readouts: dict[str, ExperimentReadout] = {}
     for eid, exp in experiments.items():
@@ -148,7 +209,7 @@ def build_readout(
         treatments = []
         for row in verdicts.filter(pl.col("experiment") == eid).iter_rows(named=True):
             metrics = by_pair[(eid, row["variant"])]
-            reasons = explain(row["verdict"], metrics.to_dicts(), settings.alpha, problems)
+            reasons = explain(row["verdict"], metrics.to_dicts(), settings.alpha, problems, history)
             treatments.append(
                 TreatmentReadout(
                     variant=row["variant"],
@@ -156,6 +217,7 @@ def build_readout(
                     north_star_status=row["north_star_status"],
                     reasons=tuple(reasons),
                     metrics=metrics,
+                    timeline=timelines.get((eid, row["variant"])),
                 )
             )
         first, last = dates.get(eid, (None, None))
@@ -175,6 +237,18 @@ def build_readout(
         results=results,
         fingerprint=dataset.fingerprint,
     )
+
+
+def _timelines(
+    dataset: Dataset, settings: Settings, experiment_ids: list[str]
+) -> dict[tuple[str, str], pl.DataFrame]:
+    """The North Star's cumulative timeline per (experiment, treatment), when data has dates."""
+    if not dataset.has_dates:
+        return {}
+    from nsexp.timeline import north_star_timelines  # timeline builds on this module
+
+    frame = north_star_timelines(dataset, settings, experiment_ids)
+    return {k: v for k, v in frame.partition_by("experiment", "variant", as_dict=True).items()}
 
 
 def metric_frame(catalog: Catalog) -> pl.DataFrame:
@@ -201,7 +275,7 @@ def pair_arms(summary: pl.DataFrame, controls: dict[str, str], keys: list[str]) 
         on="experiment",
     )
     is_control = pl.col("variant") == pl.col("control")
-    control = frame.filter(is_control).select(*keys, *_SUMS)
+    control = frame.filter(is_control).select(*keys, *_SUMS, *COV_SUMS)
     treatment = frame.filter(~is_control).drop("control")
     return treatment.join(control, on=keys, suffix="_c")
 
@@ -225,10 +299,22 @@ def compute_results(
         .sort("experiment", "variant", "role_order", "metric_order")
     )
     kind = pairs["type"].to_numpy()
-    result = compare(kind, arm_sums(pairs, "_c"), arm_sums(pairs), settings.alpha)
+    result, variance_reduction, theta = analyse(
+        pairs, kind, arm_sums(pairs, "_c"), arm_sums(pairs), settings.alpha, settings.cuped
+    )
+    if settings.sequential:
+        n_both = (pairs["n"] + pairs["n_c"]).cast(pl.Float64).to_numpy()
+        result = sequential_comparison(result, n_both, settings.alpha, settings.sequential_n)
     threshold = pairs["practical_threshold"].to_numpy()
     flat = is_flat(result.rel_effect, result.rel_se, result.df, threshold, settings.alpha)
     half = _half_width(result, settings.alpha)
+    if settings.sequential:  # the flat test's (1 - 2α) interval is always valid too
+        n_both = (pairs["n"] + pairs["n_c"]).cast(pl.Float64).to_numpy()
+        half = sequential_half_width(
+            result.rel_se, n_both, 2 * settings.alpha, settings.alpha, settings.sequential_n
+        )
+        with np.errstate(invalid="ignore"):
+            flat = (result.rel_effect - half > -threshold) & (result.rel_effect + half < threshold)
     needed = units_needed(
         result.control_unit_var,
         result.treatment_unit_var,
@@ -258,9 +344,11 @@ def compute_results(
         pl.Series("control_mean", result.control_mean),
         pl.Series("treatment_mean", result.treatment_mean),
         pl.Series("abs_effect", result.abs_effect),
+        pl.Series("abs_se", result.abs_se),
         pl.Series("abs_ci_low", result.abs_ci_low),
         pl.Series("abs_ci_high", result.abs_ci_high),
         pl.Series("rel_effect", result.rel_effect),
+        pl.Series("rel_se", result.rel_se),
         pl.Series("rel_ci_low", result.rel_ci_low),
         pl.Series("rel_ci_high", result.rel_ci_high),
         pl.Series("equivalence_ci_low", result.rel_effect - half),
@@ -273,6 +361,35 @@ def compute_results(
         pl.Series("flat", flat & ~significant),
         pl.Series("units_needed", np.where(np.isfinite(needed), needed, np.nan)),
     )
+    frame = extend(
+        frame,
+        result,
+        dataset,
+        dataset.catalog,
+        settings.alpha,
+        settings.engine,
+        variance_reduction,
+        theta,
+    )
+    if settings.sequential:  # intervals agreeing with p_adjusted, from the confidence sequence
+        adj = sequential_adjusted_intervals(
+            result.abs_effect,
+            result.abs_se,
+            result.rel_effect,
+            result.rel_se,
+            result.p_value,
+            frame["p_adjusted"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
+            (frame["n_control"] + frame["n_treatment"]).cast(pl.Float64).to_numpy(),
+            settings.alpha,
+            settings.sequential_n,
+        )
+        frame = frame.with_columns(
+            pl.Series("abs_ci_adj_low", adj.abs_low),
+            pl.Series("abs_ci_adj_high", adj.abs_high),
+            pl.Series("rel_ci_adj_low", adj.rel_low),
+            pl.Series("rel_ci_adj_high", adj.rel_high),
+        )
+    frame = with_bootstrap(frame, dataset, settings.bootstrap, settings.alpha, settings.seed)
     return frame.with_columns(pl.col(pl.Float64).fill_nan(None), _note_expr().alias("note"))
 
 

@@ -9,6 +9,7 @@ from nsexp.io import Dataset
 from nsexp.io.schema import SUMS
 from nsexp.readout import Settings, arm_sums, pair_arms
 from nsexp.stats import compare
+from nsexp.stats.sequential import sequential_comparison
 
 TIMELINE_SCHEMA: dict[str, pl.DataType] = {
     "experiment": pl.String(),
@@ -50,21 +51,48 @@ def north_star_timeline(
     """Cumulative relative effect of the North Star (or `metric`) per treatment and date.
 
     Each date's figures use every unit exposed up to that date: a fixed-horizon test at each
-    look, so the intervals are not corrected for looking repeatedly.
+    look, uncorrected for looking repeatedly — unless settings.sequential, when they are
+    always valid (see north_star_timelines).
+    """
+    return north_star_timelines(dataset, settings, [experiment_id], metric)
+
+
+def north_star_timelines(
+    dataset: Dataset,
+    settings: Settings,
+    experiment_ids: list[str] | None = None,
+    metric: str | None = None,
+) -> pl.DataFrame:
+    """Cumulative per-date comparisons of the North Star for many experiments at once.
+
+    With settings.sequential the intervals and p-values come from the normal-mixture
+    confidence sequence, tuned to the comparison's sample on its last date (or to
+    settings.sequential_n), so the last entry matches the sequential readout.
     """
     metric = metric or dataset.catalog.north_star.id
+    ids = list(dataset.experiments) if experiment_ids is None else experiment_ids
     summary = dataset.summary.filter(
-        (pl.col("experiment") == experiment_id) & (pl.col("metric") == metric)
-    )
-    if summary["date"].null_count() == summary.height:
+        pl.col("experiment").is_in(ids) & (pl.col("metric") == metric)
+    ).drop_nulls("date")
+    if summary.height == 0:
         return pl.DataFrame(schema=TIMELINE_SCHEMA)
-    control = dataset.experiments[experiment_id].control
-    pairs = pair_arms(
-        cumulative(summary), {experiment_id: control}, ["experiment", "metric", "date"]
+    controls = {e: dataset.experiments[e].control for e in summary["experiment"].unique()}
+    pairs = (
+        pair_arms(cumulative(summary), controls, ["experiment", "metric", "date"])
+        .filter((pl.col("n") > 1) & (pl.col("n_c") > 1))
+        .sort("experiment", "variant", "date")
+        .with_columns((pl.col("n") + pl.col("n_c")).cast(pl.Float64).alias("n_both"))
     )
-    pairs = pairs.filter((pl.col("n") > 1) & (pl.col("n_c") > 1)).sort("variant", "date")
     kind = np.full(pairs.height, dataset.catalog.metrics[metric].type)
     result = compare(kind, arm_sums(pairs, "_c"), arm_sums(pairs), settings.alpha)
+    if settings.sequential:
+        n_star = (
+            settings.sequential_n
+            or pairs.select(pl.col("n_both").max().over("experiment", "variant"))
+            .to_series()
+            .to_numpy()
+        )
+        result = sequential_comparison(result, pairs["n_both"].to_numpy(), settings.alpha, n_star)
     return pairs.select(
         "experiment",
         "variant",

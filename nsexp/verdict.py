@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 import polars as pl
 
+from nsexp.history import MetricHistory, history_reason
 from nsexp.report import format as fmt
 
 Verdict = Literal[
@@ -92,6 +94,20 @@ def decide(results: pl.DataFrame, invalid: set[str]) -> pl.DataFrame:
 
 def describe(row: dict) -> str:
     """'page_views +8.1% [+5.2%, +11.0%], p < 0.001' for one metric's result row."""
+    if row.get("engine") == "bayesian":
+        return (
+            f"{row['metric']} {fmt.pct(row['rel_effect'])} "
+            f"{fmt.pct_ci(row['rel_cred_low'], row['rel_cred_high'])}, "
+            f"chance to win {row['chance_to_win'] * 100:.1f}%"
+        )
+    if row["rel_effect"] is None and row.get("abs_effect") is not None:
+        # control at 0: no relative lift, so give the absolute change and its interval
+        kind = row.get("type", "mean")
+        low, high = fmt.effect(row["abs_ci_low"], kind), fmt.effect(row["abs_ci_high"], kind)
+        return (
+            f"{row['metric']} {fmt.effect(row['abs_effect'], kind)} [{low}, {high}], "
+            f"{fmt.p_value(row['p_adjusted'])}"
+        )
     return (
         f"{row['metric']} {fmt.pct(row['rel_effect'])} "
         f"{fmt.pct_ci(row['rel_ci_low'], row['rel_ci_high'])}, {fmt.p_value(row['p_adjusted'])}"
@@ -124,11 +140,40 @@ def north_star_clause(ns: dict, alpha: float) -> str:
     )
 
 
-def explain(verdict: str, metrics: list[dict], alpha: float, problems: list[str]) -> list[str]:
+def guardrail_caveats(metrics: list[dict]) -> list[str]:
+    """Risk-aware shipping (Schultzberg et al. 2024): name guardrails not shown safe."""
+    out = []
+    for m in metrics:
+        status = m.get("guardrail_status")
+        if m["role"] != "guardrail" or status in (None, "safe", "breached"):
+            continue
+        margin = m.get("non_inferiority_margin")
+        if margin is None or margin != margin:
+            out.append(
+                f"Guardrail {m['metric']} is not shown safe: it has no non_inferiority_margin."
+            )
+            continue
+        power = m.get("guardrail_power")
+        odds = f" (the test had {power * 100:.0f}% power)" if power == power and power else ""
+        out.append(
+            f"Guardrail {m['metric']} is not shown safe: the data cannot yet rule out it being "
+            f"more than {margin * 100:g}% worse{odds}; ship with care."
+        )
+    return out
+
+
+def explain(
+    verdict: str,
+    metrics: list[dict],
+    alpha: float,
+    problems: list[str],
+    history: Mapping[str, MetricHistory] | None = None,
+) -> list[str]:
     """Plain-English reasons for one treatment's verdict, naming metrics and their figures.
 
     `metrics` are the result rows of that treatment (one dict per metric), `problems` the
-    experiment's failed data checks (SRM included).
+    experiment's failed data checks (SRM included), `history` optional per-metric records of
+    past experiments (nsexp.portfolio.history_of) quoted for the metrics that improved.
     """
     ns = next(m for m in metrics if m["role"] == "north_star")
     better = [m for m in metrics if m["better"] and m["role"] != "north_star"]
@@ -145,7 +190,9 @@ def explain(verdict: str, metrics: list[dict], alpha: float, problems: list[str]
         reasons += [f"Guardrail {m['metric']} got worse: {describe(m)}." for m in guard_worse]
     elif verdict == "north_star_win":
         reasons.append(f"The North Star improved: {describe(ns)}.")
-        if abs(ns["rel_effect"]) < ns["practical_threshold"]:
+        reasons += guardrail_caveats(metrics)
+        rel = ns["rel_effect"]  # None when the control is 0: no relative size to judge
+        if rel is not None and abs(rel) < ns["practical_threshold"]:
             reasons.append(
                 f"The lift is real but smaller than the {fmt.threshold(ns['practical_threshold'])} "
                 "the team set as worth acting on."
@@ -167,4 +214,8 @@ def explain(verdict: str, metrics: list[dict], alpha: float, problems: list[str]
     others_worse = [m for m in worse if m["role"] != "guardrail"]
     if others_worse and verdict != "invalid":
         reasons.append("Worse: " + "; ".join(describe(m) for m in others_worse) + ".")
+    if history and verdict != "invalid":
+        reasons += [
+            history_reason(m, history[m["metric"]]) for m in better if m["metric"] in history
+        ]
     return reasons

@@ -12,10 +12,13 @@ import polars as pl
 from nsexp.catalog import Catalog, load_catalog
 from nsexp.errors import InputError
 from nsexp.experiments import ExperimentInfo, load_experiments
-from nsexp.io.files import data_files, kind_of, require_variant, scan
+from nsexp.io.cumulative import as_daily
+from nsexp.io.files import check_dates, data_files, kind_of, require_variant, scan
 from nsexp.io.schema import KEYS, SUMMARY_SCHEMA
+from nsexp.io.segment import drop_thin_segments, segment_infos, tag_segment, unit_files
 from nsexp.io.summary import read_summary
 from nsexp.io.units import FileRead, aggregate_units
+from nsexp.io.wide import read_wide
 
 DATA_DIR_ENV = "NSEXP_DATA_DIR"
 
@@ -48,6 +51,7 @@ class Dataset:
     files: tuple[str, ...] = ()
     fingerprint: str = ""
     has_dates: bool = False
+    segment: str | None = None
 
 
 def default_data_dir() -> Path:
@@ -55,15 +59,25 @@ def default_data_dir() -> Path:
     return Path(os.environ.get(DATA_DIR_ENV, "data"))
 
 
-def load_dataset(path: str | Path, metrics: str | Path | None = None) -> Dataset:
-    """Read a data directory or one data file, with metrics.toml beside it unless given."""
+def load_dataset(
+    path: str | Path, metrics: str | Path | None = None, segment: str | None = None
+) -> Dataset:
+    """Read a data directory or one data file, with metrics.toml beside it unless given.
+
+    With `segment`, unit-level rows are split by that column: each experiment's segment is read
+    as an experiment of its own (see nsexp.io.segment)."""
     path = Path(path)
     if not path.exists():
         raise InputError(
             "no such file or directory", file=path, fix="pass a data directory or a data file"
         )
     root = path if path.is_dir() else path.parent
+    from nsexp.sources import SOURCE_FILE, load_source, read_source  # engines load on demand
+
+    source = load_source(root) if path.is_dir() else None
     files = data_files(root) if path.is_dir() else [path]
+    if source is not None:  # source.toml names where the rows are; the directory's files are not
+        files = [root / SOURCE_FILE]
     if path.is_file() and path.suffix.lower() not in (".csv", ".parquet"):
         raise InputError("not a CSV or Parquet file", file=path, fix="pass a .csv or .parquet")
     if not files:
@@ -74,7 +88,20 @@ def load_dataset(path: str | Path, metrics: str | Path | None = None) -> Dataset
         )
     catalog = load_catalog(metrics if metrics is not None else root / "metrics.toml")
     infos = load_experiments(root / "experiments.toml")
-    reads = [_read_file(f, catalog) for f in files]
+    if source is not None and segment is not None:
+        raise InputError(
+            "segments are read from unit-level files, not from source.toml",
+            file=root / SOURCE_FILE,
+            fix="drop --segment, or point at a directory of unit-level files",
+        )
+    if source is not None:
+        reads = [read_source(source, catalog)]
+    else:
+        if segment is not None:
+            files = unit_files(files, catalog, segment)
+        reads = [_read_file(f, catalog, segment) for f in files]
+        if segment is not None:
+            reads = drop_thin_segments(reads, segment)
     summary = pl.concat([r.summary for r in reads]).select(list(SUMMARY_SCHEMA))
     _check_duplicates(summary, files)
     units = pl.concat([r.units for r in reads], how="vertical_relaxed")
@@ -88,11 +115,17 @@ def load_dataset(path: str | Path, metrics: str | Path | None = None) -> Dataset
             column=", ".join(metric.columns),
             fix=f"check the column name in [metrics.{metric.id}] or remove the metric",
         )
+    _check_complete(summary, catalog, _files_by_experiment(reads, files))
     problems = _merge(r.problems for r in reads)
     notes = _merge(r.notes for r in reads)
+    if segment is not None:
+        infos = segment_infos(infos, summary["experiment"].unique().to_list(), segment)
+    arms = summary.group_by("experiment").agg(pl.col("variant").unique().sort())
     experiments = {
-        eid: _experiment(eid, summary, infos, problems.get(eid, []), notes.get(eid, []), root)
-        for eid in sorted(summary["experiment"].unique())
+        eid: _experiment(
+            eid, tuple(arms_of), infos, problems.get(eid, []), notes.get(eid, []), root
+        )
+        for eid, arms_of in sorted(arms.iter_rows())
     }
     return Dataset(
         catalog=catalog,
@@ -102,6 +135,7 @@ def load_dataset(path: str | Path, metrics: str | Path | None = None) -> Dataset
         files=tuple(str(f) for f in files),
         fingerprint=fingerprint([*files, Path(catalog.path or "")]),
         has_dates=summary["date"].null_count() < summary.height,
+        segment=segment,
     )
 
 
@@ -116,13 +150,87 @@ def fingerprint(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def _read_file(path: Path, catalog: Catalog) -> FileRead:
+def _read_file(path: Path, catalog: Catalog, segment: str | None = None) -> FileRead:
     lazy = scan(path, catalog)
-    columns = lazy.collect_schema().names()
+    schema = lazy.collect_schema()
+    columns = schema.names()
     require_variant(columns, path, catalog)
-    if kind_of(columns) == "summary":
-        return read_summary(lazy, path, catalog)
-    return aggregate_units(lazy, path, catalog)
+    try:
+        if "date" in columns:
+            check_dates(lazy, schema["date"], path, catalog)
+        if segment is not None:
+            lazy = tag_segment(lazy, path, segment, kind_of(columns))
+        if kind_of(columns) == "wide":
+            return read_wide(lazy, path, catalog)
+        if kind_of(columns) == "summary":
+            return as_daily(read_summary(lazy, path, catalog), path, catalog)
+        return aggregate_units(lazy, path, catalog)
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
+        # a lazy scan may first meet bad bytes deep in the file, in any of the checks
+        raise InputError(
+            f"cannot read the file ({type(exc).__name__}: {str(exc).splitlines()[0]})",
+            file=path,
+            fix="check that it is a valid CSV (UTF-8 text) or Parquet file",
+        ) from exc
+
+
+def _files_by_experiment(reads: list[FileRead], files: list[Path]) -> dict[str, str]:
+    """experiment -> the file (or files) its rows came from, for error messages."""
+    found: dict[str, list[str]] = {}
+    for read, path in zip(reads, files, strict=False):
+        for eid in read.summary["experiment"].unique().sort():
+            found.setdefault(eid, []).append(str(path))
+    return {eid: ", ".join(paths) for eid, paths in found.items()}
+
+
+def _check_complete(summary: pl.DataFrame, catalog: Catalog, where: dict[str, str]) -> None:
+    """Every experiment has two variants or more, measures the North Star, and has every
+    measured metric in every variant: a metric missing in one arm cannot be compared."""
+    ns = catalog.north_star
+    present = summary.select("experiment", "variant", "metric").unique()
+    arms = present.select("experiment", "variant").unique()
+    measured = present.select("experiment", "metric").unique()
+    lone = (
+        arms.group_by("experiment")
+        .agg(pl.col("variant").first(), pl.len())
+        .filter(pl.col("len") < 2)
+    )
+    if lone.height:
+        row = lone.sort("experiment").row(0, named=True)
+        raise InputError(
+            f"experiment {row['experiment']} has only one variant ({row['variant']})",
+            file=where.get(row["experiment"]),
+            column="variant",
+            fix="an A/B test needs a control and at least one treatment in the data",
+        )
+    no_ns = (
+        arms.select("experiment")
+        .unique()
+        .join(measured.filter(pl.col("metric") == ns.id), on="experiment", how="anti")
+        .sort("experiment")
+    )
+    if no_ns.height:
+        eid = no_ns["experiment"][0]
+        raise InputError(
+            f"experiment {eid} has no data for the North Star '{ns.id}'",
+            file=where.get(eid),
+            column=", ".join(ns.columns),
+            fix="add the North Star to that experiment's data, or move the experiment elsewhere",
+        )
+    gaps = (
+        arms.join(measured, on="experiment")
+        .join(present, on=["experiment", "variant", "metric"], how="anti")
+        .sort("experiment", "metric", "variant")
+    )
+    if gaps.height:
+        row = gaps.row(0, named=True)
+        raise InputError(
+            f"experiment {row['experiment']} has metric '{row['metric']}' for other variants "
+            f"but not for variant '{row['variant']}'",
+            file=where.get(row["experiment"]),
+            column="metric",
+            fix="give every variant rows for each metric, or drop that metric's rows",
+        )
 
 
 def _merge(dicts) -> dict[str, list[str]]:
@@ -147,14 +255,13 @@ def _check_duplicates(summary: pl.DataFrame, files: list[Path]) -> None:
 
 def _experiment(
     eid: str,
-    summary: pl.DataFrame,
+    variants: tuple[str, ...],
     infos: dict[str, ExperimentInfo],
     problems: list[str],
     notes: list[str],
     root: Path,
 ) -> Experiment:
     info = infos.get(eid, ExperimentInfo(id=eid))
-    variants = tuple(sorted(summary.filter(pl.col("experiment") == eid)["variant"].unique()))
     source = root / "experiments.toml"
     if len(variants) < 2:
         raise InputError(

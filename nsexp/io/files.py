@@ -7,11 +7,14 @@ from typing import Literal
 
 import polars as pl
 
-from nsexp.catalog import COLUMN_KEYS, Catalog
+from nsexp.catalog import COLUMN_KEYS, SUMMARY_COLUMN_KEYS, Catalog
 from nsexp.errors import InputError
 
 DATA_SUFFIXES = (".csv", ".parquet")
-FileKind = Literal["unit", "summary"]
+# summary columns that hold metric values (n and the arm counts stay whole numbers)
+_SUMMARY_VALUES = ("sum", "sum_sq", "mean", "variance", "den_sum", "den_sum_sq", "num_den_sum")
+FileKind = Literal["unit", "summary", "wide"]
+WIDE_COLUMNS = ("metric", "count_c", "count_t", "mean_c", "mean_t")
 
 
 def data_files(root: Path) -> list[Path]:
@@ -26,12 +29,17 @@ def scan(path: Path, catalog: Catalog) -> pl.LazyFrame:
             raise InputError("the file is empty", file=path, fix="export the data again")
         if path.suffix.lower() == ".csv":
             header = pl.read_csv(path, n_rows=0).columns
-            as_text = {
-                c: pl.String()
-                for c in (catalog.column("experiment"), catalog.column("variant"))
-                if c in header
-            }
-            lazy = pl.scan_csv(path, schema_overrides=as_text, infer_schema_length=10_000)
+            ids = ("experiment", "variant", "unit_id")
+            as_text = {c: pl.String() for c in map(catalog.column, ids) if c in header}
+            inferred = pl.scan_csv(
+                path, schema_overrides=as_text, infer_schema_length=10_000
+            ).collect_schema()
+            # whole numbers in the first rows may be followed by 2.5 further down: read the
+            # metric values (not ids or counts) as floats
+            values = {c for m in catalog.metrics.values() for c in (*m.columns, m.covariate)}
+            values |= set(_SUMMARY_VALUES)
+            widen = {c: pl.Float64() for c, t in inferred.items() if t.is_integer() and c in values}
+            lazy = pl.scan_csv(path, schema_overrides=as_text | widen, infer_schema_length=10_000)
         else:
             lazy = pl.scan_parquet(path)
         names = lazy.collect_schema().names()
@@ -45,12 +53,25 @@ def scan(path: Path, catalog: Catalog) -> pl.LazyFrame:
         ) from exc
     if not names:
         raise InputError("the file has no columns", file=path, fix="export the data again")
-    renames = {catalog.column(k): k for k in COLUMN_KEYS if catalog.column(k) in names}
+    keys = (*COLUMN_KEYS, *SUMMARY_COLUMN_KEYS)
+    renames = {catalog.column(k): k for k in keys if catalog.column(k) in names}
+    clash = next((k for src, k in renames.items() if src != k and k in names), None)
+    if clash:
+        raise InputError(
+            f"has both '{clash}' and '{catalog.column(clash)}', which [columns] {clash} = "
+            f"{catalog.column(clash)!r} maps to '{clash}'",
+            file=path,
+            column=clash,
+            fix=f"drop or rename the file's own '{clash}' column, or remove the mapping",
+        )
     return lazy.rename(renames) if any(a != b for a, b in renames.items()) else lazy
 
 
 def kind_of(columns: list[str]) -> FileKind:
-    """Summary files carry `metric` and `n` plus sums or moments; anything else is unit-level."""
+    """Summary files carry `metric` and `n` plus sums or moments; wide summaries carry both arms
+    on one row (count_c/count_t, mean_c/mean_t, variance_c/variance_t); else unit-level."""
+    if set(WIDE_COLUMNS) <= set(columns):
+        return "wide"
     has_moments = {"sum", "sum_sq"} <= set(columns) or {"mean", "variance"} <= set(columns)
     return "summary" if {"metric", "n"} <= set(columns) and has_moments else "unit"
 
@@ -64,6 +85,22 @@ def require_variant(columns: list[str], path: Path, catalog: Catalog) -> None:
             file=path,
             column=name,
             fix='add it, or map yours in metrics.toml: [columns] variant = "<your column>"',
+        )
+
+
+def check_dates(lazy: pl.LazyFrame, dtype: pl.DataType, path: Path, catalog: Catalog) -> None:
+    """Raise InputError naming the date column when its text is not ISO dates."""
+    if dtype != pl.String:
+        return
+    col = pl.col("date")
+    bad = col.drop_nulls().filter(col.drop_nulls().str.to_date(strict=False).is_null())
+    sample = lazy.select(bad.first()).collect().item()
+    if sample is not None:
+        raise InputError(
+            f"holds {sample!r}, not a date",
+            file=path,
+            column=catalog.column("date"),
+            fix="write exposure dates as ISO dates, e.g. 2026-01-31",
         )
 
 
@@ -88,7 +125,11 @@ def check_numeric(lazy: pl.LazyFrame, dtype: pl.DataType, column: str, path: Pat
     """Raise InputError naming the column when it holds text instead of numbers or booleans."""
     if dtype.is_numeric() or dtype == pl.Boolean or dtype == pl.Null:
         return
-    sample = lazy.select(pl.col(column).drop_nulls().first()).collect().item()
+    col = pl.col(column)
+    bad = col.drop_nulls().filter(col.drop_nulls().cast(pl.Float64, strict=False).is_null())
+    sample = lazy.select(bad.first()).collect().item()
+    if sample is None:  # all empty (a CSV reads that as text) or all numbers after all
+        return
     raise InputError(
         f"holds {dtype} values such as {sample!r}, not numbers",
         file=path,

@@ -6,7 +6,8 @@ import polars as pl
 
 KEYS = ("experiment", "variant", "date", "metric")
 RATIO_SUMS = ("den_sum", "den_sum_sq", "num_den_sum")
-SUMS = ("sum", "sum_sq", *RATIO_SUMS)
+COV_SUMS = ("cov_sum", "cov_sum_sq", "num_cov_sum")
+SUMS = ("sum", "sum_sq", *RATIO_SUMS, *COV_SUMS)
 
 SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "experiment": pl.String(),
@@ -19,6 +20,9 @@ SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "den_sum": pl.Float64(),
     "den_sum_sq": pl.Float64(),
     "num_den_sum": pl.Float64(),
+    "cov_sum": pl.Float64(),
+    "cov_sum_sq": pl.Float64(),
+    "num_cov_sum": pl.Float64(),
 }
 
 

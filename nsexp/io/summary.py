@@ -9,7 +9,7 @@ import polars as pl
 from nsexp.catalog import Catalog
 from nsexp.errors import InputError
 from nsexp.io.files import check_numeric, date_expr, experiment_expr
-from nsexp.io.schema import KEYS, RATIO_SUMS, conform
+from nsexp.io.schema import COV_SUMS, KEYS, RATIO_SUMS, conform
 from nsexp.io.units import FileRead
 
 _REL_TOL = 1e-9
@@ -21,7 +21,7 @@ def read_summary(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:
     names = schema.names()
     moments = "sum" not in names
     numeric = ["n", *(("mean", "variance") if moments else ("sum", "sum_sq"))]
-    numeric += [c for c in RATIO_SUMS if c in names]
+    numeric += [c for c in (*RATIO_SUMS, *COV_SUMS) if c in names]
     for column in numeric:
         check_numeric(lazy, schema[column], column, path)
     keys = [
@@ -45,7 +45,8 @@ def read_summary(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:
         frame = frame.with_columns(
             (pl.col("n") * pl.col("mean")).alias("sum"),
             (
-                (pl.col("n") - 1) * pl.col("variance").fill_null(0.0)
+                (pl.col("n") - 1)
+                * pl.when(pl.col("n") == 1).then(0.0).otherwise(pl.col("variance"))
                 + pl.col("n") * pl.col("mean") ** 2
             ).alias("sum_sq"),
         )
@@ -65,7 +66,7 @@ def _where(row: dict) -> str:
 
 
 def _check_summary(frame: pl.DataFrame, path: Path, catalog: Catalog, moments: bool) -> None:
-    for column in ("variant", "metric"):
+    for column in ("experiment", "variant", "metric"):
         if frame[column].null_count():
             raise InputError(
                 f"{frame[column].null_count()} rows have no {column}",
@@ -91,10 +92,13 @@ def _check_summary(frame: pl.DataFrame, path: Path, catalog: Catalog, moments: b
         )
     stats = ("mean", "variance") if moments else ("sum", "sum_sq")
     for column in stats:
-        row = _first(frame, pl.col(column).is_null() | pl.col(column).is_nan())
-        if row and not (column == "variance" and row["n"] == 1):
+        bad = pl.col(column).is_null() | ~pl.col(column).is_finite()
+        if column == "variance":  # one unit has no sample variance
+            bad = bad & (pl.col("n") != 1)
+        row = _first(frame, bad)
+        if row:
             raise InputError(
-                f"no {column} for {_where(row)}",
+                f"no finite {column} for {_where(row)}",
                 file=path,
                 column=column,
                 fix="fill in every summary figure or drop the row",
@@ -108,16 +112,6 @@ def _check_summary(frame: pl.DataFrame, path: Path, catalog: Catalog, moments: b
                 column="variance",
                 fix="give the sample variance (ddof=1)",
             )
-    floor = pl.col("sum") ** 2 / pl.col("n")
-    row = _first(frame, pl.col("sum_sq") < floor - _REL_TOL * (floor.abs() + 1))
-    if row:
-        raise InputError(
-            f"sum_sq = {row['sum_sq']:g} is impossible for sum = {row['sum']:g} and n = "
-            f"{row['n']:g} ({_where(row)}): it must be at least sum²/n",
-            file=path,
-            column="sum_sq",
-            fix="sum_sq is the sum of squared unit values",
-        )
     proportions = [m.id for m in catalog.metrics.values() if m.type == "proportion"]
     row = _first(
         frame,
@@ -130,9 +124,23 @@ def _check_summary(frame: pl.DataFrame, path: Path, catalog: Catalog, moments: b
             column="sum",
             fix="a proportion's sum counts converted units: between 0 and n",
         )
+    floor = pl.col("sum") ** 2 / pl.col("n")
+    row = _first(frame, pl.col("sum_sq") < floor - _REL_TOL * (floor.abs() + 1))
+    if row:
+        raise InputError(
+            f"sum_sq = {row['sum_sq']:g} is impossible for sum = {row['sum']:g} and n = "
+            f"{row['n']:g} ({_where(row)}): it must be at least sum²/n",
+            file=path,
+            column="sum_sq",
+            fix="sum_sq is the sum of squared unit values",
+        )
     ratios = [m.id for m in catalog.metrics.values() if m.type == "ratio"]
     for column in RATIO_SUMS:
-        missing = pl.lit(True) if column not in frame.columns else pl.col(column).is_null()
+        missing = (
+            pl.lit(True)
+            if column not in frame.columns
+            else pl.col(column).is_null() | ~pl.col(column).is_finite()
+        )
         row = _first(frame, pl.col("metric").is_in(ratios) & missing)
         if row:
             raise InputError(
@@ -140,6 +148,19 @@ def _check_summary(frame: pl.DataFrame, path: Path, catalog: Catalog, moments: b
                 file=path,
                 column=column,
                 fix="add den_sum, den_sum_sq and num_den_sum for ratio metrics",
+            )
+    if ratios:
+        den_floor = pl.col("den_sum") ** 2 / pl.col("n")
+        bad = pl.col("den_sum_sq") < den_floor - _REL_TOL * (den_floor.abs() + 1)
+        row = _first(frame, pl.col("metric").is_in(ratios) & bad)
+        if row:
+            raise InputError(
+                f"den_sum_sq = {row['den_sum_sq']:g} is impossible for den_sum = "
+                f"{row['den_sum']:g} and n = {row['n']:g} ({_where(row)}): it must be at least "
+                "den_sum²/n",
+                file=path,
+                column="den_sum_sq",
+                fix="den_sum_sq is the sum of squared unit denominators",
             )
     keys = [k for k in KEYS if k in frame.columns]
     dupes = frame.filter(pl.struct(keys).is_duplicated())

@@ -32,12 +32,16 @@ def aggregate_units(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRea
     for metric in metrics:
         for column in metric.columns:
             check_numeric(lazy, schema[column], column, path)
+        if metric.covariate in names:
+            check_numeric(lazy, schema[metric.covariate], metric.covariate, path)
+    lazy = cap_values(lazy, metrics, names)
     keys = [experiment_expr(names, path), pl.col("variant").cast(pl.String)]
     if "date" in names:
         keys.append(date_expr(schema["date"]))
     aggs: list[pl.Expr] = [pl.len().alias("units")]
     for metric in metrics:
         aggs.extend(_metric_aggs(metric))
+        aggs.extend(_covariate_aggs(metric, names))
     wide = lazy.group_by(keys).agg(aggs)
     queries = [wide]
     if "unit_id" in names:
@@ -61,6 +65,7 @@ def aggregate_units(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRea
     _note_missing_values(wide, metrics, read)
     if len(frames) > 1:
         _record_unit_problems(frames[1], read)
+    _note_covariates(wide, metrics, names, path, read)
     missing = [m.id for m in catalog.metrics.values() if m not in metrics]
     if missing:
         for experiment in wide["experiment"].unique().sort():
@@ -77,7 +82,65 @@ def _date_col(wide: pl.DataFrame) -> pl.Expr:
 
 
 def _value(column: str) -> pl.Expr:
-    return pl.col(column).cast(pl.Float64)
+    """A metric column as floats; NaN and infinite cells count as missing, like empty ones."""
+    x = pl.col(column).cast(pl.Float64)
+    return pl.when(x.is_finite()).then(x)
+
+
+def cap_values(lazy: pl.LazyFrame, metrics: list[Metric], names: list[str]) -> pl.LazyFrame:
+    """Winsorise mean metrics with a cap_quantile at that quantile of each experiment's pooled
+    arms (upper tail only), so a few extreme units cannot dominate the mean."""
+    capped = [m for m in metrics if m.cap_quantile is not None and m.type == "mean"]
+    if not capped:
+        return lazy
+    exprs = []
+    for metric in capped:
+        x = _value(metric.columns[0])
+        limit = x.quantile(metric.cap_quantile or 1.0, interpolation="linear")
+        if "experiment" in names:
+            limit = limit.over(pl.col("experiment").cast(pl.String))
+        exprs.append(x.clip(upper_bound=limit).alias(metric.columns[0]))
+    return lazy.with_columns(exprs)
+
+
+def _covariate_aggs(metric: Metric, names: list[str]) -> list[pl.Expr]:
+    """CUPED sums: covariate sum, its square sum and the metric x covariate cross sum, over the
+    units with a metric value (a missing covariate counts as 0, which keeps CUPED unbiased)."""
+    if metric.type == "ratio" or metric.covariate not in names:
+        return []
+    y = _value(metric.columns[0])
+    x = pl.when(y.is_not_null()).then(_value(metric.covariate or "").fill_null(0.0))
+    return [
+        x.sum().alias(f"{metric.id}__cov_sum"),
+        (x * x).sum().alias(f"{metric.id}__cov_sum_sq"),
+        (x * y).sum().alias(f"{metric.id}__num_cov_sum"),
+        (pl.col(metric.covariate or "").is_null() & y.is_not_null())
+        .sum()
+        .alias(f"{metric.id}__cov_missing"),
+    ]
+
+
+def _note_covariates(
+    wide: pl.DataFrame, metrics: list[Metric], names: list[str], path: Path, read: FileRead
+) -> None:
+    """Say where a covariate column is absent (no CUPED) or has gaps (counted as 0)."""
+    for metric in metrics:
+        if metric.covariate is None or metric.type == "ratio":
+            continue
+        for experiment in wide["experiment"].unique().sort():
+            if metric.covariate not in names:
+                read.notes.setdefault(experiment, []).append(
+                    f"{metric.id}: {path.name} has no covariate column {metric.covariate}: "
+                    "no CUPED adjustment."
+                )
+                continue
+            gaps = wide.filter(pl.col("experiment") == experiment)[
+                f"{metric.id}__cov_missing"
+            ].sum()
+            if gaps:
+                read.notes.setdefault(experiment, []).append(
+                    f"{metric.id}: {gaps} units have no {metric.covariate}; counted as 0 for CUPED."
+                )
 
 
 def _metric_aggs(metric: Metric) -> list[pl.Expr]:
@@ -109,7 +172,11 @@ def _to_long(wide: pl.DataFrame, metrics: list[Metric]) -> pl.DataFrame:
     parts = []
     for metric in metrics:
         prefix = f"{metric.id}__"
-        stats = [c for c in wide.columns if c.startswith(prefix) and not c.endswith(("min", "max"))]
+        stats = [
+            c
+            for c in wide.columns
+            if c.startswith(prefix) and not c.endswith(("min", "max", "cov_missing"))
+        ]
         parts.append(
             wide.select(
                 "experiment",
@@ -127,14 +194,15 @@ def _to_long(wide: pl.DataFrame, metrics: list[Metric]) -> pl.DataFrame:
 def _check_rows(wide: pl.DataFrame, path: Path) -> None:
     if wide.height == 0:
         raise InputError("the file has no rows", file=path, fix="export the data again")
-    if wide["variant"].null_count():
-        missing = wide.filter(pl.col("variant").is_null())["units"].sum()
-        raise InputError(
-            f"{missing} rows have no variant",
-            file=path,
-            column="variant",
-            fix="fill in the variant of every row or drop those rows",
-        )
+    for column in ("experiment", "variant"):
+        if wide[column].null_count():
+            missing = wide.filter(pl.col(column).is_null())["units"].sum()
+            raise InputError(
+                f"{missing} rows have no {column}",
+                file=path,
+                column=column,
+                fix=f"fill in the {column} of every row or drop those rows",
+            )
     undated = wide["date"].null_count() if "date" in wide.columns else 0
     if undated and undated < wide.height:
         missing = wide.filter(pl.col("date").is_null())["units"].sum()

@@ -7,6 +7,27 @@ from typing import Any
 
 from nsexp.readout import ExperimentReadout, Readout, TreatmentReadout
 
+DEPTH_FIELDS = (
+    "variance_reduction",
+    "mde",
+    "units_needed",
+    "days_needed",
+    "abs_ci_adj_low",
+    "abs_ci_adj_high",
+    "rel_ci_adj_low",
+    "rel_ci_adj_high",
+    "chance_to_win",
+    "expected_loss",
+    "rel_cred_low",
+    "rel_cred_high",
+    "guardrail_status",
+    "non_inferiority_margin",
+    "non_inferiority_p",
+    "guardrail_power",
+    "rel_ci_boot_low",
+    "rel_ci_boot_high",
+)
+
 METRIC_FIELDS = (
     "metric",
     "label",
@@ -28,6 +49,16 @@ METRIC_FIELDS = (
     "significant",
     "practical_threshold",
     "note",
+    *DEPTH_FIELDS,
+)
+
+TIMELINE_FIELDS = (
+    "n_control",
+    "n_treatment",
+    "rel_effect",
+    "rel_ci_low",
+    "rel_ci_high",
+    "p_value",
 )
 
 
@@ -41,6 +72,7 @@ def clean(x: Any) -> Any:
 def treatment_dict(t: TreatmentReadout) -> dict[str, Any]:
     """One comparison: verdict, North Star status, reasons and every metric's figures."""
     ns = t.north_star
+    timeline = {} if t.timeline is None else {"north_star_timeline": timeline_list(t)}
     return {
         "variant": t.variant,
         "verdict": t.verdict,
@@ -48,9 +80,23 @@ def treatment_dict(t: TreatmentReadout) -> dict[str, Any]:
         "reasons": list(t.reasons),
         "north_star_units_needed": clean(ns["units_needed"]),
         "metrics": [
-            {k: clean(row[k]) for k in METRIC_FIELDS} for row in t.metrics.iter_rows(named=True)
+            {k: clean(row.get(k)) for k in METRIC_FIELDS} for row in t.metrics.iter_rows(named=True)
         ],
+        **timeline,
     }
+
+
+def timeline_list(t: TreatmentReadout) -> list[dict[str, Any]]:
+    """The North Star's cumulative figures per date (only for dated data)."""
+    if t.timeline is None:
+        return []
+    return [
+        {
+            "date": row["date"].isoformat(),
+            **{k: clean(row[k]) for k in TIMELINE_FIELDS},
+        }
+        for row in t.timeline.iter_rows(named=True)
+    ]
 
 
 def experiment_dict(e: ExperimentReadout) -> dict[str, Any]:
@@ -82,7 +128,16 @@ def readout_dict(readout: Readout) -> dict[str, Any]:
     """The whole readout, with the settings and methods that produced it."""
     s = readout.settings
     return {
-        "settings": {"alpha": s.alpha, "correction": s.correction},
+        "settings": {
+            "alpha": s.alpha,
+            "correction": s.correction,
+            "sequential": s.sequential,
+            "sequential_n": s.sequential_n,
+            "cuped": s.cuped,
+            "engine": s.engine,
+            "bootstrap": s.bootstrap,
+            "seed": s.seed,
+        },
         "methods": s.methods(),
         "north_star": readout.catalog.north_star.id,
         "data_fingerprint": readout.fingerprint,

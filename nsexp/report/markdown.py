@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nsexp.readout import ExperimentReadout, Readout, TreatmentReadout
 from nsexp.report import format as fmt
+from nsexp.report.depth import depth_lines
 from nsexp.verdict import VERDICT_LABELS
 
 HEADERS = ("Metric", "Role", "Control", "Treatment", "Effect", "Lift", "95% CI", "p (adj.)")
@@ -68,6 +69,7 @@ def to_markdown(readout: Readout) -> str:
         for t in e.treatments:
             out += ["", f"### `{t.variant}`: **{VERDICT_LABELS[t.verdict]}**", ""]
             out += [f"- {r}" for r in t.reasons]
+            out += [f"- *{line}*" for line in depth_lines(t)]
             out += ["", _md_table(_headers(readout), metric_rows(t))]
         if e.notes:
             out += ["", "Notes:"] + [f"- {n}" for n in e.notes]
@@ -106,6 +108,7 @@ def to_table(readout: Readout) -> str:
         for t in e.treatments:
             out.append(f"  {t.variant}: {VERDICT_LABELS[t.verdict].upper()}")
             out += [f"    - {r}" for r in t.reasons]
+            out += [f"    · {line}" for line in depth_lines(t)]
             table = _aligned(_headers(readout), metric_rows(t))
             out += ["    " + ln for ln in table.splitlines()]
         out += [f"  note: {n}" for n in e.notes]

@@ -1,0 +1,56 @@
+"""nsexp: the Streamlit app. Pages live in pages/; every view is a shareable link."""
+
+import streamlit as st
+
+from pages import common
+
+st.set_page_config(page_title="nsexp", page_icon=":material/star:", layout="wide")
+
+page = st.navigation(
+    [
+        st.Page(
+            common.PORTFOLIO,
+            title="Portfolio",
+            icon=":material/dashboard:",
+            default=True,
+            help="Every experiment with its verdict: did the North Star move, or only vanity "
+            "metrics? Filter, then open a readout.",
+        ),
+        st.Page(
+            common.READOUT,
+            title="Readout",
+            icon=":material/query_stats:",
+            url_path="readout",
+            help="One experiment in full: verdict and reasons, every metric's lift with its "
+            "interval, the North Star over time. Share, download or pin it.",
+        ),
+        st.Page(
+            common.NORTH_STAR,
+            title="North Star",
+            icon=":material/account_tree:",
+            url_path="north_star",
+            help="The metric catalog as a tree, with how often each metric moved and whether "
+            "the North Star moved with it.",
+        ),
+        st.Page(
+            common.INSIGHTS,
+            title="Portfolio insights",
+            icon=":material/insights:",
+            url_path="insights",
+            help="Which leading indicators really predict the North Star, learned from past "
+            "experiments, and how much of the reported North Star lift is real.",
+        ),
+        st.Page(
+            common.DATA,
+            title="Data",
+            icon=":material/database:",
+            url_path="data",
+            help="Upload experiment files as a shareable workspace, edit the metric catalog, "
+            "or switch between workspaces.",
+        ),
+    ],
+    position="top",
+)
+common.carry_params(page)
+common.analysis_settings()
+page.run()

@@ -1,0 +1,100 @@
+"""CLI pieces for the statistical-depth options and the `nsexp plan` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from nsexp.enrich import ENGINES
+from nsexp.errors import InputError
+from nsexp.stats.power import POWER, plan
+
+EXIT_BAD_INPUT = 2
+
+
+def add_depth_arguments(readout: argparse.ArgumentParser) -> None:
+    """--cuped/--no-cuped, --engine, --bootstrap and --seed for `nsexp readout`."""
+    readout.add_argument(
+        "--cuped",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="CUPED covariate adjustment (default: on where metrics.toml names a covariate)",
+    )
+    readout.add_argument("--engine", choices=ENGINES, default="frequentist")
+    readout.add_argument(
+        "--bootstrap",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N bootstrap resamples for a robustness CI of unit-level mean metrics",
+    )
+    readout.add_argument("--seed", type=int, default=0, help="bootstrap random seed")
+
+
+def add_plan_parser(sub: argparse._SubParsersAction) -> None:
+    """`nsexp plan`: how many days to detect a relative effect on the North Star."""
+    p = sub.add_parser(
+        "plan",
+        help="days needed to detect an effect on the North Star",
+        description="Units and days needed to detect a relative effect with the given power.",
+    )
+    base = p.add_mutually_exclusive_group(required=True)
+    base.add_argument("--baseline-mean", type=float, help="North Star mean per unit")
+    base.add_argument("--proportion", type=float, help="baseline rate of a proportion metric")
+    p.add_argument("--baseline-variance", type=float, help="per-unit variance (mean metrics)")
+    p.add_argument("--daily-units", type=float, required=True, help="units exposed per day")
+    p.add_argument("--effect", type=float, required=True, help="relative effect, e.g. 0.02")
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--power", type=float, default=POWER)
+    p.add_argument("--variants", type=int, default=2, help="arms including the control")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def _check_plan(args: argparse.Namespace) -> tuple[float, float]:
+    """Validate plan arguments; return the baseline mean and variance."""
+    if args.proportion is not None:
+        if not 0 < args.proportion < 1:
+            raise InputError("--proportion must be between 0 and 1", fix="e.g. --proportion 0.2")
+        mean, var = args.proportion, args.proportion * (1 - args.proportion)
+    else:
+        if args.baseline_variance is None or args.baseline_variance <= 0:
+            raise InputError(
+                "--baseline-mean needs a positive --baseline-variance",
+                fix="give the per-unit sample variance of the North Star",
+            )
+        if args.baseline_mean == 0:
+            raise InputError("--baseline-mean is 0", fix="a relative effect needs a nonzero mean")
+        mean, var = args.baseline_mean, args.baseline_variance
+    checks = [
+        (args.daily_units > 0, "--daily-units must be positive", "e.g. --daily-units 5000"),
+        (args.effect != 0, "--effect must not be 0", "e.g. --effect 0.02 for +2%"),
+        (0 < args.alpha < 0.5, "--alpha must be between 0 and 0.5", "e.g. --alpha 0.05"),
+        (0.5 <= args.power < 1, "--power must be between 0.5 and 1", "e.g. --power 0.8"),
+        (args.variants >= 2, "--variants counts all arms and must be at least 2", "e.g. 2"),
+    ]
+    for ok, problem, fix in checks:
+        if not ok:
+            raise InputError(problem, fix=fix)
+    return mean, var
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    """Print the plan; exit 2 with one error line on bad input."""
+    try:
+        mean, var = _check_plan(args)
+    except InputError as exc:
+        sys.stderr.write(f"error: {exc.message}\n")
+        return EXIT_BAD_INPUT
+    result = plan(mean, var, args.daily_units, args.effect, args.alpha, args.power, args.variants)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(result._asdict(), indent=2) + "\n")
+        return 0
+    sys.stdout.write(
+        f"To detect {args.effect * 100:+g}% with {args.power * 100:g}% power at α = "
+        f"{args.alpha:g} ({args.variants - 1} comparison(s), α = "
+        f"{result.alpha_per_comparison:.3g} each): {result.units_per_arm:,} units per arm, "
+        f"{result.total_units:,} in all — {result.days} days at {args.daily_units:,.0f} "
+        "units a day.\n"
+    )
+    return 0

@@ -1,0 +1,142 @@
+"""Pinned readouts: frozen snapshots of one experiment's figures for a sprint review.
+
+A live readout moves as data arrives; a pin keeps the numbers everyone discussed. Each pin is one
+JSON file `<workspace_dir>/pins/<id>.json` (the bundled demo data pins under `<data_root>/pins/`)
+holding the experiment's readout as `nsexp.report.json.experiment_dict` gives it, the settings
+and methods that produced it, the data fingerprint and the time it was pinned (UTC).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from nsexp.errors import InputError
+from nsexp.readout import Readout
+from nsexp.report.json import experiment_dict
+
+PINS_DIR = "pins"
+_ID = re.compile(r"[0-9a-f]{12}")
+
+
+@dataclass(frozen=True)
+class Pin:
+    """A frozen readout of one experiment: its figures, settings, data version and time."""
+
+    id: str
+    experiment: str
+    variant: str | None
+    created_at: str
+    settings: dict[str, Any]
+    fingerprint: str
+    payload: dict[str, Any]
+    methods: list[str]
+
+
+def pins_dir(workspace_dir: Path) -> Path:
+    """Where the pins of one data directory (a workspace or the data root) live."""
+    return Path(workspace_dir) / PINS_DIR
+
+
+def pin_readout(
+    workspace_dir: Path,
+    readout: Readout,
+    experiment_id: str,
+    variant: str | None,
+    *,
+    now: dt.datetime | None = None,
+) -> Pin:
+    """Freeze one experiment's readout (variant: the treatment on view) as a pin file."""
+    if experiment_id not in readout.experiments:
+        known = ", ".join(sorted(readout.experiments)) or "none"
+        raise InputError(
+            f"no experiment {experiment_id!r} in the readout", fix=f"use one of: {known}"
+        )
+    exp = readout.experiments[experiment_id]
+    treatments = [t.variant for t in exp.treatments]
+    if variant is not None and variant not in treatments:
+        raise InputError(
+            f"experiment {experiment_id} has no treatment variant {variant!r}",
+            fix=f"use one of: {', '.join(treatments)}",
+        )
+    stamp = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    body = {
+        "experiment": experiment_id,
+        "variant": variant,
+        "created_at": stamp.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "settings": {"alpha": readout.settings.alpha, "correction": readout.settings.correction},
+        "fingerprint": readout.fingerprint,
+        "payload": experiment_dict(exp),
+        "methods": readout.settings.methods(),
+    }
+    text = json.dumps(body, sort_keys=True, allow_nan=False)
+    pin = Pin(id=hashlib.sha256(text.encode()).hexdigest()[:12], **body)
+    folder = pins_dir(workspace_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_atomic(folder / f"{pin.id}.json", json.dumps(asdict(pin), indent=2, allow_nan=False))
+    return pin
+
+
+def load_pin(workspace_dir: Path, pin_id: str | None) -> Pin:
+    """Read one pin by id; InputError for a malformed id, an unknown pin or a corrupt file."""
+    fix = "open the live readout and pin it again, or pick a pin from the list"
+    if not isinstance(pin_id, str) or not _ID.fullmatch(pin_id):
+        raise InputError(f"pin {pin_id!r} is not a pin id (12 hex digits)", fix=fix)
+    folder = pins_dir(workspace_dir).resolve()
+    path = (folder / f"{pin_id}.json").resolve()
+    if path.parent != folder or not path.is_file():
+        raise InputError(f"no pinned readout {pin_id} here", fix=fix)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        pin = Pin(
+            id=str(raw["id"]),
+            experiment=str(raw["experiment"]),
+            variant=None if raw["variant"] is None else str(raw["variant"]),
+            created_at=str(raw["created_at"]),
+            settings=dict(raw["settings"]),
+            fingerprint=str(raw["fingerprint"]),
+            payload=dict(raw["payload"]),
+            methods=[str(m) for m in raw["methods"]],
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(
+            f"pinned readout {pin_id} cannot be read", file=path.name, fix=fix
+        ) from exc
+    if pin.id != pin_id:
+        raise InputError(f"pinned readout {pin_id} holds pin {pin.id}", file=path.name, fix=fix)
+    return pin
+
+
+def list_pins(workspace_dir: Path) -> list[Pin]:
+    """Every readable pin of a data directory, newest first (unreadable files are skipped)."""
+    folder = pins_dir(workspace_dir)
+    if not folder.is_dir():
+        return []
+    pins = []
+    for path in folder.glob("*.json"):
+        try:
+            pins.append(load_pin(workspace_dir, path.stem))
+        except InputError:
+            continue
+    return sorted(pins, key=lambda p: (p.created_at, p.id), reverse=True)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file and os.replace, so a reader never sees half a pin."""
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,248 @@
+"""Charts for the app, as pure builders: Altair specs and Graphviz source, no Streamlit.
+
+The forest plot and the timeline take the frames of nsexp.report.tables (metrics_frame,
+timeline_frame), so a live readout and a pinned one draw the same way.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+from nsexp.catalog import ROLES
+from nsexp.report import format as fmt
+from nsexp.report.tables import OUTCOME_LABELS
+
+# Verdict colours: st.badge colour names, and the matching hex for tables and charts.
+VERDICT_COLORS: dict[str, str] = {
+    "invalid": "violet",
+    "north_star_loss": "red",
+    "guardrail_breach": "red",
+    "north_star_win": "green",
+    "vanity_only": "orange",
+    "flat": "blue",
+    "inconclusive": "gray",
+}
+HEX: dict[str, str] = {
+    "violet": "#803df5",
+    "red": "#e03131",
+    "green": "#2b8a3e",
+    "orange": "#e8590c",
+    "blue": "#1c7ed6",
+    "gray": "#868e96",
+    "light_green": "#d3f9d8",
+    "light_orange": "#ffe8cc",
+    "light_red": "#ffe3e3",
+    "light_gray": "#f1f3f5",
+    "band": "#adb5bd",
+}
+OUTCOME_COLORS = {
+    "better": HEX["green"],
+    "worse": HEX["red"],
+    "not_significant": HEX["gray"],
+}
+ROLE_PLURALS = {
+    "north_star": "North Star",
+    "leading": "Leading indicators",
+    "vanity": "Vanity metrics",
+    "guardrail": "Guardrails",
+}
+ROW_STEP = 30
+FOREST_WIDTH = 760
+
+
+def forest_plot(metrics: pl.DataFrame, alpha: float) -> alt.FacetChart:
+    """Relative lift with its CI per metric, one panel per role (North Star first), coloured by
+    the adjusted outcome; the North Star's row shades its ±practical_threshold band."""
+    data = metrics.filter(pl.col("rel_effect").is_not_null()).with_columns(
+        pl.col("role").replace_strict(ROLE_PLURALS).alias("role_label"),
+        pl.col("outcome").replace_strict(OUTCOME_LABELS).alias("outcome_label"),
+        pl.when(pl.col("role") == "north_star")
+        .then(-pl.col("practical_threshold"))
+        .alias("band_low"),
+        pl.when(pl.col("role") == "north_star")
+        .then(pl.col("practical_threshold"))
+        .alias("band_high"),
+        pl.coalesce("rel_ci_adj_low", "rel_ci_low").alias("ci_low"),
+        pl.coalesce("rel_ci_adj_high", "rel_ci_high").alias("ci_high"),
+    )
+    figures = list(data.select("rel_effect", "ci_low", "ci_high", "p_adjusted").iter_rows())
+    data = (
+        data.with_columns(
+            pl.Series("lift_text", [fmt.pct(e) for e, _, _, _ in figures], pl.String),
+            pl.Series("ci_text", [fmt.pct_ci(lo, hi) for _, lo, hi, _ in figures], pl.String),
+            pl.Series("p_text", [fmt.p_value(p) for _, _, _, p in figures], pl.String),
+        )
+        .select(
+            "label",
+            "role_label",
+            "outcome_label",
+            "rel_effect",
+            "ci_low",
+            "ci_high",
+            "band_low",
+            "band_high",
+            "lift_text",
+            "ci_text",
+            "p_text",
+        )
+        .with_row_index("row")
+    )
+    shown = ("better", "worse", "not_significant")
+    color = alt.Color(
+        "outcome_label:N",
+        title=f"Adjusted result at α = {alpha:g}",
+        scale=alt.Scale(
+            domain=[OUTCOME_LABELS[o] for o in shown], range=[OUTCOME_COLORS[o] for o in shown]
+        ),
+        legend=alt.Legend(orient="top"),
+    )
+    y = alt.Y("label:N", sort=alt.SortField("row"), title=None, axis=alt.Axis(labelLimit=220))
+    x_title = "Relative lift (treatment ÷ control − 1) with its interval adjusted for many tests"
+    x = alt.X("rel_effect:Q", title=x_title, axis=alt.Axis(format="+.0%"))
+    tooltip = [
+        alt.Tooltip("label:N", title="Metric"),
+        alt.Tooltip("lift_text:N", title="Lift"),
+        alt.Tooltip("ci_text:N", title="Adjusted CI"),
+        alt.Tooltip("p_text:N", title="Adjusted"),
+        alt.Tooltip("outcome_label:N", title="Result"),
+    ]
+    base = alt.Chart().encode(y=y)
+    band = base.mark_rect(color=HEX["band"], opacity=0.3).encode(x="band_low:Q", x2="band_high:Q")
+    zero = alt.Chart().mark_rule(color="#495057", strokeDash=[4, 3]).encode(x=alt.datum(0))
+    ci = base.mark_rule(strokeWidth=3).encode(
+        x="ci_low:Q", x2="ci_high:Q", color=color, tooltip=tooltip
+    )
+    point = base.mark_point(filled=True, size=110, opacity=1).encode(
+        x=x, color=color, tooltip=tooltip
+    )
+    layered = alt.layer(band, zero, ci, point, data=data).properties(
+        height=alt.Step(ROW_STEP), width=FOREST_WIDTH
+    )
+    return (
+        layered.facet(
+            row=alt.Row(
+                "role_label:N",
+                sort=[ROLE_PLURALS[r] for r in ROLES],
+                title=None,
+                header=alt.Header(
+                    labelAngle=0,
+                    labelAlign="left",
+                    labelAnchor="start",
+                    labelOrient="top",
+                    labelFontWeight="bold",
+                    labelFontSize=13,
+                ),
+            ),
+            spacing=8,
+        )
+        .resolve_scale(y="independent")
+        .configure_view(stroke=None)
+    )
+
+
+def timeline_chart(timeline: pl.DataFrame, threshold: float, alpha: float) -> alt.LayerChart:
+    """The North Star's cumulative relative effect by date, its CI as a band, zero and the
+    ±practical_threshold as reference lines."""
+    data = timeline.drop_nulls("rel_effect")
+    figures = list(data.select("rel_effect", "rel_ci_low", "rel_ci_high").iter_rows())
+    data = data.with_columns(
+        pl.Series(
+            "effect_text",
+            [f"{fmt.pct(e)} {fmt.pct_ci(lo, hi)}" for e, lo, hi in figures],
+            pl.String,
+        ),
+        (pl.col("n_control") + pl.col("n_treatment")).alias("units"),
+    )
+    x = alt.X("date:T", title="Exposure date (cumulative)", axis=alt.Axis(format="%b %d"))
+    y_title = f"North Star lift with {(1 - alpha) * 100:g}% CI"
+    tooltip = [
+        alt.Tooltip("date:T", title="Up to"),
+        alt.Tooltip("effect_text:N", title="Lift"),
+        alt.Tooltip("units:Q", title="Units so far", format=","),
+    ]
+    base = alt.Chart(data).encode(x=x)
+    band = base.mark_area(opacity=0.22, color=HEX["blue"]).encode(
+        y=alt.Y("rel_ci_low:Q", title=y_title, axis=alt.Axis(format="+.0%")), y2="rel_ci_high:Q"
+    )
+    line = base.mark_line(point=True, color=HEX["blue"]).encode(y="rel_effect:Q", tooltip=tooltip)
+    refs = pl.DataFrame(
+        {"y": [0.0, threshold, -threshold], "kind": ["zero", "threshold", "threshold"]}
+    )
+    rules = (
+        alt.Chart(refs)
+        .mark_rule()
+        .encode(
+            y="y:Q",
+            strokeDash=alt.StrokeDash(
+                "kind:N",
+                scale=alt.Scale(domain=["zero", "threshold"], range=[[1, 0], [5, 4]]),
+                legend=None,
+            ),
+            color=alt.value("#495057"),
+        )
+    )
+    return alt.layer(band, rules, line).properties(height=260)
+
+
+def catalog_tree(movement: pl.DataFrame) -> str:
+    """The metric catalog as a Graphviz tree: leading indicators, vanity metrics and guardrails
+    feed the North Star; each node says how often experiments moved it and the North Star with
+    it. `movement` is nsexp.report.tables.metric_movement."""
+    lines = [
+        "digraph catalog {",
+        '  graph [rankdir=LR, bgcolor="transparent", nodesep=0.25, ranksep=0.6, fontname="sans"];',
+        '  node [shape=box, style="rounded,filled", fontname="sans", fontsize=11, '
+        'color="#adb5bd", penwidth=1];',
+        '  edge [color="#adb5bd", arrowsize=0.7];',
+    ]
+    ns = movement.filter(pl.col("role") == "north_star").row(0, named=True)
+    ns_text = (
+        f"★ {ns['label']}\\nNorth Star\\nmoved in {ns['experiments_moved']} of "
+        f"{ns['experiments']} experiments\\n({ns['better']} better, {ns['worse']} worse)"
+    )
+    lines.append(
+        f'  ns [label="{_escape(ns_text)}", fillcolor="{HEX["light_green"]}", '
+        'fontsize=13, penwidth=2, color="#2b8a3e"];'
+    )
+    for role in ROLES[1:]:
+        group = movement.filter(pl.col("role") == role)
+        if group.height == 0:
+            continue
+        hub = f"hub_{role}"
+        lines.append(
+            f'  {hub} [label="{ROLE_PLURALS[role]}", shape=plaintext, style="", fontsize=12];'
+        )
+        style = ', style="dashed"' if role == "guardrail" else ""
+        lines.append(f"  {hub} -> ns [penwidth=1.5{style}];")
+        for i, m in enumerate(group.iter_rows(named=True)):
+            node = f"{role}_{i}"
+            lines.append(
+                f'  {node} [label="{_escape(_leaf_text(m))}", fillcolor="{_leaf_fill(m)}"];'
+            )
+            lines.append(f"  {node} -> {hub} [arrowhead=none];")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _leaf_text(m: dict) -> str:
+    moved = m["comparisons_moved"]
+    head = f"{m['label']}\\nmoved in {m['experiments_moved']} of {m['experiments']} experiments"
+    if moved == 0:
+        return head
+    if m["role"] == "guardrail":
+        return f"{head}\\ngot worse in {m['worse']} of {moved}"
+    return f"{head}\\nthe North Star followed {m['ns_followed']} of {moved}"
+
+
+def _leaf_fill(m: dict) -> str:
+    moved = m["comparisons_moved"]
+    if moved == 0:
+        return HEX["light_gray"]
+    if m["role"] == "guardrail":
+        return HEX["light_red"] if m["worse"] else HEX["light_gray"]
+    return HEX["light_green"] if m["ns_followed"] * 2 >= moved else HEX["light_orange"]
+
+
+def _escape(text: str) -> str:
+    return text.replace('"', '\\"')

@@ -1,0 +1,165 @@
+"""Altair chart builders for the Portfolio insights page: pure functions, frames in, charts out."""
+
+from __future__ import annotations
+
+import math
+
+import altair as alt
+import polars as pl
+
+from nsexp.portfolio import Impact
+
+Z95 = 1.959963984540054
+LABEL_COLOURS: dict[str, str] = {
+    "predictive": "#2e7d32",
+    "weak": "#9e9e9e",
+    "vanity": "#c62828",
+    "too_few": "#bdbdbd",
+}
+_LABEL_SCALE = alt.Scale(domain=list(LABEL_COLOURS), range=list(LABEL_COLOURS.values()))
+
+
+def _r(x: float | None) -> str:
+    return "—" if x is None or not math.isfinite(x) else f"{x:+.2f}"
+
+
+def scatter_points(comparisons: pl.DataFrame, metric: str) -> pl.DataFrame:
+    """One metric's comparisons with 95% error-bar ends on both axes."""
+    return (
+        comparisons.filter(pl.col("metric") == metric)
+        .select("experiment", "variant", "effect", "se", "ns_effect", "ns_se", "significant")
+        .with_columns(
+            (pl.col("effect") - Z95 * pl.col("se")).alias("x_low"),
+            (pl.col("effect") + Z95 * pl.col("se")).alias("x_high"),
+            (pl.col("ns_effect") - Z95 * pl.col("ns_se")).alias("y_low"),
+            (pl.col("ns_effect") + Z95 * pl.col("ns_se")).alias("y_high"),
+            pl.when(pl.col("significant"))
+            .then(pl.lit("moved"))
+            .otherwise(pl.lit("did not move"))
+            .alias("moved"),
+        )
+    )
+
+
+def fitted_line(points: pl.DataFrame, slope: float | None, intercept: float | None) -> pl.DataFrame:
+    """Two ends of the noise-corrected line over the range of the metric's effects."""
+    if points.height == 0 or slope is None or intercept is None or not math.isfinite(slope):
+        return pl.DataFrame(schema={"effect": pl.Float64, "ns_effect": pl.Float64})
+    lo, hi = float(points["effect"].min()), float(points["effect"].max())
+    return pl.DataFrame(
+        {"effect": [lo, hi], "ns_effect": [intercept + slope * lo, intercept + slope * hi]}
+    )
+
+
+def proxy_scatter(
+    comparisons: pl.DataFrame, row: dict, north_star: str, width: int = 320
+) -> alt.LayerChart:
+    """A metric's effect against the North Star's across experiments: 95% error bars both
+    ways, the noise-corrected fitted line, and the proxy label in the title."""
+    points = scatter_points(comparisons, row["metric"])
+    x = alt.X("effect:Q", title=f"{row['metric']} effect", axis=alt.Axis(format="+.0%"))
+    y = alt.Y("ns_effect:Q", title=f"{north_star} effect", axis=alt.Axis(format="+.0%"))
+    tooltip = [
+        alt.Tooltip("experiment:N"),
+        alt.Tooltip("variant:N"),
+        alt.Tooltip("effect:Q", format="+.1%", title=row["metric"]),
+        alt.Tooltip("ns_effect:Q", format="+.1%", title=north_star),
+    ]
+    base = alt.Chart(points)
+    colour = alt.Color(
+        "moved:N",
+        title=f"{row['metric']}",
+        scale=alt.Scale(domain=["moved", "did not move"], range=["#1565c0", "#90a4ae"]),
+    )
+    x_bars = base.mark_rule(opacity=0.35).encode(x="x_low:Q", x2="x_high:Q", y="ns_effect:Q")
+    y_bars = base.mark_rule(opacity=0.35).encode(x="effect:Q", y="y_low:Q", y2="y_high:Q")
+    dots = base.mark_circle(size=45, opacity=0.9).encode(x=x, y=y, color=colour, tooltip=tooltip)
+    line = (
+        alt.Chart(fitted_line(points, row.get("slope"), row.get("intercept")))
+        .mark_line(color=LABEL_COLOURS.get(row["label"], "#616161"), strokeWidth=2.5)
+        .encode(x="effect:Q", y="ns_effect:Q")
+    )
+    title = alt.Title(
+        f"{row['metric']}: {row['label']}",
+        subtitle=f"corrected r {_r(row['corrected_correlation'])} "
+        f"[{_r(row['correlation_ci_low'])}, {_r(row['correlation_ci_high'])}], "
+        f"{row['n_comparisons']} comparisons",
+        color=LABEL_COLOURS.get(row["label"], "#616161"),
+    )
+    return alt.layer(x_bars, y_bars, line, dots).properties(title=title, width=width)
+
+
+def ranking_chart(table: pl.DataFrame) -> alt.LayerChart:
+    """Corrected correlation with its 95% interval per metric, best first, coloured by label."""
+    frame = table.select(
+        "metric", "label", "corrected_correlation", "correlation_ci_low", "correlation_ci_high"
+    ).with_row_index("rank")
+    order = frame["metric"].to_list()
+    y = alt.Y("metric:N", sort=order, title=None)
+    colour = alt.Color("label:N", scale=_LABEL_SCALE, title="Label")
+    base = alt.Chart(frame)
+    bars = base.mark_rule(strokeWidth=2).encode(
+        x=alt.X(
+            "correlation_ci_low:Q",
+            title="Correlation of true effects with the North Star (95% interval)",
+            scale=alt.Scale(domain=[-1, 1]),
+        ),
+        x2="correlation_ci_high:Q",
+        y=y,
+        color=colour,
+    )
+    dots = base.mark_point(filled=True, size=90).encode(
+        x="corrected_correlation:Q",
+        y=y,
+        color=colour,
+        tooltip=[
+            alt.Tooltip("metric:N"),
+            alt.Tooltip("label:N"),
+            alt.Tooltip("corrected_correlation:Q", format="+.2f", title="corrected r"),
+        ],
+    )
+    zero = alt.Chart(pl.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 3]).encode(x="x:Q")
+    return alt.layer(zero, bars, dots)
+
+
+def impact_chart(impact: Impact) -> alt.LayerChart:
+    """Each North Star win as reported and after winner's-curse shrinkage ("likely real")."""
+    wins = impact.wins.with_columns(
+        pl.concat_str([pl.col("experiment"), pl.col("variant")], separator=" / ").alias("win")
+    ).sort("rel_effect", descending=True)
+    order = wins["win"].to_list()
+    long = wins.select("win", "rel_effect", "shrunk_effect").unpivot(
+        index="win", variable_name="estimate", value_name="lift"
+    )
+    long = long.with_columns(
+        pl.col("estimate").replace_strict(
+            {"rel_effect": "as reported", "shrunk_effect": "likely real"}
+        )
+    )
+    y = alt.Y("win:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
+    link = (
+        alt.Chart(wins)
+        .mark_rule(color="#9e9e9e")
+        .encode(x="shrunk_effect:Q", x2="rel_effect:Q", y=y)
+    )
+    dots = (
+        alt.Chart(long)
+        .mark_point(size=80, filled=True)
+        .encode(
+            x=alt.X("lift:Q", title=f"{impact.metric} lift", axis=alt.Axis(format="+.1%")),
+            y=y,
+            color=alt.Color(
+                "estimate:N",
+                title=None,
+                scale=alt.Scale(
+                    domain=["as reported", "likely real"], range=["#1565c0", "#2e7d32"]
+                ),
+            ),
+            tooltip=[
+                alt.Tooltip("win:N"),
+                alt.Tooltip("estimate:N"),
+                alt.Tooltip("lift:Q", format="+.2%"),
+            ],
+        )
+    )
+    return alt.layer(link, dots)

@@ -1,0 +1,358 @@
+"""Readouts as frames for people: the portfolio, one treatment's metrics, the CSV export and
+how often each metric moved with the North Star.
+
+Everything here is pure (Polars in, Polars or text out) so the Streamlit pages only arrange it.
+The readout page renders the experiment's JSON dict (nsexp.report.json.experiment_dict), which
+is also what a pin freezes, so a live and a pinned readout go through the same functions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import polars as pl
+
+from nsexp.catalog import ROLE_LABELS, ROLES
+from nsexp.readout import Readout
+from nsexp.report import format as fmt
+from nsexp.verdict import VERDICT_LABELS, VERDICTS
+
+OUTCOMES = ("better", "worse", "not_significant", "no_estimate")
+OUTCOME_LABELS = {
+    "better": "Better",
+    "worse": "Worse",
+    "not_significant": "Not significant",
+    "no_estimate": "No estimate",
+}
+ATTENTION = ("invalid", "north_star_loss", "guardrail_breach")
+CSV_HEAD = ("experiment", "variant", "verdict", "north_star_status")
+
+# The metric fields of the JSON contract that tables, charts and the CSV export use.
+_METRIC_SCHEMA: dict[str, pl.DataType] = {
+    "metric": pl.String(),
+    "label": pl.String(),
+    "role": pl.String(),
+    "type": pl.String(),
+    "direction": pl.String(),
+    "practical_threshold": pl.Float64(),
+    "n_control": pl.Int64(),
+    "n_treatment": pl.Int64(),
+    **{
+        f: pl.Float64()
+        for f in (
+            "control_mean",
+            "treatment_mean",
+            "abs_effect",
+            "abs_ci_low",
+            "abs_ci_high",
+            "rel_effect",
+            "rel_ci_low",
+            "rel_ci_high",
+            "p_value",
+            "p_adjusted",
+            "rel_ci_adj_low",
+            "rel_ci_adj_high",
+        )
+    },
+    "significant": pl.Boolean(),
+    "note": pl.String(),
+}
+METRIC_COLUMNS = tuple(_METRIC_SCHEMA)
+_TIMELINE_SCHEMA: dict[str, pl.DataType] = {
+    "date": pl.Date(),
+    "n_control": pl.Int64(),
+    "n_treatment": pl.Int64(),
+    "rel_effect": pl.Float64(),
+    "rel_ci_low": pl.Float64(),
+    "rel_ci_high": pl.Float64(),
+    "p_value": pl.Float64(),
+}
+
+
+def metrics_frame(comparison: dict[str, Any]) -> pl.DataFrame:
+    """One comparison's metric dicts (live or pinned) as a typed frame, with its outcome."""
+    rows = [{k: m.get(k) for k in METRIC_COLUMNS} for m in comparison["metrics"]]
+    frame = pl.DataFrame(rows, schema=_METRIC_SCHEMA, strict=False)
+    return with_outcome(frame)
+
+
+def timeline_frame(comparison: dict[str, Any]) -> pl.DataFrame:
+    """The North Star's cumulative timeline of one comparison (empty when data has no dates)."""
+    rows = comparison.get("north_star_timeline") or []
+    frame = pl.DataFrame(
+        [{k: r.get(k) for k in _TIMELINE_SCHEMA if k != "date"} for r in rows],
+        schema={k: v for k, v in _TIMELINE_SCHEMA.items() if k != "date"},
+    )
+    dates = pl.Series("date", [r["date"] for r in rows], dtype=pl.String).str.to_date()
+    return frame.with_columns(dates).select(list(_TIMELINE_SCHEMA))
+
+
+def with_outcome(metrics: pl.DataFrame) -> pl.DataFrame:
+    """Add `outcome`: better / worse (significant, in the metric's good or bad direction),
+    not_significant, or no_estimate when the relative effect is undefined."""
+    good = pl.when(pl.col("direction") == "decrease").then(-1).otherwise(1)
+    outcome = (
+        pl.when(pl.col("rel_effect").is_null())
+        .then(pl.lit("no_estimate"))
+        .when(pl.col("significant").fill_null(False) & (pl.col("rel_effect") * good > 0))
+        .then(pl.lit("better"))
+        .when(pl.col("significant").fill_null(False) & (pl.col("rel_effect") * good < 0))
+        .then(pl.lit("worse"))
+        .otherwise(pl.lit("not_significant"))
+    )
+    return metrics.with_columns(outcome.alias("outcome"))
+
+
+def _p(p: float | None) -> str:
+    return fmt.p_value(p).removeprefix("p ").removeprefix("= ")
+
+
+def metric_table(metrics: pl.DataFrame, alpha: float) -> pl.DataFrame:
+    """Every figure of one treatment, formatted for people, North Star first."""
+    level = f"{(1 - alpha) * 100:g}% CI"
+    rows = []
+    for m in metrics.iter_rows(named=True):
+        kind = m["type"]
+        rows.append(
+            {
+                "Metric": m["label"] or m["metric"],
+                "Role": ROLE_LABELS.get(m["role"], m["role"]),
+                "Control": fmt.value(m["control_mean"], kind),
+                "Treatment": fmt.value(m["treatment_mean"], kind),
+                "Difference": fmt.effect(m["abs_effect"], kind),
+                "Lift": fmt.pct(m["rel_effect"]),
+                level: fmt.pct_ci(m["rel_ci_low"], m["rel_ci_high"]),
+                "Adjusted CI": fmt.pct_ci(m["rel_ci_adj_low"], m["rel_ci_adj_high"]),
+                "p": _p(m["p_value"]),
+                "p (adjusted)": _p(m["p_adjusted"]),
+                "Result": OUTCOME_LABELS[m["outcome"]],
+                "Units": f"{fmt.count(m['n_control'])} / {fmt.count(m['n_treatment'])}",
+                "Note": m["note"] or "",
+            }
+        )
+    return pl.DataFrame(rows, schema={k: pl.String for k in _table_columns(level)})
+
+
+def _table_columns(level: str) -> list[str]:
+    return [
+        "Metric",
+        "Role",
+        "Control",
+        "Treatment",
+        "Difference",
+        "Lift",
+        level,
+        "Adjusted CI",
+        "p",
+        "p (adjusted)",
+        "Result",
+        "Units",
+        "Note",
+    ]
+
+
+def readout_csv(payload: dict[str, Any]) -> str:
+    """One experiment's readout as CSV: a row per treatment x metric with the raw figures."""
+    frames = [
+        metrics_frame(c).select(
+            pl.lit(payload["experiment"]).alias("experiment"),
+            pl.lit(c["variant"]).alias("variant"),
+            pl.lit(c["verdict"]).alias("verdict"),
+            pl.lit(c["north_star_status"]).alias("north_star_status"),
+            *METRIC_COLUMNS,
+        )
+        for c in payload["comparisons"]
+    ]
+    return pl.concat(frames).write_csv()
+
+
+def readout_url(query: dict[str, str]) -> str:
+    """A relative link to the readout page with these query parameters."""
+    return "readout?" + urlencode(query)
+
+
+def portfolio_table(readout: Readout) -> pl.DataFrame:
+    """One row per experiment: who, how big, how long, each treatment's verdict and North Star
+    effect, sorted so the experiments that need attention come first."""
+    rows = []
+    for e in readout.experiments.values():
+        info, many = e.experiment.info, len(e.treatments) > 1
+        verdicts = [t.verdict for t in e.treatments]
+        effects = [
+            f"{t.variant}: {_ns_text(t.north_star)}" if many else _ns_text(t.north_star)
+            for t in e.treatments
+        ]
+        rows.append(
+            {
+                "experiment": e.id,
+                "name": info.title,
+                "owner": info.owner,
+                "variants": f"{e.experiment.control} vs {', '.join(e.experiment.treatments)}",
+                "days": e.days,
+                "units": e.units,
+                "verdicts": verdicts,
+                "badges": [badge_text(t.variant, t.verdict, many) for t in e.treatments],
+                "north_star": " · ".join(effects),
+                "rank": min(VERDICTS.index(v) for v in verdicts),
+            }
+        )
+    schema = {
+        "experiment": pl.String,
+        "name": pl.String,
+        "owner": pl.String,
+        "variants": pl.String,
+        "days": pl.Int64,
+        "units": pl.Int64,
+        "verdicts": pl.List(pl.String),
+        "badges": pl.List(pl.String),
+        "north_star": pl.String,
+        "rank": pl.Int64,
+    }
+    return pl.DataFrame(rows, schema=schema).sort("rank", "name")
+
+
+def _ns_text(ns: dict[str, Any]) -> str:
+    return f"{fmt.pct(ns['rel_effect'])} {fmt.pct_ci(ns['rel_ci_low'], ns['rel_ci_high'])}"
+
+
+def badge_text(variant: str, verdict: str, many: bool) -> str:
+    """A verdict as a badge reads: the label, prefixed by the variant when there are several."""
+    return f"{variant}: {VERDICT_LABELS[verdict]}" if many else VERDICT_LABELS[verdict]
+
+
+def badge_verdicts(table: pl.DataFrame) -> dict[str, str]:
+    """Every badge text of a portfolio table with the verdict it stands for, by text."""
+    pairs: dict[str, str] = {}
+    for badges, verdicts in zip(table["badges"], table["verdicts"], strict=True):
+        pairs.update(zip(badges, verdicts, strict=True))
+    return dict(sorted(pairs.items()))
+
+
+def filter_portfolio(
+    table: pl.DataFrame, verdicts: list[str], owner: str | None, search: str
+) -> pl.DataFrame:
+    """Rows with any of the verdicts (all when none given), of the owner, matching the search
+    text in name or id (case-insensitive, literal)."""
+    keep = pl.lit(True)
+    if verdicts:
+        keep &= pl.col("verdicts").list.eval(pl.element().is_in(verdicts)).list.any()
+    if owner:
+        keep &= pl.col("owner") == owner
+    needle = search.strip().lower()
+    if needle:
+        keep &= pl.col("name").str.to_lowercase().str.contains(needle, literal=True) | pl.col(
+            "experiment"
+        ).str.to_lowercase().str.contains(needle, literal=True)
+    return table.filter(keep)
+
+
+def portfolio_counts(readout: Readout) -> dict[str, int]:
+    """How many experiments there are, and how many have a treatment with a win, a vanity-only
+    result or a verdict that needs attention (invalid, North Star loss, guardrail breach)."""
+    verdicts = [{t.verdict for t in e.treatments} for e in readout.experiments.values()]
+    return {
+        "experiments": len(verdicts),
+        "north_star_win": sum("north_star_win" in v for v in verdicts),
+        "vanity_only": sum("vanity_only" in v for v in verdicts),
+        "attention": sum(bool(v & set(ATTENTION)) for v in verdicts),
+    }
+
+
+def metric_movement(readout: Readout) -> pl.DataFrame:
+    """Per metric, over the valid comparisons (treatment vs control, verdict not invalid): how
+    many experiments and comparisons moved it significantly, better or worse, and in how many
+    of those the North Star moved significantly too, and in the same good direction."""
+    verdicts = pl.DataFrame(
+        [(e.id, t.variant, t.verdict) for e in readout.experiments.values() for t in e.treatments],
+        schema={"experiment": pl.String, "variant": pl.String, "verdict": pl.String},
+        orient="row",
+    )
+    results = with_outcome(
+        readout.results.join(verdicts, on=["experiment", "variant"]).filter(
+            pl.col("verdict") != "invalid"
+        )
+    )
+    ns = results.filter(pl.col("role") == "north_star").select(
+        "experiment",
+        "variant",
+        pl.col("significant").fill_null(False).alias("ns_moved"),
+        pl.col("outcome").alias("ns_outcome"),
+    )
+    moved = pl.col("significant").fill_null(False)
+    per_metric = (
+        results.join(ns, on=["experiment", "variant"])
+        .group_by("metric")
+        .agg(
+            pl.len().alias("comparisons"),
+            pl.col("experiment").n_unique().alias("experiments"),
+            pl.col("experiment").filter(moved).n_unique().alias("experiments_moved"),
+            moved.sum().alias("comparisons_moved"),
+            (pl.col("outcome") == "better").sum().alias("better"),
+            (pl.col("outcome") == "worse").sum().alias("worse"),
+            (moved & pl.col("ns_moved")).sum().alias("ns_moved_with"),
+            (moved & (pl.col("outcome") == pl.col("ns_outcome"))).sum().alias("ns_followed"),
+        )
+    )
+    catalog = pl.DataFrame(
+        [
+            (m.id, m.label, m.role, ROLES.index(m.role), i, m.description)
+            for i, m in enumerate(readout.catalog.metrics.values())
+        ],
+        schema={
+            "metric": pl.String,
+            "label": pl.String,
+            "role": pl.String,
+            "role_order": pl.Int64,
+            "metric_order": pl.Int64,
+            "description": pl.String,
+        },
+        orient="row",
+    )
+    counts = [
+        "comparisons",
+        "experiments",
+        "experiments_moved",
+        "comparisons_moved",
+        "better",
+        "worse",
+        "ns_moved_with",
+        "ns_followed",
+    ]
+    return (
+        catalog.join(per_metric, on="metric", how="left")
+        .with_columns(pl.col(counts).fill_null(0).cast(pl.Int64))
+        .sort("role_order", "metric_order")
+        .drop("role_order", "metric_order")
+    )
+
+
+def movement_table(movement: pl.DataFrame) -> pl.DataFrame:
+    """metric_movement for people: one row per metric with counts in words."""
+    rows = []
+    for m in movement.iter_rows(named=True):
+        is_ns = m["role"] == "north_star"
+        moved = m["comparisons_moved"]
+        rows.append(
+            {
+                "Metric": m["label"],
+                "Role": ROLE_LABELS[m["role"]],
+                "Experiments that moved it": f"{m['experiments_moved']} of {m['experiments']}",
+                "Better / worse": f"{m['better']} / {m['worse']}",
+                "North Star moved too": "—" if is_ns else _share(m["ns_moved_with"], moved),
+                "North Star followed": "—" if is_ns else _share(m["ns_followed"], moved),
+            }
+        )
+    columns = [
+        "Metric",
+        "Role",
+        "Experiments that moved it",
+        "Better / worse",
+        "North Star moved too",
+        "North Star followed",
+    ]
+    return pl.DataFrame(rows, schema={c: pl.String for c in columns})
+
+
+def _share(part: int, whole: int) -> str:
+    return "never moved" if whole == 0 else f"{part} of {whole} ({part / whole:.0%})"

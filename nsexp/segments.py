@@ -1,0 +1,197 @@
+"""The readout per segment value (`--segment COLUMN`), and whether the effect differs by segment.
+
+Each experiment's segment is read out as an experiment of its own (nsexp.io.segment): its own
+SRM check and its own multiple-testing families. Per experiment, treatment and metric, Cochran's
+Q then tests whether the relative effect (delta-method SE) is the same in every segment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from nsexp.errors import InputError
+from nsexp.io import Dataset
+from nsexp.io.segment import split_id
+from nsexp.readout import Readout, Settings, build_readout
+from nsexp.report import format as fmt
+from nsexp.report.json import clean, experiment_dict, readout_dict
+from nsexp.stats.heterogeneity import cochran_q
+
+HETEROGENEITY_FIELDS = ("variant", "metric", "segments", "pooled_rel_effect", "q", "df")
+HETEROGENEITY_FIELDS += ("p_value", "i2")
+
+
+@dataclass(frozen=True)
+class SegmentReadout:
+    """A readout per segment of each experiment, plus a heterogeneity test per metric."""
+
+    column: str
+    readout: Readout
+    segments: dict[str, list[tuple[str, str]]]
+    heterogeneity: pl.DataFrame = field(repr=False)
+
+
+def segment_readout(
+    dataset: Dataset, settings: Settings | None = None, experiment: str | None = None
+) -> SegmentReadout:
+    """Read out every segment of every experiment (or one), and test heterogeneity."""
+    if dataset.segment is None:
+        raise InputError(
+            "the data was not read by segment", fix="load it with load_dataset(..., segment=COL)"
+        )
+    column = dataset.segment
+    bases = {eid: split_id(eid, column) for eid in dataset.experiments}
+    if experiment is not None:
+        if experiment not in {b for b, _ in bases.values()}:
+            known = ", ".join(sorted({b for b, _ in bases.values()}))
+            raise InputError(
+                f"no experiment {experiment!r} in the data", fix=f"use one of: {known}"
+            )
+        keep = {e: x for e, x in dataset.experiments.items() if bases[e][0] == experiment}
+        dataset = dataclasses.replace(dataset, experiments=keep)
+    readout = build_readout(dataset, settings or Settings())
+    segments: dict[str, list[tuple[str, str]]] = {}
+    for eid in readout.experiments:
+        base, value = bases[eid]
+        segments.setdefault(base, []).append((value, eid))
+    return SegmentReadout(
+        column=column,
+        readout=readout,
+        segments=segments,
+        heterogeneity=heterogeneity(readout.results, column),
+    )
+
+
+def heterogeneity(results: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Cochran's Q of the relative effect across segments, per experiment, treatment, metric."""
+    base = [split_id(e, column)[0] for e in results["experiment"]]
+    frame = results.with_columns(pl.Series("base", base, dtype=pl.String))
+    keys = frame.select(
+        pl.concat_str(["base", "variant", "metric"], separator="\x1f").alias("k")
+    ).to_series()
+    test = cochran_q(
+        frame["rel_effect"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
+        frame["rel_se"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
+        keys.to_numpy(),
+    )
+    groups = np.unique(keys.to_numpy())
+    parts = [g.split("\x1f") for g in groups]
+    rank = {m: i for i, m in enumerate(results["metric"].unique(maintain_order=True))}
+    return (
+        pl.DataFrame(
+            {
+                "experiment": [p[0] for p in parts],
+                "variant": [p[1] for p in parts],
+                "metric": [p[2] for p in parts],
+                "segments": (test.df + 1).astype(np.int64),
+                "pooled_rel_effect": test.pooled,
+                "q": test.q,
+                "df": test.df.astype(np.int64),
+                "p_value": test.p_value,
+                "i2": test.i2,
+            }
+        )
+        .with_columns(pl.col("metric").replace_strict(rank, return_dtype=pl.Int64).alias("rank"))
+        .sort("experiment", "variant", "rank")
+        .drop("rank")
+        .with_columns(pl.col(pl.Float64).fill_nan(None))
+    )
+
+
+def segment_dict(sr: SegmentReadout) -> dict[str, Any]:
+    """JSON: per experiment its segments (each a full experiment readout) and the Q tests."""
+    whole = readout_dict(sr.readout)
+    experiments = []
+    for base, members in sr.segments.items():
+        het = sr.heterogeneity.filter(pl.col("experiment") == base)
+        experiments.append(
+            {
+                "experiment": base,
+                "segments": [
+                    {"segment": value, **experiment_dict(sr.readout.experiments[eid])}
+                    for value, eid in members
+                ],
+                "heterogeneity": [
+                    {k: clean(row[k]) for k in HETEROGENEITY_FIELDS}
+                    for row in het.iter_rows(named=True)
+                ],
+            }
+        )
+    return {
+        "segment_column": sr.column,
+        "settings": whole["settings"],
+        "methods": [*whole["methods"], HETEROGENEITY_METHOD],
+        "north_star": whole["north_star"],
+        "data_fingerprint": whole["data_fingerprint"],
+        "experiments": experiments,
+    }
+
+
+HETEROGENEITY_METHOD = (
+    "Segments: each segment is read out on its own (own SRM check and correction families); "
+    "Cochran's Q tests whether the relative effect differs across segments (χ² with k − 1 df; "
+    "I² is the share of the spread beyond chance)."
+)
+
+
+def heterogeneity_rows(sr: SegmentReadout, base: str) -> list[list[str]]:
+    """Formatted rows of the Q tests of one experiment, for a table or Markdown."""
+    return [
+        [
+            row["variant"],
+            row["metric"],
+            str(row["segments"]),
+            fmt.pct(row["pooled_rel_effect"]),
+            "—" if row["q"] is None else f"{row['q']:.2f}",
+            fmt.p_value(row["p_value"]).removeprefix("p ").removeprefix("= "),
+            "—" if row["i2"] is None else f"{row['i2'] * 100:.0f}%",
+        ]
+        for row in sr.heterogeneity.filter(pl.col("experiment") == base).iter_rows(named=True)
+    ]
+
+
+HETEROGENEITY_HEADERS = ["Variant", "Metric", "Segments", "Pooled lift", "Q", "p", "I²"]
+
+
+def segment_text(sr: SegmentReadout, markdown: bool) -> str:
+    """The per-segment readout (table or Markdown) followed by each experiment's Q tests."""
+    from nsexp.report.markdown import to_markdown, to_table
+
+    body = to_markdown(sr.readout) if markdown else to_table(sr.readout)
+    lines = [body.rstrip("\n"), ""]
+    for base in sr.segments:
+        title = f"Does the effect differ by {sr.column}? {base} (Cochran's Q)"
+        rows = heterogeneity_rows(sr, base)
+        if markdown:
+            lines += [f"### {title}", ""]
+            lines.append("| " + " | ".join(HETEROGENEITY_HEADERS) + " |")
+            lines.append("|" + "|".join("---" for _ in HETEROGENEITY_HEADERS) + "|")
+            lines += ["| " + " | ".join(r) + " |" for r in rows]
+        else:
+            lines.append(title)
+            widths = [
+                max(len(c) for c in col) for col in zip(HETEROGENEITY_HEADERS, *rows, strict=True)
+            ]
+            for cells in (HETEROGENEITY_HEADERS, *rows):
+                lines.append(
+                    "  " + "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True))
+                )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def print_segments(sr: SegmentReadout, output: str) -> int:
+    """Write the segment readout to stdout as table, markdown or json; return exit code 0."""
+    if output == "json":
+        text = json.dumps(segment_dict(sr), indent=2, allow_nan=False) + "\n"
+    else:
+        text = segment_text(sr, markdown=output == "markdown")
+    sys.stdout.write(text)
+    return 0

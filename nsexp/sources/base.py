@@ -1,0 +1,191 @@
+"""Run the SQL aggregation on any engine and turn its rows into what nsexp.io.units returns."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Protocol
+
+import polars as pl
+
+from nsexp.catalog import COLUMN_KEYS, Catalog, Metric
+from nsexp.errors import InputError
+from nsexp.io.files import kind_of
+from nsexp.io.summary import read_summary
+from nsexp.io.units import (
+    FileRead,
+    _check_proportions,
+    _check_rows,
+    _note_covariates,
+    _note_missing_values,
+    _record_unit_problems,
+    _to_long,
+)
+from nsexp.sources.config import SourceConfig, redact
+from nsexp.sources.sql import (
+    ColumnKind,
+    Dialect,
+    Relation,
+    aggregate_sql,
+    unit_checks_sql,
+)
+
+_POLARS_TYPES: dict[str, pl.DataType] = {
+    "str": pl.String(),
+    "date": pl.Date(),
+    "int": pl.Int64(),
+    "float": pl.Float64(),
+}
+
+
+class Engine(Protocol):
+    """What an executor offers: its dialect, a table's columns, and running one query."""
+
+    dialect: Dialect
+
+    def relation(self) -> tuple[str, dict[str, str]]:
+        """The FROM clause and the source's columns with their engine type names."""
+        ...
+
+    def fetch(self, sql: str) -> list[tuple[Any, ...]]:
+        """Run a query and return its rows."""
+        ...
+
+
+def column_kind(type_name: str) -> ColumnKind:
+    """Classify an engine's type name (DuckDB, PostgreSQL or Spark spelling)."""
+    name = type_name.lower()
+    if name in ("bool", "boolean"):
+        return "boolean"
+    if name.startswith(("timestamp", "datetime")):
+        return "timestamp"
+    if name == "date":
+        return "date"
+    if re.match(
+        r"u?(tiny|small|big|huge)?int|float|double|real|decimal|numeric|long|short|byte", name
+    ):
+        return "numeric"
+    if name.startswith(("varchar", "text", "string", "char", "bpchar", "name")):
+        return "text"
+    return "other"
+
+
+def read_engine(engine: Engine, config: SourceConfig, catalog: Catalog) -> FileRead:
+    """Aggregate the configured table on its engine and validate it like a file."""
+    where = config.file
+    table_sql, types = engine.relation()
+    names = {k: config.columns.get(k, catalog.column(k)) for k in COLUMN_KEYS}
+    ours = {v: k for k, v in names.items() if v in types}
+    kinds: dict[str, ColumnKind] = {ours.get(c, c): column_kind(t) for c, t in types.items()}
+    if "variant" not in kinds:
+        raise InputError(
+            f"{config.describe()} has no variant column",
+            file=where,
+            column=names["variant"],
+            fix='map yours in source.toml: [columns] variant = "<your column>"',
+        )
+    columns = list(kinds)
+    if kind_of(columns) == "summary":
+        return _read_summary_table(engine, table_sql, types, config, catalog)
+    metrics = [m for m in catalog.metrics.values() if all(c in kinds for c in m.columns)]
+    for metric in metrics:
+        _check_metric_kinds(metric, kinds, config)
+    default = (config.table or "").split(".")[-1] or (config.path.stem if config.path else "")
+    relation = Relation(table_sql, kinds, names, default_experiment=default)
+    sql, out = aggregate_sql(relation, metrics, engine.dialect, config.experiments)
+    wide = _frame(_fetch(engine, sql, config), out)
+    checks = None
+    if "unit_id" in kinds:
+        rows = _fetch(engine, unit_checks_sql(relation, engine.dialect, config.experiments), config)
+        checks = _frame(rows, [("experiment", "str"), ("crossed", "int"), ("repeated", "int")])
+    name = config.table or (config.path.name if config.path else where)
+    return finish(wide, checks, metrics, catalog, Path(where), name, list(kinds))
+
+
+def finish(
+    wide: pl.DataFrame,
+    checks: pl.DataFrame | None,
+    metrics: list[Metric],
+    catalog: Catalog,
+    path: Path,
+    label: str,
+    columns: list[str],
+) -> FileRead:
+    """The same checks and long summary as the Polars file path, from an engine's wide rows."""
+    _check_rows(wide, path)
+    read = FileRead(
+        summary=_to_long(wide, metrics),
+        units=wide.select(
+            "experiment",
+            "variant",
+            pl.col("date") if "date" in wide.columns else pl.lit(None, pl.Date()).alias("date"),
+            "units",
+        ),
+        metrics={m.id for m in metrics},
+    )
+    _check_proportions(wide, metrics, path)
+    _note_missing_values(wide, metrics, read)
+    if checks is not None:
+        _record_unit_problems(checks, read)
+    _note_covariates(wide, metrics, columns, Path(label), read)
+    missing = [m.id for m in catalog.metrics.values() if m not in metrics]
+    if missing:
+        for experiment in wide["experiment"].unique().sort():
+            read.notes.setdefault(experiment, []).append(
+                f"{label} has no column for {', '.join(missing)}: not measured here."
+            )
+    return read
+
+
+def _check_metric_kinds(metric: Metric, kinds: dict[str, ColumnKind], config: SourceConfig) -> None:
+    covariate = [metric.covariate] if metric.covariate in kinds else []
+    for column in [*metric.columns, *covariate]:
+        if kinds[column] not in ("numeric", "boolean"):
+            raise InputError(
+                f"{config.describe()}: metric '{metric.id}' reads a {kinds[column]} column",
+                file=config.file,
+                column=column,
+                fix="point the metric at a numeric or boolean column in metrics.toml",
+            )
+
+
+def _fetch(engine: Engine, sql: str, config: SourceConfig) -> list[tuple[Any, ...]]:
+    try:
+        return engine.fetch(sql)
+    except InputError:
+        raise
+    except Exception as exc:  # every driver has its own error classes
+        raise InputError(
+            f"{config.describe()}: the aggregation query failed ({first_line(exc)})",
+            file=config.file,
+            fix="check the table and the column mapping in source.toml",
+        ) from exc
+
+
+def _frame(rows: list[tuple[Any, ...]], out: list[tuple[str, str]]) -> pl.DataFrame:
+    schema = {name: _POLARS_TYPES[kind] for name, kind in out}
+    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+
+
+def _read_summary_table(
+    engine: Engine, table_sql: str, types: dict[str, str], config: SourceConfig, catalog: Catalog
+) -> FileRead:
+    q = engine.dialect.ident
+    rows = engine.fetch(f"SELECT {', '.join(q(c) for c in types)} FROM {table_sql}")
+    frame = pl.DataFrame(
+        [tuple(r) for r in rows], schema=list(types), orient="row", infer_schema_length=None
+    )
+    renames = {config.columns[k]: k for k in config.columns if config.columns[k] in types}
+    frame = frame.rename(renames)
+    if config.experiments and "experiment" in frame.columns:
+        frame = frame.filter(pl.col("experiment").is_in(list(config.experiments)))
+    return read_summary(frame.lazy(), Path(config.file), catalog)
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's first line, with any password redacted: safe to show."""
+    text = str(exc).strip().splitlines()
+    return redact(f"{type(exc).__name__}: {text[0] if text else ''}")
+
+
+__all__ = ["Engine", "column_kind", "finish", "first_line", "read_engine"]

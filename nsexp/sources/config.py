@@ -1,0 +1,164 @@
+"""source.toml: which engine holds a data directory's unit-level rows, and where."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from nsexp.catalog import COLUMN_KEYS
+from nsexp.errors import InputError
+
+SOURCE_FILE = "source.toml"
+EngineName = Literal["polars", "duckdb", "postgres", "spark"]
+ENGINES: tuple[EngineName, ...] = ("polars", "duckdb", "postgres", "spark")
+PASSWORD_ENVS = ("NSEXP_PG_PASSWORD", "PGPASSWORD")
+_KEYS = {"engine", "path", "database", "url", "table", "experiments", "columns"}
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """A parsed source.toml: engine, location, column mapping and an optional experiment filter."""
+
+    engine: EngineName = "polars"
+    path: Path | None = None
+    database: Path | None = None
+    url: str | None = None
+    table: str | None = None
+    experiments: tuple[str, ...] = ()
+    columns: dict[str, str] = field(default_factory=dict)
+    file: str = SOURCE_FILE
+
+    def describe(self) -> str:
+        """Where the rows come from, for messages and the app; never shows a password."""
+        where = self.table or (str(self.path) if self.path else "")
+        if self.engine == "duckdb" and self.database is not None:
+            where = f"{self.database} table {self.table}"
+        elif self.table:
+            where = f"table {self.table}"
+        url = f" at {redact(self.url)}" if self.url else ""
+        return f"{self.engine} {where}{url}".strip()
+
+
+def load_source(root: Path) -> SourceConfig | None:
+    """The data directory's source.toml, parsed and checked; None when there is none."""
+    path = root / SOURCE_FILE
+    if not path.is_file():
+        return None
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"not valid TOML ({exc})", file=path, fix="fix the TOML syntax") from exc
+    return parse_source(raw, root=root, file=str(path))
+
+
+def parse_source(raw: dict, root: Path, file: str = SOURCE_FILE) -> SourceConfig:
+    """Validate an already-parsed source.toml; relative paths are read from `root`."""
+    unknown = sorted(set(raw) - _KEYS)
+    if unknown:
+        raise InputError(
+            f"unknown key '{unknown[0]}'", file=file, fix=f"use only {', '.join(sorted(_KEYS))}"
+        )
+    engine = raw.get("engine", "polars")
+    if engine not in ENGINES:
+        raise InputError(
+            f"engine = {engine!r} is not a known engine",
+            file=file,
+            fix=f"use one of {', '.join(ENGINES)}",
+        )
+    for key in ("path", "database", "url", "table"):
+        if key in raw and (not isinstance(raw[key], str) or not raw[key]):
+            raise InputError(f"{key} must be a non-empty string", file=file)
+    experiments = raw.get("experiments", [])
+    if not isinstance(experiments, list) or not all(isinstance(e, str) for e in experiments):
+        raise InputError(
+            "experiments must be a list of experiment ids",
+            file=file,
+            fix='e.g. experiments = ["checkout_v2"], or leave it out to read all',
+        )
+    columns = raw.get("columns", {})
+    if not isinstance(columns, dict) or not all(
+        k in COLUMN_KEYS and isinstance(v, str) and v for k, v in columns.items()
+    ):
+        raise InputError(
+            "[columns] maps only experiment, variant, unit_id, date to column names",
+            file=file,
+            fix='e.g. [columns] variant = "arm"',
+        )
+    url = raw.get("url")
+    if url is not None and _url_password(url):
+        raise InputError(
+            f"url = {redact(url)!r} carries a password",
+            file=file,
+            fix="remove it from the URL and set NSEXP_PG_PASSWORD (or PGPASSWORD) instead",
+        )
+    config = SourceConfig(
+        engine=engine,
+        path=_resolve(root, raw.get("path")),
+        database=_resolve(root, raw.get("database")),
+        url=url,
+        table=raw.get("table"),
+        experiments=tuple(experiments),
+        columns=dict(columns),
+        file=file,
+    )
+    _require_location(config)
+    return config
+
+
+def _resolve(root: Path, value: str | None) -> Path | None:
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else root / path
+
+
+def _require_location(config: SourceConfig) -> None:
+    needs = {
+        "polars": config.path is not None,
+        "duckdb": config.path is not None or (config.database is not None and config.table),
+        "postgres": config.url is not None and config.table is not None,
+        "spark": config.path is not None or config.table is not None,
+    }[config.engine]
+    if not needs:
+        fixes = {
+            "polars": 'add path = "<Parquet/CSV file, directory or glob>"',
+            "duckdb": 'add path = "<Parquet glob>", or database = "<file.duckdb>" and table',
+            "postgres": 'add url = "postgresql://user@host:5432/db" and table = "<table>"',
+            "spark": 'add table = "<table>" or path = "<Parquet path>"',
+        }
+        raise InputError(
+            f"engine {config.engine} needs a location", file=config.file, fix=fixes[config.engine]
+        )
+
+
+def _url_password(url: str) -> str | None:
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
+
+
+def password() -> str | None:
+    """The database password from NSEXP_PG_PASSWORD, else PGPASSWORD (libpq's own variable)."""
+    for name in PASSWORD_ENVS:
+        if os.environ.get(name):
+            return os.environ[name]
+    return None
+
+
+def redact(text: str | None) -> str:
+    """Text with any URL password and any password from the environment replaced by ***."""
+    if not text:
+        return ""
+    text = re.sub(r"(://[^/:@\s]*:)[^@/\s]*@", r"\1***@", text)
+    text = re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", text, flags=re.IGNORECASE)
+    for name in PASSWORD_ENVS:
+        secret = os.environ.get(name)
+        if secret:
+            text = text.replace(secret, "***")
+    return text

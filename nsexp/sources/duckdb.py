@@ -1,0 +1,75 @@
+"""DuckDB, embedded: the SQL aggregation over Parquet/CSV files or a table of a .duckdb file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nsexp.errors import InputError
+from nsexp.sources.base import first_line
+from nsexp.sources.config import SourceConfig
+from nsexp.sources.sql import DUCKDB, Dialect, literal
+
+
+class DuckDBEngine:
+    """One DuckDB connection: in memory for files, read-only for a database file."""
+
+    dialect: Dialect = DUCKDB
+
+    def __init__(self, config: SourceConfig) -> None:
+        try:
+            import duckdb
+        except ImportError as exc:
+            raise InputError(
+                "engine duckdb needs the duckdb package",
+                file=config.file,
+                fix="pip install 'nsexp[duckdb]'",
+            ) from exc
+        self.config = config
+        self._error = duckdb.Error
+        try:
+            if config.database is not None:
+                if not config.database.is_file():
+                    raise InputError(
+                        f"no DuckDB database at {config.database}",
+                        file=config.file,
+                        fix="point database at an existing .duckdb file",
+                    )
+                self.con = duckdb.connect(str(config.database), read_only=True)
+            else:
+                self.con = duckdb.connect()
+        except duckdb.Error as exc:
+            raise InputError(
+                f"cannot open DuckDB ({first_line(exc)})",
+                file=config.file,
+                fix="check database in source.toml",
+            ) from exc
+
+    def relation(self) -> tuple[str, dict[str, str]]:
+        """The FROM clause (a table, or read_parquet/read_csv over the path) and its columns."""
+        config = self.config
+        if config.table is not None:
+            sql = self.dialect.table(config.table)
+        else:
+            path = config.path
+            assert path is not None
+            pattern = str(path / "**" / "*.parquet") if path.is_dir() else str(path)
+            reader = "read_csv_auto" if pattern.lower().endswith(".csv") else "read_parquet"
+            sql = f"{reader}({literal(pattern)})"
+        try:
+            rows = self.con.execute(f"DESCRIBE SELECT * FROM {sql}").fetchall()
+        except self._error as exc:
+            what = f"table {config.table!r}" if config.table else f"path {config.path}"
+            raise InputError(
+                f"duckdb cannot read {what} ({first_line(exc)})",
+                file=config.file,
+                fix="check table / path in source.toml",
+            ) from exc
+        return sql, {str(r[0]): str(r[1]) for r in rows}
+
+    def fetch(self, sql: str) -> list[tuple[Any, ...]]:
+        """Run one query and return all its rows."""
+        return self.con.execute(sql).fetchall()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.con.close()

@@ -1,0 +1,95 @@
+"""Apache Spark: the same SQL through Spark SQL on a catalog table or a Parquet path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nsexp.errors import InputError
+from nsexp.sources.base import first_line
+from nsexp.sources.config import SourceConfig
+from nsexp.sources.sql import SPARK, Dialect
+
+VIEW = "nsexp_source"
+
+
+def spark_session(master: str | None = None) -> Any:
+    """The active SparkSession, or a small new one (local[2] unless `master` says otherwise)."""
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    return (
+        SparkSession.builder.master(master or "local[2]")
+        .appName("nsexp")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .getOrCreate()
+    )
+
+
+class SparkEngine:
+    """Spark SQL over `table`, or over the Parquet files at `path` as a temporary view."""
+
+    dialect: Dialect = SPARK
+
+    def __init__(self, config: SourceConfig) -> None:
+        try:
+            import pyspark  # noqa: F401
+        except ImportError as exc:
+            raise InputError(
+                "engine spark needs the pyspark package",
+                file=config.file,
+                fix="pip install 'nsexp[spark]'",
+            ) from exc
+        self.config = config
+        try:
+            self.spark = spark_session(config.url)
+        except Exception as exc:
+            raise InputError(
+                f"cannot start Spark ({first_line(exc)})",
+                file=config.file,
+                fix="check url (the Spark master) in source.toml and that Java is installed",
+            ) from exc
+
+    def relation(self) -> tuple[str, dict[str, str]]:
+        """The table (or a view over the Parquet path) and its columns with Spark type names."""
+        config = self.config
+        try:
+            if config.table is not None:
+                frame = self.spark.table(config.table)
+                sql = self.dialect.table(config.table)
+            else:
+                if config.path is None or not _exists(config.path):
+                    raise InputError(
+                        f"no Parquet files at {config.path}",
+                        file=config.file,
+                        fix="check path in source.toml",
+                    )
+                frame = self.spark.read.parquet(str(config.path))
+                frame.createOrReplaceTempView(VIEW)
+                sql = self.dialect.ident(VIEW)
+        except InputError:
+            raise
+        except Exception as exc:
+            what = f"table {config.table!r}" if config.table else f"path {config.path}"
+            raise InputError(
+                f"spark cannot read {what} ({first_line(exc)})",
+                file=config.file,
+                fix="check table / path in source.toml",
+            ) from exc
+        return sql, {f.name: f.dataType.typeName() for f in frame.schema.fields}
+
+    def fetch(self, sql: str) -> list[tuple[Any, ...]]:
+        """Run one Spark SQL query and collect its (small) result."""
+        return [tuple(row) for row in self.spark.sql(sql).collect()]
+
+    def close(self) -> None:
+        """Keep the session: starting Spark is slow, and later reads reuse it."""
+
+
+def _exists(path: Path) -> bool:
+    text = str(path)
+    return Path(text).exists() or any(Path(text).parent.glob(Path(text).name))

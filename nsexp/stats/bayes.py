@@ -1,0 +1,52 @@
+"""Bayesian readout of a relative lift: chance to win, expected loss, credible interval.
+
+Model (as in GrowthBook's gbstats Gaussian engine): the relative lift's estimate is normal around
+the true lift with the delta-method standard error; the prior on the true lift is Normal(0,
+PRIOR_SD^2) — weak, as 30% lifts are rare — so the posterior is normal with precision
+1/PRIOR_SD^2 + 1/se^2. All figures are in the metric's good direction (lower is better for
+`direction = "decrease"`).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy import stats
+
+FloatArray = np.ndarray
+PRIOR_SD = 0.3
+
+
+class Posterior(NamedTuple):
+    """Posterior of the relative lift and the decision figures drawn from it."""
+
+    mean: FloatArray
+    sd: FloatArray
+    chance_to_win: FloatArray
+    expected_loss: FloatArray
+    cred_low: FloatArray
+    cred_high: FloatArray
+
+
+def posterior(
+    rel: FloatArray,
+    rel_se: FloatArray,
+    sign: FloatArray,
+    alpha: float,
+    prior_sd: float = PRIOR_SD,
+) -> Posterior:
+    """Normal-normal update of the relative lift; chance_to_win = P(lift is better than 0),
+    expected_loss = E[max(0, -lift in the good direction)], the (1 - alpha) credible interval."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = 1 / prior_sd**2 + 1 / rel_se**2
+        var = 1 / precision
+        mean = var * rel / rel_se**2
+        sd = np.sqrt(var)
+        good = sign * mean / sd
+    chance = stats.norm.cdf(good)
+    # E[max(0, -D)] for D ~ N(m, s^2), m the posterior mean in the good direction.
+    m = sign * mean
+    loss = sd * stats.norm.pdf(good) - m * stats.norm.cdf(-good)
+    z = stats.norm.isf(alpha / 2)
+    return Posterior(mean, sd, chance, np.maximum(loss, 0.0), mean - z * sd, mean + z * sd)

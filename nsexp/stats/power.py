@@ -1,0 +1,68 @@
+"""Power analysis: minimum detectable effect today, units and days still needed, and planning.
+
+Normal approximation for two independent means (Chow, Shao & Wang 2008, ch. 3; the same formula
+as statsmodels' NormalIndPower): a difference D is detected with power 1 - beta at two-sided
+level alpha when D / SE = z_{1-alpha/2} + z_{1-beta}.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy import stats
+
+FloatArray = np.ndarray
+POWER = 0.8
+
+
+def z_sum(alpha: float | FloatArray, power: float = POWER) -> FloatArray:
+    """z_{1-alpha/2} + z_{power}: how many standard errors an effect must span."""
+    return stats.norm.isf(np.asarray(alpha) / 2) + stats.norm.ppf(power)
+
+
+def mde(abs_se: FloatArray, control_mean: FloatArray, alpha: float, power: float = POWER):
+    """Relative minimum detectable effect at today's standard error (NaN if the mean is 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = z_sum(alpha, power) * abs_se / np.abs(control_mean)
+    return np.where(np.isfinite(out), out, np.nan)
+
+
+def days_needed(
+    units_needed: FloatArray, units_now: FloatArray, daily_units: FloatArray
+) -> FloatArray:
+    """Further days until the smaller arm reaches units_needed at its recent daily traffic."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        days = np.ceil(np.maximum(units_needed - units_now, 0.0) / daily_units)
+    return np.where(np.isfinite(days), days, np.nan)
+
+
+class Plan(NamedTuple):
+    """How long to run: units per arm, total units and days at the stated daily traffic."""
+
+    units_per_arm: int
+    total_units: int
+    days: int
+    alpha_per_comparison: float
+
+
+def plan(
+    baseline_mean: float,
+    baseline_variance: float,
+    daily_units: float,
+    effect: float,
+    alpha: float = 0.05,
+    power: float = POWER,
+    variants: int = 2,
+) -> Plan:
+    """Days to detect a relative `effect` on a metric with the given baseline mean and variance.
+
+    `variants` counts every arm, control included; traffic splits equally, and the K - 1
+    comparisons with the control share alpha by Bonferroni (a conservative stand-in for Holm).
+    """
+    comparisons = max(variants - 1, 1)
+    a = alpha / comparisons
+    n = z_sum(a, power) ** 2 * 2 * baseline_variance / (effect * baseline_mean) ** 2
+    per_arm = int(np.ceil(n))
+    days = int(np.ceil(per_arm / (daily_units / variants)))
+    return Plan(per_arm, per_arm * variants, days, a)

@@ -1,0 +1,315 @@
+"""Workspaces: uploaded data saved under the data root, named by a hash of its content.
+
+A workspace is a directory `<data_root>/workspaces/<id>/` holding the uploaded CSV / Parquet
+files, a metrics.toml, an optional experiments.toml and a `workspace.json` manifest. The id is
+the first 12 hex digits of a SHA-256 over the sorted (file name, bytes) pairs, so the same upload
+always lands in the same workspace and a link naming it works for everyone on the server.
+
+Limits (documented in the README and on the Data page):
+- at most MAX_UPLOAD_BYTES (50 MB, matching `server.maxUploadSize = 50` in .streamlit/config.toml)
+  per workspace, all files together, and at most MAX_FILES files;
+- file names are plain base names of ASCII letters, digits, `.`, `_`, `-`, ending in .csv or
+  .parquet; the only TOML files are metrics.toml and experiments.toml;
+- an upload without metrics.toml gets a copy of the current catalog (the data root's metrics.toml
+  unless the caller names another), and the copy is part of the content hash.
+
+Nothing is ever written outside `<data_root>/workspaces/`: uploads are validated with the same
+loader as the CLI in a private staging directory there, then renamed into place in one step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from nsexp.catalog import Catalog, parse_catalog
+from nsexp.errors import InputError
+from nsexp.io import load_dataset
+from nsexp.io.files import data_files
+
+MAX_UPLOAD_MB = 50
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
+MAX_FILES = 200
+MAX_NAME_LENGTH = 100
+WORKSPACES_DIR = "workspaces"
+MANIFEST = "workspace.json"
+CATALOG = "metrics.toml"
+TOML_NAMES = (CATALOG, "experiments.toml")
+STAGING_PREFIX = ".staging-"
+STALE_STAGING_SECONDS = 3600
+
+_ID = re.compile(r"[0-9a-f]{12}")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.(csv|parquet|toml)", re.IGNORECASE)
+_PICK_FIX = "open the Data page to pick a workspace or upload the data again"
+
+
+@dataclass(frozen=True)
+class WorkspaceInfo:
+    """One saved workspace: where it lives, what it holds and which data version it is."""
+
+    id: str
+    path: Path
+    files: tuple[str, ...]
+    created_at: str
+    fingerprint: str
+    catalog_copied: bool = False
+
+
+def workspaces_root(data_root: Path) -> Path:
+    """The directory that holds every workspace of a data root."""
+    return Path(data_root) / WORKSPACES_DIR
+
+
+def check_name(name: str) -> None:
+    """Refuse any upload name that is not a plain, safe base name of a file nsexp reads."""
+    if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH or not _NAME.fullmatch(name):
+        raise InputError(
+            f"file name {name!r} is not allowed",
+            fix="use a plain name of letters, digits, '.', '_' or '-' ending in "
+            ".csv, .parquet or .toml (the catalog is metrics.toml)",
+        )
+    if name.lower().endswith(".toml") and name not in TOML_NAMES:
+        raise InputError(
+            f"file name {name!r} is not a file nsexp reads",
+            fix="name the metric catalog metrics.toml and the experiment list experiments.toml",
+        )
+
+
+def workspace_id(files: dict[str, bytes]) -> str:
+    """The first 12 hex digits of SHA-256 over the sorted (name, bytes) pairs."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        content = files[name]
+        digest.update(name.encode())
+        digest.update(b"\0")
+        digest.update(len(content).to_bytes(8, "big"))
+        digest.update(content)
+    return digest.hexdigest()[:12]
+
+
+def files_from_uploads(uploads: list[tuple[str, bytes]]) -> dict[str, bytes]:
+    """Uploaded (name, bytes) pairs as a dict, refusing two files of the same name."""
+    files: dict[str, bytes] = {}
+    for name, content in uploads:
+        if name in files:
+            raise InputError(
+                f"two uploaded files are named {name!r}", fix="give every file a distinct name"
+            )
+        files[name] = content
+    return files
+
+
+def check_upload(files: dict[str, bytes]) -> None:
+    """Validate names, count and total size of an upload before anything touches the disk."""
+    if not files:
+        raise InputError("no files uploaded", fix="add CSV or Parquet files and a metrics.toml")
+    if len(files) > MAX_FILES:
+        raise InputError(
+            f"{len(files)} files uploaded, more than the limit of {MAX_FILES}",
+            fix="combine experiments into fewer files (one file may hold many experiments)",
+        )
+    folded: set[str] = set()
+    for name, content in files.items():
+        check_name(name)
+        if name.lower() in folded:
+            raise InputError(
+                f"two files are named {name!r} apart from upper and lower case",
+                file=name,
+                fix="give every file a distinct name",
+            )
+        folded.add(name.lower())
+        if not isinstance(content, bytes | bytearray | memoryview):
+            raise InputError("the upload is not file content", file=name)
+    total = sum(len(c) for c in files.values())
+    if total > MAX_UPLOAD_BYTES:
+        raise InputError(
+            f"the upload is {math.ceil(total / 1024**2 * 10) / 10:.1f} MB, over the "
+            f"{MAX_UPLOAD_MB} MB limit",
+            fix="upload Parquet (much smaller than CSV) or pre-aggregated summary rows",
+        )
+
+
+def create_workspace(
+    data_root: Path, files: dict[str, bytes], *, catalog: Path | None = None
+) -> WorkspaceInfo:
+    """Validate an upload like the CLI would and save it as a content-named workspace.
+
+    Without metrics.toml in `files`, `catalog` (default: the data root's metrics.toml) is copied
+    in. The same content always gives the same id; an existing workspace is reused as is.
+    """
+    data_root = Path(data_root)
+    check_upload(files)
+    files = {name: bytes(content) for name, content in files.items()}
+    copied = CATALOG not in files
+    if copied:
+        source = Path(catalog) if catalog is not None else data_root / CATALOG
+        if not source.is_file():
+            raise InputError(
+                "no metrics.toml in the upload and no catalog to copy",
+                fix="upload a metrics.toml with the data",
+            )
+        files[CATALOG] = source.read_bytes()
+        check_upload(files)
+    wid = workspace_id(files)
+    root = workspaces_root(data_root)
+    target = root / wid
+    if target.is_dir():
+        return read_workspace(data_root, wid)
+    root.mkdir(parents=True, exist_ok=True)
+    _remove_stale_staging(root)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
+    try:
+        for name, content in files.items():
+            (staging / name).write_bytes(content)
+        try:
+            dataset = load_dataset(staging)
+        except InputError as exc:
+            raise _relabel(exc, staging) from None
+        info = WorkspaceInfo(
+            id=wid,
+            path=target,
+            files=tuple(sorted(files)),
+            created_at=_now(),
+            fingerprint=dataset.fingerprint,
+            catalog_copied=copied,
+        )
+        (staging / MANIFEST).write_text(json.dumps(_manifest(info), indent=2), encoding="utf-8")
+        try:
+            staging.rename(target)
+        except OSError:
+            if not target.is_dir():
+                raise
+            shutil.rmtree(staging, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return read_workspace(data_root, wid)
+
+
+def resolve(data_root: Path, workspace_id: str | None) -> Path:
+    """The data directory for a workspace id: the data root itself for None or ""."""
+    data_root = Path(data_root)
+    if not workspace_id:
+        return data_root
+    if not isinstance(workspace_id, str) or not _ID.fullmatch(workspace_id):
+        raise InputError(
+            f"workspace {workspace_id!r} is not a workspace id (12 hex digits)", fix=_PICK_FIX
+        )
+    root = workspaces_root(data_root).resolve()
+    path = (root / workspace_id).resolve()
+    if not path.is_relative_to(root) or path.parent != root or not path.is_dir():
+        raise InputError(f"no workspace {workspace_id}", fix=_PICK_FIX)
+    return path
+
+
+def read_workspace(data_root: Path, workspace_id: str) -> WorkspaceInfo:
+    """The WorkspaceInfo of one saved workspace, from its manifest."""
+    path = resolve(data_root, workspace_id)
+    if path == Path(data_root):
+        raise InputError("no workspace id given", fix=_PICK_FIX)
+    try:
+        raw = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        return WorkspaceInfo(
+            id=workspace_id,
+            path=path,
+            files=tuple(str(f) for f in raw["files"]),
+            created_at=str(raw["created_at"]),
+            fingerprint=str(raw["fingerprint"]),
+            catalog_copied=bool(raw.get("catalog_copied", False)),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(
+            f"workspace {workspace_id} has no readable {MANIFEST}", fix=_PICK_FIX
+        ) from exc
+
+
+def list_workspaces(data_root: Path) -> list[WorkspaceInfo]:
+    """Every readable workspace under the data root, newest first."""
+    root = workspaces_root(data_root)
+    if not root.is_dir():
+        return []
+    found = []
+    for entry in root.iterdir():
+        if not _ID.fullmatch(entry.name):
+            continue
+        try:
+            found.append(read_workspace(data_root, entry.name))
+        except InputError:
+            continue
+    return sorted(found, key=lambda w: (w.created_at, w.id), reverse=True)
+
+
+def catalog_from_text(text: str) -> Catalog:
+    """Validate metrics.toml text (e.g. typed into the Data page) with the CLI's messages."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(
+            f"not valid TOML ({exc})", file=CATALOG, fix="fix the TOML syntax"
+        ) from exc
+    return parse_catalog(raw, source=CATALOG)
+
+
+def directory_files(directory: Path) -> dict[str, bytes]:
+    """The files nsexp reads from a data directory, by name: data files plus the TOML files."""
+    directory = Path(directory)
+    paths = [*data_files(directory), *(directory / n for n in TOML_NAMES)]
+    return {p.name: p.read_bytes() for p in paths if p.is_file()}
+
+
+def data_stamp(directory: Path) -> tuple[tuple[str, int, int], ...]:
+    """(name, size, mtime) of each file nsexp reads there: a cheap cache key for its content."""
+    directory = Path(directory)
+    paths = [*data_files(directory), *(directory / n for n in TOML_NAMES)]
+    return tuple(
+        (p.name, st.st_size, st.st_mtime_ns) for p in paths if p.is_file() for st in [p.stat()]
+    )
+
+
+def _manifest(info: WorkspaceInfo) -> dict:
+    return {
+        "id": info.id,
+        "files": list(info.files),
+        "created_at": info.created_at,
+        "fingerprint": info.fingerprint,
+        "catalog_copied": info.catalog_copied,
+    }
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _relabel(exc: InputError, staging: Path) -> InputError:
+    """The same error with staging paths shown as the uploaded file names."""
+
+    def strip(text: str | None) -> str | None:
+        if text is None:
+            return None
+        text = text.replace(str(staging) + os.sep, "")
+        return text.replace(str(staging), "upload")
+
+    return InputError(
+        strip(exc.problem) or "", file=strip(exc.file), column=exc.column, fix=strip(exc.fix)
+    )
+
+
+def _remove_stale_staging(root: Path) -> None:
+    """Clear staging directories left by an interrupted upload more than an hour ago."""
+    cutoff = time.time() - STALE_STAGING_SECONDS
+    for entry in root.glob(STAGING_PREFIX + "*"):
+        try:
+            if entry.is_dir() and entry.stat().st_mtime < cutoff:
+                shutil.rmtree(entry, ignore_errors=True)
+        except OSError:
+            continue

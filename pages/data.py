@@ -1,0 +1,247 @@
+"""Data page: upload experiment files as a shareable workspace, edit the catalog, switch data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from nsexp import workspace as ws
+from nsexp.errors import InputError
+from nsexp.report.format import count
+from nsexp.report.preview import experiments_table, metrics_table, summary_head
+from pages import common
+
+DEMO = ""
+RESULT = "data_page_result"
+EXPERIMENT_COLUMNS = {
+    "experiment": "Experiment",
+    "name": "Name",
+    "owner": "Owner",
+    "control": "Control",
+    "variants": "Variants",
+    "units": st.column_config.NumberColumn("Units", format="localized"),
+    "metrics": "Metrics",
+    "first_date": "First exposure",
+    "last_date": "Last exposure",
+}
+METRIC_COLUMNS = {
+    "metric": "Metric",
+    "label": "Label",
+    "role": "Role",
+    "type": "Type",
+    "direction": "Better when it goes",
+    "columns": "Data columns",
+    "practical_threshold": st.column_config.NumberColumn("Practical threshold", format="percent"),
+}
+
+
+@st.cache_data(max_entries=16, ttl=common.CACHE_TTL, show_spinner="Reading the data…")
+def overview(path: str, stamp: tuple) -> dict:
+    """What a data directory holds, from the dataset cache the other pages share."""
+    dataset = common._dataset(path, stamp)
+    return {
+        "experiments": experiments_table(dataset),
+        "metrics": metrics_table(dataset.catalog),
+        "summary": summary_head(dataset),
+        "north_star": dataset.catalog.north_star.label,
+        "files": len(dataset.files),
+        "fingerprint": dataset.fingerprint,
+    }
+
+
+def save(data_root: Path, current: Path, editor_key: str, source: str) -> None:
+    """Button callback: save the upload (or the current data with the edited catalog)."""
+    text = st.session_state.get(editor_key, "")
+    original = _catalog_text(current)
+    uploads = st.session_state.get("upload") or []
+    try:
+        if source == "upload":
+            files = ws.files_from_uploads([(f.name, f.getvalue()) for f in uploads])
+            if ws.CATALOG not in files and text != original:
+                files[ws.CATALOG] = text.encode()
+        else:
+            files = {**ws.directory_files(current), ws.CATALOG: text.encode()}
+        info = ws.create_workspace(data_root, files, catalog=current / ws.CATALOG)
+    except InputError as exc:
+        uploaded = {f.name for f in uploads}
+        borrowed = source == "upload" and exc.file == ws.CATALOG and ws.CATALOG not in uploaded
+        st.session_state[RESULT] = (source, exc.message, None, borrowed)
+        return
+    st.session_state[RESULT] = (source, None, info, False)
+    st.query_params["workspace"] = info.id
+
+
+def show_result(source: str) -> None:
+    """The outcome of the last save, shown once under the button that caused it."""
+    result = st.session_state.get(RESULT)
+    if not result or result[0] != source:
+        return
+    del st.session_state[RESULT]
+    _, message, info, borrowed = result
+    if message:
+        st.error(message, icon=":material/error:")
+        if borrowed:
+            st.caption(
+                "The upload had no metrics.toml, so the catalog below was used: upload your "
+                "own metrics.toml with the data, or edit the catalog below to match it."
+            )
+        return
+    note = " The catalog was copied from the data you had open." if info.catalog_copied else ""
+    st.success(
+        f"Saved as workspace **{info.id}** ({len(info.files)} files). Every page now reads it, "
+        f"and links carry `?workspace={info.id}`, so colleagues see the same data.{note}",
+        icon=":material/check_circle:",
+    )
+    st.page_link(
+        common.PORTFOLIO,
+        label="Open the portfolio of this workspace",
+        icon=":material/arrow_forward:",
+        query_params={"workspace": info.id},
+    )
+
+
+def switch() -> None:
+    """Selectbox callback: put the picked workspace in the URL (none for the demo data)."""
+    picked = st.session_state["workspace_pick"]
+    if picked:
+        st.query_params["workspace"] = picked
+    else:
+        st.query_params.pop("workspace", None)
+
+
+def label(option: str, workspaces: dict[str, ws.WorkspaceInfo]) -> str:
+    """How a workspace reads in the switcher: id, data files and when it was saved."""
+    if option == DEMO:
+        return "Bundled demo data"
+    info = workspaces.get(option)
+    if info is None:
+        return f"Workspace {option}"
+    names = ", ".join(f for f in info.files if f != ws.CATALOG)
+    return f"Workspace {option} · {names} · saved {info.created_at.replace('T', ' ')}"
+
+
+def _catalog_text(directory: Path) -> str:
+    path = directory / ws.CATALOG
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+common.leave_legacy_pages_mode()
+st.title("Data", anchor=False)
+st.caption(
+    "Pick the data the app reads, upload your own experiment exports, or edit the metric "
+    "catalog. Uploads are saved as a workspace named by a hash of their content, so a link to "
+    "any page of uploaded data works for your colleagues too."
+)
+ctx = common.data_context()
+data_root, current, requested = ctx.root, ctx.path, ctx.workspace or DEMO
+
+workspaces = {w.id: w for w in ws.list_workspaces(data_root)}
+options = [DEMO, *workspaces]
+if requested not in options:
+    options.append(requested)
+if st.session_state.get("workspace_pick") != requested:
+    st.session_state["workspace_pick"] = requested
+
+
+st.selectbox(
+    "Data shown in the app",
+    options,
+    format_func=lambda option: label(option, workspaces),
+    key="workspace_pick",
+    on_change=switch,
+    help="Every page reads this data; the choice travels in links as ?workspace=<id>.",
+)
+
+try:
+    seen = overview(str(current), ctx.stamp)
+except InputError as exc:
+    st.error(exc.message, icon=":material/error:")
+    seen = None
+
+if seen is not None:
+    cols = st.columns(4)
+    cols[0].metric("Experiments", count(seen["experiments"].height))
+    cols[1].metric("Units", count(seen["experiments"]["units"].sum()))
+    cols[2].metric("Metrics", count(seen["metrics"].height))
+    cols[3].metric("Data files", count(seen["files"]))
+    st.markdown(f"North Star: **{seen['north_star']}** · data fingerprint `{seen['fingerprint']}`")
+    st.page_link(
+        common.PORTFOLIO,
+        label="Open the portfolio of this data",
+        icon=":material/arrow_forward:",
+        query_params={"workspace": requested} if requested else {},
+    )
+    experiments_tab, metrics_tab, summary_tab = st.tabs(
+        ["Experiments found", "Metric catalog", "Summary rows"]
+    )
+    with experiments_tab:
+        st.dataframe(seen["experiments"], hide_index=True, column_config=EXPERIMENT_COLUMNS)
+    with metrics_tab:
+        st.dataframe(seen["metrics"], hide_index=True, column_config=METRIC_COLUMNS)
+    with summary_tab:
+        st.caption(
+            "The first rows of the summary the statistics read: units (n), sum and sum of "
+            "squares per experiment, variant, metric and day."
+        )
+        st.dataframe(seen["summary"], hide_index=True)
+
+editor_key = f"catalog_text_{requested or 'demo'}"
+
+st.header("Upload experiment data")
+st.markdown(
+    f"""
+- **Data**: CSV or Parquet, one row per unit (`variant` and one column per metric; optional
+  `experiment`, `unit_id`, `date`) or summary rows (`experiment`, `variant`, `metric`, `n`,
+  `sum`, `sum_sq`). Without an `experiment` column the file name is the experiment id.
+- **metrics.toml**: the metric catalog. Leave it out to use the catalog below.
+- **experiments.toml** (optional): names, owners, controls and planned splits.
+- **Limits**: {ws.MAX_UPLOAD_MB} MB for all files together, at most {ws.MAX_FILES} files,
+  plain file names (ASCII letters, digits, `.`, `_`, `-`).
+"""
+)
+st.file_uploader(
+    "Experiment files",
+    type=["csv", "parquet", "toml"],
+    accept_multiple_files=True,
+    key="upload",
+    max_upload_size=ws.MAX_UPLOAD_MB,
+)
+st.button(
+    "Save as workspace",
+    type="primary",
+    icon=":material/upload:",
+    disabled=not st.session_state.get("upload"),
+    on_click=save,
+    args=(data_root, current, editor_key, "upload"),
+)
+show_result("upload")
+
+st.header("Metric catalog")
+st.caption(
+    "The catalog of the data shown above. Edit it to change roles, types or thresholds, then "
+    "save the same data with the new catalog as a workspace; uploads without a metrics.toml "
+    "use this text too."
+)
+text = st.text_area("metrics.toml", value=_catalog_text(current), height=320, key=editor_key)
+try:
+    catalog = ws.catalog_from_text(text)
+except InputError as exc:
+    st.error(exc.message, icon=":material/error:")
+    catalog = None
+if catalog is not None:
+    roles = [m.role for m in catalog.metrics.values()]
+    st.success(
+        f"Valid catalog: {len(roles)} metrics, North Star **{catalog.north_star.label}**, "
+        f"{roles.count('leading')} leading, {roles.count('vanity')} vanity, "
+        f"{roles.count('guardrail')} guardrail.",
+        icon=":material/check_circle:",
+    )
+st.button(
+    "Save the data above with this catalog",
+    icon=":material/save:",
+    disabled=catalog is None or text == _catalog_text(current),
+    on_click=save,
+    args=(data_root, current, editor_key, "catalog"),
+)
+show_result("catalog")

@@ -1,0 +1,136 @@
+"""Portfolio insights: which leading indicators really predict the North Star, from the history."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from nsexp.portfolio import (
+    LABEL_MEANINGS,
+    Impact,
+    comparisons,
+    cumulative_impact,
+    label_reason,
+    proxy_quality,
+)
+from nsexp.report import format as fmt
+from nsexp.report.insight_charts import impact_chart, proxy_scatter, ranking_chart
+from nsexp.report.proxies import PLAIN, impact_sentence, thresholds
+from pages import common
+
+COLUMNS = 2
+
+
+@st.cache_data(max_entries=16, ttl=common.CACHE_TTL, show_spinner="Learning from past experiments…")
+def insights(
+    path: str, stamp: tuple, alpha: float, correction: str
+) -> tuple[pl.DataFrame, pl.DataFrame, Impact, str]:
+    """Comparisons, proxy table and cumulative impact of the data on view (keyed on its stamp)."""
+    readout = common._readout(path, stamp, alpha, correction)
+    frame = comparisons(readout)
+    return frame, proxy_quality(frame), cumulative_impact(readout), readout.catalog.north_star.id
+
+
+def ranked_table(table: pl.DataFrame) -> pl.DataFrame:
+    """The proxy table formatted for people, best proxies first."""
+    return table.select(
+        pl.col("metric").alias("Metric"),
+        pl.col("role").str.replace("_", " ").alias("Role"),
+        pl.col("label").alias("Label"),
+        pl.col("n_comparisons").alias("Comparisons"),
+        pl.col("n_moved").alias("Moved"),
+        pl.format("{} of {}", "n_ns_followed", "n_moved").alias("North Star followed"),
+        pl.col("corrected_correlation").round(2).alias("Corrected r"),
+        pl.format(
+            "[{}, {}]",
+            pl.col("correlation_ci_low").round(2),
+            pl.col("correlation_ci_high").round(2),
+        ).alias("95% interval"),
+        pl.col("naive_correlation").round(2).alias("Naive r"),
+    )
+
+
+common.leave_legacy_pages_mode()
+ctx = common.data_context()
+settings = common.current_settings()
+common.sidebar_data_note(ctx)
+frame, table, impact, north_star = common._or_stop(
+    insights, str(ctx.path), ctx.stamp, settings.alpha, settings.correction
+)
+
+st.title("Portfolio insights", anchor=False)
+st.caption(PLAIN + f" Over every trustworthy experiment in {ctx.name}.")
+
+if table.height == 0:
+    st.info("No valid comparisons yet: run a few experiments first.")
+    st.stop()
+
+predictive = table.filter(pl.col("label") == "predictive")["metric"].to_list()
+vanity = table.filter(pl.col("label") == "vanity")["metric"].to_list()
+st.markdown(
+    f"**Predictive:** {', '.join(predictive) or 'none yet'}  \n"
+    f"**Behave as vanity:** {', '.join(vanity) or 'none'}"
+)
+
+st.subheader("Metrics ranked by how well they predict the North Star")
+st.altair_chart(ranking_chart(table), height=40 + 32 * table.height, width="stretch")
+st.dataframe(ranked_table(table), hide_index=True, width="stretch")
+with st.expander("Why each metric got its label"):
+    for row in table.iter_rows(named=True):
+        st.markdown(f"- {label_reason(row)}")
+
+st.subheader(f"Each metric against the North Star ({north_star}), experiment by experiment")
+st.caption(
+    "One dot per treatment-versus-control comparison, with 95% error bars both ways. The line "
+    "is fitted to the true effects (noise removed); its colour is the metric's label."
+)
+rows = list(table.iter_rows(named=True))
+for start in range(0, len(rows), COLUMNS):
+    for column, row in zip(st.columns(COLUMNS), rows[start : start + COLUMNS], strict=False):
+        with column:
+            st.altair_chart(proxy_scatter(frame, row, north_star), width="stretch")
+
+st.subheader("How much of the reported North Star lift is real")
+left, right = st.columns(2)
+left.metric(f"Reported: sum of {impact.n_wins} wins", fmt.pct(impact.naive_total))
+right.metric(
+    "Likely real (winner's curse removed)",
+    fmt.pct(impact.shrunk_total),
+    help="The same wins after each estimate is pulled toward the typical effect of all "
+    "experiments.",
+)
+st.markdown(impact_sentence(impact))
+st.caption(
+    "Experiments that win are, on average, the ones whose noise happened to push them up, so "
+    "their reported lifts overstate the truth. Each estimate is pulled toward the typical effect "
+    "of all experiments, more so the noisier it is (empirical Bayes)."
+)
+if impact.n_wins:
+    st.altair_chart(impact_chart(impact), height=40 + 26 * impact.n_wins, width="stretch")
+
+with st.expander("Method and thresholds"):
+    limits = thresholds()
+    st.markdown(
+        "- Effects are relative lifts, flipped for metrics where lower is better, across every "
+        "valid treatment-versus-control comparison (verdict not *invalid*).\n"
+        "- Corrected correlation: covariance of the estimated effects across experiments minus "
+        "the average within-experiment sampling covariance, over the noise-corrected spreads "
+        "(Tripuraneni et al. 2023, *Choosing a Proxy Metric from Past Experiments*). The "
+        "within-experiment covariance is "
+        + (
+            "**assumed zero** (the data has no unit-level cross sums)"
+            if (table["within_covariance"] == "assumed_zero").any()
+            else "estimated from cross sums"
+        )
+        + ".\n"
+        "- Interval: Fisher-z interval whose spread comes from a seeded bootstrap over "
+        "experiments.\n"
+        f"- Labels: predictive = corrected r ≥ {limits['predictive_correlation']} with the "
+        f"interval above 0; vanity = moved at least {limits['vanity_min_moved']} times, the "
+        f"North Star followed fewer than {limits['vanity_max_followed_share']:.0%} of them and "
+        f"corrected r < {limits['vanity_max_correlation']}; too_few = fewer than "
+        f"{limits['min_comparisons']} comparisons; weak = the rest.\n"
+        + "".join(f"- *{k}*: {v}.\n" for k, v in LABEL_MEANINGS.items())
+        + "- Winner's curse: normal-normal empirical Bayes; the prior's mean and variance are "
+        "fitted by the method of moments over all valid comparisons (Efron 2011)."
+    )

@@ -1,0 +1,304 @@
+"""Readout: one experiment in full, live from the data or pinned for a review."""
+
+from typing import Any
+
+import streamlit as st
+
+from nsexp import pins
+from nsexp.errors import InputError
+from nsexp.readout import Settings
+from nsexp.report import charts, tables
+from nsexp.report import format as fmt
+from nsexp.stats.multiplicity import CORRECTION_NAMES
+from pages import common
+
+STATUS = {
+    "moved": "moved",
+    "flat": "flat, any effect is inside the threshold the team set",
+    "inconclusive": "too early to tell",
+}
+
+
+def header(payload: dict[str, Any]) -> None:
+    """Name, who owns it, how long and how big, the hypothesis and the SRM banner."""
+    st.title(payload["name"], anchor=False)
+    facts = [f"`{payload['experiment']}`"]
+    if payload["owner"]:
+        facts.append(payload["owner"])
+    facts.append(f"control `{payload['control']}`")
+    if payload["days"]:
+        facts.append(f"{payload['days']} days ({payload['first_date']} to {payload['last_date']})")
+    facts.append(f"{fmt.count(payload['units'])} units")
+    st.caption(" · ".join(facts))
+    if payload["hypothesis"]:
+        st.markdown(f"**Hypothesis.** {payload['hypothesis']}")
+    srm = payload["srm"]
+    if srm["mismatch"]:
+        seen = ", ".join(f"{v} {fmt.count(n)}" for v, n in srm["counts"].items())
+        planned = ", ".join(f"{v} {s:.0%}" for v, s in srm["expected_split"].items())
+        st.error(
+            f"The arms got {seen} units against a planned split of {planned} "
+            f"({fmt.p_value(srm['p_value'])}). Something in the assignment or the logging is "
+            "broken, so no difference in this experiment can be trusted until it is fixed.",
+            title="Sample ratio mismatch",
+            icon=":material/error:",
+        )
+
+
+def verdict_cards(payload: dict[str, Any], selected: str) -> None:
+    """One card per treatment: its verdict, the North Star's lift and the reasons."""
+    columns = st.columns(len(payload["comparisons"]))
+    for column, comparison in zip(columns, payload["comparisons"], strict=True):
+        with column.container(border=True, height="stretch"):
+            mark = " · shown below" if comparison["variant"] == selected else ""
+            st.markdown(f"**`{comparison['variant']}`** vs `{payload['control']}`{mark}")
+            common.verdict_title(comparison["verdict"])
+            ns = ns_row(comparison)
+            status = (
+                "not to be trusted"
+                if comparison["verdict"] == "invalid"
+                else STATUS[comparison["north_star_status"]]
+            )
+            st.metric(
+                f"North Star: {ns['label']}",
+                fmt.pct(ns["rel_effect"]),
+                help="Treatment ÷ control − 1.",
+            )
+            st.caption(f"Interval {fmt.pct_ci(ns['rel_ci_low'], ns['rel_ci_high'])}: {status}.")
+            st.markdown("\n".join(f"- {r}" for r in comparison["reasons"]))
+
+
+def ns_row(comparison: dict[str, Any]) -> dict[str, Any]:
+    """The North Star's metric dict of a comparison."""
+    return next(m for m in comparison["metrics"] if m["role"] == "north_star")
+
+
+def details(payload: dict[str, Any], comparison: dict[str, Any], alpha: float) -> None:
+    """Forest plot, the table of every figure and the North Star over time, for one treatment."""
+    metrics = tables.metrics_frame(comparison)
+    variant, control = comparison["variant"], payload["control"]
+    st.subheader(f"Every metric: `{variant}` vs `{control}`", anchor=False)
+    st.caption(
+        "Each dot is the relative lift of a metric, the line its confidence interval. Green: "
+        "significantly better, red: significantly worse, grey: not distinguishable from zero "
+        "(after the multiple-testing correction). The shaded band on the North Star is the "
+        "smallest lift the team said is worth acting on."
+    )
+    st.altair_chart(
+        charts.forest_plot(metrics, alpha),
+        alt=f"Relative lift of every metric of {variant} against {control}",
+    )
+    st.dataframe(
+        tables.metric_table(metrics, alpha),
+        hide_index=True,
+        alt=f"Every figure of {variant} against {control}",
+    )
+    timeline = tables.timeline_frame(comparison)
+    st.subheader("The North Star over time", anchor=False)
+    if timeline.height == 0:
+        st.caption("The data has no dates, so there is no timeline to draw.")
+        return
+    ns = ns_row(comparison)
+    st.caption(
+        f"{ns['label']}: the lift using every unit exposed up to each day, with its interval. "
+        "Early days swing widely; a band that stays clear of zero is a stable result. Dashed "
+        "lines: the ±threshold worth acting on."
+    )
+    st.altair_chart(
+        charts.timeline_chart(timeline, ns["practical_threshold"], alpha),
+        alt=f"Cumulative North Star lift of {variant} by day",
+    )
+
+
+def when(stamp: str) -> str:
+    """'2026-11-22T08:00:00Z' as '2026-11-22 08:00:00 UTC'."""
+    return stamp.replace("T", " ").replace("Z", " UTC")
+
+
+def methods(lines: list[str]) -> None:
+    """How the figures were computed, so a hand calculation can be reconciled."""
+    with st.expander("Methods", icon=":material/functions:"):
+        st.markdown("\n".join(f"- {m}" for m in lines))
+
+
+common.leave_legacy_pages_mode()
+ctx = common.data_context()
+settings = common.current_settings()
+common.sidebar_data_note(ctx)
+pin_id = st.query_params.get("pin")
+
+if pin_id is not None:
+    try:
+        pin = pins.load_pin(ctx.path, pin_id)
+    except InputError as exc:
+        st.error(exc.message, icon=":material/error:")
+        st.page_link(
+            common.PORTFOLIO,
+            label="Back to the portfolio",
+            icon=":material/arrow_back:",
+            query_params=common.view_query(ctx, settings),
+        )
+        st.stop()
+    alpha, correction = pin.settings["alpha"], pin.settings["correction"]
+    live = common.view_query(
+        ctx,
+        Settings(alpha=alpha, correction=correction),
+        experiment=pin.experiment,
+        variant=pin.variant,
+    )
+    changed = pin.fingerprint != common.fingerprint(ctx)
+    st.info(
+        f"Frozen on {when(pin.created_at)} with α = {alpha:g} "
+        f"and {CORRECTION_NAMES[correction]}; data fingerprint `{pin.fingerprint}`. "
+        + (
+            "The data has changed since: the live readout may differ."
+            if changed
+            else "The data has not changed since."
+        ),
+        title="Pinned readout: these figures do not move",
+        icon=":material/push_pin:",
+    )
+    st.page_link(
+        common.READOUT, label="Open the live readout", icon=":material/bolt:", query_params=live
+    )
+    payload = pin.payload
+    comparison = next(
+        (c for c in payload["comparisons"] if c["variant"] == pin.variant),
+        payload["comparisons"][0],
+    )
+    header(payload)
+    verdict_cards(payload, comparison["variant"])
+    details(payload, comparison, alpha)
+    st.subheader("Share and export", anchor=False)
+    st.code(common.app_url("readout", common.view_query(ctx, settings, pin=pin.id)), language=None)
+    with st.container(horizontal=True):
+        st.download_button(
+            "Download CSV",
+            tables.readout_csv(payload),
+            file_name=f"{pin.experiment}-pin-{pin.id}.csv",
+            mime="text/csv",
+            icon=":material/table:",
+        )
+    methods(pin.methods)
+    st.stop()
+
+names = common.experiment_names(ctx)
+requested = st.query_params.get("experiment")
+if requested is not None and requested not in names:
+    st.warning(
+        f"There is no experiment {requested!r} in {ctx.name}. Pick one below or go back to the "
+        "portfolio.",
+        title="Unknown experiment",
+        icon=":material/search_off:",
+    )
+    del st.query_params["experiment"]
+    st.page_link(
+        common.PORTFOLIO,
+        label="Back to the portfolio",
+        icon=":material/arrow_back:",
+        query_params=common.view_query(ctx, settings),
+    )
+top = st.container()
+with st.container(horizontal=True, vertical_alignment="bottom"):
+    experiment_id = st.selectbox(
+        "Experiment",
+        list(names),
+        format_func=names.get,
+        index=None,
+        placeholder="Choose an experiment",
+        width=420,
+        **common.url_bound("experiment", requested if requested in names else None),
+    )
+if experiment_id is None:
+    top.title("Readout", anchor=False)
+    top.caption("One experiment in full: its verdict, the reasons, and every metric's lift.")
+    st.info("Choose an experiment above, or open one from the portfolio.", icon=":material/info:")
+    st.page_link(
+        common.PORTFOLIO,
+        label="Open the portfolio",
+        icon=":material/dashboard:",
+        query_params=common.view_query(ctx, settings),
+    )
+    st.stop()
+
+view = common.experiment(ctx, settings, experiment_id)
+payload = view["payload"]
+treatments = [c["variant"] for c in payload["comparisons"]]
+variant = st.query_params.get("variant", treatments[0])
+if variant not in treatments:
+    st.warning(
+        f"Experiment {experiment_id} has no treatment {variant!r}: showing {treatments[0]!r}.",
+        icon=":material/warning:",
+    )
+    variant = treatments[0]
+    del st.query_params["variant"]
+variant = st.segmented_control(
+    "Treatment on view",
+    treatments,
+    required=True,
+    **common.url_bound("variant", variant, treatments[0]),
+)
+comparison = next(c for c in payload["comparisons"] if c["variant"] == variant)
+
+with top:
+    header(payload)
+verdict_cards(payload, variant)
+details(payload, comparison, settings.alpha)
+
+st.subheader("Share and export", anchor=False)
+query = common.view_query(ctx, settings, experiment=experiment_id, variant=variant)
+st.caption("Copy this link into the review doc: it reopens exactly this view.")
+st.code(common.app_url("readout", query), language=None)
+with st.container(horizontal=True):
+    st.download_button(
+        "Download CSV",
+        tables.readout_csv(payload),
+        file_name=f"{experiment_id}-readout.csv",
+        mime="text/csv",
+        icon=":material/table:",
+    )
+    st.download_button(
+        "Download Markdown",
+        view["markdown"],
+        file_name=f"{experiment_id}-readout.md",
+        mime="text/markdown",
+        icon=":material/description:",
+    )
+    pin_clicked = st.button(
+        "Pin this readout",
+        icon=":material/push_pin:",
+        key="pin_readout",
+        help="Save a frozen copy of these figures, settings and data version for the review.",
+    )
+if pin_clicked:
+    try:
+        pin = pins.pin_readout(ctx.path, common.full_readout(ctx, settings), experiment_id, variant)
+    except (InputError, OSError) as exc:
+        st.error(f"Could not pin the readout: {exc}", icon=":material/error:")
+    else:
+        pin_query = common.view_query(ctx, settings, pin=pin.id)
+        st.success(
+            f"Pinned as {pin.id}. This link shows the frozen figures:",
+            icon=":material/push_pin:",
+        )
+        st.code(common.app_url("readout", pin_query), language=None)
+        st.page_link(
+            common.READOUT,
+            label="Open the pinned readout",
+            icon=":material/push_pin:",
+            query_params=pin_query,
+        )
+earlier = [p for p in pins.list_pins(ctx.path) if p.experiment == experiment_id]
+if earlier:
+    with st.expander(
+        f"Earlier pins of this experiment ({len(earlier)})", icon=":material/history:"
+    ):
+        for p in earlier:
+            st.page_link(
+                common.READOUT,
+                label=f"{when(p.created_at)} · `{p.variant}` · α = "
+                f"{p.settings['alpha']:g}, {p.settings['correction']}",
+                query_params=common.view_query(ctx, settings, pin=p.id),
+            )
+methods(settings.methods())
+common.verdict_legend()

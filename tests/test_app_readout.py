@@ -1,0 +1,180 @@
+"""The Readout page in AppTest: deep links, controls that change the figures, pins, bad links."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from conftest import AppOpener, copy_demo
+from streamlit.testing.v1 import AppTest
+
+from nsexp import pins
+from nsexp.io import load_dataset
+from nsexp.readout import Settings, build_readout
+from nsexp.report import tables
+from nsexp.report.json import experiment_dict
+from nsexp.verdict import VERDICT_LABELS
+
+PAGE = "pages/readout.py"
+
+
+def expected_table(data: Path, experiment: str, variant: str, **settings: object) -> pl.DataFrame:
+    """The metric table the page should show, computed straight from the core."""
+    readout = build_readout(load_dataset(data), Settings(**settings), experiment=experiment)
+    payload = experiment_dict(readout.experiments[experiment])
+    comparison = next(c for c in payload["comparisons"] if c["variant"] == variant)
+    return tables.metric_table(tables.metrics_frame(comparison), readout.settings.alpha)
+
+
+def shown_table(at: AppTest) -> pl.DataFrame:
+    """The metric table on the page, as Polars."""
+    return pl.from_pandas(at.dataframe[0].value)
+
+
+def texts(at: AppTest) -> str:
+    """Every markdown, caption and alert text of the page, joined."""
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [a.value for a in [*at.warning, *at.error, *at.info, *at.success]]
+    return "\n".join(parts)
+
+
+def test_deep_link_opens_the_experiment(open_app: AppOpener, demo_copy: Path) -> None:
+    at = open_app(PAGE, {"experiment": "push_reminders"})
+    assert not at.exception
+    assert at.title[0].value == "Practice reminder frequency"
+    assert at.selectbox(key="experiment").value == "push_reminders"
+    markdown = [m.value for m in at.markdown]
+    assert f"### :green-badge[{VERDICT_LABELS['north_star_win']}]" in markdown
+    assert f"### :red-badge[{VERDICT_LABELS['guardrail_breach']}]" in markdown
+    assert "The North Star improved: lessons_completed" in texts(at)
+    assert len(at.get("vega_lite_chart")) == 2  # forest plot and the North Star over time
+    expected = expected_table(demo_copy, "push_reminders", "daily")
+    assert shown_table(at).equals(expected)
+    assert at.code[0].value == "/readout?experiment=push_reminders&variant=daily"
+
+
+def test_forest_plot_is_the_selected_treatments(open_app: AppOpener, demo_copy: Path) -> None:
+    at = open_app(PAGE, {"experiment": "push_reminders", "variant": "three_a_day"})
+    forest = at.get("vega_lite_chart")[0].proto.spec
+    assert '"facet"' in forest and "role_label" in forest
+    assert "Every metric: `three_a_day` vs `control`" in [s.value for s in at.subheader]
+    expected = expected_table(demo_copy, "push_reminders", "three_a_day")
+    assert shown_table(at).equals(expected)
+
+
+def test_controls_change_the_figures_and_the_url(open_app: AppOpener, demo_copy: Path) -> None:
+    at = open_app(PAGE, {"experiment": "push_reminders"})
+    before = shown_table(at)
+
+    at.button_group(key="variant").set_value("three_a_day").run()
+    assert at.query_params["variant"] == "three_a_day"
+    assert shown_table(at).equals(expected_table(demo_copy, "push_reminders", "three_a_day"))
+
+    at.button_group(key="alpha").set_value("0.01").run()
+    assert at.query_params["alpha"] == "0.01"
+    table = shown_table(at)
+    assert "99% CI" in table.columns
+    assert table.equals(expected_table(demo_copy, "push_reminders", "three_a_day", alpha=0.01))
+
+    at.button_group(key="correction").set_value("none").run()
+    table = shown_table(at)
+    assert table["p"].to_list() == table["p (adjusted)"].to_list()
+    assert not table.equals(before)
+    assert "alpha=0.01" in at.code[0].value and "correction=none" in at.code[0].value
+
+    at.selectbox(key="experiment").select("dark_mode").run()
+    assert at.query_params["experiment"] == "dark_mode"
+    assert at.title[0].value == "Dark mode by default"
+    assert not at.exception
+
+
+def test_unknown_experiment_gets_a_message_and_a_way_back(open_app: AppOpener) -> None:
+    at = open_app(PAGE, {"experiment": "no_such_test"})
+    assert not at.exception
+    assert "There is no experiment 'no_such_test'" in at.warning[0].value
+    assert "Back to the portfolio" in [p.value for p in at.page_link]
+    assert at.selectbox(key="experiment").value is None
+    assert "experiment" not in at.query_params
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"variant": "control"}, "has no treatment 'control'"),
+        ({"alpha": "0.9"}, "not a significance level"),
+        ({"alpha": "abc"}, "not a significance level"),
+        ({"correction": "bonferroni"}, "not one of holm, bh, none"),
+    ],
+)
+def test_bad_values_warn_and_fall_back_to_the_default(
+    open_app: AppOpener, demo_copy: Path, query: dict[str, str], message: str
+) -> None:
+    at = open_app(PAGE, {"experiment": "push_reminders", **query})
+    assert not at.exception
+    assert any(message in w.value for w in at.warning)
+    assert shown_table(at).equals(expected_table(demo_copy, "push_reminders", "daily"))
+    assert not set(query) & set(at.query_params)
+
+
+def test_a_valid_uncommon_alpha_is_offered_and_used(open_app: AppOpener, demo_copy: Path) -> None:
+    at = open_app(PAGE, {"experiment": "dark_mode", "alpha": "0.02"})
+    assert not at.warning
+    assert at.button_group(key="alpha").value == "0.02"
+    assert shown_table(at).equals(expected_table(demo_copy, "dark_mode", "dark", alpha=0.02))
+
+
+def test_sample_ratio_mismatch_banner(open_app: AppOpener) -> None:
+    at = open_app(PAGE, {"experiment": "referral_banner"})
+    banner = at.error[0]
+    assert banner.proto.title == "Sample ratio mismatch"
+    assert "no difference in this experiment can be trusted" in banner.value
+    assert ":violet-badge[Invalid]" in "\n".join(m.value for m in at.markdown)
+
+
+def test_no_experiment_asks_for_one(open_app: AppOpener) -> None:
+    at = open_app(PAGE)
+    assert not at.exception
+    assert "Choose an experiment" in at.info[0].value
+    assert len(at.get("vega_lite_chart")) == 0
+
+
+def test_downloads_and_methods(open_app: AppOpener) -> None:
+    at = open_app(PAGE, {"experiment": "streak_freeze"})
+    labels = [d.proto.label for d in at.get("download_button")]
+    assert labels == ["Download CSV", "Download Markdown"]
+    methods = next(e for e in at.expander if e.label == "Methods")
+    shown = "\n".join(m.value for m in methods.markdown)
+    for line in Settings().methods():
+        assert line in shown
+
+
+def test_pin_freezes_the_readout_and_the_pinned_view_shows_it(
+    open_app: AppOpener, tmp_path: Path
+) -> None:
+    data = copy_demo(tmp_path / "data")
+    at = open_app(PAGE, {"experiment": "push_reminders", "variant": "three_a_day"}, data=data)
+    next(b for b in at.button if b.label == "Pin this readout").click().run()
+    assert not at.exception
+    (pin,) = pins.list_pins(data)
+    assert (pin.experiment, pin.variant) == ("push_reminders", "three_a_day")
+    assert f"Pinned as {pin.id}" in at.success[0].value
+    assert any(f"pin={pin.id}" in c.value for c in at.code)
+
+    pinned = open_app(PAGE, {"pin": pin.id}, data=data)
+    assert not pinned.exception
+    assert pinned.info[0].proto.title == "Pinned readout: these figures do not move"
+    assert "The data has not changed since" in pinned.info[0].value
+    assert "Open the live readout" in [p.value for p in pinned.page_link]
+    assert pinned.title[0].value == "Practice reminder frequency"
+    frozen = tables.metric_table(
+        tables.metrics_frame(pin.payload["comparisons"][1]), pin.settings["alpha"]
+    )
+    assert shown_table(pinned).equals(frozen)
+
+
+def test_bad_pin_id_gets_a_message(open_app: AppOpener) -> None:
+    at = open_app(PAGE, {"pin": "../../etc"})
+    assert not at.exception
+    assert "is not a pin id" in at.error[0].value
+    assert "Back to the portfolio" in [p.value for p in at.page_link]

@@ -1,0 +1,52 @@
+"""Bayesian chance to win and expected loss against Monte Carlo draws of the posterior."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nsexp.stats.bayes import PRIOR_SD, posterior
+
+
+@pytest.mark.parametrize(
+    ("rel", "se", "sign"), [(0.02, 0.01, 1.0), (-0.01, 0.02, 1.0), (0.03, 0.02, -1.0)]
+)
+def test_closed_form_matches_monte_carlo_of_the_posterior(
+    rel: float, se: float, sign: float
+) -> None:
+    post = posterior(np.array([rel]), np.array([se]), np.array([sign]), 0.05)
+    rng = np.random.default_rng(3)
+    # Conjugate update done by hand: precision-weighted mean of prior (0) and estimate.
+    var = 1 / (1 / PRIOR_SD**2 + 1 / se**2)
+    draws = rng.normal(var * rel / se**2, np.sqrt(var), 500_000)
+    good = sign * draws
+    mc_se = np.sqrt(0.25 / draws.size)
+    assert post.chance_to_win[0] == pytest.approx((good > 0).mean(), abs=4 * mc_se)
+    loss = np.maximum(-good, 0)
+    assert post.expected_loss[0] == pytest.approx(
+        loss.mean(), abs=4 * loss.std() / np.sqrt(loss.size)
+    )
+    low, high = np.quantile(draws, [0.025, 0.975])
+    assert post.cred_low[0] == pytest.approx(low, abs=0.01 * np.sqrt(var))
+    assert post.cred_high[0] == pytest.approx(high, abs=0.01 * np.sqrt(var))
+
+
+@pytest.mark.parametrize("conv_t", [2_040, 2_080, 2_110])
+def test_chance_to_win_agrees_with_a_beta_binomial_simulation(conv_t: int) -> None:
+    """An independent model: flat Beta priors on each arm's rate, sampled exactly.
+
+    The models differ (the Beta posterior of p_t / p_c - 1 is right-skewed; ours is normal on the
+    lift), so they agree to within 0.01 in chance to win and 0.03 percentage points in expected
+    loss — measured gaps 0.004-0.006 and 0.009-0.021 pp, recorded in docs/calibration.md.
+    """
+    n, conv_c = 20_000, 2_000
+    rng = np.random.default_rng(9)
+    p_c = rng.beta(conv_c + 1, n - conv_c + 1, 400_000)
+    p_t = rng.beta(conv_t + 1, n - conv_t + 1, 400_000)
+    lift = p_t / p_c - 1
+    pc, pt = conv_c / n, conv_t / n
+    rel = pt / pc - 1
+    se = np.sqrt(pt * (1 - pt) / n / pc**2 + pt**2 * pc * (1 - pc) / n / pc**4)
+    post = posterior(np.array([rel]), np.array([se]), np.array([1.0]), 0.05)
+    assert post.chance_to_win[0] == pytest.approx((lift > 0).mean(), abs=0.01)
+    assert post.expected_loss[0] == pytest.approx(np.maximum(-lift, 0).mean(), abs=3e-4)

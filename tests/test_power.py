@@ -1,0 +1,73 @@
+"""Power figures against statsmodels' NormalIndPower and a seeded detection simulation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from statsmodels.stats.power import NormalIndPower, TTestIndPower
+
+from nsexp.stats.equivalence import units_needed
+from nsexp.stats.power import days_needed, mde, plan
+
+
+@pytest.mark.parametrize(("alpha", "power"), [(0.05, 0.8), (0.01, 0.9), (0.1, 0.8)])
+def test_mde_matches_normal_ind_power(alpha: float, power: float) -> None:
+    """The usual formula ignores the far tail's rejections: NormalIndPower's one-sided solve at
+    alpha/2 is that formula exactly (the two-sided solve differs by about 1e-6)."""
+    sd, n, mean = 3.0, 4_000, 5.0
+    se = np.sqrt(2 * sd**2 / n)
+    rel = mde(np.array([se]), np.array([mean]), alpha, power)[0]
+    achieved = NormalIndPower().power(
+        effect_size=rel * mean / sd, nobs1=n, alpha=alpha / 2, ratio=1.0, alternative="larger"
+    )
+    assert achieved == pytest.approx(power, rel=1e-9)
+    two_sided = NormalIndPower().power(effect_size=rel * mean / sd, nobs1=n, alpha=alpha)
+    assert power <= two_sided < power + 1e-4
+
+
+def test_plan_matches_normal_and_t_power() -> None:
+    mean, var, effect = 5.2, 30.0, 0.02
+    result = plan(mean, var, daily_units=3_000, effect=effect)
+    d = effect * mean / np.sqrt(var)
+    normal = NormalIndPower()
+    n_normal = normal.solve_power(
+        effect_size=d, alpha=0.025, power=0.8, ratio=1.0, alternative="larger"
+    )
+    n_t = TTestIndPower().solve_power(effect_size=d, alpha=0.05, power=0.8, ratio=1.0)
+    assert result.units_per_arm == int(np.ceil(n_normal))
+    assert abs(result.units_per_arm - n_t) < 3  # t and normal agree at this size
+    assert result.days == int(np.ceil(result.units_per_arm / 1_500))
+    three = plan(mean, var, daily_units=3_000, effect=effect, variants=3)
+    n3 = normal.solve_power(effect_size=d, alpha=0.0125, power=0.8, ratio=1.0, alternative="larger")
+    assert three.units_per_arm == int(np.ceil(n3))
+    assert three.days == int(np.ceil(three.units_per_arm / 1_000))
+
+
+def test_proportion_plan_agrees_with_units_needed() -> None:
+    p = 0.2
+    result = plan(p, p * (1 - p), daily_units=1_000, effect=0.05)
+    needed = units_needed(
+        np.array([p * (1 - p)]), np.array([p * (1 - p)]), np.array([p]), np.array([0.05]), 0.05
+    )
+    assert result.units_per_arm == int(needed[0])
+
+
+def test_days_needed() -> None:
+    out = days_needed(
+        np.array([1000.0, 500.0, 800.0]), np.array([400, 600, 100]), np.array([100.0, 50.0, 0.0])
+    )
+    np.testing.assert_array_equal(out[:2], [6.0, 0.0])
+    assert np.isnan(out[2])
+
+
+def test_effect_at_the_mde_is_detected_about_80_percent_of_the_time() -> None:
+    rng = np.random.default_rng(5)
+    runs, n, mean, sd = 2_000, 1_000, 10.0, 4.0
+    se = np.sqrt(2 * sd**2 / n)
+    effect = mde(np.array([se]), np.array([mean]), 0.05)[0]
+    c = rng.normal(mean, sd, (runs, n))
+    t = rng.normal(mean * (1 + effect), sd, (runs, n))
+    z = (t.mean(1) - c.mean(1)) / np.sqrt(t.var(1, ddof=1) / n + c.var(1, ddof=1) / n)
+    rate = (np.abs(z) > 1.959964).mean()
+    # 2,000 runs: binomial sd of the rate is 0.009; allow 3 sd.
+    assert abs(rate - 0.8) < 3 * np.sqrt(0.8 * 0.2 / runs)
