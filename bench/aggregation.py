@@ -47,11 +47,12 @@ type = "ratio"
 numerator = "clicks"
 denominator = "page_views"
 """
-ENGINES = ("nsexp_polars", "nsexp_duckdb", "duckdb_sql", "pandas", "parquet_read")
+ENGINES = ("nsexp_polars", "nsexp_duckdb", "duckdb_sql", "polars_raw", "pandas", "parquet_read")
 LABELS = {
     "nsexp_polars": "nsexp, Polars streaming (default)",
     "nsexp_duckdb": "nsexp, DuckDB engine",
     "duckdb_sql": "DuckDB, hand-written query (baseline)",
+    "polars_raw": "Polars, hand-written streaming query",
     "pandas": "pandas read_parquet + groupby",
     "parquet_read": "read ceiling: DuckDB scans the 7 columns, no grouping",
 }
@@ -136,6 +137,16 @@ def _duckdb_sql(parts: Path) -> Callable[[], object]:
     return lambda: con.execute(sql).fetchall()
 
 
+def _polars_raw(parts: Path) -> Callable[[], object]:
+    aggs: list[pl.Expr] = [pl.len()]
+    for c in VALUE_COLUMNS:
+        x = pl.col(c).cast(pl.Float64)
+        aggs += [x.count().alias(f"{c}_n"), x.sum().alias(f"{c}_s"), (x * x).sum().alias(f"{c}_q")]
+    aggs.append((pl.col("clicks").cast(pl.Float64) * pl.col("page_views")).sum().alias("cross"))
+    query = pl.scan_parquet(parts / "*.parquet").group_by("experiment", "variant").agg(aggs)
+    return lambda: query.collect(engine="streaming")
+
+
 def _pandas(parts: Path) -> Callable[[], object]:
     import pandas as pd
 
@@ -177,6 +188,7 @@ def measure(kind: str, root: Path, repeats: int) -> dict[str, Any]:
         "nsexp_polars": lambda: _nsexp(root / "polars"),
         "nsexp_duckdb": lambda: _nsexp(root / "duckdb"),
         "duckdb_sql": lambda: _duckdb_sql(parts),
+        "polars_raw": lambda: _polars_raw(parts),
         "pandas": lambda: _pandas(parts),
         "parquet_read": lambda: _parquet_read(parts),
     }[kind]()
@@ -354,6 +366,20 @@ def run(argv: list[str] | None = None) -> str:
         "### Targets",
         "",
         *verdicts,
+        "",
+        "### Reading the numbers",
+        "",
+        "- Peak RSS is the whole process, interpreter and imports included (about 50 MB for "
+        "Polars alone), so the quarter-of-the-data target can only bind once the data reach "
+        "several hundred MB. What matters is that the streaming path's peak does not grow with "
+        "the rows: it is set by the row groups in flight. nsexp sets Polars' row-group prefetch "
+        "to 2 (`POLARS_ROW_GROUP_PREFETCH_SIZE`; a value you set wins), which halved the peak at "
+        "no cost in time here; the hand-written Polars row keeps Polars' default.",
+        "- nsexp's paths do more than the baselines: min/max of proportion metrics (to reject "
+        "values outside 0..1), per-metric null handling (a ratio counts rows with both parts), "
+        "the catalog and the summary checks. The hand-written Polars row against the nsexp "
+        "Polars row shows what that costs; against the DuckDB row, what the engine costs.",
+        "- The machine is shared with other work: `best s` is the least disturbed run.",
     ]
     return "\n".join(lines)
 

@@ -48,6 +48,12 @@ def add_plan_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--alpha", type=float, default=0.05)
     p.add_argument("--power", type=float, default=POWER)
     p.add_argument("--variants", type=int, default=2, help="arms including the control")
+    p.add_argument(
+        "--cuped-rho",
+        type=float,
+        default=0.0,
+        help="correlation of the North Star with its CUPED covariate (variance x (1 - rho^2))",
+    )
     p.add_argument("--format", choices=("text", "json"), default="text")
 
 
@@ -72,6 +78,7 @@ def _check_plan(args: argparse.Namespace) -> tuple[float, float]:
         (0 < args.alpha < 0.5, "--alpha must be between 0 and 0.5", "e.g. --alpha 0.05"),
         (0.5 <= args.power < 1, "--power must be between 0.5 and 1", "e.g. --power 0.8"),
         (args.variants >= 2, "--variants counts all arms and must be at least 2", "e.g. 2"),
+        (-1 < args.cuped_rho < 1, "--cuped-rho must be between -1 and 1", "e.g. 0.6"),
     ]
     for ok, problem, fix in checks:
         if not ok:
@@ -86,13 +93,23 @@ def run_plan(args: argparse.Namespace) -> int:
     except InputError as exc:
         sys.stderr.write(f"error: {exc.message}\n")
         return EXIT_BAD_INPUT
-    result = plan(mean, var, args.daily_units, args.effect, args.alpha, args.power, args.variants)
+    result = plan(
+        mean,
+        var,
+        args.daily_units,
+        args.effect,
+        args.alpha,
+        args.power,
+        args.variants,
+        args.cuped_rho**2,
+    )
     if args.format == "json":
         sys.stdout.write(json.dumps(result._asdict(), indent=2) + "\n")
         return 0
+    cuped = f" with CUPED (ρ = {args.cuped_rho:g})" if args.cuped_rho else ""
     sys.stdout.write(
         f"To detect {args.effect * 100:+g}% with {args.power * 100:g}% power at α = "
-        f"{args.alpha:g} ({args.variants - 1} comparison(s), α = "
+        f"{args.alpha:g}{cuped} ({args.variants - 1} comparison(s), α = "
         f"{result.alpha_per_comparison:.3g} each): {result.units_per_arm:,} units per arm, "
         f"{result.total_units:,} in all — {result.days} days at {args.daily_units:,.0f} "
         "units a day.\n"

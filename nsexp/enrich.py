@@ -163,9 +163,10 @@ def methods(engine: Engine, cuped: bool | None, alpha: float, bootstrap: int = 0
         "today's sample; days_needed extrapolates the daily traffic of dated data.",
         "Adjusted intervals (rel_ci_adj_*, abs_ci_adj_*) use per-test levels α·p/p_adjusted, so "
         "they exclude zero exactly when p_adjusted < α.",
-        "Guardrails with a non_inferiority_margin: safe when a one-sided test at α shows them "
-        "no worse than the margin (Schultzberg et al. 2024), breached when significantly worse, "
-        "else unproven; guardrail_power is that test's power if the true effect is 0.",
+        "Guardrails with a non_inferiority_margin: safe when a one-sided test at α on the log "
+        "ratio treatment ÷ control shows them no worse than the margin (Schultzberg et al. "
+        "2024), breached when significantly worse, else unproven; guardrail_power is that "
+        "test's power if the true effect is 0.",
     ]
     if bootstrap:
         lines.append(
@@ -176,6 +177,7 @@ def methods(engine: Engine, cuped: bool | None, alpha: float, bootstrap: int = 0
         lines.append(
             f"Bayesian engine: Normal(0, {PRIOR_SD:g}²) prior on the relative lift, normal "
             "likelihood from the delta method; significant when the chance to win exceeds "
-            f"{1 - alpha / 2:g} or falls below {alpha / 2:g}; no multiplicity correction."
+            f"{1 - alpha / 2:g} or falls below {alpha / 2:g}; no multiplicity correction; the "
+            "North Star's flat test stays the frequentist equivalence test."
         )
     return lines

@@ -14,6 +14,7 @@ import polars as pl
 
 from nsexp.io import Dataset
 from nsexp.io.files import experiment_expr, kind_of, scan
+from nsexp.io.segment import tag_segment
 from nsexp.io.units import cap_values
 from nsexp.stats.bootstrap import relative_lift_interval
 
@@ -32,6 +33,9 @@ def _unit_rows(path: Path, dataset: Dataset, experiments: set[str]) -> pl.DataFr
     names = lazy.collect_schema().names()
     if kind_of(names) != "unit":
         return None
+    if dataset.segment is not None:  # experiment ids carry the segment, as in load_dataset
+        lazy = tag_segment(lazy, path, dataset.segment, "unit")
+        names = lazy.collect_schema().names()
     metrics = [m for m in dataset.catalog.metrics.values() if m.type == "mean"]
     metrics = [m for m in metrics if m.columns[0] in names]
     if not metrics:
@@ -102,6 +106,8 @@ def bootstrap_intervals(
             experiment = dataset.experiments[eid]
             arms = exp_rows.partition_by("variant", as_dict=True)
             for k, variant in enumerate(experiment.treatments):
+                if (experiment.control,) not in arms or (variant,) not in arms:
+                    continue  # this file lacks an arm: no unit rows to resample together
                 theta = {m: thetas.get((eid, variant, m), np.nan) for m in metrics}
                 control, treatment, offset = _adjusted(
                     arms[(experiment.control,)], arms[(variant,)], metrics, theta

@@ -37,6 +37,24 @@ ALPHAS = ("0.01", "0.05", "0.1")
 CORRECTION_LABELS = {"holm": "Holm", "bh": "Benjamini–Hochberg", "none": "None"}
 CACHE_TTL = 3600
 CARRIED = ("workspace", "alpha", "correction")
+VERDICT_ALERTS = {
+    "invalid": st.error,
+    "north_star_loss": st.error,
+    "guardrail_breach": st.error,
+    "north_star_win": st.success,
+    "vanity_only": st.warning,
+    "flat": st.info,
+    "inconclusive": st.info,
+}
+VERDICT_ICONS = {
+    "invalid": ":material/report:",
+    "north_star_loss": ":material/trending_down:",
+    "guardrail_breach": ":material/shield:",
+    "north_star_win": ":material/trending_up:",
+    "vanity_only": ":material/visibility:",
+    "flat": ":material/trending_flat:",
+    "inconclusive": ":material/hourglass_empty:",
+}
 
 
 def leave_legacy_pages_mode() -> None:
@@ -308,10 +326,27 @@ def app_url(url_path: str, query: dict[str, str]) -> str:
     return f"{base}/{url_path}" + (f"?{urlencode(query)}" if query else "")
 
 
-def verdict_title(verdict: str) -> None:
-    """A verdict as a large coloured badge with what it means underneath."""
-    st.markdown(f"### :{VERDICT_COLORS[verdict]}-badge[{VERDICT_LABELS[verdict]}]")
-    st.caption(VERDICT_MEANINGS[verdict].capitalize() + ".")
+def go_to(query: dict[str, str]) -> None:
+    """Button callback: rerun this page with exactly these query parameters (also in the URL).
+
+    A page link to the page on view reruns it without updating the address bar, so the
+    readout switches between its live and pinned views with this instead."""
+    st.query_params.from_dict(query)
+
+
+def verdict_callout(verdict: str) -> None:
+    """A verdict as a coloured callout: its name as the title, what it means as the body."""
+    alert = VERDICT_ALERTS[verdict]
+    alert(
+        sentence(VERDICT_MEANINGS[verdict]),
+        title=VERDICT_LABELS[verdict],
+        icon=VERDICT_ICONS[verdict],
+    )
+
+
+def sentence(text: str) -> str:
+    """First letter up, a full stop at the end ('the North Star …' -> 'The North Star ….')."""
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 def verdict_legend() -> None:

@@ -52,7 +52,7 @@ def verdict_cards(payload: dict[str, Any], selected: str) -> None:
         with column.container(border=True, height="stretch"):
             mark = " · shown below" if comparison["variant"] == selected else ""
             st.markdown(f"**`{comparison['variant']}`** vs `{payload['control']}`{mark}")
-            common.verdict_title(comparison["verdict"])
+            common.verdict_callout(comparison["verdict"])
             ns = ns_row(comparison)
             status = (
                 "not to be trusted"
@@ -158,9 +158,8 @@ if pin_id is not None:
         title="Pinned readout: these figures do not move",
         icon=":material/push_pin:",
     )
-    st.page_link(
-        common.READOUT, label="Open the live readout", icon=":material/bolt:", query_params=live
-    )
+    st.button("Open the live readout", icon=":material/bolt:", on_click=common.go_to, args=(live,))
+    st.query_params.from_dict(common.view_query(ctx, settings, pin=pin.id))
     payload = pin.payload
     comparison = next(
         (c for c in payload["comparisons"] if c["variant"] == pin.variant),
@@ -282,11 +281,11 @@ if pin_clicked:
             icon=":material/push_pin:",
         )
         st.code(common.app_url("readout", pin_query), language=None)
-        st.page_link(
-            common.READOUT,
-            label="Open the pinned readout",
+        st.button(
+            "Open the pinned readout",
             icon=":material/push_pin:",
-            query_params=pin_query,
+            on_click=common.go_to,
+            args=(pin_query,),
         )
 earlier = [p for p in pins.list_pins(ctx.path) if p.experiment == experiment_id]
 if earlier:
@@ -294,11 +293,14 @@ if earlier:
         f"Earlier pins of this experiment ({len(earlier)})", icon=":material/history:"
     ):
         for p in earlier:
-            st.page_link(
-                common.READOUT,
-                label=f"{when(p.created_at)} · `{p.variant}` · α = "
-                f"{p.settings['alpha']:g}, {p.settings['correction']}",
-                query_params=common.view_query(ctx, settings, pin=p.id),
+            st.button(
+                f"{when(p.created_at)} · `{p.variant}` · α = {p.settings['alpha']:g}, "
+                f"{p.settings['correction']}",
+                key=f"open_pin_{p.id}",
+                type="tertiary",
+                icon=":material/push_pin:",
+                on_click=common.go_to,
+                args=(common.view_query(ctx, settings, pin=p.id),),
             )
 methods(settings.methods())
 common.verdict_legend()

@@ -44,9 +44,9 @@ def test_deep_link_opens_the_experiment(open_app: AppOpener, demo_copy: Path) ->
     assert not at.exception
     assert at.title[0].value == "Practice reminder frequency"
     assert at.selectbox(key="experiment").value == "push_reminders"
-    markdown = [m.value for m in at.markdown]
-    assert f"### :green-badge[{VERDICT_LABELS['north_star_win']}]" in markdown
-    assert f"### :red-badge[{VERDICT_LABELS['guardrail_breach']}]" in markdown
+    assert [a.proto.title for a in at.success] == [VERDICT_LABELS["north_star_win"]]
+    assert [a.proto.title for a in at.error] == [VERDICT_LABELS["guardrail_breach"]]
+    assert not at.warning
     assert "The North Star improved: lessons_completed" in texts(at)
     assert len(at.get("vega_lite_chart")) == 2  # forest plot and the North Star over time
     expected = expected_table(demo_copy, "push_reminders", "daily")
@@ -129,7 +129,7 @@ def test_sample_ratio_mismatch_banner(open_app: AppOpener) -> None:
     banner = at.error[0]
     assert banner.proto.title == "Sample ratio mismatch"
     assert "no difference in this experiment can be trusted" in banner.value
-    assert ":violet-badge[Invalid]" in "\n".join(m.value for m in at.markdown)
+    assert at.error[1].proto.title == VERDICT_LABELS["invalid"]
 
 
 def test_no_experiment_asks_for_one(open_app: AppOpener) -> None:
@@ -154,23 +154,41 @@ def test_pin_freezes_the_readout_and_the_pinned_view_shows_it(
 ) -> None:
     data = copy_demo(tmp_path / "data")
     at = open_app(PAGE, {"experiment": "push_reminders", "variant": "three_a_day"}, data=data)
-    next(b for b in at.button if b.label == "Pin this readout").click().run()
+    at.button(key="pin_readout").click().run()
     assert not at.exception
     (pin,) = pins.list_pins(data)
     assert (pin.experiment, pin.variant) == ("push_reminders", "three_a_day")
-    assert f"Pinned as {pin.id}" in at.success[0].value
-    assert any(f"pin={pin.id}" in c.value for c in at.code)
+    assert f"Pinned as {pin.id}" in at.success[-1].value
+    assert any(c.value.endswith(f"readout?pin={pin.id}") for c in at.code)
 
-    pinned = open_app(PAGE, {"pin": pin.id}, data=data)
-    assert not pinned.exception
-    assert pinned.info[0].proto.title == "Pinned readout: these figures do not move"
-    assert "The data has not changed since" in pinned.info[0].value
-    assert "Open the live readout" in [p.value for p in pinned.page_link]
-    assert pinned.title[0].value == "Practice reminder frequency"
+    next(b for b in at.button if b.label == "Open the pinned readout").click().run()
+    assert dict(at.query_params) == {"pin": pin.id}
+    assert at.info[0].proto.title == "Pinned readout: these figures do not move"
+    assert "The data has not changed since" in at.info[0].value
+    assert at.title[0].value == "Practice reminder frequency"
     frozen = tables.metric_table(
         tables.metrics_frame(pin.payload["comparisons"][1]), pin.settings["alpha"]
     )
-    assert shown_table(pinned).equals(frozen)
+    assert shown_table(at).equals(frozen)
+    assert "Earlier pins" not in [e.label for e in at.expander]
+
+    next(b for b in at.button if b.label == "Open the live readout").click().run()
+    assert dict(at.query_params) == {"experiment": "push_reminders", "variant": "three_a_day"}
+    assert not at.info
+    assert any(e.label == "Earlier pins of this experiment (1)" for e in at.expander)
+
+
+def test_pinned_link_opens_the_frozen_figures_after_the_data_changed(
+    open_app: AppOpener, tmp_path: Path
+) -> None:
+    data = copy_demo(tmp_path / "data")
+    readout = build_readout(load_dataset(data))
+    pin = pins.pin_readout(data, readout, "dark_mode", "dark")
+    (data / "dark_mode.csv").unlink()
+    at = open_app(PAGE, {"pin": pin.id}, data=data)
+    assert not at.exception
+    assert "The data has changed since" in at.info[0].value
+    assert at.title[0].value == "Dark mode by default"
 
 
 def test_bad_pin_id_gets_a_message(open_app: AppOpener) -> None:

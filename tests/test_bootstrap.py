@@ -53,3 +53,11 @@ def test_missing_cells_are_skipped_and_seeds_reproduce() -> None:
     b = relative_lift_interval(c, t, 300, 0.05, [1, 2])
     np.testing.assert_array_equal(a.low, b.low)
     assert np.isfinite(a.low).all() and (a.low < 0.1).all() and (a.high > 0.1).all()
+
+
+def test_zero_control_mean_gives_nan_without_warnings() -> None:
+    control = np.column_stack([np.zeros(50), np.arange(50.0)])
+    with np.errstate(all="raise"):
+        ci = relative_lift_interval(control, np.ones((50, 2)), 100, 0.05, 1)
+    assert np.isnan(ci.low[0]) and np.isnan(ci.high[0])
+    assert np.isfinite(ci.low[1]) and ci.low[1] < ci.high[1] < 0

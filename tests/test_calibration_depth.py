@@ -190,3 +190,35 @@ def test_bootstrap_coverage_large() -> None:
     rate = _bootstrap_coverage(runs, seed=7, n_boot=500, n=2_000)
     print(f"Bootstrap A/A coverage large: {rate:.4f}")
     assert abs(rate - (1 - ALPHA)) < 4 * np.sqrt(ALPHA * (1 - ALPHA) / runs)
+
+
+def _guardrail_runs(runs: int, worse_by: float, seed: int) -> tuple[float, float]:
+    """Share of runs whose guardrail (a rate where lower is better) is declared safe, and the
+    mean reported power, when the treatment truly raises the rate by `worse_by` (relative)."""
+    from nsexp.stats.noninferiority import non_inferiority
+
+    rng = np.random.default_rng(seed)
+    n, rate, margin = 20_000, 0.05, 0.15
+    conv_c = rng.binomial(n, rate, runs).astype(float)
+    conv_t = rng.binomial(n, rate * (1 + worse_by), runs).astype(float)
+    nan = np.full(runs, np.nan)
+    size = np.full(runs, float(n))
+    arm_c = ArmSums(size, conv_c, conv_c, nan, nan, nan)
+    arm_t = ArmSums(size, conv_t, conv_t, nan, nan, nan)
+    res = compare(np.full(runs, "proportion"), arm_c, arm_t, ALPHA)
+    ni = non_inferiority(
+        res.rel_effect, res.rel_se, res.df, -np.ones(runs), np.full(runs, margin), ALPHA
+    )
+    return float(ni.safe.mean()), float(ni.power.mean())
+
+
+def test_guardrail_non_inferiority_error_rate_and_power() -> None:
+    runs = 4_000
+    band = 4 * np.sqrt(ALPHA * (1 - ALPHA) / runs)
+    at_margin, _ = _guardrail_runs(runs, 0.15, seed=20261122)
+    assert abs(at_margin - ALPHA) < band  # truly worse by the margin: "safe" only ~alpha
+    at_zero, power = _guardrail_runs(runs, 0.0, seed=20261123)
+    assert abs(at_zero - power) < 4 * np.sqrt(power * (1 - power) / runs)
+    print(
+        f"Guardrail NI: safe at the margin {at_margin:.4f}; at 0 {at_zero:.4f} (power {power:.4f})"
+    )

@@ -183,6 +183,8 @@ def test_cli_flags_and_json_fields(depth_dir: Path, run_cli: CliRunner) -> None:
         "rel_ci_boot_low",
     ):
         assert metric[field] is not None, field
+    comparison = doc["experiments"][0]["comparisons"][0]
+    assert comparison["north_star_mde"] > 0 and "north_star_days_needed" in comparison
     code, out, _ = run_cli("readout", depth_dir, "--format", "json", "--no-cuped")
     assert (
         json.loads(out)["experiments"][0]["comparisons"][0]["metrics"][0]["variance_reduction"]
@@ -224,3 +226,71 @@ def test_demo_adjusted_intervals_agree_with_adjusted_p(demo: Any, settings: Sett
     for low, high in (("rel_ci_adj_low", "rel_ci_adj_high"), ("abs_ci_adj_low", "abs_ci_adj_high")):
         excludes = ((results[low] > 0) | (results[high] < 0)).to_list()
         assert excludes == significant
+
+
+@pytest.mark.parametrize("cuped", [None, False])
+def test_demo_shows_every_verdict_with_and_without_cuped(demo: Any, cuped: bool | None) -> None:
+    readout = build_readout(demo, Settings(cuped=cuped))
+    seen = {
+        (t.verdict, t.north_star_status if t.verdict == "vanity_only" else "")
+        for e in readout.experiments.values()
+        for t in e.treatments
+    }
+    expected = {
+        ("invalid", ""),
+        ("north_star_loss", ""),
+        ("guardrail_breach", ""),
+        ("north_star_win", ""),
+        ("vanity_only", "flat"),
+        ("vanity_only", "inconclusive"),
+        ("flat", ""),
+        ("inconclusive", ""),
+    }
+    assert expected <= seen
+    ns = readout.results.filter(pl.col("role") == "north_star")
+    reduction = ns["variance_reduction"].drop_nulls()
+    if cuped is None:  # unit-level experiments: lessons_pre has rho^2 ~ 0.40 with the North Star
+        assert reduction.len() >= 10 and reduction.min() > 0.3
+    else:
+        assert reduction.len() == 0
+
+
+def test_bootstrap_and_cuped_per_segment(tmp_path: Path) -> None:
+    units = _units()
+    platform = np.where(np.arange(units.height) % 3 == 0, "web", "app")
+    write_frame(units.with_columns(pl.Series("platform", platform)), tmp_path / "exp.parquet")
+    write_metrics(tmp_path, CATALOG)
+    data = load_dataset(tmp_path, segment="platform")
+    results = build_readout(data, Settings(bootstrap=200)).results
+    lessons = results.filter(pl.col("metric") == "lessons")
+    assert lessons.height == 2
+    assert lessons["rel_ci_boot_low"].null_count() == 0
+    assert lessons["variance_reduction"].null_count() == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (pl.lit(None, dtype=pl.Float64).alias("cov_sum_sq"), "some covariate sums but not all"),
+        ((pl.col("cov_sum") ** 2 / pl.col("n") * 0.5).alias("cov_sum_sq"), "impossible"),
+        ((pl.col("num_cov_sum") * 3).alias("num_cov_sum"), "impossible"),
+    ],
+)
+def test_bad_covariate_sums_are_input_errors(
+    tmp_path: Path, run_cli: CliRunner, change: pl.Expr, message: str
+) -> None:
+    units = _units()
+    y, x = pl.col("lessons"), pl.col("lessons_pre")
+    summary = units.group_by("variant").agg(
+        pl.lit("lessons").alias("metric"),
+        pl.len().alias("n"),
+        y.sum().alias("sum"),
+        (y * y).sum().alias("sum_sq"),
+        x.sum().alias("cov_sum"),
+        (x * x).sum().alias("cov_sum_sq"),
+        (x * y).sum().alias("num_cov_sum"),
+    )
+    write_frame(summary.with_columns(change), tmp_path / "exp.csv")
+    write_metrics(tmp_path, {"lessons": CATALOG["lessons"]})
+    code, _, err = run_cli("readout", tmp_path)
+    assert code == 2 and message in err and "exp.csv" in err

@@ -23,9 +23,12 @@ def test_p_value_matches_statsmodels(
     out = non_inferiority(
         np.array([rel]), np.array([se]), np.array([df]), np.array([sign]), np.array([margin]), 0.05
     )
-    # H0: sign * rel <= -margin against the larger alternative.
+    # On the log-ratio scale: H0 log(1 + rel) <= log(1 - margin) (higher is better) or
+    # >= log(1 + margin) (lower is better); the statistic flips sign for the latter.
     dof = 1e12 if np.isinf(df) else df
-    _, p = _tstat_generic(sign * rel, 0.0, se, dof, "larger", diff=-margin)
+    log_se = se / (1 + rel)
+    bound = np.log(1 - margin) if sign > 0 else np.log(1 + margin)
+    _, p = _tstat_generic(sign * np.log(1 + rel), 0.0, log_se, dof, "larger", diff=sign * bound)
     assert out.p_value[0] == pytest.approx(p, rel=1e-6)
     assert out.safe[0] == (p < 0.05)
 
@@ -40,17 +43,19 @@ def test_power_matches_a_simulation_at_zero_effect() -> None:
         np.array([margin]),
         0.05,
     )
+    # Estimates of a true lift of 0, normal on the log-ratio scale with that scale's SE.
     rng = np.random.default_rng(2)
-    draws = rng.normal(0.0, se, 200_000)
+    log_ratio = rng.normal(0.0, se, 200_000)
+    rel = np.expm1(log_ratio)
     sim = non_inferiority(
-        draws,
-        np.full(draws.size, se),
-        np.full(draws.size, np.inf),
-        np.ones(draws.size),
-        np.full(draws.size, margin),
+        rel,
+        se * (1 + rel),
+        np.full(rel.size, np.inf),
+        np.ones(rel.size),
+        np.full(rel.size, margin),
         0.05,
     )
-    assert out.power[0] == pytest.approx(sim.safe.mean(), abs=4 * np.sqrt(0.25 / draws.size))
+    assert out.power[0] == pytest.approx(sim.safe.mean(), abs=4 * np.sqrt(0.25 / rel.size))
 
 
 def test_without_a_margin_nothing_is_tested() -> None:

@@ -43,6 +43,14 @@ def test_plan_matches_normal_and_t_power() -> None:
     assert three.days == int(np.ceil(three.units_per_arm / 1_000))
 
 
+def test_cuped_plan_scales_variance_by_one_minus_rho_squared() -> None:
+    d = 0.02 * 5.2 / np.sqrt(30.0 * (1 - 0.6**2))
+    n = NormalIndPower().solve_power(
+        effect_size=d, alpha=0.025, power=0.8, ratio=1.0, alternative="larger"
+    )
+    assert plan(5.2, 30.0, 3_000, 0.02, variance_reduction=0.36).units_per_arm == int(np.ceil(n))
+
+
 def test_proportion_plan_agrees_with_units_needed() -> None:
     p = 0.2
     result = plan(p, p * (1 - p), daily_units=1_000, effect=0.05)

@@ -8,6 +8,7 @@ import polars as pl
 
 from nsexp.catalog import Catalog
 from nsexp.errors import InputError
+from nsexp.io.covariates import check_cov_sums
 from nsexp.io.files import check_numeric, date_expr, experiment_expr
 from nsexp.io.schema import COV_SUMS, KEYS, RATIO_SUMS, conform
 from nsexp.io.units import FileRead
@@ -51,6 +52,7 @@ def read_summary(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:
             ).alias("sum_sq"),
         )
     _check_summary(frame, path, catalog, moments)
+    check_cov_sums(frame, path)
     summary = conform(frame.with_columns(pl.col("n").cast(pl.Int64))).collect()
     units = summary.group_by("experiment", "variant", "date").agg(pl.col("n").max().alias("units"))
     return FileRead(summary=summary, units=units, metrics=set(summary["metric"].unique()))

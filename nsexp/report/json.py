@@ -79,6 +79,8 @@ def treatment_dict(t: TreatmentReadout) -> dict[str, Any]:
         "north_star_status": t.north_star_status,
         "reasons": list(t.reasons),
         "north_star_units_needed": clean(ns["units_needed"]),
+        "north_star_days_needed": clean(ns.get("days_needed")),
+        "north_star_mde": clean(ns.get("mde")),
         "metrics": [
             {k: clean(row.get(k)) for k in METRIC_FIELDS} for row in t.metrics.iter_rows(named=True)
         ],

@@ -35,11 +35,9 @@ class SourceConfig:
 
     def describe(self) -> str:
         """Where the rows come from, for messages and the app; never shows a password."""
-        where = self.table or (str(self.path) if self.path else "")
-        if self.engine == "duckdb" and self.database is not None:
-            where = f"{self.database} table {self.table}"
-        elif self.table:
-            where = f"table {self.table}"
+        where = f"table {self.table}" if self.table else str(self.path or "")
+        if self.database is not None:
+            where = f"{self.database} {where}"
         url = f" at {redact(self.url)}" if self.url else ""
         return f"{self.engine} {where}{url}".strip()
 

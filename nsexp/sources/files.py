@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import polars as pl
@@ -12,6 +13,10 @@ from nsexp.io.files import kind_of, require_variant
 from nsexp.io.summary import read_summary
 from nsexp.io.units import FileRead, aggregate_units
 from nsexp.sources.config import SourceConfig
+
+# Row groups Polars' streaming Parquet reader decodes ahead. Its default held ~2x the memory for
+# the same speed on the 2-core benchmark machine (docs/benchmarks.md); a set value wins.
+PREFETCH_ENV, PREFETCH_ROW_GROUPS = "POLARS_ROW_GROUP_PREFETCH_SIZE", "2"
 
 
 def scan_source(config: SourceConfig, catalog: Catalog) -> pl.LazyFrame:
@@ -42,6 +47,7 @@ def scan_source(config: SourceConfig, catalog: Catalog) -> pl.LazyFrame:
 
 def read_files(config: SourceConfig, catalog: Catalog) -> FileRead:
     """Aggregate the files named by source.toml in one streaming Polars query."""
+    os.environ.setdefault(PREFETCH_ENV, PREFETCH_ROW_GROUPS)
     lazy = scan_source(config, catalog)
     columns = lazy.collect_schema().names()
     label = Path(config.path or config.file)

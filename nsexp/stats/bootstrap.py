@@ -62,5 +62,8 @@ def relative_lift_interval(
     with np.errstate(divide="ignore", invalid="ignore"):
         lift = t / c - 1
     lift = np.where(np.isfinite(lift), lift, np.nan)
+    empty = np.isnan(lift).all(axis=0)
+    lift[:, empty] = 0.0  # no finite resample (e.g. a zero control mean): reported as NaN
     low, high = np.nanquantile(lift, [alpha / 2, 1 - alpha / 2], axis=0)
+    low, high = np.where(empty, np.nan, low), np.where(empty, np.nan, high)
     return BootstrapInterval(low, high)
