@@ -9,6 +9,7 @@ import os
 import pkgutil
 import platform
 import re
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -28,7 +29,11 @@ def sections() -> dict[str, ModuleType]:
     for info in sorted(pkgutil.iter_modules(bench.__path__), key=lambda i: i.name):
         if info.name in _SKIP or info.name.startswith("_"):
             continue
-        module = importlib.import_module(f"bench.{info.name}")
+        try:
+            module = importlib.import_module(f"bench.{info.name}")
+        except ImportError as exc:  # one section's missing extra must not stop the others
+            print(f"[bench] skipping {info.name}: {exc}", file=sys.stderr)
+            continue
         if hasattr(module, "SECTION") and callable(getattr(module, "run", None)):
             found[info.name] = module
     return found

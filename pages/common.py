@@ -3,9 +3,10 @@ readouts, links that carry the view, verdict badges. Not a page: app.py does not
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import polars as pl
@@ -32,6 +33,7 @@ DATA = "pages/data.py"
 INSIGHTS = "pages/insights.py"
 URL_PATHS = ("portfolio", "readout", "north_star", "insights", "data")
 
+T = TypeVar("T")
 DEFAULT = Settings()
 ALPHAS = ("0.01", "0.05", "0.1")
 CORRECTION_LABELS = {"holm": "Holm", "bh": "Benjamini–Hochberg", "none": "None"}
@@ -69,24 +71,29 @@ def leave_legacy_pages_mode() -> None:
         st.rerun()
 
 
-def url_bound(key: str, value: Any, default: Any = None) -> dict[str, Any]:
+def url_bound(
+    key: str, value: Any, default: Any = None, clears: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Keyword arguments that keep a widget and the query parameter `key` in step, with ids in
     the URL whatever the widget shows: the widget starts from `value` (read from the URL and
     validated by the caller) and writes its new value back on change; the default leaves the
-    URL clean. Spread them into the widget call."""
+    URL clean, and a change drops the parameters in `clears` (choices that depended on it).
+    Spread them into the widget call."""
     st.session_state[key] = value
-    return {"key": key, "on_change": _to_url, "args": (key, default)}
+    return {"key": key, "on_change": _to_url, "args": (key, default, clears)}
 
 
-def _to_url(key: str, default: Any) -> None:
+def _to_url(key: str, default: Any, clears: tuple[str, ...]) -> None:
     value = st.session_state[key]
     if value is None or value == default or value in ("", []):
         st.query_params.pop(key, None)
     else:
         st.query_params[key] = value
+    for other in clears:
+        st.query_params.pop(other, None)
 
 
-def analysis_settings() -> Settings:
+def analysis_settings() -> None:
     """Sidebar controls for α and the correction, kept in the URL; a bad value in a link gets
     a warning and the default instead of an error."""
     alphas, default_alpha = list(ALPHAS), f"{DEFAULT.alpha:g}"
@@ -130,7 +137,6 @@ def analysis_settings() -> Settings:
             "share of false wins at α. Applied within each experiment.",
             **url_bound("correction", correction, DEFAULT.correction),
         )
-    return current_settings()
 
 
 def _valid_alpha(text: str) -> bool:
@@ -225,7 +231,6 @@ def _portfolio(path: str, stamp: tuple, alpha: float, correction: str) -> dict[s
         "counts": tables.portfolio_counts(readout),
         "sentence": vanity_count(readout),
         "north_star": readout.catalog.north_star.label,
-        "fingerprint": readout.fingerprint,
     }
 
 
@@ -233,7 +238,7 @@ def _portfolio(path: str, stamp: tuple, alpha: float, correction: str) -> dict[s
 def _experiment(
     path: str, stamp: tuple, alpha: float, correction: str, experiment: str
 ) -> dict[str, Any]:
-    """One experiment's readout as its JSON dict, Markdown for the review doc, fingerprint."""
+    """One experiment's readout as its JSON dict, and as Markdown for the review doc."""
     readout = _readout(path, stamp, alpha, correction)
     single = Readout(
         settings=readout.settings,
@@ -245,7 +250,6 @@ def _experiment(
     return {
         "payload": experiment_dict(readout.experiments[experiment]),
         "markdown": to_markdown(single),
-        "fingerprint": readout.fingerprint,
     }
 
 
@@ -265,7 +269,7 @@ def _experiment_names(path: str, stamp: tuple) -> dict[str, str]:
     return {e.id: e.info.title for e in _dataset(path, stamp).experiments.values()}
 
 
-def _or_stop(call, *args: Any) -> Any:
+def _or_stop(call: Callable[..., T], *args: Any) -> T:
     """Run a cached loader; bad data shows its message and a way to fix it, then stops."""
     try:
         return call(*args)
@@ -338,13 +342,13 @@ def verdict_callout(verdict: str) -> None:
     """A verdict as a coloured callout: its name as the title, what it means as the body."""
     alert = VERDICT_ALERTS[verdict]
     alert(
-        sentence(VERDICT_MEANINGS[verdict]),
+        _sentence(VERDICT_MEANINGS[verdict]),
         title=VERDICT_LABELS[verdict],
         icon=VERDICT_ICONS[verdict],
     )
 
 
-def sentence(text: str) -> str:
+def _sentence(text: str) -> str:
     """First letter up, a full stop at the end ('the North Star …' -> 'The North Star ….')."""
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 

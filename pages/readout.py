@@ -1,5 +1,7 @@
 """Readout: one experiment in full, live from the data or pinned for a review."""
 
+import json
+from dataclasses import asdict
 from typing import Any
 
 import streamlit as st
@@ -79,10 +81,10 @@ def details(payload: dict[str, Any], comparison: dict[str, Any], alpha: float) -
     variant, control = comparison["variant"], payload["control"]
     st.subheader(f"Every metric: `{variant}` vs `{control}`", anchor=False)
     st.caption(
-        "Each dot is the relative lift of a metric, the line its confidence interval. Green: "
-        "significantly better, red: significantly worse, grey: not distinguishable from zero "
-        "(after the multiple-testing correction). The shaded band on the North Star is the "
-        "smallest lift the team said is worth acting on."
+        "Each dot is the relative lift of a metric; the line is its interval, widened for the "
+        "number of metrics tested, so a line clear of zero is a real difference. Green: "
+        "significantly better, red: significantly worse, grey: not distinguishable from zero. "
+        "The shaded band on the North Star is the smallest lift the team said is worth acting on."
     )
     st.altair_chart(
         charts.forest_plot(metrics, alpha),
@@ -108,6 +110,11 @@ def details(payload: dict[str, Any], comparison: dict[str, Any], alpha: float) -
         charts.timeline_chart(timeline, ns["practical_threshold"], alpha),
         alt=f"Cumulative North Star lift of {variant} by day",
     )
+
+
+def pin_query(ctx: common.DataContext, pin_id: str) -> dict[str, str]:
+    """The query of a pinned view: the workspace and the pin, which carries its own settings."""
+    return common.view_query(ctx, common.DEFAULT, pin=pin_id)
 
 
 def when(stamp: str) -> str:
@@ -159,7 +166,7 @@ if pin_id is not None:
         icon=":material/push_pin:",
     )
     st.button("Open the live readout", icon=":material/bolt:", on_click=common.go_to, args=(live,))
-    st.query_params.from_dict(common.view_query(ctx, settings, pin=pin.id))
+    st.query_params.from_dict(pin_query(ctx, pin.id))
     payload = pin.payload
     comparison = next(
         (c for c in payload["comparisons"] if c["variant"] == pin.variant),
@@ -169,7 +176,7 @@ if pin_id is not None:
     verdict_cards(payload, comparison["variant"])
     details(payload, comparison, alpha)
     st.subheader("Share and export", anchor=False)
-    st.code(common.app_url("readout", common.view_query(ctx, settings, pin=pin.id)), language=None)
+    st.code(common.app_url("readout", pin_query(ctx, pin.id)), language=None)
     with st.container(horizontal=True):
         st.download_button(
             "Download CSV",
@@ -177,6 +184,13 @@ if pin_id is not None:
             file_name=f"{pin.experiment}-pin-{pin.id}.csv",
             mime="text/csv",
             icon=":material/table:",
+        )
+        st.download_button(
+            "Download the pin (JSON)",
+            json.dumps(asdict(pin), indent=2),
+            file_name=f"{pin.experiment}-pin-{pin.id}.json",
+            mime="application/json",
+            icon=":material/data_object:",
         )
     methods(pin.methods)
     st.stop()
@@ -206,7 +220,9 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
         index=None,
         placeholder="Choose an experiment",
         width=420,
-        **common.url_bound("experiment", requested if requested in names else None),
+        **common.url_bound(
+            "experiment", requested if requested in names else None, clears=("variant",)
+        ),
     )
 if experiment_id is None:
     top.title("Readout", anchor=False)
@@ -275,17 +291,17 @@ if pin_clicked:
     except (InputError, OSError) as exc:
         st.error(f"Could not pin the readout: {exc}", icon=":material/error:")
     else:
-        pin_query = common.view_query(ctx, settings, pin=pin.id)
+        pinned_query = pin_query(ctx, pin.id)
         st.success(
             f"Pinned as {pin.id}. This link shows the frozen figures:",
             icon=":material/push_pin:",
         )
-        st.code(common.app_url("readout", pin_query), language=None)
+        st.code(common.app_url("readout", pinned_query), language=None)
         st.button(
             "Open the pinned readout",
             icon=":material/push_pin:",
             on_click=common.go_to,
-            args=(pin_query,),
+            args=(pinned_query,),
         )
 earlier = [p for p in pins.list_pins(ctx.path) if p.experiment == experiment_id]
 if earlier:
@@ -300,7 +316,7 @@ if earlier:
                 type="tertiary",
                 icon=":material/push_pin:",
                 on_click=common.go_to,
-                args=(common.view_query(ctx, settings, pin=p.id),),
+                args=(pin_query(ctx, p.id),),
             )
 methods(settings.methods())
 common.verdict_legend()

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import AppOpener
+from conftest import AppOpener, copy_demo
 from streamlit.testing.v1 import AppTest
 
+from nsexp import workspace
 from nsexp.io import load_dataset
 from nsexp.readout import Readout, Settings, build_readout
 from nsexp.report import tables
@@ -124,3 +125,32 @@ def test_bad_workspace_falls_back_to_the_bundled_data(open_app: AppOpener) -> No
     assert not at.exception
     assert "Showing the bundled data" in at.warning[0].value
     assert at.dataframe[0].value.shape[0] > 0
+
+
+def test_workspace_parameter_reads_that_workspace_and_links_carry_it(
+    open_app: AppOpener, tmp_path: Path
+) -> None:
+    root = copy_demo(tmp_path / "data")
+    names = ("dark_mode.csv", "push_reminders.parquet", "metrics.toml", "experiments.toml")
+    info = workspace.create_workspace(root, {n: (root / n).read_bytes() for n in names})
+    at = open_app(PAGE, {"workspace": info.id}, data=root)
+    assert not at.exception
+    assert sorted(rows(at)) == ["dark_mode", "push_reminders"]
+    assert all(f"workspace={info.id}" in u for u in at.dataframe[0].value["readout"])
+    assert f"workspace {info.id}" in at.caption[0].value
+
+    readout = open_app(
+        "pages/readout.py", {"workspace": info.id, "experiment": "hearts_system"}, data=root
+    )
+    assert f"There is no experiment 'hearts_system' in workspace {info.id}" in (
+        readout.warning[0].value
+    )
+
+
+def test_broken_data_shows_the_message_not_a_traceback(open_app: AppOpener, tmp_path: Path) -> None:
+    root = copy_demo(tmp_path / "data")
+    (root / "metrics.toml").unlink()
+    at = open_app(PAGE, data=root)
+    assert not at.exception
+    assert "metric catalog not found" in at.error[0].value
+    assert "Check the data on the Data page" in [p.value for p in at.page_link]

@@ -85,7 +85,9 @@ def test_controls_change_the_figures_and_the_url(open_app: AppOpener, demo_copy:
 
     at.selectbox(key="experiment").select("dark_mode").run()
     assert at.query_params["experiment"] == "dark_mode"
+    assert "variant" not in at.query_params  # three_a_day belonged to the other experiment
     assert at.title[0].value == "Dark mode by default"
+    assert not at.warning
     assert not at.exception
 
 
@@ -171,6 +173,8 @@ def test_pin_freezes_the_readout_and_the_pinned_view_shows_it(
     )
     assert shown_table(at).equals(frozen)
     assert "Earlier pins" not in [e.label for e in at.expander]
+    downloads = [d.proto.label for d in at.get("download_button")]
+    assert downloads == ["Download CSV", "Download the pin (JSON)"]
 
     next(b for b in at.button if b.label == "Open the live readout").click().run()
     assert dict(at.query_params) == {"experiment": "push_reminders", "variant": "three_a_day"}
@@ -196,3 +200,20 @@ def test_bad_pin_id_gets_a_message(open_app: AppOpener) -> None:
     assert not at.exception
     assert "is not a pin id" in at.error[0].value
     assert "Back to the portfolio" in [p.value for p in at.page_link]
+
+
+@pytest.mark.parametrize(
+    ("browser_url", "expected"),
+    [
+        ("http://review.example:8501/readout", "http://review.example:8501/readout?"),
+        ("http://review.example:8501/", "http://review.example:8501/readout?"),
+        ("https://tools.example/nsexp/north_star", "https://tools.example/nsexp/readout?"),
+    ],
+)
+def test_copy_link_is_the_full_address(
+    open_app: AppOpener, browser_url: str, expected: str
+) -> None:
+    at = open_app(PAGE, {"experiment": "dark_mode"})
+    at.context = {"url": browser_url}
+    at.run()
+    assert at.code[0].value == expected + "experiment=dark_mode&variant=dark"

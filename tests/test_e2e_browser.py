@@ -16,9 +16,13 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from conftest import REPO, copy_demo
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Locator, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path("/tmp/nsexp-shots")
@@ -108,7 +112,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser(server: str) -> Iterator[object]:
+def browser(server: str) -> Iterator[Browser]:
     """Headless chromium for the module."""
     from playwright.sync_api import sync_playwright
 
@@ -119,7 +123,7 @@ def browser(server: str) -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser, server: str) -> Iterator[object]:
+def page(browser: Browser, server: str) -> Iterator[Page]:
     """A fresh browser tab, tall enough that a screenshot shows a whole page."""
     context = browser.new_context(viewport={"width": 1440, "height": 2400})
     tab = context.new_page()
@@ -128,27 +132,27 @@ def page(browser, server: str) -> Iterator[object]:
     context.close()
 
 
-def settle(page) -> None:
+def settle(page: Page) -> None:
     """Wait until the app is connected, the script has finished and nothing is loading."""
     page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]')
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
     page.wait_for_function('!document.querySelector("[data-testid=stSkeleton]")')
 
 
-def wait_for_address(page, pattern: str) -> None:
+def wait_for_address(page: Page, pattern: str) -> None:
     """Wait until the address bar matches the regex: Streamlit rewrites it with the History
     API, which page.url and wait_for_url do not always notice."""
     page.wait_for_function("p => new RegExp(p).test(location.href)", arg=pattern)
 
 
-def segment(scope, label: str):
+def segment(scope: Locator, label: str) -> Locator:
     """The option of a segmented control with exactly this label."""
     return scope.locator('[data-testid="stButtonGroup"] button').filter(
         has_text=re.compile(f"^{re.escape(label)}$")
     )
 
 
-def shoot(page, tmp_path: Path, name: str) -> Path:
+def shoot(page: Page, tmp_path: Path, name: str) -> Path:
     """Save a full screenshot under tmp_path and copy it to /tmp/nsexp-shots/."""
     path = tmp_path / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
@@ -158,13 +162,18 @@ def shoot(page, tmp_path: Path, name: str) -> Path:
 
 
 def test_deep_link_opens_the_readout_with_its_verdicts_and_forest_plot(
-    page, server: str, tmp_path: Path
+    page: Page, server: str, tmp_path: Path
 ) -> None:
     page.goto(f"{server}/readout?experiment=push_reminders")
     settle(page)
     main = page.locator('[data-testid="stMain"]')
     main.get_by_role("heading", name="Practice reminder frequency").wait_for()
     assert page.evaluate("location.href").endswith("/readout?experiment=push_reminders")
+    # the first request of a fresh server went through app.py's navigation, not the legacy
+    # pages/ folder mode (which would list every file in pages/, common.py included)
+    nav = page.locator('[data-testid="stTopNavLink"]').all_inner_texts()
+    assert {"Portfolio", "Readout", "North Star", "Data"} <= {t.split("\n")[-1] for t in nav}
+    assert not any("common" in t.lower() for t in nav)
     main.get_by_text("North Star win", exact=True).first.wait_for()
     main.get_by_text("Guardrail breach", exact=True).first.wait_for()
     charts = page.locator('[data-testid="stVegaLiteChart"]')
@@ -178,7 +187,7 @@ def test_deep_link_opens_the_readout_with_its_verdicts_and_forest_plot(
 
 
 def test_treatment_control_updates_the_url_and_the_figures(
-    page, server: str, tmp_path: Path
+    page: Page, server: str, tmp_path: Path
 ) -> None:
     page.goto(f"{server}/readout?experiment=push_reminders")
     settle(page)
@@ -198,7 +207,7 @@ def test_treatment_control_updates_the_url_and_the_figures(
     shoot(page, tmp_path, "north_star")
 
 
-def test_portfolio_lists_experiments_with_links(page, server: str, tmp_path: Path) -> None:
+def test_portfolio_lists_experiments_with_links(page: Page, server: str, tmp_path: Path) -> None:
     page.goto(f"{server}/?verdict=vanity_only")
     settle(page)
     page.get_by_role("heading", name="Experiment portfolio").wait_for()
@@ -208,7 +217,7 @@ def test_portfolio_lists_experiments_with_links(page, server: str, tmp_path: Pat
     shoot(page, tmp_path, "portfolio")
 
 
-def test_pin_and_open_the_pinned_view(page, server: str, tmp_path: Path) -> None:
+def test_pin_and_open_the_pinned_view(page: Page, server: str, tmp_path: Path) -> None:
     page.goto(f"{server}/readout?experiment=animated_onboarding")
     settle(page)
     page.get_by_role("button", name="Pin this readout").click()

@@ -45,25 +45,48 @@ def critical_value(level: float | FloatArray, df: FloatArray) -> FloatArray:
 def compare(kind: np.ndarray, control: ArmSums, treatment: ArmSums, alpha: float) -> Comparison:
     """Test every entry; `kind` is "mean", "proportion" or "ratio" per entry."""
     c, t = estimate(kind, control), estimate(kind, treatment)
-    diff = t.mean - c.mean
     var = t.var + c.var
-    se = np.sqrt(var)
     with np.errstate(divide="ignore", invalid="ignore"):
         welch_df = var**2 / (t.var**2 / (treatment.n - 1) + c.var**2 / (control.n - 1))
-        df = np.where(kind == "mean", welch_df, np.inf)
-        statistic = diff / se
-        rel = t.mean / c.mean - 1
         rel_se = np.sqrt(t.var / c.mean**2 + t.mean**2 * c.var / c.mean**4)
-    df = np.where(np.isnan(df) & (kind == "mean"), np.inf, df)
-    tail = stats.t.sf(np.abs(statistic), df)
-    p = 2 * tail
+    return finish(
+        c.mean,
+        t.mean,
+        np.sqrt(var),
+        rel_se,
+        np.where(kind == "mean", welch_df, np.inf),
+        alpha,
+        c.unit_var,
+        t.unit_var,
+    )
+
+
+def finish(
+    control_mean: FloatArray,
+    treatment_mean: FloatArray,
+    se: FloatArray,
+    rel_se: FloatArray,
+    df: FloatArray,
+    alpha: float,
+    control_unit_var: FloatArray,
+    treatment_unit_var: FloatArray,
+) -> Comparison:
+    """Effects, (1 - alpha) intervals and two-sided p-values from estimates, SEs and df.
+
+    An undefined Welch df (both arms constant) falls back to the normal distribution.
+    """
+    diff = treatment_mean - control_mean
+    df = np.where(np.isnan(df), np.inf, df)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        statistic = diff / se
+        rel = np.where(control_mean == 0, np.nan, treatment_mean / control_mean - 1)
+    p = 2 * stats.t.sf(np.abs(statistic), df)
     # Both arms without variance: identical values are no evidence; different ones are certain.
     p = np.where(se == 0, np.where(diff == 0, 1.0, 0.0), p)
     crit = critical_value(1 - alpha, df)
-    rel = np.where(c.mean == 0, np.nan, rel)
     return Comparison(
-        control_mean=c.mean,
-        treatment_mean=t.mean,
+        control_mean=control_mean,
+        treatment_mean=treatment_mean,
         abs_effect=diff,
         abs_se=se,
         abs_ci_low=diff - crit * se,
@@ -75,6 +98,6 @@ def compare(kind: np.ndarray, control: ArmSums, treatment: ArmSums, alpha: float
         df=df,
         statistic=np.where(se == 0, np.nan, statistic),
         p_value=p,
-        control_unit_var=c.unit_var,
-        treatment_unit_var=t.unit_var,
+        control_unit_var=control_unit_var,
+        treatment_unit_var=treatment_unit_var,
     )

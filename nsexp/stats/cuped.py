@@ -12,10 +12,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
 
 from nsexp.stats.arms import ArmSums, estimate, sample_cov, sample_var
-from nsexp.stats.compare import Comparison, compare, critical_value
+from nsexp.stats.compare import Comparison, compare, finish
 
 FloatArray = np.ndarray
 
@@ -81,41 +80,17 @@ def cuped_compare(
         uv_c = np.maximum(c.unit_var - 2 * theta * cxy_c + theta**2 * vx_c, 0.0)
         uv_t = np.maximum(t.unit_var - 2 * theta * cxy_t + theta**2 * vx_t, 0.0)
         v_c, v_t = uv_c / n_c, uv_t / n_t
-        diff = a_t - a_c
         var = v_t + v_c
-        se = np.sqrt(var)
         welch_df = var**2 / (v_t**2 / (n_t - 1) + v_c**2 / (n_c - 1))
-        df = np.where(kind == "mean", welch_df, np.inf)
-        df = np.where(np.isnan(df) & (kind == "mean"), np.inf, df)
-        statistic = diff / se
         # Delta method for a_t / a_c - 1 over the four independent-arm means (Y_t, X_t, Y_c, X_c).
         g_x = theta * (w_c / a_c + a_t * w_t / a_c**2)
         rel_var = (t.var / a_c**2 - 2 * g_x * cxy_t / n_t / a_c + g_x**2 * vx_t / n_t) + (
             a_t**2 / a_c**4 * c.var - 2 * a_t / a_c**2 * g_x * cxy_c / n_c + g_x**2 * vx_c / n_c
         )
-        rel_se = np.sqrt(np.maximum(rel_var, 0.0))
-        rel = np.where(a_c == 0, np.nan, a_t / a_c - 1)
         reduction = 1 - var / plain.abs_se**2
-    p = 2 * stats.t.sf(np.abs(statistic), df)
-    p = np.where(se == 0, np.where(diff == 0, 1.0, 0.0), p)
-    crit = critical_value(1 - alpha, df)
-    adjusted = Comparison(
-        control_mean=a_c,
-        treatment_mean=a_t,
-        abs_effect=diff,
-        abs_se=se,
-        abs_ci_low=diff - crit * se,
-        abs_ci_high=diff + crit * se,
-        rel_effect=rel,
-        rel_se=rel_se,
-        rel_ci_low=rel - crit * rel_se,
-        rel_ci_high=rel + crit * rel_se,
-        df=df,
-        statistic=np.where(se == 0, np.nan, statistic),
-        p_value=p,
-        control_unit_var=uv_c,
-        treatment_unit_var=uv_t,
-    )
+    df = np.where(kind == "mean", welch_df, np.inf)
+    rel_se = np.sqrt(np.maximum(rel_var, 0.0))
+    adjusted = finish(a_c, a_t, np.sqrt(var), rel_se, df, alpha, uv_c, uv_t)
     merged = Comparison(*(np.where(ok, a, b) for a, b in zip(adjusted, plain, strict=True)))
     return CupedResult(
         comparison=merged,
