@@ -193,12 +193,14 @@ def history_toml_tables() -> list[tuple[str, dict]]:
     return out
 
 
+HISTORY_FILE = "past_experiments.csv"
+
+
 def write_history(out_dir: Path, seed: int = 7) -> None:
-    """Write one summary CSV per past experiment and append them to experiments.toml."""
+    """Write every past experiment's summary rows to one CSV; append them to experiments.toml."""
     from nsexp.demo import _toml_table  # the demo module's TOML writer (imported late: no cycle)
 
-    for eid, frame in history_frames(seed).items():
-        frame.write_csv(out_dir / f"{eid}.csv")
+    pl.concat(history_frames(seed).values()).write_csv(out_dir / HISTORY_FILE)
     tables = "\n".join(_toml_table(name, keys) for name, keys in history_toml_tables())
     with (out_dir / "experiments.toml").open("a", encoding="utf-8") as handle:
         handle.write("\n" + tables)

@@ -10,6 +10,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from nsexp.demo import main
+from nsexp.io import load_dataset
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 DATA_SUFFIXES = (".parquet", ".csv", ".toml")
@@ -53,8 +54,7 @@ def test_portfolio_shape() -> None:
     experiments = tomllib.loads((DATA / "experiments.toml").read_text(encoding="utf-8"))
     ids = set(experiments["experiments"])
     assert len(ids) >= 8
-    data_stems = {p.stem for p in DATA.iterdir() if p.suffix in (".parquet", ".csv")}
-    assert data_stems == ids
+    assert set(load_dataset(DATA).experiments) == ids
 
     size = sum(p.stat().st_size for p in DATA.rglob("*") if p.is_file())
     assert size < 20 * 1024 * 1024
