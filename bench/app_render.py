@@ -98,6 +98,13 @@ def run(argv: list[str] | None = None) -> str:
         for name, data, first, second in cases:
             pages = [
                 ("Readout", "pages/readout.py", {"experiment": first}, second),
+                (
+                    "Readout, sequential + Bayesian" + (" + segments" if data == DEMO else ""),
+                    "pages/readout.py",
+                    {"experiment": first, "sequential": "true", "engine": "bayesian"}
+                    | ({"segment": "platform"} if data == DEMO else {}),
+                    second,
+                ),
                 ("Portfolio", "pages/portfolio.py", {}, None),
                 ("North Star", "pages/north_star.py", {}, None),
             ]

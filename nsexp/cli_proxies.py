@@ -7,9 +7,9 @@ import json
 import sys
 
 from nsexp.errors import InputError
-from nsexp.history import MetricHistory
-from nsexp.io import Dataset, load_dataset
-from nsexp.portfolio import cumulative_impact, history_of, proxies
+from nsexp.history import readout_history  # noqa: F401  (re-exported for the CLI)
+from nsexp.io import load_dataset
+from nsexp.portfolio import cumulative_impact, proxies
 from nsexp.readout import Settings, build_readout
 from nsexp.report import proxies as report
 from nsexp.stats.multiplicity import CORRECTIONS
@@ -49,8 +49,3 @@ def run_proxies(args: argparse.Namespace) -> int:
         text = report.to_table(table, impact)
     sys.stdout.write(text)
     return 0
-
-
-def readout_history(dataset: Dataset, settings: Settings) -> dict[str, MetricHistory]:
-    """Per-metric history over every experiment of the dataset, for readout reasons."""
-    return history_of(build_readout(dataset, settings))

@@ -1,12 +1,17 @@
 """What past experiments say about a metric, in one sentence a readout can quote.
 
-A leaf module (no readout imports), so nsexp.verdict can use it without a cycle; the records
-are built by nsexp.portfolio.metric_history.
+A leaf module (no readout imports at import time), so nsexp.verdict can use it without a
+cycle; the records are built by nsexp.portfolio.metric_history, and `readout_history` builds
+them for a whole dataset (importing the readout only when called).
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from nsexp.io import Dataset
+    from nsexp.readout import Settings
 
 LABEL_PHRASES: dict[str, str] = {
     "predictive": "by the record a predictive indicator",
@@ -45,3 +50,11 @@ def history_reason(row: dict, history: MetricHistory) -> str:
         f"History: when {history.metric} moved in other experiments, the North Star followed "
         f"{followed} of {moved} {times} ({phrase})."
     )
+
+
+def readout_history(dataset: Dataset, settings: Settings) -> dict[str, MetricHistory]:
+    """Per-metric history over every experiment of the dataset, for readout reasons."""
+    from nsexp.portfolio import history_of  # these import this module: load them on call
+    from nsexp.readout import build_readout
+
+    return history_of(build_readout(dataset, settings))

@@ -71,7 +71,7 @@ def pin_readout(
         "experiment": experiment_id,
         "variant": variant,
         "created_at": stamp.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "settings": {"alpha": readout.settings.alpha, "correction": readout.settings.correction},
+        "settings": pin_settings(readout),
         "fingerprint": readout.fingerprint,
         "payload": experiment_dict(exp),
         "methods": readout.settings.methods(),
@@ -82,6 +82,17 @@ def pin_readout(
     folder.mkdir(parents=True, exist_ok=True)
     _write_atomic(folder / f"{pin.id}.json", json.dumps(asdict(pin), indent=2, allow_nan=False))
     return pin
+
+
+def pin_settings(readout: Readout) -> dict[str, Any]:
+    """The settings a pin records: α and the correction, plus each method that is not at its
+    default (sequential, CUPED off, the Bayesian engine, ...)."""
+    s = readout.settings
+    out: dict[str, Any] = {"alpha": s.alpha, "correction": s.correction}
+    for name, default in (("sequential", False), ("cuped", None), ("engine", "frequentist")):
+        if getattr(s, name) != default:
+            out[name] = getattr(s, name)
+    return out
 
 
 def load_pin(workspace_dir: Path, pin_id: str | None) -> Pin:

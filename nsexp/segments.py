@@ -11,19 +11,24 @@ import dataclasses
 import json
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from nsexp.catalog import Catalog
 from nsexp.errors import InputError
 from nsexp.io import Dataset
+from nsexp.io.files import kind_of, scan
 from nsexp.io.segment import split_id
 from nsexp.readout import Readout, Settings, build_readout
 from nsexp.report import format as fmt
 from nsexp.report.json import clean, experiment_dict, readout_dict
 from nsexp.stats.heterogeneity import cochran_q
 
+MAX_SEGMENT_VALUES = 12
+_RESERVED = ("experiment", "variant", "unit_id", "date")
 HETEROGENEITY_FIELDS = ("variant", "metric", "segments", "pooled_rel_effect", "q", "df")
 HETEROGENEITY_FIELDS += ("p_value", "i2")
 
@@ -67,6 +72,47 @@ def segment_readout(
         segments=segments,
         heterogeneity=heterogeneity(readout.results, column),
     )
+
+
+def experiment_file(dataset: Dataset, experiment: str) -> Path | None:
+    """The unit-level file holding an experiment's rows (named after it, or with an
+    `experiment` column that names it); None for summary data or several files."""
+    found = []
+    for name in dataset.files:
+        path = Path(name)
+        if not path.is_file() or path.suffix.lower() not in (".csv", ".parquet"):
+            continue
+        lazy = scan(path, dataset.catalog)
+        names = lazy.collect_schema().names()
+        if kind_of(names) != "unit":
+            continue
+        if "experiment" in names:
+            ids = lazy.select(pl.col("experiment").cast(pl.String).unique()).collect()
+            if experiment not in ids.to_series().to_list():
+                continue
+        elif path.stem != experiment:
+            continue
+        found.append(path)
+    return found[0] if len(found) == 1 else None
+
+
+def segment_columns(path: str | Path, catalog: Catalog) -> list[str]:
+    """Columns of a unit-level file that can split it into segments: text or true/false
+    columns, not an id, date or metric column, with 2 to MAX_SEGMENT_VALUES distinct values."""
+    lazy = scan(Path(path), catalog)
+    schema = lazy.collect_schema()
+    used = {c for m in catalog.metrics.values() for c in (*m.columns, m.covariate) if c}
+    candidates = [
+        c
+        for c, t in schema.items()
+        if c not in _RESERVED
+        and c not in used
+        and (t == pl.String or t == pl.Boolean or isinstance(t, pl.Categorical | pl.Enum))
+    ]
+    if not candidates:
+        return []
+    counts = lazy.select(pl.col(c).n_unique() for c in candidates).collect().row(0)
+    return [c for c, k in zip(candidates, counts, strict=True) if 2 <= k <= MAX_SEGMENT_VALUES]
 
 
 def heterogeneity(results: pl.DataFrame, column: str) -> pl.DataFrame:

@@ -3,26 +3,28 @@ readouts, links that carry the view, verdict badges. Not a page: app.py does not
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-import polars as pl
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 from streamlit.runtime.pages_manager import PagesManager
 
-from nsexp import workspace
-from nsexp.cli_proxies import readout_history
+from nsexp import segments, workspace
+from nsexp.enrich import ENGINES
 from nsexp.errors import InputError
+from nsexp.history import readout_history
 from nsexp.io import Dataset, default_data_dir, load_dataset
 from nsexp.readout import Readout, Settings, build_readout
 from nsexp.report import tables
 from nsexp.report.charts import VERDICT_COLORS
 from nsexp.report.json import experiment_dict
-from nsexp.report.markdown import to_markdown, vanity_count
+from nsexp.report.markdown import experiment_markdown, vanity_count
+from nsexp.segments import SegmentReadout
 from nsexp.stats.multiplicity import CORRECTIONS
 from nsexp.verdict import VERDICT_LABELS, VERDICT_MEANINGS, VERDICTS
 
@@ -38,7 +40,10 @@ DEFAULT = Settings()
 ALPHAS = ("0.01", "0.05", "0.1")
 CORRECTION_LABELS = {"holm": "Holm", "bh": "Benjamini–Hochberg", "none": "None"}
 CACHE_TTL = 3600
-CARRIED = ("workspace", "alpha", "correction")
+BOOTSTRAP_RESAMPLES = 2000
+CARRIED = ("workspace", "alpha", "correction", "sequential", "cuped", "engine")
+ENGINE_LABELS = {"frequentist": "Frequentist", "bayesian": "Bayesian"}
+SettingsKey = tuple[float, str, bool, bool | None, str]
 VERDICT_ALERTS = {
     "invalid": st.error,
     "north_star_loss": st.error,
@@ -87,6 +92,8 @@ def _to_url(key: str, default: Any, clears: tuple[str, ...]) -> None:
     value = st.session_state[key]
     if value is None or value == default or value in ("", []):
         st.query_params.pop(key, None)
+    elif isinstance(value, bool):
+        st.query_params[key] = "true" if value else "false"
     else:
         st.query_params[key] = value
     for other in clears:
@@ -137,6 +144,76 @@ def analysis_settings() -> None:
             "share of false wins at α. Applied within each experiment.",
             **url_bound("correction", correction, DEFAULT.correction),
         )
+    method_settings()
+
+
+def _flag(key: str, label: str, default: bool) -> bool:
+    """A true/false query parameter; anything else gets a warning and the default."""
+    text = st.query_params.get(key)
+    if text is None or text in ("true", "false"):
+        return default if text is None else text == "true"
+    st.warning(
+        f"The link asks for {key} = {text!r}, which is not true or false: {label} is "
+        f"{'on' if default else 'off'}.",
+        icon=":material/warning:",
+    )
+    del st.query_params[key]
+    return default
+
+
+def method_settings() -> None:
+    """Sidebar controls for the methods of issue 4, each kept in the URL like α: safe
+    peeking (sequential), CUPED (only when the catalog names a covariate) and the engine."""
+    sequential = _flag("sequential", "safe peeking", False)
+    covariate = has_covariate()
+    cuped = _flag("cuped", "CUPED", True)
+    engine = st.query_params.get("engine", DEFAULT.engine)
+    if engine not in ENGINES:
+        st.warning(
+            f"The link asks for engine {engine!r}, which is not one of {', '.join(ENGINES)}: "
+            f"showing {ENGINE_LABELS[DEFAULT.engine]}.",
+            icon=":material/warning:",
+        )
+        engine = DEFAULT.engine
+        del st.query_params["engine"]
+    with st.sidebar:
+        st.toggle(
+            "Safe to peek (sequential)",
+            help="Always-valid intervals and p-values: look at the readout every day without "
+            "raising the false-positive rate above α. Intervals are wider than fixed-horizon "
+            "ones.",
+            **url_bound("sequential", sequential, False),
+        )
+        if covariate:
+            st.toggle(
+                "CUPED variance reduction",
+                help="Adjust metrics by their pre-experiment value (the covariate in the "
+                "catalog): the same effect, a narrower interval.",
+                **url_bound("cuped", cuped, True),
+            )
+        else:
+            st.session_state.pop("cuped", None)
+        st.segmented_control(
+            "Engine",
+            ENGINES,
+            format_func=ENGINE_LABELS.get,
+            required=True,
+            help="Frequentist: p-values and confidence intervals. Bayesian: the chance each "
+            "treatment beats the control and the expected loss of shipping it.",
+            **url_bound("engine", engine, DEFAULT.engine),
+        )
+
+
+def has_covariate() -> bool:
+    """Whether the catalog of the data on view names a CUPED covariate (quietly: the page
+    itself warns about a bad workspace or bad data)."""
+    root = default_data_dir()
+    try:
+        path = workspace.resolve(root, st.query_params.get("workspace") or None)
+        catalog = cached_dataset(str(path), workspace.data_stamp(path)).catalog
+    except (InputError, OSError):
+        return False
+    return any(m.covariate for m in catalog.metrics.values())
 
 
 def _valid_alpha(text: str) -> bool:
@@ -151,7 +228,38 @@ def current_settings() -> Settings:
     """The Settings chosen in the sidebar (app.py draws it before the page runs)."""
     alpha = st.session_state.get("alpha") or f"{DEFAULT.alpha:g}"
     correction = st.session_state.get("correction") or DEFAULT.correction
-    return Settings(alpha=float(alpha), correction=correction)
+    return Settings(
+        alpha=float(alpha),
+        correction=correction,
+        sequential=bool(st.session_state.get("sequential", False)),
+        cuped=None if st.session_state.get("cuped", True) else False,
+        engine=st.session_state.get("engine") or DEFAULT.engine,
+    )
+
+
+def settings_key(settings: Settings) -> SettingsKey:
+    """The settings the app offers, as a small hashable key for the caches."""
+    s = settings
+    return (s.alpha, s.correction, s.sequential, s.cuped, s.engine)
+
+
+def key_settings(key: SettingsKey) -> Settings:
+    """settings_key back to Settings."""
+    alpha, correction, sequential, cuped, engine = key
+    return Settings(
+        alpha=alpha, correction=correction, sequential=sequential, cuped=cuped, engine=engine
+    )
+
+
+def pin_settings(saved: dict[str, Any]) -> Settings:
+    """The Settings a pin recorded (older pins hold α and the correction only)."""
+    return Settings(
+        alpha=saved["alpha"],
+        correction=saved["correction"],
+        sequential=bool(saved.get("sequential", False)),
+        cuped=saved.get("cuped"),
+        engine=saved.get("engine", DEFAULT.engine),
+    )
 
 
 def carry_params(page: StreamlitPage) -> None:
@@ -208,24 +316,24 @@ def sidebar_data_note(ctx: DataContext) -> None:
 
 
 @st.cache_data(max_entries=4, ttl=CACHE_TTL, show_spinner=False)
-def _dataset(path: str, stamp: tuple) -> Dataset:
+def cached_dataset(path: str, stamp: tuple) -> Dataset:
     """The validated dataset of a directory; `stamp` (file names, sizes, mtimes) keys the cache
     so edited or uploaded files are read again."""
     return load_dataset(path)
 
 
 @st.cache_data(max_entries=16, ttl=CACHE_TTL, show_spinner="Reading out every experiment…")
-def _readout(path: str, stamp: tuple, alpha: float, correction: str) -> Readout:
+def cached_readout(path: str, stamp: tuple, key: SettingsKey) -> Readout:
     """Every experiment read out as the CLI does, with the history quoted in the reasons."""
-    dataset = _dataset(path, stamp)
-    settings = Settings(alpha=alpha, correction=correction)
+    dataset = cached_dataset(path, stamp)
+    settings = key_settings(key)
     return build_readout(dataset, settings, history=readout_history(dataset, settings))
 
 
 @st.cache_data(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
-def _portfolio(path: str, stamp: tuple, alpha: float, correction: str) -> dict[str, Any]:
+def _portfolio(path: str, stamp: tuple, key: SettingsKey) -> dict[str, Any]:
     """The portfolio table, its counts and the North Star's label: small to fetch each run."""
-    readout = _readout(path, stamp, alpha, correction)
+    readout = cached_readout(path, stamp, key)
     return {
         "table": tables.portfolio_table(readout),
         "counts": tables.portfolio_counts(readout),
@@ -235,28 +343,23 @@ def _portfolio(path: str, stamp: tuple, alpha: float, correction: str) -> dict[s
 
 
 @st.cache_data(max_entries=64, ttl=CACHE_TTL, show_spinner=False)
-def _experiment(
-    path: str, stamp: tuple, alpha: float, correction: str, experiment: str
-) -> dict[str, Any]:
+def _experiment(path: str, stamp: tuple, key: SettingsKey, experiment: str) -> dict[str, Any]:
     """One experiment's readout as its JSON dict, and as Markdown for the review doc."""
-    readout = _readout(path, stamp, alpha, correction)
-    single = Readout(
-        settings=readout.settings,
-        catalog=readout.catalog,
-        experiments={experiment: readout.experiments[experiment]},
-        results=readout.results.filter(pl.col("experiment") == experiment),
-        fingerprint=readout.fingerprint,
-    )
+    readout = cached_readout(path, stamp, key)
+    payload = experiment_dict(readout.experiments[experiment])
+    s = readout.settings
     return {
-        "payload": experiment_dict(readout.experiments[experiment]),
-        "markdown": to_markdown(single),
+        "payload": payload,
+        "markdown": experiment_markdown(
+            payload, s.methods(), alpha=s.alpha, engine=s.engine, fingerprint=readout.fingerprint
+        ),
     }
 
 
 @st.cache_data(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
-def _movement(path: str, stamp: tuple, alpha: float, correction: str) -> dict[str, Any]:
+def _movement(path: str, stamp: tuple, key: SettingsKey) -> dict[str, Any]:
     """How often each metric moved, and the North Star with it."""
-    readout = _readout(path, stamp, alpha, correction)
+    readout = cached_readout(path, stamp, key)
     return {
         "movement": tables.metric_movement(readout),
         "experiments": len(readout.experiments),
@@ -266,10 +369,51 @@ def _movement(path: str, stamp: tuple, alpha: float, correction: str) -> dict[st
 @st.cache_data(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
 def _experiment_names(path: str, stamp: tuple) -> dict[str, str]:
     """Experiment id -> its human name, in id order."""
-    return {e.id: e.info.title for e in _dataset(path, stamp).experiments.values()}
+    return {e.id: e.info.title for e in cached_dataset(path, stamp).experiments.values()}
 
 
-def _or_stop(call: Callable[..., T], *args: Any) -> T:
+@st.cache_data(max_entries=64, ttl=CACHE_TTL, show_spinner=False)
+def _segment_columns(path: str, stamp: tuple, experiment: str) -> tuple[str | None, list[str]]:
+    """The unit-level file of an experiment and the columns that can split it."""
+    dataset = cached_dataset(path, stamp)
+    found = segments.experiment_file(dataset, experiment)
+    if found is None:
+        return None, []
+    return str(found), segments.segment_columns(found, dataset.catalog)
+
+
+@st.cache_data(max_entries=16, ttl=CACHE_TTL, show_spinner="Reading out every segment…")
+def _segment_view(
+    path: str, stamp: tuple, key: SettingsKey, experiment: str, column: str
+) -> SegmentReadout:
+    """The readout of one experiment per value of a segment column (its file alone)."""
+    file, _ = _segment_columns(path, stamp, experiment)
+    if file is None:
+        raise InputError(f"experiment {experiment} has no unit-level file to split")
+    dataset = load_dataset(file, Path(path) / "metrics.toml", segment=column)
+    return segments.segment_readout(dataset, key_settings(key), experiment)
+
+
+@st.cache_data(max_entries=16, ttl=CACHE_TTL, show_spinner="Resampling the units…")
+def _bootstrap(path: str, stamp: tuple, key: SettingsKey, experiment: str) -> Any:
+    """One experiment's results with bootstrap intervals of its unit-level mean metrics."""
+    settings = dataclasses.replace(key_settings(key), bootstrap=BOOTSTRAP_RESAMPLES)
+    dataset = cached_dataset(path, stamp)
+    return build_readout(dataset, settings, experiment=experiment).results
+
+
+def bootstrap(ctx: DataContext, settings: Settings, experiment_id: str) -> Any:
+    """Bootstrap intervals of one experiment (cached; seconds on first use)."""
+    args = (str(ctx.path), ctx.stamp, settings_key(settings), experiment_id)
+    return or_stop(_bootstrap, *args)
+
+
+def has_units(ctx: DataContext, experiment_id: str) -> bool:
+    """Whether the experiment's rows come from one unit-level file (cached)."""
+    return or_stop(_segment_columns, str(ctx.path), ctx.stamp, experiment_id)[0] is not None
+
+
+def or_stop(call: Callable[..., T], *args: Any) -> T:
     """Run a cached loader; bad data shows its message and a way to fix it, then stops."""
     try:
         return call(*args)
@@ -281,33 +425,45 @@ def _or_stop(call: Callable[..., T], *args: Any) -> T:
 
 def portfolio(ctx: DataContext, settings: Settings) -> dict[str, Any]:
     """The portfolio view of the data under the settings (cached)."""
-    return _or_stop(_portfolio, str(ctx.path), ctx.stamp, settings.alpha, settings.correction)
+    return or_stop(_portfolio, str(ctx.path), ctx.stamp, settings_key(settings))
 
 
 def experiment(ctx: DataContext, settings: Settings, experiment_id: str) -> dict[str, Any]:
     """One experiment's readout view (cached)."""
-    args = (str(ctx.path), ctx.stamp, settings.alpha, settings.correction, experiment_id)
-    return _or_stop(_experiment, *args)
+    return or_stop(_experiment, str(ctx.path), ctx.stamp, settings_key(settings), experiment_id)
 
 
 def movement(ctx: DataContext, settings: Settings) -> dict[str, Any]:
     """Per-metric movement over the portfolio (cached)."""
-    return _or_stop(_movement, str(ctx.path), ctx.stamp, settings.alpha, settings.correction)
+    return or_stop(_movement, str(ctx.path), ctx.stamp, settings_key(settings))
 
 
 def experiment_names(ctx: DataContext) -> dict[str, str]:
     """Every experiment id with its name (cached)."""
-    return _or_stop(_experiment_names, str(ctx.path), ctx.stamp)
+    return or_stop(_experiment_names, str(ctx.path), ctx.stamp)
+
+
+def segment_columns(ctx: DataContext, experiment_id: str) -> list[str]:
+    """The columns that can split an experiment's unit-level data into segments (cached)."""
+    return or_stop(_segment_columns, str(ctx.path), ctx.stamp, experiment_id)[1]
+
+
+def segment_view(
+    ctx: DataContext, settings: Settings, experiment_id: str, column: str
+) -> SegmentReadout:
+    """One experiment read out per segment value (cached)."""
+    args = (str(ctx.path), ctx.stamp, settings_key(settings), experiment_id, column)
+    return or_stop(_segment_view, *args)
 
 
 def fingerprint(ctx: DataContext) -> str:
     """The content hash of the data on view (cached with the dataset)."""
-    return _or_stop(_dataset, str(ctx.path), ctx.stamp).fingerprint
+    return or_stop(cached_dataset, str(ctx.path), ctx.stamp).fingerprint
 
 
 def full_readout(ctx: DataContext, settings: Settings) -> Readout:
     """The whole readout object (cached), e.g. to pin one experiment."""
-    return _or_stop(_readout, str(ctx.path), ctx.stamp, settings.alpha, settings.correction)
+    return or_stop(cached_readout, str(ctx.path), ctx.stamp, settings_key(settings))
 
 
 def view_query(ctx: DataContext, settings: Settings, **extra: str | None) -> dict[str, str]:
@@ -317,6 +473,12 @@ def view_query(ctx: DataContext, settings: Settings, **extra: str | None) -> dic
         query["alpha"] = f"{settings.alpha:g}"
     if settings.correction != DEFAULT.correction:
         query["correction"] = settings.correction
+    if settings.sequential:
+        query["sequential"] = "true"
+    if settings.cuped is False:
+        query["cuped"] = "false"
+    if settings.engine != DEFAULT.engine:
+        query["engine"] = settings.engine
     query |= extra
     return {k: v for k, v in query.items() if v}
 

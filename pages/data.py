@@ -39,7 +39,7 @@ METRIC_COLUMNS = {
 @st.cache_data(max_entries=16, ttl=common.CACHE_TTL, show_spinner="Reading the data…")
 def overview(path: str, stamp: tuple) -> dict:
     """What a data directory holds, from the dataset cache the other pages share."""
-    dataset = common._dataset(path, stamp)
+    dataset = common.cached_dataset(path, stamp)
     return {
         "experiments": experiments_table(dataset),
         "metrics": metrics_table(dataset.catalog),

@@ -23,10 +23,10 @@ COLUMNS = 2
 
 @st.cache_data(max_entries=16, ttl=common.CACHE_TTL, show_spinner="Learning from past experiments…")
 def insights(
-    path: str, stamp: tuple, alpha: float, correction: str
+    path: str, stamp: tuple, key: common.SettingsKey
 ) -> tuple[pl.DataFrame, pl.DataFrame, Impact, str]:
     """Comparisons, proxy table and cumulative impact of the data on view (keyed on its stamp)."""
-    readout = common._readout(path, stamp, alpha, correction)
+    readout = common.cached_readout(path, stamp, key)
     frame = comparisons(readout)
     return frame, proxy_quality(frame), cumulative_impact(readout), readout.catalog.north_star.id
 
@@ -54,8 +54,8 @@ common.leave_legacy_pages_mode()
 ctx = common.data_context()
 settings = common.current_settings()
 common.sidebar_data_note(ctx)
-frame, table, impact, north_star = common._or_stop(
-    insights, str(ctx.path), ctx.stamp, settings.alpha, settings.correction
+frame, table, impact, north_star = common.or_stop(
+    insights, str(ctx.path), ctx.stamp, common.settings_key(settings)
 )
 
 st.title("Portfolio insights", anchor=False)

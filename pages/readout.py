@@ -11,6 +11,7 @@ from nsexp.errors import InputError
 from nsexp.readout import Settings
 from nsexp.report import charts, tables
 from nsexp.report import format as fmt
+from nsexp.report.markdown import experiment_markdown
 from nsexp.stats.multiplicity import CORRECTION_NAMES
 from pages import common
 
@@ -47,8 +48,9 @@ def header(payload: dict[str, Any]) -> None:
         )
 
 
-def verdict_cards(payload: dict[str, Any], selected: str) -> None:
-    """One card per treatment: its verdict, the North Star's lift and the reasons."""
+def verdict_cards(payload: dict[str, Any], selected: str, settings: Settings) -> None:
+    """One card per treatment: its verdict, the North Star's lift (and chance to win with the
+    Bayesian engine), the reasons and the notes on CUPED, power and guardrails."""
     columns = st.columns(len(payload["comparisons"]))
     for column, comparison in zip(columns, payload["comparisons"], strict=True):
         with column.container(border=True, height="stretch"):
@@ -61,13 +63,32 @@ def verdict_cards(payload: dict[str, Any], selected: str) -> None:
                 if comparison["verdict"] == "invalid"
                 else STATUS[comparison["north_star_status"]]
             )
-            st.metric(
-                f"North Star: {ns['label']}",
-                fmt.pct(ns["rel_effect"]),
-                help="Treatment ÷ control − 1.",
-            )
-            st.caption(f"Interval {fmt.pct_ci(ns['rel_ci_low'], ns['rel_ci_high'])}: {status}.")
+            with st.container(horizontal=True):
+                st.metric(
+                    f"North Star: {ns['label']}",
+                    fmt.pct(ns["rel_effect"]),
+                    help="Treatment ÷ control − 1.",
+                )
+                if settings.engine == "bayesian":
+                    st.metric(
+                        "Chance to beat control",
+                        "—" if ns.get("chance_to_win") is None else f"{ns['chance_to_win']:.1%}",
+                        help="The posterior probability that the treatment is better on the "
+                        "North Star, under a weak prior.",
+                    )
+                    st.metric(
+                        "Expected loss",
+                        fmt.pct(ns.get("expected_loss"), 2, signed=False),
+                        help="How much North Star lift shipping it would lose on average if it "
+                        "is in fact worse: the risk of being wrong.",
+                    )
+            kind = "always-valid interval" if settings.sequential else "Interval"
+            low, high = ns["rel_ci_low"], ns["rel_ci_high"]
+            st.caption(f"{kind[:1].upper()}{kind[1:]} {fmt.pct_ci(low, high)}: {status}.")
             st.markdown("\n".join(f"- {r}" for r in comparison["reasons"]))
+            notes = tables.card_notes(comparison, settings.engine)
+            if notes:
+                st.caption("  \n".join(notes))
 
 
 def ns_row(comparison: dict[str, Any]) -> dict[str, Any]:
@@ -75,23 +96,31 @@ def ns_row(comparison: dict[str, Any]) -> dict[str, Any]:
     return next(m for m in comparison["metrics"] if m["role"] == "north_star")
 
 
-def details(payload: dict[str, Any], comparison: dict[str, Any], alpha: float) -> None:
+def details(payload: dict[str, Any], comparison: dict[str, Any], settings: Settings) -> None:
     """Forest plot, the table of every figure and the North Star over time, for one treatment."""
+    alpha, engine = settings.alpha, settings.engine
     metrics = tables.metrics_frame(comparison)
     variant, control = comparison["variant"], payload["control"]
     st.subheader(f"Every metric: `{variant}` vs `{control}`", anchor=False)
+    interval = (
+        "its credible interval, so a line clear of zero means a chance to win above "
+        f"{1 - alpha / 2:.1%} (or below {alpha / 2:.1%})"
+        if engine == "bayesian"
+        else "its interval, widened for the number of metrics tested, so a line clear of zero "
+        "is a real difference"
+        + (" (always valid: safe to look every day)" if settings.sequential else "")
+    )
     st.caption(
-        "Each dot is the relative lift of a metric; the line is its interval, widened for the "
-        "number of metrics tested, so a line clear of zero is a real difference. Green: "
+        f"Each dot is the relative lift of a metric; the line is {interval}. Green: "
         "significantly better, red: significantly worse, grey: not distinguishable from zero. "
         "The shaded band on the North Star is the smallest lift the team said is worth acting on."
     )
     st.altair_chart(
-        charts.forest_plot(metrics, alpha),
+        charts.forest_plot(metrics, alpha, engine),
         alt=f"Relative lift of every metric of {variant} against {control}",
     )
     st.dataframe(
-        tables.metric_table(metrics, alpha),
+        tables.metric_table(metrics, alpha, engine),
         hide_index=True,
         alt=f"Every figure of {variant} against {control}",
     )
@@ -101,14 +130,120 @@ def details(payload: dict[str, Any], comparison: dict[str, Any], alpha: float) -
         st.caption("The data has no dates, so there is no timeline to draw.")
         return
     ns = ns_row(comparison)
+    if settings.sequential:
+        band = (
+            "its always-valid interval (sequential): safe to look every day, the chance of a "
+            "false win stays at α however often you peek"
+        )
+    else:
+        band = (
+            "its fixed-horizon interval. Early days swing widely; checking daily and stopping "
+            "at the first significant day inflates false wins (turn on Safe to peek)"
+        )
     st.caption(
-        f"{ns['label']}: the lift using every unit exposed up to each day, with its interval. "
-        "Early days swing widely; a band that stays clear of zero is a stable result. Dashed "
-        "lines: the ±threshold worth acting on."
+        f"{ns['label']}: the lift using every unit exposed up to each day, with {band}. "
+        "Dashed lines: the ±threshold worth acting on."
     )
     st.altair_chart(
-        charts.timeline_chart(timeline, ns["practical_threshold"], alpha),
+        charts.timeline_chart(timeline, ns["practical_threshold"], alpha, settings.sequential),
         alt=f"Cumulative North Star lift of {variant} by day",
+    )
+
+
+def segment_section(
+    ctx: common.DataContext, settings: Settings, experiment_id: str, variant: str, name: str
+) -> None:
+    """The North Star per segment of unit-level data, and whether the effect differs."""
+    columns = common.segment_columns(ctx, experiment_id)
+    if not columns:
+        return
+    st.subheader("The North Star by segment", anchor=False)
+    requested = st.query_params.get("segment")
+    if requested is not None and requested not in columns:
+        st.warning(
+            f"{name} has no segment column {requested!r}: pick one of {', '.join(columns)}.",
+            icon=":material/warning:",
+        )
+        requested = None
+        del st.query_params["segment"]
+    column = st.selectbox(
+        "Split by",
+        columns,
+        index=None,
+        placeholder="Choose a column of the unit-level data",
+        width=420,
+        help="Read the experiment out separately for each value of this column (each with its "
+        "own SRM check and correction), and test whether the effect differs between them.",
+        **common.url_bound("segment", requested),
+    )
+    if column is None:
+        st.caption("Does the effect differ between, say, platforms? Choose a column to see.")
+        return
+    sr = common.segment_view(ctx, settings, experiment_id, column)
+    frame = tables.segment_frame(sr, experiment_id, variant)
+    if frame.height == 0:
+        st.info(f"No segment of {column} has both arms to compare.", icon=":material/info:")
+        return
+    ns = sr.readout.catalog.north_star
+    het = tables.heterogeneity_row(sr, experiment_id, variant)
+    if het is not None and het["p_value"] is not None:
+        differs = het["p_value"] < settings.alpha
+        verdict = (
+            f"the effect differs by {column}"
+            if differs
+            else f"no evidence that the effect differs by {column}"
+        )
+        i2 = "" if het["i2"] is None else f", I² = {het['i2']:.0%}"
+        (st.warning if differs else st.info)(
+            f"Cochran's Q across {het['segments']} segments: "
+            f"{fmt.p_value(het['p_value'])}{i2}: {verdict}.",
+            icon=":material/call_split:",
+        )
+    st.altair_chart(
+        charts.segment_chart(frame, ns.practical_threshold, column),
+        alt=f"North Star lift of {variant} by {column}",
+    )
+    st.dataframe(
+        tables.segment_table(frame),
+        hide_index=True,
+        alt=f"North Star of {variant} in each {column} segment",
+    )
+    st.caption(
+        f"{ns.label} in each {column} segment, each read out on its own. Many segments mean "
+        "many chances for one to look different by luck: trust the Q test over a single "
+        "segment's result."
+    )
+
+
+def bootstrap_section(
+    ctx: common.DataContext, settings: Settings, experiment_id: str, variant: str
+) -> None:
+    """A robustness check on demand: bootstrap intervals beside the analytic ones."""
+    if not common.has_units(ctx, experiment_id):
+        return
+    st.subheader("Robustness check", anchor=False)
+    asked = st.session_state.setdefault("_nsexp_bootstrapped", set())
+    view = (experiment_id, common.settings_key(settings))
+    if st.button(
+        f"Check with the bootstrap ({common.BOOTSTRAP_RESAMPLES:,} resamples)",
+        icon=":material/shuffle:",
+        key="bootstrap",
+        help="Resample the units to check the intervals of mean metrics without assuming a "
+        "normal distribution: useful for heavy-tailed metrics. Takes a few seconds.",
+    ):
+        asked.add(view)
+    if view not in asked:
+        return
+    results = common.bootstrap(ctx, settings, experiment_id)
+    st.dataframe(
+        tables.bootstrap_table(results, variant, settings.alpha),
+        hide_index=True,
+        alt=f"Analytic and bootstrap intervals of {variant}",
+    )
+    st.caption(
+        "Percentile intervals of the relative lift from Poisson resamples of the units (seeded, "
+        "so the same every time), for mean metrics; they are not widened for many tests or for "
+        "peeking. Close to the analytic interval: the normal approximation holds."
     )
 
 
@@ -120,6 +255,19 @@ def pin_query(ctx: common.DataContext, pin_id: str) -> dict[str, str]:
 def when(stamp: str) -> str:
     """'2026-11-22T08:00:00Z' as '2026-11-22 08:00:00 UTC'."""
     return stamp.replace("T", " ").replace("Z", " UTC")
+
+
+def method_note(settings: Settings) -> str:
+    """', always-valid intervals, Bayesian engine, CUPED off' for the methods that are not at
+    their default ('' when none is)."""
+    notes = []
+    if settings.sequential:
+        notes.append("always-valid (sequential) intervals")
+    if settings.engine == "bayesian":
+        notes.append("the Bayesian engine")
+    if settings.cuped is False:
+        notes.append("CUPED off")
+    return "".join(f", {n}" for n in notes)
 
 
 def methods(lines: list[str]) -> None:
@@ -146,17 +294,14 @@ if pin_id is not None:
             query_params=common.view_query(ctx, settings),
         )
         st.stop()
-    alpha, correction = pin.settings["alpha"], pin.settings["correction"]
-    live = common.view_query(
-        ctx,
-        Settings(alpha=alpha, correction=correction),
-        experiment=pin.experiment,
-        variant=pin.variant,
-    )
+    pinned = common.pin_settings(pin.settings)
+    alpha, correction = pinned.alpha, pinned.correction
+    live = common.view_query(ctx, pinned, experiment=pin.experiment, variant=pin.variant)
     changed = pin.fingerprint != common.fingerprint(ctx)
     st.info(
         f"Frozen on {when(pin.created_at)} with α = {alpha:g} "
-        f"and {CORRECTION_NAMES[correction]}; data fingerprint `{pin.fingerprint}`. "
+        f"and {CORRECTION_NAMES[correction]}{method_note(pinned)}; data fingerprint "
+        f"`{pin.fingerprint}`. "
         + (
             "The data has changed since: the live readout may differ."
             if changed
@@ -173,8 +318,8 @@ if pin_id is not None:
         payload["comparisons"][0],
     )
     header(payload)
-    verdict_cards(payload, comparison["variant"])
-    details(payload, comparison, alpha)
+    verdict_cards(payload, comparison["variant"], pinned)
+    details(payload, comparison, pinned)
     st.subheader("Share and export", anchor=False)
     st.code(common.app_url("readout", pin_query(ctx, pin.id)), language=None)
     with st.container(horizontal=True):
@@ -184,6 +329,19 @@ if pin_id is not None:
             file_name=f"{pin.experiment}-pin-{pin.id}.csv",
             mime="text/csv",
             icon=":material/table:",
+        )
+        st.download_button(
+            "Download Markdown",
+            experiment_markdown(
+                payload,
+                pin.methods,
+                alpha=alpha,
+                engine=pinned.engine,
+                fingerprint=pin.fingerprint,
+            ),
+            file_name=f"{pin.experiment}-pin-{pin.id}.md",
+            mime="text/markdown",
+            icon=":material/description:",
         )
         st.download_button(
             "Download the pin (JSON)",
@@ -221,7 +379,7 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
         placeholder="Choose an experiment",
         width=420,
         **common.url_bound(
-            "experiment", requested if requested in names else None, clears=("variant",)
+            "experiment", requested if requested in names else None, clears=("variant", "segment")
         ),
     )
 if experiment_id is None:
@@ -257,11 +415,15 @@ comparison = next(c for c in payload["comparisons"] if c["variant"] == variant)
 
 with top:
     header(payload)
-verdict_cards(payload, variant)
-details(payload, comparison, settings.alpha)
+verdict_cards(payload, variant, settings)
+details(payload, comparison, settings)
+segment_section(ctx, settings, experiment_id, variant, names[experiment_id])
+bootstrap_section(ctx, settings, experiment_id, variant)
 
 st.subheader("Share and export", anchor=False)
-query = common.view_query(ctx, settings, experiment=experiment_id, variant=variant)
+query = common.view_query(
+    ctx, settings, experiment=experiment_id, variant=variant, segment=st.query_params.get("segment")
+)
 st.caption("Copy this link into the review doc: it reopens exactly this view.")
 st.code(common.app_url("readout", query), language=None)
 with st.container(horizontal=True):

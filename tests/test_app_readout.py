@@ -24,7 +24,8 @@ def expected_table(data: Path, experiment: str, variant: str, **settings: object
     readout = build_readout(load_dataset(data), Settings(**settings), experiment=experiment)
     payload = experiment_dict(readout.experiments[experiment])
     comparison = next(c for c in payload["comparisons"] if c["variant"] == variant)
-    return tables.metric_table(tables.metrics_frame(comparison), readout.settings.alpha)
+    s = readout.settings
+    return tables.metric_table(tables.metrics_frame(comparison), s.alpha, s.engine)
 
 
 def shown_table(at: AppTest) -> pl.DataFrame:
@@ -107,6 +108,9 @@ def test_unknown_experiment_gets_a_message_and_a_way_back(open_app: AppOpener) -
         ({"alpha": "0.9"}, "not a significance level"),
         ({"alpha": "abc"}, "not a significance level"),
         ({"correction": "bonferroni"}, "not one of holm, bh, none"),
+        ({"sequential": "yes"}, "sequential = 'yes', which is not true or false"),
+        ({"cuped": "maybe"}, "cuped = 'maybe', which is not true or false"),
+        ({"engine": "magic"}, "engine 'magic', which is not one of frequentist, bayesian"),
     ],
 )
 def test_bad_values_warn_and_fall_back_to_the_default(
@@ -174,7 +178,7 @@ def test_pin_freezes_the_readout_and_the_pinned_view_shows_it(
     assert shown_table(at).equals(frozen)
     assert "Earlier pins" not in [e.label for e in at.expander]
     downloads = [d.proto.label for d in at.get("download_button")]
-    assert downloads == ["Download CSV", "Download the pin (JSON)"]
+    assert downloads == ["Download CSV", "Download Markdown", "Download the pin (JSON)"]
 
     next(b for b in at.button if b.label == "Open the live readout").click().run()
     assert dict(at.query_params) == {"experiment": "push_reminders", "variant": "three_a_day"}

@@ -186,6 +186,27 @@ def test_deep_link_opens_the_readout_with_its_verdicts_and_forest_plot(
     shoot(page, tmp_path, "readout")
 
 
+def test_sequential_deep_link_shows_always_valid_intervals(
+    page: Page, server: str, tmp_path: Path
+) -> None:
+    page.goto(f"{server}/readout?experiment=push_reminders&sequential=true&segment=platform")
+    settle(page)
+    main = page.locator('[data-testid="stMain"]')
+    main.get_by_text(re.compile(r"with its always-valid interval \(sequential\)")).wait_for()
+    toggle = page.locator('[data-testid="stSidebar"] [data-testid="stCheckbox"]').filter(
+        has_text="Safe to peek (sequential)"
+    )
+    assert toggle.locator("input").is_checked()
+    main.get_by_text(re.compile(r"Cochran's Q across 3 segments")).wait_for()
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    for i in range(3):  # forest plot, the North Star over time, the segments
+        charts.nth(i).locator("canvas, svg").first.wait_for()
+    link = page.locator('[data-testid="stCode"]').first.inner_text()
+    assert "sequential=true" in link and "segment=platform" in link
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shoot(page, tmp_path, "readout_sequential")
+
+
 def test_treatment_control_updates_the_url_and_the_figures(
     page: Page, server: str, tmp_path: Path
 ) -> None:

@@ -51,9 +51,14 @@ ROW_STEP = 30
 FOREST_WIDTH = 760
 
 
-def forest_plot(metrics: pl.DataFrame, alpha: float) -> alt.FacetChart:
+def forest_plot(metrics: pl.DataFrame, alpha: float, engine: str = "frequentist") -> alt.FacetChart:
     """Relative lift with its CI per metric, one panel per role (North Star first), coloured by
-    the adjusted outcome; the North Star's row shades its ±practical_threshold band."""
+    the adjusted outcome; the North Star's row shades its ±practical_threshold band. With the
+    Bayesian engine the lines are credible intervals, which agree with its outcome."""
+    bayesian = engine == "bayesian"
+    low, high = (
+        ("rel_cred_low", "rel_cred_high") if bayesian else ("rel_ci_adj_low", "rel_ci_adj_high")
+    )
     data = metrics.filter(pl.col("rel_effect").is_not_null()).with_columns(
         pl.col("role").replace_strict(ROLE_PLURALS).alias("role_label"),
         pl.col("outcome").replace_strict(OUTCOME_LABELS).alias("outcome_label"),
@@ -63,8 +68,8 @@ def forest_plot(metrics: pl.DataFrame, alpha: float) -> alt.FacetChart:
         pl.when(pl.col("role") == "north_star")
         .then(pl.col("practical_threshold"))
         .alias("band_high"),
-        pl.coalesce("rel_ci_adj_low", "rel_ci_low").alias("ci_low"),
-        pl.coalesce("rel_ci_adj_high", "rel_ci_high").alias("ci_high"),
+        pl.coalesce(low, "rel_ci_low").alias("ci_low"),
+        pl.coalesce(high, "rel_ci_high").alias("ci_high"),
     )
     figures = list(data.select("rel_effect", "ci_low", "ci_high", "p_adjusted").iter_rows())
     data = (
@@ -91,19 +96,24 @@ def forest_plot(metrics: pl.DataFrame, alpha: float) -> alt.FacetChart:
     shown = ("better", "worse", "not_significant")
     color = alt.Color(
         "outcome_label:N",
-        title=f"Adjusted result at α = {alpha:g}",
+        title=f"{'Bayesian' if bayesian else 'Adjusted'} result at α = {alpha:g}",
         scale=alt.Scale(
             domain=[OUTCOME_LABELS[o] for o in shown], range=[OUTCOME_COLORS[o] for o in shown]
         ),
         legend=alt.Legend(orient="top"),
     )
     y = alt.Y("label:N", sort=alt.SortField("row"), title=None, axis=alt.Axis(labelLimit=220))
-    x_title = "Relative lift (treatment ÷ control − 1) with its interval adjusted for many tests"
+    x_title = (
+        f"Relative lift (treatment ÷ control − 1) with its {(1 - alpha) * 100:g}% credible interval"
+        if bayesian
+        else "Relative lift (treatment ÷ control − 1) with its interval adjusted for many tests"
+    )
+    interval_title = "Credible interval" if bayesian else "Adjusted CI"
     x = alt.X("rel_effect:Q", title=x_title, axis=alt.Axis(format="+.0%"))
     tooltip = [
         alt.Tooltip("label:N", title="Metric"),
         alt.Tooltip("lift_text:N", title="Lift"),
-        alt.Tooltip("ci_text:N", title="Adjusted CI"),
+        alt.Tooltip("ci_text:N", title=interval_title),
         alt.Tooltip("p_text:N", title="Adjusted"),
         alt.Tooltip("outcome_label:N", title="Result"),
     ]
@@ -141,9 +151,11 @@ def forest_plot(metrics: pl.DataFrame, alpha: float) -> alt.FacetChart:
     )
 
 
-def timeline_chart(timeline: pl.DataFrame, threshold: float, alpha: float) -> alt.LayerChart:
-    """The North Star's cumulative relative effect by date, its CI as a band, zero and the
-    ±practical_threshold as reference lines."""
+def timeline_chart(
+    timeline: pl.DataFrame, threshold: float, alpha: float, sequential: bool = False
+) -> alt.LayerChart:
+    """The North Star's cumulative relative effect by date, its CI as a band (always valid
+    when `sequential`), zero and the ±practical_threshold as reference lines."""
     data = timeline.drop_nulls("rel_effect")
     figures = list(data.select("rel_effect", "rel_ci_low", "rel_ci_high").iter_rows())
     data = data.with_columns(
@@ -155,7 +167,8 @@ def timeline_chart(timeline: pl.DataFrame, threshold: float, alpha: float) -> al
         (pl.col("n_control") + pl.col("n_treatment")).alias("units"),
     )
     x = alt.X("date:T", title="Exposure date (cumulative)", axis=alt.Axis(format="%b %d"))
-    y_title = f"North Star lift with {(1 - alpha) * 100:g}% CI"
+    kind = "always-valid CI" if sequential else "CI"
+    y_title = f"Lift, {(1 - alpha) * 100:g}% {kind}"
     tooltip = [
         alt.Tooltip("date:T", title="Up to"),
         alt.Tooltip("effect_text:N", title="Lift"),
@@ -183,6 +196,47 @@ def timeline_chart(timeline: pl.DataFrame, threshold: float, alpha: float) -> al
         )
     )
     return alt.layer(band, rules, line).properties(height=260)
+
+
+def segment_chart(frame: pl.DataFrame, threshold: float, column: str) -> alt.LayerChart:
+    """The North Star's lift with its adjusted interval in each segment (nsexp.report.tables
+    segment_frame), zero and the ±practical_threshold marked."""
+    data = frame.drop_nulls("rel_effect")
+    figures = list(data.select("rel_effect", "ci_low", "ci_high").iter_rows())
+    data = data.with_columns(
+        pl.Series("lift_text", [f"{fmt.pct(e)} {fmt.pct_ci(lo, hi)}" for e, lo, hi in figures])
+    )
+    y = alt.Y("segment:N", title=column, sort=None)
+    tooltip = [
+        alt.Tooltip("segment:N", title=column),
+        alt.Tooltip("lift_text:N", title="North Star lift"),
+        alt.Tooltip("units:Q", title="Units", format=","),
+    ]
+    base = alt.Chart(data).encode(y=y)
+    ci = base.mark_rule(strokeWidth=3, color=HEX["blue"]).encode(
+        x=alt.X(
+            "ci_low:Q",
+            title="North Star lift with its adjusted interval",
+            axis=alt.Axis(format="+.1~%"),
+        ),
+        x2="ci_high:Q",
+        tooltip=tooltip,
+    )
+    point = base.mark_point(filled=True, size=110, color=HEX["blue"], opacity=1).encode(
+        x="rel_effect:Q", tooltip=tooltip
+    )
+    refs = pl.DataFrame({"x": [0.0, threshold, -threshold], "dash": [0, 1, 1]})
+    rules = (
+        alt.Chart(refs)
+        .mark_rule(color="#495057")
+        .encode(
+            x="x:Q",
+            strokeDash=alt.StrokeDash(
+                "dash:N", scale=alt.Scale(domain=[0, 1], range=[[1, 0], [5, 4]]), legend=None
+            ),
+        )
+    )
+    return alt.layer(rules, ci, point).properties(height=alt.Step(ROW_STEP), width=FOREST_WIDTH)
 
 
 def catalog_tree(movement: pl.DataFrame) -> str:

@@ -15,7 +15,12 @@ def _ok(x: float | None) -> bool:
 def depth_lines(t: TreatmentReadout) -> list[str]:
     """Notes under a treatment's reasons: variance removed by CUPED, the North Star's power,
     each guardrail's non-inferiority status, the Bayesian figures and bootstrap intervals."""
-    rows = t.metrics.to_dicts()
+    return row_notes(t.metrics.to_dicts(), t.north_star.get("engine", "frequentist"))
+
+
+def row_notes(rows: list[dict], engine: str) -> list[str]:
+    """depth_lines from one comparison's metric dicts (result rows, or the JSON's metrics, as
+    a pin keeps them); `engine` says whether the Bayesian figures are the readout's own."""
     lines = []
     cuped = [r for r in rows if _ok(r.get("variance_reduction"))]
     if cuped:
@@ -26,7 +31,7 @@ def depth_lines(t: TreatmentReadout) -> list[str]:
             )
             + "."
         )
-    ns = t.north_star
+    ns = next(r for r in rows if r["role"] == "north_star")
     if _ok(ns.get("mde")) and not ns["significant"]:
         text = f"North Star detectable effect today: {fmt.pct(ns['mde'], signed=False)}"
         if _ok(ns.get("days_needed")) and ns["days_needed"] > 0:
@@ -35,7 +40,7 @@ def depth_lines(t: TreatmentReadout) -> list[str]:
                 f"detect {fmt.threshold(ns['practical_threshold'])}"
             )
         lines.append(text + ".")
-    if ns.get("engine") == "bayesian" and _ok(ns.get("chance_to_win")):
+    if engine == "bayesian" and _ok(ns.get("chance_to_win")):
         lines.append(
             f"North Star chance to beat control {ns['chance_to_win'] * 100:.1f}%, "
             f"expected loss if shipped {fmt.pct(ns['expected_loss'], 2, signed=False)}."

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from nsexp.readout import ExperimentReadout, Readout, TreatmentReadout
 from nsexp.report import format as fmt
-from nsexp.report.depth import depth_lines
+from nsexp.report.depth import depth_lines, row_notes
+from nsexp.report.json import experiment_dict
 from nsexp.verdict import VERDICT_LABELS
 
 HEADERS = ("Metric", "Role", "Control", "Treatment", "Effect", "Lift", "95% CI", "p (adj.)")
@@ -12,9 +15,17 @@ HEADERS = ("Metric", "Role", "Control", "Treatment", "Effect", "Lift", "95% CI",
 
 def metric_rows(t: TreatmentReadout) -> list[list[str]]:
     """One row of formatted figures per metric; a mark for significant ones."""
+    return dict_rows(t.metrics.to_dicts())
+
+
+def dict_rows(metrics: list[dict[str, Any]]) -> list[list[str]]:
+    """metric_rows from metric dicts (result rows, or the JSON's metrics as a pin keeps them)."""
     rows = []
-    for m in t.metrics.iter_rows(named=True):
-        mark = " ✓" if m["better"] else " ✗" if m["worse"] else ""
+    for m in metrics:
+        good = (m["abs_effect"] or 0) * (1 if m["direction"] == "increase" else -1)
+        mark = (
+            " ✓" if m["significant"] and good > 0 else " ✗" if m["significant"] and good < 0 else ""
+        )
         rows.append(
             [
                 m["metric"] + mark,
@@ -30,8 +41,9 @@ def metric_rows(t: TreatmentReadout) -> list[list[str]]:
     return rows
 
 
-def _headers(readout: Readout) -> list[str]:
-    level = f"{(1 - readout.settings.alpha) * 100:g}% CI"
+def _headers(readout: Readout | float) -> list[str]:
+    alpha = readout if isinstance(readout, float | int) else readout.settings.alpha
+    level = f"{(1 - alpha) * 100:g}% CI"
     return [*HEADERS[:6], level, HEADERS[7]]
 
 
@@ -53,30 +65,76 @@ def _summary_line(e: ExperimentReadout) -> str:
 
 def to_markdown(readout: Readout) -> str:
     """A readout a product manager can paste into a review doc."""
-    out = [f"# Experiment readout — North Star: {readout.catalog.north_star.label}", ""]
-    counts = vanity_count(readout)
-    out += [counts, ""]
-    for e in readout.experiments.values():
-        out += [f"## {e.experiment.info.title} (`{e.id}`)", "", _summary_line(e) + "."]
-        if e.experiment.info.hypothesis:
-            out += ["", f"> {e.experiment.info.hypothesis}"]
-        if e.srm.mismatch:
-            out += [
-                "",
-                f"**⚠ Sample ratio mismatch** (p = {e.srm.p_value:.1e}): "
-                "the split of units is not what was planned.",
-            ]
-        for t in e.treatments:
-            out += ["", f"### `{t.variant}`: **{VERDICT_LABELS[t.verdict]}**", ""]
-            out += [f"- {r}" for r in t.reasons]
-            out += [f"- *{line}*" for line in depth_lines(t)]
-            out += ["", _md_table(_headers(readout), metric_rows(t))]
-        if e.notes:
-            out += ["", "Notes:"] + [f"- {n}" for n in e.notes]
-        out.append("")
-    out += ["## Methods", ""] + [f"- {m}" for m in readout.settings.methods()]
-    out += ["", f"Data fingerprint `{readout.fingerprint}`. ✓ better, ✗ worse (significant)."]
+    s = readout.settings
+    return _document(
+        [experiment_dict(e) for e in readout.experiments.values()],
+        s.methods(),
+        alpha=s.alpha,
+        engine=s.engine,
+        fingerprint=readout.fingerprint,
+        count=vanity_count(readout) if len(readout.experiments) > 1 else None,
+    )
+
+
+def experiment_markdown(
+    payload: dict[str, Any],
+    methods: list[str],
+    *,
+    alpha: float = 0.05,
+    engine: str = "frequentist",
+    fingerprint: str = "",
+) -> str:
+    """One experiment's readout as Markdown, from its JSON dict (nsexp.report.json
+    experiment_dict, also what a pin freezes): the same text as to_markdown of a readout
+    of that experiment alone."""
+    return _document([payload], methods, alpha=alpha, engine=engine, fingerprint=fingerprint)
+
+
+def _document(
+    payloads: list[dict[str, Any]],
+    methods: list[str],
+    *,
+    alpha: float,
+    engine: str,
+    fingerprint: str,
+    count: str | None = None,
+) -> str:
+    first = payloads[0]["comparisons"][0]["metrics"] if payloads else []
+    label = next((m["label"] for m in first if m["role"] == "north_star"), "")
+    out = [f"# Experiment readout — North Star: {label}", ""]
+    if count is not None:
+        out += [count, ""]
+    for e in payloads:
+        out += _experiment_lines(e, alpha, engine)
+    out += ["## Methods", ""] + [f"- {m}" for m in methods]
+    out += ["", f"Data fingerprint `{fingerprint}`. ✓ better, ✗ worse (significant)."]
     return "\n".join(out) + "\n"
+
+
+def _experiment_lines(e: dict[str, Any], alpha: float, engine: str) -> list[str]:
+    bits = [f"control `{e['control']}`", f"{fmt.count(e['units'])} units"]
+    if e["days"]:
+        bits.append(f"{e['days']} days")
+    if e["owner"]:
+        bits.append(f"owner {e['owner']}")
+    out = [f"## {e['name']} (`{e['experiment']}`)", "", ", ".join(bits) + "."]
+    if e["hypothesis"]:
+        out += ["", f"> {e['hypothesis']}"]
+    if e["srm"]["mismatch"]:
+        out += [
+            "",
+            f"**⚠ Sample ratio mismatch** (p = {e['srm']['p_value']:.1e}): "
+            "the split of units is not what was planned.",
+        ]
+    for t in e["comparisons"]:
+        out += ["", f"### `{t['variant']}`: **{VERDICT_LABELS[t['verdict']]}**", ""]
+        out += [f"- {r}" for r in t["reasons"]]
+        out += [f"- *{line}*" for line in row_notes(t["metrics"], engine)]
+        out += ["", _md_table(_headers(alpha), dict_rows(t["metrics"]))]
+    if e["notes"]:
+        out += ["", "Notes:"] + [f"- {n}" for n in e["notes"]]
+    out.append("")
+    return out
 
 
 def vanity_count(readout: Readout) -> str:

@@ -16,6 +16,7 @@ import polars as pl
 from nsexp.catalog import ROLE_LABELS, ROLES
 from nsexp.readout import Readout
 from nsexp.report import format as fmt
+from nsexp.segments import SegmentReadout
 from nsexp.verdict import VERDICT_LABELS, VERDICTS
 
 OUTCOMES = ("better", "worse", "not_significant", "no_estimate")
@@ -53,8 +54,18 @@ _METRIC_SCHEMA: dict[str, pl.DataType] = {
             "p_adjusted",
             "rel_ci_adj_low",
             "rel_ci_adj_high",
+            "variance_reduction",
+            "mde",
+            "days_needed",
+            "chance_to_win",
+            "expected_loss",
+            "rel_cred_low",
+            "rel_cred_high",
+            "non_inferiority_margin",
+            "guardrail_power",
         )
     },
+    "guardrail_status": pl.String(),
     "significant": pl.Boolean(),
     "note": pl.String(),
 }
@@ -108,33 +119,62 @@ def _p(p: float | None) -> str:
     return fmt.p_value(p).removeprefix("p ").removeprefix("= ")
 
 
-def metric_table(metrics: pl.DataFrame, alpha: float) -> pl.DataFrame:
-    """Every figure of one treatment, formatted for people, North Star first."""
+def metric_table(metrics: pl.DataFrame, alpha: float, engine: str = "frequentist") -> pl.DataFrame:
+    """Every figure of one treatment, formatted for people, North Star first; with the
+    Bayesian engine also each metric's chance to beat control, expected loss and credible
+    interval."""
     level = f"{(1 - alpha) * 100:g}% CI"
+    bayesian = engine == "bayesian"
     rows = []
     for m in metrics.iter_rows(named=True):
         kind = m["type"]
-        rows.append(
-            {
-                "Metric": m["label"] or m["metric"],
-                "Role": ROLE_LABELS.get(m["role"], m["role"]),
-                "Control": fmt.value(m["control_mean"], kind),
-                "Treatment": fmt.value(m["treatment_mean"], kind),
-                "Difference": fmt.effect(m["abs_effect"], kind),
-                "Lift": fmt.pct(m["rel_effect"]),
-                level: fmt.pct_ci(m["rel_ci_low"], m["rel_ci_high"]),
-                "Adjusted CI": fmt.pct_ci(m["rel_ci_adj_low"], m["rel_ci_adj_high"]),
-                "p": _p(m["p_value"]),
-                "p (adjusted)": _p(m["p_adjusted"]),
-                "Result": OUTCOME_LABELS[m["outcome"]],
-                "Units": f"{fmt.count(m['n_control'])} / {fmt.count(m['n_treatment'])}",
-                "Note": m["note"] or "",
+        row = {
+            "Metric": m["label"] or m["metric"],
+            "Role": ROLE_LABELS.get(m["role"], m["role"]),
+            "Control": fmt.value(m["control_mean"], kind),
+            "Treatment": fmt.value(m["treatment_mean"], kind),
+            "Difference": fmt.effect(m["abs_effect"], kind),
+            "Lift": fmt.pct(m["rel_effect"]),
+            level: fmt.pct_ci(m["rel_ci_low"], m["rel_ci_high"]),
+            "Adjusted CI": fmt.pct_ci(m["rel_ci_adj_low"], m["rel_ci_adj_high"]),
+            "p": _p(m["p_value"]),
+            "p (adjusted)": _p(m["p_adjusted"]),
+        }
+        if bayesian:
+            row |= {
+                "Chance to win": _share_pct(m["chance_to_win"]),
+                "Expected loss": fmt.pct(m["expected_loss"], 2, signed=False),
+                "Credible interval": fmt.pct_ci(m["rel_cred_low"], m["rel_cred_high"]),
             }
-        )
-    return pl.DataFrame(rows, schema={k: pl.String for k in _table_columns(level)})
+        row |= {
+            "Result": OUTCOME_LABELS[m["outcome"]],
+            "Detectable today": fmt.pct(m["mde"], signed=False),
+            "Guardrail": guardrail_text(m),
+            "Units": f"{fmt.count(m['n_control'])} / {fmt.count(m['n_treatment'])}",
+            "Note": m["note"] or "",
+        }
+        rows.append(row)
+    return pl.DataFrame(rows, schema={k: pl.String for k in _table_columns(level, bayesian)})
 
 
-def _table_columns(level: str) -> list[str]:
+def _share_pct(x: float | None) -> str:
+    return "—" if x is None else f"{x * 100:.1f}%"
+
+
+def guardrail_text(m: dict[str, Any]) -> str:
+    """'safe (margin 10%, power 96%)', 'unproven (no margin set)', 'breached (...)'; '' for
+    metrics that are not guardrails."""
+    status = m.get("guardrail_status")
+    if not status:
+        return ""
+    if m.get("non_inferiority_margin") is None:
+        return status if status == "breached" else f"{status} (no margin set)"
+    power = m.get("guardrail_power")
+    margin = f"margin {m['non_inferiority_margin'] * 100:g}%"
+    return f"{status} ({margin})" if power is None else f"{status} ({margin}, power {power:.0%})"
+
+
+def _table_columns(level: str, bayesian: bool = False) -> list[str]:
     return [
         "Metric",
         "Role",
@@ -146,7 +186,10 @@ def _table_columns(level: str) -> list[str]:
         "Adjusted CI",
         "p",
         "p (adjusted)",
+        *(("Chance to win", "Expected loss", "Credible interval") if bayesian else ()),
         "Result",
+        "Detectable today",
+        "Guardrail",
         "Units",
         "Note",
     ]
@@ -356,3 +399,120 @@ def movement_table(movement: pl.DataFrame) -> pl.DataFrame:
 
 def _share(part: int, whole: int) -> str:
     return "never moved" if whole == 0 else f"{part} of {whole} ({part / whole:.0%})"
+
+
+def segment_frame(sr: SegmentReadout, experiment: str, variant: str) -> pl.DataFrame:
+    """The North Star of one treatment in each segment of an experiment: units, lift, its
+    interval (adjusted like the readout's) and verdict, one row per segment value."""
+    rows = []
+    for value, eid in sr.segments.get(experiment, []):
+        e = sr.readout.experiments[eid]
+        t = next((t for t in e.treatments if t.variant == variant), None)
+        if t is None:
+            continue
+        ns = t.north_star
+        rows.append(
+            {
+                "segment": value,
+                "units": e.units,
+                "rel_effect": ns["rel_effect"],
+                "ci_low": _first(ns.get("rel_ci_adj_low"), ns["rel_ci_low"]),
+                "ci_high": _first(ns.get("rel_ci_adj_high"), ns["rel_ci_high"]),
+                "p_adjusted": ns["p_adjusted"],
+                "verdict": t.verdict,
+            }
+        )
+    schema = {
+        "segment": pl.String,
+        "units": pl.Int64,
+        "rel_effect": pl.Float64,
+        "ci_low": pl.Float64,
+        "ci_high": pl.Float64,
+        "p_adjusted": pl.Float64,
+        "verdict": pl.String,
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _first(*values: float | None) -> float | None:
+    return next((v for v in values if v is not None), None)
+
+
+def segment_table(frame: pl.DataFrame) -> pl.DataFrame:
+    """segment_frame for people."""
+    return frame.select(
+        pl.col("segment").alias("Segment"),
+        pl.col("units").map_elements(fmt.count, return_dtype=pl.String).alias("Units"),
+        pl.struct("rel_effect", "ci_low", "ci_high")
+        .map_elements(
+            lambda r: f"{fmt.pct(r['rel_effect'])} {fmt.pct_ci(r['ci_low'], r['ci_high'])}",
+            return_dtype=pl.String,
+        )
+        .alias("North Star lift (adjusted CI)"),
+        pl.col("p_adjusted")
+        .map_elements(_p, return_dtype=pl.String)
+        .fill_null("—")
+        .alias("p (adjusted)"),
+        pl.col("verdict").replace_strict(VERDICT_LABELS, return_dtype=pl.String).alias("Verdict"),
+    )
+
+
+def heterogeneity_row(sr: SegmentReadout, experiment: str, variant: str) -> dict[str, Any] | None:
+    """Cochran's Q of the North Star across the segments of one treatment, or None."""
+    ns = sr.readout.catalog.north_star.id
+    het = sr.heterogeneity.filter(
+        (pl.col("experiment") == experiment)
+        & (pl.col("variant") == variant)
+        & (pl.col("metric") == ns)
+    )
+    return het.row(0, named=True) if het.height else None
+
+
+def card_notes(comparison: dict[str, Any], engine: str = "frequentist") -> list[str]:
+    """Short notes for a treatment's verdict card, from its JSON dict: the variance CUPED
+    removed from the North Star, what it can detect today and the days still needed when
+    inconclusive, and each guardrail's non-inferiority status with its power."""
+    metrics = comparison["metrics"]
+    ns = next(m for m in metrics if m["role"] == "north_star")
+    notes = []
+    if ns.get("variance_reduction") is not None:
+        notes.append(
+            f"CUPED removed {fmt.pct(ns['variance_reduction'], 0, signed=False)} of the North "
+            "Star's variance."
+        )
+    if comparison["north_star_status"] == "inconclusive" and ns.get("mde") is not None:
+        text = f"Detectable today: {fmt.pct(ns['mde'], signed=False)}"
+        days = ns.get("days_needed")
+        if days is not None and days > 0:
+            text += (
+                f"; about {fmt.count(days)} more days at current traffic to detect "
+                f"{fmt.threshold(ns['practical_threshold'])}"
+            )
+        notes.append(text + ".")
+    guards = [m for m in metrics if m["role"] == "guardrail" and m.get("guardrail_status")]
+    if guards:
+        notes.append(
+            "Guardrails: "
+            + "; ".join(f"{m['label'] or m['metric']} {guardrail_text(m)}" for m in guards)
+            + "."
+        )
+    return notes
+
+
+def bootstrap_table(results: pl.DataFrame, variant: str, alpha: float) -> pl.DataFrame:
+    """The analytic and the bootstrap interval of each resampled metric of one treatment
+    (results with rel_ci_boot_* columns, as build_readout gives them with a bootstrap)."""
+    level = f"{(1 - alpha) * 100:g}%"
+    rows = [
+        {
+            "Metric": r["label"] or r["metric"],
+            "Lift": fmt.pct(r["rel_effect"]),
+            f"Analytic {level} CI": fmt.pct_ci(r["rel_ci_low"], r["rel_ci_high"]),
+            f"Bootstrap {level} CI": fmt.pct_ci(r["rel_ci_boot_low"], r["rel_ci_boot_high"]),
+        }
+        for r in results.filter(
+            (pl.col("variant") == variant) & pl.col("rel_ci_boot_low").is_not_null()
+        ).iter_rows(named=True)
+    ]
+    columns = ["Metric", "Lift", f"Analytic {level} CI", f"Bootstrap {level} CI"]
+    return pl.DataFrame(rows, schema={c: pl.String for c in columns})

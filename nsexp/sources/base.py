@@ -14,12 +14,13 @@ from nsexp.io.files import kind_of
 from nsexp.io.summary import read_summary
 from nsexp.io.units import (
     FileRead,
-    _check_proportions,
-    _check_rows,
-    _note_covariates,
-    _note_missing_values,
-    _record_unit_problems,
-    _to_long,
+    check_proportions,
+    check_rows,
+    date_col,
+    note_covariates,
+    note_missing_values,
+    record_unit_problems,
+    to_long,
 )
 from nsexp.sources.config import SourceConfig, redact
 from nsexp.sources.sql import (
@@ -112,22 +113,22 @@ def finish(
     columns: list[str],
 ) -> FileRead:
     """The same checks and long summary as the Polars file path, from an engine's wide rows."""
-    _check_rows(wide, path)
+    check_rows(wide, path)
     read = FileRead(
-        summary=_to_long(wide, metrics),
+        summary=to_long(wide, metrics),
         units=wide.select(
             "experiment",
             "variant",
-            pl.col("date") if "date" in wide.columns else pl.lit(None, pl.Date()).alias("date"),
+            date_col(wide),
             "units",
         ),
         metrics={m.id for m in metrics},
     )
-    _check_proportions(wide, metrics, path)
-    _note_missing_values(wide, metrics, read)
+    check_proportions(wide, metrics, path)
+    note_missing_values(wide, metrics, read)
     if checks is not None:
-        _record_unit_problems(checks, read)
-    _note_covariates(wide, metrics, columns, Path(label), read)
+        record_unit_problems(checks, read)
+    note_covariates(wide, metrics, columns, Path(label), read)
     missing = [m.id for m in catalog.metrics.values() if m not in metrics]
     if missing:
         for experiment in wide["experiment"].unique().sort():

@@ -11,12 +11,8 @@ from nsexp.catalog import COLUMN_KEYS, Catalog
 from nsexp.errors import InputError
 from nsexp.io.files import kind_of, require_variant
 from nsexp.io.summary import read_summary
-from nsexp.io.units import FileRead, aggregate_units
+from nsexp.io.units import PREFETCH_ENV, PREFETCH_ROW_GROUPS, FileRead, aggregate_units
 from nsexp.sources.config import SourceConfig
-
-# Row groups Polars' streaming Parquet reader decodes ahead. Its default held ~2x the memory for
-# the same speed on the 2-core benchmark machine (docs/benchmarks.md); a set value wins.
-PREFETCH_ENV, PREFETCH_ROW_GROUPS = "POLARS_ROW_GROUP_PREFETCH_SIZE", "2"
 
 
 def scan_source(config: SourceConfig, catalog: Catalog) -> pl.LazyFrame:
