@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import Literal, get_args
 
 import polars as pl
 
@@ -21,15 +21,7 @@ Verdict = Literal[
 ]
 NorthStarStatus = Literal["moved", "flat", "inconclusive"]
 
-VERDICTS: tuple[Verdict, ...] = (
-    "invalid",
-    "north_star_loss",
-    "guardrail_breach",
-    "north_star_win",
-    "vanity_only",
-    "flat",
-    "inconclusive",
-)
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)  # in order of precedence
 VERDICT_LABELS: dict[str, str] = {
     "invalid": "Invalid",
     "north_star_loss": "North Star loss",

@@ -17,6 +17,7 @@ from nsexp.catalog import ROLE_LABELS, ROLES
 from nsexp.readout import Readout
 from nsexp.report import format as fmt
 from nsexp.segments import SegmentReadout
+from nsexp.timeline import TIMELINE_SCHEMA
 from nsexp.verdict import VERDICT_LABELS, VERDICTS
 
 OUTCOMES = ("better", "worse", "not_significant", "no_estimate")
@@ -70,15 +71,7 @@ _METRIC_SCHEMA: dict[str, pl.DataType] = {
     "note": pl.String(),
 }
 METRIC_COLUMNS = tuple(_METRIC_SCHEMA)
-_TIMELINE_SCHEMA: dict[str, pl.DataType] = {
-    "date": pl.Date(),
-    "n_control": pl.Int64(),
-    "n_treatment": pl.Int64(),
-    "rel_effect": pl.Float64(),
-    "rel_ci_low": pl.Float64(),
-    "rel_ci_high": pl.Float64(),
-    "p_value": pl.Float64(),
-}
+_TIMELINE_SCHEMA = {k: v for k, v in TIMELINE_SCHEMA.items() if k not in ("experiment", "variant")}
 
 
 def metrics_frame(comparison: dict[str, Any]) -> pl.DataFrame:
