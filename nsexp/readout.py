@@ -49,8 +49,10 @@ class Settings:
             raise InputError(
                 f"engine = {self.engine!r} is not known", fix=f"use one of {', '.join(ENGINES)}"
             )
-        if isinstance(self.bootstrap, bool) or not isinstance(self.bootstrap, int) or not (
-            self.bootstrap == 0 or 100 <= self.bootstrap <= 100_000
+        if (
+            isinstance(self.bootstrap, bool)
+            or not isinstance(self.bootstrap, int)
+            or not (self.bootstrap == 0 or 100 <= self.bootstrap <= 100_000)
         ):
             raise InputError(
                 f"bootstrap = {self.bootstrap!r} is not a number of resamples",
