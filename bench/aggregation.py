@@ -59,7 +59,7 @@ ENGINES = (
 GAP_SHARE = 0.01  # clicks missing on this share of rows in the "gaps" copy of the data
 LABELS = {
     "nsexp_polars": "nsexp, Polars streaming (default)",
-    "nsexp_polars_gaps": f"same, {GAP_SHARE:.0%} of clicks missing (ctr aggregated twice)",
+    "nsexp_polars_gaps": f"same, {GAP_SHARE:.0%} of clicks missing (second pass for ctr)",
     "nsexp_duckdb": "nsexp, DuckDB engine",
     "duckdb_sql": "DuckDB, hand-written query (baseline)",
     "polars_raw": "Polars, hand-written streaming query",
@@ -133,7 +133,7 @@ def generate(rows: int, root: Path) -> dict[str, Any]:
 
 def generate_gaps(root: Path) -> Path:
     """A copy of the parts with clicks missing on GAP_SHARE of the rows (once): the ratio metric
-    then needs its masked second pass, which the clean data never do."""
+    then needs a second pass, which the clean data never do."""
     gaps = root / "gaps"
     if (gaps / "metrics.toml").exists():
         return gaps
@@ -434,9 +434,12 @@ def run(argv: list[str] | None = None) -> str:
         "parts), the catalog and the summary checks. The Polars path sums the columns as they "
         "are (each distinct sum once, Float64 columns not cast) and reads from its own results "
         "that no mask was needed: a float column's sum is finite only if every cell is, and a "
-        "count equal to the rows means no nulls. A metric whose data break that (here: the "
-        "`gaps` row, clicks missing on 1% of the rows, so ctr must count rows with both parts) "
-        "is aggregated again with masks: a second pass over that metric's columns.",
+        "count equal to the rows means no nulls. A metric whose data break that needs a second "
+        "pass over its columns: a ratio of integer parts missing some parts (the `same, 1% of "
+        "clicks missing` row: ctr must count only rows with both parts) groups just the rows "
+        "missing a part and takes them out of the sums, exactly; any other metric (NaN or "
+        "infinite cells in a float column, missing parts of a float ratio, a CUPED metric with "
+        "missing values) is aggregated again with masks.",
         "- The machine is shared with other work: `best s` is the least disturbed run.",
     ]
     return "\n".join(lines)

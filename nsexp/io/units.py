@@ -198,6 +198,12 @@ def _wide_order(
 
 
 _UNITS = ("units",)
+_FROM_SUMS = ("from sums",)  # an integer proportion's min/max, derived in _FastPlan.finish
+
+
+def _if_any(n: pl.Expr, value: pl.Expr, name: str) -> pl.Expr:
+    """`value` where the group has values, else null (like min/max of no values)."""
+    return pl.when(n > 0).then(value).otherwise(None).cast(pl.Float64).alias(name)
 
 
 class _FastPlan:
@@ -207,7 +213,8 @@ class _FastPlan:
     with both parts) cost about a quarter of the query's CPU time. Unmasked sums give the same
     numbers whenever a column has no such cells, which the query itself shows: a float column's
     sum is finite only if every cell is, and a column's count equals the rows only if it has no
-    nulls. Integer and boolean columns are always finite, and a Float64 column is not cast.
+    nulls. Integer and boolean columns are always finite, and a Float64 column is not cast; an
+    integer proportion needs no min/max pass when its sums show only 0s and 1s (`_zero_one`).
     `finish` names the metrics whose assumptions the data broke: a ratio of integer parts with
     missing parts is patched by `_patch_ratios`, any other is aggregated again with the masks.
     """
@@ -232,10 +239,13 @@ class _FastPlan:
             self.exprs[key] = expr.alias(f"__nsexp_{len(self.exprs)}")
         return key
 
+    def _exact(self, column: str) -> bool:
+        """Integer and boolean columns: whole numbers, never NaN or infinite."""
+        return self.schema[column].is_integer() or self.schema[column] == pl.Boolean
+
     def _finite(self, *columns: str) -> list[tuple[str, ...]]:
         """The sums that are finite only if the columns hold no NaN or infinite cell."""
-        exact = [c for c in columns if self.schema[c].is_integer() or self.schema[c] == pl.Boolean]
-        return [self._agg("sum", c) for c in columns if c not in exact]
+        return [self._agg("sum", c) for c in columns if not self._exact(c)]
 
     def add(self, metric: Metric, names: list[str]) -> None:
         """Plan one metric's statistics (and its CUPED sums when the covariate is there)."""
@@ -256,7 +266,9 @@ class _FastPlan:
             return
         x = metric.columns[0]
         stats = {"n": a("count", x), "sum": a("sum", x), "sum_sq": a("sum", x, x)}
-        if metric.type == "proportion":
+        if metric.type == "proportion" and self._exact(x):
+            stats |= {"min": _FROM_SUMS, "max": _FROM_SUMS}  # see _zero_one
+        elif metric.type == "proportion":
             stats |= {"min": a("min", x), "max": a("max", x)}
         finite = self._finite(x)
         whole: list[tuple[str, ...]] = []
@@ -289,14 +301,23 @@ class _FastPlan:
         for metric in metrics:
             whole = all((wide[col[k]] == units).all() for k in self.whole[metric.id])
             finite = all(wide[col[k]].is_finite().all() for k in self.finite[metric.id])
-            if not whole and finite and self._patchable(metric, wide, col):
+            stats = self.stats[metric.id]
+            zero_one = "min" not in stats or stats["min"] != _FROM_SUMS
+            if not zero_one:  # an integer proportion: are all its values 0 or 1?
+                zero_one = self._zero_one(wide, col[stats["sum"]], col[stats["sum_sq"]])
+            if not whole and finite and zero_one and self._patchable(metric, wide, col):
                 patch.append(metric)
-            elif not (whole and finite):
+            elif not (whole and finite and zero_one):
                 redo.append(metric)
                 continue
             for stat, key in self.stats[metric.id].items():
                 name = f"{metric.id}__{stat}"
-                if stat == "cov_missing":
+                n, total = pl.col(col[stats["n"]]), pl.col(col[stats["sum"]])
+                if stat == "min" and key == _FROM_SUMS:
+                    out.append(_if_any(n, pl.when(total < n).then(0.0).otherwise(1.0), name))
+                elif stat == "max" and key == _FROM_SUMS:
+                    out.append(_if_any(n, pl.when(total > 0).then(1.0).otherwise(0.0), name))
+                elif stat == "cov_missing":
                     out.append((pl.col("units") - pl.col(col[key])).cast(pl.UInt32).alias(name))
                 elif key[0] == "count":
                     out.append(pl.col(col[key]).cast(pl.UInt32).alias(name))
@@ -304,6 +325,14 @@ class _FastPlan:
                     out.append(pl.col(col[key]).alias(name))
         keep = [c for c in wide.columns if not c.startswith("__nsexp_")]
         return wide.select(*keep, *out), redo, patch
+
+    @staticmethod
+    def _zero_one(wide: pl.DataFrame, total: str, squares: str) -> bool:
+        """Every value of an integer column is 0 or 1 exactly when the sum of squares equals the
+        sum (x*x >= x for whole numbers, equal only at 0 and 1), the sums being exact below
+        2**53: then each group's min and max follow from n and the sum, with no min/max pass."""
+        ss = wide[squares]
+        return bool((ss < 2.0**53).all() and (ss == wide[total]).all())
 
     def _patchable(self, metric: Metric, wide: pl.DataFrame, col: dict) -> bool:
         """A ratio of integer (or boolean) parts whose sums are exact in float64: every sum is
