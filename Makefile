@@ -37,6 +37,7 @@ services:
 
 test: $(STAMP) browser services
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
