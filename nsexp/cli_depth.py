@@ -42,19 +42,28 @@ def add_plan_parser(sub: argparse._SubParsersAction) -> None:
     base = p.add_mutually_exclusive_group(required=True)
     base.add_argument("--baseline-mean", type=float, help="North Star mean per unit")
     base.add_argument("--proportion", type=float, help="baseline rate of a proportion metric")
-    p.add_argument("--baseline-variance", type=float, help="per-unit variance (mean metrics)")
+    p.add_argument(
+        "--baseline-variance",
+        type=float,
+        help="per-unit variance; needed with --baseline-mean",
+    )
     p.add_argument("--daily-units", type=float, required=True, help="units exposed per day")
     p.add_argument("--effect", type=float, required=True, help="relative effect, e.g. 0.02")
-    p.add_argument("--alpha", type=float, default=0.05)
-    p.add_argument("--power", type=float, default=POWER)
-    p.add_argument("--variants", type=int, default=2, help="arms including the control")
+    p.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    p.add_argument(
+        "--power",
+        type=float,
+        default=POWER,
+        help=f"chance to detect the effect (default {POWER:g})",
+    )
+    p.add_argument("--variants", type=int, default=2, help="arms including the control (default 2)")
     p.add_argument(
         "--cuped-rho",
         type=float,
         default=0.0,
         help="correlation of the North Star with its CUPED covariate (variance x (1 - rho^2))",
     )
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="default text")
 
 
 def _check_plan(args: argparse.Namespace) -> tuple[float, float]:

@@ -285,7 +285,7 @@ def label_reason(row: dict) -> str:
         "its true effects do not vary beyond noise, so no correlation can be estimated"
         if corr is None
         else f"corrected correlation with the North Star {corr:+.2f} "
-        f"[{row['correlation_ci_low']:+.2f}, {row['correlation_ci_high']:+.2f}]"
+        f"[{row['correlation_ci_low']:+.2f}, {row['correlation_ci_high']:+.2f}]".replace("-", "−")
     )
     return (
         f"{metric}: moved in {row['n_moved']} of {n} comparisons, the North Star followed "

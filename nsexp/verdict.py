@@ -90,7 +90,7 @@ def describe(row: dict) -> str:
         return (
             f"{row['metric']} {fmt.pct(row['rel_effect'])} "
             f"{fmt.pct_ci(row['rel_cred_low'], row['rel_cred_high'])}, "
-            f"chance to win {row['chance_to_win'] * 100:.1f}%"
+            f"chance to win {fmt.chance(row['chance_to_win'])}"
         )
     if row["rel_effect"] is None and row.get("abs_effect") is not None:
         # control at 0: no relative lift, so give the absolute change and its interval

@@ -294,6 +294,15 @@ class DataContext:
         return f"workspace {self.workspace}" if self.workspace else "the bundled data"
 
 
+def as_sentence(message: str) -> str:
+    """A core message ('workspace 'x' is not ...; open ...') as a sentence on a page: capital
+    first letter, full stop at the end. Only for messages that do not start with a file name."""
+    message = message.strip()
+    if not message:
+        return message
+    return message[:1].upper() + message[1:] + ("" if message.endswith((".", "!", "?")) else ".")
+
+
 def data_context() -> DataContext:
     """The data named by the `workspace` query parameter; a bad id gets a warning and the
     bundled data."""
@@ -302,7 +311,9 @@ def data_context() -> DataContext:
     try:
         path = workspace.resolve(root, requested)
     except InputError as exc:
-        st.warning(f"{exc.message}. Showing the bundled data.", icon=":material/warning:")
+        st.warning(
+            f"{as_sentence(exc.message)} Showing the bundled data.", icon=":material/warning:"
+        )
         requested, path = None, root
     return DataContext(root, requested, path, workspace.data_stamp(path))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import streamlit as st
 
 from nsexp import workspace as ws
@@ -34,6 +35,13 @@ METRIC_COLUMNS = {
     "columns": "Data columns",
     "practical_threshold": st.column_config.NumberColumn("Practical threshold", format="percent"),
 }
+
+
+def undated_as_dash(experiments: pl.DataFrame) -> pl.DataFrame:
+    """The experiments table with '—' for the exposure dates of undated data, not 'None'."""
+    return experiments.with_columns(
+        pl.col("first_date", "last_date").cast(pl.String).fill_null("—")
+    )
 
 
 @st.cache_data(max_entries=16, ttl=common.CACHE_TTL, show_spinner="Reading the data…")
@@ -176,7 +184,9 @@ if seen is not None:
         ["Experiments found", "Metric catalog", "Summary rows"]
     )
     with experiments_tab:
-        st.dataframe(seen["experiments"], hide_index=True, column_config=EXPERIMENT_COLUMNS)
+        st.dataframe(
+            undated_as_dash(seen["experiments"]), hide_index=True, column_config=EXPERIMENT_COLUMNS
+        )
     with metrics_tab:
         st.dataframe(seen["metrics"], hide_index=True, column_config=METRIC_COLUMNS)
     with summary_tab:

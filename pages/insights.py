@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
+from nsexp.catalog import ROLE_LABELS
 from nsexp.portfolio import (
     LABEL_MEANINGS,
     Impact,
@@ -15,7 +16,7 @@ from nsexp.portfolio import (
 )
 from nsexp.report import format as fmt
 from nsexp.report.insight_charts import impact_chart, proxy_scatter, ranking_chart
-from nsexp.report.proxies import PLAIN, impact_sentence, thresholds
+from nsexp.report.proxies import PLAIN, impact_sentence, signed_r, thresholds
 from pages import common
 
 COLUMNS = 2
@@ -24,37 +25,49 @@ COLUMNS = 2
 @st.cache_data(max_entries=16, ttl=common.CACHE_TTL, show_spinner="Learning from past experiments…")
 def insights(
     path: str, stamp: tuple, key: common.SettingsKey
-) -> tuple[pl.DataFrame, pl.DataFrame, Impact, str]:
-    """Comparisons, proxy table and cumulative impact of the data on view (keyed on its stamp)."""
+) -> tuple[pl.DataFrame, pl.DataFrame, Impact, str, dict[str, str]]:
+    """Comparisons, proxy table, cumulative impact and metric labels of the data on view (keyed
+    on its stamp)."""
     readout = common.cached_readout(path, stamp, key)
     frame = comparisons(readout)
-    return frame, proxy_quality(frame), cumulative_impact(readout), readout.catalog.north_star.id
-
-
-def ranked_table(table: pl.DataFrame) -> pl.DataFrame:
-    """The proxy table formatted for people, best proxies first."""
-    return table.select(
-        pl.col("metric").alias("Metric"),
-        pl.col("role").str.replace("_", " ").alias("Role"),
-        pl.col("label").alias("Label"),
-        pl.col("n_comparisons").alias("Comparisons"),
-        pl.col("n_moved").alias("Moved"),
-        pl.format("{} of {}", "n_ns_followed", "n_moved").alias("North Star followed"),
-        pl.col("corrected_correlation").round(2).alias("Corrected r"),
-        pl.format(
-            "[{}, {}]",
-            pl.col("correlation_ci_low").round(2),
-            pl.col("correlation_ci_high").round(2),
-        ).alias("95% interval"),
-        pl.col("naive_correlation").round(2).alias("Naive r"),
+    labels = {m.id: m.label for m in readout.catalog.metrics.values()}
+    return (
+        frame,
+        proxy_quality(frame),
+        cumulative_impact(readout),
+        readout.catalog.north_star.id,
+        labels,
     )
+
+
+def ranked_table(table: pl.DataFrame, labels: dict[str, str] | None = None) -> pl.DataFrame:
+    """The proxy table formatted for people, best proxies first: metric labels as on the other
+    pages (the id beside them, as the charts name it), correlations as the CLI prints them."""
+    labels = labels or {}
+    rows = [
+        {
+            "Metric": labels.get(r["metric"], r["metric"]),
+            "Id": r["metric"],
+            "Role": ROLE_LABELS.get(r["role"], r["role"]),
+            "Label": r["label"].replace("_", " "),
+            "Comparisons": r["n_comparisons"],
+            "Moved": r["n_moved"],
+            "North Star followed": f"{r['n_ns_followed']} of {r['n_moved']}",
+            "Corrected r": signed_r(r["corrected_correlation"]),
+            "95% interval": f"[{signed_r(r['correlation_ci_low'])}, "
+            f"{signed_r(r['correlation_ci_high'])}]",
+            "Naive r": signed_r(r["naive_correlation"]),
+        }
+        for r in table.iter_rows(named=True)
+    ]
+    return pl.DataFrame(rows)
 
 
 common.leave_legacy_pages_mode()
 ctx = common.data_context()
 settings = common.current_settings()
 common.sidebar_data_note(ctx)
-frame, table, impact, north_star = common.or_stop(
+frame, table, impact, north_star, labels = common.or_stop(
     insights, str(ctx.path), ctx.stamp, common.settings_key(settings)
 )
 
@@ -65,8 +78,8 @@ if table.height == 0:
     st.info("No valid comparisons yet: run a few experiments first.")
     st.stop()
 
-predictive = table.filter(pl.col("label") == "predictive")["metric"].to_list()
-vanity = table.filter(pl.col("label") == "vanity")["metric"].to_list()
+predictive = [labels.get(m, m) for m in table.filter(pl.col("label") == "predictive")["metric"]]
+vanity = [labels.get(m, m) for m in table.filter(pl.col("label") == "vanity")["metric"]]
 st.markdown(
     f"**Predictive:** {', '.join(predictive) or 'none yet'}  \n"
     f"**Behave as vanity:** {', '.join(vanity) or 'none'}"
@@ -74,7 +87,7 @@ st.markdown(
 
 st.subheader("Metrics ranked by how well they predict the North Star")
 st.altair_chart(ranking_chart(table), height=40 + 32 * table.height, width="stretch")
-st.dataframe(ranked_table(table), hide_index=True, width="stretch")
+st.dataframe(ranked_table(table, labels), hide_index=True, width="stretch")
 with st.expander("Why each metric got its label"):
     for row in table.iter_rows(named=True):
         st.markdown(f"- {label_reason(row)}")

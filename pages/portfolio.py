@@ -80,7 +80,11 @@ shown = tables.filter_portfolio(table, verdicts, owner, search or "")
 links = [
     tables.readout_url(common.view_query(ctx, settings, experiment=e)) for e in shown["experiment"]
 ]
-shown = shown.with_columns(pl.Series("readout", links, dtype=pl.String))
+shown = shown.with_columns(
+    pl.Series("readout", links, dtype=pl.String),
+    # undated data has no duration: a dash, not "None"
+    pl.col("days").cast(pl.String).fill_null("—"),
+)
 badges = tables.badge_verdicts(table)
 if shown.height == 0:
     st.info("No experiment matches these filters.", icon=":material/filter_alt_off:")
@@ -96,10 +100,10 @@ else:
             "badges",
             "north_star",
             "readout",
-            "owner",
-            "variants",
             "days",
             "units",
+            "owner",
+            "variants",
         ],
         height=min(shown.height, ROWS_SHOWN) * 35 + 38,
         column_config={
@@ -119,7 +123,9 @@ else:
             ),
             "owner": st.column_config.TextColumn("Owner"),
             "variants": st.column_config.TextColumn("Variants"),
-            "days": st.column_config.NumberColumn("Days", format="%d"),
+            "days": st.column_config.TextColumn(
+                "Days", help="Days between the first and last exposure; — when undated."
+            ),
             "units": st.column_config.NumberColumn("Units", format="localized"),
             "readout": st.column_config.LinkColumn(
                 "Readout", display_text="Open readout", help="Opens in a new tab."

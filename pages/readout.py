@@ -28,7 +28,7 @@ def header(payload: dict[str, Any]) -> None:
     facts = [f"`{payload['experiment']}`"]
     if payload["owner"]:
         facts.append(payload["owner"])
-    facts.append(f"control `{payload['control']}`")
+    facts.append(f"control arm `{payload['control']}`")
     if payload["days"]:
         facts.append(f"{payload['days']} days ({payload['first_date']} to {payload['last_date']})")
     facts.append(f"{fmt.count(payload['units'])} units")
@@ -72,7 +72,7 @@ def verdict_cards(payload: dict[str, Any], selected: str, settings: Settings) ->
                 if settings.engine == "bayesian":
                     st.metric(
                         "Chance to beat control",
-                        "—" if ns.get("chance_to_win") is None else f"{ns['chance_to_win']:.1%}",
+                        fmt.chance(ns.get("chance_to_win")),
                         help="The posterior probability that the treatment is better on the "
                         "North Star, under a weak prior.",
                     )
@@ -82,9 +82,9 @@ def verdict_cards(payload: dict[str, Any], selected: str, settings: Settings) ->
                         help="How much North Star lift shipping it would lose on average if it "
                         "is in fact worse: the risk of being wrong.",
                     )
-            kind = "always-valid interval" if settings.sequential else "Interval"
+            kind = "always-valid interval" if settings.sequential else "interval"
             low, high = ns["rel_ci_low"], ns["rel_ci_high"]
-            st.caption(f"{kind[:1].upper()}{kind[1:]} {fmt.pct_ci(low, high)}: {status}.")
+            st.caption(f"{(1 - settings.alpha) * 100:g}% {kind} {fmt.pct_ci(low, high)}: {status}.")
             st.markdown("\n".join(f"- {r}" for r in comparison["reasons"]))
             notes = tables.card_notes(comparison, settings.engine)
             if notes:
@@ -286,7 +286,7 @@ if pin_id is not None:
     try:
         pin = pins.load_pin(ctx.path, pin_id)
     except InputError as exc:
-        st.error(exc.message, icon=":material/error:")
+        st.error(common.as_sentence(exc.message), icon=":material/error:")
         st.page_link(
             common.PORTFOLIO,
             label="Back to the portfolio",

@@ -254,3 +254,13 @@ def test_edited_catalog_saves_the_data_as_a_new_workspace(root: Path) -> None:
     assert at.selectbox(key="workspace_pick").value == saved.id
     assert metric(at, "Experiments") == experiment_count(root)
     assert catalog_editor(at).value == edited
+
+
+def test_undated_experiments_show_a_dash_not_none(root: Path) -> None:
+    at = open_page()
+    assert not at.exception
+    found = at.dataframe[0].value
+    past = found[found["experiment"].str.startswith("past_")]
+    assert len(past) and set(past["first_date"]) == {"—"} and set(past["last_date"]) == {"—"}
+    dated = found[found["experiment"] == "dark_mode"]
+    assert dated["first_date"].iloc[0][:4] == "2026"

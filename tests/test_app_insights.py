@@ -44,6 +44,12 @@ def test_page_renders_scatter_per_metric_table_and_impact(demo: None) -> None:
     assert len(at.get("vega_lite_chart")) == metrics + 2
     assert len(at.dataframe) == 1
     assert at.dataframe[0].value.shape[0] == metrics
+    shown = at.dataframe[0].value
+    # labels and roles as the other pages name them, correlations signed with a real minus
+    assert "Day-7 retention" in list(shown["Metric"]) and "day7_retention" in list(shown["Id"])
+    assert set(shown["Role"]) <= {"Leading indicator", "Vanity", "Guardrail"}
+    assert all(r[0] in "+−—" for r in shown["Corrected r"])
+    assert "Predictive:** Day-7 retention" in text
     assert at.metric[0].label.startswith("Reported")
 
 

@@ -61,6 +61,9 @@ def test_portfolio_counts_and_rows(open_app: AppOpener, readout: Readout) -> Non
     push = shown[shown["experiment"] == "push_reminders"].iloc[0]
     assert list(push["badges"]) == ["daily: North Star win", "three_a_day: Guardrail breach"]
     assert push["readout"] == "readout?experiment=push_reminders"
+    assert push["days"] == "21"
+    undated = shown[shown["experiment"].str.startswith("past_")]
+    assert len(undated) and set(undated["days"]) == {"—"}  # a dash, never "None"
 
 
 def test_verdict_filter_from_the_url(open_app: AppOpener, readout: Readout) -> None:
@@ -124,6 +127,7 @@ def test_bad_workspace_falls_back_to_the_bundled_data(open_app: AppOpener) -> No
     at = open_app(PAGE, {"workspace": "../../etc"})
     assert not at.exception
     assert "Showing the bundled data" in at.warning[0].value
+    assert at.warning[0].value.startswith("Workspace '")
     assert at.dataframe[0].value.shape[0] > 0
 
 

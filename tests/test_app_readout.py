@@ -44,6 +44,7 @@ def test_deep_link_opens_the_experiment(open_app: AppOpener, demo_copy: Path) ->
     at = open_app(PAGE, {"experiment": "push_reminders"})
     assert not at.exception
     assert at.title[0].value == "Practice reminder frequency"
+    assert "control arm `control`" in at.caption[0].value
     assert at.selectbox(key="experiment").value == "push_reminders"
     assert [a.proto.title for a in at.success] == [VERDICT_LABELS["north_star_win"]]
     assert [a.proto.title for a in at.error] == [VERDICT_LABELS["guardrail_breach"]]
@@ -53,6 +54,13 @@ def test_deep_link_opens_the_experiment(open_app: AppOpener, demo_copy: Path) ->
     expected = expected_table(demo_copy, "push_reminders", "daily")
     assert shown_table(at).equals(expected)
     assert at.code[0].value == "/readout?experiment=push_reminders&variant=daily"
+
+
+def test_verdict_card_names_its_interval_level(open_app: AppOpener) -> None:
+    at = open_app(PAGE, {"experiment": "animated_onboarding", "alpha": "0.1"})
+    assert not at.exception
+    # the card's interval is the (1 - alpha) one: say so, beside the reason's TOST (1 - 2 alpha)
+    assert any(c.value.startswith("90% interval [") for c in at.caption)
 
 
 def test_forest_plot_is_the_selected_treatments(open_app: AppOpener, demo_copy: Path) -> None:
@@ -203,6 +211,7 @@ def test_bad_pin_id_gets_a_message(open_app: AppOpener) -> None:
     at = open_app(PAGE, {"pin": "../../etc"})
     assert not at.exception
     assert "is not a pin id" in at.error[0].value
+    assert at.error[0].value.startswith("Pin '") and at.error[0].value.endswith(".")
     assert "Back to the portfolio" in [p.value for p in at.page_link]
 
 

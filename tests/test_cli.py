@@ -115,6 +115,7 @@ def test_table_and_markdown(data_dir: Path, run_cli: CliRunner) -> None:
     code, table, err = run_cli("readout", data_dir)  # table is the default
     assert code == 0 and not err
     assert "checkout" in table and all(v.upper() in table for v in verdicts)
+    assert "`" not in table  # plain text for a terminal, no Markdown code marks
     code, md, err = run_cli("readout", data_dir, "--format", "markdown")
     assert code == 0 and not err
     assert md.startswith("# Experiment readout — North Star: lessons")

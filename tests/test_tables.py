@@ -242,3 +242,15 @@ def test_metric_movement_leaves_out_invalid_experiments(demo: Readout) -> None:
     people = tables.movement_table(movement)
     assert people.height == len(demo.catalog.metrics)
     assert people["North Star moved too"][0] == "—"
+
+
+def test_chance_never_reads_as_certain() -> None:
+    from nsexp.report import format as fmt
+
+    assert fmt.chance(0.874) == "87.4%"
+    assert fmt.chance(0.999) == "99.9%"
+    assert fmt.chance(0.99996) == ">99.9%"
+    assert fmt.chance(1.0) == ">99.9%"
+    assert fmt.chance(0.00004) == "<0.1%"
+    assert fmt.chance(None) == "—"
+    assert fmt.chance(float("nan")) == "—"

@@ -42,7 +42,7 @@ def row_notes(rows: list[dict], engine: str) -> list[str]:
         lines.append(text + ".")
     if engine == "bayesian" and _ok(ns.get("chance_to_win")):
         lines.append(
-            f"North Star chance to beat control {ns['chance_to_win'] * 100:.1f}%, "
+            f"North Star chance to beat control {fmt.chance(ns['chance_to_win'])}, "
             f"expected loss if shipped {fmt.pct(ns['expected_loss'], 2, signed=False)}."
         )
     for r in rows:

@@ -35,6 +35,19 @@ def p_value(p: float | None) -> str:
     return f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"
 
 
+def chance(x: float | None) -> str:
+    """A probability for people: 0.874 -> '87.4%'; never a certain-looking '100.0%' or '0.0%'
+    (0.99996 -> '>99.9%', 0.00004 -> '<0.1%'); '—' when missing."""
+    if _bad(x):
+        return "—"
+    shown = round(x * 100, 1)
+    if shown >= 100:
+        return ">99.9%"
+    if shown <= 0:
+        return "<0.1%"
+    return f"{shown:.1f}%"
+
+
 def count(n: float | None) -> str:
     """12345 -> '12,345'."""
     return "—" if _bad(n) else f"{round(n):,}"

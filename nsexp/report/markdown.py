@@ -55,7 +55,7 @@ def _md_table(headers: list[str], rows: list[list[str]]) -> str:
 
 def _summary_line(e: ExperimentReadout) -> str:
     info = e.experiment.info
-    bits = [f"control `{e.experiment.control}`", f"{fmt.count(e.units)} units"]
+    bits = [f"control arm {e.experiment.control}", f"{fmt.count(e.units)} units"]
     if e.days:
         bits.append(f"{e.days} days")
     if info.owner:
@@ -112,7 +112,7 @@ def _document(
 
 
 def _experiment_lines(e: dict[str, Any], alpha: float, engine: str) -> list[str]:
-    bits = [f"control `{e['control']}`", f"{fmt.count(e['units'])} units"]
+    bits = [f"control arm `{e['control']}`", f"{fmt.count(e['units'])} units"]
     if e["days"]:
         bits.append(f"{e['days']} days")
     if e["owner"]:

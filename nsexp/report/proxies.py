@@ -68,7 +68,8 @@ def proxies_dict(table: pl.DataFrame, impact: Impact) -> dict[str, Any]:
     }
 
 
-def _r(x: float | None) -> str:
+def signed_r(x: float | None) -> str:
+    """A correlation for people: '+0.81', '−0.30' (a real minus), '—' when missing."""
     return "—" if x is None or not math.isfinite(x) else f"{x:+.2f}".replace("-", fmt.MINUS)
 
 
@@ -84,9 +85,9 @@ def _rows(table: pl.DataFrame) -> list[list[str]]:
                 str(r["n_moved"]),
                 f"{r['n_ns_followed']} of {r['n_moved']}",
                 "—" if r["sign_agreement"] is None else fmt.pct(r["sign_agreement"], 0, False),
-                _r(r["corrected_correlation"]),
-                f"[{_r(r['correlation_ci_low'])}, {_r(r['correlation_ci_high'])}]",
-                _r(r["naive_correlation"]),
+                signed_r(r["corrected_correlation"]),
+                f"[{signed_r(r['correlation_ci_low'])}, {signed_r(r['correlation_ci_high'])}]",
+                signed_r(r["naive_correlation"]),
             ]
         )
     return out

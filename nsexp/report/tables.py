@@ -135,7 +135,7 @@ def metric_table(metrics: pl.DataFrame, alpha: float, engine: str = "frequentist
         }
         if bayesian:
             row |= {
-                "Chance to win": _share_pct(m["chance_to_win"]),
+                "Chance to win": fmt.chance(m["chance_to_win"]),
                 "Expected loss": fmt.pct(m["expected_loss"], 2, signed=False),
                 "Credible interval": fmt.pct_ci(m["rel_cred_low"], m["rel_cred_high"]),
             }
@@ -148,10 +148,6 @@ def metric_table(metrics: pl.DataFrame, alpha: float, engine: str = "frequentist
         }
         rows.append(row)
     return pl.DataFrame(rows, schema={k: pl.String for k in _table_columns(level, bayesian)})
-
-
-def _share_pct(x: float | None) -> str:
-    return "—" if x is None else f"{x * 100:.1f}%"
 
 
 def guardrail_text(m: dict[str, Any]) -> str:
