@@ -40,14 +40,15 @@ def history_reason(row: dict, history: MetricHistory) -> str:
     moved = len(history.moved - {key})
     followed = len(history.followed - {key})
     phrase = LABEL_PHRASES.get(history.label, history.label)
+    name = row.get("label") or history.metric
     if moved == 0:
         return (
-            f"History: {history.metric} has not moved significantly in any other experiment "
+            f"History: {name} has not moved significantly in any other experiment "
             f"on record ({phrase})."
         )
     times = "time" if moved == 1 else "times"
     return (
-        f"History: when {history.metric} moved in other experiments, the North Star followed "
+        f"History: when {name} moved in other experiments, the North Star followed "
         f"{followed} of {moved} {times} ({phrase})."
     )
 

@@ -85,33 +85,41 @@ def decide(results: pl.DataFrame, invalid: set[str]) -> pl.DataFrame:
 
 
 def describe(row: dict) -> str:
-    """'page_views +8.1% [+5.2%, +11.0%], p < 0.001' for one metric's result row."""
+    """'Page views +8.1% [+5.2%, +11.0%], p < 0.001' for one metric's result row.
+
+    The interval is the one that agrees with the adjusted p-value (or the credible interval
+    under the Bayesian engine), so a quoted figure never contradicts its verdict.
+    """
+    name = row.get("label") or row["metric"]
     if row.get("engine") == "bayesian":
         return (
-            f"{row['metric']} {fmt.pct(row['rel_effect'])} "
+            f"{name} {fmt.pct(row['rel_effect'])} "
             f"{fmt.pct_ci(row['rel_cred_low'], row['rel_cred_high'])}, "
             f"chance to win {fmt.chance(row['chance_to_win'])}"
         )
     if row["rel_effect"] is None and row.get("abs_effect") is not None:
         # control at 0: no relative lift, so give the absolute change and its interval
         kind = row.get("type", "mean")
-        low, high = fmt.effect(row["abs_ci_low"], kind), fmt.effect(row["abs_ci_high"], kind)
+        low = row.get("abs_ci_adj_low", row["abs_ci_low"])
+        high = row.get("abs_ci_adj_high", row["abs_ci_high"])
         return (
-            f"{row['metric']} {fmt.effect(row['abs_effect'], kind)} [{low}, {high}], "
+            f"{name} {fmt.effect(row['abs_effect'], kind)} "
+            f"[{fmt.effect(low, kind)}, {fmt.effect(high, kind)}], "
             f"{fmt.p_value(row['p_adjusted'])}"
         )
-    return (
-        f"{row['metric']} {fmt.pct(row['rel_effect'])} "
-        f"{fmt.pct_ci(row['rel_ci_low'], row['rel_ci_high'])}, {fmt.p_value(row['p_adjusted'])}"
-    )
+    low = row.get("rel_ci_adj_low", row["rel_ci_low"])
+    high = row.get("rel_ci_adj_high", row["rel_ci_high"])
+    p = fmt.p_value(row["p_adjusted"])
+    return f"{name} {fmt.pct(row['rel_effect'])} {fmt.pct_ci(low, high)}, {p}"
 
 
 def north_star_clause(ns: dict, alpha: float) -> str:
     """How the North Star moved and what that means: moved, flat or inconclusive."""
-    name = f"the North Star {ns['metric']}"
+    label = ns.get("label") or ns["metric"]
+    name = f"the North Star {label}"
     limit = fmt.threshold(ns["practical_threshold"])
     if ns["significant"]:
-        return f"{name} moved {describe(ns).removeprefix(ns['metric'] + ' ')}"
+        return f"{name} moved {describe(ns).removeprefix(label + ' ')}"
     band = fmt.pct_ci(ns["equivalence_ci_low"], ns["equivalence_ci_high"])
     level = f"{(1 - 2 * alpha) * 100:g}% CI"
     if ns["flat"]:
@@ -140,15 +148,14 @@ def guardrail_caveats(metrics: list[dict]) -> list[str]:
         if m["role"] != "guardrail" or status in (None, "safe", "breached"):
             continue
         margin = m.get("non_inferiority_margin")
+        name = m.get("label") or m["metric"]
         if margin is None or margin != margin:
-            out.append(
-                f"Guardrail {m['metric']} is not shown safe: it has no non_inferiority_margin."
-            )
+            out.append(f"Guardrail {name} is not shown safe: it has no non_inferiority_margin.")
             continue
         power = m.get("guardrail_power")
         odds = f" (the test had {power * 100:.0f}% power)" if power == power and power else ""
         out.append(
-            f"Guardrail {m['metric']} is not shown safe: the data cannot yet rule out it being "
+            f"Guardrail {name} is not shown safe: the data cannot yet rule out it being "
             f"more than {margin * 100:g}% worse{odds}; ship with care."
         )
     return out
@@ -179,7 +186,7 @@ def explain(
     elif verdict == "north_star_loss":
         reasons.append(f"The North Star got worse: {describe(ns)}.")
     elif verdict == "guardrail_breach":
-        reasons += [f"Guardrail {m['metric']} got worse: {describe(m)}." for m in guard_worse]
+        reasons += [f"Guardrail got worse: {describe(m)}." for m in guard_worse]
     elif verdict == "north_star_win":
         reasons.append(f"The North Star improved: {describe(ns)}.")
         reasons += guardrail_caveats(metrics)
@@ -198,9 +205,7 @@ def explain(
         reasons.append(f"No metric moved significantly, and {north_star_clause(ns, alpha)}.")
     if verdict in ("north_star_win", "north_star_loss", "guardrail_breach"):
         if verdict != "guardrail_breach" and guard_worse:
-            reasons += [
-                f"Guardrail {m['metric']} also got worse: {describe(m)}." for m in guard_worse
-            ]
+            reasons += [f"A guardrail also got worse: {describe(m)}." for m in guard_worse]
         if verdict != "vanity_only" and better:
             reasons.append("Also better: " + "; ".join(describe(m) for m in better) + ".")
     others_worse = [m for m in worse if m["role"] != "guardrail"]

@@ -49,7 +49,7 @@ def test_deep_link_opens_the_experiment(open_app: AppOpener, demo_copy: Path) ->
     assert [a.proto.title for a in at.success] == [VERDICT_LABELS["north_star_win"]]
     assert [a.proto.title for a in at.error] == [VERDICT_LABELS["guardrail_breach"]]
     assert not at.warning
-    assert "The North Star improved: lessons_completed" in texts(at)
+    assert "The North Star improved: Lessons completed" in texts(at)
     assert len(at.get("vega_lite_chart")) == 2  # forest plot and the North Star over time
     expected = expected_table(demo_copy, "push_reminders", "daily")
     assert shown_table(at).equals(expected)

@@ -109,7 +109,7 @@ def test_readout_quotes_the_history(run_cli: CliRunner) -> None:
     (comparison,) = json.loads(out)["experiments"][0]["comparisons"]
     history = [r for r in comparison["reasons"] if r.startswith("History:")]
     assert any(
-        "when page_views moved in other experiments, the North Star followed" in r for r in history
+        "when Page views moved in other experiments, the North Star followed" in r for r in history
     )
     assert any("vanity metric" in r for r in history)
 

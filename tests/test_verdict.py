@@ -223,9 +223,9 @@ def test_reasons_name_metrics_and_figures(scenarios: Readout) -> None:
     assert "Also better: clicks +10.0%" in win
     loss = reasons(scenarios, "ns_loss")
     assert "The North Star got worse: lessons −10.0%" in loss
-    assert "Guardrail errors also got worse: errors +60.0%" in loss
+    assert "A guardrail also got worse: errors +60.0%" in loss
     breach = reasons(scenarios, "breach")
-    assert breach.startswith("Guardrail errors got worse: errors +60.0% [")
+    assert breach.startswith("Guardrail got worse: errors +60.0% [")
     srm = reasons(scenarios, "srm")
     assert "control 11,000 / treatment 10,000" in srm and "50% / 50%" in srm
     vanity = reasons(scenarios, "vanity_flat")
@@ -240,10 +240,11 @@ def test_reasons_name_metrics_and_figures(scenarios: Readout) -> None:
 
 
 def test_reason_interval_is_the_metric_interval(scenarios: Readout) -> None:
-    """The figures in a reason are the metric's own rel effect and CI, formatted."""
+    """The figures in a reason are the metric's own rel effect and the CI that agrees with its
+    adjusted p-value, formatted."""
     t = scenarios.experiments["breach"].treatments[0]
     row = t.metrics.filter(pl.col("metric") == "errors").row(0, named=True)
-    low, high = f"{row['rel_ci_low'] * 100:+.1f}%", f"{row['rel_ci_high'] * 100:+.1f}%"
+    low, high = f"{row['rel_ci_adj_low'] * 100:+.1f}%", f"{row['rel_ci_adj_high'] * 100:+.1f}%"
     assert f"[{low}, {high}]" in t.reasons[0]
 
 

@@ -26,9 +26,7 @@ def row_notes(rows: list[dict], engine: str) -> list[str]:
     if cuped:
         lines.append(
             "CUPED: "
-            + "; ".join(
-                f"{r['metric']} variance {fmt.pct(-r['variance_reduction'])}" for r in cuped
-            )
+            + "; ".join(f"{_name(r)} variance {fmt.pct(-r['variance_reduction'])}" for r in cuped)
             + "."
         )
     ns = next(r for r in rows if r["role"] == "north_star")
@@ -54,7 +52,7 @@ def row_notes(rows: list[dict], engine: str) -> list[str]:
         power = r.get("guardrail_power")
         odds = f", power {power * 100:.0f}%" if _ok(power) else ""
         lines.append(
-            f"Guardrail {r['metric']}: {r['guardrail_status']} "
+            f"Guardrail {_name(r)}: {r['guardrail_status']} "
             f"(non-inferiority margin {margin * 100:g}%{odds})."
         )
     boot = [r for r in rows if _ok(r.get("rel_ci_boot_low"))]
@@ -62,9 +60,14 @@ def row_notes(rows: list[dict], engine: str) -> list[str]:
         lines.append(
             "Bootstrap CI: "
             + "; ".join(
-                f"{r['metric']} {fmt.pct_ci(r['rel_ci_boot_low'], r['rel_ci_boot_high'])}"
+                f"{_name(r)} {fmt.pct_ci(r['rel_ci_boot_low'], r['rel_ci_boot_high'])}"
                 for r in boot
             )
             + "."
         )
     return lines
+
+
+def _name(row: dict) -> str:
+    """The metric's label for people, its id when it has none."""
+    return row.get("label") or row["metric"]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from nsexp.catalog import ROLE_LABELS
 from nsexp.readout import ExperimentReadout, Readout, TreatmentReadout
 from nsexp.report import format as fmt
 from nsexp.report.depth import depth_lines, row_notes
 from nsexp.report.json import experiment_dict
 from nsexp.verdict import VERDICT_LABELS
 
-HEADERS = ("Metric", "Role", "Control", "Treatment", "Effect", "Lift", "95% CI", "p (adj.)")
+HEADERS = ("Metric", "Role", "Control", "Treatment", "Effect", "Lift", "95% CI (adj.)", "p (adj.)")
 
 
 def metric_rows(t: TreatmentReadout) -> list[list[str]]:
@@ -28,13 +29,16 @@ def dict_rows(metrics: list[dict[str, Any]]) -> list[list[str]]:
         )
         rows.append(
             [
-                m["metric"] + mark,
-                m["role"].replace("_", " "),
+                (m.get("label") or m["metric"]) + mark,
+                ROLE_LABELS[m["role"]],
                 fmt.value(m["control_mean"], m["type"]),
                 fmt.value(m["treatment_mean"], m["type"]),
                 fmt.effect(m["abs_effect"], m["type"]),
                 fmt.pct(m["rel_effect"]),
-                fmt.pct_ci(m["rel_ci_low"], m["rel_ci_high"]),
+                fmt.pct_ci(
+                    m.get("rel_ci_adj_low", m["rel_ci_low"]),
+                    m.get("rel_ci_adj_high", m["rel_ci_high"]),
+                ),
                 fmt.p_value(m["p_adjusted"]).removeprefix("p ").removeprefix("= "),
             ]
         )
@@ -43,7 +47,7 @@ def dict_rows(metrics: list[dict[str, Any]]) -> list[list[str]]:
 
 def _headers(readout: Readout | float) -> list[str]:
     alpha = readout if isinstance(readout, float | int) else readout.settings.alpha
-    level = f"{(1 - alpha) * 100:g}% CI"
+    level = f"{(1 - alpha) * 100:g}% CI (adj.)"
     return [*HEADERS[:6], level, HEADERS[7]]
 
 
@@ -158,7 +162,7 @@ def _aligned(headers: list[str], rows: list[list[str]]) -> str:
 
 def to_table(readout: Readout) -> str:
     """The readout for a terminal: a block per experiment with aligned columns."""
-    out = [vanity_count(readout), ""]
+    out = [vanity_count(readout), ""] if len(readout.experiments) > 1 else []
     for e in readout.experiments.values():
         out.append(f"{e.experiment.info.title} [{e.id}] — {_summary_line(e)}")
         if e.srm.mismatch:
