@@ -87,7 +87,26 @@ st.markdown(
 
 st.subheader("Metrics ranked by how well they predict the North Star")
 st.altair_chart(ranking_chart(table), height=40 + 32 * table.height, width="stretch")
-st.dataframe(ranked_table(table, labels), hide_index=True, width="stretch")
+st.dataframe(
+    ranked_table(table, labels),
+    hide_index=True,
+    width="stretch",
+    # short headers and widths in pixels so every column fits a 1440 px window
+    column_config={
+        "Metric": st.column_config.TextColumn(width=150),
+        "Id": st.column_config.TextColumn(width=130),
+        "Role": st.column_config.TextColumn(width=120),
+        "Label": st.column_config.TextColumn(width=75),
+        "Comparisons": st.column_config.NumberColumn(
+            "Compared", width=70, help="Comparisons (treatment vs control) in the data."
+        ),
+        "Moved": st.column_config.NumberColumn(width=55),
+        "North Star followed": st.column_config.TextColumn("NS followed", width=85),
+        "Corrected r": st.column_config.TextColumn(width=80),
+        "95% interval": st.column_config.TextColumn(width=105),
+        "Naive r": st.column_config.TextColumn(width=60),
+    },
+)
 with st.expander("Why each metric got its label"):
     for row in table.iter_rows(named=True):
         st.markdown(f"- {label_reason(row)}")

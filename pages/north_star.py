@@ -17,16 +17,21 @@ st.title(f"North Star: {north_star['label']}", anchor=False)
 st.caption(
     f"{north_star['description'] or 'The value customers get.'} Leading indicators should move "
     "it, vanity metrics are easy to move and prove little, guardrails must not get worse. Counts "
-    f"are over the {north_star['experiments']} experiments in {ctx.name} whose data can be "
-    f"trusted ({view['experiments']} in all)."
+    f"are over the {north_star['comparisons']} comparisons of the {north_star['experiments']} "
+    f"experiments in {ctx.name} whose data can be trusted ({view['experiments']} experiments in "
+    "all)."
+)
+st.caption(
+    "A comparison is one treatment read out against its control: an experiment with two "
+    "treatments makes two comparisons."
 )
 st.graphviz_chart(
     charts.catalog_tree(movement),
     alt=f"Metric catalog tree with {north_star['label']} at the root",
 )
 st.caption(
-    "Green: when experiments moved this metric, the North Star moved the same way at least half "
-    "the time. Orange: it moved, the North Star mostly did not follow. Grey: never moved. "
+    "Green: in the comparisons that moved this metric, the North Star moved the same way at least "
+    "half the time. Orange: it moved, the North Star mostly did not follow. Grey: never moved. "
     "Red: a guardrail that got worse."
 )
 st.subheader("Per metric", anchor=False)

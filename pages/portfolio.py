@@ -95,38 +95,32 @@ else:
         key="portfolio_table",
         on_select="rerun",
         selection_mode="single-row",
-        column_order=[
-            "name",
-            "badges",
-            "north_star",
-            "readout",
-            "days",
-            "units",
-            "owner",
-            "variants",
-        ],
+        # widths in pixels so the columns that matter fit a 1440 px window; the variants are
+        # in the badges and the lift of multi-treatment rows, the readout link is last (a
+        # selected row opens the readout too)
+        column_order=["name", "badges", "north_star", "owner", "days", "units", "readout"],
         height=min(shown.height, ROWS_SHOWN) * 35 + 38,
         column_config={
-            "name": st.column_config.TextColumn("Experiment", width="medium"),
+            "name": st.column_config.TextColumn("Experiment", width=180),
             "badges": st.column_config.MultiselectColumn(
                 "Verdict",
                 options=list(badges),
                 color=[HEX[VERDICT_COLORS[v]] for v in badges.values()],
-                width="medium",
+                width=250,
                 help="One verdict per treatment variant, judged against the control.",
             ),
             "north_star": st.column_config.TextColumn(
                 "North Star lift",
                 help=f"{view['north_star']}: treatment ÷ control − 1, with its confidence "
                 "interval.",
-                width="medium",
+                width=290,
             ),
-            "owner": st.column_config.TextColumn("Owner"),
+            "owner": st.column_config.TextColumn("Owner", width=100),
             "variants": st.column_config.TextColumn("Variants"),
             "days": st.column_config.TextColumn(
-                "Days", help="Days between the first and last exposure; — when undated."
+                "Days", help="Days between the first and last exposure; — when undated.", width=45
             ),
-            "units": st.column_config.NumberColumn("Units", format="localized"),
+            "units": st.column_config.NumberColumn("Units", format="localized", width=65),
             "readout": st.column_config.LinkColumn(
                 "Readout", display_text="Open readout", help="Opens in a new tab."
             ),

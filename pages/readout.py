@@ -119,9 +119,29 @@ def details(payload: dict[str, Any], comparison: dict[str, Any], settings: Setti
         charts.forest_plot(metrics, alpha, engine),
         alt=f"Relative lift of every metric of {variant} against {control}",
     )
+    table = tables.metric_table(metrics, alpha, engine)
+    every = st.toggle(
+        "All columns",
+        key=f"all_columns_{variant}",
+        help="Also the difference, the unadjusted interval and p, what the experiment can "
+        "detect today, the units per arm and notes.",
+    )
     st.dataframe(
-        tables.metric_table(metrics, alpha, engine),
+        table,
         hide_index=True,
+        column_order=None if every else tables.compact_columns(engine == "bayesian"),
+        # widths in pixels so the default columns fit a 1440 px window
+        column_config={
+            "Metric": st.column_config.TextColumn(width=165),
+            "Role": st.column_config.TextColumn(width=115),
+            "Control": st.column_config.TextColumn(width=70),
+            "Treatment": st.column_config.TextColumn(width=75),
+            "Lift": st.column_config.TextColumn(width=55),
+            "Adjusted CI": st.column_config.TextColumn(width=110),
+            "p (adjusted)": st.column_config.TextColumn("p adj.", width=60),
+            "Result": st.column_config.TextColumn(width=105),
+            "Guardrail": st.column_config.TextColumn(width=190),
+        },
         alt=f"Every figure of {variant} against {control}",
     )
     timeline = tables.timeline_frame(comparison)

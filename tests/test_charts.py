@@ -144,7 +144,7 @@ def test_catalog_tree_names_every_metric_with_its_counts() -> None:
     dot = charts.catalog_tree(movement)
     assert dot.startswith("digraph") and dot.rstrip().endswith("}")
     assert 'Lessons \\"done\\"' in dot
-    assert "moved in 4 of 8 experiments\\n(3 better, 2 worse)" in dot
+    assert "moved in 5 of 10 comparisons\\n(3 better, 2 worse)" in dot
     assert "the North Star followed 3 of 3" in dot
     assert "the North Star followed 1 of 7" in dot
     assert "got worse in 2 of 2" in dot

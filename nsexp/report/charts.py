@@ -241,8 +241,8 @@ def segment_chart(frame: pl.DataFrame, threshold: float, column: str) -> alt.Lay
 
 def catalog_tree(movement: pl.DataFrame) -> str:
     """The metric catalog as a Graphviz tree: leading indicators, vanity metrics and guardrails
-    feed the North Star; each node says how often experiments moved it and the North Star with
-    it. `movement` is nsexp.report.tables.metric_movement."""
+    feed the North Star; each node says in how many comparisons (treatment vs control) it moved
+    and the North Star with it. `movement` is nsexp.report.tables.metric_movement."""
     lines = [
         "digraph catalog {",
         '  graph [rankdir=LR, bgcolor="transparent", nodesep=0.25, ranksep=0.6, fontname="sans"];',
@@ -252,8 +252,8 @@ def catalog_tree(movement: pl.DataFrame) -> str:
     ]
     ns = movement.filter(pl.col("role") == "north_star").row(0, named=True)
     ns_text = (
-        f"★ {ns['label']}\\nNorth Star\\nmoved in {ns['experiments_moved']} of "
-        f"{ns['experiments']} experiments\\n({ns['better']} better, {ns['worse']} worse)"
+        f"★ {ns['label']}\\nNorth Star\\nmoved in {ns['comparisons_moved']} of "
+        f"{ns['comparisons']} comparisons\\n({ns['better']} better, {ns['worse']} worse)"
     )
     lines.append(
         f'  ns [label="{_escape(ns_text)}", fillcolor="{HEX["light_green"]}", '
@@ -281,7 +281,7 @@ def catalog_tree(movement: pl.DataFrame) -> str:
 
 def _leaf_text(m: dict) -> str:
     moved = m["comparisons_moved"]
-    head = f"{m['label']}\\nmoved in {m['experiments_moved']} of {m['experiments']} experiments"
+    head = f"{m['label']}\\nmoved in {moved} of {m['comparisons']} comparisons"
     if moved == 0:
         return head
     if m["role"] == "guardrail":

@@ -184,6 +184,15 @@ def _table_columns(level: str, bayesian: bool = False) -> list[str]:
     ]
 
 
+def compact_columns(bayesian: bool = False) -> list[str]:
+    """The columns of metric_table shown by default, narrow enough for a laptop screen: the
+    lift with the interval that decides (adjusted, or credible), the result and the guardrail.
+    Difference, unadjusted figures, what is detectable today, units and notes are in
+    all columns."""
+    decide = ("Chance to win", "Credible interval") if bayesian else ("Adjusted CI", "p (adjusted)")
+    return ["Metric", "Role", "Control", "Treatment", "Lift", *decide, "Result", "Guardrail"]
+
+
 def readout_csv(payload: dict[str, Any]) -> str:
     """One experiment's readout as CSV: a row per treatment x metric with the raw figures."""
     frames = [
@@ -292,9 +301,10 @@ def portfolio_counts(readout: Readout) -> dict[str, int]:
 
 
 def metric_movement(readout: Readout) -> pl.DataFrame:
-    """Per metric, over the valid comparisons (treatment vs control, verdict not invalid): how
-    many experiments and comparisons moved it significantly, better or worse, and in how many
-    of those the North Star moved significantly too, and in the same good direction."""
+    """Per metric, over the valid comparisons (one treatment against its control, verdict not
+    invalid): how many comparisons (and experiments) moved it significantly, better or worse,
+    and in how many of those comparisons the North Star moved significantly too, and in the
+    same good direction."""
     verdicts = pl.DataFrame(
         [(e.id, t.variant, t.verdict) for e in readout.experiments.values() for t in e.treatments],
         schema={"experiment": pl.String, "variant": pl.String, "verdict": pl.String},
@@ -369,7 +379,7 @@ def movement_table(movement: pl.DataFrame) -> pl.DataFrame:
             {
                 "Metric": m["label"],
                 "Role": ROLE_LABELS[m["role"]],
-                "Experiments that moved it": f"{m['experiments_moved']} of {m['experiments']}",
+                "Comparisons that moved it": f"{moved} of {m['comparisons']}",
                 "Better / worse": f"{m['better']} / {m['worse']}",
                 "North Star moved too": "—" if is_ns else _share(m["ns_moved_with"], moved),
                 "North Star followed": "—" if is_ns else _share(m["ns_followed"], moved),
@@ -378,7 +388,7 @@ def movement_table(movement: pl.DataFrame) -> pl.DataFrame:
     columns = [
         "Metric",
         "Role",
-        "Experiments that moved it",
+        "Comparisons that moved it",
         "Better / worse",
         "North Star moved too",
         "North Star followed",
