@@ -116,15 +116,7 @@ def analysis_settings() -> None:
             )
             alpha = default_alpha
             del st.query_params["alpha"]
-    correction = st.query_params.get("correction", DEFAULT.correction)
-    if correction not in CORRECTIONS:
-        st.warning(
-            f"The link asks for correction {correction!r}, which is not one of "
-            f"{', '.join(CORRECTIONS)}: showing {CORRECTION_LABELS[DEFAULT.correction]}.",
-            icon=":material/warning:",
-        )
-        correction = DEFAULT.correction
-        del st.query_params["correction"]
+    correction = _choice("correction", CORRECTIONS, CORRECTION_LABELS, DEFAULT.correction)
     with st.sidebar:
         st.subheader("Analysis", anchor=False)
         st.segmented_control(
@@ -147,6 +139,21 @@ def analysis_settings() -> None:
     method_settings()
 
 
+def _choice(key: str, options: tuple[str, ...], labels: dict[str, str], default: str) -> str:
+    """A query parameter that must be one of `options`; anything else gets a warning and the
+    default."""
+    value = st.query_params.get(key, default)
+    if value in options:
+        return value
+    st.warning(
+        f"The link asks for {key} {value!r}, which is not one of {', '.join(options)}: "
+        f"showing {labels[default]}.",
+        icon=":material/warning:",
+    )
+    del st.query_params[key]
+    return default
+
+
 def _flag(key: str, label: str, default: bool) -> bool:
     """A true/false query parameter; anything else gets a warning and the default."""
     text = st.query_params.get(key)
@@ -167,15 +174,7 @@ def method_settings() -> None:
     sequential = _flag("sequential", "safe peeking", False)
     covariate = has_covariate()
     cuped = _flag("cuped", "CUPED", True)
-    engine = st.query_params.get("engine", DEFAULT.engine)
-    if engine not in ENGINES:
-        st.warning(
-            f"The link asks for engine {engine!r}, which is not one of {', '.join(ENGINES)}: "
-            f"showing {ENGINE_LABELS[DEFAULT.engine]}.",
-            icon=":material/warning:",
-        )
-        engine = DEFAULT.engine
-        del st.query_params["engine"]
+    engine = _choice("engine", ENGINES, ENGINE_LABELS, DEFAULT.engine)
     with st.sidebar:
         st.toggle(
             "Safe to peek (sequential)",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Protocol
 
 import polars as pl
@@ -183,10 +185,29 @@ def _read_summary_table(
     return read_summary(frame.lazy(), Path(config.file), catalog)
 
 
+def optional_module(module: str, engine: str, config: SourceConfig) -> ModuleType:
+    """Import an engine's driver, or say which extra installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise InputError(
+            f"engine {engine} needs the {module} package",
+            file=config.file,
+            fix=f"pip install 'nsexp[{engine}]'",
+        ) from exc
+
+
 def first_line(exc: BaseException) -> str:
     """An exception's first line, with any password redacted: safe to show."""
     text = str(exc).strip().splitlines()
     return redact(f"{type(exc).__name__}: {text[0] if text else ''}")
 
 
-__all__ = ["Engine", "column_kind", "finish", "first_line", "read_engine"]
+__all__ = [
+    "Engine",
+    "column_kind",
+    "finish",
+    "first_line",
+    "optional_module",
+    "read_engine",
+]

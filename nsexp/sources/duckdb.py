@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nsexp.errors import InputError
-from nsexp.sources.base import first_line
+from nsexp.sources.base import first_line, optional_module
 from nsexp.sources.config import SourceConfig
 from nsexp.sources.sql import DUCKDB, Dialect, literal
 
@@ -16,14 +16,7 @@ class DuckDBEngine:
     dialect: Dialect = DUCKDB
 
     def __init__(self, config: SourceConfig) -> None:
-        try:
-            import duckdb
-        except ImportError as exc:
-            raise InputError(
-                "engine duckdb needs the duckdb package",
-                file=config.file,
-                fix="pip install 'nsexp[duckdb]'",
-            ) from exc
+        duckdb = optional_module("duckdb", "duckdb", config)
         self.config = config
         self._error = duckdb.Error
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nsexp.errors import InputError
-from nsexp.sources.base import first_line
+from nsexp.sources.base import first_line, optional_module
 from nsexp.sources.config import SourceConfig, password, redact
 from nsexp.sources.sql import POSTGRES, Dialect
 
@@ -18,14 +18,7 @@ class PostgresEngine:
     dialect: Dialect = POSTGRES
 
     def __init__(self, config: SourceConfig) -> None:
-        try:
-            import psycopg
-        except ImportError as exc:
-            raise InputError(
-                "engine postgres needs the psycopg package",
-                file=config.file,
-                fix="pip install 'nsexp[postgres]'",
-            ) from exc
+        psycopg = optional_module("psycopg", "postgres", config)
         self.config = config
         self._psycopg = psycopg
         secret = password()

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from nsexp.errors import InputError
-from nsexp.sources.base import first_line
+from nsexp.sources.base import first_line, optional_module
 from nsexp.sources.config import SourceConfig
 from nsexp.sources.sql import SPARK, Dialect
 
@@ -36,14 +36,7 @@ class SparkEngine:
     dialect: Dialect = SPARK
 
     def __init__(self, config: SourceConfig) -> None:
-        try:
-            import pyspark  # noqa: F401
-        except ImportError as exc:
-            raise InputError(
-                "engine spark needs the pyspark package",
-                file=config.file,
-                fix="pip install 'nsexp[spark]'",
-            ) from exc
+        optional_module("pyspark", "spark", config)
         self.config = config
         try:
             self.spark = spark_session(config.url)
