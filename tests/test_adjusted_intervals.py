@@ -49,3 +49,15 @@ def test_holm_level_is_alpha_over_the_step_count() -> None:
     effect = stats.norm.isf(p / 2)
     ci = adjusted_intervals(effect, se, effect, se, np.full(3, np.inf), p, p_adj, 0.05)
     np.testing.assert_allclose(1 - ci.abs_level[:2], [0.05 / 3, 0.05 / 2], rtol=1e-9)
+
+
+def test_relative_interval_is_not_widened_when_nothing_is_corrected() -> None:
+    """A very significant metric alone in its family: the relative statistic's own p-value is
+    far below the absolute test's, yet the adjusted relative interval is the ordinary one."""
+    effect, se, df = np.array([0.6]), np.array([0.05]), np.array([np.inf])
+    rel, rel_se = np.array([0.06]), np.array([0.004])  # z = 15 against the absolute z = 12
+    p = 2 * stats.t.sf(np.abs(effect / se), df)
+    ci = adjusted_intervals(effect, se, rel, rel_se, df, p, p, 0.05)
+    crit = stats.norm.isf(0.025)
+    np.testing.assert_allclose(ci.rel_low, rel - crit * rel_se, rtol=1e-9)
+    np.testing.assert_allclose(ci.rel_high, rel + crit * rel_se, rtol=1e-9)

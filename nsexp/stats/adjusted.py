@@ -1,13 +1,12 @@
 """Confidence intervals that agree with multiplicity-adjusted p-values, exactly.
 
-An interval at level 1 - g excludes zero exactly when its own test's p-value is below g. Setting
-g = alpha * p_raw / p_adjusted for each test (capped at alpha, see _level) makes that happen
-exactly when p_adjusted < alpha —
-for Holm this is the level alpha / (m - rank + 1) of the step at which the test is rejected (or
-the stricter step that blocked it), the usual way of inverting a step-down procedure into
-simultaneous intervals (cf. Dmitrienko et al. 2009, Multiple Testing Problems, ch. 2). The
-relative interval uses the p-value of its own delta-method statistic, so it keeps the property
-although its statistic differs slightly from the absolute one.
+An interval at level 1 - g excludes zero exactly when its own test's p-value is below g. Each
+test gets g = alpha * p_raw / p_adjusted (capped at alpha, see correction_level): for Holm this
+is the level alpha / (m - rank + 1) of the step at which the test is rejected (or the stricter
+step that blocked it), the usual way of inverting a step-down procedure into simultaneous
+intervals (cf. Dmitrienko et al. 2009, Multiple Testing Problems, ch. 2). The relative interval
+has its own delta-method statistic, whose p-value differs from the absolute test's; where that
+would break the agreement, its level moves just past its own p-value, and no further.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from scipy import stats
 
 FloatArray = np.ndarray
 _TINY = 1e-300
+_NUDGE = 1e-6
 
 
 class AdjustedIntervals(NamedTuple):
@@ -32,13 +32,22 @@ class AdjustedIntervals(NamedTuple):
     rel_level: FloatArray
 
 
-def _level(p_own: FloatArray, p_adjusted: FloatArray, alpha: float) -> FloatArray:
-    """Per-test error level g = alpha * p_own / p_adjusted, capped at alpha (never narrower than
-    the unadjusted interval) except where only a level above alpha can agree with p_adjusted."""
+def correction_level(
+    p_own: FloatArray, p_raw: FloatArray, p_adjusted: FloatArray, alpha: float
+) -> FloatArray:
+    """Per-test error level: alpha scaled by the correction's factor p_raw / p_adjusted (capped
+    at alpha, so never narrower than the unadjusted interval), then moved just far enough that
+    an interval whose own p-value p_own differs from p_raw still excludes zero exactly when
+    p_adjusted < alpha."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        level = np.where(p_adjusted > 0, alpha * p_own / p_adjusted, alpha)
-        need_wider_level = (p_adjusted < alpha) & (p_own >= alpha)
-        level = np.where(need_wider_level, level, np.minimum(level, alpha))
+        level = np.minimum(np.where(p_adjusted > 0, alpha * p_raw / p_adjusted, alpha), alpha)
+        significant = p_adjusted < alpha
+        # An interval at level g excludes zero exactly when p_own < g; keep clear of the tie.
+        level = np.where(
+            significant,
+            np.maximum(level, p_own * (1 + _NUDGE)),
+            np.minimum(level, p_own * (1 - _NUDGE)),
+        )
     return np.clip(level, _TINY, 1.0)
 
 
@@ -76,8 +85,8 @@ def adjusted_intervals(
     """
     p_abs = _own_p(abs_effect, abs_se, df)
     p_rel = _own_p(rel_effect, rel_se, df)
-    abs_level = _level(p_abs, p_adjusted, alpha)
-    rel_level = _level(p_rel, p_adjusted, alpha)
+    abs_level = correction_level(p_abs, p_value, p_adjusted, alpha)
+    rel_level = correction_level(p_rel, p_value, p_adjusted, alpha)
     abs_low, abs_high = _interval(abs_effect, abs_se, df, abs_level)
     rel_low, rel_high = _interval(rel_effect, rel_se, df, rel_level)
     missing = np.isnan(p_adjusted) | np.isnan(p_value)

@@ -29,8 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nsexp.stats.adjusted import AdjustedIntervals
-from nsexp.stats.adjusted import _level as adjusted_level
+from nsexp.stats.adjusted import AdjustedIntervals, correction_level
 from nsexp.stats.compare import Comparison
 
 FloatArray = np.ndarray
@@ -108,8 +107,8 @@ def sequential_adjusted_intervals(
     with np.errstate(divide="ignore", invalid="ignore"):
         p_rel = always_valid_p(rel_effect / rel_se, n, eta)
     p_rel = np.where(rel_se == 0, np.where(rel_effect == 0, 1.0, 0.0), p_rel)
-    abs_level = adjusted_level(p_value, p_adjusted, alpha)
-    rel_level = adjusted_level(p_rel, p_adjusted, alpha)
+    abs_level = correction_level(p_value, p_value, p_adjusted, alpha)
+    rel_level = correction_level(p_rel, p_value, p_adjusted, alpha)
     with np.errstate(invalid="ignore"):
         abs_half = np.where(abs_se == 0, 0.0, boundary_multiplier(n, eta, abs_level) * abs_se)
         rel_half = np.where(rel_se == 0, 0.0, boundary_multiplier(n, eta, rel_level) * rel_se)
