@@ -265,8 +265,8 @@ def _child(kind: str, root: Path, repeats: int) -> dict[str, Any]:
 
 def stats_stage(repeats: int = 7) -> dict[str, float]:
     """Median seconds of summary -> all comparisons for 200 experiments x 20 metrics x 3 arms."""
+    from nsexp.analysis.readout import Settings, build_readout, compute_results
     from nsexp.io import load_dataset
-    from nsexp.readout import Settings, build_readout, compute_results
 
     rng = np.random.default_rng(SEED)
     types = ["proportion"] * 7 + ["mean"] * 9 + ["ratio"] * 4

@@ -14,19 +14,20 @@ import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 from streamlit.runtime.pages_manager import PagesManager
 
-from nsexp import segments, workspace
-from nsexp.enrich import ENGINES
+from nsexp.analysis import segments
+from nsexp.analysis.compute import ENGINES
+from nsexp.analysis.readout import Readout, Settings, build_readout
+from nsexp.analysis.segments import SegmentReadout
+from nsexp.analysis.verdict import VERDICT_LABELS, VERDICT_MEANINGS, VERDICTS
 from nsexp.errors import InputError
-from nsexp.history import readout_history
 from nsexp.io import Dataset, default_data_dir, load_dataset
-from nsexp.readout import Readout, Settings, build_readout
+from nsexp.learning.history import readout_history
 from nsexp.report import tables
 from nsexp.report.charts import VERDICT_COLORS
 from nsexp.report.json import experiment_dict
 from nsexp.report.markdown import experiment_markdown, vanity_count
-from nsexp.segments import SegmentReadout
 from nsexp.stats.multiplicity import CORRECTIONS
-from nsexp.verdict import VERDICT_LABELS, VERDICT_MEANINGS, VERDICTS
+from nsexp.store import workspaces as workspace
 
 PORTFOLIO = "pages/portfolio.py"
 READOUT = "pages/readout.py"

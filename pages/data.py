@@ -7,10 +7,10 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from nsexp import workspace as ws
 from nsexp.errors import InputError
-from nsexp.report.format import count
+from nsexp.format import count
 from nsexp.report.preview import experiments_table, metrics_table, summary_head
+from nsexp.store import workspaces as ws
 from pages import common
 
 DEMO = ""

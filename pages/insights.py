@@ -5,8 +5,9 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from nsexp.catalog import ROLE_LABELS
-from nsexp.portfolio import (
+from nsexp import format as fmt
+from nsexp.config.catalog import ROLE_LABELS
+from nsexp.learning.proxies import (
     LABEL_MEANINGS,
     Impact,
     comparisons,
@@ -14,7 +15,6 @@ from nsexp.portfolio import (
     label_reason,
     proxy_quality,
 )
-from nsexp.report import format as fmt
 from nsexp.report.insight_charts import impact_chart, proxy_scatter, ranking_chart
 from nsexp.report.proxies import PLAIN, impact_sentence, signed_r, thresholds
 from pages import common

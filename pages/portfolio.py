@@ -3,9 +3,9 @@
 import polars as pl
 import streamlit as st
 
+from nsexp.analysis.verdict import VERDICT_LABELS, VERDICTS
 from nsexp.report import tables
 from nsexp.report.charts import HEX, VERDICT_COLORS
-from nsexp.verdict import VERDICT_LABELS, VERDICTS
 from pages import common
 
 ROWS_SHOWN = 20

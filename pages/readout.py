@@ -6,13 +6,13 @@ from typing import Any
 
 import streamlit as st
 
-from nsexp import pins
+from nsexp import format as fmt
+from nsexp.analysis.readout import Settings
 from nsexp.errors import InputError
-from nsexp.readout import Settings
 from nsexp.report import charts, tables
-from nsexp.report import format as fmt
 from nsexp.report.markdown import experiment_markdown
 from nsexp.stats.multiplicity import CORRECTION_NAMES
+from nsexp.store import pins
 from pages import common
 
 STATUS = {

@@ -10,9 +10,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import TextArea
 
-from nsexp import workspace as ws
 from nsexp.errors import InputError
 from nsexp.io import load_dataset
+from nsexp.store import workspaces as ws
 
 APP = "../app.py"
 PAGE = "pages/data.py"

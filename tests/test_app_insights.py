@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from nsexp.analysis.readout import build_readout
 from nsexp.io import load_dataset
-from nsexp.portfolio import comparisons, cumulative_impact, proxy_quality
-from nsexp.readout import build_readout
+from nsexp.learning.proxies import comparisons, cumulative_impact, proxy_quality
 from nsexp.report.insight_charts import fitted_line, impact_chart, proxy_scatter, ranking_chart
 
 APP = "../app.py"

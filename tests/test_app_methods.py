@@ -11,11 +11,11 @@ import pytest
 from conftest import DEMO_DATA, AppOpener, copy_demo
 from test_app_readout import PAGE, expected_table, shown_table, texts
 
-from nsexp import pins
+from nsexp.analysis.readout import Settings, build_readout
+from nsexp.analysis.segments import segment_readout
 from nsexp.io import load_dataset
-from nsexp.readout import Settings, build_readout
 from nsexp.report import markdown, tables
-from nsexp.segments import segment_readout
+from nsexp.store import pins
 from pages import common
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import polars as pl
 from conftest import AppOpener
 
+from nsexp.analysis.readout import Settings, build_readout
 from nsexp.io import load_dataset
-from nsexp.readout import Settings, build_readout
 from nsexp.report import tables
 
 PAGE = "pages/north_star.py"

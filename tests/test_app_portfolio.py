@@ -8,11 +8,11 @@ import pytest
 from conftest import AppOpener, copy_demo
 from streamlit.testing.v1 import AppTest
 
-from nsexp import workspace
+from nsexp.analysis.readout import Readout, Settings, build_readout
 from nsexp.io import load_dataset
-from nsexp.readout import Readout, Settings, build_readout
 from nsexp.report import tables
 from nsexp.report.markdown import vanity_count
+from nsexp.store import workspaces as workspace
 
 PAGE = "pages/portfolio.py"
 

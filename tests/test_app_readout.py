@@ -9,12 +9,12 @@ import pytest
 from conftest import AppOpener, copy_demo
 from streamlit.testing.v1 import AppTest
 
-from nsexp import pins
+from nsexp.analysis.readout import Settings, build_readout
+from nsexp.analysis.verdict import VERDICT_LABELS
 from nsexp.io import load_dataset
-from nsexp.readout import Settings, build_readout
 from nsexp.report import tables
 from nsexp.report.json import experiment_dict
-from nsexp.verdict import VERDICT_LABELS
+from nsexp.store import pins
 
 PAGE = "pages/readout.py"
 

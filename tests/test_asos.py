@@ -18,8 +18,8 @@ import polars as pl
 import pytest
 from scipy import stats
 
+from nsexp.analysis.readout import Readout, Settings, build_readout
 from nsexp.io import load_dataset
-from nsexp.readout import Readout, Settings, build_readout
 from nsexp.report.json import readout_dict
 
 ASOS_DIR = Path(__file__).parents[2] / "shared/data/asos"

@@ -13,8 +13,8 @@ import polars as pl
 import pytest
 from conftest import METRICS, write_metrics
 
+from nsexp.analysis.readout import Readout, Settings, build_readout
 from nsexp.io import load_dataset
-from nsexp.readout import Readout, Settings, build_readout
 from nsexp.stats import ArmSums, adjust, compare
 
 ALPHA = 0.05

@@ -16,8 +16,8 @@ import pytest
 from conftest import write_frame, write_metrics
 from scipy import stats
 
+from nsexp.analysis.readout import build_readout
 from nsexp.io import load_dataset
-from nsexp.readout import build_readout
 from nsexp.stats import compare
 from nsexp.stats.arms import ArmSums
 from nsexp.stats.bayes import PRIOR_SD, posterior

@@ -16,9 +16,9 @@ import pytest
 from conftest import write_toml
 from scipy import stats
 
+from nsexp.analysis.readout import Settings
+from nsexp.analysis.timeline import north_star_timelines
 from nsexp.io import load_dataset
-from nsexp.readout import Settings
-from nsexp.timeline import north_star_timelines
 
 ALPHA = 0.05
 DAYS = 14

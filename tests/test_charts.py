@@ -8,11 +8,11 @@ import polars as pl
 import pytest
 from conftest import DEMO_DATA
 
+from nsexp.analysis.readout import build_readout
+from nsexp.analysis.verdict import VERDICTS
 from nsexp.io import load_dataset
-from nsexp.readout import build_readout
 from nsexp.report import charts, tables
 from nsexp.report.json import experiment_dict
-from nsexp.verdict import VERDICTS
 
 
 @pytest.fixture(scope="module")

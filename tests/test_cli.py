@@ -14,8 +14,8 @@ import pytest
 from conftest import CliRunner, make_units, write_frame, write_metrics
 from scipy import stats
 
-from nsexp.catalog import ROLES, TYPES
-from nsexp.verdict import VERDICT_LABELS, VERDICTS
+from nsexp.analysis.verdict import VERDICT_LABELS, VERDICTS
+from nsexp.config.catalog import ROLES, TYPES
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -11,9 +11,9 @@ import polars as pl
 import pytest
 from conftest import METRICS, CliRunner, make_units, write_frame, write_metrics
 
+from nsexp.analysis.readout import Settings, build_readout
 from nsexp.errors import InputError
 from nsexp.io import load_dataset
-from nsexp.readout import Settings, build_readout
 
 CATALOG: dict[str, dict[str, Any]] = {
     **METRICS,

@@ -12,8 +12,8 @@ from conftest import make_units, write_frame, write_metrics
 from scipy import stats
 from statsmodels.stats.power import NormalIndPower
 
+from nsexp.analysis.readout import Settings, build_readout
 from nsexp.io import load_dataset
-from nsexp.readout import Settings, build_readout
 from nsexp.stats import is_flat, units_needed
 
 RTOL = 1e-9

@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 from conftest import METRICS, make_units, write_frame, write_metrics, write_toml
 
+from nsexp.analysis.readout import Settings, build_readout
 from nsexp.io import default_data_dir, load_dataset, totals
-from nsexp.readout import Settings, build_readout
 
 RTOL = 1e-9
 FIGURES = ("control_mean", "treatment_mean", "abs_ci_low", "rel_ci_high", "p_value", "p_adjusted")

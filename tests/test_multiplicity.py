@@ -10,8 +10,8 @@ import pytest
 from conftest import make_units, write_frame, write_metrics
 from statsmodels.stats.multitest import multipletests
 
+from nsexp.analysis.readout import Settings, build_readout
 from nsexp.io import load_dataset
-from nsexp.readout import Settings, build_readout
 from nsexp.stats import adjust
 
 RTOL = 1e-9

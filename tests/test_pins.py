@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from nsexp import pins
+from nsexp.analysis.readout import Readout, Settings, build_readout
 from nsexp.errors import InputError
 from nsexp.io import load_dataset
-from nsexp.readout import Readout, Settings, build_readout
 from nsexp.report.json import experiment_dict
+from nsexp.store import pins
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 WHEN = dt.datetime(2026, 11, 20, 14, 30, 5, tzinfo=dt.UTC)

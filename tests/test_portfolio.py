@@ -6,8 +6,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from nsexp.history import MetricHistory, history_reason
-from nsexp.portfolio import (
+from nsexp.learning.history import MetricHistory, history_reason
+from nsexp.learning.proxies import (
     COMPARISON_COLUMNS,
     MIN_COMPARISONS,
     _label,

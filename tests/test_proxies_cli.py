@@ -11,7 +11,7 @@ import pytest
 from conftest import CliRunner, make_units, write_frame, write_metrics
 
 from nsexp.cli import main
-from nsexp.demo_history import history_ids
+from nsexp.demo.history import history_ids
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 FIELDS = {

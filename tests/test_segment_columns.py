@@ -7,9 +7,9 @@ from pathlib import Path
 import polars as pl
 from conftest import DEMO_DATA, make_units, write_frame, write_metrics
 
+from nsexp.analysis.segments import MAX_SEGMENT_VALUES, experiment_file, segment_columns
 from nsexp.io import load_dataset
 from nsexp.report import tables
-from nsexp.segments import MAX_SEGMENT_VALUES, experiment_file, segment_columns
 
 
 def test_demo_files_and_their_segment_columns() -> None:

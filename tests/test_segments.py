@@ -13,10 +13,10 @@ from scipy import stats
 from statsmodels.stats.meta_analysis import combine_effects
 from statsmodels.stats.multitest import multipletests
 
+from nsexp.analysis.readout import Settings, build_readout
+from nsexp.analysis.segments import segment_readout
 from nsexp.errors import InputError
 from nsexp.io import load_dataset
-from nsexp.readout import Settings, build_readout
-from nsexp.segments import segment_readout
 from nsexp.stats.heterogeneity import cochran_q
 
 

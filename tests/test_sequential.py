@@ -11,15 +11,15 @@ import pytest
 from conftest import CliRunner, make_units, write_frame, write_metrics
 from scipy import integrate, optimize, stats
 
+from nsexp.analysis.readout import Settings, build_readout
+from nsexp.analysis.timeline import north_star_timelines
 from nsexp.io import load_dataset
-from nsexp.readout import Settings, build_readout
 from nsexp.stats.sequential import (
     always_valid_p,
     boundary_multiplier,
     sequential_comparison,
     tuned_eta,
 )
-from nsexp.timeline import north_star_timelines
 
 
 def mixture_log_lr(s: float, v: float, rho: float) -> float:

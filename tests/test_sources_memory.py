@@ -15,7 +15,7 @@ ROWS = 15_000_000
 CHILD = """
 import json, sys
 from nsexp.io import load_dataset
-import nsexp.readout, nsexp.sources.files  # imports count as baseline, not as aggregation
+import nsexp.analysis.readout, nsexp.io.engines.polars  # imports: baseline
 
 def peak_kib():  # VmHWM: this process's own peak RSS (ru_maxrss can inherit the parent's)
     with open("/proc/self/status") as f:

@@ -15,14 +15,14 @@ from sources_helpers import (
     write_source,
 )
 
-from nsexp.catalog import parse_catalog
+from nsexp.config.catalog import parse_catalog
+from nsexp.config.source import parse_source, redact
 from nsexp.errors import InputError
 from nsexp.io import load_dataset
+from nsexp.io.engines import load_source
+from nsexp.io.engines.polars import scan_source
+from nsexp.io.engines.sql import DUCKDB, POSTGRES, SPARK, Relation, aggregate_sql, metric_stats
 from nsexp.io.units import _covariate_aggs, _metric_aggs
-from nsexp.sources import load_source
-from nsexp.sources.config import parse_source, redact
-from nsexp.sources.files import scan_source
-from nsexp.sources.sql import DUCKDB, POSTGRES, SPARK, Relation, aggregate_sql, metric_stats
 
 CATALOG = parse_catalog({"metrics": SOURCE_METRICS})
 COLUMNS = [

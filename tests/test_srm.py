@@ -11,8 +11,8 @@ import pytest
 from conftest import make_units, write_frame, write_metrics, write_toml
 from scipy import stats
 
+from nsexp.analysis.readout import build_readout
 from nsexp.io import load_dataset
-from nsexp.readout import build_readout
 from nsexp.stats import SRM_THRESHOLD, srm_test
 
 RTOL = 1e-9

@@ -17,8 +17,8 @@ from conftest import METRICS, make_units, write_frame, write_metrics
 from scipy import stats
 from statsmodels.stats import proportion as smp
 
+from nsexp.analysis.readout import Settings, build_readout
 from nsexp.io import load_dataset
-from nsexp.readout import Settings, build_readout
 from nsexp.stats import ArmSums, compare
 
 RTOL = 1e-9

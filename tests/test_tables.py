@@ -9,11 +9,11 @@ import polars as pl
 import pytest
 from conftest import DEMO_DATA, make_units, write_frame, write_metrics
 
+from nsexp.analysis.readout import Readout, Settings, build_readout
+from nsexp.analysis.verdict import VERDICT_LABELS, VERDICTS
 from nsexp.io import load_dataset
-from nsexp.readout import Readout, Settings, build_readout
 from nsexp.report import tables
 from nsexp.report.json import experiment_dict
-from nsexp.verdict import VERDICT_LABELS, VERDICTS
 
 
 @pytest.fixture(scope="module")
@@ -245,7 +245,7 @@ def test_metric_movement_leaves_out_invalid_experiments(demo: Readout) -> None:
 
 
 def test_chance_never_reads_as_certain() -> None:
-    from nsexp.report import format as fmt
+    from nsexp import format as fmt
 
     assert fmt.chance(0.874) == "87.4%"
     assert fmt.chance(0.999) == "99.9%"

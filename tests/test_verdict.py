@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 from conftest import write_metrics
 
+from nsexp.analysis.readout import Readout, Settings, build_readout
+from nsexp.analysis.verdict import VERDICTS, decide
 from nsexp.io import load_dataset
-from nsexp.readout import Readout, Settings, build_readout
-from nsexp.verdict import VERDICTS, decide
 
 # ---------------------------------------------------------------- decide() on constructed rows
 

@@ -12,12 +12,12 @@ import pytest
 from conftest import CliRunner, write_toml
 from scipy import stats
 
-from nsexp.catalog import parse_catalog
+from nsexp.analysis.readout import Settings, build_readout
+from nsexp.analysis.timeline import north_star_timelines
+from nsexp.config.catalog import parse_catalog
 from nsexp.errors import InputError
 from nsexp.io import load_dataset
 from nsexp.io.files import kind_of
-from nsexp.readout import Settings, build_readout
-from nsexp.timeline import north_star_timelines
 
 METRICS = {
     "conv": {"role": "north_star", "type": "proportion"},

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from nsexp import workspace as ws
 from nsexp.errors import InputError
 from nsexp.io import load_dataset
 from nsexp.io.files import data_files
+from nsexp.store import workspaces as ws
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from nsexp.catalog import Catalog
+from nsexp.config.catalog import Catalog
 from nsexp.io.schema import SUMS
 from nsexp.io.units import FileRead
 

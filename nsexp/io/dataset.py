@@ -9,9 +9,9 @@ from pathlib import Path
 
 import polars as pl
 
-from nsexp.catalog import Catalog, load_catalog
+from nsexp.config.catalog import Catalog, load_catalog
+from nsexp.config.experiments import ExperimentInfo, load_experiments
 from nsexp.errors import InputError
-from nsexp.experiments import ExperimentInfo, load_experiments
 from nsexp.io.cumulative import as_daily
 from nsexp.io.files import check_dates, data_files, kind_of, require_variant, scan
 from nsexp.io.schema import KEYS, SUMMARY_SCHEMA
@@ -72,7 +72,7 @@ def load_dataset(
             "no such file or directory", file=path, fix="pass a data directory or a data file"
         )
     root = path if path.is_dir() else path.parent
-    from nsexp.sources import SOURCE_FILE, load_source, read_source  # engines load on demand
+    from nsexp.io.engines import SOURCE_FILE, load_source, read_source  # engines load on demand
 
     source = load_source(root) if path.is_dir() else None
     files = data_files(root) if path.is_dir() else [path]

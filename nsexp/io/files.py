@@ -7,7 +7,7 @@ from typing import Literal
 
 import polars as pl
 
-from nsexp.catalog import COLUMN_KEYS, SUMMARY_COLUMN_KEYS, Catalog
+from nsexp.config.catalog import COLUMN_KEYS, SUMMARY_COLUMN_KEYS, Catalog
 from nsexp.errors import InputError
 
 DATA_SUFFIXES = (".csv", ".parquet")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import polars as pl
 
-from nsexp.catalog import Catalog
+from nsexp.config.catalog import Catalog
+from nsexp.config.experiments import ExperimentInfo
 from nsexp.errors import InputError
-from nsexp.experiments import ExperimentInfo
 from nsexp.io.files import experiment_expr, kind_of, scan
 from nsexp.io.units import FileRead
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import polars as pl
 
-from nsexp.catalog import Catalog
+from nsexp.config.catalog import Catalog
 from nsexp.errors import InputError
 from nsexp.io.covariates import check_cov_sums
 from nsexp.io.files import check_numeric, date_expr, experiment_expr

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from nsexp.catalog import Catalog, Metric
+from nsexp.config.catalog import Catalog, Metric
 from nsexp.errors import InputError
 from nsexp.io.files import check_numeric, date_expr, experiment_expr
 from nsexp.io.schema import conform

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import polars as pl
 
-from nsexp.catalog import Catalog
+from nsexp.config.catalog import Catalog
+from nsexp.config.experiments import load_experiments
 from nsexp.errors import InputError
-from nsexp.experiments import load_experiments
 from nsexp.io.cumulative import as_daily
 from nsexp.io.files import check_numeric, date_expr, experiment_expr
 from nsexp.io.summary import read_summary

@@ -9,8 +9,8 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from nsexp.catalog import ROLES
-from nsexp.report import format as fmt
+from nsexp import format as fmt
+from nsexp.config.catalog import ROLES
 from nsexp.report.tables import OUTCOME_LABELS
 
 # Verdict colours: st.badge colour names, and the matching hex for tables and charts.

@@ -7,7 +7,7 @@ import math
 import altair as alt
 import polars as pl
 
-from nsexp.portfolio import Impact
+from nsexp.learning.proxies import Impact
 
 Z95 = 1.959963984540054
 LABEL_COLOURS: dict[str, str] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from nsexp.readout import ExperimentReadout, Readout, TreatmentReadout
+from nsexp.analysis.readout import ExperimentReadout, Readout, TreatmentReadout
 
 DEPTH_FIELDS = (
     "variance_reduction",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from nsexp.catalog import ROLE_LABELS
-from nsexp.readout import ExperimentReadout, Readout, TreatmentReadout
-from nsexp.report import format as fmt
-from nsexp.report.depth import depth_lines, row_notes
+from nsexp import format as fmt
+from nsexp.analysis.readout import ExperimentReadout, Readout, TreatmentReadout
+from nsexp.analysis.verdict import VERDICT_LABELS
+from nsexp.config.catalog import ROLE_LABELS
 from nsexp.report.json import experiment_dict
-from nsexp.verdict import VERDICT_LABELS
+from nsexp.report.notes import depth_lines, row_notes
 
 HEADERS = ("Metric", "Role", "Control", "Treatment", "Effect", "Lift", "95% CI (adj.)", "p (adj.)")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from nsexp.catalog import ROLE_LABELS, Catalog
+from nsexp.config.catalog import ROLE_LABELS, Catalog
 from nsexp.io import Dataset
 
 SUMMARY_PREVIEW_ROWS = 20

@@ -7,7 +7,8 @@ from typing import Any
 
 import polars as pl
 
-from nsexp.portfolio import (
+from nsexp import format as fmt
+from nsexp.learning.proxies import (
     LABEL_MEANINGS,
     MIN_COMPARISONS,
     PREDICTIVE_CORRELATION,
@@ -18,7 +19,6 @@ from nsexp.portfolio import (
     impact_dict,
     label_reason,
 )
-from nsexp.report import format as fmt
 
 HEADERS = (
     "Metric",

@@ -13,12 +13,12 @@ from urllib.parse import urlencode
 
 import polars as pl
 
-from nsexp.catalog import ROLE_LABELS, ROLES
-from nsexp.readout import Readout
-from nsexp.report import format as fmt
-from nsexp.segments import SegmentReadout
-from nsexp.timeline import TIMELINE_SCHEMA
-from nsexp.verdict import VERDICT_LABELS, VERDICTS
+from nsexp import format as fmt
+from nsexp.analysis.readout import Readout
+from nsexp.analysis.segments import SegmentReadout
+from nsexp.analysis.timeline import TIMELINE_SCHEMA
+from nsexp.analysis.verdict import VERDICT_LABELS, VERDICTS
+from nsexp.config.catalog import ROLE_LABELS, ROLES
 
 OUTCOMES = ("better", "worse", "not_significant", "no_estimate")
 OUTCOME_LABELS = {

@@ -17,13 +17,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from nsexp.catalog import Catalog
+from nsexp import format as fmt
+from nsexp.analysis.readout import Readout, Settings, build_readout
+from nsexp.config.catalog import Catalog
 from nsexp.errors import InputError
 from nsexp.io import Dataset
 from nsexp.io.files import kind_of, scan
 from nsexp.io.segment import split_id
-from nsexp.readout import Readout, Settings, build_readout
-from nsexp.report import format as fmt
 from nsexp.report.json import clean, experiment_dict, readout_dict
 from nsexp.stats.heterogeneity import cochran_q
 

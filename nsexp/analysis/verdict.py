@@ -7,8 +7,8 @@ from typing import Literal, get_args
 
 import polars as pl
 
-from nsexp.history import MetricHistory, history_reason
-from nsexp.report import format as fmt
+from nsexp import format as fmt
+from nsexp.learning.history import MetricHistory, history_reason
 
 Verdict = Literal[
     "invalid",
@@ -172,7 +172,7 @@ def explain(
 
     `metrics` are the result rows of that treatment (one dict per metric), `problems` the
     experiment's failed data checks (SRM included), `history` optional per-metric records of
-    past experiments (nsexp.portfolio.history_of) quoted for the metrics that improved.
+    past experiments (nsexp.learning.proxies.history_of) quoted for the metrics that improved.
     """
     ns = next(m for m in metrics if m["role"] == "north_star")
     better = [m for m in metrics if m["better"] and m["role"] != "north_star"]

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from nsexp.catalog import COLUMN_KEYS
+from nsexp.config.catalog import COLUMN_KEYS
 from nsexp.errors import InputError
 
 SOURCE_FILE = "source.toml"

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
-from nsexp.catalog import Metric
+from nsexp.config.catalog import Metric
 
 ColumnKind = Literal["numeric", "boolean", "text", "date", "timestamp", "other"]
 StatOp = Literal["count", "sum", "min", "max"]

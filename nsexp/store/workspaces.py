@@ -32,7 +32,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from nsexp.catalog import Catalog, parse_catalog
+from nsexp.config.catalog import Catalog, parse_catalog
 from nsexp.errors import InputError
 from nsexp.io import load_dataset
 from nsexp.io.files import data_files

@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from nsexp.analysis.readout import Readout
 from nsexp.errors import InputError
-from nsexp.readout import Readout
 from nsexp.report.json import experiment_dict
 
 PINS_DIR = "pins"

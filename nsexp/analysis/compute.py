@@ -1,7 +1,7 @@
 """The readout's statistical-depth columns: CUPED, power, Bayesian, guardrails, adjusted CIs.
 
-compute_results (nsexp.readout) calls `analyse` for the comparison itself (CUPED or not) and
-`extend` for the extra columns, so each method's maths stays in its own nsexp.stats module.
+compute_results (nsexp.analysis.readout) calls `analyse` for the comparison itself (CUPED or
+not) and `extend` for the extra columns, so each method's maths stays in its own nsexp.stats module.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from nsexp.catalog import Catalog
+from nsexp.config.catalog import Catalog
 from nsexp.io import Dataset
 from nsexp.stats.adjusted import adjusted_intervals
 from nsexp.stats.arms import ArmSums

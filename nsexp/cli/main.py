@@ -6,14 +6,14 @@ import argparse
 import json
 import sys
 
-from nsexp.cli_depth import add_depth_arguments, add_plan_parser, run_plan
-from nsexp.cli_proxies import add_proxies_parser, readout_history, run_proxies
+from nsexp.analysis.readout import Settings, build_readout
+from nsexp.analysis.segments import print_segments, segment_readout
+from nsexp.cli.plan import add_depth_arguments, add_plan_parser, run_plan
+from nsexp.cli.proxies import add_proxies_parser, readout_history, run_proxies
 from nsexp.errors import InputError
 from nsexp.io import load_dataset
-from nsexp.readout import Settings, build_readout
 from nsexp.report.json import readout_dict
 from nsexp.report.markdown import to_markdown, to_table
-from nsexp.segments import print_segments, segment_readout
 from nsexp.stats.multiplicity import CORRECTIONS
 
 EXIT_BAD_INPUT = 2

@@ -7,7 +7,7 @@ lesson_starts 0.75, streak_started 0.6, minutes_per_session 0.25, and page_views
 onboarding_clicks and shares not at all, although page_views moves often (vanity).
 Each arm's summary (n, sum, sum_sq; ratio sums for minutes_per_session) is drawn from the
 sampling distribution of its estimate, independently per metric: the sampling noise of two
-metrics is uncorrelated, which is what nsexp.portfolio assumes when it has no cross sums.
+metrics is uncorrelated, which is what nsexp.learning.proxies assumes when it has no cross sums.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 from scipy import stats
+
+from nsexp.demo.toml import toml_table
 
 N_PAST = 44
 FIRST_START = date(2024, 3, 4)
@@ -198,9 +200,7 @@ HISTORY_FILE = "past_experiments.csv"
 
 def write_history(out_dir: Path, seed: int = 7) -> None:
     """Write every past experiment's summary rows to one CSV; append them to experiments.toml."""
-    from nsexp.demo import _toml_table  # the demo module's TOML writer (imported late: no cycle)
-
     pl.concat(history_frames(seed).values()).write_csv(out_dir / HISTORY_FILE)
-    tables = "\n".join(_toml_table(name, keys) for name, keys in history_toml_tables())
+    tables = "\n".join(toml_table(name, keys) for name, keys in history_toml_tables())
     with (out_dir / "experiments.toml").open("a", encoding="utf-8") as handle:
         handle.write("\n" + tables)

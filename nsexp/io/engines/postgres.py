@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from nsexp.config.source import SourceConfig, password, redact
 from nsexp.errors import InputError
-from nsexp.sources.base import first_line, optional_module
-from nsexp.sources.config import SourceConfig, password, redact
-from nsexp.sources.sql import POSTGRES, Dialect
+from nsexp.io.engines.base import first_line, optional_module
+from nsexp.io.engines.sql import POSTGRES, Dialect
 
 CONNECT_TIMEOUT_S = 10
 

@@ -1,7 +1,7 @@
 """What past experiments say about a metric, in one sentence a readout can quote.
 
-A leaf module (no readout imports at import time), so nsexp.verdict can use it without a
-cycle; the records are built by nsexp.portfolio.metric_history, and `readout_history` builds
+A leaf module (no readout imports at import time), so nsexp.analysis.verdict can use it without a
+cycle; the records are built by nsexp.learning.proxies.metric_history, and `readout_history` builds
 them for a whole dataset (importing the readout only when called).
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
+    from nsexp.analysis.readout import Settings
     from nsexp.io import Dataset
-    from nsexp.readout import Settings
 
 LABEL_PHRASES: dict[str, str] = {
     "predictive": "by the record a predictive indicator",
@@ -55,7 +55,7 @@ def history_reason(row: dict, history: MetricHistory) -> str:
 
 def readout_history(dataset: Dataset, settings: Settings) -> dict[str, MetricHistory]:
     """Per-metric history over every experiment of the dataset, for readout reasons."""
-    from nsexp.portfolio import history_of  # these import this module: load them on call
-    from nsexp.readout import build_readout
+    from nsexp.analysis.readout import build_readout
+    from nsexp.learning.proxies import history_of  # these import this module: load them on call
 
     return history_of(build_readout(dataset, settings))

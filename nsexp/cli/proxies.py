@@ -6,11 +6,11 @@ import argparse
 import json
 import sys
 
+from nsexp.analysis.readout import Settings, build_readout
 from nsexp.errors import InputError
-from nsexp.history import readout_history  # noqa: F401  (re-exported for the CLI)
 from nsexp.io import load_dataset
-from nsexp.portfolio import cumulative_impact, proxies
-from nsexp.readout import Settings, build_readout
+from nsexp.learning.history import readout_history  # noqa: F401  (re-exported for the CLI)
+from nsexp.learning.proxies import cumulative_impact, proxies
 from nsexp.report import proxies as report
 from nsexp.stats.multiplicity import CORRECTIONS
 

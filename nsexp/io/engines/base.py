@@ -10,8 +10,16 @@ from typing import Any, Protocol
 
 import polars as pl
 
-from nsexp.catalog import COLUMN_KEYS, Catalog, Metric
+from nsexp.config.catalog import COLUMN_KEYS, Catalog, Metric
+from nsexp.config.source import SourceConfig, redact
 from nsexp.errors import InputError
+from nsexp.io.engines.sql import (
+    ColumnKind,
+    Dialect,
+    Relation,
+    aggregate_sql,
+    unit_checks_sql,
+)
 from nsexp.io.files import kind_of
 from nsexp.io.summary import read_summary
 from nsexp.io.units import (
@@ -23,14 +31,6 @@ from nsexp.io.units import (
     note_missing_values,
     record_unit_problems,
     to_long,
-)
-from nsexp.sources.config import SourceConfig, redact
-from nsexp.sources.sql import (
-    ColumnKind,
-    Dialect,
-    Relation,
-    aggregate_sql,
-    unit_checks_sql,
 )
 
 _POLARS_TYPES: dict[str, pl.DataType] = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from nsexp.readout import TreatmentReadout
-from nsexp.report import format as fmt
+from nsexp import format as fmt
+from nsexp.analysis.readout import TreatmentReadout
 
 
 def _ok(x: float | None) -> bool:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from nsexp.config.source import SourceConfig
 from nsexp.errors import InputError
-from nsexp.sources.base import first_line, optional_module
-from nsexp.sources.config import SourceConfig
-from nsexp.sources.sql import SPARK, Dialect
+from nsexp.io.engines.base import first_line, optional_module
+from nsexp.io.engines.sql import SPARK, Dialect
 
 VIEW = "nsexp_source"
 

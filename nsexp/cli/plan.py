@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from nsexp.enrich import ENGINES
+from nsexp.analysis.compute import ENGINES
 from nsexp.errors import InputError
 from nsexp.stats.power import POWER, plan
 

@@ -1,6 +1,6 @@
 """Where unit-level rows live (files, DuckDB, PostgreSQL, Spark) and how each aggregates them.
 
-One aggregation contract, several executors: nsexp.sources.sql generates the statement once from
+One aggregation contract, several executors: nsexp.io.engines.sql generates the statement once from
 the metric catalog; each engine runs it where the data lives and returns only the summary.
 """
 
@@ -8,30 +8,30 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from nsexp.catalog import Catalog
+from nsexp.config.catalog import Catalog
+from nsexp.config.source import SOURCE_FILE, SourceConfig, load_source, redact
 from nsexp.io.units import FileRead
-from nsexp.sources.config import SOURCE_FILE, SourceConfig, load_source, redact
 
 
 def read_source(config: SourceConfig, catalog: Catalog) -> FileRead:
     """Aggregate the rows a source.toml points at, on the engine it names."""
     catalog = replace(catalog, columns={**catalog.columns, **config.columns})
     if config.engine == "polars":
-        from nsexp.sources.files import read_files
+        from nsexp.io.engines.polars import read_files
 
         return read_files(config, catalog)
-    from nsexp.sources.base import read_engine
+    from nsexp.io.engines.base import read_engine
 
     if config.engine == "duckdb":
-        from nsexp.sources.duckdb import DuckDBEngine
+        from nsexp.io.engines.duckdb import DuckDBEngine
 
         engine = DuckDBEngine(config)
     elif config.engine == "postgres":
-        from nsexp.sources.postgres import PostgresEngine
+        from nsexp.io.engines.postgres import PostgresEngine
 
         engine = PostgresEngine(config)
     else:
-        from nsexp.sources.spark import SparkEngine
+        from nsexp.io.engines.spark import SparkEngine
 
         engine = SparkEngine(config)
     try:

@@ -40,8 +40,8 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from nsexp.history import MetricHistory
-from nsexp.readout import Readout
+from nsexp.analysis.readout import Readout
+from nsexp.learning.history import MetricHistory
 from nsexp.stats.meta import effect_correlation, shrink
 
 Label = Literal["predictive", "weak", "vanity", "too_few"]

@@ -10,7 +10,6 @@ data, but chance may shift a borderline verdict.
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -20,8 +19,9 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from nsexp.catalog import Metric
-from nsexp.demo_history import write_history
+from nsexp.config.catalog import Metric
+from nsexp.demo.history import write_history
+from nsexp.demo.toml import toml_table
 
 PLATFORMS: tuple[str, ...] = ("ios", "android", "web")
 _PLATFORM_SHARE = np.array([0.46, 0.41, 0.13])
@@ -427,26 +427,10 @@ def _write_experiment(exp: _Experiment, units: pl.DataFrame, out_dir: Path) -> N
     units.write_parquet(out_dir / f"{exp.id}.parquet", compression="zstd", compression_level=10)
 
 
-def _toml_value(value: str | float | Mapping[str, float]) -> str:
-    """Format a TOML value: a basic string, a number or an inline table of numbers."""
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, Mapping):
-        return "{ " + ", ".join(f"{k} = {v!r}" for k, v in value.items()) + " }"
-    return repr(value)
-
-
-def _toml_table(name: str, items: Mapping[str, str | float | Mapping[str, float] | None]) -> str:
-    """Format one ``[name]`` table, leaving out keys whose value is None."""
-    lines = [f"[{name}]"]
-    lines += [f"{key} = {_toml_value(value)}" for key, value in items.items() if value is not None]
-    return "\n".join(lines) + "\n"
-
-
 def _metrics_toml(seed: int) -> str:
     """Text of metrics.toml for the demo catalog."""
     tables = [
-        _toml_table(
+        toml_table(
             f"metrics.{m.id}",
             {
                 "label": m.label,
@@ -471,7 +455,7 @@ def _metrics_toml(seed: int) -> str:
 def _experiments_toml(seed: int) -> str:
     """Text of experiments.toml for the demo portfolio."""
     tables = [
-        _toml_table(
+        toml_table(
             f"experiments.{e.id}",
             {
                 "name": e.name,
@@ -509,7 +493,3 @@ def main(argv: list[str] | None = None) -> int:
     write_demo(args.out_dir, args.seed)
     print(f"wrote the Lingo demo portfolio to {args.out_dir}")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import polars as pl
 
-from nsexp.catalog import COLUMN_KEYS, Catalog
+from nsexp.config.catalog import COLUMN_KEYS, Catalog
+from nsexp.config.source import SourceConfig
 from nsexp.errors import InputError
 from nsexp.io.files import kind_of, require_variant
 from nsexp.io.summary import read_summary
 from nsexp.io.units import PREFETCH_ENV, PREFETCH_ROW_GROUPS, FileRead, aggregate_units
-from nsexp.sources.config import SourceConfig
 
 
 def scan_source(config: SourceConfig, catalog: Catalog) -> pl.LazyFrame:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from nsexp.analysis.readout import Settings, arm_sums, pair_arms
 from nsexp.io import Dataset
 from nsexp.io.schema import SUMS
-from nsexp.readout import Settings, arm_sums, pair_arms
 from nsexp.stats import compare
 from nsexp.stats.sequential import sequential_comparison
 

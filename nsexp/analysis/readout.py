@@ -10,14 +10,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from nsexp.catalog import ROLES, Catalog
-from nsexp.enrich import ENGINES, Engine, analyse, extend
-from nsexp.enrich import methods as depth_methods
+from nsexp.analysis.bootstrap import with_bootstrap
+from nsexp.analysis.compute import ENGINES, Engine, analyse, extend
+from nsexp.analysis.compute import methods as depth_methods
+from nsexp.analysis.verdict import decide, explain
+from nsexp.config.catalog import ROLES, Catalog
 from nsexp.errors import InputError
-from nsexp.history import MetricHistory
 from nsexp.io import Dataset, Experiment, totals
 from nsexp.io.schema import COV_SUMS
-from nsexp.resample import with_bootstrap
+from nsexp.learning.history import MetricHistory
 from nsexp.stats import ArmSums, Correction, adjust, is_flat, srm_test, units_needed
 from nsexp.stats.compare import Comparison, critical_value
 from nsexp.stats.multiplicity import CORRECTION_NAMES, CORRECTIONS
@@ -26,7 +27,6 @@ from nsexp.stats.sequential import (
     sequential_comparison,
     sequential_half_width,
 )
-from nsexp.verdict import decide, explain
 
 _SUMS = ("n", "sum", "sum_sq", "den_sum", "den_sum_sq", "num_den_sum")
 
@@ -186,7 +186,7 @@ def build_readout(
     history: Mapping[str, MetricHistory] | None = None,
 ) -> Readout:
     """Test every metric of every treatment against its control, all at once, then judge;
-    `history` (nsexp.portfolio.history_of) adds what past experiments say to the reasons."""
+    `history` (nsexp.learning.proxies.history_of) adds what past experiments say to the reasons."""
     settings = settings or Settings()
     experiments = dataset.experiments
     if experiment is not None:
@@ -247,7 +247,7 @@ def _timelines(
     """The North Star's cumulative timeline per (experiment, treatment), when data has dates."""
     if not dataset.has_dates:
         return {}
-    from nsexp.timeline import north_star_timelines  # timeline builds on this module
+    from nsexp.analysis.timeline import north_star_timelines  # timeline builds on this module
 
     frame = north_star_timelines(dataset, settings, experiment_ids)
     return {k: v for k, v in frame.partition_by("experiment", "variant", as_dict=True).items()}

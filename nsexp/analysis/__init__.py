@@ -1,0 +1,1 @@
+"""From sufficient statistics to judged results: settings, the result model, verdicts, reasons."""

@@ -1,0 +1,1 @@
+"""What the user declares: the metric catalog, the experiments and where the rows live."""

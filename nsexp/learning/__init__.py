@@ -1,0 +1,1 @@
+"""What past experiments teach: which inputs predict the North Star, and how much wins shrink."""
