@@ -1,15 +1,19 @@
-"""nsexp: the Streamlit app. Pages live in pages/; every view is a shareable link."""
+"""nsexp: the Streamlit app. Pages live in pages/; every view is a shareable link.
+
+This entry file opens the frame every page shares (the data on view, the settings in the URL,
+the sidebar) before the page runs, so each page file starts with its own content.
+"""
 
 import streamlit as st
 
-from pages import common
+from pages.ui import frame, loaders, nav, sidebar, url
 
 st.set_page_config(page_title="nsexp", page_icon=":material/star:", layout="wide")
 
 page = st.navigation(
     [
         st.Page(
-            common.PORTFOLIO,
+            nav.PORTFOLIO,
             title="Portfolio",
             icon=":material/dashboard:",
             default=True,
@@ -17,7 +21,7 @@ page = st.navigation(
             "metrics? Filter, then open a readout.",
         ),
         st.Page(
-            common.READOUT,
+            nav.READOUT,
             title="Readout",
             icon=":material/query_stats:",
             url_path="readout",
@@ -25,7 +29,7 @@ page = st.navigation(
             "interval, the North Star over time. Share, download or pin it.",
         ),
         st.Page(
-            common.NORTH_STAR,
+            nav.NORTH_STAR,
             title="North Star",
             icon=":material/account_tree:",
             url_path="north_star",
@@ -33,7 +37,7 @@ page = st.navigation(
             "the North Star moved with it.",
         ),
         st.Page(
-            common.INSIGHTS,
+            nav.INSIGHTS,
             title="Portfolio insights",
             icon=":material/insights:",
             url_path="insights",
@@ -41,7 +45,7 @@ page = st.navigation(
             "experiments, and how much of the reported North Star lift is real.",
         ),
         st.Page(
-            common.DATA,
+            nav.DATA,
             title="Data",
             icon=":material/database:",
             url_path="data",
@@ -51,6 +55,13 @@ page = st.navigation(
     ],
     position="top",
 )
-common.carry_params(page)
-common.analysis_settings()
+url.carry_params(page)
+data = frame.data_context()
+settings = frame.settings_from_url()
+found = loaders.quiet_dataset(data)
+covariate = found is not None and any(m.covariate for m in found.catalog.metrics.values())
+sidebar.analysis_controls(settings, covariate)
+if page.url_path != "data":
+    sidebar.data_note(data)
+frame.remember(frame.Frame(data, settings))
 page.run()

@@ -265,7 +265,9 @@ def _child(kind: str, root: Path, repeats: int) -> dict[str, Any]:
 
 def stats_stage(repeats: int = 7) -> dict[str, float]:
     """Median seconds of summary -> all comparisons for 200 experiments x 20 metrics x 3 arms."""
-    from nsexp.analysis.readout import Settings, build_readout, compute_results
+    from nsexp.analysis.compute import compute_results
+    from nsexp.analysis.readout import build_readout
+    from nsexp.analysis.settings import Settings
     from nsexp.io import load_dataset
 
     rng = np.random.default_rng(SEED)

@@ -35,6 +35,11 @@ def p_value(p: float | None) -> str:
     return f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"
 
 
+def p_bare(p: float | None) -> str:
+    """p_value without the 'p': '< 0.001', '0.034', '—' (for a column headed p)."""
+    return p_value(p).removeprefix("p ").removeprefix("= ")
+
+
 def chance(x: float | None) -> str:
     """A probability for people: 0.874 -> '87.4%'; never a certain-looking '100.0%' or '0.0%'
     (0.99996 -> '>99.9%', 0.00004 -> '<0.1%'); '—' when missing."""

@@ -9,9 +9,8 @@ import streamlit as st
 
 from nsexp.errors import InputError
 from nsexp.format import count
-from nsexp.report.preview import experiments_table, metrics_table, summary_head
 from nsexp.store import workspaces as ws
-from pages import common
+from pages.ui import frame, loaders, nav
 
 DEMO = ""
 RESULT = "data_page_result"
@@ -42,20 +41,6 @@ def undated_as_dash(experiments: pl.DataFrame) -> pl.DataFrame:
     return experiments.with_columns(
         pl.col("first_date", "last_date").cast(pl.String).fill_null("—")
     )
-
-
-@st.cache_data(max_entries=16, ttl=common.CACHE_TTL, show_spinner="Reading the data…")
-def overview(path: str, stamp: tuple) -> dict:
-    """What a data directory holds, from the dataset cache the other pages share."""
-    dataset = common.cached_dataset(path, stamp)
-    return {
-        "experiments": experiments_table(dataset),
-        "metrics": metrics_table(dataset.catalog),
-        "summary": summary_head(dataset),
-        "north_star": dataset.catalog.north_star.label,
-        "files": len(dataset.files),
-        "fingerprint": dataset.fingerprint,
-    }
 
 
 def save(data_root: Path, current: Path, editor_key: str, source: str) -> None:
@@ -102,7 +87,7 @@ def show_result(source: str) -> None:
         icon=":material/check_circle:",
     )
     st.page_link(
-        common.PORTFOLIO,
+        nav.PORTFOLIO,
         label="Open the portfolio of this workspace",
         icon=":material/arrow_forward:",
         query_params={"workspace": info.id},
@@ -134,14 +119,13 @@ def _catalog_text(directory: Path) -> str:
     return path.read_text(encoding="utf-8") if path.is_file() else ""
 
 
-common.leave_legacy_pages_mode()
+ctx = frame.current().data
 st.title("Data", anchor=False)
 st.caption(
     "Pick the data the app reads, upload your own experiment exports, or edit the metric "
     "catalog. Uploads are saved as a workspace named by a hash of their content, so a link to "
     "any page of uploaded data works for your colleagues too."
 )
-ctx = common.data_context()
 data_root, current, requested = ctx.root, ctx.path, ctx.workspace or DEMO
 
 workspaces = {w.id: w for w in ws.list_workspaces(data_root)}
@@ -162,7 +146,7 @@ st.selectbox(
 )
 
 try:
-    seen = overview(str(current), ctx.stamp)
+    seen = loaders.overview(ctx)
 except InputError as exc:
     st.error(exc.message, icon=":material/error:")
     seen = None
@@ -175,7 +159,7 @@ if seen is not None:
     cols[3].metric("Data files", count(seen["files"]))
     st.markdown(f"North Star: **{seen['north_star']}** · data fingerprint `{seen['fingerprint']}`")
     st.page_link(
-        common.PORTFOLIO,
+        nav.PORTFOLIO,
         label="Open the portfolio of this data",
         icon=":material/arrow_forward:",
         query_params={"workspace": requested} if requested else {},

@@ -7,37 +7,12 @@ import streamlit as st
 
 from nsexp import format as fmt
 from nsexp.config.catalog import ROLE_LABELS
-from nsexp.learning.proxies import (
-    LABEL_MEANINGS,
-    Impact,
-    comparisons,
-    cumulative_impact,
-    label_reason,
-    proxy_quality,
-)
-from nsexp.report.insight_charts import impact_chart, proxy_scatter, ranking_chart
-from nsexp.report.proxies import PLAIN, impact_sentence, signed_r, thresholds
-from pages import common
+from nsexp.learning.proxies import LABEL_MEANINGS
+from nsexp.report.proxies import PLAIN, impact_sentence, label_reason, signed_r, thresholds
+from nsexp.report.proxy_charts import impact_chart, proxy_scatter, ranking_chart
+from pages.ui import frame, loaders
 
 COLUMNS = 2
-
-
-@st.cache_data(max_entries=16, ttl=common.CACHE_TTL, show_spinner="Learning from past experiments…")
-def insights(
-    path: str, stamp: tuple, key: common.SettingsKey
-) -> tuple[pl.DataFrame, pl.DataFrame, Impact, str, dict[str, str]]:
-    """Comparisons, proxy table, cumulative impact and metric labels of the data on view (keyed
-    on its stamp)."""
-    readout = common.cached_readout(path, stamp, key)
-    frame = comparisons(readout)
-    labels = {m.id: m.label for m in readout.catalog.metrics.values()}
-    return (
-        frame,
-        proxy_quality(frame),
-        cumulative_impact(readout),
-        readout.catalog.north_star.id,
-        labels,
-    )
 
 
 def ranked_table(table: pl.DataFrame, labels: dict[str, str] | None = None) -> pl.DataFrame:
@@ -63,13 +38,8 @@ def ranked_table(table: pl.DataFrame, labels: dict[str, str] | None = None) -> p
     return pl.DataFrame(rows)
 
 
-common.leave_legacy_pages_mode()
-ctx = common.data_context()
-settings = common.current_settings()
-common.sidebar_data_note(ctx)
-frame, table, impact, north_star, labels = common.or_stop(
-    insights, str(ctx.path), ctx.stamp, common.settings_key(settings)
-)
+ctx, settings = frame.current().data, frame.current().settings
+comparisons, table, impact, north_star, labels = loaders.insights(ctx, settings)
 
 st.title("Portfolio insights", anchor=False)
 st.caption(PLAIN + f" Over every trustworthy experiment in {ctx.name}.")
@@ -120,7 +90,7 @@ rows = list(table.iter_rows(named=True))
 for start in range(0, len(rows), COLUMNS):
     for column, row in zip(st.columns(COLUMNS), rows[start : start + COLUMNS], strict=False):
         with column:
-            st.altair_chart(proxy_scatter(frame, row, north_star), width="stretch")
+            st.altair_chart(proxy_scatter(comparisons, row, north_star), width="stretch")
 
 st.subheader("How much of the reported North Star lift is real")
 left, right = st.columns(2)

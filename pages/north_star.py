@@ -2,14 +2,12 @@
 
 import streamlit as st
 
-from nsexp.report import charts, tables
-from pages import common
+from nsexp.report import charts
+from nsexp.report.movement import movement_table
+from pages.ui import frame, loaders
 
-common.leave_legacy_pages_mode()
-ctx = common.data_context()
-settings = common.current_settings()
-common.sidebar_data_note(ctx)
-view = common.movement(ctx, settings)
+ctx, settings = frame.current().data, frame.current().settings
+view = loaders.movement(ctx, settings)
 movement = view["movement"]
 north_star = movement.filter(movement["role"] == "north_star").row(0, named=True)
 
@@ -36,7 +34,7 @@ st.caption(
 )
 st.subheader("Per metric", anchor=False)
 st.dataframe(
-    tables.movement_table(movement),
+    movement_table(movement),
     hide_index=True,
     alt="How often each metric moved, and the North Star with it",
 )

@@ -4,17 +4,14 @@ import polars as pl
 import streamlit as st
 
 from nsexp.analysis.verdict import VERDICT_LABELS, VERDICTS
-from nsexp.report import tables
 from nsexp.report.charts import HEX, VERDICT_COLORS
-from pages import common
+from nsexp.report.portfolio import badge_verdicts, filter_portfolio, readout_url
+from pages.ui import frame, loaders, nav, url, widgets
 
 ROWS_SHOWN = 20
 
-common.leave_legacy_pages_mode()
-ctx = common.data_context()
-settings = common.current_settings()
-common.sidebar_data_note(ctx)
-view = common.portfolio(ctx, settings)
+ctx, settings = frame.current().data, frame.current().settings
+view = loaders.portfolio(ctx, settings)
 table, counts = view["table"], view["counts"]
 
 st.title("Experiment portfolio", anchor=False)
@@ -64,28 +61,28 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
         VERDICTS,
         format_func=VERDICT_LABELS.get,
         placeholder="Any verdict",
-        **common.url_bound("verdict", [v for v in VERDICTS if v in asked]),
+        **url.url_bound("verdict", [v for v in VERDICTS if v in asked]),
     )
     owner = st.selectbox(
-        "Owner", owners, index=None, placeholder="Any owner", **common.url_bound("owner", owner)
+        "Owner", owners, index=None, placeholder="Any owner", **url.url_bound("owner", owner)
     )
     search = st.text_input(
         "Search",
         placeholder="Name or id",
         icon=":material/search:",
-        **common.url_bound("q", st.query_params.get("q", "")),
+        **url.url_bound("q", st.query_params.get("q", "")),
     )
 
-shown = tables.filter_portfolio(table, verdicts, owner, search or "")
+shown = filter_portfolio(table, verdicts, owner, search or "")
 links = [
-    tables.readout_url(common.view_query(ctx, settings, experiment=e)) for e in shown["experiment"]
+    readout_url(url.view_query(ctx.workspace, settings, experiment=e)) for e in shown["experiment"]
 ]
 shown = shown.with_columns(
     pl.Series("readout", links, dtype=pl.String),
     # undated data has no duration: a dash, not "None"
     pl.col("days").cast(pl.String).fill_null("—"),
 )
-badges = tables.badge_verdicts(table)
+badges = badge_verdicts(table)
 if shown.height == 0:
     st.info("No experiment matches these filters.", icon=":material/filter_alt_off:")
 else:
@@ -134,7 +131,7 @@ else:
     if event.selection.rows:
         picked = shown["experiment"][event.selection.rows[0]]
         st.switch_page(
-            common.READOUT, query_params=common.view_query(ctx, settings, experiment=picked)
+            nav.READOUT, query_params=url.view_query(ctx.workspace, settings, experiment=picked)
         )
 
-common.verdict_legend()
+widgets.verdict_legend()

@@ -1,130 +1,24 @@
-"""Shared fixtures: seeded unit-level frames, a metrics.toml writer and a CLI runner."""
+"""Fixtures: seeded data directories, an in-process CLI runner and the app opened in AppTest."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 import pytest
+from helpers import (
+    APP_FILE,
+    AppOpener,
+    CliRunner,
+    copy_demo,
+    make_units,
+    write_frame,
+    write_metrics,
+)
 
 from nsexp.cli import main
-
-# The catalog most tests use: one metric of every role and type, one with direction decrease.
-METRICS: dict[str, dict[str, Any]] = {
-    "lessons": {"role": "north_star", "type": "mean", "practical_threshold": 0.02},
-    "retained": {"role": "leading", "type": "proportion"},
-    "minutes_per_session": {
-        "role": "leading",
-        "type": "ratio",
-        "numerator": "minutes",
-        "denominator": "sessions",
-    },
-    "clicks": {"role": "vanity", "type": "mean", "practical_threshold": 0.05},
-    "errors": {"role": "guardrail", "type": "proportion", "direction": "decrease"},
-}
-# The unit-level columns each metric reads.
-METRIC_COLUMNS = ("lessons", "retained", "minutes", "sessions", "clicks", "errors")
-
-
-def toml_value(value: Any) -> str:
-    """One TOML value: strings, numbers, booleans and inline tables of those."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, Mapping):
-        return "{ " + ", ".join(f'"{k}" = {toml_value(v)}' for k, v in value.items()) + " }"
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def write_toml(path: Path, tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Path:
-    """Write {"metrics": {"id": {...}}, "columns": {...}}-style nested tables as TOML."""
-    lines: list[str] = []
-    for top, body in tables.items():
-        if body and all(isinstance(v, Mapping) for v in body.values()):
-            for name, spec in body.items():
-                lines.append(f'[{top}."{name}"]')
-                lines += [f"{k} = {toml_value(v)}" for k, v in spec.items()]
-                lines.append("")
-        else:
-            lines.append(f"[{top}]")
-            lines += [f"{k} = {toml_value(v)}" for k, v in body.items()]
-            lines.append("")
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
-
-
-def write_metrics(
-    directory: Path,
-    metrics: Mapping[str, Mapping[str, Any]] | None = None,
-    columns: Mapping[str, str] | None = None,
-) -> Path:
-    """Write metrics.toml (the standard METRICS unless given) into `directory`."""
-    tables: dict[str, Any] = {"metrics": dict(metrics if metrics is not None else METRICS)}
-    if columns:
-        tables["columns"] = dict(columns)
-    return write_toml(directory / "metrics.toml", tables)
-
-
-def make_units(
-    seed: int,
-    sizes: Mapping[str, int],
-    effects: Mapping[str, Mapping[str, float]] | None = None,
-    experiment: str | None = None,
-    days: int = 0,
-) -> pl.DataFrame:
-    """Seeded unit-level rows: one per unit, with every METRIC_COLUMNS column.
-
-    Args:
-        seed: numpy seed.
-        sizes: units per variant, e.g. {"control": 500, "treatment": 500}.
-        effects: variant -> {column: multiplier of the column's mean}, e.g. {"t": {"clicks": 1.3}}.
-        experiment: adds an `experiment` column with this id when given.
-        days: adds a `date` column spread over this many days when > 0.
-    """
-    rng = np.random.default_rng(seed)
-    effects = effects or {}
-    parts = []
-    offset = 0
-    for variant, n in sizes.items():
-        lift = {c: 1.0 for c in METRIC_COLUMNS} | dict(effects.get(variant, {}))
-        sessions = rng.poisson(4.0 * lift["sessions"], n) + 1
-        frame = pl.DataFrame(
-            {
-                "variant": [variant] * n,
-                "unit_id": [f"u{offset + i}" for i in range(n)],
-                "lessons": rng.gamma(2.0, 2.5 * lift["lessons"], n),
-                "retained": rng.random(n) < 0.4 * lift["retained"],
-                "minutes": sessions * rng.gamma(3.0, 2.0 * lift["minutes"], n),
-                "sessions": sessions,
-                "clicks": rng.poisson(3.0 * lift["clicks"], n).astype(float),
-                "errors": (rng.random(n) < 0.05 * lift["errors"]).astype(np.int64),
-            }
-        )
-        if days:
-            start = dt.date(2026, 3, 1)
-            frame = frame.with_columns(
-                pl.Series("date", [start + dt.timedelta(int(d)) for d in rng.integers(0, days, n)])
-            )
-        parts.append(frame)
-        offset += n
-    out = pl.concat(parts)
-    if experiment is not None:
-        out = out.with_columns(pl.lit(experiment).alias("experiment"))
-    return out
-
-
-def write_frame(frame: pl.DataFrame, path: Path) -> Path:
-    """Write a frame as CSV or Parquet, by the path's suffix."""
-    if path.suffix == ".csv":
-        frame.write_csv(path)
-    else:
-        frame.write_parquet(path)
-    return path
 
 
 @pytest.fixture
@@ -145,9 +39,6 @@ def data_dir(tmp_path: Path, units: pl.DataFrame) -> Path:
     return tmp_path
 
 
-CliRunner = Callable[..., tuple[int, str, str]]
-
-
 @pytest.fixture
 def run_cli(capsys: pytest.CaptureFixture[str]) -> CliRunner:
     """Run `nsexp` in-process: returns (exit code, stdout, stderr)."""
@@ -163,28 +54,10 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> CliRunner:
     return run
 
 
-# --- The Streamlit app (tests/test_app_*.py, tests/test_e2e_browser.py) ---
-
-REPO = Path(__file__).resolve().parents[1]
-APP_FILE = REPO / "app.py"
-DEMO_DATA = REPO / "data"
-
-
-def copy_demo(target: Path) -> Path:
-    """A private copy of the bundled demo data (without pins or workspaces) at `target`."""
-    import shutil
-
-    shutil.copytree(DEMO_DATA, target, ignore=shutil.ignore_patterns("pins", "workspaces"))
-    return target
-
-
 @pytest.fixture(scope="session")
 def demo_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One read-only copy of the demo data for the whole session (the app caches it once)."""
     return copy_demo(tmp_path_factory.mktemp("app") / "data")
-
-
-AppOpener = Callable[..., Any]
 
 
 def _navigated_pages_manager() -> type:

@@ -1,58 +1,169 @@
-"""The readout's statistical-depth columns: CUPED, power, Bayesian, guardrails, adjusted CIs.
+"""Every metric of every treatment tested at once: the results frame of RESULT_SCHEMA.
 
-compute_results (nsexp.analysis.readout) calls `analyse` for the comparison itself (CUPED or
-not) and `extend` for the extra columns, so each method's maths stays in its own nsexp.stats module.
+One vectorised pass over the paired sums (nsexp.analysis.pairs): the comparison (CUPED where a
+covariate exists), sequential intervals, the flat test, multiplicity, adjusted intervals, power,
+the Bayesian posterior, guardrails' non-inferiority and the bootstrap. Each method's maths lives
+in its own nsexp.stats module; this module only wires them, so no per-metric Python loop.
 """
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 import polars as pl
 
-from nsexp.config.catalog import Catalog
-from nsexp.io import Dataset
-from nsexp.stats.adjusted import adjusted_intervals
-from nsexp.stats.arms import ArmSums
-from nsexp.stats.bayes import PRIOR_SD, posterior
-from nsexp.stats.compare import Comparison, compare
+from nsexp.analysis.bootstrap import with_bootstrap
+from nsexp.analysis.pairs import arm_sums, column, metric_frame, pair_arms
+from nsexp.analysis.results import RESULT_SCHEMA
+from nsexp.analysis.settings import Settings
+from nsexp.io import Dataset, totals
+from nsexp.stats.adjusted import AdjustedIntervals, adjusted_intervals
+from nsexp.stats.bayes import posterior
+from nsexp.stats.compare import Comparison, compare, critical_value
 from nsexp.stats.cuped import CovSums, cuped_compare
+from nsexp.stats.equivalence import is_flat, units_needed
+from nsexp.stats.multiplicity import adjust
 from nsexp.stats.noninferiority import non_inferiority
 from nsexp.stats.power import days_needed, mde
+from nsexp.stats.sequential import (
+    sequential_adjusted_intervals,
+    sequential_comparison,
+    sequential_half_width,
+)
 
-Engine = Literal["frequentist", "bayesian"]
-ENGINES: tuple[Engine, ...] = ("frequentist", "bayesian")
 COV_COLUMNS = ("cov_sum", "cov_sum_sq", "num_cov_sum")
 
 
-def cov_sums(frame: pl.DataFrame, suffix: str = "") -> CovSums:
-    """Numpy arrays of one arm's covariate sums from a paired frame (NaN where absent)."""
-    return CovSums(
-        *(
-            frame[f"{c}{suffix}"].cast(pl.Float64).fill_null(np.nan).to_numpy()
-            if f"{c}{suffix}" in frame.columns
-            else np.full(frame.height, np.nan)
-            for c in COV_COLUMNS
-        )
+def compute_results(
+    dataset: Dataset, settings: Settings, experiment_ids: list[str]
+) -> pl.DataFrame:
+    """One row per experiment x treatment x metric with every figure (RESULT_SCHEMA)."""
+    summary = totals(dataset.summary.filter(pl.col("experiment").is_in(experiment_ids)))
+    controls = {e: dataset.experiments[e].control for e in experiment_ids}
+    pairs = (
+        pair_arms(summary, controls, ["experiment", "metric"])
+        .join(metric_frame(dataset.catalog), on="metric")
+        .sort("experiment", "variant", "role_order", "metric_order")
     )
+    result, variance_reduction, theta = _compare(pairs, settings)
+    n_both = column(pairs, "n") + column(pairs, "n_c")
+    if settings.sequential:
+        result = sequential_comparison(result, n_both, settings.alpha, settings.sequential_n)
+    threshold = pairs["practical_threshold"].to_numpy()
+    half, flat = _flat_test(result, n_both, threshold, settings)
+    is_ns = pairs["role"].to_numpy() == "north_star"
+    family = pairs["experiment"].to_numpy().astype(object) + np.where(is_ns, "|ns", "|other")
+    p_adj = adjust(result.p_value, family, settings.correction)
+    sign = np.where(pairs["direction"].to_numpy() == "increase", 1.0, -1.0)
+    with np.errstate(invalid="ignore"):
+        significant = p_adj < settings.alpha
+        goodness = np.sign(result.abs_effect) * sign
+    needed = units_needed(
+        result.control_unit_var,
+        result.treatment_unit_var,
+        result.control_mean,
+        threshold,
+        settings.alpha,
+    )
+    frame = pairs.select(
+        "experiment",
+        "variant",
+        "metric",
+        "label",
+        "role",
+        "type",
+        "direction",
+        "practical_threshold",
+        pl.col("n_c").alias("n_control"),
+        pl.col("n").alias("n_treatment"),
+    ).with_columns(
+        pl.Series("control_mean", result.control_mean),
+        pl.Series("treatment_mean", result.treatment_mean),
+        pl.Series("abs_effect", result.abs_effect),
+        pl.Series("abs_se", result.abs_se),
+        pl.Series("abs_ci_low", result.abs_ci_low),
+        pl.Series("abs_ci_high", result.abs_ci_high),
+        pl.Series("rel_effect", result.rel_effect),
+        pl.Series("rel_se", result.rel_se),
+        pl.Series("rel_ci_low", result.rel_ci_low),
+        pl.Series("rel_ci_high", result.rel_ci_high),
+        pl.Series("equivalence_ci_low", result.rel_effect - half),
+        pl.Series("equivalence_ci_high", result.rel_effect + half),
+        pl.Series("p_value", result.p_value),
+        pl.Series("p_adjusted", p_adj),
+        pl.Series("significant", significant),
+        pl.Series("better", significant & (goodness > 0)),
+        pl.Series("worse", significant & (goodness < 0)),
+        pl.Series("flat", flat & ~significant),
+        pl.Series("units_needed", np.where(np.isfinite(needed), needed, np.nan)),
+        pl.Series("variance_reduction", variance_reduction),
+        pl.Series("cuped_theta", theta),
+    )
+    frame = _depth(frame, result, dataset, settings, sign, p_adj, n_both)
+    frame = with_bootstrap(frame, dataset, settings.bootstrap, settings.alpha, settings.seed)
+    frame = frame.with_columns(pl.col(pl.Float64).fill_nan(None), _note_expr().alias("note"))
+    return frame.select(pl.col(c).cast(t) for c, t in RESULT_SCHEMA.items())
 
 
-def analyse(
-    pairs: pl.DataFrame,
-    kind: np.ndarray,
-    control: ArmSums,
-    treatment: ArmSums,
-    alpha: float,
-    cuped: bool | None,
-) -> tuple[Comparison, np.ndarray, np.ndarray]:
-    """The comparison, CUPED-adjusted where a covariate exists unless `cuped` is False; also
-    the share of variance removed and theta (both NaN where not adjusted)."""
-    if cuped is False:
+def _compare(pairs: pl.DataFrame, settings: Settings) -> tuple[Comparison, np.ndarray, np.ndarray]:
+    """The comparison, CUPED-adjusted where a covariate exists unless settings.cuped is False;
+    also the share of variance removed and theta (both NaN where not adjusted)."""
+    kind = pairs["type"].to_numpy()
+    control, treatment = arm_sums(pairs, "_c"), arm_sums(pairs)
+    if settings.cuped is False:
         nan = np.full(kind.size, np.nan)
-        return compare(kind, control, treatment, alpha), nan, nan
-    res = cuped_compare(kind, control, treatment, cov_sums(pairs, "_c"), cov_sums(pairs), alpha)
+        return compare(kind, control, treatment, settings.alpha), nan, nan
+    res = cuped_compare(
+        kind, control, treatment, _cov_sums(pairs, "_c"), _cov_sums(pairs), settings.alpha
+    )
     return res.comparison, res.variance_reduction, res.theta
+
+
+def _cov_sums(frame: pl.DataFrame, suffix: str = "") -> CovSums:
+    """Numpy arrays of one arm's covariate sums from a paired frame (NaN where absent)."""
+    return CovSums(*(column(frame, f"{c}{suffix}") for c in COV_COLUMNS))
+
+
+def _flat_test(
+    result: Comparison, n_both: np.ndarray, threshold: np.ndarray, settings: Settings
+) -> tuple[np.ndarray, np.ndarray]:
+    """Half-width of the (1 − 2α) interval of the relative effect and whether it lies inside
+    ±threshold (two one-sided tests); always valid too under sequential testing."""
+    alpha = settings.alpha
+    if not settings.sequential:
+        half = critical_value(1 - 2 * alpha, result.df) * result.rel_se
+        return half, is_flat(result.rel_effect, result.rel_se, result.df, threshold, alpha)
+    half = sequential_half_width(result.rel_se, n_both, 2 * alpha, alpha, settings.sequential_n)
+    with np.errstate(invalid="ignore"):
+        flat = (result.rel_effect - half > -threshold) & (result.rel_effect + half < threshold)
+    return half, flat
+
+
+def _adjusted(
+    result: Comparison, p_adj: np.ndarray, n_both: np.ndarray, settings: Settings
+) -> AdjustedIntervals:
+    """Intervals that exclude zero exactly when p_adjusted < α (always valid if sequential)."""
+    if settings.sequential:
+        return sequential_adjusted_intervals(
+            result.abs_effect,
+            result.abs_se,
+            result.rel_effect,
+            result.rel_se,
+            result.p_value,
+            p_adj,
+            n_both,
+            settings.alpha,
+            settings.sequential_n,
+        )
+    return adjusted_intervals(
+        result.abs_effect,
+        result.abs_se,
+        result.rel_effect,
+        result.rel_se,
+        result.df,
+        result.p_value,
+        p_adj,
+        settings.alpha,
+    )
 
 
 def _daily_units(dataset: Dataset) -> pl.DataFrame:
@@ -72,49 +183,35 @@ def _daily_units(dataset: Dataset) -> pl.DataFrame:
     )
 
 
-def extend(
+def _depth(
     frame: pl.DataFrame,
     result: Comparison,
     dataset: Dataset,
-    catalog: Catalog,
-    alpha: float,
-    engine: Engine,
-    variance_reduction: np.ndarray,
-    theta: np.ndarray,
+    settings: Settings,
+    sign: np.ndarray,
+    p_adj: np.ndarray,
+    n_both: np.ndarray,
 ) -> pl.DataFrame:
-    """Add variance_reduction, mde, days_needed, adjusted CIs, Bayesian and guardrail columns;
-    with the Bayesian engine, `significant` follows the chance to win."""
-    sign = np.where(frame["direction"].to_numpy() == "increase", 1.0, -1.0)
-    p_adj = frame["p_adjusted"].cast(pl.Float64).fill_null(np.nan).to_numpy()
-    adj = adjusted_intervals(
-        result.abs_effect,
-        result.abs_se,
-        result.rel_effect,
-        result.rel_se,
-        result.df,
-        result.p_value,
-        p_adj,
-        alpha,
-    )
+    """Power, adjusted intervals, Bayesian and guardrail columns; with the Bayesian engine,
+    `significant` follows the chance to win."""
+    alpha = settings.alpha
+    adj = _adjusted(result, p_adj, n_both, settings)
     post = posterior(result.rel_effect, result.rel_se, sign, alpha)
     margins = np.array(
         [
-            np.nan if (m := catalog.metrics[mid].non_inferiority_margin) is None else m
+            np.nan if (m := dataset.catalog.metrics[mid].non_inferiority_margin) is None else m
             for mid in frame["metric"]
         ],
         dtype=float,
     )
     ni = non_inferiority(result.rel_effect, result.rel_se, result.df, sign, margins, alpha)
     daily = frame.select("experiment").join(_daily_units(dataset), on="experiment", how="left")
-    needed = frame["units_needed"].cast(pl.Float64).fill_null(np.nan).to_numpy()
     now = np.minimum(frame["n_control"].to_numpy(), frame["n_treatment"].to_numpy())
     out = frame.with_columns(
-        pl.Series("variance_reduction", variance_reduction),
-        pl.Series("cuped_theta", theta),
         pl.Series("mde", mde(result.abs_se, result.control_mean, alpha)),
         pl.Series(
             "days_needed",
-            days_needed(needed, now, daily["daily_units"].fill_null(np.nan).to_numpy()),
+            days_needed(column(frame, "units_needed"), now, column(daily, "daily_units")),
         ),
         pl.Series("abs_ci_adj_low", adj.abs_low),
         pl.Series("abs_ci_adj_high", adj.abs_high),
@@ -129,7 +226,7 @@ def extend(
         pl.Series("guardrail_power", ni.power),
         pl.Series("ni_safe", ni.safe),
     )
-    if engine == "bayesian":
+    if settings.engine == "bayesian":
         ctw = pl.col("chance_to_win")
         decided = (ctw > 1 - alpha / 2) | (ctw < alpha / 2)
         out = out.with_columns(
@@ -146,38 +243,21 @@ def extend(
         .then(pl.lit("safe"))
         .otherwise(pl.lit("unproven"))
     )
-    return out.with_columns(status.alias("guardrail_status"), pl.lit(engine).alias("engine")).drop(
-        "ni_safe"
+    return out.with_columns(
+        status.alias("guardrail_status"), pl.lit(settings.engine).alias("engine")
+    ).drop("ni_safe")
+
+
+def _note_expr() -> pl.Expr:
+    """Why a metric's figures are missing or degenerate, for people."""
+    few = (pl.col("n_control") < 2) | (pl.col("n_treatment") < 2)
+    return (
+        pl.when(few)
+        .then(pl.lit("fewer than 2 units in an arm: not testable"))
+        .when(pl.col("control_mean") == 0)
+        .then(pl.lit("control value is 0: relative effect undefined"))
+        .when(pl.col("p_value").is_null())
+        .then(pl.lit("not testable"))
+        .when((pl.col("abs_ci_high") - pl.col("abs_ci_low")) == 0)
+        .then(pl.lit("no variation in either arm"))
     )
-
-
-def methods(engine: Engine, cuped: bool | None, alpha: float, bootstrap: int = 0) -> list[str]:
-    """Method lines for the readout's Methods section."""
-    lines = [
-        "CUPED (Deng et al. 2013): metrics with a pre-experiment covariate are adjusted by the "
-        "pooled within-arm slope; means and effects shown are adjusted, variance_reduction is "
-        "the share of variance removed. Ratio metrics are not adjusted."
-        if cuped is not False
-        else "CUPED off: no covariate adjustment.",
-        f"Power: mde is the relative effect detectable with 80% power at α = {alpha:g} at "
-        "today's sample; days_needed extrapolates the daily traffic of dated data.",
-        "Adjusted intervals (rel_ci_adj_*, abs_ci_adj_*) use per-test levels α·p/p_adjusted, so "
-        "they exclude zero exactly when p_adjusted < α.",
-        "Guardrails with a non_inferiority_margin: safe when a one-sided test at α on the log "
-        "ratio treatment ÷ control shows them no worse than the margin (Schultzberg et al. "
-        "2024), breached when significantly worse, else unproven; guardrail_power is that "
-        "test's power if the true effect is 0.",
-    ]
-    if bootstrap:
-        lines.append(
-            f"Bootstrap: {bootstrap:,} Poisson resamples of unit-level mean metrics (capped and "
-            "CUPED-adjusted like the analytic figures); percentile interval of the relative lift."
-        )
-    if engine == "bayesian":
-        lines.append(
-            f"Bayesian engine: Normal(0, {PRIOR_SD:g}²) prior on the relative lift, normal "
-            "likelihood from the delta method; significant when the chance to win exceeds "
-            f"{1 - alpha / 2:g} or falls below {alpha / 2:g}; no multiplicity correction; the "
-            "North Star's flat test stays the frequentist equivalence test."
-        )
-    return lines

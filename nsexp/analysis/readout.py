@@ -1,115 +1,27 @@
-"""From a Dataset to a Readout: every metric tested, corrected, judged by the North Star rules."""
+"""From a Dataset to a Readout: every metric tested, corrected, judged by the North Star rules.
+
+The readout model (Readout > ExperimentReadout > TreatmentReadout > MetricResult) is what every
+surface renders; a pin freezes one ExperimentReadout and reads it back as the same type.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import numpy as np
 import polars as pl
 
-from nsexp.analysis.bootstrap import with_bootstrap
-from nsexp.analysis.compute import ENGINES, Engine, analyse, extend
-from nsexp.analysis.compute import methods as depth_methods
-from nsexp.analysis.verdict import decide, explain
-from nsexp.config.catalog import ROLES, Catalog
+from nsexp.analysis.compute import compute_results
+from nsexp.analysis.reasons import MetricHistory, explain
+from nsexp.analysis.results import MetricResult, TimelinePoint, metric_results, timeline_points
+from nsexp.analysis.settings import Settings
+from nsexp.analysis.timeline import north_star_timelines
+from nsexp.analysis.verdict import NorthStarStatus, Verdict, decide
+from nsexp.config.catalog import Catalog
 from nsexp.errors import InputError
-from nsexp.io import Dataset, Experiment, totals
-from nsexp.io.schema import COV_SUMS
-from nsexp.learning.history import MetricHistory
-from nsexp.stats import ArmSums, Correction, adjust, is_flat, srm_test, units_needed
-from nsexp.stats.compare import Comparison, critical_value
-from nsexp.stats.multiplicity import CORRECTION_NAMES, CORRECTIONS
-from nsexp.stats.sequential import (
-    sequential_adjusted_intervals,
-    sequential_comparison,
-    sequential_half_width,
-)
-
-_SUMS = ("n", "sum", "sum_sq", "den_sum", "den_sum_sq", "num_den_sum")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The analysis choices a readout depends on."""
-
-    alpha: float = 0.05
-    correction: Correction = "holm"
-    sequential: bool = False
-    sequential_n: int | None = None
-    cuped: bool | None = None
-    engine: Engine = "frequentist"
-    bootstrap: int = 0
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.engine not in ENGINES:
-            raise InputError(
-                f"engine = {self.engine!r} is not known", fix=f"use one of {', '.join(ENGINES)}"
-            )
-        if (
-            isinstance(self.bootstrap, bool)
-            or not isinstance(self.bootstrap, int)
-            or not (self.bootstrap == 0 or 100 <= self.bootstrap <= 100_000)
-        ):
-            raise InputError(
-                f"bootstrap = {self.bootstrap!r} is not a number of resamples",
-                fix="use 0 (off) or between 100 and 100000, e.g. 2000",
-            )
-        if self.sequential_n is not None and (
-            isinstance(self.sequential_n, bool)
-            or not isinstance(self.sequential_n, int)
-            or self.sequential_n < 2
-        ):
-            raise InputError(
-                f"sequential_n = {self.sequential_n!r} is not a sample size",
-                fix="give the planned units of a comparison (both arms), e.g. 20000",
-            )
-        if not isinstance(self.alpha, float | int) or not 0 < self.alpha < 0.5:
-            raise InputError(
-                f"alpha = {self.alpha!r} is not a significance level",
-                fix="use a number between 0 and 0.5, e.g. 0.05",
-            )
-        if self.correction not in CORRECTIONS:
-            raise InputError(
-                f"correction = {self.correction!r} is not known",
-                fix=f"use one of {', '.join(CORRECTIONS)}",
-            )
-
-    def methods(self) -> list[str]:
-        """Which methods produced the figures, so a hand calculation can be reconciled."""
-        level = f"{(1 - self.alpha) * 100:g}%"
-        return [
-            f"Significance level α = {self.alpha:g}; intervals are {level} confidence intervals.",
-            "Mean metrics: Welch's t-test (Welch–Satterthwaite df); proportions: z-test with "
-            "unpooled standard errors; ratio metrics: z-test with delta-method variance.",
-            "Relative lift (treatment ÷ control − 1): delta-method interval.",
-            f"Multiple testing: {CORRECTION_NAMES[self.correction]}, within each experiment "
-            "for two families: the North Star across treatments, and all other metrics.",
-            f"North Star flat: its {(1 - 2 * self.alpha) * 100:g}% interval lies inside "
-            "±practical_threshold (two one-sided tests).",
-            "Sample ratio mismatch: chi-square goodness of fit, flagged when p < 0.001.",
-            *self._sequential_methods(),
-            *depth_methods(self.engine, self.cuped, self.alpha, self.bootstrap),
-        ]
-
-    def _sequential_methods(self) -> list[str]:
-        """The always-valid method, described only when it is on."""
-        if not self.sequential:
-            return []
-        tuned = (
-            f"a planned {self.sequential_n:,} units per comparison"
-            if self.sequential_n
-            else "each comparison's sample at the readout"
-        )
-        return [
-            "Sequential testing: intervals and p-values (absolute and relative) are always "
-            "valid, from the two-sided normal-mixture confidence sequence (Howard et al. 2021), "
-            f"mixing parameter tuned to {tuned}; looking every day keeps the false-positive "
-            "rate at α. The North Star's flat test uses the always-valid (1 − 2α) interval."
-        ]
+from nsexp.io import Dataset, Experiment
+from nsexp.stats.srm import srm_test
 
 
 @dataclass(frozen=True)
@@ -121,22 +33,36 @@ class Srm:
     counts: dict[str, int]
     expected: dict[str, float]
 
+    def problem(self) -> str:
+        """The mismatch as a data problem a reason can quote."""
+        observed = " / ".join(f"{v} {n:,}" for v, n in self.counts.items())
+        planned = " / ".join(f"{s * 100:g}%" for s in self.expected.values())
+        p = "p < 0.001" if self.p_value < 0.001 else f"p = {self.p_value:.3f}"
+        return f"sample ratio mismatch: {observed} units against a planned {planned} split ({p})"
+
 
 @dataclass(frozen=True)
 class TreatmentReadout:
     """One treatment against the control: its verdict, reasons and every metric's figures."""
 
     variant: str
-    verdict: str
-    north_star_status: str
+    verdict: Verdict
+    north_star_status: NorthStarStatus
     reasons: tuple[str, ...]
-    metrics: pl.DataFrame
-    timeline: pl.DataFrame | None = None
+    metrics: tuple[MetricResult, ...]
+    timeline: tuple[TimelinePoint, ...] = ()
 
     @property
-    def north_star(self) -> dict:
-        """The North Star's result row."""
-        return self.metrics.filter(pl.col("role") == "north_star").row(0, named=True)
+    def north_star(self) -> MetricResult:
+        """The North Star's result."""
+        return next(m for m in self.metrics if m.role == "north_star")
+
+    def metric(self, metric_id: str) -> MetricResult:
+        """One metric's result (KeyError when this comparison did not test it)."""
+        found = next((m for m in self.metrics if m.metric == metric_id), None)
+        if found is None:
+            raise KeyError(metric_id)
+        return found
 
 
 @dataclass(frozen=True)
@@ -155,6 +81,16 @@ class ExperimentReadout:
     def id(self) -> str:
         """The experiment id."""
         return self.experiment.id
+
+    @property
+    def name(self) -> str:
+        """The experiment's human name (its id when it has none)."""
+        return self.experiment.info.title
+
+    @property
+    def control(self) -> str:
+        """The control arm."""
+        return self.experiment.control
 
     @property
     def days(self) -> int | None:
@@ -178,6 +114,13 @@ class Readout:
     results: pl.DataFrame = field(repr=False)
     fingerprint: str = ""
 
+    def valid_treatments(self) -> list[TreatmentReadout]:
+        """Every comparison whose data can be trusted (verdict not `invalid`): the ones
+        learning from the portfolio counts."""
+        return [
+            t for e in self.experiments.values() for t in e.treatments if t.verdict != "invalid"
+        ]
+
 
 def build_readout(
     dataset: Dataset,
@@ -186,7 +129,7 @@ def build_readout(
     history: Mapping[str, MetricHistory] | None = None,
 ) -> Readout:
     """Test every metric of every treatment against its control, all at once, then judge;
-    `history` (nsexp.learning.proxies.history_of) adds what past experiments say to the reasons."""
+    `history` (nsexp.learning.history) adds what past experiments say to the reasons."""
     settings = settings or Settings()
     experiments = dataset.experiments
     if experiment is not None:
@@ -196,42 +139,46 @@ def build_readout(
                 f"no experiment {experiment!r} in the data", fix=f"use one of: {known}"
             )
         experiments = {experiment: experiments[experiment]}
-    results = compute_results(dataset, settings, list(experiments))
+    ids = list(experiments)
+    results = compute_results(dataset, settings, ids)
     srm = _srm(dataset, experiments)
     invalid = {e for e, x in experiments.items() if srm[e].mismatch or x.problems}
     verdicts = decide(results, invalid)
-    by_pair = results.partition_by("experiment", "variant", as_dict=True)
-    timelines = _timelines(dataset, settings, list(experiments))
+    by_pair = {
+        k: metric_results(v)
+        for k, v in results.partition_by("experiment", "variant", as_dict=True).items()
+    }
+    timelines = _timelines(dataset, settings, ids)
     dates = _date_range(dataset)
-    readouts: dict[str, ExperimentReadout] = {}
-    for eid, exp in experiments.items():
-        problems = list(exp.problems)
-        if srm[eid].mismatch:
-            problems.insert(0, _srm_problem(srm[eid]))
-        treatments = []
-        for row in verdicts.filter(pl.col("experiment") == eid).iter_rows(named=True):
-            metrics = by_pair[(eid, row["variant"])]
-            reasons = explain(row["verdict"], metrics.to_dicts(), settings.alpha, problems, history)
-            treatments.append(
-                TreatmentReadout(
-                    variant=row["variant"],
-                    verdict=row["verdict"],
-                    north_star_status=row["north_star_status"],
-                    reasons=tuple(reasons),
-                    metrics=metrics,
-                    timeline=timelines.get((eid, row["variant"])),
-                )
+    treatments: dict[str, list[TreatmentReadout]] = {e: [] for e in ids}
+    for row in verdicts.iter_rows(named=True):
+        eid, variant = row["experiment"], row["variant"]
+        problems = [srm[eid].problem()] if srm[eid].mismatch else []
+        problems += experiments[eid].problems
+        metrics = by_pair[(eid, variant)]
+        reasons = explain(row["verdict"], metrics, settings.alpha, problems, history)
+        treatments[eid].append(
+            TreatmentReadout(
+                variant=variant,
+                verdict=row["verdict"],
+                north_star_status=row["north_star_status"],
+                reasons=tuple(reasons),
+                metrics=metrics,
+                timeline=timelines.get((eid, variant), ()),
             )
-        first, last = dates.get(eid, (None, None))
-        readouts[eid] = ExperimentReadout(
+        )
+    readouts = {
+        eid: ExperimentReadout(
             experiment=exp,
             srm=srm[eid],
-            treatments=tuple(treatments),
+            treatments=tuple(treatments[eid]),
             units=sum(srm[eid].counts.values()),
-            first_date=first,
-            last_date=last,
+            first_date=dates.get(eid, (None, None))[0],
+            last_date=dates.get(eid, (None, None))[1],
             notes=exp.notes,
         )
+        for eid, exp in experiments.items()
+    }
     return Readout(
         settings=settings,
         catalog=dataset.catalog,
@@ -243,178 +190,17 @@ def build_readout(
 
 def _timelines(
     dataset: Dataset, settings: Settings, experiment_ids: list[str]
-) -> dict[tuple[str, str], pl.DataFrame]:
+) -> dict[tuple[str, str], tuple[TimelinePoint, ...]]:
     """The North Star's cumulative timeline per (experiment, treatment), when data has dates."""
     if not dataset.has_dates:
         return {}
-    from nsexp.analysis.timeline import north_star_timelines  # timeline builds on this module
-
     frame = north_star_timelines(dataset, settings, experiment_ids)
-    return {k: v for k, v in frame.partition_by("experiment", "variant", as_dict=True).items()}
-
-
-def metric_frame(catalog: Catalog) -> pl.DataFrame:
-    """The catalog as a frame, with sort keys for role (North Star first) and file order."""
-    metrics = list(catalog.metrics.values())
-    return pl.DataFrame(
-        {
-            "metric": [m.id for m in metrics],
-            "label": [m.label for m in metrics],
-            "role": [m.role for m in metrics],
-            "type": [m.type for m in metrics],
-            "direction": [m.direction for m in metrics],
-            "practical_threshold": [m.practical_threshold for m in metrics],
-            "role_order": [ROLES.index(m.role) for m in metrics],
-            "metric_order": list(range(len(metrics))),
-        }
-    )
-
-
-def pair_arms(summary: pl.DataFrame, controls: dict[str, str], keys: list[str]) -> pl.DataFrame:
-    """Put each treatment's sums beside its control's (control columns get a `_c` suffix)."""
-    frame = summary.join(
-        pl.DataFrame({"experiment": list(controls), "control": list(controls.values())}),
-        on="experiment",
-    )
-    is_control = pl.col("variant") == pl.col("control")
-    control = frame.filter(is_control).select(*keys, *_SUMS, *COV_SUMS)
-    treatment = frame.filter(~is_control).drop("control")
-    return treatment.join(control, on=keys, suffix="_c")
-
-
-def arm_sums(frame: pl.DataFrame, suffix: str = "") -> ArmSums:
-    """Numpy arrays of one arm's sums from a paired frame."""
-    return ArmSums(
-        *(frame[f"{c}{suffix}"].cast(pl.Float64).fill_null(np.nan).to_numpy() for c in _SUMS)
-    )
-
-
-def compute_results(
-    dataset: Dataset, settings: Settings, experiment_ids: list[str]
-) -> pl.DataFrame:
-    """One row per experiment x treatment x metric with every figure, vectorised."""
-    summary = totals(dataset.summary.filter(pl.col("experiment").is_in(experiment_ids)))
-    controls = {e: dataset.experiments[e].control for e in experiment_ids}
-    pairs = (
-        pair_arms(summary, controls, ["experiment", "metric"])
-        .join(metric_frame(dataset.catalog), on="metric")
-        .sort("experiment", "variant", "role_order", "metric_order")
-    )
-    kind = pairs["type"].to_numpy()
-    result, variance_reduction, theta = analyse(
-        pairs, kind, arm_sums(pairs, "_c"), arm_sums(pairs), settings.alpha, settings.cuped
-    )
-    if settings.sequential:
-        n_both = (pairs["n"] + pairs["n_c"]).cast(pl.Float64).to_numpy()
-        result = sequential_comparison(result, n_both, settings.alpha, settings.sequential_n)
-    threshold = pairs["practical_threshold"].to_numpy()
-    flat = is_flat(result.rel_effect, result.rel_se, result.df, threshold, settings.alpha)
-    half = _half_width(result, settings.alpha)
-    if settings.sequential:  # the flat test's (1 - 2α) interval is always valid too
-        n_both = (pairs["n"] + pairs["n_c"]).cast(pl.Float64).to_numpy()
-        half = sequential_half_width(
-            result.rel_se, n_both, 2 * settings.alpha, settings.alpha, settings.sequential_n
-        )
-        with np.errstate(invalid="ignore"):
-            flat = (result.rel_effect - half > -threshold) & (result.rel_effect + half < threshold)
-    needed = units_needed(
-        result.control_unit_var,
-        result.treatment_unit_var,
-        result.control_mean,
-        threshold,
-        settings.alpha,
-    )
-    is_ns = pairs["role"].to_numpy() == "north_star"
-    family = pairs["experiment"].to_numpy().astype(object) + np.where(is_ns, "|ns", "|other")
-    p_adj = adjust(result.p_value, family, settings.correction)
-    sign = np.where(pairs["direction"].to_numpy() == "increase", 1.0, -1.0)
-    with np.errstate(invalid="ignore"):
-        significant = p_adj < settings.alpha
-        goodness = np.sign(result.abs_effect) * sign
-    frame = pairs.select(
-        "experiment",
-        "variant",
-        "metric",
-        "label",
-        "role",
-        "type",
-        "direction",
-        "practical_threshold",
-        pl.col("n_c").alias("n_control"),
-        pl.col("n").alias("n_treatment"),
-    ).with_columns(
-        pl.Series("control_mean", result.control_mean),
-        pl.Series("treatment_mean", result.treatment_mean),
-        pl.Series("abs_effect", result.abs_effect),
-        pl.Series("abs_se", result.abs_se),
-        pl.Series("abs_ci_low", result.abs_ci_low),
-        pl.Series("abs_ci_high", result.abs_ci_high),
-        pl.Series("rel_effect", result.rel_effect),
-        pl.Series("rel_se", result.rel_se),
-        pl.Series("rel_ci_low", result.rel_ci_low),
-        pl.Series("rel_ci_high", result.rel_ci_high),
-        pl.Series("equivalence_ci_low", result.rel_effect - half),
-        pl.Series("equivalence_ci_high", result.rel_effect + half),
-        pl.Series("p_value", result.p_value),
-        pl.Series("p_adjusted", p_adj),
-        pl.Series("significant", significant),
-        pl.Series("better", significant & (goodness > 0)),
-        pl.Series("worse", significant & (goodness < 0)),
-        pl.Series("flat", flat & ~significant),
-        pl.Series("units_needed", np.where(np.isfinite(needed), needed, np.nan)),
-    )
-    frame = extend(
-        frame,
-        result,
-        dataset,
-        dataset.catalog,
-        settings.alpha,
-        settings.engine,
-        variance_reduction,
-        theta,
-    )
-    if settings.sequential:  # intervals agreeing with p_adjusted, from the confidence sequence
-        adj = sequential_adjusted_intervals(
-            result.abs_effect,
-            result.abs_se,
-            result.rel_effect,
-            result.rel_se,
-            result.p_value,
-            frame["p_adjusted"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
-            (frame["n_control"] + frame["n_treatment"]).cast(pl.Float64).to_numpy(),
-            settings.alpha,
-            settings.sequential_n,
-        )
-        frame = frame.with_columns(
-            pl.Series("abs_ci_adj_low", adj.abs_low),
-            pl.Series("abs_ci_adj_high", adj.abs_high),
-            pl.Series("rel_ci_adj_low", adj.rel_low),
-            pl.Series("rel_ci_adj_high", adj.rel_high),
-        )
-    frame = with_bootstrap(frame, dataset, settings.bootstrap, settings.alpha, settings.seed)
-    return frame.with_columns(pl.col(pl.Float64).fill_nan(None), _note_expr().alias("note"))
-
-
-def _half_width(result: Comparison, alpha: float) -> np.ndarray:
-    """Half-width of the (1 - 2 alpha) interval of the relative effect (for equivalence)."""
-    return critical_value(1 - 2 * alpha, result.df) * result.rel_se
-
-
-def _note_expr() -> pl.Expr:
-    few = (pl.col("n_control") < 2) | (pl.col("n_treatment") < 2)
-    return (
-        pl.when(few)
-        .then(pl.lit("fewer than 2 units in an arm: not testable"))
-        .when(pl.col("control_mean") == 0)
-        .then(pl.lit("control value is 0: relative effect undefined"))
-        .when(pl.col("p_value").is_null())
-        .then(pl.lit("not testable"))
-        .when((pl.col("abs_ci_high") - pl.col("abs_ci_low")) == 0)
-        .then(pl.lit("no variation in either arm"))
-    )
+    parts = frame.partition_by("experiment", "variant", as_dict=True)
+    return {(str(e), str(v)): timeline_points(part) for (e, v), part in parts.items()}
 
 
 def _srm(dataset: Dataset, experiments: dict[str, Experiment]) -> dict[str, Srm]:
+    """The SRM check of each experiment against its planned split (equal when undeclared)."""
     counts = (
         dataset.units.filter(pl.col("experiment").is_in(list(experiments)))
         .group_by("experiment", "variant")
@@ -426,12 +212,13 @@ def _srm(dataset: Dataset, experiments: dict[str, Experiment]) -> dict[str, Srm]
         for e, v in counts.select("experiment", "variant").iter_rows()
     ]
     tested = srm_test(counts.with_columns(pl.Series("share", shares, dtype=pl.Float64)))
+    by_experiment = counts.partition_by("experiment", as_dict=True)
     out = {}
     for row in tested.iter_rows(named=True):
         eid = row["experiment"]
-        exp_counts = counts.filter(pl.col("experiment") == eid)
+        exp_counts = by_experiment[(eid,)]
         split = experiments[eid].info.expected_split
-        total = sum(split.values()) if split else len(exp_counts)
+        total = sum(split.values()) if split else exp_counts.height
         out[eid] = Srm(
             p_value=float(row["p_value"]),
             mismatch=bool(row["mismatch"]),
@@ -441,14 +228,8 @@ def _srm(dataset: Dataset, experiments: dict[str, Experiment]) -> dict[str, Srm]
     return out
 
 
-def _srm_problem(srm: Srm) -> str:
-    observed = " / ".join(f"{v} {n:,}" for v, n in srm.counts.items())
-    planned = " / ".join(f"{s * 100:g}%" for s in srm.expected.values())
-    p = "p < 0.001" if srm.p_value < 0.001 else f"p = {srm.p_value:.3f}"
-    return f"sample ratio mismatch: {observed} units against a planned {planned} split ({p})"
-
-
 def _date_range(dataset: Dataset) -> dict[str, tuple[dt.date, dt.date]]:
+    """First and last exposure date per dated experiment."""
     dated = dataset.units.drop_nulls("date")
     if dated.height == 0:
         return {}
@@ -456,8 +237,3 @@ def _date_range(dataset: Dataset) -> dict[str, tuple[dt.date, dt.date]]:
         pl.col("date").min().alias("first"), pl.col("date").max().alias("last")
     )
     return {e: (a, b) for e, a, b in span.iter_rows()}
-
-
-def finite(x: float | None) -> float | None:
-    """None for NaN or missing, so JSON and tables show a gap rather than a wrong number."""
-    return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else x

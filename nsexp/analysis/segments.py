@@ -8,29 +8,23 @@ Q then tests whether the relative effect (delta-method SE) is the same in every 
 from __future__ import annotations
 
 import dataclasses
-import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import polars as pl
 
-from nsexp import format as fmt
-from nsexp.analysis.readout import Readout, Settings, build_readout
+from nsexp.analysis.readout import Readout, build_readout
+from nsexp.analysis.settings import Settings
 from nsexp.config.catalog import Catalog
 from nsexp.errors import InputError
 from nsexp.io import Dataset
 from nsexp.io.files import kind_of, scan
 from nsexp.io.segment import split_id
-from nsexp.report.json import clean, experiment_dict, readout_dict
 from nsexp.stats.heterogeneity import cochran_q
 
 MAX_SEGMENT_VALUES = 12
 _RESERVED = ("experiment", "variant", "unit_id", "date")
-HETEROGENEITY_FIELDS = ("variant", "metric", "segments", "pooled_rel_effect", "q", "df")
-HETEROGENEITY_FIELDS += ("p_value", "i2")
 
 
 @dataclass(frozen=True)
@@ -149,95 +143,3 @@ def heterogeneity(results: pl.DataFrame, column: str) -> pl.DataFrame:
         .drop("rank")
         .with_columns(pl.col(pl.Float64).fill_nan(None))
     )
-
-
-def segment_dict(sr: SegmentReadout) -> dict[str, Any]:
-    """JSON: per experiment its segments (each a full experiment readout) and the Q tests."""
-    whole = readout_dict(sr.readout)
-    experiments = []
-    for base, members in sr.segments.items():
-        het = sr.heterogeneity.filter(pl.col("experiment") == base)
-        experiments.append(
-            {
-                "experiment": base,
-                "segments": [
-                    {"segment": value, **experiment_dict(sr.readout.experiments[eid])}
-                    for value, eid in members
-                ],
-                "heterogeneity": [
-                    {k: clean(row[k]) for k in HETEROGENEITY_FIELDS}
-                    for row in het.iter_rows(named=True)
-                ],
-            }
-        )
-    return {
-        "segment_column": sr.column,
-        "settings": whole["settings"],
-        "methods": [*whole["methods"], HETEROGENEITY_METHOD],
-        "north_star": whole["north_star"],
-        "data_fingerprint": whole["data_fingerprint"],
-        "experiments": experiments,
-    }
-
-
-HETEROGENEITY_METHOD = (
-    "Segments: each segment is read out on its own (own SRM check and correction families); "
-    "Cochran's Q tests whether the relative effect differs across segments (χ² with k − 1 df; "
-    "I² is the share of the spread beyond chance)."
-)
-
-
-def heterogeneity_rows(sr: SegmentReadout, base: str) -> list[list[str]]:
-    """Formatted rows of the Q tests of one experiment, for a table or Markdown."""
-    return [
-        [
-            row["variant"],
-            row["metric"],
-            str(row["segments"]),
-            fmt.pct(row["pooled_rel_effect"]),
-            "—" if row["q"] is None else f"{row['q']:.2f}",
-            fmt.p_value(row["p_value"]).removeprefix("p ").removeprefix("= "),
-            "—" if row["i2"] is None else f"{row['i2'] * 100:.0f}%",
-        ]
-        for row in sr.heterogeneity.filter(pl.col("experiment") == base).iter_rows(named=True)
-    ]
-
-
-HETEROGENEITY_HEADERS = ["Variant", "Metric", "Segments", "Pooled lift", "Q", "p", "I²"]
-
-
-def segment_text(sr: SegmentReadout, markdown: bool) -> str:
-    """The per-segment readout (table or Markdown) followed by each experiment's Q tests."""
-    from nsexp.report.markdown import to_markdown, to_table
-
-    body = to_markdown(sr.readout) if markdown else to_table(sr.readout)
-    lines = [body.rstrip("\n"), ""]
-    for base in sr.segments:
-        title = f"Does the effect differ by {sr.column}? {base} (Cochran's Q)"
-        rows = heterogeneity_rows(sr, base)
-        if markdown:
-            lines += [f"### {title}", ""]
-            lines.append("| " + " | ".join(HETEROGENEITY_HEADERS) + " |")
-            lines.append("|" + "|".join("---" for _ in HETEROGENEITY_HEADERS) + "|")
-            lines += ["| " + " | ".join(r) + " |" for r in rows]
-        else:
-            lines.append(title)
-            widths = [
-                max(len(c) for c in col) for col in zip(HETEROGENEITY_HEADERS, *rows, strict=True)
-            ]
-            for cells in (HETEROGENEITY_HEADERS, *rows):
-                lines.append(
-                    "  " + "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True))
-                )
-        lines.append("")
-    return "\n".join(lines)
-
-
-def print_segments(sr: SegmentReadout, output: str) -> int:
-    """Write the segment readout to stdout as table, markdown or json; return exit code 0."""
-    if output == "json":
-        text = json.dumps(segment_dict(sr), indent=2, allow_nan=False) + "\n"
-    else:
-        text = segment_text(sr, markdown=output == "markdown")
-    sys.stdout.write(text)
-    return 0

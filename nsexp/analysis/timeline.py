@@ -5,23 +5,13 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from nsexp.analysis.readout import Settings, arm_sums, pair_arms
+from nsexp.analysis.pairs import arm_sums, pair_arms
+from nsexp.analysis.results import TIMELINE_SCHEMA
+from nsexp.analysis.settings import Settings
 from nsexp.io import Dataset
 from nsexp.io.schema import SUMS
-from nsexp.stats import compare
+from nsexp.stats.compare import compare
 from nsexp.stats.sequential import sequential_comparison
-
-TIMELINE_SCHEMA: dict[str, pl.DataType] = {
-    "experiment": pl.String(),
-    "variant": pl.String(),
-    "date": pl.Date(),
-    "n_control": pl.Int64(),
-    "n_treatment": pl.Int64(),
-    "rel_effect": pl.Float64(),
-    "rel_ci_low": pl.Float64(),
-    "rel_ci_high": pl.Float64(),
-    "p_value": pl.Float64(),
-}
 
 
 def cumulative(summary: pl.DataFrame) -> pl.DataFrame:

@@ -1,38 +1,15 @@
-"""CLI pieces for the statistical-depth options and the `nsexp plan` command."""
+"""`nsexp plan`: units and days needed to detect an effect on the North Star."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-from nsexp.analysis.compute import ENGINES
 from nsexp.errors import InputError
 from nsexp.stats.power import POWER, plan
 
-EXIT_BAD_INPUT = 2
 
-
-def add_depth_arguments(readout: argparse.ArgumentParser) -> None:
-    """--cuped/--no-cuped, --engine, --bootstrap and --seed for `nsexp readout`."""
-    readout.add_argument(
-        "--cuped",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="CUPED covariate adjustment (default: on where metrics.toml names a covariate)",
-    )
-    readout.add_argument("--engine", choices=ENGINES, default="frequentist")
-    readout.add_argument(
-        "--bootstrap",
-        type=int,
-        default=0,
-        metavar="N",
-        help="N bootstrap resamples for a robustness CI of unit-level mean metrics",
-    )
-    readout.add_argument("--seed", type=int, default=0, help="bootstrap random seed")
-
-
-def add_plan_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     """`nsexp plan`: how many days to detect a relative effect on the North Star."""
     p = sub.add_parser(
         "plan",
@@ -64,6 +41,7 @@ def add_plan_parser(sub: argparse._SubParsersAction) -> None:
         help="correlation of the North Star with its CUPED covariate (variance x (1 - rho^2))",
     )
     p.add_argument("--format", choices=("text", "json"), default="text", help="default text")
+    p.set_defaults(run=run)
 
 
 def _check_plan(args: argparse.Namespace) -> tuple[float, float]:
@@ -95,13 +73,9 @@ def _check_plan(args: argparse.Namespace) -> tuple[float, float]:
     return mean, var
 
 
-def run_plan(args: argparse.Namespace) -> int:
-    """Print the plan; exit 2 with one error line on bad input."""
-    try:
-        mean, var = _check_plan(args)
-    except InputError as exc:
-        sys.stderr.write(f"error: {exc.message}\n")
-        return EXIT_BAD_INPUT
+def run(args: argparse.Namespace) -> str:
+    """The plan as text or JSON."""
+    mean, var = _check_plan(args)
     result = plan(
         mean,
         var,
@@ -113,14 +87,12 @@ def run_plan(args: argparse.Namespace) -> int:
         args.cuped_rho**2,
     )
     if args.format == "json":
-        sys.stdout.write(json.dumps(result._asdict(), indent=2) + "\n")
-        return 0
+        return json.dumps(result._asdict(), indent=2) + "\n"
     cuped = f" with CUPED (ρ = {args.cuped_rho:g})" if args.cuped_rho else ""
-    sys.stdout.write(
+    return (
         f"To detect {args.effect * 100:+g}% with {args.power * 100:g}% power at α = "
         f"{args.alpha:g}{cuped} ({args.variants - 1} comparison(s), α = "
         f"{result.alpha_per_comparison:.3g} each): {result.units_per_arm:,} units per arm, "
         f"{result.total_units:,} in all — {result.days} days at {args.daily_units:,.0f} "
         "units a day.\n"
     )
-    return 0

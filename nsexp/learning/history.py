@@ -1,61 +1,48 @@
-"""What past experiments say about a metric, in one sentence a readout can quote.
+"""What past experiments say about each metric, as the records a readout's reasons quote.
 
-A leaf module (no readout imports at import time), so nsexp.analysis.verdict can use it without a
-cycle; the records are built by nsexp.learning.proxies.metric_history, and `readout_history` builds
-them for a whole dataset (importing the readout only when called).
+A readout with history is two passes: read out every experiment, learn from its valid
+comparisons which metrics moved and where the North Star followed, then read out again with
+those records (nsexp.analysis.reasons.history_reason turns them into sentences).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+import polars as pl
 
-if TYPE_CHECKING:
-    from nsexp.analysis.readout import Settings
-    from nsexp.io import Dataset
-
-LABEL_PHRASES: dict[str, str] = {
-    "predictive": "by the record a predictive indicator",
-    "weak": "by the record only a weak indicator",
-    "vanity": "by the record it behaves as a vanity metric",
-    "too_few": "too few experiments yet to judge it",
-}
+from nsexp.analysis.readout import Readout, build_readout
+from nsexp.analysis.reasons import MetricHistory
+from nsexp.analysis.settings import Settings
+from nsexp.io import Dataset
+from nsexp.learning.proxies import N_BOOT, SEED, comparisons, proxy_quality
 
 
-class MetricHistory(NamedTuple):
-    """Which comparisons (experiment, variant) moved a metric, and where the North Star followed."""
-
-    metric: str
-    label: str
-    moved: frozenset[tuple[str, str]]
-    followed: frozenset[tuple[str, str]]
-
-
-def history_reason(row: dict, history: MetricHistory) -> str:
-    """'When page_views moved in other experiments, the North Star followed 2 of 9 times (...).'
-
-    `row` is the metric's result row of the comparison being explained; that comparison is left
-    out of the counts, so a readout never quotes itself as history.
-    """
-    key = (row["experiment"], row["variant"])
-    moved = len(history.moved - {key})
-    followed = len(history.followed - {key})
-    phrase = LABEL_PHRASES.get(history.label, history.label)
-    name = row.get("label") or history.metric
-    if moved == 0:
-        return (
-            f"History: {name} has not moved significantly in any other experiment "
-            f"on record ({phrase})."
-        )
-    times = "time" if moved == 1 else "times"
-    return (
-        f"History: when {name} moved in other experiments, the North Star followed "
-        f"{followed} of {moved} {times} ({phrase})."
+def metric_history(frame: pl.DataFrame, table: pl.DataFrame) -> dict[str, MetricHistory]:
+    """Per metric: which comparisons moved it and where the North Star followed (same sign,
+    significant); `frame` from comparisons(), `table` from proxy_quality."""
+    labels = dict(table.select("metric", "label").iter_rows()) if table.height else {}
+    moved = frame.filter(pl.col("significant").fill_null(False))
+    followed = moved.filter(
+        pl.col("ns_significant").fill_null(False)
+        & (pl.col("effect").sign() == pl.col("ns_effect").sign())
     )
+    out = {}
+    for metric, label in labels.items():
+        keys = [
+            set(f.filter(pl.col("metric") == metric).select("experiment", "variant").iter_rows())
+            for f in (moved, followed)
+        ]
+        out[metric] = MetricHistory(metric, label, frozenset(keys[0]), frozenset(keys[1]))
+    return out
+
+
+def history_of(
+    readout: Readout, *, n_boot: int = N_BOOT, seed: int = SEED
+) -> dict[str, MetricHistory]:
+    """The per-metric history records of a (full) readout, for `build_readout(history=...)`."""
+    frame = comparisons(readout)
+    return metric_history(frame, proxy_quality(frame, n_boot=n_boot, seed=seed))
 
 
 def readout_history(dataset: Dataset, settings: Settings) -> dict[str, MetricHistory]:
     """Per-metric history over every experiment of the dataset, for readout reasons."""
-    from nsexp.analysis.readout import build_readout
-    from nsexp.learning.proxies import history_of  # these import this module: load them on call
-
     return history_of(build_readout(dataset, settings))

@@ -41,7 +41,6 @@ import numpy as np
 import polars as pl
 
 from nsexp.analysis.readout import Readout
-from nsexp.learning.history import MetricHistory
 from nsexp.stats.meta import effect_correlation, shrink
 
 Label = Literal["predictive", "weak", "vanity", "too_few"]
@@ -245,71 +244,3 @@ def cumulative_impact(readout: Readout) -> Impact:
         prior_sd=float(np.sqrt(fit.prior_var)) if fit else float("nan"),
         wins=wins,
     )
-
-
-def metric_history(frame: pl.DataFrame, table: pl.DataFrame) -> dict[str, MetricHistory]:
-    """Per metric: which comparisons moved it and where the North Star followed (same sign,
-    significant), for readout reasons; `frame` from comparisons(), `table` from proxy_quality."""
-    labels = dict(table.select("metric", "label").iter_rows()) if table.height else {}
-    moved = frame.filter(pl.col("significant").fill_null(False))
-    followed = moved.filter(
-        pl.col("ns_significant").fill_null(False)
-        & (pl.col("effect").sign() == pl.col("ns_effect").sign())
-    )
-    out = {}
-    for metric, label in labels.items():
-        keys = [
-            set(f.filter(pl.col("metric") == metric).select("experiment", "variant").iter_rows())
-            for f in (moved, followed)
-        ]
-        out[metric] = MetricHistory(metric, label, frozenset(keys[0]), frozenset(keys[1]))
-    return out
-
-
-def history_of(readout: Readout, *, n_boot: int = N_BOOT, seed: int = SEED) -> dict:
-    """The per-metric history records of a (full) readout, for `build_readout(history=...)`."""
-    frame = comparisons(readout)
-    return metric_history(frame, proxy_quality(frame, n_boot=n_boot, seed=seed))
-
-
-def label_reason(row: dict) -> str:
-    """One plain sentence on why a metric got its label."""
-    metric, n = row["metric"], row["n_comparisons"]
-    if row["label"] == "too_few":
-        return (
-            f"{metric}: only {n} comparisons; at least {MIN_COMPARISONS} are needed "
-            f"({row['comparisons_needed']} more)."
-        )
-    corr = row["corrected_correlation"]
-    corr_text = (
-        "its true effects do not vary beyond noise, so no correlation can be estimated"
-        if corr is None
-        else f"corrected correlation with the North Star {corr:+.2f} "
-        f"[{row['correlation_ci_low']:+.2f}, {row['correlation_ci_high']:+.2f}]".replace("-", "−")
-    )
-    return (
-        f"{metric}: moved in {row['n_moved']} of {n} comparisons, the North Star followed "
-        f"{row['n_ns_followed']} of them; {corr_text}: {row['label']} "
-        f"({LABEL_MEANINGS[row['label']]})."
-    )
-
-
-def impact_dict(impact: Impact) -> dict:
-    """The cumulative impact as plain data for JSON."""
-    wins = impact.wins.with_columns(pl.col(pl.Float64).fill_nan(None)).to_dicts()
-    return {
-        "metric": impact.metric,
-        "n_comparisons": impact.n_comparisons,
-        "n_wins": impact.n_wins,
-        "naive_total": _finite(impact.naive_total),
-        "shrunk_total": _finite(impact.shrunk_total),
-        "shrunk_total_sd": _finite(impact.shrunk_total_sd),
-        "real_share": _finite(impact.real_share),
-        "prior_mean": _finite(impact.prior_mean),
-        "prior_sd": _finite(impact.prior_sd),
-        "wins": wins,
-    }
-
-
-def _finite(x: float | None) -> float | None:
-    return None if x is None or not np.isfinite(x) else float(x)

@@ -1,17 +1,19 @@
 """Charts for the app, as pure builders: Altair specs and Graphviz source, no Streamlit.
 
-The forest plot and the timeline take the frames of nsexp.report.tables (metrics_frame,
-timeline_frame), so a live readout and a pinned one draw the same way.
+The forest plot takes the result model and the timeline nsexp.report.figures.timeline_frame,
+so a live readout and a pinned one draw the same way.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import altair as alt
 import polars as pl
 
 from nsexp import format as fmt
+from nsexp.analysis.results import OUTCOME_LABELS, MetricResult
 from nsexp.config.catalog import ROLES
-from nsexp.report.tables import OUTCOME_LABELS
 
 # Verdict colours: st.badge colour names, and the matching hex for tables and charts.
 VERDICT_COLORS: dict[str, str] = {
@@ -51,48 +53,39 @@ ROW_STEP = 30
 FOREST_WIDTH = 760
 
 
-def forest_plot(metrics: pl.DataFrame, alpha: float, engine: str = "frequentist") -> alt.FacetChart:
-    """Relative lift with its CI per metric, one panel per role (North Star first), coloured by
-    the adjusted outcome; the North Star's row shades its ±practical_threshold band. With the
-    Bayesian engine the lines are credible intervals, which agree with its outcome."""
+def forest_plot(
+    metrics: Sequence[MetricResult], alpha: float, engine: str = "frequentist"
+) -> alt.FacetChart:
+    """Relative lift with its decision interval per metric (adjusted, or credible under the
+    Bayesian engine), one panel per role (North Star first), coloured by the outcome; the North
+    Star's row shades its ±practical_threshold band."""
     bayesian = engine == "bayesian"
-    low, high = (
-        ("rel_cred_low", "rel_cred_high") if bayesian else ("rel_ci_adj_low", "rel_ci_adj_high")
-    )
-    data = metrics.filter(pl.col("rel_effect").is_not_null()).with_columns(
-        pl.col("role").replace_strict(ROLE_PLURALS).alias("role_label"),
-        pl.col("outcome").replace_strict(OUTCOME_LABELS).alias("outcome_label"),
-        pl.when(pl.col("role") == "north_star")
-        .then(-pl.col("practical_threshold"))
-        .alias("band_low"),
-        pl.when(pl.col("role") == "north_star")
-        .then(pl.col("practical_threshold"))
-        .alias("band_high"),
-        pl.coalesce(low, "rel_ci_low").alias("ci_low"),
-        pl.coalesce(high, "rel_ci_high").alias("ci_high"),
-    )
-    figures = list(data.select("rel_effect", "ci_low", "ci_high", "p_adjusted").iter_rows())
-    data = (
-        data.with_columns(
-            pl.Series("lift_text", [fmt.pct(e) for e, _, _, _ in figures], pl.String),
-            pl.Series("ci_text", [fmt.pct_ci(lo, hi) for _, lo, hi, _ in figures], pl.String),
-            pl.Series("p_text", [fmt.p_value(p) for _, _, _, p in figures], pl.String),
+    rows = []
+    for m in metrics:
+        if m.rel_effect is None:
+            continue
+        low, high = m.decision_interval
+        band = m.practical_threshold if m.role == "north_star" else None
+        rows.append(
+            {
+                "label": m.label,
+                "role_label": ROLE_PLURALS[m.role],
+                "outcome_label": OUTCOME_LABELS[m.outcome],
+                "rel_effect": m.rel_effect,
+                "ci_low": low,
+                "ci_high": high,
+                "band_low": None if band is None else -band,
+                "band_high": band,
+                "lift_text": fmt.pct(m.rel_effect),
+                "ci_text": fmt.pct_ci(low, high),
+                "p_text": fmt.p_value(m.p_adjusted),
+            }
         )
-        .select(
-            "label",
-            "role_label",
-            "outcome_label",
-            "rel_effect",
-            "ci_low",
-            "ci_high",
-            "band_low",
-            "band_high",
-            "lift_text",
-            "ci_text",
-            "p_text",
-        )
-        .with_row_index("row")
-    )
+    schema = {k: pl.String for k in ("label", "role_label", "outcome_label")} | {
+        k: pl.Float64 for k in ("rel_effect", "ci_low", "ci_high", "band_low", "band_high")
+    }
+    schema |= {k: pl.String for k in ("lift_text", "ci_text", "p_text")}
+    data = pl.DataFrame(rows, schema=schema).with_row_index("row")
     shown = ("better", "worse", "not_significant")
     color = alt.Color(
         "outcome_label:N",
@@ -199,7 +192,7 @@ def timeline_chart(
 
 
 def segment_chart(frame: pl.DataFrame, threshold: float, column: str) -> alt.LayerChart:
-    """The North Star's lift with its adjusted interval in each segment (nsexp.report.tables
+    """The North Star's lift with its adjusted interval in each segment (nsexp.report.segments
     segment_frame), zero and the ±practical_threshold marked."""
     data = frame.drop_nulls("rel_effect")
     figures = list(data.select("rel_effect", "ci_low", "ci_high").iter_rows())
@@ -242,7 +235,7 @@ def segment_chart(frame: pl.DataFrame, threshold: float, column: str) -> alt.Lay
 def catalog_tree(movement: pl.DataFrame) -> str:
     """The metric catalog as a Graphviz tree: leading indicators, vanity metrics and guardrails
     feed the North Star; each node says in how many comparisons (treatment vs control) it moved
-    and the North Star with it. `movement` is nsexp.report.tables.metric_movement."""
+    and the North Star with it. `movement` is nsexp.report.movement.metric_movement."""
     lines = [
         "digraph catalog {",
         '  graph [rankdir=LR, bgcolor="transparent", nodesep=0.25, ranksep=0.6, fontname="sans"];',

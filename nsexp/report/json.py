@@ -1,103 +1,58 @@
-"""The readout as plain data (the CLI's --format json); field names are a fixed contract."""
+"""The readout model as plain data (the CLI's --format json, pins) and back again.
+
+Field names are a fixed contract (they only grow): the per-metric ones are
+nsexp.analysis.results.JSON_FIELDS. `experiment_from_dict` reads an `experiment_dict` back into
+the same ExperimentReadout the live readout renders, so a pin goes through the same views.
+"""
 
 from __future__ import annotations
 
-import math
+import datetime as dt
+from dataclasses import fields
 from typing import Any
 
-from nsexp.analysis.readout import ExperimentReadout, Readout, TreatmentReadout
-
-DEPTH_FIELDS = (
-    "variance_reduction",
-    "mde",
-    "units_needed",
-    "days_needed",
-    "abs_ci_adj_low",
-    "abs_ci_adj_high",
-    "rel_ci_adj_low",
-    "rel_ci_adj_high",
-    "chance_to_win",
-    "expected_loss",
-    "rel_cred_low",
-    "rel_cred_high",
-    "guardrail_status",
-    "non_inferiority_margin",
-    "non_inferiority_p",
-    "guardrail_power",
-    "rel_ci_boot_low",
-    "rel_ci_boot_high",
+from nsexp.analysis.methods import methods
+from nsexp.analysis.readout import ExperimentReadout, Readout, Srm, TreatmentReadout
+from nsexp.analysis.results import (
+    JSON_FIELDS,
+    TIMELINE_FIELDS,
+    MetricResult,
+    TimelinePoint,
+    finite,
 )
+from nsexp.config.experiments import ExperimentInfo
+from nsexp.io import Experiment
 
-METRIC_FIELDS = (
-    "metric",
-    "label",
-    "role",
-    "type",
-    "direction",
-    "n_control",
-    "n_treatment",
-    "control_mean",
-    "treatment_mean",
-    "abs_effect",
-    "abs_ci_low",
-    "abs_ci_high",
-    "rel_effect",
-    "rel_ci_low",
-    "rel_ci_high",
-    "p_value",
-    "p_adjusted",
-    "significant",
-    "practical_threshold",
-    "note",
-    *DEPTH_FIELDS,
-)
-
-TIMELINE_FIELDS = (
-    "n_control",
-    "n_treatment",
-    "rel_effect",
-    "rel_ci_low",
-    "rel_ci_high",
-    "p_value",
-)
+_METRIC_NAMES = {f.name for f in fields(MetricResult)}
 
 
-def clean(x: Any) -> Any:
-    """NaN and infinities become None: JSON has no NaN, and a gap beats a wrong number."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
+def metric_dict(m: MetricResult) -> dict[str, Any]:
+    """One metric's published figures."""
+    return {k: finite(getattr(m, k)) for k in JSON_FIELDS}
 
 
 def treatment_dict(t: TreatmentReadout) -> dict[str, Any]:
     """One comparison: verdict, North Star status, reasons and every metric's figures."""
     ns = t.north_star
-    timeline = {} if t.timeline is None else {"north_star_timeline": timeline_list(t)}
+    timeline = {"north_star_timeline": timeline_list(t)} if t.timeline else {}
     return {
         "variant": t.variant,
         "verdict": t.verdict,
         "north_star_status": t.north_star_status,
         "reasons": list(t.reasons),
-        "north_star_units_needed": clean(ns["units_needed"]),
-        "north_star_days_needed": clean(ns.get("days_needed")),
-        "north_star_mde": clean(ns.get("mde")),
-        "metrics": [
-            {k: clean(row.get(k)) for k in METRIC_FIELDS} for row in t.metrics.iter_rows(named=True)
-        ],
+        "north_star_units_needed": finite(ns.units_needed),
+        "north_star_days_needed": finite(ns.days_needed),
+        "north_star_mde": finite(ns.mde),
+        "metrics": [metric_dict(m) for m in t.metrics],
         **timeline,
     }
 
 
 def timeline_list(t: TreatmentReadout) -> list[dict[str, Any]]:
     """The North Star's cumulative figures per date (only for dated data)."""
-    if t.timeline is None:
-        return []
     return [
-        {
-            "date": row["date"].isoformat(),
-            **{k: clean(row[k]) for k in TIMELINE_FIELDS},
-        }
-        for row in t.timeline.iter_rows(named=True)
+        {"date": p.date.isoformat(), **{k: finite(getattr(p, k)) for k in TIMELINE_FIELDS}}
+        for p in t.timeline
     ]
 
 
@@ -116,7 +71,7 @@ def experiment_dict(e: ExperimentReadout) -> dict[str, Any]:
         "last_date": e.last_date.isoformat() if e.last_date else None,
         "days": e.days,
         "srm": {
-            "p_value": clean(e.srm.p_value),
+            "p_value": finite(e.srm.p_value),
             "mismatch": e.srm.mismatch,
             "counts": e.srm.counts,
             "expected_split": e.srm.expected,
@@ -128,20 +83,77 @@ def experiment_dict(e: ExperimentReadout) -> dict[str, Any]:
 
 def readout_dict(readout: Readout) -> dict[str, Any]:
     """The whole readout, with the settings and methods that produced it."""
-    s = readout.settings
     return {
-        "settings": {
-            "alpha": s.alpha,
-            "correction": s.correction,
-            "sequential": s.sequential,
-            "sequential_n": s.sequential_n,
-            "cuped": s.cuped,
-            "engine": s.engine,
-            "bootstrap": s.bootstrap,
-            "seed": s.seed,
-        },
-        "methods": s.methods(),
+        "settings": readout.settings.to_dict(),
+        "methods": methods(readout.settings),
         "north_star": readout.catalog.north_star.id,
         "data_fingerprint": readout.fingerprint,
         "experiments": [experiment_dict(e) for e in readout.experiments.values()],
     }
+
+
+def experiment_from_dict(data: dict[str, Any]) -> ExperimentReadout:
+    """An ExperimentReadout from `experiment_dict` output (a pin's payload).
+
+    Figures the JSON does not carry (standard errors, the flat test's interval) come back as
+    None; the reasons were rendered when the readout was made and are kept as they were.
+    """
+    eid = str(data["experiment"])
+    info = ExperimentInfo(
+        id=eid,
+        name="" if data["name"] == eid else str(data["name"]),
+        owner=str(data.get("owner") or ""),
+        hypothesis=str(data.get("hypothesis") or ""),
+    )
+    experiment = Experiment(
+        id=eid,
+        info=info,
+        variants=tuple(data["variants"]),
+        control=str(data["control"]),
+        notes=tuple(data.get("notes") or ()),
+    )
+    srm = data["srm"]
+    return ExperimentReadout(
+        experiment=experiment,
+        srm=Srm(
+            p_value=srm["p_value"],
+            mismatch=bool(srm["mismatch"]),
+            counts=dict(srm["counts"]),
+            expected=dict(srm["expected_split"]),
+        ),
+        treatments=tuple(_treatment_from_dict(eid, c) for c in data["comparisons"]),
+        units=int(data["units"]),
+        first_date=_date(data.get("first_date")),
+        last_date=_date(data.get("last_date")),
+        notes=tuple(data.get("notes") or ()),
+    )
+
+
+def _treatment_from_dict(experiment: str, data: dict[str, Any]) -> TreatmentReadout:
+    variant = str(data["variant"])
+    metrics = tuple(
+        MetricResult(
+            experiment=experiment,
+            variant=variant,
+            **{k: v for k, v in m.items() if k in _METRIC_NAMES},
+        )
+        for m in data["metrics"]
+    )
+    timeline = tuple(
+        TimelinePoint(
+            date=dt.date.fromisoformat(p["date"]), **{k: p.get(k) for k in TIMELINE_FIELDS}
+        )
+        for p in data.get("north_star_timeline") or ()
+    )
+    return TreatmentReadout(
+        variant=variant,
+        verdict=data["verdict"],
+        north_star_status=data["north_star_status"],
+        reasons=tuple(data["reasons"]),
+        metrics=metrics,
+        timeline=timeline,
+    )
+
+
+def _date(text: str | None) -> dt.date | None:
+    return None if text is None else dt.date.fromisoformat(text)

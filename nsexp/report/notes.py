@@ -1,73 +1,96 @@
-"""One-line notes for people on CUPED, power, guardrails, Bayesian and bootstrap figures."""
+"""Short notes for people on CUPED, power, guardrails, the Bayesian figures and the bootstrap.
+
+`readout_notes` go under a treatment's reasons in the Markdown and terminal readouts;
+`card_notes` are the shorter set on the app's verdict card. Both read the result model.
+"""
 
 from __future__ import annotations
 
-import math
-
 from nsexp import format as fmt
 from nsexp.analysis.readout import TreatmentReadout
+from nsexp.analysis.results import MetricResult
 
 
-def _ok(x: float | None) -> bool:
-    return x is not None and not (isinstance(x, float) and math.isnan(x))
+def guardrail_text(m: MetricResult) -> str:
+    """'safe (margin 10%, power 96%)', 'unproven (no margin set)', 'breached (...)'; '' for
+    metrics that are not guardrails."""
+    status = m.guardrail_status
+    if not status:
+        return ""
+    if m.non_inferiority_margin is None:
+        return status if status == "breached" else f"{status} (no margin set)"
+    margin = f"margin {m.non_inferiority_margin * 100:g}%"
+    power = m.guardrail_power
+    return f"{status} ({margin})" if power is None else f"{status} ({margin}, power {power:.0%})"
 
 
-def depth_lines(t: TreatmentReadout) -> list[str]:
+def readout_notes(t: TreatmentReadout) -> list[str]:
     """Notes under a treatment's reasons: variance removed by CUPED, the North Star's power,
     each guardrail's non-inferiority status, the Bayesian figures and bootstrap intervals."""
-    return row_notes(t.metrics.to_dicts(), t.north_star.get("engine", "frequentist"))
-
-
-def row_notes(rows: list[dict], engine: str) -> list[str]:
-    """depth_lines from one comparison's metric dicts (result rows, or the JSON's metrics, as
-    a pin keeps them); `engine` says whether the Bayesian figures are the readout's own."""
     lines = []
-    cuped = [r for r in rows if _ok(r.get("variance_reduction"))]
+    cuped = [m for m in t.metrics if m.variance_reduction is not None]
     if cuped:
         lines.append(
             "CUPED: "
-            + "; ".join(f"{_name(r)} variance {fmt.pct(-r['variance_reduction'])}" for r in cuped)
+            + "; ".join(f"{m.name} variance {fmt.pct(-m.variance_reduction)}" for m in cuped)
             + "."
         )
-    ns = next(r for r in rows if r["role"] == "north_star")
-    if _ok(ns.get("mde")) and not ns["significant"]:
-        text = f"North Star detectable effect today: {fmt.pct(ns['mde'], signed=False)}"
-        if _ok(ns.get("days_needed")) and ns["days_needed"] > 0:
+    ns = t.north_star
+    if ns.mde is not None and not ns.significant:
+        text = f"North Star detectable effect today: {fmt.pct(ns.mde, signed=False)}"
+        if ns.days_needed is not None and ns.days_needed > 0:
             text += (
-                f"; about {fmt.count(ns['days_needed'])} more days at current traffic to "
-                f"detect {fmt.threshold(ns['practical_threshold'])}"
+                f"; about {fmt.count(ns.days_needed)} more days at current traffic to "
+                f"detect {fmt.threshold(ns.practical_threshold)}"
             )
         lines.append(text + ".")
-    if engine == "bayesian" and _ok(ns.get("chance_to_win")):
+    if ns.engine == "bayesian" and ns.chance_to_win is not None:
         lines.append(
-            f"North Star chance to beat control {fmt.chance(ns['chance_to_win'])}, "
-            f"expected loss if shipped {fmt.pct(ns['expected_loss'], 2, signed=False)}."
+            f"North Star chance to beat control {fmt.chance(ns.chance_to_win)}, "
+            f"expected loss if shipped {fmt.pct(ns.expected_loss, 2, signed=False)}."
         )
-    for r in rows:
-        if r["role"] != "guardrail" or not r.get("guardrail_status"):
+    for m in t.metrics:
+        if m.role != "guardrail" or not m.guardrail_status or m.non_inferiority_margin is None:
             continue
-        margin = r.get("non_inferiority_margin")
-        if not _ok(margin):
-            continue
-        power = r.get("guardrail_power")
-        odds = f", power {power * 100:.0f}%" if _ok(power) else ""
+        odds = f", power {m.guardrail_power * 100:.0f}%" if m.guardrail_power is not None else ""
         lines.append(
-            f"Guardrail {_name(r)}: {r['guardrail_status']} "
-            f"(non-inferiority margin {margin * 100:g}%{odds})."
+            f"Guardrail {m.name}: {m.guardrail_status} "
+            f"(non-inferiority margin {m.non_inferiority_margin * 100:g}%{odds})."
         )
-    boot = [r for r in rows if _ok(r.get("rel_ci_boot_low"))]
+    boot = [m for m in t.metrics if m.rel_ci_boot_low is not None]
     if boot:
         lines.append(
             "Bootstrap CI: "
             + "; ".join(
-                f"{_name(r)} {fmt.pct_ci(r['rel_ci_boot_low'], r['rel_ci_boot_high'])}"
-                for r in boot
+                f"{m.name} {fmt.pct_ci(m.rel_ci_boot_low, m.rel_ci_boot_high)}" for m in boot
             )
             + "."
         )
     return lines
 
 
-def _name(row: dict) -> str:
-    """The metric's label for people, its id when it has none."""
-    return row.get("label") or row["metric"]
+def card_notes(t: TreatmentReadout) -> list[str]:
+    """Short notes for a treatment's verdict card: the variance CUPED removed from the North
+    Star, what it can detect today and the days still needed when inconclusive, and each
+    guardrail's non-inferiority status with its power."""
+    ns = t.north_star
+    notes = []
+    if ns.variance_reduction is not None:
+        notes.append(
+            f"CUPED removed {fmt.pct(ns.variance_reduction, 0, signed=False)} of the North "
+            "Star's variance."
+        )
+    if t.north_star_status == "inconclusive" and ns.mde is not None:
+        text = f"Detectable today: {fmt.pct(ns.mde, signed=False)}"
+        if ns.days_needed is not None and ns.days_needed > 0:
+            text += (
+                f"; about {fmt.count(ns.days_needed)} more days at current traffic to detect "
+                f"{fmt.threshold(ns.practical_threshold)}"
+            )
+        notes.append(text + ".")
+    guards = [m for m in t.metrics if m.role == "guardrail" and m.guardrail_status]
+    if guards:
+        notes.append(
+            "Guardrails: " + "; ".join(f"{m.name} {guardrail_text(m)}" for m in guards) + "."
+        )
+    return notes

@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 
 from nsexp import format as fmt
+from nsexp.analysis.results import finite
 from nsexp.learning.proxies import (
     LABEL_MEANINGS,
     MIN_COMPARISONS,
@@ -16,8 +17,6 @@ from nsexp.learning.proxies import (
     VANITY_MAX_FOLLOWED,
     VANITY_MIN_MOVED,
     Impact,
-    impact_dict,
-    label_reason,
 )
 
 HEADERS = (
@@ -50,13 +49,48 @@ def thresholds() -> dict[str, float | int]:
     }
 
 
-def _clean(x: Any) -> Any:
-    return None if isinstance(x, float) and not math.isfinite(x) else x
+def label_reason(row: dict) -> str:
+    """One plain sentence on why a metric got its label."""
+    metric, n = row["metric"], row["n_comparisons"]
+    if row["label"] == "too_few":
+        return (
+            f"{metric}: only {n} comparisons; at least {MIN_COMPARISONS} are needed "
+            f"({row['comparisons_needed']} more)."
+        )
+    corr = row["corrected_correlation"]
+    corr_text = (
+        "its true effects do not vary beyond noise, so no correlation can be estimated"
+        if corr is None
+        else f"corrected correlation with the North Star {corr:+.2f} "
+        f"[{row['correlation_ci_low']:+.2f}, {row['correlation_ci_high']:+.2f}]".replace("-", "−")
+    )
+    return (
+        f"{metric}: moved in {row['n_moved']} of {n} comparisons, the North Star followed "
+        f"{row['n_ns_followed']} of them; {corr_text}: {row['label']} "
+        f"({LABEL_MEANINGS[row['label']]})."
+    )
+
+
+def impact_dict(impact: Impact) -> dict:
+    """The cumulative impact as plain data for JSON."""
+    wins = impact.wins.with_columns(pl.col(pl.Float64).fill_nan(None)).to_dicts()
+    return {
+        "metric": impact.metric,
+        "n_comparisons": impact.n_comparisons,
+        "n_wins": impact.n_wins,
+        "naive_total": finite(impact.naive_total),
+        "shrunk_total": finite(impact.shrunk_total),
+        "shrunk_total_sd": finite(impact.shrunk_total_sd),
+        "real_share": finite(impact.real_share),
+        "prior_mean": finite(impact.prior_mean),
+        "prior_sd": finite(impact.prior_sd),
+        "wins": wins,
+    }
 
 
 def proxies_dict(table: pl.DataFrame, impact: Impact) -> dict[str, Any]:
     """Proxy quality per metric plus the cumulative North Star impact, as plain data."""
-    rows = [{k: _clean(v) for k, v in r.items()} for r in table.iter_rows(named=True)]
+    rows = [{k: finite(v) for k, v in r.items()} for r in table.iter_rows(named=True)]
     for r in rows:
         r["reason"] = label_reason(r)
     return {

@@ -18,9 +18,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from nsexp.analysis.readout import Readout
+from nsexp.analysis.methods import methods
+from nsexp.analysis.readout import ExperimentReadout, Readout
+from nsexp.analysis.settings import Settings
 from nsexp.errors import InputError
-from nsexp.report.json import experiment_dict
+from nsexp.report.json import experiment_dict, experiment_from_dict
 
 PINS_DIR = "pins"
 _ID = re.compile(r"[0-9a-f]{12}")
@@ -38,6 +40,21 @@ class Pin:
     fingerprint: str
     payload: dict[str, Any]
     methods: list[str]
+
+    @property
+    def analysis_settings(self) -> Settings:
+        """The Settings that produced the pinned figures."""
+        return Settings.from_dict(self.settings)
+
+    def readout(self) -> ExperimentReadout:
+        """The pinned experiment as the readout model the live page renders."""
+        engine = self.analysis_settings.engine
+        payload = dict(self.payload)
+        payload["comparisons"] = [  # pins made before the JSON carried `engine` per metric
+            c | {"metrics": [{"engine": engine} | m for m in c["metrics"]]}
+            for c in payload["comparisons"]
+        ]
+        return experiment_from_dict(payload)
 
 
 def pins_dir(workspace_dir: Path) -> Path:
@@ -71,10 +88,10 @@ def pin_readout(
         "experiment": experiment_id,
         "variant": variant,
         "created_at": stamp.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "settings": pin_settings(readout),
+        "settings": readout.settings.to_dict(),
         "fingerprint": readout.fingerprint,
         "payload": experiment_dict(exp),
-        "methods": readout.settings.methods(),
+        "methods": methods(readout.settings),
     }
     text = json.dumps(body, sort_keys=True, allow_nan=False)
     pin = Pin(id=hashlib.sha256(text.encode()).hexdigest()[:12], **body)
@@ -82,17 +99,6 @@ def pin_readout(
     folder.mkdir(parents=True, exist_ok=True)
     _write_atomic(folder / f"{pin.id}.json", json.dumps(asdict(pin), indent=2, allow_nan=False))
     return pin
-
-
-def pin_settings(readout: Readout) -> dict[str, Any]:
-    """The settings a pin records: α and the correction, plus each method that is not at its
-    default (sequential, CUPED off, the Bayesian engine, ...)."""
-    s = readout.settings
-    out: dict[str, Any] = {"alpha": s.alpha, "correction": s.correction}
-    for name, default in (("sequential", False), ("cuped", None), ("engine", "frequentist")):
-        if getattr(s, name) != default:
-            out[name] = getattr(s, name)
-    return out
 
 
 def load_pin(workspace_dir: Path, pin_id: str | None) -> Pin:

@@ -1,0 +1,79 @@
+"""The Methods section: which methods produced a readout's figures, in sentences, once.
+
+Every surface (JSON `methods`, Markdown, the app's Methods expander, pins) quotes `methods()`,
+so a hand calculation can be reconciled with whatever view it started from.
+"""
+
+from __future__ import annotations
+
+from nsexp.analysis.settings import Settings
+from nsexp.stats.bayes import PRIOR_SD
+from nsexp.stats.multiplicity import CORRECTION_NAMES
+
+
+def methods(settings: Settings) -> list[str]:
+    """Method lines for the settings, in the order the readout applies them."""
+    s = settings
+    level = f"{(1 - s.alpha) * 100:g}%"
+    return [
+        f"Significance level α = {s.alpha:g}; intervals are {level} confidence intervals.",
+        "Mean metrics: Welch's t-test (Welch–Satterthwaite df); proportions: z-test with "
+        "unpooled standard errors; ratio metrics: z-test with delta-method variance.",
+        "Relative lift (treatment ÷ control − 1): delta-method interval.",
+        f"Multiple testing: {CORRECTION_NAMES[s.correction]}, within each experiment "
+        "for two families: the North Star across treatments, and all other metrics.",
+        f"North Star flat: its {(1 - 2 * s.alpha) * 100:g}% interval lies inside "
+        "±practical_threshold (two one-sided tests).",
+        "Sample ratio mismatch: chi-square goodness of fit, flagged when p < 0.001.",
+        *_sequential(s),
+        *_depth(s),
+    ]
+
+
+def _sequential(s: Settings) -> list[str]:
+    """The always-valid method, described only when it is on."""
+    if not s.sequential:
+        return []
+    tuned = (
+        f"a planned {s.sequential_n:,} units per comparison"
+        if s.sequential_n
+        else "each comparison's sample at the readout"
+    )
+    return [
+        "Sequential testing: intervals and p-values (absolute and relative) are always "
+        "valid, from the two-sided normal-mixture confidence sequence (Howard et al. 2021), "
+        f"mixing parameter tuned to {tuned}; looking every day keeps the false-positive "
+        "rate at α. The North Star's flat test uses the always-valid (1 − 2α) interval."
+    ]
+
+
+def _depth(s: Settings) -> list[str]:
+    """CUPED, power, adjusted intervals, guardrails, bootstrap and the Bayesian engine."""
+    lines = [
+        "CUPED (Deng et al. 2013): metrics with a pre-experiment covariate are adjusted by the "
+        "pooled within-arm slope; means and effects shown are adjusted, variance_reduction is "
+        "the share of variance removed. Ratio metrics are not adjusted."
+        if s.cuped is not False
+        else "CUPED off: no covariate adjustment.",
+        f"Power: mde is the relative effect detectable with 80% power at α = {s.alpha:g} at "
+        "today's sample; days_needed extrapolates the daily traffic of dated data.",
+        "Adjusted intervals (rel_ci_adj_*, abs_ci_adj_*) use per-test levels α·p/p_adjusted, so "
+        "they exclude zero exactly when p_adjusted < α.",
+        "Guardrails with a non_inferiority_margin: safe when a one-sided test at α on the log "
+        "ratio treatment ÷ control shows them no worse than the margin (Schultzberg et al. "
+        "2024), breached when significantly worse, else unproven; guardrail_power is that "
+        "test's power if the true effect is 0.",
+    ]
+    if s.bootstrap:
+        lines.append(
+            f"Bootstrap: {s.bootstrap:,} Poisson resamples of unit-level mean metrics (capped and "
+            "CUPED-adjusted like the analytic figures); percentile interval of the relative lift."
+        )
+    if s.engine == "bayesian":
+        lines.append(
+            f"Bayesian engine: Normal(0, {PRIOR_SD:g}²) prior on the relative lift, normal "
+            "likelihood from the delta method; significant when the chance to win exceeds "
+            f"{1 - s.alpha / 2:g} or falls below {s.alpha / 2:g}; no multiplicity correction; the "
+            "North Star's flat test stays the frequentist equivalence test."
+        )
+    return lines

@@ -1,0 +1,181 @@
+"""The reasons of a verdict, in sentences a person can read, quoting the result model's figures.
+
+Each metric is quoted with its decision interval (MetricResult.decision_interval: the adjusted
+one, or the credible one under the Bayesian engine), so a quoted figure never contradicts its
+verdict. History records (what past experiments say about a metric) are built by
+nsexp.learning.history and quoted here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+from nsexp import format as fmt
+from nsexp.analysis.results import MetricResult
+
+LABEL_PHRASES: dict[str, str] = {
+    "predictive": "by the record a predictive indicator",
+    "weak": "by the record only a weak indicator",
+    "vanity": "by the record it behaves as a vanity metric",
+    "too_few": "too few experiments yet to judge it",
+}
+
+
+class MetricHistory(NamedTuple):
+    """Which comparisons (experiment, variant) moved a metric, and where the North Star followed."""
+
+    metric: str
+    label: str
+    moved: frozenset[tuple[str, str]]
+    followed: frozenset[tuple[str, str]]
+
+
+def describe(m: MetricResult) -> str:
+    """'Page views +8.1% [+5.2%, +11.0%], p < 0.001' for one metric's result."""
+    low, high = m.decision_interval
+    if m.engine == "bayesian":
+        return (
+            f"{m.name} {fmt.pct(m.rel_effect)} {fmt.pct_ci(low, high)}, "
+            f"chance to win {fmt.chance(m.chance_to_win)}"
+        )
+    if m.rel_effect is None and m.abs_effect is not None:
+        # control at 0: no relative lift, so give the absolute change and its interval
+        a_low, a_high = m.decision_abs_interval
+        return (
+            f"{m.name} {fmt.effect(m.abs_effect, m.type)} "
+            f"[{fmt.effect(a_low, m.type)}, {fmt.effect(a_high, m.type)}], "
+            f"{fmt.p_value(m.p_adjusted)}"
+        )
+    return f"{m.name} {fmt.pct(m.rel_effect)} {fmt.pct_ci(low, high)}, {fmt.p_value(m.p_adjusted)}"
+
+
+def north_star_clause(ns: MetricResult, alpha: float) -> str:
+    """How the North Star moved and what that means: moved, flat or inconclusive."""
+    name = f"the North Star {ns.name}"
+    limit = fmt.threshold(ns.practical_threshold)
+    if ns.significant:
+        return f"{name} moved {describe(ns).removeprefix(ns.name + ' ')}"
+    band = fmt.pct_ci(ns.equivalence_ci_low, ns.equivalence_ci_high)
+    level = f"{(1 - 2 * alpha) * 100:g}% CI"
+    if ns.flat:
+        return (
+            f"{name} moved {fmt.pct(ns.rel_effect)} {band} ({level}), "
+            f"inside its {limit} threshold: flat"
+        )
+    need, have = ns.units_needed, min(ns.n_control, ns.n_treatment)
+    tail = (
+        f"; about {fmt.count(need)} units per arm (now {fmt.count(have)}) "
+        f"would tell a {limit} effect from zero"
+        if need is not None
+        else ""
+    )
+    return (
+        f"{name} moved {fmt.pct(ns.rel_effect)} {band} ({level}), "
+        f"too uncertain to rule out a {limit} effect: inconclusive{tail}"
+    )
+
+
+def guardrail_caveats(metrics: Sequence[MetricResult]) -> list[str]:
+    """Risk-aware shipping (Schultzberg et al. 2024): name guardrails not shown safe."""
+    out = []
+    for m in metrics:
+        if m.role != "guardrail" or m.guardrail_status in (None, "safe", "breached"):
+            continue
+        margin = m.non_inferiority_margin
+        if margin is None:
+            out.append(f"Guardrail {m.name} is not shown safe: it has no non_inferiority_margin.")
+            continue
+        power = m.guardrail_power
+        odds = f" (the test had {power * 100:.0f}% power)" if power else ""
+        out.append(
+            f"Guardrail {m.name} is not shown safe: the data cannot yet rule out it being "
+            f"more than {margin * 100:g}% worse{odds}; ship with care."
+        )
+    return out
+
+
+def history_reason(m: MetricResult, history: MetricHistory) -> str:
+    """'When Page views moved in other experiments, the North Star followed 2 of 9 times (...).'
+
+    The comparison being explained is left out of the counts, so a readout never quotes itself
+    as history.
+    """
+    key = (m.experiment, m.variant)
+    moved = len(history.moved - {key})
+    followed = len(history.followed - {key})
+    phrase = LABEL_PHRASES.get(history.label, history.label)
+    if moved == 0:
+        return (
+            f"History: {m.name} has not moved significantly in any other experiment "
+            f"on record ({phrase})."
+        )
+    times = "time" if moved == 1 else "times"
+    return (
+        f"History: when {m.name} moved in other experiments, the North Star followed "
+        f"{followed} of {moved} {times} ({phrase})."
+    )
+
+
+def explain(
+    verdict: str,
+    metrics: Sequence[MetricResult],
+    alpha: float,
+    problems: Sequence[str],
+    history: Mapping[str, MetricHistory] | None = None,
+) -> list[str]:
+    """Plain-English reasons for one treatment's verdict, naming metrics and their figures.
+
+    `metrics` are that treatment's results, `problems` the experiment's failed data checks
+    (SRM included), `history` optional per-metric records quoted for the metrics that improved.
+    """
+    ns = next(m for m in metrics if m.role == "north_star")
+    better = [m for m in metrics if m.better and m.role != "north_star"]
+    worse = [m for m in metrics if m.worse and m.role != "north_star"]
+    guard_worse = [m for m in worse if m.role == "guardrail"]
+    reasons = _headline(verdict, ns, metrics, better, guard_worse, alpha, problems)
+    if verdict in ("north_star_win", "north_star_loss", "guardrail_breach"):
+        if verdict != "guardrail_breach" and guard_worse:
+            reasons += [f"A guardrail also got worse: {describe(m)}." for m in guard_worse]
+        if better:
+            reasons.append("Also better: " + "; ".join(describe(m) for m in better) + ".")
+    others_worse = [m for m in worse if m.role != "guardrail"]
+    if others_worse and verdict != "invalid":
+        reasons.append("Worse: " + "; ".join(describe(m) for m in others_worse) + ".")
+    if history and verdict != "invalid":
+        reasons += [history_reason(m, history[m.metric]) for m in better if m.metric in history]
+    return reasons
+
+
+def _headline(
+    verdict: str,
+    ns: MetricResult,
+    metrics: Sequence[MetricResult],
+    better: list[MetricResult],
+    guard_worse: list[MetricResult],
+    alpha: float,
+    problems: Sequence[str],
+) -> list[str]:
+    """The sentences that state the verdict itself."""
+    if verdict == "invalid":
+        return [
+            f"{p[0].upper()}{p[1:]}: no effect in this experiment can be trusted." for p in problems
+        ]
+    if verdict == "north_star_loss":
+        return [f"The North Star got worse: {describe(ns)}."]
+    if verdict == "guardrail_breach":
+        return [f"Guardrail got worse: {describe(m)}." for m in guard_worse]
+    if verdict == "north_star_win":
+        reasons = [f"The North Star improved: {describe(ns)}.", *guardrail_caveats(metrics)]
+        if ns.rel_effect is not None and abs(ns.rel_effect) < ns.practical_threshold:
+            reasons.append(
+                f"The lift is real but smaller than the {fmt.threshold(ns.practical_threshold)} "
+                "the team set as worth acting on."
+            )
+        return reasons
+    if verdict == "vanity_only":
+        moved = "; ".join(describe(m) for m in better)
+        return [f"{moved}, but {north_star_clause(ns, alpha)}."]
+    if verdict == "flat":
+        return [f"No metric improved, and {north_star_clause(ns, alpha)}."]
+    return [f"No metric moved significantly, and {north_star_clause(ns, alpha)}."]

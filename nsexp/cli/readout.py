@@ -1,0 +1,91 @@
+"""`nsexp readout PATH`: every metric of every experiment tested, judged and printed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from nsexp.analysis.settings import STATS_ENGINES, Settings
+from nsexp.stats.multiplicity import CORRECTIONS
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register `nsexp readout` and its options."""
+    p = sub.add_parser(
+        "readout",
+        help="test every metric of every experiment and print the verdicts",
+        description="Read a data directory (or one data file) and print the readout.",
+    )
+    p.add_argument("path", help="data directory or one CSV/Parquet file")
+    p.add_argument("--metrics", help="metrics.toml (default: beside the data)")
+    p.add_argument("--experiment", help="only this experiment id")
+    p.add_argument("--alpha", type=float, default=0.05, help="significance level")
+    p.add_argument("--correction", choices=CORRECTIONS, default="holm")
+    p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+    p.add_argument(
+        "--sequential",
+        action="store_true",
+        help="always-valid intervals and p-values, safe to look at every day",
+    )
+    p.add_argument(
+        "--sequential-n",
+        type=int,
+        default=None,
+        help="planned units per comparison (both arms) to tune the sequential boundary to",
+    )
+    p.add_argument(
+        "--segment",
+        metavar="COLUMN",
+        help="unit-level data: a readout per value of this column, and a heterogeneity test",
+    )
+    p.add_argument(
+        "--cuped",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="CUPED covariate adjustment (default: on where metrics.toml names a covariate)",
+    )
+    p.add_argument("--engine", choices=STATS_ENGINES, default="frequentist")
+    p.add_argument(
+        "--bootstrap",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N bootstrap resamples for a robustness CI of unit-level mean metrics",
+    )
+    p.add_argument("--seed", type=int, default=0, help="bootstrap random seed")
+    p.set_defaults(run=run)
+
+
+def settings_of(args: argparse.Namespace) -> Settings:
+    """The analysis Settings the command line asks for (validated)."""
+    return Settings(
+        alpha=args.alpha,
+        correction=args.correction,
+        sequential=args.sequential,
+        sequential_n=args.sequential_n,
+        cuped=args.cuped,
+        engine=args.engine,
+        bootstrap=args.bootstrap,
+        seed=args.seed,
+    )
+
+
+def run(args: argparse.Namespace) -> str:
+    """The readout as table, JSON or Markdown text (per segment with --segment)."""
+    from nsexp.analysis.readout import build_readout
+    from nsexp.analysis.segments import segment_readout
+    from nsexp.io import load_dataset
+    from nsexp.learning.history import readout_history
+    from nsexp.report.json import readout_dict
+    from nsexp.report.markdown import to_markdown, to_table
+    from nsexp.report.segments import segment_output
+
+    dataset = load_dataset(args.path, args.metrics, segment=args.segment)
+    settings = settings_of(args)
+    if args.segment is not None:
+        return segment_output(segment_readout(dataset, settings, args.experiment), args.format)
+    history = readout_history(dataset, settings)
+    readout = build_readout(dataset, settings, experiment=args.experiment, history=history)
+    if args.format == "json":
+        return json.dumps(readout_dict(readout), indent=2, allow_nan=False) + "\n"
+    return to_markdown(readout) if args.format == "markdown" else to_table(readout)

@@ -1,0 +1,95 @@
+"""What every page reads: the data on view and the analysis settings, opened once per run by
+app.py before the page runs (query string -> DataContext + Settings, sidebar drawn).
+
+Streamlit treats a top-level `pages/` folder as a legacy multipage app until app.py's
+st.navigation has run once in the server process, so a cold deep link runs the page file alone.
+`current()` is the one place that notices and hands the run to app.py (a private Streamlit
+flag; tests/app/test_browser.py fails the day Streamlit changes it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+from nsexp.analysis.settings import Settings
+from nsexp.errors import InputError
+from nsexp.io import default_data_dir
+from nsexp.store import workspaces
+
+_KEY = "_nsexp_frame"
+
+
+@dataclass(frozen=True)
+class DataContext:
+    """Which data the app reads: the data root, the workspace id (None: the root) and its
+    directory, plus a cheap stamp of its files to key the caches on."""
+
+    root: Path
+    workspace: str | None
+    path: Path
+    stamp: tuple
+
+    @property
+    def name(self) -> str:
+        """How the data reads in a sentence."""
+        return f"workspace {self.workspace}" if self.workspace else "the bundled data"
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The data on view and the settings chosen in the sidebar (or a link)."""
+
+    data: DataContext
+    settings: Settings
+
+
+def as_sentence(message: str) -> str:
+    """A core message ('workspace 'x' is not ...; open ...') as a sentence on a page: capital
+    first letter, full stop at the end. Only for messages that do not start with a file name."""
+    message = message.strip()
+    if not message:
+        return message
+    return message[:1].upper() + message[1:] + ("" if message.endswith((".", "!", "?")) else ".")
+
+
+def data_context() -> DataContext:
+    """The data named by the `workspace` query parameter; a bad id gets a warning and the
+    bundled data."""
+    root = default_data_dir()
+    requested = st.query_params.get("workspace") or None
+    try:
+        path = workspaces.resolve(root, requested)
+    except InputError as exc:
+        st.warning(
+            f"{as_sentence(exc.message)} Showing the bundled data.", icon=":material/warning:"
+        )
+        requested, path = None, root
+    return DataContext(root, requested, path, workspaces.data_stamp(path))
+
+
+def settings_from_url() -> Settings:
+    """The analysis settings in the link; each parameter that is not understood gets a warning,
+    leaves the URL and keeps its default."""
+    settings, problems = Settings.from_query(st.query_params.to_dict())
+    for key, message in problems.items():
+        st.warning(f"{message} Showing the default instead.", icon=":material/warning:")
+        del st.query_params[key]
+    return settings
+
+
+def remember(frame: Frame) -> None:
+    """Keep this run's frame for the page (app.py calls it before page.run())."""
+    st.session_state[_KEY] = frame
+
+
+def current() -> Frame:
+    """The frame app.py opened for this run; on a cold deep link (the page run without app.py)
+    leave Streamlit's legacy pages mode and rerun through app.py."""
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+    return st.session_state[_KEY]

@@ -1,0 +1,189 @@
+"""Cached calls into nsexp, one per thing a page shows, keyed on the data's stamp and the
+Settings (both small and hashable, never a large frame).
+
+Readouts are immutable, so they are cached as resources (shared, not copied per call); small
+views (tables, names) as data. A loader that meets bad input shows its message with a link to
+the Data page and stops the page: every loader behaves the same, so pages just call them.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import polars as pl
+import streamlit as st
+
+from nsexp.analysis.readout import ExperimentReadout, Readout, build_readout
+from nsexp.analysis.segments import (
+    SegmentReadout,
+    experiment_file,
+    segment_readout,
+)
+from nsexp.analysis.segments import (
+    segment_columns as columns_of,
+)
+from nsexp.analysis.settings import Settings
+from nsexp.errors import InputError
+from nsexp.io import Dataset, load_dataset
+from nsexp.learning.history import readout_history
+from nsexp.learning.proxies import Impact, comparisons, cumulative_impact, proxy_quality
+from nsexp.report.markdown import vanity_count
+from nsexp.report.movement import metric_movement
+from nsexp.report.portfolio import portfolio_counts, portfolio_table
+from nsexp.report.preview import experiments_table, metrics_table, summary_head
+from pages.ui.frame import DataContext
+from pages.ui.nav import DATA
+
+P = ParamSpec("P")
+T = TypeVar("T")
+TTL = 3600
+BOOTSTRAP_RESAMPLES = 2000
+
+
+def _or_stop(call: Callable[P, T]) -> Callable[P, T]:
+    """Run a loader; bad data shows its message and a way to fix it, then stops the page."""
+
+    @functools.wraps(call)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return call(*args, **kwargs)
+        except InputError as exc:
+            st.error(exc.message, icon=":material/error:")
+            st.page_link(DATA, label="Check the data on the Data page", icon=":material/database:")
+            st.stop()
+
+    return guarded
+
+
+@st.cache_resource(max_entries=4, ttl=TTL, show_spinner=False)
+def _dataset(data: DataContext) -> Dataset:
+    return load_dataset(data.path)
+
+
+@st.cache_resource(max_entries=16, ttl=TTL, show_spinner="Reading out every experiment…")
+def _readout(data: DataContext, settings: Settings) -> Readout:
+    dataset = _dataset(data)
+    return build_readout(dataset, settings, history=readout_history(dataset, settings))
+
+
+dataset = _or_stop(_dataset)
+dataset.__doc__ = "The validated dataset of the data on view."
+readout = _or_stop(_readout)
+readout.__doc__ = "Every experiment read out as the CLI does, with the history in the reasons."
+
+
+def quiet_dataset(data: DataContext) -> Dataset | None:
+    """The dataset, or None when it cannot be read (for chrome that must not fail the page)."""
+    try:
+        return _dataset(data)
+    except (InputError, OSError):
+        return None
+
+
+@_or_stop
+def experiment(data: DataContext, settings: Settings, experiment_id: str) -> ExperimentReadout:
+    """One experiment's readout (from the cached readout of every experiment)."""
+    return _readout(data, settings).experiments[experiment_id]
+
+
+@_or_stop
+def experiment_names(data: DataContext) -> dict[str, str]:
+    """Experiment id -> its human name, in id order."""
+    return {e.id: e.info.title for e in _dataset(data).experiments.values()}
+
+
+@_or_stop
+@st.cache_data(max_entries=16, ttl=TTL, show_spinner=False)
+def portfolio(data: DataContext, settings: Settings) -> dict[str, Any]:
+    """The portfolio table, its counts and the North Star's label."""
+    result = _readout(data, settings)
+    return {
+        "table": portfolio_table(result),
+        "counts": portfolio_counts(result),
+        "sentence": vanity_count(result),
+        "north_star": result.catalog.north_star.label,
+    }
+
+
+@_or_stop
+@st.cache_data(max_entries=16, ttl=TTL, show_spinner=False)
+def movement(data: DataContext, settings: Settings) -> dict[str, Any]:
+    """How often each metric moved, and the North Star with it."""
+    result = _readout(data, settings)
+    return {"movement": metric_movement(result), "experiments": len(result.experiments)}
+
+
+@_or_stop
+@st.cache_data(max_entries=16, ttl=TTL, show_spinner="Learning from past experiments…")
+def insights(
+    data: DataContext, settings: Settings
+) -> tuple[pl.DataFrame, pl.DataFrame, Impact, str, dict[str, str]]:
+    """Comparisons, proxy table, cumulative impact, the North Star's id and metric labels."""
+    result = _readout(data, settings)
+    frame = comparisons(result)
+    labels = {m.id: m.label for m in result.catalog.metrics.values()}
+    ns = result.catalog.north_star.id
+    return frame, proxy_quality(frame), cumulative_impact(result), ns, labels
+
+
+@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
+def _segment_file(data: DataContext, experiment_id: str) -> tuple[str | None, list[str]]:
+    dataset = _dataset(data)
+    found = experiment_file(dataset, experiment_id)
+    if found is None:
+        return None, []
+    return str(found), columns_of(found, dataset.catalog)
+
+
+@_or_stop
+def segment_columns(data: DataContext, experiment_id: str) -> list[str]:
+    """The columns that can split an experiment's unit-level data into segments."""
+    return _segment_file(data, experiment_id)[1]
+
+
+@_or_stop
+def has_units(data: DataContext, experiment_id: str) -> bool:
+    """Whether the experiment's rows come from one unit-level file."""
+    return _segment_file(data, experiment_id)[0] is not None
+
+
+@_or_stop
+@st.cache_resource(max_entries=16, ttl=TTL, show_spinner="Reading out every segment…")
+def segment_view(
+    data: DataContext, settings: Settings, experiment_id: str, column: str
+) -> SegmentReadout:
+    """One experiment read out per value of a segment column (its file alone)."""
+    file, _ = _segment_file(data, experiment_id)
+    if file is None:
+        raise InputError(f"experiment {experiment_id} has no unit-level file to split")
+    dataset = load_dataset(file, Path(data.path) / "metrics.toml", segment=column)
+    return segment_readout(dataset, settings, experiment_id)
+
+
+@_or_stop
+@st.cache_resource(max_entries=16, ttl=TTL, show_spinner="Resampling the units…")
+def bootstrap(data: DataContext, settings: Settings, experiment_id: str) -> ExperimentReadout:
+    """One experiment read out with bootstrap intervals of its unit-level mean metrics."""
+    resampled = replace(settings, bootstrap=BOOTSTRAP_RESAMPLES)
+    return build_readout(_dataset(data), resampled, experiment=experiment_id).experiments[
+        experiment_id
+    ]
+
+
+@st.cache_data(max_entries=16, ttl=TTL, show_spinner="Reading the data…")
+def overview(data: DataContext) -> dict[str, Any]:
+    """What a data directory holds, for the Data page (raises InputError: the page shows it
+    and goes on to the upload form)."""
+    found = _dataset(data)
+    return {
+        "experiments": experiments_table(found),
+        "metrics": metrics_table(found.catalog),
+        "summary": summary_head(found),
+        "north_star": found.catalog.north_star.label,
+        "files": len(found.files),
+        "fingerprint": found.fingerprint,
+    }

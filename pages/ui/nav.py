@@ -1,0 +1,31 @@
+"""The app's pages and links between them: page files, URL paths and full addresses."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import streamlit as st
+
+PORTFOLIO = "pages/portfolio.py"
+READOUT = "pages/readout.py"
+NORTH_STAR = "pages/north_star.py"
+INSIGHTS = "pages/insights.py"
+DATA = "pages/data.py"
+URL_PATHS = ("portfolio", "readout", "north_star", "insights", "data")
+
+
+def app_url(url_path: str, query: dict[str, str]) -> str:
+    """The full address of a page with a query, from the browser's URL of this session."""
+    base = (st.context.url or "").rstrip("/")
+    head, _, last = base.rpartition("/")
+    if last in URL_PATHS and "://" in head:
+        base = head
+    return f"{base}/{url_path}" + (f"?{urlencode(query)}" if query else "")
+
+
+def go_to(query: dict[str, str]) -> None:
+    """Button callback: rerun this page with exactly these query parameters (also in the URL).
+
+    A page link to the page on view reruns it without updating the address bar, so the
+    readout switches between its live and pinned views with this instead."""
+    st.query_params.from_dict(query)

@@ -1,0 +1,62 @@
+"""Every user-visible state of a page lives in the query string, so a pasted link reopens it.
+
+Widgets start from the URL (read and validated by the page) and write their new value back on
+change (`url_bound`); the navigation menu drops parameters, so `carry_params` brings the
+workspace and the settings along on a page switch; `view_query` is the query of a view.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+from streamlit.navigation.page import StreamlitPage
+
+from nsexp.analysis.settings import QUERY_KEYS, Settings
+
+CARRIED = ("workspace", *QUERY_KEYS)
+
+
+def url_bound(
+    key: str, value: Any, default: Any = None, clears: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Keyword arguments that keep a widget and the query parameter `key` in step, with ids in
+    the URL whatever the widget shows: the widget starts from `value` and writes its new value
+    back on change; the default leaves the URL clean, and a change drops the parameters in
+    `clears` (choices that depended on it). Spread them into the widget call."""
+    st.session_state[key] = value
+    return {"key": key, "on_change": _to_url, "args": (key, default, clears)}
+
+
+def _to_url(key: str, default: Any, clears: tuple[str, ...]) -> None:
+    value = st.session_state[key]
+    if value is None or value == default or value in ("", []):
+        st.query_params.pop(key, None)
+    elif isinstance(value, bool):
+        st.query_params[key] = "true" if value else "false"
+    else:
+        st.query_params[key] = value
+    for other in clears:
+        st.query_params.pop(other, None)
+
+
+def carry_params(page: StreamlitPage) -> None:
+    """Keep the workspace and the settings in the URL when the navigation menu drops them.
+
+    Page links carry them; the menu does not. On a switch to another page a missing parameter
+    comes back from the previous run; on the same page its absence is a choice (the Data page
+    removes `workspace` to go back to the bundled data, a setting at its default leaves).
+    """
+    switched = st.session_state.get("_nsexp_page") not in (None, page.url_path)
+    remembered = st.session_state.get("_nsexp_params", {})
+    for key in CARRIED:
+        if switched and key not in st.query_params and remembered.get(key):
+            st.query_params[key] = remembered[key]
+    st.session_state["_nsexp_page"] = page.url_path
+    st.session_state["_nsexp_params"] = {k: st.query_params.get(k) for k in CARRIED}
+
+
+def view_query(workspace: str | None, settings: Settings, **extra: str | None) -> dict[str, str]:
+    """Query parameters that reopen a view: the workspace, non-default settings and extras."""
+    query: dict[str, str | None] = {"workspace": workspace, **settings.to_query(), **extra}
+    return {k: v for k, v in query.items() if v}

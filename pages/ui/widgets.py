@@ -1,0 +1,49 @@
+"""Verdict widgets: the coloured callout of one verdict and the legend of them all."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from nsexp.analysis.verdict import VERDICT_LABELS, VERDICT_MEANINGS, VERDICTS
+from nsexp.report.charts import VERDICT_COLORS
+
+VERDICT_ALERTS = {
+    "invalid": st.error,
+    "north_star_loss": st.error,
+    "guardrail_breach": st.error,
+    "north_star_win": st.success,
+    "vanity_only": st.warning,
+    "flat": st.info,
+    "inconclusive": st.info,
+}
+VERDICT_ICONS = {
+    "invalid": ":material/report:",
+    "north_star_loss": ":material/trending_down:",
+    "guardrail_breach": ":material/shield:",
+    "north_star_win": ":material/trending_up:",
+    "vanity_only": ":material/visibility:",
+    "flat": ":material/trending_flat:",
+    "inconclusive": ":material/hourglass_empty:",
+}
+
+
+def verdict_callout(verdict: str) -> None:
+    """A verdict as a coloured callout: its name as the title, what it means as the body."""
+    meaning = VERDICT_MEANINGS[verdict]
+    VERDICT_ALERTS[verdict](
+        meaning[:1].upper() + meaning[1:] + ("" if meaning.endswith(".") else "."),
+        title=VERDICT_LABELS[verdict],
+        icon=VERDICT_ICONS[verdict],
+    )
+
+
+def verdict_legend() -> None:
+    """The verdict vocabulary, most serious first, each with its badge and meaning."""
+    with st.expander("What the verdicts mean", icon=":material/help:"):
+        st.markdown(
+            "\n".join(
+                f"- :{VERDICT_COLORS[v]}-badge[{VERDICT_LABELS[v]}] {VERDICT_MEANINGS[v]}"
+                for v in VERDICTS
+            )
+            + "\n\nWhen several apply, the first in this list wins."
+        )

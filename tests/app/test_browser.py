@@ -1,0 +1,254 @@
+"""End to end in a real browser: `streamlit run app.py` driven by Playwright on Debian's chromium.
+
+Screenshots go to each test's tmp dir and are copied to /tmp/nsexp-shots/ for people to look at.
+Without /usr/bin/chromium the tests skip and say why, except under CI (env CI set): a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from helpers import REPO, copy_demo
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Locator, Page
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path("/tmp/nsexp-shots")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+START_TIMEOUT_S = 60
+RENDER_TIMEOUT_MS = 60_000
+
+pytestmark = pytest.mark.browser
+
+
+def require_chromium() -> None:
+    """Fail under CI, skip elsewhere, when the browser is missing."""
+    if CHROMIUM.exists():
+        return
+    reason = f"{CHROMIUM} is missing: install Debian's chromium package (`make browser`)"
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`streamlit run app.py` on a free port over a copy of the demo data; stopped at the end."""
+    require_chromium()
+    data = copy_demo(tmp_path_factory.mktemp("browser") / "data")
+    port = free_port()
+    log = (tmp_path_factory.getbasetemp() / "streamlit.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=REPO,
+        env={**os.environ, "NSEXP_DATA_DIR": str(data)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"streamlit exited with {process.returncode}; see {log.name}")
+            try:
+                if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not answer /_stcore/health in {START_TIMEOUT_S} s")
+            time.sleep(0.3)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(server: str) -> Iterator[Browser]:
+    """Headless chromium for the module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser, server: str) -> Iterator[Page]:
+    """A fresh browser tab, tall enough that a screenshot shows a whole page."""
+    context = browser.new_context(viewport={"width": 1440, "height": 2400})
+    tab = context.new_page()
+    tab.set_default_timeout(RENDER_TIMEOUT_MS)
+    yield tab
+    context.close()
+
+
+def settle(page: Page) -> None:
+    """Wait until the app is connected, the script has finished and nothing is loading."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]')
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+    page.wait_for_function('!document.querySelector("[data-testid=stSkeleton]")')
+
+
+def wait_for_address(page: Page, pattern: str) -> None:
+    """Wait until the address bar matches the regex: Streamlit rewrites it with the History
+    API, which page.url and wait_for_url do not always notice."""
+    page.wait_for_function("p => new RegExp(p).test(location.href)", arg=pattern)
+
+
+def segment(scope: Locator, label: str) -> Locator:
+    """The option of a segmented control with exactly this label."""
+    return scope.locator('[data-testid="stButtonGroup"] button').filter(
+        has_text=re.compile(f"^{re.escape(label)}$")
+    )
+
+
+def shoot(page: Page, tmp_path: Path, name: str) -> Path:
+    """Save a full screenshot under tmp_path and copy it to /tmp/nsexp-shots/."""
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, SHOTS / path.name)
+    return path
+
+
+def test_deep_link_opens_the_readout_with_its_verdicts_and_forest_plot(
+    page: Page, server: str, tmp_path: Path
+) -> None:
+    page.goto(f"{server}/readout?experiment=push_reminders")
+    settle(page)
+    main = page.locator('[data-testid="stMain"]')
+    main.get_by_role("heading", name="Practice reminder frequency").wait_for()
+    assert page.evaluate("location.href").endswith("/readout?experiment=push_reminders")
+    # the first request of a fresh server went through app.py's navigation, not the legacy
+    # pages/ folder mode (which would list every file in pages/, common.py included)
+    nav = page.locator('[data-testid="stTopNavLink"]').all_inner_texts()
+    assert {"Portfolio", "Readout", "North Star", "Data"} <= {t.split("\n")[-1] for t in nav}
+    assert not any("common" in t.lower() for t in nav)
+    main.get_by_text("North Star win", exact=True).first.wait_for()
+    main.get_by_text("Guardrail breach", exact=True).first.wait_for()
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    for chart in (charts.nth(0), charts.nth(1)):  # the forest plot, the North Star over time
+        chart.locator("canvas, svg").first.wait_for()
+    assert page.locator('[data-testid="stAlertContentWarning"]').count() == 0
+    assert page.locator('[data-testid="stException"]').count() == 0
+    link = page.locator('[data-testid="stCode"]').first.inner_text()
+    assert link.startswith(server) and "readout?experiment=push_reminders" in link
+    shoot(page, tmp_path, "readout")
+
+
+def test_sequential_deep_link_shows_always_valid_intervals(
+    page: Page, server: str, tmp_path: Path
+) -> None:
+    page.goto(f"{server}/readout?experiment=push_reminders&sequential=true&segment=platform")
+    settle(page)
+    main = page.locator('[data-testid="stMain"]')
+    main.get_by_text(re.compile(r"with its always-valid interval \(sequential\)")).wait_for()
+    toggle = page.locator('[data-testid="stSidebar"] [data-testid="stCheckbox"]').filter(
+        has_text="Safe to peek (sequential)"
+    )
+    assert toggle.locator("input").is_checked()
+    main.get_by_text(re.compile(r"Cochran's Q across 3 segments")).wait_for()
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    for i in range(3):  # forest plot, the North Star over time, the segments
+        charts.nth(i).locator("canvas, svg").first.wait_for()
+    link = page.locator('[data-testid="stCode"]').first.inner_text()
+    assert "sequential=true" in link and "segment=platform" in link
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shoot(page, tmp_path, "readout_sequential")
+
+
+def test_treatment_control_updates_the_url_and_the_figures(
+    page: Page, server: str, tmp_path: Path
+) -> None:
+    page.goto(f"{server}/readout?experiment=push_reminders")
+    settle(page)
+    segment(page.locator('[data-testid="stMain"]'), "three_a_day").click()
+    wait_for_address(page, r"variant=three_a_day")
+    settle(page)
+    page.get_by_role("heading", name=re.compile("Every metric: three_a_day vs control")).wait_for()
+    segment(page.locator('[data-testid="stSidebar"]'), "0.01").click()
+    wait_for_address(page, r"alpha=0\.01")
+    settle(page)
+    link = page.locator('[data-testid="stCode"]').filter(has_text="alpha=0.01")
+    assert "variant=three_a_day" in link.first.inner_text()
+    page.locator('[data-testid="stTopNavLink"]', has_text="North Star").click()
+    wait_for_address(page, r"/north_star\?.*alpha=0\.01")
+    settle(page)
+    page.locator('[data-testid="stGraphVizChart"] svg').first.wait_for()
+    shoot(page, tmp_path, "north_star")
+
+
+def test_portfolio_lists_experiments_with_links(page: Page, server: str, tmp_path: Path) -> None:
+    page.goto(f"{server}/?verdict=vanity_only")
+    settle(page)
+    page.get_by_role("heading", name="Experiment portfolio").wait_for()
+    page.get_by_text(re.compile(r"\d+ of \d+ experiments moved only vanity metrics")).wait_for()
+    page.locator('[data-testid="stDataFrame"]').first.wait_for()
+    assert page.evaluate("location.href").endswith("/?verdict=vanity_only")
+    shoot(page, tmp_path, "portfolio")
+
+
+def test_pin_and_open_the_pinned_view(page: Page, server: str, tmp_path: Path) -> None:
+    page.goto(f"{server}/readout?experiment=animated_onboarding")
+    settle(page)
+    page.get_by_role("button", name="Pin this readout").click()
+    settle(page)
+    page.get_by_text(re.compile(r"Pinned as [0-9a-f]{12}")).wait_for()
+    page.get_by_role("button", name="Open the pinned readout").click()
+    wait_for_address(page, r"readout\?pin=[0-9a-f]{12}$")
+    settle(page)
+    page.get_by_text("Pinned readout: these figures do not move").wait_for()
+    page.get_by_text("Vanity only", exact=True).first.wait_for()
+    shoot(page, tmp_path, "pinned")
+    page.get_by_role("button", name="Open the live readout").click()
+    wait_for_address(page, r"readout\?experiment=animated_onboarding&variant=animated_tour$")

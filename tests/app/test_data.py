@@ -1,0 +1,267 @@
+"""The Data page in AppTest: uploads become workspaces, bad input shows the CLI's message."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from helpers import APP_FILE, DEMO_DATA
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import TextArea
+
+from nsexp.errors import InputError
+from nsexp.io import load_dataset
+from nsexp.store import workspaces as ws
+
+APP = str(APP_FILE)
+PAGE = "pages/data.py"
+DATA = DEMO_DATA
+UNITS_CSV = b"variant,lessons,clicks\ncontrol,1,3\ncontrol,2,4\ncontrol,0,5\ntreat,3,5\ntreat,2,6\n"
+CATALOG = b"""
+[metrics.lessons]
+role = "north_star"
+type = "mean"
+
+[metrics.clicks]
+role = "vanity"
+type = "mean"
+"""
+SAVE_UPLOAD = "Save as workspace"
+SAVE_CATALOG = "Save the data above with this catalog"
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the demo data as the app's data root."""
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data, ignore=shutil.ignore_patterns("pins", "workspaces"))
+    monkeypatch.setenv("NSEXP_DATA_DIR", str(data))
+    return data
+
+
+def open_page(query: dict[str, str] | None = None) -> AppTest:
+    """The app opened on the Data page, with the given query parameters."""
+    at = AppTest.from_file(APP, default_timeout=30)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.switch_page(PAGE)
+    return at.run()
+
+
+def button(at: AppTest, label: str):
+    """The button with this label."""
+    return next(b for b in at.button if b.label == label)
+
+
+def upload(at: AppTest, files: dict[str, bytes]) -> AppTest:
+    """Put files in the uploader and press "Save as workspace"."""
+    uploader = at.file_uploader(key="upload")
+    for name, content in files.items():
+        uploader.upload(name, content)
+    at.run()
+    assert not button(at, SAVE_UPLOAD).disabled
+    return button(at, SAVE_UPLOAD).click().run()
+
+
+def metric(at: AppTest, label: str) -> str:
+    """The value shown by the st.metric with this label."""
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def errors(at: AppTest) -> list[str]:
+    """The text of every error element."""
+    return [e.value for e in at.error]
+
+
+def table(at: AppTest, column: str) -> pl.DataFrame:
+    """The first dataframe on the page with this column."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def page_links(at: AppTest) -> list[tuple[str, str]]:
+    """(label, query string) of every page link on the page."""
+    return [(p.proto.label, p.proto.query_string) for p in at.get("page_link")]
+
+
+def catalog_editor(at: AppTest) -> TextArea:
+    """The metrics.toml text area."""
+    return next(t for t in at.text_area if t.label == "metrics.toml")
+
+
+def experiment_count(directory: Path) -> str:
+    """How many experiments a data directory holds, as the page shows it."""
+    return f"{len(load_dataset(directory).experiments):,}"
+
+
+def no_workspaces(root: Path) -> bool:
+    """Nothing was saved under the workspace root."""
+    return not (root / "workspaces").exists() or not any((root / "workspaces").iterdir())
+
+
+def test_demo_data_renders_with_preview(root: Path) -> None:
+    at = open_page()
+    assert not at.exception
+    assert not at.error
+    assert metric(at, "Experiments") == experiment_count(root)
+    assert metric(at, "Metrics") == str(len(load_dataset(root).catalog.metrics))
+    assert at.selectbox(key="workspace_pick").value == ""
+    assert "dark_mode" in table(at, "owner")["experiment"].to_list()
+    assert "lessons_completed" in table(at, "practical_threshold")["metric"].to_list()
+    summary = table(at, "sum_sq")
+    assert {"experiment", "variant", "metric", "n", "sum", "sum_sq"} <= set(summary.columns)
+    assert "50 MB" in " ".join(m.value for m in at.markdown)
+    assert any("Valid catalog" in s.value for s in at.success)
+    assert button(at, SAVE_UPLOAD).disabled and button(at, SAVE_CATALOG).disabled
+
+
+def test_upload_saves_a_workspace_and_links_to_it(root: Path) -> None:
+    at = upload(open_page(), {"signup.csv": UNITS_CSV, "metrics.toml": CATALOG})
+    assert not at.exception and not at.error
+    wid = ws.workspace_id({"signup.csv": UNITS_CSV, "metrics.toml": CATALOG})
+    assert (root / "workspaces" / wid / "signup.csv").read_bytes() == UNITS_CSV
+    assert at.query_params["workspace"] == wid
+    assert any(f"workspace **{wid}**" in s.value for s in at.success)
+    assert ("Open the portfolio of this workspace", f"workspace={wid}") in page_links(at)
+    assert at.selectbox(key="workspace_pick").value == wid
+    assert metric(at, "Experiments") == "1"
+    assert table(at, "owner")["experiment"].to_list() == ["signup"]
+
+
+def test_same_upload_twice_reuses_the_workspace(root: Path) -> None:
+    files = {"signup.csv": UNITS_CSV, "metrics.toml": CATALOG}
+    first = upload(open_page(), files).query_params["workspace"]
+    second = upload(open_page(), files).query_params["workspace"]
+    assert first == second
+    assert [w.id for w in ws.list_workspaces(root)] == [first]
+
+
+def test_upload_without_catalog_uses_the_open_one(root: Path) -> None:
+    csv = (root / "dark_mode.csv").read_bytes()
+    at = upload(open_page(), {"dark_mode.csv": csv})
+    assert not at.exception and not at.error
+    wid = ws.workspace_id(
+        {"dark_mode.csv": csv, "metrics.toml": (root / "metrics.toml").read_bytes()}
+    )
+    assert ws.read_workspace(root, wid).catalog_copied
+    assert any("catalog was copied" in s.value for s in at.success)
+
+
+def test_upload_not_matching_the_open_catalog_says_so(root: Path) -> None:
+    at = upload(open_page(), {"signup.csv": UNITS_CSV})
+    assert not at.exception
+    assert any(
+        e.startswith("metrics.toml: column 'lessons_completed': metric 'lessons_completed'")
+        for e in errors(at)
+    )
+    assert any("had no metrics.toml" in c.value for c in at.caption)
+    assert no_workspaces(root)
+
+
+@pytest.mark.parametrize(
+    ("files", "fragment"),
+    [
+        ({"empty.csv": b""}, "empty.csv: the file is empty"),
+        ({"x.csv": b"arm,lessons\nc,1\n", "metrics.toml": CATALOG}, "no variant column"),
+        (
+            {"x.csv": UNITS_CSV, "metrics.toml": CATALOG.replace(b'"vanity"', b'"north_star"')},
+            'exactly one metric needs role = "north_star"',
+        ),
+        ({"../x.csv": UNITS_CSV}, "file name '../x.csv' is not allowed"),
+        ({".hidden.csv": UNITS_CSV}, "file name '.hidden.csv' is not allowed"),
+        ({"config.toml": b"x = 1"}, "not a file nsexp reads"),
+    ],
+)
+def test_bad_uploads_show_the_cli_message(
+    root: Path, tmp_path: Path, files: dict[str, bytes], fragment: str
+) -> None:
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    shutil.copy(root / "metrics.toml", probe / "metrics.toml")
+    with pytest.raises(InputError) as expected:
+        ws.create_workspace(probe, files)
+    assert fragment in expected.value.message
+    at = upload(open_page(), files)
+    assert not at.exception
+    assert expected.value.message in errors(at)
+    assert not any("Saved" in s.value for s in at.success)
+    assert not any("had no metrics.toml" in c.value for c in at.caption)
+    assert no_workspaces(root)
+    assert "workspace" not in at.query_params
+
+
+def test_oversize_upload_is_refused(root: Path) -> None:
+    big = b"variant,lessons\n" + b"control,1\n" * (ws.MAX_UPLOAD_BYTES // 10)
+    at = upload(open_page(), {"big.csv": big, "metrics.toml": CATALOG})
+    assert not at.exception
+    assert (
+        "the upload is 50.1 MB, over the 50 MB limit; upload Parquet (much smaller than CSV) "
+        "or pre-aggregated summary rows"
+    ) in errors(at)
+    assert not (root / "workspaces").exists()
+
+
+@pytest.mark.parametrize("bad", ["../../etc", "ABC", "0" * 12, "..%2F..%2Fetc"])
+def test_bad_workspace_parameter_gets_a_message_and_the_demo(root: Path, bad: str) -> None:
+    at = open_page({"workspace": bad})
+    assert not at.exception
+    assert any("open the Data page to pick a workspace" in w.value for w in at.warning)
+    assert metric(at, "Experiments") == experiment_count(root)
+    assert at.selectbox(key="workspace_pick").value == ""
+
+
+def test_workspace_parameter_opens_it_and_switcher_changes_it(root: Path) -> None:
+    info = ws.create_workspace(root, {"signup.csv": UNITS_CSV, "metrics.toml": CATALOG})
+    at = open_page({"workspace": info.id})
+    assert not at.exception and not at.error
+    assert at.selectbox(key="workspace_pick").value == info.id
+    assert metric(at, "Experiments") == "1"
+    assert ("Open the portfolio of this data", f"workspace={info.id}") in page_links(at)
+    assert catalog_editor(at).value == CATALOG.decode()
+    at.selectbox(key="workspace_pick").select("").run()
+    assert "workspace" not in at.query_params
+    assert metric(at, "Experiments") == experiment_count(root)
+    at.selectbox(key="workspace_pick").select(info.id).run()
+    assert at.query_params["workspace"] == info.id
+    assert metric(at, "Experiments") == "1"
+
+
+def test_catalog_editor_validates_live(root: Path) -> None:
+    at = open_page()
+    assert catalog_editor(at).value == (root / "metrics.toml").read_text()
+    catalog_editor(at).set_value("[metrics.x\n").run()
+    with pytest.raises(InputError) as expected:
+        ws.catalog_from_text("[metrics.x\n")
+    assert expected.value.message in errors(at)
+    assert expected.value.message.startswith("metrics.toml: not valid TOML")
+    two = (root / "metrics.toml").read_text().replace('role = "leading"', 'role = "north_star"', 1)
+    catalog_editor(at).set_value(two).run()
+    assert any('exactly one metric needs role = "north_star"' in e for e in errors(at))
+    assert button(at, SAVE_CATALOG).disabled
+
+
+def test_edited_catalog_saves_the_data_as_a_new_workspace(root: Path) -> None:
+    at = open_page()
+    text = (root / "metrics.toml").read_text()
+    edited = text.replace("practical_threshold = 0.02", "practical_threshold = 0.03", 1)
+    assert edited != text
+    catalog_editor(at).set_value(edited).run()
+    button(at, SAVE_CATALOG).click().run()
+    assert not at.exception and not at.error
+    (saved,) = ws.list_workspaces(root)
+    assert (saved.path / "metrics.toml").read_text() == edited
+    assert (saved.path / "dark_mode.csv").read_bytes() == (root / "dark_mode.csv").read_bytes()
+    assert at.selectbox(key="workspace_pick").value == saved.id
+    assert metric(at, "Experiments") == experiment_count(root)
+    assert catalog_editor(at).value == edited
+
+
+def test_undated_experiments_show_a_dash_not_none(root: Path) -> None:
+    at = open_page()
+    assert not at.exception
+    found = at.dataframe[0].value
+    past = found[found["experiment"].str.startswith("past_")]
+    assert len(past) and set(past["first_date"]) == {"—"} and set(past["last_date"]) == {"—"}
+    dated = found[found["experiment"] == "dark_mode"]
+    assert dated["first_date"].iloc[0][:4] == "2026"

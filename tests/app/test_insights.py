@@ -1,0 +1,82 @@
+"""The Portfolio insights page in AppTest, on the demo data, and its chart builders."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import APP_FILE, DEMO_DATA
+from streamlit.testing.v1 import AppTest
+
+from nsexp.analysis.readout import build_readout
+from nsexp.io import load_dataset
+from nsexp.learning.proxies import comparisons, cumulative_impact, proxy_quality
+from nsexp.report.proxy_charts import fitted_line, impact_chart, proxy_scatter, ranking_chart
+
+APP = str(APP_FILE)
+PAGE = "pages/insights.py"
+DATA = DEMO_DATA
+
+
+@pytest.fixture
+def demo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app reads the committed demo data."""
+    monkeypatch.setenv("NSEXP_DATA_DIR", str(DATA))
+
+
+def open_page(query: dict[str, str] | None = None) -> AppTest:
+    """The app opened on the Portfolio insights page, with the given query parameters."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.switch_page(PAGE)
+    return at.run()
+
+
+def test_page_renders_scatter_per_metric_table_and_impact(demo: None) -> None:
+    at = open_page()
+    assert not at.exception
+    assert not at.error and not at.warning
+    text = " ".join(m.value for m in at.markdown)
+    assert "day7_retention" in text and "page_views" in text
+    assert "winner's curse" in text
+    metrics = len(load_dataset(DATA).catalog.metrics) - 1
+    # ranking chart + one scatter per non-North-Star metric + the impact chart
+    assert len(at.get("vega_lite_chart")) == metrics + 2
+    assert len(at.dataframe) == 1
+    assert at.dataframe[0].value.shape[0] == metrics
+    shown = at.dataframe[0].value
+    # labels and roles as the other pages name them, correlations signed with a real minus
+    assert "Day-7 retention" in list(shown["Metric"]) and "day7_retention" in list(shown["Id"])
+    assert set(shown["Role"]) <= {"Leading indicator", "Vanity", "Guardrail"}
+    assert all(r[0] in "+−—" for r in shown["Corrected r"])
+    assert "Predictive:** Day-7 retention" in text
+    assert at.metric[0].label.startswith("Reported")
+
+
+def test_bad_workspace_is_explained(demo: None) -> None:
+    at = open_page({"workspace": "../../etc"})
+    assert not at.exception
+    assert any("workspace" in w.value for w in at.warning)
+    assert len(at.get("vega_lite_chart")) > 2  # the bundled data instead
+
+
+def test_alpha_from_the_link_changes_the_counts(demo: None) -> None:
+    default, strict = open_page(), open_page({"alpha": "0.01"})
+    assert not strict.exception
+    moved = [t.value["Moved"].sum() for t in (default.dataframe[0], strict.dataframe[0])]
+    assert moved[1] < moved[0]
+
+
+def test_chart_builders_are_pure() -> None:
+    readout = build_readout(load_dataset(DATA))
+    frame = comparisons(readout)
+    table = proxy_quality(frame, n_boot=200)
+    row = table.row(0, named=True)
+    spec = proxy_scatter(frame, row, "lessons_completed").to_dict()
+    assert row["label"] in spec["title"]["text"]
+    points = frame.filter(frame["metric"] == row["metric"])
+    line = fitted_line(points, row["slope"], row["intercept"])
+    assert line["ns_effect"].to_list() == pytest.approx(
+        [row["intercept"] + row["slope"] * x for x in line["effect"]]
+    )
+    assert ranking_chart(table).to_dict()["layer"]
+    assert impact_chart(cumulative_impact(readout)).to_dict()["layer"]

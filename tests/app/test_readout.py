@@ -1,0 +1,207 @@
+"""The Readout page in AppTest: deep links, controls that change the figures, pins, bad links."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from app_helpers import PAGE, expected_table, shown_table, texts
+from helpers import AppOpener, copy_demo
+
+from nsexp.analysis.methods import methods
+from nsexp.analysis.readout import build_readout
+from nsexp.analysis.settings import Settings
+from nsexp.analysis.verdict import VERDICT_LABELS
+from nsexp.io import load_dataset
+from nsexp.report.figures import metric_table
+from nsexp.store import pins
+
+
+def test_deep_link_opens_the_experiment(open_app: AppOpener, demo_copy: Path) -> None:
+    at = open_app(PAGE, {"experiment": "push_reminders"})
+    assert not at.exception
+    assert at.title[0].value == "Practice reminder frequency"
+    assert "control arm `control`" in at.caption[0].value
+    assert at.selectbox(key="experiment").value == "push_reminders"
+    assert [a.proto.title for a in at.success] == [VERDICT_LABELS["north_star_win"]]
+    assert [a.proto.title for a in at.error] == [VERDICT_LABELS["guardrail_breach"]]
+    assert not at.warning
+    assert "The North Star improved: Lessons completed" in texts(at)
+    assert len(at.get("vega_lite_chart")) == 2  # forest plot and the North Star over time
+    expected = expected_table(demo_copy, "push_reminders", "daily")
+    assert shown_table(at).equals(expected)
+    assert at.code[0].value == "/readout?experiment=push_reminders&variant=daily"
+
+
+def test_verdict_card_names_its_interval_level(open_app: AppOpener) -> None:
+    at = open_app(PAGE, {"experiment": "animated_onboarding", "alpha": "0.1"})
+    assert not at.exception
+    # the card's interval is the (1 - alpha) one: say so, beside the reason's TOST (1 - 2 alpha)
+    assert any(c.value.startswith("90% interval [") for c in at.caption)
+
+
+def test_forest_plot_is_the_selected_treatments(open_app: AppOpener, demo_copy: Path) -> None:
+    at = open_app(PAGE, {"experiment": "push_reminders", "variant": "three_a_day"})
+    forest = at.get("vega_lite_chart")[0].proto.spec
+    assert '"facet"' in forest and "role_label" in forest
+    assert "Every metric: `three_a_day` vs `control`" in [s.value for s in at.subheader]
+    expected = expected_table(demo_copy, "push_reminders", "three_a_day")
+    assert shown_table(at).equals(expected)
+
+
+def test_controls_change_the_figures_and_the_url(open_app: AppOpener, demo_copy: Path) -> None:
+    at = open_app(PAGE, {"experiment": "push_reminders"})
+    before = shown_table(at)
+
+    at.button_group(key="variant").set_value("three_a_day").run()
+    assert at.query_params["variant"] == "three_a_day"
+    assert shown_table(at).equals(expected_table(demo_copy, "push_reminders", "three_a_day"))
+
+    at.button_group(key="alpha").set_value("0.01").run()
+    assert at.query_params["alpha"] == "0.01"
+    table = shown_table(at)
+    assert "99% CI" in table.columns
+    assert table.equals(expected_table(demo_copy, "push_reminders", "three_a_day", alpha=0.01))
+
+    at.button_group(key="correction").set_value("none").run()
+    table = shown_table(at)
+    assert table["p"].to_list() == table["p (adjusted)"].to_list()
+    assert not table.equals(before)
+    assert "alpha=0.01" in at.code[0].value and "correction=none" in at.code[0].value
+
+    at.selectbox(key="experiment").select("dark_mode").run()
+    assert at.query_params["experiment"] == "dark_mode"
+    assert "variant" not in at.query_params  # three_a_day belonged to the other experiment
+    assert at.title[0].value == "Dark mode by default"
+    assert not at.warning
+    assert not at.exception
+
+
+def test_unknown_experiment_gets_a_message_and_a_way_back(open_app: AppOpener) -> None:
+    at = open_app(PAGE, {"experiment": "no_such_test"})
+    assert not at.exception
+    assert "There is no experiment 'no_such_test'" in at.warning[0].value
+    assert "Back to the portfolio" in [p.value for p in at.page_link]
+    assert at.selectbox(key="experiment").value is None
+    assert "experiment" not in at.query_params
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"variant": "control"}, "has no treatment 'control'"),
+        ({"alpha": "0.9"}, "not a significance level"),
+        ({"alpha": "abc"}, "not a significance level"),
+        ({"correction": "bonferroni"}, "not one of holm, bh, none"),
+        ({"sequential": "yes"}, "sequential = 'yes', which is not true or false"),
+        ({"cuped": "maybe"}, "cuped = 'maybe', which is not true or false"),
+        ({"engine": "magic"}, "engine = 'magic', which is not one of frequentist, bayesian"),
+    ],
+)
+def test_bad_values_warn_and_fall_back_to_the_default(
+    open_app: AppOpener, demo_copy: Path, query: dict[str, str], message: str
+) -> None:
+    at = open_app(PAGE, {"experiment": "push_reminders", **query})
+    assert not at.exception
+    assert any(message in w.value for w in at.warning)
+    assert shown_table(at).equals(expected_table(demo_copy, "push_reminders", "daily"))
+    assert not set(query) & set(at.query_params)
+
+
+def test_a_valid_uncommon_alpha_is_offered_and_used(open_app: AppOpener, demo_copy: Path) -> None:
+    at = open_app(PAGE, {"experiment": "dark_mode", "alpha": "0.02"})
+    assert not at.warning
+    assert at.button_group(key="alpha").value == "0.02"
+    assert shown_table(at).equals(expected_table(demo_copy, "dark_mode", "dark", alpha=0.02))
+
+
+def test_sample_ratio_mismatch_banner(open_app: AppOpener) -> None:
+    at = open_app(PAGE, {"experiment": "referral_banner"})
+    banner = at.error[0]
+    assert banner.proto.title == "Sample ratio mismatch"
+    assert "no difference in this experiment can be trusted" in banner.value
+    assert at.error[1].proto.title == VERDICT_LABELS["invalid"]
+
+
+def test_no_experiment_asks_for_one(open_app: AppOpener) -> None:
+    at = open_app(PAGE)
+    assert not at.exception
+    assert "Choose an experiment" in at.info[0].value
+    assert len(at.get("vega_lite_chart")) == 0
+
+
+def test_downloads_and_methods(open_app: AppOpener) -> None:
+    at = open_app(PAGE, {"experiment": "streak_freeze"})
+    labels = [d.proto.label for d in at.get("download_button")]
+    assert labels == ["Download CSV", "Download Markdown"]
+    expander = next(e for e in at.expander if e.label == "Methods")
+    shown = "\n".join(m.value for m in expander.markdown)
+    for line in methods(Settings()):
+        assert line in shown
+
+
+def test_pin_freezes_the_readout_and_the_pinned_view_shows_it(
+    open_app: AppOpener, tmp_path: Path
+) -> None:
+    data = copy_demo(tmp_path / "data")
+    at = open_app(PAGE, {"experiment": "push_reminders", "variant": "three_a_day"}, data=data)
+    at.button(key="pin_readout").click().run()
+    assert not at.exception
+    (pin,) = pins.list_pins(data)
+    assert (pin.experiment, pin.variant) == ("push_reminders", "three_a_day")
+    assert f"Pinned as {pin.id}" in at.success[-1].value
+    assert any(c.value.endswith(f"readout?pin={pin.id}") for c in at.code)
+
+    next(b for b in at.button if b.label == "Open the pinned readout").click().run()
+    assert dict(at.query_params) == {"pin": pin.id}
+    assert at.info[0].proto.title == "Pinned readout: these figures do not move"
+    assert "The data has not changed since" in at.info[0].value
+    assert at.title[0].value == "Practice reminder frequency"
+    frozen = metric_table(pin.readout().treatments[1].metrics, pin.settings["alpha"])
+    assert shown_table(at).equals(frozen)
+    assert "Earlier pins" not in [e.label for e in at.expander]
+    downloads = [d.proto.label for d in at.get("download_button")]
+    assert downloads == ["Download CSV", "Download Markdown", "Download the pin (JSON)"]
+
+    next(b for b in at.button if b.label == "Open the live readout").click().run()
+    assert dict(at.query_params) == {"experiment": "push_reminders", "variant": "three_a_day"}
+    assert not at.info
+    assert any(e.label == "Earlier pins of this experiment (1)" for e in at.expander)
+
+
+def test_pinned_link_opens_the_frozen_figures_after_the_data_changed(
+    open_app: AppOpener, tmp_path: Path
+) -> None:
+    data = copy_demo(tmp_path / "data")
+    readout = build_readout(load_dataset(data))
+    pin = pins.pin_readout(data, readout, "dark_mode", "dark")
+    (data / "dark_mode.csv").unlink()
+    at = open_app(PAGE, {"pin": pin.id}, data=data)
+    assert not at.exception
+    assert "The data has changed since" in at.info[0].value
+    assert at.title[0].value == "Dark mode by default"
+
+
+def test_bad_pin_id_gets_a_message(open_app: AppOpener) -> None:
+    at = open_app(PAGE, {"pin": "../../etc"})
+    assert not at.exception
+    assert "is not a pin id" in at.error[0].value
+    assert at.error[0].value.startswith("Pin '") and at.error[0].value.endswith(".")
+    assert "Back to the portfolio" in [p.value for p in at.page_link]
+
+
+@pytest.mark.parametrize(
+    ("browser_url", "expected"),
+    [
+        ("http://review.example:8501/readout", "http://review.example:8501/readout?"),
+        ("http://review.example:8501/", "http://review.example:8501/readout?"),
+        ("https://tools.example/nsexp/north_star", "https://tools.example/nsexp/readout?"),
+    ],
+)
+def test_copy_link_is_the_full_address(
+    open_app: AppOpener, browser_url: str, expected: str
+) -> None:
+    at = open_app(PAGE, {"experiment": "dark_mode"})
+    at.context = {"url": browser_url}
+    at.run()
+    assert at.code[0].value == expected + "experiment=dark_mode&variant=dark"

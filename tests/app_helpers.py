@@ -1,0 +1,35 @@
+"""Helpers of the readout page's AppTest tests: what the page shows and what it should show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+from streamlit.testing.v1 import AppTest
+
+from nsexp.analysis.readout import build_readout
+from nsexp.analysis.settings import Settings
+from nsexp.io import load_dataset
+from nsexp.report.figures import metric_table
+
+PAGE = "pages/readout.py"
+
+
+def expected_table(data: Path, experiment: str, variant: str, **settings: object) -> pl.DataFrame:
+    """The metric table the page should show, computed straight from the core."""
+    readout = build_readout(load_dataset(data), Settings(**settings), experiment=experiment)
+    t = readout.experiments[experiment].treatment(variant)
+    s = readout.settings
+    return metric_table(t.metrics, s.alpha, s.engine)
+
+
+def shown_table(at: AppTest) -> pl.DataFrame:
+    """The metric table on the page, as Polars."""
+    return pl.from_pandas(at.dataframe[0].value)
+
+
+def texts(at: AppTest) -> str:
+    """Every markdown, caption and alert text of the page, joined."""
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [a.value for a in [*at.warning, *at.error, *at.info, *at.success]]
+    return "\n".join(parts)

@@ -1,0 +1,141 @@
+"""nsexp.report.figures and csv: one treatment's frames, checked against the result model."""
+
+from __future__ import annotations
+
+import io
+
+import polars as pl
+import pytest
+from helpers import DEMO_DATA, result
+
+from nsexp.analysis.readout import Readout, build_readout
+from nsexp.analysis.results import MetricResult
+from nsexp.io import load_dataset
+from nsexp.report.csv import readout_csv
+from nsexp.report.figures import metric_table, timeline_frame
+
+
+@pytest.fixture(scope="module")
+def demo() -> Readout:
+    """The bundled demo data read out with the default settings."""
+    return build_readout(load_dataset(DEMO_DATA))
+
+
+def metric(role: str = "leading", **fields: object) -> MetricResult:
+    """One metric's result; fields override the defaults."""
+    base: dict[str, object] = {
+        "metric": "m",
+        "label": "M",
+        "role": role,
+        "practical_threshold": 0.02,
+        "n_control": 100,
+        "n_treatment": 100,
+        "control_mean": 2.0,
+        "treatment_mean": 2.2,
+        "abs_effect": 0.2,
+        "abs_ci_low": 0.1,
+        "abs_ci_high": 0.3,
+        "rel_effect": 0.1,
+        "rel_ci_low": 0.05,
+        "rel_ci_high": 0.15,
+        "p_value": 0.0001,
+        "p_adjusted": 0.0004,
+        "significant": True,
+        "note": None,
+    }
+    return result(**(base | fields))
+
+
+@pytest.mark.parametrize(
+    ("direction", "effect", "significant", "expected"),
+    [
+        ("increase", 0.1, True, "better"),
+        ("increase", -0.1, True, "worse"),
+        ("decrease", -0.1, True, "better"),
+        ("decrease", 0.1, True, "worse"),
+        ("increase", 0.1, False, "not_significant"),
+        ("increase", None, None, "no_estimate"),
+    ],
+)
+def test_outcome_follows_the_metric_direction(
+    direction: str, effect: float | None, significant: bool | None, expected: str
+) -> None:
+    m = metric(direction=direction, rel_effect=effect, abs_effect=effect, significant=significant)
+    assert m.outcome == expected
+
+
+def test_outcome_agrees_with_the_readouts_better_and_worse(demo: Readout) -> None:
+    metrics = [m for e in demo.experiments.values() for t in e.treatments for m in t.metrics]
+    assert {m.outcome for m in metrics if m.better} == {"better"}
+    assert {m.outcome for m in metrics if m.worse} == {"worse"}
+    neither = {m.outcome for m in metrics if not (m.better or m.worse) and m.rel_effect is not None}
+    assert neither == {"not_significant"}
+
+
+def test_a_better_result_of_a_negative_mean_reads_better() -> None:
+    """Control −10, treatment −5 on a higher-is-better metric: the relative lift is −50% but
+    the metric got better; the outcome follows the decided better/worse, not the lift's sign."""
+    m = metric(control_mean=-10.0, treatment_mean=-5.0, abs_effect=5.0, rel_effect=-0.5)
+    m = m.__class__(**{**{f: getattr(m, f) for f in m.__slots__}, "better": True, "worse": False})
+    assert m.outcome == "better"
+
+
+def test_metric_table_formats_for_people() -> None:
+    rows = [
+        metric(role="north_star", label="Lessons", p_value=0.0002, p_adjusted=0.0004),
+        metric(
+            label="Retention",
+            type="proportion",
+            control_mean=0.4,
+            treatment_mean=0.41,
+            abs_effect=0.01,
+            rel_effect=0.025,
+            rel_ci_low=-0.01,
+            rel_ci_high=0.06,
+            p_value=0.034,
+            p_adjusted=0.2,
+            significant=False,
+            note="few units",
+        ),
+    ]
+    table = metric_table(rows, alpha=0.05)
+    first, second = table.rows(named=True)
+    assert first["Metric"] == "Lessons"
+    assert first["Role"] == "North Star"
+    assert first["p"] == "< 0.001"
+    assert first["Result"] == "Better"
+    assert first["Lift"] == "+10.0%"
+    assert first["95% CI"] == "[+5.0%, +15.0%]"
+    assert second["Control"] == "40.00%"
+    assert second["Difference"] == "+1.00 pp"
+    assert second["p"] == "0.034"
+    assert second["p (adjusted)"] == "0.20"
+    assert second["Result"] == "Not significant"
+    assert second["Note"] == "few units"
+    assert "99% CI" in metric_table(rows, 0.01).columns
+
+
+def test_readout_csv_has_every_figure_of_every_treatment(demo: Readout) -> None:
+    push = demo.experiments["push_reminders"]
+    frame = pl.read_csv(io.StringIO(readout_csv(push)))
+    assert frame.height == sum(len(t.metrics) for t in push.treatments)
+    assert set(frame["variant"]) == {"daily", "three_a_day"}
+    three = push.treatment("three_a_day")
+    row = frame.filter(
+        (pl.col("variant") == "three_a_day") & (pl.col("metric") == "notifications_off")
+    ).row(0, named=True)
+    source = three.metric("notifications_off")
+    assert row["verdict"] == three.verdict == "guardrail_breach"
+    assert row["rel_effect"] == pytest.approx(source.rel_effect, rel=1e-12)
+    assert row["p_adjusted"] == pytest.approx(source.p_adjusted, rel=1e-12)
+
+
+def test_timeline_frame_reads_dates_and_handles_undated_data(demo: Readout) -> None:
+    dated = demo.experiments["push_reminders"].treatments[0]
+    frame = timeline_frame(dated)
+    assert frame.height == len(dated.timeline) > 0
+    assert frame.schema["date"] == pl.Date
+    assert frame["date"].is_sorted()
+    empty = timeline_frame(dated.__class__(dated.variant, dated.verdict, "flat", (), ()))
+    assert empty.height == 0
+    assert empty.columns == frame.columns
