@@ -19,6 +19,7 @@ class InputError(ValueError):
         column: str | None = None,
         fix: str | None = None,
     ) -> None:
+        """Say what is wrong, and where: the file, the column or key, and the fix."""
         self.problem = problem
         self.file = str(file) if file is not None else None
         self.column = column

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import math
+from typing import TypeGuard
 
 MINUS = "−"
 
 
-def _bad(x: float | None) -> bool:
-    return x is None or (isinstance(x, float) and not math.isfinite(x))
+def _shown(x: float | None) -> TypeGuard[float]:
+    """Whether a figure can be shown: present and finite (NaN and None read as '—')."""
+    return x is not None and math.isfinite(x)
 
 
 def pct(x: float | None, digits: int = 1, signed: bool = True) -> str:
     """0.081 -> '+8.1%'; uses a real minus sign; '—' when missing."""
-    if _bad(x):
+    if not _shown(x):
         return "—"
     text = f"{abs(x) * 100:.{digits}f}%"
     if signed and round(abs(x) * 100, digits) != 0:
@@ -28,7 +30,7 @@ def pct_ci(low: float | None, high: float | None, digits: int = 1) -> str:
 
 def p_value(p: float | None) -> str:
     """'p < 0.001', 'p = 0.034', 'p = 0.41'."""
-    if _bad(p):
+    if not _shown(p):
         return "p = —"
     if p < 0.001:
         return "p < 0.001"
@@ -43,7 +45,7 @@ def p_bare(p: float | None) -> str:
 def chance(x: float | None) -> str:
     """A probability for people: 0.874 -> '87.4%'; never a certain-looking '100.0%' or '0.0%'
     (0.99996 -> '>99.9%', 0.00004 -> '<0.1%'); '—' when missing."""
-    if _bad(x):
+    if not _shown(x):
         return "—"
     shown = round(x * 100, 1)
     if shown >= 100:
@@ -55,12 +57,12 @@ def chance(x: float | None) -> str:
 
 def count(n: float | None) -> str:
     """12345 -> '12,345'."""
-    return "—" if _bad(n) else f"{round(n):,}"
+    return "—" if not _shown(n) else f"{round(n):,}"
 
 
 def value(x: float | None, kind: str) -> str:
     """A metric value: proportions as percentages, others with sensible significant digits."""
-    if _bad(x):
+    if not _shown(x):
         return "—"
     if kind == "proportion":
         return pct(x, 2, signed=False)
@@ -71,7 +73,7 @@ def value(x: float | None, kind: str) -> str:
 
 def effect(x: float | None, kind: str) -> str:
     """An absolute difference: percentage points for proportions, signed numbers otherwise."""
-    if _bad(x):
+    if not _shown(x):
         return "—"
     text = f"{abs(x) * 100:.2f} pp" if kind == "proportion" else f"{abs(x):.3g}"
     return ("+" if x > 0 else MINUS if x < 0 else "") + text

@@ -96,7 +96,8 @@ def guardrail_caveats(metrics: Sequence[MetricResult]) -> list[str]:
 
 
 def history_reason(m: MetricResult, history: MetricHistory) -> str:
-    """'When Page views moved in other experiments, the North Star followed 2 of 9 times (...).'
+    """The history of a metric in one sentence ('When Page views moved in other experiments,
+    the North Star followed 2 of 9 times ...').
 
     The comparison being explained is left out of the counts, so a readout never quotes itself
     as history.

@@ -124,7 +124,7 @@ class MetricResult:
 
     @property
     def outcome(self) -> Outcome:
-        """better / worse, not_significant, or no_estimate when the relative effect is
+        """Better / worse, not_significant, or no_estimate when the relative effect is
         undefined (the forest plot cannot place it)."""
         if self.rel_effect is None:
             return "no_estimate"

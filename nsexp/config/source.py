@@ -14,8 +14,8 @@ from nsexp.config.catalog import COLUMN_KEYS
 from nsexp.errors import InputError
 
 SOURCE_FILE = "source.toml"
-EngineName = Literal["polars", "duckdb", "postgres", "spark"]
-ENGINES: tuple[EngineName, ...] = ("polars", "duckdb", "postgres", "spark")
+SourceEngineName = Literal["polars", "duckdb", "postgres", "spark"]
+SOURCE_ENGINES: tuple[SourceEngineName, ...] = ("polars", "duckdb", "postgres", "spark")
 PASSWORD_ENVS = ("NSEXP_PG_PASSWORD", "PGPASSWORD")
 _KEYS = {"engine", "path", "database", "url", "table", "experiments", "columns"}
 
@@ -24,7 +24,7 @@ _KEYS = {"engine", "path", "database", "url", "table", "experiments", "columns"}
 class SourceConfig:
     """A parsed source.toml: engine, location, column mapping and an optional experiment filter."""
 
-    engine: EngineName = "polars"
+    engine: SourceEngineName = "polars"
     path: Path | None = None
     database: Path | None = None
     url: str | None = None
@@ -62,11 +62,11 @@ def parse_source(raw: dict, root: Path, file: str = SOURCE_FILE) -> SourceConfig
             f"unknown key '{unknown[0]}'", file=file, fix=f"use only {', '.join(sorted(_KEYS))}"
         )
     engine = raw.get("engine", "polars")
-    if engine not in ENGINES:
+    if engine not in SOURCE_ENGINES:
         raise InputError(
             f"engine = {engine!r} is not a known engine",
             file=file,
-            fix=f"use one of {', '.join(ENGINES)}",
+            fix=f"use one of {', '.join(SOURCE_ENGINES)}",
         )
     for key in ("path", "database", "url", "table"):
         if key in raw and (not isinstance(raw[key], str) or not raw[key]):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,7 +176,7 @@ def _read_file(path: Path, catalog: Catalog, segment: str | None = None) -> File
 
 
 def _files_by_experiment(reads: list[FileRead], files: list[Path]) -> dict[str, str]:
-    """experiment -> the file (or files) its rows came from, for error messages."""
+    """Experiment -> the file (or files) its rows came from, for error messages."""
     found: dict[str, list[str]] = {}
     for read, path in zip(reads, files, strict=False):
         for eid in read.summary["experiment"].unique().sort():
@@ -233,7 +234,7 @@ def _check_complete(summary: pl.DataFrame, catalog: Catalog, where: dict[str, st
         )
 
 
-def _merge(dicts) -> dict[str, list[str]]:
+def _merge(dicts: Iterable[dict[str, list[str]]]) -> dict[str, list[str]]:
     merged: dict[str, list[str]] = {}
     for d in dicts:
         for key, values in d.items():

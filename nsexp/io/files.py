@@ -38,8 +38,12 @@ def scan(path: Path, catalog: Catalog) -> pl.LazyFrame:
             # metric values (not ids or counts) as floats
             values = {c for m in catalog.metrics.values() for c in (*m.columns, m.covariate)}
             values |= set(_SUMMARY_VALUES)
-            widen = {c: pl.Float64() for c, t in inferred.items() if t.is_integer() and c in values}
-            lazy = pl.scan_csv(path, schema_overrides=as_text | widen, infer_schema_length=10_000)
+            widen: dict[str, pl.DataType] = {
+                c: pl.Float64() for c, t in inferred.items() if t.is_integer() and c in values
+            }
+            lazy = pl.scan_csv(
+                path, schema_overrides={**as_text, **widen}, infer_schema_length=10_000
+            )
         else:
             lazy = pl.scan_parquet(path)
         names = lazy.collect_schema().names()

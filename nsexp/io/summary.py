@@ -68,6 +68,15 @@ def _where(row: dict) -> str:
 
 
 def _check_summary(frame: pl.DataFrame, path: Path, catalog: Catalog, moments: bool) -> None:
+    """Raise InputError at the first row a readout cannot use, naming its column and fix."""
+    _check_keys(frame, path, catalog)
+    _check_figures(frame, path, catalog, moments)
+    _check_ratios(frame, path, catalog)
+    _check_unique(frame, path)
+
+
+def _check_keys(frame: pl.DataFrame, path: Path, catalog: Catalog) -> None:
+    """Every row names its experiment, variant and a metric of the catalog."""
     for column in ("experiment", "variant", "metric"):
         if frame[column].null_count():
             raise InputError(
@@ -84,6 +93,10 @@ def _check_summary(frame: pl.DataFrame, path: Path, catalog: Catalog, moments: b
             column="metric",
             fix=f"add [metrics.{unknown[0]}] to metrics.toml or drop its rows",
         )
+
+
+def _check_figures(frame: pl.DataFrame, path: Path, catalog: Catalog, moments: bool) -> None:
+    """Counts, sums (or moments) and proportions that units could have produced."""
     row = _first(frame, pl.col("n").is_null() | (pl.col("n") <= 0) | (pl.col("n") % 1 != 0))
     if row:
         raise InputError(
@@ -136,6 +149,10 @@ def _check_summary(frame: pl.DataFrame, path: Path, catalog: Catalog, moments: b
             column="sum_sq",
             fix="sum_sq is the sum of squared unit values",
         )
+
+
+def _check_ratios(frame: pl.DataFrame, path: Path, catalog: Catalog) -> None:
+    """Ratio metrics carry their denominator sums, and possible ones."""
     ratios = [m.id for m in catalog.metrics.values() if m.type == "ratio"]
     for column in RATIO_SUMS:
         missing = (
@@ -164,6 +181,10 @@ def _check_summary(frame: pl.DataFrame, path: Path, catalog: Catalog, moments: b
                 column="den_sum_sq",
                 fix="den_sum_sq is the sum of squared unit denominators",
             )
+
+
+def _check_unique(frame: pl.DataFrame, path: Path) -> None:
+    """One row per experiment, variant, metric (and date)."""
     keys = [k for k in KEYS if k in frame.columns]
     dupes = frame.filter(pl.struct(keys).is_duplicated())
     if dupes.height:

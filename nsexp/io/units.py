@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import polars as pl
 
@@ -191,7 +193,7 @@ def _masked_query(
 
 
 def _wide_order(
-    on: list[str], metrics: list[Metric], names: list[str], have: list[str]
+    on: Sequence[str], metrics: list[Metric], names: list[str], have: list[str]
 ) -> list[str]:
     stats = [e.meta.output_name() for e in _masked_aggs(metrics, names)]
     return [*on, "units", *(c for c in stats if c in have)]
@@ -494,7 +496,8 @@ def check_proportions(wide: pl.DataFrame, metrics: list[Metric], path: Path) -> 
     for metric in metrics:
         if metric.type != "proportion":
             continue
-        low, high = wide[f"{metric.id}__min"].min(), wide[f"{metric.id}__max"].max()
+        low = cast(float | None, wide[f"{metric.id}__min"].min())
+        high = cast(float | None, wide[f"{metric.id}__max"].max())
         if (low is not None and low < 0) or (high is not None and high > 1):
             raise InputError(
                 f"proportion metric '{metric.id}' has values outside 0..1 "

@@ -34,6 +34,7 @@ the method of moments over all valid comparisons), which corrects the winner's c
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -239,7 +240,7 @@ def cumulative_impact(readout: Readout) -> Impact:
         n_wins=wins.height,
         naive_total=float(wins["rel_effect"].sum()),
         shrunk_total=float(wins["shrunk_effect"].sum()),
-        shrunk_total_sd=float(np.sqrt((wins["shrunk_sd"] ** 2).sum())),
+        shrunk_total_sd=math.sqrt(float((wins["shrunk_sd"] ** 2).sum())),
         prior_mean=fit.prior_mean if fit else float("nan"),
         prior_sd=float(np.sqrt(fit.prior_var)) if fit else float("nan"),
         wins=wins,

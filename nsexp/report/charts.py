@@ -15,6 +15,8 @@ from nsexp import format as fmt
 from nsexp.analysis.results import OUTCOME_LABELS, MetricResult
 from nsexp.config.catalog import ROLES
 
+Chart = alt.LayerChart | alt.FacetChart  # what the builders return
+
 # Verdict colours: st.badge colour names, and the matching hex for tables and charts.
 VERDICT_COLORS: dict[str, str] = {
     "invalid": "violet",
@@ -55,7 +57,7 @@ FOREST_WIDTH = 760
 
 def forest_plot(
     metrics: Sequence[MetricResult], alpha: float, engine: str = "frequentist"
-) -> alt.FacetChart:
+) -> Chart:
     """Relative lift with its decision interval per metric (adjusted, or credible under the
     Bayesian engine), one panel per role (North Star first), coloured by the outcome; the North
     Star's row shades its ±practical_threshold band."""
@@ -146,7 +148,7 @@ def forest_plot(
 
 def timeline_chart(
     timeline: pl.DataFrame, threshold: float, alpha: float, sequential: bool = False
-) -> alt.LayerChart:
+) -> Chart:
     """The North Star's cumulative relative effect by date, its CI as a band (always valid
     when `sequential`), zero and the ±practical_threshold as reference lines."""
     data = timeline.drop_nulls("rel_effect")
@@ -191,7 +193,7 @@ def timeline_chart(
     return alt.layer(band, rules, line).properties(height=260)
 
 
-def segment_chart(frame: pl.DataFrame, threshold: float, column: str) -> alt.LayerChart:
+def segment_chart(frame: pl.DataFrame, threshold: float, column: str) -> Chart:
     """The North Star's lift with its adjusted interval in each segment (nsexp.report.segments
     segment_frame), zero and the ±practical_threshold marked."""
     data = frame.drop_nulls("rel_effect")

@@ -39,7 +39,7 @@ def metric_rows(metrics: Sequence[MetricResult]) -> list[list[str]]:
 
 
 def vanity_count(readout: Readout) -> str:
-    """'3 of 11 experiments moved only vanity metrics.'"""
+    """How many experiments moved only vanity metrics, e.g. '3 of 11 experiments moved ...'."""
     total = len(readout.experiments)
     vanity = sum(
         any(t.verdict == "vanity_only" for t in e.treatments) for e in readout.experiments.values()

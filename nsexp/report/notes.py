@@ -28,12 +28,10 @@ def readout_notes(t: TreatmentReadout) -> list[str]:
     """Notes under a treatment's reasons: variance removed by CUPED, the North Star's power,
     each guardrail's non-inferiority status, the Bayesian figures and bootstrap intervals."""
     lines = []
-    cuped = [m for m in t.metrics if m.variance_reduction is not None]
+    cuped = [(m.name, m.variance_reduction) for m in t.metrics if m.variance_reduction is not None]
     if cuped:
         lines.append(
-            "CUPED: "
-            + "; ".join(f"{m.name} variance {fmt.pct(-m.variance_reduction)}" for m in cuped)
-            + "."
+            "CUPED: " + "; ".join(f"{name} variance {fmt.pct(-cut)}" for name, cut in cuped) + "."
         )
     ns = t.north_star
     if ns.mde is not None and not ns.significant:

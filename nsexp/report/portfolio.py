@@ -12,7 +12,7 @@ from nsexp.analysis.results import MetricResult
 from nsexp.analysis.verdict import VERDICT_LABELS, VERDICTS
 
 ATTENTION = ("invalid", "north_star_loss", "guardrail_breach")
-_SCHEMA = {
+_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "experiment": pl.String,
     "name": pl.String,
     "owner": pl.String,

@@ -128,7 +128,7 @@ def _rows(table: pl.DataFrame) -> list[list[str]]:
 
 
 def impact_sentence(impact: Impact) -> str:
-    """'3 North Star wins add up to +11.0%; corrected for the winner's curse, +10.6% ± 1.0%.'"""
+    """The wins' total lift, naive and shrunk: '3 North Star wins add up to +11.0% (...)'."""
     if impact.n_wins == 0:
         return "No comparison is a North Star win yet."
     wins = "win adds" if impact.n_wins == 1 else "wins add"

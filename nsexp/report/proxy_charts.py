@@ -8,6 +8,7 @@ import altair as alt
 import polars as pl
 
 from nsexp.learning.proxies import Impact
+from nsexp.report.charts import Chart
 
 Z95 = 1.959963984540054
 LABEL_COLOURS: dict[str, str] = {
@@ -45,15 +46,14 @@ def fitted_line(points: pl.DataFrame, slope: float | None, intercept: float | No
     """Two ends of the noise-corrected line over the range of the metric's effects."""
     if points.height == 0 or slope is None or intercept is None or not math.isfinite(slope):
         return pl.DataFrame(schema={"effect": pl.Float64, "ns_effect": pl.Float64})
-    lo, hi = float(points["effect"].min()), float(points["effect"].max())
+    effects = points["effect"].cast(pl.Float64).to_numpy()
+    lo, hi = float(effects.min()), float(effects.max())
     return pl.DataFrame(
         {"effect": [lo, hi], "ns_effect": [intercept + slope * lo, intercept + slope * hi]}
     )
 
 
-def proxy_scatter(
-    comparisons: pl.DataFrame, row: dict, north_star: str, width: int = 320
-) -> alt.LayerChart:
+def proxy_scatter(comparisons: pl.DataFrame, row: dict, north_star: str, width: int = 320) -> Chart:
     """A metric's effect against the North Star's across experiments: 95% error bars both
     ways, the noise-corrected fitted line, and the proxy label in the title."""
     points = scatter_points(comparisons, row["metric"])
@@ -89,7 +89,7 @@ def proxy_scatter(
     return alt.layer(x_bars, y_bars, line, dots).properties(title=title, width=width)
 
 
-def ranking_chart(table: pl.DataFrame) -> alt.LayerChart:
+def ranking_chart(table: pl.DataFrame) -> Chart:
     """Corrected correlation with its 95% interval per metric, best first, coloured by label."""
     frame = table.select(
         "metric", "label", "corrected_correlation", "correlation_ci_low", "correlation_ci_high"
@@ -122,7 +122,7 @@ def ranking_chart(table: pl.DataFrame) -> alt.LayerChart:
     return alt.layer(zero, bars, dots)
 
 
-def impact_chart(impact: Impact) -> alt.LayerChart:
+def impact_chart(impact: Impact) -> Chart:
     """Each North Star win as reported and after winner's-curse shrinkage ("likely real")."""
     wins = impact.wins.with_columns(
         pl.concat_str([pl.col("experiment"), pl.col("variant")], separator=" / ").alias("win")

@@ -15,8 +15,16 @@ from nsexp.report.json import experiment_dict, readout_dict
 from nsexp.report.markdown import to_markdown, to_table
 from nsexp.report.text import aligned, markdown_table
 
-HETEROGENEITY_FIELDS = ("variant", "metric", "segments", "pooled_rel_effect", "q", "df")
-HETEROGENEITY_FIELDS += ("p_value", "i2")
+HETEROGENEITY_FIELDS = (
+    "variant",
+    "metric",
+    "segments",
+    "pooled_rel_effect",
+    "q",
+    "df",
+    "p_value",
+    "i2",
+)
 
 
 def segment_dict(sr: SegmentReadout) -> dict[str, Any]:

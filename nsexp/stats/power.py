@@ -21,7 +21,9 @@ def z_sum(alpha: float | FloatArray, power: float = POWER) -> FloatArray:
     return stats.norm.isf(np.asarray(alpha) / 2) + stats.norm.ppf(power)
 
 
-def mde(abs_se: FloatArray, control_mean: FloatArray, alpha: float, power: float = POWER):
+def mde(
+    abs_se: FloatArray, control_mean: FloatArray, alpha: float, power: float = POWER
+) -> FloatArray:
     """Relative minimum detectable effect at today's standard error (NaN if the mean is 0)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         out = z_sum(alpha, power) * abs_se / np.abs(control_mean)

@@ -41,7 +41,7 @@ def tuned_eta(n_star: FloatArray | float, alpha: float) -> FloatArray:
     return np.asarray(n_star, dtype=float) / (log_inv + np.log(1 + log_inv))
 
 
-def boundary_multiplier(n: FloatArray, eta: FloatArray, alpha: float) -> FloatArray:
+def boundary_multiplier(n: FloatArray, eta: FloatArray, alpha: float | FloatArray) -> FloatArray:
     """Half-width of the confidence sequence in standard errors at n units (fixed: z_{1-α/2})."""
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.asarray(eta, dtype=float) / np.asarray(n, dtype=float)

@@ -84,7 +84,7 @@ def pin_readout(
             fix=f"use one of: {', '.join(treatments)}",
         )
     stamp = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-    body = {
+    body: dict[str, Any] = {
         "experiment": experiment_id,
         "variant": variant,
         "created_at": stamp.isoformat(timespec="seconds").replace("+00:00", "Z"),

@@ -20,8 +20,9 @@ def read_source(config: SourceConfig, catalog: Catalog) -> FileRead:
         from nsexp.io.engines.polars import read_files
 
         return read_files(config, catalog)
-    from nsexp.io.engines.base import read_engine
+    from nsexp.io.engines.base import SourceEngine, read_engine
 
+    engine: SourceEngine
     if config.engine == "duckdb":
         from nsexp.io.engines.duckdb import DuckDBEngine
 

@@ -41,7 +41,7 @@ _POLARS_TYPES: dict[str, pl.DataType] = {
 }
 
 
-class Engine(Protocol):
+class SourceEngine(Protocol):
     """What an executor offers: its dialect, a table's columns, and running one query."""
 
     dialect: Dialect
@@ -52,6 +52,10 @@ class Engine(Protocol):
 
     def fetch(self, sql: str) -> list[tuple[Any, ...]]:
         """Run a query and return its rows."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection."""
         ...
 
 
@@ -73,7 +77,7 @@ def column_kind(type_name: str) -> ColumnKind:
     return "other"
 
 
-def read_engine(engine: Engine, config: SourceConfig, catalog: Catalog) -> FileRead:
+def read_engine(engine: SourceEngine, config: SourceConfig, catalog: Catalog) -> FileRead:
     """Aggregate the configured table on its engine and validate it like a file."""
     where = config.file
     table_sql, types = engine.relation()
@@ -152,7 +156,7 @@ def _check_metric_kinds(metric: Metric, kinds: dict[str, ColumnKind], config: So
             )
 
 
-def _fetch(engine: Engine, sql: str, config: SourceConfig) -> list[tuple[Any, ...]]:
+def _fetch(engine: SourceEngine, sql: str, config: SourceConfig) -> list[tuple[Any, ...]]:
     try:
         return engine.fetch(sql)
     except InputError:
@@ -171,7 +175,11 @@ def _frame(rows: list[tuple[Any, ...]], out: list[tuple[str, str]]) -> pl.DataFr
 
 
 def _read_summary_table(
-    engine: Engine, table_sql: str, types: dict[str, str], config: SourceConfig, catalog: Catalog
+    engine: SourceEngine,
+    table_sql: str,
+    types: dict[str, str],
+    config: SourceConfig,
+    catalog: Catalog,
 ) -> FileRead:
     q = engine.dialect.ident
     rows = engine.fetch(f"SELECT {', '.join(q(c) for c in types)} FROM {table_sql}")
@@ -204,7 +212,7 @@ def first_line(exc: BaseException) -> str:
 
 
 __all__ = [
-    "Engine",
+    "SourceEngine",
     "column_kind",
     "finish",
     "first_line",

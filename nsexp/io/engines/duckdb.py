@@ -16,6 +16,7 @@ class DuckDBEngine:
     dialect: Dialect = DUCKDB
 
     def __init__(self, config: SourceConfig) -> None:
+        """Connect to DuckDB as source.toml says (the driver is an optional extra)."""
         duckdb = optional_module("duckdb", "duckdb", config)
         self.config = config
         self._error = duckdb.Error

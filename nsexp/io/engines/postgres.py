@@ -18,6 +18,7 @@ class PostgresEngine:
     dialect: Dialect = POSTGRES
 
     def __init__(self, config: SourceConfig) -> None:
+        """Connect to PostgreSQL as source.toml says (the driver is an optional extra)."""
         psycopg = optional_module("psycopg", "postgres", config)
         self.config = config
         self._psycopg = psycopg

@@ -36,6 +36,7 @@ class SparkEngine:
     dialect: Dialect = SPARK
 
     def __init__(self, config: SourceConfig) -> None:
+        """Connect to Spark as source.toml says (the driver is an optional extra)."""
         optional_module("pyspark", "spark", config)
         self.config = config
         try:
