@@ -3,10 +3,11 @@
 One Parquet file, written in chunks (memory stays at one chunk): `experiment` and `variant` as
 dictionary-encoded (Enum) columns, an Int64 `unit_id` that is unique within each experiment but
 not ordered and shared across experiments as one user population is (the n-th unit of every
-experiment has the same id: a bijective scramble of n), and five metrics in the types exports use: two 0/1 Int8 proportions, a Float64 mean and two
-Int32 counts. 20 experiments x 3 variants, seeded. `repeats` > 0 copies that share of rows of the
-first two experiments again (a repeated unit), half of them into another arm (a crossed unit), so
-the unit checks have something to find. Run as `python -m bench._unit_table DIR ROWS`.
+experiment has the same id: a bijective scramble of n), and five metrics in the types exports
+use: two 0/1 Int8 proportions, a Float64 mean and two Int32 counts. 20 experiments x 3
+variants, seeded. `repeats` > 0 copies that share of the first two experiments' rows again (a
+repeated unit), half of them into another arm (a crossed unit), so the unit checks have
+something to find. Run as `python -m bench._unit_table DIR ROWS [REPEATS]`.
 """
 
 from __future__ import annotations

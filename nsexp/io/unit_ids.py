@@ -19,6 +19,9 @@ Memory: 6 bytes a row while scanning (600 MB at 100 million rows), a bucket at a
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import polars as pl
 
@@ -66,19 +69,24 @@ class UnitHashes:
         )
 
     def repeated(self) -> np.ndarray:
-        """Every kept hash (as hash >> 8) that occurs more than once; frees the buckets."""
-        found = []
-        for bucket in range(BUCKETS):
-            if not self.high[bucket]:
-                continue
-            keys = np.concatenate(self.high[bucket]).astype(np.uint64) << np.uint64(16)
-            keys |= np.concatenate(self.low[bucket])
-            self.high[bucket], self.low[bucket] = [], []
-            keys.sort()
-            same = keys[1:] == keys[:-1]
-            if same.any():
-                found.append(np.unique(keys[1:][same]) | (np.uint64(bucket) << np.uint64(48)))
+        """Every kept hash (as hash >> 8) that occurs more than once; frees the buckets. The
+        buckets are sorted on every core (numpy's sort releases the GIL)."""
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            found = [f for f in pool.map(self._repeated_in, range(BUCKETS)) if f.size]
         return np.concatenate(found) if found else np.empty(0, dtype=np.uint64)
+
+    def _repeated_in(self, bucket: int) -> np.ndarray:
+        high, low = self.high[bucket], self.low[bucket]
+        self.high[bucket], self.low[bucket] = [], []
+        if not high:
+            return np.empty(0, dtype=np.uint64)
+        keys = np.concatenate(high).astype(np.uint64) << np.uint64(16)
+        del high
+        keys |= np.concatenate(low)
+        keys.sort()
+        same = keys[1:] == keys[:-1]
+        return np.unique(keys[1:][same]) | (np.uint64(bucket) << np.uint64(48))
 
 
 def exact_checks(lazy: pl.LazyFrame, experiment: pl.Expr) -> pl.LazyFrame:
