@@ -96,7 +96,9 @@ def _with_repeats(frame: pl.DataFrame, share: float, start: int) -> pl.DataFrame
     shifted = (copies["variant"].to_physical() + 1) % len(VARIANTS)
     moved = pl.Series(np.array(VARIANTS)[shifted.to_numpy()], dtype=pl.Enum(VARIANTS))
     crossed = pl.Series(np.arange(copies.height) % 2 == 0)
-    copies = copies.with_columns(pl.when(crossed).then(moved).otherwise(pl.col("variant")))
+    copies = copies.with_columns(
+        pl.when(crossed).then(moved).otherwise(pl.col("variant")).alias("variant")
+    )
     return pl.concat([frame, copies])
 
 
