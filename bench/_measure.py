@@ -98,5 +98,8 @@ def rounds(commands: dict[str, list[str]], repeats: int, **kwargs: object) -> di
 
 
 def paired(a: Runs, b: Runs) -> float:
-    """Median over rounds of a's wall / b's wall in the same round (robust to load)."""
+    """Median over rounds of a's wall / b's wall in the same round (robust to load); the ratio
+    of the medians when a was not run in every round."""
+    if len(a.runs) != len(b.runs):
+        return a.wall / b.wall
     return statistics.median(x.wall / y.wall for x, y in zip(a.runs, b.runs, strict=True))
