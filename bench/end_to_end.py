@@ -158,6 +158,7 @@ def run(argv: list[str] | None = None) -> str:
 
     sizes = parse_rows(args.rows)
     spark = _have("pyspark") and shutil.which("java") is not None
+    spark = spark and os.environ.get("NSEXP_BENCH_SPARK", "1") != "0"  # 0: leave Spark out
     per_size: dict[int, dict[str, Runs]] = {}
     lines: list[str] = []
     targets: list[str] = []
