@@ -48,7 +48,7 @@ def import_offenders(limit: int = 12) -> list[tuple[str, float]]:
         if not match:
             continue
         cumulative, name = int(match.group(1)) / 1000, match.group(3)
-        if "." not in name or name.startswith("nsexp."):
+        if name.count(".") <= 2 or name.startswith("nsexp."):
             found[name] = max(found.get(name, 0.0), cumulative)
     ranked = sorted(found.items(), key=lambda kv: -kv[1])
     return [(name, ms) for name, ms in ranked if name != "nsexp"][:limit]
