@@ -1,19 +1,28 @@
 # Two commands: `make run` serves the app on the bundled demo data, `make test` runs the suite.
+# `make run` installs only what the app needs (the core dependencies); `make test` adds the dev
+# tools and every engine extra. Separate stamps: `make test` after `make run` adds what is missing.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
-STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+TEST_EXTRAS := dev,duckdb,postgres,spark
 
 .PHONY: run test lint bench demo browser services clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,duckdb,postgres,spark]'
-	touch $(STAMP)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 
-run: $(STAMP)
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[$(TEST_EXTRAS)]'
+	touch $(TEST_STAMP) $(RUN_STAMP)
+
+run: $(RUN_STAMP)
 	$(BIN)/streamlit run app.py --server.headless true --server.address 127.0.0.1 \
 		--server.port $(PORT)
 
@@ -35,16 +44,20 @@ services:
 				default-jre-headless; \
 		else echo "java missing: install Debian's default-jre-headless package"; fi; }
 
-test: $(STAMP) browser services
+# ruff (style, complexity, docstrings), import-linter (the layers), mypy (types), then the
+# whole suite with the coverage floor of nsexp/ (pyproject.toml [tool.coverage]).
+test: $(TEST_STAMP) browser services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q --cov=nsexp --cov-report=term:skip-covered
 
-bench: $(STAMP)
+bench: $(TEST_STAMP) browser services
 	$(BIN)/python -m pytest -q -m slow
 	$(BIN)/python -m bench.run
 
-demo: $(STAMP)
+demo: $(RUN_STAMP)
 	$(BIN)/python -m nsexp.demo data/
 
 clean:

@@ -14,6 +14,7 @@ from nsexp.config.catalog import Catalog, Metric
 from nsexp.errors import InputError
 from nsexp.io.files import check_numeric, date_expr, experiment_expr
 from nsexp.io.schema import conform
+from nsexp.io.unit_ids import NO_CHECKS, UnitHashes, candidate_checks
 
 # Row groups Polars' streaming Parquet reader decodes ahead. Its default held ~1.7x the memory for
 # the same speed on the 2-core benchmark machine, for a data directory's file as for a source.toml
@@ -43,24 +44,25 @@ def aggregate_units(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRea
             check_numeric(lazy, schema[column], column, path)
         if metric.covariate in names:
             check_numeric(lazy, schema[metric.covariate], metric.covariate, path)
+    rows = lazy
     lazy = cap_values(lazy, metrics, names)
-    keys = [experiment_expr(names, path), pl.col("variant").cast(pl.String)]
+    keys = [_key(schema, "experiment", path), _key(schema, "variant", path)]
     if "date" in names:
         keys.append(date_expr(schema["date"]))
     plan = _FastPlan(lazy.collect_schema() if _capped(metrics) else schema)
     for metric in metrics:
         plan.add(metric, names)
     queries = [lazy.group_by(keys).agg([pl.len().alias("units"), *plan.aggs()])]
-    if "unit_id" in names:
-        queries.append(_unit_id_checks(lazy, keys[0]))
-    frames = _collect(queries, path)
-    wide = frames[0]
+    hashes = UnitHashes()
+    if "unit_id" in names:  # the unit checks' first stage, in the same streaming run
+        queries.append(hashes.sink(rows, names))
+    wide = _as_text(_collect(queries, path)[0])
     check_rows(wide, path)
     wide, redo, patch = plan.finish(wide, metrics)
     if patch:
         wide = _patch_ratios(wide, lazy, keys, patch, path)
     if redo:  # missing or non-finite values where the plain sums assumed none: mask and redo
-        exact = _collect([_masked_query(lazy, keys, redo, names, plan.schema)], path)[0]
+        exact = _as_text(_collect([_masked_query(lazy, keys, redo, names, plan.schema)], path)[0])
         on = [k for k in ("experiment", "variant", "date") if k in wide.columns]
         wide = wide.join(exact, on=on, how="left", nulls_equal=True, maintain_order="left")
         wide = wide.select(_wide_order(on, metrics, names, wide.columns))
@@ -71,8 +73,8 @@ def aggregate_units(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRea
     )
     check_proportions(wide, metrics, path)
     note_missing_values(wide, metrics, read)
-    if len(frames) > 1:
-        record_unit_problems(frames[1], read)
+    if "unit_id" in names:
+        record_unit_problems(unit_checks(rows, names, path, hashes), read)
     note_covariates(wide, metrics, names, path, read)
     missing = [m.id for m in catalog.metrics.values() if m not in metrics]
     if missing:
@@ -81,6 +83,33 @@ def aggregate_units(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRea
                 f"{path.name} has no column for {', '.join(missing)}: not measured here."
             )
     return read
+
+
+def _key(schema: pl.Schema, name: str, path: Path) -> pl.Expr:
+    """A grouping key as stored: a Categorical or Enum groups by its codes, several times faster
+    than by text (`_as_text` turns the few result rows into text); other types become text."""
+    if name == "experiment" and name not in schema:
+        return experiment_expr(schema.names(), path)
+    if isinstance(schema[name], pl.Categorical | pl.Enum):
+        return pl.col(name)
+    return pl.col(name).cast(pl.String)
+
+
+def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Experiment and variant as text, whatever type they were grouped by."""
+    return frame.with_columns(pl.col("experiment", "variant").cast(pl.String))
+
+
+def unit_checks(
+    lazy: pl.LazyFrame, names: list[str], path: Path, hashes: UnitHashes
+) -> pl.DataFrame:
+    """Crossed and repeated units per experiment (see nsexp.io.unit_ids): nothing to group when
+    the scan's hashes show no unit twice, else only the rows of the candidate units."""
+    candidates = hashes.repeated()
+    if candidates.size == 0:
+        return NO_CHECKS
+    query = candidate_checks(lazy, names, experiment_expr(names, path), candidates)
+    return _collect([query], path)[0]
 
 
 def _collect(queries: list[pl.LazyFrame], path: Path) -> list[pl.DataFrame]:
@@ -114,7 +143,7 @@ def _patch_ratios(
                 (den * den).sum().alias("__nsexp_den_sum_sq"),
             )
         )
-    for metric, gaps in zip(ratios, _collect(queries, path), strict=True):
+    for metric, gaps in zip(ratios, map(_as_text, _collect(queries, path)), strict=True):
         mid = metric.id
         wide = wide.join(gaps, on=on, how="left", nulls_equal=True, maintain_order="left")
         fixed = [(pl.col("units") - pl.col("__nsexp_rows").fill_null(0)).alias(f"{mid}__n")]
@@ -520,16 +549,6 @@ def note_missing_values(wide: pl.DataFrame, metrics: list[Metric], read: FileRea
                 read.notes.setdefault(row["experiment"], []).append(
                     f"{metric.id}: {gap} of {row['units']} units have no value and are left out."
                 )
-
-
-def _unit_id_checks(lazy: pl.LazyFrame, experiment: pl.Expr) -> pl.LazyFrame:
-    per_unit = lazy.group_by(experiment, "unit_id").agg(
-        pl.col("variant").n_unique().alias("variants"), pl.len().alias("rows")
-    )
-    return per_unit.group_by("experiment").agg(
-        (pl.col("variants") > 1).sum().alias("crossed"),
-        (pl.col("rows") > 1).sum().alias("repeated"),
-    )
 
 
 def record_unit_problems(checks: pl.DataFrame, read: FileRead) -> None:

@@ -19,9 +19,11 @@ from nsexp.io.engines.sql import (
     Relation,
     aggregate_sql,
     unit_checks_sql,
+    unit_counts_sql,
 )
 from nsexp.io.files import kind_of
 from nsexp.io.summary import read_summary
+from nsexp.io.unit_ids import NO_CHECKS
 from nsexp.io.units import (
     FileRead,
     check_proportions,
@@ -101,12 +103,21 @@ def read_engine(engine: SourceEngine, config: SourceConfig, catalog: Catalog) ->
     relation = Relation(table_sql, kinds, names, default_experiment=default)
     sql, out = aggregate_sql(relation, metrics, engine.dialect, config.experiments)
     wide = _frame(_fetch(engine, sql, config), out)
-    checks = None
-    if "unit_id" in kinds:
-        rows = _fetch(engine, unit_checks_sql(relation, engine.dialect, config.experiments), config)
-        checks = _frame(rows, [("experiment", "str"), ("crossed", "int"), ("repeated", "int")])
+    checks = _unit_checks(engine, relation, config) if "unit_id" in kinds else None
     name = config.table or (config.path.name if config.path else where)
     return finish(wide, checks, metrics, catalog, Path(where), name, list(kinds))
+
+
+def _unit_checks(engine: SourceEngine, relation: Relation, config: SourceConfig) -> pl.DataFrame:
+    """Crossed and repeated units per experiment: rows vs distinct ids first (one cheap
+    aggregate), the per-unit query only over the experiments with more rows than ids."""
+    dialect = engine.dialect
+    counts = _fetch(engine, unit_counts_sql(relation, dialect, config.experiments), config)
+    flagged = tuple(sorted(str(e) for e, rows, units in counts if e is not None and rows > units))
+    if not flagged:
+        return NO_CHECKS
+    rows = _fetch(engine, unit_checks_sql(relation, dialect, flagged), config)
+    return _frame(rows, [("experiment", "str"), ("crossed", "int"), ("repeated", "int")])
 
 
 def finish(

@@ -159,8 +159,21 @@ def _join_caps(relation: Relation, dialect: Dialect) -> str:
     return f" JOIN nsexp_caps ON {experiment} = nsexp_caps.nsexp_cap_experiment"
 
 
+def unit_counts_sql(relation: Relation, dialect: Dialect, experiments: tuple[str, ...] = ()) -> str:
+    """Per experiment: rows and distinct unit ids. Equal counts mean no unit is on two rows, so
+    none is in two arms either: only experiments with more rows need `unit_checks_sql`."""
+    experiment = _experiment(relation, dialect)
+    unit = dialect.ident(relation.source_name("unit_id"))
+    group = f" GROUP BY {experiment}" if "experiment" in relation.kinds else ""
+    return (
+        f"SELECT {experiment} AS experiment, COUNT(*) AS n_rows, COUNT(DISTINCT {unit}) AS n_units "
+        f"FROM {relation.sql}{_where(relation, dialect, experiments)}{group}"
+    )
+
+
 def unit_checks_sql(relation: Relation, dialect: Dialect, experiments: tuple[str, ...] = ()) -> str:
-    """Per experiment: units seen in more than one variant, and units on more than one row."""
+    """Per experiment: units seen in more than one variant, and units on more than one row (one
+    group per unit: run it only over the experiments `unit_counts_sql` flags)."""
     experiment = _experiment(relation, dialect)
     unit = dialect.ident(relation.source_name("unit_id"))
     variant = dialect.ident(relation.source_name("variant"))

@@ -1,0 +1,236 @@
+"""End to end on a unit-level table: `nsexp readout DIR --format json` vs DuckDB and pandas.
+
+The table (bench/_unit_table.py): one Parquet file, dictionary-encoded experiment and variant
+columns, an Int64 unit_id, five metrics (two 0/1 Int8s, a Float64, two Int32s), 20 experiments x
+3 variants, at each size of `--rows` (default 20M,100M). Every command is a fresh process, the
+commands taken in turn for `--repeats` rounds; wall, CPU (user + system, all threads) and peak
+RSS come from the kernel (bench/_measure.py). nsexp runs with its unit checks on (the table has a
+unit_id); the baselines compute only the sums. Also: nsexp on a copy with repeated and crossed
+units (the exact second stage runs), the Spark engine (local mode) on the same file, and what the
+growth from the smallest to the largest size says about a billion rows.
+Run alone: `python -m bench.run --only end_to_end --rows 20M,100M --repeats 3`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from bench import _unit_table as table
+from bench._measure import Runs, cores, paired, python, rounds
+
+SECTION = "End to end: nsexp readout vs DuckDB vs pandas, unit-level table with unit ids"
+TARGET_VS_DUCKDB, TARGET_VS_PANDAS, TARGET_MB = 1.2, 5.0, 1024
+LABELS = {
+    "nsexp": "`nsexp readout DIR --format json` (unit checks on)",
+    "duckdb": "DuckDB, hand-written sums query (baseline)",
+    "pandas": "pandas read_parquet + groupby sums",
+    "ceiling": "read ceiling: DuckDB reads all 8 columns, no grouping",
+    "repeats": "nsexp, table with 0.1% repeated units (second stage runs)",
+    "spark": "nsexp, Spark engine (local[2], source.toml; one run)",
+}
+
+
+def _sums_sql(path: Path) -> str:
+    sums = ", ".join(f"COUNT({c}), SUM({c}), SUM({c}::DOUBLE * {c})" for c in table.VALUE_COLUMNS)
+    return (
+        f"SELECT experiment, variant, COUNT(*), {sums} FROM read_parquet('{path}') "
+        "GROUP BY experiment, variant"
+    )
+
+
+def baseline(kind: str, path: Path) -> None:
+    """One baseline, run in its own process by `python -m bench.end_to_end --baseline`."""
+    if kind == "duckdb":
+        import duckdb
+
+        duckdb.connect().execute(_sums_sql(path)).fetchall()
+    elif kind == "ceiling":
+        import duckdb
+
+        cols = ", ".join(f"SUM({c})" for c in ("unit_id", *table.VALUE_COLUMNS))
+        sql = f"SELECT MAX(experiment), MAX(variant), {cols} FROM read_parquet('{path}')"
+        duckdb.connect().execute(sql).fetchall()
+    elif kind == "pandas":
+        import pandas as pd
+
+        df = pd.read_parquet(path, columns=["experiment", "variant", *table.VALUE_COLUMNS])
+        aggs: dict[str, tuple[str, str]] = {"units": ("variant", "size")}
+        for c in table.VALUE_COLUMNS:
+            df[f"{c}_sq"] = df[c].astype("float64") ** 2
+            aggs |= {f"{c}_n": (c, "count"), f"{c}_s": (c, "sum"), f"{c}_q": (f"{c}_sq", "sum")}
+        df.groupby(["experiment", "variant"], observed=True).agg(**aggs)
+
+
+def _have(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def commands(root: Path, repeats_root: Path | None, spark: bool) -> dict[str, list[str]]:
+    """argv of every path measured at one size."""
+    path = root / table.FILE
+    out = {"nsexp": python("-m", "nsexp", "readout", str(root), "--format", "json")}
+    for kind in ("duckdb", "pandas", "ceiling"):
+        out[kind] = python("-m", "bench.end_to_end", "--baseline", kind, str(path))
+    if repeats_root is not None:
+        out["repeats"] = python("-m", "nsexp", "readout", str(repeats_root), "--format", "json")
+    if spark:
+        engine = root.parent / f"{root.name}-spark"
+        engine.mkdir(exist_ok=True)
+        shutil.copy(root / "metrics.toml", engine / "metrics.toml")
+        (engine / "source.toml").write_text(f'engine = "spark"\npath = "{path}"\n')
+        out["spark"] = python("-m", "nsexp", "readout", str(engine), "--format", "json")
+    return out
+
+
+def _row(label: str, runs: Runs, base: Runs, rows: int) -> str:
+    return (
+        f"| {LABELS[label]} | {runs.wall:.2f} | {min(r.wall for r in runs.runs):.2f} | "
+        f"{runs.cpu:.2f} | {runs.peak_mb:,.0f} | {paired(runs, base):.2f}x | "
+        f"{rows / runs.cpu / 1e6:,.1f} M |"
+    )
+
+
+def table_lines(rows: int, meta: dict, results: dict[str, Runs]) -> list[str]:
+    """One size's Markdown table."""
+    out = [
+        f"### {rows:,} rows ({meta['parquet_bytes'] / 1e6:,.0f} MB Parquet, "
+        f"{meta['uncompressed_bytes'] / 1e6:,.0f} MB in memory)",
+        "",
+        "| path | median s | best s | CPU s | peak RSS MB | / DuckDB | rows/s/core |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    return out + [_row(k, v, results["duckdb"], rows) for k, v in results.items()]
+
+
+def verdicts(rows: int, results: dict[str, Runs]) -> list[str]:
+    """The issue's targets at one size: met or missed, with the figure."""
+    nsexp = results["nsexp"]
+    vs_duckdb = paired(nsexp, results["duckdb"])
+    vs_pandas = paired(results["pandas"], nsexp)
+    checks = [
+        (f"nsexp within {TARGET_VS_DUCKDB}x of DuckDB", vs_duckdb <= TARGET_VS_DUCKDB,
+         f"{vs_duckdb:.2f}x wall, {nsexp.cpu / results['duckdb'].cpu:.2f}x CPU"),
+        (f"nsexp >= {TARGET_VS_PANDAS:.0f}x faster than pandas", vs_pandas >= TARGET_VS_PANDAS,
+         f"{vs_pandas:.1f}x"),
+        ("nsexp peak RSS < 1 GB", nsexp.peak_mb < TARGET_MB, f"{nsexp.peak_mb:,.0f} MB"),
+    ]  # fmt: skip
+    return [
+        f"- {rows:,} rows — {name}: **{'met' if ok else 'missed'}** ({why})"
+        for name, ok, why in checks
+    ]
+
+
+def billion(sizes: list[int], per_size: dict[int, dict[str, Runs]]) -> list[str]:
+    """A line through the smallest and largest size, read at 1e9 rows."""
+    if len(sizes) < 2:
+        return []
+    small, big = sizes[0], sizes[-1]
+    out = ["### A billion rows", ""]
+    for label in ("nsexp", "duckdb"):
+        a, b = per_size[small][label], per_size[big][label]
+        per_row = (b.wall - a.wall) / (big - small)
+        wall = a.wall + per_row * (1e9 - small)
+        mb = a.peak_mb + (b.peak_mb - a.peak_mb) / (big - small) * (1e9 - small)
+        out.append(
+            f"- {LABELS[label]}: {per_row * 1e9:.1f} s per billion rows of growth from "
+            f"{small / 1e6:.0f}M to {big / 1e6:.0f}M, so about **{wall:,.0f} s** at 1B rows on "
+            f"this machine; peak RSS grows {(b.peak_mb - a.peak_mb) / (big - small) * 1e6:.1f} "
+            f"MB per million rows, about **{mb / 1024:,.1f} GB** at 1B."
+        )
+    return out
+
+
+def run(argv: list[str] | None = None) -> str:
+    """Generate (or reuse) the tables, measure every path in turn, return Markdown."""
+    parser = argparse.ArgumentParser(prog="bench.end_to_end")
+    parser.add_argument("--rows", default=os.environ.get("NSEXP_BENCH_ROWS", "20M,100M"))
+    parser.add_argument(
+        "--repeats", type=int, default=int(os.environ.get("NSEXP_BENCH_REPEATS", "3"))
+    )
+    parser.add_argument("--cache", default=os.environ.get("NSEXP_BENCH_CACHE", "/tmp/nsexp-bench"))
+    args, _ = parser.parse_known_args(argv)
+    from bench.aggregation import parse_rows
+
+    sizes = parse_rows(args.rows)
+    spark = _have("pyspark") and shutil.which("java") is not None
+    spark = spark and os.environ.get("NSEXP_BENCH_SPARK", "1") != "0"  # 0: leave Spark out
+    per_size: dict[int, dict[str, Runs]] = {}
+    lines: list[str] = []
+    targets: list[str] = []
+    for i, rows in enumerate(sizes):
+        root = Path(args.cache) / f"units-{rows}"
+        print(f"[end_to_end] {rows:,} rows in {root}", file=sys.stderr, flush=True)
+        meta = table.generate(rows, root)
+        dirty = None
+        if i == 0:  # the cost of real repeats, at the smallest size
+            dirty = Path(args.cache) / f"units-{rows}-repeats"
+            table.generate(rows, dirty, repeats=0.001)
+        argvs = commands(root, dirty, spark and i == 0)
+        slow = {k: argvs.pop(k) for k in ("spark",) if k in argvs}
+        results = rounds(argvs, args.repeats)
+        results |= rounds(slow, 1)  # Spark once: minutes a run on this machine
+        per_size[rows] = results
+        lines += [*table_lines(rows, meta, results), ""]
+        targets += verdicts(rows, results)
+    return "\n".join(_preamble(args) + lines + ["### Targets", "", *targets, ""]
+                     + billion(sizes, per_size) + [""] + _notes(per_size, sizes))  # fmt: skip
+
+
+def _preamble(args: argparse.Namespace) -> list[str]:
+    return [
+        f"Generated by bench/_unit_table.py (seeded; {len(table.EXPERIMENTS)} experiments x "
+        f"{len(table.VARIANTS)} variants; experiment and variant dictionary-encoded, Int64 "
+        "unit_id, 0/1 Int8 converted and retained, Float64 revenue, Int32 sessions and lessons; "
+        f"row groups of {table.ROW_GROUP:,}). Each path is a fresh process, all paths in turn for "
+        f"{args.repeats} rounds; median and best wall, median CPU (user + system of all threads), "
+        "highest peak RSS (ru_maxrss: interpreter and imports included). `/ DuckDB` = median over "
+        "rounds of wall / the DuckDB query's wall in the same round; rows/s/core = rows / CPU s "
+        f"({cores()} cores here). The OS file cache is warm. Command: `python -m bench.run --only "
+        f"end_to_end --rows {args.rows} --repeats {args.repeats}`.",
+        "",
+    ]
+
+
+def _notes(per_size: dict[int, dict[str, Runs]], sizes: list[int]) -> list[str]:
+    first = per_size[sizes[0]]
+    out = ["### Reading the numbers", ""]
+    if "spark" in first:
+        over = first["spark"].wall - first["nsexp"].wall
+        out.append(
+            f"- Spark (local[2], same file, same JSON): {first['spark'].wall:.1f} s at "
+            f"{sizes[0]:,} rows, {over:+.1f} s over the Polars path: JVM start, planning and "
+            "two extra jobs for the unit checks. On one machine it only costs; its use is the "
+            "cluster past one machine, where the same SQL runs unchanged (`url` = the master)."
+        )
+    out += [
+        "- nsexp's wall includes the interpreter and its imports (scipy and the report layer, "
+        "about 1-2 s here: see the CLI start section), hashing the data file for the readout's "
+        "`data_fingerprint`, and the readout itself; the baselines import only their engine.",
+        "- Unit checks: every row's (experiment, unit_id) is hashed beside the sums in the same "
+        "streaming run and kept in 6 bytes; a sort of those shows whether any unit repeats. Only "
+        "then are the candidate units grouped exactly (the 0.1% row). This replaced one group "
+        "per unit (20M groups at 20M rows: 3 GB and most of the time).",
+        "- Memory, what is set and why: the kept hashes are 6 bytes a row (120 MB at 20M, 600 MB "
+        "at 100M), the rest is the interpreter, the imports and the row groups in flight. nsexp "
+        "sets Polars' `POLARS_ROW_GROUP_PREFETCH_SIZE` to 2 (a value you set wins): at 100M rows "
+        "with the checks on, one run each of `POLARS_ROW_GROUP_PREFETCH_SIZE=N /usr/bin/time "
+        "python -m nsexp readout DIR --format json` gave N=1: 959 MB, 12.9 s; N=2: 889 MB, "
+        "11.5 s; N=16: 910 MB, 19.5 s (a shared machine). The sink hands the hashes over in "
+        "batches of 2^20 rows; the buckets are sorted on every core at the end.",
+        "- Past 100M rows the hashes grow on: at 1B rows they would hold about 6 GB (fits this "
+        "machine's 24 GiB, not the 1 GB target). Splitting that stage into k scans by the hashes' "
+        "top bits would bound it at 6/k bytes a row, at k extra reads of two columns; not done.",
+    ]
+    return out
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--baseline":
+        baseline(sys.argv[2], Path(sys.argv[3]))
+    else:
+        print(run(sys.argv[1:]))

@@ -1,0 +1,125 @@
+"""A 1,000-experiment portfolio in summary form: the full readout, end to end and stage by stage.
+
+The data are bench/portfolio.py's generator at 1,000 experiments x 10 metrics x 3 variants, once
+with 14 daily rows per cell (what a warehouse query returns; the readout then also draws every
+North Star timeline) and once undated. End to end is `nsexp readout DIR --format json` in a fresh
+process (median of `--repeats`); the stages are the same calls the CLI makes, timed in one
+process after a warm-up: read the data, learn the history quoted in the reasons, build the
+readout, turn it into a dict, write the JSON text. Run alone:
+`python -m bench.run --only portfolio_readout`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from bench._measure import python, rounds
+from bench.portfolio import write_portfolio
+
+SECTION = "Portfolio of 1,000 experiments: full readout"
+TARGET_S = 2.0
+EXPERIMENTS, METRICS, VARIANTS = 1000, 10, 3
+
+
+def write_both(root: Path) -> dict[str, Path]:
+    """The dated and the undated portfolio, each in its own directory."""
+    dated = write_portfolio(root / "dated", EXPERIMENTS, METRICS, VARIANTS, days=14)
+    undated = write_portfolio(root / "undated", EXPERIMENTS, METRICS, VARIANTS, days=1)
+    summary = undated / "summary.parquet"
+    pl.read_parquet(summary).drop("date").write_parquet(summary)
+    return {"14 daily rows per cell": dated, "undated": undated}
+
+
+def stages(root: Path, repeats: int = 3) -> dict[str, float]:
+    """Median seconds of each stage of `nsexp readout --format json`, in this process."""
+    from nsexp.analysis.readout import build_readout
+    from nsexp.analysis.settings import Settings
+    from nsexp.io import load_dataset
+    from nsexp.learning.history import readout_history
+    from nsexp.report.json import readout_dict
+
+    settings = Settings()
+    box: dict[str, Any] = {}
+
+    def timed(fn: Callable[[], Any]) -> float:
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    box["data"] = load_dataset(root)
+    out = {"read the data (load_dataset)": timed(lambda: box.update(data=load_dataset(root)))}
+    out["history (readout_history)"] = timed(
+        lambda: box.update(history=readout_history(box["data"], settings))
+    )
+    out["readout (build_readout)"] = timed(
+        lambda: box.update(readout=build_readout(box["data"], settings, history=box["history"]))
+    )
+    out["to a dict (readout_dict)"] = timed(lambda: box.update(doc=readout_dict(box["readout"])))
+    out["JSON text (json.dumps, indent=2)"] = timed(
+        lambda: json.dumps(box["doc"], indent=2, allow_nan=False)
+    )
+    out["JSON text, compact (for comparison)"] = timed(
+        lambda: json.dumps(box["doc"], allow_nan=False)
+    )
+    return out
+
+
+def run(argv: list[str] | None = None) -> str:
+    """Write the portfolios, time the CLI and the stages, return Markdown."""
+    parser = argparse.ArgumentParser(prog="bench.portfolio_readout")
+    parser.add_argument("--repeats", type=int, default=3)
+    args, _ = parser.parse_known_args(argv)
+    lines = [
+        f"{EXPERIMENTS:,} experiments x {METRICS} metrics x {VARIANTS} variants (summary rows, "
+        "bench/portfolio.py's generator). End to end: `nsexp readout DIR --format json`, a fresh "
+        f"process, median of {args.repeats}, interpreter and imports included. Command: "
+        "`python -m bench.run --only portfolio_readout`.",
+        "",
+        "| data | wall s | CPU s | peak RSS MB | target < 2 s |",
+        "|---|---:|---:|---:|---|",
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        dirs = write_both(Path(tmp))
+        commands = {
+            label: python("-m", "nsexp", "readout", str(d), "--format", "json")
+            for label, d in dirs.items()
+        }
+        results = rounds(commands, args.repeats)
+        for label, runs in results.items():
+            ok = "met" if runs.wall < TARGET_S else "**missed**"
+            lines.append(
+                f"| {label} | {runs.wall:.2f} | {runs.cpu:.2f} | {runs.peak_mb:,.0f} | {ok} |"
+            )
+        lines += ["", "Where the time goes (seconds, median of 3 in one warm process):", ""]
+        per = {label: stages(d) for label, d in dirs.items()}
+    labels = list(per)
+    lines += [
+        f"| stage | {' | '.join(labels)} |",
+        f"|---|{'---:|' * len(labels)}",
+        *(
+            f"| {stage} | {' | '.join(f'{per[lb][stage]:.2f}' for lb in labels)} |"
+            for stage in per[labels[0]]
+        ),
+        "",
+        "Reading the data is nsexp/io's part; the rest is the analysis and report layers "
+        "(readout.py, history, report/json.py, the CLI's JSON writer), which are being rewritten "
+        "(issue 9): their hot spots are listed in this branch's closing note, not changed here.",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(run(sys.argv[1:]))

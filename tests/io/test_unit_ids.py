@@ -1,0 +1,180 @@
+"""The unit-id checks (repeated and crossed units) record exactly what one group per unit records.
+
+The reference is the per-unit query the checks used to run over every row (`exact_checks` over
+the whole file); the checks now hash (experiment, unit_id) beside the sums and group only the
+candidate units (nsexp/io/unit_ids.py), and the SQL engines count rows vs distinct ids first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+from helpers import make_units, write_frame, write_metrics
+
+from nsexp.io import load_dataset
+from nsexp.io import unit_ids as unit_ids_module
+from nsexp.io.files import experiment_expr
+from nsexp.io.unit_ids import UnitHashes, exact_checks
+from nsexp.io.units import FileRead, record_unit_problems
+
+
+def portfolio(seed: int = 5) -> pl.DataFrame:
+    """Four experiments: clean, repeated rows, crossed units, and both (with a unit on 3 rows)."""
+    parts = []
+    for i, eid in enumerate(("clean", "repeats", "crossed", "both")):
+        part = make_units(seed + i, {"control": 400, "treatment": 380}, experiment=eid)
+        parts.append(
+            part.with_columns(pl.concat_str(pl.lit(f"{eid}-"), "unit_id").alias("unit_id"))
+        )
+    rows = pl.concat(parts)
+    extra = []
+    for eid, copies, cross in (("repeats", 7, 0), ("crossed", 5, 5), ("both", 9, 4)):
+        block = rows.filter(pl.col("experiment") == eid).head(copies)
+        flip = pl.int_range(pl.len()) < cross
+        other = pl.when(pl.col("variant") == "control").then(pl.lit("treatment"))
+        moved = other.otherwise(pl.lit("control"))
+        extra.append(
+            block.with_columns(pl.when(flip).then(moved).otherwise("variant").alias("variant"))
+        )
+    extra.append(rows.filter(pl.col("experiment") == "both").head(1))  # a unit on three rows
+    return pl.concat([rows, *extra])
+
+
+def reference_problems(rows: pl.DataFrame) -> dict[str, list[str]]:
+    """What the old per-unit query over every row records."""
+    lazy = rows.lazy()
+    names = rows.columns
+    checks = exact_checks(lazy, experiment_expr(names, Path("d.parquet"))).collect()
+    read = FileRead(summary=pl.DataFrame(), units=pl.DataFrame(), metrics=set())
+    record_unit_problems(checks, read)
+    return read.problems
+
+
+def problems(root: Path) -> dict[str, list[str]]:
+    """The problems load_dataset records, per experiment (experiments without any left out)."""
+    return {e: list(x.problems) for e, x in load_dataset(root).experiments.items() if x.problems}
+
+
+def write(rows: pl.DataFrame, root: Path, name: str = "d.parquet") -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    write_frame(rows, root / name)
+    write_metrics(root)
+    return root
+
+
+def test_reference_sees_what_the_portfolio_was_built_with() -> None:
+    assert reference_problems(portfolio()) == {
+        "repeats": ["7 units appear on more than one row"],
+        "crossed": ["5 units were exposed to more than one variant"],
+        "both": ["4 units were exposed to more than one variant"],
+    }
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["parquet", "csv", "categorical", "enum", "integer ids", "null ids", "clean"],
+)
+def test_same_problems_as_one_group_per_unit(tmp_path: Path, shape: str) -> None:
+    rows = portfolio()
+    name = "d.csv" if shape == "csv" else "d.parquet"
+    if shape == "categorical":
+        rows = rows.with_columns(pl.col("experiment", "variant").cast(pl.Categorical))
+    elif shape == "enum":
+        kinds = pl.Enum(["clean", "repeats", "crossed", "both"])
+        rows = rows.with_columns(pl.col("experiment").cast(kinds))
+    elif shape == "integer ids":
+        rows = rows.with_columns(pl.col("unit_id").rank("dense").cast(pl.Int64))
+    elif shape == "null ids":  # nulls group together, as one unit, in both versions
+        rows = rows.with_columns(
+            pl.when(pl.int_range(pl.len()) % 97 == 3)
+            .then(None)
+            .otherwise("unit_id")
+            .alias("unit_id")
+        )
+    elif shape == "clean":
+        rows = rows.unique(["experiment", "unit_id"], keep="first", maintain_order=True)
+    want = reference_problems(rows)
+    assert problems(write(rows, tmp_path / "d", name)) == want
+    if shape == "clean":
+        assert want == {}
+
+
+def test_a_file_without_experiment_column(tmp_path: Path) -> None:
+    rows = portfolio().filter(pl.col("experiment") == "both").drop("experiment")
+    got = problems(write(rows, tmp_path / "d", "both.parquet"))
+    assert got == {"both": ["4 units were exposed to more than one variant"]}
+
+
+def test_hash_collisions_only_cost_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hash that collides all the time makes every unit a candidate: the counts stay exact."""
+
+    def weak(names: list[str]) -> pl.Expr:
+        return (pl.col("unit_id").hash() % 3 * pl.lit(2**40, dtype=pl.UInt64)).alias(
+            "__nsexp_unit_fp"
+        )
+
+    monkeypatch.setattr(unit_ids_module, "fingerprint", weak)
+    rows = portfolio()
+    clean = rows.unique(["experiment", "unit_id"], keep="first", maintain_order=True)
+    assert problems(write(clean, tmp_path / "clean")) == {}
+    assert problems(write(rows, tmp_path / "dirty")) == reference_problems(rows)
+
+
+def test_no_second_query_without_repeats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[Any] = []
+    real = unit_ids_module.candidate_checks
+
+    def spy(*args: Any) -> pl.LazyFrame:
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr("nsexp.io.units.candidate_checks", spy)
+    rows = portfolio()
+    clean = rows.unique(["experiment", "unit_id"], keep="first", maintain_order=True)
+    problems(write(clean, tmp_path / "clean"))
+    assert calls == []
+    problems(write(rows, tmp_path / "dirty"))
+    assert len(calls) == 1 and calls[0][3].size == 7 + 5 + 9  # exactly the repeated units
+
+
+def test_unit_hashes_find_repeats_across_batches_and_buckets() -> None:
+    rng = np.random.default_rng(3)
+    values = rng.integers(0, 2**63, 50_000, dtype=np.int64).astype(np.uint64) * np.uint64(2)
+    twice = values[[5, 17_000, 49_999]]
+    hashes = UnitHashes()
+    for part in np.array_split(np.concatenate([values, twice[::-1]]), 7):
+        hashes.add(pl.DataFrame({"h": pl.Series(part, dtype=pl.UInt64)}))
+    assert hashes.rows == 50_003
+    assert sorted(hashes.repeated().tolist()) == sorted((twice >> np.uint64(8)).tolist())
+    assert hashes.repeated().size == 0  # buckets are freed
+
+
+def test_duckdb_checks_equal_the_polars_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    pytest.importorskip("duckdb")
+    from nsexp.io.engines.duckdb import DuckDBEngine
+
+    queries: list[str] = []
+    real = DuckDBEngine.fetch
+
+    def spy(self: DuckDBEngine, sql: str) -> list[tuple[Any, ...]]:
+        queries.append(sql)
+        return real(self, sql)
+
+    monkeypatch.setattr(DuckDBEngine, "fetch", spy)
+    rows = portfolio()
+    clean = rows.unique(["experiment", "unit_id"], keep="first", maintain_order=True)
+    for label, data in (("dirty", rows), ("clean", clean)):
+        root = write(data, tmp_path / label, "rows.parquet")
+        (root / "source.toml").write_text('engine = "duckdb"\npath = "rows.parquet"\n')
+        queries.clear()
+        assert problems(root) == reference_problems(data)
+        per_unit = [q for q in queries if "n_variants" in q]
+        if label == "clean":
+            assert per_unit == []
+        else:  # only over the experiments with more rows than ids
+            assert len(per_unit) == 1 and "'clean'" not in per_unit[0]
+            assert all(f"'{e}'" in per_unit[0] for e in ("both", "crossed", "repeats"))
