@@ -51,7 +51,7 @@ test: $(TEST_STAMP) browser services
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q --cov=nsexp --cov-report=term:skip-covered
+	$(BIN)/python -m pytest -q --cov --cov-report=term
 
 bench: $(TEST_STAMP) browser services
 	$(BIN)/python -m pytest -q -m slow

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from nsexp.config.toml import read_toml
 from nsexp.errors import InputError
 
 Role = Literal["north_star", "leading", "vanity", "guardrail"]
@@ -106,11 +106,7 @@ def load_catalog(path: str | Path) -> Catalog:
             file=path,
             fix="create metrics.toml beside the data or pass --metrics FILE",
         )
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"not valid TOML ({exc})", file=path, fix="fix the TOML syntax") from exc
-    return parse_catalog(raw, source=str(path))
+    return parse_catalog(read_toml(path), source=str(path))
 
 
 def parse_catalog(raw: dict, source: str = "metrics.toml") -> Catalog:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nsexp.config.toml import read_toml
 from nsexp.errors import InputError
 
 _KEYS = {"name", "control", "expected_split", "owner", "hypothesis", "start"}
@@ -35,11 +35,7 @@ def load_experiments(path: str | Path) -> dict[str, ExperimentInfo]:
     path = Path(path)
     if not path.is_file():
         return {}
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"not valid TOML ({exc})", file=path, fix="fix the TOML syntax") from exc
-    return parse_experiments(raw, source=str(path))
+    return parse_experiments(read_toml(path), source=str(path))
 
 
 def parse_experiments(raw: dict, source: str = "experiments.toml") -> dict[str, ExperimentInfo]:

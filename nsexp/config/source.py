@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
 from nsexp.config.catalog import COLUMN_KEYS
+from nsexp.config.toml import read_toml
 from nsexp.errors import InputError
 
 SOURCE_FILE = "source.toml"
@@ -47,11 +47,7 @@ def load_source(root: Path) -> SourceConfig | None:
     path = root / SOURCE_FILE
     if not path.is_file():
         return None
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"not valid TOML ({exc})", file=path, fix="fix the TOML syntax") from exc
-    return parse_source(raw, root=root, file=str(path))
+    return parse_source(read_toml(path), root=root, file=str(path))
 
 
 def parse_source(raw: dict, root: Path, file: str = SOURCE_FILE) -> SourceConfig:

@@ -28,11 +28,11 @@ import re
 import shutil
 import tempfile
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from nsexp.config.catalog import Catalog, parse_catalog
+from nsexp.config.toml import parse_toml
 from nsexp.errors import InputError
 from nsexp.io import load_dataset
 from nsexp.io.files import data_files
@@ -251,13 +251,7 @@ def list_workspaces(data_root: Path) -> list[WorkspaceInfo]:
 
 def catalog_from_text(text: str) -> Catalog:
     """Validate metrics.toml text (e.g. typed into the Data page) with the CLI's messages."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(
-            f"not valid TOML ({exc})", file=CATALOG, fix="fix the TOML syntax"
-        ) from exc
-    return parse_catalog(raw, source=CATALOG)
+    return parse_catalog(parse_toml(text, CATALOG), source=CATALOG)
 
 
 def directory_files(directory: Path) -> dict[str, bytes]:

@@ -1,0 +1,49 @@
+"""The one TOML reader: a file or text in, a dict out, or one InputError a person can act on.
+
+Every configuration file (metrics.toml, experiments.toml, source.toml, the Data page's editor)
+goes through `parse_toml`, so bad syntax, bad bytes and pathologically nested documents all get
+the same one-line message instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from nsexp.errors import InputError
+
+MAX_TOML_BYTES = 1_000_000  # a catalog of thousands of metrics is far below this
+
+
+def parse_toml(text: str, source: str) -> dict[str, Any]:
+    """Parse TOML text; InputError naming `source` when it is not valid TOML."""
+    if len(text) > MAX_TOML_BYTES:
+        raise InputError(
+            f"is {len(text):,} characters, more than {MAX_TOML_BYTES:,}",
+            file=source,
+            fix="a configuration file this large is not a catalog; check the file",
+        )
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"not valid TOML ({exc})", file=source, fix="fix the TOML syntax") from exc
+    except RecursionError as exc:
+        raise InputError(
+            "not valid TOML (nested too deeply to read)",
+            file=source,
+            fix="flatten the nested arrays or tables",
+        ) from exc
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read and parse a TOML file (UTF-8); InputError naming the file on any failure."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            "not valid TOML (not UTF-8 text)", file=path, fix="save the file as UTF-8"
+        ) from exc
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror})", file=path) from exc
+    return parse_toml(text, str(path))

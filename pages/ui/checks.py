@@ -1,0 +1,111 @@
+"""On-demand checks of a live readout: the North Star by segment and the bootstrap."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from nsexp import format as fmt
+from nsexp.analysis.settings import Settings
+from nsexp.report import charts
+from nsexp.report.figures import bootstrap_table
+from nsexp.report.segments import heterogeneity_row, segment_frame, segment_table
+from pages.ui import loaders, url
+from pages.ui.frame import DataContext
+
+
+def segment_section(
+    ctx: DataContext, settings: Settings, experiment_id: str, variant: str, name: str
+) -> None:
+    """The North Star per segment of unit-level data, and whether the effect differs."""
+    columns = loaders.segment_columns(ctx, experiment_id)
+    if not columns:
+        return
+    st.subheader("The North Star by segment", anchor=False)
+    requested = st.query_params.get("segment")
+    if requested is not None and requested not in columns:
+        shown = requested if len(requested) <= 40 else requested[:40] + "…"
+        st.warning(
+            f"{name} has no segment column {shown!r}: pick one of {', '.join(columns)}.",
+            icon=":material/warning:",
+        )
+        requested = None
+        del st.query_params["segment"]
+    column = st.selectbox(
+        "Split by",
+        columns,
+        index=None,
+        placeholder="Choose a column of the unit-level data",
+        width=420,
+        help="Read the experiment out separately for each value of this column (each with its "
+        "own SRM check and correction), and test whether the effect differs between them.",
+        **url.url_bound("segment", requested),
+    )
+    if column is None:
+        st.caption("Does the effect differ between, say, platforms? Choose a column to see.")
+        return
+    sr = loaders.segment_view(ctx, settings, experiment_id, column)
+    table = segment_frame(sr, experiment_id, variant)
+    if table.height == 0:
+        st.info(f"No segment of {column} has both arms to compare.", icon=":material/info:")
+        return
+    ns = sr.readout.catalog.north_star
+    het = heterogeneity_row(sr, experiment_id, variant)
+    if het is not None and het["p_value"] is not None:
+        differs = het["p_value"] < settings.alpha
+        verdict = (
+            f"the effect differs by {column}"
+            if differs
+            else f"no evidence that the effect differs by {column}"
+        )
+        i2 = "" if het["i2"] is None else f", I² = {het['i2']:.0%}"
+        (st.warning if differs else st.info)(
+            f"Cochran's Q across {het['segments']} segments: "
+            f"{fmt.p_value(het['p_value'])}{i2}: {verdict}.",
+            icon=":material/call_split:",
+        )
+    st.altair_chart(
+        charts.segment_chart(table, ns.practical_threshold, column),
+        alt=f"North Star lift of {variant} by {column}",
+    )
+    st.dataframe(
+        segment_table(table),
+        hide_index=True,
+        alt=f"North Star of {variant} in each {column} segment",
+    )
+    st.caption(
+        f"{ns.label} in each {column} segment, each read out on its own. Many segments mean "
+        "many chances for one to look different by luck: trust the Q test over a single "
+        "segment's result."
+    )
+
+
+def bootstrap_section(
+    ctx: DataContext, settings: Settings, experiment_id: str, variant: str
+) -> None:
+    """A robustness check on demand: bootstrap intervals beside the analytic ones."""
+    if not loaders.has_units(ctx, experiment_id):
+        return
+    st.subheader("Robustness check", anchor=False)
+    asked = st.session_state.setdefault("_nsexp_bootstrapped", set())
+    view = (experiment_id, settings)
+    if st.button(
+        f"Check with the bootstrap ({loaders.BOOTSTRAP_RESAMPLES:,} resamples)",
+        icon=":material/shuffle:",
+        key="bootstrap",
+        help="Resample the units to check the intervals of mean metrics without assuming a "
+        "normal distribution: useful for heavy-tailed metrics. Takes a few seconds.",
+    ):
+        asked.add(view)
+    if view not in asked:
+        return
+    resampled = loaders.bootstrap(ctx, settings, experiment_id).treatment(variant)
+    st.dataframe(
+        bootstrap_table(resampled.metrics, settings.alpha),
+        hide_index=True,
+        alt=f"Analytic and bootstrap intervals of {variant}",
+    )
+    st.caption(
+        "Percentile intervals of the relative lift from Poisson resamples of the units (seeded, "
+        "so the same every time), for mean metrics; they are not widened for many tests or for "
+        "peeking. Close to the analytic interval: the normal approximation holds."
+    )
