@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -13,10 +13,18 @@ from nsexp.errors import InputError
 Role = Literal["north_star", "leading", "vanity", "guardrail"]
 MetricType = Literal["proportion", "mean", "ratio"]
 Direction = Literal["increase", "decrease"]
+InputKind = Literal["breadth", "depth", "frequency", "efficiency"]
 
 ROLES: tuple[Role, ...] = ("north_star", "leading", "vanity", "guardrail")
 TYPES: tuple[MetricType, ...] = ("proportion", "mean", "ratio")
 DIRECTIONS: tuple[Direction, ...] = ("increase", "decrease")
+INPUTS: tuple[InputKind, ...] = ("breadth", "depth", "frequency", "efficiency")
+INPUT_MEANINGS: dict[str, str] = {
+    "breadth": "how many use the core flow",
+    "depth": "how much they engage",
+    "frequency": "how often they return",
+    "efficiency": "how fast they reach value",
+}
 ROLE_LABELS: dict[str, str] = {
     "north_star": "North Star",
     "leading": "Leading indicator",
@@ -40,6 +48,9 @@ _METRIC_KEYS = {
     "covariate",
     "cap_quantile",
     "non_inferiority_margin",
+    "parent",
+    "input",
+    "owner",
 }
 
 
@@ -60,6 +71,9 @@ class Metric:
     covariate: str | None = None
     cap_quantile: float | None = None
     non_inferiority_margin: float | None = None
+    parent: str | None = None
+    input: InputKind | None = None
+    owner: str = ""
 
     @property
     def sign(self) -> int:
@@ -96,6 +110,21 @@ class Catalog:
         """Metrics by role (North Star, leading, vanity, guardrail), then file order."""
         return sorted(self.metrics.values(), key=lambda m: ROLES.index(m.role))
 
+    def edges(self) -> list[tuple[str, str]]:
+        """The North Star tree's edges (child, parent), parents before their children."""
+        depth = {m.id: len(self.ancestors(m.id)) for m in self.metrics.values() if m.parent}
+        return [(c, self.metrics[c].parent or "") for c in sorted(depth, key=depth.__getitem__)]
+
+    def ancestors(self, metric_id: str) -> list[str]:
+        """The metric's ancestors, its parent first, up to the North Star (empty for metrics
+        outside the tree: the North Star itself and metrics with no parent)."""
+        out: list[str] = []
+        parent = self.metrics[metric_id].parent
+        while parent is not None:
+            out.append(parent)
+            parent = self.metrics[parent].parent
+        return out
+
 
 def load_catalog(path: str | Path) -> Catalog:
     """Read and validate metrics.toml; raise InputError naming the key and the fix."""
@@ -127,6 +156,11 @@ def parse_catalog(raw: dict, source: str = "metrics.toml") -> Catalog:
             file=source,
             fix="mark the one metric that measures customer value as the North Star",
         )
+    metrics = {
+        mid: m if "parent" in tables[mid] or m.role != "leading" else replace(m, parent=stars[0])
+        for mid, m in metrics.items()
+    }
+    _check_tree(metrics, stars[0], source)
     columns = raw.get("columns", {})
     columns = dict(columns) if isinstance(columns, dict) else columns
     dates = columns.pop("dates", "daily") if isinstance(columns, dict) else "daily"
@@ -186,6 +220,7 @@ def _parse_metric(mid: str, spec: object, source: str) -> Metric:
             fix="give a number between 0 and 1, e.g. 0.01 for 1%",
         )
     _check_extras(spec, where, mtype, role, source)
+    _check_tree_keys(spec, where, source)
     for key in ("label", "column", "numerator", "denominator", "description", "covariate"):
         if key in spec and not isinstance(spec[key], str):
             raise InputError(f"{where} {key} must be a string", file=source)
@@ -216,7 +251,67 @@ def _parse_metric(mid: str, spec: object, source: str) -> Metric:
         covariate=spec.get("covariate"),
         cap_quantile=spec.get("cap_quantile"),
         non_inferiority_margin=spec.get("non_inferiority_margin"),
+        parent=spec.get("parent"),
+        input=spec.get("input"),
+        owner=spec.get("owner", ""),
     )
+
+
+def _check_tree_keys(spec: dict, where: str, source: str) -> None:
+    """The tree keys' own values: parent and owner are strings, input a known kind."""
+    for key in ("parent", "owner"):
+        if key in spec and (not isinstance(spec[key], str) or not spec[key].strip()):
+            raise InputError(
+                f"{where} {key} must be a non-empty string",
+                file=source,
+                fix="give a metric id as parent, a team name as owner"
+                if key == "parent"
+                else "give the name of the team that owns the metric",
+            )
+    if "input" in spec and spec["input"] not in INPUTS:
+        raise InputError(
+            f"{where} input = {spec['input']!r} is not a known kind of input",
+            file=source,
+            fix=f"use one of {', '.join(INPUTS)} (or leave input out)",
+        )
+
+
+def _check_tree(metrics: dict[str, Metric], star: str, source: str) -> None:
+    """Every parent exists, no metric is its own ancestor, and the one root is the North Star."""
+    if metrics[star].parent is not None:
+        raise InputError(
+            f"[metrics.{star}] is the North Star but has parent = {metrics[star].parent!r}",
+            file=source,
+            fix="the North Star is the root of the tree: remove its parent",
+        )
+    for m in metrics.values():
+        if m.parent is not None and m.parent not in metrics:
+            raise InputError(
+                f"[metrics.{m.id}] parent = {m.parent!r} is not a metric of the catalog",
+                file=source,
+                fix=f"name one of {', '.join(metrics)} as the parent, or add [metrics.{m.parent}]",
+            )
+    for m in metrics.values():
+        seen = [m.id]
+        parent = m.parent
+        while parent is not None:
+            if parent in seen:
+                loop = " -> ".join([*seen[seen.index(parent) :], parent])
+                raise InputError(
+                    f"[metrics.{m.id}] parents form a cycle ({loop})",
+                    file=source,
+                    fix="every chain of parents must end at the North Star",
+                )
+            seen.append(parent)
+            if metrics[parent].parent is None and parent != star:
+                raise InputError(
+                    f"[metrics.{m.id}] leads up to {parent!r}, which has no parent and is not "
+                    f"the North Star: the tree would have two roots",
+                    file=source,
+                    fix=f'give [metrics.{parent}] a parent (e.g. parent = "{star}") or point '
+                    f"[metrics.{m.id}] elsewhere",
+                )
+            parent = metrics[parent].parent
 
 
 def _check_extras(spec: dict, where: str, mtype: str, role: str, source: str) -> None:
