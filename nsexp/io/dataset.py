@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -13,6 +13,7 @@ import polars as pl
 from nsexp.config.catalog import Catalog, load_catalog
 from nsexp.config.experiments import ExperimentInfo, load_experiments
 from nsexp.errors import InputError
+from nsexp.io.cross import cross_totals, empty_cross
 from nsexp.io.cumulative import as_daily
 from nsexp.io.files import check_dates, data_files, kind_of, require_variant, scan
 from nsexp.io.schema import KEYS, SUMMARY_SCHEMA
@@ -53,6 +54,7 @@ class Dataset:
     fingerprint: str = ""
     has_dates: bool = False
     segment: str | None = None
+    cross: pl.DataFrame = field(default_factory=empty_cross)  # nsexp.io.cross, totalled
 
 
 def default_data_dir() -> Path:
@@ -137,6 +139,9 @@ def load_dataset(
         fingerprint=fingerprint([*files, Path(catalog.path or "")]),
         has_dates=summary["date"].null_count() < summary.height,
         segment=segment,
+        cross=cross_totals(
+            pl.concat([r.cross for r in reads if r.cross is not None] or [empty_cross()])
+        ),
     )
 
 

@@ -9,6 +9,7 @@ import polars as pl
 from nsexp.config.catalog import Catalog
 from nsexp.errors import InputError
 from nsexp.io.covariates import check_cov_sums
+from nsexp.io.cross import CROSS_SUMS, summary_cross
 from nsexp.io.files import check_numeric, date_expr, experiment_expr
 from nsexp.io.schema import COV_SUMS, KEYS, RATIO_SUMS, conform
 from nsexp.io.units import FileRead
@@ -22,7 +23,7 @@ def read_summary(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:
     names = schema.names()
     moments = "sum" not in names
     numeric = ["n", *(("mean", "variance") if moments else ("sum", "sum_sq"))]
-    numeric += [c for c in (*RATIO_SUMS, *COV_SUMS) if c in names]
+    numeric += [c for c in (*RATIO_SUMS, *COV_SUMS, *CROSS_SUMS) if c in names]
     for column in numeric:
         check_numeric(lazy, schema[column], column, path)
     keys = [
@@ -55,7 +56,10 @@ def read_summary(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:
     check_cov_sums(frame, path)
     summary = conform(frame.with_columns(pl.col("n").cast(pl.Int64))).collect()
     units = summary.group_by("experiment", "variant", "date").agg(pl.col("n").max().alias("units"))
-    return FileRead(summary=summary, units=units, metrics=set(summary["metric"].unique()))
+    cross = summary_cross(frame, catalog, path)
+    return FileRead(
+        summary=summary, units=units, metrics=set(summary["metric"].unique()), cross=cross
+    )
 
 
 def _first(frame: pl.DataFrame, bad: pl.Expr) -> dict | None:

@@ -12,6 +12,7 @@ import polars as pl
 
 from nsexp.config.catalog import Catalog, Metric
 from nsexp.errors import InputError
+from nsexp.io.cross import cross_long, cross_pairs, cross_query
 from nsexp.io.files import check_numeric, date_expr, experiment_expr
 from nsexp.io.schema import conform
 from nsexp.io.unit_ids import NO_CHECKS, UnitHashes, candidate_checks
@@ -31,6 +32,7 @@ class FileRead:
     metrics: set[str]
     problems: dict[str, list[str]] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
+    cross: pl.DataFrame | None = None  # nsexp.io.cross: metric pairs' cross statistics
 
 
 def aggregate_units(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:
@@ -56,7 +58,10 @@ def aggregate_units(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRea
     hashes = UnitHashes()
     if "unit_id" in names:  # the unit checks' first stage, in the same streaming run
         queries.append(hashes.sink(rows, names))
-    wide = _as_text(_collect(queries, path)[0])
+    pairs = cross_pairs(catalog, metrics, names)  # metric x parent / North Star, same scan
+    queries.append(cross_query(lazy, keys[:2], pairs, plan.schema))
+    collected = _collect(queries, path)
+    wide = _as_text(collected[0])
     check_rows(wide, path)
     wide, redo, patch = plan.finish(wide, metrics)
     if patch:
@@ -70,6 +75,7 @@ def aggregate_units(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRea
         summary=to_long(wide, metrics),
         units=wide.select("experiment", "variant", date_col(wide), "units"),
         metrics={m.id for m in metrics},
+        cross=cross_long(collected[-1], pairs),
     )
     check_proportions(wide, metrics, path)
     note_missing_values(wide, metrics, read)

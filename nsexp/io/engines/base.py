@@ -13,6 +13,7 @@ import polars as pl
 from nsexp.config.catalog import COLUMN_KEYS, Catalog, Metric
 from nsexp.config.source import SourceConfig, redact
 from nsexp.errors import InputError
+from nsexp.io.cross import Pair, cross_long, cross_pairs
 from nsexp.io.engines.sql import (
     ColumnKind,
     Dialect,
@@ -101,11 +102,12 @@ def read_engine(engine: SourceEngine, config: SourceConfig, catalog: Catalog) ->
         _check_metric_kinds(metric, kinds, config)
     default = (config.table or "").split(".")[-1] or (config.path.stem if config.path else "")
     relation = Relation(table_sql, kinds, names, default_experiment=default)
-    sql, out = aggregate_sql(relation, metrics, engine.dialect, config.experiments)
+    pairs = tuple(cross_pairs(catalog, metrics, list(kinds)))
+    sql, out = aggregate_sql(relation, metrics, engine.dialect, config.experiments, pairs)
     wide = _frame(_fetch(engine, sql, config), out)
     checks = _unit_checks(engine, relation, config) if "unit_id" in kinds else None
     name = config.table or (config.path.name if config.path else where)
-    return finish(wide, checks, metrics, catalog, Path(where), name, list(kinds))
+    return finish(wide, checks, metrics, catalog, Path(where), name, list(kinds), pairs)
 
 
 def _unit_checks(engine: SourceEngine, relation: Relation, config: SourceConfig) -> pl.DataFrame:
@@ -128,8 +130,10 @@ def finish(
     path: Path,
     label: str,
     columns: list[str],
+    pairs: tuple[Pair, ...] = (),
 ) -> FileRead:
-    """The same checks and long summary as the Polars file path, from an engine's wide rows."""
+    """The same checks and long summary as the Polars file path, from an engine's wide rows
+    (with the pairs' cross statistics where the statement computed them)."""
     check_rows(wide, path)
     read = FileRead(
         summary=to_long(wide, metrics),
@@ -140,6 +144,7 @@ def finish(
             "units",
         ),
         metrics={m.id for m in metrics},
+        cross=cross_long(wide, list(pairs)),
     )
     check_proportions(wide, metrics, path)
     note_missing_values(wide, metrics, read)

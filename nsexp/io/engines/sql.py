@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from nsexp.config.catalog import Metric
+from nsexp.io.cross import Pair, Part
 
 ColumnKind = Literal["numeric", "boolean", "text", "date", "timestamp", "other"]
 StatOp = Literal["count", "sum", "min", "max"]
@@ -115,8 +116,10 @@ def aggregate_sql(
     metrics: list[Metric],
     dialect: Dialect,
     experiments: tuple[str, ...] = (),
+    pairs: tuple[Pair, ...] = (),
 ) -> tuple[str, list[tuple[str, str]]]:
-    """The one aggregation statement and its output columns as (name, polars type name)."""
+    """The one aggregation statement and its output columns as (name, polars type name);
+    `pairs` (nsexp.io.cross) add each metric pair's cross statistics to the same scan."""
     keys, group_by, out = _keys(relation, dialect)
     select = [*keys, "COUNT(*) AS units"]
     out.append(("units", "int"))
@@ -127,6 +130,10 @@ def aggregate_sql(
             sql = _stat_sql(stat, relation, dialect, caps)
             select.append(f"{sql} AS {dialect.ident(alias)}")
             out.append((alias, "int" if stat.op == "count" else "float"))
+    for pair in pairs:
+        for sql, alias, kind in _cross_sql(pair, relation, dialect, caps):
+            select.append(f"{sql} AS {dialect.ident(alias)}")
+            out.append((alias, kind))
     where = _where(relation, dialect, experiments)
     sql = f"SELECT {', '.join(select)} FROM {relation.sql}"
     if caps:
@@ -257,3 +264,28 @@ def _stat_sql(stat: Stat, relation: Relation, dialect: Dialect, caps: dict[str, 
     if stat.op == "sum":
         return f"COALESCE(SUM({product}), 0)"
     return f"{stat.op.upper()}({product})"
+
+
+def _cross_sql(
+    pair: Pair, relation: Relation, dialect: Dialect, caps: dict[str, str]
+) -> list[tuple[str, str, str]]:
+    """(SQL, alias, type) of a pair's count, part means and COVAR_POP co-variances over the units
+    with both metrics present: the engine's covariance aggregate updates running means, so large
+    means do not cancel (DuckDB, PostgreSQL and Spark all compute it that way)."""
+    valid = " AND ".join(
+        f"{dialect.ident(relation.source_name(c))} IS NOT NULL" for c in pair.required
+    )
+
+    def part(p: Part) -> str:
+        value = _value(p.column, relation, dialect, caps)
+        return f"CASE WHEN {valid} THEN {f'COALESCE({value}, 0)' if p.zero else value} END"
+
+    out = []
+    for alias, op, p, q in pair.stats():
+        if op == "count":
+            out.append((f"COUNT(CASE WHEN {valid} THEN 1 END)", alias, "int"))
+        elif op == "cov" and p is not None and q is not None:
+            out.append((f"COVAR_POP({part(p)}, {part(q)})", alias, "float"))
+        else:
+            out.append((f"AVG({part(p or q)})", alias, "float"))  # type: ignore[arg-type]
+    return out

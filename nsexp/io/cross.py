@@ -1,0 +1,291 @@
+"""Cross statistics of metric pairs within each arm: what the within-experiment covariance of two
+metrics' estimates needs, for each metric with its parent and with the North Star.
+
+A metric's unit-level *parts* are its value (a ratio's numerator: "num"), a ratio's denominator
+("den") and, where its CUPED covariate is in the data, the covariate ("cov", a missing one
+counting as 0 as in the CUPED sums). For each pair (metric, other), each part of the one with
+each part of the other, per experiment, variant [and date], the cross table (CROSS_SCHEMA) holds
+the units with both metrics present (`n`), each part's mean over those units (`mean`,
+`other_mean`) and their co-moment Σ(x − x̄)(y − ȳ) (`comoment`). The co-moment comes from the
+engines' covariance aggregates (Polars `cov`, SQL `COVAR_POP`), which update running means, so
+large means do not cancel the way Σxy − ΣxΣy/n does; daily rows combine by the pairwise formula
+(`cross_totals`).
+
+Summary files may carry the same information as raw cross sums on their rows (`summary_cross`):
+`ns_cross_sum` = Σ x·y with the North Star, `parent_cross_sum` = Σ x·y with the metric's parent,
+over the row's units (mean and proportion metrics; a ratio's parts would need more columns).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from nsexp.config.catalog import Catalog, Metric
+from nsexp.errors import InputError
+
+CROSS_SCHEMA: dict[str, pl.DataType] = {
+    "experiment": pl.String(),
+    "variant": pl.String(),
+    "date": pl.Date(),
+    "metric": pl.String(),
+    "other": pl.String(),
+    "part": pl.String(),
+    "other_part": pl.String(),
+    "n": pl.Int64(),
+    "mean": pl.Float64(),
+    "other_mean": pl.Float64(),
+    "comoment": pl.Float64(),
+}
+CROSS_SUMS = ("ns_cross_sum", "parent_cross_sum")  # the summary-file columns
+
+
+@dataclass(frozen=True)
+class Part:
+    """One unit-level column a metric is computed from."""
+
+    name: str  # "num", "den" or "cov"
+    column: str
+    zero: bool = False  # a missing value counts as 0 (a CUPED covariate)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A metric and the metric it is crossed with, with both metrics' parts."""
+
+    index: int
+    metric: str
+    other: str
+    parts: tuple[Part, ...]
+    other_parts: tuple[Part, ...]
+
+    def alias(self, stat: str) -> str:
+        """The output column of one statistic of this pair (short, safe in every dialect)."""
+        return f"nsexp_x{self.index}_{stat}"
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """The columns that must hold a value for a unit to count."""
+        cols = [p.column for p in (*self.parts, *self.other_parts) if not p.zero]
+        return tuple(dict.fromkeys(cols))
+
+    def stats(self) -> list[tuple[str, str, Part | None, Part | None]]:
+        """(alias, op, part, other part): op is count, mean, other_mean or cov."""
+        out: list[tuple[str, str, Part | None, Part | None]] = [
+            (self.alias("n"), "count", None, None)
+        ]
+        out += [(self.alias(f"m{i}"), "mean", p, None) for i, p in enumerate(self.parts)]
+        out += [
+            (self.alias(f"o{j}"), "other_mean", None, q) for j, q in enumerate(self.other_parts)
+        ]
+        for i, p in enumerate(self.parts):
+            out += [(self.alias(f"c{i}{j}"), "cov", p, q) for j, q in enumerate(self.other_parts)]
+        return out
+
+
+def metric_parts(metric: Metric, names: Sequence[str]) -> tuple[Part, ...]:
+    """The parts a metric reads: value, a ratio's denominator, a CUPED covariate if present."""
+    if metric.type == "ratio":
+        return (Part("num", metric.numerator or ""), Part("den", metric.denominator or ""))
+    value = Part("num", metric.columns[0])
+    if metric.covariate is not None and metric.covariate in names:
+        return value, Part("cov", metric.covariate, zero=True)
+    return (value,)
+
+
+def cross_pairs(catalog: Catalog, metrics: Sequence[Metric], names: Sequence[str]) -> list[Pair]:
+    """Each measured metric with its parent and with the North Star (where measured), once."""
+    present = {m.id: m for m in metrics}
+    ns = catalog.north_star.id
+    wanted: list[tuple[str, str]] = []
+    for m in metrics:
+        for other in (m.parent, ns):
+            if other is None or other == m.id or other not in present:
+                continue
+            if (m.id, other) not in wanted and (other, m.id) not in wanted:
+                wanted.append((m.id, other))
+    return [
+        Pair(i, a, b, metric_parts(present[a], names), metric_parts(present[b], names))
+        for i, (a, b) in enumerate(wanted)
+    ]
+
+
+def _value(column: str, schema: pl.Schema, zero: bool = False) -> pl.Expr:
+    """A column as floats; NaN and infinite cells are missing (0 for a covariate)."""
+    x = pl.col(column).cast(pl.Float64)
+    exact = schema[column].is_integer() or schema[column] == pl.Boolean
+    x = x if exact else pl.when(x.is_finite()).then(x)
+    return x.fill_null(0.0) if zero else x
+
+
+def cross_query(
+    lazy: pl.LazyFrame, keys: list[pl.Expr], pairs: list[Pair], schema: pl.Schema
+) -> pl.LazyFrame:
+    """The pairs' statistics per group of `keys`, as one lazy query over the same scan."""
+    if not pairs:
+        return pl.LazyFrame()
+    aggs: list[pl.Expr] = []
+    for pair in pairs:
+        valid = pl.all_horizontal(_value(c, schema).is_not_null() for c in pair.required)
+
+        def part(p: Part, valid: pl.Expr = valid) -> pl.Expr:
+            return pl.when(valid).then(_value(p.column, schema, p.zero))
+
+        for alias, op, p, q in pair.stats():
+            if op == "count":
+                aggs.append(valid.sum().cast(pl.Int64).alias(alias))
+            elif op == "cov" and p is not None and q is not None:
+                aggs.append(pl.cov(part(p), part(q), ddof=0).alias(alias))
+            else:
+                aggs.append(part(p or q).mean().alias(alias))  # type: ignore[arg-type]
+    return lazy.group_by(keys).agg(aggs)
+
+
+def cross_long(wide: pl.DataFrame, pairs: list[Pair]) -> pl.DataFrame:
+    """The pairs' columns of an aggregate (Polars or SQL) as rows of CROSS_SCHEMA."""
+    frames = []
+    date = pl.col("date") if "date" in wide.columns else pl.lit(None, dtype=pl.Date())
+    for pair in pairs:
+        n = pl.col(pair.alias("n")).fill_null(0)
+        for i, p in enumerate(pair.parts):
+            for j, q in enumerate(pair.other_parts):
+                frames.append(
+                    wide.select(
+                        pl.col("experiment").cast(pl.String),
+                        pl.col("variant").cast(pl.String),
+                        date.alias("date"),
+                        pl.lit(pair.metric).alias("metric"),
+                        pl.lit(pair.other).alias("other"),
+                        pl.lit(p.name).alias("part"),
+                        pl.lit(q.name).alias("other_part"),
+                        n.cast(pl.Int64).alias("n"),
+                        pl.col(pair.alias(f"m{i}")).cast(pl.Float64).alias("mean"),
+                        pl.col(pair.alias(f"o{j}")).cast(pl.Float64).alias("other_mean"),
+                        (pl.col(pair.alias(f"c{i}{j}")).cast(pl.Float64).fill_null(0.0) * n)
+                        .cast(pl.Float64)
+                        .alias("comoment"),
+                    )
+                )
+    if not frames:
+        return empty_cross()
+    return pl.concat(frames).filter(pl.col("n") > 0)
+
+
+def empty_cross() -> pl.DataFrame:
+    """A cross table without rows."""
+    return pl.DataFrame(schema=CROSS_SCHEMA)
+
+
+_PAIR_KEYS = ("experiment", "variant", "metric", "other", "part", "other_part")
+
+
+def cross_totals(cross: pl.DataFrame) -> pl.DataFrame:
+    """One row per experiment, variant, pair and parts: dated rows combined by the pairwise
+    formula C = Σ C_d + Σ n_d (x̄_d − x̄)(ȳ_d − ȳ), which keeps the means apart from the spread."""
+    keys = list(_PAIR_KEYS)
+    pooled = cross.group_by(keys).agg(
+        pl.col("n").sum().alias("_n"),
+        ((pl.col("n") * pl.col("mean")).sum() / pl.col("n").sum()).alias("_mean"),
+        ((pl.col("n") * pl.col("other_mean")).sum() / pl.col("n").sum()).alias("_other"),
+    )
+    joined = cross.join(pooled, on=keys, nulls_equal=True)
+    spread = (
+        pl.col("n") * (pl.col("mean") - pl.col("_mean")) * (pl.col("other_mean") - pl.col("_other"))
+    )
+    return (
+        joined.group_by(keys, maintain_order=True)
+        .agg(
+            pl.col("_n").first().alias("n"),
+            pl.col("_mean").first().alias("mean"),
+            pl.col("_other").first().alias("other_mean"),
+            (pl.col("comoment").sum() + spread.sum()).alias("comoment"),
+        )
+        .with_columns(pl.lit(None, dtype=pl.Date()).alias("date"))
+        .select(list(CROSS_SCHEMA))
+        .sort(keys)
+    )
+
+
+def summary_cross(frame: pl.DataFrame, catalog: Catalog, path: Path) -> pl.DataFrame:
+    """Cross rows from summary rows that carry `ns_cross_sum` / `parent_cross_sum` (raw Σx·y
+    over the row's units); dated rows are totalled first (running totals: the last date)."""
+    have = [c for c in CROSS_SUMS if c in frame.columns]
+    if not have:
+        return empty_cross()
+    keys = ["experiment", "variant", "metric"]
+    if "date" in frame.columns and catalog.dates == "cumulative":
+        frame = frame.sort("date").group_by(keys, maintain_order=True).last()
+    sums = frame.group_by(keys).agg(
+        pl.col("n").sum(),
+        pl.col("sum").sum(),
+        *(pl.when(pl.col(c).is_not_null().any()).then(pl.col(c).sum()).alias(c) for c in have),
+    )
+    ns = catalog.north_star.id
+    out = []
+    for column in have:
+        rows = sums.filter(pl.col(column).is_not_null())
+        if rows.height == 0:
+            continue
+        rows = rows.with_columns(
+            pl.col("metric")
+            .replace_strict(
+                {
+                    m.id: (ns if column == "ns_cross_sum" else m.parent)
+                    for m in catalog.metrics.values()
+                },
+                default=None,
+                return_dtype=pl.String,
+            )
+            .alias("other")
+        )
+        _check_summary_pairs(rows, catalog, column, path)
+        partner = sums.select(
+            "experiment",
+            "variant",
+            pl.col("metric").alias("other"),
+            (pl.col("sum") / pl.col("n")).alias("other_mean"),
+        )
+        pairs = rows.join(partner, on=["experiment", "variant", "other"])
+        mean = pl.col("sum") / pl.col("n")
+        out.append(
+            pairs.select(
+                "experiment",
+                "variant",
+                pl.lit(None, dtype=pl.Date()).alias("date"),
+                "metric",
+                "other",
+                pl.lit("num").alias("part"),
+                pl.lit("num").alias("other_part"),
+                pl.col("n").cast(pl.Int64),
+                mean.alias("mean"),
+                "other_mean",
+                (pl.col(column) - pl.col("n") * mean * pl.col("other_mean")).alias("comoment"),
+            )
+        )
+    return pl.concat(out) if out else empty_cross()
+
+
+def _check_summary_pairs(rows: pl.DataFrame, catalog: Catalog, column: str, path: Path) -> None:
+    """Cross sums only where they mean something: a metric with that partner, neither a ratio."""
+    for row in (
+        rows.select("experiment", "variant", "metric", "other").unique().iter_rows(named=True)
+    ):
+        where = f"experiment {row['experiment']}, variant {row['variant']}, metric {row['metric']}"
+        if row["other"] is None or row["other"] == row["metric"]:
+            raise InputError(
+                f"{column} given for {where}, which has no {column.split('_')[0]} to cross with",
+                file=path,
+                column=column,
+                fix="leave it empty for the North Star and for metrics without a parent",
+            )
+        kinds = {catalog.metrics[row["metric"]].type, catalog.metrics[row["other"]].type}
+        if "ratio" in kinds:
+            raise InputError(
+                f"{column} given for {where}, but a ratio metric's parts need more cross sums",
+                file=path,
+                column=column,
+                fix="leave it empty for ratio metrics (their covariance is then assumed zero)",
+            )

@@ -1,0 +1,258 @@
+"""Cross statistics of metric pairs (nsexp.io.cross), checked against numpy on the unit rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from engine_helpers import SOURCE_METRICS, unit_rows
+from helpers import write_metrics
+
+from nsexp.errors import InputError
+from nsexp.io import load_dataset
+from nsexp.io.cross import cross_totals
+
+PAIR = ["experiment", "variant", "metric", "other", "part", "other_part"]
+
+
+def _columns(metric: dict, part: str) -> str:
+    if metric["type"] == "ratio":
+        return metric["numerator"] if part == "num" else metric["denominator"]
+    return metric.get("covariate", "") if part == "cov" else metric.get("column", "")
+
+
+def numpy_cross(rows: pl.DataFrame, metrics: dict[str, dict]) -> pl.DataFrame:
+    """The same statistics straight from the rows with numpy (ddof = 0 co-moments)."""
+    out = []
+    ids = {m: dict(spec, column=spec.get("column", m)) for m, spec in metrics.items()}
+    pairs = {
+        (r["metric"], r["other"], r["part"], r["other_part"]) for r in PAIRS if r["metric"] in ids
+    }
+    for (exp, arm), group in rows.group_by("experiment", "arm"):
+        for metric, other, part, other_part in sorted(pairs):
+            need = [
+                _columns(ids[m], p)
+                for m in (metric, other)
+                for p in ("num", "den")
+                if ids[m]["type"] == "ratio" or p == "num"
+            ]
+            keep = group.filter(pl.all_horizontal(pl.col(c).is_not_null() for c in need))
+
+            def values(m: str, p: str, keep: pl.DataFrame = keep) -> np.ndarray:
+                col = keep[_columns(ids[m], p)].cast(pl.Float64)
+                return col.fill_null(0.0).to_numpy() if p == "cov" else col.to_numpy()
+
+            x, y = values(metric, part), values(other, other_part)
+            out.append(
+                {
+                    "experiment": exp,
+                    "variant": arm,
+                    "metric": metric,
+                    "other": other,
+                    "part": part,
+                    "other_part": other_part,
+                    "n": x.size,
+                    "mean": x.mean(),
+                    "other_mean": y.mean(),
+                    "comoment": float(((x - x.mean()) * (y - y.mean())).sum()),
+                }
+            )
+    return pl.DataFrame(out)
+
+
+# The pairs a catalog of SOURCE_METRICS asks for: each metric with the North Star (lessons,
+# CUPED covariate pre_lessons) and leading metrics' default parent is the North Star too.
+PAIRS = [
+    {"metric": m, "other": "lessons", "part": p, "other_part": q}
+    for m, parts in (
+        ("retained", ("num",)),
+        ("minutes_per_session", ("num", "den")),
+        ("clicks", ("num",)),
+        ("errors", ("num",)),
+    )
+    for p in parts
+    for q in ("num", "cov")
+]
+
+
+def test_unit_level_cross_statistics_equal_numpy(tmp_path: Path) -> None:
+    rows = unit_rows()
+    metrics = {k: v for k, v in SOURCE_METRICS.items() if k != "clicks"}  # no cap: raw values
+    write_metrics(tmp_path, metrics, {"variant": "arm", "date": "day"})
+    rows.write_parquet(tmp_path / "events.parquet")
+    got = load_dataset(tmp_path).cross.sort(PAIR)
+    want = numpy_cross(rows, metrics).sort(PAIR)
+    assert set(got["metric"]) == {"retained", "minutes_per_session", "errors"}
+    assert got.select(PAIR).equals(want.select(PAIR))
+    assert got["n"].to_list() == want["n"].to_list()
+    for column in ("mean", "other_mean", "comoment"):
+        np.testing.assert_allclose(got[column].to_numpy(), want[column].to_numpy(), rtol=1e-9)
+
+
+def test_dated_rows_combine_to_the_undated_statistics() -> None:
+    rng = np.random.default_rng(5)
+    n, days = 5000, 7
+    day = rng.integers(0, days, n)
+    x = 3.0 + day * 0.4 + rng.standard_normal(n)  # the means drift from day to day
+    y = 0.5 * x + rng.standard_normal(n)
+    frame = pl.DataFrame({"day": day, "x": x, "y": y})
+    daily = frame.group_by("day").agg(
+        pl.len().alias("n"),
+        pl.col("x").mean().alias("mean"),
+        pl.col("y").mean().alias("other_mean"),
+        (pl.cov("x", "y", ddof=0) * pl.len()).alias("comoment"),
+    )
+    rows = daily.select(
+        pl.lit("e").alias("experiment"),
+        pl.lit("control").alias("variant"),
+        pl.lit(None, dtype=pl.Date()).alias("date"),
+        pl.lit("x").alias("metric"),
+        pl.lit("y").alias("other"),
+        pl.lit("num").alias("part"),
+        pl.lit("num").alias("other_part"),
+        pl.col("n").cast(pl.Int64),
+        "mean",
+        "other_mean",
+        "comoment",
+    )
+    total = cross_totals(rows).row(0, named=True)
+    assert total["n"] == n
+    assert total["mean"] == pytest.approx(x.mean(), rel=1e-12)
+    assert total["comoment"] == pytest.approx(np.cov(x, y, ddof=0)[0, 1] * n, rel=1e-10)
+
+
+def test_large_means_do_not_cancel(tmp_path: Path) -> None:
+    """Values near 1e9 with unit spread: Σxy − ΣxΣy/n loses every digit, the co-moment keeps
+    them (the covariance of the offsets, computed apart, is the truth)."""
+    rng = np.random.default_rng(8)
+    n = 20_000
+    a = rng.standard_normal(n)
+    b = 0.6 * a + 0.8 * rng.standard_normal(n)
+    rows = pl.DataFrame(
+        {
+            "variant": np.where(rng.random(n) < 0.5, "control", "treatment"),
+            "big": 1e9 + a,
+            "other": 1e9 + b,
+        }
+    )
+    write_metrics(
+        tmp_path,
+        {
+            "other": {"role": "north_star", "type": "mean"},
+            "big": {"role": "leading", "type": "mean"},
+        },
+    )
+    rows.write_parquet(tmp_path / "offset.parquet")
+    got = load_dataset(tmp_path).cross.filter(pl.col("variant") == "control").row(0, named=True)
+    keep = rows.filter(pl.col("variant") == "control")
+    da, db = keep["big"].to_numpy() - 1e9, keep["other"].to_numpy() - 1e9
+    truth = float(((da - da.mean()) * (db - db.mean())).sum())
+    x, y = keep["big"].to_numpy(), keep["other"].to_numpy()
+    naive = float((x * y).sum() - x.sum() * y.sum() / x.size)
+    assert got["comoment"] == pytest.approx(truth, rel=1e-6)
+    assert abs(naive - truth) > 0.05 * abs(truth)  # the raw-sum formula is off by far more
+
+
+def test_summary_rows_carry_cross_sums(tmp_path: Path) -> None:
+    """ns_cross_sum / parent_cross_sum on summary rows give the same cross rows as the units."""
+    rng = np.random.default_rng(3)
+    n = 4000
+    eng = rng.gamma(3.0, 1 / 3, n)
+    units = pl.DataFrame(
+        {
+            "experiment": "e1",
+            "variant": np.where(rng.random(n) < 0.5, "control", "treatment"),
+            "lessons": rng.poisson(5 * eng).astype(float),
+            "starts": rng.poisson(7 * eng).astype(float),
+            "streak": (rng.random(n) < 0.2 * np.sqrt(eng)).astype(float),
+        }
+    )
+    metrics = {
+        "lessons": {"role": "north_star", "type": "mean"},
+        "starts": {"role": "leading", "type": "mean"},
+        "streak": {"role": "leading", "type": "proportion", "parent": "starts"},
+    }
+    unit_dir, summary_dir = tmp_path / "units", tmp_path / "summary"
+    for d in (unit_dir, summary_dir):
+        d.mkdir()
+        write_metrics(d, metrics)
+    units.write_parquet(unit_dir / "e1.parquet")
+    rows = []
+    for (arm,), g in units.group_by("variant"):
+        for m in metrics:
+            x = g[m].to_numpy()
+            row = {"experiment": "e1", "variant": arm, "metric": m, "n": x.size}
+            row |= {"sum": x.sum(), "sum_sq": (x * x).sum()}
+            row["ns_cross_sum"] = None if m == "lessons" else float((x * g["lessons"]).sum())
+            row["parent_cross_sum"] = float((x * g["starts"]).sum()) if m == "streak" else None
+            rows.append(row)
+    pl.DataFrame(rows).write_csv(summary_dir / "e1.csv")
+    got = load_dataset(summary_dir).cross.sort(PAIR)
+    want = load_dataset(unit_dir).cross.sort(PAIR)
+    assert got.select(PAIR).equals(want.select(PAIR))
+    np.testing.assert_allclose(got["comoment"].to_numpy(), want["comoment"].to_numpy(), rtol=1e-8)
+
+
+def test_cross_sum_on_the_north_star_is_an_error(tmp_path: Path) -> None:
+    write_metrics(
+        tmp_path,
+        {
+            "lessons": {"role": "north_star", "type": "mean"},
+            "starts": {"role": "leading", "type": "mean"},
+        },
+    )
+    rows = [
+        {
+            "experiment": "e",
+            "variant": v,
+            "metric": m,
+            "n": 10,
+            "sum": 50.0,
+            "sum_sq": 300.0,
+            "ns_cross_sum": 1.0,
+        }
+        for v in ("control", "treatment")
+        for m in ("lessons", "starts")
+    ]
+    pl.DataFrame(rows).write_csv(tmp_path / "e.csv")
+    with pytest.raises(InputError) as err:
+        load_dataset(tmp_path)
+    assert "ns_cross_sum given for experiment e" in err.value.message
+    assert "metric lessons" in err.value.message
+
+
+def test_sql_engine_covariance_keeps_digits_at_large_means(tmp_path: Path) -> None:
+    """The same offset data through the generated SQL on DuckDB (COVAR_POP per date, combined)."""
+    pytest.importorskip("duckdb")
+    from engine_helpers import write_source
+
+    rng = np.random.default_rng(9)
+    n = 20_000
+    a = rng.standard_normal(n)
+    b = 0.6 * a + 0.8 * rng.standard_normal(n)
+    rows = pl.DataFrame(
+        {
+            "variant": np.where(rng.random(n) < 0.5, "control", "treatment"),
+            "date": [f"2026-03-0{d}" for d in rng.integers(1, 6, n)],
+            "big": 1e9 + a,
+            "other": 1e9 + b,
+        }
+    ).with_columns(pl.col("date").str.to_date())
+    write_metrics(
+        tmp_path,
+        {
+            "other": {"role": "north_star", "type": "mean"},
+            "big": {"role": "leading", "type": "mean"},
+        },
+    )
+    (tmp_path / "parts").mkdir()
+    rows.write_parquet(tmp_path / "parts" / "offset.parquet")
+    write_source(tmp_path, engine="duckdb", path="parts")
+    got = load_dataset(tmp_path).cross.filter(pl.col("variant") == "control").row(0, named=True)
+    keep = rows.filter(pl.col("variant") == "control")
+    da, db = keep["big"].to_numpy() - 1e9, keep["other"].to_numpy() - 1e9
+    truth = float(((da - da.mean()) * (db - db.mean())).sum())
+    assert got["n"] == keep.height
+    assert got["comoment"] == pytest.approx(truth, rel=1e-6)
