@@ -18,6 +18,7 @@ from nsexp.analysis.results import MetricResult, TimelinePoint, metric_results, 
 from nsexp.analysis.settings import Settings
 from nsexp.analysis.timeline import north_star_timelines
 from nsexp.analysis.verdict import NorthStarStatus, Verdict, decide
+from nsexp.analysis.within import WITHIN_SCHEMA, within_covariances
 from nsexp.config.catalog import Catalog
 from nsexp.errors import InputError
 from nsexp.io import Dataset, Experiment
@@ -113,6 +114,8 @@ class Readout:
     experiments: dict[str, ExperimentReadout]
     results: pl.DataFrame = field(repr=False)
     fingerprint: str = ""
+    # per comparison and metric pair: the sampling covariance of the two relative lifts
+    within: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=WITHIN_SCHEMA))
 
     def valid_treatments(self) -> list[TreatmentReadout]:
         """Every comparison whose data can be trusted (verdict not `invalid`): the ones
@@ -185,6 +188,7 @@ def build_readout(
         experiments=readouts,
         results=results,
         fingerprint=dataset.fingerprint,
+        within=within_covariances(dataset, results, {e: x.control for e, x in experiments.items()}),
     )
 
 
