@@ -1,30 +1,12 @@
-"""Learn from the experiment history: which metrics predict the North Star, and how much of the
-reported North Star wins is real.
+"""Which metrics predict the North Star (the North Star edges of the tree, nsexp.learning.tree),
+and how much of the reported North Star wins is real.
 
 Effects are relative lifts (treatment ÷ control − 1) with their delta-method standard errors,
-oriented by each metric's direction (×−1 for "decrease" metrics), so effects of metrics on
-different scales and experiments of different sizes are comparable, and a positive correlation
-always means "improving the metric goes with improving the North Star". Only valid comparisons
-count (every treatment-versus-control comparison whose verdict is not `invalid`).
-
-Per metric (`proxy_quality`):
-- `n_moved`: comparisons where the metric moved significantly (adjusted p < alpha);
-- `sign_agreement`: among those, the share where the North Star's effect had the same sign;
-  `ns_followed_share`: the share where the North Star also moved significantly that way;
-- `corrected_correlation`: correlation of the *true* effects, by the method of moments
-  (nsexp.stats.meta): covariance of the estimates across experiments minus the mean
-  within-experiment sampling covariance, over the product of noise-corrected standard
-  deviations (Tripuraneni et al. 2023). The within-experiment covariance of the two estimates
-  needs unit-level cross sums of metric × North Star, which the summary tables do not carry:
-  it is assumed zero (`within_covariance = "assumed_zero"`) unless given;
-- a 95% percentile interval from a seeded bootstrap that resamples whole experiments;
-- `label`, first that applies:
-  `too_few`: fewer than MIN_COMPARISONS comparisons (`comparisons_needed` says how many);
-  `predictive`: corrected correlation >= PREDICTIVE_CORRELATION and the interval above 0;
-  `vanity`: moved in >= VANITY_MIN_MOVED comparisons, the North Star followed fewer than
-  VANITY_MAX_FOLLOWED of them, and the corrected correlation < VANITY_MAX_CORRELATION
-  (or undefined: its true effects do not vary beyond noise alongside the North Star's);
-  `weak`: anything else.
+oriented by each metric's direction (×−1 for "decrease" metrics), over the valid comparisons
+(verdict not `invalid`). `proxy_quality` is each metric's edge to the North Star, under the
+proxy report's column names (`metric`, `n_ns_followed`, `ns_followed_share`, ...): counts,
+corrected correlation and slope with intervals, `within_covariance` (computed from cross sums,
+or assumed zero) and the label, all defined once in nsexp.learning.tree.
 
 Cumulative North Star impact (`cumulative_impact`): the sum of the North Star's relative effects
 over the `north_star_win` comparisons, naive and after empirical-Bayes shrinkage of every
@@ -36,30 +18,45 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import polars as pl
 
 from nsexp.analysis.readout import Readout
-from nsexp.stats.meta import effect_correlation, shrink
+from nsexp.learning.tree import (
+    LABEL_MEANINGS,
+    LABELS,
+    LEVEL,
+    MIN_COMPARISONS,
+    N_BOOT,
+    PREDICTIVE_CORRELATION,
+    SEED,
+    VANITY_MAX_CORRELATION,
+    VANITY_MAX_FOLLOWED,
+    VANITY_MIN_MOVED,
+    Label,
+    edge_comparisons,
+    edge_quality,
+    oriented_results,
+)
+from nsexp.stats.meta import shrink
 
-Label = Literal["predictive", "weak", "vanity", "too_few"]
-LABELS: tuple[Label, ...] = ("predictive", "weak", "vanity", "too_few")
-LABEL_MEANINGS: dict[str, str] = {
-    "predictive": "experiments that move it also move the North Star",
-    "weak": "it tracks the North Star loosely, or the record cannot tell yet",
-    "vanity": "it moves often, and the North Star does not follow",
-    "too_few": "not enough experiments to judge",
-}
-MIN_COMPARISONS = 20
-PREDICTIVE_CORRELATION = 0.5
-VANITY_MIN_MOVED = 3
-VANITY_MAX_FOLLOWED = 0.5
-VANITY_MAX_CORRELATION = 0.3
-N_BOOT = 2000
-SEED = 2023
-LEVEL = 0.95
+__all__ = [
+    "LABELS",
+    "LABEL_MEANINGS",
+    "MIN_COMPARISONS",
+    "PREDICTIVE_CORRELATION",
+    "VANITY_MAX_CORRELATION",
+    "VANITY_MAX_FOLLOWED",
+    "VANITY_MIN_MOVED",
+    "Impact",
+    "Label",
+    "comparisons",
+    "cumulative_impact",
+    "proxies",
+    "proxy_quality",
+    "valid_results",
+]
 
 COMPARISON_COLUMNS = (
     "experiment",
@@ -73,6 +70,18 @@ COMPARISON_COLUMNS = (
     "ns_se",
     "ns_significant",
 )
+_TO_EDGE = {
+    "metric": "child",
+    "ns_effect": "parent_effect",
+    "ns_se": "parent_se",
+    "ns_significant": "parent_significant",
+}
+_FROM_EDGE = {
+    "child": "metric",
+    "n_parent_followed": "n_ns_followed",
+    "parent_followed": "ns_followed_share",
+    "parent_true_sd": "ns_true_sd",
+}
 
 
 @dataclass(frozen=True)
@@ -97,50 +106,22 @@ class Impact:
 
 def valid_results(readout: Readout) -> pl.DataFrame:
     """The readout's result rows of valid comparisons (verdict not `invalid`), with the verdict."""
-    verdicts = pl.DataFrame(
-        [(e.id, t.variant, t.verdict) for e in readout.experiments.values() for t in e.treatments],
-        schema={"experiment": pl.String, "variant": pl.String, "verdict": pl.String},
-        orient="row",
-    )
-    return readout.results.join(verdicts, on=["experiment", "variant"]).filter(
-        pl.col("verdict") != "invalid"
-    )
+    return oriented_results(readout).drop("effect", "se", "sign")
 
 
 def comparisons(readout: Readout) -> pl.DataFrame:
-    """One row per valid comparison x non-North-Star metric, beside the North Star's effect."""
-    rows = valid_results(readout).with_columns(
-        (
-            pl.col("rel_effect") * pl.when(pl.col("direction") == "decrease").then(-1).otherwise(1)
-        ).alias("effect"),
-        pl.col("rel_se").alias("se"),
+    """One row per valid comparison x non-North-Star metric, beside the North Star's effect
+    (COMPARISON_COLUMNS, plus `within_cov`: their computed sampling covariance, or null)."""
+    ns = readout.catalog.north_star.id
+    edges = [(m.id, ns, True) for m in readout.catalog.metrics.values() if m.id != ns]
+    roles = pl.DataFrame(
+        {
+            "metric": [m.id for m in readout.catalog.metrics.values()],
+            "role": [m.role for m in readout.catalog.metrics.values()],
+        }
     )
-    ns = rows.filter(pl.col("role") == "north_star").select(
-        "experiment",
-        "variant",
-        pl.col("effect").alias("ns_effect"),
-        pl.col("se").alias("ns_se"),
-        pl.col("significant").alias("ns_significant"),
-    )
-    return (
-        rows.filter(pl.col("role") != "north_star")
-        .join(ns, on=["experiment", "variant"])
-        .select(COMPARISON_COLUMNS)
-        .drop_nulls(["effect", "se", "ns_effect", "ns_se"])
-        .filter((pl.col("se") > 0) & (pl.col("ns_se") > 0))
-    )
-
-
-def _label(n: int, n_moved: int, followed_share: float, corr: float, low: float) -> Label:
-    """The proxy label by the documented thresholds."""
-    if n < MIN_COMPARISONS:
-        return "too_few"
-    if np.isfinite(corr) and corr >= PREDICTIVE_CORRELATION and low > 0:
-        return "predictive"
-    moves = n_moved >= VANITY_MIN_MOVED and followed_share < VANITY_MAX_FOLLOWED
-    if moves and not (np.isfinite(corr) and corr >= VANITY_MAX_CORRELATION):
-        return "vanity"
-    return "weak"
+    frame = edge_comparisons(readout, edges).rename({v: k for k, v in _TO_EDGE.items()})
+    return frame.join(roles, on="metric").select(*COMPARISON_COLUMNS, "within_cov")
 
 
 def proxy_quality(
@@ -151,64 +132,34 @@ def proxy_quality(
     seed: int = SEED,
     level: float = LEVEL,
 ) -> pl.DataFrame:
-    """One row per metric from a comparisons frame (see COMPARISON_COLUMNS), ranked by quality.
+    """One row per metric from a comparisons frame (see COMPARISON_COLUMNS), ranked by quality:
+    the metric's edge to the North Star (nsexp.learning.tree.edge_quality).
 
     `within_cov` names a column with each comparison's sampling covariance of (effect,
     ns_effect); without it that covariance is assumed zero.
     """
-    records = []
-    for (metric,), part in frame.sort("metric").group_by("metric", maintain_order=True):
-        x, y = part["effect"].to_numpy(), part["ns_effect"].to_numpy()
-        moved = part["significant"].fill_null(False).to_numpy()
-        ns_moved = part["ns_significant"].fill_null(False).to_numpy()
-        same = np.sign(x) == np.sign(y)
-        n, n_moved = x.size, int(moved.sum())
-        n_same, n_followed = int((moved & same).sum()), int((moved & same & ns_moved).sum())
-        cov = part[within_cov].to_numpy() if within_cov else None
-        est = effect_correlation(
-            x,
-            y,
-            part["se"].to_numpy(),
-            part["ns_se"].to_numpy(),
-            cov,
-            part["experiment"].to_numpy(),
-            level=level,
+    if frame.height == 0:
+        return pl.DataFrame()
+    edges = frame.rename(_TO_EDGE).with_columns(
+        pl.lit("north_star").alias("parent"),
+        pl.lit(True).alias("in_tree"),
+        (pl.col(within_cov) if within_cov else pl.lit(None, pl.Float64)).alias("within_cov"),
+    )
+    roles = frame.group_by("metric").agg(pl.col("role").first())
+    table = (
+        edge_quality(
+            edges.sort("child"),
+            within=within_cov is not None,
             n_boot=n_boot,
             seed=seed,
+            level=level,
         )
-        followed_share = n_followed / n_moved if n_moved else np.nan
-        label = _label(n, n_moved, followed_share, est.corrected, est.ci_low)
-        records.append(
-            {
-                "metric": metric,
-                "role": part["role"][0],
-                "n_comparisons": n,
-                "n_experiments": part["experiment"].n_unique(),
-                "n_moved": n_moved,
-                "n_same_sign": n_same,
-                "n_ns_followed": n_followed,
-                "sign_agreement": n_same / n_moved if n_moved else None,
-                "ns_followed_share": n_followed / n_moved if n_moved else None,
-                "naive_correlation": est.naive,
-                "corrected_correlation": est.corrected,
-                "correlation_ci_low": est.ci_low,
-                "correlation_ci_high": est.ci_high,
-                "slope": est.slope,
-                "intercept": est.intercept,
-                "true_sd": est.true_sd_x,
-                "ns_true_sd": est.true_sd_y,
-                "within_covariance": "estimated" if within_cov else "assumed_zero",
-                "label": label,
-                "comparisons_needed": max(MIN_COMPARISONS - n, 0),
-            }
-        )
-    schema_hint = {"sign_agreement": pl.Float64, "ns_followed_share": pl.Float64}
-    table = pl.DataFrame(records, schema_overrides=schema_hint, infer_schema_length=None)
-    if table.height == 0:
-        return table
+        .rename(_FROM_EDGE)
+        .join(roles, on="metric")
+        .drop("parent", "in_tree")
+    )
     return (
-        table.with_columns(pl.col(pl.Float64).fill_nan(None))
-        .with_columns(
+        table.with_columns(
             pl.col("label").replace_strict(LABELS, list(range(len(LABELS)))).alias("_order")
         )
         .sort("_order", "corrected_correlation", descending=[False, True], nulls_last=True)
@@ -217,8 +168,9 @@ def proxy_quality(
 
 
 def proxies(readout: Readout, *, n_boot: int = N_BOOT, seed: int = SEED) -> pl.DataFrame:
-    """Proxy quality of every non-North-Star metric over the readout's valid comparisons."""
-    return proxy_quality(comparisons(readout), n_boot=n_boot, seed=seed)
+    """Proxy quality of every non-North-Star metric over the readout's valid comparisons: the
+    North Star edges of the tree, with the computed within-experiment covariances."""
+    return proxy_quality(comparisons(readout), within_cov="within_cov", n_boot=n_boot, seed=seed)
 
 
 def cumulative_impact(readout: Readout) -> Impact:

@@ -9,7 +9,8 @@ from helpers import result
 
 from nsexp.analysis.reasons import MetricHistory, history_reason
 from nsexp.learning.history import metric_history
-from nsexp.learning.proxies import COMPARISON_COLUMNS, MIN_COMPARISONS, _label, proxy_quality
+from nsexp.learning.proxies import COMPARISON_COLUMNS, MIN_COMPARISONS, proxy_quality
+from nsexp.learning.tree import _with_labels
 from nsexp.stats.meta import (
     cluster_bootstrap_weights,
     effect_correlation,
@@ -151,7 +152,7 @@ def test_naive_correlation_biased_by_correlated_noise() -> None:
 def test_estimated_within_covariance_is_reported() -> None:
     sim = simulate(np.random.default_rng(5), 0.0, 60, sd=(0.01, 0.01), noise_rho=0.8)
     row = proxy_quality(as_comparisons(sim), within_cov="within_cov").row(0, named=True)
-    assert row["within_covariance"] == "estimated"
+    assert row["within_covariance"] == "computed"
     assert row["correlation_ci_low"] <= 0.0 <= row["correlation_ci_high"]
     assert row["label"] != "predictive"
 
@@ -188,6 +189,24 @@ def test_shrink_matches_normal_normal_posterior() -> None:
     none = shrink(np.array([0.01, 0.011]), np.array([0.05, 0.05]))
     assert none.prior_var == 0.0
     np.testing.assert_allclose(none.posterior_mean, 0.0105)
+
+
+def _label(n: int, n_moved: int, followed: float, corr: float, low: float) -> str:
+    """The label the tree gives an edge with these counts and estimates."""
+    row = {
+        "n_comparisons": n,
+        "n_moved": n_moved,
+        "n_parent_followed": round(followed * n_moved),
+        "n_same_sign": n_moved,
+        "n_within_computed": 0,
+        "corrected_correlation": None if np.isnan(corr) else corr,
+        "correlation_ci_low": None if np.isnan(low) else low,
+    }
+    frame = pl.DataFrame(
+        [row],
+        schema_overrides={"corrected_correlation": pl.Float64, "correlation_ci_low": pl.Float64},
+    )
+    return _with_labels(frame)["label"][0]
 
 
 def test_labels_by_threshold() -> None:

@@ -1,0 +1,270 @@
+"""The North Star tree with evidence on every edge: does moving the child move its parent?
+
+An edge is a metric (the child) and the metric it is meant to drive (its `parent` in
+metrics.toml). Every metric also gets an edge straight to the North Star (`in_tree` false when
+that is not its declared parent), so vanity metrics, guardrails and inputs of inputs are judged
+against the North Star too; `nsexp proxies` is those edges.
+
+Effects are relative lifts of every valid comparison (treatment versus control, verdict not
+`invalid`), oriented by each metric's direction, so a positive correlation always means
+"improving the child goes with improving the parent". Per edge:
+- `n_comparisons`, `n_moved` (the child moved: adjusted p < α), `parent_followed` (of those,
+  the share where the parent moved significantly the same way; `n_parent_followed` the count);
+- `corrected_correlation` of the true effects with its 95% interval, and `slope` (the parent's
+  relative effect per 1% of the child's) with its interval: method of moments with the
+  within-experiment sampling covariance removed (nsexp.stats.evidence; Tripuraneni et al. 2023);
+  that covariance is `computed` from the cross sums where every comparison of the edge has them
+  (nsexp.analysis.within), else `assumed_zero` (`n_within_computed` says for how many it was);
+- `label`, the first that applies: `too_few` (fewer than MIN_COMPARISONS comparisons;
+  `comparisons_needed` more would do), `predictive` (corrected r ≥ PREDICTIVE_CORRELATION and
+  its interval above 0), `vanity` (moved ≥ VANITY_MIN_MOVED times, the parent followed in fewer
+  than VANITY_MAX_FOLLOWED of them, and corrected r < VANITY_MAX_CORRELATION or undefined),
+  `weak` (the rest).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import polars as pl
+
+from nsexp.analysis.readout import Readout
+from nsexp.config.catalog import Catalog
+from nsexp.stats.evidence import EdgeEstimates, edge_evidence
+
+Label = Literal["predictive", "weak", "vanity", "too_few"]
+LABELS: tuple[Label, ...] = ("predictive", "weak", "vanity", "too_few")
+LABEL_MEANINGS: dict[str, str] = {
+    "predictive": "experiments that move it also move what it should drive",
+    "weak": "it tracks what it should drive loosely, or the record cannot tell yet",
+    "vanity": "it moves often, and what it should drive does not follow",
+    "too_few": "not enough experiments to judge",
+}
+MIN_COMPARISONS = 20
+PREDICTIVE_CORRELATION = 0.5
+VANITY_MIN_MOVED = 3
+VANITY_MAX_FOLLOWED = 0.5
+VANITY_MAX_CORRELATION = 0.3
+N_BOOT = 2000
+SEED = 2023
+LEVEL = 0.95
+
+EDGE_COLUMNS = (
+    "experiment",
+    "variant",
+    "child",
+    "parent",
+    "effect",
+    "se",
+    "significant",
+    "parent_effect",
+    "parent_se",
+    "parent_significant",
+    "within_cov",
+)
+
+
+@dataclass(frozen=True)
+class TreeEvidence:
+    """The catalog's tree, one row of evidence per edge, and the comparisons behind them."""
+
+    catalog: Catalog
+    edges: pl.DataFrame
+    comparisons: pl.DataFrame
+
+    def edge(self, child: str, parent: str | None = None) -> dict | None:
+        """One edge's row (the child's declared edge when no parent is given), or None."""
+        parent = parent or self.catalog.metrics[child].parent or self.catalog.north_star.id
+        rows = self.edges.filter((pl.col("child") == child) & (pl.col("parent") == parent))
+        return rows.row(0, named=True) if rows.height else None
+
+
+def tree_edges(catalog: Catalog) -> list[tuple[str, str, bool]]:
+    """(child, parent, in_tree): the declared edges, then every other metric's edge to the
+    North Star."""
+    declared = catalog.edges()
+    ns = catalog.north_star.id
+    extra = [
+        (m.id, ns, False)
+        for m in catalog.metrics.values()
+        if m.id != ns and (m.id, ns) not in declared
+    ]
+    return [(c, p, True) for c, p in declared] + extra
+
+
+def oriented_results(readout: Readout) -> pl.DataFrame:
+    """The valid comparisons' results with direction-oriented effects (`effect`, `se`)."""
+    verdicts = pl.DataFrame(
+        [(e.id, t.variant, t.verdict) for e in readout.experiments.values() for t in e.treatments],
+        schema={"experiment": pl.String, "variant": pl.String, "verdict": pl.String},
+        orient="row",
+    )
+    sign = pl.when(pl.col("direction") == "decrease").then(-1.0).otherwise(1.0)
+    return (
+        readout.results.join(verdicts, on=["experiment", "variant"])
+        .filter(pl.col("verdict") != "invalid")
+        .with_columns((pl.col("rel_effect") * sign).alias("effect"), pl.col("rel_se").alias("se"))
+        .with_columns(sign.alias("sign"))
+    )
+
+
+def edge_comparisons(readout: Readout, edges: list[tuple[str, str, bool]]) -> pl.DataFrame:
+    """One row per valid comparison x edge (EDGE_COLUMNS), the child's and the parent's oriented
+    effects side by side, with their within-experiment covariance where computed."""
+    rows = oriented_results(readout).select(
+        "experiment", "variant", "metric", "effect", "se", "significant", "sign"
+    )
+    wanted = pl.DataFrame(
+        edges, schema={"child": pl.String, "parent": pl.String, "in_tree": pl.Boolean}, orient="row"
+    )
+    child = rows.rename({"metric": "child"})
+    parent = rows.rename({c: f"parent_{c}" for c in ("effect", "se", "significant", "sign")})
+    within = readout.within.select("experiment", "variant", "metric", "other", "lift_cov")
+    both_ways = pl.concat(
+        [within, within.rename({"metric": "other", "other": "metric"}).select(within.columns)]
+    ).unique(["experiment", "variant", "metric", "other"], keep="first")
+    keys = ["experiment", "variant", "child", "parent"]
+    return (
+        wanted.join(child, on="child")
+        .join(parent.rename({"metric": "parent"}), on=["experiment", "variant", "parent"])
+        .join(
+            both_ways.rename({"metric": "child", "other": "parent"}),
+            on=keys,
+            how="left",
+        )
+        .with_columns(
+            (pl.col("lift_cov") * pl.col("sign") * pl.col("parent_sign")).alias("within_cov")
+        )
+        .drop_nulls(["effect", "se", "parent_effect", "parent_se"])
+        .filter((pl.col("se") > 0) & (pl.col("parent_se") > 0))
+        .select(*EDGE_COLUMNS, "in_tree")
+        .sort("experiment", "variant")
+    )
+
+
+def edge_quality(
+    frame: pl.DataFrame,
+    *,
+    within: bool = True,
+    n_boot: int = N_BOOT,
+    seed: int = SEED,
+    level: float = LEVEL,
+) -> pl.DataFrame:
+    """One row of evidence per edge of an edge_comparisons frame, in the frame's edge order;
+    `within` False ignores the computed within-experiment covariances (assumes zero)."""
+    if frame.height == 0:
+        return pl.DataFrame()
+    order = frame.select("child", "parent").unique(maintain_order=True)
+    slots = frame.select("experiment", "variant").unique().sort("experiment", "variant")
+    indexed = frame.join(order.with_row_index("_edge"), on=["child", "parent"]).join(
+        slots.with_row_index("_slot"), on=["experiment", "variant"]
+    )
+    e, s = indexed["_edge"].to_numpy(), indexed["_slot"].to_numpy()
+    shape = (order.height, slots.height)
+
+    def grid(column: str) -> np.ndarray:
+        out = np.zeros(shape)
+        out[e, s] = indexed[column].cast(pl.Float64).fill_null(0.0).to_numpy()
+        return out
+
+    mask = np.zeros(shape, bool)
+    mask[e, s] = True
+    cov = grid("within_cov") if within else np.zeros(shape)
+    est = edge_evidence(
+        mask,
+        grid("effect"),
+        grid("parent_effect"),
+        grid("se"),
+        grid("parent_se"),
+        cov,
+        slots["experiment"].to_numpy(),
+        level=level,
+        n_boot=n_boot,
+        seed=seed,
+    )
+    return _with_labels(_counts(frame, within).join(_estimates(order, est), on=["child", "parent"]))
+
+
+def _counts(frame: pl.DataFrame, within: bool) -> pl.DataFrame:
+    """Per edge: comparisons, experiments, moved, followed and how many had cross sums."""
+    moved = pl.col("significant").fill_null(False)
+    same = pl.col("effect").sign() == pl.col("parent_effect").sign()
+    followed = moved & same & pl.col("parent_significant").fill_null(False)
+    computed = pl.col("within_cov").is_not_null().sum() if within else pl.lit(0)
+    return frame.group_by("child", "parent", maintain_order=True).agg(
+        pl.col("in_tree").first(),
+        pl.len().alias("n_comparisons"),
+        pl.col("experiment").n_unique().alias("n_experiments"),
+        moved.sum().alias("n_moved"),
+        (moved & same).sum().alias("n_same_sign"),
+        followed.sum().alias("n_parent_followed"),
+        computed.cast(pl.UInt32).alias("n_within_computed"),
+    )
+
+
+def _estimates(order: pl.DataFrame, est: EdgeEstimates) -> pl.DataFrame:
+    """The vectorised estimates as columns beside each edge."""
+    names = {
+        "naive_correlation": "naive",
+        "corrected_correlation": "corrected",
+        "correlation_ci_low": "ci_low",
+        "correlation_ci_high": "ci_high",
+        "slope": "slope",
+        "slope_ci_low": "slope_low",
+        "slope_ci_high": "slope_high",
+        "intercept": "intercept",
+        "true_sd": "true_sd_x",
+        "parent_true_sd": "true_sd_y",
+    }
+    return order.with_columns(
+        pl.Series(out, getattr(est, name), dtype=pl.Float64) for out, name in names.items()
+    ).with_columns(pl.col(pl.Float64).fill_nan(None))
+
+
+def _with_labels(table: pl.DataFrame) -> pl.DataFrame:
+    """Shares, `within_covariance`, the label and how many comparisons a too_few edge needs."""
+    corr, low = pl.col("corrected_correlation"), pl.col("correlation_ci_low")
+    share = pl.when(pl.col("n_moved") > 0).then(pl.col("n_parent_followed") / pl.col("n_moved"))
+    label = (
+        pl.when(pl.col("n_comparisons") < MIN_COMPARISONS)
+        .then(pl.lit("too_few"))
+        .when((corr >= PREDICTIVE_CORRELATION).fill_null(False) & (low > 0).fill_null(False))
+        .then(pl.lit("predictive"))
+        .when(
+            (pl.col("n_moved") >= VANITY_MIN_MOVED)
+            & (share < VANITY_MAX_FOLLOWED).fill_null(False)
+            & (corr < VANITY_MAX_CORRELATION).fill_null(True)
+        )
+        .then(pl.lit("vanity"))
+        .otherwise(pl.lit("weak"))
+    )
+    every = pl.col("n_within_computed") == pl.col("n_comparisons")
+    return table.with_columns(
+        share.alias("parent_followed"),
+        pl.when(pl.col("n_moved") > 0)
+        .then(pl.col("n_same_sign") / pl.col("n_moved"))
+        .alias("sign_agreement"),
+        pl.when(every)
+        .then(pl.lit("computed"))
+        .otherwise(pl.lit("assumed_zero"))
+        .alias("within_covariance"),
+        label.alias("label"),
+        (MIN_COMPARISONS - pl.col("n_comparisons")).clip(lower_bound=0).alias("comparisons_needed"),
+    )
+
+
+def tree_evidence(readout: Readout, *, n_boot: int = N_BOOT, seed: int = SEED) -> TreeEvidence:
+    """Every edge of the readout's catalog with its evidence over the valid comparisons."""
+    edges = tree_edges(readout.catalog)
+    frame = edge_comparisons(readout, edges)
+    table = edge_quality(frame, n_boot=n_boot, seed=seed)
+    if table.height:
+        order = pl.DataFrame(
+            [(c, p, i) for i, (c, p, _) in enumerate(edges)],
+            schema={"child": pl.String, "parent": pl.String, "_order": pl.Int64},
+            orient="row",
+        )
+        table = table.join(order, on=["child", "parent"]).sort("_order").drop("_order")
+    return TreeEvidence(catalog=readout.catalog, edges=table, comparisons=frame)
