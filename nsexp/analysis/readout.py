@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from nsexp.analysis.compute import compute_results
+from nsexp.analysis.learned import Learned
 from nsexp.analysis.reasons import MetricHistory, explain
 from nsexp.analysis.results import MetricResult, TimelinePoint, metric_results, timeline_points
 from nsexp.analysis.settings import Settings
@@ -52,6 +53,7 @@ class TreatmentReadout:
     reasons: tuple[str, ...]
     metrics: tuple[MetricResult, ...]
     timeline: tuple[TimelinePoint, ...] = ()
+    learned: Learned | None = None  # what the portfolio's history says (nsexp.learning)
 
     @property
     def north_star(self) -> MetricResult:
@@ -130,9 +132,12 @@ def build_readout(
     settings: Settings | None = None,
     experiment: str | None = None,
     history: Mapping[str, MetricHistory] | None = None,
+    learned: Mapping[tuple[str, str], Learned] | None = None,
 ) -> Readout:
     """Test every metric of every treatment against its control, all at once, then judge;
-    `history` (nsexp.learning.history) adds what past experiments say to the reasons."""
+    `history` and `learned` (nsexp.learning.history) add what past experiments say: per
+    metric to the reasons, per comparison (prediction, false-positive risk, alerts) to the
+    treatment and its reasons."""
     settings = settings or Settings()
     experiments = dataset.experiments
     if experiment is not None:
@@ -159,7 +164,8 @@ def build_readout(
         problems = [srm[eid].problem()] if srm[eid].mismatch else []
         problems += experiments[eid].problems
         metrics = by_pair[(eid, variant)]
-        reasons = explain(row["verdict"], metrics, settings.alpha, problems, history)
+        record = (learned or {}).get((eid, variant))
+        reasons = explain(row["verdict"], metrics, settings.alpha, problems, history, record)
         treatments[eid].append(
             TreatmentReadout(
                 variant=variant,
@@ -168,6 +174,7 @@ def build_readout(
                 reasons=tuple(reasons),
                 metrics=metrics,
                 timeline=timelines.get((eid, variant), ()),
+                learned=record,
             )
         )
     readouts = {

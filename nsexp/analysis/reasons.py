@@ -12,6 +12,13 @@ from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from nsexp import format as fmt
+from nsexp.analysis.learned import (
+    Learned,
+    alert_sentence,
+    prediction_sentence,
+    predicts_win,
+    risk_sentence,
+)
 from nsexp.analysis.results import MetricResult
 
 LABEL_PHRASES: dict[str, str] = {
@@ -99,12 +106,11 @@ def history_reason(m: MetricResult, history: MetricHistory) -> str:
     """The history of a metric in one sentence ('When Page views moved in other experiments,
     the North Star followed 2 of 9 times ...').
 
-    The comparison being explained is left out of the counts, so a readout never quotes itself
-    as history.
+    The experiment being explained is left out of the counts (all its comparisons), so a
+    readout never quotes itself or a sibling arm as history.
     """
-    key = (m.experiment, m.variant)
-    moved = len(history.moved - {key})
-    followed = len(history.followed - {key})
+    moved = sum(1 for e, _ in history.moved if e != m.experiment)
+    followed = sum(1 for e, _ in history.followed if e != m.experiment)
     phrase = LABEL_PHRASES.get(history.label, history.label)
     if moved == 0:
         return (
@@ -124,17 +130,24 @@ def explain(
     alpha: float,
     problems: Sequence[str],
     history: Mapping[str, MetricHistory] | None = None,
+    learned: Learned | None = None,
 ) -> list[str]:
     """Plain-English reasons for one treatment's verdict, naming metrics and their figures.
 
     `metrics` are that treatment's results, `problems` the experiment's failed data checks
-    (SRM included), `history` optional per-metric records quoted for the metrics that improved.
+    (SRM included), `history` optional per-metric records quoted for the metrics that improved,
+    `learned` the comparison's record from the portfolio: Twyman alerts come first, a win gets
+    its false-positive risk, and an inconclusive North Star whose validated inputs predict a
+    win says so.
     """
     ns = next(m for m in metrics if m.role == "north_star")
     better = [m for m in metrics if m.better and m.role != "north_star"]
     worse = [m for m in metrics if m.worse and m.role != "north_star"]
     guard_worse = [m for m in worse if m.role == "guardrail"]
     reasons = _headline(verdict, ns, metrics, better, guard_worse, alpha, problems)
+    if learned is not None and verdict != "invalid":
+        reasons = [alert_sentence(a) for a in learned.alerts] + reasons
+        reasons += _learned_reasons(verdict, ns, metrics, learned)
     if verdict in ("north_star_win", "north_star_loss", "guardrail_breach"):
         if verdict != "guardrail_breach" and guard_worse:
             reasons += [f"A guardrail also got worse: {describe(m)}." for m in guard_worse]
@@ -146,6 +159,24 @@ def explain(
     if history and verdict != "invalid":
         reasons += [history_reason(m, history[m.metric]) for m in better if m.metric in history]
     return reasons
+
+
+def _learned_reasons(
+    verdict: str, ns: MetricResult, metrics: Sequence[MetricResult], learned: Learned
+) -> list[str]:
+    """The false-positive risk of a win; 'leading indicators predict a North Star win' where the
+    North Star is inconclusive and its validated inputs predict a win."""
+    out = []
+    if verdict == "north_star_win" and learned.false_positive_risk is not None:
+        out.append(risk_sentence(learned.false_positive_risk))
+    inconclusive = not ns.significant and not ns.flat
+    if inconclusive and predicts_win(learned.prediction, ns.sign) and learned.prediction:
+        effects = {m.metric: (m.name, m.rel_effect) for m in metrics if m.role != "north_star"}
+        out.append(
+            "Leading indicators predict a North Star win: "
+            + prediction_sentence(learned.prediction, ns.rel_effect, effects)
+        )
+    return out
 
 
 def _headline(

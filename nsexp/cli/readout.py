@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> str:
     from nsexp.analysis.readout import build_readout
     from nsexp.analysis.segments import segment_readout
     from nsexp.io import load_dataset
-    from nsexp.learning.history import readout_history
+    from nsexp.learning.history import readout_learning
     from nsexp.report.json import readout_dict
     from nsexp.report.markdown import to_markdown, to_table
     from nsexp.report.segments import segment_output
@@ -84,8 +84,14 @@ def run(args: argparse.Namespace) -> str:
     settings = settings_of(args)
     if args.segment is not None:
         return segment_output(segment_readout(dataset, settings, args.experiment), args.format)
-    history = readout_history(dataset, settings)
-    readout = build_readout(dataset, settings, experiment=args.experiment, history=history)
+    learning = readout_learning(dataset, settings)
+    readout = build_readout(
+        dataset,
+        settings,
+        experiment=args.experiment,
+        history=learning.history,
+        learned=learning.learned,
+    )
     if args.format == "json":
         return json.dumps(readout_dict(readout), indent=2, allow_nan=False) + "\n"
     return to_markdown(readout) if args.format == "markdown" else to_table(readout)

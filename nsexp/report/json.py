@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import fields
 from typing import Any
 
+from nsexp.analysis.learned import FalsePositiveRisk, Learned, NorthStarPrediction, TwymanAlert
 from nsexp.analysis.methods import methods
 from nsexp.analysis.readout import ExperimentReadout, Readout, Srm, TreatmentReadout
 from nsexp.analysis.results import (
@@ -45,7 +46,58 @@ def treatment_dict(t: TreatmentReadout) -> dict[str, Any]:
         "north_star_mde": finite(ns.mde),
         "metrics": [metric_dict(m) for m in t.metrics],
         **timeline,
+        **(learned_dict(t.learned) if t.learned is not None else {}),
     }
+
+
+def learned_dict(learned: Learned) -> dict[str, Any]:
+    """`north_star_predicted`, `false_positive_risk` and `alerts` of one comparison."""
+    out: dict[str, Any] = {}
+    p = learned.prediction
+    if p is not None:
+        out["north_star_predicted"] = {
+            "rel_effect": finite(p.rel_effect),
+            "rel_ci_low": finite(p.rel_ci_low),
+            "rel_ci_high": finite(p.rel_ci_high),
+            "level": p.level,
+            "from": list(p.sources),
+            "n_history": p.n_history,
+            **(
+                {"reason": p.reason, "comparisons_needed": p.comparisons_needed} if p.reason else {}
+            ),
+        }
+    r = learned.false_positive_risk
+    if r is not None:
+        out["false_positive_risk"] = {k: finite(v) for k, v in r._asdict().items()}
+    out["alerts"] = [a._asdict() for a in learned.alerts]
+    return out
+
+
+def learned_from_dict(data: dict[str, Any]) -> Learned | None:
+    """The Learned record of a comparison's JSON (None when it carries none)."""
+    if "north_star_predicted" not in data and "false_positive_risk" not in data:
+        return None
+    p = data.get("north_star_predicted")
+    prediction = (
+        NorthStarPrediction(
+            p["rel_effect"],
+            p["rel_ci_low"],
+            p["rel_ci_high"],
+            p["level"],
+            tuple(p["from"]),
+            p["n_history"],
+            p.get("reason", ""),
+            p.get("comparisons_needed", 0),
+        )
+        if p
+        else None
+    )
+    r = data.get("false_positive_risk")
+    return Learned(
+        prediction=prediction,
+        false_positive_risk=FalsePositiveRisk(**r) if r else None,
+        alerts=tuple(TwymanAlert(**a) for a in data.get("alerts") or ()),
+    )
 
 
 def timeline_list(t: TreatmentReadout) -> list[dict[str, Any]]:
@@ -152,6 +204,7 @@ def _treatment_from_dict(experiment: str, data: dict[str, Any]) -> TreatmentRead
         reasons=tuple(data["reasons"]),
         metrics=metrics,
         timeline=timeline,
+        learned=learned_from_dict(data),
     )
 
 

@@ -1,0 +1,257 @@
+"""The readout's records of what the portfolio predicts for each comparison: the predicted North
+Star effect, the false-positive risk of a win and Twyman alerts (nsexp.analysis.learned).
+
+Every figure for a comparison is learned from the other experiments' valid comparisons only
+(leave one experiment out), on the direction-oriented relative lifts of the readout; it is
+turned back into the metric's own direction for people. The prediction uses the North Star and
+its validated inputs: metrics in the tree (a chain of parents up to the North Star) whose edge to
+the North Star is labelled predictive (nsexp.learning.tree). The within-experiment covariance
+of a metric with the North Star is the computed one (nsexp.analysis.within) where the data has
+cross sums, else zero; two inputs' estimates are taken as independent unless one is the other's
+parent.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+from nsexp.analysis.learned import FalsePositiveRisk, Learned, NorthStarPrediction, TwymanAlert
+from nsexp.analysis.readout import Readout
+from nsexp.learning.tree import MIN_COMPARISONS, TreeEvidence, oriented_results
+from nsexp.stats.prediction import (
+    TWYMAN_LEVEL,
+    false_positive_risk,
+    leave_one_out_priors,
+    north_star_posterior,
+    predictive_range,
+    win_power,
+)
+
+Key = tuple[str, str]
+
+
+def validated_inputs(evidence: TreeEvidence) -> list[str]:
+    """Metrics in the tree whose edge to the North Star is labelled predictive."""
+    catalog = evidence.catalog
+    ns = catalog.north_star.id
+    edges = evidence.edges
+    if edges.height == 0:
+        return []
+    good = edges.filter((pl.col("parent") == ns) & (pl.col("label") == "predictive"))
+    return [m for m in good["child"] if catalog.ancestors(m)]
+
+
+def _arrays(readout: Readout, metrics: list[str]) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+    """The valid comparisons, their oriented effects (n, k) and sampling covariances (n, k, k)."""
+    rows = oriented_results(readout).filter(pl.col("metric").is_in(metrics))
+    keys = rows.select("experiment", "variant").unique().sort("experiment", "variant")
+    index = {m: i for i, m in enumerate(metrics)}
+
+    def grid(column: str) -> np.ndarray:
+        wide = rows.pivot("metric", index=["experiment", "variant"], values=column)
+        wide = keys.join(wide, on=["experiment", "variant"], how="left")
+        return np.column_stack(
+            [
+                wide[m].cast(pl.Float64).fill_null(np.nan).to_numpy()
+                if m in wide.columns
+                else np.full(keys.height, np.nan)
+                for m in metrics
+            ]
+        )
+
+    effect, se = grid("effect"), grid("se")
+    effect = np.where(np.isfinite(se) & (se > 0), effect, np.nan)
+    cov = np.zeros((keys.height, len(metrics), len(metrics)))
+    cov[:, np.arange(len(metrics)), np.arange(len(metrics))] = np.nan_to_num(se) ** 2
+    signs = dict(rows.select("metric", "sign").unique().iter_rows())
+    within = readout.within.join(keys.with_row_index("_row"), on=["experiment", "variant"])
+    within = within.filter(pl.col("metric").is_in(metrics) & pl.col("other").is_in(metrics))
+    for r, a, b, value in within.select("_row", "metric", "other", "lift_cov").iter_rows():
+        if value is not None:
+            oriented = value * signs.get(a, 1.0) * signs.get(b, 1.0)
+            cov[r, index[a], index[b]] = cov[r, index[b], index[a]] = oriented
+    return keys, effect, cov
+
+
+def learned_records(readout: Readout, evidence: TreeEvidence) -> dict[Key, Learned]:
+    """Per valid comparison: the predicted North Star, the false-positive risk, the alerts."""
+    catalog = readout.catalog
+    ns = catalog.north_star
+    metrics = [ns.id, *(m.id for m in catalog.metrics.values() if m.id != ns.id)]
+    keys, y, s = _arrays(readout, metrics)
+    if keys.height == 0:
+        return {}
+    groups = keys["experiment"].to_numpy()
+    prior = leave_one_out_priors(y, s, groups)
+    inputs = validated_inputs(evidence)
+    use = np.array([[m == ns.id or m in inputs for m in metrics]] * keys.height)
+    post = north_star_posterior(y, s, prior, use)
+    low, high = predictive_range(y, np.sqrt(np.diagonal(s, axis1=1, axis2=2)), prior)
+    risk = _risk(readout, keys, y[:, 0], np.sqrt(s[:, 0, 0]), groups)
+    level = 1 - readout.settings.alpha
+    z = stats.norm.ppf(0.5 + level / 2)
+    sign = ns.sign
+    moved = _moved(readout, keys, metrics)
+    out = {}
+    for i, key in enumerate(keys.iter_rows()):
+        n_history = int(prior.counts[i, 0, 0])
+        sources = tuple(
+            m
+            for m, u in zip(metrics, use[i], strict=True)
+            if u and np.isfinite(y[i, metrics.index(m)])
+        )
+        out[key] = Learned(
+            prediction=_prediction(
+                post.mean[i], post.sd[i], z, sign, level, sources, n_history, prior.cov[i, 0, 0]
+            ),
+            false_positive_risk=risk[i],
+            alerts=_alerts(readout, metrics, y[i], low[i], high[i], prior.counts[i], moved[i]),
+        )
+    return out
+
+
+def _prediction(
+    mean: float,
+    sd: float,
+    z: float,
+    sign: int,
+    level: float,
+    sources: tuple[str, ...],
+    n_history: int,
+    tau2: float,
+) -> NorthStarPrediction:
+    """The record, or why there is none (too little history, no spread of true effects)."""
+    if n_history < MIN_COMPARISONS:
+        need = MIN_COMPARISONS - n_history
+        return NorthStarPrediction(
+            None,
+            None,
+            None,
+            level,
+            (),
+            n_history,
+            reason=f"{n_history} comparisons in other experiments; the model needs "
+            f"{MIN_COMPARISONS} ({need} more)",
+            comparisons_needed=need,
+        )
+    if not tau2 > 0 or not np.isfinite(mean):
+        return NorthStarPrediction(
+            None,
+            None,
+            None,
+            level,
+            (),
+            n_history,
+            reason="the North Star's true effects do not vary beyond noise in the history",
+        )
+    ends = sorted((sign * (mean - z * sd), sign * (mean + z * sd)))
+    return NorthStarPrediction(
+        float(sign * mean), float(ends[0]), float(ends[1]), level, sources, n_history
+    )
+
+
+def _moved(readout: Readout, keys: pl.DataFrame, metrics: list[str]) -> np.ndarray:
+    """(n, k): whether each metric moved significantly in each comparison."""
+    flags = readout.results.pivot("metric", index=["experiment", "variant"], values="significant")
+    flags = keys.join(flags, on=["experiment", "variant"], how="left")
+    return np.column_stack(
+        [
+            flags[m].fill_null(False).to_numpy()
+            if m in flags.columns
+            else np.zeros(keys.height, bool)
+            for m in metrics
+        ]
+    )
+
+
+def _alerts(
+    readout: Readout,
+    metrics: list[str],
+    y: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    count: np.ndarray,
+    moved: np.ndarray,
+) -> tuple[TwymanAlert, ...]:
+    """Metrics that moved to outside the 99.9% predictive range, with enough history."""
+    out = []
+    for j, mid in enumerate(metrics):
+        outside = y[j] > high[j] or y[j] < low[j]
+        if not (moved[j] and outside and count[j, j] >= MIN_COMPARISONS):
+            continue
+        m = readout.catalog.metrics[mid]
+        ends = sorted((m.sign * low[j], m.sign * high[j]))
+        out.append(
+            TwymanAlert(
+                mid,
+                m.label,
+                float(m.sign * y[j]),
+                float(ends[0]),
+                float(ends[1]),
+                TWYMAN_LEVEL,
+                bool(y[j] > high[j]),
+            )
+        )
+    return tuple(out)
+
+
+def _risk(
+    readout: Readout, keys: pl.DataFrame, effect: np.ndarray, se: np.ndarray, groups: np.ndarray
+) -> list[FalsePositiveRisk]:
+    """Each comparison's false-positive risk from the other experiments' success rate."""
+    alpha = readout.settings.alpha
+    threshold = readout.catalog.north_star.practical_threshold
+    ns = readout.results.filter(pl.col("role") == "north_star")
+    wins = keys.join(
+        ns.select("experiment", "variant", "better"), on=["experiment", "variant"], how="left"
+    )
+    won = wins["better"].fill_null(False).to_numpy().astype(float)
+    power = win_power(threshold, se, alpha)
+    valid = np.isfinite(effect) & np.isfinite(power)
+    codes = np.unique(groups, return_inverse=True)[1]
+
+    def others(values: np.ndarray) -> np.ndarray:
+        per = np.bincount(codes, weights=np.where(valid, values, 0.0))
+        return (per.sum() - per)[codes]
+
+    n_hist, n_wins = others(np.ones_like(won)), others(won)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        success, typical = n_wins / n_hist, others(np.nan_to_num(power)) / n_hist
+    risk, null = false_positive_risk(alpha, power, success, typical)
+    out = []
+    for i in range(keys.height):
+        n = int(n_hist[i])
+        if n < MIN_COMPARISONS or not np.isfinite(risk[i]):
+            need = max(MIN_COMPARISONS - n, 0)
+            out.append(
+                FalsePositiveRisk(
+                    None,
+                    alpha,
+                    _finite(power[i]),
+                    None,
+                    None,
+                    n,
+                    int(n_wins[i]),
+                    reason="too little history",
+                    comparisons_needed=need,
+                )
+            )
+            continue
+        out.append(
+            FalsePositiveRisk(
+                float(risk[i]),
+                alpha,
+                float(power[i]),
+                float(success[i]),
+                float(null[i]),
+                n,
+                int(n_wins[i]),
+            )
+        )
+    return out
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None

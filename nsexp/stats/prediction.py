@@ -1,0 +1,137 @@
+"""What the portfolio predicts for a new comparison: a multivariate normal prior of true effects
+learned from the other experiments, the posterior of the North Star's true effect, the
+predictive range of each metric (Twyman's law) and the false-positive risk of a win.
+
+Model (the normal-normal empirical Bayes of nsexp.stats.meta.shrink, in k dimensions; cf.
+Netflix, KDD 2024, on combining proxies with the North Star): each comparison's true relative
+effects θ ~ N(μ, Σ) across experiments, and its estimates y | θ ~ N(θ, S) with S the sampling
+covariance computed within the experiment. μ and Σ come from the other experiments by the
+method of moments, pairwise over the comparisons that measured both metrics: Σ = Cov(y) −
+mean(S) (Tripuraneni et al. 2023), projected onto the positive semi-definite matrices. Then
+
+    E[θ_0 | y] = μ_0 + Σ_0o (Σ_oo + S_oo)⁻¹ (y_o − μ_o),
+    Var[θ_0 | y] = Σ_00 − Σ_0o (Σ_oo + S_oo)⁻¹ Σ_o0,
+
+with 0 the North Star and o the metrics observed and used. Every experiment's prior leaves that
+experiment out, so a comparison is never its own history. Vectorised over comparisons.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy import stats
+
+FloatArray = np.ndarray
+TWYMAN_LEVEL = 0.999
+
+
+class Priors(NamedTuple):
+    """Leave-one-experiment-out priors, one per comparison: mean (n, k), covariance (n, k, k)
+    and the comparisons each moment came from (n, k, k): `counts`."""
+
+    mean: FloatArray
+    cov: FloatArray
+    counts: FloatArray
+
+
+class Posterior(NamedTuple):
+    """The North Star's posterior per comparison."""
+
+    mean: FloatArray
+    sd: FloatArray
+
+
+def _group_sums(codes: np.ndarray, values: FloatArray, groups: int) -> FloatArray:
+    """Sum of `values` (n, ...) per group code: (groups, ...)."""
+    out = np.zeros((groups, *values.shape[1:]))
+    np.add.at(out, codes, values)
+    return out
+
+
+def leave_one_out_priors(y: FloatArray, s: FloatArray, groups: np.ndarray) -> Priors:
+    """The prior of each comparison from the comparisons of every other experiment.
+
+    `y` (n, k) estimates (NaN: not measured), `s` (n, k, k) their sampling covariances,
+    `groups` (n,) the experiments. Pairwise moments: metric j's mean over the comparisons that
+    measured j and l, so a metric measured only lately does not bias another's moments."""
+    mask = np.isfinite(y).astype(float)
+    yz = np.nan_to_num(y)
+    codes, n_groups = np.unique(groups, return_inverse=True)[1], len(np.unique(groups))
+    both = mask[:, :, None] * mask[:, None, :]
+    terms = {
+        "n": both,
+        "a": both * yz[:, :, None],
+        "s": both * yz[:, :, None] * yz[:, None, :],
+        "w": both * np.nan_to_num(s),
+    }
+    left = {}
+    for name, term in terms.items():
+        per = _group_sums(codes, term, n_groups)
+        left[name] = (per.sum(axis=0) - per)[codes]
+    n, a = left["n"], left["a"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_pair = a / n
+        cov = (left["s"] - n * mean_pair * np.swapaxes(mean_pair, 1, 2)) / (n - 1) - left["w"] / n
+        mean = np.diagonal(mean_pair, axis1=1, axis2=2).copy()
+    cov = np.where(n > 1, cov, 0.0)
+    return Priors(mean=mean, cov=psd(0.5 * (cov + np.swapaxes(cov, 1, 2))), counts=n)
+
+
+def psd(cov: FloatArray) -> FloatArray:
+    """Each (k, k) matrix with its negative eigenvalues set to zero (a covariance again)."""
+    values, vectors = np.linalg.eigh(np.nan_to_num(cov))
+    return (vectors * np.maximum(values, 0.0)[..., None, :]) @ np.swapaxes(vectors, -1, -2)
+
+
+def north_star_posterior(y: FloatArray, s: FloatArray, prior: Priors, use: FloatArray) -> Posterior:
+    """Posterior mean and SD of metric 0 (the North Star) given the metrics `use` (n, k) marks
+    (metric 0 always), per comparison."""
+    used = np.asarray(use, bool) & np.isfinite(y)
+    used[:, 0] = True
+    k = y.shape[1]
+    pair = used[:, :, None] & used[:, None, :]
+    eye = np.broadcast_to(np.eye(k), pair.shape)
+    system = np.where(pair, prior.cov + np.nan_to_num(s), eye * 1.0)
+    cross = np.where(used, prior.cov[:, 0, :], 0.0)
+    resid = np.where(used, np.nan_to_num(y) - prior.mean, 0.0)
+    gain = np.linalg.solve(system, cross[..., None])[..., 0]
+    mean = prior.mean[:, 0] + np.einsum("nk,nk->n", gain, resid)
+    var = prior.cov[:, 0, 0] - np.einsum("nk,nk->n", gain, cross)
+    return Posterior(mean=mean, sd=np.sqrt(np.maximum(var, 0.0)))
+
+
+def predictive_range(
+    y: FloatArray, se: FloatArray, prior: Priors, level: float = TWYMAN_LEVEL
+) -> tuple[FloatArray, FloatArray]:
+    """The central `level` range of each metric's estimate in a new comparison (n, k): prior
+    mean ± z sqrt(prior variance + the estimate's own sampling variance)."""
+    tau2 = np.maximum(np.diagonal(prior.cov, axis1=1, axis2=2), 0.0)
+    half = stats.norm.ppf(0.5 + level / 2) * np.sqrt(tau2 + np.asarray(se, float) ** 2)
+    return prior.mean - half, prior.mean + half
+
+
+def win_power(threshold: float | FloatArray, se: FloatArray, alpha: float) -> FloatArray:
+    """P(significant in the better direction | the true effect is the practical threshold) of
+    a two-sided test at alpha: Φ(threshold / se − z_{1−α/2})."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return stats.norm.cdf(
+            np.asarray(threshold) / np.asarray(se) - stats.norm.ppf(1 - alpha / 2)
+        )
+
+
+def false_positive_risk(
+    alpha: float, power: FloatArray, success_rate: FloatArray, portfolio_power: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """(risk, prior probability of no real effect) of a significant win (Kohavi, Deng &
+    Vermeer 2022, "A/B Testing Intuition Busters", eq. for FPR with α/2 for a win).
+
+    The share of ideas with no real effect π solves success = (α/2) π + power (1 − π) at the
+    portfolio's typical power; then FPR = (α/2) π / ((α/2) π + power (1 − π)) at this test's
+    power. π is kept inside [0, 1]."""
+    half = alpha / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        prior_null = np.clip((portfolio_power - success_rate) / (portfolio_power - half), 0.0, 1.0)
+        risk = half * prior_null / (half * prior_null + power * (1 - prior_null))
+    return risk, prior_null
