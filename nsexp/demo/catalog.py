@@ -1,5 +1,8 @@
 """The Lingo demo's metric catalog: one North Star, leading indicators, vanity metrics and a
-guardrail, as metrics.toml gets them."""
+guardrail, as metrics.toml gets them, arranged as a two-level North Star tree: day-7 retention
+(frequency) and lessons started (depth) drive lessons completed; a streak drives retention,
+minutes per session drive lessons started; finishing a lesson on day one (efficiency) is new
+and has too little history yet. Each input names the team that owns it."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ METRICS: tuple[Metric, ...] = (
         practical_threshold=0.02,
         description="Lessons completed per learner in the 14 days after first exposure.",
         covariate="lessons_pre",
+        owner="Product",
     ),
     Metric(
         id="day7_retention",
@@ -22,6 +26,9 @@ METRICS: tuple[Metric, ...] = (
         type="proportion",
         practical_threshold=0.01,
         description="Share of learners who came back to practise 7 days after first exposure.",
+        parent="lessons_completed",
+        input="frequency",
+        owner="Engagement",
     ),
     Metric(
         id="lesson_starts",
@@ -30,6 +37,9 @@ METRICS: tuple[Metric, ...] = (
         type="mean",
         practical_threshold=0.02,
         description="Lessons started (completed or abandoned) per learner in the 14 days.",
+        parent="lessons_completed",
+        input="depth",
+        owner="Growth",
     ),
     Metric(
         id="streak_started",
@@ -38,6 +48,9 @@ METRICS: tuple[Metric, ...] = (
         type="proportion",
         practical_threshold=0.02,
         description="Share of learners who practised three days in a row.",
+        parent="day7_retention",
+        input="frequency",
+        owner="Engagement",
     ),
     Metric(
         id="minutes_per_session",
@@ -48,6 +61,21 @@ METRICS: tuple[Metric, ...] = (
         denominator="sessions",
         practical_threshold=0.02,
         description="Minutes in the app divided by sessions, over all learners in the arm.",
+        parent="lesson_starts",
+        input="depth",
+        owner="Monetization",
+    ),
+    Metric(
+        id="first_day_lesson",
+        label="First lesson on day one",
+        role="leading",
+        type="proportion",
+        practical_threshold=0.02,
+        description="Share of learners who finished a lesson on the day they were first exposed "
+        "(measured since the autumn: too little history yet).",
+        parent="lessons_completed",
+        input="efficiency",
+        owner="Onboarding",
     ),
     Metric(
         id="onboarding_clicks",

@@ -3,11 +3,16 @@
 The true relative effects of each past experiment come from one latent factor (how much the
 change really helped learners) plus metric-specific parts, so that across experiments:
 day7_retention's true effects correlate 0.9 with the North Star's (a predictive indicator),
-lesson_starts 0.75, streak_started 0.6, minutes_per_session 0.25, and page_views,
-onboarding_clicks and shares not at all, although page_views moves often (vanity).
-Each arm's summary (n, sum, sum_sq; ratio sums for minutes_per_session) is drawn from the
-sampling distribution of its estimate, independently per metric: the sampling noise of two
-metrics is uncorrelated, which is what nsexp.learning.proxies assumes when it has no cross sums.
+lesson_starts 0.75, streak_started 0.6 (0.54 with day7_retention, its parent in the tree),
+minutes_per_session 0.25, and page_views, onboarding_clicks and shares not at all, although
+page_views moves often (vanity).
+Each arm's summary is drawn from the sampling distribution of all its metrics at once: the
+sample means jointly normal and the sample covariance Wishart, from a unit-level covariance in
+which engaged learners do more of everything (UNIT correlations), so two metrics' sampling
+noise is correlated within an experiment, as in real data. The rows carry that covariance as
+cross sums (ns_cross_sum with the North Star, parent_cross_sum with the parent; not for the
+ratio minutes_per_session, whose parts would need more columns), so nsexp computes it instead
+of assuming zero.
 """
 
 from __future__ import annotations
@@ -76,23 +81,58 @@ IDEAS: tuple[tuple[str, str, str], ...] = (
     ("banner_promo", "Promo banner on home", "banner"),
     ("practice_timer", "Practice timer", "timer"),
 )
-# metric -> (base value, unit variance, true-effect SD, loading on the latent factor, mean)
-MEAN_METRICS: dict[str, tuple[float, float, float, float, float]] = {
-    "lessons_completed": (5.2, 14.2, 0.015, 1.0, 0.002),
-    "lesson_starts": (6.9, 16.5, 0.02, 0.75, 0.004),
-    "onboarding_clicks": (2.4, 2.4, 0.05, 0.0, 0.01),
-    "page_views": (13.0, 29.0, 0.05, 0.0, 0.02),
+# The unit-level parts of the metrics, as in the unit-level demo: base value per learner (the
+# control's), unit SD, and the effect spec: true-effect SD, loading on the latent factor, mean.
+# minutes and sessions are the parts of minutes_per_session (the effect moves minutes).
+PARTS: dict[str, tuple[float, float]] = {
+    "lessons_completed": (5.2, 3.77),
+    "lesson_starts": (6.9, 4.06),
+    "onboarding_clicks": (2.4, 1.55),
+    "page_views": (13.0, 5.39),
+    "minutes": (27.9, 19.7),
+    "sessions": (4.5, 2.76),
+    "day7_retention": (0.46, 0.498),
+    "streak_started": (0.19, 0.392),
+    "shares": (0.035, 0.184),
+    "notifications_off": (0.055, 0.228),
 }
-PROPORTIONS: dict[str, tuple[float, float, float, float]] = {
-    "day7_retention": (0.46, 0.02, 0.9, 0.003),
-    "streak_started": (0.19, 0.04, 0.6, 0.005),
-    "shares": (0.035, 0.12, 0.0, 0.02),
-    "notifications_off": (0.055, 0.08, -0.2, 0.0),
+PROPORTION_PARTS = ("day7_retention", "streak_started", "shares", "notifications_off")
+EFFECTS: dict[str, tuple[float, float, float]] = {
+    "lessons_completed": (0.02, 1.0, 0.003),
+    "day7_retention": (0.05, 0.9, 0.006),
+    "lesson_starts": (0.03, 0.75, 0.005),
+    "streak_started": (0.05, 0.35, 0.006),
+    "minutes_per_session": (0.03, 0.5, 0.0),
+    "onboarding_clicks": (0.05, 0.0, 0.01),
+    "page_views": (0.05, 0.0, 0.02),
+    "shares": (0.12, 0.0, 0.02),
+    "notifications_off": (0.15, -0.2, 0.0),
 }
-# minutes_per_session = minutes / sessions: unit means, covariance and effect spec
-RATIO_MEANS = np.array([27.9, 4.5])
-RATIO_COV = np.array([[388.0, 47.0], [47.0, 7.6]])
-RATIO_EFFECT = (0.02, 0.25, 0.0)
+# Unit-level correlations from three factors: engagement (engaged learners do more of
+# everything), lesson activity (lessons started count the completed ones too) and session
+# length (the two parts of minutes per session): loadings per part, so the matrix is a valid
+# correlation matrix and two metrics' sampling noise is correlated within an experiment.
+_LOADINGS: dict[str, tuple[float, float, float]] = {
+    "lessons_completed": (0.6, 0.75, 0.0),
+    "lesson_starts": (0.6, 0.7, 0.0),
+    "onboarding_clicks": (0.1, 0.0, 0.0),
+    "page_views": (0.7, 0.0, 0.0),
+    "minutes": (0.5, 0.0, 0.8),
+    "sessions": (0.7, 0.0, 0.6),
+    "day7_retention": (0.5, 0.0, 0.0),
+    "streak_started": (0.45, 0.0, 0.0),
+    "shares": (0.1, 0.0, 0.0),
+    "notifications_off": (0.05, 0.0, 0.0),
+}
+
+
+def unit_covariance() -> np.ndarray:
+    """The unit-level covariance of PARTS (in their order) for the control at scale 1."""
+    loadings = np.array([_LOADINGS[m] for m in PARTS])
+    corr = loadings @ loadings.T
+    np.fill_diagonal(corr, 1.0)
+    sd = np.array([PARTS[m][1] for m in PARTS])
+    return corr * np.outer(sd, sd)
 
 
 def history_ids() -> list[str]:
@@ -104,9 +144,7 @@ def _true_effects(rng: np.random.Generator) -> dict[str, np.ndarray]:
     """True relative effects per metric across the past experiments (one latent factor)."""
     factor = rng.standard_normal(N_PAST)
     out = {}
-    specs = {k: v[2:] for k, v in MEAN_METRICS.items()} | {k: v[1:] for k, v in PROPORTIONS.items()}
-    specs["minutes_per_session"] = (*RATIO_EFFECT[:2], RATIO_EFFECT[2])
-    for metric, (sd, loading, mean) in specs.items():
+    for metric, (sd, loading, mean) in EFFECTS.items():
         own = rng.standard_normal(N_PAST)
         out[metric] = mean + sd * (loading * factor + np.sqrt(1 - loading**2) * own)
     return out
@@ -115,28 +153,43 @@ def _true_effects(rng: np.random.Generator) -> dict[str, np.ndarray]:
 def _arm_rows(
     rng: np.random.Generator, eid: str, variant: str, n: int, lift: dict[str, float], scale: float
 ) -> list[dict]:
-    """Summary rows of one arm: every metric's n, sum and sum_sq drawn from its sampling law."""
-    rows = []
-    for metric, (base, var, *_rest) in MEAN_METRICS.items():
-        mean = base * scale * (1 + lift.get(metric, 0.0))
-        unit_var = var * scale**2
-        sample_mean = mean + np.sqrt(unit_var / n) * rng.standard_normal()
-        sample_var = unit_var * rng.chisquare(n - 1) / (n - 1)
-        total = n * sample_mean
-        rows.append(_row(eid, variant, metric, n, total, (n - 1) * sample_var + total**2 / n))
-    for metric, (p, *_rest) in PROPORTIONS.items():
-        share = min(p * (1 + lift.get(metric, 0.0)), 1.0)
-        count = float(rng.binomial(n, share))
-        rows.append(_row(eid, variant, metric, n, count, count))
-    means = RATIO_MEANS * np.array([scale * (1 + lift.get("minutes_per_session", 0.0)), 1.0])
-    sample_mean = rng.multivariate_normal(means, RATIO_COV / n)
-    sample_cov = stats.wishart(df=n - 1, scale=RATIO_COV / (n - 1)).rvs(random_state=rng)
+    """Summary rows of one arm: every part's mean and the parts' sample covariance drawn jointly
+    from their sampling laws, written as n, sums, sums of squares and cross sums."""
+    names = list(PARTS)
+    base = np.array([PARTS[m][0] for m in names])
+    factor = np.array([1.0 if m in PROPORTION_PARTS else scale for m in names])
+    effect = np.array(
+        [lift.get("minutes_per_session" if m == "minutes" else m, 0.0) for m in names]
+    )
+    means = base * factor * (1 + effect)
+    spread = np.array([1.0 if m in PROPORTION_PARTS else scale for m in names])
+    cov = unit_covariance() * np.outer(spread, spread)
+    sample_mean = rng.multivariate_normal(means, cov / n)
+    sample_cov = stats.wishart(df=n - 1, scale=cov / (n - 1)).rvs(random_state=rng)
+    for i, m in enumerate(names):
+        if m in PROPORTION_PARTS:  # a count of converted units; 0/1 values: sum_sq = sum
+            sample_mean[i] = round(min(max(sample_mean[i], 0.0), 1.0) * n) / n
     sums = n * sample_mean
     cross = (n - 1) * sample_cov + np.outer(sums, sums) / n
-    rows.append(
-        _row(eid, variant, "minutes_per_session", n, sums[0], cross[0, 0])
-        | {"den_sum": sums[1], "den_sum_sq": cross[1, 1], "num_den_sum": cross[0, 1]}
-    )
+    at = {m: i for i, m in enumerate(names)}
+    ns, starts = at["lessons_completed"], at["day7_retention"]
+    rows = []
+    for metric in (*(m for m in names if m not in ("minutes", "sessions")), "minutes_per_session"):
+        if metric == "minutes_per_session":
+            i, d = at["minutes"], at["sessions"]
+            rows.append(
+                _row(eid, variant, metric, n, sums[i], cross[i, i])
+                | {"den_sum": sums[d], "den_sum_sq": cross[d, d], "num_den_sum": cross[i, d]}
+            )
+            continue
+        i = at[metric]
+        square = sums[i] if metric in PROPORTION_PARTS else cross[i, i]
+        row = _row(eid, variant, metric, n, sums[i], square)
+        if metric != "lessons_completed":
+            row["ns_cross_sum"] = cross[i, ns]
+        if metric == "streak_started":  # its parent in the tree is day7_retention
+            row["parent_cross_sum"] = cross[i, starts]
+        rows.append(row)
     return rows
 
 
@@ -146,12 +199,25 @@ def _row(eid: str, variant: str, metric: str, n: int, total: float, total_sq: fl
         "variant": variant,
         "metric": metric,
         "n": n,
-        "sum": round(float(total), 2),
-        "sum_sq": round(float(total_sq), 2),
+        "sum": float(total),
+        "sum_sq": float(total_sq),
         "den_sum": None,
         "den_sum_sq": None,
         "num_den_sum": None,
+        "ns_cross_sum": None,
+        "parent_cross_sum": None,
     }
+
+
+_SUMS = (
+    "sum",
+    "sum_sq",
+    "den_sum",
+    "den_sum_sq",
+    "num_den_sum",
+    "ns_cross_sum",
+    "parent_cross_sum",
+)
 
 
 def history_frames(seed: int = 7) -> dict[str, pl.DataFrame]:
@@ -167,10 +233,10 @@ def history_frames(seed: int = 7) -> dict[str, pl.DataFrame]:
         lift = {m: float(v[i]) for m, v in effects.items()}
         rows = _arm_rows(rng, eid, "control", n_c, {}, scale)
         rows += _arm_rows(rng, eid, variant, total - n_c, lift, scale)
-        for col in ("den_sum", "den_sum_sq", "num_den_sum"):
-            for r in rows:
-                r[col] = None if r[col] is None else round(float(r[col]), 2)
-        frames[eid] = pl.DataFrame(rows, schema_overrides={"n": pl.Int64}).sort("variant", "metric")
+        frame = pl.DataFrame(
+            rows, schema_overrides={"n": pl.Int64} | {c: pl.Float64 for c in _SUMS}
+        )
+        frames[eid] = frame.with_columns(pl.col(_SUMS).round(2)).sort("variant", "metric")
     return frames
 
 

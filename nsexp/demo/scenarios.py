@@ -20,6 +20,7 @@ Lever = Literal[
     "page_views",
     "shares",
     "notifications_off",
+    "first_day",
 ]
 Form = Literal["units", "units_with_experiment", "units_int_flags", "summary"]
 
@@ -219,5 +220,17 @@ EXPERIMENTS: tuple[Scenario, ...] = (
             },
         },
         form="units_int_flags",
+    ),
+    Scenario(
+        id="streak_society",
+        name="Streak Society (pilot)",
+        owner=PRIYA,
+        hypothesis="Inviting learners on a streak into a club with weekly goals brings them "
+        "back more often, which should show up as more completed lessons.",
+        start=date(2026, 10, 12),
+        days=14,
+        units=10_000,
+        split={"control": 0.5, "club": 0.5},
+        effects={"club": {"retention": 0.1, "streak": 0.1, "lessons": 0.02, "sessions": 0.02}},
     ),
 )

@@ -73,7 +73,11 @@ def _simulate_units(exp: Scenario, rng: np.random.Generator) -> pl.DataFrame:
             "notifications_off": rng.random(n) < 0.055 * lift("notifications_off"),
         }
     )
-    if exp.lost is not None:
+    # drawn after every other column (and the lost exposures), so adding it kept them as they were
+    lost_draw = rng.random(n) if exp.lost is not None else None
+    first_day = rng.random(n) < np.minimum(0.55 * root * lift("first_day"), 0.97)
+    frame = frame.with_columns(pl.Series("first_day_lesson", first_day))
+    if exp.lost is not None and lost_draw is not None:
         lost = exp.lost
         frame = frame.filter(
             ~(
@@ -83,15 +87,18 @@ def _simulate_units(exp: Scenario, rng: np.random.Generator) -> pl.DataFrame:
                     exp.start + timedelta(days=lost.first_day),
                     exp.start + timedelta(days=lost.last_day),
                 )
-                & pl.Series(rng.random(n) < lost.share)
+                & pl.Series(lost_draw < lost.share)
             )
         )
     return frame.sort("date", "unit_id")
 
 
 def _summarise(units: pl.DataFrame, experiment_id: str) -> pl.DataFrame:
-    """Aggregate unit rows to summary rows: one per day, variant and metric."""
+    """Aggregate unit rows to summary rows: one per day, variant and metric, with each mean or
+    proportion metric's cross sums with the North Star and with its parent (nsexp.io.cross)."""
     frames: list[pl.DataFrame] = []
+    by_id = {m.id: m for m in METRICS}
+    ns = next(m for m in METRICS if m.role == "north_star")
     for metric in METRICS:
         num = pl.col(metric.columns[0]).cast(pl.Float64)
         aggs = [pl.len().alias("n"), num.sum().alias("sum"), (num * num).sum().alias("sum_sq")]
@@ -107,9 +114,26 @@ def _summarise(units: pl.DataFrame, experiment_id: str) -> pl.DataFrame:
                 pl.lit(None, pl.Float64).alias(name)
                 for name in ("den_sum", "den_sum_sq", "num_den_sum")
             ]
+        partners = {
+            "ns_cross_sum": ns if metric.id != ns.id else None,
+            "parent_cross_sum": by_id.get(metric.parent or "") if metric.parent != ns.id else None,
+        }
+        for name, other in partners.items():
+            if other is not None and "ratio" not in (metric.type, other.type):
+                aggs.append((num * pl.col(other.columns[0]).cast(pl.Float64)).sum().alias(name))
+            else:
+                aggs.append(pl.lit(None, pl.Float64).alias(name))
         by_day = units.group_by("date", "variant").agg(aggs)
         frames.append(by_day.with_columns(metric=pl.lit(metric.id)))
-    sums = ("sum", "sum_sq", "den_sum", "den_sum_sq", "num_den_sum")
+    sums = (
+        "sum",
+        "sum_sq",
+        "den_sum",
+        "den_sum_sq",
+        "num_den_sum",
+        "ns_cross_sum",
+        "parent_cross_sum",
+    )
     return (
         pl.concat(frames)
         .with_columns(pl.col(sums).round(4), experiment=pl.lit(experiment_id))
@@ -148,6 +172,9 @@ def _metrics_toml(seed: int) -> str:
                 "covariate": m.covariate,
                 "cap_quantile": m.cap_quantile,
                 "non_inferiority_margin": m.non_inferiority_margin,
+                "parent": m.parent,
+                "input": m.input,
+                "owner": m.owner or None,
             },
         )
         for m in METRICS

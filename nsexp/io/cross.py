@@ -265,7 +265,8 @@ def summary_cross(frame: pl.DataFrame, catalog: Catalog, path: Path) -> pl.DataF
                 (pl.col(column) - pl.col("n") * mean * pl.col("other_mean")).alias("comoment"),
             )
         )
-    return pl.concat(out) if out else empty_cross()
+    pair = ["experiment", "variant", "metric", "other", "part", "other_part"]
+    return pl.concat(out).unique(pair, keep="first", maintain_order=True) if out else empty_cross()
 
 
 def _check_summary_pairs(rows: pl.DataFrame, catalog: Catalog, column: str, path: Path) -> None:

@@ -146,11 +146,18 @@ def _notes(table: pl.DataFrame) -> list[str]:
         "positive correlation always means improving the metric goes with improving the "
         "North Star.",
     ]
-    if table.height and (table["within_covariance"] == "assumed_zero").any():
+    assumed = (
+        table.filter(pl.col("within_covariance") == "assumed_zero")["metric"].to_list()
+        if table.height
+        else []
+    )
+    if assumed:
         notes.append(
             "The within-experiment covariance of a metric's and the North Star's estimates is "
-            "assumed zero (the data has no unit-level cross sums); metrics built from the same "
-            "actions as the North Star may look more predictive than they are."
+            f"assumed zero for {', '.join(assumed)} wherever the data has no unit-level cross "
+            "sums (summary rows without ns_cross_sum); elsewhere it is computed. Metrics built "
+            "from the same actions as the North Star may look more predictive than they are "
+            "where it is assumed zero."
         )
     notes.append(
         f"Labels: predictive = corrected r ≥ {PREDICTIVE_CORRELATION} with the interval above 0; "

@@ -54,7 +54,11 @@ def test_metric_movement_leaves_out_invalid_experiments(demo: Readout) -> None:
         all(t.verdict == "invalid" for t in e.treatments) for e in demo.experiments.values()
     )
     assert invalid >= 1
-    assert set(movement["experiments"]) == {len(demo.experiments) - invalid}
+    # every metric but the one measured only lately is in every experiment
+    everywhere = movement.filter(pl.col("metric") != "first_day_lesson")
+    assert set(everywhere["experiments"]) == {len(demo.experiments) - invalid}
+    lately = movement.filter(pl.col("metric") == "first_day_lesson")["experiments"][0]
+    assert lately == sum(1 for e in demo.experiments if not e.startswith("past_")) - invalid
     people = movement_table(movement)
     assert people.height == len(demo.catalog.metrics)
     assert people["North Star moved too"][0] == "—"
