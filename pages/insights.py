@@ -1,4 +1,5 @@
-"""Portfolio insights: which leading indicators really predict the North Star, from the history."""
+"""Portfolio insights: the evidence on every edge of the North Star tree, edge by edge, and how
+much of the reported North Star lift is real."""
 
 from __future__ import annotations
 
@@ -6,40 +7,23 @@ import polars as pl
 import streamlit as st
 
 from nsexp import format as fmt
-from nsexp.config.catalog import ROLE_LABELS
-from nsexp.learning.proxies import LABEL_MEANINGS
-from nsexp.report.proxies import PLAIN, impact_sentence, label_reason, signed_r, thresholds
-from nsexp.report.proxy_charts import impact_chart, proxy_scatter, ranking_chart
+from nsexp.learning.tree import LABEL_MEANINGS
+from nsexp.report.proxies import impact_sentence
+from nsexp.report.proxy_charts import edge_scatter, impact_chart, ranking_chart
+from nsexp.report.tree import PLAIN, edge_reason, edges_table, label_definition
 from pages.ui import frame, loaders
 
 COLUMNS = 2
 
-
-def ranked_table(table: pl.DataFrame, labels: dict[str, str] | None = None) -> pl.DataFrame:
-    """The proxy table formatted for people, best proxies first: metric labels as on the other
-    pages (the id beside them, as the charts name it), correlations as the CLI prints them."""
-    labels = labels or {}
-    rows = [
-        {
-            "Metric": labels.get(r["metric"], r["metric"]),
-            "Id": r["metric"],
-            "Role": ROLE_LABELS.get(r["role"], r["role"]),
-            "Label": r["label"].replace("_", " "),
-            "Comparisons": r["n_comparisons"],
-            "Moved": r["n_moved"],
-            "North Star followed": f"{r['n_ns_followed']} of {r['n_moved']}",
-            "Corrected r": signed_r(r["corrected_correlation"]),
-            "95% interval": f"[{signed_r(r['correlation_ci_low'])}, "
-            f"{signed_r(r['correlation_ci_high'])}]",
-            "Naive r": signed_r(r["naive_correlation"]),
-        }
-        for r in table.iter_rows(named=True)
-    ]
-    return pl.DataFrame(rows)
-
-
 ctx, settings = frame.current().data, frame.current().settings
-comparisons, table, impact, north_star, labels = loaders.insights(ctx, settings)
+evidence, impact = loaders.insights(ctx, settings)
+catalog, table = evidence.catalog, evidence.edges
+
+
+def edge_name(row: dict) -> str:
+    """'Day-7 retention → Lessons completed'."""
+    return f"{catalog.metrics[row['child']].label} → {catalog.metrics[row['parent']].label}"
+
 
 st.title("Portfolio insights", anchor=False)
 st.caption(PLAIN + f" Over every trustworthy experiment in {ctx.name}.")
@@ -48,49 +32,38 @@ if table.height == 0:
     st.info("No valid comparisons yet: run a few experiments first.")
     st.stop()
 
-predictive = [labels.get(m, m) for m in table.filter(pl.col("label") == "predictive")["metric"]]
-vanity = [labels.get(m, m) for m in table.filter(pl.col("label") == "vanity")["metric"]]
+rows = list(table.iter_rows(named=True))
+predictive = [edge_name(r) for r in rows if r["label"] == "predictive"]
+vanity = [edge_name(r) for r in rows if r["label"] == "vanity"]
 st.markdown(
     f"**Predictive:** {', '.join(predictive) or 'none yet'}  \n"
     f"**Behave as vanity:** {', '.join(vanity) or 'none'}"
 )
 
-st.subheader("Metrics ranked by how well they predict the North Star")
-st.altair_chart(ranking_chart(table), height=40 + 32 * table.height, width="stretch")
-st.dataframe(
-    ranked_table(table, labels),
-    hide_index=True,
-    width="stretch",
-    # short headers and widths in pixels so every column fits a 1440 px window
-    column_config={
-        "Metric": st.column_config.TextColumn(width=150),
-        "Id": st.column_config.TextColumn(width=130),
-        "Role": st.column_config.TextColumn(width=120),
-        "Label": st.column_config.TextColumn(width=75),
-        "Comparisons": st.column_config.NumberColumn(
-            "Compared", width=70, help="Comparisons (treatment vs control) in the data."
-        ),
-        "Moved": st.column_config.NumberColumn(width=55),
-        "North Star followed": st.column_config.TextColumn("NS followed", width=85),
-        "Corrected r": st.column_config.TextColumn(width=80),
-        "95% interval": st.column_config.TextColumn(width=105),
-        "Naive r": st.column_config.TextColumn(width=60),
-    },
+st.subheader("Every edge, ranked by how well the input predicts what it should drive")
+ranked = table.sort("corrected_correlation", descending=True, nulls_last=True)
+ranked = ranked.with_columns(
+    pl.Series("metric", [edge_name(r) for r in ranked.iter_rows(named=True)])
 )
-with st.expander("Why each metric got its label"):
-    for row in table.iter_rows(named=True):
-        st.markdown(f"- {label_reason(row)}")
+st.altair_chart(ranking_chart(ranked), height=40 + 32 * ranked.height, width="stretch")
+st.dataframe(edges_table(evidence), hide_index=True, width="stretch")
+with st.expander("Why each edge got its label"):
+    for row in rows:
+        st.markdown(f"- {edge_reason(row, catalog)}")
 
-st.subheader(f"Each metric against the North Star ({north_star}), experiment by experiment")
+st.subheader("Each edge, experiment by experiment")
 st.caption(
     "One dot per treatment-versus-control comparison, with 95% error bars both ways. The line "
-    "is fitted to the true effects (noise removed); its colour is the metric's label."
+    "has the noise-corrected slope; its colour is the edge's label."
 )
-rows = list(table.iter_rows(named=True))
 for start in range(0, len(rows), COLUMNS):
     for column, row in zip(st.columns(COLUMNS), rows[start : start + COLUMNS], strict=False):
         with column:
-            st.altair_chart(proxy_scatter(comparisons, row, north_star), width="stretch")
+            child, parent = catalog.metrics[row["child"]], catalog.metrics[row["parent"]]
+            st.altair_chart(
+                edge_scatter(evidence.comparisons, row, child.label, parent.label),
+                width="stretch",
+            )
 
 st.subheader("How much of the reported North Star lift is real")
 left, right = st.columns(2)
@@ -111,28 +84,19 @@ if impact.n_wins:
     st.altair_chart(impact_chart(impact), height=40 + 26 * impact.n_wins, width="stretch")
 
 with st.expander("Method and thresholds"):
-    limits = thresholds()
+    computed = (table["within_covariance"] == "computed").sum()
     st.markdown(
         "- Effects are relative lifts, flipped for metrics where lower is better, across every "
         "valid treatment-versus-control comparison (verdict not *invalid*).\n"
-        "- Corrected correlation: covariance of the estimated effects across experiments minus "
-        "the average within-experiment sampling covariance, over the noise-corrected spreads "
-        "(Tripuraneni et al. 2023, *Choosing a Proxy Metric from Past Experiments*). The "
-        "within-experiment covariance is "
-        + (
-            "**assumed zero** (the data has no unit-level cross sums)"
-            if (table["within_covariance"] == "assumed_zero").any()
-            else "estimated from cross sums"
-        )
-        + ".\n"
-        "- Interval: Fisher-z interval whose spread comes from a seeded bootstrap over "
-        "experiments.\n"
-        f"- Labels: predictive = corrected r ≥ {limits['predictive_correlation']} with the "
-        f"interval above 0; vanity = moved at least {limits['vanity_min_moved']} times, the "
-        f"North Star followed fewer than {limits['vanity_max_followed_share']:.0%} of them and "
-        f"corrected r < {limits['vanity_max_correlation']}; too_few = fewer than "
-        f"{limits['min_comparisons']} comparisons; weak = the rest.\n"
-        + "".join(f"- *{k}*: {v}.\n" for k, v in LABEL_MEANINGS.items())
+        "- Corrected correlation and slope: the covariance of the estimated effects across "
+        "experiments minus the average within-experiment sampling covariance, over the "
+        "noise-corrected spreads (Tripuraneni et al. 2023, *Choosing a Proxy Metric from Past "
+        f"Experiments*). The within-experiment covariance is computed from cross sums on "
+        f"{computed} of {table.height} edges and assumed zero on the others (no cross sums).\n"
+        "- Intervals: Fisher-z for the correlation, percentile for the slope, from a seeded "
+        "bootstrap over experiments.\n"
+        f"- {label_definition()}\n"
+        + "".join(f"- *{k.replace('_', ' ')}*: {v}.\n" for k, v in LABEL_MEANINGS.items())
         + "- Winner's curse: normal-normal empirical Bayes; the prior's mean and variance are "
         "fitted by the method of moments over all valid comparisons (Efron 2011)."
     )

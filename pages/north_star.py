@@ -1,46 +1,100 @@
-"""North Star: the metric catalog as a tree, and how often each metric moved the North Star."""
+"""North Star: the metric tree with the evidence on every edge, one metric's scatter against
+its parent, the North Star's health and the team scoreboard."""
 
 import streamlit as st
 
-from nsexp.report import charts
 from nsexp.report.movement import movement_table
-from pages.ui import frame, loaders
+from nsexp.report.proxy_charts import edge_scatter
+from nsexp.report.scoreboard import scoreboard_table
+from nsexp.report.tree import edge_reason, edges_table, label_definition
+from nsexp.report.tree_chart import tree_graph
+from pages.ui import frame, loaders, url
 
 ctx, settings = frame.current().data, frame.current().settings
-view = loaders.movement(ctx, settings)
-movement = view["movement"]
-north_star = movement.filter(movement["role"] == "north_star").row(0, named=True)
+view = loaders.tree_view(ctx, settings)
+evidence, movement = view["evidence"], view["movement"]
+catalog = evidence.catalog
+ns = catalog.north_star
 
-st.title(f"North Star: {north_star['label']}", anchor=False)
+st.title(f"North Star: {ns.label}", anchor=False)
 st.caption(
-    f"{north_star['description'] or 'The value customers get.'} Leading indicators should move "
-    "it, vanity metrics are easy to move and prove little, guardrails must not get worse. Counts "
-    f"are over the {north_star['comparisons']} comparisons of the {north_star['experiments']} "
-    f"experiments in {ctx.name} whose data can be trusted ({view['experiments']} experiments in "
-    "all)."
+    f"{ns.description or 'The value customers get.'} Inputs sit under the metric they should "
+    "drive, with the team that owns them; each edge says whether experiments that moved the "
+    f"input also moved its parent, over the trustworthy experiments in {ctx.name} "
+    f"({view['experiments']} experiments in all)."
 )
-st.caption(
-    "A comparison is one treatment read out against its control: an experiment with two "
-    "treatments makes two comparisons."
+st.markdown(f"**Health.** {view['health']}")
+
+choices = [m.id for m in catalog.ordered() if m.id != ns.id]
+requested = st.query_params.get("node")
+if requested is not None and requested not in choices:
+    st.warning(
+        f"There is no metric {requested[:40]!r} under the North Star: choose one below.",
+        icon=":material/search_off:",
+    )
+    del st.query_params["node"]
+    requested = None
+drawing = st.container()
+node = st.selectbox(
+    "Metric",
+    choices,
+    format_func=lambda m: catalog.metrics[m].label,
+    index=None,
+    placeholder="Choose a metric to see its experiments against its parent",
+    width=420,
+    **url.url_bound("node", requested),
 )
-st.graphviz_chart(
-    charts.catalog_tree(movement),
-    alt=f"Metric catalog tree with {north_star['label']} at the root",
-)
-st.caption(
-    "Green: in the comparisons that moved this metric, the North Star moved the same way at least "
-    "half the time. Orange: it moved, the North Star mostly did not follow. Grey: never moved. "
-    "Red: a guardrail that got worse."
-)
-st.subheader("Per metric", anchor=False)
+with drawing:
+    st.graphviz_chart(
+        tree_graph(evidence, movement, node),
+        width="stretch",
+        alt=f"The North Star tree of {ns.label} with the evidence on every edge",
+    )
+    st.caption(
+        "Arrows point to the metric an input should drive. Solid green: predictive (experiments "
+        "that move it move its parent); thin grey: weak; dashed: vanity (it moves, the parent "
+        "does not follow) or too few experiments to tell. r is the correlation of true effects "
+        "with measurement noise removed, with its 95% interval."
+    )
+
+if node is not None:
+    row = evidence.edge(node)
+    child = catalog.metrics[node]
+    parent = catalog.metrics[child.parent or ns.id]
+    st.subheader(f"{child.label} against {parent.label}", anchor=False)
+    if row is None:
+        st.info(f"No trustworthy comparison measured both {child.label} and {parent.label} yet.")
+    else:
+        st.markdown(edge_reason(row, catalog))
+        st.altair_chart(
+            edge_scatter(evidence.comparisons, row, child.label, parent.label),
+            width="stretch",
+            alt=f"{child.label} effect against {parent.label} effect, experiment by experiment",
+        )
+        st.caption(
+            "One dot per treatment-versus-control comparison with 95% error bars both ways. The "
+            "line has the noise-corrected slope: the parent's lift per 1% of the child's."
+        )
+
+st.subheader("Team scoreboard: outcomes over output", anchor=False)
 st.dataframe(
-    movement_table(movement),
+    scoreboard_table(view["scoreboard"]),
     hide_index=True,
-    alt="How often each metric moved, and the North Star with it",
+    width="stretch",
+    alt="Per team: experiments run and what they did to the North Star",
 )
 st.caption(
-    "“Moved” means significantly different from the control after the multiple-testing "
-    "correction. “North Star moved too” counts the comparisons (treatment vs control) that moved "
-    "the metric where the North Star was significant as well; “North Star followed” those where "
-    "both got better or both got worse."
+    "Per owner in experiments.toml. Moved the North Star: experiments with a North Star win. "
+    "Vanity only: experiments whose metrics moved while the North Star did not. Shrunk impact: "
+    "the wins' North Star lifts added up after the winner's-curse correction. Learning rate: "
+    "experiments that ended decisive (a win, a loss, a guardrail breach or a well-powered flat)."
 )
+with st.expander("Every edge's evidence", icon=":material/account_tree:"):
+    st.dataframe(edges_table(evidence), hide_index=True, width="stretch")
+    st.caption(label_definition())
+with st.expander("How often each metric moved", icon=":material/table:"):
+    st.dataframe(
+        movement_table(movement),
+        hide_index=True,
+        alt="How often each metric moved, and the North Star with it",
+    )

@@ -97,6 +97,7 @@ class Impact:
     prior_mean: float
     prior_sd: float
     wins: pl.DataFrame
+    shrunk: pl.DataFrame | None = None  # every valid comparison's North Star, shrunk
 
     @property
     def real_share(self) -> float | None:
@@ -196,4 +197,5 @@ def cumulative_impact(readout: Readout) -> Impact:
         prior_mean=fit.prior_mean if fit else float("nan"),
         prior_sd=float(np.sqrt(fit.prior_var)) if fit else float("nan"),
         wins=wins,
+        shrunk=with_post,
     )

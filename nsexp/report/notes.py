@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from nsexp import format as fmt
+from nsexp.analysis.learned import prediction_sentence
 from nsexp.analysis.readout import TreatmentReadout
 from nsexp.analysis.results import MetricResult
 
@@ -24,10 +25,22 @@ def guardrail_text(m: MetricResult) -> str:
     return f"{status} ({margin})" if power is None else f"{status} ({margin}, power {power:.0%})"
 
 
+def prediction_note(t: TreatmentReadout) -> str | None:
+    """The predicted North Star effect in one plain sentence ("Day-7 retention moved +3.1%;
+    with the North Star's own +0.9%, from 48 past comparisons that predicts the North Star
+    +1.2% [+0.4%, +2.0%] (95%)."), or why there is none; None without history records."""
+    if t.learned is None or t.learned.prediction is None or t.verdict == "invalid":
+        return None
+    effects = {m.metric: (m.name, m.rel_effect) for m in t.metrics if m.role != "north_star"}
+    return prediction_sentence(t.learned.prediction, t.north_star.rel_effect, effects)
+
+
 def readout_notes(t: TreatmentReadout) -> list[str]:
-    """Notes under a treatment's reasons: variance removed by CUPED, the North Star's power,
-    each guardrail's non-inferiority status, the Bayesian figures and bootstrap intervals."""
-    lines = []
+    """Notes under a treatment's reasons: the predicted North Star, variance removed by CUPED,
+    the North Star's power, each guardrail's non-inferiority status, the Bayesian figures and
+    bootstrap intervals."""
+    predicted = prediction_note(t)
+    lines = [f"Predicted North Star: {predicted}"] if predicted else []
     cuped = [(m.name, m.variance_reduction) for m in t.metrics if m.variance_reduction is not None]
     if cuped:
         lines.append(

@@ -56,19 +56,41 @@ def fitted_line(points: pl.DataFrame, slope: float | None, intercept: float | No
 def proxy_scatter(comparisons: pl.DataFrame, row: dict, north_star: str, width: int = 320) -> Chart:
     """A metric's effect against the North Star's across experiments: 95% error bars both
     ways, the noise-corrected fitted line, and the proxy label in the title."""
-    points = scatter_points(comparisons, row["metric"])
-    x = alt.X("effect:Q", title=f"{row['metric']} effect", axis=alt.Axis(format="+.0%"))
-    y = alt.Y("ns_effect:Q", title=f"{north_star} effect", axis=alt.Axis(format="+.0%"))
+    return _scatter(
+        scatter_points(comparisons, row["metric"]), row, row["metric"], north_star, width
+    )
+
+
+def edge_points(comparisons: pl.DataFrame, child: str, parent: str) -> pl.DataFrame:
+    """One edge's comparisons (nsexp.learning.tree.edge_comparisons) as scatter points."""
+    frame = comparisons.filter((pl.col("child") == child) & (pl.col("parent") == parent)).rename(
+        {"child": "metric", "parent_effect": "ns_effect", "parent_se": "ns_se"}
+    )
+    return scatter_points(frame, child)
+
+
+def edge_scatter(
+    comparisons: pl.DataFrame, row: dict, child: str, parent: str, width: int | None = None
+) -> Chart:
+    """A child metric's effect against its parent's across experiments (an edge of the tree):
+    95% error bars both ways and the noise-corrected slope; `child`/`parent` name the axes."""
+    points = edge_points(comparisons, row["child"], row["parent"])
+    return _scatter(points, row, child, parent, width)
+
+
+def _scatter(points: pl.DataFrame, row: dict, x_name: str, y_name: str, width: int | None) -> Chart:
+    x = alt.X("effect:Q", title=f"{x_name} effect", axis=alt.Axis(format="+.0%"))
+    y = alt.Y("ns_effect:Q", title=f"{y_name} effect", axis=alt.Axis(format="+.0%"))
     tooltip = [
         alt.Tooltip("experiment:N"),
         alt.Tooltip("variant:N"),
-        alt.Tooltip("effect:Q", format="+.1%", title=row["metric"]),
-        alt.Tooltip("ns_effect:Q", format="+.1%", title=north_star),
+        alt.Tooltip("effect:Q", format="+.1%", title=x_name),
+        alt.Tooltip("ns_effect:Q", format="+.1%", title=y_name),
     ]
     base = alt.Chart(points)
     colour = alt.Color(
         "moved:N",
-        title=f"{row['metric']}",
+        title=x_name,
         scale=alt.Scale(domain=["moved", "did not move"], range=["#1565c0", "#90a4ae"]),
     )
     x_bars = base.mark_rule(opacity=0.35).encode(x="x_low:Q", x2="x_high:Q", y="ns_effect:Q")
@@ -79,14 +101,16 @@ def proxy_scatter(comparisons: pl.DataFrame, row: dict, north_star: str, width: 
         .mark_line(color=LABEL_COLOURS.get(row["label"], "#616161"), strokeWidth=2.5)
         .encode(x="effect:Q", y="ns_effect:Q")
     )
+    slope = f", slope {_r(row['slope'])}" if row.get("slope") is not None else ""
     title = alt.Title(
-        f"{row['metric']}: {row['label']}",
+        f"{x_name}: {row['label'].replace('_', ' ')}",
         subtitle=f"corrected r {_r(row['corrected_correlation'])} "
-        f"[{_r(row['correlation_ci_low'])}, {_r(row['correlation_ci_high'])}], "
+        f"[{_r(row['correlation_ci_low'])}, {_r(row['correlation_ci_high'])}]{slope}, "
         f"{row['n_comparisons']} comparisons",
         color=LABEL_COLOURS.get(row["label"], "#616161"),
     )
-    return alt.layer(x_bars, y_bars, line, dots).properties(title=title, width=width)
+    chart = alt.layer(x_bars, y_bars, line, dots).properties(title=title)
+    return chart.properties(width=width) if width else chart
 
 
 def ranking_chart(table: pl.DataFrame) -> Chart:

@@ -252,3 +252,9 @@ def _outline(evidence: TreeEvidence) -> list[str]:
         indent = "  " * _depth(catalog, child)
         lines.append(f"{indent}- {m.label}{f' ({facts})' if facts else ''}: {label}")
     return lines
+
+
+def edges_table(evidence: TreeEvidence) -> pl.DataFrame:
+    """Every edge for a page table: the tree's edges first, then the metrics outside it."""
+    rows = _rows(evidence, True) + _rows(evidence, False) if evidence.edges.height else []
+    return pl.DataFrame(rows, schema={h: pl.String for h in HEADERS}, orient="row")

@@ -11,7 +11,7 @@ from nsexp.analysis.settings import Settings
 from nsexp.report import charts
 from nsexp.report.figures import compact_columns, metric_table, timeline_frame
 from nsexp.report.notes import card_notes
-from pages.ui import widgets
+from pages.ui import outlook, widgets
 
 STATUS = {
     "moved": "moved",
@@ -54,6 +54,7 @@ def verdict_cards(e: ExperimentReadout, selected: str, settings: Settings) -> No
         with column.container(border=True, height="stretch"):
             mark = " · shown below" if t.variant == selected else ""
             st.markdown(f"**`{t.variant}`** vs `{e.control}`{mark}")
+            outlook.alerts(t)  # Twyman: "too good to be true?" comes before the verdict
             widgets.verdict_callout(t.verdict)
             ns = t.north_star
             status = "not to be trusted" if t.verdict == "invalid" else STATUS[t.north_star_status]
@@ -63,6 +64,7 @@ def verdict_cards(e: ExperimentReadout, selected: str, settings: Settings) -> No
                     fmt.pct(ns.rel_effect),
                     help="Treatment ÷ control − 1.",
                 )
+                outlook.predicted_metric(t)
                 if settings.engine == "bayesian":
                     st.metric(
                         "Chance to beat control",
@@ -79,6 +81,7 @@ def verdict_cards(e: ExperimentReadout, selected: str, settings: Settings) -> No
             kind = "always-valid interval" if settings.sequential else "interval"
             interval = fmt.pct_ci(ns.rel_ci_low, ns.rel_ci_high)
             st.caption(f"{(1 - settings.alpha) * 100:g}% {kind} {interval}: {status}.")
+            outlook.prediction_caption(t)
             st.markdown("\n".join(f"- {r}" for r in t.reasons))
             notes = card_notes(t)
             if notes:

@@ -14,7 +14,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-import polars as pl
 import streamlit as st
 
 from nsexp.analysis.readout import ExperimentReadout, Readout, build_readout
@@ -29,12 +28,14 @@ from nsexp.analysis.segments import (
 from nsexp.analysis.settings import Settings
 from nsexp.errors import InputError
 from nsexp.io import Dataset, load_dataset
-from nsexp.learning.history import readout_history
-from nsexp.learning.proxies import Impact, comparisons, cumulative_impact, proxy_quality
+from nsexp.learning.history import Learning, readout_learning
+from nsexp.learning.proxies import Impact, cumulative_impact
+from nsexp.learning.tree import TreeEvidence
 from nsexp.report.markdown import vanity_count
 from nsexp.report.movement import metric_movement
 from nsexp.report.portfolio import portfolio_counts, portfolio_table
 from nsexp.report.preview import experiments_table, metrics_table, summary_head
+from nsexp.report.scoreboard import health_line, scoreboard_frame
 from pages.ui.frame import DataContext
 from pages.ui.nav import DATA
 
@@ -64,10 +65,15 @@ def _dataset(data: DataContext) -> Dataset:
     return load_dataset(data.path)
 
 
+@st.cache_resource(max_entries=16, ttl=TTL, show_spinner="Learning from past experiments…")
+def _learning(data: DataContext, settings: Settings) -> Learning:
+    return readout_learning(_dataset(data), settings)
+
+
 @st.cache_resource(max_entries=16, ttl=TTL, show_spinner="Reading out every experiment…")
 def _readout(data: DataContext, settings: Settings) -> Readout:
-    dataset = _dataset(data)
-    return build_readout(dataset, settings, history=readout_history(dataset, settings))
+    learned = _learning(data, settings)
+    return build_readout(_dataset(data), settings, history=learned.history, learned=learned.learned)
 
 
 dataset = _or_stop(_dataset)
@@ -119,15 +125,26 @@ def movement(data: DataContext, settings: Settings) -> dict[str, Any]:
 
 @_or_stop
 @st.cache_data(max_entries=16, ttl=TTL, show_spinner="Learning from past experiments…")
-def insights(
-    data: DataContext, settings: Settings
-) -> tuple[pl.DataFrame, pl.DataFrame, Impact, str, dict[str, str]]:
-    """Comparisons, proxy table, cumulative impact, the North Star's id and metric labels."""
+def insights(data: DataContext, settings: Settings) -> tuple[TreeEvidence, Impact]:
+    """The tree's evidence on every edge and the cumulative North Star impact of the wins."""
+    return _learning(data, settings).evidence, cumulative_impact(_readout(data, settings))
+
+
+@_or_stop
+@st.cache_data(max_entries=16, ttl=TTL, show_spinner="Learning from past experiments…")
+def tree_view(data: DataContext, settings: Settings) -> dict[str, Any]:
+    """The North Star tree with its evidence, each metric's movement, the team scoreboard and
+    the North Star's health line."""
     result = _readout(data, settings)
-    frame = comparisons(result)
-    labels = {m.id: m.label for m in result.catalog.metrics.values()}
-    ns = result.catalog.north_star.id
-    return frame, proxy_quality(frame), cumulative_impact(result), ns, labels
+    movement = metric_movement(result)
+    impact = cumulative_impact(result)
+    return {
+        "evidence": _learning(data, settings).evidence,
+        "movement": movement,
+        "scoreboard": scoreboard_frame(result, impact),
+        "health": health_line(result, movement, impact),
+        "experiments": len(result.experiments),
+    }
 
 
 @st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)

@@ -1,0 +1,118 @@
+"""The North Star tree as Graphviz source for the North Star page: the North Star on top, each
+input under its parent with its input kind and owner team, every edge labelled with its evidence
+and drawn by it (solid and bold: predictive; thin: weak; dashed: vanity or too few).
+
+Metrics outside the tree (vanity metrics and guardrails without a parent) hang in a row of
+their own under the tree, each with a dashed edge to the North Star carrying its evidence.
+Pure: frames in, DOT text out (pages/north_star.py hands it to st.graphviz_chart).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from nsexp.config.catalog import ROLE_LABELS, Catalog
+from nsexp.learning.tree import TreeEvidence
+from nsexp.report.charts import HEX
+from nsexp.report.tree import interval, signed
+
+EDGE_STYLES: dict[str | None, str] = {
+    "predictive": f'color="{HEX["green"]}", penwidth=3, style="solid"',
+    "weak": f'color="{HEX["gray"]}", penwidth=1, style="solid"',
+    "vanity": f'color="{HEX["orange"]}", penwidth=1.5, style="dashed"',
+    "too_few": f'color="{HEX["band"]}", penwidth=1.2, style="dashed"',
+    None: f'color="{HEX["band"]}", penwidth=1, style="dotted"',
+}
+LABEL_WORDS = {"predictive": "predictive", "weak": "weak", "vanity": "vanity", "too_few": "too few"}
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _node_id(metric: str) -> str:
+    return "m_" + "".join(c if c.isalnum() else "_" for c in metric)
+
+
+def _node(
+    catalog: Catalog, metric: str, moved: dict[str, tuple[int, int]], selected: str | None
+) -> str:
+    m = catalog.metrics[metric]
+    is_ns = m.role == "north_star"
+    kind = "North Star" if is_ns else (m.input or ROLE_LABELS[m.role].lower())
+    facts = " · ".join(x for x in (kind, m.owner) if x)
+    count = moved.get(metric)
+    lines = [f"★ {m.label}" if is_ns else m.label, facts]
+    if count is not None:
+        lines.append(f"moved in {count[0]} of {count[1]} comparisons")
+    fill = HEX["light_green"] if is_ns else "#ffffff" if m.parent else HEX["light_gray"]
+    border = HEX["blue"] if metric == selected else ("#2b8a3e" if is_ns else "#adb5bd")
+    width = 3 if metric == selected else (2 if is_ns else 1)
+    text = "\\n".join(_escape(x) for x in lines if x)
+    size = 13 if is_ns else 11
+    return (
+        f'  {_node_id(metric)} [label="{text}", fillcolor="{fill}", color="{border}", '
+        f"penwidth={width}, fontsize={size}];"
+    )
+
+
+def _edge(row: dict | None, child: str, parent: str) -> str:
+    """An edge drawn from parent down to child, its arrow pointing up to what it drives."""
+    label = row["label"] if row else None
+    if row is None:
+        parts = ["no comparisons yet"]
+    else:
+        parts = [
+            LABEL_WORDS[row["label"]],
+            f"r {signed(row['corrected_correlation'])} "
+            f"{interval(row['correlation_ci_low'], row['correlation_ci_high'])}",
+            f"{row['n_comparisons']} comparisons",
+        ]
+    text = "\\n".join(_escape(p) for p in parts)
+    return (
+        f'  {_node_id(parent)} -> {_node_id(child)} [dir=back, label="{text}", '
+        f"{EDGE_STYLES[label]}];"
+    )
+
+
+def tree_graph(
+    evidence: TreeEvidence, movement: pl.DataFrame | None = None, selected: str | None = None
+) -> str:
+    """The tree as DOT; `movement` (nsexp.report.movement.metric_movement) adds each metric's
+    "moved in k of n comparisons", `selected` outlines one metric."""
+    catalog = evidence.catalog
+    ns = catalog.north_star.id
+    moved = (
+        {
+            r["metric"]: (r["comparisons_moved"], r["comparisons"])
+            for r in movement.iter_rows(named=True)
+        }
+        if movement is not None
+        else {}
+    )
+    rows = {(r["child"], r["parent"]): r for r in evidence.edges.iter_rows(named=True)}
+    lines = [
+        "digraph tree {",
+        '  graph [rankdir=TB, bgcolor="transparent", nodesep=0.35, ranksep=0.75, fontname="sans"];',
+        '  node [shape=box, style="rounded,filled", fontname="sans", margin="0.15,0.08"];',
+        '  edge [fontname="sans", fontsize=9, fontcolor="#495057", arrowsize=0.7];',
+        _node(catalog, ns, moved, selected),
+    ]
+    for child, parent in catalog.edges():
+        lines.append(_node(catalog, child, moved, selected))
+        lines.append(_edge(rows.get((child, parent)), child, parent))
+    outside = [m.id for m in catalog.metrics.values() if m.id != ns and m.parent is None]
+    if outside:
+        lines.append("  subgraph cluster_outside {")
+        lines.append(
+            '    label="Outside the tree: vanity metrics and guardrails, judged against the '
+            'North Star"; labeljust="l"; fontsize=10; fontcolor="#868e96"; style="dashed"; '
+            'color="#dee2e6";'
+        )
+        for metric in outside:
+            lines.append("  " + _node(catalog, metric, moved, selected))
+        lines.append("  }")
+        for metric in outside:
+            lines.append(_edge(rows.get((metric, ns)), metric, ns))
+    lines.append("}")
+    return "\n".join(lines)
