@@ -1,4 +1,5 @@
-"""The Portfolio insights page in AppTest, on the demo data, and its chart builders."""
+"""The Portfolio insights page in AppTest, on the demo data: every edge of the tree, and its
+chart builders."""
 
 from __future__ import annotations
 
@@ -9,7 +10,16 @@ from streamlit.testing.v1 import AppTest
 from nsexp.analysis.readout import build_readout
 from nsexp.io import load_dataset
 from nsexp.learning.proxies import comparisons, cumulative_impact, proxy_quality
-from nsexp.report.proxy_charts import fitted_line, impact_chart, proxy_scatter, ranking_chart
+from nsexp.learning.tree import tree_evidence
+from nsexp.report.proxy_charts import (
+    edge_points,
+    edge_scatter,
+    fitted_line,
+    impact_chart,
+    proxy_scatter,
+    ranking_chart,
+)
+from nsexp.report.tree import edges_table
 
 APP = str(APP_FILE)
 PAGE = "pages/insights.py"
@@ -31,24 +41,22 @@ def open_page(query: dict[str, str] | None = None) -> AppTest:
     return at.run()
 
 
-def test_page_renders_scatter_per_metric_table_and_impact(demo: None) -> None:
+def test_page_renders_every_edge_with_its_scatter_table_and_impact(demo: None) -> None:
     at = open_page()
     assert not at.exception
     assert not at.error and not at.warning
     text = " ".join(m.value for m in at.markdown)
-    assert "day7_retention" in text and "page_views" in text
+    assert "Predictive:** Day-7 retention → Lessons completed" in text
+    assert "Started a streak → Day-7 retention" in text  # a second-level edge
     assert "winner's curse" in text
-    metrics = len(load_dataset(DATA).catalog.metrics) - 1
-    # ranking chart + one scatter per non-North-Star metric + the impact chart
-    assert len(at.get("vega_lite_chart")) == metrics + 2
-    assert len(at.dataframe) == 1
-    assert at.dataframe[0].value.shape[0] == metrics
-    shown = at.dataframe[0].value
-    # labels and roles as the other pages name them, correlations signed with a real minus
-    assert "Day-7 retention" in list(shown["Metric"]) and "day7_retention" in list(shown["Id"])
-    assert set(shown["Role"]) <= {"Leading indicator", "Vanity", "Guardrail"}
-    assert all(r[0] in "+−—" for r in shown["Corrected r"])
-    assert "Predictive:** Day-7 retention" in text
+    evidence = tree_evidence(build_readout(load_dataset(DATA)))
+    edges = evidence.edges.height
+    # ranking chart + one scatter per edge + the impact chart
+    assert len(at.get("vega_lite_chart")) == edges + 2
+    (table,) = at.dataframe
+    assert table.value.shape[0] == edges
+    assert list(table.value["Edge"]) == list(edges_table(evidence)["Edge"])
+    assert all(r[0] in "+−—" for r in table.value["Corrected r"])
     assert at.metric[0].label.startswith("Reported")
 
 
@@ -62,7 +70,9 @@ def test_bad_workspace_is_explained(demo: None) -> None:
 def test_alpha_from_the_link_changes_the_counts(demo: None) -> None:
     default, strict = open_page(), open_page({"alpha": "0.01"})
     assert not strict.exception
-    moved = [t.value["Moved"].sum() for t in (default.dataframe[0], strict.dataframe[0])]
+    moved = [
+        t.value["Moved"].astype(int).sum() for t in (default.dataframe[0], strict.dataframe[0])
+    ]
     assert moved[1] < moved[0]
 
 
@@ -80,3 +90,10 @@ def test_chart_builders_are_pure() -> None:
     )
     assert ranking_chart(table).to_dict()["layer"]
     assert impact_chart(cumulative_impact(readout)).to_dict()["layer"]
+    evidence = tree_evidence(readout, n_boot=200)
+    edge = evidence.edge("streak_started")
+    assert edge is not None and edge["parent"] == "day7_retention"
+    points = edge_points(evidence.comparisons, "streak_started", "day7_retention")
+    assert points.height == edge["n_comparisons"]
+    spec = edge_scatter(evidence.comparisons, edge, "Started a streak", "Day-7 retention").to_dict()
+    assert spec["title"]["text"].startswith("Started a streak: weak")

@@ -1,4 +1,6 @@
-"""The North Star page in AppTest: the catalog tree and the per-metric movement table."""
+"""The North Star page in AppTest: the real tree with evidence on every edge, one metric's
+scatter against its parent (chosen in the page, kept in the URL), the health line and the team
+scoreboard."""
 
 from __future__ import annotations
 
@@ -10,29 +12,59 @@ from helpers import AppOpener
 from nsexp.analysis.readout import build_readout
 from nsexp.analysis.settings import Settings
 from nsexp.io import load_dataset
-from nsexp.report.movement import metric_movement, movement_table
+from nsexp.learning.proxies import cumulative_impact
+from nsexp.report.scoreboard import scoreboard_frame, scoreboard_table
 
 PAGE = "pages/north_star.py"
 
 
-def test_tree_and_table_show_every_metric(open_app: AppOpener, demo_copy: Path) -> None:
+def test_tree_draws_every_metric_with_its_evidence(open_app: AppOpener, demo_copy: Path) -> None:
     at = open_app(PAGE)
-    assert not at.exception
-    readout = build_readout(load_dataset(demo_copy))
-    catalog = readout.catalog
+    assert not at.exception and not at.warning
+    catalog = load_dataset(demo_copy).catalog
     assert at.title[0].value == f"North Star: {catalog.north_star.label}"
     (tree,) = at.get("graphviz_chart")
+    spec = tree.proto.spec
     for m in catalog.metrics.values():
-        assert m.label in tree.proto.spec
-    assert "Leading indicators" in tree.proto.spec and "Guardrails" in tree.proto.spec
-    shown = pl.from_pandas(at.dataframe[0].value)
-    assert shown.equals(movement_table(metric_movement(readout)))
+        assert m.label in spec
+        if m.owner:
+            assert m.owner in spec
+    assert "frequency · Engagement" in spec and "efficiency · Onboarding" in spec
+    assert "m_lessons_completed -> m_day7_retention" in spec  # the North Star on top
+    assert "m_day7_retention -> m_streak_started" in spec  # an input of an input
+    assert "predictive\\nr +" in spec and 'style="dashed"' in spec  # drawn by the evidence
+    assert "too few" in spec and "weak" in spec and "vanity" in spec
+    health = next(m.value for m in at.markdown if m.value.startswith("**Health.**"))
+    assert "Median detectable effect" in health and "Direction of travel" in health
+    assert not at.get("vega_lite_chart")  # no metric chosen yet: no scatter
 
 
-def test_settings_change_the_counts(open_app: AppOpener, demo_copy: Path) -> None:
-    at = open_app(PAGE, {"alpha": "0.01", "correction": "none"})
-    strict = build_readout(load_dataset(demo_copy), Settings(alpha=0.01, correction="none"))
+def test_choosing_a_metric_shows_its_scatter_against_its_parent(open_app: AppOpener) -> None:
+    at = open_app(PAGE, {"node": "streak_started"})
+    assert not at.exception
+    assert at.selectbox[0].value == "streak_started"
+    assert any(s.value == "Started a streak against Day-7 retention" for s in at.subheader)
+    (chart,) = at.get("vega_lite_chart")
+    assert "Started a streak: weak" in chart.proto.spec
+    spec = at.get("graphviz_chart")[0].proto.spec
+    node = next(line for line in spec.splitlines() if line.strip().startswith("m_streak_started ["))
+    assert 'color="#1c7ed6"' in node and "penwidth=3" in node  # the chosen metric is outlined
+    at.selectbox[0].set_value("page_views").run()
+    assert any(s.value == "Page views against Lessons completed" for s in at.subheader)
+    assert at.query_params["node"] == "page_views"
+
+
+def test_unknown_metric_in_the_link_is_explained(open_app: AppOpener) -> None:
+    at = open_app(PAGE, {"node": "nope"})
+    assert not at.exception
+    assert any("no metric 'nope'" in w.value for w in at.warning)
+    assert at.selectbox[0].value is None
+
+
+def test_scoreboard_per_team(open_app: AppOpener, demo_copy: Path) -> None:
+    at = open_app(PAGE, {"alpha": "0.01"})
+    readout = build_readout(load_dataset(demo_copy), Settings(alpha=0.01))
+    expected = scoreboard_table(scoreboard_frame(readout, cumulative_impact(readout)))
     shown = pl.from_pandas(at.dataframe[0].value)
-    assert shown.equals(movement_table(metric_movement(strict)))
-    default = open_app(PAGE)
-    assert not pl.from_pandas(default.dataframe[0].value).equals(shown)
+    assert shown.equals(expected)
+    assert set(shown["Team"]) == {e.experiment.info.owner for e in readout.experiments.values()}
