@@ -26,6 +26,7 @@ from nsexp.stats.prediction import (
     leave_one_out_priors,
     north_star_posterior,
     predictive_range,
+    prior_null,
     win_power,
 )
 
@@ -219,7 +220,8 @@ def _risk(
     n_hist, n_wins = others(np.ones_like(won)), others(won)
     with np.errstate(divide="ignore", invalid="ignore"):
         success, typical = n_wins / n_hist, others(np.nan_to_num(power)) / n_hist
-    risk, null = false_positive_risk(alpha, power, success, typical)
+    null = prior_null(success, alpha, typical)
+    risk = false_positive_risk(alpha, power, null)
     out = []
     for i in range(keys.height):
         n = int(n_hist[i])

@@ -1,4 +1,5 @@
-"""Charts for the app, as pure builders: Altair specs and Graphviz source, no Streamlit.
+"""Charts for the app, as pure builders: Altair specs, no Streamlit (the tree's Graphviz source
+is nsexp.report.tree_chart).
 
 The forest plot takes the result model and the timeline nsexp.report.figures.timeline_frame,
 so a live readout and a pinned one draw the same way.
@@ -232,66 +233,3 @@ def segment_chart(frame: pl.DataFrame, threshold: float, column: str) -> Chart:
         )
     )
     return alt.layer(rules, ci, point).properties(height=alt.Step(ROW_STEP), width=FOREST_WIDTH)
-
-
-def catalog_tree(movement: pl.DataFrame) -> str:
-    """The metric catalog as a Graphviz tree: leading indicators, vanity metrics and guardrails
-    feed the North Star; each node says in how many comparisons (treatment vs control) it moved
-    and the North Star with it. `movement` is nsexp.report.movement.metric_movement."""
-    lines = [
-        "digraph catalog {",
-        '  graph [rankdir=LR, bgcolor="transparent", nodesep=0.25, ranksep=0.6, fontname="sans"];',
-        '  node [shape=box, style="rounded,filled", fontname="sans", fontsize=11, '
-        'color="#adb5bd", penwidth=1];',
-        '  edge [color="#adb5bd", arrowsize=0.7];',
-    ]
-    ns = movement.filter(pl.col("role") == "north_star").row(0, named=True)
-    ns_text = (
-        f"★ {ns['label']}\\nNorth Star\\nmoved in {ns['comparisons_moved']} of "
-        f"{ns['comparisons']} comparisons\\n({ns['better']} better, {ns['worse']} worse)"
-    )
-    lines.append(
-        f'  ns [label="{_escape(ns_text)}", fillcolor="{HEX["light_green"]}", '
-        'fontsize=13, penwidth=2, color="#2b8a3e"];'
-    )
-    for role in ROLES[1:]:
-        group = movement.filter(pl.col("role") == role)
-        if group.height == 0:
-            continue
-        hub = f"hub_{role}"
-        lines.append(
-            f'  {hub} [label="{ROLE_PLURALS[role]}", shape=plaintext, style="", fontsize=12];'
-        )
-        style = ', style="dashed"' if role == "guardrail" else ""
-        lines.append(f"  {hub} -> ns [penwidth=1.5{style}];")
-        for i, m in enumerate(group.iter_rows(named=True)):
-            node = f"{role}_{i}"
-            lines.append(
-                f'  {node} [label="{_escape(_leaf_text(m))}", fillcolor="{_leaf_fill(m)}"];'
-            )
-            lines.append(f"  {node} -> {hub} [arrowhead=none];")
-    lines.append("}")
-    return "\n".join(lines)
-
-
-def _leaf_text(m: dict) -> str:
-    moved = m["comparisons_moved"]
-    head = f"{m['label']}\\nmoved in {moved} of {m['comparisons']} comparisons"
-    if moved == 0:
-        return head
-    if m["role"] == "guardrail":
-        return f"{head}\\ngot worse in {m['worse']} of {moved}"
-    return f"{head}\\nthe North Star followed {m['ns_followed']} of {moved}"
-
-
-def _leaf_fill(m: dict) -> str:
-    moved = m["comparisons_moved"]
-    if moved == 0:
-        return HEX["light_gray"]
-    if m["role"] == "guardrail":
-        return HEX["light_red"] if m["worse"] else HEX["light_gray"]
-    return HEX["light_green"] if m["ns_followed"] * 2 >= moved else HEX["light_orange"]
-
-
-def _escape(text: str) -> str:
-    return text.replace('"', '\\"')

@@ -121,17 +121,18 @@ def win_power(threshold: float | FloatArray, se: FloatArray, alpha: float) -> Fl
         )
 
 
-def false_positive_risk(
-    alpha: float, power: FloatArray, success_rate: FloatArray, portfolio_power: FloatArray
-) -> tuple[FloatArray, FloatArray]:
-    """(risk, prior probability of no real effect) of a significant win (Kohavi, Deng &
-    Vermeer 2022, "A/B Testing Intuition Busters", eq. for FPR with α/2 for a win).
-
-    The share of ideas with no real effect π solves success = (α/2) π + power (1 − π) at the
-    portfolio's typical power; then FPR = (α/2) π / ((α/2) π + power (1 − π)) at this test's
-    power. π is kept inside [0, 1]."""
+def prior_null(success_rate: FloatArray, alpha: float, power: FloatArray) -> FloatArray:
+    """The share of ideas with no real effect, π, from the observed rate of significant wins:
+    success = (α/2) π + power (1 − π) solved for π at the portfolio's typical power, kept
+    inside [0, 1] (the observed rate counts the false positives too)."""
     half = alpha / 2
     with np.errstate(divide="ignore", invalid="ignore"):
-        prior_null = np.clip((portfolio_power - success_rate) / (portfolio_power - half), 0.0, 1.0)
-        risk = half * prior_null / (half * prior_null + power * (1 - prior_null))
-    return risk, prior_null
+        return np.clip((np.asarray(power) - success_rate) / (np.asarray(power) - half), 0.0, 1.0)
+
+
+def false_positive_risk(alpha: float, power: FloatArray, null_share: FloatArray) -> FloatArray:
+    """P(no real effect | a significant win) = (α/2) π / ((α/2) π + power (1 − π)), with α/2
+    because a win is significant in one direction (Kohavi, Deng & Vermeer 2022, Table 2)."""
+    half = alpha / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return half * null_share / (half * null_share + np.asarray(power) * (1 - null_share))

@@ -122,43 +122,6 @@ def test_timeline_chart_band_line_and_reference_lines() -> None:
     assert line["mark"]["point"] is True
 
 
-def test_catalog_tree_names_every_metric_with_its_counts() -> None:
-    movement = pl.DataFrame(
-        {
-            "metric": ["ns", "lead", "clicks", "quiet", "errors"],
-            "label": ['Lessons "done"', "Retention", "Clicks", "Quiet", "Errors"],
-            "role": ["north_star", "leading", "vanity", "vanity", "guardrail"],
-            "description": [""] * 5,
-            "comparisons": [10] * 5,
-            "experiments": [8] * 5,
-            "experiments_moved": [4, 3, 6, 0, 2],
-            "comparisons_moved": [5, 3, 7, 0, 2],
-            "better": [3, 3, 7, 0, 0],
-            "worse": [2, 0, 0, 0, 2],
-            "ns_moved_with": [5, 3, 2, 0, 1],
-            "ns_followed": [5, 3, 1, 0, 0],
-        }
-    )
-    dot = charts.catalog_tree(movement)
-    assert dot.startswith("digraph") and dot.rstrip().endswith("}")
-    assert 'Lessons \\"done\\"' in dot
-    assert "moved in 5 of 10 comparisons\\n(3 better, 2 worse)" in dot
-    assert "the North Star followed 3 of 3" in dot
-    assert "the North Star followed 1 of 7" in dot
-    assert "got worse in 2 of 2" in dot
-    assert dot.count("-> ns") == 3
-    assert 'hub_guardrail -> ns [penwidth=1.5, style="dashed"]' in dot
-    fills = {
-        "Retention": charts.HEX["light_green"],
-        "Clicks": charts.HEX["light_orange"],
-        "Quiet": charts.HEX["light_gray"],
-        "Errors": charts.HEX["light_red"],
-    }
-    for label, fill in fills.items():
-        line = next(ln for ln in dot.splitlines() if f'label="{label}\\n' in ln)
-        assert f'fillcolor="{fill}"' in line
-
-
 def test_every_verdict_has_a_colour() -> None:
     assert set(charts.VERDICT_COLORS) == set(VERDICTS)
     assert all(c in charts.HEX for c in charts.VERDICT_COLORS.values())
