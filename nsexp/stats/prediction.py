@@ -43,37 +43,49 @@ class Posterior(NamedTuple):
     sd: FloatArray
 
 
-def _group_sums(codes: np.ndarray, values: FloatArray, groups: int) -> FloatArray:
-    """Sum of `values` (n, ...) per group code: (groups, ...)."""
-    out = np.zeros((groups, *values.shape[1:]))
-    np.add.at(out, codes, values)
-    return out
+def _group_terms(y: FloatArray, s: FloatArray, groups: np.ndarray) -> tuple[np.ndarray, FloatArray]:
+    """Each experiment's pairwise sums (groups, 4, k, k): counts, sums, cross products and
+    sampling covariances over the comparisons that measured both metrics; and each comparison's
+    experiment code."""
+    mask = np.isfinite(y).astype(float)
+    yz = np.nan_to_num(y)
+    codes = np.unique(groups, return_inverse=True)[1]
+    both = mask[:, :, None] * mask[:, None, :]
+    terms = np.stack(
+        [
+            both,
+            both * yz[:, :, None],
+            both * yz[:, :, None] * yz[:, None, :],
+            both * np.nan_to_num(s),
+        ],
+        axis=1,
+    )
+    per = np.zeros((int(codes.max()) + 1, *terms.shape[1:]))
+    np.add.at(per, codes, terms)
+    return codes, per
 
 
-def leave_one_out_priors(y: FloatArray, s: FloatArray, groups: np.ndarray) -> Priors:
+def leave_one_out_priors(
+    y: FloatArray, s: FloatArray, groups: np.ndarray, weights: FloatArray | None = None
+) -> Priors:
     """The prior of each comparison from the comparisons of every other experiment.
 
     `y` (n, k) estimates (NaN: not measured), `s` (n, k, k) their sampling covariances,
-    `groups` (n,) the experiments. Pairwise moments: metric j's mean over the comparisons that
-    measured j and l, so a metric measured only lately does not bias another's moments."""
-    mask = np.isfinite(y).astype(float)
-    yz = np.nan_to_num(y)
-    codes, n_groups = np.unique(groups, return_inverse=True)[1], len(np.unique(groups))
-    both = mask[:, :, None] * mask[:, None, :]
-    terms = {
-        "n": both,
-        "a": both * yz[:, :, None],
-        "s": both * yz[:, :, None] * yz[:, None, :],
-        "w": both * np.nan_to_num(s),
-    }
-    left = {}
-    for name, term in terms.items():
-        per = _group_sums(codes, term, n_groups)
-        left[name] = (per.sum(axis=0) - per)[codes]
-    n, a = left["n"], left["a"]
+    `groups` (n,) the experiments, `weights` (groups,) optional experiment weights (a
+    bootstrap draw). Pairwise moments: metric j's mean over the comparisons that measured j and
+    l, so a metric measured only lately does not bias another's moments."""
+    return _priors(*_group_terms(y, s, groups), weights)
+
+
+def _priors(codes: np.ndarray, per: FloatArray, weights: FloatArray | None) -> Priors:
+    """leave_one_out_priors from the experiments' pairwise sums."""
+    w = np.ones(per.shape[0]) if weights is None else np.asarray(weights, float)
+    total = np.einsum("g,gtij->tij", w, per)
+    left = total[None] - w[codes][:, None, None, None] * per[codes]
+    n, a, cross, within = left[:, 0], left[:, 1], left[:, 2], left[:, 3]
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_pair = a / n
-        cov = (left["s"] - n * mean_pair * np.swapaxes(mean_pair, 1, 2)) / (n - 1) - left["w"] / n
+        cov = (cross - n * mean_pair * np.swapaxes(mean_pair, 1, 2)) / (n - 1) - within / n
         mean = np.diagonal(mean_pair, axis1=1, axis2=2).copy()
     cov = np.where(n > 1, cov, 0.0)
     return Priors(mean=mean, cov=psd(0.5 * (cov + np.swapaxes(cov, 1, 2))), counts=n)
@@ -100,6 +112,39 @@ def north_star_posterior(y: FloatArray, s: FloatArray, prior: Priors, use: Float
     mean = prior.mean[:, 0] + np.einsum("nk,nk->n", gain, resid)
     var = prior.cov[:, 0, 0] - np.einsum("nk,nk->n", gain, cross)
     return Posterior(mean=mean, sd=np.sqrt(np.maximum(var, 0.0)))
+
+
+def predicted_north_star(
+    y: FloatArray,
+    s: FloatArray,
+    groups: np.ndarray,
+    use: FloatArray,
+    *,
+    n_boot: int = 200,
+    seed: int = 0,
+) -> tuple[Posterior, Priors]:
+    """The North Star's posterior per comparison with the uncertainty of the learned prior:
+    the plug-in posterior mean, and a variance that adds the spread of the posterior means over
+    priors learned from bootstrap resamples of the other experiments (Poisson weights per
+    experiment) to their mean posterior variance (Laird & Louis 1987, "Empirical Bayes
+    confidence intervals based on bootstrap samples"); plus the plug-in prior."""
+    codes, per = _group_terms(y, s, groups)
+    prior = _priors(codes, per, None)
+    base = north_star_posterior(y, s, prior, use)
+    if n_boot < 2:
+        return base, prior
+    rng = np.random.default_rng(seed)
+    n_groups = per.shape[0]
+    total, squares, variance = np.zeros(len(y)), np.zeros(len(y)), np.zeros(len(y))
+    for _ in range(n_boot):
+        draw = north_star_posterior(
+            y, s, leave_one_out_priors(y, s, groups, rng.poisson(1.0, n_groups)), use
+        )
+        total += draw.mean
+        squares += draw.mean**2
+        variance += draw.sd**2
+    spread = np.maximum(squares / n_boot - (total / n_boot) ** 2, 0.0) * n_boot / (n_boot - 1)
+    return Posterior(mean=base.mean, sd=np.sqrt(variance / n_boot + spread)), prior
 
 
 def predictive_range(
