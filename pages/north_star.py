@@ -7,7 +7,7 @@ from nsexp.report.movement import movement_table
 from nsexp.report.proxy_charts import edge_scatter
 from nsexp.report.scoreboard import scoreboard_table
 from nsexp.report.tree import edge_reason, edges_table, label_definition
-from nsexp.report.tree_chart import tree_graph
+from nsexp.report.tree_chart import outside_graph, tree_graph
 from pages.ui import frame, loaders, url
 
 ctx, settings = frame.current().data, frame.current().settings
@@ -50,6 +50,14 @@ with drawing:
         width="stretch",
         alt=f"The North Star tree of {ns.label} with the evidence on every edge",
     )
+    outside = outside_graph(evidence, movement, node)
+    if outside is not None:
+        with st.expander("Outside the tree: vanity metrics and guardrails", expanded=True):
+            st.graphviz_chart(
+                outside,
+                width="stretch",
+                alt="Metrics outside the tree, each judged against the North Star",
+            )
     st.caption(
         "Arrows point to the metric an input should drive. Solid green: predictive (experiments "
         "that move it move its parent); thin grey: weak; dashed: vanity (it moves, the parent "

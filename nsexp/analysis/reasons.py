@@ -15,7 +15,6 @@ from nsexp import format as fmt
 from nsexp.analysis.learned import (
     Learned,
     alert_sentence,
-    prediction_sentence,
     predicts_win,
     risk_sentence,
 )
@@ -170,13 +169,24 @@ def _learned_reasons(
     if verdict == "north_star_win" and learned.false_positive_risk is not None:
         out.append(risk_sentence(learned.false_positive_risk))
     inconclusive = not ns.significant and not ns.flat
-    if inconclusive and predicts_win(learned.prediction, ns.sign) and learned.prediction:
-        effects = {m.metric: (m.name, m.rel_effect) for m in metrics if m.role != "north_star"}
+    p = learned.prediction
+    if inconclusive and p is not None and predicts_win(p, ns.sign):
+        level = f"{p.level * 100:g}%"
         out.append(
-            "Leading indicators predict a North Star win: "
-            + prediction_sentence(learned.prediction, ns.rel_effect, effects)
+            "Leading indicators predict a North Star win: the North Star's true lift, "
+            f"predicted from this experiment's {_names(p.sources[1:], metrics)} (and "
+            f"{p.n_history} past comparisons), is {fmt.pct(p.rel_effect)} "
+            f"{fmt.pct_ci(p.rel_ci_low, p.rel_ci_high)} ({level}), clear of zero while its own "
+            "estimate is still inconclusive."
         )
     return out
+
+
+def _names(ids: Sequence[str], metrics: Sequence[MetricResult]) -> str:
+    """'Day-7 retention and Lessons started' from metric ids."""
+    names = {m.metric: m.name for m in metrics}
+    shown = [names.get(i, i) for i in ids]
+    return " and ".join([", ".join(shown[:-1]), shown[-1]] if len(shown) > 1 else shown)
 
 
 def _headline(

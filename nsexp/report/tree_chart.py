@@ -2,8 +2,8 @@
 input under its parent with its input kind and owner team, every edge labelled with its evidence
 and drawn by it (solid and bold: predictive; thin: weak; dashed: vanity or too few).
 
-Metrics outside the tree (vanity metrics and guardrails without a parent) hang in a row of
-their own under the tree, each with a dashed edge to the North Star carrying its evidence.
+Metrics outside the tree (vanity metrics and guardrails without a parent) get a graph of their
+own (`outside_graph`), each with its edge to the North Star carrying its evidence.
 Pure: frames in, DOT text out (pages/north_star.py hands it to st.graphviz_chart).
 """
 
@@ -75,44 +75,55 @@ def _edge(row: dict | None, child: str, parent: str) -> str:
     )
 
 
+def _header(name: str) -> list[str]:
+    return [
+        f"digraph {name} {{",
+        '  graph [rankdir=TB, bgcolor="transparent", nodesep=0.3, ranksep=0.7, fontname="sans"];',
+        '  node [shape=box, style="rounded,filled", fontname="sans", margin="0.12,0.06"];',
+        '  edge [fontname="sans", fontsize=10, fontcolor="#495057", arrowsize=0.7];',
+    ]
+
+
+def _moved(movement: pl.DataFrame | None) -> dict[str, tuple[int, int]]:
+    if movement is None:
+        return {}
+    return {
+        r["metric"]: (r["comparisons_moved"], r["comparisons"])
+        for r in movement.iter_rows(named=True)
+    }
+
+
 def tree_graph(
     evidence: TreeEvidence, movement: pl.DataFrame | None = None, selected: str | None = None
 ) -> str:
     """The tree as DOT; `movement` (nsexp.report.movement.metric_movement) adds each metric's
     "moved in k of n comparisons", `selected` outlines one metric."""
     catalog = evidence.catalog
-    ns = catalog.north_star.id
-    moved = (
-        {
-            r["metric"]: (r["comparisons_moved"], r["comparisons"])
-            for r in movement.iter_rows(named=True)
-        }
-        if movement is not None
-        else {}
-    )
+    moved = _moved(movement)
     rows = {(r["child"], r["parent"]): r for r in evidence.edges.iter_rows(named=True)}
-    lines = [
-        "digraph tree {",
-        '  graph [rankdir=TB, bgcolor="transparent", nodesep=0.35, ranksep=0.75, fontname="sans"];',
-        '  node [shape=box, style="rounded,filled", fontname="sans", margin="0.15,0.08"];',
-        '  edge [fontname="sans", fontsize=9, fontcolor="#495057", arrowsize=0.7];',
-        _node(catalog, ns, moved, selected),
-    ]
+    lines = [*_header("tree"), _node(catalog, catalog.north_star.id, moved, selected)]
     for child, parent in catalog.edges():
         lines.append(_node(catalog, child, moved, selected))
         lines.append(_edge(rows.get((child, parent)), child, parent))
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def outside_graph(
+    evidence: TreeEvidence, movement: pl.DataFrame | None = None, selected: str | None = None
+) -> str | None:
+    """The metrics outside the tree (no parent: vanity metrics and guardrails), each with its
+    evidence against the North Star; None when every metric is in the tree."""
+    catalog = evidence.catalog
+    ns = catalog.north_star.id
     outside = [m.id for m in catalog.metrics.values() if m.id != ns and m.parent is None]
-    if outside:
-        lines.append("  subgraph cluster_outside {")
-        lines.append(
-            '    label="Outside the tree: vanity metrics and guardrails, judged against the '
-            'North Star"; labeljust="l"; fontsize=10; fontcolor="#868e96"; style="dashed"; '
-            'color="#dee2e6";'
-        )
-        for metric in outside:
-            lines.append("  " + _node(catalog, metric, moved, selected))
-        lines.append("  }")
-        for metric in outside:
-            lines.append(_edge(rows.get((metric, ns)), metric, ns))
+    if not outside:
+        return None
+    moved = _moved(movement)
+    rows = {(r["child"], r["parent"]): r for r in evidence.edges.iter_rows(named=True)}
+    lines = [*_header("outside"), _node(catalog, ns, moved, None)]
+    for metric in outside:
+        lines.append(_node(catalog, metric, moved, selected))
+        lines.append(_edge(rows.get((metric, ns)), metric, ns))
     lines.append("}")
     return "\n".join(lines)

@@ -126,8 +126,11 @@ def predicted_north_star(
     """The North Star's posterior per comparison with the uncertainty of the learned prior:
     the plug-in posterior mean, and a variance that adds the spread of the posterior means over
     priors learned from bootstrap resamples of the other experiments (Poisson weights per
-    experiment) to their mean posterior variance (Laird & Louis 1987, "Empirical Bayes
-    confidence intervals based on bootstrap samples"); plus the plug-in prior."""
+    experiment; Laird & Louis 1987, "Empirical Bayes confidence intervals based on bootstrap
+    samples") to the plug-in posterior variance corrected for its bias by the same bootstrap
+    (Efron & Tibshirani 1993, ch. 10); plus the plug-in prior. Calibrated on simulated
+    portfolios (tests/calibration/test_north_star_model.py): the plug-in interval covers about
+    93% at 95% with 60 experiments, this one 95%."""
     codes, per = _group_terms(y, s, groups)
     prior = _priors(codes, per, None)
     base = north_star_posterior(y, s, prior, use)
@@ -137,14 +140,16 @@ def predicted_north_star(
     n_groups = per.shape[0]
     total, squares, variance = np.zeros(len(y)), np.zeros(len(y)), np.zeros(len(y))
     for _ in range(n_boot):
-        draw = north_star_posterior(
-            y, s, leave_one_out_priors(y, s, groups, rng.poisson(1.0, n_groups)), use
-        )
+        weights = np.asarray(rng.poisson(1.0, n_groups), dtype=float)
+        draw = north_star_posterior(y, s, _priors(codes, per, weights), use)
         total += draw.mean
         squares += draw.mean**2
         variance += draw.sd**2
     spread = np.maximum(squares / n_boot - (total / n_boot) ** 2, 0.0) * n_boot / (n_boot - 1)
-    return Posterior(mean=base.mean, sd=np.sqrt(variance / n_boot + spread)), prior
+    # the plug-in variance is biased low (a Schur complement is concave in the prior's
+    # covariance): bootstrap bias correction 2 v - mean(v*), never below the plug-in
+    corrected = np.maximum(2 * base.sd**2 - variance / n_boot, base.sd**2)
+    return Posterior(mean=base.mean, sd=np.sqrt(corrected + spread)), prior
 
 
 def predictive_range(

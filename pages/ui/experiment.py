@@ -82,7 +82,7 @@ def verdict_cards(e: ExperimentReadout, selected: str, settings: Settings) -> No
             interval = fmt.pct_ci(ns.rel_ci_low, ns.rel_ci_high)
             st.caption(f"{(1 - settings.alpha) * 100:g}% {kind} {interval}: {status}.")
             outlook.prediction_caption(t)
-            st.markdown("\n".join(f"- {r}" for r in t.reasons))
+            st.markdown("\n".join(f"- {r}" for r in outlook.card_reasons(t)))
             notes = card_notes(t)
             if notes:
                 st.caption("  \n".join(notes))

@@ -37,3 +37,9 @@ def prediction_caption(t: TreatmentReadout) -> None:
     note = prediction_note(t) if t.verdict != "invalid" else None
     if note:
         st.caption(f"Predicted: {note}")
+
+
+def card_reasons(t: TreatmentReadout) -> list[str]:
+    """The reasons for the card, without the alerts already shown above the verdict."""
+    shown = {alert_sentence(a) for a in t.learned.alerts} if t.learned is not None else set()
+    return [r for r in t.reasons if r not in shown]

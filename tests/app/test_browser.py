@@ -252,3 +252,60 @@ def test_pin_and_open_the_pinned_view(page: Page, server: str, tmp_path: Path) -
     shoot(page, tmp_path, "pinned")
     page.get_by_role("button", name="Open the live readout").click()
     wait_for_address(page, r"readout\?experiment=animated_onboarding&variant=animated_tour$")
+
+
+@pytest.mark.parametrize("width", [1024, 1280, 1440])
+def test_north_star_tree_and_scoreboard_fit_every_width(
+    browser: Browser, server: str, tmp_path: Path, width: int
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 2600})
+    page = context.new_page()
+    page.set_default_timeout(RENDER_TIMEOUT_MS)
+    try:
+        page.goto(f"{server}/north_star?node=streak_started")
+        settle(page)
+        main = page.locator('[data-testid="stMain"]')
+        main.get_by_role("heading", name="North Star: Lessons completed").wait_for()
+        tree = page.locator('[data-testid="stGraphVizChart"] svg').first
+        tree.wait_for()
+        main.get_by_role("heading", name="Started a streak against Day-7 retention").wait_for()
+        scatter = page.locator('[data-testid="stVegaLiteChart"]').first
+        scatter.locator("canvas, svg").first.wait_for()
+        main.get_by_role("heading", name="Team scoreboard: outcomes over output").wait_for()
+        main.locator('[data-testid="stDataFrame"] canvas').first.wait_for()
+        settle(page)
+        column = main.locator('[data-testid="stMainBlockContainer"]').bounding_box()
+        assert column is not None
+        for element in (tree, scatter):
+            box = element.bounding_box()
+            assert box is not None and box["width"] > 200
+            # inside the main column: nothing falls off the page
+            assert box["x"] >= column["x"] - 1
+            assert box["x"] + box["width"] <= column["x"] + column["width"] + 1
+        text = tree.text_content() or ""
+        assert "Day-7 retention" in text and "frequency · Engagement" in text
+        assert page.locator('[data-testid="stException"]').count() == 0
+        shoot(page, tmp_path, f"north_star_{width}")
+    finally:
+        context.close()
+
+
+def test_readout_card_shows_the_prediction_and_twyman_comes_first(
+    page: Page, server: str, tmp_path: Path
+) -> None:
+    page.set_viewport_size({"width": 1280, "height": 2400})
+    page.goto(f"{server}/readout?experiment=streak_society")
+    settle(page)
+    main = page.locator('[data-testid="stMain"]')
+    main.get_by_text("Leading indicators predict a North Star win", exact=False).first.wait_for()
+    main.get_by_text("Predicted North Star", exact=True).first.wait_for()
+    main.get_by_text(re.compile(r"^Predicted: Day-7 retention moved \+")).first.wait_for()
+    shoot(page, tmp_path, "readout_prediction")
+    page.goto(f"{server}/readout?experiment=animated_onboarding")
+    settle(page)
+    alert = main.get_by_text(re.compile("Too good to be true\\? Check the instrumentation")).first
+    alert.wait_for()
+    verdict = main.get_by_text("Vanity only", exact=True).first
+    a, v = alert.bounding_box(), verdict.bounding_box()
+    assert a is not None and v is not None and a["y"] < v["y"]  # the alert before the verdict
+    shoot(page, tmp_path, "readout_twyman")

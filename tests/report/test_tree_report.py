@@ -14,7 +14,7 @@ from nsexp.analysis.readout import build_readout
 from nsexp.io import load_dataset
 from nsexp.learning.tree import TreeEvidence, tree_evidence
 from nsexp.report.tree import edges_table, to_markdown, to_table, tree_dict
-from nsexp.report.tree_chart import EDGE_STYLES, tree_graph
+from nsexp.report.tree_chart import EDGE_STYLES, outside_graph, tree_graph
 
 ISSUE_FIELDS = {
     "child",
@@ -48,7 +48,10 @@ def test_edges_are_drawn_by_their_evidence(evidence: TreeEvidence) -> None:
         )
         assert EDGE_STYLES[row["label"]] in line
         assert f"{row['n_comparisons']} comparisons" in line and "dir=back" in line
-    assert "cluster_outside" in dot and "m_lessons_completed -> m_page_views" in dot
+    assert "m_page_views" not in dot  # outside the tree: a graph of its own
+    outside = outside_graph(evidence)
+    assert outside is not None and "m_lessons_completed -> m_page_views" in outside
+    assert EDGE_STYLES["vanity"] in outside
     chosen = next(ln for ln in dot.splitlines() if ln.strip().startswith("m_lesson_starts ["))
     assert "penwidth=3" in chosen
 
