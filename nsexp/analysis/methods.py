@@ -27,6 +27,24 @@ def methods(settings: Settings) -> list[str]:
         "Sample ratio mismatch: chi-square goodness of fit, flagged when p < 0.001.",
         *_sequential(s),
         *_depth(s),
+        *_history(),
+    ]
+
+
+def _history() -> list[str]:
+    """What the reasons quote from past experiments, defined once (nsexp.learning)."""
+    return [
+        "History lines count other experiments only: when the metric moved (adjusted p < α), "
+        "how often the North Star moved significantly the same way; the label in brackets is "
+        "the metric's edge to the North Star on the North Star page (corrected correlation of "
+        "true effects across experiments, Tripuraneni et al. 2023), where the labels are "
+        "defined.",
+        "Predicted North Star: the posterior of its true lift given this comparison's North "
+        "Star and validated inputs (in the tree, predictive edge), with the prior of true "
+        "effects learned from the other experiments and the sampling covariance computed within "
+        "this one; false-positive risk of a win (Kohavi, Deng & Vermeer 2022) from the other "
+        "experiments' win rate and this test's power; Twyman alert beyond the history's 99.9% "
+        "predictive range.",
     ]
 
 

@@ -78,6 +78,7 @@ def run(portfolios: int, k: int = 60, seed: int = 2026) -> dict[str, np.ndarray]
         ev = labels(y, s, within=True, seed=r)
         uses = {
             "with_p": [True, ev["P"]["label"] == "predictive", False],
+            "always_p": [True, True, False],
             "ns_only": [True, False, False],
             "gated_v": [True, False, ev["V"]["label"] == "predictive"],
         }
@@ -106,7 +107,11 @@ def run(portfolios: int, k: int = 60, seed: int = 2026) -> dict[str, np.ndarray]
 
 
 FIGURES = (
-    *(f"{m}_{n}" for m in ("coverage", "width", "mse") for n in ("with_p", "ns_only", "gated_v")),
+    *(
+        f"{m}_{n}"
+        for m in ("coverage", "width", "mse")
+        for n in ("with_p", "always_p", "ns_only", "gated_v")
+    ),
     "mse_raw",
     "coverage_raw",
     "v_naive",
@@ -126,7 +131,7 @@ def band(values: np.ndarray) -> float:
 
 def check(f: dict[str, np.ndarray]) -> None:
     """The promises of the issue, each against the simulation's own uncertainty."""
-    for name in ("with_p", "ns_only", "gated_v"):
+    for name in ("with_p", "always_p", "ns_only", "gated_v"):
         coverage = f[f"coverage_{name}"]
         assert abs(coverage.mean() - (1 - ALPHA)) < band(coverage), (name, coverage.mean())
     # P is recognised as predictive in most portfolios of 60 (the label's power) ...
