@@ -106,7 +106,14 @@ def assert_same_summary(got: Dataset, want: Dataset) -> None:
     assert_frame_equal(got.units.sort(keys), want.units.sort(keys), check_dtypes=False)
     pair = ["experiment", "variant", "metric", "other", "part", "other_part"]
     assert got.cross.height == want.cross.height > 0  # every metric with its parent / North Star
-    assert_frame_equal(got.cross.sort(pair), want.cross.sort(pair), rel_tol=1e-9, abs_tol=1e-6)
+    # means: the SQL statement groups by date and needs them to combine days, the Polars path not
+    same = ["experiment", "variant", "metric", "other", "part", "other_part", "n", "comoment"]
+    assert_frame_equal(
+        got.cross.sort(pair).select(same),
+        want.cross.sort(pair).select(same),
+        rel_tol=1e-9,
+        abs_tol=1e-6,
+    )
     assert {e: x.problems for e, x in got.experiments.items()} == {
         e: x.problems for e, x in want.experiments.items()
     }

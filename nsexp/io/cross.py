@@ -72,15 +72,17 @@ class Pair:
         cols = [p.column for p in (*self.parts, *self.other_parts) if not p.zero]
         return tuple(dict.fromkeys(cols))
 
-    def stats(self) -> list[tuple[str, str, Part | None, Part | None]]:
-        """(alias, op, part, other part): op is count, mean, other_mean or cov."""
+    def stats(self, means: bool = True) -> list[tuple[str, str, Part | None, Part | None]]:
+        """(alias, op, part, other part): op is count, mean, other_mean or cov; without `means`
+        (one row per arm: no dated rows to combine) only the count and the covariances."""
         out: list[tuple[str, str, Part | None, Part | None]] = [
             (self.alias("n"), "count", None, None)
         ]
-        out += [(self.alias(f"m{i}"), "mean", p, None) for i, p in enumerate(self.parts)]
-        out += [
-            (self.alias(f"o{j}"), "other_mean", None, q) for j, q in enumerate(self.other_parts)
-        ]
+        if means:
+            out += [(self.alias(f"m{i}"), "mean", p, None) for i, p in enumerate(self.parts)]
+            out += [
+                (self.alias(f"o{j}"), "other_mean", None, q) for j, q in enumerate(self.other_parts)
+            ]
         for i, p in enumerate(self.parts):
             out += [(self.alias(f"c{i}{j}"), "cov", p, q) for j, q in enumerate(self.other_parts)]
         return out
@@ -124,7 +126,8 @@ def _value(column: str, schema: pl.Schema, zero: bool = False) -> pl.Expr:
 def cross_query(
     lazy: pl.LazyFrame, keys: list[pl.Expr], pairs: list[Pair], schema: pl.Schema
 ) -> pl.LazyFrame:
-    """The pairs' statistics per group of `keys`, as one lazy query over the same scan."""
+    """The pairs' statistics per experiment and variant (`keys`), as one lazy query over the
+    same scan: counts and covariances only, as one row per arm needs no means to combine."""
     if not pairs:
         return pl.LazyFrame()
     aggs: list[pl.Expr] = []
@@ -134,7 +137,7 @@ def cross_query(
         def part(p: Part, valid: pl.Expr = valid) -> pl.Expr:
             return pl.when(valid).then(_value(p.column, schema, p.zero))
 
-        for alias, op, p, q in pair.stats():
+        for alias, op, p, q in pair.stats(means=False):
             if op == "count":
                 aggs.append(valid.sum().cast(pl.Int64).alias(alias))
             elif op == "cov" and p is not None and q is not None:
@@ -162,8 +165,8 @@ def cross_long(wide: pl.DataFrame, pairs: list[Pair]) -> pl.DataFrame:
                         pl.lit(p.name).alias("part"),
                         pl.lit(q.name).alias("other_part"),
                         n.cast(pl.Int64).alias("n"),
-                        pl.col(pair.alias(f"m{i}")).cast(pl.Float64).alias("mean"),
-                        pl.col(pair.alias(f"o{j}")).cast(pl.Float64).alias("other_mean"),
+                        _maybe(wide, pair.alias(f"m{i}")).alias("mean"),
+                        _maybe(wide, pair.alias(f"o{j}")).alias("other_mean"),
                         (pl.col(pair.alias(f"c{i}{j}")).cast(pl.Float64).fill_null(0.0) * n)
                         .cast(pl.Float64)
                         .alias("comoment"),
@@ -174,6 +177,13 @@ def cross_long(wide: pl.DataFrame, pairs: list[Pair]) -> pl.DataFrame:
     return pl.concat(frames).filter(pl.col("n") > 0)
 
 
+def _maybe(wide: pl.DataFrame, column: str) -> pl.Expr:
+    """A float column of the aggregate, or nulls where the query did not compute it."""
+    if column in wide.columns:
+        return pl.col(column).cast(pl.Float64)
+    return pl.lit(None, dtype=pl.Float64)
+
+
 def empty_cross() -> pl.DataFrame:
     """A cross table without rows."""
     return pl.DataFrame(schema=CROSS_SCHEMA)
@@ -182,19 +192,25 @@ def empty_cross() -> pl.DataFrame:
 _PAIR_KEYS = ("experiment", "variant", "metric", "other", "part", "other_part")
 
 
+def _pooled(column: str) -> pl.Expr:
+    """The unit-weighted mean of a column's daily means (null where a day has none)."""
+    mean = (pl.col("n") * pl.col(column)).sum() / pl.col("n").sum()
+    return pl.when(pl.col(column).is_null().any()).then(None).otherwise(mean)
+
+
 def cross_totals(cross: pl.DataFrame) -> pl.DataFrame:
     """One row per experiment, variant, pair and parts: dated rows combined by the pairwise
     formula C = Σ C_d + Σ n_d (x̄_d − x̄)(ȳ_d − ȳ), which keeps the means apart from the spread."""
     keys = list(_PAIR_KEYS)
     pooled = cross.group_by(keys).agg(
         pl.col("n").sum().alias("_n"),
-        ((pl.col("n") * pl.col("mean")).sum() / pl.col("n").sum()).alias("_mean"),
-        ((pl.col("n") * pl.col("other_mean")).sum() / pl.col("n").sum()).alias("_other"),
+        _pooled("mean").alias("_mean"),
+        _pooled("other_mean").alias("_other"),
     )
     joined = cross.join(pooled, on=keys, nulls_equal=True)
     spread = (
         pl.col("n") * (pl.col("mean") - pl.col("_mean")) * (pl.col("other_mean") - pl.col("_other"))
-    )
+    ).fill_null(0.0)  # one row per arm (no means computed): nothing to spread
     return (
         joined.group_by(keys, maintain_order=True)
         .agg(

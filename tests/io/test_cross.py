@@ -87,8 +87,8 @@ def test_unit_level_cross_statistics_equal_numpy(tmp_path: Path) -> None:
     assert set(got["metric"]) == {"retained", "minutes_per_session", "errors"}
     assert got.select(PAIR).equals(want.select(PAIR))
     assert got["n"].to_list() == want["n"].to_list()
-    for column in ("mean", "other_mean", "comoment"):
-        np.testing.assert_allclose(got[column].to_numpy(), want[column].to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(got["comoment"].to_numpy(), want["comoment"].to_numpy(), rtol=1e-9)
+    assert got["mean"].null_count() == got.height  # one row per arm: no means needed
 
 
 def test_dated_rows_combine_to_the_undated_statistics() -> None:
