@@ -3,8 +3,8 @@ Star effect, the false-positive risk of a win and Twyman alerts (nsexp.analysis.
 
 Every figure for a comparison is learned from the other experiments' valid comparisons only
 (leave one experiment out), on the direction-oriented relative lifts of the readout; it is
-turned back into the metric's own direction for people. The prediction's interval carries the
-uncertainty of the learned prior (nsexp.stats.prediction.predicted_north_star). It uses the
+turned back into the metric's own direction for people. The prediction's interval allows for the
+estimation error of the learned prior (nsexp.stats.prediction.with_estimation_error). It uses the
 North Star and
 its validated inputs: metrics in the tree (a chain of parents up to the North Star) whose edge to
 the North Star is labelled predictive (nsexp.learning.tree). The within-experiment covariance
@@ -21,7 +21,7 @@ from scipy import stats
 
 from nsexp.analysis.learned import FalsePositiveRisk, Learned, NorthStarPrediction, TwymanAlert
 from nsexp.analysis.readout import Readout
-from nsexp.learning.tree import MIN_COMPARISONS, SEED, TreeEvidence, oriented_results
+from nsexp.learning.tree import MIN_COMPARISONS, TreeEvidence, oriented_results
 from nsexp.stats.prediction import (
     TWYMAN_LEVEL,
     false_positive_risk,
@@ -32,7 +32,6 @@ from nsexp.stats.prediction import (
 )
 
 Key = tuple[str, str]
-N_PRIOR_BOOT = 200  # bootstrap priors behind each prediction's interval (Laird & Louis 1987)
 
 
 def validated_inputs(evidence: TreeEvidence) -> list[str]:
@@ -89,7 +88,7 @@ def learned_records(readout: Readout, evidence: TreeEvidence) -> dict[Key, Learn
     groups = keys["experiment"].to_numpy()
     inputs = validated_inputs(evidence)
     use = np.array([[m == ns.id or m in inputs for m in metrics]] * keys.height)
-    post, prior = predicted_north_star(y, s, groups, use, n_boot=N_PRIOR_BOOT, seed=SEED)
+    post, prior = predicted_north_star(y, s, groups, use)
     low, high = predictive_range(y, np.sqrt(np.diagonal(s, axis1=1, axis2=2)), prior)
     risk = _risk(readout, keys, y[:, 0], np.sqrt(s[:, 0, 0]), groups)
     level = 1 - readout.settings.alpha

@@ -46,10 +46,7 @@ def test_streak_society_inputs_predict_a_north_star_win(learned: tuple) -> None:
     own = t.north_star
     assert p.rel_ci_high - p.rel_ci_low < own.rel_ci_high - own.rel_ci_low
     lead = next(r for r in t.reasons if r.startswith("Leading indicators predict a North Star win"))
-    assert (
-        "Day-7 retention moved +" in lead
-        and "past comparisons that predicts the North Star" in lead
-    )
+    assert "predicted from this experiment's Day-7 retention" in lead and "clear of zero" in lead
 
 
 def test_every_win_states_its_false_positive_risk(learned: tuple) -> None:

@@ -16,6 +16,7 @@ from nsexp.stats.prediction import (
     predictive_range,
     prior_null,
     win_power,
+    with_estimation_error,
 )
 
 
@@ -123,3 +124,19 @@ def test_false_positive_risk_and_prior_null_recover_a_simulated_portfolio() -> N
     assert pi == pytest.approx(0.7, abs=0.01)
     risk = float(false_positive_risk(alpha, np.array(power), np.array(pi)))
     assert risk == pytest.approx(null[win].mean(), abs=0.01)
+
+
+def test_estimation_error_adds_one_standard_error_of_the_noise_correction() -> None:
+    rng = np.random.default_rng(8)
+    y, s = portfolio(rng, 40)
+    groups = np.repeat(np.arange(20), 2)
+    prior = leave_one_out_priors(y, s, groups)
+    wider = with_estimation_error(prior)
+    for i in (0, 25):
+        others = groups != groups[i]
+        noise = s[others][:, np.arange(3), np.arange(3)].mean(axis=0)
+        np.testing.assert_allclose(prior.noise[i], noise, rtol=1e-12)
+        added = np.sqrt(2 / (others.sum() - 1)) * noise
+        np.testing.assert_allclose(np.diag(wider.cov[i] - prior.cov[i]), added, rtol=1e-12)
+        off = wider.cov[i] - prior.cov[i] - np.diag(added)
+        np.testing.assert_allclose(off, 0.0, atol=1e-18)  # covariances untouched
