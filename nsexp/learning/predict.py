@@ -94,7 +94,7 @@ def learned_records(readout: Readout, evidence: TreeEvidence) -> dict[Key, Learn
     level = 1 - readout.settings.alpha
     z = stats.norm.ppf(0.5 + level / 2)
     sign = ns.sign
-    moved = _moved(readout, keys, metrics)
+    alerts = _alerts(readout, metrics, y, (low, high), prior.counts, _moved(readout, keys, metrics))
     out = {}
     for i, key in enumerate(keys.iter_rows()):
         n_history = int(prior.counts[i, 0, 0])
@@ -108,7 +108,7 @@ def learned_records(readout: Readout, evidence: TreeEvidence) -> dict[Key, Learn
                 post.mean[i], post.sd[i], z, sign, level, sources, n_history, prior.cov[i, 0, 0]
             ),
             false_positive_risk=risk[i],
-            alerts=_alerts(readout, metrics, y[i], low[i], high[i], prior.counts[i], moved[i]),
+            alerts=alerts.get(i, ()),
         )
     return out
 
@@ -171,31 +171,31 @@ def _alerts(
     readout: Readout,
     metrics: list[str],
     y: np.ndarray,
-    low: np.ndarray,
-    high: np.ndarray,
-    count: np.ndarray,
+    bounds: tuple[np.ndarray, np.ndarray],
+    counts: np.ndarray,
     moved: np.ndarray,
-) -> tuple[TwymanAlert, ...]:
-    """Metrics that moved to outside the 99.9% predictive range, with enough history."""
-    out = []
-    for j, mid in enumerate(metrics):
-        outside = y[j] > high[j] or y[j] < low[j]
-        if not (moved[j] and outside and count[j, j] >= MIN_COMPARISONS):
-            continue
-        m = readout.catalog.metrics[mid]
-        ends = sorted((m.sign * low[j], m.sign * high[j]))
-        out.append(
-            TwymanAlert(
-                mid,
-                m.label,
-                float(m.sign * y[j]),
-                float(ends[0]),
-                float(ends[1]),
-                TWYMAN_LEVEL,
-                bool(y[j] > high[j]),
-            )
+) -> dict[int, tuple[TwymanAlert, ...]]:
+    """Per comparison row: the metrics that moved to outside the 99.9% predictive range, with
+    enough history (one vectorised test; records only for the few flagged)."""
+    low, high = bounds
+    with np.errstate(invalid="ignore"):
+        history = np.diagonal(counts, axis1=1, axis2=2) >= MIN_COMPARISONS
+        flagged = moved & history & ((y > high) | (y < low))
+    out: dict[int, list[TwymanAlert]] = {}
+    for i, j in np.argwhere(flagged):
+        m = readout.catalog.metrics[metrics[j]]
+        ends = sorted((m.sign * low[i, j], m.sign * high[i, j]))
+        alert = TwymanAlert(
+            m.id,
+            m.label,
+            float(m.sign * y[i, j]),
+            float(ends[0]),
+            float(ends[1]),
+            TWYMAN_LEVEL,
+            bool(y[i, j] > high[i, j]),
         )
-    return tuple(out)
+        out.setdefault(int(i), []).append(alert)
+    return {i: tuple(a) for i, a in out.items()}
 
 
 def _risk(
