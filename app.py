@@ -60,8 +60,9 @@ data = frame.data_context()
 settings = frame.settings_from_url()
 found = loaders.quiet_dataset(data)
 covariate = found is not None and any(m.covariate for m in found.catalog.metrics.values())
-sidebar.analysis_controls(settings, covariate)
+pinned = frame.pinned_settings(data) if page.url_path == "readout" else None
+sidebar.analysis_controls(pinned or settings, covariate, frozen=pinned is not None)
 if page.url_path != "data":
     sidebar.data_note(data)
-frame.remember(frame.Frame(data, settings))
+frame.remember(frame.Frame(data, settings.without("bootstrap"), settings.bootstrap))
 page.run()

@@ -17,7 +17,8 @@ from nsexp.analysis.results import RESULT_SCHEMA
 from nsexp.analysis.settings import Settings
 from nsexp.io import Dataset, totals
 from nsexp.stats.adjusted import AdjustedIntervals, adjusted_intervals
-from nsexp.stats.bayes import posterior
+from nsexp.stats.bayes import Posterior, central_interval, posterior
+from nsexp.stats.bayes import units_needed as bayes_units_needed
 from nsexp.stats.compare import Comparison, compare, critical_value
 from nsexp.stats.cuped import CovSums, cuped_compare
 from nsexp.stats.equivalence import is_flat, units_needed
@@ -100,7 +101,9 @@ def compute_results(
     )
     frame = _depth(frame, result, dataset, settings, sign, p_adj, n_both)
     frame = with_bootstrap(frame, dataset, settings.bootstrap, settings.alpha, settings.seed)
-    frame = frame.with_columns(pl.col(pl.Float64).fill_nan(None), _note_expr().alias("note"))
+    frame = frame.with_columns(
+        pl.col(pl.Float64).fill_nan(None), _note_expr().alias("note"), pl.lit(True).alias("trusted")
+    )
     return frame.select(pl.col(c).cast(t) for c, t in RESULT_SCHEMA.items())
 
 
@@ -205,18 +208,13 @@ def _depth(
         dtype=float,
     )
     ni = non_inferiority(result.rel_effect, result.rel_se, result.df, sign, margins, alpha)
-    daily = frame.select("experiment").join(_daily_units(dataset), on="experiment", how="left")
-    now = np.minimum(frame["n_control"].to_numpy(), frame["n_treatment"].to_numpy())
     out = frame.with_columns(
         pl.Series("mde", mde(result.abs_se, result.control_mean, alpha)),
-        pl.Series(
-            "days_needed",
-            days_needed(column(frame, "units_needed"), now, column(daily, "daily_units")),
-        ),
         pl.Series("abs_ci_adj_low", adj.abs_low),
         pl.Series("abs_ci_adj_high", adj.abs_high),
         pl.Series("rel_ci_adj_low", adj.rel_low),
         pl.Series("rel_ci_adj_high", adj.rel_high),
+        pl.Series("rel_post_mean", post.mean),
         pl.Series("chance_to_win", post.chance_to_win),
         pl.Series("expected_loss", post.expected_loss),
         pl.Series("rel_cred_low", post.cred_low),
@@ -227,13 +225,11 @@ def _depth(
         pl.Series("ni_safe", ni.safe),
     )
     if settings.engine == "bayesian":
-        ctw = pl.col("chance_to_win")
-        decided = (ctw > 1 - alpha / 2) | (ctw < alpha / 2)
-        out = out.with_columns(
-            decided.fill_null(False).alias("significant"),
-            (decided & (ctw > 0.5)).fill_null(False).alias("better"),
-            (decided & (ctw < 0.5)).fill_null(False).alias("worse"),
-        ).with_columns((pl.col("flat") & ~pl.col("significant")).alias("flat"))
+        out = _bayesian_decisions(out, result, post, alpha)
+    daily = out.select("experiment").join(_daily_units(dataset), on="experiment", how="left")
+    now = np.minimum(out["n_control"].to_numpy(), out["n_treatment"].to_numpy())
+    days = days_needed(column(out, "units_needed"), now, column(daily, "daily_units"))
+    out = out.with_columns(pl.Series("days_needed", days))
     status = (
         pl.when(pl.col("role") != "guardrail")
         .then(pl.lit(None, dtype=pl.String))
@@ -246,6 +242,37 @@ def _depth(
     return out.with_columns(
         status.alias("guardrail_status"), pl.lit(settings.engine).alias("engine")
     ).drop("ni_safe")
+
+
+def _bayesian_decisions(
+    frame: pl.DataFrame, result: Comparison, post: Posterior, alpha: float
+) -> pl.DataFrame:
+    """The Bayesian engine decides from the posterior alone: significant when the chance to
+    win is at least 1 − α/2 (or at most α/2), flat when the (1 − 2α) credible interval lies
+    inside ±threshold (that interval replaces the equivalence interval), and the units needed
+    are the posterior's (nsexp.stats.bayes.units_needed)."""
+    threshold = frame["practical_threshold"].to_numpy()
+    low, high = central_interval(post.mean, post.sd, 2 * alpha)
+    needed = bayes_units_needed(
+        result.control_unit_var, result.treatment_unit_var, result.control_mean, threshold, alpha
+    )
+    ctw = pl.col("chance_to_win")
+    decided = ((ctw >= 1 - alpha / 2) | (ctw <= alpha / 2)).fill_null(False)
+    with np.errstate(invalid="ignore"):
+        inside = (low > -threshold) & (high < threshold)
+    return (
+        frame.with_columns(
+            decided.alias("significant"),
+            (decided & (ctw > 0.5)).alias("better"),
+            (decided & (ctw < 0.5)).alias("worse"),
+            pl.Series("equivalence_ci_low", low),
+            pl.Series("equivalence_ci_high", high),
+            pl.Series("units_needed", np.where(np.isfinite(needed), needed, np.nan)),
+            pl.Series("inside", inside),
+        )
+        .with_columns((pl.col("inside") & ~pl.col("significant")).alias("flat"))
+        .drop("inside")
+    )
 
 
 def _note_expr() -> pl.Expr:

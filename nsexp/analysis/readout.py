@@ -144,6 +144,7 @@ def build_readout(
     srm = _srm(dataset, experiments)
     invalid = {e for e, x in experiments.items() if srm[e].mismatch or x.problems}
     verdicts = decide(results, invalid)
+    results = _distrust(results, invalid)
     by_pair = {
         k: metric_results(v)
         for k, v in results.partition_by("experiment", "variant", as_dict=True).items()
@@ -185,6 +186,22 @@ def build_readout(
         experiments=readouts,
         results=results,
         fingerprint=dataset.fingerprint,
+    )
+
+
+def _distrust(results: pl.DataFrame, invalid: set[str]) -> pl.DataFrame:
+    """Results of invalid experiments claim nothing: not better, worse, flat or safe."""
+    if not invalid:
+        return results
+    bad = pl.col("experiment").is_in(sorted(invalid))
+    claims = [
+        pl.when(bad).then(pl.lit(False)).otherwise(pl.col(c)).alias(c)
+        for c in ("better", "worse", "flat")
+    ]
+    return results.with_columns(
+        *claims,
+        pl.when(bad).then(None).otherwise(pl.col("guardrail_status")).alias("guardrail_status"),
+        (~bad).alias("trusted"),
     )
 
 

@@ -32,11 +32,12 @@ class MetricHistory(NamedTuple):
 
 
 def describe(m: MetricResult) -> str:
-    """'Page views +8.1% [+5.2%, +11.0%], p < 0.001' for one metric's result."""
+    """'Page views +8.1% [+5.2%, +11.0%], p < 0.001' for one metric's result: its decision
+    effect and interval (posterior mean and credible interval under the Bayesian engine)."""
     low, high = m.decision_interval
     if m.engine == "bayesian":
         return (
-            f"{m.name} {fmt.pct(m.rel_effect)} {fmt.pct_ci(low, high)}, "
+            f"{m.name} {fmt.pct(m.decision_effect)} {fmt.pct_ci(low, high)}, "
             f"chance to win {fmt.chance(m.chance_to_win)}"
         )
     if m.rel_effect is None and m.abs_effect is not None:
@@ -51,18 +52,21 @@ def describe(m: MetricResult) -> str:
 
 
 def north_star_clause(ns: MetricResult, alpha: float) -> str:
-    """How the North Star moved and what that means: moved, flat or inconclusive."""
+    """How the North Star moved and what that means: moved, flat or inconclusive. Only the
+    flatness sentence quotes the (1 − 2α) interval of the flat test, and names it."""
     name = f"the North Star {ns.name}"
     limit = fmt.threshold(ns.practical_threshold)
     if ns.significant:
         return f"{name} moved {describe(ns).removeprefix(ns.name + ' ')}"
-    band = fmt.pct_ci(ns.equivalence_ci_low, ns.equivalence_ci_high)
-    level = f"{(1 - 2 * alpha) * 100:g}% CI"
+    bayesian = ns.engine == "bayesian"
+    kind = "credible" if bayesian else "equivalence"
+    band = (
+        f"its {(1 - 2 * alpha) * 100:g}% {kind} interval "
+        f"{fmt.pct_ci(ns.equivalence_ci_low, ns.equivalence_ci_high)}"
+    )
+    moved = describe(ns).removeprefix(ns.name + " ")
     if ns.flat:
-        return (
-            f"{name} moved {fmt.pct(ns.rel_effect)} {band} ({level}), "
-            f"inside its {limit} threshold: flat"
-        )
+        return f"{name} moved {moved}; {band} lies inside its {limit} threshold: flat"
     need, have = ns.units_needed, min(ns.n_control, ns.n_treatment)
     tail = (
         f"; about {fmt.count(need)} units per arm (now {fmt.count(have)}) "
@@ -70,9 +74,10 @@ def north_star_clause(ns: MetricResult, alpha: float) -> str:
         if need is not None
         else ""
     )
+    bar = f" (a win needs {fmt.chance(1 - alpha / 2)})" if bayesian else ""
     return (
-        f"{name} moved {fmt.pct(ns.rel_effect)} {band} ({level}), "
-        f"too uncertain to rule out a {limit} effect: inconclusive{tail}"
+        f"{name} moved {moved}{bar}; {band} reaches past {limit}, too uncertain to rule out "
+        f"an effect worth acting on: inconclusive{tail}"
     )
 
 
@@ -99,12 +104,11 @@ def history_reason(m: MetricResult, history: MetricHistory) -> str:
     """The history of a metric in one sentence ('When Page views moved in other experiments,
     the North Star followed 2 of 9 times ...').
 
-    The comparison being explained is left out of the counts, so a readout never quotes itself
-    as history.
+    Every comparison of the experiment being explained is left out of the counts (its sibling
+    arms too), so a readout never quotes itself as history.
     """
-    key = (m.experiment, m.variant)
-    moved = len(history.moved - {key})
-    followed = len(history.followed - {key})
+    moved = sum(e != m.experiment for e, _ in history.moved)
+    followed = sum(e != m.experiment for e, _ in history.followed)
     phrase = LABEL_PHRASES.get(history.label, history.label)
     if moved == 0:
         return (

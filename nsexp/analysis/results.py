@@ -16,13 +16,14 @@ from typing import Any, Literal
 
 import polars as pl
 
-Outcome = Literal["better", "worse", "not_significant", "no_estimate"]
-OUTCOMES: tuple[Outcome, ...] = ("better", "worse", "not_significant", "no_estimate")
+Outcome = Literal["better", "worse", "not_significant", "no_estimate", "untrusted"]
+OUTCOMES: tuple[Outcome, ...] = ("better", "worse", "not_significant", "no_estimate", "untrusted")
 OUTCOME_LABELS: dict[str, str] = {
     "better": "Better",
     "worse": "Worse",
     "not_significant": "Not significant",
     "no_estimate": "No estimate",
+    "untrusted": "Not to be trusted",
 }
 
 
@@ -88,6 +89,7 @@ class MetricResult:
     abs_ci_adj_high: float | None = field(default=None, metadata=_FLOAT)
     rel_ci_adj_low: float | None = field(default=None, metadata=_FLOAT)
     rel_ci_adj_high: float | None = field(default=None, metadata=_FLOAT)
+    rel_post_mean: float | None = field(default=None, metadata=_FLOAT)
     chance_to_win: float | None = field(default=None, metadata=_FLOAT)
     expected_loss: float | None = field(default=None, metadata=_FLOAT)
     rel_cred_low: float | None = field(default=None, metadata=_FLOAT)
@@ -100,6 +102,7 @@ class MetricResult:
     rel_ci_boot_low: float | None = field(default=None, metadata=_FLOAT)
     rel_ci_boot_high: float | None = field(default=None, metadata=_FLOAT)
     note: str | None = field(default=None, metadata=_STR)
+    trusted: bool = field(default=True, metadata=_BOOL)
 
     @property
     def name(self) -> str:
@@ -115,6 +118,8 @@ class MetricResult:
     def moved(self) -> Literal["better", "worse"] | None:
         """'better' or 'worse' when significantly different in the metric's good or bad
         direction (the `better`/`worse` the readout decided), else None."""
+        if not self.trusted:
+            return None
         if self.better is not None or self.worse is not None:
             return "better" if self.better else "worse" if self.worse else None
         if not self.significant or self.abs_effect is None:  # older pins carry no better/worse
@@ -126,9 +131,17 @@ class MetricResult:
     def outcome(self) -> Outcome:
         """Better / worse, not_significant, or no_estimate when the relative effect is
         undefined (the forest plot cannot place it)."""
+        if not self.trusted:
+            return "untrusted"
         if self.rel_effect is None:
             return "no_estimate"
         return self.moved or "not_significant"
+
+    @property
+    def decision_effect(self) -> float | None:
+        """The relative lift a readout quotes: the posterior mean under the Bayesian engine
+        (inside its credible interval), else the estimate."""
+        return self.rel_post_mean if self.engine == "bayesian" else self.rel_effect
 
     @property
     def decision_interval(self) -> tuple[float | None, float | None]:
@@ -196,6 +209,8 @@ JSON_FIELDS: tuple[str, ...] = (
     "worse",
     "flat",
     "engine",
+    "rel_post_mean",
+    "trusted",
 )
 
 

@@ -18,6 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("path", help="data directory or one CSV/Parquet file")
     p.add_argument("--metrics", help="metrics.toml (default: beside the data)")
+    p.add_argument("--control", metavar="VARIANT", help="the control arm (as for readout)")
     p.add_argument("--alpha", type=float, default=0.05, help="significance level")
     p.add_argument("--correction", choices=CORRECTIONS, default="holm")
     p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace) -> str:
     from nsexp.learning.proxies import cumulative_impact, proxies
     from nsexp.report import proxies as report
 
-    dataset = load_dataset(args.path, args.metrics)
+    dataset = load_dataset(args.path, args.metrics, control=args.control)
     readout = build_readout(dataset, Settings(alpha=args.alpha, correction=args.correction))
     table, impact = proxies(readout), cumulative_impact(readout)
     if args.format == "json":

@@ -19,6 +19,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("path", help="data directory or one CSV/Parquet file")
     p.add_argument("--metrics", help="metrics.toml (default: beside the data)")
     p.add_argument("--experiment", help="only this experiment id")
+    p.add_argument(
+        "--control",
+        metavar="VARIANT",
+        help="the control arm, for experiments experiments.toml does not cover "
+        "(default: the one variant named like a control, e.g. control or baseline)",
+    )
     p.add_argument("--alpha", type=float, default=0.05, help="significance level")
     p.add_argument("--correction", choices=CORRECTIONS, default="holm")
     p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
@@ -80,7 +86,7 @@ def run(args: argparse.Namespace) -> str:
     from nsexp.report.markdown import to_markdown, to_table
     from nsexp.report.segments import segment_output
 
-    dataset = load_dataset(args.path, args.metrics, segment=args.segment)
+    dataset = load_dataset(args.path, args.metrics, segment=args.segment, control=args.control)
     settings = settings_of(args)
     if args.segment is not None:
         return segment_output(segment_readout(dataset, settings, args.experiment), args.format)

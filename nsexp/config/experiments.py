@@ -10,6 +10,40 @@ from nsexp.config.toml import read_toml
 from nsexp.errors import InputError
 
 _KEYS = {"name", "control", "expected_split", "owner", "hypothesis", "start"}
+# Variant names read as the control when experiments.toml names none, in order of precedence
+# (case, spaces, "-" and "_" ignored). Nothing else is ever guessed: with no match, the readout
+# asks which arm is the control.
+CONTROL_NAMES = (
+    "control",
+    "ctrl",
+    "baseline",
+    "base",
+    "default",
+    "original",
+    "holdout",
+    "champion",
+    "statusquo",
+    "a",
+    "v0",
+)
+
+
+def toml_key(key: str) -> str:
+    """An id as a TOML table key: bare when it can be, else quoted (ids with dots, spaces...)."""
+    if key and all(c.isascii() and (c.isalnum() or c in "-_") for c in key):
+        return key
+    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def usual_control(variants: tuple[str, ...]) -> str | None:
+    """The variant with the first usual control name (CONTROL_NAMES, in that order of
+    precedence: 'control' beats 'a'), or None when no variant has one or two share it."""
+    names = {v: "".join(v.lower().replace("-", "").replace("_", "").split()) for v in variants}
+    for name in CONTROL_NAMES:
+        found = [v for v, n in names.items() if n == name]
+        if found:
+            return found[0] if len(found) == 1 else None
+    return None
 
 
 @dataclass(frozen=True)
@@ -46,11 +80,30 @@ def parse_experiments(raw: dict, source: str = "experiments.toml") -> dict[str, 
     return {eid: _parse_one(eid, spec, source) for eid, spec in tables.items()}
 
 
+def _dotted_id(eid: str, spec: dict) -> str:
+    """The id a dotted table key meant: [experiments.a.03.20] reads as a > 03 > 20."""
+    parts = [eid]
+    while True:
+        tables = [k for k, v in spec.items() if isinstance(v, dict) and k not in _KEYS]
+        if len(tables) != 1:
+            return ".".join(parts)
+        parts.append(tables[0])
+        spec = spec[tables[0]]
+
+
 def _parse_one(eid: str, spec: object, source: str) -> ExperimentInfo:
     where = f"[experiments.{eid}]"
     if not isinstance(spec, dict):
         raise InputError(f"{where} must be a table", file=source)
     unknown = sorted(set(spec) - _KEYS)
+    if unknown and isinstance(spec[unknown[0]], dict):
+        dotted = _dotted_id(eid, spec)
+        raise InputError(
+            f"{where} holds a table '{unknown[0]}': TOML read the dots of the id {dotted!r} "
+            "as nested tables",
+            file=source,
+            fix=f"quote the id: [experiments.{toml_key(dotted)}]",
+        )
     if unknown:
         raise InputError(
             f"{where} has unknown key '{unknown[0]}'",

@@ -55,7 +55,8 @@ def portfolio_table(readout: Readout) -> pl.DataFrame:
 
 
 def _ns_text(ns: MetricResult) -> str:
-    return f"{fmt.pct(ns.rel_effect)} {fmt.pct_ci(ns.rel_ci_low, ns.rel_ci_high)}"
+    """The North Star's decision figure and interval, as every other view quotes it."""
+    return f"{fmt.pct(ns.decision_effect)} {fmt.pct_ci(*ns.decision_interval)}"
 
 
 def badge_text(variant: str, verdict: str, many: bool) -> str:

@@ -121,7 +121,7 @@ def segment_frame(sr: SegmentReadout, experiment: str, variant: str) -> pl.DataF
             {
                 "segment": value,
                 "units": e.units,
-                "rel_effect": ns.rel_effect,
+                "rel_effect": ns.decision_effect,
                 "ci_low": low,
                 "ci_high": high,
                 "p_adjusted": ns.p_adjusted,

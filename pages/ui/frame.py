@@ -18,7 +18,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from nsexp.analysis.settings import Settings
 from nsexp.errors import InputError
 from nsexp.io import default_data_dir
-from nsexp.store import workspaces
+from nsexp.store import pins, workspaces
 
 _KEY = "_nsexp_frame"
 
@@ -45,6 +45,7 @@ class Frame:
 
     data: DataContext
     settings: Settings
+    bootstrap: int = 0  # resamples the readout's robustness check asked for (0: not asked)
 
 
 def as_sentence(message: str) -> str:
@@ -79,6 +80,18 @@ def settings_from_url() -> Settings:
         st.warning(f"{message} Showing the default instead.", icon=":material/warning:")
         del st.query_params[key]
     return settings
+
+
+def pinned_settings(data: DataContext) -> Settings | None:
+    """The settings of the pin the link opens, or None (no pin, or one that cannot be read:
+    the page says why)."""
+    pin_id = st.query_params.get("pin")
+    if pin_id is None:
+        return None
+    try:
+        return pins.load_pin(data.path, pin_id).analysis_settings
+    except InputError:
+        return None
 
 
 def remember(frame: Frame) -> None:

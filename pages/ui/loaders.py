@@ -166,9 +166,11 @@ def segment_view(
 
 @_or_stop
 @st.cache_resource(max_entries=16, ttl=TTL, show_spinner="Resampling the units…")
-def bootstrap(data: DataContext, settings: Settings, experiment_id: str) -> ExperimentReadout:
+def bootstrap(
+    data: DataContext, settings: Settings, experiment_id: str, resamples: int
+) -> ExperimentReadout:
     """One experiment read out with bootstrap intervals of its unit-level mean metrics."""
-    resampled = replace(settings, bootstrap=BOOTSTRAP_RESAMPLES)
+    resampled = replace(settings, bootstrap=resamples)
     return build_readout(_dataset(data), resampled, experiment=experiment_id).experiments[
         experiment_id
     ]

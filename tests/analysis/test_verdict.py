@@ -231,7 +231,8 @@ def test_reasons_name_metrics_and_figures(scenarios: Readout) -> None:
     assert "control 11,000 / treatment 10,000" in srm and "50% / 50%" in srm
     vanity = reasons(scenarios, "vanity_flat")
     assert vanity.startswith("clicks +10.0% [")
-    assert "but the North Star lessons moved 0.0% [−0.9%, +0.9%] (90% CI)" in vanity
+    assert "but the North Star lessons moved 0.0% [−1.1%, +1.1%], p = 1.00" in vanity
+    assert "its 90% equivalence interval [−0.9%, +0.9%] lies inside its ±2% threshold" in vanity
     assert "inside its ±2% threshold: flat" in vanity
     small = reasons(scenarios, "vanity_small")
     assert small.startswith("clicks +33.3% [") and "inconclusive; about " in small

@@ -25,6 +25,11 @@ from nsexp.store import pins
 from pages.ui import loaders
 
 
+def drop_link(markdown_text: str) -> str:
+    """A Markdown export without its 'View in nsexp' line (each view links to itself)."""
+    return "\n".join(ln for ln in markdown_text.splitlines() if not ln.startswith("View in"))
+
+
 def methods_text(at: Any) -> str:
     """The Methods expander's lines, joined."""
     methods = next(e for e in at.expander if e.label == "Methods")
@@ -186,7 +191,9 @@ def test_live_and_pinned_markdown(
     labels = [d.proto.label for d in at.get("download_button")]
     assert labels == ["Download CSV", "Download Markdown", "Download the pin (JSON)"]
     assert "Holm step-down (family-wise error rate), the Bayesian engine;" in at.info[0].value
-    assert made == [live]  # the pin renders the same text from its frozen JSON
+    # the pin renders the same text from its frozen JSON, with its own link back
+    assert [drop_link(m) for m in made] == [drop_link(live)]
+    assert f"View in nsexp: </readout?pin={pin.id}>" in made[0]
 
     next(b for b in at.button if b.label == "Open the live readout").click().run()
     assert dict(at.query_params) == {
