@@ -19,9 +19,12 @@ from nsexp.analysis.settings import Settings
 from nsexp.analysis.timeline import north_star_timelines
 from nsexp.analysis.verdict import NorthStarStatus, Verdict, decide
 from nsexp.config.catalog import Catalog
+from nsexp.config.experiments import Status
 from nsexp.errors import InputError
 from nsexp.io import Dataset, Experiment
 from nsexp.stats.srm import srm_test
+
+CONCLUDED_AFTER_DAYS = 14  # no exposures for this long before the newest data: it has ended
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class ExperimentReadout:
     first_date: dt.date | None = None
     last_date: dt.date | None = None
     notes: tuple[str, ...] = ()
+    status: Status = "running"
 
     @property
     def id(self) -> str:
@@ -151,6 +155,7 @@ def build_readout(
     }
     timelines = _timelines(dataset, settings, ids)
     dates = _date_range(dataset)
+    newest = max((last for _, last in dates.values()), default=None)
     treatments: dict[str, list[TreatmentReadout]] = {e: [] for e in ids}
     for row in verdicts.iter_rows(named=True):
         eid, variant = row["experiment"], row["variant"]
@@ -177,6 +182,7 @@ def build_readout(
             first_date=dates.get(eid, (None, None))[0],
             last_date=dates.get(eid, (None, None))[1],
             notes=exp.notes,
+            status=_status(exp, dates.get(eid, (None, None))[1], newest),
         )
         for eid, exp in experiments.items()
     }
@@ -243,6 +249,16 @@ def _srm(dataset: Dataset, experiments: dict[str, Experiment]) -> dict[str, Srm]
             expected={v: split.get(v, 1.0) / total for v in exp_counts["variant"]},
         )
     return out
+
+
+def _status(exp: Experiment, last: dt.date | None, newest: dt.date | None) -> Status:
+    """experiments.toml's status, else concluded when the experiment's last exposure is more
+    than CONCLUDED_AFTER_DAYS before the newest date in the data, else running."""
+    if exp.info.status is not None:
+        return exp.info.status
+    if last is not None and newest is not None and (newest - last).days > CONCLUDED_AFTER_DAYS:
+        return "concluded"
+    return "running"
 
 
 def _date_range(dataset: Dataset) -> dict[str, tuple[dt.date, dt.date]]:

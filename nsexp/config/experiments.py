@@ -5,11 +5,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from nsexp.config.toml import read_toml
 from nsexp.errors import InputError
 
-_KEYS = {"name", "control", "expected_split", "owner", "hypothesis", "start"}
+_KEYS = {"name", "control", "expected_split", "owner", "hypothesis", "start", "status"}
+Status = Literal["running", "concluded"]
+STATUSES: tuple[Status, ...] = ("running", "concluded")
 # Variant names read as the control when experiments.toml names none, in order of precedence
 # (case, spaces, "-" and "_" ignored). Nothing else is ever guessed: with no match, the readout
 # asks which arm is the control.
@@ -57,6 +60,7 @@ class ExperimentInfo:
     owner: str = ""
     hypothesis: str = ""
     start: str = ""
+    status: Status | None = None
 
     @property
     def title(self) -> str:
@@ -121,6 +125,13 @@ def _parse_one(eid: str, spec: object, source: str) -> ExperimentInfo:
             fix="e.g. expected_split = { control = 0.5, treatment = 0.5 }",
         )
     start = spec.get("start", "")
+    status = spec.get("status")
+    if status is not None and status not in STATUSES:
+        raise InputError(
+            f"{where} status = {status!r} is not known",
+            file=source,
+            fix='use "running" or "concluded" (or leave it out: the dates decide)',
+        )
     return ExperimentInfo(
         id=eid,
         name=str(spec.get("name", "")),
@@ -129,4 +140,5 @@ def _parse_one(eid: str, spec: object, source: str) -> ExperimentInfo:
         owner=str(spec.get("owner", "")),
         hypothesis=str(spec.get("hypothesis", "")),
         start=start.isoformat() if hasattr(start, "isoformat") else str(start),
+        status=status,
     )

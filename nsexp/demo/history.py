@@ -189,6 +189,7 @@ def history_toml_tables() -> list[tuple[str, dict]]:
                     "owner": OWNERS[i % len(OWNERS)],
                     "hypothesis": f"{name} helps learners complete more lessons.",
                     "start": (FIRST_START + timedelta(days=14 * i)).isoformat(),
+                    "status": "concluded",
                 },
             )
         )

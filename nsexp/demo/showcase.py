@@ -167,6 +167,7 @@ def _experiments_toml(seed: int) -> str:
                 "owner": e.owner,
                 "hypothesis": e.hypothesis,
                 "start": e.start.isoformat(),
+                "status": "running",
             },
         )
         for e in EXPERIMENTS

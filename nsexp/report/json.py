@@ -70,6 +70,7 @@ def experiment_dict(e: ExperimentReadout) -> dict[str, Any]:
         "first_date": e.first_date.isoformat() if e.first_date else None,
         "last_date": e.last_date.isoformat() if e.last_date else None,
         "days": e.days,
+        "status": e.status,
         "srm": {
             "p_value": finite(e.srm.p_value),
             "mismatch": e.srm.mismatch,
@@ -126,6 +127,7 @@ def experiment_from_dict(data: dict[str, Any]) -> ExperimentReadout:
         first_date=_date(data.get("first_date")),
         last_date=_date(data.get("last_date")),
         notes=tuple(data.get("notes") or ()),
+        status=data.get("status") or "running",
     )
 
 

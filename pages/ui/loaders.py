@@ -31,9 +31,8 @@ from nsexp.errors import InputError
 from nsexp.io import Dataset, load_dataset
 from nsexp.learning.history import readout_history
 from nsexp.learning.proxies import Impact, comparisons, cumulative_impact, proxy_quality
-from nsexp.report.markdown import vanity_count
 from nsexp.report.movement import metric_movement
-from nsexp.report.portfolio import portfolio_counts, portfolio_table
+from nsexp.report.portfolio import portfolio_table
 from nsexp.report.preview import experiments_table, metrics_table, summary_head
 from pages.ui.frame import DataContext
 from pages.ui.nav import DATA
@@ -98,15 +97,10 @@ def experiment_names(data: DataContext) -> dict[str, str]:
 
 @_or_stop
 @st.cache_data(max_entries=16, ttl=TTL, show_spinner=False)
-def portfolio(data: DataContext, settings: Settings) -> dict[str, Any]:
-    """The portfolio table, its counts and the North Star's label."""
+def portfolio(data: DataContext, settings: Settings) -> tuple[pl.DataFrame, str]:
+    """The portfolio table (a row per treatment) and the North Star's label."""
     result = _readout(data, settings)
-    return {
-        "table": portfolio_table(result),
-        "counts": portfolio_counts(result),
-        "sentence": vanity_count(result),
-        "north_star": result.catalog.north_star.label,
-    }
+    return portfolio_table(result), result.catalog.north_star.label
 
 
 @_or_stop

@@ -19,7 +19,7 @@ from nsexp.io import load_dataset
 from nsexp.report import markdown
 from nsexp.report.figures import bootstrap_table
 from nsexp.report.json import experiment_dict, experiment_from_dict
-from nsexp.report.portfolio import portfolio_counts
+from nsexp.report.portfolio import filter_portfolio, portfolio_counts, portfolio_table
 from nsexp.report.segments import heterogeneity_row, segment_frame, segment_table
 from nsexp.store import pins
 from pages.ui import loaders
@@ -228,7 +228,8 @@ def test_portfolio_follows_the_methods_and_links_carry_them(
     links = at.dataframe[0].value["readout"].tolist()
     assert all(all(f"{k}={v}" in u for k, v in query.items()) for u in links)
     settings = Settings(sequential=True, cuped=False, engine="bayesian")
-    counts = portfolio_counts(build_readout(load_dataset(demo_copy), settings))
+    table = portfolio_table(build_readout(load_dataset(demo_copy), settings))
+    counts = portfolio_counts(filter_portfolio(table, [], None, "", "running"))
     shown = {m.label: m.value for m in at.metric}
     assert shown["North Star wins"] == str(counts["north_star_win"])
 
