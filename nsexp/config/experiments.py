@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from nsexp.config.toml import read_toml
+from nsexp.config.toml import read_toml, toml_key
 from nsexp.errors import InputError
 
 _KEYS = {"name", "control", "expected_split", "owner", "hypothesis", "start", "status"}
@@ -29,13 +29,6 @@ CONTROL_NAMES = (
     "a",
     "v0",
 )
-
-
-def toml_key(key: str) -> str:
-    """An id as a TOML table key: bare when it can be, else quoted (ids with dots, spaces...)."""
-    if key and all(c.isascii() and (c.isalnum() or c in "-_") for c in key):
-        return key
-    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def usual_control(variants: tuple[str, ...]) -> str | None:

@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from nsexp.demo.toml import toml_table
+from nsexp.config.toml import toml_table
 
 N_PAST = 44
 FIRST_START = date(2024, 3, 4)

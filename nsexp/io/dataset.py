@@ -12,7 +12,8 @@ from typing import NamedTuple
 import polars as pl
 
 from nsexp.config.catalog import Catalog, load_catalog
-from nsexp.config.experiments import ExperimentInfo, load_experiments, toml_key, usual_control
+from nsexp.config.experiments import ExperimentInfo, load_experiments, usual_control
+from nsexp.config.toml import toml_key
 from nsexp.errors import InputError
 from nsexp.io.cumulative import as_daily
 from nsexp.io.engines import SOURCE_FILE, load_source, read_source

@@ -1,0 +1,208 @@
+"""The Data page's guided set-up in AppTest, on the column layouts of two public exports nobody
+here wrote: Cookie Cats (a mobile-game A/B test) and Hillstrom's e-mail test."""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from helpers import APP_FILE, DEMO_DATA
+from streamlit.testing.v1 import AppTest
+
+from nsexp.analysis.readout import build_readout
+from nsexp.config.setup import MetricChoice, Setup, catalog_toml, experiments_toml
+from nsexp.errors import InputError
+from nsexp.io import load_dataset
+from nsexp.io.profile import profile, read_sample
+from nsexp.store import workspaces as ws
+
+HILLSTROM = "Kevin_Hillstrom_MineThatData_E-MailAnalytics_DataMiningChallenge_2008.03.20.csv"
+
+
+def cookie_cats(n: int = 1200, seed: int = 3) -> bytes:
+    """Cookie Cats' columns: userid, version (gate_30/gate_40), sum_gamerounds, retention_1/7."""
+    rng = np.random.default_rng(seed)
+    gate = rng.choice(["gate_30", "gate_40"], n)
+    return (
+        pl.DataFrame(
+            {
+                "userid": np.arange(116, 116 + n),
+                "version": gate,
+                "sum_gamerounds": rng.poisson(50, n),
+                "retention_1": rng.random(n) < 0.45,
+                "retention_7": rng.random(n) < np.where(gate == "gate_30", 0.19, 0.18),
+            }
+        )
+        .write_csv()
+        .encode()
+    )
+
+
+def hillstrom(n: int = 1500, seed: int = 5) -> bytes:
+    """Hillstrom's columns: recency, history_segment, history, mens, womens, zip_code, newbie,
+    channel, segment (the arms), visit, conversion, spend."""
+    rng = np.random.default_rng(seed)
+    segment = rng.choice(["Mens E-Mail", "Womens E-Mail", "No E-Mail"], n)
+    visit = rng.random(n) < np.where(segment == "No E-Mail", 0.11, 0.17)
+    conversion = visit & (rng.random(n) < 0.08)
+    return (
+        pl.DataFrame(
+            {
+                "recency": rng.integers(1, 13, n),
+                "history_segment": rng.choice(["1) $0 - $100", "2) $100 - $200"], n),
+                "history": rng.gamma(2.0, 120.0, n).round(2),
+                "mens": rng.integers(0, 2, n),
+                "womens": rng.integers(0, 2, n),
+                "zip_code": rng.choice(["Urban", "Surburban", "Rural"], n),
+                "newbie": rng.integers(0, 2, n),
+                "channel": rng.choice(["Phone", "Web", "Multichannel"], n),
+                "segment": segment,
+                "visit": visit.astype(int),
+                "conversion": conversion.astype(int),
+                "spend": np.where(conversion, rng.gamma(2.0, 60.0, n), 0.0).round(2),
+            }
+        )
+        .write_csv()
+        .encode()
+    )
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the demo data as the app's data root."""
+    data = tmp_path / "data"
+    shutil.copytree(DEMO_DATA, data, ignore=shutil.ignore_patterns("pins", "workspaces"))
+    monkeypatch.setenv("NSEXP_DATA_DIR", str(data))
+    return data
+
+
+def uploaded(name: str, content: bytes) -> AppTest:
+    """The Data page with one file in the uploader."""
+    at = AppTest.from_file(str(APP_FILE), default_timeout=30)
+    at.switch_page("pages/data.py")
+    at.run()
+    at.file_uploader(key="upload").upload(name, content)
+    return at.run()
+
+
+def test_profile_guesses_the_roles_of_cookie_cats_columns() -> None:
+    guesses = {
+        c.name: (c.guess, c.metric_type) for c in profile(read_sample("c.csv", cookie_cats()))
+    }
+    assert guesses == {
+        "userid": ("unit_id", None),
+        "version": ("variant", None),
+        "sum_gamerounds": ("metric", "mean"),
+        "retention_1": ("metric", "proportion"),
+        "retention_7": ("metric", "proportion"),
+    }
+
+
+def test_cookie_cats_from_raw_csv_to_a_readout(root: Path) -> None:
+    at = uploaded("cookie_cats.csv", cookie_cats())
+    assert not at.exception and not at.error
+    columns = next(d.value for d in at.dataframe if "Looks like" in d.value.columns)
+    assert list(columns["Column"]) == [
+        "userid",
+        "version",
+        "sum_gamerounds",
+        "retention_1",
+        "retention_7",
+    ]
+    assert at.selectbox(key="setup_variant").value == "version"
+    assert at.selectbox(key="setup_unit").value == "userid"
+    control = at.selectbox(key="setup_control_version")
+    assert control.value is None  # gate_30 / gate_40: nothing says which is the control
+    assert any("Pick the control arm" in w.value for w in at.warning)
+    assert "setup_save" not in [b.key for b in at.button]  # no verdict before a control
+
+    control.select("gate_30").run()
+    at.selectbox(key="role_retention_7").select("North Star").run()
+    at.selectbox(key="role_retention_1").select("Leading").run()
+    at.selectbox(key="role_sum_gamerounds").select("Vanity").run()
+    assert at.selectbox(key="type_retention_7").value == "proportion"
+    assert at.selectbox(key="type_sum_gamerounds").value == "mean"
+    labels = [d.proto.label for d in at.get("download_button")]
+    assert labels == ["Download metrics.toml", "Download experiments.toml"]
+    at.button(key="setup_save").click().run()
+    assert not at.exception
+
+    (info,) = ws.list_workspaces(root)
+    assert dict(at.query_params) == {"workspace": info.id, "experiment": "cookie_cats"}
+    catalog = tomllib.loads((root / "workspaces" / info.id / "metrics.toml").read_text())
+    assert catalog["columns"] == {"variant": "version", "unit_id": "userid"}
+    assert catalog["metrics"]["retention_7"]["role"] == "north_star"
+    readout = build_readout(load_dataset(root / "workspaces" / info.id))
+    assert readout.experiments["cookie_cats"].control == "gate_30"
+    assert at.title[0].value == "cookie\\_cats"  # the readout page, escaped for Markdown
+
+
+def test_hillstrom_needs_its_control_picked_and_quotes_its_dotted_id(root: Path) -> None:
+    at = uploaded(HILLSTROM, hillstrom())
+    assert not at.exception and not at.error
+    assert at.selectbox(key="setup_variant").value == "segment"
+    control = at.selectbox(key="setup_control_segment")
+    assert control.options == ["Mens E-Mail", "No E-Mail", "Womens E-Mail"]
+    assert control.value is None
+    control.select("No E-Mail").run()
+    at.selectbox(key="role_spend").select("North Star").run()
+    at.selectbox(key="role_conversion").select("Leading").run()
+    at.selectbox(key="role_visit").select("Vanity").run()
+    at.button(key="setup_save").click().run()
+    assert not at.exception
+    (info,) = ws.list_workspaces(root)
+    folder = root / "workspaces" / info.id
+    experiments = tomllib.loads((folder / "experiments.toml").read_text())
+    stem = HILLSTROM.removesuffix(".csv")
+    assert experiments["experiments"][stem]["control"] == "No E-Mail"  # quoted key with dots
+    readout = build_readout(load_dataset(folder))
+    assert [t.variant for t in readout.experiments[stem].treatments] == [
+        "Mens E-Mail",
+        "Womens E-Mail",
+    ]
+
+
+def test_two_north_stars_are_refused_with_the_catalog_message(root: Path) -> None:
+    at = uploaded("cookie_cats.csv", cookie_cats())
+    at.selectbox(key="setup_control_version").select("gate_30").run()
+    at.selectbox(key="role_retention_7").select("North Star").run()
+    at.selectbox(key="role_retention_1").select("North Star").run()
+    assert any("exactly one metric must be the North Star" in e.value for e in at.error)
+    assert "setup_save" not in [b.key for b in at.button]
+
+
+def test_setup_writes_what_the_cli_reads(tmp_path: Path) -> None:
+    setup = Setup(
+        experiments=("shop.v2",),
+        variant="arm",
+        control="A",
+        metrics=(
+            MetricChoice("Orders", "north_star", "mean"),
+            MetricChoice("clicked", "vanity", "proportion"),
+            MetricChoice("age", "skip", "mean"),
+        ),
+    )
+    catalog, experiments = catalog_toml(setup), experiments_toml(setup)
+    assert '[experiments."shop.v2"]' in experiments
+    rng = np.random.default_rng(1)
+    n = 400
+    frame = pl.DataFrame(
+        {
+            "arm": rng.choice(["A", "B"], n),
+            "Orders": rng.poisson(2.0, n),
+            "clicked": rng.integers(0, 2, n),
+            "age": rng.integers(18, 80, n),
+        }
+    )
+    frame.write_csv(tmp_path / "shop.v2.csv")
+    (tmp_path / "metrics.toml").write_text(catalog)
+    (tmp_path / "experiments.toml").write_text(experiments)
+    readout = build_readout(load_dataset(tmp_path))
+    assert readout.experiments["shop.v2"].control == "A"
+    assert sorted(readout.catalog.metrics) == ["clicked", "orders"]
+    with pytest.raises(InputError, match="exactly one metric must be the North Star"):
+        catalog_toml(Setup(("x",), "arm", "A", (MetricChoice("y", "leading", "mean"),)))
