@@ -7,9 +7,10 @@ import streamlit as st
 
 from nsexp import format as fmt
 from nsexp.config.catalog import ROLE_LABELS
-from nsexp.learning.proxies import LABEL_MEANINGS
+from nsexp.learning.proxies import LABEL_MEANINGS, MIN_COMPARISONS
 from nsexp.report.proxies import PLAIN, impact_sentence, label_reason, signed_r, thresholds
 from nsexp.report.proxy_charts import impact_chart, proxy_scatter, ranking_chart
+from nsexp.report.text import md_escape
 from pages.ui import frame, loaders
 
 COLUMNS = 2
@@ -44,8 +45,14 @@ comparisons, table, impact, north_star, labels = loaders.insights(ctx, settings)
 st.title("Portfolio insights", anchor=False)
 st.caption(PLAIN + f" Over every trustworthy experiment in {ctx.name}.")
 
-if table.height == 0:
-    st.info("No valid comparisons yet: run a few experiments first.")
+experiments = comparisons["experiment"].n_unique() if comparisons.height else 0
+if experiments < 2:
+    st.info(
+        f"Not enough history yet: {experiments} experiment with valid comparisons. What moves "
+        "the North Star is learned across experiments, so this page fills in from the second "
+        f"one on (a label needs {MIN_COMPARISONS} comparisons).",
+        icon=":material/hourglass_empty:",
+    )
     st.stop()
 
 predictive = [labels.get(m, m) for m in table.filter(pl.col("label") == "predictive")["metric"]]
@@ -56,7 +63,11 @@ st.markdown(
 )
 
 st.subheader("Metrics ranked by how well they predict the North Star")
-st.altair_chart(ranking_chart(table), height=40 + 32 * table.height, width="stretch")
+# the charts name metrics by their labels, as every other page does
+named = table.with_columns(pl.col("metric").replace(labels))
+named_comparisons = comparisons.with_columns(pl.col("metric").replace(labels))
+north_star_label = labels.get(north_star, north_star)
+st.altair_chart(ranking_chart(named), height=40 + 32 * table.height, width="stretch")
 st.dataframe(
     ranked_table(table, labels),
     hide_index=True,
@@ -78,19 +89,20 @@ st.dataframe(
     },
 )
 with st.expander("Why each metric got its label"):
-    for row in table.iter_rows(named=True):
-        st.markdown(f"- {label_reason(row)}")
+    for row in named.iter_rows(named=True):
+        st.markdown(f"- {md_escape(label_reason(row))}")
 
-st.subheader(f"Each metric against the North Star ({north_star}), experiment by experiment")
+st.subheader(f"Each metric against the North Star ({north_star_label}), experiment by experiment")
 st.caption(
     "One dot per treatment-versus-control comparison, with 95% error bars both ways. The line "
     "is fitted to the true effects (noise removed); its colour is the metric's label."
 )
-rows = list(table.iter_rows(named=True))
+rows = list(named.iter_rows(named=True))
 for start in range(0, len(rows), COLUMNS):
     for column, row in zip(st.columns(COLUMNS), rows[start : start + COLUMNS], strict=False):
         with column:
-            st.altair_chart(proxy_scatter(comparisons, row, north_star), width="stretch")
+            chart = proxy_scatter(named_comparisons, row, north_star_label)
+            st.altair_chart(chart, width="stretch")
 
 st.subheader("How much of the reported North Star lift is real")
 left, right = st.columns(2)

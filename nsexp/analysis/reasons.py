@@ -23,12 +23,29 @@ LABEL_PHRASES: dict[str, str] = {
 
 
 class MetricHistory(NamedTuple):
-    """Which comparisons (experiment, variant) moved a metric, and where the North Star followed."""
+    """A metric's record in past experiments: which comparisons (experiment, variant) moved it,
+    where the North Star followed, and its label with the corrected correlation it rests on."""
 
     metric: str
     label: str
     moved: frozenset[tuple[str, str]]
     followed: frozenset[tuple[str, str]]
+    correlation: float | None = None
+    correlation_low: float | None = None
+    correlation_high: float | None = None
+    comparisons: int = 0
+
+
+HISTORY_DEFINITION = (
+    "How history lines read: a metric 'moved' in a comparison when it was significant after "
+    "the correction; the North Star 'followed' when it was significant too, the same way. The "
+    "label is the metric's record over every valid past comparison: predictive when the "
+    "correlation of its true effects with the North Star's (corrected for noise) is at least "
+    "0.5 with its interval above 0; vanity when it moved at least 3 times, the North Star "
+    "followed under half of them and that correlation is below 0.3; too few under 20 "
+    "comparisons; weak otherwise. The counts leave out the experiment on view; the label rests "
+    "on every valid comparison on record."
+)
 
 
 def describe(m: MetricResult) -> str:
@@ -101,25 +118,37 @@ def guardrail_caveats(metrics: Sequence[MetricResult]) -> list[str]:
 
 
 def history_reason(m: MetricResult, history: MetricHistory) -> str:
-    """The history of a metric in one sentence ('When Page views moved in other experiments,
-    the North Star followed 2 of 9 times ...').
+    """The history of a metric in one sentence: how often it moved in other experiments, how
+    often the North Star followed, and its label with the correlation behind it (the terms of
+    HISTORY_DEFINITION, which the page states once).
 
     Every comparison of the experiment being explained is left out of the counts (its sibling
     arms too), so a readout never quotes itself as history.
     """
     moved = sum(e != m.experiment for e, _ in history.moved)
     followed = sum(e != m.experiment for e, _ in history.followed)
-    phrase = LABEL_PHRASES.get(history.label, history.label)
-    if moved == 0:
-        return (
-            f"History: {m.name} has not moved significantly in any other experiment "
-            f"on record ({phrase})."
-        )
     times = "time" if moved == 1 else "times"
-    return (
-        f"History: when {m.name} moved in other experiments, the North Star followed "
-        f"{followed} of {moved} {times} ({phrase})."
+    count = (
+        f"{m.name} has not moved significantly in any other experiment"
+        if moved == 0
+        else f"when {m.name} moved in other experiments, the North Star followed {followed} of "
+        f"{moved} {times}"
     )
+    return f"History: {count}; {_label_text(history)}."
+
+
+def _label_text(history: MetricHistory) -> str:
+    """'label predictive (corrected correlation +0.81 [+0.62, +0.91] over 44 comparisons)'."""
+    phrase = LABEL_PHRASES.get(history.label, history.label)
+    if history.label == "too_few" or history.correlation is None:
+        return f"{phrase} ({history.comparisons} comparisons on record)"
+    r = f"{history.correlation:+.2f}".replace("-", fmt.MINUS)
+    band = ""
+    if history.correlation_low is not None and history.correlation_high is not None:
+        low = f"{history.correlation_low:+.2f}".replace("-", fmt.MINUS)
+        high = f"{history.correlation_high:+.2f}".replace("-", fmt.MINUS)
+        band = f" [{low}, {high}]"
+    return f"{phrase} (corrected correlation {r}{band} over {history.comparisons} comparisons)"
 
 
 def explain(

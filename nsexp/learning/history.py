@@ -19,19 +19,28 @@ from nsexp.learning.proxies import N_BOOT, SEED, comparisons, proxy_quality
 def metric_history(frame: pl.DataFrame, table: pl.DataFrame) -> dict[str, MetricHistory]:
     """Per metric: which comparisons moved it and where the North Star followed (same sign,
     significant); `frame` from comparisons(), `table` from proxy_quality."""
-    labels = dict(table.select("metric", "label").iter_rows()) if table.height else {}
+    records = {r["metric"]: r for r in table.iter_rows(named=True)} if table.height else {}
     moved = frame.filter(pl.col("significant").fill_null(False))
     followed = moved.filter(
         pl.col("ns_significant").fill_null(False)
         & (pl.col("effect").sign() == pl.col("ns_effect").sign())
     )
     out = {}
-    for metric, label in labels.items():
+    for metric, r in records.items():
         keys = [
             set(f.filter(pl.col("metric") == metric).select("experiment", "variant").iter_rows())
             for f in (moved, followed)
         ]
-        out[metric] = MetricHistory(metric, label, frozenset(keys[0]), frozenset(keys[1]))
+        out[metric] = MetricHistory(
+            metric,
+            r["label"],
+            frozenset(keys[0]),
+            frozenset(keys[1]),
+            correlation=r.get("corrected_correlation"),
+            correlation_low=r.get("correlation_ci_low"),
+            correlation_high=r.get("correlation_ci_high"),
+            comparisons=r.get("n_comparisons", 0),
+        )
     return out
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from nsexp import format as fmt
 from nsexp.analysis.methods import methods
 from nsexp.analysis.readout import ExperimentReadout, Readout
+from nsexp.analysis.reasons import HISTORY_DEFINITION
 from nsexp.analysis.results import MetricResult
 from nsexp.analysis.verdict import VERDICT_LABELS
 from nsexp.config.catalog import ROLE_LABELS
@@ -128,6 +129,8 @@ def _experiment_lines(e: ExperimentReadout, alpha: float) -> list[str]:
         rows = [[md_escape(c) for c in row] for row in metric_rows(t.metrics)]
         engine = t.north_star.engine or "frequentist"
         out += ["", markdown_table(headers(alpha, engine), rows)]
+    if any(r.startswith("History:") for t in e.treatments for r in t.reasons):
+        out += ["", f"*{HISTORY_DEFINITION}*"]
     if e.notes:
         out += ["", "Notes:"] + [f"- {md_escape(n)}" for n in e.notes]
     out.append("")

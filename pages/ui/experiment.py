@@ -12,6 +12,7 @@ import streamlit as st
 
 from nsexp import format as fmt
 from nsexp.analysis.readout import ExperimentReadout, TreatmentReadout
+from nsexp.analysis.reasons import HISTORY_DEFINITION
 from nsexp.analysis.results import MetricResult
 from nsexp.analysis.settings import Settings
 from nsexp.report import charts
@@ -83,6 +84,8 @@ def verdict_cards(e: ExperimentReadout, selected: str, settings: Settings) -> No
             notes = card_notes(t)
             if notes:
                 st.caption("  \n".join(md_escape(n) for n in notes))
+    if any(r.startswith("History:") for t in e.treatments for r in t.reasons):
+        st.caption(HISTORY_DEFINITION)
 
 
 def _north_star_figures(ns: MetricResult, status: str, settings: Settings) -> None:

@@ -256,3 +256,21 @@ def test_relative_covariance_matches_simulation() -> None:
     # a covariance estimated from 4000 draws with correlation 0.76 has a relative sampling SD
     # of sqrt((1 + rho^2) / rho^2 / 4000) = 2.6%: allow three of those
     assert got == pytest.approx(empirical, rel=0.08)
+
+
+def test_history_leaves_out_every_arm_of_the_experiment_on_view() -> None:
+    """Other experiments means other experiments: a sibling arm of the same test is not
+    history (issue 10: a one-experiment workspace once quoted its other arm as 1 of 1)."""
+    hist = MetricHistory(
+        "pv",
+        "weak",
+        frozenset({("a", "t"), ("a", "u")}),
+        frozenset({("a", "u")}),
+        correlation=0.2,
+        correlation_low=-0.1,
+        correlation_high=0.4,
+        comparisons=2,
+    )
+    text = history_reason(result(experiment="a", variant="t", label="Page views"), hist)
+    assert text.startswith("History: Page views has not moved significantly in any other")
+    assert "corrected correlation +0.20 [−0.10, +0.40] over 2 comparisons" in text
