@@ -126,28 +126,29 @@ else:
         on_select="rerun",
         selection_mode="single-row",
         width="stretch",
-        # one row per treatment; widths so every column reads whole in a 1280 px window
-        column_order=["name", "variant", "badge", "north_star", "owner", "days", "readout"],
+        # one row per treatment; widths so every column reads whole in the ~820 px main column
+        # of a 1280 px window (a selected row opens its readout; the links stay in the data)
+        column_order=["name", "variant", "badge", "north_star", "owner", "days"],
         height=min(shown.height, ROWS_SHOWN) * 35 + 38,
         column_config={
-            "name": st.column_config.TextColumn("Experiment", width=230),
+            "name": st.column_config.TextColumn("Experiment", width=190),
             "variant": st.column_config.TextColumn(
-                "Treatment", width=110, help="The arm judged against the control."
+                "Treatment", width=100, help="The arm judged against the control."
             ),
             "badge": st.column_config.MultiselectColumn(
                 "Verdict",
                 options=list(colors),
                 color=list(colors.values()),
-                width=140,
+                width=130,
                 help="The verdict of this treatment against the control.",
             ),
             "north_star": st.column_config.TextColumn(
                 "North Star lift",
                 help=f"{north_star}: treatment ÷ control − 1 with the interval that decides it "
                 "(adjusted for the metrics tested; credible under the Bayesian engine).",
-                width=175,
+                width=160,
             ),
-            "owner": st.column_config.TextColumn("Owner", width=170),
+            "owner": st.column_config.TextColumn("Owner", width=150),
             "days": st.column_config.TextColumn(
                 "Days", help="Days between the first and last exposure; — when undated.", width=45
             ),

@@ -80,7 +80,9 @@ def forest_plot(
     ±practical_threshold band. One layered chart, so it takes its container's width."""
     bayesian = engine == "bayesian"
     data = _forest_rows(metrics)
+    present = set(data["outcome_label"].drop_nulls())
     shown = [o for o in ("better", "worse", "not_significant", "untrusted")]
+    shown = [o for o in shown if OUTCOME_LABELS[o] in present] or ["not_significant"]
     color = alt.Color(
         "outcome_label:N",
         title=f"{'Bayesian' if bayesian else 'Adjusted'} result at α = {alpha:g}",
@@ -98,9 +100,9 @@ def forest_plot(
         axis=alt.Axis(labelLimit=220, labelFontWeight={**bold, "value": 400}, ticks=False),
     )
     x_title = (
-        f"Relative lift (posterior mean) with its {(1 - alpha) * 100:g}% credible interval"
+        f"Lift (posterior mean), {(1 - alpha) * 100:g}% credible interval"
         if bayesian
-        else "Relative lift (treatment ÷ control − 1) with its interval adjusted for many tests"
+        else "Lift (treatment ÷ control − 1), interval adjusted for the metrics tested"
     )
     ends = data.select("ci_low", "ci_high", "rel_effect").to_numpy().ravel().tolist()
     x = alt.X("rel_effect:Q", title=x_title, axis=alt.Axis(format=percent_format(ends)))
@@ -120,7 +122,8 @@ def forest_plot(
     point = base.mark_point(filled=True, size=110, opacity=1).encode(
         x=x, color=color, tooltip=tooltip
     )
-    return alt.layer(band, zero, ci, point).configure_view(stroke=None)
+    padding = {"left": 8, "right": 12, "top": 4, "bottom": 4}
+    return alt.layer(band, zero, ci, point).properties(padding=padding).configure_view(stroke=None)
 
 
 def _forest_rows(metrics: Sequence[MetricResult]) -> pl.DataFrame:
