@@ -23,7 +23,10 @@ from nsexp.stats.power import days_needed, mde
 
 Engine = Literal["frequentist", "bayesian"]
 ENGINES: tuple[Engine, ...] = ("frequentist", "bayesian")
-COV_COLUMNS = ("cov_sum", "cov_sum_sq", "num_cov_sum")
+COV_COLUMNS = (
+    *("cov_sum", "cov_sum_sq", "num_cov_sum"),
+    *("cov_shift", "cov_dev_sum", "cov_dev_sum_sq", "num_cov_dev_sum"),
+)
 
 
 def cov_sums(frame: pl.DataFrame, suffix: str = "") -> CovSums:

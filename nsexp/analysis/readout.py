@@ -17,6 +17,7 @@ from nsexp.analysis.verdict import decide, explain
 from nsexp.config.catalog import ROLES, Catalog
 from nsexp.errors import InputError
 from nsexp.io import Dataset, Experiment, totals
+from nsexp.io.moments import ERROR
 from nsexp.io.schema import COV_SUMS
 from nsexp.learning.history import MetricHistory
 from nsexp.stats import ArmSums, Correction, adjust, is_flat, srm_test, units_needed
@@ -28,7 +29,13 @@ from nsexp.stats.sequential import (
     sequential_half_width,
 )
 
-_SUMS = ("n", "sum", "sum_sq", "den_sum", "den_sum_sq", "num_den_sum")
+COV_MOMENTS = ("cov_shift", "cov_dev_sum", "cov_dev_sum_sq", "num_cov_dev_sum")
+_SUMS = (
+    "n",
+    *("sum", "sum_sq", "den_sum", "den_sum_sq", "num_den_sum"),
+    *("shift", "dev_sum", "dev_sum_sq"),  # ArmSums' order
+    *("den_shift", "den_dev_sum", "den_dev_sum_sq", "num_den_dev_sum"),
+)
 
 
 @dataclass(frozen=True)
@@ -277,7 +284,7 @@ def pair_arms(summary: pl.DataFrame, controls: dict[str, str], keys: list[str]) 
         on="experiment",
     )
     is_control = pl.col("variant") == pl.col("control")
-    control = frame.filter(is_control).select(*keys, *_SUMS, *COV_SUMS)
+    control = frame.filter(is_control).select(*keys, *_SUMS, *COV_SUMS, *COV_MOMENTS, ERROR)
     treatment = frame.filter(~is_control).drop("control")
     return treatment.join(control, on=keys, suffix="_c")
 

@@ -7,6 +7,7 @@ import polars as pl
 
 from nsexp.analysis.readout import Settings, arm_sums, pair_arms
 from nsexp.io import Dataset
+from nsexp.io.moments import running
 from nsexp.io.schema import SUMS
 from nsexp.stats import compare
 from nsexp.stats.sequential import sequential_comparison
@@ -27,7 +28,8 @@ TIMELINE_SCHEMA: dict[str, pl.DataType] = {
 def cumulative(summary: pl.DataFrame) -> pl.DataFrame:
     """Running totals per experiment, variant and metric over every date of the experiment.
 
-    Days on which an arm had no new units carry its previous totals forward.
+    Days on which an arm had no new units carry its previous totals forward. The shifted sums
+    accumulate on one shift per series (nsexp.io.moments.running), never from raw sums.
     """
     dated = summary.drop_nulls("date")
     grid = (
@@ -35,14 +37,13 @@ def cumulative(summary: pl.DataFrame) -> pl.DataFrame:
         .unique()
         .join(dated.select("experiment", "date").unique(), on="experiment")
     )
-    return (
-        grid.join(dated, on=["experiment", "variant", "metric", "date"], how="left")
+    series = ["experiment", "variant", "metric"]
+    rows = (
+        grid.join(dated, on=[*series, "date"], how="left")
         .with_columns(pl.col("n").fill_null(0), *(pl.col(c).fill_null(0.0) for c in SUMS))
-        .sort("experiment", "variant", "metric", "date")
-        .with_columns(
-            pl.col("n", *SUMS).cum_sum().over("experiment", "variant", "metric"),
-        )
+        .sort(*series, "date")
     )
+    return running(rows, series).with_columns(pl.col("n", *SUMS).cum_sum().over(series))
 
 
 def north_star_timeline(

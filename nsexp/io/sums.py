@@ -3,6 +3,12 @@
 nsexp.io.units reads and checks the file; this module decides the Polars aggregations (each
 distinct one once, unmasked where the data allows: `SumsPlan`), the masked fallback
 (`masked_query`) and the patch for ratio parts with gaps (`patch_ratios`).
+
+Besides the raw sums of the file contract, every mean, ratio and CUPED column gets its mean and
+centred (co-)moments (nsexp.io.moments), aggregated around a pilot value per column (`pilots`:
+a value from the file's first rows) with Polars' own stable variance and covariance: the mean
+is pilot + Σ(y − pilot)/n and M2 = n · var₀(y − pilot), so a large mean against a small spread
+(revenue in cents, timestamps, durations in ms) loses no digits to Σy² − (Σy)²/n.
 """
 
 from __future__ import annotations
@@ -54,7 +60,57 @@ def patch_ratios(
             less = pl.col(f"__nsexp_{stat}").fill_null(0.0)
             fixed.append((pl.col(f"{mid}__{stat}") - less).alias(f"{mid}__{stat}"))
         wide = wide.with_columns(fixed).drop(c for c in gaps.columns if c not in on)
+        wide = wide.with_columns(_exact_moments(mid))
     return wide
+
+
+def _exact_moments(mid: str) -> list[pl.Expr]:
+    """Means and centred moments of a ratio whose sums are whole numbers below 2**53: the
+    numerators n·Σxy − Σx·Σy in 128-bit integers, so exact, then one division."""
+    n = pl.col(f"{mid}__n")
+
+    def whole(stat: str) -> pl.Expr:
+        return pl.col(f"{mid}__{stat}").cast(pl.Int128)
+
+    def centred(xy: str, x: str, y: str) -> pl.Expr:
+        top = n.cast(pl.Int128) * whole(xy) - whole(x) * whole(y)
+        return pl.when(n > 0).then(top.cast(pl.Float64) / n)
+
+    return [
+        pl.when(n > 0).then(pl.col(f"{mid}__sum") / n).alias(f"{mid}__mean"),
+        centred("sum_sq", "sum", "sum").alias(f"{mid}__m2"),
+        pl.when(n > 0).then(pl.col(f"{mid}__den_sum") / n).alias(f"{mid}__den_mean"),
+        centred("den_sum_sq", "den_sum", "den_sum").alias(f"{mid}__den_m2"),
+        centred("num_den_sum", "sum", "den_sum").alias(f"{mid}__num_den_m2"),
+    ]
+
+
+def pilots(lazy: pl.LazyFrame, metrics: list[Metric], names: list[str]) -> dict[str, float]:
+    """A value near each mean, ratio-part and covariate column's typical one (the median of the
+    finite values among the first 1,000 rows; 0 where there are none) to centre the sums on."""
+    columns = sorted(
+        {c for m in metrics if m.type != "proportion" for c in m.columns}
+        | {m.covariate for m in metrics if m.type != "ratio" and m.covariate in names}
+    )
+    if not columns:
+        return {}
+    head = lazy.head(1000).select(finite_value(c).median().alias(c) for c in columns)
+    row = collect([head], Path("."))[0].row(0, named=True)
+    return {c: 0.0 if row[c] is None else float(row[c]) for c in columns}
+
+
+def centred(name: str, x: pl.Expr, pilot: float, n: pl.Expr) -> list[pl.Expr]:
+    """`<name>mean` and `<name>m2` of x around its pilot, over the n values x holds."""
+    d = x - pilot
+    return [
+        pl.when(n > 0).then(pilot + d.sum() / n).alias(f"{name}mean"),
+        (d.var(ddof=0) * n).alias(f"{name}m2"),
+    ]
+
+
+def co_moment(name: str, x: pl.Expr, px: float, y: pl.Expr, py: float, n: pl.Expr) -> pl.Expr:
+    """Σ(x − x̄)(y − ȳ) over the rows where both have a value (n of them)."""
+    return (pl.cov(x - px, y - py, ddof=0) * n).alias(name)
 
 
 def capped(metrics: list[Metric]) -> bool:
@@ -75,6 +131,7 @@ def masked_query(
     metrics: list[Metric],
     names: list[str],
     schema: pl.Schema,
+    pilot: dict[str, float],
 ) -> pl.LazyFrame:
     """The masked statistics of `_metric_aggs` and `_covariate_aggs`, each mask computed once per
     row in a select ahead of the group_by (integer and boolean columns need no NaN mask)."""
@@ -101,6 +158,10 @@ def masked_query(
                 (b * b).sum().alias(f"{mid}__den_sum_sq"),
                 (a * b).sum().alias(f"{mid}__num_den_sum"),
             ]
+            pn, pd = pilot[metric.numerator or ""], pilot[metric.denominator or ""]
+            aggs += centred(f"{mid}__", a, pn, a.count())
+            aggs += centred(f"{mid}__den_", b, pd, a.count())
+            aggs.append(co_moment(f"{mid}__num_den_m2", a, pn, b, pd, a.count()))
             continue
         cols[x] = value(metric.columns[0])
         a = pl.col(x)
@@ -108,6 +169,8 @@ def masked_query(
         aggs.append((a * a).sum().alias(f"{mid}__sum_sq"))
         if metric.type == "proportion":
             aggs += [a.min().alias(f"{mid}__min"), a.max().alias(f"{mid}__max")]
+        else:
+            aggs += centred(f"{mid}__", a, pilot[metric.columns[0]], a.count())
         cov = metric.covariate
         if cov is not None and cov in names:
             has = cols[x].is_not_null()
@@ -120,6 +183,9 @@ def masked_query(
                 (c * a).sum().alias(f"{mid}__num_cov_sum"),
                 pl.col(f"__nsexp_m{i}").sum().alias(f"{mid}__cov_missing"),
             ]
+            pa, pc = pilot.get(metric.columns[0], 0.0), pilot[cov]
+            aggs += centred(f"{mid}__cov_", c, pc, a.count())
+            aggs.append(co_moment(f"{mid}__num_cov_m2", a, pa, c, pc, a.count()))
     rows = lazy.select(*keys, *(e.alias(n) for n, e in cols.items()))
     return rows.group_by([k.meta.output_name() for k in keys]).agg(aggs)
 
@@ -132,6 +198,7 @@ def wide_order(
 
 
 _UNITS = ("units",)
+_ZERO = "\x00zero"  # a covariate column with its gaps read as 0 (see SumsPlan._value)
 _FROM_SUMS = ("from sums",)  # an integer proportion's min/max, derived in SumsPlan.finish
 
 
@@ -141,7 +208,7 @@ def _if_any(n: pl.Expr, value: pl.Expr, name: str) -> pl.Expr:
 
 
 class SumsPlan:
-    """The sufficient statistics as plain per-column sums, each computed once.
+    """The sufficient statistics as plain per-column aggregations, each computed once.
 
     The masks of `_metric_aggs` (NaN and infinite cells count as missing; a ratio counts rows
     with both parts) cost about a quarter of the query's CPU time. Unmasked sums give the same
@@ -151,25 +218,42 @@ class SumsPlan:
     integer proportion needs no min/max pass when its sums show only 0s and 1s (`_zero_one`).
     `finish` names the metrics whose assumptions the data broke: a ratio of integer parts with
     missing parts is patched by `patch_ratios`, any other is aggregated again with the masks.
+    Means and centred moments are Σ(y − pilot), var₀ and cov₀ of the pilot-centred columns,
+    turned into `mean` and `m2` in `finish`; a covariate enters them with its gaps as 0.
     """
 
-    def __init__(self, schema: pl.Schema) -> None:
+    def __init__(self, schema: pl.Schema, pilot: dict[str, float]) -> None:
         self.schema = schema
+        self.pilot = pilot
         self.exprs: dict[tuple[str, ...], pl.Expr] = {}
         self.stats: dict[str, dict[str, tuple[str, ...]]] = {}
         self.whole: dict[str, list[tuple[str, ...]]] = {}  # counts that must equal the units
         self.finite: dict[str, list[tuple[str, ...]]] = {}  # sums that must be finite
 
     def _value(self, column: str) -> pl.Expr:
-        dtype = self.schema[column]
-        return pl.col(column) if dtype == pl.Float64 else pl.col(column).cast(pl.Float64)
+        base = column.removesuffix(_ZERO)
+        dtype = self.schema[base]
+        x = pl.col(base) if dtype == pl.Float64 else pl.col(base).cast(pl.Float64)
+        return x.fill_null(0.0) if column.endswith(_ZERO) else x
+
+    def _centred(self, column: str) -> pl.Expr:
+        return self._value(column) - self.pilot[column.removesuffix(_ZERO)]
 
     def _agg(self, op: str, *columns: str) -> tuple[str, ...]:
         key = (op, *sorted(columns))
         if key not in self.exprs:
-            values = [self._value(c) for c in key[1:]]
-            expr = values[0] if len(values) == 1 else values[0] * values[1]
-            expr = {"count": expr.count, "sum": expr.sum, "min": expr.min, "max": expr.max}[op]()
+            if op in ("dev", "var", "cov"):
+                centred = [self._centred(c) for c in key[1:]]
+                expr = {
+                    "dev": lambda: centred[0].sum(),
+                    "var": lambda: centred[0].var(ddof=0),
+                    "cov": lambda: pl.cov(centred[0], centred[-1], ddof=0),
+                }[op]()
+            else:
+                values = [self._value(c) for c in key[1:]]
+                expr = values[0] if len(values) == 1 else values[0] * values[1]
+                ops = {"count": expr.count, "sum": expr.sum, "min": expr.min, "max": expr.max}
+                expr = ops[op]()
             self.exprs[key] = expr.alias(f"__nsexp_{len(self.exprs)}")
         return key
 
@@ -181,9 +265,16 @@ class SumsPlan:
         """The sums that are finite only if the columns hold no NaN or infinite cell."""
         return [self._agg("sum", c) for c in columns if not self._exact(c)]
 
+    def _moments(self, prefix: str, x: str, y: str | None = None) -> dict[str, tuple[str, ...]]:
+        """The mean and M2 of x (and its co-moment with y, named `prefix`) as planned keys."""
+        a = self._agg
+        if y is not None:
+            return {prefix: a("cov", x, y)}
+        return {f"{prefix}mean": a("dev", x), f"{prefix}m2": a("var", x)}
+
     def add(self, metric: Metric, names: list[str]) -> None:
         """Plan one metric's statistics (and its CUPED sums when the covariate is there)."""
-        a = self._agg
+        a, moments = self._agg, self._moments
         if metric.type == "ratio":
             num, den = metric.numerator or "", metric.denominator or ""
             stats = {
@@ -193,6 +284,9 @@ class SumsPlan:
                 "den_sum": a("sum", den),
                 "den_sum_sq": a("sum", den, den),
                 "num_den_sum": a("sum", num, den),
+                **moments("", num),
+                **moments("den_", den),
+                **moments("num_den_m2", num, den),
             }
             self.whole[metric.id] = [a("count", num), a("count", den)]
             self.stats[metric.id] = stats
@@ -204,15 +298,21 @@ class SumsPlan:
             stats |= {"min": _FROM_SUMS, "max": _FROM_SUMS}  # see _zero_one
         elif metric.type == "proportion":
             stats |= {"min": a("min", x), "max": a("max", x)}
+        else:
+            stats |= moments("", x)
         finite = self._finite(x)
         whole: list[tuple[str, ...]] = []
         cov = metric.covariate
         if metric.type != "ratio" and cov is not None and cov in names:
+            if x not in self.pilot:  # a proportion's values need no centring: 0 will do
+                self.pilot[x] = 0.0
             stats |= {
                 "cov_sum": a("sum", cov),
                 "cov_sum_sq": a("sum", cov, cov),
                 "num_cov_sum": a("sum", x, cov),
                 "cov_missing": a("count", cov),  # turned into units - count in finish
+                **moments("cov_", cov + _ZERO),
+                **moments("num_cov_m2", x, cov + _ZERO),
             }
             whole = [a("count", x)]  # the covariate sums run over units with a metric value
             finite += self._finite(cov)
@@ -244,21 +344,30 @@ class SumsPlan:
             elif not (whole and finite and zero_one):
                 redo.append(metric)
                 continue
-            for stat, key in self.stats[metric.id].items():
-                name = f"{metric.id}__{stat}"
-                n, total = pl.col(col[stats["n"]]), pl.col(col[stats["sum"]])
-                if stat == "min" and key == _FROM_SUMS:
-                    out.append(_if_any(n, pl.when(total < n).then(0.0).otherwise(1.0), name))
-                elif stat == "max" and key == _FROM_SUMS:
-                    out.append(_if_any(n, pl.when(total > 0).then(1.0).otherwise(0.0), name))
-                elif stat == "cov_missing":
-                    out.append((pl.col("units") - pl.col(col[key])).cast(pl.UInt32).alias(name))
-                elif key[0] == "count":
-                    out.append(pl.col(col[key]).cast(pl.UInt32).alias(name))
-                else:
-                    out.append(pl.col(col[key]).alias(name))
+            n = pl.col(col[stats["n"]]).cast(pl.Float64)
+            out += [self._column(metric.id, s, k, n, col) for s, k in stats.items()]
         keep = [c for c in wide.columns if not c.startswith("__nsexp_")]
         return wide.select(*keep, *out), redo, patch
+
+    def _column(self, mid: str, stat: str, key: tuple[str, ...], n: pl.Expr, col: dict) -> pl.Expr:
+        """One statistic under its name, from the planned aggregation `key` (n: the metric's)."""
+        name = f"{mid}__{stat}"
+        if key == _FROM_SUMS:  # an integer proportion's min and max, from n and its sum
+            total = pl.col(col[self.stats[mid]["sum"]])
+            if stat == "min":
+                return _if_any(n, pl.when(total < n).then(0.0).otherwise(1.0), name)
+            return _if_any(n, pl.when(total > 0).then(1.0).otherwise(0.0), name)
+        total = pl.col(col[key])
+        if stat == "cov_missing":
+            return (pl.col("units") - total).cast(pl.UInt32).alias(name)
+        if key[0] == "count":
+            return total.cast(pl.UInt32).alias(name)
+        if key[0] == "dev":
+            pilot = self.pilot[key[1].removesuffix(_ZERO)]
+            return pl.when(n > 0).then(pilot + total / n).alias(name)
+        if key[0] in ("var", "cov"):
+            return (total * n).alias(name)
+        return total.alias(name)
 
     @staticmethod
     def _zero_one(wide: pl.DataFrame, total: str, squares: str) -> bool:
@@ -301,6 +410,8 @@ def _covariate_aggs(metric: Metric, names: list[str]) -> list[pl.Expr]:
         (pl.col(metric.covariate or "").is_null() & y.is_not_null())
         .sum()
         .alias(f"{metric.id}__cov_missing"),
+        *centred(f"{metric.id}__cov_", x, 0.0, x.count()),
+        co_moment(f"{metric.id}__num_cov_m2", y, 0.0, x, 0.0, x.count()),
     ]
 
 
@@ -317,6 +428,9 @@ def _metric_aggs(metric: Metric) -> list[pl.Expr]:
             den.sum().alias(f"{mid}__den_sum"),
             (den * den).sum().alias(f"{mid}__den_sum_sq"),
             (num * den).sum().alias(f"{mid}__num_den_sum"),
+            *centred(f"{mid}__", num, 0.0, num.count()),
+            *centred(f"{mid}__den_", den, 0.0, num.count()),
+            co_moment(f"{mid}__num_den_m2", num, 0.0, den, 0.0, num.count()),
         ]
     x = finite_value(metric.columns[0])
     aggs = [
@@ -326,4 +440,6 @@ def _metric_aggs(metric: Metric) -> list[pl.Expr]:
     ]
     if metric.type == "proportion":
         aggs += [x.min().alias(f"{mid}__min"), x.max().alias(f"{mid}__max")]
+    else:
+        aggs += centred(f"{mid}__", x, 0.0, x.count())
     return aggs

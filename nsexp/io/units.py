@@ -11,6 +11,7 @@ import polars as pl
 from nsexp.config.catalog import Catalog, Metric
 from nsexp.errors import InputError
 from nsexp.io.files import check_numeric, date_expr, experiment_expr
+from nsexp.io.moments import from_moments
 from nsexp.io.schema import conform
 from nsexp.io.sums import (
     SumsPlan,
@@ -19,6 +20,7 @@ from nsexp.io.sums import (
     finite_value,
     masked_query,
     patch_ratios,
+    pilots,
     wide_order,
 )
 
@@ -40,7 +42,8 @@ class FileRead:
 
 
 def aggregate_units(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:
-    """n, sum, sum_sq (and cross sums for ratios) per experiment, variant and date."""
+    """n, sums, means and centred moments (and cross sums for ratios and CUPED) per experiment,
+    variant and date."""
     os.environ.setdefault(PREFETCH_ENV, PREFETCH_ROW_GROUPS)
     schema = lazy.collect_schema()
     names = schema.names()
@@ -50,11 +53,12 @@ def aggregate_units(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRea
             check_numeric(lazy, schema[column], column, path)
         if metric.covariate in names:
             check_numeric(lazy, schema[metric.covariate], metric.covariate, path)
+    pilot = pilots(lazy, metrics, names)
     lazy = cap_values(lazy, metrics, names)
     keys = [experiment_expr(names, path), pl.col("variant").cast(pl.String)]
     if "date" in names:
         keys.append(date_expr(schema["date"]))
-    plan = SumsPlan(lazy.collect_schema() if capped(metrics) else schema)
+    plan = SumsPlan(lazy.collect_schema() if capped(metrics) else schema, pilot)
     for metric in metrics:
         plan.add(metric, names)
     queries = [lazy.group_by(keys).agg([pl.len().alias("units"), *plan.aggs()])]
@@ -67,7 +71,7 @@ def aggregate_units(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRea
     if patch:
         wide = patch_ratios(wide, lazy, keys, patch, path)
     if redo:  # missing or non-finite values where the plain sums assumed none: mask and redo
-        exact = collect([masked_query(lazy, keys, redo, names, plan.schema)], path)[0]
+        exact = collect([masked_query(lazy, keys, redo, names, plan.schema, pilot)], path)[0]
         on = [k for k in ("experiment", "variant", "date") if k in wide.columns]
         wide = wide.join(exact, on=on, how="left", nulls_equal=True, maintain_order="left")
         wide = wide.select(wide_order(on, metrics, names, wide.columns))
@@ -146,18 +150,41 @@ def to_long(wide: pl.DataFrame, metrics: list[Metric]) -> pl.DataFrame:
             for c in wide.columns
             if c.startswith(prefix) and not c.endswith(("min", "max", "cov_missing"))
         ]
-        parts.append(
-            wide.select(
-                "experiment",
-                "variant",
-                date_col(wide),
-                pl.lit(metric.id).alias("metric"),
-                *(pl.col(c).alias(c.removeprefix(prefix)) for c in stats),
-            )
+        part = wide.select(
+            "experiment",
+            "variant",
+            date_col(wide),
+            pl.lit(metric.id).alias("metric"),
+            *(pl.col(c).alias(c.removeprefix(prefix)) for c in stats),
         )
+        part = part.with_columns(_shifted(metric, part.columns))
+        part = part.drop(c for c in _MOMENTS if c in part.columns)
+        parts.append(part)
     if not parts:
         return conform(pl.DataFrame()).collect().clear()
     return pl.concat([conform(p) for p in parts]).collect()
+
+
+_MOMENTS = ("mean", "m2", "den_mean", "den_m2", "num_den_m2", "cov_mean", "cov_m2", "num_cov_m2")
+
+
+def _shifted(metric: Metric, columns: list[str]) -> list[pl.Expr]:
+    """The summary's shifted sums from an engine's means and centred moments (shift = the
+    row's mean); a proportion's from n and its sum: mean Σy/n, M2 = Σy(n − Σy)/n, exactly."""
+    n = pl.col("n").cast(pl.Float64)
+    if metric.type == "proportion":
+        out = from_moments(
+            "", pl.when(n > 0).then(pl.col("sum") / n), pl.col("sum") * (n - pl.col("sum")) / n
+        )
+    else:
+        out = from_moments("", pl.col("mean"), pl.col("m2"))
+    if metric.type == "ratio":
+        out += from_moments("den_", pl.col("den_mean"), pl.col("den_m2"))
+        out.append(pl.col("num_den_m2").alias("num_den_dev_sum"))
+    if "cov_mean" in columns:
+        out += from_moments("cov_", pl.col("cov_mean"), pl.col("cov_m2"))
+        out.append(pl.col("num_cov_m2").alias("num_cov_dev_sum"))
+    return out
 
 
 def check_rows(wide: pl.DataFrame, path: Path) -> None:

@@ -7,13 +7,18 @@ from typing import NamedTuple
 import numpy as np
 
 FloatArray = np.ndarray
+_NAN = float("nan")
 
 
 class ArmSums(NamedTuple):
     """Sufficient statistics of one arm for many metrics at once (one array entry each).
 
-    Ratio metrics also need the denominator sums and the numerator x denominator cross sum;
-    other types leave them NaN.
+    The shifted sums around `shift` s — `dev_sum` = Σ(y − s), `dev_sum_sq` = Σ(y − s)², for
+    ratio metrics also the denominator's (`den_*`) and `num_den_dev_sum` = Σ(y − s)(x − t) —
+    are what the estimates use: the readers keep them near the mean, so nothing cancels
+    (nsexp.io.moments). Where they are NaN (or left at their default) the raw sums are used,
+    Σy² − (Σy)²/n, exact only while the mean is not large against the spread. Types without
+    ratio parts leave those NaN.
     """
 
     n: FloatArray
@@ -22,6 +27,13 @@ class ArmSums(NamedTuple):
     den_sum: FloatArray
     den_sum_sq: FloatArray
     num_den_sum: FloatArray
+    shift: FloatArray | float = _NAN
+    dev_sum: FloatArray | float = _NAN
+    dev_sum_sq: FloatArray | float = _NAN
+    den_shift: FloatArray | float = _NAN
+    den_dev_sum: FloatArray | float = _NAN
+    den_dev_sum_sq: FloatArray | float = _NAN
+    num_den_dev_sum: FloatArray | float = _NAN
 
 
 class ArmEstimate(NamedTuple):
@@ -30,6 +42,13 @@ class ArmEstimate(NamedTuple):
     mean: FloatArray
     unit_var: FloatArray
     var: FloatArray
+
+
+def given(value: FloatArray | float, fallback: FloatArray) -> FloatArray:
+    """`value` where it is a number, else `fallback` (the figure derived from raw sums); where
+    `value` is NaN for want of units (n = 0) the fallback is NaN too."""
+    value = np.asarray(value, dtype=float)
+    return np.where(np.isnan(value), fallback, value)
 
 
 def sample_var(n: FloatArray, total: FloatArray, total_sq: FloatArray) -> FloatArray:
@@ -48,23 +67,58 @@ def sample_cov(
     return np.where(n > 1, cov, np.nan)
 
 
+def centred_var(n: FloatArray, m2: FloatArray) -> FloatArray:
+    """Sample (co)variance (ddof=1) from a centred moment Σ(y − ȳ)(x − x̄); NaN when n < 2."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(n > 1, np.asarray(m2, dtype=float) / (n - 1), np.nan)
+
+
+def shifted_moments(
+    n: FloatArray,
+    shift: FloatArray | float,
+    dev_sum: FloatArray | float,
+    dev_sum_sq: FloatArray | float,
+) -> tuple[FloatArray, FloatArray]:
+    """Mean s + Σ(y − s)/n and M2 = Σ(y − s)² − (Σ(y − s))²/n from shifted sums (NaN where the
+    shift is NaN)."""
+    dev = np.asarray(dev_sum, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.asarray(shift, dtype=float) + dev / n
+        m2 = np.maximum(np.asarray(dev_sum_sq, dtype=float) - dev * dev / n, 0.0)
+    return mean, m2
+
+
+def arm_moments(arm: ArmSums) -> tuple[FloatArray, ...]:
+    """mean, var(y), den_mean, var(x), cov(y, x) of an arm (ddof=1), from its shifted sums
+    where given, else from its raw sums."""
+    n = arm.n
+    mean, m2 = shifted_moments(n, arm.shift, arm.dev_sum, arm.dev_sum_sq)
+    den_mean, den_m2 = shifted_moments(n, arm.den_shift, arm.den_dev_sum, arm.den_dev_sum_sq)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cross = np.asarray(arm.num_den_dev_sum, dtype=float) - (
+            np.asarray(arm.dev_sum, dtype=float) * np.asarray(arm.den_dev_sum, dtype=float) / n
+        )
+        mean = given(mean, arm.sum / n)
+        den_mean = given(den_mean, arm.den_sum / n)
+    var_y = given(centred_var(n, m2), sample_var(n, arm.sum, arm.sum_sq))
+    var_x = given(centred_var(n, den_m2), sample_var(n, arm.den_sum, arm.den_sum_sq))
+    cov = given(centred_var(n, cross), sample_cov(n, arm.sum, arm.den_sum, arm.num_den_sum))
+    return mean, var_y, den_mean, var_x, cov
+
+
 def estimate(kind: np.ndarray, arm: ArmSums) -> ArmEstimate:
     """Estimate each metric in one arm; `kind` holds "mean", "proportion" or "ratio" per entry.
 
     mean: sample mean, sample variance (ddof=1).
     proportion: share converted, Bernoulli variance p(1-p) (the unpooled Wald form).
-    ratio: sum(numerator)/sum(denominator); delta-method variance
+    ratio: mean(numerator)/mean(denominator); delta-method variance
     (Var(Y) - 2R Cov(Y, X) + R^2 Var(X)) / (n mean(X)^2), as in Deng et al. (2018).
     """
     n = arm.n
+    mean, var_y, den_mean, var_x, cov = arm_moments(arm)
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean = arm.sum / n
-        var_y = sample_var(n, arm.sum, arm.sum_sq)
         unit_var = np.where(kind == "proportion", mean * (1 - mean), var_y)
-        ratio = arm.sum / arm.den_sum
-        den_mean = arm.den_sum / n
-        var_x = sample_var(n, arm.den_sum, arm.den_sum_sq)
-        cov = sample_cov(n, arm.sum, arm.den_sum, arm.num_den_sum)
+        ratio = mean / den_mean
         ratio_unit_var = np.maximum(var_y - 2 * ratio * cov + ratio**2 * var_x, 0.0) / den_mean**2
         is_ratio = kind == "ratio"
         mean = np.where(is_ratio, ratio, mean)
