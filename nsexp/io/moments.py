@@ -163,3 +163,19 @@ def from_moments(part: str, mean: pl.Expr, m2: pl.Expr) -> list[pl.Expr]:
     """A part's shifted sums from its mean and M2 (shift = mean, so Σ(y − s) = 0)."""
     _, _, shift, dev, dev_sq = PARTS[part]
     return [mean.alias(shift), pl.when(mean.is_not_null()).then(0.0).alias(dev), m2.alias(dev_sq)]
+
+
+def centred(summary: pl.DataFrame) -> pl.DataFrame:
+    """The summary with its shifted sums replaced by what they stand for, independent of the
+    shift a reader chose: each part's mean and M2, and the cross parts' co-moments."""
+    n = pl.col("n").cast(pl.Float64)
+    out = []
+    for prefix, (_, _, shift, dev, _) in PARTS.items():
+        out += [
+            (pl.col(shift) + pl.col(dev) / n).alias(f"{prefix}mean"),
+            _m2(prefix).alias(f"{prefix}m2"),
+        ]
+    for cross, (x, y, _) in CROSS.items():
+        dev_x, dev_y = pl.col(PARTS[x][3]), pl.col(PARTS[y][3])
+        out.append((pl.col(cross) - dev_x * dev_y / n).alias(cross.replace("dev_sum", "m2")))
+    return summary.with_columns(out).drop(SHIFTED)

@@ -5,10 +5,11 @@ distinct one once, unmasked where the data allows: `SumsPlan`), the masked fallb
 (`masked_query`) and the patch for ratio parts with gaps (`patch_ratios`).
 
 Besides the raw sums of the file contract, every mean, ratio and CUPED column gets its mean and
-centred (co-)moments (nsexp.io.moments), aggregated around a pilot value per column (`pilots`:
-a value from the file's first rows) with Polars' own stable variance and covariance: the mean
-is pilot + Σ(y − pilot)/n and M2 = n · var₀(y − pilot), so a large mean against a small spread
-(revenue in cents, timestamps, durations in ms) loses no digits to Σy² − (Σy)²/n.
+its sums around a pilot value per column (`pilots`: a value from the file's first rows):
+`shift` = the pilot, `dev_sum` = Σ(y − pilot), and M2 = Σ(y − ȳ)² = n · var₀(y − pilot) from
+Polars' own stable variance (co-moments from its covariance), so a large mean against a small
+spread (revenue in cents, timestamps, durations in ms) loses no digits to Σy² − (Σy)²/n.
+nsexp.io.units turns them into the summary's shifted sums.
 """
 
 from __future__ import annotations
@@ -65,8 +66,8 @@ def patch_ratios(
 
 
 def _exact_moments(mid: str) -> list[pl.Expr]:
-    """Means and centred moments of a ratio whose sums are whole numbers below 2**53: the
-    numerators n·Σxy − Σx·Σy in 128-bit integers, so exact, then one division."""
+    """Shift 0, Σy and M2 of a ratio whose sums are whole numbers below 2**53: the numerators
+    n·Σxy − Σx·Σy in 128-bit integers, so exact, then one division."""
     n = pl.col(f"{mid}__n")
 
     def whole(stat: str) -> pl.Expr:
@@ -76,10 +77,13 @@ def _exact_moments(mid: str) -> list[pl.Expr]:
         top = n.cast(pl.Int128) * whole(xy) - whole(x) * whole(y)
         return pl.when(n > 0).then(top.cast(pl.Float64) / n)
 
+    zero = pl.when(n > 0).then(0.0)
     return [
-        pl.when(n > 0).then(pl.col(f"{mid}__sum") / n).alias(f"{mid}__mean"),
+        zero.alias(f"{mid}__shift"),
+        pl.col(f"{mid}__sum").alias(f"{mid}__dev_sum"),
         centred("sum_sq", "sum", "sum").alias(f"{mid}__m2"),
-        pl.when(n > 0).then(pl.col(f"{mid}__den_sum") / n).alias(f"{mid}__den_mean"),
+        zero.alias(f"{mid}__den_shift"),
+        pl.col(f"{mid}__den_sum").alias(f"{mid}__den_dev_sum"),
         centred("den_sum_sq", "den_sum", "den_sum").alias(f"{mid}__den_m2"),
         centred("num_den_sum", "sum", "den_sum").alias(f"{mid}__num_den_m2"),
     ]
@@ -100,10 +104,12 @@ def pilots(lazy: pl.LazyFrame, metrics: list[Metric], names: list[str]) -> dict[
 
 
 def centred(name: str, x: pl.Expr, pilot: float, n: pl.Expr) -> list[pl.Expr]:
-    """`<name>mean` and `<name>m2` of x around its pilot, over the n values x holds."""
+    """`<name>shift` (the pilot), `<name>dev_sum` = Σ(x − pilot) and `<name>m2` = Σ(x − x̄)²
+    over the n values x holds (null where there are none)."""
     d = x - pilot
     return [
-        pl.when(n > 0).then(pilot + d.sum() / n).alias(f"{name}mean"),
+        pl.when(n > 0).then(pl.lit(pilot, pl.Float64)).alias(f"{name}shift"),
+        pl.when(n > 0).then(d.sum()).alias(f"{name}dev_sum"),
         (d.var(ddof=0) * n).alias(f"{name}m2"),
     ]
 
@@ -218,8 +224,8 @@ class SumsPlan:
     integer proportion needs no min/max pass when its sums show only 0s and 1s (`_zero_one`).
     `finish` names the metrics whose assumptions the data broke: a ratio of integer parts with
     missing parts is patched by `patch_ratios`, any other is aggregated again with the masks.
-    Means and centred moments are Σ(y − pilot), var₀ and cov₀ of the pilot-centred columns,
-    turned into `mean` and `m2` in `finish`; a covariate enters them with its gaps as 0.
+    The shifted sums are Σ(y − pilot), var₀ and cov₀ of the pilot-centred columns, turned
+    into `dev_sum` and `m2` in `finish`; a covariate enters them with its gaps as 0.
     """
 
     def __init__(self, schema: pl.Schema, pilot: dict[str, float]) -> None:
@@ -270,7 +276,11 @@ class SumsPlan:
         a = self._agg
         if y is not None:
             return {prefix: a("cov", x, y)}
-        return {f"{prefix}mean": a("dev", x), f"{prefix}m2": a("var", x)}
+        return {
+            f"{prefix}shift": ("pilot", x),
+            f"{prefix}dev_sum": a("dev", x),
+            f"{prefix}m2": a("var", x),
+        }
 
     def add(self, metric: Metric, names: list[str]) -> None:
         """Plan one metric's statistics (and its CUPED sums when the covariate is there)."""
@@ -357,14 +367,16 @@ class SumsPlan:
             if stat == "min":
                 return _if_any(n, pl.when(total < n).then(0.0).otherwise(1.0), name)
             return _if_any(n, pl.when(total > 0).then(1.0).otherwise(0.0), name)
+        if key[0] == "pilot":
+            pilot = self.pilot[key[1].removesuffix(_ZERO)]
+            return pl.when(n > 0).then(pl.lit(pilot, pl.Float64)).alias(name)
         total = pl.col(col[key])
         if stat == "cov_missing":
             return (pl.col("units") - total).cast(pl.UInt32).alias(name)
         if key[0] == "count":
             return total.cast(pl.UInt32).alias(name)
         if key[0] == "dev":
-            pilot = self.pilot[key[1].removesuffix(_ZERO)]
-            return pl.when(n > 0).then(pilot + total / n).alias(name)
+            return pl.when(n > 0).then(total).alias(name)
         if key[0] in ("var", "cov"):
             return (total * n).alias(name)
         return total.alias(name)

@@ -11,7 +11,6 @@ import polars as pl
 from nsexp.config.catalog import Catalog, Metric
 from nsexp.errors import InputError
 from nsexp.io.files import check_numeric, date_expr, experiment_expr
-from nsexp.io.moments import from_moments
 from nsexp.io.schema import conform
 from nsexp.io.sums import (
     SumsPlan,
@@ -158,33 +157,52 @@ def to_long(wide: pl.DataFrame, metrics: list[Metric]) -> pl.DataFrame:
             *(pl.col(c).alias(c.removeprefix(prefix)) for c in stats),
         )
         part = part.with_columns(_shifted(metric, part.columns))
-        part = part.drop(c for c in _MOMENTS if c in part.columns)
+        part = part.drop(c for c in _ENGINE if c in part.columns)
         parts.append(part)
     if not parts:
         return conform(pl.DataFrame()).collect().clear()
     return pl.concat([conform(p) for p in parts]).collect()
 
 
-_MOMENTS = ("mean", "m2", "den_mean", "den_m2", "num_den_m2", "cov_mean", "cov_m2", "num_cov_m2")
+_FAR = 1e8  # pilot this far off (n(ȳ − pilot)² > _FAR · M2): shift to the group's own mean
+
+
+def _part(prefix: str) -> list[pl.Expr]:
+    """An engine's pilot, Σ(y − pilot) and M2 for one part as the summary's shifted sums: around
+    the pilot (Σ(y − s)² = M2 + (Σ(y − s))²/n), or, where the pilot is so far from this group's
+    mean that the sum of squares would swamp M2, around the group's own mean."""
+    n = pl.col("n").cast(pl.Float64)
+    shift, dev, m2 = (pl.col(f"{prefix}{c}") for c in ("shift", "dev_sum", "m2"))
+    square = dev * dev / n
+    far = square > _FAR * m2
+    return [
+        pl.when(far).then(shift + dev / n).otherwise(shift).alias(f"{prefix}shift"),
+        pl.when(far).then(0.0).otherwise(dev).alias(f"{prefix}dev_sum"),
+        pl.when(far).then(m2).otherwise(m2 + square).alias(f"{prefix}dev_sum_sq"),
+    ]
 
 
 def _shifted(metric: Metric, columns: list[str]) -> list[pl.Expr]:
-    """The summary's shifted sums from an engine's means and centred moments (shift = the
-    row's mean); a proportion's from n and its sum: mean Σy/n, M2 = Σy(n − Σy)/n, exactly."""
-    n = pl.col("n").cast(pl.Float64)
+    """The summary's shifted sums from an engine's pilots, deviation sums and centred moments;
+    a proportion's are its raw sums (shift 0: its values are 0 and 1)."""
     if metric.type == "proportion":
-        out = from_moments(
-            "", pl.when(n > 0).then(pl.col("sum") / n), pl.col("sum") * (n - pl.col("sum")) / n
-        )
+        out = [pl.lit(0.0).alias("shift"), pl.col("sum").alias("dev_sum")]
+        out.append(pl.col("sum_sq").alias("dev_sum_sq"))
     else:
-        out = from_moments("", pl.col("mean"), pl.col("m2"))
-    if metric.type == "ratio":
-        out += from_moments("den_", pl.col("den_mean"), pl.col("den_m2"))
-        out.append(pl.col("num_den_m2").alias("num_den_dev_sum"))
-    if "cov_mean" in columns:
-        out += from_moments("cov_", pl.col("cov_mean"), pl.col("cov_m2"))
-        out.append(pl.col("num_cov_m2").alias("num_cov_dev_sum"))
+        out = _part("")
+    crosses = [("den_", "num_den_m2", "num_den_dev_sum"), ("cov_", "num_cov_m2", "num_cov_dev_sum")]
+    for prefix, moment, cross in crosses:
+        if moment not in columns:
+            continue
+        out += _part(prefix)
+        n = pl.col("n").cast(pl.Float64)
+        dev_x = _part("")[1] if metric.type != "proportion" else pl.col("sum")
+        dev_y = _part(prefix)[1]
+        out.append((pl.col(moment) + dev_x * dev_y / n).alias(cross))
     return out
+
+
+_ENGINE = ("m2", "den_m2", "num_den_m2", "cov_m2", "num_cov_m2")
 
 
 def check_rows(wide: pl.DataFrame, path: Path) -> None:

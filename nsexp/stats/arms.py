@@ -37,11 +37,20 @@ class ArmSums(NamedTuple):
 
 
 class ArmEstimate(NamedTuple):
-    """The arm's metric value, the per-unit variance and the variance of the estimate."""
+    """The arm's metric value, the per-unit variance and the variance of the estimate; the
+    value is also kept as shift + offset (unrounded), so that the difference of two arms'
+    values near a large common shift keeps its digits (`difference`)."""
 
     mean: FloatArray
     unit_var: FloatArray
     var: FloatArray
+    shift: FloatArray
+    offset: FloatArray
+
+
+def difference(treatment: ArmEstimate, control: ArmEstimate) -> FloatArray:
+    """treatment.mean − control.mean, as (shift_t − shift_c) + (offset_t − offset_c)."""
+    return (treatment.shift - control.shift) + (treatment.offset - control.offset)
 
 
 def given(value: FloatArray | float, fallback: FloatArray) -> FloatArray:
@@ -89,21 +98,25 @@ def shifted_moments(
 
 
 def arm_moments(arm: ArmSums) -> tuple[FloatArray, ...]:
-    """mean, var(y), den_mean, var(x), cov(y, x) of an arm (ddof=1), from its shifted sums
-    where given, else from its raw sums."""
+    """shift, offset (mean = shift + offset), var(y), den_mean, var(x), cov(y, x) of an arm
+    (ddof=1), from its shifted sums where given, else from its raw sums (shift 0)."""
     n = arm.n
-    mean, m2 = shifted_moments(n, arm.shift, arm.dev_sum, arm.dev_sum_sq)
+    shift = np.asarray(arm.shift, dtype=float)
+    dev = np.asarray(arm.dev_sum, dtype=float)
+    _, m2 = shifted_moments(n, shift, dev, arm.dev_sum_sq)
     den_mean, den_m2 = shifted_moments(n, arm.den_shift, arm.den_dev_sum, arm.den_dev_sum_sq)
     with np.errstate(divide="ignore", invalid="ignore"):
         cross = np.asarray(arm.num_den_dev_sum, dtype=float) - (
-            np.asarray(arm.dev_sum, dtype=float) * np.asarray(arm.den_dev_sum, dtype=float) / n
+            dev * np.asarray(arm.den_dev_sum, dtype=float) / n
         )
-        mean = given(mean, arm.sum / n)
+        raw = np.isnan(shift)
+        offset = np.where(raw, arm.sum / n, dev / n)
+        shift = np.where(raw, 0.0, shift)
         den_mean = given(den_mean, arm.den_sum / n)
     var_y = given(centred_var(n, m2), sample_var(n, arm.sum, arm.sum_sq))
     var_x = given(centred_var(n, den_m2), sample_var(n, arm.den_sum, arm.den_sum_sq))
     cov = given(centred_var(n, cross), sample_cov(n, arm.sum, arm.den_sum, arm.num_den_sum))
-    return mean, var_y, den_mean, var_x, cov
+    return shift, offset, var_y, den_mean, var_x, cov
 
 
 def estimate(kind: np.ndarray, arm: ArmSums) -> ArmEstimate:
@@ -115,7 +128,8 @@ def estimate(kind: np.ndarray, arm: ArmSums) -> ArmEstimate:
     (Var(Y) - 2R Cov(Y, X) + R^2 Var(X)) / (n mean(X)^2), as in Deng et al. (2018).
     """
     n = arm.n
-    mean, var_y, den_mean, var_x, cov = arm_moments(arm)
+    shift, offset, var_y, den_mean, var_x, cov = arm_moments(arm)
+    mean = shift + offset
     with np.errstate(divide="ignore", invalid="ignore"):
         unit_var = np.where(kind == "proportion", mean * (1 - mean), var_y)
         ratio = mean / den_mean
@@ -123,4 +137,10 @@ def estimate(kind: np.ndarray, arm: ArmSums) -> ArmEstimate:
         is_ratio = kind == "ratio"
         mean = np.where(is_ratio, ratio, mean)
         unit_var = np.where(is_ratio, ratio_unit_var, unit_var)
-        return ArmEstimate(mean=mean, unit_var=unit_var, var=unit_var / n)
+        return ArmEstimate(
+            mean=mean,
+            unit_var=unit_var,
+            var=unit_var / n,
+            shift=np.where(is_ratio, 0.0, shift),
+            offset=np.where(is_ratio, ratio, offset),
+        )

@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats
 
-from nsexp.stats.arms import ArmSums, estimate
+from nsexp.stats.arms import ArmSums, difference, estimate
 
 FloatArray = np.ndarray
 
@@ -58,6 +58,7 @@ def compare(kind: np.ndarray, control: ArmSums, treatment: ArmSums, alpha: float
         alpha,
         c.unit_var,
         t.unit_var,
+        diff=difference(t, c),
     )
 
 
@@ -70,16 +71,20 @@ def finish(
     alpha: float,
     control_unit_var: FloatArray,
     treatment_unit_var: FloatArray,
+    diff: FloatArray | None = None,
 ) -> Comparison:
     """Effects, (1 - alpha) intervals and two-sided p-values from estimates, SEs and df.
 
+    `diff` is treatment − control where the caller has it more exactly than the difference of
+    the rounded means (nsexp.stats.arms.difference); the relative lift is diff / control.
     An undefined Welch df (both arms constant) falls back to the normal distribution.
     """
-    diff = treatment_mean - control_mean
+    if diff is None:
+        diff = treatment_mean - control_mean
     df = np.where(np.isnan(df), np.inf, df)
     with np.errstate(divide="ignore", invalid="ignore"):
         statistic = diff / se
-        rel = np.where(control_mean == 0, np.nan, treatment_mean / control_mean - 1)
+        rel = np.where(control_mean == 0, np.nan, diff / control_mean)
     p = 2 * stats.t.sf(np.abs(statistic), df)
     # Both arms without variance: identical values are no evidence; different ones are certain.
     p = np.where(se == 0, np.where(diff == 0, 1.0, 0.0), p)

@@ -13,7 +13,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from nsexp.stats.arms import ArmSums, centred_var, estimate, given, shifted_moments
+from nsexp.stats.arms import (
+    ArmSums,
+    centred_var,
+    difference,
+    estimate,
+    given,
+    shifted_moments,
+)
 from nsexp.stats.compare import Comparison, compare, finish
 
 FloatArray = np.ndarray
@@ -110,7 +117,8 @@ def cuped_compare(
         reduction = 1 - var / plain.abs_se**2
     df = np.where(kind == "mean", welch_df, np.inf)
     rel_se = np.sqrt(np.maximum(rel_var, 0.0))
-    adjusted = finish(a_c, a_t, np.sqrt(var), rel_se, df, alpha, uv_c, uv_t)
+    diff = difference(t, c) - theta * dx
+    adjusted = finish(a_c, a_t, np.sqrt(var), rel_se, df, alpha, uv_c, uv_t, diff=diff)
     merged = Comparison(*(np.where(ok, a, b) for a, b in zip(adjusted, plain, strict=True)))
     return CupedResult(
         comparison=merged,

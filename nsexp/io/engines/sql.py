@@ -19,7 +19,7 @@ from typing import Literal
 from nsexp.config.catalog import Metric
 
 ColumnKind = Literal["numeric", "boolean", "text", "date", "timestamp", "other"]
-StatOp = Literal["count", "sum", "min", "max", "mean", "m2"]
+StatOp = Literal["count", "sum", "min", "max", "shift", "dev", "m2"]
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,8 @@ SPARK = Dialect("spark", quote="`", double="DOUBLE", text="STRING", integer="INT
 class Stat:
     """One aggregate of a metric: `op` over the product of `factors`, on rows where every `valid`
     column has a value and every `absent` column has none; `zero` columns count missing as 0.
-    `mean` is the mean of its one factor and `m2` the centred moment of its two (Σ(x − x̄)² or
-    Σ(x − x̄)(y − ȳ)), both over the pilot-centred values."""
+    `shift` is its one factor's pilot, `dev` the sum of the factor's deviations from it and
+    `m2` the centred moment of its two factors (Σ(x − x̄)² or Σ(x − x̄)(y − ȳ))."""
 
     name: str
     op: StatOp
@@ -77,10 +77,8 @@ def metric_stats(metric: Metric, columns: Collection[str] = ()) -> list[Stat]:
             Stat("den_sum", "sum", (den,), valid),
             Stat("den_sum_sq", "sum", (den, den), valid),
             Stat("num_den_sum", "sum", (num, den), valid),
-            Stat("mean", "mean", (num,), valid),
-            Stat("m2", "m2", (num, num), valid),
-            Stat("den_mean", "mean", (den,), valid),
-            Stat("den_m2", "m2", (den, den), valid),
+            *_shifted_stats("", num, valid),
+            *_shifted_stats("den_", den, valid),
             Stat("num_den_m2", "m2", (num, den), valid),
         ]
     x = metric.columns[0]
@@ -92,7 +90,7 @@ def metric_stats(metric: Metric, columns: Collection[str] = ()) -> list[Stat]:
     if metric.type == "proportion":  # mean and M2 follow from n and the sum (nsexp.io.units)
         stats += [Stat("min", "min", (x,), (x,)), Stat("max", "max", (x,), (x,))]
     else:
-        stats += [Stat("mean", "mean", (x,), (x,)), Stat("m2", "m2", (x, x), (x,))]
+        stats += _shifted_stats("", x, (x,))
     cov = metric.covariate
     if cov is not None and cov in columns:
         stats += [
@@ -100,11 +98,21 @@ def metric_stats(metric: Metric, columns: Collection[str] = ()) -> list[Stat]:
             Stat("cov_sum_sq", "sum", (cov, cov), (x,), zero=(cov,)),
             Stat("num_cov_sum", "sum", (x, cov), (x,), zero=(cov,)),
             Stat("cov_missing", "count", (), (x,), absent=(cov,)),
-            Stat("cov_mean", "mean", (cov,), (x,), zero=(cov,)),
-            Stat("cov_m2", "m2", (cov, cov), (x,), zero=(cov,)),
+            *_shifted_stats("cov_", cov, (x,), zero=(cov,)),
             Stat("num_cov_m2", "m2", (x, cov), (x,), zero=(cov,)),
         ]
     return stats
+
+
+def _shifted_stats(
+    prefix: str, column: str, valid: tuple[str, ...], zero: tuple[str, ...] = ()
+) -> list[Stat]:
+    """A column's pilot, its sum of deviations from it, and its M2 (see nsexp.io.sums)."""
+    return [
+        Stat(f"{prefix}shift", "shift", (column,), valid, zero=zero),
+        Stat(f"{prefix}dev_sum", "dev", (column,), valid, zero=zero),
+        Stat(f"{prefix}m2", "m2", (column, column), valid, zero=zero),
+    ]
 
 
 def capped(metrics: list[Metric]) -> list[Metric]:
@@ -138,7 +146,7 @@ def aggregate_sql(
     out.append(("units", "int"))
     caps = {m.columns[0]: f"nsexp_cap_{i}" for i, m in enumerate(capped(metrics))}
     stats = [(m, s) for m in metrics for s in metric_stats(m, relation.kinds)]
-    centred = sorted({c for _, s in stats if s.op in ("mean", "m2") for c in s.factors})
+    centred = sorted({c for _, s in stats if s.op in ("shift", "dev", "m2") for c in s.factors})
     pilots = {c: f"nsexp_pilot.nsexp_p{i}" for i, c in enumerate(centred)}
     for metric, stat in stats:
         alias = f"{metric.id}__{stat.name}"
@@ -273,7 +281,7 @@ def _stat_sql(
     def ident(c: str) -> str:
         return dialect.ident(relation.source_name(c))
 
-    if stat.op in ("mean", "m2"):
+    if stat.op in ("shift", "dev", "m2"):
         return _moment_sql(stat, relation, dialect, caps, pilots or {})
 
     conditions = [f"{ident(c)} IS NOT NULL" for c in stat.valid]
@@ -298,8 +306,8 @@ def _stat_sql(
 def _moment_sql(
     stat: Stat, relation: Relation, dialect: Dialect, caps: dict[str, str], pilots: dict[str, str]
 ) -> str:
-    """pilot + AVG(x − pilot), or VAR_POP / COVAR_POP of the centred values times their count,
-    over the stat's rows (NULL where there are none)."""
+    """The pilot, SUM(x − pilot), or VAR_POP / COVAR_POP of the centred values times their
+    count, over the stat's rows (NULL where there are none)."""
     ident = [dialect.ident(relation.source_name(c)) for c in stat.valid]
     condition = " AND ".join(f"{c} IS NOT NULL" for c in ident)
     centred = []
@@ -308,8 +316,11 @@ def _moment_sql(
         value = f"COALESCE({value}, 0)" if c in stat.zero else value
         centred.append(f"CASE WHEN {condition} THEN {value} - {pilots[c]} END")
     count = f"COUNT(CASE WHEN {condition} THEN 1 END)"
-    if stat.op == "mean":
-        return f"(MIN({pilots[stat.factors[0]]}) + AVG({centred[0]}))"  # MIN: one value
+    pilot = f"MIN({pilots[stat.factors[0]]})"  # MIN of the one pilot: a valid aggregate
+    if stat.op == "shift":
+        return f"CASE WHEN {count} > 0 THEN {pilot} END"
+    if stat.op == "dev":
+        return f"SUM({centred[0]})"
     if stat.factors[0] == stat.factors[1]:
         return f"(VAR_POP({centred[0]}) * {count})"
     return f"(COVAR_POP({centred[0]}, {centred[1]}) * {count})"
