@@ -14,12 +14,14 @@ import polars as pl
 from nsexp.config.catalog import Catalog
 from nsexp.io import Dataset
 from nsexp.stats.adjusted import adjusted_intervals
-from nsexp.stats.arms import ArmSums
+from nsexp.stats.arms import ArmSums, rounding_error
 from nsexp.stats.bayes import PRIOR_SD, posterior
-from nsexp.stats.compare import Comparison, compare
-from nsexp.stats.cuped import CovSums, cuped_compare
+from nsexp.stats.compare import Comparison, compare, methods_of
+from nsexp.stats.cuped import CovSums, cov_moments, cuped_compare
 from nsexp.stats.noninferiority import non_inferiority
 from nsexp.stats.power import days_needed, mde
+from nsexp.stats.sequential import DEFAULT_N
+from nsexp.stats.validity import Validity, validity
 
 Engine = Literal["frequentist", "bayesian"]
 ENGINES: tuple[Engine, ...] = ("frequentist", "bayesian")
@@ -98,6 +100,7 @@ def extend(
         result.p_value,
         p_adj,
         alpha,
+        methods=methods_of(result),
     )
     post = posterior(result.rel_effect, result.rel_se, sign, alpha)
     margins = np.array(
@@ -151,6 +154,63 @@ def extend(
     )
     return out.with_columns(status.alias("guardrail_status"), pl.lit(engine).alias("engine")).drop(
         "ni_safe"
+    )
+
+
+# --- issue 11: per-metric methods, validity and the planned sample of --sequential ----------
+# New result columns: method, ci_method, rel_ci_method, decisive, sequential_n (see README).
+
+
+def planned_n(dataset: Dataset, experiments: pl.Series, sequential_n: int | None) -> np.ndarray:
+    """The sample each row's always-valid boundary is tuned to, fixed before the data: the
+    experiment's planned_units (experiments.toml), else `sequential_n` (--sequential-n), else
+    DEFAULT_N (GrowthBook's default)."""
+    fallback = sequential_n or DEFAULT_N
+    planned = {eid: x.info.planned_units or fallback for eid, x in dataset.experiments.items()}
+    return experiments.replace_strict(planned, return_dtype=pl.Float64).to_numpy()
+
+
+def check(
+    pairs: pl.DataFrame,
+    kind: np.ndarray,
+    result: Comparison,
+    normal_only: bool,
+    arms: tuple[ArmSums, ArmSums],
+) -> Validity:
+    """nsexp.stats.validity on a paired frame: an arm whose summary came from raw sums gets the
+    rounding-error bound of its variances (nsexp.stats.arms.rounding_error)."""
+    errors = []
+    for arm, suffix in zip(arms, ("_c", ""), strict=True):
+        cov = cov_sums(pairs, suffix)
+        _, cov_m2, _ = cov_moments(arm, cov)
+        bound = rounding_error(arm, cov.cov_sum_sq, cov_m2)
+        raw = pairs[f"from_raw_sums{suffix}"].fill_null(False).to_numpy()
+        errors.append(np.where(raw, bound, 0.0))
+    return validity(kind, result, np.fmax(*errors), normal_only)
+
+
+def with_validity(
+    frame: pl.DataFrame, result: Comparison, checks: Validity, n_star: np.ndarray | None
+) -> pl.DataFrame:
+    """Add the method columns, `decisive` and `sequential_n`; a metric that is not decisive is
+    neither significant, better, worse nor flat, and its note says why."""
+    decisive = pl.col("decisive")
+    note = pl.Series("__note", checks.note).replace("", None)
+    return frame.with_columns(
+        pl.Series("method", result.method),
+        pl.Series("ci_method", result.ci_method),
+        pl.Series("rel_ci_method", result.rel_ci_method),
+        pl.Series("decisive", checks.decisive),
+        pl.Series("sequential_n", n_star, dtype=pl.Float64)
+        if n_star is not None
+        else pl.lit(None, dtype=pl.Float64).alias("sequential_n"),
+        note,
+    ).with_columns(
+        *(pl.col(c) & decisive for c in ("significant", "better", "worse", "flat")),
+        pl.when(pl.col("guardrail_status").is_in(["breached", "safe"]) & ~decisive)
+        .then(pl.lit("unproven"))
+        .otherwise(pl.col("guardrail_status"))
+        .alias("guardrail_status"),
     )
 
 

@@ -11,23 +11,25 @@ import numpy as np
 import polars as pl
 
 from nsexp.analysis.bootstrap import with_bootstrap
-from nsexp.analysis.compute import ENGINES, Engine, analyse, extend
+from nsexp.analysis.compute import ENGINES, Engine, analyse, check, extend, planned_n, with_validity
 from nsexp.analysis.compute import methods as depth_methods
 from nsexp.analysis.verdict import decide, explain
 from nsexp.config.catalog import ROLES, Catalog
 from nsexp.errors import InputError
 from nsexp.io import Dataset, Experiment, totals
-from nsexp.io.moments import ERROR
+from nsexp.io.moments import RAW
 from nsexp.io.schema import COV_SUMS
 from nsexp.learning.history import MetricHistory
-from nsexp.stats import ArmSums, Correction, adjust, is_flat, srm_test, units_needed
-from nsexp.stats.compare import Comparison, critical_value
+from nsexp.stats import ArmSums, Correction, adjust, srm_test, units_needed
+from nsexp.stats.equivalence import equivalence_interval
 from nsexp.stats.multiplicity import CORRECTION_NAMES, CORRECTIONS
 from nsexp.stats.sequential import (
+    MixtureScale,
     sequential_adjusted_intervals,
     sequential_comparison,
-    sequential_half_width,
+    tuned_eta,
 )
+from nsexp.stats.validity import without_test
 
 COV_MOMENTS = ("cov_shift", "cov_dev_sum", "cov_dev_sum_sq", "num_cov_dev_sum")
 _SUMS = (
@@ -284,7 +286,7 @@ def pair_arms(summary: pl.DataFrame, controls: dict[str, str], keys: list[str]) 
         on="experiment",
     )
     is_control = pl.col("variant") == pl.col("control")
-    control = frame.filter(is_control).select(*keys, *_SUMS, *COV_SUMS, *COV_MOMENTS, ERROR)
+    control = frame.filter(is_control).select(*keys, *_SUMS, *COV_SUMS, *COV_MOMENTS, RAW)
     treatment = frame.filter(~is_control).drop("control")
     return treatment.join(control, on=keys, suffix="_c")
 
@@ -308,22 +310,22 @@ def compute_results(
         .sort("experiment", "variant", "role_order", "metric_order")
     )
     kind = pairs["type"].to_numpy()
-    result, variance_reduction, theta = analyse(
-        pairs, kind, arm_sums(pairs, "_c"), arm_sums(pairs), settings.alpha, settings.cuped
-    )
-    if settings.sequential:
-        n_both = (pairs["n"] + pairs["n_c"]).cast(pl.Float64).to_numpy()
-        result = sequential_comparison(result, n_both, settings.alpha, settings.sequential_n)
+    arms = arm_sums(pairs, "_c"), arm_sums(pairs)
+    result, variance_reduction, theta = analyse(pairs, kind, *arms, settings.alpha, settings.cuped)
+    n_both = (pairs["n"] + pairs["n_c"]).cast(pl.Float64).to_numpy()
+    n_star, scale = None, None
+    if settings.sequential:  # tuned once, to a sample fixed before the data (planned_n)
+        n_star = planned_n(dataset, pairs["experiment"], settings.sequential_n)
+        result = sequential_comparison(result, n_both, settings.alpha, n_star)
+        scale = MixtureScale(n_both, tuned_eta(n_star, settings.alpha))
+    normal_only = settings.sequential or settings.engine == "bayesian"
+    checks = check(pairs, kind, result, normal_only, arms)
+    result = without_test(result, checks.lost)
     threshold = pairs["practical_threshold"].to_numpy()
-    flat = is_flat(result.rel_effect, result.rel_se, result.df, threshold, settings.alpha)
-    half = _half_width(result, settings.alpha)
-    if settings.sequential:  # the flat test's (1 - 2α) interval is always valid too
-        n_both = (pairs["n"] + pairs["n_c"]).cast(pl.Float64).to_numpy()
-        half = sequential_half_width(
-            result.rel_se, n_both, 2 * settings.alpha, settings.alpha, settings.sequential_n
-        )
-        with np.errstate(invalid="ignore"):
-            flat = (result.rel_effect - half > -threshold) & (result.rel_effect + half < threshold)
+    # the flat test's (1 − 2α) interval, always valid too under --sequential
+    equivalence_low, equivalence_high = equivalence_interval(result, settings.alpha, scale)
+    with np.errstate(invalid="ignore"):
+        flat = (equivalence_low > -threshold) & (equivalence_high < threshold)
     needed = units_needed(
         result.control_unit_var,
         result.treatment_unit_var,
@@ -360,8 +362,8 @@ def compute_results(
         pl.Series("rel_se", result.rel_se),
         pl.Series("rel_ci_low", result.rel_ci_low),
         pl.Series("rel_ci_high", result.rel_ci_high),
-        pl.Series("equivalence_ci_low", result.rel_effect - half),
-        pl.Series("equivalence_ci_high", result.rel_effect + half),
+        pl.Series("equivalence_ci_low", equivalence_low),
+        pl.Series("equivalence_ci_high", equivalence_high),
         pl.Series("p_value", result.p_value),
         pl.Series("p_adjusted", p_adj),
         pl.Series("significant", significant),
@@ -380,17 +382,14 @@ def compute_results(
         variance_reduction,
         theta,
     )
-    if settings.sequential:  # intervals agreeing with p_adjusted, from the confidence sequence
+    if settings.sequential and n_star is not None:  # intervals agreeing with p_adjusted
         adj = sequential_adjusted_intervals(
-            result.abs_effect,
-            result.abs_se,
-            result.rel_effect,
-            result.rel_se,
+            result,
             result.p_value,
             frame["p_adjusted"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
-            (frame["n_control"] + frame["n_treatment"]).cast(pl.Float64).to_numpy(),
+            n_both,
             settings.alpha,
-            settings.sequential_n,
+            n_star,
         )
         frame = frame.with_columns(
             pl.Series("abs_ci_adj_low", adj.abs_low),
@@ -398,13 +397,16 @@ def compute_results(
             pl.Series("rel_ci_adj_low", adj.rel_low),
             pl.Series("rel_ci_adj_high", adj.rel_high),
         )
+    frame = with_validity(frame, result, checks, n_star)
     frame = with_bootstrap(frame, dataset, settings.bootstrap, settings.alpha, settings.seed)
-    return frame.with_columns(pl.col(pl.Float64).fill_nan(None), _note_expr().alias("note"))
-
-
-def _half_width(result: Comparison, alpha: float) -> np.ndarray:
-    """Half-width of the (1 - 2 alpha) interval of the relative effect (for equivalence)."""
-    return critical_value(1 - 2 * alpha, result.df) * result.rel_se
+    note = pl.concat_str([_note_expr(), pl.col("__note")], separator="; ", ignore_nulls=True)
+    return frame.with_columns(
+        pl.col(pl.Float64).fill_nan(None),
+        pl.when(_note_expr().is_null() & pl.col("__note").is_null())
+        .then(None)
+        .otherwise(note)
+        .alias("note"),
+    ).drop("__note")
 
 
 def _note_expr() -> pl.Expr:

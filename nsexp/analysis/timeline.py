@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from nsexp.analysis.compute import planned_n
 from nsexp.analysis.readout import Settings, arm_sums, pair_arms
 from nsexp.io import Dataset
 from nsexp.io.moments import running
@@ -67,8 +68,8 @@ def north_star_timelines(
     """Cumulative per-date comparisons of the North Star for many experiments at once.
 
     With settings.sequential the intervals and p-values come from the normal-mixture
-    confidence sequence, tuned to the comparison's sample on its last date (or to
-    settings.sequential_n), so the last entry matches the sequential readout.
+    confidence sequence tuned once to the planned sample (nsexp.analysis.compute.planned_n),
+    the same boundary at every date, so the last entry matches the sequential readout.
     """
     metric = metric or dataset.catalog.north_star.id
     ids = list(dataset.experiments) if experiment_ids is None else experiment_ids
@@ -86,13 +87,8 @@ def north_star_timelines(
     )
     kind = np.full(pairs.height, dataset.catalog.metrics[metric].type)
     result = compare(kind, arm_sums(pairs, "_c"), arm_sums(pairs), settings.alpha)
-    if settings.sequential:
-        n_star = (
-            settings.sequential_n
-            or pairs.select(pl.col("n_both").max().over("experiment", "variant"))
-            .to_series()
-            .to_numpy()
-        )
+    if settings.sequential:  # the readout's own planned sample: one boundary for every look
+        n_star = planned_n(dataset, pairs["experiment"], settings.sequential_n)
         result = sequential_comparison(result, pairs["n_both"].to_numpy(), settings.alpha, n_star)
     return pairs.select(
         "experiment",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from nsexp.errors import InputError
 
-_KEYS = {"name", "control", "expected_split", "owner", "hypothesis", "start"}
+_KEYS = {"name", "control", "expected_split", "owner", "hypothesis", "start", "planned_units"}
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class ExperimentInfo:
     owner: str = ""
     hypothesis: str = ""
     start: str = ""
+    planned_units: int | None = None  # both arms of a comparison: tunes --sequential
 
     @property
     def title(self) -> str:
@@ -71,6 +72,16 @@ def _parse_one(eid: str, spec: object, source: str) -> ExperimentInfo:
             file=source,
             fix="e.g. expected_split = { control = 0.5, treatment = 0.5 }",
         )
+    planned = spec.get("planned_units")
+    if planned is not None and (
+        isinstance(planned, bool) or not isinstance(planned, int) or planned < 2
+    ):
+        raise InputError(
+            f"{where} planned_units = {planned!r} is not a number of units",
+            file=source,
+            fix="give the units a treatment and the control will have together at the planned "
+            "end, a whole number, e.g. planned_units = 40000",
+        )
     start = spec.get("start", "")
     return ExperimentInfo(
         id=eid,
@@ -80,4 +91,5 @@ def _parse_one(eid: str, spec: object, source: str) -> ExperimentInfo:
         owner=str(spec.get("owner", "")),
         hypothesis=str(spec.get("hypothesis", "")),
         start=start.isoformat() if hasattr(start, "isoformat") else str(start),
+        planned_units=planned,
     )

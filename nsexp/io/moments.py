@@ -12,14 +12,14 @@ n(s − t)²), and then totals, running totals and differences of running totals
 as exact as the raw ones (Chan, Golub & LeVeque 1979, in the updating form).
 
 Where a reader has nothing but raw sums (plain sum/sum_sq summary rows), `derive` takes s = the
-row's mean and Σ(y − s)² = Σy² − (Σy)²/n, and `m2_error` records the relative rounding error
-that subtraction may carry (2ε(|Σxy| + |ΣxΣy|/n) over the moment), so that a readout can refuse
-a variance the input could not hold instead of printing p = 0.
+row's mean and Σ(y − s)² = Σy² − (Σy)²/n, and marks the row `from_raw_sums`: that subtraction
+may lose every digit, and the statistics bound its rounding error from the raw sums
+(nsexp.stats.arms.rounding_error), so that a readout can refuse a variance the input could not
+hold instead of printing p = 0.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import polars as pl
 
 # Each part: (raw sum, raw sum of squares, shift, Σ(y − s), Σ(y − s)²).
@@ -35,20 +35,17 @@ CROSS = {
 }
 SHIFTED = (*(c for p in PARTS.values() for c in p[2:]), *CROSS)
 _SHIFTS = tuple(p[2] for p in PARTS.values())
-ERROR = "m2_error"
-EPS = float(np.finfo(float).eps)
+RAW = "from_raw_sums"
 
 
 def derive(lazy: pl.LazyFrame) -> pl.LazyFrame:
     """Fill the shifted sums a reader left null from its raw sums (shift = the row's mean), and
-    record the relative error bound of each derived second moment in `m2_error` (the row's
-    maximum, over the moment: the cross sums over √(M2ₓ M2ᵧ))."""
+    mark such rows `from_raw_sums`."""
     n = pl.col("n").cast(pl.Float64)
-    fill, bounds = [], []
+    fill, derived = [], []
     for raw, raw_sq, shift, dev, dev_sq in PARTS.values():
         missing = pl.col(shift).is_null() & pl.col(raw).is_not_null() & (n > 0)
-        square = pl.col(raw) ** 2 / n
-        m2 = pl.col(raw_sq) - square
+        m2 = pl.col(raw_sq) - pl.col(raw) ** 2 / n
         fill += [
             pl.when(missing).then(pl.col(raw) / n).otherwise(pl.col(shift)).alias(shift),
             pl.when(missing).then(0.0).otherwise(pl.col(dev)).alias(dev),
@@ -57,30 +54,15 @@ def derive(lazy: pl.LazyFrame) -> pl.LazyFrame:
             .otherwise(pl.col(dev_sq))
             .alias(dev_sq),
         ]
-        bounds.append(pl.when(missing).then(2 * EPS * (pl.col(raw_sq).abs() + square)))
+        derived.append(missing)
     for cross, (x, y, raw_cross) in CROSS.items():
         sx, sy = pl.col(PARTS[x][0]), pl.col(PARTS[y][0])
         missing = pl.col(cross).is_null() & pl.col(raw_cross).is_not_null() & (n > 0)
-        product = sx * sy / n
-        fill.append(
-            pl.when(missing).then(pl.col(raw_cross) - product).otherwise(pl.col(cross)).alias(cross)
-        )
-        bounds.append(pl.when(missing).then(2 * EPS * (pl.col(raw_cross).abs() + product.abs())))
-    names = [f"__bound{i}" for i in range(len(bounds))]
-    lazy = lazy.with_columns(*fill, *(b.alias(a) for a, b in zip(names, bounds, strict=True)))
-    scales = [_m2(p) for p in PARTS] + [(_m2(x) * _m2(y)).sqrt() for x, y, _ in CROSS.values()]
-    relative = [
-        pl.when(pl.col(b).is_null())
-        .then(None)
-        .when(pl.col(b) == 0)
-        .then(0.0)
-        .when(scale > 0)
-        .then(pl.col(b) / scale)
-        .otherwise(np.inf)
-        for b, scale in zip(names, scales, strict=True)
-    ]
-    worst = pl.max_horizontal(pl.col(ERROR), *relative)
-    return lazy.with_columns(worst.alias(ERROR)).drop(names)
+        value = pl.col(raw_cross) - sx * sy / n
+        fill.append(pl.when(missing).then(value).otherwise(pl.col(cross)).alias(cross))
+        derived.append(missing)
+    flag = pl.any_horizontal(pl.col(RAW).fill_null(False), *derived).alias(RAW)
+    return lazy.with_columns(*fill, flag)
 
 
 def _m2(part: str) -> pl.Expr:
@@ -121,7 +103,7 @@ def combine() -> list[pl.Expr]:
         have = pl.col(column).is_not_null().any()
         value = expr.drop_nulls().first() if column in _SHIFTS else expr.sum()
         out.append(pl.when(have).then(value).alias(column))
-    out.append(pl.col(ERROR).max().alias(ERROR))
+    out.append(pl.col(RAW).any().alias(RAW))
     return out
 
 
@@ -143,7 +125,8 @@ def running(frame: pl.DataFrame, over: list[str]) -> pl.DataFrame:
         total = pl.col(column).fill_null(0.0).cum_sum().over(over)
         out.append(pl.when(seen).then(total).alias(column))
     shifts = (pl.col(c).drop_nulls().first().over(over).alias(c) for c in _SHIFTS)
-    error = pl.col(ERROR).cum_max().over(over).alias(ERROR)
+    raw = pl.col(RAW).fill_null(False).cast(pl.Int8).cum_max().over(over).cast(pl.Boolean)
+    error = raw.alias(RAW)
     return frame.with_columns(*out, *shifts, error)
 
 

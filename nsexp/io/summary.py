@@ -10,7 +10,7 @@ from nsexp.config.catalog import Catalog
 from nsexp.errors import InputError
 from nsexp.io.covariates import check_cov_sums
 from nsexp.io.files import check_numeric, date_expr, experiment_expr
-from nsexp.io.moments import ERROR, SHIFTED, from_moments
+from nsexp.io.moments import RAW, SHIFTED, from_moments
 from nsexp.io.schema import COV_SUMS, KEYS, RATIO_SUMS, conform
 from nsexp.io.units import FileRead
 
@@ -29,7 +29,8 @@ def read_summary(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:
     numeric = ["n", *(("mean", "variance") if moments else ("sum", "sum_sq"))]
     numeric += [c for c in (*RATIO_SUMS, *COV_SUMS) if c in names]
     # shifted sums as nsexp writes them (nsexp.io.moments) are kept, never recomputed
-    numeric += [c for c in (*SHIFTED, ERROR) if c in names]
+    numeric += [c for c in SHIFTED if c in names]
+    flags = [pl.col(RAW).cast(pl.Boolean)] if RAW in names else []
     for column in numeric:
         check_numeric(lazy, schema[column], column, path)
     keys = [
@@ -40,7 +41,7 @@ def read_summary(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:
     if "date" in names:
         keys.append(date_expr(schema["date"]))
     try:
-        frame = lazy.select(*keys, *(pl.col(c).cast(pl.Float64) for c in numeric)).collect()
+        frame = lazy.select(*keys, *(pl.col(c).cast(pl.Float64) for c in numeric), *flags).collect()
     except pl.exceptions.PolarsError as exc:
         raise InputError(
             f"cannot read the summary rows ({str(exc).splitlines()[0]})",

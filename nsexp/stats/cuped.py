@@ -21,7 +21,7 @@ from nsexp.stats.arms import (
     given,
     shifted_moments,
 )
-from nsexp.stats.compare import Comparison, compare, finish
+from nsexp.stats.compare import Comparison, compare, finish, with_methods
 
 FloatArray = np.ndarray
 
@@ -86,7 +86,8 @@ def cuped_compare(
     """compare(), with CUPED-adjusted figures wherever a covariate exists and `use` is True."""
     plain = compare(kind, control, treatment, alpha)
     theta = pooled_theta(control, treatment, ccov, tcov)
-    ok = np.isfinite(theta) & np.isin(kind, ("mean", "proportion"))
+    few = plain.method == "fisher_exact"  # few events: exact methods, no adjustment
+    ok = np.isfinite(theta) & np.isin(kind, ("mean", "proportion")) & ~few
     if use is not None:
         ok &= np.asarray(use, dtype=bool)
     theta = np.where(ok, theta, 0.0)
@@ -118,7 +119,10 @@ def cuped_compare(
     df = np.where(kind == "mean", welch_df, np.inf)
     rel_se = np.sqrt(np.maximum(rel_var, 0.0))
     diff = difference(t, c) - theta * dx
-    adjusted = finish(a_c, a_t, np.sqrt(var), rel_se, df, alpha, uv_c, uv_t, diff=diff)
+    adjusted = finish(
+        a_c, a_t, np.sqrt(var), rel_se, df, alpha, uv_c, uv_t, diff=diff, n=(n_c, n_t)
+    )
+    adjusted = with_methods(adjusted, kind, v_c, alpha, few=few)
     merged = Comparison(*(np.where(ok, a, b) for a, b in zip(adjusted, plain, strict=True)))
     return CupedResult(
         comparison=merged,
