@@ -24,6 +24,7 @@ from nsexp.stats import ArmSums, Correction, adjust, srm_test, units_needed
 from nsexp.stats.equivalence import equivalence_interval
 from nsexp.stats.multiplicity import CORRECTION_NAMES, CORRECTIONS
 from nsexp.stats.sequential import (
+    DEFAULT_N,
     MixtureScale,
     sequential_adjusted_intervals,
     sequential_comparison,
@@ -108,16 +109,18 @@ class Settings:
         """The always-valid method, described only when it is on."""
         if not self.sequential:
             return []
-        tuned = (
-            f"a planned {self.sequential_n:,} units per comparison"
+        fallback = (
+            f"a planned {self.sequential_n:,} units per comparison (--sequential-n)"
             if self.sequential_n
-            else "each comparison's sample at the readout"
+            else f"{DEFAULT_N:,} units per comparison (GrowthBook's default)"
         )
         return [
             "Sequential testing: intervals and p-values (absolute and relative) are always "
             "valid, from the two-sided normal-mixture confidence sequence (Howard et al. 2021), "
-            f"mixing parameter tuned to {tuned}; looking every day keeps the false-positive "
-            "rate at α. The North Star's flat test uses the always-valid (1 − 2α) interval."
+            "its mixing parameter tuned once to a planned sample fixed before the data: the "
+            f"experiment's planned_units (experiments.toml), else {fallback}; each metric's "
+            "sequential_n says which. Looking every day keeps the false-positive rate at α. The "
+            "North Star's flat test uses the always-valid (1 − 2α) interval."
         ]
 
 
