@@ -8,7 +8,7 @@ import sys
 
 from nsexp.analysis.compute import ENGINES
 from nsexp.errors import InputError
-from nsexp.stats.power import POWER, plan
+from nsexp.stats.power import POWER, plan, proportion_plan
 
 EXIT_BAD_INPUT = 2
 
@@ -72,6 +72,14 @@ def _check_plan(args: argparse.Namespace) -> tuple[float, float]:
         if not 0 < args.proportion < 1:
             raise InputError("--proportion must be between 0 and 1", fix="e.g. --proportion 0.2")
         mean, var = args.proportion, args.proportion * (1 - args.proportion)
+        treated = args.proportion * (1 + args.effect)
+        if not 0 < treated < 1:
+            raise InputError(
+                f"--proportion {args.proportion:g} with --effect {args.effect:g} implies a "
+                f"treatment rate of {treated:g}, which is not a proportion",
+                fix="give a relative effect that keeps the rate between 0 and 1, e.g. "
+                f"--effect {min(0.5, (1 - args.proportion) / args.proportion / 2):.2g}",
+            )
     else:
         if args.baseline_variance is None or args.baseline_variance <= 0:
             raise InputError(
@@ -102,16 +110,11 @@ def run_plan(args: argparse.Namespace) -> int:
     except InputError as exc:
         sys.stderr.write(f"error: {exc.message}\n")
         return EXIT_BAD_INPUT
-    result = plan(
-        mean,
-        var,
-        args.daily_units,
-        args.effect,
-        args.alpha,
-        args.power,
-        args.variants,
-        args.cuped_rho**2,
-    )
+    shared = (args.daily_units, args.effect, args.alpha, args.power, args.variants)
+    if args.proportion is not None:  # each arm its own Bernoulli variance
+        result = proportion_plan(mean, *shared, args.cuped_rho**2)
+    else:
+        result = plan(mean, var, *shared, args.cuped_rho**2)
     if args.format == "json":
         sys.stdout.write(json.dumps(result._asdict(), indent=2) + "\n")
         return 0
