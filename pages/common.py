@@ -257,6 +257,7 @@ def pin_settings(saved: dict[str, Any]) -> Settings:
         alpha=saved["alpha"],
         correction=saved["correction"],
         sequential=bool(saved.get("sequential", False)),
+        sequential_n=saved.get("sequential_n"),  # the boundary's planned sample (issue 11)
         cuped=saved.get("cuped"),
         engine=saved.get("engine", DEFAULT.engine),
     )

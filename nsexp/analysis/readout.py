@@ -132,6 +132,7 @@ class Srm:
     mismatch: bool
     counts: dict[str, int]
     expected: dict[str, float]
+    assumed: bool = False  # no expected_split declared: equal shares assumed
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,7 @@ def build_readout(
     for eid, exp in experiments.items():
         problems = list(exp.problems)
         if srm[eid].mismatch:
-            problems.insert(0, _srm_problem(srm[eid]))
+            problems.insert(0, _srm_problem(srm[eid], eid))
         treatments = []
         for row in verdicts.filter(pl.col("experiment") == eid).iter_rows(named=True):
             metrics = by_pair[(eid, row["variant"])]
@@ -449,15 +450,24 @@ def _srm(dataset: Dataset, experiments: dict[str, Experiment]) -> dict[str, Srm]
             mismatch=bool(row["mismatch"]),
             counts=dict(exp_counts.select("variant", "units").iter_rows()),
             expected={v: split.get(v, 1.0) / total for v in exp_counts["variant"]},
+            assumed=not split,
         )
     return out
 
 
-def _srm_problem(srm: Srm) -> str:
+def _srm_problem(srm: Srm, experiment: str) -> str:
     observed = " / ".join(f"{v} {n:,}" for v, n in srm.counts.items())
     planned = " / ".join(f"{s * 100:g}%" for s in srm.expected.values())
     p = "p < 0.001" if srm.p_value < 0.001 else f"p = {srm.p_value:.3f}"
-    return f"sample ratio mismatch: {observed} units against a planned {planned} split ({p})"
+    if not srm.assumed:
+        return f"sample ratio mismatch: {observed} units against a planned {planned} split ({p})"
+    shares = ", ".join(f'"{v}" = <share>' for v in srm.counts)
+    return (
+        f"sample ratio mismatch: {observed} units against an equal {planned} split ({p}), "
+        "assumed because no expected_split is declared; if the split was unequal by design, "
+        f'declare it in experiments.toml: [experiments."{experiment}"] expected_split = '
+        f"{{ {shares} }}"
+    )
 
 
 def _date_range(dataset: Dataset) -> dict[str, tuple[dt.date, dt.date]]:

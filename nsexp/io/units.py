@@ -11,17 +11,9 @@ import polars as pl
 from nsexp.config.catalog import Catalog, Metric
 from nsexp.errors import InputError
 from nsexp.io.files import check_numeric, date_expr, experiment_expr
+from nsexp.io.masked import masked_query, patch_ratios, wide_order
 from nsexp.io.schema import conform
-from nsexp.io.sums import (
-    SumsPlan,
-    capped,
-    collect,
-    finite_value,
-    masked_query,
-    patch_ratios,
-    pilots,
-    wide_order,
-)
+from nsexp.io.sums import SumsPlan, capped, collect, finite_value, pilots
 
 # Row groups Polars' streaming Parquet reader decodes ahead. Its default held ~1.7x the memory for
 # the same speed on the 2-core benchmark machine, for a data directory's file as for a source.toml

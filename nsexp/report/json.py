@@ -28,6 +28,10 @@ DEPTH_FIELDS = (
     "rel_ci_boot_high",
 )
 
+# issue 11: which test and intervals each figure came from, whether the metric may decide the
+# verdict, and the planned sample the --sequential boundary was tuned to.
+METHOD_FIELDS = ("method", "ci_method", "rel_ci_method", "decisive", "sequential_n")
+
 METRIC_FIELDS = (
     "metric",
     "label",
@@ -50,6 +54,7 @@ METRIC_FIELDS = (
     "practical_threshold",
     "note",
     *DEPTH_FIELDS,
+    *METHOD_FIELDS,
 )
 
 TIMELINE_FIELDS = (
@@ -120,6 +125,7 @@ def experiment_dict(e: ExperimentReadout) -> dict[str, Any]:
             "mismatch": e.srm.mismatch,
             "counts": e.srm.counts,
             "expected_split": e.srm.expected,
+            "expected_split_assumed": e.srm.assumed,
         },
         "notes": list(e.notes),
         "comparisons": [treatment_dict(t) for t in e.treatments],

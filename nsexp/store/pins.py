@@ -71,7 +71,7 @@ def pin_readout(
         "experiment": experiment_id,
         "variant": variant,
         "created_at": stamp.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "settings": pin_settings(readout),
+        "settings": pin_settings(readout, experiment_id),
         "fingerprint": readout.fingerprint,
         "payload": experiment_dict(exp),
         "methods": readout.settings.methods(),
@@ -84,14 +84,22 @@ def pin_readout(
     return pin
 
 
-def pin_settings(readout: Readout) -> dict[str, Any]:
+def pin_settings(readout: Readout, experiment: str | None = None) -> dict[str, Any]:
     """The settings a pin records: α and the correction, plus each method that is not at its
-    default (sequential, CUPED off, the Bayesian engine, ...)."""
+    default (sequential, CUPED off, the Bayesian engine, ...); with sequential, the planned
+    sample its boundary was tuned to (`sequential_n`, of `experiment`), so a later look is
+    read against the same boundary."""
     s = readout.settings
     out: dict[str, Any] = {"alpha": s.alpha, "correction": s.correction}
     for name, default in (("sequential", False), ("cuped", None), ("engine", "frequentist")):
         if getattr(s, name) != default:
             out[name] = getattr(s, name)
+    if s.sequential:
+        rows = readout.results
+        if experiment is not None:
+            rows = rows.filter(rows["experiment"] == experiment)
+        planned = rows["sequential_n"].drop_nulls().unique().to_list()
+        out["sequential_n"] = int(planned[0]) if len(planned) == 1 else s.sequential_n
     return out
 
 
