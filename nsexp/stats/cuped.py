@@ -65,6 +65,19 @@ def cov_moments(arm: ArmSums, cov: CovSums) -> tuple[FloatArray, FloatArray, Flo
     return mean, sxx, sxy
 
 
+def cov_difference(control: ArmSums, treatment: ArmSums, ccov: CovSums, tcov: CovSums):
+    """X̄_t − X̄_c as (shift_t − shift_c) + (offset_t − offset_c), so that a covariate near a
+    large value keeps the digits of the difference (raw sums: shift 0)."""
+    parts = []
+    for arm, cov in ((control, ccov), (treatment, tcov)):
+        shift = np.asarray(cov.cov_shift, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            offset = np.where(np.isnan(shift), cov.cov_sum / arm.n, cov.cov_dev_sum / arm.n)
+        parts.append((np.where(np.isnan(shift), 0.0, shift), offset))
+    (s_c, o_c), (s_t, o_t) = parts
+    return (s_t - s_c) + (o_t - o_c)
+
+
 def pooled_theta(control: ArmSums, treatment: ArmSums, ccov: CovSums, tcov: CovSums) -> FloatArray:
     """Pooled within-arm regression slope of the metric on its covariate; NaN if undefined."""
     _, sxx_c, sxy_c = cov_moments(control, ccov)
@@ -93,10 +106,10 @@ def cuped_compare(
     theta = np.where(ok, theta, 0.0)
     c, t = estimate(kind, control), estimate(kind, treatment)
     n_c, n_t = control.n, treatment.n
-    x_c, sxx_c, sxy_c = cov_moments(control, ccov)
-    x_t, sxx_t, sxy_t = cov_moments(treatment, tcov)
+    _, sxx_c, sxy_c = cov_moments(control, ccov)
+    _, sxx_t, sxy_t = cov_moments(treatment, tcov)
     with np.errstate(divide="ignore", invalid="ignore"):
-        dx = np.where(ok, x_t - x_c, 0.0)
+        dx = np.where(ok, cov_difference(control, treatment, ccov, tcov), 0.0)
         w_c, w_t = n_c / (n_c + n_t), n_t / (n_c + n_t)
         # Adjusted arm means around the pair's pooled covariate mean.
         a_t = t.mean - theta * w_c * dx
