@@ -51,18 +51,21 @@ def fisher_p(n_c: FloatArray, x_c: FloatArray, n_t: FloatArray, x_t: FloatArray)
         # y in [mode, high] with pmf(y) <= observed; above it, y in [low, mode] with
         # pmf(y) > observed (then y - 1 is the last value no more likely).
         lo, hi = np.where(below, mode, low), np.where(below, high + 1, mode + 1)
-        for _ in range(64):
+        searching = lo < hi
+        while searching.any():  # at most log2(support) + 1 rounds
             mid = np.floor((lo + hi) / 2)
             unlikely = law.logpmf(mid) <= observed
             turned = np.where(below, unlikely, ~unlikely)
-            searching = lo < hi
             hi = np.where(searching & turned, mid, hi)
             lo = np.where(searching & ~turned, mid + 1, lo)
-        p = np.where(
-            below,
-            law.cdf(x_c) + law.sf(lo - 1),
-            law.sf(x_c - 1) + law.cdf(lo - 1),
-        )
+            searching = lo < hi
+        # each side's two tails, evaluated only where needed (scipy's hypergeometric cdf/sf
+        # sum the pmf element by element)
+        p = np.empty_like(x_c)
+        for side, near, far in ((below, "cdf", "sf"), (~below, "sf", "cdf")):
+            part = stats.hypergeom(total[side], events[side], n_c[side])
+            shift = 0.0 if near == "cdf" else 1.0
+            p[side] = getattr(part, near)(x_c[side] - shift) + getattr(part, far)(lo[side] - 1)
         at_mode = law.logpmf(x_c) >= law.logpmf(mode) - np.log(_REL_ERR)
     degenerate = (events == 0) | (events == total) | (low == high)
     return np.where(degenerate | at_mode, 1.0, np.minimum(p, 1.0))
