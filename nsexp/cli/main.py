@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--sequential-n",
         type=int,
         default=None,
-        help="planned units per comparison (both arms) to tune the sequential boundary to",
+        help="planned units per comparison (both arms) to tune the sequential boundary to, "
+        "fixed before the data; experiments.toml planned_units wins (default 5000)",
     )
     readout.add_argument(
         "--segment",
