@@ -226,3 +226,22 @@ def test_cumulative_snapshots_around_1e8_difference_exactly(tmp_path: Path) -> N
     )
     assert got["p_value"] == pytest.approx(want.pvalue, rel=1e-9)
     assert got["n_control"] == c["n"] and got["n_treatment"] == t["n"]
+
+
+def test_dated_sum_rows_that_cannot_hold_the_variance_give_no_timeline_p(tmp_path: Path) -> None:
+    """Daily sum/sum_sq rows of a mean near 1e8 with sd 1e-3: neither the readout nor any day
+    of the timeline prints a p-value made of rounding noise."""
+    units = _dated_units(9).with_columns(1e8 + (pl.col("value") - 1e8) / 100)
+    rows = units.group_by("variant", "date").agg(
+        pl.len().alias("n"),
+        pl.col("value").sum().alias("sum"),
+        (pl.col("value") ** 2).sum().alias("sum_sq"),
+    )
+    rows.with_columns(pl.lit("e").alias("experiment"), pl.lit("value").alias("metric")).write_csv(
+        tmp_path / "s.csv"
+    )
+    write_metrics(tmp_path, ONE)
+    readout = build_readout(load_dataset(tmp_path))
+    assert readout.results["p_value"].is_null().all()
+    timeline = readout.experiments["e"].treatments[0].timeline
+    assert timeline is not None and timeline["p_value"].is_null().all()

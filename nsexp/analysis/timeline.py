@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from nsexp.analysis.compute import planned_n
+from nsexp.analysis.compute import check, planned_n
 from nsexp.analysis.readout import Settings, arm_sums, pair_arms
 from nsexp.io import Dataset
 from nsexp.io.moments import running
 from nsexp.io.schema import SUMS
 from nsexp.stats import compare
 from nsexp.stats.sequential import sequential_comparison
+from nsexp.stats.validity import without_test
 
 TIMELINE_SCHEMA: dict[str, pl.DataType] = {
     "experiment": pl.String(),
@@ -86,10 +87,13 @@ def north_star_timelines(
         .with_columns((pl.col("n") + pl.col("n_c")).cast(pl.Float64).alias("n_both"))
     )
     kind = np.full(pairs.height, dataset.catalog.metrics[metric].type)
-    result = compare(kind, arm_sums(pairs, "_c"), arm_sums(pairs), settings.alpha)
+    arms = arm_sums(pairs, "_c"), arm_sums(pairs)
+    result = compare(kind, *arms, settings.alpha)
     if settings.sequential:  # the readout's own planned sample: one boundary for every look
         n_star = planned_n(dataset, pairs["experiment"], settings.sequential_n)
         result = sequential_comparison(result, pairs["n_both"].to_numpy(), settings.alpha, n_star)
+    # a variance the summary rows could not hold: no p-value on any day either
+    result = without_test(result, check(pairs, kind, result, False, arms).lost)
     return pairs.select(
         "experiment",
         "variant",
