@@ -99,6 +99,7 @@ class SumsPlan:
         self.stats: dict[str, dict[str, tuple[str, ...]]] = {}
         self.whole: dict[str, list[tuple[str, ...]]] = {}  # counts that must equal the units
         self.finite: dict[str, list[tuple[str, ...]]] = {}  # sums that must be finite
+        self.raw: dict[str, list[str]] = {}  # parts whose raw sums follow from the shifted ones
 
     def _value(self, column: str) -> pl.Expr:
         base = column.removesuffix(_ZERO)
@@ -131,9 +132,10 @@ class SumsPlan:
         """Integer and boolean columns: whole numbers, never NaN or infinite."""
         return self.schema[column].is_integer() or self.schema[column] == pl.Boolean
 
-    def _finite(self, *columns: str) -> list[tuple[str, ...]]:
-        """The sums that are finite only if the columns hold no NaN or infinite cell."""
-        return [self._agg("sum", c) for c in columns if not self._exact(c)]
+    def _finite(self, *columns: str, op: str = "sum") -> list[tuple[str, ...]]:
+        """The sums (or deviation sums) that are finite only if the columns hold no NaN or
+        infinite cell."""
+        return [self._agg(op, c) for c in columns if not self._exact(c.removesuffix(_ZERO))]
 
     def _moments(self, prefix: str, x: str, y: str | None = None) -> dict[str, tuple[str, ...]]:
         """The mean and M2 of x (and its co-moment with y, named `prefix`) as planned keys."""
@@ -153,43 +155,49 @@ class SumsPlan:
             num, den = metric.numerator or "", metric.denominator or ""
             stats = {
                 "n": _UNITS,  # every row has both parts (checked in finish)
-                "sum": a("sum", num),
-                "sum_sq": a("sum", num, num),
-                "den_sum": a("sum", den),
-                "den_sum_sq": a("sum", den, den),
-                "num_den_sum": a("sum", num, den),
                 **moments("", num),
                 **moments("den_", den),
                 **moments("num_den_m2", num, den),
             }
+            if self._exact(num) and self._exact(den):  # the raw sums, exact: see patch_ratios
+                stats |= {
+                    "sum": a("sum", num),
+                    "sum_sq": a("sum", num, num),
+                    "den_sum": a("sum", den),
+                    "den_sum_sq": a("sum", den, den),
+                    "num_den_sum": a("sum", num, den),
+                }
+            else:  # the raw sums follow from the shifted ones (finish): no aggregation
+                self.raw[metric.id] = ["", "den_"]
             self.whole[metric.id] = [a("count", num), a("count", den)]
             self.stats[metric.id] = stats
-            self.finite[metric.id] = self._finite(num, den)
+            self.finite[metric.id] = self._finite(num, den, op="dev")
             return
         x = metric.columns[0]
-        stats = {"n": a("count", x), "sum": a("sum", x), "sum_sq": a("sum", x, x)}
-        if metric.type == "proportion" and self._exact(x):
-            stats |= {"min": _FROM_SUMS, "max": _FROM_SUMS}  # see _zero_one
-        elif metric.type == "proportion":
-            stats |= {"min": a("min", x), "max": a("max", x)}
+        stats = {"n": a("count", x)}
+        if metric.type == "proportion":
+            stats |= {"sum": a("sum", x), "sum_sq": a("sum", x, x)}
+            exact = self._exact(x)  # min and max from the sums: see _zero_one
+            stats |= {"min": _FROM_SUMS, "max": _FROM_SUMS} if exact else {}
+            stats |= {} if exact else {"min": a("min", x), "max": a("max", x)}
+            finite = self._finite(x)
         else:
             stats |= moments("", x)
-        finite = self._finite(x)
+            self.raw[metric.id] = [""]
+            finite = self._finite(x, op="dev")
         whole: list[tuple[str, ...]] = []
         cov = metric.covariate
         if metric.type != "ratio" and cov is not None and cov in names:
             if x not in self.pilot:  # a proportion's values need no centring: 0 will do
                 self.pilot[x] = 0.0
             stats |= {
-                "cov_sum": a("sum", cov),
-                "cov_sum_sq": a("sum", cov, cov),
-                "num_cov_sum": a("sum", x, cov),
                 "cov_missing": a("count", cov),  # turned into units - count in finish
                 **moments("cov_", cov + _ZERO),
                 **moments("num_cov_m2", x, cov + _ZERO),
             }
+            self.raw[metric.id] = [*self.raw.get(metric.id, []), "cov_"]
             whole = [a("count", x)]  # the covariate sums run over units with a metric value
-            finite += self._finite(cov)
+            finite += self._finite(cov + _ZERO, op="dev")
         self.stats[metric.id] = stats
         self.whole[metric.id] = whole
         self.finite[metric.id] = finite
@@ -221,7 +229,13 @@ class SumsPlan:
             n = pl.col(col[stats["n"]]).cast(pl.Float64)
             out += [self._column(metric.id, s, k, n, col) for s, k in stats.items()]
         keep = [c for c in wide.columns if not c.startswith("__nsexp_")]
-        return wide.select(*keep, *out), redo, patch
+        wide = wide.select(*keep, *out)
+        done = [m for m in metrics if m not in redo]
+        return (
+            wide.with_columns(*(e for m in done for e in _raw_sums(m.id, self.raw.get(m.id, [])))),
+            redo,
+            patch,
+        )
 
     def _column(self, mid: str, stat: str, key: tuple[str, ...], n: pl.Expr, col: dict) -> pl.Expr:
         """One statistic under its name, from the planned aggregation `key` (n: the metric's)."""
@@ -264,6 +278,35 @@ class SumsPlan:
             return False
         squares = (self.stats[metric.id]["sum_sq"], self.stats[metric.id]["den_sum_sq"])
         return all((wide[col[k]] < 2.0**53).all() for k in squares)
+
+
+_RAW = {"": ("sum", "sum_sq"), "den_": ("den_sum", "den_sum_sq"), "cov_": ("cov_sum", "cov_sum_sq")}
+_CROSS = {"den_": ("num_den_sum", "num_den_m2"), "cov_": ("num_cov_sum", "num_cov_m2")}
+
+
+def _raw_sums(mid: str, parts: list[str]) -> list[pl.Expr]:
+    """The file contract's raw sums of the parts the plan did not aggregate, from the shifted
+    ones: Σx = n·pilot + Σ(x − pilot), Σx² = M2 + (Σx)²/n, Σxy = C + ΣxΣy/n (0 with no
+    values, as a sum of none)."""
+    n = pl.col(f"{mid}__n").cast(pl.Float64)
+    total = {
+        p: pl.when(n > 0)
+        .then(n * pl.col(f"{mid}__{p}shift") + pl.col(f"{mid}__{p}dev_sum"))
+        .otherwise(0.0)
+        for p in parts
+    }
+    out = []
+    for p in parts:
+        raw, raw_sq = _RAW[p]
+        square = pl.when(n > 0).then(pl.col(f"{mid}__{p}m2") + total[p] ** 2 / n).otherwise(0.0)
+        out += [total[p].alias(f"{mid}__{raw}"), square.alias(f"{mid}__{raw_sq}")]
+    for p in parts:
+        if p in _CROSS:
+            raw, moment = _CROSS[p]
+            x = total[""] if "" in total else pl.col(f"{mid}__sum")
+            cross = pl.col(f"{mid}__{moment}") + x * total[p] / n
+            out.append(pl.when(n > 0).then(cross).otherwise(0.0).alias(f"{mid}__{raw}"))
+    return out
 
 
 def finite_value(column: str) -> pl.Expr:
