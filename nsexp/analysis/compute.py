@@ -13,6 +13,7 @@ import polars as pl
 
 from nsexp.config.catalog import Catalog
 from nsexp.io import Dataset
+from nsexp.io.moments import FLAGS
 from nsexp.stats.adjusted import adjusted_intervals
 from nsexp.stats.arms import ArmSums, rounding_error
 from nsexp.stats.bayes import PRIOR_SD, posterior
@@ -183,9 +184,8 @@ def check(
     for arm, suffix in zip(arms, ("_c", ""), strict=True):
         cov = cov_sums(pairs, suffix)
         _, cov_m2, _ = cov_moments(arm, cov)
-        bound = rounding_error(arm, cov.cov_sum_sq, cov_m2)
-        raw = pairs[f"from_raw_sums{suffix}"].fill_null(False).to_numpy()
-        errors.append(np.where(raw, bound, 0.0))
+        raw = [pairs[f"{f}{suffix}"].fill_null(False).to_numpy() for f in FLAGS.values()]
+        errors.append(rounding_error(arm, cov.cov_sum_sq, cov_m2, raw))
     return validity(kind, result, np.fmax(*errors), normal_only)
 
 

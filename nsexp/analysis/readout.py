@@ -17,7 +17,7 @@ from nsexp.analysis.verdict import decide, explain
 from nsexp.config.catalog import ROLES, Catalog
 from nsexp.errors import InputError
 from nsexp.io import Dataset, Experiment, totals
-from nsexp.io.moments import RAW
+from nsexp.io.moments import FLAGS
 from nsexp.io.schema import COV_SUMS
 from nsexp.learning.history import MetricHistory
 from nsexp.stats import ArmSums, Correction, adjust, srm_test, units_needed
@@ -290,7 +290,9 @@ def pair_arms(summary: pl.DataFrame, controls: dict[str, str], keys: list[str]) 
         on="experiment",
     )
     is_control = pl.col("variant") == pl.col("control")
-    control = frame.filter(is_control).select(*keys, *_SUMS, *COV_SUMS, *COV_MOMENTS, RAW)
+    control = frame.filter(is_control).select(
+        *keys, *_SUMS, *COV_SUMS, *COV_MOMENTS, *FLAGS.values()
+    )
     treatment = frame.filter(~is_control).drop("control")
     return treatment.join(control, on=keys, suffix="_c")
 

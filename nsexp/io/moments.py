@@ -12,7 +12,7 @@ n(s − t)²), and then totals, running totals and differences of running totals
 as exact as the raw ones (Chan, Golub & LeVeque 1979, in the updating form).
 
 Where a reader has nothing but raw sums (plain sum/sum_sq summary rows), `derive` takes s = the
-row's mean and Σ(y − s)² = Σy² − (Σy)²/n, and marks the row `from_raw_sums`: that subtraction
+row's mean and Σ(y − s)² = Σy² − (Σy)²/n, and marks the part `from_raw_sums`: that subtraction
 may lose every digit, and the statistics bound its rounding error from the raw sums
 (nsexp.stats.arms.rounding_error), so that a readout can refuse a variance the input could not
 hold instead of printing p = 0.
@@ -35,15 +35,17 @@ CROSS = {
 }
 SHIFTED = (*(c for p in PARTS.values() for c in p[2:]), *CROSS)
 _SHIFTS = tuple(p[2] for p in PARTS.values())
-RAW = "from_raw_sums"
+# Per part: were its shifted sums (and its cross sum with the numerator) derived from raw sums?
+FLAGS = {"": "from_raw_sums", "den_": "den_from_raw_sums", "cov_": "cov_from_raw_sums"}
 
 
 def derive(lazy: pl.LazyFrame) -> pl.LazyFrame:
     """Fill the shifted sums a reader left null from its raw sums (shift = the row's mean), and
-    mark such rows `from_raw_sums`."""
+    mark such parts `from_raw_sums` (`den_…`, `cov_…`; a cross sum counts with its second part)."""
     n = pl.col("n").cast(pl.Float64)
-    fill, derived = [], []
-    for raw, raw_sq, shift, dev, dev_sq in PARTS.values():
+    fill: list[pl.Expr] = []
+    derived: dict[str, list[pl.Expr]] = {p: [] for p in PARTS}
+    for part, (raw, raw_sq, shift, dev, dev_sq) in PARTS.items():
         missing = pl.col(shift).is_null() & pl.col(raw).is_not_null() & (n > 0)
         m2 = pl.col(raw_sq) - pl.col(raw) ** 2 / n
         fill += [
@@ -54,15 +56,18 @@ def derive(lazy: pl.LazyFrame) -> pl.LazyFrame:
             .otherwise(pl.col(dev_sq))
             .alias(dev_sq),
         ]
-        derived.append(missing)
+        derived[part].append(missing)
     for cross, (x, y, raw_cross) in CROSS.items():
         sx, sy = pl.col(PARTS[x][0]), pl.col(PARTS[y][0])
         missing = pl.col(cross).is_null() & pl.col(raw_cross).is_not_null() & (n > 0)
         value = pl.col(raw_cross) - sx * sy / n
         fill.append(pl.when(missing).then(value).otherwise(pl.col(cross)).alias(cross))
-        derived.append(missing)
-    flag = pl.any_horizontal(pl.col(RAW).fill_null(False), *derived).alias(RAW)
-    return lazy.with_columns(*fill, flag)
+        derived[y].append(missing)
+    flags = [
+        pl.any_horizontal(pl.col(flag).fill_null(False), *derived[p]).alias(flag)
+        for p, flag in FLAGS.items()
+    ]
+    return lazy.with_columns(*fill, *flags)
 
 
 def _m2(part: str) -> pl.Expr:
@@ -103,7 +108,7 @@ def combine() -> list[pl.Expr]:
         have = pl.col(column).is_not_null().any()
         value = expr.drop_nulls().first() if column in _SHIFTS else expr.sum()
         out.append(pl.when(have).then(value).alias(column))
-    out.append(pl.col(RAW).any().alias(RAW))
+    out += [pl.col(flag).any().alias(flag) for flag in FLAGS.values()]
     return out
 
 
@@ -125,9 +130,11 @@ def running(frame: pl.DataFrame, over: list[str]) -> pl.DataFrame:
         total = pl.col(column).fill_null(0.0).cum_sum().over(over)
         out.append(pl.when(seen).then(total).alias(column))
     shifts = (pl.col(c).drop_nulls().first().over(over).alias(c) for c in _SHIFTS)
-    raw = pl.col(RAW).fill_null(False).cast(pl.Int8).cum_max().over(over).cast(pl.Boolean)
-    error = raw.alias(RAW)
-    return frame.with_columns(*out, *shifts, error)
+    flags = (
+        pl.col(f).fill_null(False).cast(pl.Int8).cum_max().over(over).cast(pl.Boolean).alias(f)
+        for f in FLAGS.values()
+    )
+    return frame.with_columns(*out, *shifts, *flags)
 
 
 def increments(frame: pl.DataFrame, over: list[str]) -> pl.DataFrame:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from nsexp.io.moments import RAW, SHIFTED, combine, derive
+from nsexp.io.moments import FLAGS, SHIFTED, combine, derive
 
 KEYS = ("experiment", "variant", "date", "metric")
 RATIO_SUMS = ("den_sum", "den_sum_sq", "num_den_sum")
@@ -28,7 +28,7 @@ SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     # Shifted sums (nsexp.io.moments): what the statistics read; the raw sums above are the
     # file contract, and what they are derived from where a reader gives nothing else.
     **{c: pl.Float64() for c in SHIFTED},
-    RAW: pl.Boolean(),
+    **{flag: pl.Boolean() for flag in FLAGS.values()},
 }
 
 

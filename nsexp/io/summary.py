@@ -10,7 +10,7 @@ from nsexp.config.catalog import Catalog
 from nsexp.errors import InputError
 from nsexp.io.covariates import check_cov_sums
 from nsexp.io.files import check_numeric, date_expr, experiment_expr
-from nsexp.io.moments import RAW, SHIFTED, from_moments
+from nsexp.io.moments import FLAGS, SHIFTED, from_moments
 from nsexp.io.schema import COV_SUMS, KEYS, RATIO_SUMS, conform
 from nsexp.io.units import FileRead
 
@@ -30,7 +30,7 @@ def read_summary(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:
     numeric += [c for c in (*RATIO_SUMS, *COV_SUMS) if c in names]
     # shifted sums as nsexp writes them (nsexp.io.moments) are kept, never recomputed
     numeric += [c for c in SHIFTED if c in names]
-    flags = [pl.col(RAW).cast(pl.Boolean)] if RAW in names else []
+    flags = [pl.col(f).cast(pl.Boolean) for f in FLAGS.values() if f in names]
     for column in numeric:
         check_numeric(lazy, schema[column], column, path)
     keys = [

@@ -146,24 +146,34 @@ def estimate(kind: np.ndarray, arm: ArmSums) -> ArmEstimate:
         )
 
 
-def rounding_error(arm: ArmSums, cov_sum_sq: FloatArray | None = None, cov_m2=None) -> FloatArray:
+def rounding_error(
+    arm: ArmSums,
+    cov_sum_sq: FloatArray | None,
+    cov_m2: FloatArray | None,
+    derived: list[np.ndarray],
+) -> FloatArray:
     """Relative bound on the rounding error of an arm's variances where they were derived from
     raw sums (Σy² − (Σy)²/n): each row's subtraction errs by at most 2ε(Σy² + (Σy)²/n) ≤ 4εΣy²,
     so the arm's M2 by at most 4ε times its total Σy² (and a co-moment's by 2ε(Σx² + Σy²)),
-    over the M2 itself (or √(M2ₓ M2ᵧ)). The largest over the metric's parts (numerator,
-    denominator, CUPED covariate, `cov_*`); infinite where the M2 is 0 but the bound is not."""
+    over the M2 itself (or √(M2ₓ M2ᵧ)). The largest over the parts `derived` flags (numerator,
+    denominator with its cross sum, CUPED covariate with its cross sum); 0 where none was
+    derived; infinite where the M2 is 0 but the bound is not."""
     eps = np.finfo(float).eps
     n = arm.n
     _, m2 = shifted_moments(n, arm.shift, arm.dev_sum, arm.dev_sum_sq)
     _, den_m2 = shifted_moments(n, arm.den_shift, arm.den_dev_sum, arm.den_dev_sum_sq)
-    parts = [(4 * eps * np.abs(arm.sum_sq), m2), (4 * eps * np.abs(arm.den_sum_sq), den_m2)]
-    parts.append((2 * eps * (np.abs(arm.sum_sq) + np.abs(arm.den_sum_sq)), np.sqrt(m2 * den_m2)))
+    y, den, cov = derived
+    parts = [(y, 4 * eps * np.abs(arm.sum_sq), m2), (den, 4 * eps * np.abs(arm.den_sum_sq), den_m2)]
+    cross = 2 * eps * (np.abs(arm.sum_sq) + np.abs(arm.den_sum_sq))
+    parts.append((den, cross, np.sqrt(m2 * den_m2)))
     if cov_sum_sq is not None and cov_m2 is not None:
-        parts.append((4 * eps * np.abs(cov_sum_sq), cov_m2))
-        parts.append((2 * eps * (np.abs(arm.sum_sq) + np.abs(cov_sum_sq)), np.sqrt(m2 * cov_m2)))
+        parts.append((cov, 4 * eps * np.abs(cov_sum_sq), cov_m2))
+        cross = 2 * eps * (np.abs(arm.sum_sq) + np.abs(cov_sum_sq))
+        parts.append((cov, cross, np.sqrt(m2 * cov_m2)))
     out = np.zeros(np.shape(n))
     with np.errstate(divide="ignore", invalid="ignore"):
-        for bound, moment in parts:
+        for flag, bound, moment in parts:
             relative = np.where(bound == 0, 0.0, np.where(moment > 0, bound / moment, np.inf))
-            out = np.fmax(out, np.where(np.isnan(bound), np.nan, relative))
+            relative = np.where(np.isnan(bound), np.nan, relative)
+            out = np.fmax(out, np.where(np.asarray(flag, dtype=bool), relative, 0.0))
     return out
