@@ -20,6 +20,7 @@ from nsexp.analysis.timeline import north_star_timelines
 from nsexp.analysis.verdict import NorthStarStatus, Verdict, decide
 from nsexp.config.catalog import Catalog
 from nsexp.config.experiments import Status
+from nsexp.config.toml import toml_key
 from nsexp.errors import InputError
 from nsexp.io import Dataset, Experiment
 from nsexp.stats.srm import srm_test
@@ -35,13 +36,25 @@ class Srm:
     mismatch: bool
     counts: dict[str, int]
     expected: dict[str, float]
+    assumed: bool = False  # no expected_split declared: equal shares assumed
 
-    def problem(self) -> str:
-        """The mismatch as a data problem a reason can quote."""
+    def problem(self, experiment: str) -> str:
+        """The mismatch as a data problem a reason can quote; when the split was only assumed
+        equal, how to declare the planned one."""
         observed = " / ".join(f"{v} {n:,}" for v, n in self.counts.items())
         planned = " / ".join(f"{s * 100:g}%" for s in self.expected.values())
         p = "p < 0.001" if self.p_value < 0.001 else f"p = {self.p_value:.3f}"
-        return f"sample ratio mismatch: {observed} units against a planned {planned} split ({p})"
+        if not self.assumed:
+            return (
+                f"sample ratio mismatch: {observed} units against a planned {planned} split ({p})"
+            )
+        shares = ", ".join(f"{toml_key(v)} = <share>" for v in self.counts)
+        return (
+            f"sample ratio mismatch: {observed} units against an equal {planned} split ({p}), "
+            "assumed because no expected_split is declared; if the split was unequal by design, "
+            f"declare it in experiments.toml: [experiments.{toml_key(experiment)}] "
+            f"expected_split = {{ {shares} }}"
+        )
 
 
 @dataclass(frozen=True)
@@ -159,7 +172,7 @@ def build_readout(
     treatments: dict[str, list[TreatmentReadout]] = {e: [] for e in ids}
     for row in verdicts.iter_rows(named=True):
         eid, variant = row["experiment"], row["variant"]
-        problems = [srm[eid].problem()] if srm[eid].mismatch else []
+        problems = [srm[eid].problem(eid)] if srm[eid].mismatch else []
         problems += experiments[eid].problems
         metrics = by_pair[(eid, variant)]
         reasons = explain(row["verdict"], metrics, settings.alpha, problems, history)
@@ -247,6 +260,7 @@ def _srm(dataset: Dataset, experiments: dict[str, Experiment]) -> dict[str, Srm]
             mismatch=bool(row["mismatch"]),
             counts=dict(exp_counts.select("variant", "units").iter_rows()),
             expected={v: split.get(v, 1.0) / total for v in exp_counts["variant"]},
+            assumed=not split,
         )
     return out
 

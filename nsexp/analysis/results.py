@@ -102,6 +102,11 @@ class MetricResult:
     rel_ci_boot_low: float | None = field(default=None, metadata=_FLOAT)
     rel_ci_boot_high: float | None = field(default=None, metadata=_FLOAT)
     note: str | None = field(default=None, metadata=_STR)
+    method: str | None = field(default=None, metadata=_STR)
+    ci_method: str | None = field(default=None, metadata=_STR)
+    rel_ci_method: str | None = field(default=None, metadata=_STR)
+    decisive: bool | None = field(default=None, metadata=_BOOL)
+    sequential_n: float | None = field(default=None, metadata=_FLOAT)
     trusted: bool = field(default=True, metadata=_BOOL)
 
     @property
@@ -203,6 +208,11 @@ JSON_FIELDS: tuple[str, ...] = (
     "guardrail_power",
     "rel_ci_boot_low",
     "rel_ci_boot_high",
+    "method",
+    "ci_method",
+    "rel_ci_method",
+    "decisive",
+    "sequential_n",
     "equivalence_ci_low",
     "equivalence_ci_high",
     "better",

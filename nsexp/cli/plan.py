@@ -6,7 +6,7 @@ import argparse
 import json
 
 from nsexp.errors import InputError
-from nsexp.stats.power import POWER, plan
+from nsexp.stats.power import POWER, plan, proportion_plan
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -50,6 +50,14 @@ def _check_plan(args: argparse.Namespace) -> tuple[float, float]:
         if not 0 < args.proportion < 1:
             raise InputError("--proportion must be between 0 and 1", fix="e.g. --proportion 0.2")
         mean, var = args.proportion, args.proportion * (1 - args.proportion)
+        treated = args.proportion * (1 + args.effect)
+        if not 0 < treated < 1:
+            raise InputError(
+                f"--proportion {args.proportion:g} with --effect {args.effect:g} implies a "
+                f"treatment rate of {treated:g}, which is not a proportion",
+                fix="give a relative effect that keeps the rate between 0 and 1, e.g. "
+                f"--effect {min(0.5, (1 - args.proportion) / args.proportion / 2):.2g}",
+            )
     else:
         if args.baseline_variance is None or args.baseline_variance <= 0:
             raise InputError(
@@ -76,16 +84,11 @@ def _check_plan(args: argparse.Namespace) -> tuple[float, float]:
 def run(args: argparse.Namespace) -> str:
     """The plan as text or JSON."""
     mean, var = _check_plan(args)
-    result = plan(
-        mean,
-        var,
-        args.daily_units,
-        args.effect,
-        args.alpha,
-        args.power,
-        args.variants,
-        args.cuped_rho**2,
-    )
+    shared = (args.daily_units, args.effect, args.alpha, args.power, args.variants)
+    if args.proportion is not None:  # each arm its own Bernoulli variance
+        result = proportion_plan(mean, *shared, args.cuped_rho**2)
+    else:
+        result = plan(mean, var, *shared, args.cuped_rho**2)
     if args.format == "json":
         return json.dumps(result._asdict(), indent=2) + "\n"
     cuped = f" with CUPED (ρ = {args.cuped_rho:g})" if args.cuped_rho else ""

@@ -37,7 +37,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--sequential-n",
         type=int,
         default=None,
-        help="planned units per comparison (both arms) to tune the sequential boundary to",
+        help="planned units per comparison (both arms) to tune the sequential boundary to, "
+        "fixed before the data; experiments.toml planned_units wins (default 5000)",
     )
     p.add_argument(
         "--segment",

@@ -10,7 +10,16 @@ from typing import Literal
 from nsexp.config.toml import read_toml, toml_key
 from nsexp.errors import InputError
 
-_KEYS = {"name", "control", "expected_split", "owner", "hypothesis", "start", "status"}
+_KEYS = {
+    "name",
+    "control",
+    "expected_split",
+    "owner",
+    "hypothesis",
+    "start",
+    "status",
+    "planned_units",
+}
 Status = Literal["running", "concluded"]
 STATUSES: tuple[Status, ...] = ("running", "concluded")
 # Variant names read as the control when experiments.toml names none, in order of precedence
@@ -54,6 +63,7 @@ class ExperimentInfo:
     hypothesis: str = ""
     start: str = ""
     status: Status | None = None
+    planned_units: int | None = None  # both arms of a comparison: tunes --sequential
 
     @property
     def title(self) -> str:
@@ -117,6 +127,16 @@ def _parse_one(eid: str, spec: object, source: str) -> ExperimentInfo:
             file=source,
             fix="e.g. expected_split = { control = 0.5, treatment = 0.5 }",
         )
+    planned = spec.get("planned_units")
+    if planned is not None and (
+        isinstance(planned, bool) or not isinstance(planned, int) or planned < 2
+    ):
+        raise InputError(
+            f"{where} planned_units = {planned!r} is not a number of units",
+            file=source,
+            fix="give the units a treatment and the control will have together at the planned "
+            "end, a whole number, e.g. planned_units = 40000",
+        )
     start = spec.get("start", "")
     status = spec.get("status")
     if status is not None and status not in STATUSES:
@@ -134,4 +154,5 @@ def _parse_one(eid: str, spec: object, source: str) -> ExperimentInfo:
         hypothesis=str(spec.get("hypothesis", "")),
         start=start.isoformat() if hasattr(start, "isoformat") else str(start),
         status=status,
+        planned_units=planned,
     )

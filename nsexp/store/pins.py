@@ -88,7 +88,7 @@ def pin_readout(
         "experiment": experiment_id,
         "variant": variant,
         "created_at": stamp.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "settings": readout.settings.to_dict(),
+        "settings": _frozen_settings(readout, exp),
         "fingerprint": readout.fingerprint,
         "payload": experiment_dict(exp),
         "methods": methods(readout.settings),
@@ -99,6 +99,18 @@ def pin_readout(
     folder.mkdir(parents=True, exist_ok=True)
     _write_atomic(folder / f"{pin.id}.json", json.dumps(asdict(pin), indent=2, allow_nan=False))
     return pin
+
+
+def _frozen_settings(readout: Readout, exp: ExperimentReadout) -> dict[str, Any]:
+    """The settings a pin records; with --sequential, the planned sample its boundary was
+    tuned to for this experiment (planned_units, --sequential-n or the default), so a later
+    look is read against the same boundary."""
+    settings = readout.settings.to_dict()
+    if readout.settings.sequential:
+        planned = {m.sequential_n for t in exp.treatments for m in t.metrics} - {None}
+        if len(planned) == 1:
+            settings["sequential_n"] = int(planned.pop() or 0)
+    return settings
 
 
 def load_pin(workspace_dir: Path, pin_id: str | None) -> Pin:

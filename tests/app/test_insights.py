@@ -36,7 +36,7 @@ def test_page_renders_scatter_per_metric_table_and_impact(demo: None) -> None:
     assert not at.exception
     assert not at.error and not at.warning
     text = " ".join(m.value for m in at.markdown)
-    assert "day7_retention" in text and "page_views" in text
+    assert "Day-7 retention" in text and "Page views" in text  # labels, as on every page
     assert "winner's curse" in text
     metrics = len(load_dataset(DATA).catalog.metrics) - 1
     # ranking chart + one scatter per non-North-Star metric + the impact chart

@@ -22,7 +22,7 @@ from nsexp.io import load_dataset
 from nsexp.io.engines import load_source
 from nsexp.io.engines.polars import scan_source
 from nsexp.io.engines.sql import DUCKDB, POSTGRES, SPARK, Relation, aggregate_sql, metric_stats
-from nsexp.io.units import _covariate_aggs, _metric_aggs
+from nsexp.io.masked import _covariate_aggs, _metric_aggs
 
 CATALOG = parse_catalog({"metrics": SOURCE_METRICS})
 COLUMNS = [
