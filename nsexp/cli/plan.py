@@ -6,7 +6,6 @@ import argparse
 import json
 
 from nsexp.errors import InputError
-from nsexp.stats.power import POWER, plan, proportion_plan
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -30,8 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--power",
         type=float,
-        default=POWER,
-        help=f"chance to detect the effect (default {POWER:g})",
+        default=None,
+        help="chance to detect the effect (default 0.8, nsexp.stats.power.POWER)",
     )
     p.add_argument("--variants", type=int, default=2, help="arms including the control (default 2)")
     p.add_argument(
@@ -83,6 +82,10 @@ def _check_plan(args: argparse.Namespace) -> tuple[float, float]:
 
 def run(args: argparse.Namespace) -> str:
     """The plan as text or JSON."""
+    from nsexp.stats.power import POWER, plan, proportion_plan  # scipy loads only here
+
+    if args.power is None:
+        args.power = POWER
     mean, var = _check_plan(args)
     shared = (args.daily_units, args.effect, args.alpha, args.power, args.variants)
     if args.proportion is not None:  # each arm its own Bernoulli variance

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
 
 FloatArray = np.ndarray
 POWER = 0.8
@@ -18,6 +17,8 @@ POWER = 0.8
 
 def z_sum(alpha: float | FloatArray, power: float = POWER) -> FloatArray:
     """z_{1-alpha/2} + z_{power}: how many standard errors an effect must span."""
+    from scipy import stats  # here, not at import: `nsexp plan --help` starts without scipy
+
     return stats.norm.isf(np.asarray(alpha) / 2) + stats.norm.ppf(power)
 
 
