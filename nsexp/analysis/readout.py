@@ -130,6 +130,7 @@ class Readout:
     experiments: dict[str, ExperimentReadout]
     results: pl.DataFrame = field(repr=False)
     fingerprint: str = ""
+    verdicts: pl.DataFrame = field(default_factory=pl.DataFrame, repr=False)
 
     def valid_treatments(self) -> list[TreatmentReadout]:
         """Every comparison whose data can be trusted (verdict not `invalid`): the ones
@@ -139,14 +140,24 @@ class Readout:
         ]
 
 
-def build_readout(
-    dataset: Dataset,
-    settings: Settings | None = None,
-    experiment: str | None = None,
-    history: Mapping[str, MetricHistory] | None = None,
-) -> Readout:
-    """Test every metric of every treatment against its control, all at once, then judge;
-    `history` (nsexp.learning.history) adds what past experiments say to the reasons."""
+@dataclass(frozen=True)
+class Judgement:
+    """Every metric tested and every treatment judged, before any sentence is written: what
+    learning from a portfolio needs (the readout adds the reasons, records and timelines)."""
+
+    settings: Settings
+    catalog: Catalog
+    results: pl.DataFrame = field(repr=False)
+    verdicts: pl.DataFrame = field(repr=False)
+    srm: dict[str, Srm] = field(repr=False)
+    experiments: dict[str, Experiment] = field(repr=False)
+
+
+def judge(
+    dataset: Dataset, settings: Settings | None = None, experiment: str | None = None
+) -> Judgement:
+    """Test every metric of every treatment against its control, all at once, and judge each
+    treatment by the North Star rules (results of invalid experiments claim nothing)."""
     settings = settings or Settings()
     experiments = dataset.experiments
     if experiment is not None:
@@ -156,25 +167,39 @@ def build_readout(
                 f"no experiment {experiment!r} in the data", fix=f"use one of: {known}"
             )
         experiments = {experiment: experiments[experiment]}
-    ids = list(experiments)
-    results = compute_results(dataset, settings, ids)
+    results = compute_results(dataset, settings, list(experiments))
     srm = _srm(dataset, experiments)
     invalid = {e for e, x in experiments.items() if srm[e].mismatch or x.problems}
     verdicts = decide(results, invalid)
-    results = _distrust(results, invalid)
-    by_pair = {
-        k: metric_results(v)
-        for k, v in results.partition_by("experiment", "variant", as_dict=True).items()
-    }
+    return Judgement(
+        settings, dataset.catalog, _distrust(results, invalid), verdicts, srm, experiments
+    )
+
+
+def build_readout(
+    dataset: Dataset,
+    settings: Settings | None = None,
+    experiment: str | None = None,
+    history: Mapping[str, MetricHistory] | None = None,
+) -> Readout:
+    """The readout of every experiment (or one): judged, explained in reasons, with each
+    metric's record and the North Star's timeline; `history` (nsexp.learning.history) adds
+    what past experiments say to the reasons."""
+    judged = judge(dataset, settings, experiment)
+    settings, experiments, srm = judged.settings, judged.experiments, judged.srm
+    ids = list(experiments)
+    by_pair: dict[tuple[str, str], list[MetricResult]] = {}
+    for m in metric_results(judged.results):  # one pass over the frame, then bucket
+        by_pair.setdefault((m.experiment, m.variant), []).append(m)
     timelines = _timelines(dataset, settings, ids)
     dates = _date_range(dataset)
     newest = max((last for _, last in dates.values()), default=None)
     treatments: dict[str, list[TreatmentReadout]] = {e: [] for e in ids}
-    for row in verdicts.iter_rows(named=True):
+    for row in judged.verdicts.iter_rows(named=True):
         eid, variant = row["experiment"], row["variant"]
         problems = [srm[eid].problem(eid)] if srm[eid].mismatch else []
         problems += experiments[eid].problems
-        metrics = by_pair[(eid, variant)]
+        metrics = tuple(by_pair[(eid, variant)])
         reasons = explain(row["verdict"], metrics, settings.alpha, problems, history)
         treatments[eid].append(
             TreatmentReadout(
@@ -203,8 +228,9 @@ def build_readout(
         settings=settings,
         catalog=dataset.catalog,
         experiments=readouts,
-        results=results,
+        results=judged.results,
         fingerprint=dataset.fingerprint,
+        verdicts=judged.verdicts,
     )
 
 
@@ -243,23 +269,23 @@ def _srm(dataset: Dataset, experiments: dict[str, Experiment]) -> dict[str, Srm]
         .agg(pl.col("units").sum())
         .sort("experiment", "variant")
     )
+    arms: dict[str, dict[str, int]] = {}
+    for eid, variant, units in counts.iter_rows():  # one pass, not a frame per experiment
+        arms.setdefault(eid, {})[variant] = units
     shares = [
         experiments[e].info.expected_split.get(v, 1.0)
         for e, v in counts.select("experiment", "variant").iter_rows()
     ]
     tested = srm_test(counts.with_columns(pl.Series("share", shares, dtype=pl.Float64)))
-    by_experiment = counts.partition_by("experiment", as_dict=True)
     out = {}
-    for row in tested.iter_rows(named=True):
-        eid = row["experiment"]
-        exp_counts = by_experiment[(eid,)]
+    for eid, p_value, mismatch in tested.select("experiment", "p_value", "mismatch").iter_rows():
         split = experiments[eid].info.expected_split
-        total = sum(split.values()) if split else exp_counts.height
+        total = sum(split.values()) if split else len(arms[eid])
         out[eid] = Srm(
-            p_value=float(row["p_value"]),
-            mismatch=bool(row["mismatch"]),
-            counts=dict(exp_counts.select("variant", "units").iter_rows()),
-            expected={v: split.get(v, 1.0) / total for v in exp_counts["variant"]},
+            p_value=float(p_value),
+            mismatch=bool(mismatch),
+            counts=arms[eid],
+            expected={v: split.get(v, 1.0) / total for v in arms[eid]},
             assumed=not split,
         )
     return out

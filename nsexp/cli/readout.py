@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from nsexp.analysis.settings import STATS_ENGINES, Settings
 from nsexp.stats.multiplicity import CORRECTIONS
@@ -83,7 +82,7 @@ def run(args: argparse.Namespace) -> str:
     from nsexp.analysis.segments import segment_readout
     from nsexp.io import load_dataset
     from nsexp.learning.history import readout_history
-    from nsexp.report.json import readout_dict
+    from nsexp.report.json import dumps, readout_dict
     from nsexp.report.markdown import to_markdown, to_table
     from nsexp.report.segments import segment_output
 
@@ -94,5 +93,5 @@ def run(args: argparse.Namespace) -> str:
     history = readout_history(dataset, settings)
     readout = build_readout(dataset, settings, experiment=args.experiment, history=history)
     if args.format == "json":
-        return json.dumps(readout_dict(readout), indent=2, allow_nan=False) + "\n"
+        return dumps(readout_dict(readout))
     return to_markdown(readout) if args.format == "markdown" else to_table(readout)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from nsexp.analysis.readout import Readout, build_readout
+from nsexp.analysis.readout import Judgement, Readout, judge
 from nsexp.analysis.reasons import MetricHistory
 from nsexp.analysis.settings import Settings
 from nsexp.io import Dataset
@@ -45,7 +45,7 @@ def metric_history(frame: pl.DataFrame, table: pl.DataFrame) -> dict[str, Metric
 
 
 def history_of(
-    readout: Readout, *, n_boot: int = N_BOOT, seed: int = SEED
+    readout: Readout | Judgement, *, n_boot: int = N_BOOT, seed: int = SEED
 ) -> dict[str, MetricHistory]:
     """The per-metric history records of a (full) readout, for `build_readout(history=...)`."""
     frame = comparisons(readout)
@@ -54,4 +54,4 @@ def history_of(
 
 def readout_history(dataset: Dataset, settings: Settings) -> dict[str, MetricHistory]:
     """Per-metric history over every experiment of the dataset, for readout reasons."""
-    return history_of(build_readout(dataset, settings))
+    return history_of(judge(dataset, settings))

@@ -41,7 +41,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from nsexp.analysis.readout import Readout
+from nsexp.analysis.readout import Judgement, Readout
 from nsexp.stats.meta import effect_correlation, shrink
 
 Label = Literal["predictive", "weak", "vanity", "too_few"]
@@ -95,19 +95,15 @@ class Impact:
         return self.shrunk_total / self.naive_total if self.naive_total > 0 else None
 
 
-def valid_results(readout: Readout) -> pl.DataFrame:
-    """The readout's result rows of valid comparisons (verdict not `invalid`), with the verdict."""
-    verdicts = pl.DataFrame(
-        [(e.id, t.variant, t.verdict) for e in readout.experiments.values() for t in e.treatments],
-        schema={"experiment": pl.String, "variant": pl.String, "verdict": pl.String},
-        orient="row",
-    )
-    return readout.results.join(verdicts, on=["experiment", "variant"]).filter(
+def valid_results(judged: Readout | Judgement) -> pl.DataFrame:
+    """The result rows of valid comparisons (verdict not `invalid`), with the verdict."""
+    verdicts = judged.verdicts.select("experiment", "variant", "verdict")
+    return judged.results.join(verdicts, on=["experiment", "variant"]).filter(
         pl.col("verdict") != "invalid"
     )
 
 
-def comparisons(readout: Readout) -> pl.DataFrame:
+def comparisons(readout: Readout | Judgement) -> pl.DataFrame:
     """One row per valid comparison x non-North-Star metric, beside the North Star's effect."""
     rows = valid_results(readout).with_columns(
         (
