@@ -12,6 +12,7 @@ from nsexp.format import count
 from nsexp.store import workspaces as ws
 from pages.ui import frame, loaders, nav
 from pages.ui.setup import guided_setup
+from pages.ui.splits import planned_split_section
 
 DEMO = ""
 RESULT = "data_page_result"
@@ -169,6 +170,7 @@ if seen is not None:
             "squares per experiment, variant, metric and day."
         )
         st.dataframe(seen["summary"], hide_index=True)
+    planned_split_section(data_root, current, seen["splits"])
 
 editor_key = f"catalog_text_{requested or 'demo'}"
 

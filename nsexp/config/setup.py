@@ -5,7 +5,7 @@ reads too: the same files, whichever way the data was described.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -46,6 +46,7 @@ class Setup:
     unit_id: str | None = None
     date: str | None = None
     names: dict[str, str] = field(default_factory=dict)
+    split: dict[str, float] = field(default_factory=dict)  # planned shares; empty: equal
 
     def chosen(self) -> list[MetricChoice]:
         """The metric columns that are read (not skipped)."""
@@ -130,11 +131,16 @@ def catalog_toml(setup: Setup) -> str:
 
 
 def experiments_toml(setup: Setup) -> str:
-    """experiments.toml for the set-up: the control of every experiment the file holds."""
+    """experiments.toml for the set-up: the control (and any planned split) of every
+    experiment the file holds."""
     tables = [
         toml_table(
             f"experiments.{toml_key(eid)}",
-            {"name": setup.names.get(eid) or None, "control": setup.control},
+            {
+                "name": setup.names.get(eid) or None,
+                "control": setup.control,
+                "expected_split": setup.split or None,
+            },
         )
         for eid in setup.experiments
     ]
@@ -149,3 +155,23 @@ def metric_choices(
     """Starting choices for metric columns: their guessed type, role leading (a person marks
     the North Star and the rest)."""
     return [MetricChoice(column=c, role="leading", type=kind or "mean") for c, kind in columns]
+
+
+def declare_splits(text: str, splits: Mapping[str, Mapping[str, float]]) -> str:
+    """experiments.toml `text` with the planned split of some experiments declared (the other
+    keys kept; comments are not): what the Data page saves when a person says a split was
+    unequal by design. Shares are relative weights (10/80/10 and 0.1/0.8/0.1 agree)."""
+    doc = parse_toml(text, "experiments.toml") if text.strip() else {}
+    parse_experiments(doc)  # a malformed file is refused as the CLI would, not rewritten
+    tables = {**doc.get("experiments", {})}
+    for eid, split in splits.items():
+        tables[eid] = {**tables.get(eid, {}), "expected_split": dict(split)}
+    written = (
+        _HEADER
+        + "\n"
+        + "\n".join(
+            toml_table(f"experiments.{toml_key(eid)}", spec) for eid, spec in tables.items()
+        )
+    )
+    parse_experiments(parse_toml(written, "experiments.toml"))  # the CLI's checks, once more
+    return written

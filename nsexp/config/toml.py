@@ -8,6 +8,7 @@ the same one-line message instead of a traceback.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import tomllib
 from collections.abc import Mapping
@@ -52,7 +53,7 @@ def read_toml(path: Path) -> dict[str, Any]:
     return parse_toml(text, str(path))
 
 
-TomlValue = str | float | bool | Mapping[str, float]
+TomlValue = str | float | bool | dt.date | Mapping[str, float]
 
 
 def toml_key(key: str) -> str:
@@ -63,11 +64,14 @@ def toml_key(key: str) -> str:
 
 
 def toml_value(value: TomlValue) -> str:
-    """A TOML value: a basic string, a boolean, a number or an inline table of numbers."""
+    """A TOML value: a basic string, a boolean, a number, a date or an inline table of
+    numbers."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dt.date):
+        return value.isoformat()
     if isinstance(value, Mapping):
         return "{ " + ", ".join(f"{toml_key(k)} = {v!r}" for k, v in value.items()) + " }"
     return repr(value)

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from nsexp.analysis.methods import methods
-from nsexp.analysis.readout import ExperimentReadout, Readout, Srm, TreatmentReadout
+from nsexp.analysis.readout import ExperimentReadout, Readout, TreatmentReadout
 from nsexp.analysis.results import (
     JSON_FIELDS,
     TIMELINE_FIELDS,
@@ -22,6 +22,7 @@ from nsexp.analysis.results import (
     TimelinePoint,
     finite,
 )
+from nsexp.analysis.srm import Srm
 from nsexp.config.experiments import ExperimentInfo
 from nsexp.io import Experiment
 

@@ -27,13 +27,14 @@ from nsexp.analysis.segments import (
     segment_columns as columns_of,
 )
 from nsexp.analysis.settings import Settings
+from nsexp.analysis.srm import srm_checks
 from nsexp.errors import InputError
 from nsexp.io import Dataset, load_dataset
 from nsexp.learning.history import readout_history
 from nsexp.learning.proxies import Impact, comparisons, cumulative_impact, proxy_quality
 from nsexp.report.movement import metric_movement
 from nsexp.report.portfolio import portfolio_table
-from nsexp.report.preview import experiments_table, metrics_table, summary_head
+from nsexp.report.preview import experiments_table, metrics_table, split_table, summary_head
 from pages.ui.frame import DataContext
 from pages.ui.nav import DATA
 
@@ -182,4 +183,5 @@ def overview(data: DataContext) -> dict[str, Any]:
         "north_star": found.catalog.north_star.label,
         "files": len(found.files),
         "fingerprint": found.fingerprint,
+        "splits": split_table(srm_checks(found)),
     }

@@ -8,6 +8,7 @@ way) and every step is checked with the CLI's own messages.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -153,7 +154,28 @@ def _arms(name: str, data: bytes, columns: list[ColumnProfile]) -> Setup | None:
         )
         return None
     experiments = _experiment_ids(name, data, names)
-    return Setup(experiments, variant, control, (), unit, date)
+    split = _split(variant, arms)
+    return Setup(experiments, variant, control, (), unit, date, split=split)
+
+
+def _split(variant: str, arms: list[str]) -> dict[str, float]:
+    """The planned shares when the arms were unequal by design (else empty: equal)."""
+    unequal = st.checkbox(
+        "The arms were not split equally by design",
+        key=f"setup_unequal_{variant}",
+        help="The sample-ratio check tests the units each arm got against the planned split; "
+        "without one it assumes equal shares, and a 10 / 80 / 10 design would fail it.",
+    )
+    if not unequal:
+        return {}
+    st.caption("Planned share of each arm, as relative weights (10 / 80 / 10 or 0.1 / 0.8 / 0.1).")
+    with st.container(horizontal=True):
+        return {
+            arm: st.number_input(
+                arm, min_value=0.0, value=1.0, step=1.0, key=f"setup_share_{variant}_{arm}"
+            )
+            for arm in arms
+        }
 
 
 def _optional(
@@ -218,9 +240,7 @@ def _metrics(setup: Setup, columns: list[ColumnProfile]) -> Setup:
                 direction="increase" if better == "up" else "decrease",
             )
         )
-    return Setup(
-        setup.experiments, setup.variant, setup.control, tuple(metrics), setup.unit_id, setup.date
-    )
+    return replace(setup, metrics=tuple(metrics))
 
 
 def _save(

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from helpers import APP_FILE, DEMO_DATA
+from helpers import APP_FILE, DEMO_DATA, make_units, write_frame, write_metrics
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import TextArea
 
+from nsexp.analysis.srm import srm_checks
 from nsexp.errors import InputError
 from nsexp.io import load_dataset
 from nsexp.store import workspaces as ws
@@ -244,3 +245,63 @@ def test_undated_experiments_show_a_dash_not_none(root: Path) -> None:
     assert len(past) and set(past["first_date"]) == {"—"} and set(past["last_date"]) == {"—"}
     dated = found[found["experiment"] == "dark_mode"]
     assert dated["first_date"].iloc[0][:4] == "2026"
+
+
+def test_a_split_unequal_by_design_is_declared_on_the_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "data"
+    root.mkdir()
+    sizes = {"control": 1_000, "big": 8_000, "small": 1_000}
+    write_frame(make_units(5, sizes, experiment="launch"), root / "launch.csv")
+    write_metrics(root)
+    monkeypatch.setenv("NSEXP_DATA_DIR", str(root))
+    at = open_page()
+    assert any("Planned splits" in h.value for h in at.header)
+    (warning,) = [w.value for w in at.warning if "sample-ratio" in w.value]
+    assert "1 experiment fails" in warning and "assumed because" in warning
+    (editor,) = at.data_editor
+    shown = editor.value
+    assert shown["variant"].tolist() == ["big", "control", "small"]
+    assert shown["observed_share"].tolist() == [0.8, 0.1, 0.1]
+    save = "Save the data above with these planned splits"
+    assert button(at, save).disabled  # nothing edited: nothing to save
+    at.session_state["splits_data"] = {
+        "edited_rows": {
+            "0": {"planned_share": 80},
+            "1": {"planned_share": 10},
+            "2": {"planned_share": 10},
+        },
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert not button(at, save).disabled
+    button(at, save).click().run()
+    (saved,) = ws.list_workspaces(root)
+    assert at.query_params["workspace"] == saved.id
+    assert any(saved.id in s.value for s in at.success)
+    assert not [h for h in at.header if "Planned splits" in h.value]  # the check now passes
+    check = srm_checks(load_dataset(saved.path))["launch"]
+    assert check.expected == {"big": 0.8, "control": 0.1, "small": 0.1}
+    assert not check.mismatch and not check.assumed
+
+
+def test_a_zero_planned_share_is_refused_on_the_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "data"
+    root.mkdir()
+    write_frame(make_units(5, {"control": 900, "new": 3_000}), root / "launch.csv")
+    write_metrics(root)
+    monkeypatch.setenv("NSEXP_DATA_DIR", str(root))
+    at = open_page()
+    at.session_state["splits_data"] = {
+        "edited_rows": {"0": {"planned_share": 0}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert any("every arm needs a positive planned share" in e for e in errors(at))
+    assert button(at, "Save the data above with these planned splits").disabled
+    assert no_workspaces(root)

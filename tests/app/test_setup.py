@@ -157,3 +157,30 @@ def test_setup_writes_what_the_cli_reads(tmp_path: Path) -> None:
     assert sorted(readout.catalog.metrics) == ["clicked", "orders"]
     with pytest.raises(InputError, match="exactly one metric must be the North Star"):
         catalog_toml(Setup(("x",), "arm", "A", (MetricChoice("y", "leading", "mean"),)))
+
+
+def test_a_planned_unequal_split_is_written_to_experiments_toml(root: Path) -> None:
+    at = uploaded("cookie_cats.csv", cookie_cats())
+    at.selectbox(key="setup_control_version").select("gate_30").run()
+    at.selectbox(key="role_retention_7").select("North Star").run()
+    assert not [n for n in at.number_input if n.key.startswith("setup_share_")]
+    at.checkbox(key="setup_unequal_version").check().run()
+    at.number_input(key="setup_share_version_gate_30").set_value(1.0).run()
+    at.number_input(key="setup_share_version_gate_40").set_value(3.0).run()
+    at.button(key="setup_save").click().run()
+    assert not at.exception
+    (info,) = ws.list_workspaces(root)
+    readout = build_readout(load_dataset(info.path))
+    srm = readout.experiments["cookie_cats"].srm
+    assert srm.expected == {"gate_30": 0.25, "gate_40": 0.75}
+    assert not srm.assumed and srm.mismatch  # ~50/50 data against a declared 25/75 plan
+
+
+def test_a_zero_planned_share_stops_the_set_up_with_the_cli_message(root: Path) -> None:
+    at = uploaded("cookie_cats.csv", cookie_cats())
+    at.selectbox(key="setup_control_version").select("gate_30").run()
+    at.selectbox(key="role_retention_7").select("North Star").run()
+    at.checkbox(key="setup_unequal_version").check().run()
+    at.number_input(key="setup_share_version_gate_40").set_value(0.0).run()
+    assert any("positive share" in e.value for e in at.error)
+    assert "setup_save" not in [b.key for b in at.button]
