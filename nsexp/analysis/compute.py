@@ -16,7 +16,7 @@ from nsexp.analysis.pairs import arm_sums, column, metric_frame, pair_arms
 from nsexp.analysis.results import RESULT_SCHEMA
 from nsexp.analysis.settings import Settings
 from nsexp.analysis.validity import check, cov_sums, planned_n, with_validity
-from nsexp.io import Dataset, totals
+from nsexp.io import Dataset
 from nsexp.stats.adjusted import AdjustedIntervals, adjusted_intervals
 from nsexp.stats.arms import ArmSums
 from nsexp.stats.bayes import Posterior, central_interval, posterior
@@ -40,7 +40,7 @@ def compute_results(
     dataset: Dataset, settings: Settings, experiment_ids: list[str]
 ) -> pl.DataFrame:
     """One row per experiment x treatment x metric with every figure (RESULT_SCHEMA)."""
-    summary = totals(dataset.summary.filter(pl.col("experiment").is_in(experiment_ids)))
+    summary = dataset.totals.filter(pl.col("experiment").is_in(experiment_ids))
     controls = {e: dataset.experiments[e].control for e in experiment_ids}
     pairs = (
         pair_arms(summary, controls, ["experiment", "metric"])

@@ -226,9 +226,7 @@ def _timelines(
     """The North Star's cumulative timeline per (experiment, treatment), when data has dates."""
     if not dataset.has_dates:
         return {}
-    frame = north_star_timelines(dataset, settings, experiment_ids)
-    parts = frame.partition_by("experiment", "variant", as_dict=True)
-    return {(str(e), str(v)): timeline_points(part) for (e, v), part in parts.items()}
+    return timeline_points(north_star_timelines(dataset, settings, experiment_ids))
 
 
 def _status(exp: Experiment, last: dt.date | None, newest: dt.date | None) -> Status:

@@ -263,7 +263,11 @@ TIMELINE_SCHEMA: dict[str, pl.DataType] = {
 TIMELINE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(TimelinePoint) if f.name != "date")
 
 
-def timeline_points(frame: pl.DataFrame) -> tuple[TimelinePoint, ...]:
-    """Records of one comparison's timeline rows (TIMELINE_SCHEMA columns)."""
+def timeline_points(frame: pl.DataFrame) -> dict[tuple[str, str], tuple[TimelinePoint, ...]]:
+    """Records of every comparison's timeline rows (TIMELINE_SCHEMA columns, in date order per
+    comparison), keyed by (experiment, treatment): one pass over the rows, built positionally."""
     names = [f.name for f in fields(TimelinePoint)]
-    return tuple(TimelinePoint(**row) for row in frame.select(names).iter_rows(named=True))
+    out: dict[tuple[str, str], list[TimelinePoint]] = {}
+    for experiment, variant, *point in frame.select("experiment", "variant", *names).iter_rows():
+        out.setdefault((experiment, variant), []).append(TimelinePoint(*point))
+    return {key: tuple(points) for key, points in out.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Iterable
@@ -15,6 +16,7 @@ from nsexp.config.catalog import Catalog, load_catalog
 from nsexp.config.experiments import ExperimentInfo, load_experiments, usual_control
 from nsexp.config.toml import toml_key
 from nsexp.errors import InputError
+from nsexp.io import schema
 from nsexp.io.cumulative import as_daily
 from nsexp.io.engines import SOURCE_FILE, load_source, read_source
 from nsexp.io.files import check_dates, data_files, kind_of, require_variant, scan
@@ -56,6 +58,12 @@ class Dataset:
     fingerprint: str = ""
     has_dates: bool = False
     segment: str | None = None
+
+    @functools.cached_property
+    def totals(self) -> pl.DataFrame:
+        """The summary collapsed over dates, one row per experiment, variant and metric:
+        computed once, whichever readouts of the data follow."""
+        return schema.totals(self.summary)
 
 
 def default_data_dir() -> Path:

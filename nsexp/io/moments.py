@@ -99,17 +99,26 @@ def _first_shift(part: str) -> pl.Expr:
     return pl.col(PARTS[part][2]).drop_nulls().first()
 
 
-def combine() -> list[pl.Expr]:
-    """Aggregations (in a group_by) that merge a group's rows into one: each row moved to the
-    group's first shift, then summed. `n` and the raw sums are the caller's to add."""
-    moved = recentred({p: _first_shift(p) for p in PARTS})
-    out = []
-    for column, expr in moved.items():
-        have = pl.col(column).is_not_null().any()
-        value = expr.drop_nulls().first() if column in _SHIFTS else expr.sum()
-        out.append(pl.when(have).then(value).alias(column))
-    out += [pl.col(flag).any().alias(flag) for flag in FLAGS.values()]
-    return out
+def merged(frame: pl.LazyFrame, keys: list[str], sums: tuple[str, ...] = ()) -> pl.LazyFrame:
+    """One row per `keys` group: every row's shifted sums moved to the group's mean shift (each
+    row's shift is near its mean, so theirs is too), then added; `sums` (n, raw sums) added as
+    they are. A column no row of a group has stays null there. Plain sums and counts only, so
+    Polars aggregates 30,000 groups in one fast pass."""
+    targets = {p: f"__target_{i}" for i, p in enumerate(PARTS)}
+    moved = recentred({p: pl.col(t) for p, t in targets.items()})
+    added = [*sums, *(c for c in SHIFTED if c not in _SHIFTS)]
+    rows = frame.with_columns(
+        pl.col(PARTS[p][2]).mean().over(keys).alias(t) for p, t in targets.items()
+    ).with_columns(e.alias(c) for c, e in moved.items())
+    groups = rows.group_by(keys, maintain_order=True).agg(
+        *(pl.col(c).sum() for c in added),
+        *(pl.col(c).count().alias(f"__count_{c}") for c in added),
+        *(pl.col(c).max() for c in _SHIFTS),  # every moved row holds the target (or null)
+        *(pl.col(flag).any() for flag in FLAGS.values()),
+    )
+    return groups.with_columns(
+        pl.when(pl.col(f"__count_{c}") > 0).then(pl.col(c)).alias(c) for c in added
+    ).drop(f"__count_{c}" for c in added)
 
 
 def _on_first_shift(frame: pl.DataFrame, over: list[str]) -> pl.DataFrame:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from nsexp.io.moments import FLAGS, SHIFTED, combine, derive
+from nsexp.io.moments import FLAGS, SHIFTED, derive, merged
 
 KEYS = ("experiment", "variant", "date", "metric")
 RATIO_SUMS = ("den_sum", "den_sum_sq", "num_den_sum")
@@ -47,13 +47,10 @@ def conform(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
 def totals(summary: pl.DataFrame) -> pl.DataFrame:
     """Collapse dated rows into one row per experiment, variant and metric (the shifted sums
     moved to one shift first, so no digit is lost however many days there are)."""
+    keys = ["experiment", "variant", "metric"]
     return (
-        summary.group_by("experiment", "variant", "metric", maintain_order=True)
-        .agg(
-            pl.col("n").sum(),
-            *(pl.when(pl.col(c).is_not_null().any()).then(pl.col(c).sum()).alias(c) for c in SUMS),
-            *combine(),
-        )
+        merged(summary.lazy(), keys, ("n", *SUMS))
         .with_columns(pl.lit(None, dtype=pl.Date()).alias("date"))
         .select(list(SUMMARY_SCHEMA))
+        .collect()
     )

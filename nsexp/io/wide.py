@@ -30,7 +30,7 @@ from nsexp.config.experiments import load_experiments
 from nsexp.errors import InputError
 from nsexp.io.cumulative import as_daily
 from nsexp.io.files import check_numeric, date_expr, experiment_expr
-from nsexp.io.moments import FLAGS, SHIFTED, combine, from_moments
+from nsexp.io.moments import FLAGS, SHIFTED, from_moments, merged
 from nsexp.io.summary import read_summary
 from nsexp.io.units import FileRead
 
@@ -218,7 +218,7 @@ def _to_long(frame: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
             *(pl.lit(None, pl.Float64).alias(c) for c in SHIFTED if c not in DEV),
             *(pl.lit(False).alias(flag) for flag in FLAGS.values()),
         )
-        rows = rows.group_by(keys).agg(pl.col("n").sum(), *combine())
+        rows = merged(rows.lazy(), keys, ("n",)).collect()
         n = pl.col("n").cast(pl.Float64)
         rows = rows.select(
             *keys,

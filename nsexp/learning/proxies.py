@@ -167,7 +167,7 @@ def proxy_quality(
             part["se"].to_numpy(),
             part["ns_se"].to_numpy(),
             cov,
-            part["experiment"].to_numpy(),
+            part["experiment"].rank("dense").to_numpy(),  # integer groups: a fast unique
             level=level,
             n_boot=n_boot,
             seed=seed,

@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
 
+from nsexp.stats import dist
 from nsexp.stats.arms import ArmSums, difference, estimate
 from nsexp.stats.exact import few_events, fisher_p
 from nsexp.stats.intervals import FixedScale, Methods, bounds, log_switch
@@ -112,7 +112,7 @@ def with_methods(
 
 def critical_value(level: float | FloatArray, df: FloatArray) -> FloatArray:
     """Two-sided critical value at confidence `level`; df = inf gives the normal quantile."""
-    return stats.t.ppf(1 - (1 - np.asarray(level)) / 2, df)
+    return dist.t_ppf(1 - (1 - np.asarray(level)) / 2, df)
 
 
 def compare(kind: np.ndarray, control: ArmSums, treatment: ArmSums, alpha: float) -> Comparison:
@@ -162,7 +162,7 @@ def finish(
     with np.errstate(divide="ignore", invalid="ignore"):
         statistic = diff / se
         rel = np.where(control_mean == 0, np.nan, diff / control_mean)
-    p = 2 * stats.t.sf(np.abs(statistic), df)
+    p = 2 * dist.t_sf(np.abs(statistic), df)
     # Both arms without variance: identical values are no evidence; different ones are certain.
     p = np.where(se == 0, np.where(diff == 0, 1.0, 0.0), p)
     crit = critical_value(1 - alpha, df)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
+from nsexp.stats import dist
 from nsexp.stats.compare import Comparison, critical_value, methods_of
 from nsexp.stats.intervals import FixedScale, Scale, bounds
 
@@ -53,7 +53,7 @@ def units_needed(
     n = (z_{1-alpha/2} + z_power)^2 (s_c^2 + s_t^2) / (threshold * mean_c)^2, the normal
     approximation for two independent means (e.g. Chow, Shao & Wang 2008, ch. 3).
     """
-    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    z = dist.norm_ppf(1 - alpha / 2) + dist.norm_ppf(power)
     with np.errstate(divide="ignore", invalid="ignore"):
         n = z**2 * (unit_var_c + unit_var_t) / (threshold * control_mean) ** 2
     return np.ceil(n)

@@ -18,7 +18,6 @@ a zero-width interval. There nsexp uses, vectorised over many metrics at once:
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 FloatArray = np.ndarray
 FEW_EVENTS = 10
@@ -39,6 +38,8 @@ def fisher_p(n_c: FloatArray, x_c: FloatArray, n_t: FloatArray, x_t: FloatArray)
     K = x_c + x_t events, n_c drawn); p sums the probabilities of every table with P(X = x) at
     most P(X = x_obs) (times 1 + 1e-7): the tail beyond x_obs and, on the other side of the
     mode, the tail beyond the first value no more likely (by bisection: the pmf is unimodal)."""
+    from scipy import stats  # here: only few-event metrics need it, and it costs ~1 s to import
+
     n_c, x_c, n_t, x_t = (np.asarray(a, dtype=float) for a in (n_c, x_c, n_t, x_t))
     total, events = n_c + n_t, x_c + x_t
     law = stats.hypergeom(total, events, n_c)

@@ -23,8 +23,8 @@ from __future__ import annotations
 from typing import NamedTuple, Protocol
 
 import numpy as np
-from scipy import stats
 
+from nsexp.stats import dist
 from nsexp.stats.exact import log_ratio, log_ratio_interval, newcombe, newcombe_z
 
 FloatArray = np.ndarray
@@ -52,11 +52,11 @@ class FixedScale:
 
     def crit(self, level_alpha: FloatArray | float) -> FloatArray:
         """T quantile at 1 − level_alpha / 2."""
-        return stats.t.isf(np.asarray(level_alpha) / 2, self.df)
+        return dist.t_isf(np.asarray(level_alpha) / 2, self.df)
 
     def p_of(self, z: FloatArray) -> FloatArray:
         """2 · P(T > |z|)."""
-        return 2 * stats.t.sf(np.abs(z), self.df)
+        return 2 * dist.t_sf(np.abs(z), self.df)
 
 
 class Methods(NamedTuple):

@@ -17,9 +17,9 @@ POWER = 0.8
 
 def z_sum(alpha: float | FloatArray, power: float = POWER) -> FloatArray:
     """z_{1-alpha/2} + z_{power}: how many standard errors an effect must span."""
-    from scipy import stats  # here, not at import: `nsexp plan --help` starts without scipy
+    from nsexp.stats import dist  # here, not at import: `nsexp plan --help` starts without scipy
 
-    return stats.norm.isf(np.asarray(alpha) / 2) + stats.norm.ppf(power)
+    return dist.norm_isf(np.asarray(alpha) / 2) + dist.norm_ppf(power)
 
 
 def mde(
