@@ -12,8 +12,8 @@ import polars as pl
 
 from nsexp.config.catalog import Catalog, Metric
 from nsexp.errors import InputError
-from nsexp.io.files import check_numeric, date_expr, experiment_expr
-from nsexp.io.schema import conform
+from nsexp.io.files import check_numeric_columns, date_expr, experiment_expr
+from nsexp.io.schema import SUMMARY_SCHEMA, SUMS, conform
 from nsexp.io.unit_ids import NO_CHECKS, UnitHashes, candidate_checks
 
 # Row groups Polars' streaming Parquet reader decodes ahead. Its default held ~1.7x the memory for
@@ -39,11 +39,8 @@ def aggregate_units(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRea
     schema = lazy.collect_schema()
     names = schema.names()
     metrics = [m for m in catalog.metrics.values() if all(c in names for c in m.columns)]
-    for metric in metrics:
-        for column in metric.columns:
-            check_numeric(lazy, schema[column], column, path)
-        if metric.covariate in names:
-            check_numeric(lazy, schema[metric.covariate], metric.covariate, path)
+    values = [c for m in metrics for c in (*m.columns, m.covariate) if c is not None and c in names]
+    check_numeric_columns(lazy, schema, values, path)  # one pass, however many metrics
     rows = lazy
     lazy = cap_values(lazy, metrics, names)
     keys = [_key(schema, "experiment", path), _key(schema, "variant", path)]
@@ -76,7 +73,8 @@ def aggregate_units(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRea
     if "unit_id" in names:
         record_unit_problems(unit_checks(rows, names, path, hashes), read)
     note_covariates(wide, metrics, names, path, read)
-    missing = [m.id for m in catalog.metrics.values() if m not in metrics]
+    read_here = {m.id for m in metrics}  # a set: the catalog may hold thousands of metrics
+    missing = [m for m in catalog.metrics if m not in read_here]
     if missing:
         for experiment in wide["experiment"].unique().sort():
             read.notes.setdefault(experiment, []).append(
@@ -473,27 +471,47 @@ def _metric_aggs(metric: Metric) -> list[pl.Expr]:
 
 
 def to_long(wide: pl.DataFrame, metrics: list[Metric]) -> pl.DataFrame:
-    """One summary row per experiment, variant, date and metric from the wide aggregate."""
-    parts = []
-    for metric in metrics:
-        prefix = f"{metric.id}__"
-        stats = [
-            c
-            for c in wide.columns
-            if c.startswith(prefix) and not c.endswith(("min", "max", "cov_missing"))
-        ]
-        parts.append(
-            wide.select(
-                "experiment",
-                "variant",
-                date_col(wide),
-                pl.lit(metric.id).alias("metric"),
-                *(pl.col(c).alias(c.removeprefix(prefix)) for c in stats),
+    """One summary row per experiment, variant, date and metric from the wide aggregate.
+
+    Linear in the metrics: one unpivot per statistic (at most the summary's nine), not one
+    select per metric over a frame as wide as every metric's statistics together."""
+    if not metrics:
+        return conform(pl.DataFrame()).collect().clear()
+    have = set(wide.columns)
+    index = ["experiment", "variant", "date"]
+    frame = wide.lazy().select(
+        "experiment",
+        "variant",
+        date_col(wide),
+        *(
+            pl.col(c).cast(SUMMARY_SCHEMA[c.rsplit("__", 1)[1]])
+            for c in _long_columns(metrics, have)
+        ),
+    )
+    joined: pl.LazyFrame | None = None
+    for stat in ("n", *SUMS):
+        columns = [f"{m.id}__{stat}" for m in metrics if f"{m.id}__{stat}" in have]
+        if not columns:
+            continue
+        part = (
+            frame.select(*index, *columns)
+            .rename({c: c[: -len(stat) - 2] for c in columns})
+            .unpivot(index=index, variable_name="metric", value_name=stat)
+        )
+        joined = (
+            part
+            if joined is None
+            else joined.join(
+                part, on=[*index, "metric"], how="left", nulls_equal=True, maintain_order="left"
             )
         )
-    if not parts:
-        return conform(pl.DataFrame()).collect().clear()
-    return pl.concat([conform(p) for p in parts]).collect()
+    assert joined is not None  # every metric has an n
+    return conform(joined).collect()
+
+
+def _long_columns(metrics: list[Metric], have: set[str]) -> list[str]:
+    """The wide frame's summary columns of these metrics, metric by metric."""
+    return [f"{m.id}__{s}" for m in metrics for s in ("n", *SUMS) if f"{m.id}__{s}" in have]
 
 
 def check_rows(wide: pl.DataFrame, path: Path) -> None:
