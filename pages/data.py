@@ -10,7 +10,7 @@ import streamlit as st
 from nsexp.errors import InputError
 from nsexp.format import count
 from nsexp.store import workspaces as ws
-from pages.ui import frame, loaders, nav
+from pages.ui import frame, loaders, nav, storage
 
 DEMO = ""
 RESULT = "data_page_result"
@@ -59,7 +59,7 @@ def save(data_root: Path, current: Path, editor_key: str, source: str) -> None:
     except InputError as exc:
         uploaded = {f.name for f in uploads}
         borrowed = source == "upload" and exc.file == ws.CATALOG and ws.CATALOG not in uploaded
-        st.session_state[RESULT] = (source, exc.message, None, borrowed)
+        st.session_state[RESULT] = (source, storage.shown(exc, current, data_root), None, borrowed)
         return
     st.session_state[RESULT] = (source, None, info, False)
     st.query_params["workspace"] = info.id
@@ -148,7 +148,7 @@ st.selectbox(
 try:
     seen = loaders.overview(ctx)
 except InputError as exc:
-    st.error(exc.message, icon=":material/error:")
+    st.error(storage.shown(exc, current, data_root), icon=":material/error:")
     seen = None
 
 if seen is not None:
@@ -196,7 +196,7 @@ st.markdown(
 )
 st.file_uploader(
     "Experiment files",
-    type=["csv", "parquet", "toml"],
+    type=None,  # Streamlit's own type check raises on a NUL in a name; ws.check_name refuses it
     accept_multiple_files=True,
     key="upload",
     max_upload_size=ws.MAX_UPLOAD_MB,
@@ -205,11 +205,12 @@ st.button(
     "Save as workspace",
     type="primary",
     icon=":material/upload:",
-    disabled=not st.session_state.get("upload"),
+    disabled=storage.save_disabled(st.session_state.get("upload")),
     on_click=save,
     args=(data_root, current, editor_key, "upload"),
 )
 show_result("upload")
+storage.manage_workspaces(data_root)
 
 st.header("Metric catalog")
 st.caption(
