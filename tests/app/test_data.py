@@ -347,3 +347,43 @@ def test_undated_experiments_show_a_dash_not_none(root: Path) -> None:
     assert len(past) and set(past["first_date"]) == {"—"} and set(past["last_date"]) == {"—"}
     dated = found[found["experiment"] == "dark_mode"]
     assert dated["first_date"].iloc[0][:4] == "2026"
+
+
+NESTED = b"x = " + b"[" * 600 + b"]" * 600 + b"\n"  # 500+ levels made tomllib recurse too deep
+
+
+@pytest.mark.parametrize("name", ["metrics.toml", "experiments.toml"])
+def test_deeply_nested_toml_in_an_upload_is_an_error_element(root: Path, name: str) -> None:
+    files = {"signup.csv": UNITS_CSV, "metrics.toml": CATALOG, name: NESTED}
+    at = upload(open_page(), files)
+    assert not at.exception
+    assert any(e.startswith(f"{name}: not valid TOML (nested too deeply") for e in errors(at))
+    assert no_workspaces(root)
+
+
+def test_deeply_nested_toml_typed_in_the_catalog_editor(root: Path) -> None:
+    at = open_page()
+    catalog_editor(at).set_value(NESTED.decode()).run()
+    assert not at.exception
+    assert any("metrics.toml: not valid TOML (nested too deeply" in e for e in errors(at))
+    assert button(at, SAVE_CATALOG).disabled
+
+
+@pytest.mark.parametrize(
+    "page", ["pages/portfolio.py", "pages/readout.py", "pages/north_star.py", "pages/insights.py"]
+)
+def test_deeply_nested_source_toml_is_an_error_on_every_page(root: Path, page: str) -> None:
+    (root / "source.toml").write_bytes(NESTED)
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.switch_page(page)
+    at.run()
+    assert not at.exception
+    assert any("source.toml: not valid TOML (nested too deeply" in e for e in errors(at))
+    assert not any(str(root) in e for e in errors(at))  # relative to the data directory
+
+
+def test_deeply_nested_source_toml_on_the_data_page(root: Path) -> None:
+    (root / "source.toml").write_bytes(NESTED)
+    at = open_page()
+    assert not at.exception
+    assert any("source.toml: not valid TOML (nested too deeply" in e for e in errors(at))
