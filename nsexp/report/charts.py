@@ -14,6 +14,7 @@ import polars as pl
 from nsexp import format as fmt
 from nsexp.analysis.results import OUTCOME_LABELS, MetricResult
 from nsexp.config.catalog import ROLES
+from nsexp.report.memo import memo
 
 Chart = alt.LayerChart | alt.FacetChart  # what the builders return
 
@@ -55,6 +56,7 @@ ROW_STEP = 30
 FOREST_WIDTH = 760
 
 
+@memo(lambda metrics, alpha, engine="frequentist": (tuple(metrics), alpha, engine))
 def forest_plot(
     metrics: Sequence[MetricResult], alpha: float, engine: str = "frequentist"
 ) -> Chart:
@@ -146,6 +148,15 @@ def forest_plot(
     )
 
 
+@memo(
+    lambda timeline, threshold, alpha, sequential=False: (
+        tuple(timeline.columns),
+        tuple(timeline.iter_rows()),
+        threshold,
+        alpha,
+        sequential,
+    )
+)
 def timeline_chart(
     timeline: pl.DataFrame, threshold: float, alpha: float, sequential: bool = False
 ) -> Chart:
