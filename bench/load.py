@@ -12,7 +12,8 @@ Phases on one server: cold (just started; 126 distinct links = 14 experiments x 
 alpha and correction), warm (14 links all read before), and an upload: one client keeps
 rendering readouts while headless Chromium saves a maximal (50 MB) upload on the Data page.
 Server CPU seconds and resident memory come from /proc/<pid>. Run alone with
-`python -m bench.run --only load [--load-sessions N --load-seconds S --profile]`.
+`python -m bench.run --only load [--load-sessions N --load-seconds S --no-profile]` (py-spy,
+when on PATH, samples the warm phase; it is not a dependency: `pip install py-spy`).
 """
 
 from __future__ import annotations
@@ -259,15 +260,24 @@ async def upload_phase(port: int, pid: int, warm: list[Link], folder: Path) -> t
     return phase, out
 
 
-def profile(pid: int, seconds: float, out: Path) -> subprocess.Popen | None:
-    """py-spy sampling the server (collapsed stacks), when py-spy is installed."""
+def profile(pid: int, seconds: float, folder: Path) -> threading.Thread | None:
+    """py-spy on the server for the warm phase, when installed: the first half only samples
+    threads holding the GIL (where the CPU goes), the second half every running thread (where
+    the sessions wait, e.g. on a lock). Collapsed stacks into folder/cpu.stacks, wall.stacks."""
     spy = shutil.which("py-spy")
     if spy is None:
         return None
-    argv = [spy, "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "50", "-f", "raw"]
-    return subprocess.Popen(
-        [*argv, "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    half = str(max(1, int(seconds / 2) - 1))
+
+    def record() -> None:
+        for name, extra in (("cpu", ["--gil"]), ("wall", [])):
+            argv = [spy, "record", "-p", str(pid), "-d", half, "-r", "50", "-f", "raw", *extra]
+            out = folder / f"{name}.stacks"
+            subprocess.run([*argv, "-o", str(out)], capture_output=True, check=False)
+
+    thread = threading.Thread(target=record, daemon=True)
+    thread.start()
+    return thread
 
 
 def measure(
@@ -278,25 +288,23 @@ def measure(
     data = tmp / "data"
     shutil.copytree(REPO / "data", data, ignore=shutil.ignore_patterns("pins", "workspaces"))
     cold_links, warm_links = links(data)
-    stacks = tmp / "warm.stacks" if with_profile else None
     log = (Path(tempfile.gettempdir()) / "nsexp-load-server.log").open("wb")
+    keep = Path(tempfile.gettempdir()) / "nsexp-load-profile"
     try:
         with server(data, log) as (port, pid):
             idle = rss_mb(pid)
             cold = Phase("cold: server just started", len(cold_links), seconds=seconds)
             asyncio.run(run_phase(port, pid, cold, cold_links, sessions))
             warm = Phase("warm: every link read before", len(warm_links), seconds=seconds)
-            spy = profile(pid, seconds, stacks) if stacks else None
+            keep.mkdir(exist_ok=True)
+            spy = profile(pid, seconds, keep) if with_profile else None
             asyncio.run(run_phase(port, pid, warm, warm_links, sessions))
             if spy is not None:
-                spy.wait(timeout=seconds + 60)
+                spy.join(timeout=60)
             upload, saved = asyncio.run(upload_phase(port, pid, warm_links, tmp))
             saved["idle_rss_mb"] = idle
             saved["end_rss_mb"] = rss_mb(pid)
-        keep = Path(tempfile.gettempdir()) / "nsexp-load-warm.stacks"
-        if stacks is not None and stacks.exists():
-            shutil.copy(stacks, keep)
-        return [cold, warm, upload], saved, keep if stacks is not None else None
+        return [cold, warm, upload], saved, keep if with_profile else None
     finally:
         log.close()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -323,9 +331,11 @@ def run(argv: list[str]) -> str:
     parser = argparse.ArgumentParser(prog="bench.load")
     parser.add_argument("--load-sessions", type=int, default=SESSIONS)
     parser.add_argument("--load-seconds", type=float, default=PHASE_S)
-    parser.add_argument("--profile", action="store_true", help="py-spy the warm phase")
+    parser.add_argument(
+        "--no-profile", action="store_true", help="no py-spy of the warm phase (else on PATH)"
+    )
     args, _ = parser.parse_known_args(argv)
-    phases, saved, stacks = measure(args.load_sessions, args.load_seconds, args.profile)
+    phases, saved, stacks = measure(args.load_sessions, args.load_seconds, not args.no_profile)
     cold, warm, upload = phases
     lines = [
         f"{args.load_sessions} concurrent websocket sessions, each opening a fresh session per "
@@ -353,11 +363,17 @@ def run(argv: list[str]) -> str:
     for phase in phases:
         if phase.errors:
             lines += ["", f"First errors of {phase.name}: " + "; ".join(phase.errors[:3])]
-    if stacks is not None and stacks.exists():
+    if stacks is not None:
         from bench._stacks import summary
 
-        lines += ["", "Where the warm phase's server CPU goes (py-spy, 50 samples/s):", ""]
-        lines += summary(stacks)
+        for name, what in (
+            ("cpu", "where the server's CPU goes (py-spy --gil: threads holding the GIL)"),
+            ("wall", "where the running threads are (py-spy: waiting on a lock counts)"),
+        ):
+            path = stacks / f"{name}.stacks"
+            if path.exists():
+                lines += ["", f"Warm phase, {what}, 50 samples/s:", ""]
+                lines += summary(path, top=10)
     return "\n".join(lines)
 
 
