@@ -133,6 +133,24 @@ def clean_staging(root: Path, *, on_start: bool = False) -> int:
     return removed
 
 
+def clean_pin_temps(data_root: Path, older_than: float = 60.0) -> int:
+    """Remove the temporary files of pin writes a killed server left (`pins/.tmp-*`, older than
+    `older_than` seconds: a live write lasts milliseconds); how many. Pins themselves are
+    written by rename, so a kill leaves each one whole or absent."""
+    root = Path(data_root)
+    folders = [root / PINS_DIR, *(root / WORKSPACES_DIR).glob(f"*/{PINS_DIR}")]
+    cutoff, removed = time.time() - older_than, 0
+    for folder in folders:
+        for entry in folder.glob(".tmp-*"):
+            try:
+                if entry.is_file() and entry.stat().st_mtime < cutoff:
+                    entry.unlink()
+                    removed += 1
+            except OSError:
+                continue
+    return removed
+
+
 def _owner(name: str) -> int | None:
     """The pid in `.staging-<pid>-<random>`; None for older names without one."""
     head = name.removeprefix(STAGING_PREFIX).split("-", 1)[0]

@@ -24,9 +24,11 @@ _RESULT = "storage_delete_result"
 
 @st.cache_resource(show_spinner=False)
 def clean_on_start(root: str) -> int:
-    """Remove staging directories of saves a stopped server left behind: once per process and
-    data root (cached), before any page is drawn. Returns how many were removed."""
-    return storage.clean_staging(ws.workspaces_root(Path(root)), on_start=True)
+    """Remove staging directories of saves, and temporary files of pins, that a stopped server
+    left behind: once per process and data root (cached), before any page is drawn. Returns
+    how many were removed."""
+    staged = storage.clean_staging(ws.workspaces_root(Path(root)), on_start=True)
+    return staged + storage.clean_pin_temps(Path(root))
 
 
 def shown(exc: InputError, *roots: Path) -> str:
