@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 
@@ -58,8 +59,9 @@ class InputError(ValueError):
                 return None
             for form, name in forms:
                 text = text.replace(form + os.sep, "")
-                if text == form or text.startswith((form + ":", form + ",", form + " ")):
-                    text = name + text[len(form) :]
+                # the directory itself, wherever it is named: by its own name
+                pattern = re.escape(form) + r"(?=$|[\s,:;)'\"])"
+                text = re.sub(pattern, name.replace("\\", "\\\\"), text)
             return text
 
         file = strip(self.file)
