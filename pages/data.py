@@ -10,7 +10,7 @@ import streamlit as st
 from nsexp.errors import InputError
 from nsexp.format import count
 from nsexp.store import workspaces as ws
-from pages.ui import frame, loaders, nav
+from pages.ui import frame, loaders, nav, storage
 from pages.ui.setup import guided_setup
 from pages.ui.splits import planned_split_section
 
@@ -56,7 +56,7 @@ def save(data_root: Path, current: Path, editor_key: str, source: str) -> None:
             files = {**ws.directory_files(current), ws.CATALOG: text.encode()}
         info = ws.create_workspace(data_root, files)
     except InputError as exc:
-        st.session_state[RESULT] = (source, exc.message, None)
+        st.session_state[RESULT] = (source, storage.shown(exc, current, data_root), None)
         return
     st.session_state[RESULT] = (source, None, info)
     st.query_params["workspace"] = info.id
@@ -139,7 +139,7 @@ st.selectbox(
 try:
     seen = loaders.overview(ctx)
 except InputError as exc:
-    st.error(exc.message, icon=":material/error:")
+    st.error(storage.shown(exc, current, data_root), icon=":material/error:")
     seen = None
 
 if seen is not None:
@@ -191,25 +191,26 @@ column holds the arms and which arm is the control, then give the metric columns
 )
 st.file_uploader(
     "Experiment files",
-    type=["csv", "parquet", "toml"],
+    type=None,  # Streamlit's own type check raises on a NUL in a name; ws.check_name refuses it
     accept_multiple_files=True,
     key="upload",
     max_upload_size=ws.MAX_UPLOAD_MB,
 )
 uploads = st.session_state.get("upload") or []
+problem = storage.upload_problem(uploads) if uploads else None  # names and sizes, unread
 try:
-    uploaded = ws.files_from_uploads([(f.name, f.getvalue()) for f in uploads])
+    uploaded = {} if problem else ws.files_from_uploads([(f.name, f.getvalue()) for f in uploads])
     if uploaded:
-        ws.check_upload(uploaded)  # names, count and size, before anything is read
+        ws.check_upload(uploaded)  # the same rule once more, on the bytes
 except InputError as exc:
-    st.error(exc.message, icon=":material/error:")
-    uploaded = {}
-has_data = any(n.lower().endswith((".csv", ".parquet")) for n in uploaded)
-if uploaded and not has_data:
-    st.warning("Add a CSV or Parquet file: the upload holds no data yet.", icon=":material/info:")
-elif has_data and ws.CATALOG not in uploaded:
+    problem, uploaded = exc, {}
+if problem is not None:
+    st.warning(
+        f"Not saved yet: {storage.shown(problem, current, data_root)}", icon=":material/block:"
+    )
+elif uploaded and ws.CATALOG not in uploaded:
     guided_setup(data_root, uploaded)
-elif has_data:
+elif uploaded:
     st.caption("The upload brings its own metrics.toml: it is read as it is.")
     st.button(
         "Save as workspace",
@@ -219,6 +220,7 @@ elif has_data:
         args=(data_root, current, editor_key, "upload"),
     )
     show_result("upload")
+storage.manage_workspaces(data_root)
 
 st.header("Metric catalog")
 st.caption(

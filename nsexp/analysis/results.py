@@ -42,7 +42,7 @@ _BOOL = {"dtype": pl.Boolean()}
 _DATE = {"dtype": pl.Date()}
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # never changed once built: hashable by value
 class MetricResult:
     """Every figure of one metric of one treatment against its control (None: not defined).
 

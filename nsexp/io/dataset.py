@@ -20,6 +20,7 @@ from nsexp.io import schema
 from nsexp.io.cumulative import as_daily
 from nsexp.io.engines import SOURCE_FILE, load_source, read_source
 from nsexp.io.files import check_dates, data_files, kind_of, require_variant, scan
+from nsexp.io.overflow import check_finite_sums
 from nsexp.io.schema import KEYS, SUMMARY_SCHEMA
 from nsexp.io.segment import drop_thin_segments, segment_infos, tag_segment, unit_files
 from nsexp.io.summary import read_summary
@@ -111,6 +112,7 @@ def load_dataset(
         )
     if source is not None:
         reads = [read_source(source, catalog)]
+        check_finite_sums(reads[0].summary, catalog, root / SOURCE_FILE)
     else:
         if segment is not None:
             files = unit_files(files, catalog, segment)
@@ -186,7 +188,9 @@ def _read_file(path: Path, catalog: Catalog, segment: str | None = None) -> File
             return read_wide(lazy, path, catalog)
         if kind_of(columns) == "summary":
             return as_daily(read_summary(lazy, path, catalog), path, catalog)
-        return aggregate_units(lazy, path, catalog)
+        read = aggregate_units(lazy, path, catalog)
+        check_finite_sums(read.summary, catalog, path)
+        return read
     except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
         # a lazy scan may first meet bad bytes deep in the file, in any of the checks
         raise InputError(

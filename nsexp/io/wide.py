@@ -64,6 +64,7 @@ def read_wide(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:
     frame = lazy.select(columns).collect()
     if "time" not in frame.columns:
         frame = frame.with_columns(pl.lit(0.0).alias("time"))
+    _require_keys(frame, path)
     notes: dict[str, list[str]] = {}
     # a snapshot taken before any unit arrived (count 0, as in ASOS) holds nothing to compare
     frame = frame.filter((pl.col("count_c") != 0) & (pl.col("count_t") != 0))
@@ -79,6 +80,20 @@ def read_wide(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:
     for eid, lines in notes.items():
         read.notes.setdefault(eid, []).extend(lines)
     return read
+
+
+def _require_keys(frame: pl.DataFrame, path: Path) -> None:
+    """Every row names its experiment, treatment variant and metric: the arms are paired by
+    them, so an empty cell cannot be read (and is not guessed)."""
+    for column in ("experiment", "variant", "metric"):
+        missing = frame[column].null_count()
+        if missing:
+            raise InputError(
+                f"{missing} rows have no {column}",
+                file=path,
+                column=column,
+                fix=f"fill in the {column} of every row or drop those rows",
+            )
 
 
 def _pairs_as_experiments(frame: pl.DataFrame, notes: dict[str, list[str]]) -> pl.DataFrame:

@@ -8,8 +8,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from nsexp import format as fmt
-from nsexp.analysis.readout import TreatmentReadout
-from nsexp.analysis.results import OUTCOME_LABELS, TIMELINE_SCHEMA, MetricResult
+from nsexp.analysis.results import OUTCOME_LABELS, TIMELINE_SCHEMA, MetricResult, TimelinePoint
 from nsexp.config.catalog import ROLE_LABELS
 from nsexp.report.notes import guardrail_text
 
@@ -84,10 +83,11 @@ def compact_columns(bayesian: bool = False) -> list[str]:
     return ["Metric", "Role", "Control", "Treatment", "Lift", *decide, "Result", "Guardrail"]
 
 
-def timeline_frame(t: TreatmentReadout) -> pl.DataFrame:
-    """The North Star's cumulative timeline of one comparison (empty when data has no dates)."""
+def timeline_rows(points: Sequence[TimelinePoint]) -> pl.DataFrame:
+    """A comparison's North Star timeline points as a frame, one row per date
+    (TIMELINE_SCHEMA without the keys; empty when the data has no dates)."""
     schema = {k: v for k, v in TIMELINE_SCHEMA.items() if k not in ("experiment", "variant")}
-    rows = [{k: getattr(p, k) for k in schema} for p in t.timeline]
+    rows = [{k: getattr(p, k) for k in schema} for p in points]
     return pl.DataFrame(rows, schema=schema)
 
 

@@ -9,17 +9,40 @@ user text (names, owners, hypotheses, variants, labels) is escaped before Markdo
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
 from nsexp import format as fmt
 from nsexp.analysis.readout import ExperimentReadout, TreatmentReadout
 from nsexp.analysis.reasons import HISTORY_DEFINITION
-from nsexp.analysis.results import MetricResult
+from nsexp.analysis.results import MetricResult, TimelinePoint
 from nsexp.analysis.settings import Settings
 from nsexp.report import charts
-from nsexp.report.figures import compact_columns, metric_table, timeline_frame
+from nsexp.report.figures import compact_columns, metric_table, timeline_rows
 from nsexp.report.notes import card_notes
 from nsexp.report.text import md_code, md_escape
 from pages.ui import widgets
+
+# A readout's charts as Vega-Lite specs, converted once per distinct input and shared by every
+# session: rebuilding the Altair chart and converting it (to_dict and its schema validation,
+# under Streamlit's process-wide Altair lock) on every rerun was most of the server's CPU with
+# twenty people on one link (bench/load.py). The conversion is st.altair_chart's own, so the
+# spec is the one it would send; cache_data hands each caller a copy (Streamlit edits the spec
+# as it sends it). Results hash by value: they are never changed once built.
+_BY_VALUE = {MetricResult: hash, TimelinePoint: hash}
+
+
+@st.cache_data(max_entries=256, show_spinner=False, hash_funcs=_BY_VALUE)
+def _forest_spec(metrics: tuple[MetricResult, ...], alpha: float, engine: str) -> dict:
+    return _convert_altair_to_vega_lite_spec(charts.forest_plot(metrics, alpha, engine))
+
+
+@st.cache_data(max_entries=256, show_spinner=False, hash_funcs=_BY_VALUE)
+def _timeline_spec(
+    points: tuple[TimelinePoint, ...], threshold: float, alpha: float, sequential: bool
+) -> dict:
+    chart = charts.timeline_chart(timeline_rows(points), threshold, alpha, sequential)
+    return _convert_altair_to_vega_lite_spec(chart)
+
 
 STATUS = {
     "moved": "moved",
@@ -140,8 +163,8 @@ def details(e: ExperimentReadout, t: TreatmentReadout, settings: Settings) -> No
             "zero. The shaded band on the North Star is the smallest lift the team said is "
             "worth acting on."
         )
-    st.altair_chart(
-        charts.forest_plot(t.metrics, alpha, engine),
+    st.vega_lite_chart(
+        spec=_forest_spec(t.metrics, alpha, engine),
         width="stretch",
         height=charts.chart_height(len(t.metrics) + 4),
         alt=f"Relative lift of every metric of {t.variant} against {e.control}",
@@ -188,9 +211,9 @@ def timeline(t: TreatmentReadout, settings: Settings) -> None:
         f"{md_escape(ns.name)}: the lift using every unit exposed up to each day, with {band}. "
         "Dashed lines: the ±threshold worth acting on."
     )
-    st.altair_chart(
-        charts.timeline_chart(
-            timeline_frame(t), ns.practical_threshold, settings.alpha, settings.sequential
+    st.vega_lite_chart(
+        spec=_timeline_spec(
+            t.timeline, ns.practical_threshold, settings.alpha, settings.sequential
         ),
         width="stretch",
         alt=f"Cumulative North Star lift of {t.variant} by day",

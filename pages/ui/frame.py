@@ -101,8 +101,10 @@ def remember(frame: Frame) -> None:
 
 def current() -> Frame:
     """The frame app.py opened for this run; on a cold deep link (the page run without app.py)
-    leave Streamlit's legacy pages mode and rerun through app.py."""
-    if PagesManager.uses_pages_directory:
+    leave Streamlit's legacy pages mode and rerun through app.py. The flag is process-wide:
+    when many sessions start at once, one may find it already cleared by another before app.py
+    ran for it, so a missing frame reruns too."""
+    if PagesManager.uses_pages_directory or _KEY not in st.session_state:
         PagesManager.uses_pages_directory = False
         st.rerun()
     return st.session_state[_KEY]

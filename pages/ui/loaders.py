@@ -29,7 +29,7 @@ from nsexp.analysis.segments import (
 from nsexp.analysis.settings import Settings
 from nsexp.analysis.srm import srm_checks
 from nsexp.errors import InputError
-from nsexp.io import Dataset, load_dataset
+from nsexp.io import Dataset, default_data_dir, load_dataset
 from nsexp.learning.history import readout_history
 from nsexp.learning.proxies import Impact, comparisons, cumulative_impact, proxy_quality
 from nsexp.report.movement import metric_movement
@@ -52,7 +52,7 @@ def _or_stop(call: Callable[P, T]) -> Callable[P, T]:
         try:
             return call(*args, **kwargs)
         except InputError as exc:
-            st.error(exc.message, icon=":material/error:")
+            st.error(exc.shown_under(default_data_dir()).message, icon=":material/error:")
             st.page_link(DATA, label="Check the data on the Data page", icon=":material/database:")
             st.stop()
 

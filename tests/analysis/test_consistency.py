@@ -186,3 +186,13 @@ def test_invalid_experiments_mark_nothing(cases: list[tuple[str, Readout]]) -> N
                 table_rows = [ln for ln in text.splitlines() if ln.startswith("| ")]
                 assert not any("✓" in ln or "✗" in ln for ln in table_rows), (name, e.id)
     assert found >= len(SETTINGS)  # the demo's referral_banner and the skewed test at least
+
+
+def test_results_are_equal_and_hash_alike_when_built_twice() -> None:
+    """The app caches charts on results by value: two builds of one readout must agree."""
+    first, second = (build_readout(load_dataset(DEMO_DATA)) for _ in range(2))
+    a = first.experiments["push_reminders"].treatments[0].metrics
+    b = second.experiments["push_reminders"].treatments[0].metrics
+    assert a == b and hash(a) == hash(b)
+    other = first.experiments["dark_mode"].treatments[0].metrics
+    assert hash(a) != hash(other)

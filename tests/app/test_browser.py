@@ -257,8 +257,11 @@ def test_pin_and_open_the_pinned_view(page: Page, server: str, tmp_path: Path) -
 
 
 def choose(page: Page, key: str, option: str) -> None:
-    """Pick an option of the selectbox with this widget key."""
-    page.locator(f".st-key-{key}").get_by_role("combobox").first.click()
+    """Pick an option of the selectbox with this widget key. Scrolled into view first: a
+    selectbox's menu closes when the page scrolls, and a click at the viewport's edge scrolls."""
+    box = page.locator(f".st-key-{key}").get_by_role("combobox").first
+    box.scroll_into_view_if_needed()
+    box.click()
     page.locator('[role="option"]').filter(
         has_text=re.compile(f"^{re.escape(option)}$")
     ).first.click()

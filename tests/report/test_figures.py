@@ -12,7 +12,7 @@ from nsexp.analysis.readout import Readout, build_readout
 from nsexp.analysis.results import MetricResult
 from nsexp.io import load_dataset
 from nsexp.report.csv import readout_csv
-from nsexp.report.figures import metric_table, timeline_frame
+from nsexp.report.figures import metric_table, timeline_rows
 
 
 @pytest.fixture(scope="module")
@@ -134,12 +134,12 @@ def test_readout_csv_has_every_figure_of_every_treatment(demo: Readout) -> None:
     assert row["p_adjusted"] == pytest.approx(source.p_adjusted, rel=1e-12)
 
 
-def test_timeline_frame_reads_dates_and_handles_undated_data(demo: Readout) -> None:
+def test_timeline_rows_read_dates_and_handles_undated_data(demo: Readout) -> None:
     dated = demo.experiments["push_reminders"].treatments[0]
-    frame = timeline_frame(dated)
+    frame = timeline_rows(dated.timeline)
     assert frame.height == len(dated.timeline) > 0
     assert frame.schema["date"] == pl.Date
     assert frame["date"].is_sorted()
-    empty = timeline_frame(dated.__class__(dated.variant, dated.verdict, "flat", (), ()))
+    empty = timeline_rows(())
     assert empty.height == 0
     assert empty.columns == frame.columns
