@@ -6,7 +6,7 @@ the sidebar) before the page runs, so each page file starts with its own content
 
 import streamlit as st
 
-from pages.ui import frame, loaders, nav, sidebar, url
+from pages.ui import frame, loaders, nav, sidebar, storage, url
 
 st.set_page_config(page_title="nsexp", page_icon=":material/star:", layout="wide")
 
@@ -57,11 +57,13 @@ page = st.navigation(
 )
 url.carry_params(page)
 data = frame.data_context()
+storage.clean_on_start(str(data.root))  # staging left by a stopped server: once per process
 settings = frame.settings_from_url()
 found = loaders.quiet_dataset(data)
 covariate = found is not None and any(m.covariate for m in found.catalog.metrics.values())
-sidebar.analysis_controls(settings, covariate)
+pinned = frame.pinned_settings(data) if page.url_path == "readout" else None
+sidebar.analysis_controls(pinned or settings, covariate, frozen=pinned is not None)
 if page.url_path != "data":
     sidebar.data_note(data)
-frame.remember(frame.Frame(data, settings))
+frame.remember(frame.Frame(data, settings.without("bootstrap"), settings.bootstrap))
 page.run()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 
@@ -39,3 +41,34 @@ class InputError(ValueError):
         if self.fix:
             text += f"; {self.fix}"
         return text
+
+    def shown_under(self, *roots: str | Path) -> InputError:
+        """The same error with server paths as a viewer of the app should see them: relative
+        to the first of `roots` (the data directory on view, then the data root) that holds
+        them, and any other absolute path in `file` cut to its file name. The CLI prints paths
+        as given; the app shows every viewer this form instead (no server layout on a page)."""
+        forms: list[tuple[str, str]] = []
+        for root in roots:
+            path = Path(root)
+            for form in dict.fromkeys((str(path.resolve()), str(path.absolute()))):
+                forms.append((form, path.resolve().name or form))
+        forms.sort(key=lambda pair: len(pair[0]), reverse=True)  # the deepest root first
+
+        def strip(text: str | None) -> str | None:
+            if text is None:
+                return None
+            for form, name in forms:
+                text = text.replace(form + os.sep, "")
+                # the directory itself, wherever it is named: by its own name
+                pattern = re.escape(form) + r"(?=$|[\s,:;)'\"])"
+                text = re.sub(pattern, name.replace("\\", "\\\\"), text)
+            return text
+
+        file = strip(self.file)
+        if file is not None:
+            file = ", ".join(
+                Path(part).name if Path(part).is_absolute() else part for part in file.split(", ")
+            )
+        return InputError(
+            strip(self.problem) or "", file=file, column=self.column, fix=strip(self.fix)
+        )

@@ -24,8 +24,18 @@ def pct(x: float | None, digits: int = 1, signed: bool = True) -> str:
 
 
 def pct_ci(low: float | None, high: float | None, digits: int = 1) -> str:
-    """'[+5.2%, +11.0%]'."""
-    return f"[{pct(low, digits)}, {pct(high, digits)}]"
+    """'[+5.2%, +11.0%]'; a bound that would round to zero gets the digits that show its sign
+    ('[+0.03%, +392.7%]'), so an interval never seems to touch zero when it does not."""
+    return f"[{_bound(low, digits)}, {_bound(high, digits)}]"
+
+
+def _bound(x: float | None, digits: int) -> str:
+    if not _shown(x) or x == 0:
+        return pct(x, digits)
+    for more in range(digits, digits + 4):
+        if round(abs(x) * 100, more) != 0:
+            return pct(x, more)
+    return ("+" if x > 0 else MINUS) + f"{0:.{digits + 3}f}%"
 
 
 def p_value(p: float | None) -> str:

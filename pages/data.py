@@ -10,7 +10,9 @@ import streamlit as st
 from nsexp.errors import InputError
 from nsexp.format import count
 from nsexp.store import workspaces as ws
-from pages.ui import frame, loaders, nav
+from pages.ui import frame, loaders, nav, storage
+from pages.ui.setup import guided_setup
+from pages.ui.splits import planned_split_section
 
 DEMO = ""
 RESULT = "data_page_result"
@@ -46,22 +48,17 @@ def undated_as_dash(experiments: pl.DataFrame) -> pl.DataFrame:
 def save(data_root: Path, current: Path, editor_key: str, source: str) -> None:
     """Button callback: save the upload (or the current data with the edited catalog)."""
     text = st.session_state.get(editor_key, "")
-    original = _catalog_text(current)
     uploads = st.session_state.get("upload") or []
     try:
         if source == "upload":
             files = ws.files_from_uploads([(f.name, f.getvalue()) for f in uploads])
-            if ws.CATALOG not in files and text != original:
-                files[ws.CATALOG] = text.encode()
         else:
             files = {**ws.directory_files(current), ws.CATALOG: text.encode()}
-        info = ws.create_workspace(data_root, files, catalog=current / ws.CATALOG)
+        info = ws.create_workspace(data_root, files)
     except InputError as exc:
-        uploaded = {f.name for f in uploads}
-        borrowed = source == "upload" and exc.file == ws.CATALOG and ws.CATALOG not in uploaded
-        st.session_state[RESULT] = (source, exc.message, None, borrowed)
+        st.session_state[RESULT] = (source, storage.shown(exc, current, data_root), None)
         return
-    st.session_state[RESULT] = (source, None, info, False)
+    st.session_state[RESULT] = (source, None, info)
     st.query_params["workspace"] = info.id
 
 
@@ -71,19 +68,13 @@ def show_result(source: str) -> None:
     if not result or result[0] != source:
         return
     del st.session_state[RESULT]
-    _, message, info, borrowed = result
+    _, message, info = result
     if message:
         st.error(message, icon=":material/error:")
-        if borrowed:
-            st.caption(
-                "The upload had no metrics.toml, so the catalog below was used: upload your "
-                "own metrics.toml with the data, or edit the catalog below to match it."
-            )
         return
-    note = " The catalog was copied from the data you had open." if info.catalog_copied else ""
     st.success(
         f"Saved as workspace **{info.id}** ({len(info.files)} files). Every page now reads it, "
-        f"and links carry `?workspace={info.id}`, so colleagues see the same data.{note}",
+        f"and links carry `?workspace={info.id}`, so colleagues see the same data.",
         icon=":material/check_circle:",
     )
     st.page_link(
@@ -148,7 +139,7 @@ st.selectbox(
 try:
     seen = loaders.overview(ctx)
 except InputError as exc:
-    st.error(exc.message, icon=":material/error:")
+    st.error(storage.shown(exc, current, data_root), icon=":material/error:")
     seen = None
 
 if seen is not None:
@@ -179,43 +170,62 @@ if seen is not None:
             "squares per experiment, variant, metric and day."
         )
         st.dataframe(seen["summary"], hide_index=True)
+    planned_split_section(data_root, current, seen["splits"])
 
 editor_key = f"catalog_text_{requested or 'demo'}"
 
-st.header("Upload experiment data")
+st.header("Read a new export")
 st.markdown(
     f"""
-- **Data**: CSV or Parquet, one row per unit (`variant` and one column per metric; optional
-  `experiment`, `unit_id`, `date`) or summary rows (`experiment`, `variant`, `metric`, `n`,
-  `sum`, `sum_sq`). Without an `experiment` column the file name is the experiment id.
-- **metrics.toml**: the metric catalog. Leave it out to use the catalog below.
-- **experiments.toml** (optional): names, owners, controls and planned splits.
+From a raw export to a readout link in four steps: choose the file, see its columns, say which
+column holds the arms and which arm is the control, then give the metric columns a role.
+- **Data**: CSV or Parquet, one row per unit (a variant column and one column per metric;
+  optional experiment, unit id and date columns) or summary rows (`experiment`, `variant`,
+  `metric`, `n`, `sum`, `sum_sq`). Without an `experiment` column the file name is the
+  experiment id.
+- **metrics.toml** and **experiments.toml** (optional): upload them with the data to skip the
+  set-up; without them the set-up below writes both for you.
 - **Limits**: {ws.MAX_UPLOAD_MB} MB for all files together, at most {ws.MAX_FILES} files,
   plain file names (ASCII letters, digits, `.`, `_`, `-`).
 """
 )
 st.file_uploader(
     "Experiment files",
-    type=["csv", "parquet", "toml"],
+    type=None,  # Streamlit's own type check raises on a NUL in a name; ws.check_name refuses it
     accept_multiple_files=True,
     key="upload",
     max_upload_size=ws.MAX_UPLOAD_MB,
 )
-st.button(
-    "Save as workspace",
-    type="primary",
-    icon=":material/upload:",
-    disabled=not st.session_state.get("upload"),
-    on_click=save,
-    args=(data_root, current, editor_key, "upload"),
-)
-show_result("upload")
+uploads = st.session_state.get("upload") or []
+problem = storage.upload_problem(uploads) if uploads else None  # names and sizes, unread
+try:
+    uploaded = {} if problem else ws.files_from_uploads([(f.name, f.getvalue()) for f in uploads])
+    if uploaded:
+        ws.check_upload(uploaded)  # the same rule once more, on the bytes
+except InputError as exc:
+    problem, uploaded = exc, {}
+if problem is not None:
+    st.warning(
+        f"Not saved yet: {storage.shown(problem, current, data_root)}", icon=":material/block:"
+    )
+elif uploaded and ws.CATALOG not in uploaded:
+    guided_setup(data_root, uploaded)
+elif uploaded:
+    st.caption("The upload brings its own metrics.toml: it is read as it is.")
+    st.button(
+        "Save as workspace",
+        type="primary",
+        icon=":material/upload:",
+        on_click=save,
+        args=(data_root, current, editor_key, "upload"),
+    )
+    show_result("upload")
+storage.manage_workspaces(data_root)
 
 st.header("Metric catalog")
 st.caption(
     "The catalog of the data shown above. Edit it to change roles, types or thresholds, then "
-    "save the same data with the new catalog as a workspace; uploads without a metrics.toml "
-    "use this text too."
+    "save the same data with the new catalog as a workspace."
 )
 text = st.text_area("metrics.toml", value=_catalog_text(current), height=320, key=editor_key)
 try:

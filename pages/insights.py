@@ -7,9 +7,10 @@ import polars as pl
 import streamlit as st
 
 from nsexp import format as fmt
-from nsexp.learning.tree import LABEL_MEANINGS
+from nsexp.learning.tree import LABEL_MEANINGS, MIN_COMPARISONS
 from nsexp.report.proxies import impact_sentence
 from nsexp.report.proxy_charts import edge_scatter, impact_chart, ranking_chart
+from nsexp.report.text import md_escape
 from nsexp.report.tree import PLAIN, edge_reason, edges_table, label_definition
 from pages.ui import frame, loaders
 
@@ -28,8 +29,15 @@ def edge_name(row: dict) -> str:
 st.title("Portfolio insights", anchor=False)
 st.caption(PLAIN + f" Over every trustworthy experiment in {ctx.name}.")
 
-if table.height == 0:
-    st.info("No valid comparisons yet: run a few experiments first.")
+comparisons = evidence.comparisons
+experiments = comparisons["experiment"].n_unique() if comparisons.height else 0
+if experiments < 2:
+    st.info(
+        f"Not enough history yet: {experiments} experiment with valid comparisons. What moves "
+        "the North Star is learned across experiments, so this page fills in from the second "
+        f"one on (a label needs {MIN_COMPARISONS} comparisons).",
+        icon=":material/hourglass_empty:",
+    )
     st.stop()
 
 rows = list(table.iter_rows(named=True))
@@ -49,7 +57,7 @@ st.altair_chart(ranking_chart(ranked), height=40 + 32 * ranked.height, width="st
 st.dataframe(edges_table(evidence), hide_index=True, width="stretch")
 with st.expander("Why each edge got its label"):
     for row in rows:
-        st.markdown(f"- {edge_reason(row, catalog)}")
+        st.markdown(f"- {md_escape(edge_reason(row, catalog))}")
 
 st.subheader("Each edge, experiment by experiment")
 st.caption(

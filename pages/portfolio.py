@@ -1,26 +1,54 @@
-"""Portfolio (home): every experiment with its verdicts, filters in the URL, links to readouts."""
+"""Portfolio (home): every comparison with its verdict, the running experiments first, filters
+in the URL, links to readouts."""
 
 import polars as pl
 import streamlit as st
 
 from nsexp.analysis.verdict import VERDICT_LABELS, VERDICTS
 from nsexp.report.charts import HEX, VERDICT_COLORS
-from nsexp.report.portfolio import badge_verdicts, filter_portfolio, readout_url
+from nsexp.report.portfolio import (
+    STATUS_CHOICES,
+    filter_portfolio,
+    portfolio_counts,
+    readout_url,
+    vanity_sentence,
+)
+from nsexp.report.text import md_escape
 from pages.ui import frame, loaders, nav, url, widgets
 
 ROWS_SHOWN = 20
+STATUS_LABELS = {"running": "Running", "concluded": "Concluded", "all": "All"}
 
 ctx, settings = frame.current().data, frame.current().settings
-view = loaders.portfolio(ctx, settings)
-table, counts = view["table"], view["counts"]
+table, north_star = loaders.portfolio(ctx, settings)
 
 st.title("Experiment portfolio", anchor=False)
 st.caption(
     f"Every experiment in {ctx.name}, judged by one question: did the North Star, "
-    f"**{view['north_star']}**, move? A win on clicks or page views alone is a *vanity-only* "
+    f"**{md_escape(north_star)}**, move? A win on clicks or page views alone is a *vanity-only* "
     "win: it looks good and changes nothing that matters."
 )
 
+requested = st.query_params.get("status", "running")
+if requested not in STATUS_CHOICES:
+    st.warning(
+        f"The link asks for status {requested[:40]!r}, which is not one of "
+        f"{', '.join(STATUS_CHOICES)}: showing the running experiments.",
+        icon=":material/warning:",
+    )
+    requested = "running"
+    del st.query_params["status"]
+status = st.segmented_control(
+    "Experiments",
+    STATUS_CHOICES,
+    format_func=STATUS_LABELS.get,
+    required=True,
+    help="Running: still collecting data (experiments.toml `status`, else exposures in the last "
+    "two weeks of the data). Concluded: the history the insights learn from.",
+    **url.url_bound("status", requested, "running"),
+)
+in_view = filter_portfolio(table, [], None, "", status)
+counts = portfolio_counts(in_view)
 with st.container(horizontal=True):
     st.metric("Experiments", counts["experiments"], border=True)
     st.metric("North Star wins", counts["north_star_win"], border=True)
@@ -36,12 +64,12 @@ with st.container(horizontal=True):
         border=True,
         help="Invalid data, a North Star loss or a guardrail breach.",
     )
-st.subheader(view["sentence"], anchor=False)
+st.subheader(vanity_sentence(in_view, status), anchor=False)
 
-owners = sorted(o for o in table["owner"].unique() if o)
+owners = sorted(o for o in in_view["owner"].unique() if o)
 asked = st.query_params.get_all("verdict")
 if any(v not in VERDICTS for v in asked):
-    unknown = ", ".join(repr(v) for v in asked if v not in VERDICTS)
+    unknown = ", ".join(repr(v[:40]) for v in asked if v not in VERDICTS)
     st.warning(
         f"The link filters on unknown verdicts ({unknown}); they are ignored.",
         icon=":material/warning:",
@@ -50,7 +78,9 @@ if any(v not in VERDICTS for v in asked):
 owner = st.query_params.get("owner")
 if owner is not None and owner not in owners:
     st.warning(
-        f"No experiment is owned by {owner!r}: showing every owner.", icon=":material/warning:"
+        f"No {STATUS_LABELS[status].lower()} experiment is owned by {md_escape(owner[:60])!r}: "
+        "showing every owner.",
+        icon=":material/warning:",
     )
     owner = None
     del st.query_params["owner"]
@@ -70,68 +100,74 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
         "Search",
         placeholder="Name or id",
         icon=":material/search:",
-        **url.url_bound("q", st.query_params.get("q", "")),
+        max_chars=100,
+        **url.url_bound("q", st.query_params.get("q", "")[:100]),
     )
 
-shown = filter_portfolio(table, verdicts, owner, search or "")
+shown = filter_portfolio(in_view, verdicts, owner, search or "")
 links = [
-    readout_url(url.view_query(ctx.workspace, settings, experiment=e)) for e in shown["experiment"]
+    readout_url(url.view_query(ctx.workspace, settings, experiment=e, variant=v))
+    for e, v in shown.select("experiment", "variant").iter_rows()
 ]
 shown = shown.with_columns(
     pl.Series("readout", links, dtype=pl.String),
+    pl.concat_list([pl.col("badge")]).alias("badge"),  # a coloured badge (a one-item list)
     # undated data has no duration: a dash, not "None"
     pl.col("days").cast(pl.String).fill_null("—"),
 )
-badges = badge_verdicts(table)
 if shown.height == 0:
     st.info("No experiment matches these filters.", icon=":material/filter_alt_off:")
 else:
+    colors = {VERDICT_LABELS[v]: HEX[VERDICT_COLORS[v]] for v in VERDICTS}
     event = st.dataframe(
         shown,
         hide_index=True,
         key="portfolio_table",
         on_select="rerun",
         selection_mode="single-row",
-        # widths in pixels so the columns that matter fit a 1440 px window; the variants are
-        # in the badges and the lift of multi-treatment rows, the readout link is last (a
-        # selected row opens the readout too)
-        column_order=["name", "badges", "north_star", "owner", "days", "units", "readout"],
+        width="stretch",
+        # one row per treatment; widths so every column reads whole in the ~820 px main column
+        # of a 1280 px window (a selected row opens its readout; the links stay in the data)
+        column_order=["name", "variant", "badge", "north_star", "owner", "days"],
         height=min(shown.height, ROWS_SHOWN) * 35 + 38,
         column_config={
-            "name": st.column_config.TextColumn("Experiment", width=180),
-            "badges": st.column_config.MultiselectColumn(
+            "name": st.column_config.TextColumn("Experiment", width=190),
+            "variant": st.column_config.TextColumn(
+                "Treatment", width=100, help="The arm judged against the control."
+            ),
+            "badge": st.column_config.MultiselectColumn(
                 "Verdict",
-                options=list(badges),
-                color=[HEX[VERDICT_COLORS[v]] for v in badges.values()],
-                width=250,
-                help="One verdict per treatment variant, judged against the control.",
+                options=list(colors),
+                color=list(colors.values()),
+                width=130,
+                help="The verdict of this treatment against the control.",
             ),
             "north_star": st.column_config.TextColumn(
                 "North Star lift",
-                help=f"{view['north_star']}: treatment ÷ control − 1, with its confidence "
-                "interval.",
-                width=290,
+                help=f"{north_star}: treatment ÷ control − 1 with the interval that decides it "
+                "(adjusted for the metrics tested; credible under the Bayesian engine).",
+                width=160,
             ),
-            "owner": st.column_config.TextColumn("Owner", width=100),
-            "variants": st.column_config.TextColumn("Variants"),
+            "owner": st.column_config.TextColumn("Owner", width=150),
             "days": st.column_config.TextColumn(
                 "Days", help="Days between the first and last exposure; — when undated.", width=45
             ),
-            "units": st.column_config.NumberColumn("Units", format="localized", width=65),
             "readout": st.column_config.LinkColumn(
-                "Readout", display_text="Open readout", help="Opens in a new tab."
+                "Readout", display_text="Open", width=60, help="Opens in a new tab."
             ),
         },
-        alt=f"{shown.height} experiments with their verdicts and North Star lift",
+        alt=f"{shown.height} comparisons with their verdicts and North Star lift",
     )
     st.caption(
-        f"{shown.height} of {table.height} experiments. Select a row to open its readout; "
-        "the most serious verdicts come first."
+        f"{shown.height} comparisons (a treatment against its control) of "
+        f"{shown['experiment'].n_unique()} experiments. Select a row to open its readout; the "
+        "most serious verdicts come first."
     )
     if event.selection.rows:
-        picked = shown["experiment"][event.selection.rows[0]]
-        st.switch_page(
-            nav.READOUT, query_params=url.view_query(ctx.workspace, settings, experiment=picked)
+        row = shown.row(event.selection.rows[0], named=True)
+        query = url.view_query(
+            ctx.workspace, settings, experiment=row["experiment"], variant=row["variant"]
         )
+        st.switch_page(nav.READOUT, query_params=query)
 
 widgets.verdict_legend()

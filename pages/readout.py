@@ -5,7 +5,7 @@ only the banner, the share block's link and the controls differ.
 """
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import streamlit as st
 
@@ -41,23 +41,30 @@ def method_note(settings: Settings) -> str:
 
 def share(
     e: ExperimentReadout,
+    settings: Settings,
+    method_lines: list[str],
+    fingerprint: str,
     query: dict[str, str],
-    markdown: str,
     stem: str,
     *,
     caption: str = "",
     pin_json: str | None = None,
 ) -> bool:
-    """The link that reopens this view, the CSV and Markdown downloads, and either the pin's
-    JSON (a pinned view) or the Pin button (a live one); True when Pin was clicked."""
+    """The link that reopens this view, the CSV and Markdown downloads (both carrying that link
+    and the settings), and either the pin's JSON (a pinned view) or the Pin button (a live
+    one); True when Pin was clicked."""
+    link = nav.app_url("readout", query)
     st.subheader("Share and export", anchor=False)
     if caption:
         st.caption(caption)
-    st.code(nav.app_url("readout", query), language=None)
+    st.code(link, language=None)
+    markdown = experiment_markdown(
+        e, method_lines, alpha=settings.alpha, fingerprint=fingerprint, link=link
+    )
     with st.container(horizontal=True):
         st.download_button(
             "Download CSV",
-            readout_csv(e),
+            readout_csv(e, settings, link),
             file_name=f"{stem}.csv",
             mime="text/csv",
             icon=":material/table:",
@@ -130,9 +137,9 @@ def pinned(ctx: DataContext, settings: Settings, pin_id: str) -> None:
     experiment.header(e)
     experiment.verdict_cards(e, t.variant, frozen)
     experiment.details(e, t, frozen)
-    markdown = experiment_markdown(e, pin.methods, alpha=frozen.alpha, fingerprint=pin.fingerprint)
     stem = f"{pin.experiment}-pin-{pin.id}"
-    share(e, query, markdown, stem, pin_json=json.dumps(asdict(pin), indent=2))
+    pin_json = json.dumps(asdict(pin), indent=2)
+    share(e, frozen, pin.methods, pin.fingerprint, query, stem, pin_json=pin_json)
     methods_expander(pin.methods)
 
 
@@ -176,7 +183,7 @@ def pin_now(ctx: DataContext, settings: Settings, experiment_id: str, variant: s
     )
 
 
-def live(ctx: DataContext, settings: Settings) -> None:
+def live(ctx: DataContext, settings: Settings, boot: int) -> None:
     """The readout of the experiment chosen in the page (or the link), as the data says now."""
     names = loaders.experiment_names(ctx)
     requested = st.query_params.get("experiment")
@@ -205,7 +212,7 @@ def live(ctx: DataContext, settings: Settings) -> None:
             index=None,
             placeholder="Choose an experiment",
             width=420,
-            **url.url_bound("experiment", requested, clears=("variant", "segment")),
+            **url.url_bound("experiment", requested, clears=("variant", "segment", "bootstrap")),
         )
     if experiment_id is None:
         top.title("Readout", anchor=False)
@@ -243,28 +250,29 @@ def live(ctx: DataContext, settings: Settings) -> None:
     experiment.verdict_cards(e, variant, settings)
     experiment.details(e, t, settings)
     checks.segment_section(ctx, settings, experiment_id, variant, names[experiment_id])
-    checks.bootstrap_section(ctx, settings, experiment_id, variant)
+    resamples = checks.bootstrap_section(ctx, settings, experiment_id, variant, boot)
     query = url.view_query(
         ctx.workspace,
         settings,
         experiment=experiment_id,
         variant=variant,
         segment=st.query_params.get("segment"),
+        bootstrap=str(resamples) if resamples else None,
     )
-    markdown = experiment_markdown(
-        e, methods(settings), alpha=settings.alpha, fingerprint=loaders.dataset(ctx).fingerprint
-    )
+    shown = replace(settings, bootstrap=resamples)
     caption = "Copy this link into the review doc: it reopens exactly this view."
-    if share(e, query, markdown, f"{experiment_id}-readout", caption=caption):
+    fingerprint = loaders.dataset(ctx).fingerprint
+    stem = f"{experiment_id}-readout"
+    if share(e, shown, methods(shown), fingerprint, query, stem, caption=caption):
         pin_now(ctx, settings, experiment_id, variant)
     earlier_pins(ctx, experiment_id)
-    methods_expander(methods(settings))
+    methods_expander(methods(shown))
     widgets.verdict_legend()
 
 
-ctx, settings = frame.current().data, frame.current().settings
+view = frame.current()
 pin_id = st.query_params.get("pin")
 if pin_id is not None:
-    pinned(ctx, settings, pin_id)
+    pinned(view.data, view.settings, pin_id)
 else:
-    live(ctx, settings)
+    live(view.data, view.settings, view.bootstrap)

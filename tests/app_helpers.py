@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polars as pl
@@ -29,7 +30,13 @@ def shown_table(at: AppTest) -> pl.DataFrame:
 
 
 def texts(at: AppTest) -> str:
-    """Every markdown, caption and alert text of the page, joined."""
+    """Every markdown, caption and alert text of the page, joined, as a reader sees it
+    (Markdown's backslash escapes of user text removed)."""
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
     parts += [a.value for a in [*at.warning, *at.error, *at.info, *at.success]]
-    return "\n".join(parts)
+    return unescape("\n".join(parts))
+
+
+def unescape(markdown: str) -> str:
+    """Markdown source without its backslash escapes: the text it renders."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)

@@ -15,41 +15,55 @@ from nsexp.analysis.bootstrap import with_bootstrap
 from nsexp.analysis.pairs import arm_sums, column, metric_frame, pair_arms
 from nsexp.analysis.results import RESULT_SCHEMA
 from nsexp.analysis.settings import Settings
-from nsexp.io import Dataset, totals
+from nsexp.analysis.validity import check, cov_sums, planned_n, with_validity
+from nsexp.io import Dataset
 from nsexp.stats.adjusted import AdjustedIntervals, adjusted_intervals
-from nsexp.stats.bayes import posterior
-from nsexp.stats.compare import Comparison, compare, critical_value
-from nsexp.stats.cuped import CovSums, cuped_compare
-from nsexp.stats.equivalence import is_flat, units_needed
+from nsexp.stats.arms import ArmSums
+from nsexp.stats.bayes import Posterior, central_interval, posterior
+from nsexp.stats.bayes import units_needed as bayes_units_needed
+from nsexp.stats.compare import Comparison, compare, methods_of
+from nsexp.stats.cuped import cuped_compare
+from nsexp.stats.equivalence import equivalence_interval, units_needed
 from nsexp.stats.multiplicity import adjust
 from nsexp.stats.noninferiority import non_inferiority
 from nsexp.stats.power import days_needed, mde
 from nsexp.stats.sequential import (
+    MixtureScale,
     sequential_adjusted_intervals,
     sequential_comparison,
-    sequential_half_width,
+    tuned_eta,
 )
-
-COV_COLUMNS = ("cov_sum", "cov_sum_sq", "num_cov_sum")
+from nsexp.stats.validity import without_test
 
 
 def compute_results(
     dataset: Dataset, settings: Settings, experiment_ids: list[str]
 ) -> pl.DataFrame:
     """One row per experiment x treatment x metric with every figure (RESULT_SCHEMA)."""
-    summary = totals(dataset.summary.filter(pl.col("experiment").is_in(experiment_ids)))
+    summary = dataset.totals.filter(pl.col("experiment").is_in(experiment_ids))
     controls = {e: dataset.experiments[e].control for e in experiment_ids}
     pairs = (
         pair_arms(summary, controls, ["experiment", "metric"])
         .join(metric_frame(dataset.catalog), on="metric")
         .sort("experiment", "variant", "role_order", "metric_order")
     )
-    result, variance_reduction, theta = _compare(pairs, settings)
+    kind = pairs["type"].to_numpy()
+    arms = arm_sums(pairs, "_c"), arm_sums(pairs)
+    result, variance_reduction, theta = _compare(pairs, kind, arms, settings)
     n_both = column(pairs, "n") + column(pairs, "n_c")
-    if settings.sequential:
-        result = sequential_comparison(result, n_both, settings.alpha, settings.sequential_n)
+    n_star, scale = None, None
+    if settings.sequential:  # tuned once, to a sample fixed before the data (planned_n)
+        n_star = planned_n(dataset, pairs["experiment"], settings.sequential_n)
+        result = sequential_comparison(result, n_both, settings.alpha, n_star)
+        scale = MixtureScale(n_both, tuned_eta(n_star, settings.alpha))
+    normal_only = settings.sequential or settings.engine == "bayesian"
+    checks = check(pairs, kind, result, normal_only, arms)
+    result = without_test(result, checks.lost)
     threshold = pairs["practical_threshold"].to_numpy()
-    half, flat = _flat_test(result, n_both, threshold, settings)
+    # the flat test's (1 − 2α) interval, always valid too under --sequential
+    equivalence_low, equivalence_high = equivalence_interval(result, settings.alpha, scale)
+    with np.errstate(invalid="ignore"):
+        flat = (equivalence_low > -threshold) & (equivalence_high < threshold)
     is_ns = pairs["role"].to_numpy() == "north_star"
     family = pairs["experiment"].to_numpy().astype(object) + np.where(is_ns, "|ns", "|other")
     p_adj = adjust(result.p_value, family, settings.correction)
@@ -86,8 +100,8 @@ def compute_results(
         pl.Series("rel_se", result.rel_se),
         pl.Series("rel_ci_low", result.rel_ci_low),
         pl.Series("rel_ci_high", result.rel_ci_high),
-        pl.Series("equivalence_ci_low", result.rel_effect - half),
-        pl.Series("equivalence_ci_high", result.rel_effect + half),
+        pl.Series("equivalence_ci_low", equivalence_low),
+        pl.Series("equivalence_ci_high", equivalence_high),
         pl.Series("p_value", result.p_value),
         pl.Series("p_adjusted", p_adj),
         pl.Series("significant", significant),
@@ -98,61 +112,48 @@ def compute_results(
         pl.Series("variance_reduction", variance_reduction),
         pl.Series("cuped_theta", theta),
     )
-    frame = _depth(frame, result, dataset, settings, sign, p_adj, n_both)
+    frame = _depth(frame, result, dataset, settings, sign, p_adj, n_both, n_star)
+    frame = with_validity(frame, result, checks, n_star)
     frame = with_bootstrap(frame, dataset, settings.bootstrap, settings.alpha, settings.seed)
-    frame = frame.with_columns(pl.col(pl.Float64).fill_nan(None), _note_expr().alias("note"))
+    note = pl.concat_str([_note_expr(), pl.col("__note")], separator="; ", ignore_nulls=True)
+    frame = frame.with_columns(
+        pl.col(pl.Float64).fill_nan(None),
+        pl.when(_note_expr().is_null() & pl.col("__note").is_null())
+        .then(None)
+        .otherwise(note)
+        .alias("note"),
+        pl.lit(True).alias("trusted"),
+    )
     return frame.select(pl.col(c).cast(t) for c, t in RESULT_SCHEMA.items())
 
 
-def _compare(pairs: pl.DataFrame, settings: Settings) -> tuple[Comparison, np.ndarray, np.ndarray]:
+def _compare(
+    pairs: pl.DataFrame, kind: np.ndarray, arms: tuple[ArmSums, ArmSums], settings: Settings
+) -> tuple[Comparison, np.ndarray, np.ndarray]:
     """The comparison, CUPED-adjusted where a covariate exists unless settings.cuped is False;
     also the share of variance removed and theta (both NaN where not adjusted)."""
-    kind = pairs["type"].to_numpy()
-    control, treatment = arm_sums(pairs, "_c"), arm_sums(pairs)
+    control, treatment = arms
     if settings.cuped is False:
         nan = np.full(kind.size, np.nan)
         return compare(kind, control, treatment, settings.alpha), nan, nan
     res = cuped_compare(
-        kind, control, treatment, _cov_sums(pairs, "_c"), _cov_sums(pairs), settings.alpha
+        kind, control, treatment, cov_sums(pairs, "_c"), cov_sums(pairs), settings.alpha
     )
     return res.comparison, res.variance_reduction, res.theta
 
 
-def _cov_sums(frame: pl.DataFrame, suffix: str = "") -> CovSums:
-    """Numpy arrays of one arm's covariate sums from a paired frame (NaN where absent)."""
-    return CovSums(*(column(frame, f"{c}{suffix}") for c in COV_COLUMNS))
-
-
-def _flat_test(
-    result: Comparison, n_both: np.ndarray, threshold: np.ndarray, settings: Settings
-) -> tuple[np.ndarray, np.ndarray]:
-    """Half-width of the (1 − 2α) interval of the relative effect and whether it lies inside
-    ±threshold (two one-sided tests); always valid too under sequential testing."""
-    alpha = settings.alpha
-    if not settings.sequential:
-        half = critical_value(1 - 2 * alpha, result.df) * result.rel_se
-        return half, is_flat(result.rel_effect, result.rel_se, result.df, threshold, alpha)
-    half = sequential_half_width(result.rel_se, n_both, 2 * alpha, alpha, settings.sequential_n)
-    with np.errstate(invalid="ignore"):
-        flat = (result.rel_effect - half > -threshold) & (result.rel_effect + half < threshold)
-    return half, flat
-
-
 def _adjusted(
-    result: Comparison, p_adj: np.ndarray, n_both: np.ndarray, settings: Settings
+    result: Comparison,
+    p_adj: np.ndarray,
+    n_both: np.ndarray,
+    settings: Settings,
+    n_star: np.ndarray | None,
 ) -> AdjustedIntervals:
-    """Intervals that exclude zero exactly when p_adjusted < α (always valid if sequential)."""
-    if settings.sequential:
+    """Intervals that exclude zero exactly when p_adjusted < α, by each metric's own interval
+    method (always valid under --sequential, on the same planned boundary)."""
+    if settings.sequential and n_star is not None:
         return sequential_adjusted_intervals(
-            result.abs_effect,
-            result.abs_se,
-            result.rel_effect,
-            result.rel_se,
-            result.p_value,
-            p_adj,
-            n_both,
-            settings.alpha,
-            settings.sequential_n,
+            result, result.p_value, p_adj, n_both, settings.alpha, n_star
         )
     return adjusted_intervals(
         result.abs_effect,
@@ -163,6 +164,7 @@ def _adjusted(
         result.p_value,
         p_adj,
         settings.alpha,
+        methods=methods_of(result),
     )
 
 
@@ -191,11 +193,12 @@ def _depth(
     sign: np.ndarray,
     p_adj: np.ndarray,
     n_both: np.ndarray,
+    n_star: np.ndarray | None,
 ) -> pl.DataFrame:
     """Power, adjusted intervals, Bayesian and guardrail columns; with the Bayesian engine,
     `significant` follows the chance to win."""
     alpha = settings.alpha
-    adj = _adjusted(result, p_adj, n_both, settings)
+    adj = _adjusted(result, p_adj, n_both, settings, n_star)
     post = posterior(result.rel_effect, result.rel_se, sign, alpha)
     margins = np.array(
         [
@@ -205,18 +208,13 @@ def _depth(
         dtype=float,
     )
     ni = non_inferiority(result.rel_effect, result.rel_se, result.df, sign, margins, alpha)
-    daily = frame.select("experiment").join(_daily_units(dataset), on="experiment", how="left")
-    now = np.minimum(frame["n_control"].to_numpy(), frame["n_treatment"].to_numpy())
     out = frame.with_columns(
         pl.Series("mde", mde(result.abs_se, result.control_mean, alpha)),
-        pl.Series(
-            "days_needed",
-            days_needed(column(frame, "units_needed"), now, column(daily, "daily_units")),
-        ),
         pl.Series("abs_ci_adj_low", adj.abs_low),
         pl.Series("abs_ci_adj_high", adj.abs_high),
         pl.Series("rel_ci_adj_low", adj.rel_low),
         pl.Series("rel_ci_adj_high", adj.rel_high),
+        pl.Series("rel_post_mean", post.mean),
         pl.Series("chance_to_win", post.chance_to_win),
         pl.Series("expected_loss", post.expected_loss),
         pl.Series("rel_cred_low", post.cred_low),
@@ -227,13 +225,11 @@ def _depth(
         pl.Series("ni_safe", ni.safe),
     )
     if settings.engine == "bayesian":
-        ctw = pl.col("chance_to_win")
-        decided = (ctw > 1 - alpha / 2) | (ctw < alpha / 2)
-        out = out.with_columns(
-            decided.fill_null(False).alias("significant"),
-            (decided & (ctw > 0.5)).fill_null(False).alias("better"),
-            (decided & (ctw < 0.5)).fill_null(False).alias("worse"),
-        ).with_columns((pl.col("flat") & ~pl.col("significant")).alias("flat"))
+        out = _bayesian_decisions(out, result, post, alpha)
+    daily = out.select("experiment").join(_daily_units(dataset), on="experiment", how="left")
+    now = np.minimum(out["n_control"].to_numpy(), out["n_treatment"].to_numpy())
+    days = days_needed(column(out, "units_needed"), now, column(daily, "daily_units"))
+    out = out.with_columns(pl.Series("days_needed", days))
     status = (
         pl.when(pl.col("role") != "guardrail")
         .then(pl.lit(None, dtype=pl.String))
@@ -246,6 +242,37 @@ def _depth(
     return out.with_columns(
         status.alias("guardrail_status"), pl.lit(settings.engine).alias("engine")
     ).drop("ni_safe")
+
+
+def _bayesian_decisions(
+    frame: pl.DataFrame, result: Comparison, post: Posterior, alpha: float
+) -> pl.DataFrame:
+    """The Bayesian engine decides from the posterior alone: significant when the chance to
+    win is at least 1 − α/2 (or at most α/2), flat when the (1 − 2α) credible interval lies
+    inside ±threshold (that interval replaces the equivalence interval), and the units needed
+    are the posterior's (nsexp.stats.bayes.units_needed)."""
+    threshold = frame["practical_threshold"].to_numpy()
+    low, high = central_interval(post.mean, post.sd, 2 * alpha)
+    needed = bayes_units_needed(
+        result.control_unit_var, result.treatment_unit_var, result.control_mean, threshold, alpha
+    )
+    ctw = pl.col("chance_to_win")
+    decided = ((ctw >= 1 - alpha / 2) | (ctw <= alpha / 2)).fill_null(False)
+    with np.errstate(invalid="ignore"):
+        inside = (low > -threshold) & (high < threshold)
+    return (
+        frame.with_columns(
+            decided.alias("significant"),
+            (decided & (ctw > 0.5)).alias("better"),
+            (decided & (ctw < 0.5)).alias("worse"),
+            pl.Series("equivalence_ci_low", low),
+            pl.Series("equivalence_ci_high", high),
+            pl.Series("units_needed", np.where(np.isfinite(needed), needed, np.nan)),
+            pl.Series("inside", inside),
+        )
+        .with_columns((pl.col("inside") & ~pl.col("significant")).alias("flat"))
+        .drop("inside")
+    )
 
 
 def _note_expr() -> pl.Expr:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from nsexp.analysis.settings import Settings
 from nsexp.stats.bayes import PRIOR_SD
+from nsexp.stats.exact import FEW_EVENTS
 from nsexp.stats.multiplicity import CORRECTION_NAMES
+from nsexp.stats.sequential import DEFAULT_N
+from nsexp.stats.validity import MIN_UNITS
 
 
 def methods(settings: Settings) -> list[str]:
@@ -19,7 +22,15 @@ def methods(settings: Settings) -> list[str]:
         f"Significance level α = {s.alpha:g}; intervals are {level} confidence intervals.",
         "Mean metrics: Welch's t-test (Welch–Satterthwaite df); proportions: z-test with "
         "unpooled standard errors; ratio metrics: z-test with delta-method variance.",
-        "Relative lift (treatment ÷ control − 1): delta-method interval.",
+        "Relative lift (treatment ÷ control − 1): delta-method interval; the log-ratio "
+        "interval where the delta one would reach below −100% or the control mean is poorly "
+        "determined (Fieller's g > 0.1). Each metric's method, ci_method and rel_ci_method "
+        "say which.",
+        f"Proportions with fewer than {FEW_EVENTS} events (or non-events) in an arm: Fisher's "
+        "exact test, Newcombe's hybrid-score interval of the difference and the adjusted "
+        "log-ratio interval of the lift. Mean and ratio metrics with fewer than "
+        f"{MIN_UNITS} units in an arm, and summary rows whose sum and sum_sq cannot hold the "
+        "variance, carry a note and cannot decide a verdict (decisive = false).",
         f"Multiple testing: {CORRECTION_NAMES[s.correction]}, within each experiment "
         "for two families: the North Star across treatments, and all other metrics.",
         f"North Star flat: its {(1 - 2 * s.alpha) * 100:g}% interval lies inside "
@@ -52,16 +63,18 @@ def _sequential(s: Settings) -> list[str]:
     """The always-valid method, described only when it is on."""
     if not s.sequential:
         return []
-    tuned = (
-        f"a planned {s.sequential_n:,} units per comparison"
+    fallback = (
+        f"a planned {s.sequential_n:,} units per comparison (--sequential-n)"
         if s.sequential_n
-        else "each comparison's sample at the readout"
+        else f"{DEFAULT_N:,} units per comparison (GrowthBook's default)"
     )
     return [
         "Sequential testing: intervals and p-values (absolute and relative) are always "
         "valid, from the two-sided normal-mixture confidence sequence (Howard et al. 2021), "
-        f"mixing parameter tuned to {tuned}; looking every day keeps the false-positive "
-        "rate at α. The North Star's flat test uses the always-valid (1 − 2α) interval."
+        "its mixing parameter tuned once to a planned sample fixed before the data: the "
+        f"experiment's planned_units (experiments.toml), else {fallback}; each metric's "
+        "sequential_n says which. Looking every day keeps the false-positive rate at α. The "
+        "North Star's flat test uses the always-valid (1 − 2α) interval."
     ]
 
 
@@ -90,8 +103,12 @@ def _depth(s: Settings) -> list[str]:
     if s.engine == "bayesian":
         lines.append(
             f"Bayesian engine: Normal(0, {PRIOR_SD:g}²) prior on the relative lift, normal "
-            "likelihood from the delta method; significant when the chance to win exceeds "
-            f"{1 - s.alpha / 2:g} or falls below {s.alpha / 2:g}; no multiplicity correction; the "
-            "North Star's flat test stays the frequentist equivalence test."
+            "likelihood from the delta method; every decision comes from the posterior: "
+            f"better when the chance to win is at least {1 - s.alpha / 2:g} (worse when at most "
+            f"{s.alpha / 2:g}), which is when its {(1 - s.alpha) * 100:g}% credible interval "
+            f"excludes zero; flat when its {(1 - 2 * s.alpha) * 100:g}% credible interval lies "
+            "inside ±practical_threshold; the lift shown is the posterior mean, inside its "
+            "interval; units needed are those at which the posterior would tell the threshold "
+            "from zero with 80% power; no multiplicity correction."
         )
     return lines

@@ -6,10 +6,19 @@ import numpy as np
 import polars as pl
 
 from nsexp.config.catalog import ROLES, Catalog
+from nsexp.io.moments import FLAGS
 from nsexp.io.schema import COV_SUMS
 from nsexp.stats.arms import ArmSums
 
-_SUMS = ("n", "sum", "sum_sq", "den_sum", "den_sum_sq", "num_den_sum")
+# ArmSums' fields, in its order: the raw sums, then the sums shifted around a pilot value
+# (nsexp.io.moments), which keep every digit of the variance when the mean is large.
+_SUMS = (
+    "n",
+    *("sum", "sum_sq", "den_sum", "den_sum_sq", "num_den_sum"),
+    *("shift", "dev_sum", "dev_sum_sq"),
+    *("den_shift", "den_dev_sum", "den_dev_sum_sq", "num_den_dev_sum"),
+)
+COV_MOMENTS = ("cov_shift", "cov_dev_sum", "cov_dev_sum_sq", "num_cov_dev_sum")
 
 
 def metric_frame(catalog: Catalog) -> pl.DataFrame:
@@ -36,7 +45,9 @@ def pair_arms(summary: pl.DataFrame, controls: dict[str, str], keys: list[str]) 
         on="experiment",
     )
     is_control = pl.col("variant") == pl.col("control")
-    control = frame.filter(is_control).select(*keys, *_SUMS, *COV_SUMS)
+    control = frame.filter(is_control).select(
+        *keys, *_SUMS, *COV_SUMS, *COV_MOMENTS, *FLAGS.values()
+    )
     treatment = frame.filter(~is_control).drop("control")
     return treatment.join(control, on=keys, suffix="_c")
 

@@ -17,30 +17,16 @@ from nsexp.analysis.learned import Learned
 from nsexp.analysis.reasons import MetricHistory, explain
 from nsexp.analysis.results import MetricResult, TimelinePoint, metric_results, timeline_points
 from nsexp.analysis.settings import Settings
+from nsexp.analysis.srm import Srm, srm_checks
 from nsexp.analysis.timeline import north_star_timelines
 from nsexp.analysis.verdict import NorthStarStatus, Verdict, decide
 from nsexp.analysis.within import WITHIN_SCHEMA, within_covariances
 from nsexp.config.catalog import Catalog
+from nsexp.config.experiments import Status
 from nsexp.errors import InputError
 from nsexp.io import Dataset, Experiment
-from nsexp.stats.srm import srm_test
 
-
-@dataclass(frozen=True)
-class Srm:
-    """Sample ratio mismatch check of one experiment."""
-
-    p_value: float
-    mismatch: bool
-    counts: dict[str, int]
-    expected: dict[str, float]
-
-    def problem(self) -> str:
-        """The mismatch as a data problem a reason can quote."""
-        observed = " / ".join(f"{v} {n:,}" for v, n in self.counts.items())
-        planned = " / ".join(f"{s * 100:g}%" for s in self.expected.values())
-        p = "p < 0.001" if self.p_value < 0.001 else f"p = {self.p_value:.3f}"
-        return f"sample ratio mismatch: {observed} units against a planned {planned} split ({p})"
+CONCLUDED_AFTER_DAYS = 14  # no exposures for this long before the newest data: it has ended
 
 
 @dataclass(frozen=True)
@@ -79,6 +65,7 @@ class ExperimentReadout:
     first_date: dt.date | None = None
     last_date: dt.date | None = None
     notes: tuple[str, ...] = ()
+    status: Status = "running"
 
     @property
     def id(self) -> str:
@@ -118,6 +105,7 @@ class Readout:
     fingerprint: str = ""
     # per comparison and metric pair: the sampling covariance of the two relative lifts
     within: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=WITHIN_SCHEMA))
+    verdicts: pl.DataFrame = field(default_factory=pl.DataFrame, repr=False)
 
     def valid_treatments(self) -> list[TreatmentReadout]:
         """Every comparison whose data can be trusted (verdict not `invalid`): the ones
@@ -127,17 +115,29 @@ class Readout:
         ]
 
 
-def build_readout(
-    dataset: Dataset,
-    settings: Settings | None = None,
-    experiment: str | None = None,
-    history: Mapping[str, MetricHistory] | None = None,
-    learned: Mapping[tuple[str, str], Learned] | None = None,
-) -> Readout:
-    """Test every metric of every treatment against its control, all at once, then judge;
-    `history` and `learned` (nsexp.learning.history) add what past experiments say: per
-    metric to the reasons, per comparison (prediction, false-positive risk, alerts) to the
-    treatment and its reasons."""
+@dataclass(frozen=True)
+class Judgement:
+    """Every metric tested and every treatment judged, before any sentence is written: what
+    learning from a portfolio needs (the readout adds the reasons, records and timelines)."""
+
+    settings: Settings
+    catalog: Catalog
+    results: pl.DataFrame = field(repr=False)
+    verdicts: pl.DataFrame = field(repr=False)
+    srm: dict[str, Srm] = field(repr=False)
+    experiments: dict[str, Experiment] = field(repr=False)
+    # per comparison and metric pair: the sampling covariance of the two relative lifts
+    within: pl.DataFrame = field(repr=False)
+
+
+Judged = Readout | Judgement  # what the learning layer reads: results, verdicts, within, catalog
+
+
+def judge(
+    dataset: Dataset, settings: Settings | None = None, experiment: str | None = None
+) -> Judgement:
+    """Test every metric of every treatment against its control, all at once, and judge each
+    treatment by the North Star rules (results of invalid experiments claim nothing)."""
     settings = settings or Settings()
     experiments = dataset.experiments
     if experiment is not None:
@@ -147,23 +147,48 @@ def build_readout(
                 f"no experiment {experiment!r} in the data", fix=f"use one of: {known}"
             )
         experiments = {experiment: experiments[experiment]}
-    ids = list(experiments)
-    results = compute_results(dataset, settings, ids)
-    srm = _srm(dataset, experiments)
+    results = compute_results(dataset, settings, list(experiments))
+    srm = srm_checks(dataset, experiments)
     invalid = {e for e, x in experiments.items() if srm[e].mismatch or x.problems}
     verdicts = decide(results, invalid)
-    by_pair = {
-        k: metric_results(v)
-        for k, v in results.partition_by("experiment", "variant", as_dict=True).items()
-    }
+    controls = {e: x.control for e, x in experiments.items()}
+    return Judgement(
+        settings,
+        dataset.catalog,
+        _distrust(results, invalid),
+        verdicts,
+        srm,
+        experiments,
+        within_covariances(dataset, results, controls),
+    )
+
+
+def build_readout(
+    dataset: Dataset,
+    settings: Settings | None = None,
+    experiment: str | None = None,
+    history: Mapping[str, MetricHistory] | None = None,
+    learned: Mapping[tuple[str, str], Learned] | None = None,
+) -> Readout:
+    """The readout of every experiment (or one): judged, explained in reasons, with each
+    metric's record and the North Star's timeline; `history` and `learned`
+    (nsexp.learning.history) add what past experiments say: per metric to the reasons, per
+    comparison (prediction, false-positive risk, alerts) to the treatment and its reasons."""
+    judged = judge(dataset, settings, experiment)
+    settings, experiments, srm = judged.settings, judged.experiments, judged.srm
+    ids = list(experiments)
+    by_pair: dict[tuple[str, str], list[MetricResult]] = {}
+    for m in metric_results(judged.results):  # one pass over the frame, then bucket
+        by_pair.setdefault((m.experiment, m.variant), []).append(m)
     timelines = _timelines(dataset, settings, ids)
     dates = _date_range(dataset)
+    newest = max((last for _, last in dates.values()), default=None)
     treatments: dict[str, list[TreatmentReadout]] = {e: [] for e in ids}
-    for row in verdicts.iter_rows(named=True):
+    for row in judged.verdicts.iter_rows(named=True):
         eid, variant = row["experiment"], row["variant"]
-        problems = [srm[eid].problem()] if srm[eid].mismatch else []
+        problems = [srm[eid].problem(eid)] if srm[eid].mismatch else []
         problems += experiments[eid].problems
-        metrics = by_pair[(eid, variant)]
+        metrics = tuple(by_pair[(eid, variant)])
         record = (learned or {}).get((eid, variant))
         reasons = explain(row["verdict"], metrics, settings.alpha, problems, history, record)
         treatments[eid].append(
@@ -186,6 +211,7 @@ def build_readout(
             first_date=dates.get(eid, (None, None))[0],
             last_date=dates.get(eid, (None, None))[1],
             notes=exp.notes,
+            status=_status(exp, dates.get(eid, (None, None))[1], newest),
         )
         for eid, exp in experiments.items()
     }
@@ -193,9 +219,26 @@ def build_readout(
         settings=settings,
         catalog=dataset.catalog,
         experiments=readouts,
-        results=results,
+        results=judged.results,
         fingerprint=dataset.fingerprint,
-        within=within_covariances(dataset, results, {e: x.control for e, x in experiments.items()}),
+        within=judged.within,
+        verdicts=judged.verdicts,
+    )
+
+
+def _distrust(results: pl.DataFrame, invalid: set[str]) -> pl.DataFrame:
+    """Results of invalid experiments claim nothing: not better, worse, flat or safe."""
+    if not invalid:
+        return results
+    bad = pl.col("experiment").is_in(sorted(invalid))
+    claims = [
+        pl.when(bad).then(pl.lit(False)).otherwise(pl.col(c)).alias(c)
+        for c in ("better", "worse", "flat")
+    ]
+    return results.with_columns(
+        *claims,
+        pl.when(bad).then(None).otherwise(pl.col("guardrail_status")).alias("guardrail_status"),
+        (~bad).alias("trusted"),
     )
 
 
@@ -205,38 +248,17 @@ def _timelines(
     """The North Star's cumulative timeline per (experiment, treatment), when data has dates."""
     if not dataset.has_dates:
         return {}
-    frame = north_star_timelines(dataset, settings, experiment_ids)
-    parts = frame.partition_by("experiment", "variant", as_dict=True)
-    return {(str(e), str(v)): timeline_points(part) for (e, v), part in parts.items()}
+    return timeline_points(north_star_timelines(dataset, settings, experiment_ids))
 
 
-def _srm(dataset: Dataset, experiments: dict[str, Experiment]) -> dict[str, Srm]:
-    """The SRM check of each experiment against its planned split (equal when undeclared)."""
-    counts = (
-        dataset.units.filter(pl.col("experiment").is_in(list(experiments)))
-        .group_by("experiment", "variant")
-        .agg(pl.col("units").sum())
-        .sort("experiment", "variant")
-    )
-    shares = [
-        experiments[e].info.expected_split.get(v, 1.0)
-        for e, v in counts.select("experiment", "variant").iter_rows()
-    ]
-    tested = srm_test(counts.with_columns(pl.Series("share", shares, dtype=pl.Float64)))
-    by_experiment = counts.partition_by("experiment", as_dict=True)
-    out = {}
-    for row in tested.iter_rows(named=True):
-        eid = row["experiment"]
-        exp_counts = by_experiment[(eid,)]
-        split = experiments[eid].info.expected_split
-        total = sum(split.values()) if split else exp_counts.height
-        out[eid] = Srm(
-            p_value=float(row["p_value"]),
-            mismatch=bool(row["mismatch"]),
-            counts=dict(exp_counts.select("variant", "units").iter_rows()),
-            expected={v: split.get(v, 1.0) / total for v in exp_counts["variant"]},
-        )
-    return out
+def _status(exp: Experiment, last: dt.date | None, newest: dt.date | None) -> Status:
+    """experiments.toml's status, else concluded when the experiment's last exposure is more
+    than CONCLUDED_AFTER_DAYS before the newest date in the data, else running."""
+    if exp.info.status is not None:
+        return exp.info.status
+    if last is not None and newest is not None and (newest - last).days > CONCLUDED_AFTER_DAYS:
+        return "concluded"
+    return "running"
 
 
 def _date_range(dataset: Dataset) -> dict[str, tuple[dt.date, dt.date]]:

@@ -29,20 +29,38 @@ LABEL_PHRASES: dict[str, str] = {
 
 
 class MetricHistory(NamedTuple):
-    """Which comparisons (experiment, variant) moved a metric, and where the North Star followed."""
+    """A metric's record in past experiments: which comparisons (experiment, variant) moved it,
+    where the North Star followed, and its label with the corrected correlation it rests on."""
 
     metric: str
     label: str
     moved: frozenset[tuple[str, str]]
     followed: frozenset[tuple[str, str]]
+    correlation: float | None = None
+    correlation_low: float | None = None
+    correlation_high: float | None = None
+    comparisons: int = 0
+
+
+HISTORY_DEFINITION = (
+    "How history lines read: a metric 'moved' in a comparison when it was significant after "
+    "the correction; the North Star 'followed' when it was significant too, the same way. The "
+    "label is the metric's record over every valid past comparison: predictive when the "
+    "correlation of its true effects with the North Star's (corrected for noise) is at least "
+    "0.5 with its interval above 0; vanity when it moved at least 3 times, the North Star "
+    "followed under half of them and that correlation is below 0.3; too few under 20 "
+    "comparisons; weak otherwise. The counts leave out the experiment on view; the label rests "
+    "on every valid comparison on record."
+)
 
 
 def describe(m: MetricResult) -> str:
-    """'Page views +8.1% [+5.2%, +11.0%], p < 0.001' for one metric's result."""
+    """'Page views +8.1% [+5.2%, +11.0%], p < 0.001' for one metric's result: its decision
+    effect and interval (posterior mean and credible interval under the Bayesian engine)."""
     low, high = m.decision_interval
     if m.engine == "bayesian":
         return (
-            f"{m.name} {fmt.pct(m.rel_effect)} {fmt.pct_ci(low, high)}, "
+            f"{m.name} {fmt.pct(m.decision_effect)} {fmt.pct_ci(low, high)}, "
             f"chance to win {fmt.chance(m.chance_to_win)}"
         )
     if m.rel_effect is None and m.abs_effect is not None:
@@ -57,18 +75,21 @@ def describe(m: MetricResult) -> str:
 
 
 def north_star_clause(ns: MetricResult, alpha: float) -> str:
-    """How the North Star moved and what that means: moved, flat or inconclusive."""
+    """How the North Star moved and what that means: moved, flat or inconclusive. Only the
+    flatness sentence quotes the (1 − 2α) interval of the flat test, and names it."""
     name = f"the North Star {ns.name}"
     limit = fmt.threshold(ns.practical_threshold)
     if ns.significant:
         return f"{name} moved {describe(ns).removeprefix(ns.name + ' ')}"
-    band = fmt.pct_ci(ns.equivalence_ci_low, ns.equivalence_ci_high)
-    level = f"{(1 - 2 * alpha) * 100:g}% CI"
+    bayesian = ns.engine == "bayesian"
+    kind = "credible" if bayesian else "equivalence"
+    band = (
+        f"its {(1 - 2 * alpha) * 100:g}% {kind} interval "
+        f"{fmt.pct_ci(ns.equivalence_ci_low, ns.equivalence_ci_high)}"
+    )
+    moved = describe(ns).removeprefix(ns.name + " ")
     if ns.flat:
-        return (
-            f"{name} moved {fmt.pct(ns.rel_effect)} {band} ({level}), "
-            f"inside its {limit} threshold: flat"
-        )
+        return f"{name} moved {moved}; {band} lies inside its {limit} threshold: flat"
     need, have = ns.units_needed, min(ns.n_control, ns.n_treatment)
     tail = (
         f"; about {fmt.count(need)} units per arm (now {fmt.count(have)}) "
@@ -76,9 +97,10 @@ def north_star_clause(ns: MetricResult, alpha: float) -> str:
         if need is not None
         else ""
     )
+    bar = f" (a win needs {fmt.chance(1 - alpha / 2)})" if bayesian else ""
     return (
-        f"{name} moved {fmt.pct(ns.rel_effect)} {band} ({level}), "
-        f"too uncertain to rule out a {limit} effect: inconclusive{tail}"
+        f"{name} moved {moved}{bar}; {band} reaches past {limit}, too uncertain to rule out "
+        f"an effect worth acting on: inconclusive{tail}"
     )
 
 
@@ -102,25 +124,37 @@ def guardrail_caveats(metrics: Sequence[MetricResult]) -> list[str]:
 
 
 def history_reason(m: MetricResult, history: MetricHistory) -> str:
-    """The history of a metric in one sentence ('When Page views moved in other experiments,
-    the North Star followed 2 of 9 times ...').
+    """The history of a metric in one sentence: how often it moved in other experiments, how
+    often the North Star followed, and its label with the correlation behind it (the terms of
+    HISTORY_DEFINITION, which the page states once).
 
-    The experiment being explained is left out of the counts (all its comparisons), so a
-    readout never quotes itself or a sibling arm as history.
+    Every comparison of the experiment being explained is left out of the counts (its sibling
+    arms too), so a readout never quotes itself as history.
     """
-    moved = sum(1 for e, _ in history.moved if e != m.experiment)
-    followed = sum(1 for e, _ in history.followed if e != m.experiment)
-    phrase = LABEL_PHRASES.get(history.label, history.label)
-    if moved == 0:
-        return (
-            f"History: {m.name} has not moved significantly in any other experiment "
-            f"on record ({phrase})."
-        )
+    moved = sum(e != m.experiment for e, _ in history.moved)
+    followed = sum(e != m.experiment for e, _ in history.followed)
     times = "time" if moved == 1 else "times"
-    return (
-        f"History: when {m.name} moved in other experiments, the North Star followed "
-        f"{followed} of {moved} {times} ({phrase})."
+    count = (
+        f"{m.name} has not moved significantly in any other experiment"
+        if moved == 0
+        else f"when {m.name} moved in other experiments, the North Star followed {followed} of "
+        f"{moved} {times}"
     )
+    return f"History: {count}; {_label_text(history)}."
+
+
+def _label_text(history: MetricHistory) -> str:
+    """'label predictive (corrected correlation +0.81 [+0.62, +0.91] over 44 comparisons)'."""
+    phrase = LABEL_PHRASES.get(history.label, history.label)
+    if history.label == "too_few" or history.correlation is None:
+        return f"{phrase} ({history.comparisons} comparisons on record)"
+    r = f"{history.correlation:+.2f}".replace("-", fmt.MINUS)
+    band = ""
+    if history.correlation_low is not None and history.correlation_high is not None:
+        low = f"{history.correlation_low:+.2f}".replace("-", fmt.MINUS)
+        high = f"{history.correlation_high:+.2f}".replace("-", fmt.MINUS)
+        band = f" [{low}, {high}]"
+    return f"{phrase} (corrected correlation {r}{band} over {history.comparisons} comparisons)"
 
 
 def explain(

@@ -8,16 +8,20 @@ import polars as pl
 from nsexp.analysis.pairs import arm_sums, pair_arms
 from nsexp.analysis.results import TIMELINE_SCHEMA
 from nsexp.analysis.settings import Settings
+from nsexp.analysis.validity import check, planned_n
 from nsexp.io import Dataset
+from nsexp.io.moments import running
 from nsexp.io.schema import SUMS
 from nsexp.stats.compare import compare
 from nsexp.stats.sequential import sequential_comparison
+from nsexp.stats.validity import without_test
 
 
 def cumulative(summary: pl.DataFrame) -> pl.DataFrame:
     """Running totals per experiment, variant and metric over every date of the experiment.
 
-    Days on which an arm had no new units carry its previous totals forward.
+    Days on which an arm had no new units carry its previous totals forward. The shifted sums
+    accumulate on one shift per series (nsexp.io.moments.running), never from raw sums.
     """
     dated = summary.drop_nulls("date")
     grid = (
@@ -25,14 +29,13 @@ def cumulative(summary: pl.DataFrame) -> pl.DataFrame:
         .unique()
         .join(dated.select("experiment", "date").unique(), on="experiment")
     )
-    return (
-        grid.join(dated, on=["experiment", "variant", "metric", "date"], how="left")
+    series = ["experiment", "variant", "metric"]
+    rows = (
+        grid.join(dated, on=[*series, "date"], how="left")
         .with_columns(pl.col("n").fill_null(0), *(pl.col(c).fill_null(0.0) for c in SUMS))
-        .sort("experiment", "variant", "metric", "date")
-        .with_columns(
-            pl.col("n", *SUMS).cum_sum().over("experiment", "variant", "metric"),
-        )
+        .sort(*series, "date")
     )
+    return running(rows, series).with_columns(pl.col("n", *SUMS).cum_sum().over(series))
 
 
 def north_star_timeline(
@@ -56,8 +59,8 @@ def north_star_timelines(
     """Cumulative per-date comparisons of the North Star for many experiments at once.
 
     With settings.sequential the intervals and p-values come from the normal-mixture
-    confidence sequence, tuned to the comparison's sample on its last date (or to
-    settings.sequential_n), so the last entry matches the sequential readout.
+    confidence sequence tuned once to the planned sample (nsexp.analysis.validity.planned_n),
+    the same boundary at every date, so the last entry matches the sequential readout.
     """
     metric = metric or dataset.catalog.north_star.id
     ids = list(dataset.experiments) if experiment_ids is None else experiment_ids
@@ -74,15 +77,13 @@ def north_star_timelines(
         .with_columns((pl.col("n") + pl.col("n_c")).cast(pl.Float64).alias("n_both"))
     )
     kind = np.full(pairs.height, dataset.catalog.metrics[metric].type)
-    result = compare(kind, arm_sums(pairs, "_c"), arm_sums(pairs), settings.alpha)
-    if settings.sequential:
-        n_star = (
-            settings.sequential_n
-            or pairs.select(pl.col("n_both").max().over("experiment", "variant"))
-            .to_series()
-            .to_numpy()
-        )
+    arms = arm_sums(pairs, "_c"), arm_sums(pairs)
+    result = compare(kind, *arms, settings.alpha)
+    if settings.sequential:  # the readout's own planned sample: one boundary for every look
+        n_star = planned_n(dataset, pairs["experiment"], settings.sequential_n)
         result = sequential_comparison(result, pairs["n_both"].to_numpy(), settings.alpha, n_star)
+    # a variance the summary rows could not hold: no p-value on any day either
+    result = without_test(result, check(pairs, kind, result, False, arms).lost)
     return pairs.select(
         "experiment",
         "variant",

@@ -6,7 +6,6 @@ import argparse
 import json
 
 from nsexp.errors import InputError
-from nsexp.stats.power import POWER, plan
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -30,8 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--power",
         type=float,
-        default=POWER,
-        help=f"chance to detect the effect (default {POWER:g})",
+        default=None,
+        help="chance to detect the effect (default 0.8, nsexp.stats.power.POWER)",
     )
     p.add_argument("--variants", type=int, default=2, help="arms including the control (default 2)")
     p.add_argument(
@@ -50,6 +49,14 @@ def _check_plan(args: argparse.Namespace) -> tuple[float, float]:
         if not 0 < args.proportion < 1:
             raise InputError("--proportion must be between 0 and 1", fix="e.g. --proportion 0.2")
         mean, var = args.proportion, args.proportion * (1 - args.proportion)
+        treated = args.proportion * (1 + args.effect)
+        if not 0 < treated < 1:
+            raise InputError(
+                f"--proportion {args.proportion:g} with --effect {args.effect:g} implies a "
+                f"treatment rate of {treated:g}, which is not a proportion",
+                fix="give a relative effect that keeps the rate between 0 and 1, e.g. "
+                f"--effect {min(0.5, (1 - args.proportion) / args.proportion / 2):.2g}",
+            )
     else:
         if args.baseline_variance is None or args.baseline_variance <= 0:
             raise InputError(
@@ -75,17 +82,16 @@ def _check_plan(args: argparse.Namespace) -> tuple[float, float]:
 
 def run(args: argparse.Namespace) -> str:
     """The plan as text or JSON."""
+    from nsexp.stats.power import POWER, plan, proportion_plan  # scipy loads only here
+
+    if args.power is None:
+        args.power = POWER
     mean, var = _check_plan(args)
-    result = plan(
-        mean,
-        var,
-        args.daily_units,
-        args.effect,
-        args.alpha,
-        args.power,
-        args.variants,
-        args.cuped_rho**2,
-    )
+    shared = (args.daily_units, args.effect, args.alpha, args.power, args.variants)
+    if args.proportion is not None:  # each arm its own Bernoulli variance
+        result = proportion_plan(mean, *shared, args.cuped_rho**2)
+    else:
+        result = plan(mean, var, *shared, args.cuped_rho**2)
     if args.format == "json":
         return json.dumps(result._asdict(), indent=2) + "\n"
     cuped = f" with CUPED (ρ = {args.cuped_rho:g})" if args.cuped_rho else ""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from nsexp.stats.multiplicity import CORRECTIONS
 
@@ -18,6 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("path", help="data directory or one CSV/Parquet file")
     p.add_argument("--metrics", help="metrics.toml (default: beside the data)")
+    p.add_argument("--control", metavar="VARIANT", help="the control arm (as for readout)")
     p.add_argument("--alpha", type=float, default=0.05, help="significance level")
     p.add_argument("--correction", choices=CORRECTIONS, default="holm")
     p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
@@ -31,12 +31,13 @@ def run(args: argparse.Namespace) -> str:
     from nsexp.io import load_dataset
     from nsexp.learning.proxies import cumulative_impact, proxies
     from nsexp.report import proxies as report
+    from nsexp.report.json import dumps
 
-    dataset = load_dataset(args.path, args.metrics)
+    dataset = load_dataset(args.path, args.metrics, control=args.control)
     readout = build_readout(dataset, Settings(alpha=args.alpha, correction=args.correction))
     table, impact = proxies(readout), cumulative_impact(readout)
     if args.format == "json":
-        return json.dumps(report.proxies_dict(table, impact), indent=2, allow_nan=False) + "\n"
+        return dumps(report.proxies_dict(table, impact))
     if args.format == "markdown":
         return report.to_markdown(table, impact)
     return report.to_table(table, impact)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from nsexp.analysis.settings import STATS_ENGINES, Settings
 from nsexp.stats.multiplicity import CORRECTIONS
@@ -19,6 +18,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("path", help="data directory or one CSV/Parquet file")
     p.add_argument("--metrics", help="metrics.toml (default: beside the data)")
     p.add_argument("--experiment", help="only this experiment id")
+    p.add_argument(
+        "--control",
+        metavar="VARIANT",
+        help="the control arm, for experiments experiments.toml does not cover "
+        "(default: the one variant named like a control, e.g. control or baseline)",
+    )
     p.add_argument("--alpha", type=float, default=0.05, help="significance level")
     p.add_argument("--correction", choices=CORRECTIONS, default="holm")
     p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
@@ -31,7 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--sequential-n",
         type=int,
         default=None,
-        help="planned units per comparison (both arms) to tune the sequential boundary to",
+        help="planned units per comparison (both arms) to tune the sequential boundary to, "
+        "fixed before the data; experiments.toml planned_units wins (default 5000)",
     )
     p.add_argument(
         "--segment",
@@ -76,11 +82,11 @@ def run(args: argparse.Namespace) -> str:
     from nsexp.analysis.segments import segment_readout
     from nsexp.io import load_dataset
     from nsexp.learning.history import readout_learning
-    from nsexp.report.json import readout_dict
+    from nsexp.report.json import dumps, readout_dict
     from nsexp.report.markdown import to_markdown, to_table
     from nsexp.report.segments import segment_output
 
-    dataset = load_dataset(args.path, args.metrics, segment=args.segment)
+    dataset = load_dataset(args.path, args.metrics, segment=args.segment, control=args.control)
     settings = settings_of(args)
     if args.segment is not None:
         return segment_output(segment_readout(dataset, settings, args.experiment), args.format)
@@ -93,5 +99,5 @@ def run(args: argparse.Namespace) -> str:
         learned=learning.learned,
     )
     if args.format == "json":
-        return json.dumps(readout_dict(readout), indent=2, allow_nan=False) + "\n"
+        return dumps(readout_dict(readout))
     return to_markdown(readout) if args.format == "markdown" else to_table(readout)

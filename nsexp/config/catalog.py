@@ -32,6 +32,10 @@ ROLE_LABELS: dict[str, str] = {
     "guardrail": "Guardrail",
 }
 DEFAULT_THRESHOLD = 0.01
+# The most metrics one catalog may declare (README, "Data formats"), checked before any metric is
+# parsed or any file read: a North Star tree of a thousand metrics is far past any real one, and
+# every readout, chart and export grows with the number of metrics.
+MAX_METRICS = 1_000
 COLUMN_KEYS = ("experiment", "variant", "unit_id", "date")
 SUMMARY_COLUMN_KEYS = ("metric",)  # mappable too, but only summary files have these columns
 DATES = ("daily", "cumulative")  # [columns] dates: dated summary rows are per day or running
@@ -146,6 +150,14 @@ def parse_catalog(raw: dict, source: str = "metrics.toml") -> Catalog:
             "no [metrics.<id>] tables",
             file=source,
             fix="add one table per metric, e.g. [metrics.weekly_active_teams]",
+        )
+    if len(tables) > MAX_METRICS:
+        raise InputError(
+            f"declares {len(tables):,} metrics, more than the limit of {MAX_METRICS:,}",
+            file=source,
+            fix="keep the North Star, its leading indicators, vanity metrics and guardrails "
+            "(a catalog this large is not a North Star tree); split the rest into another "
+            "data directory",
         )
     metrics = {mid: _parse_metric(mid, spec, source) for mid, spec in tables.items()}
     stars = [m.id for m in metrics.values() if m.role == "north_star"]

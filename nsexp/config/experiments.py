@@ -5,11 +5,50 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
-from nsexp.config.toml import read_toml
+from nsexp.config.toml import read_toml, toml_key
 from nsexp.errors import InputError
 
-_KEYS = {"name", "control", "expected_split", "owner", "hypothesis", "start"}
+_KEYS = {
+    "name",
+    "control",
+    "expected_split",
+    "owner",
+    "hypothesis",
+    "start",
+    "status",
+    "planned_units",
+}
+Status = Literal["running", "concluded"]
+STATUSES: tuple[Status, ...] = ("running", "concluded")
+# Variant names read as the control when experiments.toml names none, in order of precedence
+# (case, spaces, "-" and "_" ignored). Nothing else is ever guessed: with no match, the readout
+# asks which arm is the control.
+CONTROL_NAMES = (
+    "control",
+    "ctrl",
+    "baseline",
+    "base",
+    "default",
+    "original",
+    "holdout",
+    "champion",
+    "statusquo",
+    "a",
+    "v0",
+)
+
+
+def usual_control(variants: tuple[str, ...]) -> str | None:
+    """The variant with the first usual control name (CONTROL_NAMES, in that order of
+    precedence: 'control' beats 'a'), or None when no variant has one or two share it."""
+    names = {v: "".join(v.lower().replace("-", "").replace("_", "").split()) for v in variants}
+    for name in CONTROL_NAMES:
+        found = [v for v, n in names.items() if n == name]
+        if found:
+            return found[0] if len(found) == 1 else None
+    return None
 
 
 @dataclass(frozen=True)
@@ -23,6 +62,8 @@ class ExperimentInfo:
     owner: str = ""
     hypothesis: str = ""
     start: str = ""
+    status: Status | None = None
+    planned_units: int | None = None  # both arms of a comparison: tunes --sequential
 
     @property
     def title(self) -> str:
@@ -46,11 +87,30 @@ def parse_experiments(raw: dict, source: str = "experiments.toml") -> dict[str, 
     return {eid: _parse_one(eid, spec, source) for eid, spec in tables.items()}
 
 
+def _dotted_id(eid: str, spec: dict) -> str:
+    """The id a dotted table key meant: [experiments.a.03.20] reads as a > 03 > 20."""
+    parts = [eid]
+    while True:
+        tables = [k for k, v in spec.items() if isinstance(v, dict) and k not in _KEYS]
+        if len(tables) != 1:
+            return ".".join(parts)
+        parts.append(tables[0])
+        spec = spec[tables[0]]
+
+
 def _parse_one(eid: str, spec: object, source: str) -> ExperimentInfo:
     where = f"[experiments.{eid}]"
     if not isinstance(spec, dict):
         raise InputError(f"{where} must be a table", file=source)
     unknown = sorted(set(spec) - _KEYS)
+    if unknown and isinstance(spec[unknown[0]], dict):
+        dotted = _dotted_id(eid, spec)
+        raise InputError(
+            f"{where} holds a table '{unknown[0]}': TOML read the dots of the id {dotted!r} "
+            "as nested tables",
+            file=source,
+            fix=f"quote the id: [experiments.{toml_key(dotted)}]",
+        )
     if unknown:
         raise InputError(
             f"{where} has unknown key '{unknown[0]}'",
@@ -67,7 +127,24 @@ def _parse_one(eid: str, spec: object, source: str) -> ExperimentInfo:
             file=source,
             fix="e.g. expected_split = { control = 0.5, treatment = 0.5 }",
         )
+    planned = spec.get("planned_units")
+    if planned is not None and (
+        isinstance(planned, bool) or not isinstance(planned, int) or planned < 2
+    ):
+        raise InputError(
+            f"{where} planned_units = {planned!r} is not a number of units",
+            file=source,
+            fix="give the units a treatment and the control will have together at the planned "
+            "end, a whole number, e.g. planned_units = 40000",
+        )
     start = spec.get("start", "")
+    status = spec.get("status")
+    if status is not None and status not in STATUSES:
+        raise InputError(
+            f"{where} status = {status!r} is not known",
+            file=source,
+            fix='use "running" or "concluded" (or leave it out: the dates decide)',
+        )
     return ExperimentInfo(
         id=eid,
         name=str(spec.get("name", "")),
@@ -76,4 +153,6 @@ def _parse_one(eid: str, spec: object, source: str) -> ExperimentInfo:
         owner=str(spec.get("owner", "")),
         hypothesis=str(spec.get("hypothesis", "")),
         start=start.isoformat() if hasattr(start, "isoformat") else str(start),
+        status=status,
+        planned_units=planned,
     )

@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 from nsexp.config.catalog import COLUMN_KEYS
 from nsexp.config.toml import read_toml
@@ -84,11 +83,12 @@ def parse_source(raw: dict, root: Path, file: str = SOURCE_FILE) -> SourceConfig
             fix='e.g. [columns] variant = "arm"',
         )
     url = raw.get("url")
-    if url is not None and _url_password(url):
+    if url is not None and carries_password(url):
         raise InputError(
-            f"url = {redact(url)!r} carries a password",
+            f"url = {redact(url)!r} carries a password; source.toml may not hold one",
             file=file,
-            fix="remove it from the URL and set NSEXP_PG_PASSWORD (or PGPASSWORD) instead",
+            fix="remove it (user:password@, ?password= or password=) from the url and set "
+            "NSEXP_PG_PASSWORD (or PGPASSWORD) in the server's environment instead",
         )
     config = SourceConfig(
         engine=engine,
@@ -130,11 +130,20 @@ def _require_location(config: SourceConfig) -> None:
         )
 
 
-def _url_password(url: str) -> str | None:
-    try:
-        return urlsplit(url).password
-    except ValueError:
-        return None
+# libpq's password keywords, in a URL's query (?password=) or a key=value DSN (password=...)
+_PASSWORD_KEY = re.compile(r"(?:^|[\s?&;])(?:ssl)?password\s*=", re.IGNORECASE)
+
+
+def carries_password(url: str) -> bool:
+    """Whether a connection string holds a password in any form libpq reads: user:pw@ (even an
+    empty one), ?password= / &sslpassword= in a URL, or password=... in a key=value DSN."""
+    if _PASSWORD_KEY.search(url):
+        return True
+    _, sep, rest = url.partition("://")
+    # the userinfo runs to the last @ before any query: libpq would stop at a '/' in the
+    # password and read the rest as the database, which must not let a password through
+    userinfo, at, _ = rest.split("?", 1)[0].rpartition("@")
+    return bool(sep and at) and ":" in userinfo
 
 
 def password() -> str | None:
@@ -149,8 +158,9 @@ def redact(text: str | None) -> str:
     """Text with any URL password and any password from the environment replaced by ***."""
     if not text:
         return ""
-    text = re.sub(r"(://[^/:@\s]*:)[^@/\s]*@", r"\1***@", text)
-    text = re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", text, flags=re.IGNORECASE)
+    # the whole userinfo, up to the last @ of the address: a password may hold '@', '/' or ':'
+    text = re.sub(r"://[^\s'\"]*@", "://***@", text)
+    text = re.sub(r"(password\s*=\s*)('[^']*'|[^\s&;]+)", r"\1***", text, flags=re.IGNORECASE)
     for name in PASSWORD_ENVS:
         secret = os.environ.get(name)
         if secret:

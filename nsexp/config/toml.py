@@ -1,4 +1,5 @@
-"""The one TOML reader: a file or text in, a dict out, or one InputError a person can act on.
+"""TOML in and out, once: the one reader (a file or text in, a dict out, or one InputError a
+person can act on) and the small writer of the catalogs nsexp generates.
 
 Every configuration file (metrics.toml, experiments.toml, source.toml, the Data page's editor)
 goes through `parse_toml`, so bad syntax, bad bytes and pathologically nested documents all get
@@ -7,7 +8,10 @@ the same one-line message instead of a traceback.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,3 +51,35 @@ def read_toml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise InputError(f"cannot be read ({exc.strerror})", file=path) from exc
     return parse_toml(text, str(path))
+
+
+TomlValue = str | float | bool | dt.date | Mapping[str, float]
+
+
+def toml_key(key: str) -> str:
+    """A key as TOML writes it: bare when it can be, else quoted (ids with dots, spaces...)."""
+    if key and all(c.isascii() and (c.isalnum() or c in "-_") for c in key):
+        return key
+    return json.dumps(key, ensure_ascii=False)
+
+
+def toml_value(value: TomlValue) -> str:
+    """A TOML value: a basic string, a boolean, a number, a date or an inline table of
+    numbers."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{toml_key(k)} = {v!r}" for k, v in value.items()) + " }"
+    return repr(value)
+
+
+def toml_table(name: str, items: Mapping[str, TomlValue | None]) -> str:
+    """One ``[name]`` table, leaving out keys whose value is None (`name` is written as given:
+    quote its parts with toml_key)."""
+    lines = [f"[{name}]"]
+    lines += [f"{key} = {toml_value(value)}" for key, value in items.items() if value is not None]
+    return "\n".join(lines) + "\n"

@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from nsexp.demo.toml import toml_table
+from nsexp.config.toml import toml_table
 
 N_PAST = 44
 FIRST_START = date(2024, 3, 4)
@@ -255,6 +255,7 @@ def history_toml_tables() -> list[tuple[str, dict]]:
                     "owner": OWNERS[i % len(OWNERS)],
                     "hypothesis": f"{name} helps learners complete more lessons.",
                     "start": (FIRST_START + timedelta(days=14 * i)).isoformat(),
+                    "status": "concluded",
                 },
             )
         )

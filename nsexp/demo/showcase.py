@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from nsexp.config.toml import toml_table
 from nsexp.demo.catalog import METRICS
 from nsexp.demo.history import write_history
 from nsexp.demo.scenarios import EXPERIMENTS, PLATFORMS, Lever, Scenario
-from nsexp.demo.toml import toml_table
 
 _PLATFORM_SHARE = np.array([0.46, 0.41, 0.13])
 _PLATFORM_ENGAGEMENT = np.array([1.08, 1.0, 0.78])
@@ -194,6 +194,7 @@ def _experiments_toml(seed: int) -> str:
                 "owner": e.owner,
                 "hypothesis": e.hypothesis,
                 "start": e.start.isoformat(),
+                "status": "running",
             },
         )
         for e in EXPERIMENTS

@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from nsexp.config.catalog import Catalog
+from nsexp.io.moments import increments
 from nsexp.io.schema import SUMS
 from nsexp.io.units import FileRead
 
@@ -18,9 +19,11 @@ def as_daily(read: FileRead, path: Path, catalog: Catalog) -> FileRead:
     """Difference cumulative snapshots per experiment, variant and metric over their dates.
 
     The running sums of the increments give back each snapshot exactly, so totals and timelines
-    are unchanged. Counts must not shrink from one snapshot to the next: where they do, the
-    experiment gets a data problem naming the date (its verdict becomes `invalid`), because
-    such rows are not running totals and the readout cannot be trusted.
+    are unchanged; the shifted sums are moved to one shift per series and differenced the same
+    way (nsexp.io.moments.increments), so they keep their digits too. Counts must not
+    shrink from one snapshot to the next: where they do, the experiment gets a data problem
+    naming the date (its verdict becomes `invalid`), because such rows are not running totals
+    and the readout cannot be trusted.
     """
     if catalog.dates != "cumulative":
         return read
@@ -30,7 +33,7 @@ def as_daily(read: FileRead, path: Path, catalog: Catalog) -> FileRead:
     ordered = summary.sort(*_SERIES, "date")
     _record_shrinking(ordered, read)
     sums = [c for c in ("n", *SUMS) if c in ordered.columns]
-    daily = ordered.with_columns(
+    daily = increments(ordered, list(_SERIES)).with_columns(
         (pl.col(c) - pl.col(c).shift(1).over(_SERIES).fill_null(0)).alias(c) for c in sums
     )
     units = (

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import polars as pl
 
 from nsexp.config.catalog import Catalog, load_catalog
-from nsexp.config.experiments import ExperimentInfo, load_experiments
+from nsexp.config.experiments import ExperimentInfo, load_experiments, usual_control
+from nsexp.config.toml import toml_key
 from nsexp.errors import InputError
+from nsexp.io import schema
 from nsexp.io.cross import cross_totals, empty_cross
 from nsexp.io.cumulative import as_daily
+from nsexp.io.engines import SOURCE_FILE, load_source, read_source
 from nsexp.io.files import check_dates, data_files, kind_of, require_variant, scan
+from nsexp.io.overflow import check_finite_sums
 from nsexp.io.schema import KEYS, SUMMARY_SCHEMA
 from nsexp.io.segment import drop_thin_segments, segment_infos, tag_segment, unit_files
 from nsexp.io.summary import read_summary
@@ -56,6 +62,12 @@ class Dataset:
     segment: str | None = None
     cross: pl.DataFrame = field(default_factory=empty_cross)  # nsexp.io.cross, totalled
 
+    @functools.cached_property
+    def totals(self) -> pl.DataFrame:
+        """The summary collapsed over dates, one row per experiment, variant and metric:
+        computed once, whichever readouts of the data follow."""
+        return schema.totals(self.summary)
+
 
 def default_data_dir() -> Path:
     """./data, unless NSEXP_DATA_DIR says otherwise."""
@@ -63,19 +75,22 @@ def default_data_dir() -> Path:
 
 
 def load_dataset(
-    path: str | Path, metrics: str | Path | None = None, segment: str | None = None
+    path: str | Path,
+    metrics: str | Path | None = None,
+    segment: str | None = None,
+    control: str | None = None,
 ) -> Dataset:
     """Read a data directory or one data file, with metrics.toml beside it unless given.
 
     With `segment`, unit-level rows are split by that column: each experiment's segment is read
-    as an experiment of its own (see nsexp.io.segment)."""
+    as an experiment of its own (see nsexp.io.segment). `control` names the control arm of
+    experiments that experiments.toml does not cover (the CLI's --control)."""
     path = Path(path)
     if not path.exists():
         raise InputError(
             "no such file or directory", file=path, fix="pass a data directory or a data file"
         )
     root = path if path.is_dir() else path.parent
-    from nsexp.io.engines import SOURCE_FILE, load_source, read_source  # engines load on demand
 
     source = load_source(root) if path.is_dir() else None
     files = data_files(root) if path.is_dir() else [path]
@@ -99,6 +114,7 @@ def load_dataset(
         )
     if source is not None:
         reads = [read_source(source, catalog)]
+        check_finite_sums(reads[0].summary, catalog, root / SOURCE_FILE)
     else:
         if segment is not None:
             files = unit_files(files, catalog, segment)
@@ -118,7 +134,8 @@ def load_dataset(
             column=", ".join(metric.columns),
             fix=f"check the column name in [metrics.{metric.id}] or remove the metric",
         )
-    _check_complete(summary, catalog, _files_by_experiment(reads, files))
+    where = _files_by_experiment(reads, files)
+    _check_complete(summary, catalog, where)
     problems = _merge(r.problems for r in reads)
     notes = _merge(r.notes for r in reads)
     if segment is not None:
@@ -126,7 +143,13 @@ def load_dataset(
     arms = summary.group_by("experiment").agg(pl.col("variant").unique().sort())
     experiments = {
         eid: _experiment(
-            eid, tuple(arms_of), infos, problems.get(eid, []), notes.get(eid, []), root
+            eid,
+            tuple(arms_of),
+            infos,
+            problems.get(eid, []),
+            notes.get(eid, []),
+            root,
+            Choice(control, where.get(eid), catalog.column("variant")),
         )
         for eid, arms_of in sorted(arms.iter_rows())
     }
@@ -170,7 +193,9 @@ def _read_file(path: Path, catalog: Catalog, segment: str | None = None) -> File
             return read_wide(lazy, path, catalog)
         if kind_of(columns) == "summary":
             return as_daily(read_summary(lazy, path, catalog), path, catalog)
-        return aggregate_units(lazy, path, catalog)
+        read = aggregate_units(lazy, path, catalog)
+        check_finite_sums(read.summary, catalog, path)
+        return read
     except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
         # a lazy scan may first meet bad bytes deep in the file, in any of the checks
         raise InputError(
@@ -247,6 +272,53 @@ def _merge(dicts: Iterable[dict[str, list[str]]]) -> dict[str, list[str]]:
     return merged
 
 
+class Choice(NamedTuple):
+    """The control asked for on the command line (or None), and where the experiment's
+    variants come from (its file and the variant column's name there), for messages."""
+
+    control: str | None
+    file: str | None
+    column: str = "variant"
+
+
+def _control(
+    eid: str, variants: tuple[str, ...], info: ExperimentInfo, source: Path, asked: Choice
+) -> str:
+    """The control arm: experiments.toml's, else the one asked for (--control), else the one
+    variant with a usual control name; never a guess (an InputError says how to choose)."""
+    if info.control is not None:
+        if info.control not in variants:
+            raise InputError(
+                f"[experiments.{toml_key(eid)}] control = {info.control!r} is not in the data "
+                f"(variants: {', '.join(variants)})",
+                file=source,
+                fix="name one of the variants found in the data as the control",
+            )
+        return info.control
+    if asked.control is not None:
+        if asked.control not in variants:
+            raise InputError(
+                f"--control {asked.control!r} is not a variant of experiment {eid} "
+                f"(variants: {', '.join(variants)})",
+                file=asked.file,
+                column=asked.column,
+                fix="pass one of the variants found in the data",
+            )
+        return asked.control
+    found = usual_control(variants)
+    if found is None:
+        raise InputError(
+            f"experiment {eid} has no variant named like a control (variants: "
+            f"{', '.join(variants)}), and nsexp does not guess which arm is the control",
+            file=asked.file,
+            column=asked.column,
+            fix=f"pass --control VARIANT for a one-experiment path, add [experiments."
+            f'{toml_key(eid)}] control = "{variants[0]}" (or another variant) to '
+            "experiments.toml, or pick the control on the app's Data page",
+        )
+    return found
+
+
 def _check_duplicates(summary: pl.DataFrame, files: list[Path]) -> None:
     dupes = summary.filter(pl.struct(list(KEYS)).is_duplicated())
     if dupes.height:
@@ -266,6 +338,7 @@ def _experiment(
     problems: list[str],
     notes: list[str],
     root: Path,
+    asked: Choice,
 ) -> Experiment:
     info = infos.get(eid, ExperimentInfo(id=eid))
     source = root / "experiments.toml"
@@ -276,17 +349,7 @@ def _experiment(
             file=source if eid in infos else None,
             fix="an A/B test needs a control and at least one treatment in the data",
         )
-    if info.control is not None:
-        control = info.control
-        if control not in variants:
-            raise InputError(
-                f"[experiments.{eid}] control = {control!r} is not in the data "
-                f"(variants: {', '.join(variants)})",
-                file=source,
-                fix="name one of the variants found in the data as the control",
-            )
-    else:
-        control = "control" if "control" in variants else variants[0]
+    control = _control(eid, variants, info, source, asked)
     unknown = sorted(set(info.expected_split) - set(variants))
     if unknown:
         raise InputError(

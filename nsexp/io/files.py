@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Literal
 
@@ -15,6 +16,15 @@ DATA_SUFFIXES = (".csv", ".parquet")
 _SUMMARY_VALUES = ("sum", "sum_sq", "mean", "variance", "den_sum", "den_sum_sq", "num_den_sum")
 FileKind = Literal["unit", "summary", "wide"]
 WIDE_COLUMNS = ("metric", "count_c", "count_t", "mean_c", "mean_t")
+# Limits checked before a file is parsed (README, "Data formats"): a file may hold every metric
+# of the largest catalog (nsexp.config.catalog.MAX_METRICS) with a covariate each, and more.
+MAX_COLUMNS = 10_000
+MAX_HEADER_BYTES = 2_000_000  # a CSV header of MAX_COLUMNS names of up to 200 characters
+MAX_PARQUET_FOOTER_BYTES = 64_000_000  # the metadata Polars parses before reading a row
+_WIDTH_FIX = (
+    f"keep at most {MAX_COLUMNS:,} columns per file: split the metrics over several files, or "
+    "drop the columns no metric reads"
+)
 
 
 def data_files(root: Path) -> list[Path]:
@@ -27,6 +37,7 @@ def scan(path: Path, catalog: Catalog) -> pl.LazyFrame:
     try:
         if path.stat().st_size == 0:
             raise InputError("the file is empty", file=path, fix="export the data again")
+        check_width(path)
         if path.suffix.lower() == ".csv":
             header = pl.read_csv(path, n_rows=0).columns
             ids = ("experiment", "variant", "unit_id")
@@ -41,9 +52,8 @@ def scan(path: Path, catalog: Catalog) -> pl.LazyFrame:
             widen: dict[str, pl.DataType] = {
                 c: pl.Float64() for c, t in inferred.items() if t.is_integer() and c in values
             }
-            lazy = pl.scan_csv(
-                path, schema_overrides={**as_text, **widen}, infer_schema_length=10_000
-            )
+            # the whole schema, so no later step infers it again from the first 10,000 rows
+            lazy = pl.scan_csv(path, schema=pl.Schema({**inferred, **widen}))
         else:
             lazy = pl.scan_parquet(path)
         names = lazy.collect_schema().names()
@@ -69,6 +79,95 @@ def scan(path: Path, catalog: Catalog) -> pl.LazyFrame:
             fix=f"drop or rename the file's own '{clash}' column, or remove the mapping",
         )
     return lazy.rename(renames) if any(a != b for a, b in renames.items()) else lazy
+
+
+def check_width(path: Path) -> None:
+    """Refuse a file with more than MAX_COLUMNS columns, or two columns of one name, from its
+    CSV header line or Parquet footer alone: before Polars parses a row."""
+    names = _csv_header(path) if path.suffix.lower() == ".csv" else _parquet_names(path)
+    if len(names) > MAX_COLUMNS:
+        raise InputError(
+            f"has {len(names):,} columns, more than the limit of {MAX_COLUMNS:,}",
+            file=path,
+            fix=_WIDTH_FIX,
+        )
+    seen: set[str] = set()
+    for name in names:
+        if name and name in seen:
+            raise InputError(
+                "appears twice in the header",
+                file=path,
+                column=name,
+                fix="give every column a distinct name (rename or drop one of the two)",
+            )
+        seen.add(name)
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The column names of a CSV's first record, read from at most MAX_HEADER_BYTES."""
+    with path.open("rb") as handle:
+        head = handle.read(MAX_HEADER_BYTES + 1)
+    text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    first, newline, _ = text.partition("\n")
+    if not newline and len(head) > MAX_HEADER_BYTES:
+        raise InputError(
+            f"has a header line longer than {MAX_HEADER_BYTES:,} bytes",
+            file=path,
+            fix=_WIDTH_FIX,
+        )
+    try:  # the first line (a name with a quoted line break is cut there: a pre-check only)
+        return next(csv.reader([first.removesuffix("\r")]), [])
+    except csv.Error:  # a name past csv's field limit: count the commas instead
+        return first.split(",")
+
+
+def _parquet_names(path: Path) -> list[str]:
+    """A Parquet file's column names, refusing a footer too large to parse first."""
+    size = path.stat().st_size
+    if size >= 12:
+        with path.open("rb") as handle:
+            handle.seek(size - 8)
+            tail = handle.read(8)
+        footer = int.from_bytes(tail[:4], "little")
+        # a footer longer than the file is a corrupt file: Polars says so below
+        if tail[4:] == b"PAR1" and MAX_PARQUET_FOOTER_BYTES < footer <= size - 12:
+            raise InputError(
+                f"has {footer:,} bytes of Parquet metadata, more than {MAX_PARQUET_FOOTER_BYTES:,}",
+                file=path,
+                fix=_WIDTH_FIX,
+            )
+    return list(pl.read_parquet_schema(path))
+
+
+def check_numeric_columns(
+    lazy: pl.LazyFrame, schema: pl.Schema, columns: list[str], path: Path
+) -> None:
+    """`check_numeric` for many columns in one pass over the file (the first bad one, in the
+    given order, is named): a catalog of thousands of metrics reads the file once, not once
+    per metric."""
+    texts = [
+        c
+        for c in dict.fromkeys(columns)
+        if not (schema[c].is_numeric() or schema[c] == pl.Boolean or schema[c] == pl.Null)
+    ]
+    if not texts:
+        return
+    firsts = lazy.select(
+        pl.col(c)
+        .drop_nulls()
+        .filter(pl.col(c).drop_nulls().cast(pl.Float64, strict=False).is_null())
+        .first()
+        for c in texts
+    ).collect()
+    for column in texts:
+        sample = firsts[column].item()
+        if sample is not None:
+            raise InputError(
+                f"holds {schema[column]} values such as {sample!r}, not numbers",
+                file=path,
+                column=column,
+                fix="export the metric as numbers (true/false is read as 1/0)",
+            )
 
 
 def kind_of(columns: list[str]) -> FileKind:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from nsexp.io.moments import FLAGS, SHIFTED, derive, merged
+
 KEYS = ("experiment", "variant", "date", "metric")
 RATIO_SUMS = ("den_sum", "den_sum_sq", "num_den_sum")
 COV_SUMS = ("cov_sum", "cov_sum_sq", "num_cov_sum")
@@ -23,27 +25,32 @@ SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "cov_sum": pl.Float64(),
     "cov_sum_sq": pl.Float64(),
     "num_cov_sum": pl.Float64(),
+    # Shifted sums (nsexp.io.moments): what the statistics read; the raw sums above are the
+    # file contract, and what they are derived from where a reader gives nothing else.
+    **{c: pl.Float64() for c in SHIFTED},
+    **{flag: pl.Boolean() for flag in FLAGS.values()},
 }
 
 
 def conform(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
-    """Give a summary frame exactly SUMMARY_SCHEMA's columns, in order, adding nulls if absent."""
+    """Give a summary frame exactly SUMMARY_SCHEMA's columns, in order, adding nulls if absent;
+    shifted sums a reader did not give are derived from its raw sums."""
     lazy = frame.lazy()
     names = lazy.collect_schema().names()
-    return lazy.select(
+    lazy = lazy.select(
         (pl.col(c) if c in names else pl.lit(None)).cast(t).alias(c)
         for c, t in SUMMARY_SCHEMA.items()
     )
+    return derive(lazy).select(list(SUMMARY_SCHEMA))
 
 
 def totals(summary: pl.DataFrame) -> pl.DataFrame:
-    """Collapse dated rows into one row per experiment, variant and metric."""
+    """Collapse dated rows into one row per experiment, variant and metric (the shifted sums
+    moved to one shift first, so no digit is lost however many days there are)."""
+    keys = ["experiment", "variant", "metric"]
     return (
-        summary.group_by("experiment", "variant", "metric", maintain_order=True)
-        .agg(
-            pl.col("n").sum(),
-            *(pl.when(pl.col(c).is_not_null().any()).then(pl.col(c).sum()).alias(c) for c in SUMS),
-        )
+        merged(summary.lazy(), keys, ("n", *SUMS))
         .with_columns(pl.lit(None, dtype=pl.Date()).alias("date"))
         .select(list(SUMMARY_SCHEMA))
+        .collect()
     )

@@ -11,6 +11,7 @@ from nsexp.errors import InputError
 from nsexp.io.covariates import check_cov_sums
 from nsexp.io.cross import CROSS_SUMS, summary_cross
 from nsexp.io.files import check_numeric, date_expr, experiment_expr
+from nsexp.io.moments import FLAGS, SHIFTED, from_moments
 from nsexp.io.schema import COV_SUMS, KEYS, RATIO_SUMS, conform
 from nsexp.io.units import FileRead
 
@@ -18,12 +19,19 @@ _REL_TOL = 1e-9
 
 
 def read_summary(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:
-    """Validate a summary file and return it in the standard summary form."""
+    """Validate a summary file and return it in the standard summary form.
+
+    Rows give `sum` and `sum_sq` (the moments are then derived from them, with their error
+    bound: nsexp.io.moments.derive) or `mean` and `variance`, kept as given: the statistics read
+    the mean and M2 = (n − 1) · variance, never a sum of squares rebuilt from them."""
     schema = lazy.collect_schema()
     names = schema.names()
     moments = "sum" not in names
     numeric = ["n", *(("mean", "variance") if moments else ("sum", "sum_sq"))]
     numeric += [c for c in (*RATIO_SUMS, *COV_SUMS, *CROSS_SUMS) if c in names]
+    # shifted sums as nsexp writes them (nsexp.io.moments) are kept, never recomputed
+    numeric += [c for c in SHIFTED if c in names]
+    flags = [pl.col(f).cast(pl.Boolean) for f in FLAGS.values() if f in names]
     for column in numeric:
         check_numeric(lazy, schema[column], column, path)
     keys = [
@@ -34,7 +42,7 @@ def read_summary(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:
     if "date" in names:
         keys.append(date_expr(schema["date"]))
     try:
-        frame = lazy.select(*keys, *(pl.col(c).cast(pl.Float64) for c in numeric)).collect()
+        frame = lazy.select(*keys, *(pl.col(c).cast(pl.Float64) for c in numeric), *flags).collect()
     except pl.exceptions.PolarsError as exc:
         raise InputError(
             f"cannot read the summary rows ({str(exc).splitlines()[0]})",
@@ -43,14 +51,12 @@ def read_summary(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:
         ) from exc
     if frame.height == 0:
         raise InputError("the file has no rows", file=path, fix="export the data again")
-    if moments:
+    if moments:  # kept as given: the statistics read mean and M2 = (n − 1) · variance
+        m2 = (pl.col("n") - 1) * pl.when(pl.col("n") == 1).then(0.0).otherwise(pl.col("variance"))
         frame = frame.with_columns(
             (pl.col("n") * pl.col("mean")).alias("sum"),
-            (
-                (pl.col("n") - 1)
-                * pl.when(pl.col("n") == 1).then(0.0).otherwise(pl.col("variance"))
-                + pl.col("n") * pl.col("mean") ** 2
-            ).alias("sum_sq"),
+            (m2 + pl.col("n") * pl.col("mean") ** 2).alias("sum_sq"),
+            *from_moments("", pl.col("mean"), m2),
         )
     _check_summary(frame, path, catalog, moments)
     check_cov_sums(frame, path)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -13,8 +12,10 @@ import polars as pl
 from nsexp.config.catalog import Catalog, Metric
 from nsexp.errors import InputError
 from nsexp.io.cross import cross_long, cross_pairs, cross_query
-from nsexp.io.files import check_numeric, date_expr, experiment_expr
+from nsexp.io.files import check_numeric_columns, date_expr, experiment_expr
+from nsexp.io.masked import masked_query, patch_ratios, wide_order
 from nsexp.io.schema import conform
+from nsexp.io.sums import SumsPlan, capped, collect, finite_value, pilots
 from nsexp.io.unit_ids import NO_CHECKS, UnitHashes, candidate_checks
 
 # Row groups Polars' streaming Parquet reader decodes ahead. Its default held ~1.7x the memory for
@@ -36,22 +37,21 @@ class FileRead:
 
 
 def aggregate_units(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:
-    """n, sum, sum_sq (and cross sums for ratios) per experiment, variant and date."""
+    """n, sums, means and centred moments (and cross sums for ratios and CUPED) per experiment,
+    variant and date."""
     os.environ.setdefault(PREFETCH_ENV, PREFETCH_ROW_GROUPS)
     schema = lazy.collect_schema()
     names = schema.names()
     metrics = [m for m in catalog.metrics.values() if all(c in names for c in m.columns)]
-    for metric in metrics:
-        for column in metric.columns:
-            check_numeric(lazy, schema[column], column, path)
-        if metric.covariate in names:
-            check_numeric(lazy, schema[metric.covariate], metric.covariate, path)
+    values = [c for m in metrics for c in (*m.columns, m.covariate) if c is not None and c in names]
+    check_numeric_columns(lazy, schema, values, path)  # one pass, however many metrics
     rows = lazy
+    pilot = pilots(lazy, metrics, names)
     lazy = cap_values(lazy, metrics, names)
     keys = [_key(schema, "experiment", path), _key(schema, "variant", path)]
     if "date" in names:
         keys.append(date_expr(schema["date"]))
-    plan = _FastPlan(lazy.collect_schema() if _capped(metrics) else schema)
+    plan = SumsPlan(lazy.collect_schema() if capped(metrics) else schema, pilot)
     for metric in metrics:
         plan.add(metric, names)
     queries = [lazy.group_by(keys).agg([pl.len().alias("units"), *plan.aggs()])]
@@ -60,17 +60,18 @@ def aggregate_units(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRea
         queries.append(hashes.sink(rows, names))
     pairs = cross_pairs(catalog, metrics, names)  # metric x parent / North Star, same scan
     queries.append(cross_query(lazy, keys[:2], pairs, plan.schema))
-    collected = _collect(queries, path)
+    collected = collect(queries, path)
     wide = _as_text(collected[0])
     check_rows(wide, path)
     wide, redo, patch = plan.finish(wide, metrics)
     if patch:
-        wide = _patch_ratios(wide, lazy, keys, patch, path)
+        wide = patch_ratios(wide, lazy, keys, patch, path)
     if redo:  # missing or non-finite values where the plain sums assumed none: mask and redo
-        exact = _as_text(_collect([_masked_query(lazy, keys, redo, names, plan.schema)], path)[0])
+        query = masked_query(lazy, keys, redo, names, plan.schema, pilot)
+        exact = _as_text(collect([query], path)[0])
         on = [k for k in ("experiment", "variant", "date") if k in wide.columns]
         wide = wide.join(exact, on=on, how="left", nulls_equal=True, maintain_order="left")
-        wide = wide.select(_wide_order(on, metrics, names, wide.columns))
+        wide = wide.select(wide_order(on, metrics, names, wide.columns))
     read = FileRead(
         summary=to_long(wide, metrics),
         units=wide.select("experiment", "variant", date_col(wide), "units"),
@@ -82,7 +83,8 @@ def aggregate_units(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRea
     if "unit_id" in names:
         record_unit_problems(unit_checks(rows, names, path, hashes), read)
     note_covariates(wide, metrics, names, path, read)
-    missing = [m.id for m in catalog.metrics.values() if m not in metrics]
+    read_here = {m.id for m in metrics}  # a set: the catalog may hold thousands of metrics
+    missing = [m for m in catalog.metrics if m not in read_here]
     if missing:
         for experiment in wide["experiment"].unique().sort():
             read.notes.setdefault(experiment, []).append(
@@ -115,273 +117,7 @@ def unit_checks(
     if candidates.size == 0:
         return NO_CHECKS
     query = candidate_checks(lazy, names, experiment_expr(names, path), candidates)
-    return _collect([query], path)[0]
-
-
-def _collect(queries: list[pl.LazyFrame], path: Path) -> list[pl.DataFrame]:
-    try:
-        return pl.collect_all(queries, engine="streaming")
-    except pl.exceptions.PolarsError as exc:
-        raise InputError(
-            f"cannot aggregate the file ({str(exc).splitlines()[0]})",
-            file=path,
-            fix="check the date and metric columns hold dates and numbers",
-        ) from exc
-
-
-def _patch_ratios(
-    wide: pl.DataFrame, lazy: pl.LazyFrame, keys: list[pl.Expr], ratios: list[Metric], path: Path
-) -> pl.DataFrame:
-    """Take the rows that miss a ratio part out of its plain sums: a pass that groups only those
-    rows, instead of aggregating every row again with masks (integer parts, so exact)."""
-    on = [k.meta.output_name() for k in keys]
-    queries = []
-    for metric in ratios:
-        num = pl.col(metric.numerator or "").cast(pl.Float64)
-        den = pl.col(metric.denominator or "").cast(pl.Float64)
-        missing = lazy.filter(num.is_null() | den.is_null()).group_by(keys)
-        queries.append(
-            missing.agg(
-                pl.len().alias("__nsexp_rows"),
-                num.sum().alias("__nsexp_sum"),
-                (num * num).sum().alias("__nsexp_sum_sq"),
-                den.sum().alias("__nsexp_den_sum"),
-                (den * den).sum().alias("__nsexp_den_sum_sq"),
-            )
-        )
-    for metric, gaps in zip(ratios, map(_as_text, _collect(queries, path)), strict=True):
-        mid = metric.id
-        wide = wide.join(gaps, on=on, how="left", nulls_equal=True, maintain_order="left")
-        fixed = [(pl.col("units") - pl.col("__nsexp_rows").fill_null(0)).alias(f"{mid}__n")]
-        for stat in ("sum", "sum_sq", "den_sum", "den_sum_sq"):
-            less = pl.col(f"__nsexp_{stat}").fill_null(0.0)
-            fixed.append((pl.col(f"{mid}__{stat}") - less).alias(f"{mid}__{stat}"))
-        wide = wide.with_columns(fixed).drop(c for c in gaps.columns if c not in on)
-    return wide
-
-
-def _capped(metrics: list[Metric]) -> bool:
-    return any(m.cap_quantile is not None and m.type == "mean" for m in metrics)
-
-
-def _masked_aggs(metrics: list[Metric], names: list[str]) -> list[pl.Expr]:
-    aggs: list[pl.Expr] = []
-    for metric in metrics:
-        aggs.extend(_metric_aggs(metric))
-        aggs.extend(_covariate_aggs(metric, names))
-    return aggs
-
-
-def _masked_query(
-    lazy: pl.LazyFrame,
-    keys: list[pl.Expr],
-    metrics: list[Metric],
-    names: list[str],
-    schema: pl.Schema,
-) -> pl.LazyFrame:
-    """The masked statistics of `_metric_aggs` and `_covariate_aggs`, each mask computed once per
-    row in a select ahead of the group_by (integer and boolean columns need no NaN mask)."""
-
-    def value(column: str) -> pl.Expr:
-        x = pl.col(column).cast(pl.Float64)
-        exact = schema[column].is_integer() or schema[column] == pl.Boolean
-        return x if exact else pl.when(x.is_finite()).then(x)
-
-    cols: dict[str, pl.Expr] = {}
-    aggs: list[pl.Expr] = []
-    for i, metric in enumerate(metrics):
-        mid, x, y = metric.id, f"__nsexp_x{i}", f"__nsexp_y{i}"
-        if metric.type == "ratio":
-            num, den = value(metric.numerator or ""), value(metric.denominator or "")
-            valid = num.is_not_null() & den.is_not_null()
-            cols |= {x: pl.when(valid).then(num), y: pl.when(valid).then(den)}
-            a, b = pl.col(x), pl.col(y)
-            aggs += [
-                a.count().alias(f"{mid}__n"),
-                a.sum().alias(f"{mid}__sum"),
-                (a * a).sum().alias(f"{mid}__sum_sq"),
-                b.sum().alias(f"{mid}__den_sum"),
-                (b * b).sum().alias(f"{mid}__den_sum_sq"),
-                (a * b).sum().alias(f"{mid}__num_den_sum"),
-            ]
-            continue
-        cols[x] = value(metric.columns[0])
-        a = pl.col(x)
-        aggs += [a.count().alias(f"{mid}__n"), a.sum().alias(f"{mid}__sum")]
-        aggs.append((a * a).sum().alias(f"{mid}__sum_sq"))
-        if metric.type == "proportion":
-            aggs += [a.min().alias(f"{mid}__min"), a.max().alias(f"{mid}__max")]
-        cov = metric.covariate
-        if cov is not None and cov in names:
-            has = cols[x].is_not_null()
-            cols[y] = pl.when(has).then(value(cov).fill_null(0.0))
-            cols[f"__nsexp_m{i}"] = pl.col(cov).is_null() & has
-            c = pl.col(y)
-            aggs += [
-                c.sum().alias(f"{mid}__cov_sum"),
-                (c * c).sum().alias(f"{mid}__cov_sum_sq"),
-                (c * a).sum().alias(f"{mid}__num_cov_sum"),
-                pl.col(f"__nsexp_m{i}").sum().alias(f"{mid}__cov_missing"),
-            ]
-    rows = lazy.select(*keys, *(e.alias(n) for n, e in cols.items()))
-    return rows.group_by([k.meta.output_name() for k in keys]).agg(aggs)
-
-
-def _wide_order(
-    on: Sequence[str], metrics: list[Metric], names: list[str], have: list[str]
-) -> list[str]:
-    stats = [e.meta.output_name() for e in _masked_aggs(metrics, names)]
-    return [*on, "units", *(c for c in stats if c in have)]
-
-
-_UNITS = ("units",)
-_FROM_SUMS = ("from sums",)  # an integer proportion's min/max, derived in _FastPlan.finish
-
-
-def _if_any(n: pl.Expr, value: pl.Expr, name: str) -> pl.Expr:
-    """`value` where the group has values, else null (like min/max of no values)."""
-    return pl.when(n > 0).then(value).otherwise(None).cast(pl.Float64).alias(name)
-
-
-class _FastPlan:
-    """The sufficient statistics as plain per-column sums, each computed once.
-
-    The masks of `_metric_aggs` (NaN and infinite cells count as missing; a ratio counts rows
-    with both parts) cost about a quarter of the query's CPU time. Unmasked sums give the same
-    numbers whenever a column has no such cells, which the query itself shows: a float column's
-    sum is finite only if every cell is, and a column's count equals the rows only if it has no
-    nulls. Integer and boolean columns are always finite, and a Float64 column is not cast; an
-    integer proportion needs no min/max pass when its sums show only 0s and 1s (`_zero_one`).
-    `finish` names the metrics whose assumptions the data broke: a ratio of integer parts with
-    missing parts is patched by `_patch_ratios`, any other is aggregated again with the masks.
-    """
-
-    def __init__(self, schema: pl.Schema) -> None:
-        self.schema = schema
-        self.exprs: dict[tuple[str, ...], pl.Expr] = {}
-        self.stats: dict[str, dict[str, tuple[str, ...]]] = {}
-        self.whole: dict[str, list[tuple[str, ...]]] = {}  # counts that must equal the units
-        self.finite: dict[str, list[tuple[str, ...]]] = {}  # sums that must be finite
-
-    def _value(self, column: str) -> pl.Expr:
-        dtype = self.schema[column]
-        return pl.col(column) if dtype == pl.Float64 else pl.col(column).cast(pl.Float64)
-
-    def _agg(self, op: str, *columns: str) -> tuple[str, ...]:
-        key = (op, *sorted(columns))
-        if key not in self.exprs:
-            values = [self._value(c) for c in key[1:]]
-            expr = values[0] if len(values) == 1 else values[0] * values[1]
-            expr = {"count": expr.count, "sum": expr.sum, "min": expr.min, "max": expr.max}[op]()
-            self.exprs[key] = expr.alias(f"__nsexp_{len(self.exprs)}")
-        return key
-
-    def _exact(self, column: str) -> bool:
-        """Integer and boolean columns: whole numbers, never NaN or infinite."""
-        return self.schema[column].is_integer() or self.schema[column] == pl.Boolean
-
-    def _finite(self, *columns: str) -> list[tuple[str, ...]]:
-        """The sums that are finite only if the columns hold no NaN or infinite cell."""
-        return [self._agg("sum", c) for c in columns if not self._exact(c)]
-
-    def add(self, metric: Metric, names: list[str]) -> None:
-        """Plan one metric's statistics (and its CUPED sums when the covariate is there)."""
-        a = self._agg
-        if metric.type == "ratio":
-            num, den = metric.numerator or "", metric.denominator or ""
-            stats = {
-                "n": _UNITS,  # every row has both parts (checked in finish)
-                "sum": a("sum", num),
-                "sum_sq": a("sum", num, num),
-                "den_sum": a("sum", den),
-                "den_sum_sq": a("sum", den, den),
-                "num_den_sum": a("sum", num, den),
-            }
-            self.whole[metric.id] = [a("count", num), a("count", den)]
-            self.stats[metric.id] = stats
-            self.finite[metric.id] = self._finite(num, den)
-            return
-        x = metric.columns[0]
-        stats = {"n": a("count", x), "sum": a("sum", x), "sum_sq": a("sum", x, x)}
-        if metric.type == "proportion" and self._exact(x):
-            stats |= {"min": _FROM_SUMS, "max": _FROM_SUMS}  # see _zero_one
-        elif metric.type == "proportion":
-            stats |= {"min": a("min", x), "max": a("max", x)}
-        finite = self._finite(x)
-        whole: list[tuple[str, ...]] = []
-        cov = metric.covariate
-        if metric.type != "ratio" and cov is not None and cov in names:
-            stats |= {
-                "cov_sum": a("sum", cov),
-                "cov_sum_sq": a("sum", cov, cov),
-                "num_cov_sum": a("sum", x, cov),
-                "cov_missing": a("count", cov),  # turned into units - count in finish
-            }
-            whole = [a("count", x)]  # the covariate sums run over units with a metric value
-            finite += self._finite(cov)
-        self.stats[metric.id] = stats
-        self.whole[metric.id] = whole
-        self.finite[metric.id] = finite
-
-    def aggs(self) -> list[pl.Expr]:
-        """Every distinct aggregation the metrics need, once."""
-        return list(self.exprs.values())
-
-    def finish(
-        self, wide: pl.DataFrame, metrics: list[Metric]
-    ) -> tuple[pl.DataFrame, list[Metric], list[Metric]]:
-        """The wide frame under the statistics' names, the metrics to aggregate again, and the
-        ratios whose sums still count rows missing a part (see `_patch_ratios`)."""
-        col = {key: e.meta.output_name() for key, e in self.exprs.items()} | {_UNITS: "units"}
-        units = wide["units"]
-        redo, patch, out = [], [], []
-        for metric in metrics:
-            whole = all((wide[col[k]] == units).all() for k in self.whole[metric.id])
-            finite = all(wide[col[k]].is_finite().all() for k in self.finite[metric.id])
-            stats = self.stats[metric.id]
-            zero_one = "min" not in stats or stats["min"] != _FROM_SUMS
-            if not zero_one:  # an integer proportion: are all its values 0 or 1?
-                zero_one = self._zero_one(wide, col[stats["sum"]], col[stats["sum_sq"]])
-            if not whole and finite and zero_one and self._patchable(metric, wide, col):
-                patch.append(metric)
-            elif not (whole and finite and zero_one):
-                redo.append(metric)
-                continue
-            for stat, key in self.stats[metric.id].items():
-                name = f"{metric.id}__{stat}"
-                n, total = pl.col(col[stats["n"]]), pl.col(col[stats["sum"]])
-                if stat == "min" and key == _FROM_SUMS:
-                    out.append(_if_any(n, pl.when(total < n).then(0.0).otherwise(1.0), name))
-                elif stat == "max" and key == _FROM_SUMS:
-                    out.append(_if_any(n, pl.when(total > 0).then(1.0).otherwise(0.0), name))
-                elif stat == "cov_missing":
-                    out.append((pl.col("units") - pl.col(col[key])).cast(pl.UInt32).alias(name))
-                elif key[0] == "count":
-                    out.append(pl.col(col[key]).cast(pl.UInt32).alias(name))
-                else:
-                    out.append(pl.col(col[key]).alias(name))
-        keep = [c for c in wide.columns if not c.startswith("__nsexp_")]
-        return wide.select(*keep, *out), redo, patch
-
-    @staticmethod
-    def _zero_one(wide: pl.DataFrame, total: str, squares: str) -> bool:
-        """Every value of an integer column is 0 or 1 exactly when the sum of squares equals the
-        sum (x*x >= x for whole numbers, equal only at 0 and 1), the sums being exact below
-        2**53: then each group's min and max follow from n and the sum, with no min/max pass."""
-        ss = wide[squares]
-        return bool((ss < 2.0**53).all() and (ss == wide[total]).all())
-
-    def _patchable(self, metric: Metric, wide: pl.DataFrame, col: dict) -> bool:
-        """A ratio of integer (or boolean) parts whose sums are exact in float64: every sum is
-        a whole number below 2**53 (|x| <= x*x bounds the partial sums), so subtracting the
-        rows missing a part gives the masked sums to the bit."""
-        if metric.type != "ratio":
-            return False
-        parts = (metric.numerator or "", metric.denominator or "")
-        if not all(self.schema[c].is_integer() or self.schema[c] == pl.Boolean for c in parts):
-            return False
-        squares = (self.stats[metric.id]["sum_sq"], self.stats[metric.id]["den_sum_sq"])
-        return all((wide[col[k]] < 2.0**53).all() for k in squares)
+    return collect([query], path)[0]
 
 
 def date_col(wide: pl.DataFrame) -> pl.Expr:
@@ -389,12 +125,6 @@ def date_col(wide: pl.DataFrame) -> pl.Expr:
     if "date" in wide.columns:
         return pl.col("date")
     return pl.lit(None, dtype=pl.Date()).alias("date")
-
-
-def _value(column: str) -> pl.Expr:
-    """A metric column as floats; NaN and infinite cells count as missing, like empty ones."""
-    x = pl.col(column).cast(pl.Float64)
-    return pl.when(x.is_finite()).then(x)
 
 
 def cap_values(lazy: pl.LazyFrame, metrics: list[Metric], names: list[str]) -> pl.LazyFrame:
@@ -405,29 +135,12 @@ def cap_values(lazy: pl.LazyFrame, metrics: list[Metric], names: list[str]) -> p
         return lazy
     exprs = []
     for metric in capped:
-        x = _value(metric.columns[0])
+        x = finite_value(metric.columns[0])
         limit = x.quantile(metric.cap_quantile or 1.0, interpolation="linear")
         if "experiment" in names:
             limit = limit.over(pl.col("experiment").cast(pl.String))
         exprs.append(x.clip(upper_bound=limit).alias(metric.columns[0]))
     return lazy.with_columns(exprs)
-
-
-def _covariate_aggs(metric: Metric, names: list[str]) -> list[pl.Expr]:
-    """CUPED sums: covariate sum, its square sum and the metric x covariate cross sum, over the
-    units with a metric value (a missing covariate counts as 0, which keeps CUPED unbiased)."""
-    if metric.type == "ratio" or metric.covariate not in names:
-        return []
-    y = _value(metric.columns[0])
-    x = pl.when(y.is_not_null()).then(_value(metric.covariate or "").fill_null(0.0))
-    return [
-        x.sum().alias(f"{metric.id}__cov_sum"),
-        (x * x).sum().alias(f"{metric.id}__cov_sum_sq"),
-        (x * y).sum().alias(f"{metric.id}__num_cov_sum"),
-        (pl.col(metric.covariate or "").is_null() & y.is_not_null())
-        .sum()
-        .alias(f"{metric.id}__cov_missing"),
-    ]
 
 
 def note_covariates(
@@ -453,53 +166,101 @@ def note_covariates(
                 )
 
 
-def _metric_aggs(metric: Metric) -> list[pl.Expr]:
-    mid = metric.id
-    if metric.type == "ratio":
-        num, den = _value(metric.numerator or ""), _value(metric.denominator or "")
-        valid = num.is_not_null() & den.is_not_null()
-        num, den = pl.when(valid).then(num), pl.when(valid).then(den)
-        return [
-            valid.sum().alias(f"{mid}__n"),
-            num.sum().alias(f"{mid}__sum"),
-            (num * num).sum().alias(f"{mid}__sum_sq"),
-            den.sum().alias(f"{mid}__den_sum"),
-            (den * den).sum().alias(f"{mid}__den_sum_sq"),
-            (num * den).sum().alias(f"{mid}__num_den_sum"),
-        ]
-    x = _value(metric.columns[0])
-    aggs = [
-        x.count().alias(f"{mid}__n"),
-        x.sum().alias(f"{mid}__sum"),
-        (x * x).sum().alias(f"{mid}__sum_sq"),
-    ]
-    if metric.type == "proportion":
-        aggs += [x.min().alias(f"{mid}__min"), x.max().alias(f"{mid}__max")]
-    return aggs
-
-
 def to_long(wide: pl.DataFrame, metrics: list[Metric]) -> pl.DataFrame:
-    """One summary row per experiment, variant, date and metric from the wide aggregate."""
-    parts = []
-    for metric in metrics:
-        prefix = f"{metric.id}__"
-        stats = [
-            c
-            for c in wide.columns
-            if c.startswith(prefix) and not c.endswith(("min", "max", "cov_missing"))
-        ]
-        parts.append(
-            wide.select(
-                "experiment",
-                "variant",
-                date_col(wide),
-                pl.lit(metric.id).alias("metric"),
-                *(pl.col(c).alias(c.removeprefix(prefix)) for c in stats),
+    """One summary row per experiment, variant, date and metric from the wide aggregate.
+
+    Linear in the metrics: one unpivot per statistic, not one select per metric over a frame
+    as wide as every metric's statistics together (0.6 s for 4,000 metrics, where that took
+    minutes); the shifted sums are then derived for every metric at once."""
+    if not metrics:
+        return conform(pl.DataFrame()).collect().clear()
+    have = set(wide.columns)
+    index = ["experiment", "variant", "date"]
+    stats = [s for s in _STATS if any(f"{m.id}__{s}" in have for m in metrics)]
+    frame = wide.select("experiment", "variant", date_col(wide))
+    joined: pl.DataFrame | None = None
+    for stat in stats:  # "n" first: every metric has one, so the left joins keep every row
+        columns = [f"{m.id}__{stat}" for m in metrics if f"{m.id}__{stat}" in have]
+        kind = pl.Int64 if stat == "n" else pl.Float64
+        part = frame.with_columns(
+            wide.select(pl.col(c).cast(kind).alias(c[: -len(stat) - 2]) for c in columns)
+        ).unpivot(index=index, variable_name="metric", value_name="__value")  # an id may be "n"
+        part = part.rename({"__value": stat})
+        joined = (
+            part
+            if joined is None
+            else joined.join(
+                part, on=[*index, "metric"], how="left", nulls_equal=True, maintain_order="left"
             )
         )
-    if not parts:
-        return conform(pl.DataFrame()).collect().clear()
-    return pl.concat([conform(p) for p in parts]).collect()
+    assert joined is not None  # every metric has an n
+    joined = joined.with_columns(
+        pl.lit(None, pl.Float64).alias(s) for s in _STATS if s not in joined.columns
+    )
+    proportions = [m.id for m in metrics if m.type == "proportion"]
+    long = joined.with_columns(_shifted(pl.col("metric").is_in(proportions))).drop(_ENGINE)
+    return conform(long).collect()
+
+
+_FAR = 1e8  # pilot this far off (n(ȳ − pilot)² > _FAR · M2): shift to the group's own mean
+
+
+def _part(prefix: str) -> list[pl.Expr]:
+    """An engine's pilot, Σ(y − pilot) and M2 for one part as the summary's shifted sums: around
+    the pilot (Σ(y − s)² = M2 + (Σ(y − s))²/n), or, where the pilot is so far from this group's
+    mean that the sum of squares would swamp M2, around the group's own mean."""
+    n = pl.col("n").cast(pl.Float64)
+    shift, dev, m2 = (pl.col(f"{prefix}{c}") for c in ("shift", "dev_sum", "m2"))
+    square = dev * dev / n
+    far = square > _FAR * m2
+    return [
+        pl.when(far).then(shift + dev / n).otherwise(shift).alias(f"{prefix}shift"),
+        pl.when(far).then(0.0).otherwise(dev).alias(f"{prefix}dev_sum"),
+        pl.when(far).then(m2).otherwise(m2 + square).alias(f"{prefix}dev_sum_sq"),
+    ]
+
+
+def _shifted(proportion: pl.Expr) -> list[pl.Expr]:
+    """The summary's shifted sums from an engine's pilots, deviation sums and centred moments;
+    a proportion's (where `proportion`) are its raw sums (shift 0: its values are 0 and 1).
+    Parts a metric lacks stay null."""
+    main = _part("")
+    raw = [pl.lit(0.0), pl.col("sum"), pl.col("sum_sq")]
+    out = [
+        pl.when(proportion).then(r).otherwise(e).alias(e.meta.output_name())
+        for r, e in zip(raw, main, strict=True)
+    ]
+    n = pl.col("n").cast(pl.Float64)
+    dev_x = pl.when(proportion).then(pl.col("sum")).otherwise(main[1])
+    for prefix, moment, cross in (
+        ("den_", "num_den_m2", "num_den_dev_sum"),
+        ("cov_", "num_cov_m2", "num_cov_dev_sum"),
+    ):
+        part = _part(prefix)
+        out += [*part, (pl.col(moment) + dev_x * part[1] / n).alias(cross)]
+    return out
+
+
+_ENGINE = ("m2", "den_m2", "num_den_m2", "cov_m2", "num_cov_m2")
+# The wide aggregate's statistics per metric, as to_long reads them ("n" first).
+_STATS = (
+    "n",
+    "sum",
+    "sum_sq",
+    "den_sum",
+    "den_sum_sq",
+    "num_den_sum",
+    "cov_sum",
+    "cov_sum_sq",
+    "num_cov_sum",
+    "shift",
+    "dev_sum",
+    "den_shift",
+    "den_dev_sum",
+    "cov_shift",
+    "cov_dev_sum",
+    *_ENGINE,
+)
 
 
 def check_rows(wide: pl.DataFrame, path: Path) -> None:

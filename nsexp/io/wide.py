@@ -30,6 +30,7 @@ from nsexp.config.experiments import load_experiments
 from nsexp.errors import InputError
 from nsexp.io.cumulative import as_daily
 from nsexp.io.files import check_numeric, date_expr, experiment_expr
+from nsexp.io.moments import FLAGS, SHIFTED, from_moments, merged
 from nsexp.io.summary import read_summary
 from nsexp.io.units import FileRead
 
@@ -37,6 +38,7 @@ CONTROL = "control"
 EPOCH = dt.date(1970, 1, 1)
 _ARM_FIGURES = ("count", "mean", "variance")
 _SNAPSHOT = ("experiment", "metric", "time")
+DEV = ("shift", "dev_sum", "dev_sum_sq")
 
 
 def read_wide(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:
@@ -62,6 +64,7 @@ def read_wide(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:
     frame = lazy.select(columns).collect()
     if "time" not in frame.columns:
         frame = frame.with_columns(pl.lit(0.0).alias("time"))
+    _require_keys(frame, path)
     notes: dict[str, list[str]] = {}
     # a snapshot taken before any unit arrived (count 0, as in ASOS) holds nothing to compare
     frame = frame.filter((pl.col("count_c") != 0) & (pl.col("count_t") != 0))
@@ -77,6 +80,20 @@ def read_wide(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:
     for eid, lines in notes.items():
         read.notes.setdefault(eid, []).extend(lines)
     return read
+
+
+def _require_keys(frame: pl.DataFrame, path: Path) -> None:
+    """Every row names its experiment, treatment variant and metric: the arms are paired by
+    them, so an empty cell cannot be read (and is not guessed)."""
+    for column in ("experiment", "variant", "metric"):
+        missing = frame[column].null_count()
+        if missing:
+            raise InputError(
+                f"{missing} rows have no {column}",
+                file=path,
+                column=column,
+                fix=f"fill in the {column} of every row or drop those rows",
+            )
 
 
 def _pairs_as_experiments(frame: pl.DataFrame, notes: dict[str, list[str]]) -> pl.DataFrame:
@@ -183,14 +200,15 @@ def _starts(path: Path, experiments: list[str]) -> dict[str, dt.date]:
 
 
 def _to_long(frame: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
-    """Control and treatment rows with n, sum, sum_sq; one row per arm, metric and date."""
+    """Control and treatment rows with n, mean and variance as given (a proportion without a
+    variance gets p(1 − p)); one row per arm, metric and date. Several snapshots on one day:
+    the last one for cumulative data, else combined by Chan's formulas (nsexp.io.moments)."""
     proportions = [m.id for m in catalog.metrics.values() if m.type == "proportion"]
     arms = []
     for arm, variant in (("c", pl.lit(CONTROL)), ("t", pl.col("variant"))):
         n, mean, var = (pl.col(f"{f}_{arm}") for f in _ARM_FIGURES)
-        total = n * mean
-        sum_sq = (n - 1) * var.fill_null(0.0) + n * mean**2
         binary = pl.col("metric").is_in(proportions) & var.is_null()
+        m2 = pl.when(binary).then(n * mean * (1 - mean)).otherwise((n - 1) * var.fill_null(0.0))
         arms.append(
             frame.select(
                 "experiment",
@@ -199,14 +217,30 @@ def _to_long(frame: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
                 "date",
                 "time",
                 n.alias("n"),
-                total.alias("sum"),
-                pl.when(binary).then(total).otherwise(sum_sq).alias("sum_sq"),
+                mean.alias("mean"),
+                m2.alias("m2"),
             )
         )
     control = arms[0].unique(subset=["experiment", "metric", "time"], keep="first")
     rows = pl.concat([control, arms[1]])
     keys = ["experiment", "variant", "metric", "date"]
-    sums = [pl.col(c).sum() for c in ("n", "sum", "sum_sq")]
     if catalog.dates == "cumulative":
-        sums = [pl.col(c).sort_by("time").last() for c in ("n", "sum", "sum_sq")]
-    return rows.group_by(keys).agg(sums)
+        figures = [pl.col(c).sort_by("time").last() for c in ("n", "mean", "m2")]
+        rows = rows.group_by(keys).agg(figures)
+    else:  # several snapshots of one day: their shifted sums on one shift, added
+        rows = rows.with_columns(
+            *from_moments("", pl.col("mean"), pl.col("m2")),
+            *(pl.lit(None, pl.Float64).alias(c) for c in SHIFTED if c not in DEV),
+            *(pl.lit(False).alias(flag) for flag in FLAGS.values()),
+        )
+        rows = merged(rows.lazy(), keys, ("n",)).collect()
+        n = pl.col("n").cast(pl.Float64)
+        rows = rows.select(
+            *keys,
+            "n",
+            (pl.col("shift") + pl.col("dev_sum") / n).alias("mean"),
+            (pl.col("dev_sum_sq") - pl.col("dev_sum") ** 2 / n).alias("m2"),
+        )
+    n = pl.col("n")
+    variance = pl.when(n > 1).then(pl.col("m2") / (n - 1)).otherwise(0.0)
+    return rows.select(*keys, "n", "mean", variance.alias("variance"))

@@ -16,7 +16,7 @@ from typing import NamedTuple
 import polars as pl
 
 from nsexp.analysis.learned import Learned
-from nsexp.analysis.readout import Readout, build_readout
+from nsexp.analysis.readout import Judged, judge
 from nsexp.analysis.reasons import MetricHistory
 from nsexp.analysis.settings import Settings
 from nsexp.io import Dataset
@@ -35,20 +35,30 @@ class Learning(NamedTuple):
 
 def metric_history(frame: pl.DataFrame, table: pl.DataFrame) -> dict[str, MetricHistory]:
     """Per metric: which comparisons moved it and where the North Star followed (same sign,
-    significant); `frame` from proxies.comparisons(), `table` one label per metric."""
-    labels = dict(table.select("metric", "label").iter_rows()) if table.height else {}
+    significant); `frame` one row per comparison (proxies.comparisons() columns), `table` one
+    row of edge evidence per metric (label, corrected correlation and its interval)."""
+    records = {r["metric"]: r for r in table.iter_rows(named=True)} if table.height else {}
     moved = frame.filter(pl.col("significant").fill_null(False))
     followed = moved.filter(
         pl.col("ns_significant").fill_null(False)
         & (pl.col("effect").sign() == pl.col("ns_effect").sign())
     )
     out = {}
-    for metric, label in labels.items():
+    for metric, r in records.items():
         keys = [
             set(f.filter(pl.col("metric") == metric).select("experiment", "variant").iter_rows())
             for f in (moved, followed)
         ]
-        out[metric] = MetricHistory(metric, label, frozenset(keys[0]), frozenset(keys[1]))
+        out[metric] = MetricHistory(
+            metric,
+            r["label"],
+            frozenset(keys[0]),
+            frozenset(keys[1]),
+            correlation=r.get("corrected_correlation"),
+            correlation_low=r.get("correlation_ci_low"),
+            correlation_high=r.get("correlation_ci_high"),
+            comparisons=r.get("n_comparisons", 0),
+        )
     return out
 
 
@@ -68,14 +78,14 @@ def evidence_history(evidence: TreeEvidence) -> dict[str, MetricHistory]:
     return metric_history(frame, edges.rename({"child": "metric"}))
 
 
-def learn(readout: Readout, *, n_boot: int = N_BOOT, seed: int = SEED) -> Learning:
-    """History records and per-comparison records from a (full) readout."""
+def learn(readout: Judged, *, n_boot: int = N_BOOT, seed: int = SEED) -> Learning:
+    """History records and per-comparison records from a (full) readout or judgement."""
     evidence = tree_evidence(readout, n_boot=n_boot, seed=seed)
     return Learning(evidence_history(evidence), learned_records(readout, evidence), evidence)
 
 
 def history_of(
-    readout: Readout, *, n_boot: int = N_BOOT, seed: int = SEED
+    readout: Judged, *, n_boot: int = N_BOOT, seed: int = SEED
 ) -> dict[str, MetricHistory]:
     """The per-metric history records of a (full) readout, for `build_readout(history=...)`."""
     return evidence_history(tree_evidence(readout, n_boot=n_boot, seed=seed))
@@ -84,9 +94,9 @@ def history_of(
 def readout_learning(dataset: Dataset, settings: Settings) -> Learning:
     """What every experiment of the dataset teaches, for `build_readout(history=...,
     learned=...)`."""
-    return learn(build_readout(dataset, settings))
+    return learn(judge(dataset, settings))
 
 
 def readout_history(dataset: Dataset, settings: Settings) -> dict[str, MetricHistory]:
     """Per-metric history over every experiment of the dataset, for readout reasons."""
-    return history_of(build_readout(dataset, settings))
+    return history_of(judge(dataset, settings))

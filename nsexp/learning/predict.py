@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from nsexp.analysis.learned import FalsePositiveRisk, Learned, NorthStarPrediction, TwymanAlert
-from nsexp.analysis.readout import Readout
+from nsexp.analysis.readout import Judged
 from nsexp.learning.tree import MIN_COMPARISONS, TreeEvidence, oriented_results
+from nsexp.stats import dist
 from nsexp.stats.prediction import (
     TWYMAN_LEVEL,
     false_positive_risk,
+    marginal_priors,
     predicted_north_star,
     predictive_range,
     prior_null,
@@ -45,11 +46,11 @@ def validated_inputs(evidence: TreeEvidence) -> list[str]:
     return [m for m in good["child"] if catalog.ancestors(m)]
 
 
-def _arrays(readout: Readout, metrics: list[str]) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
-    """The valid comparisons, their oriented effects (n, k) and sampling covariances (n, k, k)."""
+def _effects(readout: Judged, metrics: list[str]) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+    """The valid comparisons, their oriented effects and standard errors (n, k); NaN where a
+    metric was not measured or has no spread."""
     rows = oriented_results(readout).filter(pl.col("metric").is_in(metrics))
     keys = rows.select("experiment", "variant").unique().sort("experiment", "variant")
-    index = {m: i for i, m in enumerate(metrics)}
 
     def grid(column: str) -> np.ndarray:
         wide = rows.pivot("metric", index=["experiment", "variant"], values=column)
@@ -64,48 +65,70 @@ def _arrays(readout: Readout, metrics: list[str]) -> tuple[pl.DataFrame, np.ndar
         )
 
     effect, se = grid("effect"), grid("se")
-    effect = np.where(np.isfinite(se) & (se > 0), effect, np.nan)
-    cov = np.zeros((keys.height, len(metrics), len(metrics)))
-    cov[:, np.arange(len(metrics)), np.arange(len(metrics))] = np.nan_to_num(se) ** 2
-    signs = dict(rows.select("metric", "sign").unique().iter_rows())
+    ok = np.isfinite(se) & (se > 0)
+    return keys, np.where(ok, effect, np.nan), np.where(ok, se, np.nan)
+
+
+def _sampling_cov(
+    readout: Judged, keys: pl.DataFrame, model: list[str], se: np.ndarray
+) -> np.ndarray:
+    """(n, m, m) sampling covariances of the model metrics' oriented effects: the variances,
+    and the within-experiment covariances where the cross sums gave them (else zero)."""
+    index = {m: i for i, m in enumerate(model)}
+    cov = np.zeros((keys.height, len(model), len(model)))
+    cov[:, np.arange(len(model)), np.arange(len(model))] = np.nan_to_num(se) ** 2
+    signs = {m: readout.catalog.metrics[m].sign for m in model}
     within = readout.within.join(keys.with_row_index("_row"), on=["experiment", "variant"])
-    within = within.filter(pl.col("metric").is_in(metrics) & pl.col("other").is_in(metrics))
-    for r, a, b, value in within.select("_row", "metric", "other", "lift_cov").iter_rows():
-        if value is not None:
-            oriented = value * signs.get(a, 1.0) * signs.get(b, 1.0)
-            cov[r, index[a], index[b]] = cov[r, index[b], index[a]] = oriented
-    return keys, effect, cov
+    pair = pl.col("metric").is_in(model) & pl.col("other").is_in(model)
+    within = within.filter(pair & pl.col("lift_cov").is_not_null())
+    if within.height:
+        row = within["_row"].to_numpy()
+        a = within["metric"].replace_strict(index, return_dtype=pl.Int64).to_numpy()
+        b = within["other"].replace_strict(index, return_dtype=pl.Int64).to_numpy()
+        sign = np.array([signs[m] for m in model], float)
+        value = within["lift_cov"].to_numpy() * sign[a] * sign[b]
+        cov[row, a, b] = value
+        cov[row, b, a] = value
+    return cov
 
 
-def learned_records(readout: Readout, evidence: TreeEvidence) -> dict[Key, Learned]:
-    """Per valid comparison: the predicted North Star, the false-positive risk, the alerts."""
+def learned_records(readout: Judged, evidence: TreeEvidence) -> dict[Key, Learned]:
+    """Per valid comparison: the predicted North Star, the false-positive risk, the alerts.
+
+    The prediction's prior is learned over the North Star and its validated inputs only; the
+    alerts need each metric's own prior, (n, k) however many metrics the catalog holds."""
     catalog = readout.catalog
     ns = catalog.north_star
     metrics = [ns.id, *(m.id for m in catalog.metrics.values() if m.id != ns.id)]
-    keys, y, s = _arrays(readout, metrics)
+    keys, y, se = _effects(readout, metrics)
     if keys.height == 0:
         return {}
     groups = keys["experiment"].to_numpy()
-    inputs = validated_inputs(evidence)
-    use = np.array([[m == ns.id or m in inputs for m in metrics]] * keys.height)
-    post, prior = predicted_north_star(y, s, groups, use)
-    low, high = predictive_range(y, np.sqrt(np.diagonal(s, axis1=1, axis2=2)), prior)
-    risk = _risk(readout, keys, y[:, 0], np.sqrt(s[:, 0, 0]), groups)
+    inputs = set(validated_inputs(evidence))
+    model = [m for m in metrics if m == ns.id or m in inputs]
+    cols = [metrics.index(m) for m in model]
+    s = _sampling_cov(readout, keys, model, se[:, cols])
+    post, prior = predicted_north_star(y[:, cols], s, groups, np.ones((keys.height, len(model))))
+    own = marginal_priors(y, se**2, groups)
+    low, high = predictive_range(se, own)
+    risk = _risk(readout, keys, y[:, 0], se[:, 0], groups)
     level = 1 - readout.settings.alpha
-    z = stats.norm.ppf(0.5 + level / 2)
-    sign = ns.sign
-    alerts = _alerts(readout, metrics, y, (low, high), prior.counts, _moved(readout, keys, metrics))
+    z = float(dist.norm_ppf(0.5 + level / 2))
+    alerts = _alerts(readout, metrics, y, (low, high), own.counts, _moved(readout, keys, metrics))
+    used = np.isfinite(y[:, cols])
     out = {}
     for i, key in enumerate(keys.iter_rows()):
-        n_history = int(prior.counts[i, 0, 0])
-        sources = tuple(
-            m
-            for m, u in zip(metrics, use[i], strict=True)
-            if u and np.isfinite(y[i, metrics.index(m)])
-        )
+        sources = tuple(m for m, u in zip(model, used[i], strict=True) if u)
         out[key] = Learned(
             prediction=_prediction(
-                post.mean[i], post.sd[i], z, sign, level, sources, n_history, prior.cov[i, 0, 0]
+                post.mean[i],
+                post.sd[i],
+                z,
+                ns.sign,
+                level,
+                sources,
+                int(prior.counts[i, 0, 0]),
+                prior.cov[i, 0, 0],
             ),
             false_positive_risk=risk[i],
             alerts=alerts.get(i, ()),
@@ -153,7 +176,7 @@ def _prediction(
     )
 
 
-def _moved(readout: Readout, keys: pl.DataFrame, metrics: list[str]) -> np.ndarray:
+def _moved(readout: Judged, keys: pl.DataFrame, metrics: list[str]) -> np.ndarray:
     """(n, k): whether each metric moved significantly in each comparison."""
     flags = readout.results.pivot("metric", index=["experiment", "variant"], values="significant")
     flags = keys.join(flags, on=["experiment", "variant"], how="left")
@@ -168,7 +191,7 @@ def _moved(readout: Readout, keys: pl.DataFrame, metrics: list[str]) -> np.ndarr
 
 
 def _alerts(
-    readout: Readout,
+    readout: Judged,
     metrics: list[str],
     y: np.ndarray,
     bounds: tuple[np.ndarray, np.ndarray],
@@ -179,7 +202,7 @@ def _alerts(
     enough history (one vectorised test; records only for the few flagged)."""
     low, high = bounds
     with np.errstate(invalid="ignore"):
-        history = np.diagonal(counts, axis1=1, axis2=2) >= MIN_COMPARISONS
+        history = counts >= MIN_COMPARISONS
         flagged = moved & history & ((y > high) | (y < low))
     out: dict[int, list[TwymanAlert]] = {}
     for i, j in np.argwhere(flagged):
@@ -199,7 +222,7 @@ def _alerts(
 
 
 def _risk(
-    readout: Readout, keys: pl.DataFrame, effect: np.ndarray, se: np.ndarray, groups: np.ndarray
+    readout: Judged, keys: pl.DataFrame, effect: np.ndarray, se: np.ndarray, groups: np.ndarray
 ) -> list[FalsePositiveRisk]:
     """Each comparison's false-positive risk from the other experiments' success rate."""
     alpha = readout.settings.alpha

@@ -30,7 +30,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from nsexp.analysis.readout import Readout
+from nsexp.analysis.readout import Judged
 from nsexp.config.catalog import Catalog
 from nsexp.stats.evidence import EdgeEstimates, edge_evidence
 
@@ -94,13 +94,9 @@ def tree_edges(catalog: Catalog) -> list[tuple[str, str, bool]]:
     return [(c, p, True) for c, p in declared] + extra
 
 
-def oriented_results(readout: Readout) -> pl.DataFrame:
+def oriented_results(readout: Judged) -> pl.DataFrame:
     """The valid comparisons' results with direction-oriented effects (`effect`, `se`)."""
-    verdicts = pl.DataFrame(
-        [(e.id, t.variant, t.verdict) for e in readout.experiments.values() for t in e.treatments],
-        schema={"experiment": pl.String, "variant": pl.String, "verdict": pl.String},
-        orient="row",
-    )
+    verdicts = readout.verdicts.select("experiment", "variant", "verdict")
     sign = pl.when(pl.col("direction") == "decrease").then(-1.0).otherwise(1.0)
     return (
         readout.results.join(verdicts, on=["experiment", "variant"])
@@ -110,7 +106,7 @@ def oriented_results(readout: Readout) -> pl.DataFrame:
     )
 
 
-def edge_comparisons(readout: Readout, edges: list[tuple[str, str, bool]]) -> pl.DataFrame:
+def edge_comparisons(readout: Judged, edges: list[tuple[str, str, bool]]) -> pl.DataFrame:
     """One row per valid comparison x edge (EDGE_COLUMNS), the child's and the parent's oriented
     effects side by side, with their within-experiment covariance where computed."""
     rows = oriented_results(readout).select(
@@ -255,7 +251,7 @@ def _with_labels(table: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def tree_evidence(readout: Readout, *, n_boot: int = N_BOOT, seed: int = SEED) -> TreeEvidence:
+def tree_evidence(readout: Judged, *, n_boot: int = N_BOOT, seed: int = SEED) -> TreeEvidence:
     """Every edge of the readout's catalog with its evidence over the valid comparisons."""
     edges = tree_edges(readout.catalog)
     frame = edge_comparisons(readout, edges)

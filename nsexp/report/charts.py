@@ -7,6 +7,7 @@ so a live readout and a pinned one draw the same way.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import altair as alt
@@ -45,6 +46,7 @@ OUTCOME_COLORS = {
     "better": HEX["green"],
     "worse": HEX["red"],
     "not_significant": HEX["gray"],
+    "untrusted": HEX["light_gray"],
 }
 ROLE_PLURALS = {
     "north_star": "North Star",
@@ -53,43 +55,35 @@ ROLE_PLURALS = {
     "guardrail": "Guardrails",
 }
 ROW_STEP = 30
-FOREST_WIDTH = 760
+
+
+def percent_format(values: Sequence[float | None], ticks: int = 6) -> str:
+    """A d3 percent format with enough decimals that ~`ticks` axis ticks over these values read
+    as distinct numbers ('+.0%' for a wide range, '+.2~%' for a narrow one)."""
+    shown = [v for v in values if v is not None and math.isfinite(v)]
+    span = (max(shown) - min(shown)) if len(shown) > 1 else 0.0
+    step = span * 100 / ticks
+    digits = 0 if step <= 0 or step >= 1 else min(3, math.ceil(-math.log10(step)))
+    return f"+.{digits}~%" if digits else "+.0%"
+
+
+def chart_height(rows: int) -> int:
+    """Pixels for a chart of `rows` rows, axis and legend included (pass to st.altair_chart)."""
+    return ROW_STEP * rows + 90
 
 
 def forest_plot(
     metrics: Sequence[MetricResult], alpha: float, engine: str = "frequentist"
 ) -> Chart:
     """Relative lift with its decision interval per metric (adjusted, or credible under the
-    Bayesian engine), one panel per role (North Star first), coloured by the outcome; the North
-    Star's row shades its ±practical_threshold band."""
+    Bayesian engine) and the posterior mean as the point under Bayes, grouped under a header
+    row per role (North Star first), coloured by the outcome; the North Star's row shades its
+    ±practical_threshold band. One layered chart, so it takes its container's width."""
     bayesian = engine == "bayesian"
-    rows = []
-    for m in metrics:
-        if m.rel_effect is None:
-            continue
-        low, high = m.decision_interval
-        band = m.practical_threshold if m.role == "north_star" else None
-        rows.append(
-            {
-                "label": m.label,
-                "role_label": ROLE_PLURALS[m.role],
-                "outcome_label": OUTCOME_LABELS[m.outcome],
-                "rel_effect": m.rel_effect,
-                "ci_low": low,
-                "ci_high": high,
-                "band_low": None if band is None else -band,
-                "band_high": band,
-                "lift_text": fmt.pct(m.rel_effect),
-                "ci_text": fmt.pct_ci(low, high),
-                "p_text": fmt.p_value(m.p_adjusted),
-            }
-        )
-    schema = {k: pl.String for k in ("label", "role_label", "outcome_label")} | {
-        k: pl.Float64 for k in ("rel_effect", "ci_low", "ci_high", "band_low", "band_high")
-    }
-    schema |= {k: pl.String for k in ("lift_text", "ci_text", "p_text")}
-    data = pl.DataFrame(rows, schema=schema).with_row_index("row")
-    shown = ("better", "worse", "not_significant")
+    data = _forest_rows(metrics)
+    present = set(data["outcome_label"].drop_nulls())
+    shown = [o for o in ("better", "worse", "not_significant", "untrusted")]
+    shown = [o for o in shown if OUTCOME_LABELS[o] in present] or ["not_significant"]
     color = alt.Color(
         "outcome_label:N",
         title=f"{'Bayesian' if bayesian else 'Adjusted'} result at α = {alpha:g}",
@@ -98,53 +92,73 @@ def forest_plot(
         ),
         legend=alt.Legend(orient="top"),
     )
-    y = alt.Y("label:N", sort=alt.SortField("row"), title=None, axis=alt.Axis(labelLimit=220))
-    x_title = (
-        f"Relative lift (treatment ÷ control − 1) with its {(1 - alpha) * 100:g}% credible interval"
-        if bayesian
-        else "Relative lift (treatment ÷ control − 1) with its interval adjusted for many tests"
+    headers = [ROLE_PLURALS[r] for r in ROLES]
+    bold = {"condition": {"test": f"indexof({headers!r}, datum.value) >= 0", "value": 700}}
+    y = alt.Y(
+        "row_label:N",
+        sort=data["row_label"].to_list(),
+        title=None,
+        axis=alt.Axis(labelLimit=220, labelFontWeight={**bold, "value": 400}, ticks=False),
     )
-    interval_title = "Credible interval" if bayesian else "Adjusted CI"
-    x = alt.X("rel_effect:Q", title=x_title, axis=alt.Axis(format="+.0%"))
+    x_title = (
+        f"Lift (posterior mean), {(1 - alpha) * 100:g}% credible interval"
+        if bayesian
+        else "Lift (treatment ÷ control − 1), interval adjusted for the metrics tested"
+    )
+    ends = data.select("ci_low", "ci_high", "rel_effect").to_numpy().ravel().tolist()
+    x = alt.X("rel_effect:Q", title=x_title, axis=alt.Axis(format=percent_format(ends)))
     tooltip = [
         alt.Tooltip("label:N", title="Metric"),
         alt.Tooltip("lift_text:N", title="Lift"),
-        alt.Tooltip("ci_text:N", title=interval_title),
-        alt.Tooltip("p_text:N", title="Adjusted"),
+        alt.Tooltip("ci_text:N", title="Credible interval" if bayesian else "Adjusted CI"),
+        alt.Tooltip("p_text:N", title="Chance to win" if bayesian else "Adjusted"),
         alt.Tooltip("outcome_label:N", title="Result"),
     ]
-    base = alt.Chart().encode(y=y)
+    base = alt.Chart(data).encode(y=y)
     band = base.mark_rect(color=HEX["band"], opacity=0.3).encode(x="band_low:Q", x2="band_high:Q")
-    zero = alt.Chart().mark_rule(color="#495057", strokeDash=[4, 3]).encode(x=alt.datum(0))
+    zero = alt.Chart(data).mark_rule(color="#495057", strokeDash=[4, 3]).encode(x=alt.datum(0))
     ci = base.mark_rule(strokeWidth=3).encode(
         x="ci_low:Q", x2="ci_high:Q", color=color, tooltip=tooltip
     )
     point = base.mark_point(filled=True, size=110, opacity=1).encode(
         x=x, color=color, tooltip=tooltip
     )
-    layered = alt.layer(band, zero, ci, point, data=data).properties(
-        height=alt.Step(ROW_STEP), width=FOREST_WIDTH
-    )
-    return (
-        layered.facet(
-            row=alt.Row(
-                "role_label:N",
-                sort=[ROLE_PLURALS[r] for r in ROLES],
-                title=None,
-                header=alt.Header(
-                    labelAngle=0,
-                    labelAlign="left",
-                    labelAnchor="start",
-                    labelOrient="top",
-                    labelFontWeight="bold",
-                    labelFontSize=13,
-                ),
-            ),
-            spacing=8,
-        )
-        .resolve_scale(y="independent")
-        .configure_view(stroke=None)
-    )
+    padding = {"left": 8, "right": 12, "top": 4, "bottom": 4}
+    return alt.layer(band, zero, ci, point).properties(padding=padding).configure_view(stroke=None)
+
+
+def _forest_rows(metrics: Sequence[MetricResult]) -> pl.DataFrame:
+    """One row per metric with its figures and texts, under a header row per role."""
+    rows: list[dict[str, object]] = []
+    for role in ROLES:
+        group = [m for m in metrics if m.role == role and m.decision_effect is not None]
+        if group:
+            rows.append({"row_label": ROLE_PLURALS[role]})
+        for m in group:
+            low, high = m.decision_interval
+            band = m.practical_threshold if m.role == "north_star" else None
+            chance = f"chance to win {fmt.chance(m.chance_to_win)}"
+            rows.append(
+                {
+                    "row_label": f"  {m.name}",
+                    "label": m.name,
+                    "outcome_label": OUTCOME_LABELS[m.outcome],
+                    "rel_effect": m.decision_effect,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "band_low": None if band is None else -band,
+                    "band_high": band,
+                    "lift_text": fmt.pct(m.decision_effect),
+                    "ci_text": fmt.pct_ci(low, high),
+                    "p_text": chance if m.engine == "bayesian" else fmt.p_value(m.p_adjusted),
+                }
+            )
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
+        k: pl.String for k in ("row_label", "label", "outcome_label")
+    }
+    schema |= {k: pl.Float64 for k in ("rel_effect", "ci_low", "ci_high", "band_low", "band_high")}
+    schema |= {k: pl.String for k in ("lift_text", "ci_text", "p_text")}
+    return pl.DataFrame(rows, schema=schema)
 
 
 def timeline_chart(
@@ -162,6 +176,7 @@ def timeline_chart(
         ),
         (pl.col("n_control") + pl.col("n_treatment")).alias("units"),
     )
+    fmt_axis = percent_format(data.select("rel_ci_low", "rel_ci_high").to_numpy().ravel().tolist())
     x = alt.X("date:T", title="Exposure date (cumulative)", axis=alt.Axis(format="%b %d"))
     kind = "always-valid CI" if sequential else "CI"
     y_title = f"Lift, {(1 - alpha) * 100:g}% {kind}"
@@ -172,7 +187,7 @@ def timeline_chart(
     ]
     base = alt.Chart(data).encode(x=x)
     band = base.mark_area(opacity=0.22, color=HEX["blue"]).encode(
-        y=alt.Y("rel_ci_low:Q", title=y_title, axis=alt.Axis(format="+.0%")), y2="rel_ci_high:Q"
+        y=alt.Y("rel_ci_low:Q", title=y_title, axis=alt.Axis(format=fmt_axis)), y2="rel_ci_high:Q"
     )
     line = base.mark_line(point=True, color=HEX["blue"]).encode(y="rel_effect:Q", tooltip=tooltip)
     refs = pl.DataFrame(
@@ -213,7 +228,9 @@ def segment_chart(frame: pl.DataFrame, threshold: float, column: str) -> Chart:
         x=alt.X(
             "ci_low:Q",
             title="North Star lift with its adjusted interval",
-            axis=alt.Axis(format="+.1~%"),
+            axis=alt.Axis(
+                format=percent_format(data.select("ci_low", "ci_high").to_numpy().ravel().tolist())
+            ),
         ),
         x2="ci_high:Q",
         tooltip=tooltip,
@@ -232,4 +249,4 @@ def segment_chart(frame: pl.DataFrame, threshold: float, column: str) -> Chart:
             ),
         )
     )
-    return alt.layer(rules, ci, point).properties(height=alt.Step(ROW_STEP), width=FOREST_WIDTH)
+    return alt.layer(rules, ci, point)

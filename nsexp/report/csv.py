@@ -1,4 +1,9 @@
-"""One experiment's readout as CSV: a row per treatment x metric with the raw figures."""
+"""One experiment's readout as CSV: a row per treatment x metric with the raw figures, the
+settings that produced them and the link back to the view.
+
+Text cells that a spreadsheet would run as a formula (starting with =, +, -, @, a tab or a
+carriage return; OWASP's CSV-injection guidance) get a leading apostrophe; numbers are numbers
+and are left alone."""
 
 from __future__ import annotations
 
@@ -6,9 +11,12 @@ import polars as pl
 
 from nsexp.analysis.readout import ExperimentReadout
 from nsexp.analysis.results import RESULT_SCHEMA
+from nsexp.analysis.settings import Settings
 
-# The export's columns: who, the verdict, then the figures a spreadsheet needs.
+# The export's columns: who, the verdict, then the figures a spreadsheet needs, then how.
 HEAD = ("experiment", "variant", "verdict", "north_star_status")
+HOW = ("alpha", "correction", "engine", "sequential", "view")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 FIGURES = (
     "metric",
     "label",
@@ -40,13 +48,18 @@ FIGURES = (
     "non_inferiority_margin",
     "guardrail_power",
     "guardrail_status",
+    "rel_post_mean",
+    "equivalence_ci_low",
+    "equivalence_ci_high",
     "significant",
+    "trusted",
     "note",
 )
 
 
-def readout_csv(e: ExperimentReadout) -> str:
-    """The experiment's figures, one row per treatment and metric."""
+def readout_csv(e: ExperimentReadout, settings: Settings, view: str = "") -> str:
+    """The experiment's figures, one row per treatment and metric, with the settings that
+    produced them and `view`, the link that reopens the readout."""
     schema = {"verdict": pl.String, "north_star_status": pl.String} | {
         k: RESULT_SCHEMA[k] for k in ("experiment", "variant", *FIGURES)
     }
@@ -56,4 +69,19 @@ def readout_csv(e: ExperimentReadout) -> str:
         for t in e.treatments
         for m in t.metrics
     ]
-    return pl.DataFrame(rows, schema=schema).select(*HEAD, *FIGURES).write_csv()
+    frame = pl.DataFrame(rows, schema=schema).with_columns(
+        pl.lit(settings.alpha).alias("alpha"),
+        pl.lit(settings.correction).alias("correction"),
+        pl.lit(settings.engine).alias("engine"),
+        pl.lit(settings.sequential).alias("sequential"),
+        pl.lit(view).alias("view"),
+    )
+    text = [c for c, dtype in frame.schema.items() if dtype == pl.String]
+    return frame.select(*HEAD, *FIGURES, *HOW).with_columns(inert(c) for c in text).write_csv()
+
+
+def inert(column: str) -> pl.Expr:
+    """A text column with every cell a spreadsheet would evaluate prefixed by an apostrophe."""
+    col = pl.col(column)
+    risky = pl.any_horizontal(col.str.starts_with(s) for s in _FORMULA_START)
+    return pl.when(risky).then(pl.lit("'") + col).otherwise(col).alias(column)

@@ -8,8 +8,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from nsexp import format as fmt
-from nsexp.analysis.readout import TreatmentReadout
-from nsexp.analysis.results import OUTCOME_LABELS, TIMELINE_SCHEMA, MetricResult
+from nsexp.analysis.results import OUTCOME_LABELS, TIMELINE_SCHEMA, MetricResult, TimelinePoint
 from nsexp.config.catalog import ROLE_LABELS
 from nsexp.report.notes import guardrail_text
 
@@ -17,9 +16,9 @@ from nsexp.report.notes import guardrail_text
 def metric_table(
     metrics: Sequence[MetricResult], alpha: float, engine: str = "frequentist"
 ) -> pl.DataFrame:
-    """Every figure of one treatment, formatted for people, North Star first; with the
-    Bayesian engine also each metric's chance to beat control, expected loss and credible
-    interval."""
+    """Every figure of one treatment, formatted for people, North Star first. Lift is the
+    decision effect (the posterior mean under the Bayesian engine, beside the raw Estimate,
+    chance to beat control, expected loss and credible interval)."""
     level = f"{(1 - alpha) * 100:g}% CI"
     bayesian = engine == "bayesian"
     rows = []
@@ -30,7 +29,7 @@ def metric_table(
             "Control": fmt.value(m.control_mean, m.type),
             "Treatment": fmt.value(m.treatment_mean, m.type),
             "Difference": fmt.effect(m.abs_effect, m.type),
-            "Lift": fmt.pct(m.rel_effect),
+            "Lift": fmt.pct(m.decision_effect),
             level: fmt.pct_ci(m.rel_ci_low, m.rel_ci_high),
             "Adjusted CI": fmt.pct_ci(m.rel_ci_adj_low, m.rel_ci_adj_high),
             "p": fmt.p_bare(m.p_value),
@@ -38,6 +37,7 @@ def metric_table(
         }
         if bayesian:
             row |= {
+                "Estimate": fmt.pct(m.rel_effect),
                 "Chance to win": fmt.chance(m.chance_to_win),
                 "Expected loss": fmt.pct(m.expected_loss, 2, signed=False),
                 "Credible interval": fmt.pct_ci(m.rel_cred_low, m.rel_cred_high),
@@ -65,7 +65,7 @@ def _table_columns(level: str, bayesian: bool = False) -> list[str]:
         "Adjusted CI",
         "p",
         "p (adjusted)",
-        *(("Chance to win", "Expected loss", "Credible interval") if bayesian else ()),
+        *(("Estimate", "Chance to win", "Expected loss", "Credible interval") if bayesian else ()),
         "Result",
         "Detectable today",
         "Guardrail",
@@ -83,10 +83,11 @@ def compact_columns(bayesian: bool = False) -> list[str]:
     return ["Metric", "Role", "Control", "Treatment", "Lift", *decide, "Result", "Guardrail"]
 
 
-def timeline_frame(t: TreatmentReadout) -> pl.DataFrame:
-    """The North Star's cumulative timeline of one comparison (empty when data has no dates)."""
+def timeline_rows(points: Sequence[TimelinePoint]) -> pl.DataFrame:
+    """A comparison's North Star timeline points as a frame, one row per date
+    (TIMELINE_SCHEMA without the keys; empty when the data has no dates)."""
     schema = {k: v for k, v in TIMELINE_SCHEMA.items() if k not in ("experiment", "variant")}
-    rows = [{k: getattr(p, k) for k in schema} for p in t.timeline]
+    rows = [{k: getattr(p, k) for k in schema} for p in points]
     return pl.DataFrame(rows, schema=schema)
 
 

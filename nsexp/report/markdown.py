@@ -7,15 +7,20 @@ from collections.abc import Sequence
 from nsexp import format as fmt
 from nsexp.analysis.methods import methods
 from nsexp.analysis.readout import ExperimentReadout, Readout
+from nsexp.analysis.reasons import HISTORY_DEFINITION
 from nsexp.analysis.results import MetricResult
 from nsexp.analysis.verdict import VERDICT_LABELS
 from nsexp.config.catalog import ROLE_LABELS
 from nsexp.report.notes import readout_notes
-from nsexp.report.text import aligned, markdown_table
+from nsexp.report.text import aligned, markdown_table, md_code, md_escape
 
 
-def headers(alpha: float) -> list[str]:
-    """The columns of a treatment's figures, naming the level of its adjusted interval."""
+def headers(alpha: float, engine: str = "frequentist") -> list[str]:
+    """The columns of a treatment's figures, naming the interval that decides: adjusted, or
+    credible (with the chance to win) under the Bayesian engine."""
+    if engine == "bayesian":
+        level = f"{(1 - alpha) * 100:g}% credible"
+        return ["Metric", "Role", "Control", "Treatment", "Effect", "Lift", level, "Chance"]
     level = f"{(1 - alpha) * 100:g}% CI (adj.)"
     return ["Metric", "Role", "Control", "Treatment", "Effect", "Lift", level, "p (adj.)"]
 
@@ -30,9 +35,9 @@ def metric_rows(metrics: Sequence[MetricResult]) -> list[list[str]]:
             fmt.value(m.control_mean, m.type),
             fmt.value(m.treatment_mean, m.type),
             fmt.effect(m.abs_effect, m.type),
-            fmt.pct(m.rel_effect),
-            fmt.pct_ci(m.rel_ci_adj_low, m.rel_ci_adj_high),
-            fmt.p_bare(m.p_adjusted),
+            fmt.pct(m.decision_effect),
+            fmt.pct_ci(*m.decision_interval),
+            fmt.chance(m.chance_to_win) if m.engine == "bayesian" else fmt.p_bare(m.p_adjusted),
         ]
         for m in metrics
     ]
@@ -60,11 +65,16 @@ def to_markdown(readout: Readout) -> str:
 
 
 def experiment_markdown(
-    e: ExperimentReadout, method_lines: list[str], *, alpha: float, fingerprint: str
+    e: ExperimentReadout,
+    method_lines: list[str],
+    *,
+    alpha: float,
+    fingerprint: str,
+    link: str | None = None,
 ) -> str:
     """One experiment's readout as Markdown (live or pinned): the same text as to_markdown of a
-    readout of that experiment alone."""
-    return _document([e], method_lines, alpha=alpha, fingerprint=fingerprint)
+    readout of that experiment alone, plus the link back to the view it came from."""
+    return _document([e], method_lines, alpha=alpha, fingerprint=fingerprint, link=link)
 
 
 def _document(
@@ -74,9 +84,12 @@ def _document(
     alpha: float,
     fingerprint: str,
     count: str | None = None,
+    link: str | None = None,
 ) -> str:
     label = experiments[0].treatments[0].north_star.name if experiments else ""
-    out = [f"# Experiment readout — North Star: {label}", ""]
+    out = [f"# Experiment readout — North Star: {md_escape(label)}", ""]
+    if link:
+        out += [f"View in nsexp: <{link}>", ""]
     if count is not None:
         out += [count, ""]
     for e in experiments:
@@ -86,19 +99,23 @@ def _document(
     return "\n".join(out) + "\n"
 
 
-def _facts(e: ExperimentReadout, quote: str = "") -> str:
-    bits = [f"control arm {quote}{e.control}{quote}", f"{fmt.count(e.units)} units"]
+def _facts(e: ExperimentReadout, markdown: bool = False) -> str:
+    text = md_escape if markdown else str
+    control = md_code(e.control) if markdown else e.control
+    bits = [f"control arm {control}", f"{fmt.count(e.units)} units"]
     if e.days:
         bits.append(f"{e.days} days")
     if e.experiment.info.owner:
-        bits.append(f"owner {e.experiment.info.owner}")
+        bits.append(f"owner {text(e.experiment.info.owner)}")
     return ", ".join(bits)
 
 
 def _experiment_lines(e: ExperimentReadout, alpha: float) -> list[str]:
-    out = [f"## {e.name} (`{e.id}`)", "", _facts(e, "`") + "."]
+    """One experiment in Markdown; every piece of user text escaped, so a pasted document
+    shows names as names and can carry no link, image or formula from the data."""
+    out = [f"## {md_escape(e.name)} ({md_code(e.id)})", "", _facts(e, markdown=True) + "."]
     if e.experiment.info.hypothesis:
-        out += ["", f"> {e.experiment.info.hypothesis}"]
+        out += ["", f"> {md_escape(e.experiment.info.hypothesis)}"]
     if e.srm.mismatch:
         out += [
             "",
@@ -106,18 +123,23 @@ def _experiment_lines(e: ExperimentReadout, alpha: float) -> list[str]:
             "the split of units is not what was planned.",
         ]
     for t in e.treatments:
-        out += ["", f"### `{t.variant}`: **{VERDICT_LABELS[t.verdict]}**", ""]
-        out += [f"- {r}" for r in t.reasons]
-        out += [f"- *{line}*" for line in readout_notes(t)]
-        out += ["", markdown_table(headers(alpha), metric_rows(t.metrics))]
+        out += ["", f"### {md_code(t.variant)}: **{VERDICT_LABELS[t.verdict]}**", ""]
+        out += [f"- {md_escape(r)}" for r in t.reasons]
+        out += [f"- *{md_escape(line)}*" for line in readout_notes(t)]
+        rows = [[md_escape(c) for c in row] for row in metric_rows(t.metrics)]
+        engine = t.north_star.engine or "frequentist"
+        out += ["", markdown_table(headers(alpha, engine), rows)]
+    if any(r.startswith("History:") for t in e.treatments for r in t.reasons):
+        out += ["", f"*{HISTORY_DEFINITION}*"]
     if e.notes:
-        out += ["", "Notes:"] + [f"- {n}" for n in e.notes]
+        out += ["", "Notes:"] + [f"- {md_escape(n)}" for n in e.notes]
     out.append("")
     return out
 
 
 def to_table(readout: Readout) -> str:
     """The readout for a terminal: a block per experiment with aligned columns."""
+    s = readout.settings
     out = [vanity_count(readout), ""] if len(readout.experiments) > 1 else []
     for e in readout.experiments.values():
         out.append(f"{e.name} [{e.id}] — {_facts(e)}")
@@ -127,8 +149,8 @@ def to_table(readout: Readout) -> str:
             out.append(f"  {t.variant}: {VERDICT_LABELS[t.verdict].upper()}")
             out += [f"    - {r}" for r in t.reasons]
             out += [f"    · {line}" for line in readout_notes(t)]
-            out.append(aligned(headers(readout.settings.alpha), metric_rows(t.metrics), "    "))
+            out.append(aligned(headers(s.alpha, s.engine), metric_rows(t.metrics), "    "))
         out += [f"  note: {n}" for n in e.notes]
         out.append("")
-    out.append(methods(readout.settings)[0])
+    out.append(methods(s)[0])
     return "\n".join(out) + "\n"

@@ -38,7 +38,9 @@ def prediction_note(t: TreatmentReadout) -> str | None:
 def readout_notes(t: TreatmentReadout) -> list[str]:
     """Notes under a treatment's reasons: the predicted North Star, variance removed by CUPED,
     the North Star's power, each guardrail's non-inferiority status, the Bayesian figures and
-    bootstrap intervals."""
+    bootstrap intervals; none for an invalid comparison, whose figures claim nothing."""
+    if t.verdict == "invalid":
+        return []
     predicted = prediction_note(t)
     lines = [f"Predicted North Star: {predicted}"] if predicted else []
     cuped = [(m.name, m.variance_reduction) for m in t.metrics if m.variance_reduction is not None]
@@ -83,7 +85,9 @@ def readout_notes(t: TreatmentReadout) -> list[str]:
 def card_notes(t: TreatmentReadout) -> list[str]:
     """Short notes for a treatment's verdict card: the variance CUPED removed from the North
     Star, what it can detect today and the days still needed when inconclusive, and each
-    guardrail's non-inferiority status with its power."""
+    guardrail's non-inferiority status with its power; none for an invalid comparison."""
+    if t.verdict == "invalid":
+        return []
     ns = t.north_star
     notes = []
     if ns.variance_reduction is not None:

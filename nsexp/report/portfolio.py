@@ -1,4 +1,9 @@
-"""The Portfolio page's table: one row per experiment with its verdicts, filters and counts."""
+"""The Portfolio page's table: one row per treatment with its verdict, filters and counts.
+
+Counts and the vanity sentence are computed from the (filtered) table, so the figures on top
+always describe the rows below them: the running experiments by default, the history one click
+away.
+"""
 
 from __future__ import annotations
 
@@ -12,75 +17,68 @@ from nsexp.analysis.results import MetricResult
 from nsexp.analysis.verdict import VERDICT_LABELS, VERDICTS
 
 ATTENTION = ("invalid", "north_star_loss", "guardrail_breach")
+STATUS_CHOICES = ("running", "concluded", "all")
 _SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "experiment": pl.String,
     "name": pl.String,
     "owner": pl.String,
-    "variants": pl.String,
+    "status": pl.String,
+    "variant": pl.String,
+    "verdict": pl.String,
+    "badge": pl.String,
+    "north_star": pl.String,
     "days": pl.Int64,
     "units": pl.Int64,
-    "verdicts": pl.List(pl.String),
-    "badges": pl.List(pl.String),
-    "north_star": pl.String,
     "rank": pl.Int64,
 }
 
 
 def portfolio_table(readout: Readout) -> pl.DataFrame:
-    """One row per experiment: who, how big, how long, each treatment's verdict and North Star
-    effect, sorted so the experiments that need attention come first."""
+    """One row per treatment against its control: who, which arm, its verdict and North Star
+    figure, how long and how big; the experiments that need attention first."""
     rows = []
     for e in readout.experiments.values():
-        many = len(e.treatments) > 1
-        verdicts = [t.verdict for t in e.treatments]
-        effects = [
-            f"{t.variant}: {_ns_text(t.north_star)}" if many else _ns_text(t.north_star)
-            for t in e.treatments
-        ]
-        rows.append(
-            {
-                "experiment": e.id,
-                "name": e.name,
-                "owner": e.experiment.info.owner,
-                "variants": f"{e.control} vs {', '.join(e.experiment.treatments)}",
-                "days": e.days,
-                "units": e.units,
-                "verdicts": verdicts,
-                "badges": [badge_text(t.variant, t.verdict, many) for t in e.treatments],
-                "north_star": " · ".join(effects),
-                "rank": min(VERDICTS.index(v) for v in verdicts),
-            }
-        )
-    return pl.DataFrame(rows, schema=_SCHEMA).sort("rank", "name")
+        worst = min(VERDICTS.index(t.verdict) for t in e.treatments)
+        for t in e.treatments:
+            rows.append(
+                {
+                    "experiment": e.id,
+                    "name": e.name,
+                    "owner": e.experiment.info.owner,
+                    "status": e.status,
+                    "variant": t.variant,
+                    "verdict": t.verdict,
+                    "badge": VERDICT_LABELS[t.verdict],
+                    "north_star": _ns_text(t.north_star) if t.verdict != "invalid" else "—",
+                    "days": e.days,
+                    "units": e.units,
+                    "rank": worst,
+                }
+            )
+    return pl.DataFrame(rows, schema=_SCHEMA).sort("rank", "name", "variant")
 
 
 def _ns_text(ns: MetricResult) -> str:
-    return f"{fmt.pct(ns.rel_effect)} {fmt.pct_ci(ns.rel_ci_low, ns.rel_ci_high)}"
-
-
-def badge_text(variant: str, verdict: str, many: bool) -> str:
-    """A verdict as a badge reads: the label, prefixed by the variant when there are several."""
-    return f"{variant}: {VERDICT_LABELS[verdict]}" if many else VERDICT_LABELS[verdict]
-
-
-def badge_verdicts(table: pl.DataFrame) -> dict[str, str]:
-    """Every badge text of a portfolio table with the verdict it stands for, by text."""
-    pairs: dict[str, str] = {}
-    for badges, verdicts in zip(table["badges"], table["verdicts"], strict=True):
-        pairs.update(zip(badges, verdicts, strict=True))
-    return dict(sorted(pairs.items()))
+    """The North Star's decision figure and interval, as every other view quotes it."""
+    return f"{fmt.pct(ns.decision_effect)} {fmt.pct_ci(*ns.decision_interval)}"
 
 
 def filter_portfolio(
-    table: pl.DataFrame, verdicts: list[str], owner: str | None, search: str
+    table: pl.DataFrame,
+    verdicts: list[str],
+    owner: str | None,
+    search: str,
+    status: str = "all",
 ) -> pl.DataFrame:
-    """Rows with any of the verdicts (all when none given), of the owner, matching the search
-    text in name or id (case-insensitive, literal)."""
+    """Rows with any of the verdicts (all when none given), of the owner and the status
+    ('all' for every one), matching the search text in name or id (case-insensitive)."""
     keep = pl.lit(True)
     if verdicts:
-        keep &= pl.col("verdicts").list.eval(pl.element().is_in(verdicts)).list.any()
+        keep &= pl.col("verdict").is_in(verdicts)
     if owner:
         keep &= pl.col("owner") == owner
+    if status != "all":
+        keep &= pl.col("status") == status
     needle = search.strip().lower()
     if needle:
         keep &= pl.col("name").str.to_lowercase().str.contains(needle, literal=True) | pl.col(
@@ -89,16 +87,26 @@ def filter_portfolio(
     return table.filter(keep)
 
 
-def portfolio_counts(readout: Readout) -> dict[str, int]:
-    """How many experiments there are, and how many have a treatment with a win, a vanity-only
-    result or a verdict that needs attention (invalid, North Star loss, guardrail breach)."""
-    verdicts = [{t.verdict for t in e.treatments} for e in readout.experiments.values()]
+def portfolio_counts(table: pl.DataFrame) -> dict[str, int]:
+    """How many experiments the rows cover, and how many of them have a treatment with a win,
+    a vanity-only result or a verdict that needs attention."""
+    per = table.group_by("experiment").agg(pl.col("verdict"))
+    sets = [set(v) for v in per["verdict"].to_list()]
     return {
-        "experiments": len(verdicts),
-        "north_star_win": sum("north_star_win" in v for v in verdicts),
-        "vanity_only": sum("vanity_only" in v for v in verdicts),
-        "attention": sum(bool(v & set(ATTENTION)) for v in verdicts),
+        "experiments": len(sets),
+        "north_star_win": sum("north_star_win" in v for v in sets),
+        "vanity_only": sum("vanity_only" in v for v in sets),
+        "attention": sum(bool(v & set(ATTENTION)) for v in sets),
     }
+
+
+def vanity_sentence(table: pl.DataFrame, status: str = "all") -> str:
+    """'3 of 10 running experiments moved only vanity metrics.' for the rows of a table."""
+    counts = portfolio_counts(table)
+    total = counts["experiments"]
+    kind = "" if status == "all" else f"{status} "
+    noun = "experiment" if total == 1 else "experiments"
+    return f"{counts['vanity_only']} of {total} {kind}{noun} moved only vanity metrics."
 
 
 def readout_url(query: dict[str, str]) -> str:

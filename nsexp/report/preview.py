@@ -1,10 +1,15 @@
-"""What a data directory holds, as tables for people: experiments, the catalog, summary rows."""
+"""What a data directory holds, as tables for people: experiments, the catalog, summary rows
+and each arm's share of units against the planned split."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import polars as pl
 
+from nsexp.analysis.srm import Srm
 from nsexp.config.catalog import ROLE_LABELS, Catalog
+from nsexp.errors import InputError
 from nsexp.io import Dataset
 
 SUMMARY_PREVIEW_ROWS = 20
@@ -77,3 +82,58 @@ def metrics_table(catalog: Catalog) -> pl.DataFrame:
 def summary_head(dataset: Dataset, rows: int = SUMMARY_PREVIEW_ROWS) -> pl.DataFrame:
     """The first rows of the summary table the statistics read (n, sum, sum_sq per arm)."""
     return dataset.summary.head(rows)
+
+
+def split_table(checks: Mapping[str, Srm]) -> pl.DataFrame:
+    """One row per arm of every experiment: units, observed and planned share (planned as the
+    check used it: declared, or equal when `assumed`), and the experiment's SRM p-value."""
+    rows = [
+        {
+            "experiment": eid,
+            "variant": variant,
+            "units": units,
+            "observed_share": units / total,
+            "planned_share": srm.expected[variant],
+            "assumed": srm.assumed,
+            "p_value": srm.p_value,
+            "mismatch": srm.mismatch,
+        }
+        for eid, srm in checks.items()
+        for total in [sum(srm.counts.values())]
+        for variant, units in srm.counts.items()
+    ]
+    schema = {
+        "experiment": pl.String,
+        "variant": pl.String,
+        "units": pl.Int64,
+        "observed_share": pl.Float64,
+        "planned_share": pl.Float64,
+        "assumed": pl.Boolean,
+        "p_value": pl.Float64,
+        "mismatch": pl.Boolean,
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+def planned_splits(before: pl.DataFrame, after: pl.DataFrame) -> dict[str, dict[str, float]]:
+    """The splits a person changed in a split table (`after` is `before` edited): experiment ->
+    variant -> share, for each experiment whose shares, as relative weights, now differ.
+    InputError when a changed experiment has an arm without a positive share."""
+    joined = before.select("experiment", "variant", old="planned_share").join(
+        after.select("experiment", "variant", new="planned_share"),
+        on=["experiment", "variant"],
+        maintain_order="left",
+    )
+    out: dict[str, dict[str, float]] = {}
+    for (eid,), part in joined.partition_by("experiment", as_dict=True).items():
+        new = part["new"]
+        if new.null_count() or (new <= 0).any() or not new.is_finite().all():
+            raise InputError(
+                f"experiment {eid}: every arm needs a positive planned share",
+                file="experiments.toml",
+                fix="give each arm its planned share, e.g. 10 / 80 / 10, or undo the edit",
+            )
+        old = part["old"]
+        if ((new / new.sum() - old / old.sum()).abs() > 1e-9).any():
+            out[str(eid)] = {str(v): float(x) for v, x in zip(part["variant"], new, strict=True)}
+    return out

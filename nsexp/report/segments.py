@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import polars as pl
@@ -11,7 +10,7 @@ from nsexp import format as fmt
 from nsexp.analysis.results import finite
 from nsexp.analysis.segments import SegmentReadout
 from nsexp.analysis.verdict import VERDICT_LABELS
-from nsexp.report.json import experiment_dict, readout_dict
+from nsexp.report.json import dumps, experiment_dict, readout_dict
 from nsexp.report.markdown import to_markdown, to_table
 from nsexp.report.text import aligned, markdown_table
 
@@ -100,7 +99,7 @@ def segment_text(sr: SegmentReadout, markdown: bool) -> str:
 def segment_output(sr: SegmentReadout, output: str) -> str:
     """The segment readout as table, markdown or json text."""
     if output == "json":
-        text = json.dumps(segment_dict(sr), indent=2, allow_nan=False) + "\n"
+        text = dumps(segment_dict(sr))
     else:
         text = segment_text(sr, markdown=output == "markdown")
     return text
@@ -121,7 +120,7 @@ def segment_frame(sr: SegmentReadout, experiment: str, variant: str) -> pl.DataF
             {
                 "segment": value,
                 "units": e.units,
-                "rel_effect": ns.rel_effect,
+                "rel_effect": ns.decision_effect,
                 "ci_low": low,
                 "ci_high": high,
                 "p_adjusted": ns.p_adjusted,

@@ -23,3 +23,28 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
+
+
+_MD_SPECIAL = frozenset("\\`*_<>|$:~#&")
+
+
+def md_escape(text: str) -> str:
+    """Text (names, labels, hypotheses, variants, or a sentence quoting them) as inert
+    Markdown: emphasis, code, HTML, table cells, LaTeX, emoji codes, autolinks (their ':') and
+    headings are backslash-escaped, a link or image cannot form ('](' and '![' are broken), and
+    line breaks become spaces. Brackets alone stay, so '[+5.2%, +11.0%]' reads as it is."""
+    flat = " ".join(str(text).split())
+    out = "".join("\\" + c if c in _MD_SPECIAL else c for c in flat)
+    return out.replace("](", "]\\(").replace("![", "!\\[")
+
+
+def md_code(text: str) -> str:
+    """User text as a Markdown code span that no backtick in it can break out of."""
+    flat = " ".join(str(text).split())
+    run, best = 0, 0
+    for c in flat:
+        run = run + 1 if c == "`" else 0
+        best = max(best, run)
+    fence = "`" * (best + 1)
+    pad = " " if best else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"

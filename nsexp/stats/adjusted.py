@@ -6,7 +6,9 @@ is the level alpha / (m - rank + 1) of the step at which the test is rejected (o
 step that blocked it), the usual way of inverting a step-down procedure into simultaneous
 intervals (cf. Dmitrienko et al. 2009, Multiple Testing Problems, ch. 2). The relative interval
 has its own delta-method statistic, whose p-value differs from the absolute test's; where that
-would break the agreement, its level moves just past its own p-value, and no further.
+would break the agreement, its level moves just past its own p-value, and no further. The same
+holds for every interval method (nsexp.stats.intervals): Newcombe's and the log-ratio intervals
+at level g are computed by their own formulas, their own statistics give their own p-values.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
+
+from nsexp.stats.intervals import FixedScale, Methods, Scale, bounds, statistics
 
 FloatArray = np.ndarray
 _TINY = 1e-300
@@ -51,22 +54,6 @@ def correction_level(
     return np.clip(level, _TINY, 1.0)
 
 
-def _own_p(est: FloatArray, se: FloatArray, df: FloatArray) -> FloatArray:
-    """The two-sided p-value of the interval's own statistic est / se (t with df)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = 2 * stats.t.sf(np.abs(est / se), df)
-    return np.where(se == 0, np.where(est == 0, 1.0, 0.0), p)
-
-
-def _interval(
-    est: FloatArray, se: FloatArray, df: FloatArray, level: FloatArray
-) -> tuple[FloatArray, FloatArray]:
-    crit = stats.t.isf(level / 2, df)
-    with np.errstate(invalid="ignore"):
-        half = np.where(se == 0, 0.0, crit * se)
-    return est - half, est + half
-
-
 def adjusted_intervals(
     abs_effect: FloatArray,
     abs_se: FloatArray,
@@ -76,19 +63,31 @@ def adjusted_intervals(
     p_value: FloatArray,
     p_adjusted: FloatArray,
     alpha: float,
+    methods: Methods | None = None,
+    scale: Scale | None = None,
 ) -> AdjustedIntervals:
     """Intervals that exclude zero exactly when p_adjusted < alpha (NaN where p is NaN).
 
     `p_value` is the raw p the correction started from; each interval's level is computed from
     its own statistic, so the property also holds when p_value came from another test (e.g. the
-    always-valid p of --sequential).
+    always-valid p of --sequential, or Fisher's exact test). `methods`: each entry's interval
+    methods (default: t/z and delta); `scale`: the fixed-horizon t with `df` (default) or the
+    always-valid boundary (nsexp.stats.sequential.MixtureScale).
     """
-    p_abs = _own_p(abs_effect, abs_se, df)
-    p_rel = _own_p(rel_effect, rel_se, df)
-    abs_level = correction_level(p_abs, p_value, p_adjusted, alpha)
-    rel_level = correction_level(p_rel, p_value, p_adjusted, alpha)
-    abs_low, abs_high = _interval(abs_effect, abs_se, df, abs_level)
-    rel_low, rel_high = _interval(rel_effect, rel_se, df, rel_level)
+    methods = methods or Methods.default(np.size(abs_effect))
+    scale = scale or FixedScale(df)
+    z_abs, z_rel = statistics(abs_effect, abs_se, rel_effect, rel_se, methods)
+    abs_level = correction_level(scale.p_of(z_abs), p_value, p_adjusted, alpha)
+    rel_level = correction_level(scale.p_of(z_rel), p_value, p_adjusted, alpha)
+    abs_low, abs_high, rel_low, rel_high = bounds(
+        abs_effect,
+        abs_se,
+        rel_effect,
+        rel_se,
+        methods,
+        scale.crit(abs_level),
+        scale.crit(rel_level),
+    )
     missing = np.isnan(p_adjusted) | np.isnan(p_value)
     nan = np.full(missing.shape, np.nan)
     return AdjustedIntervals(

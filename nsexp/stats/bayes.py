@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
+
+from nsexp.stats import dist
 
 FloatArray = np.ndarray
 PRIOR_SD = 0.3
@@ -44,9 +45,37 @@ def posterior(
         mean = var * rel / rel_se**2
         sd = np.sqrt(var)
         good = sign * mean / sd
-    chance = stats.norm.cdf(good)
+    chance = dist.norm_cdf(good)
     # E[max(0, -D)] for D ~ N(m, s^2), m the posterior mean in the good direction.
     m = sign * mean
-    loss = sd * stats.norm.pdf(good) - m * stats.norm.cdf(-good)
-    z = stats.norm.isf(alpha / 2)
+    loss = sd * dist.norm_pdf(good) - m * dist.norm_cdf(-good)
+    z = dist.norm_isf(alpha / 2)
     return Posterior(mean, sd, chance, np.maximum(loss, 0.0), mean - z * sd, mean + z * sd)
+
+
+def central_interval(
+    mean: FloatArray, sd: FloatArray, alpha: float
+) -> tuple[FloatArray, FloatArray]:
+    """The central (1 - alpha) interval of a normal posterior."""
+    z = dist.norm_isf(alpha / 2)
+    return mean - z * sd, mean + z * sd
+
+
+def units_needed(
+    unit_var_c: FloatArray,
+    unit_var_t: FloatArray,
+    control_mean: FloatArray,
+    threshold: FloatArray,
+    alpha: float,
+    power: float = 0.8,
+    prior_sd: float = PRIOR_SD,
+) -> FloatArray:
+    """Units per arm at which the posterior tells a relative effect of `threshold` from zero
+    with the given power: the posterior sd at n units per arm is (1/prior² + n/v)^(-1/2), with
+    v = (s_c² + s_t²) / mean_c² the per-unit variance of the relative lift near zero, and the
+    decision needs (z_{1-α/2} + z_power) posterior sds to fit inside the threshold."""
+    z = dist.norm_isf(alpha / 2) + dist.norm_ppf(power)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = (unit_var_c + unit_var_t) / control_mean**2
+        n = v * ((z / threshold) ** 2 - 1 / prior_sd**2)
+    return np.ceil(np.maximum(n, 0.0))

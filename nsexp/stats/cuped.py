@@ -13,18 +13,31 @@ from typing import NamedTuple
 
 import numpy as np
 
-from nsexp.stats.arms import ArmSums, estimate, sample_cov, sample_var
-from nsexp.stats.compare import Comparison, compare, finish
+from nsexp.stats.arms import (
+    ArmSums,
+    centred_var,
+    difference,
+    estimate,
+    given,
+    shifted_moments,
+)
+from nsexp.stats.compare import Comparison, compare, finish, with_methods
 
 FloatArray = np.ndarray
 
 
 class CovSums(NamedTuple):
-    """Covariate sums of one arm: sum X, sum X^2 and the cross sum of metric x covariate."""
+    """Covariate sums of one arm: sum X, sum X^2 and the cross sum of metric x covariate, and
+    their shifted forms (shift u, Σ(X − u), Σ(X − u)², Σ(Y − s)(X − u); nsexp.io.moments),
+    used wherever given (not NaN)."""
 
     cov_sum: FloatArray
     cov_sum_sq: FloatArray
     num_cov_sum: FloatArray
+    cov_shift: FloatArray | float = float("nan")
+    cov_dev_sum: FloatArray | float = float("nan")
+    cov_dev_sum_sq: FloatArray | float = float("nan")
+    num_cov_dev_sum: FloatArray | float = float("nan")
 
 
 class CupedResult(NamedTuple):
@@ -36,15 +49,43 @@ class CupedResult(NamedTuple):
     adjusted: FloatArray
 
 
+def cov_moments(arm: ArmSums, cov: CovSums) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Mean of X, Sxx = Σ(X − X̄)² and Sxy = Σ(Y − Ȳ)(X − X̄) of one arm: from the shifted sums
+    where given, else derived from the raw sums."""
+    n = arm.n
+    mean, sxx = shifted_moments(n, cov.cov_shift, cov.cov_dev_sum, cov.cov_dev_sum_sq)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sxy = (
+            np.asarray(cov.num_cov_dev_sum, dtype=float)
+            - np.asarray(arm.dev_sum, dtype=float) * np.asarray(cov.cov_dev_sum, dtype=float) / n
+        )
+        mean = given(mean, cov.cov_sum / n)
+        sxx = given(np.where(np.isnan(mean), np.nan, sxx), cov.cov_sum_sq - cov.cov_sum**2 / n)
+        sxy = given(sxy, cov.num_cov_sum - arm.sum * cov.cov_sum / n)
+    return mean, sxx, sxy
+
+
+def cov_difference(
+    control: ArmSums, treatment: ArmSums, ccov: CovSums, tcov: CovSums
+) -> FloatArray:
+    """X̄_t − X̄_c as (shift_t − shift_c) + (offset_t − offset_c), so that a covariate near a
+    large value keeps the digits of the difference (raw sums: shift 0)."""
+    parts = []
+    for arm, cov in ((control, ccov), (treatment, tcov)):
+        shift = np.asarray(cov.cov_shift, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            offset = np.where(np.isnan(shift), cov.cov_sum / arm.n, cov.cov_dev_sum / arm.n)
+        parts.append((np.where(np.isnan(shift), 0.0, shift), offset))
+    (s_c, o_c), (s_t, o_t) = parts
+    return (s_t - s_c) + (o_t - o_c)
+
+
 def pooled_theta(control: ArmSums, treatment: ArmSums, ccov: CovSums, tcov: CovSums) -> FloatArray:
     """Pooled within-arm regression slope of the metric on its covariate; NaN if undefined."""
+    _, sxx_c, sxy_c = cov_moments(control, ccov)
+    _, sxx_t, sxy_t = cov_moments(treatment, tcov)
     with np.errstate(divide="ignore", invalid="ignore"):
-        sxy = (ccov.num_cov_sum - control.sum * ccov.cov_sum / control.n) + (
-            tcov.num_cov_sum - treatment.sum * tcov.cov_sum / treatment.n
-        )
-        sxx = (ccov.cov_sum_sq - ccov.cov_sum**2 / control.n) + (
-            tcov.cov_sum_sq - tcov.cov_sum**2 / treatment.n
-        )
+        sxy, sxx = sxy_c + sxy_t, sxx_c + sxx_t
         return np.where(sxx > 0, sxy / sxx, np.nan)
 
 
@@ -60,23 +101,25 @@ def cuped_compare(
     """compare(), with CUPED-adjusted figures wherever a covariate exists and `use` is True."""
     plain = compare(kind, control, treatment, alpha)
     theta = pooled_theta(control, treatment, ccov, tcov)
-    ok = np.isfinite(theta) & np.isin(kind, ("mean", "proportion"))
+    few = plain.method == "fisher_exact"  # few events: exact methods, no adjustment
+    ok = np.isfinite(theta) & np.isin(kind, ("mean", "proportion")) & ~few
     if use is not None:
         ok &= np.asarray(use, dtype=bool)
     theta = np.where(ok, theta, 0.0)
     c, t = estimate(kind, control), estimate(kind, treatment)
     n_c, n_t = control.n, treatment.n
+    _, sxx_c, sxy_c = cov_moments(control, ccov)
+    _, sxx_t, sxy_t = cov_moments(treatment, tcov)
     with np.errstate(divide="ignore", invalid="ignore"):
-        x_c, x_t = ccov.cov_sum / n_c, tcov.cov_sum / n_t
-        dx = np.where(ok, x_t - x_c, 0.0)
+        dx = np.where(ok, cov_difference(control, treatment, ccov, tcov), 0.0)
         w_c, w_t = n_c / (n_c + n_t), n_t / (n_c + n_t)
         # Adjusted arm means around the pair's pooled covariate mean.
         a_t = t.mean - theta * w_c * dx
         a_c = c.mean + theta * w_t * dx
-        vx_c = np.where(ok, sample_var(n_c, ccov.cov_sum, ccov.cov_sum_sq), 0.0)
-        vx_t = np.where(ok, sample_var(n_t, tcov.cov_sum, tcov.cov_sum_sq), 0.0)
-        cxy_c = np.where(ok, sample_cov(n_c, control.sum, ccov.cov_sum, ccov.num_cov_sum), 0.0)
-        cxy_t = np.where(ok, sample_cov(n_t, treatment.sum, tcov.cov_sum, tcov.num_cov_sum), 0.0)
+        vx_c = np.where(ok, centred_var(n_c, sxx_c), 0.0)
+        vx_t = np.where(ok, centred_var(n_t, sxx_t), 0.0)
+        cxy_c = np.where(ok, centred_var(n_c, sxy_c), 0.0)
+        cxy_t = np.where(ok, centred_var(n_t, sxy_t), 0.0)
         uv_c = np.maximum(c.unit_var - 2 * theta * cxy_c + theta**2 * vx_c, 0.0)
         uv_t = np.maximum(t.unit_var - 2 * theta * cxy_t + theta**2 * vx_t, 0.0)
         v_c, v_t = uv_c / n_c, uv_t / n_t
@@ -90,7 +133,11 @@ def cuped_compare(
         reduction = 1 - var / plain.abs_se**2
     df = np.where(kind == "mean", welch_df, np.inf)
     rel_se = np.sqrt(np.maximum(rel_var, 0.0))
-    adjusted = finish(a_c, a_t, np.sqrt(var), rel_se, df, alpha, uv_c, uv_t)
+    diff = difference(t, c) - theta * dx
+    adjusted = finish(
+        a_c, a_t, np.sqrt(var), rel_se, df, alpha, uv_c, uv_t, diff=diff, n=(n_c, n_t)
+    )
+    adjusted = with_methods(adjusted, kind, v_c, alpha, few=few)
     merged = Comparison(*(np.where(ok, a, b) for a, b in zip(adjusted, plain, strict=True)))
     return CupedResult(
         comparison=merged,

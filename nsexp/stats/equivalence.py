@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
-from nsexp.stats.compare import critical_value
+from nsexp.stats import dist
+from nsexp.stats.compare import Comparison, critical_value, methods_of
+from nsexp.stats.intervals import FixedScale, Scale, bounds
 
 POWER = 0.8
 
@@ -18,6 +19,25 @@ def is_flat(
     half = critical_value(1 - 2 * alpha, df) * rel_se
     with np.errstate(invalid="ignore"):
         return (rel - half > -threshold) & (rel + half < threshold)
+
+
+def equivalence_interval(
+    result: Comparison, alpha: float, scale: Scale | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (1 - 2 alpha) interval of the relative effect by each entry's own method (for the
+    two one-sided tests); `scale`: fixed horizon (default) or the always-valid boundary."""
+    scale = scale or FixedScale(result.df)
+    crit = scale.crit(2 * alpha)
+    _, _, low, high = bounds(
+        result.abs_effect,
+        result.abs_se,
+        result.rel_effect,
+        result.rel_se,
+        methods_of(result),
+        crit,
+        crit,
+    )
+    return low, high
 
 
 def units_needed(
@@ -33,7 +53,7 @@ def units_needed(
     n = (z_{1-alpha/2} + z_power)^2 (s_c^2 + s_t^2) / (threshold * mean_c)^2, the normal
     approximation for two independent means (e.g. Chow, Shao & Wang 2008, ch. 3).
     """
-    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    z = dist.norm_ppf(1 - alpha / 2) + dist.norm_ppf(power)
     with np.errstate(divide="ignore", invalid="ignore"):
         n = z**2 * (unit_var_c + unit_var_t) / (threshold * control_mean) ** 2
     return np.ceil(n)

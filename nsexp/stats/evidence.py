@@ -19,9 +19,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
 
-from nsexp.stats.meta import cluster_bootstrap_weights
+from nsexp.stats import dist
+from nsexp.stats.meta import cluster_bootstrap_counts, moment_terms, moments_of
 
 FloatArray = np.ndarray
 EDGE = 0.999  # correlations are kept inside ±EDGE on the Fisher scale
@@ -42,44 +42,6 @@ class EdgeEstimates(NamedTuple):
     true_sd_x: FloatArray
     true_sd_y: FloatArray
     undefined_share: FloatArray
-
-
-class _Moments(NamedTuple):
-    mean_x: FloatArray
-    mean_y: FloatArray
-    var_x: FloatArray
-    var_y: FloatArray
-    cov: FloatArray
-    naive: FloatArray
-    corr: FloatArray
-
-
-def _moments(
-    weights: FloatArray,
-    mask: FloatArray,
-    x: FloatArray,
-    y: FloatArray,
-    vx: FloatArray,
-    vy: FloatArray,
-    cxy: FloatArray,
-) -> _Moments:
-    """(edges, draws) moments: `weights` (draws, n), the rest (edges, n), zero off the mask."""
-    wt = weights.T
-    total = mask @ wt
-
-    def mean(v: FloatArray) -> FloatArray:
-        return (mask * v) @ wt / total
-
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mx, my = mean(x), mean(y)
-        sxx = ((mask * x * x) @ wt - total * mx * mx) / (total - 1)
-        syy = ((mask * y * y) @ wt - total * my * my) / (total - 1)
-        sxy = ((mask * x * y) @ wt - total * mx * my) / (total - 1)
-        tx, ty, txy = sxx - mean(vx), syy - mean(vy), sxy - mean(cxy)
-        naive = np.clip(sxy / np.sqrt(sxx * syy), -1.0, 1.0)
-        ok = (tx > 0) & (ty > 0)
-        corr = np.where(ok, np.clip(txy / np.sqrt(np.where(ok, tx * ty, 1.0)), -1.0, 1.0), np.nan)
-    return _Moments(mx, my, tx, ty, txy, naive, corr)
 
 
 def edge_evidence(
@@ -104,10 +66,14 @@ def edge_evidence(
 
     x, y, cxy = clean(x), clean(y), clean(cov_xy)
     vx, vy = clean(se_x) ** 2, clean(se_y) ** 2
-    boot_w = cluster_bootstrap_weights(np.asarray(groups), n_boot, np.random.default_rng(seed))
-    weights = np.vstack([np.ones(m.shape[1]), boot_w])
-    mom = _moments(weights, m, x, y, vx, vy, cxy)
-    point, boot = mom.corr[:, 0], mom.corr[:, 1:]
+    terms, shift = moment_terms(x, y, vx, vy, cxy, m)  # (edges, n, 9)
+    counts, codes = cluster_bootstrap_counts(np.asarray(groups), n_boot, seed)
+    per_group = np.zeros((counts.shape[1], *terms.shape[::2]))  # (experiments, edges, 9)
+    np.add.at(per_group, codes, terms.transpose(1, 0, 2))  # each experiment's terms once
+    boot = (counts @ per_group.reshape(counts.shape[1], -1)).reshape(n_boot, *terms.shape[::2])
+    sums = np.concatenate([terms.sum(axis=1)[:, None, :], boot.transpose(1, 0, 2)], axis=1)
+    mom = moments_of(sums, shift)  # (edges, 1 + draws): the point, then the draws
+    point, boot = mom.correlation[:, 0], mom.correlation[:, 1:]
     low, high = fisher_intervals(point, boot, level)
     with np.errstate(divide="ignore", invalid="ignore"):
         slopes = np.where(mom.var_x > 0, mom.cov / mom.var_x, np.nan)
@@ -115,7 +81,7 @@ def edge_evidence(
     s_low, s_high = percentile_intervals(slopes[:, 1:], level)
     return EdgeEstimates(
         n=m.sum(axis=1),
-        naive=mom.naive[:, 0],
+        naive=mom.naive_correlation[:, 0],
         corrected=point,
         ci_low=low,
         ci_high=high,
@@ -140,7 +106,7 @@ def fisher_intervals(
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = np.where(finite, z, 0.0).sum(axis=1) / count
         var = np.where(finite, (z - mean[:, None]) ** 2, 0.0).sum(axis=1) / (count - 1)
-    half = stats.norm.ppf(0.5 + level / 2) * np.sqrt(var)
+    half = dist.norm_ppf(0.5 + level / 2) * np.sqrt(var)
     centre = np.arctanh(np.clip(point, -EDGE, EDGE))
     ok = np.isfinite(point) & (count >= 2)
     return np.where(ok, np.tanh(centre - half), np.nan), np.where(

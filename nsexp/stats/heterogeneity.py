@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
+
+from nsexp.stats import dist
 
 FloatArray = np.ndarray
 
@@ -45,7 +46,7 @@ def cochran_q(effect: FloatArray, se: FloatArray, group: np.ndarray) -> Heteroge
         spread = np.where(usable, w * (effect - pooled[index]) ** 2, 0.0)  # two passes: exact
         q = np.bincount(index, spread, size)
         df = k - 1
-        p = np.where(df > 0, stats.chi2.sf(q, np.maximum(df, 1)), np.nan)
+        p = np.where(df > 0, dist.chi2_sf(q, np.maximum(df, 1)), np.nan)
         i2 = np.where(q > 0, np.maximum(0.0, (q - df) / q), 0.0)
     valid = df > 0
     return Heterogeneity(

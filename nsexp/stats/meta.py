@@ -10,10 +10,12 @@ moments of the true effects are the sample moments minus the mean sampling momen
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
+
+from nsexp.stats import dist
 
 FloatArray = np.ndarray
 
@@ -53,6 +55,45 @@ class Shrinkage(NamedTuple):
     posterior_sd: FloatArray
 
 
+def moment_terms(
+    x: FloatArray,
+    y: FloatArray,
+    var_x: FloatArray,
+    var_y: FloatArray,
+    cov_xy: FloatArray,
+    mask: FloatArray | None = None,
+) -> tuple[FloatArray, tuple[FloatArray, FloatArray]]:
+    """Per comparison (last axis; `mask` marks the ones used, others count zero) the terms whose
+    weighted sums give every moment: 1, x, y, x², y², xy (x and y shifted by their plain means,
+    so no square loses digits) and the sampling moments; and the two shifts (keepdims)."""
+    m = np.ones_like(x) if mask is None else np.asarray(mask, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        count = np.maximum(m.sum(axis=-1, keepdims=True), 1.0)
+        shift = (
+            (m * x).sum(axis=-1, keepdims=True) / count,
+            (m * y).sum(axis=-1, keepdims=True) / count,
+        )
+    dx, dy = (x - shift[0]) * m, (y - shift[1]) * m
+    terms = (m, dx, dy, dx * dx, dy * dy, dx * dy, var_x * m, var_y * m, cov_xy * m)
+    return np.stack(terms, axis=-1), shift
+
+
+def moments_of(sums: FloatArray, shift: tuple[FloatArray, FloatArray]) -> TrueMoments:
+    """TrueMoments from weighted sums of moment_terms (last axis the nine terms, the one before
+    the weightings), shifted back by `shift`."""
+    total, sx, sy, sxx, syy, sxy, vx, vy, cxy = np.moveaxis(sums, -1, 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mx, my = sx / total, sy / total
+        var_x = (sxx - total * mx * mx) / (total - 1)
+        var_y = (syy - total * my * my) / (total - 1)
+        cov = (sxy - total * mx * my) / (total - 1)
+        tx, ty, txy = var_x - vx / total, var_y - vy / total, cov - cxy / total
+        naive = np.clip(cov / np.sqrt(var_x * var_y), -1.0, 1.0)
+        ok = (tx > 0) & (ty > 0)
+        corr = np.where(ok, np.clip(txy / np.sqrt(np.where(ok, tx * ty, 1.0)), -1.0, 1.0), np.nan)
+    return TrueMoments(mx + shift[0], my + shift[1], tx, ty, txy, naive, corr)
+
+
 def true_moments(
     weights: FloatArray,
     x: FloatArray,
@@ -62,32 +103,29 @@ def true_moments(
     cov_xy: FloatArray,
 ) -> TrueMoments:
     """Method-of-moments moments of the true effects; `weights` is (n,) or (B, n) counts."""
-    w = np.atleast_2d(np.asarray(weights, dtype=float))
-    total = w.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mx, my = w @ x / total, w @ y / total
-        sxx = (w @ (x * x) - total * mx * mx) / (total - 1)
-        syy = (w @ (y * y) - total * my * my) / (total - 1)
-        sxy = (w @ (x * y) - total * mx * my) / (total - 1)
-        tx = sxx - w @ var_x / total
-        ty = syy - w @ var_y / total
-        txy = sxy - w @ cov_xy / total
-        naive = np.clip(sxy / np.sqrt(sxx * syy), -1.0, 1.0)
-        ok = (tx > 0) & (ty > 0)
-        corr = np.where(ok, np.clip(txy / np.sqrt(np.where(ok, tx * ty, 1.0)), -1.0, 1.0), np.nan)
-    return TrueMoments(mx, my, tx, ty, txy, naive, corr)
+    rows, shift = moment_terms(*(np.asarray(v, dtype=float) for v in (x, y, var_x, var_y, cov_xy)))
+    return moments_of(np.atleast_2d(np.asarray(weights, dtype=float)) @ rows, shift)
 
 
-def cluster_bootstrap_weights(
-    groups: FloatArray, n_boot: int, rng: np.random.Generator
-) -> FloatArray:
-    """(n_boot, n) weights: resample whole groups (experiments) with replacement."""
-    codes = np.unique(groups, return_inverse=True)[1]
-    n_groups = int(codes.max()) + 1
-    draws = rng.integers(0, n_groups, size=(n_boot, n_groups))
+def cluster_bootstrap_counts(
+    groups: FloatArray, n_boot: int, seed: int
+) -> tuple[FloatArray, FloatArray]:
+    """Resample whole groups (experiments) with replacement: (n_boot, groups) draw counts, and
+    each row's group index (row weights are counts[:, codes])."""
+    codes = np.unique(groups, return_inverse=True)[1].ravel()
+    return _draw_counts(int(codes.max()) + 1, n_boot, seed), codes
+
+
+@functools.lru_cache(maxsize=2)
+def _draw_counts(n_groups: int, n_boot: int, seed: int) -> FloatArray:
+    """How often each of n_groups groups is drawn in each resample: the same for every metric
+    of a portfolio with as many experiments, so drawn once (read-only)."""
+    draws = np.random.default_rng(seed).integers(0, n_groups, size=(n_boot, n_groups))
     offsets = draws + n_groups * np.arange(n_boot)[:, None]
     counts = np.bincount(offsets.ravel(), minlength=n_boot * n_groups)
-    return counts.reshape(n_boot, n_groups)[:, codes].astype(float)
+    out = counts.reshape(n_boot, n_groups).astype(float)
+    out.flags.writeable = False
+    return out
 
 
 def effect_correlation(
@@ -103,14 +141,18 @@ def effect_correlation(
     seed: int = 0,
 ) -> CorrelationEstimate:
     """Correlation of true effects, corrected for sampling noise, with a Fisher-z interval whose
-    SD comes from a bootstrap over experiments (`groups`: one experiment's comparisons)."""
+    SD comes from a bootstrap over experiments (`groups`: one experiment's comparisons). The
+    bootstrap sums each experiment's terms once and weights the experiments, not the rows."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     vx, vy = np.asarray(se_x, float) ** 2, np.asarray(se_y, float) ** 2
     cxy = np.zeros_like(x) if cov_xy is None else np.asarray(cov_xy, float)
     groups = np.arange(x.size) if groups is None else np.asarray(groups)
-    point = true_moments(np.ones(x.size), x, y, vx, vy, cxy)
-    weights = cluster_bootstrap_weights(groups, n_boot, np.random.default_rng(seed))
-    boot = true_moments(weights, x, y, vx, vy, cxy).correlation
+    rows, shift = moment_terms(x, y, vx, vy, cxy)
+    point = moments_of(rows.sum(axis=0, keepdims=True), shift)
+    counts, codes = cluster_bootstrap_counts(groups, n_boot, seed)
+    per_group = np.zeros((counts.shape[1], rows.shape[1]))
+    np.add.at(per_group, codes, rows)
+    boot = moments_of(counts @ per_group, shift).correlation
     undefined = float(np.mean(np.isnan(boot)))
     low, high = fisher_interval(float(point.correlation[0]), boot, level)
     var_x, cov = float(point.var_x[0]), float(point.cov[0])
@@ -139,7 +181,7 @@ def fisher_interval(point: float, boot: FloatArray, level: float) -> tuple[float
         return np.nan, np.nan
     spread = np.std(np.arctanh(np.clip(boot, -edge, edge)), ddof=1)
     centre = np.arctanh(np.clip(point, -edge, edge))
-    half = stats.norm.ppf(0.5 + level / 2) * spread
+    half = dist.norm_ppf(0.5 + level / 2) * spread
     return float(np.tanh(centre - half)), float(np.tanh(centre + half))
 
 

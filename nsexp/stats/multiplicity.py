@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-import polars as pl
+if TYPE_CHECKING:
+    import numpy as np
 
 Correction = Literal["holm", "bh", "none"]
 CORRECTIONS: tuple[Correction, ...] = ("holm", "bh", "none")
@@ -21,6 +21,9 @@ def adjust(p: np.ndarray, family: np.ndarray, method: Correction) -> np.ndarray:
 
     NaN p-values (untestable metrics) stay NaN and do not count towards a family's size.
     """
+    import numpy as np  # here, not at import: the CLI's --help needs only the names above
+    import polars as pl
+
     p = np.asarray(p, dtype=float)
     if method == "none":
         return p.copy()

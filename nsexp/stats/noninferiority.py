@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
+
+from nsexp.stats import dist
 
 FloatArray = np.ndarray
 
@@ -42,8 +43,8 @@ def non_inferiority(
         log_ratio = np.log1p(rel)
         se = rel_se / (1 + rel)
         bound = np.where(sign > 0, np.log1p(-margin), np.log1p(margin))
-        p = stats.t.sf(sign * (log_ratio - bound) / se, df)
-        power = stats.t.sf(stats.t.isf(alpha, df) - np.abs(bound) / se, df)
+        p = dist.t_sf(sign * (log_ratio - bound) / se, df)
+        power = dist.t_sf(dist.t_isf(alpha, df) - np.abs(bound) / se, df)
     tested = np.isfinite(margin) & np.isfinite(p)
     return NonInferiority(
         p_value=np.where(tested, p, np.nan),

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
 
 FloatArray = np.ndarray
 POWER = 0.8
@@ -18,7 +17,9 @@ POWER = 0.8
 
 def z_sum(alpha: float | FloatArray, power: float = POWER) -> FloatArray:
     """z_{1-alpha/2} + z_{power}: how many standard errors an effect must span."""
-    return stats.norm.isf(np.asarray(alpha) / 2) + stats.norm.ppf(power)
+    from nsexp.stats import dist  # here, not at import: `nsexp plan --help` starts without scipy
+
+    return dist.norm_isf(np.asarray(alpha) / 2) + dist.norm_ppf(power)
 
 
 def mde(
@@ -57,17 +58,53 @@ def plan(
     power: float = POWER,
     variants: int = 2,
     variance_reduction: float = 0.0,
+    treatment_variance: float | None = None,
 ) -> Plan:
     """Days to detect a relative `effect` on a metric with the given baseline mean and variance.
 
-    `variants` counts every arm, control included; traffic splits equally, and the K - 1
-    comparisons with the control share alpha by Bonferroni (a conservative stand-in for Holm).
-    `variance_reduction` (e.g. rho^2 of a CUPED covariate) scales the variance by 1 minus it.
+    n per arm = (z_{1-a/2} + z_power)² (σ_c² + σ_t²) / (effect · mean)², each arm with its own
+    variance: `treatment_variance` is the treatment's per-unit variance under the effect (for a
+    proportion p₁(1 − p₁), p₁ = p₀(1 + effect); see `proportion_plan`), the baseline's where
+    not given (a shift of the mean). `variants` counts every arm, control included; traffic
+    splits equally, and the K - 1 comparisons with the control share alpha by Bonferroni (a
+    conservative stand-in for Holm). `variance_reduction` (e.g. rho^2 of a CUPED covariate)
+    scales the variances by 1 minus it.
     """
     comparisons = max(variants - 1, 1)
     a = alpha / comparisons
-    variance = baseline_variance * (1 - variance_reduction)
-    n = z_sum(a, power) ** 2 * 2 * variance / (effect * baseline_mean) ** 2
+    both = baseline_variance + (
+        baseline_variance if treatment_variance is None else treatment_variance
+    )
+    variance = both * (1 - variance_reduction)
+    n = z_sum(a, power) ** 2 * variance / (effect * baseline_mean) ** 2
     per_arm = int(np.ceil(n))
     days = int(np.ceil(per_arm / (daily_units / variants)))
     return Plan(per_arm, per_arm * variants, days, a)
+
+
+def proportion_plan(
+    rate: float,
+    daily_units: float,
+    effect: float,
+    alpha: float = 0.05,
+    power: float = POWER,
+    variants: int = 2,
+    variance_reduction: float = 0.0,
+) -> Plan:
+    """`plan` for a proportion: the control's Bernoulli variance p₀(1 − p₀) and the
+    treatment's p₁(1 − p₁) at p₁ = p₀(1 + effect), the variances of the unpooled z-test the
+    readout runs (Chow, Shao & Wang 2008, §4.2). p₁ must lie strictly between 0 and 1."""
+    treated = rate * (1 + effect)
+    if not 0 < treated < 1:
+        raise ValueError(f"treatment rate {treated:g} is not a proportion")
+    return plan(
+        rate,
+        rate * (1 - rate),
+        daily_units,
+        effect,
+        alpha,
+        power,
+        variants,
+        variance_reduction,
+        treatment_variance=treated * (1 - treated),
+    )

@@ -22,7 +22,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
+
+from nsexp.stats import dist
 
 FloatArray = np.ndarray
 TWYMAN_LEVEL = 0.999
@@ -31,7 +32,7 @@ TWYMAN_LEVEL = 0.999
 class Priors(NamedTuple):
     """Leave-one-experiment-out priors, one per comparison: mean (n, k), covariance (n, k, k),
     the comparisons each moment came from (n, k, k) and each metric's mean sampling variance
-    over them (n, k)."""
+    over them (n, k); from marginal_priors, `cov` and `counts` are each metric's own (n, k)."""
 
     mean: FloatArray
     cov: FloatArray
@@ -98,13 +99,36 @@ def with_estimation_error(prior: Priors) -> Priors:
     K = 30 to 120 the 95% intervals then cover 94.6–95.8% (docs/calibration.md)."""
     if prior.noise is None:
         return prior
-    k = np.diagonal(prior.counts, axis1=1, axis2=2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ridge = np.where(k > 1, np.sqrt(2 / (k - 1)) * prior.noise, 0.0)
     cov = prior.cov.copy()
     idx = np.arange(cov.shape[1])
-    cov[:, idx, idx] += np.nan_to_num(ridge)
+    cov[:, idx, idx] += _ridge(np.diagonal(prior.counts, axis1=1, axis2=2), prior.noise)
     return prior._replace(cov=cov)
+
+
+def _ridge(k: FloatArray, noise: FloatArray) -> FloatArray:
+    """One standard error of a noise correction from k comparisons: sqrt(2/(k − 1))·mean(se²)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.nan_to_num(np.where(k > 1, np.sqrt(2 / (k - 1)) * noise, 0.0))
+
+
+def marginal_priors(y: FloatArray, var: FloatArray, groups: np.ndarray) -> Priors:
+    """Each metric's own leave-one-experiment-out prior, mean and variance (n, k), with its
+    estimation error allowed for: the diagonal of `leave_one_out_priors` followed by
+    `with_estimation_error`, without its (n, k, k) arrays (a catalog may hold 1,000 metrics)."""
+    mask = np.isfinite(y)
+    yz = np.where(mask, y, 0.0)
+    codes = np.unique(groups, return_inverse=True)[1]
+    terms = np.stack([mask, yz, yz * yz, np.where(mask, np.nan_to_num(var), 0.0)], axis=1)
+    per = np.zeros((int(codes.max()) + 1, *terms.shape[1:]))
+    np.add.at(per, codes, terms)
+    left = per.sum(axis=0)[None] - per[codes]
+    n, total, squares, within = left[:, 0], left[:, 1], left[:, 2], left[:, 3]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = total / n
+        noise = within / n
+        tau2 = np.where(n > 1, (squares - n * mean * mean) / (n - 1) - noise, 0.0)
+    tau2 = np.maximum(np.nan_to_num(tau2), 0.0) + _ridge(n, noise)
+    return Priors(mean, tau2, n, noise)
 
 
 def psd(cov: FloatArray) -> FloatArray:
@@ -124,7 +148,9 @@ def north_star_posterior(y: FloatArray, s: FloatArray, prior: Priors, use: Float
     system = np.where(pair, prior.cov + np.nan_to_num(s), eye * 1.0)
     cross = np.where(used, prior.cov[:, 0, :], 0.0)
     resid = np.where(used, np.nan_to_num(y) - prior.mean, 0.0)
-    gain = np.linalg.solve(system, cross[..., None])[..., 0]
+    # a pseudo-inverse: a metric with no spread and no noise makes the system singular, and
+    # then conditions on nothing (Gaussian conditioning with a generalised inverse)
+    gain = (np.linalg.pinv(system, hermitian=True) @ cross[..., None])[..., 0]
     mean = prior.mean[:, 0] + np.einsum("nk,nk->n", gain, resid)
     var = prior.cov[:, 0, 0] - np.einsum("nk,nk->n", gain, cross)
     return Posterior(mean=mean, sd=np.sqrt(np.maximum(var, 0.0)))
@@ -134,18 +160,24 @@ def predicted_north_star(
     y: FloatArray, s: FloatArray, groups: np.ndarray, use: FloatArray
 ) -> tuple[Posterior, Priors]:
     """The North Star's posterior per comparison under its leave-one-experiment-out prior,
-    allowing for that prior's estimation error (`with_estimation_error`); and the prior."""
+    allowing for that prior's estimation error (`with_estimation_error`); and the prior. The
+    prior is learned over the metrics some comparison uses (columns of the result), so a
+    catalog's other metrics cost nothing."""
+    use = np.asarray(use, bool)
+    cols = np.flatnonzero(use.any(axis=0) | (np.arange(y.shape[1]) == 0))
+    y, s, use = y[:, cols], s[:, cols][:, :, cols], use[:, cols]
     prior = with_estimation_error(leave_one_out_priors(y, s, groups))
     return north_star_posterior(y, s, prior, use), prior
 
 
 def predictive_range(
-    y: FloatArray, se: FloatArray, prior: Priors, level: float = TWYMAN_LEVEL
+    se: FloatArray, prior: Priors, level: float = TWYMAN_LEVEL
 ) -> tuple[FloatArray, FloatArray]:
     """The central `level` range of each metric's estimate in a new comparison (n, k): prior
-    mean ± z sqrt(prior variance + the estimate's own sampling variance)."""
-    tau2 = np.maximum(np.diagonal(prior.cov, axis1=1, axis2=2), 0.0)
-    half = stats.norm.ppf(0.5 + level / 2) * np.sqrt(tau2 + np.asarray(se, float) ** 2)
+    mean ± z sqrt(prior variance + the estimate's own sampling variance), `prior` from
+    marginal_priors (its `cov` the variances, (n, k))."""
+    tau2 = np.maximum(prior.cov, 0.0)
+    half = dist.norm_ppf(0.5 + level / 2) * np.sqrt(tau2 + np.asarray(se, float) ** 2)
     return prior.mean - half, prior.mean + half
 
 
@@ -153,9 +185,7 @@ def win_power(threshold: float | FloatArray, se: FloatArray, alpha: float) -> Fl
     """P(significant in the better direction | the true effect is the practical threshold) of
     a two-sided test at alpha: Φ(threshold / se − z_{1−α/2})."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return stats.norm.cdf(
-            np.asarray(threshold) / np.asarray(se) - stats.norm.ppf(1 - alpha / 2)
-        )
+        return dist.norm_cdf(np.asarray(threshold) / np.asarray(se) - dist.norm_ppf(1 - alpha / 2))
 
 
 def prior_null(success_rate: FloatArray, alpha: float, power: FloatArray) -> FloatArray:

@@ -20,19 +20,42 @@ and the always-valid p-value of θ = 0 is p = min(1, 1/Λ). Here N counts the un
 Mixing parameter. η is a sample size: the boundary is tightest near N = N*, with
 η = N* / (2 log(1/α) + log(1 + 2 log(1/α))), the approximate minimiser of the width at N*
 (Howard et al. 2021; GrowthBook's tuning); tests/test_sequential.py checks it against a
-numerical minimiser (within 0.1%). By default N* is the comparison's sample at the readout (for
-a timeline, at its last date); Settings.sequential_n fixes a planned N* instead, which is the
-strict reading of the guarantee when the final sample is not known in advance.
+numerical minimiser (within 0.1%). The guarantee holds only for an η fixed before the data: an
+η re-tuned to each look's own sample makes the boundary a constant ≈ 3 standard errors, which
+is crossed eventually (6.5% of A/A runs ever significant over 100 looks; docs/calibration.md).
+So N* is always given: the experiment's planned_units (experiments.toml), else the readout's
+--sequential-n, else DEFAULT_N, GrowthBook's default of 5,000 units (both arms; "this value
+should remain fixed for an experiment", docs.growthbook.io/statistics/sequential).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from nsexp.stats.adjusted import AdjustedIntervals, correction_level
-from nsexp.stats.compare import Comparison
+from nsexp.stats.adjusted import AdjustedIntervals, adjusted_intervals
+from nsexp.stats.compare import Comparison, methods_of
+from nsexp.stats.intervals import bounds, statistics
 
 FloatArray = np.ndarray
+DEFAULT_N = 5_000
+
+
+class MixtureScale:
+    """The always-valid scale: critical values from the mixture boundary, p-values from the
+    mixture likelihood ratio, at each entry's units `n` and mixing parameter `eta`."""
+
+    def __init__(self, n: FloatArray, eta: FloatArray) -> None:
+        """Each entry's units (both arms) and mixing parameter."""
+        self.n = np.asarray(n, dtype=float)
+        self.eta = np.asarray(eta, dtype=float)
+
+    def crit(self, level_alpha: FloatArray | float) -> FloatArray:
+        """The boundary in standard errors at level 1 − level_alpha."""
+        return boundary_multiplier(self.n, self.eta, np.asarray(level_alpha, dtype=float))
+
+    def p_of(self, z: FloatArray) -> FloatArray:
+        """Always-valid p of |z|."""
+        return always_valid_p(z, self.n, self.eta)
 
 
 def tuned_eta(n_star: FloatArray | float, alpha: float) -> FloatArray:
@@ -61,78 +84,54 @@ def always_valid_p(z: FloatArray, n: FloatArray, eta: FloatArray) -> FloatArray:
 
 
 def sequential_comparison(
-    result: Comparison,
-    n: FloatArray,
-    alpha: float,
-    n_star: FloatArray | float | None = None,
+    result: Comparison, n: FloatArray, alpha: float, n_star: FloatArray | float
 ) -> Comparison:
     """Swap a fixed-horizon Comparison's intervals and p-values for always-valid ones.
 
-    `n` is each entry's units (both arms); `n_star` the sample the boundary is tuned to
-    (default: `n` itself). Estimates and standard errors are unchanged.
+    `n` is each entry's units (both arms); `n_star` the planned sample the boundary is tuned
+    to, fixed before the data (required: tuning to `n` itself is not always valid). Estimates
+    and standard errors are unchanged; each entry keeps its interval methods, with the boundary
+    in place of the t quantile, and its p is the always-valid p of the interval's own statistic.
     """
-    n = np.asarray(n, dtype=float)
-    eta = tuned_eta(n if n_star is None else n_star, alpha)
-    mult = boundary_multiplier(n, eta, alpha)
-    p = always_valid_p(result.statistic, n, eta)
-    p = np.where(result.abs_se == 0, result.p_value, p)
+    scale = MixtureScale(n, tuned_eta(n_star, alpha))
+    methods = methods_of(result)
+    z_abs, _ = statistics(
+        result.abs_effect, result.abs_se, result.rel_effect, result.rel_se, methods
+    )
+    crit = scale.crit(alpha)
+    low, high, rel_low, rel_high = bounds(
+        result.abs_effect, result.abs_se, result.rel_effect, result.rel_se, methods, crit, crit
+    )
+    p = np.where(result.abs_se == 0, result.p_value, scale.p_of(z_abs))
     return result._replace(
-        abs_ci_low=result.abs_effect - mult * result.abs_se,
-        abs_ci_high=result.abs_effect + mult * result.abs_se,
-        rel_ci_low=result.rel_effect - mult * result.rel_se,
-        rel_ci_high=result.rel_effect + mult * result.rel_se,
+        abs_ci_low=low,
+        abs_ci_high=high,
+        rel_ci_low=rel_low,
+        rel_ci_high=rel_high,
         p_value=p,
+        method=np.full(np.shape(p), "normal_mixture"),
     )
 
 
 def sequential_adjusted_intervals(
-    abs_effect: FloatArray,
-    abs_se: FloatArray,
-    rel_effect: FloatArray,
-    rel_se: FloatArray,
+    result: Comparison,
     p_value: FloatArray,
     p_adjusted: FloatArray,
     n: FloatArray,
     alpha: float,
-    n_star: FloatArray | float | None = None,
+    n_star: FloatArray | float,
 ) -> AdjustedIntervals:
-    """Always-valid intervals that exclude zero exactly when p_adjusted < alpha.
-
-    The per-test level g comes from nsexp.stats.adjusted (g = alpha · p / p_adjusted); the
-    confidence sequence at level g has half-width boundary_multiplier(n, η, g) · se, and it
-    excludes zero exactly when the always-valid p is below g, so the agreement carries over.
-    """
-    n = np.asarray(n, dtype=float)
-    eta = tuned_eta(n if n_star is None else n_star, alpha)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p_rel = always_valid_p(rel_effect / rel_se, n, eta)
-    p_rel = np.where(rel_se == 0, np.where(rel_effect == 0, 1.0, 0.0), p_rel)
-    abs_level = correction_level(p_value, p_value, p_adjusted, alpha)
-    rel_level = correction_level(p_rel, p_value, p_adjusted, alpha)
-    with np.errstate(invalid="ignore"):
-        abs_half = np.where(abs_se == 0, 0.0, boundary_multiplier(n, eta, abs_level) * abs_se)
-        rel_half = np.where(rel_se == 0, 0.0, boundary_multiplier(n, eta, rel_level) * rel_se)
-    missing = np.isnan(np.asarray(p_adjusted, dtype=float))
-    nan = np.full(missing.shape, np.nan)
-    return AdjustedIntervals(
-        abs_low=np.where(missing, nan, abs_effect - abs_half),
-        abs_high=np.where(missing, nan, abs_effect + abs_half),
-        rel_low=np.where(missing, nan, rel_effect - rel_half),
-        rel_high=np.where(missing, nan, rel_effect + rel_half),
-        abs_level=np.where(missing, nan, 1 - abs_level),
-        rel_level=np.where(missing, nan, 1 - rel_level),
+    """Always-valid intervals that exclude zero exactly when p_adjusted < alpha: the per-test
+    level g of nsexp.stats.adjusted on the mixture boundary (η tuned at alpha to n_star)."""
+    return adjusted_intervals(
+        result.abs_effect,
+        result.abs_se,
+        result.rel_effect,
+        result.rel_se,
+        result.df,
+        p_value,
+        p_adjusted,
+        alpha,
+        methods=methods_of(result),
+        scale=MixtureScale(n, tuned_eta(n_star, alpha)),
     )
-
-
-def sequential_half_width(
-    se: FloatArray,
-    n: FloatArray,
-    level_alpha: float,
-    alpha: float,
-    n_star: FloatArray | float | None = None,
-) -> FloatArray:
-    """Half-width of the always-valid (1 − level_alpha) interval, η tuned at `alpha` (so the
-    same mixture as the readout's tests; used for the flat test at level 2α)."""
-    n = np.asarray(n, dtype=float)
-    eta = tuned_eta(n if n_star is None else n_star, alpha)
-    return boundary_multiplier(n, eta, level_alpha) * np.asarray(se, dtype=float)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy import stats
+
+from nsexp.stats import dist
 
 SRM_THRESHOLD = 0.001
 
@@ -26,7 +27,7 @@ def srm_test(counts: pl.DataFrame) -> pl.DataFrame:
         ((pl.col("units") - pl.col("expected")) ** 2 / pl.col("expected")).sum().alias("chi2"),
         (pl.len() - 1).alias("df"),
     )
-    p = stats.chi2.sf(per_exp["chi2"].to_numpy(), per_exp["df"].to_numpy())
+    p = dist.chi2_sf(per_exp["chi2"].to_numpy(), per_exp["df"].to_numpy())
     return per_exp.with_columns(
         pl.Series("p_value", np.asarray(p, dtype=float)),
         pl.Series("mismatch", np.asarray(p) < SRM_THRESHOLD),

@@ -23,8 +23,9 @@ from nsexp.analysis.readout import ExperimentReadout, Readout
 from nsexp.analysis.settings import Settings
 from nsexp.errors import InputError
 from nsexp.report.json import experiment_dict, experiment_from_dict
+from nsexp.store.storage import PINS_DIR, WORKSPACES_DIR, check_room, write_error
 
-PINS_DIR = "pins"
+__all__ = ["PINS_DIR", "Pin", "list_pins", "load_pin", "pin_readout", "pins_dir"]
 _ID = re.compile(r"[0-9a-f]{12}")
 
 
@@ -88,7 +89,7 @@ def pin_readout(
         "experiment": experiment_id,
         "variant": variant,
         "created_at": stamp.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "settings": readout.settings.to_dict(),
+        "settings": _frozen_settings(readout, exp),
         "fingerprint": readout.fingerprint,
         "payload": experiment_dict(exp),
         "methods": methods(readout.settings),
@@ -96,9 +97,32 @@ def pin_readout(
     text = json.dumps(body, sort_keys=True, allow_nan=False)
     pin = Pin(id=hashlib.sha256(text.encode()).hexdigest()[:12], **body)
     folder = pins_dir(workspace_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    _write_atomic(folder / f"{pin.id}.json", json.dumps(asdict(pin), indent=2, allow_nan=False))
+    text = json.dumps(asdict(pin), indent=2, allow_nan=False)
+    check_room(_data_root(Path(workspace_dir)), len(text.encode()))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_atomic(folder / f"{pin.id}.json", text)
+    except OSError as exc:
+        raise write_error(exc, "the pin") from None
     return pin
+
+
+def _frozen_settings(readout: Readout, exp: ExperimentReadout) -> dict[str, Any]:
+    """The settings a pin records; with --sequential, the planned sample its boundary was
+    tuned to for this experiment (planned_units, --sequential-n or the default), so a later
+    look is read against the same boundary."""
+    settings = readout.settings.to_dict()
+    if readout.settings.sequential:
+        planned = {m.sequential_n for t in exp.treatments for m in t.metrics} - {None}
+        if len(planned) == 1:
+            settings["sequential_n"] = int(planned.pop() or 0)
+    return settings
+
+
+def _data_root(workspace_dir: Path) -> Path:
+    """The data root a workspace directory (or the data root itself) belongs to."""
+    parent = workspace_dir.parent
+    return parent.parent if parent.name == WORKSPACES_DIR else workspace_dir
 
 
 def load_pin(workspace_dir: Path, pin_id: str | None) -> Pin:

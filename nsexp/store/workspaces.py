@@ -6,8 +6,10 @@ the first 12 hex digits of a SHA-256 over the sorted (file name, bytes) pairs, s
 always lands in the same workspace and a link naming it works for everyone on the server.
 
 Limits (documented in the README and on the Data page):
-- at most MAX_UPLOAD_BYTES (50 MB, matching `server.maxUploadSize = 50` in .streamlit/config.toml)
-  per workspace, all files together, and at most MAX_FILES files;
+- at most MAX_UPLOAD_BYTES (50 MB = 50,000,000 bytes: `server.maxUploadSize = 50` in
+  .streamlit/config.toml, which Streamlit's uploader counts in megabytes of 10^6 bytes in the
+  browser) per workspace, all files together, and at most MAX_FILES files;
+- at least one CSV or Parquet file, and room under the storage quota (nsexp.store.storage);
 - file names are plain base names of ASCII letters, digits, `.`, `_`, `-`, ending in .csv or
   .parquet; the only TOML files are metrics.toml and experiments.toml;
 - an upload without metrics.toml gets a copy of the current catalog (the data root's metrics.toml
@@ -22,12 +24,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import math
 import os
 import re
 import shutil
 import tempfile
-import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,18 +36,27 @@ from nsexp.config.catalog import Catalog, parse_catalog
 from nsexp.config.toml import parse_toml
 from nsexp.errors import InputError
 from nsexp.io import load_dataset
-from nsexp.io.files import data_files
+from nsexp.io.files import DATA_SUFFIXES, data_files
+from nsexp.store.storage import (
+    MB,
+    PINS_DIR,
+    STAGING_PREFIX,
+    WORKSPACES_DIR,
+    check_room,
+    clean_staging,
+    mb,
+    staging_name,
+    write_error,
+)
 
 MAX_UPLOAD_MB = 50
-MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * MB  # Streamlit's uploader: MB of 10^6 bytes in the browser
 MAX_FILES = 200
 MAX_NAME_LENGTH = 100
-WORKSPACES_DIR = "workspaces"
 MANIFEST = "workspace.json"
 CATALOG = "metrics.toml"
 TOML_NAMES = (CATALOG, "experiments.toml")
-STAGING_PREFIX = ".staging-"
-STALE_STAGING_SECONDS = 3600
+__all__ = ["STAGING_PREFIX", "WORKSPACES_DIR"]  # re-exported: where uploads live
 
 _ID = re.compile(r"[0-9a-f]{12}")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.(csv|parquet|toml)", re.IGNORECASE)
@@ -111,32 +121,51 @@ def files_from_uploads(uploads: list[tuple[str, bytes]]) -> dict[str, bytes]:
 
 def check_upload(files: dict[str, bytes]) -> None:
     """Validate names, count and total size of an upload before anything touches the disk."""
+    for name, content in files.items():
+        if not isinstance(content, bytes | bytearray | memoryview):
+            raise InputError("the upload is not file content", file=name)
+    problem = upload_problem((name, len(content)) for name, content in files.items())
+    if problem is not None:
+        raise problem
+
+
+def upload_problem(files: Iterable[tuple[str, int]]) -> InputError | None:
+    """What is wrong with an upload of these (name, size) pairs, or None when it may be saved:
+    the Data page keeps Save disabled, with this reason, until there is something valid."""
+    files = list(files)
     if not files:
-        raise InputError("no files uploaded", fix="add CSV or Parquet files and a metrics.toml")
+        return InputError("no files uploaded", fix="add CSV or Parquet files and a metrics.toml")
     if len(files) > MAX_FILES:
-        raise InputError(
+        return InputError(
             f"{len(files)} files uploaded, more than the limit of {MAX_FILES}",
             fix="combine experiments into fewer files (one file may hold many experiments)",
         )
     folded: set[str] = set()
-    for name, content in files.items():
-        check_name(name)
+    for name, _ in files:
+        try:
+            check_name(name)
+        except InputError as exc:
+            return exc
         if name.lower() in folded:
-            raise InputError(
+            return InputError(
                 f"two files are named {name!r} apart from upper and lower case",
                 file=name,
                 fix="give every file a distinct name",
             )
         folded.add(name.lower())
-        if not isinstance(content, bytes | bytearray | memoryview):
-            raise InputError("the upload is not file content", file=name)
-    total = sum(len(c) for c in files.values())
+    if not any(name.lower().endswith(DATA_SUFFIXES) for name, _ in files):
+        return InputError(
+            "no CSV or Parquet file in the upload",
+            fix="add the experiment data (*.csv or *.parquet) beside the TOML files",
+        )
+    total = sum(size for _, size in files)
     if total > MAX_UPLOAD_BYTES:
-        raise InputError(
-            f"the upload is {math.ceil(total / 1024**2 * 10) / 10:.1f} MB, over the "
-            f"{MAX_UPLOAD_MB} MB limit",
+        return InputError(
+            f"the upload is {mb(total)} ({total:,} bytes), over the {MAX_UPLOAD_MB} MB limit "
+            f"({MAX_UPLOAD_BYTES:,} bytes)",
             fix="upload Parquet (much smaller than CSV) or pre-aggregated summary rows",
         )
+    return None
 
 
 def create_workspace(
@@ -165,35 +194,44 @@ def create_workspace(
     target = root / wid
     if target.is_dir():
         return read_workspace(data_root, wid)
-    root.mkdir(parents=True, exist_ok=True)
-    _remove_stale_staging(root)
-    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
+    check_room(data_root, sum(len(c) for c in files.values()))
     try:
-        for name, content in files.items():
-            (staging / name).write_bytes(content)
-        try:
-            dataset = load_dataset(staging)
-        except InputError as exc:
-            raise _relabel(exc, staging) from None
-        info = WorkspaceInfo(
-            id=wid,
-            path=target,
-            files=tuple(sorted(files)),
-            created_at=_now(),
-            fingerprint=dataset.fingerprint,
-            catalog_copied=copied,
-        )
-        (staging / MANIFEST).write_text(json.dumps(_manifest(info), indent=2), encoding="utf-8")
-        try:
-            staging.rename(target)
-        except OSError:
-            if not target.is_dir():
-                raise
-            shutil.rmtree(staging, ignore_errors=True)
-    except BaseException:
+        root.mkdir(parents=True, exist_ok=True)
+        clean_staging(root)
+        staging = Path(tempfile.mkdtemp(prefix=staging_name(), dir=root))
+    except OSError as exc:
+        raise write_error(exc, "the workspace") from None
+    try:
+        _stage(staging, target, files, copied, wid)
+    except OSError as exc:
+        raise write_error(exc, "the workspace") from None
+    finally:
         shutil.rmtree(staging, ignore_errors=True)
-        raise
     return read_workspace(data_root, wid)
+
+
+def _stage(staging: Path, target: Path, files: dict[str, bytes], copied: bool, wid: str) -> None:
+    """Write and validate the upload in its staging directory, then rename it into place."""
+    for name, content in files.items():
+        (staging / name).write_bytes(content)
+    try:
+        dataset = load_dataset(staging)
+    except InputError as exc:
+        raise _relabel(exc, staging) from None
+    info = WorkspaceInfo(
+        id=wid,
+        path=target,
+        files=tuple(sorted(files)),
+        created_at=_now(),
+        fingerprint=dataset.fingerprint,
+        catalog_copied=copied,
+    )
+    (staging / MANIFEST).write_text(json.dumps(_manifest(info), indent=2), encoding="utf-8")
+    try:
+        staging.rename(target)
+    except OSError:
+        if not target.is_dir():  # else the same upload was saved meanwhile: keep that one
+            raise
 
 
 def resolve(data_root: Path, workspace_id: str | None) -> Path:
@@ -249,6 +287,41 @@ def list_workspaces(data_root: Path) -> list[WorkspaceInfo]:
     return sorted(found, key=lambda w: (w.created_at, w.id), reverse=True)
 
 
+def pin_count(path: Path) -> int:
+    """How many pinned readouts a workspace directory holds (they keep it from deletion)."""
+    folder = Path(path) / PINS_DIR
+    return sum(1 for _ in folder.glob("*.json")) if folder.is_dir() else 0
+
+
+def size_of(path: Path) -> int:
+    """Bytes of every file in a workspace directory, its pins included."""
+    return sum(p.lstat().st_size for p in Path(path).rglob("*") if p.is_file())
+
+
+def delete_workspace(data_root: Path, workspace_id: str) -> int:
+    """Delete one workspace (links to it stop working) and return the bytes freed; refused while
+    it holds pinned readouts, which keep the data they were pinned from."""
+    path = resolve(data_root, workspace_id)
+    if path == Path(data_root):
+        raise InputError("no workspace id given", fix=_PICK_FIX)
+    pins = pin_count(path)
+    if pins:
+        raise InputError(
+            f"workspace {workspace_id} is kept: {pins} pinned readout"
+            f"{'s' if pins != 1 else ''} refer to it",
+            fix="a pin keeps the data it was pinned from, so links to it keep working; "
+            "delete other workspaces to free space",
+        )
+    size = size_of(path)
+    doomed = path.parent / f"{staging_name()}deleted-{workspace_id}"
+    try:
+        path.rename(doomed)  # gone for readers in one step; a killed delete is cleaned on start
+    except OSError as exc:
+        raise write_error(exc, f"the deletion of workspace {workspace_id}") from None
+    shutil.rmtree(doomed, ignore_errors=True)
+    return size
+
+
 def catalog_from_text(text: str) -> Catalog:
     """Validate metrics.toml text (e.g. typed into the Data page) with the CLI's messages."""
     return parse_catalog(parse_toml(text, CATALOG), source=CATALOG)
@@ -296,14 +369,3 @@ def _relabel(exc: InputError, staging: Path) -> InputError:
     return InputError(
         strip(exc.problem) or "", file=strip(exc.file), column=exc.column, fix=strip(exc.fix)
     )
-
-
-def _remove_stale_staging(root: Path) -> None:
-    """Clear staging directories left by an interrupted upload more than an hour ago."""
-    cutoff = time.time() - STALE_STAGING_SECONDS
-    for entry in root.glob(STAGING_PREFIX + "*"):
-        try:
-            if entry.is_dir() and entry.stat().st_mtime < cutoff:
-                shutil.rmtree(entry, ignore_errors=True)
-        except OSError:
-            continue

@@ -80,32 +80,37 @@ def segment_section(
 
 
 def bootstrap_section(
-    ctx: DataContext, settings: Settings, experiment_id: str, variant: str
-) -> None:
-    """A robustness check on demand: bootstrap intervals beside the analytic ones."""
+    ctx: DataContext, settings: Settings, experiment_id: str, variant: str, resamples: int
+) -> int:
+    """A robustness check on demand, kept in the link (`bootstrap=N`): bootstrap intervals
+    beside the analytic ones. Returns the resamples shown (0: not asked, or no unit data)."""
     if not loaders.has_units(ctx, experiment_id):
-        return
+        return 0
     st.subheader("Robustness check", anchor=False)
-    asked = st.session_state.setdefault("_nsexp_bootstrapped", set())
-    view = (experiment_id, settings)
-    if st.button(
-        f"Check with the bootstrap ({loaders.BOOTSTRAP_RESAMPLES:,} resamples)",
-        icon=":material/shuffle:",
-        key="bootstrap",
-        help="Resample the units to check the intervals of mean metrics without assuming a "
-        "normal distribution: useful for heavy-tailed metrics. Takes a few seconds.",
-    ):
-        asked.add(view)
-    if view not in asked:
-        return
-    resampled = loaders.bootstrap(ctx, settings, experiment_id).treatment(variant)
+    if not resamples:
+        st.button(
+            f"Check with the bootstrap ({loaders.BOOTSTRAP_RESAMPLES:,} resamples)",
+            icon=":material/shuffle:",
+            key="bootstrap",
+            on_click=_ask_bootstrap,
+            help="Resample the units to check the intervals of mean metrics without assuming "
+            "a normal distribution: useful for heavy-tailed metrics. Takes a few seconds.",
+        )
+        return 0
+    resampled = loaders.bootstrap(ctx, settings, experiment_id, resamples).treatment(variant)
     st.dataframe(
         bootstrap_table(resampled.metrics, settings.alpha),
         hide_index=True,
         alt=f"Analytic and bootstrap intervals of {variant}",
     )
     st.caption(
-        "Percentile intervals of the relative lift from Poisson resamples of the units (seeded, "
-        "so the same every time), for mean metrics; they are not widened for many tests or for "
-        "peeking. Close to the analytic interval: the normal approximation holds."
+        f"Percentile intervals of the relative lift from {resamples:,} Poisson resamples of the "
+        "units (seeded, so the same every time), for mean metrics; they are not widened for "
+        "many tests or for peeking. Close to the analytic interval: the normal approximation "
+        "holds."
     )
+    return resamples
+
+
+def _ask_bootstrap() -> None:
+    st.query_params["bootstrap"] = str(loaders.BOOTSTRAP_RESAMPLES)

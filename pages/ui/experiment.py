@@ -1,17 +1,48 @@
 """How one experiment's readout is drawn, live or pinned: the header, a verdict card per
-treatment, and one treatment's forest plot, table and North Star timeline."""
+treatment, and one treatment's forest plot, table and North Star timeline.
+
+Every figure quoted is the result model's decision figure (MetricResult.decision_effect and
+decision_interval), so a card, a reason, the table and the chart never disagree; every piece of
+user text (names, owners, hypotheses, variants, labels) is escaped before Markdown sees it.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
 from nsexp import format as fmt
 from nsexp.analysis.readout import ExperimentReadout, TreatmentReadout
+from nsexp.analysis.reasons import HISTORY_DEFINITION
+from nsexp.analysis.results import MetricResult, TimelinePoint
 from nsexp.analysis.settings import Settings
 from nsexp.report import charts
-from nsexp.report.figures import compact_columns, metric_table, timeline_frame
+from nsexp.report.figures import compact_columns, metric_table, timeline_rows
 from nsexp.report.notes import card_notes
+from nsexp.report.text import md_code, md_escape
 from pages.ui import outlook, widgets
+
+# A readout's charts as Vega-Lite specs, converted once per distinct input and shared by every
+# session: rebuilding the Altair chart and converting it (to_dict and its schema validation,
+# under Streamlit's process-wide Altair lock) on every rerun was most of the server's CPU with
+# twenty people on one link (bench/load.py). The conversion is st.altair_chart's own, so the
+# spec is the one it would send; cache_data hands each caller a copy (Streamlit edits the spec
+# as it sends it). Results hash by value: they are never changed once built.
+_BY_VALUE = {MetricResult: hash, TimelinePoint: hash}
+
+
+@st.cache_data(max_entries=256, show_spinner=False, hash_funcs=_BY_VALUE)
+def _forest_spec(metrics: tuple[MetricResult, ...], alpha: float, engine: str) -> dict:
+    return _convert_altair_to_vega_lite_spec(charts.forest_plot(metrics, alpha, engine))
+
+
+@st.cache_data(max_entries=256, show_spinner=False, hash_funcs=_BY_VALUE)
+def _timeline_spec(
+    points: tuple[TimelinePoint, ...], threshold: float, alpha: float, sequential: bool
+) -> dict:
+    chart = charts.timeline_chart(timeline_rows(points), threshold, alpha, sequential)
+    return _convert_altair_to_vega_lite_spec(chart)
+
 
 STATUS = {
     "moved": "moved",
@@ -20,23 +51,32 @@ STATUS = {
 }
 
 
+def interval_name(settings: Settings) -> str:
+    """What the quoted interval is: '95% credible interval', '95% adjusted interval', ..."""
+    level = f"{(1 - settings.alpha) * 100:g}%"
+    if settings.engine == "bayesian":
+        return f"{level} credible interval"
+    valid = "always-valid " if settings.sequential else ""
+    return f"{level} {valid}interval, adjusted for the metrics tested"
+
+
 def header(e: ExperimentReadout) -> None:
     """Name, who owns it, how long and how big, the hypothesis and the SRM banner."""
     info = e.experiment.info
-    st.title(e.name, anchor=False)
-    facts = [f"`{e.id}`"]
+    st.title(md_escape(e.name), anchor=False)
+    facts = [md_code(e.id)]
     if info.owner:
-        facts.append(info.owner)
-    facts.append(f"control arm `{e.control}`")
+        facts.append(md_escape(info.owner))
+    facts.append(f"control arm {md_code(e.control)}")
     if e.days:
         facts.append(f"{e.days} days ({e.first_date} to {e.last_date})")
     facts.append(f"{fmt.count(e.units)} units")
     st.caption(" · ".join(facts))
     if info.hypothesis:
-        st.markdown(f"**Hypothesis.** {info.hypothesis}")
+        st.markdown(f"**Hypothesis.** {md_escape(info.hypothesis)}")
     if e.srm.mismatch:
-        seen = ", ".join(f"{v} {fmt.count(n)}" for v, n in e.srm.counts.items())
-        planned = ", ".join(f"{v} {s:.0%}" for v, s in e.srm.expected.items())
+        seen = ", ".join(f"{md_escape(v)} {fmt.count(n)}" for v, n in e.srm.counts.items())
+        planned = ", ".join(f"{md_escape(v)} {s:.0%}" for v, s in e.srm.expected.items())
         st.error(
             f"The arms got {seen} units against a planned split of {planned} "
             f"({fmt.p_value(e.srm.p_value)}). Something in the assignment or the logging is "
@@ -47,72 +87,96 @@ def header(e: ExperimentReadout) -> None:
 
 
 def verdict_cards(e: ExperimentReadout, selected: str, settings: Settings) -> None:
-    """One card per treatment: its verdict, the North Star's lift (and chance to win with the
-    Bayesian engine), the reasons and the notes on CUPED, power and guardrails."""
+    """One card per treatment: its verdict, the North Star's figure with the interval that
+    decides it (and chance to win with the Bayesian engine), the reasons and the notes; an
+    invalid treatment's card says why nothing can be read instead of quoting figures."""
     columns = st.columns(len(e.treatments))
     for column, t in zip(columns, e.treatments, strict=True):
         with column.container(border=True, height="stretch"):
             mark = " · shown below" if t.variant == selected else ""
-            st.markdown(f"**`{t.variant}`** vs `{e.control}`{mark}")
+            st.markdown(f"**{md_code(t.variant)}** vs {md_code(e.control)}{mark}")
             outlook.alerts(t)  # Twyman: "too good to be true?" comes before the verdict
             widgets.verdict_callout(t.verdict)
-            ns = t.north_star
-            status = "not to be trusted" if t.verdict == "invalid" else STATUS[t.north_star_status]
-            with st.container(horizontal=True):
-                st.metric(
-                    f"North Star: {ns.label}",
-                    fmt.pct(ns.rel_effect),
-                    help="Treatment ÷ control − 1.",
+            if t.verdict == "invalid":
+                st.caption(
+                    "Nothing in this comparison can be read, better or worse, until the data "
+                    "problem below is fixed."
                 )
-                outlook.predicted_metric(t)
-                if settings.engine == "bayesian":
-                    st.metric(
-                        "Chance to beat control",
-                        fmt.chance(ns.chance_to_win),
-                        help="The posterior probability that the treatment is better on the "
-                        "North Star, under a weak prior.",
-                    )
-                    st.metric(
-                        "Expected loss",
-                        fmt.pct(ns.expected_loss, 2, signed=False),
-                        help="How much North Star lift shipping it would lose on average if it "
-                        "is in fact worse: the risk of being wrong.",
-                    )
-            kind = "always-valid interval" if settings.sequential else "interval"
-            interval = fmt.pct_ci(ns.rel_ci_low, ns.rel_ci_high)
-            st.caption(f"{(1 - settings.alpha) * 100:g}% {kind} {interval}: {status}.")
-            outlook.prediction_caption(t)
-            st.markdown("\n".join(f"- {r}" for r in outlook.card_reasons(t)))
+            else:
+                _north_star_figures(t, settings)
+            st.markdown("\n".join(f"- {md_escape(r)}" for r in outlook.card_reasons(t)))
             notes = card_notes(t)
             if notes:
-                st.caption("  \n".join(notes))
+                st.caption("  \n".join(md_escape(n) for n in notes))
+    if any(r.startswith("History:") for t in e.treatments for r in t.reasons):
+        st.caption(HISTORY_DEFINITION)
+
+
+def _north_star_figures(t: TreatmentReadout, settings: Settings) -> None:
+    """The North Star's decision figure and interval on a card, and the predicted North Star
+    beside it where the portfolio's history gives one."""
+    ns = t.north_star
+    with st.container(horizontal=True):
+        st.metric(
+            f"North Star: {md_escape(ns.name)}",
+            fmt.pct(ns.decision_effect),
+            help="Posterior mean of treatment ÷ control − 1."
+            if settings.engine == "bayesian"
+            else "Treatment ÷ control − 1.",
+        )
+        outlook.predicted_metric(t)
+        if settings.engine == "bayesian":
+            st.metric(
+                "Chance to beat control",
+                fmt.chance(ns.chance_to_win),
+                help="The posterior probability that the treatment is better on the "
+                "North Star, under a weak prior.",
+            )
+            st.metric(
+                "Expected loss",
+                fmt.pct(ns.expected_loss, 2, signed=False),
+                help="How much North Star lift shipping it would lose on average if it "
+                "is in fact worse: the risk of being wrong.",
+            )
+    interval = fmt.pct_ci(*ns.decision_interval)
+    st.caption(f"{interval_name(settings)} {interval}: {STATUS[t.north_star_status]}.")
+    outlook.prediction_caption(t)
 
 
 def details(e: ExperimentReadout, t: TreatmentReadout, settings: Settings) -> None:
     """Forest plot, the table of every figure and the North Star over time, for one treatment."""
     alpha, engine = settings.alpha, settings.engine
-    variant, control = t.variant, e.control
-    st.subheader(f"Every metric: `{variant}` vs `{control}`", anchor=False)
+    variant, control = md_code(t.variant), md_code(e.control)
+    st.subheader(f"Every metric: {variant} vs {control}", anchor=False)
     interval = (
-        "its credible interval, so a line clear of zero means a chance to win above "
-        f"{1 - alpha / 2:.1%} (or below {alpha / 2:.1%})"
+        "its credible interval around the posterior mean, so a line clear of zero means a "
+        f"chance to win of at least {1 - alpha / 2:.1%} (or at most {alpha / 2:.1%})"
         if engine == "bayesian"
         else "its interval, widened for the number of metrics tested, so a line clear of zero "
         "is a real difference"
         + (" (always valid: safe to look every day)" if settings.sequential else "")
     )
-    st.caption(
-        f"Each dot is the relative lift of a metric; the line is {interval}. Green: "
-        "significantly better, red: significantly worse, grey: not distinguishable from zero. "
-        "The shaded band on the North Star is the smallest lift the team said is worth acting on."
-    )
-    st.altair_chart(
-        charts.forest_plot(t.metrics, alpha, engine),
-        alt=f"Relative lift of every metric of {variant} against {control}",
+    if t.verdict == "invalid":
+        st.caption(
+            "The figures of an invalid experiment are shown for diagnosis only: every dot is "
+            "grey, none is better or worse."
+        )
+    else:
+        st.caption(
+            f"Each dot is the relative lift of a metric; the line is {interval}. Green: "
+            "significantly better, red: significantly worse, grey: not distinguishable from "
+            "zero. The shaded band on the North Star is the smallest lift the team said is "
+            "worth acting on."
+        )
+    st.vega_lite_chart(
+        spec=_forest_spec(t.metrics, alpha, engine),
+        width="stretch",
+        height=charts.chart_height(len(t.metrics) + 4),
+        alt=f"Relative lift of every metric of {t.variant} against {e.control}",
     )
     every = st.toggle(
         "All columns",
-        key=f"all_columns_{variant}",
+        key=f"all_columns_{t.variant}",
         help="Also the difference, the unadjusted interval and p, what the experiment can "
         "detect today, the units per arm and notes.",
     )
@@ -120,19 +184,13 @@ def details(e: ExperimentReadout, t: TreatmentReadout, settings: Settings) -> No
         metric_table(t.metrics, alpha, engine),
         hide_index=True,
         column_order=None if every else compact_columns(engine == "bayesian"),
-        # widths in pixels so the default columns fit a 1440 px window
+        width="stretch",
         column_config={
-            "Metric": st.column_config.TextColumn(width=165),
-            "Role": st.column_config.TextColumn(width=115),
-            "Control": st.column_config.TextColumn(width=70),
-            "Treatment": st.column_config.TextColumn(width=75),
-            "Lift": st.column_config.TextColumn(width=55),
-            "Adjusted CI": st.column_config.TextColumn(width=110),
-            "p (adjusted)": st.column_config.TextColumn("p adj.", width=60),
-            "Result": st.column_config.TextColumn(width=105),
-            "Guardrail": st.column_config.TextColumn(width=190),
+            "Metric": st.column_config.TextColumn(width="medium"),
+            "Guardrail": st.column_config.TextColumn(width="medium"),
+            "p (adjusted)": st.column_config.TextColumn("p adj."),
         },
-        alt=f"Every figure of {variant} against {control}",
+        alt=f"Every figure of {t.variant} against {e.control}",
     )
     timeline(t, settings)
 
@@ -155,12 +213,13 @@ def timeline(t: TreatmentReadout, settings: Settings) -> None:
             "at the first significant day inflates false wins (turn on Safe to peek)"
         )
     st.caption(
-        f"{ns.label}: the lift using every unit exposed up to each day, with {band}. "
+        f"{md_escape(ns.name)}: the lift using every unit exposed up to each day, with {band}. "
         "Dashed lines: the ±threshold worth acting on."
     )
-    st.altair_chart(
-        charts.timeline_chart(
-            timeline_frame(t), ns.practical_threshold, settings.alpha, settings.sequential
+    st.vega_lite_chart(
+        spec=_timeline_spec(
+            t.timeline, ns.practical_threshold, settings.alpha, settings.sequential
         ),
+        width="stretch",
         alt=f"Cumulative North Star lift of {t.variant} by day",
     )

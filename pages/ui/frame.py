@@ -18,7 +18,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from nsexp.analysis.settings import Settings
 from nsexp.errors import InputError
 from nsexp.io import default_data_dir
-from nsexp.store import workspaces
+from nsexp.store import pins, workspaces
 
 _KEY = "_nsexp_frame"
 
@@ -45,6 +45,7 @@ class Frame:
 
     data: DataContext
     settings: Settings
+    bootstrap: int = 0  # resamples the readout's robustness check asked for (0: not asked)
 
 
 def as_sentence(message: str) -> str:
@@ -81,6 +82,18 @@ def settings_from_url() -> Settings:
     return settings
 
 
+def pinned_settings(data: DataContext) -> Settings | None:
+    """The settings of the pin the link opens, or None (no pin, or one that cannot be read:
+    the page says why)."""
+    pin_id = st.query_params.get("pin")
+    if pin_id is None:
+        return None
+    try:
+        return pins.load_pin(data.path, pin_id).analysis_settings
+    except InputError:
+        return None
+
+
 def remember(frame: Frame) -> None:
     """Keep this run's frame for the page (app.py calls it before page.run())."""
     st.session_state[_KEY] = frame
@@ -88,8 +101,10 @@ def remember(frame: Frame) -> None:
 
 def current() -> Frame:
     """The frame app.py opened for this run; on a cold deep link (the page run without app.py)
-    leave Streamlit's legacy pages mode and rerun through app.py."""
-    if PagesManager.uses_pages_directory:
+    leave Streamlit's legacy pages mode and rerun through app.py. The flag is process-wide:
+    when many sessions start at once, one may find it already cleared by another before app.py
+    ran for it, so a missing frame reruns too."""
+    if PagesManager.uses_pages_directory or _KEY not in st.session_state:
         PagesManager.uses_pages_directory = False
         st.rerun()
     return st.session_state[_KEY]

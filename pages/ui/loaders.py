@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+import polars as pl
 import streamlit as st
 
 from nsexp.analysis.readout import ExperimentReadout, Readout, build_readout
@@ -26,15 +27,15 @@ from nsexp.analysis.segments import (
     segment_columns as columns_of,
 )
 from nsexp.analysis.settings import Settings
+from nsexp.analysis.srm import srm_checks
 from nsexp.errors import InputError
-from nsexp.io import Dataset, load_dataset
+from nsexp.io import Dataset, default_data_dir, load_dataset
 from nsexp.learning.history import Learning, readout_learning
 from nsexp.learning.proxies import Impact, cumulative_impact
 from nsexp.learning.tree import TreeEvidence
-from nsexp.report.markdown import vanity_count
 from nsexp.report.movement import metric_movement
-from nsexp.report.portfolio import portfolio_counts, portfolio_table
-from nsexp.report.preview import experiments_table, metrics_table, summary_head
+from nsexp.report.portfolio import portfolio_table
+from nsexp.report.preview import experiments_table, metrics_table, split_table, summary_head
 from nsexp.report.scoreboard import health_line, scoreboard_frame
 from pages.ui.frame import DataContext
 from pages.ui.nav import DATA
@@ -53,7 +54,7 @@ def _or_stop(call: Callable[P, T]) -> Callable[P, T]:
         try:
             return call(*args, **kwargs)
         except InputError as exc:
-            st.error(exc.message, icon=":material/error:")
+            st.error(exc.shown_under(default_data_dir()).message, icon=":material/error:")
             st.page_link(DATA, label="Check the data on the Data page", icon=":material/database:")
             st.stop()
 
@@ -104,15 +105,10 @@ def experiment_names(data: DataContext) -> dict[str, str]:
 
 @_or_stop
 @st.cache_data(max_entries=16, ttl=TTL, show_spinner=False)
-def portfolio(data: DataContext, settings: Settings) -> dict[str, Any]:
-    """The portfolio table, its counts and the North Star's label."""
+def portfolio(data: DataContext, settings: Settings) -> tuple[pl.DataFrame, str]:
+    """The portfolio table (a row per treatment) and the North Star's label."""
     result = _readout(data, settings)
-    return {
-        "table": portfolio_table(result),
-        "counts": portfolio_counts(result),
-        "sentence": vanity_count(result),
-        "north_star": result.catalog.north_star.label,
-    }
+    return portfolio_table(result), result.catalog.north_star.label
 
 
 @_or_stop
@@ -183,9 +179,11 @@ def segment_view(
 
 @_or_stop
 @st.cache_resource(max_entries=16, ttl=TTL, show_spinner="Resampling the units…")
-def bootstrap(data: DataContext, settings: Settings, experiment_id: str) -> ExperimentReadout:
+def bootstrap(
+    data: DataContext, settings: Settings, experiment_id: str, resamples: int
+) -> ExperimentReadout:
     """One experiment read out with bootstrap intervals of its unit-level mean metrics."""
-    resampled = replace(settings, bootstrap=BOOTSTRAP_RESAMPLES)
+    resampled = replace(settings, bootstrap=resamples)
     return build_readout(_dataset(data), resampled, experiment=experiment_id).experiments[
         experiment_id
     ]
@@ -203,4 +201,5 @@ def overview(data: DataContext) -> dict[str, Any]:
         "north_star": found.catalog.north_star.label,
         "files": len(found.files),
         "fingerprint": found.fingerprint,
+        "splits": split_table(srm_checks(found)),
     }

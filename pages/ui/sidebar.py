@@ -15,53 +15,73 @@ CORRECTION_LABELS = {"holm": "Holm", "bh": "Benjamini–Hochberg", "none": "None
 ENGINE_LABELS = {"frequentist": "Frequentist", "bayesian": "Bayesian"}
 
 
-def analysis_controls(settings: Settings, covariate: bool) -> None:
+def analysis_controls(settings: Settings, covariate: bool, frozen: bool = False) -> None:
     """α, correction, safe peeking, CUPED (only when the catalog names a covariate) and the
-    engine, each starting from `settings` (read from the URL) and writing back to it."""
+    engine, each starting from `settings` (read from the URL) and writing back to it; on a
+    pinned readout they show the pin's settings and cannot be changed."""
     alpha = f"{settings.alpha:g}"
     alphas = sorted({*ALPHAS, alpha}, key=float)
     with st.sidebar:
         st.subheader("Analysis", anchor=False)
+        if frozen:
+            st.caption(
+                "This readout is pinned: its settings are frozen. Open the live readout to "
+                "change them."
+            )
         st.segmented_control(
             "Significance level α",
             alphas,
+            disabled=frozen,
             required=True,
             help="A difference counts as real when its adjusted p-value is below α. "
             "Intervals are (1 − α) confidence intervals.",
-            **url_bound("alpha", alpha, f"{DEFAULT.alpha:g}"),
+            **_bound("alpha", alpha, f"{DEFAULT.alpha:g}", frozen),
         )
         st.segmented_control(
             "Multiple-testing correction",
             CORRECTIONS,
+            disabled=frozen,
             format_func=CORRECTION_LABELS.get,
             required=True,
             help="Holm keeps the chance of any false win at α; Benjamini–Hochberg keeps the "
             "share of false wins at α. Applied within each experiment.",
-            **url_bound("correction", settings.correction, DEFAULT.correction),
+            **_bound("correction", settings.correction, DEFAULT.correction, frozen),
         )
         st.toggle(
             "Safe to peek (sequential)",
+            disabled=frozen,
             help="Always-valid intervals and p-values: look at the readout every day without "
             "raising the false-positive rate above α. Intervals are wider than fixed-horizon "
             "ones.",
-            **url_bound("sequential", settings.sequential, False),
+            **_bound("sequential", settings.sequential, False, frozen),
         )
         if covariate:
             st.toggle(
                 "CUPED variance reduction",
+                disabled=frozen,
                 help="Adjust metrics by their pre-experiment value (the covariate in the "
                 "catalog): the same effect, a narrower interval.",
-                **url_bound("cuped", settings.cuped is not False, True),
+                **_bound("cuped", settings.cuped is not False, True, frozen),
             )
         st.segmented_control(
             "Engine",
             STATS_ENGINES,
+            disabled=frozen,
             format_func=ENGINE_LABELS.get,
             required=True,
             help="Frequentist: p-values and confidence intervals. Bayesian: the chance each "
             "treatment beats the control and the expected loss of shipping it.",
-            **url_bound("engine", settings.engine, DEFAULT.engine),
+            **_bound("engine", settings.engine, DEFAULT.engine, frozen),
         )
+
+
+def _bound(key: str, value: object, default: object, frozen: bool) -> dict[str, object]:
+    """url_bound for a live view; a frozen one shows the value under its own key, so the pin's
+    settings never reach the URL or the live readout's widget state."""
+    if frozen:
+        st.session_state[f"pinned_{key}"] = value
+        return {"key": f"pinned_{key}"}
+    return url_bound(key, value, default)
 
 
 def data_note(data: DataContext) -> None:

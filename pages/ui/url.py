@@ -14,7 +14,9 @@ from streamlit.navigation.page import StreamlitPage
 
 from nsexp.analysis.settings import QUERY_KEYS, Settings
 
-CARRIED = ("workspace", *QUERY_KEYS)
+CARRIED = ("workspace", *(k for k in QUERY_KEYS if k != "bootstrap"))
+# What the Readout page reopens when the menu brings you back to it without a link.
+REOPENED = {"readout": ("experiment", "variant")}
 
 
 def url_bound(
@@ -41,7 +43,8 @@ def _to_url(key: str, default: Any, clears: tuple[str, ...]) -> None:
 
 
 def carry_params(page: StreamlitPage) -> None:
-    """Keep the workspace and the settings in the URL when the navigation menu drops them.
+    """Keep the workspace and the settings in the URL when the navigation menu drops them,
+    and reopen the experiment last viewed when the menu leads back to the Readout page.
 
     Page links carry them; the menu does not. On a switch to another page a missing parameter
     comes back from the previous run; on the same page its absence is a choice (the Data page
@@ -52,6 +55,13 @@ def carry_params(page: StreamlitPage) -> None:
     for key in CARRIED:
         if switched and key not in st.query_params and remembered.get(key):
             st.query_params[key] = remembered[key]
+    own = REOPENED.get(page.url_path, ())
+    views = st.session_state.setdefault("_nsexp_views", {})
+    if switched and not any(k in st.query_params for k in (*own, "pin")):
+        for key, value in views.get(page.url_path, {}).items():
+            st.query_params[key] = value
+    if own:
+        views[page.url_path] = {k: st.query_params[k] for k in own if k in st.query_params}
     st.session_state["_nsexp_page"] = page.url_path
     st.session_state["_nsexp_params"] = {k: st.query_params.get(k) for k in CARRIED}
 

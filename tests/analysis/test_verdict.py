@@ -8,6 +8,8 @@ from typing import Any
 import polars as pl
 import pytest
 from helpers import write_metrics
+from scipy import stats
+from statsmodels.stats.proportion import confint_proportions_2indep
 
 from nsexp.analysis.readout import Readout, build_readout
 from nsexp.analysis.settings import Settings
@@ -231,7 +233,8 @@ def test_reasons_name_metrics_and_figures(scenarios: Readout) -> None:
     assert "control 11,000 / treatment 10,000" in srm and "50% / 50%" in srm
     vanity = reasons(scenarios, "vanity_flat")
     assert vanity.startswith("clicks +10.0% [")
-    assert "but the North Star lessons moved 0.0% [−0.9%, +0.9%] (90% CI)" in vanity
+    assert "but the North Star lessons moved 0.0% [−1.1%, +1.1%], p = 1.00" in vanity
+    assert "its 90% equivalence interval [−0.9%, +0.9%] lies inside its ±2% threshold" in vanity
     assert "inside its ±2% threshold: flat" in vanity
     small = reasons(scenarios, "vanity_small")
     assert small.startswith("clicks +33.3% [") and "inconclusive; about " in small
@@ -292,9 +295,11 @@ def test_north_star_up_from_zero_is_described_in_absolute_terms(tmp_path: Path) 
     write_metrics(tmp_path, catalog)
     t = build_readout(load_dataset(tmp_path)).experiments["z"].treatments[0]
     assert t.verdict == "north_star_win"
-    se = (0.05 * 0.95 / 1000) ** 0.5  # the control arm adds no variance
-    low, high = (0.05 - 1.959964 * se) * 100, (0.05 + 1.959964 * se) * 100
+    # no event in the control: Newcombe's score interval (statsmodels), Fisher's exact test
+    low, high = (100 * x for x in confint_proportions_2indep(50, 1000, 0, 1000, method="newcomb"))
+    assert stats.fisher_exact([[0, 1000], [50, 950]]).pvalue < 0.001
     assert t.reasons[0] == (
         f"The North Star improved: signups +5.00 pp [+{low:.2f} pp, +{high:.2f} pp], p < 0.001."
     )
-    assert t.north_star.note == "control value is 0: relative effect undefined"
+    assert t.north_star.note.startswith("control value is 0: relative effect undefined; ")
+    assert t.north_star.method == "fisher_exact" and "Fisher's exact" in t.north_star.note

@@ -232,7 +232,9 @@ def test_portfolio_lists_experiments_with_links(page: Page, server: str, tmp_pat
     page.goto(f"{server}/?verdict=vanity_only")
     settle(page)
     page.get_by_role("heading", name="Experiment portfolio").wait_for()
-    page.get_by_text(re.compile(r"\d+ of \d+ experiments moved only vanity metrics")).wait_for()
+    page.get_by_text(
+        re.compile(r"\d+ of \d+ running experiments moved only vanity metrics")
+    ).wait_for()
     page.locator('[data-testid="stDataFrame"]').first.wait_for()
     assert page.evaluate("location.href").endswith("/?verdict=vanity_only")
     shoot(page, tmp_path, "portfolio")
@@ -290,6 +292,47 @@ def test_north_star_tree_and_scoreboard_fit_every_width(
         context.close()
 
 
+def choose(page: Page, key: str, option: str) -> None:
+    """Pick an option of the selectbox with this widget key. Scrolled into view first: a
+    selectbox's menu closes when the page scrolls, and a click at the viewport's edge scrolls."""
+    box = page.locator(f".st-key-{key}").get_by_role("combobox").first
+    box.scroll_into_view_if_needed()
+    box.click()
+    page.locator('[role="option"]').filter(
+        has_text=re.compile(f"^{re.escape(option)}$")
+    ).first.click()
+    settle(page)
+
+
+@pytest.mark.parametrize("width", [1024, 1280, 1440])
+def test_charts_and_tables_fit_the_main_column(
+    browser: Browser, server: str, tmp_path: Path, width: int
+) -> None:
+    """The forest plot takes the main column's width at every viewport from 1024 px up, so
+    the +25% onboarding-clicks dot of animated_onboarding stays on screen."""
+    context = browser.new_context(viewport={"width": width, "height": 1600})
+    page = context.new_page()
+    page.set_default_timeout(RENDER_TIMEOUT_MS)
+    try:
+        page.goto(f"{server}/readout?experiment=animated_onboarding")
+        settle(page)
+        forest = page.locator('[data-testid="stVegaLiteChart"]').first
+        forest.locator("canvas, svg").first.wait_for()
+        column = page.locator('[data-testid="stMainBlockContainer"]').bounding_box()
+        chart = forest.locator("canvas, svg").first.bounding_box()
+        assert column is not None and chart is not None
+        assert chart["x"] >= column["x"] - 1
+        assert chart["x"] + chart["width"] <= column["x"] + column["width"] + 1
+        assert chart["width"] >= 0.8 * (column["width"] - 100)  # it uses the width it has
+        shoot(page, tmp_path, f"readout_{width}")
+        page.goto(f"{server}/")
+        settle(page)
+        page.locator('[data-testid="stDataFrame"]').first.wait_for()
+        shoot(page, tmp_path, f"portfolio_{width}")
+    finally:
+        context.close()
+
+
 def test_readout_card_shows_the_prediction_and_twyman_comes_first(
     page: Page, server: str, tmp_path: Path
 ) -> None:
@@ -309,3 +352,43 @@ def test_readout_card_shows_the_prediction_and_twyman_comes_first(
     a, v = alert.bounding_box(), verdict.bounding_box()
     assert a is not None and v is not None and a["y"] < v["y"]  # the alert before the verdict
     shoot(page, tmp_path, "readout_twyman")
+
+
+def test_readout_link_in_the_top_bar_reopens_the_experiment(page: Page, server: str) -> None:
+    page.goto(f"{server}/readout?experiment=hearts_system")
+    settle(page)
+    nav = page.locator('[data-testid="stTopNavLink"]')
+    nav.get_by_text("Portfolio", exact=True).click()
+    settle(page)
+    nav.get_by_text("Readout", exact=True).click()
+    wait_for_address(page, r"/readout\?.*experiment=hearts_system")
+    settle(page)
+    page.get_by_role("heading", name=re.compile("Hearts")).first.wait_for()
+
+
+def test_guided_setup_from_a_raw_export_to_a_readout(
+    page: Page, server: str, tmp_path: Path
+) -> None:
+    """A product manager with Cookie Cats' raw CSV: upload, pick the control and the roles,
+    save, and land on its readout, without writing any TOML."""
+    from public_exports import cookie_cats  # the same rebuild the AppTest flow uses
+
+    csv = tmp_path / "cookie_cats.csv"
+    csv.write_bytes(cookie_cats())
+    page.goto(f"{server}/data")
+    settle(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv))
+    settle(page)
+    page.get_by_text("Who is in which arm").wait_for()
+    page.get_by_text("Pick the control arm").first.wait_for()
+    choose(page, "setup_control_version", "gate_30")
+    choose(page, "role_retention_7", "North Star")
+    choose(page, "role_retention_1", "Leading")
+    choose(page, "role_sum_gamerounds", "Vanity")
+    shoot(page, tmp_path, "data_setup")
+    page.get_by_role("button", name="Save and open the readout").click()
+    wait_for_address(page, r"/readout\?.*experiment=cookie_cats")
+    settle(page)
+    page.get_by_role("heading", name="cookie_cats").wait_for()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shoot(page, tmp_path, "setup_readout")

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from helpers import APP_FILE, DEMO_DATA
+from helpers import APP_FILE, DEMO_DATA, make_units, write_frame, write_metrics
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import TextArea
 
+from nsexp.analysis.srm import srm_checks
 from nsexp.errors import InputError
 from nsexp.io import load_dataset
 from nsexp.store import workspaces as ws
@@ -56,13 +57,14 @@ def button(at: AppTest, label: str):
 
 
 def upload(at: AppTest, files: dict[str, bytes]) -> AppTest:
-    """Put files in the uploader and press "Save as workspace"."""
+    """Put files in the uploader and press "Save as workspace" when the upload brings its
+    own metrics.toml (without one the page offers the guided set-up instead)."""
     uploader = at.file_uploader(key="upload")
     for name, content in files.items():
         uploader.upload(name, content)
     at.run()
-    assert not button(at, SAVE_UPLOAD).disabled
-    return button(at, SAVE_UPLOAD).click().run()
+    save = [b for b in at.button if b.label == SAVE_UPLOAD]
+    return save[0].click().run() if save else at
 
 
 def metric(at: AppTest, label: str) -> str:
@@ -111,9 +113,10 @@ def test_demo_data_renders_with_preview(root: Path) -> None:
     assert "lessons_completed" in table(at, "practical_threshold")["metric"].to_list()
     summary = table(at, "sum_sq")
     assert {"experiment", "variant", "metric", "n", "sum", "sum_sq"} <= set(summary.columns)
-    assert "50 MB" in " ".join(m.value for m in at.markdown)
+    assert f"{ws.MAX_UPLOAD_MB} MB" in " ".join(m.value for m in at.markdown)
     assert any("Valid catalog" in s.value for s in at.success)
-    assert button(at, SAVE_UPLOAD).disabled and button(at, SAVE_CATALOG).disabled
+    assert button(at, SAVE_CATALOG).disabled
+    assert SAVE_UPLOAD not in [b.label for b in at.button]  # nothing to save before an upload
 
 
 def test_upload_saves_a_workspace_and_links_to_it(root: Path) -> None:
@@ -137,28 +140,6 @@ def test_same_upload_twice_reuses_the_workspace(root: Path) -> None:
     assert [w.id for w in ws.list_workspaces(root)] == [first]
 
 
-def test_upload_without_catalog_uses_the_open_one(root: Path) -> None:
-    csv = (root / "dark_mode.csv").read_bytes()
-    at = upload(open_page(), {"dark_mode.csv": csv})
-    assert not at.exception and not at.error
-    wid = ws.workspace_id(
-        {"dark_mode.csv": csv, "metrics.toml": (root / "metrics.toml").read_bytes()}
-    )
-    assert ws.read_workspace(root, wid).catalog_copied
-    assert any("catalog was copied" in s.value for s in at.success)
-
-
-def test_upload_not_matching_the_open_catalog_says_so(root: Path) -> None:
-    at = upload(open_page(), {"signup.csv": UNITS_CSV})
-    assert not at.exception
-    assert any(
-        e.startswith("metrics.toml: column 'lessons_completed': metric 'lessons_completed'")
-        for e in errors(at)
-    )
-    assert any("had no metrics.toml" in c.value for c in at.caption)
-    assert no_workspaces(root)
-
-
 @pytest.mark.parametrize(
     ("files", "fragment"),
     [
@@ -168,9 +149,6 @@ def test_upload_not_matching_the_open_catalog_says_so(root: Path) -> None:
             {"x.csv": UNITS_CSV, "metrics.toml": CATALOG.replace(b'"vanity"', b'"north_star"')},
             'exactly one metric needs role = "north_star"',
         ),
-        ({"../x.csv": UNITS_CSV}, "file name '../x.csv' is not allowed"),
-        ({".hidden.csv": UNITS_CSV}, "file name '.hidden.csv' is not allowed"),
-        ({"config.toml": b"x = 1"}, "not a file nsexp reads"),
     ],
 )
 def test_bad_uploads_show_the_cli_message(
@@ -186,20 +164,106 @@ def test_bad_uploads_show_the_cli_message(
     assert not at.exception
     assert expected.value.message in errors(at)
     assert not any("Saved" in s.value for s in at.success)
-    assert not any("had no metrics.toml" in c.value for c in at.caption)
     assert no_workspaces(root)
     assert "workspace" not in at.query_params
 
 
-def test_oversize_upload_is_refused(root: Path) -> None:
-    big = b"variant,lessons\n" + b"control,1\n" * (ws.MAX_UPLOAD_BYTES // 10)
-    at = upload(open_page(), {"big.csv": big, "metrics.toml": CATALOG})
+def put(at: AppTest, files: dict[str, bytes]) -> AppTest:
+    """Put files in the uploader (without pressing Save)."""
+    uploader = at.file_uploader(key="upload")
+    for name, content in files.items():
+        uploader.upload(name, content)
+    return at.run()
+
+
+@pytest.mark.parametrize(
+    ("files", "fragment"),
+    [
+        ({"../x.csv": UNITS_CSV}, "file name '../x.csv' is not allowed"),
+        ({".hidden.csv": UNITS_CSV}, "file name '.hidden.csv' is not allowed"),
+        ({"config.toml": b"x = 1"}, "not a file nsexp reads"),
+        ({"a\x00b.csv": UNITS_CSV}, "file name 'a\\x00b.csv' is not allowed"),
+        ({"metrics.toml": CATALOG}, "no CSV or Parquet file in the upload"),
+        (
+            {"big.csv": b"variant,lessons\n" + b"control,1\n" * (ws.MAX_UPLOAD_BYTES // 10)},
+            "the upload is 50.1 MB (50,000,016 bytes), over the 50 MB limit (50,000,000 bytes)",
+        ),
+    ],
+)
+def test_nothing_is_offered_for_saving_until_the_upload_is_valid(
+    root: Path, files: dict[str, bytes], fragment: str
+) -> None:
+    at = put(open_page(), files)
     assert not at.exception
-    assert (
-        "the upload is 50.1 MB, over the 50 MB limit; upload Parquet (much smaller than CSV) "
-        "or pre-aggregated summary rows"
-    ) in errors(at)
-    assert not (root / "workspaces").exists()
+    assert SAVE_UPLOAD not in [b.label for b in at.button]  # nothing to save, no set-up
+    assert "setup_save" not in [b.key for b in at.button]
+    assert any(fragment in w.value for w in at.warning), [w.value for w in at.warning]
+    assert no_workspaces(root)
+    with pytest.raises(InputError) as same:
+        ws.check_upload(files)  # the same rule as the save itself
+    assert fragment in same.value.message
+
+
+def test_a_full_disk_during_save_is_an_error_element(root: Path, monkeypatch) -> None:
+    import errno
+
+    def full(self: Path, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    at = upload(open_page(), {"signup.csv": UNITS_CSV, "metrics.toml": CATALOG})
+    assert not at.exception
+    assert any("cannot save the workspace: no space left on the disk" in e for e in errors(at))
+    assert no_workspaces(root)
+
+
+def test_over_the_quota_save_is_an_error_element(root: Path, monkeypatch) -> None:
+    monkeypatch.setenv("NSEXP_MAX_STORAGE_MB", "0.0001")
+    at = upload(open_page(), {"signup.csv": UNITS_CSV, "metrics.toml": CATALOG})
+    assert not at.exception
+    assert any("over its quota of 0.1 MB (NSEXP_MAX_STORAGE_MB)" in e for e in errors(at))
+    assert no_workspaces(root)
+
+
+def test_errors_show_paths_relative_to_the_data_directory(root: Path) -> None:
+    info = ws.create_workspace(root, {"signup.csv": UNITS_CSV, "metrics.toml": CATALOG})
+    (info.path / "signup.csv").write_bytes(b"arm,lessons\nc,1\n")  # broken after saving
+    at = open_page({"workspace": info.id})
+    assert not at.exception
+    shown = errors(at)
+    assert shown == [
+        "signup.csv: column 'variant': no variant column; add it, or map yours in "
+        'metrics.toml: [columns] variant = "<your column>"'
+    ]
+    assert not any(str(root) in e or str(root.resolve()) in e for e in shown)
+
+
+def test_workspaces_are_listed_and_old_ones_deleted(root: Path) -> None:
+    keep = ws.create_workspace(root, {"signup.csv": UNITS_CSV, "metrics.toml": CATALOG})
+    other = UNITS_CSV + b"treat,1,1\n"
+    old = ws.create_workspace(root, {"signup.csv": other, "metrics.toml": CATALOG})
+    (keep.path / "pins").mkdir()
+    (keep.path / "pins" / "0123456789ab.json").write_text("{}")
+    at = open_page({"workspace": old.id})
+    listed = table(at, "pins")
+    assert set(listed["workspace"]) == {keep.id, old.id}
+    assert any("1 workspace is kept for their pins" in c.value for c in at.caption)
+    picker = at.selectbox(key="storage_delete_pick")
+    assert picker.options == [old.id]  # the pinned one cannot be picked
+    picker.select(old.id).run()
+    button(at, "Delete workspace").click().run()
+    assert not at.exception
+    assert any(f"Deleted workspace {old.id}" in s.value for s in at.success)
+    assert [w.id for w in ws.list_workspaces(root)] == [keep.id]
+    assert "workspace" not in at.query_params
+
+
+def test_stale_staging_is_cleaned_when_the_app_starts(root: Path) -> None:
+    stale = root / "workspaces" / ".staging-999999999-left"
+    stale.mkdir(parents=True)
+    (stale / "x.csv").write_bytes(b"half")
+    open_page()
+    assert not stale.exists()
 
 
 @pytest.mark.parametrize("bad", ["../../etc", "ABC", "0" * 12, "..%2F..%2Fetc"])
@@ -265,3 +329,103 @@ def test_undated_experiments_show_a_dash_not_none(root: Path) -> None:
     assert len(past) and set(past["first_date"]) == {"—"} and set(past["last_date"]) == {"—"}
     dated = found[found["experiment"] == "dark_mode"]
     assert dated["first_date"].iloc[0][:4] == "2026"
+
+
+def test_a_split_unequal_by_design_is_declared_on_the_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "data"
+    root.mkdir()
+    sizes = {"control": 1_000, "big": 8_000, "small": 1_000}
+    write_frame(make_units(5, sizes, experiment="launch"), root / "launch.csv")
+    write_metrics(root)
+    monkeypatch.setenv("NSEXP_DATA_DIR", str(root))
+    at = open_page()
+    assert any("Planned splits" in h.value for h in at.header)
+    (warning,) = [w.value for w in at.warning if "sample-ratio" in w.value]
+    assert "1 experiment fails" in warning and "assumed because" in warning
+    (editor,) = at.data_editor
+    shown = editor.value
+    assert shown["variant"].tolist() == ["big", "control", "small"]
+    assert shown["observed_share"].tolist() == [0.8, 0.1, 0.1]
+    save = "Save the data above with these planned splits"
+    assert button(at, save).disabled  # nothing edited: nothing to save
+    at.session_state["splits_data"] = {
+        "edited_rows": {
+            "0": {"planned_share": 80},
+            "1": {"planned_share": 10},
+            "2": {"planned_share": 10},
+        },
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert not button(at, save).disabled
+    button(at, save).click().run()
+    (saved,) = ws.list_workspaces(root)
+    assert at.query_params["workspace"] == saved.id
+    assert any(saved.id in s.value for s in at.success)
+    assert not [h for h in at.header if "Planned splits" in h.value]  # the check now passes
+    check = srm_checks(load_dataset(saved.path))["launch"]
+    assert check.expected == {"big": 0.8, "control": 0.1, "small": 0.1}
+    assert not check.mismatch and not check.assumed
+
+
+def test_a_zero_planned_share_is_refused_on_the_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "data"
+    root.mkdir()
+    write_frame(make_units(5, {"control": 900, "new": 3_000}), root / "launch.csv")
+    write_metrics(root)
+    monkeypatch.setenv("NSEXP_DATA_DIR", str(root))
+    at = open_page()
+    at.session_state["splits_data"] = {
+        "edited_rows": {"0": {"planned_share": 0}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert any("every arm needs a positive planned share" in e for e in errors(at))
+    assert button(at, "Save the data above with these planned splits").disabled
+    assert no_workspaces(root)
+
+
+NESTED = b"x = " + b"[" * 600 + b"]" * 600 + b"\n"  # 500+ levels made tomllib recurse too deep
+
+
+@pytest.mark.parametrize("name", ["metrics.toml", "experiments.toml"])
+def test_deeply_nested_toml_in_an_upload_is_an_error_element(root: Path, name: str) -> None:
+    files = {"signup.csv": UNITS_CSV, "metrics.toml": CATALOG, name: NESTED}
+    at = upload(open_page(), files)
+    assert not at.exception
+    assert any(e.startswith(f"{name}: not valid TOML (nested too deeply") for e in errors(at))
+    assert no_workspaces(root)
+
+
+def test_deeply_nested_toml_typed_in_the_catalog_editor(root: Path) -> None:
+    at = open_page()
+    catalog_editor(at).set_value(NESTED.decode()).run()
+    assert not at.exception
+    assert any("metrics.toml: not valid TOML (nested too deeply" in e for e in errors(at))
+    assert button(at, SAVE_CATALOG).disabled
+
+
+@pytest.mark.parametrize(
+    "page", ["pages/portfolio.py", "pages/readout.py", "pages/north_star.py", "pages/insights.py"]
+)
+def test_deeply_nested_source_toml_is_an_error_on_every_page(root: Path, page: str) -> None:
+    (root / "source.toml").write_bytes(NESTED)
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.switch_page(page)
+    at.run()
+    assert not at.exception
+    assert any("source.toml: not valid TOML (nested too deeply" in e for e in errors(at))
+    assert not any(str(root) in e for e in errors(at))  # relative to the data directory
+
+
+def test_deeply_nested_source_toml_on_the_data_page(root: Path) -> None:
+    (root / "source.toml").write_bytes(NESTED)
+    at = open_page()
+    assert not at.exception
+    assert any("source.toml: not valid TOML (nested too deeply" in e for e in errors(at))

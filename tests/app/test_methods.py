@@ -19,10 +19,15 @@ from nsexp.io import load_dataset
 from nsexp.report import markdown
 from nsexp.report.figures import bootstrap_table
 from nsexp.report.json import experiment_dict, experiment_from_dict
-from nsexp.report.portfolio import portfolio_counts
+from nsexp.report.portfolio import filter_portfolio, portfolio_counts, portfolio_table
 from nsexp.report.segments import heterogeneity_row, segment_frame, segment_table
 from nsexp.store import pins
 from pages.ui import loaders
+
+
+def drop_link(markdown_text: str) -> str:
+    """A Markdown export without its 'View in nsexp' line (each view links to itself)."""
+    return "\n".join(ln for ln in markdown_text.splitlines() if not ln.startswith("View in"))
 
 
 def methods_text(at: Any) -> str:
@@ -186,7 +191,9 @@ def test_live_and_pinned_markdown(
     labels = [d.proto.label for d in at.get("download_button")]
     assert labels == ["Download CSV", "Download Markdown", "Download the pin (JSON)"]
     assert "Holm step-down (family-wise error rate), the Bayesian engine;" in at.info[0].value
-    assert made == [live]  # the pin renders the same text from its frozen JSON
+    # the pin renders the same text from its frozen JSON, with its own link back
+    assert [drop_link(m) for m in made] == [drop_link(live)]
+    assert f"View in nsexp: </readout?pin={pin.id}>" in made[0]
 
     next(b for b in at.button if b.label == "Open the live readout").click().run()
     assert dict(at.query_params) == {
@@ -221,7 +228,8 @@ def test_portfolio_follows_the_methods_and_links_carry_them(
     links = at.dataframe[0].value["readout"].tolist()
     assert all(all(f"{k}={v}" in u for k, v in query.items()) for u in links)
     settings = Settings(sequential=True, cuped=False, engine="bayesian")
-    counts = portfolio_counts(build_readout(load_dataset(demo_copy), settings))
+    table = portfolio_table(build_readout(load_dataset(demo_copy), settings))
+    counts = portfolio_counts(filter_portfolio(table, [], None, "", "running"))
     shown = {m.label: m.value for m in at.metric}
     assert shown["North Star wins"] == str(counts["north_star_win"])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 from helpers import AppOpener, copy_demo
 from streamlit.testing.v1 import AppTest
@@ -11,8 +12,12 @@ from streamlit.testing.v1 import AppTest
 from nsexp.analysis.readout import Readout, build_readout
 from nsexp.analysis.settings import Settings
 from nsexp.io import load_dataset
-from nsexp.report.markdown import vanity_count
-from nsexp.report.portfolio import portfolio_counts, portfolio_table
+from nsexp.report.portfolio import (
+    filter_portfolio,
+    portfolio_counts,
+    portfolio_table,
+    vanity_sentence,
+)
 from nsexp.store import workspaces as workspace
 
 PAGE = "pages/portfolio.py"
@@ -30,17 +35,22 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 
 def rows(at: AppTest) -> list[str]:
-    """The experiment ids of the table on the page, in order."""
+    """The experiment ids of the table's rows (one per treatment), in order."""
     link = at.dataframe[0].value["readout"]
     return [u.split("experiment=")[1].split("&")[0] for u in link]
 
 
+def running(readout: Readout) -> pl.DataFrame:
+    """The portfolio table of the running experiments, the page's default view."""
+    return filter_portfolio(portfolio_table(readout), [], None, "", "running")
+
+
 def with_verdict(readout: Readout, *verdicts: str) -> set[str]:
-    """Experiments with a treatment of any of these verdicts."""
+    """Running experiments with a treatment of any of these verdicts."""
     return {
         e.id
         for e in readout.experiments.values()
-        if any(t.verdict in verdicts for t in e.treatments)
+        if e.status == "running" and any(t.verdict in verdicts for t in e.treatments)
     }
 
 
@@ -48,23 +58,27 @@ def test_portfolio_counts_and_rows(open_app: AppOpener, readout: Readout) -> Non
     at = open_app(PAGE)
     assert not at.exception
     assert at.title[0].value == "Experiment portfolio"
-    counts = portfolio_counts(readout)
+    counts = portfolio_counts(running(readout))
+    assert counts["experiments"] == 11  # the showcase; the 44 past experiments are history
     assert metrics(at) == {
         "Experiments": str(counts["experiments"]),
         "North Star wins": str(counts["north_star_win"]),
         "Vanity-only wins": str(counts["vanity_only"]),
         "Need attention": str(counts["attention"]),
     }
-    assert vanity_count(readout) in [s.value for s in at.subheader]
-    expected = portfolio_table(readout)
-    assert rows(at) == expected["experiment"].to_list()
+    assert vanity_sentence(running(readout), "running") in [s.value for s in at.subheader]
+    assert rows(at) == running(readout)["experiment"].to_list()
     shown = at.dataframe[0].value
-    push = shown[shown["experiment"] == "push_reminders"].iloc[0]
-    assert list(push["badges"]) == ["daily: North Star win", "three_a_day: Guardrail breach"]
-    assert push["readout"] == "readout?experiment=push_reminders"
-    assert push["days"] == "21"
-    undated = shown[shown["experiment"].str.startswith("past_")]
-    assert len(undated) and set(undated["days"]) == {"—"}  # a dash, never "None"
+    push = shown[shown["experiment"] == "push_reminders"]
+    assert [list(b) for b in push["badge"]] == [["North Star win"], ["Guardrail breach"]]
+    assert list(push["readout"]) == [
+        "readout?experiment=push_reminders&variant=daily",
+        "readout?experiment=push_reminders&variant=three_a_day",
+    ]
+    assert set(push["days"]) == {"21"}
+    history = open_app(PAGE, {"status": "concluded"}).dataframe[0].value
+    undated = history[history["experiment"].str.startswith("past_")]
+    assert len(undated) == 44 and set(undated["days"]) == {"—"}  # a dash, never "None"
 
 
 def test_verdict_filter_from_the_url(open_app: AppOpener, readout: Readout) -> None:
@@ -90,7 +104,7 @@ def test_filters_change_the_rows_and_the_url(open_app: AppOpener, readout: Reado
     at.text_input(key="q").input("reminder").run()
     assert at.query_params["q"] == "reminder"
     assert "verdict" not in at.query_params
-    assert rows(at) == ["push_reminders"]
+    assert rows(at) == ["push_reminders", "push_reminders"]  # its two treatments
 
     at.text_input(key="q").input("nothing matches this").run()
     assert not at.dataframe
@@ -107,10 +121,10 @@ def test_alpha_changes_the_verdicts(open_app: AppOpener, demo_copy: Path) -> Non
     at = open_app(PAGE)
     at.button_group(key="alpha").set_value("0.01").run()
     strict = build_readout(load_dataset(demo_copy), Settings(alpha=0.01))
-    counts = portfolio_counts(strict)
+    counts = portfolio_counts(running(strict))
     assert metrics(at)["North Star wins"] == str(counts["north_star_win"])
     assert metrics(at)["Vanity-only wins"] == str(counts["vanity_only"])
-    assert vanity_count(strict) in [s.value for s in at.subheader]
+    assert vanity_sentence(running(strict), "running") in [s.value for s in at.subheader]
 
 
 def test_bad_filters_warn_and_are_ignored(open_app: AppOpener, readout: Readout) -> None:
@@ -140,7 +154,7 @@ def test_workspace_parameter_reads_that_workspace_and_links_carry_it(
     info = workspace.create_workspace(root, {n: (root / n).read_bytes() for n in names})
     at = open_app(PAGE, {"workspace": info.id}, data=root)
     assert not at.exception
-    assert sorted(rows(at)) == ["dark_mode", "push_reminders"]
+    assert sorted(set(rows(at))) == ["dark_mode", "push_reminders"]
     assert all(f"workspace={info.id}" in u for u in at.dataframe[0].value["readout"])
     assert f"workspace {info.id}" in at.caption[0].value
 

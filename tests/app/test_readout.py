@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from app_helpers import PAGE, expected_table, shown_table, texts
 from helpers import AppOpener, copy_demo
+from streamlit.testing.v1 import AppTest
 
+from nsexp import format as fmt
 from nsexp.analysis.methods import methods
 from nsexp.analysis.readout import build_readout
 from nsexp.analysis.settings import Settings
@@ -15,6 +18,11 @@ from nsexp.analysis.verdict import VERDICT_LABELS
 from nsexp.io import load_dataset
 from nsexp.report.figures import metric_table
 from nsexp.store import pins
+
+
+def at_data(at: AppTest) -> Path:
+    """The data directory an AppTest run reads."""
+    return Path(os.environ["NSEXP_DATA_DIR"])
 
 
 def test_deep_link_opens_the_experiment(open_app: AppOpener, demo_copy: Path) -> None:
@@ -36,14 +44,25 @@ def test_deep_link_opens_the_experiment(open_app: AppOpener, demo_copy: Path) ->
 def test_verdict_card_names_its_interval_level(open_app: AppOpener) -> None:
     at = open_app(PAGE, {"experiment": "animated_onboarding", "alpha": "0.1"})
     assert not at.exception
-    # the card's interval is the (1 - alpha) one: say so, beside the reason's TOST (1 - 2 alpha)
-    assert any(c.value.startswith("90% interval [") for c in at.caption)
+    # the card quotes the interval that decides (adjusted, at 1 - alpha) and says which it is;
+    # the flat test's (1 - 2 alpha) interval only appears in the sentence about flatness
+    e = build_readout(load_dataset(at_data(at)), Settings(alpha=0.1)).experiments[
+        "animated_onboarding"
+    ]
+    ns = e.treatments[0].north_star
+    card = f"90% interval, adjusted for the metrics tested {fmt.pct_ci(*ns.decision_interval)}"
+    assert any(c.value.startswith(card) for c in at.caption)
+    reasons = texts(at)
+    assert (
+        f"80% equivalence interval {fmt.pct_ci(ns.equivalence_ci_low, ns.equivalence_ci_high)}"
+        in reasons
+    )
 
 
 def test_forest_plot_is_the_selected_treatments(open_app: AppOpener, demo_copy: Path) -> None:
     at = open_app(PAGE, {"experiment": "push_reminders", "variant": "three_a_day"})
     forest = at.get("vega_lite_chart")[0].proto.spec
-    assert '"facet"' in forest and "role_label" in forest
+    assert '"layer"' in forest and "row_label" in forest and '"facet"' not in forest
     assert "Every metric: `three_a_day` vs `control`" in [s.value for s in at.subheader]
     expected = expected_table(demo_copy, "push_reminders", "three_a_day")
     assert shown_table(at).equals(expected)

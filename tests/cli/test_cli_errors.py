@@ -430,6 +430,115 @@ def case_arm_missing_a_metric(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
     return [str(tmp)], ("sums.csv", "errors", "control", "variant")
 
 
+# ----------------------------------------------- issue 14: hostile input, each one line, exit 2
+
+NESTED = "x = " + "[" * 600 + "]" * 600 + "\n"  # about 1 KB; tomllib recurses per level
+
+
+def case_nested_metrics_toml(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    base(tmp)
+    (tmp / "metrics.toml").write_text(NESTED)
+    return [str(tmp)], ("metrics.toml", "nested too deeply", "flatten")
+
+
+def case_nested_experiments_toml(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    base(tmp)
+    (tmp / "experiments.toml").write_text(NESTED)
+    return [str(tmp)], ("experiments.toml", "nested too deeply", "flatten")
+
+
+def case_nested_source_toml(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    base(tmp)
+    (tmp / "source.toml").write_text(NESTED)
+    return [str(tmp)], ("source.toml", "nested too deeply", "flatten")
+
+
+def case_too_many_metrics(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    from nsexp.config.catalog import MAX_METRICS
+
+    base(tmp)
+    extra = {f"m{i}": {"role": "leading", "type": "mean"} for i in range(MAX_METRICS)}
+    write_metrics(tmp, {**METRICS, **extra})
+    return [str(tmp)], ("metrics.toml", f"more than the limit of {MAX_METRICS:,}", "split")
+
+
+def case_too_many_columns(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    from nsexp.io.files import MAX_COLUMNS
+
+    base(tmp)
+    header = ",".join(["variant", "lessons", *(f"c{i}" for i in range(MAX_COLUMNS))])
+    (tmp / "wide.csv").write_text(header + "\n" + "control,1" + ",0" * MAX_COLUMNS + "\n")
+    return [str(tmp)], ("wide.csv", f"{MAX_COLUMNS + 2:,} columns", f"at most {MAX_COLUMNS:,}")
+
+
+def case_header_line_too_long(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    from nsexp.io.files import MAX_HEADER_BYTES
+
+    base(tmp)
+    (tmp / "long.csv").write_text("variant,lessons," + "x" * MAX_HEADER_BYTES + "\ncontrol,1,2\n")
+    return [str(tmp)], ("long.csv", "header line longer than", "columns per file")
+
+
+def case_too_many_parquet_columns(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    from nsexp.io.files import MAX_COLUMNS
+
+    base(tmp)
+    frame = pl.DataFrame({f"c{i}": [1] for i in range(MAX_COLUMNS + 1)})
+    frame.with_columns(variant=pl.lit("control")).write_parquet(tmp / "wide.parquet")
+    return [str(tmp)], ("wide.parquet", "more than the limit", "columns per file")
+
+
+def case_duplicate_column_names(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    base(tmp)
+    (tmp / "dup.csv").write_text("variant,lessons,lessons\ncontrol,1,2\ntreatment,2,3\n")
+    return [str(tmp)], ("dup.csv", "column 'lessons'", "appears twice", "distinct name")
+
+
+def case_unit_values_overflow_the_sums(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    frame = make_units(1, {"control": 50, "treatment": 50}).with_columns(
+        pl.when(pl.int_range(pl.len()) < 2)
+        .then(1e308)
+        .otherwise(pl.col("minutes"))
+        .alias("minutes")
+    )
+    base(tmp, frame)
+    return [str(tmp)], ("exp.csv", "column 'minutes'", "too large to add up", "rescale")
+
+
+def case_unit_squares_overflow(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    frame = make_units(1, {"control": 50, "treatment": 50}).with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(1e200)
+        .otherwise(pl.col("lessons"))
+        .alias("lessons")
+    )
+    base(tmp, frame, "exp.parquet")
+    return [str(tmp)], ("exp.parquet", "column 'lessons'", "sum of their squares", "rescale")
+
+
+def case_wide_summary_without_variant(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    """The fuzzer's 4-row TypeError: an empty variant cell and differing control figures."""
+    head = "experiment,variant,metric,count_c,count_t,mean_c,mean_t,variance_c,variance_t\n"
+    rows = ("e,a,lessons,100,100,1.0,1.1,1,1\n", "e,,lessons,101,100,1.2,1.1,1,1\n")
+    (tmp / "wide.csv").write_text(head + "".join(rows * 2))
+    write_metrics(tmp, {"lessons": METRICS["lessons"]})
+    return [str(tmp)], ("wide.csv", "column 'variant'", "rows have no variant", "fill in")
+
+
+def case_password_in_source_url(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    base(tmp)
+    url = "postgresql://analyst:hun@ter/2xyz@host/db"
+    (tmp / "source.toml").write_text(f'engine = "postgres"\nurl = "{url}"\ntable = "t"\n')
+    return [str(tmp)], ("source.toml", "postgresql://***@host/db", "NSEXP_PG_PASSWORD")
+
+
+def case_password_in_source_dsn(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    base(tmp)
+    dsn = "host=h dbname=d password=hunter2"
+    (tmp / "source.toml").write_text(f'engine = "postgres"\nurl = "{dsn}"\ntable = "t"\n')
+    return [str(tmp)], ("source.toml", "password=***", "PGPASSWORD")
+
+
 CASES: dict[str, Setup] = {
     name.removeprefix("case_"): fn
     for name, fn in dict(globals()).items()
@@ -448,6 +557,7 @@ def test_bad_input_exits_2_with_one_error_line(
     lines = err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     assert "Traceback" not in err
+    assert "hun" not in err and "2xyz" not in err  # no part of a password is ever printed
     for fragment in fragments:
         assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"
 

@@ -13,6 +13,7 @@ from helpers import METRICS, make_units, write_frame, write_metrics, write_toml
 
 from nsexp.analysis.readout import build_readout
 from nsexp.analysis.settings import Settings
+from nsexp.errors import InputError
 from nsexp.io import default_data_dir, load_dataset, totals
 
 RTOL = 1e-9
@@ -219,10 +220,12 @@ def test_csv_ids_that_look_like_numbers_stay_text(tmp_path: Path, frame: pl.Data
     write_frame(summary, fresh(tmp_path, "s") / "s.csv")
     write_metrics(tmp_path / "s")
     for name, eid in (("u", "058875"), ("s", "007")):
-        ds = load_dataset(tmp_path / name)
+        with pytest.raises(InputError, match="no variant named like a control"):
+            load_dataset(tmp_path / name)  # "00"/"01": nothing says which is the control
+        ds = load_dataset(tmp_path / name, control="00")
         assert list(ds.experiments) == [eid]
         assert ds.experiments[eid].variants == ("00", "01")
-        assert ds.experiments[eid].control == "00"  # first in sorted order, no "control"
+        assert ds.experiments[eid].control == "00"
 
 
 def test_control_from_experiments_toml(tmp_path: Path, frame: pl.DataFrame) -> None:

@@ -6,13 +6,14 @@ import numpy as np
 import polars as pl
 import pytest
 from helpers import result
+from scipy.stats import norm
 
 from nsexp.analysis.reasons import MetricHistory, history_reason
 from nsexp.learning.history import metric_history
 from nsexp.learning.proxies import COMPARISON_COLUMNS, MIN_COMPARISONS, proxy_quality
 from nsexp.learning.tree import _with_labels
 from nsexp.stats.meta import (
-    cluster_bootstrap_weights,
+    cluster_bootstrap_counts,
     effect_correlation,
     relative_covariance,
     shrink,
@@ -89,13 +90,39 @@ def test_bootstrap_weights_equal_explicit_resampling() -> None:
     rng = np.random.default_rng(2)
     sim = simulate(rng, 0.5, 12)
     groups = np.repeat(np.arange(6), 2)  # two treatments per experiment
-    weights = cluster_bootstrap_weights(groups, 5, np.random.default_rng(9))
+    counts, codes = cluster_bootstrap_counts(groups, 5, 9)
+    weights = counts[:, codes]
     draws = np.random.default_rng(9).integers(0, 6, size=(5, 6))
     for b in range(5):
         idx = np.concatenate([np.flatnonzero(groups == g) for g in draws[b]])
         expected = np.corrcoef(sim["x"][idx], sim["y"][idx])[0, 1]
         got = true_moments(weights[b], sim["x"], sim["y"], 0 * sim["x"], 0 * sim["y"], 0 * sim["x"])
         assert got.naive_correlation[0] == pytest.approx(expected, rel=1e-9)
+
+
+def test_experiment_level_bootstrap_equals_the_row_weighted_one() -> None:
+    sim = simulate(np.random.default_rng(4), 0.6, 40, noise_rho=0.2)
+    groups = np.repeat(np.arange(20), 2)
+    got = effect_correlation(
+        sim["x"], sim["y"], sim["se_x"], sim["se_y"], sim["cov"], groups, n_boot=300, seed=5
+    )
+    counts, codes = cluster_bootstrap_counts(groups, 300, 5)
+    vx, vy = sim["se_x"] ** 2, sim["se_y"] ** 2
+    rows = true_moments(counts[:, codes], sim["x"], sim["y"], vx, vy, sim["cov"]).correlation
+    boot = np.arctanh(np.clip(rows[np.isfinite(rows)], -0.999, 0.999))
+    z = np.arctanh(got.corrected) + np.array([-1, 1]) * norm.ppf(0.975) * np.std(boot, ddof=1)
+    assert [got.ci_low, got.ci_high] == pytest.approx(np.tanh(z), rel=1e-12)
+
+
+def test_moments_keep_their_digits_far_from_zero() -> None:
+    sim = simulate(np.random.default_rng(6), 0.5, 30)
+    offset = 1e8  # effects measured around a huge level: raw squares would lose every digit
+    x, y = sim["x"] + offset, sim["y"] - offset
+    zero = 0 * sim["x"]
+    got = true_moments(np.ones(30), x, y, zero, zero, zero)
+    expected = np.corrcoef(sim["x"], sim["y"])[0, 1]
+    assert got.naive_correlation[0] == pytest.approx(expected, rel=1e-6)
+    assert got.mean_x[0] == pytest.approx(np.mean(x), rel=1e-15)
 
 
 @pytest.mark.parametrize(("rho", "label"), [(0.9, "predictive"), (0.0, "vanity")])
@@ -275,3 +302,21 @@ def test_relative_covariance_matches_simulation() -> None:
     # a covariance estimated from 4000 draws with correlation 0.76 has a relative sampling SD
     # of sqrt((1 + rho^2) / rho^2 / 4000) = 2.6%: allow three of those
     assert got == pytest.approx(empirical, rel=0.08)
+
+
+def test_history_leaves_out_every_arm_of_the_experiment_on_view() -> None:
+    """Other experiments means other experiments: a sibling arm of the same test is not
+    history (issue 10: a one-experiment workspace once quoted its other arm as 1 of 1)."""
+    hist = MetricHistory(
+        "pv",
+        "weak",
+        frozenset({("a", "t"), ("a", "u")}),
+        frozenset({("a", "u")}),
+        correlation=0.2,
+        correlation_low=-0.1,
+        correlation_high=0.4,
+        comparisons=2,
+    )
+    text = history_reason(result(experiment="a", variant="t", label="Page views"), hist)
+    assert text.startswith("History: Page views has not moved significantly in any other")
+    assert "corrected correlation +0.20 [−0.10, +0.40] over 2 comparisons" in text

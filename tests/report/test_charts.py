@@ -10,6 +10,7 @@ from helpers import DEMO_DATA, result
 
 from nsexp.analysis.readout import ExperimentReadout, build_readout
 from nsexp.analysis.results import OUTCOME_LABELS
+from nsexp.analysis.settings import Settings
 from nsexp.analysis.verdict import VERDICTS
 from nsexp.io import load_dataset
 from nsexp.report import charts
@@ -27,19 +28,23 @@ def layer_data(spec: dict) -> list[dict]:
     return rows
 
 
-def test_forest_plot_panels_by_role_north_star_first(push: ExperimentReadout) -> None:
+def metric_rows(spec: dict) -> list[dict]:
+    """The forest plot's metric rows (not the role header rows)."""
+    return [r for r in layer_data(spec) if r.get("label") is not None]
+
+
+def test_forest_plot_groups_rows_by_role_north_star_first(push: ExperimentReadout) -> None:
     metrics = push.treatments[0].metrics
     spec = charts.forest_plot(metrics, 0.05).to_dict()
-    assert spec["facet"]["row"]["sort"] == [
-        "North Star",
-        "Leading indicators",
-        "Vanity metrics",
-        "Guardrails",
-    ]
-    assert spec["resolve"]["scale"]["y"] == "independent"
-    rows = layer_data(spec)
-    assert [r["label"] for r in rows] == [m.label for m in metrics]
-    assert rows[0]["role_label"] == "North Star"
+    assert "facet" not in spec  # one layered chart: it takes its container's width
+    labels = [r["row_label"] for r in layer_data(spec)]
+    headers = [x for x in labels if not x.startswith("  ")]
+    assert headers == ["North Star", "Leading indicators", "Vanity metrics", "Guardrails"]
+    assert labels[0] == "North Star" and labels[1].strip() == push.treatments[0].north_star.label
+    assert [r["label"] for r in metric_rows(spec)] == [m.label for m in metrics]
+    y = spec["layer"][0]["encoding"]["y"]
+    assert y["sort"] == labels  # drawn in this order, headers in bold
+    assert "condition" in y["axis"]["labelFontWeight"]
 
 
 def test_forest_plot_colours_by_adjusted_outcome_and_draws_the_adjusted_interval(
@@ -47,13 +52,16 @@ def test_forest_plot_colours_by_adjusted_outcome_and_draws_the_adjusted_interval
 ) -> None:
     metrics = push.treatments[0].metrics
     spec = charts.forest_plot(metrics, 0.01).to_dict()
-    layers = spec["spec"]["layer"]
-    point = next(lay for lay in layers if lay["mark"]["type"] == "point")
+    point = next(lay for lay in spec["layer"] if lay["mark"]["type"] == "point")
     color = point["encoding"]["color"]
-    assert color["scale"]["domain"] == ["Better", "Worse", "Not significant"]
-    assert color["scale"]["range"] == [charts.HEX["green"], charts.HEX["red"], charts.HEX["gray"]]
+    present = {OUTCOME_LABELS[m.outcome] for m in metrics}
+    order = ["Better", "Worse", "Not significant", "Not to be trusted"]
+    assert color["scale"]["domain"] == [o for o in order if o in present]  # legend: only these
+    colours = dict(zip(color["scale"]["domain"], color["scale"]["range"], strict=True))
+    assert colours["Better"] == charts.HEX["green"]
+    assert colours["Not significant"] == charts.HEX["gray"]
     assert "0.01" in color["title"]
-    rows = {r["label"]: r for r in layer_data(spec)}
+    rows = {r["label"]: r for r in metric_rows(spec)}
     source = {m.label: m for m in metrics}
     for label, row in rows.items():
         m = source[label]
@@ -67,10 +75,10 @@ def test_forest_plot_colours_by_adjusted_outcome_and_draws_the_adjusted_interval
 
 def test_forest_plot_band_only_on_the_north_star(push: ExperimentReadout) -> None:
     metrics = push.treatments[0].metrics
-    rows = layer_data(charts.forest_plot(metrics, 0.05).to_dict())
+    rows = metric_rows(charts.forest_plot(metrics, 0.05).to_dict())
     threshold = push.treatments[0].north_star.practical_threshold
     banded = [r for r in rows if r["band_low"] is not None]
-    assert [r["role_label"] for r in banded] == ["North Star"]
+    assert [r["label"] for r in banded] == [push.treatments[0].north_star.label]
     assert (banded[0]["band_low"], banded[0]["band_high"]) == (-threshold, threshold)
 
 
@@ -89,10 +97,27 @@ def test_forest_plot_falls_back_to_plain_intervals_and_skips_missing_effects() -
             **base | {"label": "Blank", "role": "vanity", "rel_effect": None, "significant": None}
         ),
     ]
-    data = layer_data(charts.forest_plot(rows, 0.05).to_dict())
+    data = metric_rows(charts.forest_plot(rows, 0.05).to_dict())
     assert [r["label"] for r in data] == ["North"]
     assert (data[0]["ci_low"], data[0]["ci_high"]) == (0.01, 0.05)
     assert data[0]["lift_text"] == "+3.0%"
+
+
+def test_bayesian_forest_plot_shows_the_posterior_mean_inside_its_interval(
+    push: ExperimentReadout,
+) -> None:
+    bayes = build_readout(load_dataset(DEMO_DATA), Settings(engine="bayesian"))
+    metrics = bayes.experiments["push_reminders"].treatments[0].metrics
+    for row in metric_rows(charts.forest_plot(metrics, 0.05, "bayesian").to_dict()):
+        assert row["ci_low"] <= row["rel_effect"] <= row["ci_high"]
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [([-0.5, 0.4], "+.0%"), ([-0.07, -0.06], "+.1~%"), ([0.001, 0.0012], "+.3~%"), ([], "+.0%")],
+)
+def test_percent_ticks_stay_distinct(values: list[float], expected: str) -> None:
+    assert charts.percent_format(values) == expected
 
 
 def test_timeline_chart_band_line_and_reference_lines() -> None:

@@ -12,7 +12,7 @@ from nsexp.analysis.readout import Readout, build_readout
 from nsexp.analysis.results import MetricResult
 from nsexp.io import load_dataset
 from nsexp.report.csv import readout_csv
-from nsexp.report.figures import metric_table, timeline_frame
+from nsexp.report.figures import metric_table, timeline_rows
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,8 @@ def test_outcome_agrees_with_the_readouts_better_and_worse(demo: Readout) -> Non
     assert {m.outcome for m in metrics if m.better} == {"better"}
     assert {m.outcome for m in metrics if m.worse} == {"worse"}
     neither = {m.outcome for m in metrics if not (m.better or m.worse) and m.rel_effect is not None}
-    assert neither == {"not_significant"}
+    assert neither == {"not_significant", "untrusted"}
+    assert {m.outcome for m in metrics if not m.trusted} == {"untrusted"}
 
 
 def test_a_better_result_of_a_negative_mean_reads_better() -> None:
@@ -117,7 +118,10 @@ def test_metric_table_formats_for_people() -> None:
 
 def test_readout_csv_has_every_figure_of_every_treatment(demo: Readout) -> None:
     push = demo.experiments["push_reminders"]
-    frame = pl.read_csv(io.StringIO(readout_csv(push)))
+    link = "http://nsexp/readout?experiment=push_reminders"
+    frame = pl.read_csv(io.StringIO(readout_csv(push, demo.settings, link)))
+    assert set(frame["alpha"]) == {0.05} and set(frame["engine"]) == {"frequentist"}
+    assert set(frame["view"]) == {link}
     assert frame.height == sum(len(t.metrics) for t in push.treatments)
     assert set(frame["variant"]) == {"daily", "three_a_day"}
     three = push.treatment("three_a_day")
@@ -130,12 +134,12 @@ def test_readout_csv_has_every_figure_of_every_treatment(demo: Readout) -> None:
     assert row["p_adjusted"] == pytest.approx(source.p_adjusted, rel=1e-12)
 
 
-def test_timeline_frame_reads_dates_and_handles_undated_data(demo: Readout) -> None:
+def test_timeline_rows_read_dates_and_handles_undated_data(demo: Readout) -> None:
     dated = demo.experiments["push_reminders"].treatments[0]
-    frame = timeline_frame(dated)
+    frame = timeline_rows(dated.timeline)
     assert frame.height == len(dated.timeline) > 0
     assert frame.schema["date"] == pl.Date
     assert frame["date"].is_sorted()
-    empty = timeline_frame(dated.__class__(dated.variant, dated.verdict, "flat", (), ()))
+    empty = timeline_rows(())
     assert empty.height == 0
     assert empty.columns == frame.columns

@@ -6,15 +6,16 @@ import polars as pl
 import pytest
 from helpers import DEMO_DATA
 
+from nsexp import format as fmt
 from nsexp.analysis.readout import Readout, build_readout
 from nsexp.analysis.verdict import VERDICT_LABELS, VERDICTS
 from nsexp.io import load_dataset
 from nsexp.report.portfolio import (
-    badge_verdicts,
     filter_portfolio,
     portfolio_counts,
     portfolio_table,
     readout_url,
+    vanity_sentence,
 )
 
 
@@ -24,28 +25,36 @@ def demo() -> Readout:
     return build_readout(load_dataset(DEMO_DATA))
 
 
-def test_portfolio_table_one_row_per_experiment_worst_first(demo: Readout) -> None:
+def test_portfolio_table_one_row_per_treatment_worst_first(demo: Readout) -> None:
     table = portfolio_table(demo)
-    assert table.height == len(demo.experiments)
+    assert table.height == sum(len(e.treatments) for e in demo.experiments.values())
     assert table["rank"].is_sorted()
-    push = table.filter(pl.col("experiment") == "push_reminders").row(0, named=True)
-    assert push["verdicts"] == ["north_star_win", "guardrail_breach"]
-    assert push["badges"] == ["daily: North Star win", "three_a_day: Guardrail breach"]
-    assert push["variants"] == "control vs daily, three_a_day"
-    assert push["rank"] == VERDICTS.index("guardrail_breach")
-    assert push["days"] == demo.experiments["push_reminders"].days
-    assert push["units"] == demo.experiments["push_reminders"].units
+    push = table.filter(pl.col("experiment") == "push_reminders")
+    assert push["variant"].to_list() == ["daily", "three_a_day"]
+    assert push["verdict"].to_list() == ["north_star_win", "guardrail_breach"]
+    assert push["badge"].to_list() == ["North Star win", "Guardrail breach"]
+    assert set(push["rank"]) == {VERDICTS.index("guardrail_breach")}  # the experiment's worst
+    assert set(push["days"]) == {demo.experiments["push_reminders"].days}
+    assert set(push["units"]) == {demo.experiments["push_reminders"].units}
     dark = table.filter(pl.col("experiment") == "dark_mode").row(0, named=True)
     ns = demo.experiments["dark_mode"].treatments[0].north_star
-    assert dark["badges"] == [VERDICT_LABELS["flat"]]
-    assert dark["north_star"].startswith(f"{ns.rel_effect * 100:+.1f}%".replace("-", "−"))
+    assert dark["badge"] == VERDICT_LABELS["flat"]
+    low, high = ns.decision_interval
+    assert dark["north_star"] == f"{fmt.pct(ns.rel_effect)} {fmt.pct_ci(low, high)}"
+    invalid = table.filter(pl.col("verdict") == "invalid")
+    assert invalid.height and set(invalid["north_star"]) == {"—"}  # nothing to read
 
 
-def test_badge_verdicts_maps_each_badge_to_its_verdict(demo: Readout) -> None:
-    badges = badge_verdicts(portfolio_table(demo))
-    assert badges["three_a_day: Guardrail breach"] == "guardrail_breach"
-    assert badges["Vanity only"] == "vanity_only"
-    assert list(badges) == sorted(badges)
+def test_status_splits_the_showcase_from_the_history(demo: Readout) -> None:
+    table = portfolio_table(demo)
+    running = filter_portfolio(table, [], None, "", "running")
+    concluded = filter_portfolio(table, [], None, "", "concluded")
+    assert running["experiment"].n_unique() == 11
+    assert concluded["experiment"].n_unique() == 44
+    assert all(n.startswith("Past:") for n in concluded["name"])
+    assert vanity_sentence(running, "running").endswith(
+        "of 10 running experiments moved only vanity metrics."
+    )
 
 
 def test_filter_portfolio(demo: Readout) -> None:
@@ -68,7 +77,7 @@ def test_filter_portfolio(demo: Readout) -> None:
 
 
 def test_portfolio_counts(demo: Readout) -> None:
-    counts = portfolio_counts(demo)
+    counts = portfolio_counts(portfolio_table(demo))
     verdicts = [{t.verdict for t in e.treatments} for e in demo.experiments.values()]
     assert counts["experiments"] == len(demo.experiments)
     assert counts["vanity_only"] == sum("vanity_only" in v for v in verdicts)

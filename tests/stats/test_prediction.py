@@ -12,6 +12,7 @@ from nsexp.stats.prediction import (
     Priors,
     false_positive_risk,
     leave_one_out_priors,
+    marginal_priors,
     north_star_posterior,
     predictive_range,
     prior_null,
@@ -46,6 +47,42 @@ def test_leave_one_out_prior_equals_the_moments_of_the_other_experiments() -> No
             assert prior.mean[i, j] == pytest.approx(np.nanmean(y[others, j]), rel=1e-12)
         assert np.linalg.eigvalsh(expected).min() > 0  # a covariance already: psd() keeps it
         np.testing.assert_allclose(prior.cov[i], expected, rtol=1e-8, atol=1e-12)
+
+
+def test_marginal_priors_are_each_metrics_own_moments_of_the_other_experiments() -> None:
+    """The (n, k) priors the Twyman range uses, against numpy on the other experiments' rows:
+    mean, variance minus mean sampling variance (clipped at 0), plus one standard error of that
+    correction, sqrt(2 / (K − 1)) mean(se²)."""
+    rng = np.random.default_rng(11)
+    y, s = portfolio(rng, 40)
+    y[5, 1] = np.nan
+    var = s[:, np.arange(3), np.arange(3)]
+    groups = np.repeat(np.arange(20), 2)
+    prior = marginal_priors(y, var, groups)
+    for i in (0, 5, 33):
+        for j in range(3):
+            rows = (groups != groups[i]) & np.isfinite(y[:, j])
+            k, noise = rows.sum(), var[rows, j].mean()
+            tau2 = max(np.var(y[rows, j], ddof=1) - noise, 0.0) + np.sqrt(2 / (k - 1)) * noise
+            assert prior.counts[i, j] == k
+            assert prior.mean[i, j] == pytest.approx(y[rows, j].mean(), rel=1e-12)
+            assert prior.cov[i, j] == pytest.approx(tau2, rel=1e-9)
+
+
+def test_a_metric_without_spread_or_noise_conditions_on_nothing() -> None:
+    """A singular system (a metric whose true effects and estimates never vary) must not fail:
+    the posterior is then the North Star's own."""
+    mu = np.array([[0.01, 0.0]])
+    cov = np.array([[[4e-4, 0.0], [0.0, 0.0]]])
+    s = np.array([[[1e-4, 0.0], [0.0, 0.0]]])
+    y = np.array([[0.03, 0.0]])
+    prior = Priors(mu, cov, np.full((1, 2, 2), 50.0))
+    both = north_star_posterior(y, s, prior, np.array([[True, True]]))
+    alone = north_star_posterior(y, s, prior, np.array([[True, False]]))
+    assert both.mean == pytest.approx(alone.mean, rel=1e-12)
+    assert both.sd == pytest.approx(alone.sd, rel=1e-12)
+    # the normal-normal posterior by hand: shrink 0.03 toward 0.01 by 1e-4 / 5e-4
+    assert alone.mean[0] == pytest.approx(0.01 + 0.02 * 4e-4 / 5e-4, rel=1e-12)
 
 
 def test_a_moment_matrix_that_is_no_covariance_is_projected() -> None:
@@ -87,8 +124,8 @@ def test_predictive_range_holds_the_level_of_new_estimates() -> None:
     n = 200_000
     mu, tau, se = 0.01, 0.02, 0.015
     new = mu + tau * rng.standard_normal(n) + se * rng.standard_normal(n)
-    prior = Priors(np.full((1, 1), mu), np.full((1, 1, 1), tau**2), np.ones((1, 1, 1)))
-    low, high = predictive_range(np.zeros((1, 1)), np.full((1, 1), se), prior, level=0.99)
+    prior = Priors(np.full((1, 1), mu), np.full((1, 1), tau**2), np.ones((1, 1)))
+    low, high = predictive_range(np.full((1, 1), se), prior, level=0.99)
     inside = np.mean((new > low[0, 0]) & (new < high[0, 0]))
     assert inside == pytest.approx(0.99, abs=3 * np.sqrt(0.99 * 0.01 / n))
 

@@ -118,7 +118,8 @@ def test_sequential_comparison_keeps_estimates(data_dir: Path):
 
 
 def test_readout_matches_hand_formula(tmp_path: Path):
-    """North Star p and CI from scipy's Welch statistic and the mixture formula written out."""
+    """North Star p and CI from scipy's Welch statistic and the mixture formula written out, η
+    tuned to the default planned sample."""
     units = make_units(5, {"control": 3000, "treatment": 3000}, {"treatment": {"lessons": 1.06}})
     write_frame(units, tmp_path / "exp.csv")
     write_metrics(tmp_path)
@@ -132,7 +133,8 @@ def test_readout_matches_hand_formula(tmp_path: Path):
     welch = stats.ttest_ind(t, c, equal_var=False)
     se = np.sqrt(t.var(ddof=1) / t.size + c.var(ddof=1) / c.size)
     n = t.size + c.size
-    eta = n / (2 * np.log(20) + np.log(1 + 2 * np.log(20)))
+    # tuned to GrowthBook's default planned sample of 5,000 units (no planned_units given)
+    eta = 5000 / (2 * np.log(20) + np.log(1 + 2 * np.log(20)))
     p = min(1.0, np.sqrt((n + eta) / eta) * np.exp(-(welch.statistic**2) * n / (2 * (n + eta))))
     half = se * np.sqrt((1 + eta / n) * np.log((1 + n / eta) * 400))
     assert row["p_value"] == pytest.approx(p, rel=1e-9)
@@ -161,7 +163,7 @@ def test_comparison_with_zero_variance_keeps_p():
 
     kind = np.array(["proportion"])
     fixed = compare(kind, arm(10, 10), arm(10, 10), 0.05)
-    seq = sequential_comparison(fixed, np.array([20.0]), 0.05)
+    seq = sequential_comparison(fixed, np.array([20.0]), 0.05, 20.0)
     assert seq.p_value[0] == 1.0
 
 
@@ -263,7 +265,7 @@ def test_sequential_flat_uses_the_always_valid_interval(tmp_path: Path):
     fixed = build_readout(dataset, Settings()).results
     seq = build_readout(dataset, Settings(sequential=True)).results
     n = (seq["n_control"] + seq["n_treatment"]).to_numpy().astype(float)
-    eta = n / (2 * np.log(20) + np.log(1 + 2 * np.log(20)))
+    eta = 5000 / (2 * np.log(20) + np.log(1 + 2 * np.log(20)))  # the default planned sample
     half = seq["rel_se"].to_numpy() * np.sqrt((1 + eta / n) * np.log((1 + n / eta) / 0.1**2))
     assert np.allclose(seq["equivalence_ci_high"] - seq["rel_effect"], half, rtol=1e-12)
     inside = (seq["equivalence_ci_low"] > -seq["practical_threshold"]) & (

@@ -137,3 +137,39 @@ def _two_metrics() -> dict[str, dict[str, str]]:
         "lessons": {"role": "north_star", "type": "mean"},
         "clicks": {"role": "vanity", "type": "mean"},
     }
+
+
+def test_an_assumed_split_says_so_and_how_to_declare_it(tmp_path: Path) -> None:
+    """No expected_split (issue 11, item 8): the check stays, and the reason says the equal
+    split was assumed and gives the experiments.toml line that declares the planned one."""
+    write_frame(make_units(3, {"control": 400, "treatment": 1600}), tmp_path / "split.parquet")
+    write_metrics(tmp_path)
+    readout = build_readout(load_dataset(tmp_path)).experiments["split"]
+    assert readout.srm.mismatch and readout.srm.assumed
+    reason = readout.treatments[0].reasons[0]
+    assert "assumed because no expected_split is declared" in reason
+    assert "[experiments.split] expected_split = { control = <share>, treatment = <share> }" in (
+        reason
+    )
+    _, p = chisquare([400, 1600], [1.0, 1.0])
+    assert readout.srm.p_value == pytest.approx(p, rel=RTOL, abs=0)
+
+
+ASOS = Path(__file__).parents[2] / "shared/data/asos/asos_digital_experiments_dataset.csv"
+
+
+@pytest.mark.skipif(not ASOS.is_file(), reason="ASOS dataset not found (../shared/data/asos)")
+def test_asos_unequal_by_design_splits_are_named_as_assumed() -> None:
+    """ASOS has no planned splits; experiments unequal by design (e.g. 1.87M / 14.7M / 1.88M)
+    fail the equal-split check. Each such reason says the split was assumed (scipy's
+    chi-square on the arms' units gives the same p-values)."""
+    catalog = Path(__file__).parent / "fixtures/asos/metrics.toml"
+    readout = build_readout(load_dataset(ASOS, catalog))
+    mismatched = [e for e in readout.experiments.values() if e.srm.mismatch]
+    assert len(readout.experiments) == 78 and len(mismatched) == 10
+    for exp in mismatched:
+        counts = list(exp.srm.counts.values())
+        assert exp.srm.p_value == pytest.approx(
+            chisquare(counts, [1.0] * len(counts))[1], rel=RTOL, abs=1e-300
+        )
+        assert all("assumed because no expected_split" in t.reasons[0] for t in exp.treatments)

@@ -74,12 +74,16 @@ def reference(
     elif kind == "proportion":
         cc, ct = yc.sum(), yt.sum()
         res = smp.test_proportions_2indep(ct, nt, cc, nc, method="wald", compare="diff")
+        few = min(cc, nc - cc, ct, nt - ct) < 10  # exact methods (nsexp.stats.exact)
+        method = "newcomb" if few else "wald"
         low, high = smp.confint_proportions_2indep(
-            ct, nt, cc, nc, method="wald", compare="diff", alpha=alpha
+            ct, nt, cc, nc, method=method, compare="diff", alpha=alpha
         )
         mc, mt = cc / nc, ct / nt
         vc, vt = mc * (1 - mc) / nc, mt * (1 - mt) / nt
         stat, df, p = res.statistic, np.inf, res.pvalue
+        if few:
+            p = stats.fisher_exact([[cc, nc - cc], [ct, nt - ct]]).pvalue
     else:  # ratio: delta method with the sample covariance matrix of (numerator, denominator)
 
         def arm(y: np.ndarray, x: np.ndarray) -> tuple[float, float]:
@@ -97,6 +101,16 @@ def reference(
     crit = stats.t.ppf(1 - alpha / 2, df) if np.isfinite(df) else stats.norm.ppf(1 - alpha / 2)
     rel = mt / mc - 1
     rel_se = np.sqrt(vt / mc**2 + mt**2 * vc / mc**4)
+    rel_low, rel_high = rel - crit * rel_se, rel + crit * rel_se
+    if kind == "proportion" and few:  # adjusted log ratio (statsmodels' default for ratios)
+        ratio = smp.confint_proportions_2indep(
+            ct, nt, cc, nc, method="log-adjusted", compare="ratio", alpha=alpha
+        )
+        rel_low, rel_high = (-1.0 if ct == 0 else ratio[0] - 1), ratio[1] - 1
+    elif mc > 0 and mt > 0 and (rel_low < -1 or crit**2 * vc / mc**2 > 0.1):
+        # the log-ratio interval: the delta method on log(mt / mc)
+        half = crit * np.sqrt(vt / mt**2 + vc / mc**2)
+        rel_low, rel_high = mt / mc * np.exp(-half) - 1, mt / mc * np.exp(half) - 1
     return Reference(
         control_mean=mc,
         treatment_mean=mt,
@@ -104,8 +118,8 @@ def reference(
         abs_ci_low=low,
         abs_ci_high=high,
         rel_effect=rel,
-        rel_ci_low=rel - crit * rel_se,
-        rel_ci_high=rel + crit * rel_se,
+        rel_ci_low=rel_low,
+        rel_ci_high=rel_high,
         statistic=stat,
         df=df,
         p_value=p,
@@ -230,8 +244,9 @@ def test_many_metrics_in_one_call_equal_one_at_a_time(units: pl.DataFrame) -> No
         arm_sums(*values(units, "alpha", m), k == "ratio")
         for m, k in zip(METRICS, kinds, strict=True)
     ]
-    stacked_c = ArmSums(*(np.concatenate(x) for x in zip(*c, strict=True)))
-    stacked_t = ArmSums(*(np.concatenate(x) for x in zip(*t, strict=True)))
+    # the raw sums only (the centred moments are left at their NaN default, derived from them)
+    stacked_c = ArmSums(*(np.concatenate(x) for x in zip(*(a[:6] for a in c), strict=True)))
+    stacked_t = ArmSums(*(np.concatenate(x) for x in zip(*(a[:6] for a in t), strict=True)))
     together = compare(kinds, stacked_c, stacked_t, 0.05)
     for i, kind in enumerate(kinds):
         alone = compare(np.array([kind]), c[i], t[i], 0.05)
@@ -304,7 +319,8 @@ def test_edge_cases_match_references(name: str) -> None:
 
 
 def test_no_conversions_in_control_leaves_the_lift_undefined() -> None:
-    """Control at 0: the absolute test stands (statsmodels' Wald), the relative lift is NaN."""
+    """Control at 0: the absolute test stands (few events: Fisher's exact test and Newcombe's
+    interval, as scipy and statsmodels give them), the relative lift is NaN."""
     rng = np.random.default_rng(5)
     c = (np.zeros(300), np.ones(300))
     t = ((rng.random(310) < 0.05).astype(float), np.ones(310))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import re
 import shutil
@@ -134,10 +135,10 @@ def test_pin_symlinked_out_of_the_folder_is_refused(workspace: Path, tmp_path_fa
 
 def test_failed_write_leaves_no_temporary_file(workspace: Path, monkeypatch) -> None:
     def broken(src: str, dst: str) -> None:
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(pins.os, "replace", broken)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(InputError, match="cannot save the pin: no space left on the disk"):
         pins.pin_readout(workspace, readout_of(workspace), "dark_mode", None, now=WHEN)
     assert list((workspace / "pins").iterdir()) == []
 

@@ -3,7 +3,11 @@
 Every engine runs the same statement: COUNT, SUM and SUM of products per experiment, variant
 [and date], returning the "wide" frame that nsexp.io.units builds in Polars (one row per group,
 `<metric>__n`, `<metric>__sum`, ... columns). Dialects differ only in identifier quoting and
-type names.
+type names. Means and centred moments (nsexp.io.moments) come from the values centred on a
+pilot per column (the first value the table holds, a one-row CTE `nsexp_pilot`): mean =
+pilot + AVG(x − pilot) and M2 = VAR_POP(x − pilot) · COUNT(x), co-moments by COVAR_POP. DuckDB
+(Welford), PostgreSQL (Youngs–Cramer, since 12) and Spark (central-moment updates) compute
+VAR_POP and COVAR_POP without Σx² − (Σx)²/n, and the pilot keeps AVG's sum small.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from nsexp.config.catalog import Metric
 from nsexp.io.cross import Pair, Part
 
 ColumnKind = Literal["numeric", "boolean", "text", "date", "timestamp", "other"]
-StatOp = Literal["count", "sum", "min", "max"]
+StatOp = Literal["count", "sum", "min", "max", "shift", "dev", "m2"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,9 @@ SPARK = Dialect("spark", quote="`", double="DOUBLE", text="STRING", integer="INT
 @dataclass(frozen=True)
 class Stat:
     """One aggregate of a metric: `op` over the product of `factors`, on rows where every `valid`
-    column has a value and every `absent` column has none; `zero` columns count missing as 0."""
+    column has a value and every `absent` column has none; `zero` columns count missing as 0.
+    `shift` is its one factor's pilot, `dev` the sum of the factor's deviations from it and
+    `m2` the centred moment of its two factors (Σ(x − x̄)² or Σ(x − x̄)(y − ȳ))."""
 
     name: str
     op: StatOp
@@ -72,6 +78,9 @@ def metric_stats(metric: Metric, columns: Collection[str] = ()) -> list[Stat]:
             Stat("den_sum", "sum", (den,), valid),
             Stat("den_sum_sq", "sum", (den, den), valid),
             Stat("num_den_sum", "sum", (num, den), valid),
+            *_shifted_stats("", num, valid),
+            *_shifted_stats("den_", den, valid),
+            Stat("num_den_m2", "m2", (num, den), valid),
         ]
     x = metric.columns[0]
     stats = [
@@ -79,8 +88,10 @@ def metric_stats(metric: Metric, columns: Collection[str] = ()) -> list[Stat]:
         Stat("sum", "sum", (x,), (x,)),
         Stat("sum_sq", "sum", (x, x), (x,)),
     ]
-    if metric.type == "proportion":
+    if metric.type == "proportion":  # mean and M2 follow from n and the sum (nsexp.io.units)
         stats += [Stat("min", "min", (x,), (x,)), Stat("max", "max", (x,), (x,))]
+    else:
+        stats += _shifted_stats("", x, (x,))
     cov = metric.covariate
     if cov is not None and cov in columns:
         stats += [
@@ -88,8 +99,21 @@ def metric_stats(metric: Metric, columns: Collection[str] = ()) -> list[Stat]:
             Stat("cov_sum_sq", "sum", (cov, cov), (x,), zero=(cov,)),
             Stat("num_cov_sum", "sum", (x, cov), (x,), zero=(cov,)),
             Stat("cov_missing", "count", (), (x,), absent=(cov,)),
+            *_shifted_stats("cov_", cov, (x,), zero=(cov,)),
+            Stat("num_cov_m2", "m2", (x, cov), (x,), zero=(cov,)),
         ]
     return stats
+
+
+def _shifted_stats(
+    prefix: str, column: str, valid: tuple[str, ...], zero: tuple[str, ...] = ()
+) -> list[Stat]:
+    """A column's pilot, its sum of deviations from it, and its M2 (see nsexp.io.sums)."""
+    return [
+        Stat(f"{prefix}shift", "shift", (column,), valid, zero=zero),
+        Stat(f"{prefix}dev_sum", "dev", (column,), valid, zero=zero),
+        Stat(f"{prefix}m2", "m2", (column, column), valid, zero=zero),
+    ]
 
 
 def capped(metrics: list[Metric]) -> list[Metric]:
@@ -124,27 +148,36 @@ def aggregate_sql(
     select = [*keys, "COUNT(*) AS units"]
     out.append(("units", "int"))
     caps = {m.columns[0]: f"nsexp_cap_{i}" for i, m in enumerate(capped(metrics))}
-    for metric in metrics:
-        for stat in metric_stats(metric, relation.kinds):
-            alias = f"{metric.id}__{stat.name}"
-            sql = _stat_sql(stat, relation, dialect, caps)
-            select.append(f"{sql} AS {dialect.ident(alias)}")
-            out.append((alias, "int" if stat.op == "count" else "float"))
+    stats = [(m, s) for m in metrics for s in metric_stats(m, relation.kinds)]
+    centred = sorted({c for _, s in stats if s.op in ("shift", "dev", "m2") for c in s.factors})
+    pilots = {c: f"nsexp_pilot.nsexp_p{i}" for i, c in enumerate(centred)}
+    for metric, stat in stats:
+        alias = f"{metric.id}__{stat.name}"
+        sql = _stat_sql(stat, relation, dialect, caps, pilots)
+        select.append(f"{sql} AS {dialect.ident(alias)}")
+        out.append((alias, "int" if stat.op == "count" else "float"))
     for pair in pairs:
         for sql, alias, kind in _cross_sql(pair, relation, dialect, caps):
             select.append(f"{sql} AS {dialect.ident(alias)}")
             out.append((alias, kind))
     where = _where(relation, dialect, experiments)
     sql = f"SELECT {', '.join(select)} FROM {relation.sql}"
+    ctes = []
     if caps:
-        sql = _with_caps(relation, metrics, dialect, where) + sql + _join_caps(relation, dialect)
+        ctes.append(_caps_cte(relation, metrics, dialect, where))
+        sql += _join_caps(relation, dialect)
+    if pilots:
+        ctes.append(_pilot_cte(relation, dialect, where, centred))
+        sql += " CROSS JOIN nsexp_pilot"
+    if ctes:
+        sql = f"WITH {', '.join(ctes)} {sql}"
     sql += where
     if group_by:
         sql += f" GROUP BY {', '.join(group_by)}"
     return sql, out
 
 
-def _with_caps(relation: Relation, metrics: list[Metric], dialect: Dialect, where: str) -> str:
+def _caps_cte(relation: Relation, metrics: list[Metric], dialect: Dialect, where: str) -> str:
     """A CTE with each capped metric's quantile per experiment (pooled arms, linear)."""
     experiment = _experiment(relation, dialect)
     quantiles = [
@@ -154,9 +187,24 @@ def _with_caps(relation: Relation, metrics: list[Metric], dialect: Dialect, wher
     ]
     group = f" GROUP BY {experiment}" if "experiment" in relation.kinds else ""
     return (
-        f"WITH nsexp_caps AS (SELECT {experiment} AS nsexp_cap_experiment, "
-        f"{', '.join(quantiles)} FROM {relation.sql}{where}{group}) "
+        f"nsexp_caps AS (SELECT {experiment} AS nsexp_cap_experiment, "
+        f"{', '.join(quantiles)} FROM {relation.sql}{where}{group})"
     )
+
+
+def _pilot_cte(relation: Relation, dialect: Dialect, where: str, columns: list[str]) -> str:
+    """A one-row CTE with a pilot value per column to centre the moments on: any value of the
+    column will do (the first the engine meets), 0 where it has none."""
+    parts = []
+    for i, column in enumerate(columns):
+        col = dialect.ident(relation.source_name(column))
+        value = _value(column, relation, dialect, {})
+        condition = f"{col} IS NOT NULL" + (
+            f" AND {where.removeprefix(' WHERE ')}" if where else ""
+        )
+        first = f"(SELECT {value} FROM {relation.sql} WHERE {condition} LIMIT 1)"
+        parts.append(f"COALESCE({first}, 0) AS nsexp_p{i}")
+    return f"nsexp_pilot AS (SELECT {', '.join(parts)})"
 
 
 def _join_caps(relation: Relation, dialect: Dialect) -> str:
@@ -243,9 +291,18 @@ def _value(column: str, relation: Relation, dialect: Dialect, caps: dict[str, st
     return value
 
 
-def _stat_sql(stat: Stat, relation: Relation, dialect: Dialect, caps: dict[str, str]) -> str:
+def _stat_sql(
+    stat: Stat,
+    relation: Relation,
+    dialect: Dialect,
+    caps: dict[str, str],
+    pilots: dict[str, str] | None = None,
+) -> str:
     def ident(c: str) -> str:
         return dialect.ident(relation.source_name(c))
+
+    if stat.op in ("shift", "dev", "m2"):
+        return _moment_sql(stat, relation, dialect, caps, pilots or {})
 
     conditions = [f"{ident(c)} IS NOT NULL" for c in stat.valid]
     conditions += [f"{ident(c)} IS NULL" for c in stat.absent]
@@ -289,3 +346,26 @@ def _cross_sql(
         else:
             out.append((f"AVG({part(p or q)})", alias, "float"))  # type: ignore[arg-type]
     return out
+
+
+def _moment_sql(
+    stat: Stat, relation: Relation, dialect: Dialect, caps: dict[str, str], pilots: dict[str, str]
+) -> str:
+    """The pilot, SUM(x − pilot), or VAR_POP / COVAR_POP of the centred values times their
+    count, over the stat's rows (NULL where there are none)."""
+    ident = [dialect.ident(relation.source_name(c)) for c in stat.valid]
+    condition = " AND ".join(f"{c} IS NOT NULL" for c in ident)
+    centred = []
+    for c in stat.factors:
+        value = _value(c, relation, dialect, caps)
+        value = f"COALESCE({value}, 0)" if c in stat.zero else value
+        centred.append(f"CASE WHEN {condition} THEN {value} - {pilots[c]} END")
+    count = f"COUNT(CASE WHEN {condition} THEN 1 END)"
+    pilot = f"MIN({pilots[stat.factors[0]]})"  # MIN of the one pilot: a valid aggregate
+    if stat.op == "shift":
+        return f"CASE WHEN {count} > 0 THEN {pilot} END"
+    if stat.op == "dev":
+        return f"SUM({centred[0]})"
+    if stat.factors[0] == stat.factors[1]:
+        return f"(VAR_POP({centred[0]}) * {count})"
+    return f"(COVAR_POP({centred[0]}, {centred[1]}) * {count})"

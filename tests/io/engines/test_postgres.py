@@ -15,7 +15,16 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from engine_helpers import assert_same_summary, reference, unit_rows, write_catalog, write_source
+from engine_helpers import (
+    assert_large_means_read_right,
+    assert_same_summary,
+    large_mean_rows,
+    reference,
+    unit_rows,
+    write_catalog,
+    write_large_catalog,
+    write_source,
+)
 
 from nsexp.cli import main
 from nsexp.io import load_dataset
@@ -225,3 +234,24 @@ def test_postgres_bad_url_and_wrong_password_never_show_it(
     in_url = pg_server.url.replace(f"{USER}@", f"{USER}:{PASSWORD}@")
     err = _cli_error(_root(tmp_path, pg_server, table=pg_table, url=in_url), capsys)
     assert "carries a password" in err and "***" in err
+
+
+def test_postgres_large_means_keep_their_variance(
+    tmp_path: Path, pg_server: Server, pg_env: None
+) -> None:
+    """Means near 1e6 to 1e8 with tiny spreads (issue 11): VAR_POP / COVAR_POP of pilot-centred
+    values on the server, and the readout equals scipy and statsmodels on the centred units."""
+    rows = large_mean_rows(100_000)
+    with pg_server.connect() as con:
+        con.execute(
+            "CREATE TABLE big_events (experiment text, arm text, value double precision, "
+            "stamp double precision, pre_stamp double precision, amount double precision, "
+            "items integer)"
+        )
+        with con.cursor() as cur, cur.copy("COPY big_events FROM STDIN") as copy:
+            for row in rows.iter_rows():
+                copy.write_row(row)
+    root = tmp_path / "pg"
+    write_large_catalog(root)
+    write_source(root, engine="postgres", url=pg_server.url, table="big_events")
+    assert_large_means_read_right(root, rows)

@@ -10,7 +10,16 @@ from typing import Any
 
 import polars as pl
 import pytest
-from engine_helpers import assert_same_summary, reference, unit_rows, write_catalog, write_source
+from engine_helpers import (
+    assert_large_means_read_right,
+    assert_same_summary,
+    large_mean_rows,
+    reference,
+    unit_rows,
+    write_catalog,
+    write_large_catalog,
+    write_source,
+)
 
 from nsexp.cli import main
 from nsexp.io import load_dataset
@@ -87,3 +96,15 @@ def test_spark_missing_table_is_one_line_error(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err
     assert "source.toml" in err and "'no_such_table'" in err
+
+
+def test_spark_large_means_keep_their_variance(tmp_path: Path, spark: Any) -> None:
+    """Means near 1e6 to 1e8 with tiny spreads (issue 11): Spark's VAR_POP / COVAR_POP of
+    pilot-centred values, and the readout equals scipy and statsmodels on the centred units."""
+    rows = large_mean_rows(100_000)
+    root = tmp_path / "s"
+    write_large_catalog(root)
+    (root / "parts").mkdir()
+    rows.write_parquet(root / "parts" / "big.parquet")
+    write_source(root, engine="spark", path=str(root / "parts"))
+    assert_large_means_read_right(root, rows)

@@ -22,7 +22,7 @@ from nsexp.io import load_dataset
 from nsexp.io.engines import load_source
 from nsexp.io.engines.polars import scan_source
 from nsexp.io.engines.sql import DUCKDB, POSTGRES, SPARK, Relation, aggregate_sql, metric_stats
-from nsexp.io.units import _covariate_aggs, _metric_aggs
+from nsexp.io.masked import _covariate_aggs, _metric_aggs
 
 CATALOG = parse_catalog({"metrics": SOURCE_METRICS})
 COLUMNS = [
@@ -82,9 +82,7 @@ def test_source_toml_rejects_passwords_and_redacts_them(tmp_path: Path) -> None:
         )
     assert "hunter2" not in err.value.message and "***" in err.value.message
     assert "NSEXP_PG_PASSWORD" in err.value.message
-    assert (
-        redact("postgresql://ann:pw@h/db password=pw2") == "postgresql://ann:***@h/db password=***"
-    )
+    assert redact("postgresql://ann:pw@h/db password=pw2") == "postgresql://***@h/db password=***"
 
 
 def test_source_toml_needs_a_location_and_valid_keys(tmp_path: Path) -> None:

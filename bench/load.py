@@ -1,0 +1,381 @@
+"""Load section: twenty people opening readout links at once, as raw websocket sessions.
+
+A real `streamlit run app.py` on loopback serves a copy of the demo data. Each simulated person
+opens a fresh session on Streamlit's websocket (`/_stcore/stream`, the protobuf BackMsg /
+ForwardMsg protocol the browser speaks), asks for a deep link (`page_name` + query string) and
+waits until the run has finished successfully with the experiment's heading drawn: "a complete
+readout" (the data and charts are in the messages; the browser's own drawing is not timed).
+Then it closes and opens the next link. Bounded: SESSIONS clients, each phase PHASE_S seconds,
+every wait capped at TIMEOUT_S, loopback only.
+
+Phases on one server: cold (just started; 126 distinct links = 14 experiments x 9 settings of
+alpha and correction), warm (14 links all read before), and an upload: one client keeps
+rendering readouts while headless Chromium saves a maximal (50 MB) upload on the Data page.
+Server CPU seconds and resident memory come from /proc/<pid>. Run alone with
+`python -m bench.run --only load [--load-sessions N --load-seconds S --no-profile]` (py-spy,
+when on PATH, samples the warm phase; it is not a dependency: `pip install py-spy`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench._measure import REPO
+from bench.fresh_clone import free_port, healthy
+
+SECTION = "Load: 20 sessions on deep links at once (websocket clients, loopback)"
+SESSIONS = 20
+PHASE_S = 120.0
+TIMEOUT_S = 90.0
+ALPHAS = ("0.05", "0.01", "0.1")
+CORRECTIONS = ("holm", "bh", "none")
+TARGET_P95_S, TARGET_RUNS_PER_S = 6.0, 5.0
+
+
+@dataclass
+class Phase:
+    """What one phase measured."""
+
+    name: str
+    links: int
+    seconds: float = 0.0
+    times: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    cpu_s: float = 0.0
+    rss_mb: list[float] = field(default_factory=list)
+
+    def quantile(self, q: float) -> float:
+        """The q-quantile of the times to a complete readout (nan when none finished)."""
+        if not self.times:
+            return float("nan")
+        ordered = sorted(self.times)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+@dataclass(frozen=True)
+class Link:
+    """A deep link to one readout and the heading that shows it is drawn."""
+
+    query: str
+    heading: str
+
+
+def links(data: Path) -> tuple[list[Link], list[Link]]:
+    """126 cold links (14 experiments x 9 settings) and the 14 warm ones (default settings)."""
+    from nsexp.io import load_dataset
+
+    dataset = load_dataset(data)
+    chosen = sorted(dataset.experiments.values(), key=lambda e: e.id.startswith("past_"))[:14]
+    warm = [Link(f"experiment={e.id}", e.info.title) for e in chosen]
+    cold = [
+        Link(f"experiment={e.id}&alpha={a}&correction={c}", e.info.title)
+        for a in ALPHAS
+        for c in CORRECTIONS
+        for e in chosen
+    ]
+    return cold, warm
+
+
+@contextmanager
+def server(data: Path, log: Any = subprocess.DEVNULL) -> Iterator[tuple[int, int]]:
+    """`streamlit run app.py` on a free loopback port; yields (port, pid) once healthy (its
+    output goes to `log`, a file: the tracebacks behind any error a client saw)."""
+    port = free_port()
+    argv = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+    argv += ["--server.address", "127.0.0.1", "--server.port", str(port)]
+    argv += ["--server.fileWatcherType", "none"]
+    env = {**os.environ, "NSEXP_DATA_DIR": str(data)}
+    process = subprocess.Popen(
+        argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not healthy(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("streamlit did not start")
+            time.sleep(0.1)
+        yield port, process.pid
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of the server process so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of the server process, MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def open_link(port: int, link: Link, page: str = "readout") -> tuple[float, str | None]:
+    """Seconds from connecting to a complete readout of `link`, and an error (or None)."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from websockets.asyncio.client import connect
+
+    start = time.perf_counter()
+    heading, error = False, None
+    url = f"ws://127.0.0.1:{port}/_stcore/stream"
+    async with connect(url, subprotocols=["streamlit"], max_size=None) as ws:  # type: ignore[list-item]
+        back = BackMsg()
+        back.rerun_script.query_string = link.query
+        back.rerun_script.page_name = page
+        await ws.send(back.SerializeToString())
+        async for raw in ws:
+            msg = ForwardMsg()
+            msg.ParseFromString(raw)
+            kind = msg.WhichOneof("type")
+            if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                element = msg.delta.new_element
+                what = element.WhichOneof("type")
+                if what == "heading" and element.heading.body == link.heading:
+                    heading = True
+                elif what == "exception":
+                    error = f"exception: {element.exception.message[:120]}"
+                elif what == "alert" and element.alert.icon == ":material/error:" and not heading:
+                    error = f"error element: {element.alert.body[:120]}"  # a loader's message
+            if kind == "script_finished" and msg.script_finished == 0:  # FINISHED_SUCCESSFULLY
+                break
+    if error is None and not heading:
+        error = f"no heading {link.heading!r}"
+    return time.perf_counter() - start, error
+
+
+async def run_phase(port: int, pid: int, phase: Phase, todo: list[Link], sessions: int) -> None:
+    """`sessions` people, each opening the next link until the phase's time is up."""
+    deadline = time.perf_counter() + phase.seconds
+    counter = iter(range(10**9))
+
+    async def person() -> None:
+        while time.perf_counter() < deadline:
+            link = todo[next(counter) % len(todo)]
+            try:
+                seconds, error = await asyncio.wait_for(open_link(port, link), TIMEOUT_S)
+            except (TimeoutError, OSError) as exc:
+                phase.errors.append(f"{type(exc).__name__} on {link.query}")
+                continue
+            if error:
+                phase.errors.append(f"{error} on {link.query}")
+            else:
+                phase.times.append(seconds)
+
+    async def sample() -> None:
+        while time.perf_counter() < deadline:
+            phase.rss_mb.append(rss_mb(pid))
+            await asyncio.sleep(1.0)
+
+    before, start = cpu_seconds(pid), time.perf_counter()
+    await asyncio.gather(sample(), *(person() for _ in range(sessions)))
+    phase.seconds = time.perf_counter() - start  # until the last person's readout finished
+    phase.cpu_s = cpu_seconds(pid) - before
+
+
+def write_upload(folder: Path) -> list[Path]:
+    """A maximal upload: a unit-level CSV and its catalog, 50,000,000 bytes together."""
+    from nsexp.store.workspaces import MAX_UPLOAD_BYTES
+
+    catalog = folder / "metrics.toml"
+    catalog.write_text('[metrics.lessons]\nrole = "north_star"\ntype = "mean"\n')
+    csv = folder / "big_upload.csv"
+    header = b"variant,lessons\n"
+    room = MAX_UPLOAD_BYTES - catalog.stat().st_size - len(header)
+    row = b"control,1\ntreat_a,2\n"  # 20 bytes: two units
+    with csv.open("wb") as handle:
+        handle.write(header + row * (room // len(row)) + b"c,1\n"[: room % len(row)])
+    return [csv, catalog]
+
+
+def save_in_browser(port: int, files: list[Path], out: dict[str, float | str]) -> None:
+    """Headless Chromium puts the files in the Data page's uploader and saves them."""
+    from playwright.sync_api import sync_playwright
+
+    from bench.browser import ARGS, CHROMIUM
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page()
+        page.set_default_timeout(TIMEOUT_S * 1000)
+        page.goto(f"http://127.0.0.1:{port}/data")
+        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+        start = time.perf_counter()
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+            [str(f) for f in files]
+        )
+        save = page.get_by_role("button", name="Save as workspace")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('button')].some(b => "
+            "b.innerText.includes('Save as workspace') && !b.disabled)"
+        )
+        out["uploaded_s"] = time.perf_counter() - start
+        save.click()
+        page.get_by_text("Saved as workspace").first.wait_for()
+        out["saved_s"] = time.perf_counter() - start
+        browser.close()
+
+
+async def upload_phase(port: int, pid: int, warm: list[Link], folder: Path) -> tuple[Phase, dict]:
+    """One client rendering readouts while a maximal upload is saved in the browser."""
+    phase = Phase("one client during a 50 MB save", len(warm), seconds=TIMEOUT_S)
+    out: dict[str, float | str] = {}
+    files = write_upload(folder)
+
+    def save() -> None:
+        try:
+            save_in_browser(port, files, out)
+        except Exception as exc:  # reported in the section, not raised
+            out["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+
+    thread = threading.Thread(target=save)
+    before, start = cpu_seconds(pid), time.perf_counter()
+    thread.start()
+    k = 0
+    while thread.is_alive() and time.perf_counter() - start < TIMEOUT_S * 2:
+        seconds, error = await open_link(port, warm[k % len(warm)])
+        k += 1
+        phase.errors.append(error) if error else phase.times.append(seconds)
+        phase.rss_mb.append(rss_mb(pid))
+    thread.join(timeout=TIMEOUT_S)
+    phase.seconds, phase.cpu_s = time.perf_counter() - start, cpu_seconds(pid) - before
+    return phase, out
+
+
+def profile(pid: int, seconds: float, folder: Path) -> threading.Thread | None:
+    """py-spy on the server for the warm phase, when installed: the first half only samples
+    threads holding the GIL (where the CPU goes), the second half every running thread (where
+    the sessions wait, e.g. on a lock). Collapsed stacks into folder/cpu.stacks, wall.stacks."""
+    spy = shutil.which("py-spy")
+    if spy is None:
+        return None
+    half = str(max(1, int(seconds / 2) - 1))
+
+    def record() -> None:
+        for name, extra in (("cpu", ["--gil"]), ("wall", [])):
+            argv = [spy, "record", "-p", str(pid), "-d", half, "-r", "50", "-f", "raw", *extra]
+            out = folder / f"{name}.stacks"
+            subprocess.run([*argv, "-o", str(out)], capture_output=True, check=False)
+
+    thread = threading.Thread(target=record, daemon=True)
+    thread.start()
+    return thread
+
+
+def measure(
+    sessions: int, seconds: float, with_profile: bool
+) -> tuple[list[Phase], dict, Path | None]:
+    """Every phase on one fresh server over a copy of the demo data."""
+    tmp = Path(tempfile.mkdtemp(prefix="nsexp-load-"))
+    data = tmp / "data"
+    shutil.copytree(REPO / "data", data, ignore=shutil.ignore_patterns("pins", "workspaces"))
+    cold_links, warm_links = links(data)
+    log = (Path(tempfile.gettempdir()) / "nsexp-load-server.log").open("wb")
+    keep = Path(tempfile.gettempdir()) / "nsexp-load-profile"
+    try:
+        with server(data, log) as (port, pid):
+            idle = rss_mb(pid)
+            cold = Phase("cold: server just started", len(cold_links), seconds=seconds)
+            asyncio.run(run_phase(port, pid, cold, cold_links, sessions))
+            warm = Phase("warm: every link read before", len(warm_links), seconds=seconds)
+            keep.mkdir(exist_ok=True)
+            spy = profile(pid, seconds, keep) if with_profile else None
+            asyncio.run(run_phase(port, pid, warm, warm_links, sessions))
+            if spy is not None:
+                spy.join(timeout=60)
+            upload, saved = asyncio.run(upload_phase(port, pid, warm_links, tmp))
+            saved["idle_rss_mb"] = idle
+            saved["end_rss_mb"] = rss_mb(pid)
+        return [cold, warm, upload], saved, keep if with_profile else None
+    finally:
+        log.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _row(phase: Phase, sessions: int) -> str:
+    runs = len(phase.times) / phase.seconds if phase.seconds else float("nan")
+    rss = phase.rss_mb or [float("nan")]
+    p95 = phase.quantile(0.95)
+    met = "met" if p95 < TARGET_P95_S and runs >= TARGET_RUNS_PER_S else "**missed**"
+    target = (
+        f"p95 < {TARGET_P95_S:.0f} s, ≥ {TARGET_RUNS_PER_S:.0f}/s: {met}" if sessions > 1 else ""
+    )
+    return (
+        f"| {phase.name} | {sessions} | {phase.links} | {len(phase.times)} | "
+        f"{phase.quantile(0.5):.2f} | {p95:.2f} | {runs:.2f} | {phase.cpu_s:.0f} "
+        f"({phase.cpu_s / phase.seconds:.2f}/s) | {rss[0]:.0f} → {max(rss):.0f} → {rss[-1]:.0f} | "
+        f"{len(phase.errors)} | {target} |"
+    )
+
+
+def run(argv: list[str]) -> str:
+    """Measure the phases and return the Markdown of the section."""
+    parser = argparse.ArgumentParser(prog="bench.load")
+    parser.add_argument("--load-sessions", type=int, default=SESSIONS)
+    parser.add_argument("--load-seconds", type=float, default=PHASE_S)
+    parser.add_argument(
+        "--no-profile", action="store_true", help="no py-spy of the warm phase (else on PATH)"
+    )
+    args, _ = parser.parse_known_args(argv)
+    phases, saved, stacks = measure(args.load_sessions, args.load_seconds, not args.no_profile)
+    cold, warm, upload = phases
+    lines = [
+        f"{args.load_sessions} concurrent websocket sessions, each opening a fresh session per "
+        f"deep link and waiting for the finished run with the experiment's heading; phases of "
+        f"{args.load_seconds:.0f} s on one `streamlit run app.py` over the demo data. Command: "
+        "`python -m bench.run --only load`.",
+        "",
+        "| phase | sessions | distinct links | readouts | p50 s | p95 s | readouts/s | "
+        "server CPU s | RSS MB (first → max → last) | errors | target |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
+        _row(cold, args.load_sessions),
+        _row(warm, args.load_sessions),
+        _row(upload, 1),
+        "",
+        f"Server RSS idle {saved.get('idle_rss_mb', float('nan')):.0f} MB, at the end "
+        f"{saved.get('end_rss_mb', float('nan')):.0f} MB. The 50 MB upload (50,000,000 bytes, "
+        "headless Chromium on the Data page): "
+        + (
+            f"in the uploader after {saved['uploaded_s']:.1f} s, saved after "
+            f"{saved['saved_s']:.1f} s."
+            if "saved_s" in saved
+            else f"not saved ({saved.get('error', 'no result')})."
+        ),
+    ]
+    for phase in phases:
+        if phase.errors:
+            lines += ["", f"First errors of {phase.name}: " + "; ".join(phase.errors[:3])]
+    if stacks is not None:
+        from bench._stacks import summary
+
+        for name, what in (
+            ("cpu", "where the server's CPU goes (py-spy --gil: threads holding the GIL)"),
+            ("wall", "where the running threads are (py-spy: waiting on a lock counts)"),
+        ):
+            path = stacks / f"{name}.stacks"
+            if path.exists():
+                lines += ["", f"Warm phase, {what}, 50 samples/s:", ""]
+                lines += summary(path, top=10)
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(run(sys.argv[1:]))

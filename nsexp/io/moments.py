@@ -1,0 +1,180 @@
+"""Shifted sums in the summary table: sums of deviations from a shift, never Σy² − (Σy)²/n alone.
+
+Beside the raw sums of the file contract (`sum`, `sum_sq`, ...), every summary row carries each
+metric's sums around a shift s: `dev_sum` = Σ(y − s), `dev_sum_sq` = Σ(y − s)², and likewise
+for a ratio's denominator (`den_*`) and a CUPED covariate (`cov_*`), with the cross sums of
+deviations `num_den_dev_sum` and `num_cov_dev_sum`. The mean is s + Σ(y − s)/n and
+M2 = Σ(y − ȳ)² = Σ(y − s)² − (Σ(y − s))²/n, which keeps its digits when s lies near the mean:
+the readers give s = the row's own mean and Σ(y − s)² = M2 from a stable aggregate (so
+Σ(y − s) = 0), rows are moved to a common shift exactly before they are added
+(`recentred`: Σ(y − t) = Σ(y − s) + n(s − t), Σ(y − t)² = Σ(y − s)² + 2(s − t)Σ(y − s) +
+n(s − t)²), and then totals, running totals and differences of running totals are plain sums,
+as exact as the raw ones (Chan, Golub & LeVeque 1979, in the updating form).
+
+Where a reader has nothing but raw sums (plain sum/sum_sq summary rows), `derive` takes s = the
+row's mean and Σ(y − s)² = Σy² − (Σy)²/n, and marks the part `from_raw_sums`: that subtraction
+may lose every digit, and the statistics bound its rounding error from the raw sums
+(nsexp.stats.arms.rounding_error), so that a readout can refuse a variance the input could not
+hold instead of printing p = 0.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+# Each part: (raw sum, raw sum of squares, shift, Σ(y − s), Σ(y − s)²).
+PARTS = {
+    "": ("sum", "sum_sq", "shift", "dev_sum", "dev_sum_sq"),
+    "den_": ("den_sum", "den_sum_sq", "den_shift", "den_dev_sum", "den_dev_sum_sq"),
+    "cov_": ("cov_sum", "cov_sum_sq", "cov_shift", "cov_dev_sum", "cov_dev_sum_sq"),
+}
+# Each cross sum of deviations: its two parts and the raw cross sum.
+CROSS = {
+    "num_den_dev_sum": ("", "den_", "num_den_sum"),
+    "num_cov_dev_sum": ("", "cov_", "num_cov_sum"),
+}
+SHIFTED = (*(c for p in PARTS.values() for c in p[2:]), *CROSS)
+_SHIFTS = tuple(p[2] for p in PARTS.values())
+# Per part: were its shifted sums (and its cross sum with the numerator) derived from raw sums?
+FLAGS = {"": "from_raw_sums", "den_": "den_from_raw_sums", "cov_": "cov_from_raw_sums"}
+
+
+def derive(lazy: pl.LazyFrame) -> pl.LazyFrame:
+    """Fill the shifted sums a reader left null from its raw sums (shift = the row's mean), and
+    mark such parts `from_raw_sums` (`den_…`, `cov_…`; a cross sum counts with its second part)."""
+    n = pl.col("n").cast(pl.Float64)
+    fill: list[pl.Expr] = []
+    derived: dict[str, list[pl.Expr]] = {p: [] for p in PARTS}
+    for part, (raw, raw_sq, shift, dev, dev_sq) in PARTS.items():
+        missing = pl.col(shift).is_null() & pl.col(raw).is_not_null() & (n > 0)
+        m2 = pl.col(raw_sq) - pl.col(raw) ** 2 / n
+        fill += [
+            pl.when(missing).then(pl.col(raw) / n).otherwise(pl.col(shift)).alias(shift),
+            pl.when(missing).then(0.0).otherwise(pl.col(dev)).alias(dev),
+            pl.when(missing)
+            .then(pl.when(m2 < 0).then(0.0).otherwise(m2))  # rounding can make it negative
+            .otherwise(pl.col(dev_sq))
+            .alias(dev_sq),
+        ]
+        derived[part].append(missing)
+    for cross, (x, y, raw_cross) in CROSS.items():
+        sx, sy = pl.col(PARTS[x][0]), pl.col(PARTS[y][0])
+        missing = pl.col(cross).is_null() & pl.col(raw_cross).is_not_null() & (n > 0)
+        value = pl.col(raw_cross) - sx * sy / n
+        fill.append(pl.when(missing).then(value).otherwise(pl.col(cross)).alias(cross))
+        derived[y].append(missing)
+    flags = [
+        pl.any_horizontal(pl.col(flag).fill_null(False), *derived[p]).alias(flag)
+        for p, flag in FLAGS.items()
+    ]
+    return lazy.with_columns(*fill, *flags)
+
+
+def _m2(part: str) -> pl.Expr:
+    """Σ(y − ȳ)² of a part from its shifted sums."""
+    _, _, _, dev, dev_sq = PARTS[part]
+    return pl.col(dev_sq) - pl.col(dev) ** 2 / pl.col("n").cast(pl.Float64)
+
+
+def recentred(target: dict[str, pl.Expr]) -> dict[str, pl.Expr]:
+    """Every shifted sum moved to the shift `target[part]` (an expression), exactly:
+    Σ(y − t) = S₁ + nδ, Σ(y − t)² = S₂ + 2δS₁ + nδ², Σ(x − t)(y − u) = Sₓᵧ + δᵧSₓ + δₓSᵧ +
+    nδₓδᵧ with δ = s − t. Rows without a part keep nulls."""
+    n = pl.col("n").cast(pl.Float64)
+    delta = {p: pl.col(PARTS[p][2]) - target[p] for p in PARTS}
+    out: dict[str, pl.Expr] = {}
+    for p, (_, _, shift, dev, dev_sq) in PARTS.items():
+        d = delta[p]
+        out[shift] = pl.when(pl.col(shift).is_not_null()).then(target[p])
+        out[dev] = pl.col(dev) + n * d
+        out[dev_sq] = pl.col(dev_sq) + 2 * d * pl.col(dev) + n * d * d
+    for cross, (x, y, _) in CROSS.items():
+        dx, dy = delta[x], delta[y]
+        sx, sy = pl.col(PARTS[x][3]), pl.col(PARTS[y][3])
+        out[cross] = pl.col(cross) + dy * sx + dx * sy + n * dx * dy
+    return out
+
+
+def _first_shift(part: str) -> pl.Expr:
+    return pl.col(PARTS[part][2]).drop_nulls().first()
+
+
+def merged(frame: pl.LazyFrame, keys: list[str], sums: tuple[str, ...] = ()) -> pl.LazyFrame:
+    """One row per `keys` group: every row's shifted sums moved to the group's mean shift (each
+    row's shift is near its mean, so theirs is too), then added; `sums` (n, raw sums) added as
+    they are. A column no row of a group has stays null there. Plain sums and counts only, so
+    Polars aggregates 30,000 groups in one fast pass."""
+    targets = {p: f"__target_{i}" for i, p in enumerate(PARTS)}
+    moved = recentred({p: pl.col(t) for p, t in targets.items()})
+    added = [*sums, *(c for c in SHIFTED if c not in _SHIFTS)]
+    rows = frame.with_columns(
+        pl.col(PARTS[p][2]).mean().over(keys).alias(t) for p, t in targets.items()
+    ).with_columns(e.alias(c) for c, e in moved.items())
+    groups = rows.group_by(keys, maintain_order=True).agg(
+        *(pl.col(c).sum() for c in added),
+        *(pl.col(c).count().alias(f"__count_{c}") for c in added),
+        *(pl.col(c).max() for c in _SHIFTS),  # every moved row holds the target (or null)
+        *(pl.col(flag).any() for flag in FLAGS.values()),
+    )
+    return groups.with_columns(
+        pl.when(pl.col(f"__count_{c}") > 0).then(pl.col(c)).alias(c) for c in added
+    ).drop(f"__count_{c}" for c in added)
+
+
+def _on_first_shift(frame: pl.DataFrame, over: list[str]) -> pl.DataFrame:
+    """Every row's shifted sums moved to its series' first shift (rows in date order)."""
+    targets = {p: f"__target_{i}" for i, p in enumerate(PARTS)}
+    frame = frame.with_columns(_first_shift(p).over(over).alias(t) for p, t in targets.items())
+    moved = recentred({p: pl.col(t) for p, t in targets.items()})
+    return frame.with_columns(e.alias(c) for c, e in moved.items()).drop(targets.values())
+
+
+def running(frame: pl.DataFrame, over: list[str]) -> pl.DataFrame:
+    """Running totals of the shifted sums per `over` series (rows in date order), each row
+    moved to its series' first shift first. `n` and the raw sums are the caller's."""
+    frame = _on_first_shift(frame, over)
+    out = []
+    for column in (c for c in SHIFTED if c not in _SHIFTS):
+        seen = pl.col(column).is_not_null().any().over(over)
+        total = pl.col(column).fill_null(0.0).cum_sum().over(over)
+        out.append(pl.when(seen).then(total).alias(column))
+    shifts = (pl.col(c).drop_nulls().first().over(over).alias(c) for c in _SHIFTS)
+    flags = (
+        pl.col(f).fill_null(False).cast(pl.Int8).cum_max().over(over).cast(pl.Boolean).alias(f)
+        for f in FLAGS.values()
+    )
+    return frame.with_columns(*out, *shifts, *flags)
+
+
+def increments(frame: pl.DataFrame, over: list[str]) -> pl.DataFrame:
+    """Per-row shifted sums from running totals (rows in date order per `over` series): each
+    snapshot moved to its series' first shift, then differenced — exact, like the raw sums,
+    whatever the snapshots hold (a count that stays put while a sum grows included)."""
+    frame = _on_first_shift(frame, over)
+    return frame.with_columns(
+        (pl.col(c) - pl.col(c).shift(1).over(over).fill_null(0.0)).alias(c)
+        for c in SHIFTED
+        if c not in _SHIFTS
+    )
+
+
+def from_moments(part: str, mean: pl.Expr, m2: pl.Expr) -> list[pl.Expr]:
+    """A part's shifted sums from its mean and M2 (shift = mean, so Σ(y − s) = 0)."""
+    _, _, shift, dev, dev_sq = PARTS[part]
+    return [mean.alias(shift), pl.when(mean.is_not_null()).then(0.0).alias(dev), m2.alias(dev_sq)]
+
+
+def centred(summary: pl.DataFrame) -> pl.DataFrame:
+    """The summary with its shifted sums replaced by what they stand for, independent of the
+    shift a reader chose: each part's mean and M2, and the cross parts' co-moments."""
+    n = pl.col("n").cast(pl.Float64)
+    out = []
+    for prefix, (_, _, shift, dev, _) in PARTS.items():
+        out += [
+            (pl.col(shift) + pl.col(dev) / n).alias(f"{prefix}mean"),
+            _m2(prefix).alias(f"{prefix}m2"),
+        ]
+    for cross, (x, y, _) in CROSS.items():
+        dev_x, dev_y = pl.col(PARTS[x][3]), pl.col(PARTS[y][3])
+        out.append((pl.col(cross) - dev_x * dev_y / n).alias(cross.replace("dev_sum", "m2")))
+    return summary.with_columns(out).drop(SHIFTED)

@@ -1,0 +1,96 @@
+"""Where a metric's test cannot be trusted: a note, and no say in the verdict.
+
+- A variance the input could not hold: plain sum/sum_sq summary rows lose the variance to
+  Σy² − (Σy)²/n when the mean is large against the spread. Where the rounding-error bound of
+  that subtraction (nsexp.stats.arms.rounding_error) exceeds LOSSY (0.1% of the variance), the
+  metric gets no test at all: no p-value and no interval, rather than p = 0 and a zero-width
+  interval.
+- Too few units for the normal approximation behind Welch's t and the delta-method z-test:
+  fewer than MIN_UNITS in an arm of a mean or ratio metric (the rule of thumb of 30 for the
+  central limit theorem; heavy-tailed metrics need more, Kohavi et al. 2020, ch. 17). The test
+  is shown, with a note, but cannot decide the verdict on its own.
+- Proportions with few events use exact methods (nsexp.stats.exact), valid at any size; only
+  the always-valid boundary and the Bayesian posterior, which rest on the normal
+  approximation, make such a metric non-decisive.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from nsexp.stats.compare import Comparison
+from nsexp.stats.exact import FEW_EVENTS
+
+FloatArray = np.ndarray
+LOSSY = 1e-3
+MIN_UNITS = 30
+
+LOST = (
+    "the summary rows' sum and sum_sq cannot hold this metric's variance (its mean is too "
+    "large against its spread for Σy² − (Σy)²/n): no test; give mean and variance, or "
+    "unit-level rows"
+)
+TINY = (
+    f"fewer than {MIN_UNITS} units in an arm: the normal approximation behind the test may "
+    "not hold, so this metric cannot decide the verdict on its own"
+)
+EXACT = (
+    f"fewer than {FEW_EVENTS} events (or non-events) in an arm: Fisher's exact test, "
+    "Newcombe's interval and the adjusted log ratio instead of the z-test"
+)
+FEW = (
+    f"fewer than {FEW_EVENTS} events (or non-events) in an arm: the always-valid boundary and "
+    "the Bayesian posterior rest on the normal approximation, so this metric cannot decide the "
+    "verdict on its own"
+)
+
+
+class Validity(NamedTuple):
+    """Per entry: may it decide the verdict, is its variance lost, and the note (or "")."""
+
+    decisive: np.ndarray
+    lost: np.ndarray
+    note: np.ndarray
+
+
+def validity(
+    kind: np.ndarray,
+    result: Comparison,
+    error: FloatArray,
+    normal_only: bool,
+) -> Validity:
+    """Check every entry; `error` is the larger of the arms' relative rounding-error bounds on
+    their variances (0 where aggregated stably: nsexp.stats.arms.rounding_error),
+    `normal_only` whether the readout's inference rests on the normal approximation alone
+    (sequential or Bayesian), so that exact tests cannot stand in."""
+    moments = np.isin(kind, ("mean", "ratio"))
+    with np.errstate(invalid="ignore"):
+        lost = moments & (np.nan_to_num(error, nan=0.0) > LOSSY)
+        tiny = moments & (np.minimum(result.n_control, result.n_treatment) < MIN_UNITS) & ~lost
+    few = result.ci_method == "newcombe"
+    blocked = few & normal_only
+    note = np.where(
+        lost, LOST, np.where(tiny, TINY, np.where(blocked, FEW, np.where(few, EXACT, "")))
+    )
+    return Validity(decisive=~(lost | tiny | blocked), lost=lost, note=note)
+
+
+def without_test(result: Comparison, lost: np.ndarray) -> Comparison:
+    """The comparison with no standard error, interval or p-value where the variance is lost
+    (the estimates stay: the means are exact, only the spread is not)."""
+    nan = np.full(np.shape(lost), np.nan)
+    fields = (
+        "abs_se",
+        "abs_ci_low",
+        "abs_ci_high",
+        "rel_se",
+        "rel_ci_low",
+        "rel_ci_high",
+        "statistic",
+        "p_value",
+        "control_unit_var",
+        "treatment_unit_var",
+    )
+    return result._replace(**{f: np.where(lost, nan, getattr(result, f)) for f in fields})

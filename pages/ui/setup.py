@@ -1,0 +1,291 @@
+"""The Data page's guided set-up: from a raw export to a readout without writing TOML.
+
+Choose the file -> see its columns -> pick the arms, the control, the unit id and date columns
+-> give each metric column a role and a type -> save. It writes metrics.toml and
+experiments.toml for the user (also offered as downloads, so the CLI reads the data the same
+way) and every step is checked with the CLI's own messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from nsexp.config.experiments import usual_control
+from nsexp.config.setup import SKIP, MetricChoice, Setup, catalog_toml, experiments_toml
+from nsexp.errors import InputError
+from nsexp.io.profile import ColumnProfile, profile, read_sample
+from nsexp.report.text import md_code, md_escape
+from nsexp.store import workspaces as ws
+from pages.ui import nav
+
+NONE = "(none)"
+MAX_ARMS = 20
+ROLE_CHOICES = {
+    "—": SKIP,
+    "North Star": "north_star",
+    "Leading": "leading",
+    "Vanity": "vanity",
+    "Guardrail": "guardrail",
+}
+RESULT = "setup_result"
+
+
+@st.cache_data(max_entries=8, ttl=3600, show_spinner="Reading the file…")
+def _profiled(name: str, data: bytes) -> tuple[pl.DataFrame, list[ColumnProfile]]:
+    sample = read_sample(name, data)
+    return sample.head(5), profile(sample)
+
+
+@st.cache_data(max_entries=8, ttl=3600, show_spinner=False)
+def _values(name: str, data: bytes, column: str) -> list[str]:
+    sample = read_sample(name, data)
+    return sorted(str(v) for v in sample[column].drop_nulls().unique().head(MAX_ARMS + 1))
+
+
+def guided_setup(data_root: Path, files: dict[str, bytes]) -> None:
+    """The four steps for the data files of an upload that came without a metrics.toml."""
+    data_names = [n for n in files if n.lower().endswith((".csv", ".parquet"))]
+    name = data_names[0]
+    if len(data_names) > 1:
+        name = st.selectbox(
+            "File to describe",
+            data_names,
+            help="The set-up is read off this file and applies to every file of the upload: "
+            "they must share its columns.",
+        )
+    try:
+        head, columns = _profiled(name, files[name])
+    except InputError as exc:
+        st.error(exc.message, icon=":material/error:")
+        return
+    st.subheader("1. The columns", anchor=False)
+    st.dataframe(_profile_table(columns), hide_index=True, width="stretch")
+    st.dataframe(head, hide_index=True, width="stretch")
+    setup = _arms(name, files[name], columns)
+    if setup is None:
+        return
+    setup = _metrics(setup, columns)
+    st.subheader("4. Save", anchor=False)
+    try:
+        catalog, experiments = catalog_toml(setup), experiments_toml(setup)
+    except InputError as exc:
+        st.error(exc.message, icon=":material/error:")
+        return
+    st.button(
+        "Save and open the readout",
+        type="primary",
+        icon=":material/rocket_launch:",
+        key="setup_save",
+        on_click=_save,
+        args=(data_root, files, catalog, experiments, setup.experiments[0]),
+    )
+    _downloads(catalog, experiments)
+    _show_result()
+
+
+def _profile_table(columns: list[ColumnProfile]) -> pl.DataFrame:
+    looks = {
+        "variant": "the arms",
+        "unit_id": "a unit id",
+        "date": "a date",
+        "metric": "a metric",
+        "segment": "a segment",
+        "other": "",
+    }
+    return pl.DataFrame(
+        {
+            "Column": [c.name for c in columns],
+            "Type": [c.dtype for c in columns],
+            "Distinct values": [c.distinct for c in columns],
+            "Missing": [c.missing for c in columns],
+            "Examples": [", ".join(c.examples) for c in columns],
+            "Looks like": [looks[c.guess] for c in columns],
+        }
+    )
+
+
+def _arms(name: str, data: bytes, columns: list[ColumnProfile]) -> Setup | None:
+    """Step 2: the variant column, the control arm, the unit id and date columns."""
+    st.subheader("2. Who is in which arm", anchor=False)
+    names = [c.name for c in columns]
+    guess = next((c.name for c in columns if c.guess == "variant"), None)
+    with st.container(horizontal=True):
+        variant = st.selectbox(
+            "Variant column",
+            names,
+            index=names.index(guess) if guess else None,
+            placeholder="The column that says which arm a unit is in",
+            key="setup_variant",
+        )
+        if variant is None:
+            st.info("Pick the column that holds the arms.", icon=":material/info:")
+            return None
+        arms = _values(name, data, variant)
+        if len(arms) > MAX_ARMS or len(arms) < 2:
+            st.error(
+                f"Column {md_code(variant)} has {len(arms)} distinct values in the first rows: "
+                "an A/B test has 2 to 20 arms. Pick another column.",
+                icon=":material/error:",
+            )
+            return None
+        usual = usual_control(tuple(arms))
+        control = st.selectbox(
+            "Control arm",
+            arms,
+            index=arms.index(usual) if usual else None,
+            placeholder="Which arm is the control?",
+            key=f"setup_control_{variant}",
+            help="Every other arm is judged against it. nsexp never guesses: a usual control "
+            "name (control, baseline, default, original, holdout, A, v0, ...) is pre-selected, "
+            "anything else you pick here.",
+        )
+        others = [NONE, *(n for n in names if n != variant)]
+        unit = _optional(columns, "unit_id", others, "Unit id column", "setup_unit")
+        date = _optional(columns, "date", others, "Date column", "setup_date")
+    if control is None:
+        st.warning(
+            f"Pick the control arm of {md_code(variant)} ({', '.join(md_escape(a) for a in arms)}) "
+            "before any verdict is shown.",
+            icon=":material/help:",
+        )
+        return None
+    experiments = _experiment_ids(name, data, names)
+    split = _split(variant, arms)
+    return Setup(experiments, variant, control, (), unit, date, split=split)
+
+
+def _split(variant: str, arms: list[str]) -> dict[str, float]:
+    """The planned shares when the arms were unequal by design (else empty: equal)."""
+    unequal = st.checkbox(
+        "The arms were not split equally by design",
+        key=f"setup_unequal_{variant}",
+        help="The sample-ratio check tests the units each arm got against the planned split; "
+        "without one it assumes equal shares, and a 10 / 80 / 10 design would fail it.",
+    )
+    if not unequal:
+        return {}
+    st.caption("Planned share of each arm, as relative weights (10 / 80 / 10 or 0.1 / 0.8 / 0.1).")
+    with st.container(horizontal=True):
+        return {
+            arm: st.number_input(
+                arm, min_value=0.0, value=1.0, step=1.0, key=f"setup_share_{variant}_{arm}"
+            )
+            for arm in arms
+        }
+
+
+def _optional(
+    columns: list[ColumnProfile], kind: str, options: list[str], label: str, key: str
+) -> str | None:
+    guess = next((c.name for c in columns if c.guess == kind and c.name in options), NONE)
+    picked = st.selectbox(label, options, index=options.index(guess), key=key)
+    return None if picked == NONE else picked
+
+
+def _experiment_ids(name: str, data: bytes, names: list[str]) -> tuple[str, ...]:
+    """The experiments of the file: its `experiment` column's values, else the file stem."""
+    if "experiment" in names:
+        return tuple(_values(name, data, "experiment"))
+    return (Path(name).stem,)
+
+
+def _metrics(setup: Setup, columns: list[ColumnProfile]) -> Setup:
+    """Step 3: a role, a type and a direction for every other numeric or true/false column."""
+    st.subheader("3. The metrics", anchor=False)
+    st.caption(
+        "Mark the one North Star (the value customers get) and the columns worth reading; "
+        "leave the rest as —. 0/1 and true/false columns are proportions, other numbers means."
+    )
+    used = {setup.variant, setup.unit_id, setup.date, "experiment"}
+    candidates = [c for c in columns if c.metric_type is not None and c.name not in used]
+    metrics = []
+    for i, c in enumerate(candidates):
+        shown = "visible" if i == 0 else "collapsed"
+        with st.container(horizontal=True, vertical_alignment="bottom"):
+            st.text_input(
+                "Column",
+                c.name,
+                disabled=True,
+                key=f"col_{c.name}",
+                width=220,
+                label_visibility=shown,
+            )
+            role = st.selectbox(
+                "Role", list(ROLE_CHOICES), key=f"role_{c.name}", width=160, label_visibility=shown
+            )
+            kind = st.selectbox(
+                "Type",
+                ["proportion", "mean"],
+                index=0 if c.metric_type == "proportion" else 1,
+                key=f"type_{c.name}",
+                width=140,
+                label_visibility=shown,
+            )
+            better = st.selectbox(
+                "Better when it goes",
+                ["up", "down"],
+                key=f"direction_{c.name}",
+                width=160,
+                label_visibility=shown,
+            )
+        metrics.append(
+            MetricChoice(
+                column=c.name,
+                role=ROLE_CHOICES[role],
+                type=kind,
+                direction="increase" if better == "up" else "decrease",
+            )
+        )
+    return replace(setup, metrics=tuple(metrics))
+
+
+def _save(
+    data_root: Path, files: dict[str, bytes], catalog: str, experiments: str, first: str
+) -> None:
+    """Button callback: the upload plus the written catalogs, saved as a workspace."""
+    upload = {**files, ws.CATALOG: catalog.encode(), "experiments.toml": experiments.encode()}
+    try:
+        info = ws.create_workspace(data_root, upload)
+    except (InputError, OSError) as exc:
+        message = exc.message if isinstance(exc, InputError) else f"Could not save: {exc}"
+        st.session_state[RESULT] = (message, None, first)
+        return
+    st.session_state[RESULT] = (None, info.id, first)
+    st.query_params["workspace"] = info.id
+
+
+def _downloads(catalog: str, experiments: str) -> None:
+    with st.container(horizontal=True):
+        st.download_button(
+            "Download metrics.toml",
+            catalog,
+            file_name="metrics.toml",
+            mime="application/toml",
+            icon=":material/download:",
+        )
+        st.download_button(
+            "Download experiments.toml",
+            experiments,
+            file_name="experiments.toml",
+            mime="application/toml",
+            icon=":material/download:",
+        )
+    st.caption(
+        "Put both files beside the data to read it the same way with the CLI: "
+        "`nsexp readout DIRECTORY`."
+    )
+
+
+def _show_result() -> None:
+    result = st.session_state.pop(RESULT, None)
+    if result is None:
+        return
+    message, workspace, first = result
+    if message:
+        st.error(message, icon=":material/error:")
+        return
+    st.switch_page(nav.READOUT, query_params={"workspace": workspace, "experiment": first})

@@ -1,0 +1,158 @@
+"""Reading stays bounded: limits on metrics and columns checked before any work, duplicate
+column names refused, overflowing sums refused with the column named, and the number of passes
+over a file independent of the number of metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from helpers import write_metrics
+
+import nsexp.config.catalog as catalog_module
+import nsexp.io.files as files
+from nsexp.config.catalog import load_catalog
+from nsexp.errors import InputError
+from nsexp.io import load_dataset
+from nsexp.io.overflow import check_finite_sums
+
+NS = {"lessons": {"role": "north_star", "type": "mean"}}
+
+
+def catalog_of(n: int, broken: bool = False) -> dict[str, dict]:
+    tables = {f"m{i}": {"role": "leading", "type": "mean"} for i in range(n)}
+    if broken:
+        tables["m0"] = {"role": "kpi"}
+    return NS | tables
+
+
+def units_csv(path: Path, columns: list[str], rows: int = 6, cell: str = "1") -> Path:
+    lines = [",".join(["variant", *columns])]
+    lines += [
+        ",".join([("control", "treat")[r % 2], *(cell for _ in columns)]) for r in range(rows)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_catalog_limit_is_checked_before_any_metric(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(catalog_module, "MAX_METRICS", 5)
+    write_metrics(tmp_path, catalog_of(5, broken=True))  # 6 metrics, one of them invalid
+    with pytest.raises(InputError) as refused:
+        load_catalog(tmp_path / "metrics.toml")
+    assert "declares 6 metrics, more than the limit of 5" in refused.value.message
+    write_metrics(tmp_path, catalog_of(4))
+    assert len(load_catalog(tmp_path / "metrics.toml").metrics) == 5
+
+
+def test_columns_limit_in_a_csv(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(files, "MAX_COLUMNS", 10)
+    write_metrics(tmp_path, NS)
+    units_csv(tmp_path / "x.csv", ["lessons", *(f"c{i}" for i in range(9))])
+    with pytest.raises(InputError) as refused:
+        load_dataset(tmp_path)
+    assert "x.csv: has 11 columns, more than the limit of 10" in refused.value.message
+    assert "split the metrics over several files" in refused.value.message
+
+
+def test_quoted_names_are_counted_as_one_column(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(files, "MAX_COLUMNS", 3)
+    path = tmp_path / "q.csv"
+    path.write_text('\ufeffvariant,lessons,"a, b"\ncontrol,1,2\n')
+    assert files._csv_header(path) == ["variant", "lessons", "a, b"]
+    files.check_width(path)
+
+
+def test_a_header_line_past_the_cap_is_refused(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(files, "MAX_HEADER_BYTES", 50)
+    path = units_csv(tmp_path / "long.csv", [f"column_{i}" for i in range(10)])
+    with pytest.raises(InputError, match="header line longer than 50 bytes"):
+        files.check_width(path)
+
+
+def test_parquet_columns_and_metadata_limits(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "w.parquet"
+    pl.DataFrame({"variant": ["c"], **{f"c{i}": [1] for i in range(20)}}).write_parquet(path)
+    monkeypatch.setattr(files, "MAX_COLUMNS", 10)
+    with pytest.raises(InputError, match="has 21 columns, more than the limit of 10"):
+        files.check_width(path)
+    monkeypatch.setattr(files, "MAX_COLUMNS", 100)
+    files.check_width(path)
+    monkeypatch.setattr(files, "MAX_PARQUET_FOOTER_BYTES", 100)
+    with pytest.raises(InputError, match="bytes of Parquet metadata, more than 100"):
+        files.check_width(path)
+
+
+def test_duplicate_column_names_are_refused(tmp_path: Path) -> None:
+    write_metrics(tmp_path, NS)
+    (tmp_path / "d.csv").write_text("variant,lessons,x,x\ncontrol,1,2,3\ntreat,1,2,3\n")
+    with pytest.raises(InputError) as refused:
+        load_dataset(tmp_path)
+    assert refused.value.message.startswith(f"{tmp_path / 'd.csv'}: column 'x': appears twice")
+
+
+def count_passes(monkeypatch) -> list[int]:
+    calls = [0]
+    real_collect, real_all = pl.LazyFrame.collect, pl.collect_all
+
+    def collect(self, *args, **kwargs):
+        calls[0] += 1
+        return real_collect(self, *args, **kwargs)
+
+    def collect_all(queries, *args, **kwargs):
+        calls[0] += 1
+        return real_all(queries, *args, **kwargs)
+
+    monkeypatch.setattr(pl.LazyFrame, "collect", collect)
+    monkeypatch.setattr(pl, "collect_all", collect_all)
+    return calls
+
+
+@pytest.mark.parametrize("cell", ["1", ""])  # numbers, or all-empty columns read as text
+def test_passes_over_a_file_do_not_grow_with_the_metrics(
+    tmp_path: Path, monkeypatch, cell: str
+) -> None:
+    counts = []
+    for n in (5, 60):
+        folder = tmp_path / f"{n}{cell or 'empty'}"
+        folder.mkdir()
+        write_metrics(folder, catalog_of(n))
+        columns = ["lessons", *(f"m{i}" for i in range(n))]
+        units_csv(folder / "x.csv", columns, cell=cell)
+        if not cell:  # the North Star needs values
+            frame = pl.read_csv(folder / "x.csv", infer_schema_length=0)
+            frame.with_columns(lessons=pl.lit("1")).write_csv(folder / "x.csv")
+        calls = count_passes(monkeypatch)
+        load_dataset(folder)
+        counts.append(calls[0])
+        monkeypatch.undo()
+    assert counts[0] == counts[1], counts
+
+
+def test_overflowing_unit_sums_name_the_column(tmp_path: Path) -> None:
+    write_metrics(
+        tmp_path,
+        NS | {"mps": {"role": "leading", "type": "ratio", "numerator": "m", "denominator": "s"}},
+    )
+    (tmp_path / "x.csv").write_text(
+        "variant,lessons,m,s\ncontrol,1,1,1e200\ncontrol,2,1,1\ntreat,1,1,1\ntreat,2,2,1\n"
+    )
+    with pytest.raises(InputError) as refused:
+        load_dataset(tmp_path)
+    message = refused.value.message
+    assert "column 's'" in message and "den_sum_sq" in message and "rescale" in message
+
+
+def test_finite_sums_pass_and_cover_every_sum() -> None:
+    from nsexp.config.catalog import parse_catalog
+    from nsexp.io.schema import SUMMARY_SCHEMA
+
+    catalog = parse_catalog({"metrics": NS})
+    row = {c: None for c in SUMMARY_SCHEMA} | {
+        "experiment": "e", "variant": "c", "metric": "lessons", "n": 2, "sum": 1.0, "sum_sq": 1.0,
+    }  # fmt: skip
+    frame = pl.DataFrame([row], schema=SUMMARY_SCHEMA)
+    check_finite_sums(frame, catalog, Path("x.csv"))
+    with pytest.raises(InputError, match=r"column 'lessons'.*sum_sq"):
+        check_finite_sums(frame.with_columns(sum_sq=pl.lit(float("inf"))), catalog, Path("x.csv"))
