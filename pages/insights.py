@@ -27,7 +27,7 @@ def edge_name(row: dict) -> str:
 
 
 st.title("Portfolio insights", anchor=False)
-st.caption(PLAIN + f" Over every trustworthy experiment in {ctx.name}.")
+st.caption(PLAIN + f" Over every trustworthy experiment in {md_escape(ctx.name)}.")
 
 comparisons = evidence.comparisons
 experiments = comparisons["experiment"].n_unique() if comparisons.height else 0

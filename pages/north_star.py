@@ -6,6 +6,7 @@ import streamlit as st
 from nsexp.report.movement import movement_table
 from nsexp.report.proxy_charts import edge_scatter
 from nsexp.report.scoreboard import scoreboard_table
+from nsexp.report.text import md_escape
 from nsexp.report.tree import edge_reason, edges_table, label_definition
 from nsexp.report.tree_chart import outside_graph, tree_graph
 from pages.ui import frame, loaders, url
@@ -16,14 +17,14 @@ evidence, movement = view["evidence"], view["movement"]
 catalog = evidence.catalog
 ns = catalog.north_star
 
-st.title(f"North Star: {ns.label}", anchor=False)
+st.title(f"North Star: {md_escape(ns.label)}", anchor=False)
+about = md_escape(ns.description or "The value customers get.")
 st.caption(
-    f"{ns.description or 'The value customers get.'} Inputs sit under the metric they should "
-    "drive, with the team that owns them; each edge says whether experiments that moved the "
-    f"input also moved its parent, over the trustworthy experiments in {ctx.name} "
-    f"({view['experiments']} experiments in all)."
+    f"{about} Inputs sit under the metric they should drive, with the team that owns them; "
+    "each edge says whether experiments that moved the input also moved its parent, over the "
+    f"trustworthy experiments in {md_escape(ctx.name)} ({view['experiments']} experiments in all)."
 )
-st.markdown(f"**Health.** {view['health']}")
+st.markdown(f"**Health.** {md_escape(view['health'])}")
 
 choices = [m.id for m in catalog.ordered() if m.id != ns.id]
 requested = st.query_params.get("node")
@@ -69,11 +70,14 @@ if node is not None:
     row = evidence.edge(node)
     child = catalog.metrics[node]
     parent = catalog.metrics[child.parent or ns.id]
-    st.subheader(f"{child.label} against {parent.label}", anchor=False)
+    st.subheader(f"{md_escape(child.label)} against {md_escape(parent.label)}", anchor=False)
     if row is None:
-        st.info(f"No trustworthy comparison measured both {child.label} and {parent.label} yet.")
+        st.info(
+            f"No trustworthy comparison measured both {md_escape(child.label)} and "
+            f"{md_escape(parent.label)} yet."
+        )
     else:
-        st.markdown(edge_reason(row, catalog))
+        st.markdown(md_escape(edge_reason(row, catalog)))
         st.altair_chart(
             edge_scatter(evidence.comparisons, row, child.label, parent.label),
             width="stretch",
