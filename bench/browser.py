@@ -1,7 +1,7 @@
 """In the browser: how long a person waits for a complete readout, measured in headless Chromium.
 
 Playwright drives Debian's /usr/bin/chromium against `streamlit run app.py` on a copy of the demo
-data (started and waited for as tests/test_e2e_browser.py does). "Complete" means: connected, the
+data (started and waited for as tests/app/test_browser.py does). "Complete" means: connected, the
 script finished, no skeleton left, the experiment's heading and a verdict shown, and the forest
 plot and the North Star timeline drawn (their canvas or svg exists). Median of `--repeats`:
 

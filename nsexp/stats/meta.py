@@ -173,7 +173,8 @@ def effect_correlation(
 def fisher_interval(point: float, boot: FloatArray, level: float) -> tuple[float, float]:
     """tanh(atanh(r) ± z SD*) with SD* the bootstrap SD of atanh(r*); r kept inside ±0.999.
 
-    Better than the percentile interval for correlations below ~0.9 (see tests/test_portfolio).
+    Better than the percentile interval for correlations below ~0.9 (its coverage:
+    tests/learning/test_proxies.py).
     """
     edge = 0.999
     boot = boot[np.isfinite(boot)]

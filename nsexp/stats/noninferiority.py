@@ -4,7 +4,7 @@ decision rule): a guardrail is safe only when a one-sided test shows it no worse
 The test runs on the log of the ratio treatment / control, where the ratio of two means is much
 closer to normal than the ratio itself (a delta-method test on the relative lift is slightly
 anti-conservative at a few thousand conversions: 0.057 instead of 0.05 in
-tests/test_calibration_depth.py's setting). With r = log(1 + lift), its standard error
+tests/calibration/test_depth.py's setting). With r = log(1 + lift), its standard error
 se_r = rel_se / (1 + lift) (= sqrt(Var_t / mean_t^2 + Var_c / mean_c^2)) and the margin m:
 higher-is-better metrics test H0: r <= log(1 - m); lower-is-better ones H0: r >= log(1 + m);
 one-sided t-test with the comparison's df at level alpha. The power reported is that of this

@@ -19,7 +19,7 @@ and the always-valid p-value of θ = 0 is p = min(1, 1/Λ). Here N counts the un
 
 Mixing parameter. η is a sample size: the boundary is tightest near N = N*, with
 η = N* / (2 log(1/α) + log(1 + 2 log(1/α))), the approximate minimiser of the width at N*
-(Howard et al. 2021; GrowthBook's tuning); tests/test_sequential.py checks it against a
+(Howard et al. 2021; GrowthBook's tuning); tests/stats/test_sequential.py checks it against a
 numerical minimiser (within 0.1%). The guarantee holds only for an η fixed before the data: an
 η re-tuned to each look's own sample makes the boundary a constant ≈ 3 standard errors, which
 is crossed eventually (6.5% of A/A runs ever significant over 100 looks; docs/calibration.md).
