@@ -4,6 +4,11 @@ This entry file opens the frame every page shares (the data on view, the setting
 the sidebar) before the page runs, so each page file starts with its own content.
 """
 
+# pandas before any page: Altair (and Streamlit's dataframes) use it when already imported,
+# found in sys.modules, so a session that reaches a chart while another session's first
+# dataframe is still importing pandas met a half-initialised module (AttributeError on a cold
+# server under load, bench/load.py). An import here waits until pandas is complete.
+import pandas  # noqa: F401
 import streamlit as st
 
 from pages.ui import frame, loaders, nav, sidebar, storage, url

@@ -77,12 +77,14 @@ class Link:
 def links(data: Path) -> tuple[list[Link], list[Link]]:
     """126 cold links (14 experiments x 9 settings) and the 14 warm ones (default settings)."""
     from nsexp.io import load_dataset
+    from nsexp.report.text import md_escape
 
     dataset = load_dataset(data)
     chosen = sorted(dataset.experiments.values(), key=lambda e: e.id.startswith("past_"))[:14]
-    warm = [Link(f"experiment={e.id}", e.info.title) for e in chosen]
+    # the heading as the page sends it: user text escaped as Markdown ("Hearts\\: lose ...")
+    warm = [Link(f"experiment={e.id}", md_escape(e.info.title)) for e in chosen]
     cold = [
-        Link(f"experiment={e.id}&alpha={a}&correction={c}", e.info.title)
+        Link(f"experiment={e.id}&alpha={a}&correction={c}", md_escape(e.info.title))
         for a in ALPHAS
         for c in CORRECTIONS
         for e in chosen
