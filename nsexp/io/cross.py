@@ -130,21 +130,39 @@ def cross_query(
     same scan: counts and covariances only, as one row per arm needs no means to combine."""
     if not pairs:
         return pl.LazyFrame()
+    return lazy.group_by(keys).agg(cross_aggs(pairs, schema))
+
+
+def cross_aggs(
+    pairs: list[Pair], schema: pl.Schema, pilot: dict[str, float] | None = None
+) -> list[pl.Expr]:
+    """The aggregations of cross_query, to add to another group-by by experiment and variant
+    (undated unit rows: the sums' own query, so the file is scanned once). The covariance is
+    Σ dx·dy / n − (Σ dx / n)(Σ dy / n) of values shifted by each column's pilot (nsexp.io.sums),
+    plain sums that stream, and that keep their digits as the shifted sums do."""
+    shift = pilot or {}
     aggs: list[pl.Expr] = []
     for pair in pairs:
         valid = pl.all_horizontal(_value(c, schema).is_not_null() for c in pair.required)
+        n = valid.sum()
 
         def part(p: Part, valid: pl.Expr = valid) -> pl.Expr:
-            return pl.when(valid).then(_value(p.column, schema, p.zero))
+            value = _value(p.column, schema, p.zero) - shift.get(p.column, 0.0)
+            return pl.when(valid).then(value)
 
         for alias, op, p, q in pair.stats(means=False):
             if op == "count":
-                aggs.append(valid.sum().cast(pl.Int64).alias(alias))
+                aggs.append(n.cast(pl.Int64).alias(alias))
             elif op == "cov" and p is not None and q is not None:
-                aggs.append(pl.cov(part(p), part(q), ddof=0).alias(alias))
-            else:
-                aggs.append(part(p or q).mean().alias(alias))  # type: ignore[arg-type]
-    return lazy.group_by(keys).agg(aggs)
+                dx, dy = part(p), part(q)
+                cov = (dx * dy).sum() / n - (dx.sum() / n) * (dy.sum() / n)
+                aggs.append(pl.when(n > 0).then(cov).alias(alias))
+            else:  # a part's own mean, unshifted
+                one = p or q
+                assert one is not None
+                value = _value(one.column, schema, one.zero)
+                aggs.append(pl.when(valid).then(value).mean().alias(alias))
+    return aggs
 
 
 def cross_long(wide: pl.DataFrame, pairs: list[Pair]) -> pl.DataFrame:

@@ -11,7 +11,7 @@ import polars as pl
 
 from nsexp.config.catalog import Catalog, Metric
 from nsexp.errors import InputError
-from nsexp.io.cross import cross_long, cross_pairs, cross_query
+from nsexp.io.cross import cross_aggs, cross_long, cross_pairs, cross_query
 from nsexp.io.files import check_numeric_columns, date_expr, experiment_expr
 from nsexp.io.masked import masked_query, patch_ratios, wide_order
 from nsexp.io.schema import conform
@@ -54,14 +54,22 @@ def aggregate_units(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRea
     plan = SumsPlan(lazy.collect_schema() if capped(metrics) else schema, pilot)
     for metric in metrics:
         plan.add(metric, names)
-    queries = [lazy.group_by(keys).agg([pl.len().alias("units"), *plan.aggs()])]
+    pairs = cross_pairs(catalog, metrics, names)  # metric x parent / North Star, same scan
+    # undated rows: the pairs' statistics in the sums' own group-by (one scan of the file);
+    # dated rows need them per arm, not per day, so they get their own group-by
+    together = cross_aggs(pairs, plan.schema, pilot) if len(keys) == 2 else []
+    queries = [lazy.group_by(keys).agg([pl.len().alias("units"), *plan.aggs(), *together])]
     hashes = UnitHashes()
     if "unit_id" in names:  # the unit checks' first stage, in the same streaming run
         queries.append(hashes.sink(rows, names))
-    pairs = cross_pairs(catalog, metrics, names)  # metric x parent / North Star, same scan
-    queries.append(cross_query(lazy, keys[:2], pairs, plan.schema))
+    if not together:
+        queries.append(cross_query(lazy, keys[:2], pairs, plan.schema))
     collected = collect(queries, path)
     wide = _as_text(collected[0])
+    cross = wide.select("experiment", "variant", *(e.meta.output_name() for e in together))
+    wide = wide.drop(cross.columns[2:])
+    if not together:
+        cross = collected[-1]
     check_rows(wide, path)
     wide, redo, patch = plan.finish(wide, metrics)
     if patch:
@@ -76,7 +84,7 @@ def aggregate_units(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRea
         summary=to_long(wide, metrics),
         units=wide.select("experiment", "variant", date_col(wide), "units"),
         metrics={m.id for m in metrics},
-        cross=cross_long(collected[-1], pairs),
+        cross=cross_long(cross, pairs),
     )
     check_proportions(wide, metrics, path)
     note_missing_values(wide, metrics, read)
