@@ -76,10 +76,11 @@ class Learned(NamedTuple):
 def prediction_sentence(
     p: NorthStarPrediction, north_star: float | None, effects: dict[str, tuple[str, float | None]]
 ) -> str:
-    """The prediction in one plain sentence ("Day-7 retention moved +3.1%; with the North Star's
-    own +0.9%, from 48 past comparisons that predicts the North Star +1.2% [+0.4%, +2.0%]
-    (95%)"); `north_star` is the North Star's own relative effect, `effects` maps the other
-    metric ids to (label, relative effect) of this comparison."""
+    """The prediction in one plain sentence ("Day-7 retention +3.1%, with the North Star's own
+    +0.9%: from 48 past comparisons that predicts the North Star +1.2% [+0.4%, +2.0%] (95%)");
+    `north_star` is the North Star's own relative effect, `effects` maps the other metric ids to
+    (label, relative effect) of this comparison. The inputs' figures are estimates, significant
+    or not ("moved" means significant everywhere else, so it is not said here)."""
     if not p.available:
         return f"No North Star prediction yet: {p.reason}."
     level = f"{p.level * 100:g}%"
@@ -91,9 +92,9 @@ def prediction_sentence(
             f"The North Star's own {fmt.pct(north_star)}, {history} and with no validated "
             f"leading indicator to borrow from, predicts {predicted}."
         )
-    moved = "; ".join(f"{effects[m][0]} moved {fmt.pct(effects[m][1])}" for m in inputs)
+    seen = ", ".join(f"{effects[m][0]} {fmt.pct(effects[m][1])}" for m in inputs)
     return (
-        f"{moved}; with the North Star's own {fmt.pct(north_star)}, {history} that predicts the "
+        f"{seen}, with the North Star's own {fmt.pct(north_star)}: {history} that predicts the "
         f"North Star {predicted}."
     )
 

@@ -26,9 +26,8 @@ def guardrail_text(m: MetricResult) -> str:
 
 
 def prediction_note(t: TreatmentReadout) -> str | None:
-    """The predicted North Star effect in one plain sentence ("Day-7 retention moved +3.1%;
-    with the North Star's own +0.9%, from 48 past comparisons that predicts the North Star
-    +1.2% [+0.4%, +2.0%] (95%)."), or why there is none; None without history records."""
+    """The predicted North Star effect in one plain sentence (nsexp.analysis.learned.
+    prediction_sentence), or why there is none; None without history records."""
     if t.learned is None or t.learned.prediction is None or t.verdict == "invalid":
         return None
     effects = {m.metric: (m.name, m.rel_effect) for m in t.metrics if m.role != "north_star"}

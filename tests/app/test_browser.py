@@ -342,7 +342,7 @@ def test_readout_card_shows_the_prediction_and_twyman_comes_first(
     main = page.locator('[data-testid="stMain"]')
     main.get_by_text("Leading indicators predict a North Star win", exact=False).first.wait_for()
     main.get_by_text("Predicted North Star", exact=True).first.wait_for()
-    main.get_by_text(re.compile(r"^Predicted: Day-7 retention moved \+")).first.wait_for()
+    main.get_by_text(re.compile(r"^Predicted: Day-7 retention \+")).first.wait_for()
     shoot(page, tmp_path, "readout_prediction")
     page.goto(f"{server}/readout?experiment=animated_onboarding")
     settle(page)

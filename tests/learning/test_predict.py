@@ -115,8 +115,8 @@ def test_sentences() -> None:
     p = NorthStarPrediction(0.012, 0.004, 0.02, 0.95, ("ns", "ret"), 48)
     text = prediction_sentence(p, 0.009, {"ret": ("Day-7 retention", 0.031)})
     assert text == (
-        "Day-7 retention moved +3.1%; with the North Star's own +0.9%, from 48 past comparisons "
-        "that predicts the North Star +1.2% [+0.4%, +2.0%] (95%)."
+        "Day-7 retention +3.1%, with the North Star's own +0.9%: from 48 past comparisons that "
+        "predicts the North Star +1.2% [+0.4%, +2.0%] (95%)."
     )
     assert predicts_win(p, 1) and not predicts_win(p, -1)
     alone = p._replace(sources=("ns",))
