@@ -256,3 +256,32 @@ def test_sql_engine_covariance_keeps_digits_at_large_means(tmp_path: Path) -> No
     truth = float(((da - da.mean()) * (db - db.mean())).sum())
     assert got["n"] == keep.height
     assert got["comoment"] == pytest.approx(truth, rel=1e-6)
+
+
+def test_too_many_pairs_are_not_aggregated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MAX_CROSS_PAIRS no cross statistics are aggregated (the tree then assumes the
+    within-experiment covariance zero), and up to it every pair is."""
+    import nsexp.io.cross as cross
+
+    rng = np.random.default_rng(2)
+    n = 400
+    pl.DataFrame(
+        {
+            "variant": np.where(rng.random(n) < 0.5, "control", "treatment"),
+            "ns": rng.normal(5, 1, n),
+            "a": rng.normal(3, 1, n),
+            "b": rng.normal(2, 1, n),
+        }
+    ).write_parquet(tmp_path / "e.parquet")
+    write_metrics(
+        tmp_path,
+        {
+            "ns": {"role": "north_star", "type": "mean"},
+            "a": {"role": "leading", "type": "mean"},
+            "b": {"role": "leading", "type": "mean"},
+        },
+    )
+    monkeypatch.setattr(cross, "MAX_CROSS_PAIRS", 2)
+    assert set(load_dataset(tmp_path).cross["metric"]) == {"a", "b"}  # a x ns and b x ns
+    monkeypatch.setattr(cross, "MAX_CROSS_PAIRS", 1)
+    assert load_dataset(tmp_path).cross.height == 0
