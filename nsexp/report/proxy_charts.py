@@ -114,18 +114,19 @@ def _scatter(points: pl.DataFrame, row: dict, x_name: str, y_name: str, width: i
 
 
 def ranking_chart(table: pl.DataFrame) -> Chart:
-    """Corrected correlation with its 95% interval per metric, best first, coloured by label."""
+    """Corrected correlation with its 95% interval per edge (or metric), best first, coloured by
+    label; the names in full (two edges from one input differ only at their ends)."""
     frame = table.select(
         "metric", "label", "corrected_correlation", "correlation_ci_low", "correlation_ci_high"
     ).with_row_index("rank")
     order = frame["metric"].to_list()
-    y = alt.Y("metric:N", sort=order, title=None)
+    y = alt.Y("metric:N", sort=order, title=None, axis=alt.Axis(labelLimit=340))
     colour = alt.Color("label:N", scale=_LABEL_SCALE, title="Label")
     base = alt.Chart(frame)
     bars = base.mark_rule(strokeWidth=2).encode(
         x=alt.X(
             "correlation_ci_low:Q",
-            title="Correlation of true effects with the North Star (95% interval)",
+            title="Correlation of true effects, input with what it drives (95% interval)",
             scale=alt.Scale(domain=[-1, 1]),
         ),
         x2="correlation_ci_high:Q",
