@@ -7,9 +7,9 @@ counting as 0 as in the CUPED sums). For each pair (metric, other), each part of
 each part of the other, per experiment, variant [and date], the cross table (CROSS_SCHEMA) holds
 the units with both metrics present (`n`), each part's mean over those units (`mean`,
 `other_mean`) and their co-moment Σ(x − x̄)(y − ȳ) (`comoment`). The co-moment comes from sums
-of values shifted by each column's pilot (undated Polars rows, in the sums' own group-by), Polars
-`cov` (dated rows) or SQL `COVAR_POP`, so large means do not cancel the way Σxy − ΣxΣy/n does;
-daily rows combine by the pairwise formula (`cross_totals`).
+of values shifted by each column's pilot in Polars (in the sums' own group-by for undated rows)
+or from SQL `COVAR_POP`, so large means do not cancel the way Σxy − ΣxΣy/n does; daily SQL rows
+combine by the pairwise formula (`cross_totals`).
 
 Summary files may carry the same information as raw cross sums on their rows (`summary_cross`):
 `ns_cross_sum` = Σ x·y with the North Star, `parent_cross_sum` = Σ x·y with the metric's parent,
@@ -130,30 +130,31 @@ def _value(column: str, schema: pl.Schema, zero: bool = False) -> pl.Expr:
 
 
 def cross_query(
-    lazy: pl.LazyFrame, keys: list[pl.Expr], pairs: list[Pair], schema: pl.Schema
+    lazy: pl.LazyFrame,
+    keys: list[pl.Expr],
+    pairs: list[Pair],
+    schema: pl.Schema,
+    pilot: dict[str, float],
 ) -> pl.LazyFrame:
     """The pairs' statistics per experiment and variant (`keys`), as one lazy query over the
     same scan: counts and covariances only, as one row per arm needs no means to combine."""
     if not pairs:
         return pl.LazyFrame()
-    return lazy.group_by(keys).agg(cross_aggs(pairs, schema))
+    return lazy.group_by(keys).agg(cross_aggs(pairs, schema, pilot))
 
 
-def cross_aggs(
-    pairs: list[Pair], schema: pl.Schema, pilot: dict[str, float] | None = None
-) -> list[pl.Expr]:
+def cross_aggs(pairs: list[Pair], schema: pl.Schema, pilot: dict[str, float]) -> list[pl.Expr]:
     """The aggregations of cross_query, to add to another group-by by experiment and variant
     (undated unit rows: the sums' own query, so the file is scanned once). The covariance is
     Σ dx·dy / n − (Σ dx / n)(Σ dy / n) of values shifted by each column's pilot (nsexp.io.sums),
     plain sums that stream, and that keep their digits as the shifted sums do."""
-    shift = pilot or {}
     aggs: list[pl.Expr] = []
     for pair in pairs:
         valid = pl.all_horizontal(_value(c, schema).is_not_null() for c in pair.required)
         n = valid.sum()
 
         def part(p: Part, valid: pl.Expr = valid) -> pl.Expr:
-            value = _value(p.column, schema, p.zero) - shift.get(p.column, 0.0)
+            value = _value(p.column, schema, p.zero) - pilot.get(p.column, 0.0)
             return pl.when(valid).then(value)
 
         for alias, op, p, q in pair.stats(means=False):

@@ -63,12 +63,14 @@ def aggregate_units(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRea
     if "unit_id" in names:  # the unit checks' first stage, in the same streaming run
         queries.append(hashes.sink(rows, names))
     if not together:
-        queries.append(cross_query(lazy, keys[:2], pairs, plan.schema))
+        queries.append(cross_query(lazy, keys[:2], pairs, plan.schema, pilot))
     collected = collect(queries, path)
     wide = _as_text(collected[0])
-    cross = wide.select("experiment", "variant", *(e.meta.output_name() for e in together))
-    wide = wide.drop(cross.columns[2:])
-    if not together:
+    if together:  # the pairs' columns leave the sums' frame
+        aliases = [e.meta.output_name() for e in together]
+        cross = wide.select("experiment", "variant", *aliases)
+        wide = wide.drop(aliases)
+    else:
         cross = collected[-1]
     check_rows(wide, path)
     wide, redo, patch = plan.finish(wide, metrics)

@@ -123,9 +123,11 @@ def test_dated_rows_combine_to_the_undated_statistics() -> None:
     assert total["comoment"] == pytest.approx(np.cov(x, y, ddof=0)[0, 1] * n, rel=1e-10)
 
 
-def test_large_means_do_not_cancel(tmp_path: Path) -> None:
+@pytest.mark.parametrize("dated", [False, True])
+def test_large_means_do_not_cancel(tmp_path: Path, dated: bool) -> None:
     """Values near 1e9 with unit spread: Σxy − ΣxΣy/n loses every digit, the co-moment keeps
-    them (the covariance of the offsets, computed apart, is the truth)."""
+    them (the covariance of the offsets, computed apart, is the truth), whether the rows are
+    undated (pairs in the sums' own group-by) or dated (their own group-by)."""
     rng = np.random.default_rng(8)
     n = 20_000
     a = rng.standard_normal(n)
@@ -144,6 +146,8 @@ def test_large_means_do_not_cancel(tmp_path: Path) -> None:
             "big": {"role": "leading", "type": "mean"},
         },
     )
+    if dated:
+        rows = rows.with_columns(pl.date(2026, 1, 1 + pl.int_range(n) % 5).alias("date"))
     rows.write_parquet(tmp_path / "offset.parquet")
     got = load_dataset(tmp_path).cross.filter(pl.col("variant") == "control").row(0, named=True)
     keep = rows.filter(pl.col("variant") == "control")
