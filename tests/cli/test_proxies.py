@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from frozen import FROZEN, differences
 from helpers import DEMO_DATA, CliRunner, make_units, write_frame, write_metrics
 
 from nsexp.cli import main
@@ -127,3 +128,11 @@ def test_no_valid_comparisons_is_said(tmp_path: Path, run_cli: CliRunner) -> Non
         assert code == 0 and "No valid comparisons" in out
     code, out, _ = run_cli("proxies", tmp_path, "--format", "json")
     assert code == 0 and json.loads(out)["metrics"] == []
+
+
+def test_the_alias_prints_the_json_it_always_printed(report: dict) -> None:
+    """`nsexp proxies` is an alias over the tree's North Star edges: its JSON is the one frozen
+    before the tree became the one edge vocabulary, no field added or lost, figures to 1e-12."""
+    frozen = json.loads((FROZEN / "demo_proxies.json").read_text())
+    assert differences(frozen, report) == []
+    assert differences(report, frozen) == []
