@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from nsexp.cli import plan, proxies, readout, tree
+from nsexp.cli import plan, readout, tree
 from nsexp.errors import InputError
 
 EXIT_BAD_INPUT = 2
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The `nsexp` argument parser, one sub-command per module of nsexp.cli."""
     parser = _Parser(prog="nsexp", description="North Star experiment readouts.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for command in (readout, plan, proxies, tree):
+    for command in (readout, plan, tree):
         command.add_parser(sub)
     return parser
 
