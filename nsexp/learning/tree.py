@@ -281,7 +281,10 @@ def _with_labels(table: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.lit("assumed_zero"))
         .alias("within_covariance"),
         label.alias("label"),
-        (MIN_COMPARISONS - pl.col("n_comparisons")).clip(lower_bound=0).alias("comparisons_needed"),
+        # the count is unsigned (pl.len()): cast before subtracting, or 20 − 56 wraps to 2**32 − 36
+        (MIN_COMPARISONS - pl.col("n_comparisons").cast(pl.Int64))
+        .clip(lower_bound=0)
+        .alias("comparisons_needed"),
     )
 
 

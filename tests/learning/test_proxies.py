@@ -335,3 +335,22 @@ def test_history_leaves_out_every_arm_of_the_experiment_on_view() -> None:
     text = history_reason(result(experiment="a", variant="t", label="Page views"), hist)
     assert text.startswith("History: Page views has not moved significantly in any other")
     assert "corrected correlation +0.20 [−0.10, +0.40] over 2 comparisons" in text
+
+
+@pytest.mark.parametrize(("n", "needed"), [(0, 20), (19, 1), (20, 0), (56, 0)])
+def test_comparisons_needed_never_wraps(n: int, needed: int) -> None:
+    """Issue 18 item 6: the count is unsigned (pl.len() is UInt32), and 20 − 56 once printed
+    4294967260; the labels see it as the counts are made."""
+    counts = pl.DataFrame(
+        {"n_comparisons": [n], "n_moved": [0], "n_parent_followed": [0], "n_same_sign": [0]},
+        schema_overrides={c: pl.UInt32 for c in ("n_comparisons", "n_moved")},
+    ).with_columns(
+        pl.lit(0, pl.UInt32).alias("n_within_computed"),
+        pl.lit(None, pl.Float64).alias("corrected_correlation"),
+        pl.lit(None, pl.Float64).alias("correlation_ci_low"),
+    )
+    assert pl.DataFrame({"x": [1]}).select(pl.len())["len"].dtype == pl.UInt32
+    assert _with_labels(counts)["comparisons_needed"].to_list() == [needed]
+    if n:  # and through the edge's evidence, from n simulated comparisons
+        (edge,) = edge_quality(as_comparisons(simulate(np.random.default_rng(n), 0.5, n)))
+        assert edge.n_comparisons == n and edge.comparisons_needed == needed
