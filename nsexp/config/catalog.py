@@ -19,12 +19,6 @@ ROLES: tuple[Role, ...] = ("north_star", "leading", "vanity", "guardrail")
 TYPES: tuple[MetricType, ...] = ("proportion", "mean", "ratio")
 DIRECTIONS: tuple[Direction, ...] = ("increase", "decrease")
 INPUTS: tuple[InputKind, ...] = ("breadth", "depth", "frequency", "efficiency")
-INPUT_MEANINGS: dict[str, str] = {
-    "breadth": "how many use the core flow",
-    "depth": "how much they engage",
-    "frequency": "how often they return",
-    "efficiency": "how fast they reach value",
-}
 ROLE_LABELS: dict[str, str] = {
     "north_star": "North Star",
     "leading": "Leading indicator",

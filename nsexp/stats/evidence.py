@@ -4,8 +4,8 @@ between a child metric and its parent across experiments, with bootstrap interva
 The same method of moments as nsexp.stats.meta (Tripuraneni et al. 2023), vectorised over
 edges: every edge's comparisons are a mask over one array of comparisons, every moment is one
 matrix product with the weights (the point estimate and each bootstrap draw, resampling whole
-experiments with the same draws for every edge). For one edge it equals
-`nsexp.stats.meta.effect_correlation` with the same seed.
+experiments with the same draws for every edge). For one edge it equals the scalar reference
+`effect_correlation` in tests/meta_reference.py with the same seed.
 
 - corrected correlation: Cov(a, b) / sqrt(Var(a) Var(b)) of the true effects, where each is the
   sample moment minus the mean sampling moment; Fisher-z interval with the bootstrap SD;
@@ -98,8 +98,8 @@ def edge_evidence(
 def fisher_intervals(
     point: FloatArray, boot: FloatArray, level: float
 ) -> tuple[FloatArray, FloatArray]:
-    """tanh(atanh(r) ± z SD*) per row, SD* the SD of atanh(r*) over the finite draws (as
-    nsexp.stats.meta.fisher_interval, row by row); NaN with fewer than two finite draws."""
+    """tanh(atanh(r) ± z SD*) per row, SD* the SD of atanh(r*) over the finite draws (as the
+    scalar fisher_interval of tests/meta_reference.py); NaN with fewer than two finite draws."""
     z = np.arctanh(np.clip(boot, -EDGE, EDGE))
     finite = np.isfinite(z)
     count = finite.sum(axis=1)
