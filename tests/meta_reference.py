@@ -35,7 +35,6 @@ class CorrelationEstimate(NamedTuple):
     intercept: float
     true_sd_x: float
     true_sd_y: float
-    undefined_share: float
 
 
 def true_moments(
@@ -76,7 +75,6 @@ def effect_correlation(
     per_group = np.zeros((counts.shape[1], rows.shape[1]))
     np.add.at(per_group, codes, rows)
     boot = moments_of(counts @ per_group, shift).correlation
-    undefined = float(np.mean(np.isnan(boot)))
     low, high = fisher_interval(float(point.correlation[0]), boot, level)
     var_x, cov = float(point.var_x[0]), float(point.cov[0])
     slope = cov / var_x if var_x > 0 else np.nan
@@ -89,7 +87,6 @@ def effect_correlation(
         intercept=float(point.mean_y[0] - slope * point.mean_x[0]),
         true_sd_x=float(np.sqrt(var_x)) if var_x > 0 else 0.0,
         true_sd_y=float(np.sqrt(point.var_y[0])) if point.var_y[0] > 0 else 0.0,
-        undefined_share=undefined,
     )
 
 

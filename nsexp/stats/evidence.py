@@ -41,7 +41,6 @@ class EdgeEstimates(NamedTuple):
     intercept: FloatArray
     true_sd_x: FloatArray
     true_sd_y: FloatArray
-    undefined_share: FloatArray
 
 
 def edge_evidence(
@@ -91,7 +90,6 @@ def edge_evidence(
         intercept=mom.mean_y[:, 0] - slope * mom.mean_x[:, 0],
         true_sd_x=np.sqrt(np.maximum(mom.var_x[:, 0], 0.0)),
         true_sd_y=np.sqrt(np.maximum(mom.var_y[:, 0], 0.0)),
-        undefined_share=np.mean(np.isnan(boot), axis=1),
     )
 
 
