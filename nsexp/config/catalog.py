@@ -26,7 +26,7 @@ ROLE_LABELS: dict[str, str] = {
     "guardrail": "Guardrail",
 }
 DEFAULT_THRESHOLD = 0.01
-# The most metrics one catalog may declare (README, "Data formats"), checked before any metric is
+# The most metrics one catalog may declare (docs/data.md, "Limits"), checked before any metric is
 # parsed or any file read: a North Star tree of a thousand metrics is far past any real one, and
 # every readout, chart and export grows with the number of metrics.
 MAX_METRICS = 1_000
