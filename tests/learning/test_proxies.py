@@ -7,6 +7,7 @@ import numpy as np
 import polars as pl
 import pytest
 from helpers import result
+from meta_reference import effect_correlation, relative_covariance, true_moments
 from scipy.stats import norm
 
 from nsexp.analysis.learned import Edge
@@ -20,13 +21,7 @@ from nsexp.learning.tree import (
     _with_labels,
     edge_quality,
 )
-from nsexp.stats.meta import (
-    cluster_bootstrap_counts,
-    effect_correlation,
-    relative_covariance,
-    shrink,
-    true_moments,
-)
+from nsexp.stats.meta import cluster_bootstrap_counts, shrink
 
 Z = 1.959963984540054  # two-sided 5% normal critical value
 
