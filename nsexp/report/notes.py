@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from nsexp import format as fmt
 from nsexp.analysis.learned import prediction_sentence
+from nsexp.analysis.priors import prior_sentence
 from nsexp.analysis.readout import TreatmentReadout
 from nsexp.analysis.results import MetricResult
 
@@ -32,6 +33,13 @@ def prediction_note(t: TreatmentReadout) -> str | None:
         return None
     effects = {m.metric: (m.name, m.rel_effect) for m in t.metrics if m.role != "north_star"}
     return prediction_sentence(t.learned.prediction, t.north_star.rel_effect, effects)
+
+
+def prior_note(t: TreatmentReadout) -> list[str]:
+    """Under the Bayesian engine, the prior the North Star's posterior rests on, in a sentence."""
+    ns = t.north_star
+    said = prior_sentence(ns) if ns.engine == "bayesian" else None
+    return [said] if said else []
 
 
 def readout_notes(t: TreatmentReadout) -> list[str]:
@@ -61,6 +69,7 @@ def readout_notes(t: TreatmentReadout) -> list[str]:
             f"North Star chance to beat control {fmt.chance(ns.chance_to_win)}, "
             f"expected loss if shipped {fmt.pct(ns.expected_loss, 2, signed=False)}."
         )
+    lines += prior_note(t)
     for m in t.metrics:
         if m.role != "guardrail" or not m.guardrail_status or m.non_inferiority_margin is None:
             continue
@@ -82,13 +91,14 @@ def readout_notes(t: TreatmentReadout) -> list[str]:
 
 
 def card_notes(t: TreatmentReadout) -> list[str]:
-    """Short notes for a treatment's verdict card: the variance CUPED removed from the North
-    Star, what it can detect today and the days still needed when inconclusive, and each
-    guardrail's non-inferiority status with its power; none for an invalid comparison."""
+    """Short notes for a treatment's verdict card: the Bayesian prior, the variance CUPED
+    removed from the North Star, what it can detect today and the days still needed when
+    inconclusive, and each guardrail's non-inferiority status with its power; none for an
+    invalid comparison."""
     if t.verdict == "invalid":
         return []
     ns = t.north_star
-    notes = []
+    notes = prior_note(t)
     if ns.variance_reduction is not None:
         notes.append(
             f"CUPED removed {fmt.pct(ns.variance_reduction, 0, signed=False)} of the North "

@@ -1,10 +1,14 @@
 """Bayesian readout of a relative lift: chance to win, expected loss, credible interval.
 
 Model (as in GrowthBook's gbstats Gaussian engine): the relative lift's estimate is normal around
-the true lift with the delta-method standard error; the prior on the true lift is Normal(0,
-PRIOR_SD^2) — weak, as 30% lifts are rare — so the posterior is normal with precision
-1/PRIOR_SD^2 + 1/se^2. All figures are in the metric's good direction (lower is better for
-`direction = "decrease"`).
+the true lift with the delta-method standard error; the prior on the true lift is Normal(m, s²),
+so the posterior is normal with precision 1/s² + 1/se² and mean (m/s² + lift/se²) / precision.
+The readout passes the prior the portfolio's history gives each metric (nsexp.learning.predict,
+empirical Bayes; Deng 2015) and otherwise the default Normal(0, PRIOR_SD²): weakly informative,
+its density at a lift of ±100% is still 80% of its density at 0, so it shrinks only lifts whose
+own standard error is of the order of 100% (Hillstrom's Mens E-Mail spend, +118% with a standard
+error of about 40%, by 7%). Figures in the metric's good direction where named so (lower is
+better for `direction = "decrease"`).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import numpy as np
 from nsexp.stats import dist
 
 FloatArray = np.ndarray
-PRIOR_SD = 0.3
+PRIOR_SD = 1.5  # the default prior's SD on the relative lift (module docstring)
 
 
 class Posterior(NamedTuple):
@@ -35,14 +39,16 @@ def posterior(
     rel_se: FloatArray,
     sign: FloatArray,
     alpha: float,
-    prior_sd: float = PRIOR_SD,
+    prior_mean: float | FloatArray = 0.0,
+    prior_sd: float | FloatArray = PRIOR_SD,
 ) -> Posterior:
-    """Normal-normal update of the relative lift; chance_to_win = P(lift is better than 0),
-    expected_loss = E[max(0, -lift in the good direction)], the (1 - alpha) credible interval."""
+    """Normal-normal update of the relative lift under Normal(prior_mean, prior_sd²) (scalars
+    or one per row); chance_to_win = P(lift is better than 0), expected_loss = E[max(0, -lift
+    in the good direction)], the (1 - alpha) credible interval."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        precision = 1 / prior_sd**2 + 1 / rel_se**2
+        precision = 1 / np.square(prior_sd) + 1 / rel_se**2
         var = 1 / precision
-        mean = var * rel / rel_se**2
+        mean = var * (prior_mean / np.square(prior_sd) + rel / rel_se**2)
         sd = np.sqrt(var)
         good = sign * mean / sd
     chance = dist.norm_cdf(good)
@@ -68,7 +74,7 @@ def units_needed(
     threshold: FloatArray,
     alpha: float,
     power: float = 0.8,
-    prior_sd: float = PRIOR_SD,
+    prior_sd: float | FloatArray = PRIOR_SD,
 ) -> FloatArray:
     """Units per arm at which the posterior tells a relative effect of `threshold` from zero
     with the given power: the posterior sd at n units per arm is (1/prior² + n/v)^(-1/2), with
@@ -77,5 +83,5 @@ def units_needed(
     z = dist.norm_isf(alpha / 2) + dist.norm_ppf(power)
     with np.errstate(divide="ignore", invalid="ignore"):
         v = (unit_var_c + unit_var_t) / control_mean**2
-        n = v * ((z / threshold) ** 2 - 1 / prior_sd**2)
+        n = v * ((z / threshold) ** 2 - 1 / np.square(prior_sd))
     return np.ceil(np.maximum(n, 0.0))

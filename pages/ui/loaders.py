@@ -74,7 +74,13 @@ def _learning(data: DataContext, settings: Settings) -> Learning:
 @st.cache_resource(max_entries=16, ttl=TTL, show_spinner="Reading out every experiment…")
 def _readout(data: DataContext, settings: Settings) -> Readout:
     learned = _learning(data, settings)
-    return build_readout(_dataset(data), settings, history=learned.history, learned=learned.learned)
+    return build_readout(
+        _dataset(data),
+        settings,
+        history=learned.history,
+        learned=learned.learned,
+        priors=learned.priors,
+    )
 
 
 dataset = _or_stop(_dataset)
