@@ -31,6 +31,7 @@ from nsexp.stats.prediction import (
     predictive_range,
     prior_null,
     win_power,
+    with_mean_error,
 )
 
 Key = tuple[str, str]
@@ -97,9 +98,10 @@ def lift_priors(readout: Judged) -> pl.DataFrame:
     """The Bayesian prior of every metric's true relative lift in every experiment (PRIOR_SCHEMA,
     the metric's own direction): Normal(mean, tau²) from the valid comparisons of the other
     experiments (marginal_priors: tau² the variance of their lifts less their mean sampling
-    variance, plus one standard error of that correction), where there are at least
-    MIN_COMPARISONS of them; mean and sd null where fewer (the readout then uses the default).
-    An experiment with no valid comparison gets the prior of all of them."""
+    variance, plus one standard error of that correction; with_mean_error: plus the error of
+    the mean), where there are at least MIN_COMPARISONS of them; mean and sd null where fewer
+    (the readout then uses the default). An experiment with no valid comparison gets the prior
+    of all of them."""
     catalog = readout.catalog
     metrics = list(catalog.metrics)
     keys, y, se = _effects(readout, metrics)
@@ -109,7 +111,9 @@ def lift_priors(readout: Judged) -> pl.DataFrame:
     if groups.size == 0:
         return pl.DataFrame(schema=PRIOR_SCHEMA)
     blank = np.full((len(missing), len(metrics)), np.nan)
-    own = marginal_priors(np.vstack([y, blank]), np.vstack([se, blank]) ** 2, groups)
+    own = with_mean_error(
+        marginal_priors(np.vstack([y, blank]), np.vstack([se, blank]) ** 2, groups)
+    )
     experiments, first = np.unique(groups, return_index=True)
     sign = np.array([catalog.metrics[m].sign for m in metrics], float)
     mean, tau2, counts = sign * own.mean[first], own.cov[first], own.counts[first]

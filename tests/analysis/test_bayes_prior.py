@@ -117,6 +117,7 @@ def test_learned_prior_leaves_the_experiment_out(
     # Var(lifts) − mean(se²), plus one standard error of that correction (Deng 2015;
     # nsexp.stats.prediction.with_estimation_error)
     tau2 = max(np.var(y, ddof=1) - noise, 0.0) + np.sqrt(2 / (k - 1)) * noise
+    tau2 += (tau2 + noise) / k  # the error of the prior mean (with_mean_error)
     sign = -1.0 if judged.catalog.metrics[metric].direction == "decrease" else 1.0
     assert row["prior_mean"][0] == pytest.approx(sign * y.mean(), rel=1e-9)
     assert row["prior_sd"][0] == pytest.approx(np.sqrt(tau2), rel=1e-9)

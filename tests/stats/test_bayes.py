@@ -63,7 +63,8 @@ def test_posterior_under_a_learned_prior_matches_numerical_integration() -> None
     for i in range(3):
         grid = np.linspace(-8.0, 8.0, 1_600_001)
         log_density = (
-            -0.5 * ((grid - prior_mean[i]) / prior_sd[i]) ** 2 - 0.5 * ((rel[i] - grid) / se[i]) ** 2
+            -0.5 * ((grid - prior_mean[i]) / prior_sd[i]) ** 2
+            - 0.5 * ((rel[i] - grid) / se[i]) ** 2
         )
         weight = np.exp(log_density - log_density.max())
         weight /= weight.sum()
