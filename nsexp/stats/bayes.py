@@ -77,11 +77,24 @@ def units_needed(
     prior_sd: float | FloatArray = PRIOR_SD,
 ) -> FloatArray:
     """Units per arm at which the posterior tells a relative effect of `threshold` from zero
-    with the given power: the posterior sd at n units per arm is (1/prior² + n/v)^(-1/2), with
-    v = (s_c² + s_t²) / mean_c² the per-unit variance of the relative lift near zero, and the
-    decision needs (z_{1-α/2} + z_power) posterior sds to fit inside the threshold."""
-    z = dist.norm_isf(alpha / 2) + dist.norm_ppf(power)
+    with the given power, under a prior of SD `prior_sd` centred on zero (so wins and losses
+    alike). With se² = v/n, v = (s_c² + s_t²) / mean_c² the per-unit variance of the relative
+    lift near zero, the posterior's z = mean/sd of an estimate e is e / (se·sqrt(1 + se²/τ²)):
+    the prior shrinks the estimate more than it narrows the interval. So a true effect T wins
+    with probability Φ(T/se − z_{1-α/2}·sqrt(1 + se²/τ²)); the se that makes that `power` is
+    found by bisection (the left side falls as se grows), and n = v / se²."""
+    z, z_power = dist.norm_isf(alpha / 2), dist.norm_ppf(power)
     with np.errstate(divide="ignore", invalid="ignore"):
         v = (unit_var_c + unit_var_t) / control_mean**2
-        n = v * ((z / threshold) ** 2 - 1 / np.square(prior_sd))
+        t = np.abs(np.asarray(threshold, float))
+        tau2 = np.square(np.broadcast_to(np.asarray(prior_sd, float), np.shape(t)))
+        # the root lies below T/(z + z_power), where the prior-free power is reached
+        high = t / (z + z_power)
+        low = high * 1e-6
+        for _ in range(60):  # on the log scale: ~1e-5 relative
+            mid = np.sqrt(low * high)
+            short = t / mid - z * np.sqrt(1 + mid**2 / tau2) < z_power
+            high = np.where(short, mid, high)
+            low = np.where(short, low, mid)
+        n = v / (low * high)
     return np.ceil(np.maximum(n, 0.0))
