@@ -20,16 +20,18 @@ from nsexp.analysis.readout import Judged, judge
 from nsexp.analysis.reasons import MetricHistory
 from nsexp.analysis.settings import Settings
 from nsexp.io import Dataset
-from nsexp.learning.predict import learned_records
+from nsexp.learning.predict import learned_records, lift_priors
 from nsexp.learning.tree import N_BOOT, SEED, TreeEvidence, tree_evidence
 
 
 class Learning(NamedTuple):
-    """Everything a second readout pass quotes: per-metric history and per-comparison records."""
+    """Everything a second readout pass quotes: per-metric history, per-comparison records and
+    per experiment and metric the Bayesian prior (nsexp.analysis.priors.PRIOR_SCHEMA)."""
 
     history: dict[str, MetricHistory]
     learned: dict[tuple[str, str], Learned]
     evidence: TreeEvidence
+    priors: pl.DataFrame
 
 
 def metric_history(evidence: TreeEvidence) -> dict[str, MetricHistory]:
@@ -51,7 +53,12 @@ def metric_history(evidence: TreeEvidence) -> dict[str, MetricHistory]:
 def learn(readout: Judged, *, n_boot: int = N_BOOT, seed: int = SEED) -> Learning:
     """History records and per-comparison records from a (full) readout or judgement."""
     evidence = tree_evidence(readout, n_boot=n_boot, seed=seed)
-    return Learning(metric_history(evidence), learned_records(readout, evidence), evidence)
+    return Learning(
+        metric_history(evidence),
+        learned_records(readout, evidence),
+        evidence,
+        lift_priors(readout),
+    )
 
 
 def readout_learning(dataset: Dataset, settings: Settings) -> Learning:
