@@ -24,6 +24,7 @@ from nsexp.stats.bayes import units_needed as bayes_units_needed
 from nsexp.stats.compare import Comparison, compare, methods_of
 from nsexp.stats.cuped import cuped_compare
 from nsexp.stats.equivalence import equivalence_interval, units_needed
+from nsexp.stats.exact import adjusted_rate
 from nsexp.stats.multiplicity import adjust
 from nsexp.stats.noninferiority import non_inferiority
 from nsexp.stats.power import days_needed, mde
@@ -71,13 +72,8 @@ def compute_results(
     with np.errstate(invalid="ignore"):
         significant = p_adj < settings.alpha
         goodness = np.sign(result.abs_effect) * sign
-    needed = units_needed(
-        result.control_unit_var,
-        result.treatment_unit_var,
-        result.control_mean,
-        threshold,
-        settings.alpha,
-    )
+    var_c, var_t, _ = _planning(result)
+    needed = units_needed(var_c, var_t, result.control_mean, threshold, settings.alpha)
     frame = pairs.select(
         "experiment",
         "variant",
@@ -140,6 +136,20 @@ def _compare(
         kind, control, treatment, cov_sums(pairs, "_c"), cov_sums(pairs), settings.alpha
     )
     return res.comparison, res.variance_reduction, res.theta
+
+
+def _planning(result: Comparison) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The per-unit variances (control, treatment) and the standard error the power figures
+    plan with: the comparison's, but for few-event proportions those of the rates with one
+    event and one non-event added (p(1 − p) is zero at 0% or 100%: mde 0, power 1)."""
+    counts = methods_of(result)
+    few = counts.ci == "newcombe"
+    rate_c, rate_t = adjusted_rate(counts.n_c, counts.x_c), adjusted_rate(counts.n_t, counts.x_t)
+    var_c = np.where(few, rate_c * (1 - rate_c), result.control_unit_var)
+    var_t = np.where(few, rate_t * (1 - rate_t), result.treatment_unit_var)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.where(few, np.sqrt(var_c / counts.n_c + var_t / counts.n_t), result.abs_se)
+    return var_c, var_t, se
 
 
 def _adjusted(
@@ -207,9 +217,11 @@ def _depth(
         ],
         dtype=float,
     )
-    ni = non_inferiority(result.rel_effect, result.rel_se, result.df, sign, margins, alpha)
+    ni = non_inferiority(
+        result.rel_effect, result.rel_se, result.df, sign, margins, alpha, methods_of(result)
+    )
     out = frame.with_columns(
-        pl.Series("mde", mde(result.abs_se, result.control_mean, alpha)),
+        pl.Series("mde", mde(_planning(result)[2], result.control_mean, alpha)),
         pl.Series("abs_ci_adj_low", adj.abs_low),
         pl.Series("abs_ci_adj_high", adj.abs_high),
         pl.Series("rel_ci_adj_low", adj.rel_low),
