@@ -21,8 +21,8 @@ from nsexp.stats.adjusted import AdjustedIntervals, adjusted_intervals
 from nsexp.stats.arms import ArmSums
 from nsexp.stats.bayes import Posterior, central_interval, posterior
 from nsexp.stats.bayes import units_needed as bayes_units_needed
-from nsexp.stats.compare import Comparison, compare, methods_of
-from nsexp.stats.cuped import cuped_compare
+from nsexp.stats.compare import Comparison, methods_of
+from nsexp.stats.cuped import CupedResult, cuped_compare, widening_notes
 from nsexp.stats.equivalence import equivalence_interval, units_needed
 from nsexp.stats.exact import adjusted_rate
 from nsexp.stats.multiplicity import adjust
@@ -50,7 +50,8 @@ def compute_results(
     )
     kind = pairs["type"].to_numpy()
     arms = arm_sums(pairs, "_c"), arm_sums(pairs)
-    result, variance_reduction, theta = _compare(pairs, kind, arms, settings)
+    cuped = _compare(pairs, kind, arms, settings)
+    result = cuped.comparison
     n_both = column(pairs, "n") + column(pairs, "n_c")
     n_star, scale = None, None
     if settings.sequential:  # tuned once, to a sample fixed before the data (planned_n)
@@ -105,16 +106,21 @@ def compute_results(
         pl.Series("worse", significant & (goodness < 0)),
         pl.Series("flat", flat & ~significant),
         pl.Series("units_needed", np.where(np.isfinite(needed), needed, np.nan)),
-        pl.Series("variance_reduction", variance_reduction),
-        pl.Series("cuped_theta", theta),
+        pl.Series("variance_reduction", cuped.variance_reduction),
+        pl.Series("cuped_theta", cuped.theta),
+        pl.Series("cuped_slope_control", cuped.slope_control),
+        pl.Series("cuped_slope_treatment", cuped.slope_treatment),
+        pl.Series("cuped_variance_increase", cuped.variance_increase),
+        pl.Series("__cuped_note", widening_notes(cuped.variance_increase), dtype=pl.String),
     )
     frame = _depth(frame, result, dataset, settings, sign, p_adj, n_both, n_star)
     frame = with_validity(frame, result, checks, n_star)
     frame = with_bootstrap(frame, dataset, settings.bootstrap, settings.alpha, settings.seed)
-    note = pl.concat_str([_note_expr(), pl.col("__note")], separator="; ", ignore_nulls=True)
+    parts = [_note_expr(), pl.col("__note"), pl.col("__cuped_note")]
+    note = pl.concat_str(parts, separator="; ", ignore_nulls=True)
     frame = frame.with_columns(
         pl.col(pl.Float64).fill_nan(None),
-        pl.when(_note_expr().is_null() & pl.col("__note").is_null())
+        pl.when(pl.all_horizontal(p.is_null() for p in parts))
         .then(None)
         .otherwise(note)
         .alias("note"),
@@ -125,17 +131,14 @@ def compute_results(
 
 def _compare(
     pairs: pl.DataFrame, kind: np.ndarray, arms: tuple[ArmSums, ArmSums], settings: Settings
-) -> tuple[Comparison, np.ndarray, np.ndarray]:
-    """The comparison, CUPED-adjusted where a covariate exists unless settings.cuped is False;
-    also the share of variance removed and theta (both NaN where not adjusted)."""
+) -> CupedResult:
+    """The comparison, CUPED-adjusted where a covariate exists unless settings.cuped is False
+    (then nothing is adjusted: `use` is all False)."""
     control, treatment = arms
-    if settings.cuped is False:
-        nan = np.full(kind.size, np.nan)
-        return compare(kind, control, treatment, settings.alpha), nan, nan
-    res = cuped_compare(
-        kind, control, treatment, cov_sums(pairs, "_c"), cov_sums(pairs), settings.alpha
+    use = np.full(kind.size, settings.cuped is not False)
+    return cuped_compare(
+        kind, control, treatment, cov_sums(pairs, "_c"), cov_sums(pairs), settings.alpha, use
     )
-    return res.comparison, res.variance_reduction, res.theta
 
 
 def _planning(result: Comparison) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -112,6 +112,9 @@ class MetricResult:
     decisive: bool | None = field(default=None, metadata=_BOOL)
     sequential_n: float | None = field(default=None, metadata=_FLOAT)
     trusted: bool = field(default=True, metadata=_BOOL)
+    cuped_slope_control: float | None = field(default=None, metadata=_FLOAT)
+    cuped_slope_treatment: float | None = field(default=None, metadata=_FLOAT)
+    cuped_variance_increase: float | None = field(default=None, metadata=_FLOAT)
 
     @property
     def name(self) -> str:
@@ -225,6 +228,7 @@ JSON_FIELDS: tuple[str, ...] = (
     "engine",
     "rel_post_mean",
     "trusted",
+    "cuped_variance_increase",
 )
 
 
