@@ -29,8 +29,8 @@ def methods(settings: Settings) -> list[str]:
         f"Proportions with fewer than {FEW_EVENTS} events (or non-events) in an arm: Fisher's "
         "exact test, Newcombe's hybrid-score interval of the difference and the adjusted "
         "log-ratio interval of the lift (near 100%, fewer non-events than events: Newcombe's "
-        "interval over the control's rate, the score interval on the non-event rates); "
-        "guardrails by Farrington–Manning's score test; power and units needed at the rates "
+        "interval over the control's rate, the score interval on the non-event rates, and "
+        "guardrails by Farrington–Manning's score test); power and units needed at the rates "
         "(x + 1)/(n + 2). Mean and ratio metrics with fewer than "
         f"{MIN_UNITS} units in an arm, and summary rows whose sum and sum_sq cannot hold the "
         "variance, carry a note and cannot decide a verdict (decisive = false).",

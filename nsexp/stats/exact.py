@@ -17,9 +17,9 @@ a zero-width interval. There nsexp uses, vectorised over many metrics at once:
   the difference over the control's rate: the score interval on the rates of non-events (Wilson
   limits are the same for a rate and its complement), where the adjusted log ratio of events
   near n shrinks to zero width (300/300 vs 300/300 gave [0.0%, 0.0%]).
-- Non-inferiority on the ratio p_t / p_c: Farrington & Manning's (1990) score test, its variance
-  at the rates' maximum-likelihood estimate restricted to the margin (never zero while a margin
-  separates the rates); its power by exact enumeration of both arms' outcomes.
+- Non-inferiority on the ratio p_t / p_c near 100%: Farrington & Manning's (1990) score test,
+  its variance at the rates' maximum-likelihood estimate restricted to the margin (never zero
+  while a margin separates the rates); its power by exact enumeration of both arms' outcomes.
 - Power and sample figures use each arm's rate with one event and one non-event added,
   (x + 1) / (n + 2) (Agresti & Caffo 2000), whose variance is never zero.
 """

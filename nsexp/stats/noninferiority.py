@@ -10,7 +10,7 @@ higher-is-better metrics test H0: r <= log(1 - m); lower-is-better ones H0: r >=
 one-sided t-test with the comparison's df at level alpha. The power reported is that of this
 test when the true lift is 0.
 
-Proportions with few events or non-events (`counts`, the exact methods of nsexp.stats.exact)
+Proportions near 100% with few non-events (`counts`, the exact methods of nsexp.stats.exact)
 use Farrington & Manning's score test of the ratio instead, whose variance never vanishes (the
 log-ratio test called 300/300 vs 300/300 safe with p = 0 and power 1), and its power exactly,
 by enumeration, at the control's rate with one event and one non-event added; where that
@@ -54,8 +54,9 @@ def non_inferiority(
     counts: Methods | None = None,
 ) -> NonInferiority:
     """Test each entry against its margin (NaN margin: not tested, NaN results); `counts`:
-    the entries' interval methods and counts, whose few-event proportions ("newcombe") get
-    the score test."""
+    the entries' interval methods and counts, whose proportions near 100% with few non-events
+    ("newcombe_relative") get the score test (near 0% the log-ratio test keeps its size: ≤ α
+    by enumeration where the score test reached 0.056)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         log_ratio = np.log1p(rel)
         se = rel_se / (1 + rel)
@@ -63,7 +64,7 @@ def non_inferiority(
         p = dist.t_sf(sign * (log_ratio - bound) / se, df)
         power = dist.t_sf(dist.t_isf(alpha, df) - np.abs(bound) / se, df)
     if counts is not None:
-        few = (counts.ci == "newcombe") & np.isfinite(margin)
+        few = (counts.rel_ci == "newcombe_relative") & np.isfinite(margin)
         if few.any():
             p, power = _score_test(counts, few, sign, bound, alpha, p, power)
     tested = np.isfinite(margin) & np.isfinite(p)

@@ -183,3 +183,24 @@ def test_readout_at_300_of_300_has_a_real_interval(tmp_path: Path) -> None:
     assert row["equivalence_ci_low"] < -0.005
     assert row["mde"] > 0.005
     assert row["units_needed"] > 0
+
+
+@pytest.mark.parametrize(("n", "rate", "margin"), [(1000, 0.003, 0.5), (3000, 0.002, 0.5)])
+def test_guardrails_near_zero_keep_their_size(n: int, rate: float, margin: float) -> None:
+    """Few events near 0% (an error rate, lower is better) keep the log-ratio test, whose exact
+    size at the margin is ≤ α here (0.027, 0.044); the score test would reach 0.056 at the
+    first design, so it is used near 100% only."""
+    k = np.arange(REACH + 1)
+    k_c, k_t = (a.ravel().astype(float) for a in np.meshgrid(k, k, indexing="ij"))
+    prob = stats.binom.pmf(k_c, n, rate) * stats.binom.pmf(k_t, n, rate * (1 + margin))
+    result = readout_of(n, k_c, k_t)
+    ni = non_inferiority(
+        result.rel_effect,
+        result.rel_se,
+        result.df,
+        -np.ones(k_c.size),
+        np.full(k_c.size, margin),
+        ALPHA,
+        methods_of(result),
+    )
+    assert prob[ni.safe].sum() <= ALPHA
