@@ -113,6 +113,11 @@ class MetricResult:
     cuped_slope_control: float | None = field(default=None, metadata=_FLOAT)
     cuped_slope_treatment: float | None = field(default=None, metadata=_FLOAT)
     cuped_variance_increase: float | None = field(default=None, metadata=_FLOAT)
+    # the Bayesian prior of the true relative lift (nsexp.analysis.priors)
+    prior_mean: float | None = field(default=None, metadata=_FLOAT)
+    prior_sd: float | None = field(default=None, metadata=_FLOAT)
+    prior_source: str | None = field(default=None, metadata=_STR)
+    prior_comparisons: int | None = field(default=None, metadata=_INT)
 
     @property
     def name(self) -> str:
@@ -227,6 +232,10 @@ JSON_FIELDS: tuple[str, ...] = (
     "rel_post_mean",
     "trusted",
     "cuped_variance_increase",
+    "prior_mean",
+    "prior_sd",
+    "prior_source",
+    "prior_comparisons",
 )
 
 
