@@ -316,6 +316,4 @@ def _note_expr() -> pl.Expr:
         .then(pl.lit("control value is 0: relative effect undefined"))
         .when(pl.col("p_value").is_null())
         .then(pl.lit("not testable"))
-        .when((pl.col("abs_ci_high") - pl.col("abs_ci_low")) == 0)
-        .then(pl.lit("no variation in either arm"))
     )

@@ -80,16 +80,12 @@ def validity(
         lost = moments & (np.nan_to_num(error, nan=0.0) > LOSSY)
         tiny = moments & (np.minimum(result.n_control, result.n_treatment) < MIN_UNITS) & ~lost
         constant = (
-            moments
-            & (result.control_unit_var == 0)
-            & (result.treatment_unit_var == 0)
-            & ~lost
-            & ~tiny
+            moments & (result.control_unit_var == 0) & (result.treatment_unit_var == 0) & ~lost
         )
     few = result.ci_method == "newcombe"
     blocked = few & normal_only
     note = np.select(
-        [lost, tiny, constant, blocked, few], [LOST, TINY, CONSTANT, FEW, EXACT], default=""
+        [lost, constant, tiny, blocked, few], [LOST, CONSTANT, TINY, FEW, EXACT], default=""
     )
     untestable = lost | constant
     return Validity(decisive=~(untestable | tiny | blocked), lost=untestable, note=note)

@@ -25,14 +25,16 @@ def _readout(root: Path):
     return row, treatment
 
 
-@pytest.mark.parametrize("rows", ["units", "mean_variance"])
+@pytest.mark.parametrize("rows", ["units", "mean_variance", "tiny"])
 def test_both_arms_constant_get_no_test_and_decide_nothing(tmp_path: Path, rows: str) -> None:
-    """40 × 3.00 vs 40 × 3.01 (unit rows, or mean/variance rows with variance 0): no p-value,
-    no interval of zero width, not decisive, and the reason says why."""
+    """40 × 3.00 vs 40 × 3.01 (unit rows, or mean/variance rows with variance 0; also 10 units
+    per arm, below the minimum): no p-value, no interval of zero width, not decisive, and the
+    reason says why."""
     write_metrics(tmp_path, SCORE)
-    if rows == "units":
+    if rows != "mean_variance":
+        n = 10 if rows == "tiny" else 40
         pl.DataFrame(
-            {"variant": ["control"] * 40 + ["treatment"] * 40, "score": [3.0] * 40 + [3.01] * 40}
+            {"variant": ["control"] * n + ["treatment"] * n, "score": [3.0] * n + [3.01] * n}
         ).write_csv(tmp_path / "e.csv")
     else:
         pl.DataFrame(
