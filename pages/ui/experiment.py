@@ -181,7 +181,7 @@ def details(e: ExperimentReadout, t: TreatmentReadout, settings: Settings) -> No
     st.dataframe(
         metric_table(t.metrics, alpha, engine),
         hide_index=True,
-        column_order=None if every else compact_columns(engine == "bayesian"),
+        column_order=None if every else compact_columns(alpha, engine == "bayesian"),
         width="stretch",
         column_config={
             "Metric": st.column_config.TextColumn(width="medium"),
