@@ -94,7 +94,8 @@ def metric_table(
     """Every figure of one treatment, formatted for people, North Star first. Lift is the
     decision effect (the posterior mean under the Bayesian engine, beside the raw Estimate,
     chance to beat control, expected loss and credible interval)."""
-    shown = [columns(alpha)[k] for k in table_keys(engine)]
+    every = columns(alpha)
+    shown = [every[k] for k in table_keys(engine)]
     return pl.DataFrame(
         {c.header: [c.cell(m) for m in metrics] for c in shown},
         schema={c.header: pl.String for c in shown},
