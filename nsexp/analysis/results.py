@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -21,7 +21,6 @@ import polars as pl
 from nsexp import format as fmt
 
 Outcome = Literal["better", "worse", "not_significant", "no_estimate", "untrusted"]
-OUTCOMES: tuple[Outcome, ...] = ("better", "worse", "not_significant", "no_estimate", "untrusted")
 OUTCOME_LABELS: dict[str, str] = {
     "better": "Better",
     "worse": "Worse",
@@ -299,13 +298,6 @@ JSON_FIELDS: tuple[str, ...] = tuple(
 )
 # The figures the CSV export carries, in the model's order.
 CSV_FIELDS: tuple[str, ...] = tuple(k for k, f in FIGURES.items() if f.csv)
-
-
-def results_frame(metrics: Sequence[MetricResult]) -> pl.DataFrame:
-    """Records back as a typed frame (RESULT_SCHEMA columns) with each one's `outcome`."""
-    rows = [{name: getattr(m, name) for name in RESULT_SCHEMA} for m in metrics]
-    outcomes = pl.Series("outcome", [m.outcome for m in metrics], dtype=pl.String)
-    return pl.DataFrame(rows, schema=RESULT_SCHEMA).with_columns(outcomes)
 
 
 def metric_results(frame: pl.DataFrame) -> tuple[MetricResult, ...]:
