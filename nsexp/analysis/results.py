@@ -224,6 +224,17 @@ class MetricResult:
     trusted: bool = field(
         default=True, metadata=_figure(_BOOL, "Trusted", "flag", json=50, csv=True)
     )
+    # the Bayesian prior of the true relative lift (nsexp.analysis.priors)
+    prior_mean: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Prior mean", "lift", json=51)
+    )
+    prior_sd: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Prior SD", "share", json=52)
+    )
+    prior_source: str | None = field(default=None, metadata=_figure(_STR, "Prior", "text", json=53))
+    prior_comparisons: int | None = field(
+        default=None, metadata=_figure(_INT, "Prior comparisons", "count", json=54)
+    )
 
     @property
     def name(self) -> str:

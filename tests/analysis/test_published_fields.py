@@ -67,6 +67,10 @@ PUBLISHED = (
     "engine",
     "rel_post_mean",
     "trusted",
+    "prior_mean",
+    "prior_sd",
+    "prior_source",
+    "prior_comparisons",
 )
 
 
