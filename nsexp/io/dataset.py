@@ -131,7 +131,7 @@ def _locate(path: Path) -> tuple[Path, SourceConfig | None, list[Path]]:
     if not files:
         raise InputError(
             "no CSV or Parquet files in the directory",
-            file=path,
+            file=path if path.name not in ("", "..") else os.path.abspath(path),  # not "."
             fix="add experiment data (*.csv or *.parquet) or point at another directory",
         )
     return root, source, files

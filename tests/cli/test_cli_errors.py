@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 from helpers import METRICS, CliRunner, make_units, write_frame, write_metrics, write_toml
@@ -613,6 +614,65 @@ def case_segment_by_an_id(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
     )
 
 
+# -------------------------------------- issue 19 item 9: encodings, compressed files, file names
+
+
+def _recoded(tmp: Path, name: str, encoding: str) -> None:
+    """The standard data with one file re-saved in another encoding."""
+    base(tmp)
+    path = tmp / name
+    path.write_text(path.read_text(encoding="utf-8"), encoding=encoding)
+
+
+def case_utf16_csv(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    _recoded(tmp, "exp.csv", "utf-16")  # with its byte-order mark
+    return [str(tmp)], ("exp.csv", "is UTF-16 text", "save it as UTF-8")
+
+
+def case_utf16_csv_without_a_bom(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    _recoded(tmp, "exp.csv", "utf-16-le")
+    return [str(tmp)], ("exp.csv", "is UTF-16 text", "save it as UTF-8")
+
+
+def case_utf16_metrics_toml(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    _recoded(tmp, "metrics.toml", "utf-16")
+    return [str(tmp)], ("metrics.toml", "is UTF-16 text", "save it as UTF-8")
+
+
+def _gzip_csv(tmp: Path, extra: bytes) -> tuple[list[str], tuple[str, ...]]:
+    import gzip
+
+    path = base(tmp)
+    path.write_bytes(gzip.compress(path.read_bytes() + extra, compresslevel=1))
+    return [str(tmp)], ("exp.csv", "is gzip-compressed", "decompress it")
+
+
+def case_small_gzip_csv(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    return _gzip_csv(tmp, b"")
+
+
+def case_gzip_csv_past_the_header_limit(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    """Compressed bytes past MAX_HEADER_BYTES with no newline byte: the same message."""
+    from nsexp.io.files import MAX_HEADER_BYTES
+
+    args, fragments = _gzip_csv(tmp, b"")
+    rng = np.random.default_rng(3)
+    noise = rng.integers(11, 256, MAX_HEADER_BYTES + 1000, dtype=np.uint8).tobytes()
+    path = tmp / "exp.csv"
+    path.write_bytes(path.read_bytes() + noise)
+    return args, fragments
+
+
+def case_zip_named_csv(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    import zipfile
+
+    path = base(tmp)
+    text = path.read_bytes()
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("exp.csv", text)
+    return [str(tmp)], ("exp.csv", "is a ZIP archive", "decompress it")
+
+
 CASES: dict[str, Setup] = {
     name.removeprefix("case_"): fn
     for name, fn in dict(globals()).items()
@@ -673,6 +733,20 @@ def test_bad_plan_input_exits_2_with_one_error_line(run_cli: CliRunner, name: st
     args, fragments = PLAN_CASES[name]
     daily = () if "--daily-units" in args else ("--daily-units", "100")
     assert_one_error(*run_cli("plan", *args, *daily), fragments)
+
+
+def test_an_empty_current_directory_is_named_by_its_path(
+    tmp_path: Path, run_cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`nsexp readout .` names the directory, not "."."""
+    write_metrics(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli("readout", ".")
+    assert_one_error(code, out, err, (f"error: {tmp_path}: ", "no CSV or Parquet files"))
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    code, out, err = run_cli("readout", "..")
+    assert_one_error(code, out, err, (f"error: {tmp_path}: ",))
 
 
 def test_an_error_exits_2_from_a_real_process(tmp_path: Path) -> None:
