@@ -787,12 +787,12 @@ TREATMENT = pl.col("variant") == "treatment"
 
 def ok_zero_variance_equal(tmp: Path) -> dict[str, str]:
     fine_units(tmp, clicks=pl.lit(2.0))
-    return {"clicks": "no variation"}
+    return {"clicks": "does not vary within either arm"}
 
 
 def ok_zero_variance_different(tmp: Path) -> dict[str, str]:
     fine_units(tmp, clicks=pl.when(TREATMENT).then(3.0).otherwise(2.0))
-    return {"clicks": "no variation"}
+    return {"clicks": "does not vary within either arm"}
 
 
 def ok_zero_conversions_in_control(tmp: Path) -> dict[str, str]:
