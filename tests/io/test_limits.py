@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from helpers import write_metrics
+from helpers import CliRunner, write_metrics
 
 import nsexp.config.catalog as catalog_module
 import nsexp.io.dataset as dataset_module
@@ -267,3 +267,21 @@ def test_limits_from_the_environment(monkeypatch) -> None:
 def test_an_upload_at_the_documented_portfolio_size_fits() -> None:
     """1,000 experiments × 10 arms × 3 metrics (issue 19) is within an upload's limits."""
     assert UPLOAD_LIMITS.arm_metrics is not None and UPLOAD_LIMITS.arm_metrics >= 1_000 * 10 * 3
+
+
+@pytest.mark.parametrize("command", ["readout", "tree", "proxies"])
+def test_the_cli_refuses_past_its_environment_limits_with_one_line(
+    tmp_path: Path, monkeypatch, run_cli: CliRunner, command: str
+) -> None:
+    write_metrics(tmp_path, NS)
+    parquet_units(tmp_path / "a.parquet", 20)
+    monkeypatch.setenv("NSEXP_MAX_ROWS", "10")
+    code, out, err = run_cli(command, tmp_path)
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        f"error: {tmp_path / 'a.parquet'}: the data files hold at least 20 rows, more than the "
+        "limit of 10; aggregate the units first: summary rows (one per experiment, arm and "
+        "metric), or raise NSEXP_MAX_ROWS"
+    ]
+    monkeypatch.delenv("NSEXP_MAX_ROWS")
+    assert run_cli(command, tmp_path)[0] == 0
