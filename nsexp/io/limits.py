@@ -3,7 +3,10 @@
 - rows and cells (rows × columns) over all data files: from each Parquet file's metadata (row
   groups' row counts, no page decoded) or a count of a CSV's line breaks, before a row is parsed;
 - arm-metrics (experiments × arms × metrics: the figures a readout computes and keeps) from the
-  summary, before any statistic.
+  summary, before any statistic;
+- unit-resamples (an experiment's units × bootstrap resamples: the Poisson weights a bootstrap
+  may draw) from the units counted, before the app resamples (an upload's limit only: the CLI's
+  `--bootstrap` is asked for by whoever runs it).
 
 The app holds every upload to UPLOAD_LIMITS, so one request's CPU and memory stay bounded. The
 CLI and an operator's own data directory read NSEXP_MAX_ROWS, NSEXP_MAX_CELLS and
@@ -29,6 +32,7 @@ _SHRINK_FIX = {
     "rows": "aggregate the units first: summary rows (one per experiment, arm and metric)",
     "cells": "drop the columns no metric reads, or aggregate the units to summary rows",
     "arm_metrics": "read fewer experiments at a time (e.g. one quarter's), or fewer metrics",
+    "unit_resamples": "run `nsexp readout --bootstrap N` on the data, where it has no limit",
 }
 
 
@@ -40,6 +44,7 @@ class Limits:
     rows: int | None = None
     cells: int | None = None
     arm_metrics: int | None = None
+    unit_resamples: int | None = None
     operator: bool = False
 
     @classmethod
@@ -49,13 +54,18 @@ class Limits:
 
     def fix(self, name: str) -> str:
         """How to get under the limit `name`: shrink the data, or (an operator's) raise it."""
-        return f"{_SHRINK_FIX[name]}, or raise {ENV[name]}" if self.operator else _SHRINK_FIX[name]
+        if self.operator and name in ENV:
+            return f"{_SHRINK_FIX[name]}, or raise {ENV[name]}"
+        return _SHRINK_FIX[name]
 
 
 # Uploads to the app (docs/deployment.md, "Limits"): a 1,000-experiment × 10-arm × 3-metric
-# portfolio (30,000 arm-metrics) fits; on a 2-core server a save or a readout at these limits
-# takes seconds (bench/limits.py), and a readout with its learning keeps about 100 MB.
-UPLOAD_LIMITS = Limits(rows=10_000_000, cells=50_000_000, arm_metrics=40_000)
+# portfolio (30,000 arm-metrics) fits, and the demo's 100,000-unit experiment at the largest
+# bootstrap offered (10,000 resamples); on a 2-core server a save or a readout at these limits
+# takes seconds (bench/limits.py), and a readout with its learning keeps about 150 MB.
+UPLOAD_LIMITS = Limits(
+    rows=10_000_000, cells=50_000_000, arm_metrics=40_000, unit_resamples=1_000_000_000
+)
 
 
 def check_files(paths: Iterable[Path], limits: Limits) -> None:
@@ -93,6 +103,18 @@ def check_arm_metrics(summary: pl.DataFrame, limits: Limits) -> None:
             f"the data holds {count:,} experiment × arm × metric figures ({experiments:,} "
             f"experiments), more than the limit of {limits.arm_metrics:,} per readout",
             fix=limits.fix("arm_metrics"),
+        )
+
+
+def check_resamples(units: int, resamples: int, limits: Limits) -> None:
+    """Refuse a bootstrap of `resamples` over `units` units whose Poisson weights (one per unit
+    and resample, at most) pass the limit, before a unit is read."""
+    limit = limits.unit_resamples
+    if limit is not None and units * resamples > limit:
+        raise InputError(
+            f"a bootstrap of {resamples:,} resamples of {units:,} units draws up to "
+            f"{units * resamples:,} weights, more than the limit of {limit:,} per request",
+            fix=limits.fix("unit_resamples"),
         )
 
 

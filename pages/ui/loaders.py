@@ -30,7 +30,7 @@ from nsexp.analysis.settings import Settings
 from nsexp.analysis.srm import srm_checks
 from nsexp.errors import InputError
 from nsexp.io import Dataset, default_data_dir, load_dataset
-from nsexp.io.limits import UPLOAD_LIMITS, Limits
+from nsexp.io.limits import UPLOAD_LIMITS, Limits, check_resamples
 from nsexp.learning.history import Learning, readout_learning
 from nsexp.learning.proxies import Impact, cumulative_impact
 from nsexp.learning.tree import TreeEvidence
@@ -66,9 +66,9 @@ def _or_stop(call: Callable[P, T]) -> Callable[P, T]:
     return guarded
 
 
-def _limits(data: DataContext) -> Limits | None:
+def _limits(data: DataContext) -> Limits:
     """An upload's limits for a workspace; the operator's own (NSEXP_MAX_...) for the root."""
-    return UPLOAD_LIMITS if data.workspace else None
+    return UPLOAD_LIMITS if data.workspace else Limits.from_env()
 
 
 @st.cache_resource(max_entries=4, ttl=TTL, show_spinner=False)
@@ -195,6 +195,18 @@ def segment_view(
         file, Path(data.path) / "metrics.toml", segment=column, limits=_limits(data)
     )
     return segment_readout(dataset, settings, experiment_id)
+
+
+@_or_stop
+def bootstrap_refusal(data: DataContext, experiment_id: str, resamples: int) -> str | None:
+    """Why the app will not resample this experiment's units in one request (too many units for
+    the resamples: nsexp.io.limits), or None."""
+    units = _dataset(data).units.filter(pl.col("experiment") == experiment_id)["units"].sum()
+    try:
+        check_resamples(int(units), resamples, _limits(data))
+    except InputError as exc:
+        return exc.message
+    return None
 
 
 @_or_stop

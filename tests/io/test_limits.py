@@ -15,10 +15,11 @@ import nsexp.config.catalog as catalog_module
 import nsexp.io.dataset as dataset_module
 import nsexp.io.files as files
 import nsexp.io.limits as limits_module
+from nsexp.analysis.settings import BOOTSTRAP_CHOICES
 from nsexp.config.catalog import load_catalog
 from nsexp.errors import InputError
 from nsexp.io import load_dataset
-from nsexp.io.limits import UPLOAD_LIMITS, Limits
+from nsexp.io.limits import UPLOAD_LIMITS, Limits, check_resamples
 from nsexp.io.overflow import check_finite_sums
 
 NS = {"lessons": {"role": "north_star", "type": "mean"}}
@@ -285,3 +286,18 @@ def test_the_cli_refuses_past_its_environment_limits_with_one_line(
     ]
     monkeypatch.delenv("NSEXP_MAX_ROWS")
     assert run_cli(command, tmp_path)[0] == 0
+
+
+def test_resamples_limit_counts_units_times_resamples() -> None:
+    limits = Limits(unit_resamples=1_000_000)
+    check_resamples(1_000, 1_000, limits)  # at the limit
+    with pytest.raises(InputError) as refused:
+        check_resamples(1_001, 1_000, limits)
+    assert refused.value.message == (
+        "a bootstrap of 1,000 resamples of 1,001 units draws up to 1,001,000 weights, more than "
+        "the limit of 1,000,000 per request; run `nsexp readout --bootstrap N` on the data, "
+        "where it has no limit"
+    )
+    check_resamples(10**9, 10**5, Limits.from_env())  # the CLI's and the operator's: none
+    # the demo's 100,000-unit experiment at the largest bootstrap a link may ask for
+    check_resamples(100_000, max(BOOTSTRAP_CHOICES), UPLOAD_LIMITS)
