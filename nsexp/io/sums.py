@@ -15,6 +15,7 @@ nsexp.io.units turns them into the summary's shifted sums.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 
@@ -215,20 +216,15 @@ class SumsPlan:
         """The wide frame under the statistics' names, the metrics to aggregate again, and the
         ratios whose sums still count rows missing a part (see `patch_ratios`)."""
         col = {key: e.meta.output_name() for key, e in self.exprs.items()} | {_UNITS: "units"}
-        units = wide["units"]
         redo, patch, out = [], [], []
         for metric in metrics:
-            whole = all((wide[col[k]] == units).all() for k in self.whole[metric.id])
-            finite = all(wide[col[k]].is_finite().all() for k in self.finite[metric.id])
-            stats = self.stats[metric.id]
-            zero_one = "min" not in stats or stats["min"] != _FROM_SUMS
-            if not zero_one:  # an integer proportion: are all its values 0 or 1?
-                zero_one = self._zero_one(wide, col[stats["sum"]], col[stats["sum_sq"]])
-            if not whole and finite and zero_one and self._patchable(metric, wide, col):
-                patch.append(metric)
-            elif not (whole and finite and zero_one):
+            fate = self._fate(metric, wide, col)
+            if fate == "redo":
                 redo.append(metric)
                 continue
+            if fate == "patch":
+                patch.append(metric)
+            stats = self.stats[metric.id]
             n = pl.col(col[stats["n"]]).cast(pl.Float64)
             out += [self._column(metric.id, s, k, n, col) for s, k in stats.items()]
         keep = [c for c in wide.columns if not c.startswith("__nsexp_")]
@@ -239,6 +235,24 @@ class SumsPlan:
             redo,
             patch,
         )
+
+    def _fate(
+        self, metric: Metric, wide: pl.DataFrame, col: dict
+    ) -> Literal["ok", "patch", "redo"]:
+        """`ok` where the unmasked sums hold for the metric, `patch` for a ratio of integer
+        parts with gaps (see `patch_ratios`), else `redo` (aggregate again with the masks)."""
+        units = wide["units"]
+        whole = all((wide[col[k]] == units).all() for k in self.whole[metric.id])
+        finite = all(wide[col[k]].is_finite().all() for k in self.finite[metric.id])
+        stats = self.stats[metric.id]
+        zero_one = "min" not in stats or stats["min"] != _FROM_SUMS
+        if not zero_one:  # an integer proportion: are all its values 0 or 1?
+            zero_one = self._zero_one(wide, col[stats["sum"]], col[stats["sum_sq"]])
+        if whole and finite and zero_one:
+            return "ok"
+        if finite and zero_one and self._patchable(metric, wide, col):
+            return "patch"
+        return "redo"
 
     def _column(self, mid: str, stat: str, key: tuple[str, ...], n: pl.Expr, col: dict) -> pl.Expr:
         """One statistic under its name, from the planned aggregation `key` (n: the metric's)."""
