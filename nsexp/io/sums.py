@@ -49,15 +49,17 @@ def pilots(lazy: pl.LazyFrame, metrics: list[Metric], names: list[str]) -> dict[
     return {c: 0.0 if row[c] is None else float(row[c]) for c in columns}
 
 
-def centred(name: str, x: pl.Expr, pilot: float, n: pl.Expr) -> list[pl.Expr]:
+def centred(name: str, x: pl.Expr, pilot: float, n: pl.Expr, cube: bool = False) -> list[pl.Expr]:
     """`<name>shift` (the pilot), `<name>dev_sum` = Σ(x − pilot) and `<name>m2` = Σ(x − x̄)²
-    over the n values x holds (null where there are none)."""
+    over the n values x holds (null where there are none); with `cube`, also
+    `<name>dev_sum_cu` = Σ(x − pilot)³ (a mean metric's skewness)."""
     d = x - pilot
-    return [
+    out = [
         pl.when(n > 0).then(pl.lit(pilot, pl.Float64)).alias(f"{name}shift"),
         pl.when(n > 0).then(d.sum()).alias(f"{name}dev_sum"),
         (d.var(ddof=0) * n).alias(f"{name}m2"),
     ]
+    return [*out, pl.when(n > 0).then((d**3).sum()).alias(f"{name}dev_sum_cu")] if cube else out
 
 
 def co_moment(name: str, x: pl.Expr, px: float, y: pl.Expr, py: float, n: pl.Expr) -> pl.Expr:
@@ -117,10 +119,11 @@ class SumsPlan:
     def _agg(self, op: str, *columns: str) -> tuple[str, ...]:
         key = (op, *sorted(columns))
         if key not in self.exprs:
-            if op in ("dev", "var", "cov"):
+            if op in ("dev", "cube", "var", "cov"):
                 centred = [self._centred(c) for c in key[1:]]
                 expr = {
                     "dev": lambda: centred[0].sum(),
+                    "cube": lambda: (centred[0] ** 3).sum(),
                     "var": lambda: centred[0].var(ddof=0),
                     "cov": lambda: pl.cov(centred[0], centred[-1], ddof=0),
                 }[op]()
@@ -186,7 +189,7 @@ class SumsPlan:
             stats |= {} if exact else {"min": a("min", x), "max": a("max", x)}
             finite = self._finite(x)
         else:
-            stats |= moments("", x)
+            stats |= moments("", x) | {"dev_sum_cu": a("cube", x)}
             self.raw[metric.id] = [""]
             finite = self._finite(x, op="dev")
         whole: list[tuple[str, ...]] = []
@@ -270,7 +273,7 @@ class SumsPlan:
             return (pl.col("units") - total).cast(pl.UInt32).alias(name)
         if key[0] == "count":
             return total.cast(pl.UInt32).alias(name)
-        if key[0] == "dev":
+        if key[0] in ("dev", "cube"):
             return pl.when(n > 0).then(total).alias(name)
         if key[0] in ("var", "cov"):
             return (total * n).alias(name)
