@@ -19,7 +19,7 @@ from nsexp.errors import InputError
 from nsexp.io import schema
 from nsexp.io.cross import cross_totals, empty_cross
 from nsexp.io.cumulative import as_daily
-from nsexp.io.engines import SOURCE_FILE, load_source, read_source
+from nsexp.io.engines import SOURCE_FILE, SourceConfig, load_source, read_source
 from nsexp.io.files import check_dates, data_files, kind_of, require_variant, scan
 from nsexp.io.overflow import check_finite_sums
 from nsexp.io.schema import KEYS, SUMMARY_SCHEMA
@@ -86,76 +86,22 @@ def load_dataset(
     as an experiment of its own (see nsexp.io.segment). `control` names the control arm of
     experiments that experiments.toml does not cover (the CLI's --control)."""
     path = Path(path)
-    if not path.exists():
-        raise InputError(
-            "no such file or directory", file=path, fix="pass a data directory or a data file"
-        )
-    root = path if path.is_dir() else path.parent
-
-    source = load_source(root) if path.is_dir() else None
-    files = data_files(root) if path.is_dir() else [path]
-    if source is not None:  # source.toml names where the rows are; the directory's files are not
-        files = [root / SOURCE_FILE]
-    if path.is_file() and path.suffix.lower() not in (".csv", ".parquet"):
-        raise InputError("not a CSV or Parquet file", file=path, fix="pass a .csv or .parquet")
-    if not files:
-        raise InputError(
-            "no CSV or Parquet files in the directory",
-            file=path,
-            fix="add experiment data (*.csv or *.parquet) or point at another directory",
-        )
+    root, source, files = _locate(path)
     catalog = load_catalog(metrics if metrics is not None else root / "metrics.toml")
     infos = load_experiments(root / "experiments.toml")
-    if source is not None and segment is not None:
-        raise InputError(
-            "segments are read from unit-level files, not from source.toml",
-            file=root / SOURCE_FILE,
-            fix="drop --segment, or point at a directory of unit-level files",
-        )
-    if source is not None:
-        reads = [read_source(source, catalog)]
-        check_finite_sums(reads[0].summary, catalog, root / SOURCE_FILE)
-    else:
-        if segment is not None:
-            files = unit_files(files, catalog, segment)
-        reads = [_read_file(f, catalog, segment) for f in files]
-        if segment is not None:
-            reads = drop_thin_segments(reads, segment)
+    files, reads = _read_all(root, source, files, catalog, segment)
     summary = pl.concat([r.summary for r in reads]).select(list(SUMMARY_SCHEMA))
     _check_duplicates(summary, files)
-    units = pl.concat([r.units for r in reads], how="vertical_relaxed")
-    seen = set().union(*(r.metrics for r in reads))
-    absent = [m for m in catalog.metrics if m not in seen]
-    if absent:
-        metric = catalog.metrics[absent[0]]
-        raise InputError(
-            f"metric '{metric.id}' is in the catalog but no data file has it",
-            file=catalog.path,
-            column=", ".join(metric.columns),
-            fix=f"check the column name in [metrics.{metric.id}] or remove the metric",
-        )
+    _check_every_metric_read(reads, catalog)
     where = _files_by_experiment(reads, files)
     _check_complete(summary, catalog, where)
-    problems = _merge(r.problems for r in reads)
-    notes = _merge(r.notes for r in reads)
     if segment is not None:
         infos = segment_infos(infos, summary["experiment"].unique().to_list(), segment)
-    arms = summary.group_by("experiment").agg(pl.col("variant").unique().sort())
-    experiments = {
-        eid: _experiment(
-            eid,
-            tuple(arms_of),
-            infos,
-            problems.get(eid, []),
-            notes.get(eid, []),
-            root,
-            Choice(control, where.get(eid), catalog.column("variant")),
-        )
-        for eid, arms_of in sorted(arms.iter_rows())
-    }
+    asked = Choice(control, None, catalog.column("variant"))
+    units = pl.concat([r.units for r in reads], how="vertical_relaxed")
     return Dataset(
         catalog=catalog,
-        experiments=experiments,
+        experiments=_experiments(summary, reads, infos, root, asked, where),
         summary=summary.sort("experiment", "metric", "variant", "date"),
         units=units.group_by("experiment", "variant", "date").agg(pl.col("units").sum()),
         files=tuple(str(f) for f in files),
@@ -168,10 +114,100 @@ def load_dataset(
     )
 
 
+def _locate(path: Path) -> tuple[Path, SourceConfig | None, list[Path]]:
+    """The data's root directory, its source.toml (if any) and the files to read: the one file
+    given, the directory's data files, or source.toml itself when it names where the rows are."""
+    if not path.exists():
+        raise InputError(
+            "no such file or directory", file=path, fix="pass a data directory or a data file"
+        )
+    root = path if path.is_dir() else path.parent
+    source = load_source(root) if path.is_dir() else None
+    files = data_files(root) if path.is_dir() else [path]
+    if source is not None:  # source.toml names where the rows are; the directory's files are not
+        files = [root / SOURCE_FILE]
+    if path.is_file() and path.suffix.lower() not in (".csv", ".parquet"):
+        raise InputError("not a CSV or Parquet file", file=path, fix="pass a .csv or .parquet")
+    if not files:
+        raise InputError(
+            "no CSV or Parquet files in the directory",
+            file=path,
+            fix="add experiment data (*.csv or *.parquet) or point at another directory",
+        )
+    return root, source, files
+
+
+def _read_all(
+    root: Path,
+    source: SourceConfig | None,
+    files: list[Path],
+    catalog: Catalog,
+    segment: str | None,
+) -> tuple[list[Path], list[FileRead]]:
+    """Every file read (or the source's one aggregation), split by `segment` when asked; with
+    the files actually read (a segment reads the unit-level ones only)."""
+    if source is not None and segment is not None:
+        raise InputError(
+            "segments are read from unit-level files, not from source.toml",
+            file=root / SOURCE_FILE,
+            fix="drop --segment, or point at a directory of unit-level files",
+        )
+    if source is not None:
+        read = read_source(source, catalog)
+        check_finite_sums(read.summary, catalog, root / SOURCE_FILE)
+        return files, [read]
+    if segment is None:
+        return files, [_read_file(f, catalog) for f in files]
+    files = unit_files(files, catalog, segment)
+    return files, drop_thin_segments([_read_file(f, catalog, segment) for f in files], segment)
+
+
+def _check_every_metric_read(reads: list[FileRead], catalog: Catalog) -> None:
+    """Every metric of the catalog was found in some file: a misspelt column fails here."""
+    seen = set().union(*(r.metrics for r in reads))
+    absent = [m for m in catalog.metrics if m not in seen]
+    if absent:
+        metric = catalog.metrics[absent[0]]
+        raise InputError(
+            f"metric '{metric.id}' is in the catalog but no data file has it",
+            file=catalog.path,
+            column=", ".join(metric.columns),
+            fix=f"check the column name in [metrics.{metric.id}] or remove the metric",
+        )
+
+
+def _experiments(
+    summary: pl.DataFrame,
+    reads: list[FileRead],
+    infos: dict[str, ExperimentInfo],
+    root: Path,
+    asked: Choice,
+    where: dict[str, str],
+) -> dict[str, Experiment]:
+    """Each experiment of the summary with its arms, control, and the files' problems and
+    notes; `asked`: the control asked for (--control), `where`: each experiment's files."""
+    problems = _merge(r.problems for r in reads)
+    notes = _merge(r.notes for r in reads)
+    arms = summary.group_by("experiment").agg(pl.col("variant").unique().sort())
+    return {
+        eid: _experiment(
+            eid,
+            tuple(arms_of),
+            infos,
+            problems.get(eid, []),
+            notes.get(eid, []),
+            root,
+            asked._replace(file=where.get(eid)),
+        )
+        for eid, arms_of in sorted(arms.iter_rows())
+    }
+
+
 def fingerprint(paths: list[Path]) -> str:
-    """A short content hash of the given files (names and bytes), to tell data versions apart."""
+    """A short content hash of the given files (names and bytes), to tell data versions apart;
+    ordered by file name, so the same files give the same hash wherever they sit."""
     digest = hashlib.blake2b(digest_size=8)
-    for p in sorted(p for p in paths if p.is_file()):
+    for p in sorted((p for p in paths if p.is_file()), key=lambda p: (p.name, str(p))):
         digest.update(p.name.encode())
         with p.open("rb") as handle:
             while chunk := handle.read(1 << 20):

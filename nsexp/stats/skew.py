@@ -57,7 +57,7 @@ def third_moment(arm: ArmSums) -> tuple[FloatArray, FloatArray]:
     return m2, m3
 
 
-def difference_skewness(gamma: FloatArray, n_c: FloatArray, n_t: FloatArray) -> FloatArray:
+def difference_skewness(gamma: FloatArray | float, n_c: FloatArray, n_t: FloatArray) -> FloatArray:
     """Skewness of mean_t − mean_c for identical arms of skewness γ."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return gamma * (1 / n_t**2 - 1 / n_c**2) / (1 / n_t + 1 / n_c) ** 1.5
