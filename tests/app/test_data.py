@@ -7,14 +7,14 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from helpers import APP_FILE, DEMO_DATA, make_units, write_frame, write_metrics
+from helpers import APP_FILE, DEMO_DATA, AppOpener, make_units, write_frame, write_metrics
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import TextArea
 
 from nsexp.analysis.srm import srm_checks
 from nsexp.errors import InputError
 from nsexp.io import load_dataset
-from nsexp.store import storage
+from nsexp.store import pins, storage
 from nsexp.store import workspaces as ws
 
 APP = str(APP_FILE)
@@ -469,3 +469,30 @@ def test_deeply_nested_source_toml_on_the_data_page(root: Path) -> None:
     at = open_page()
     assert not at.exception
     assert any("source.toml: not valid TOML (nested too deeply" in e for e in errors(at))
+
+
+def test_a_pin_shows_its_delete_code_once_and_its_creator_deletes_it(
+    root: Path, open_app: AppOpener
+) -> None:
+    info = ws.create_workspace(root, {"signup.csv": UNITS_CSV, "metrics.toml": CATALOG})
+    query = {"workspace": info.id, "experiment": "signup"}
+    at = open_app("pages/readout.py", query, data=root)
+    at.button(key="pin_readout").click().run()
+    assert not at.exception
+    (pin,) = pins.list_pins(info.path)
+    code = at.code[-1].value
+    assert len(code) >= 16 and code not in (info.path / "pins" / f"{pin.id}.json").read_text()
+    next(b for b in at.button if b.label == "Open the pinned readout").click().run()
+    assert at.query_params["pin"] == pin.id
+
+    def delete_pin(typed: str) -> None:
+        at.text_input(key="storage_pin_delete_code").input(typed)
+        button(at, "Delete pin").click().run()
+
+    delete_pin("not the code")
+    assert any(f"that is not the delete code of pin {pin.id}" in e for e in errors(at))
+    assert pins.list_pins(info.path) == [pin]
+    delete_pin(code)
+    assert not at.exception and "pin" not in at.query_params
+    assert any(f"Deleted pin {pin.id}" in t.value for t in at.toast)
+    assert pins.list_pins(info.path) == []
