@@ -17,7 +17,7 @@ Limits (documented in docs/deployment.md and on the Data page):
 - file names are plain base names of ASCII letters, digits, `.`, `_`, `-`, ending in .csv or
   .parquet; the only TOML files are metrics.toml and experiments.toml;
 - an upload without metrics.toml gets a copy of the current catalog (the data root's metrics.toml
-  unless the caller names another), and the copy is part of the content hash.
+  unless the caller names another), and the copy is part of the data fingerprint.
 
 Nothing is ever written outside `<data_root>/workspaces/`: uploads are validated with the same
 loader as the CLI in a private staging directory there, then renamed into place in one step.
