@@ -88,7 +88,6 @@ class WorkspaceInfo:
     files: tuple[str, ...]
     created_at: str
     fingerprint: str
-    catalog_copied: bool = False
     owner: str | None = None  # None: capability mode, whoever holds the link
     has_delete_code: bool = False  # False for workspaces saved before delete codes
     delete_code: str | None = field(default=None, repr=False, compare=False)  # at save only
@@ -288,7 +287,6 @@ def read_workspace(data_root: Path, workspace_id: str) -> WorkspaceInfo:
             files=tuple(str(f) for f in raw["files"]),
             created_at=str(raw["created_at"]),
             fingerprint=str(raw["fingerprint"]),
-            catalog_copied=bool(raw.get("catalog_copied", False)),
             owner=raw["owner"] if isinstance(raw.get("owner"), str) else None,
             has_delete_code=isinstance(raw.get("delete_code"), dict),
         )

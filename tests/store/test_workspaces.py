@@ -3,6 +3,7 @@ never written outside their root."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -37,6 +38,11 @@ def root(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def copied(info: ws.WorkspaceInfo) -> bool:
+    """Whether the manifest records that the catalog was copied in (the upload had none)."""
+    return json.loads((info.path / ws.MANIFEST).read_text())["catalog_copied"]
+
+
 def files_outside_workspaces(root: Path) -> set[Path]:
     """Every file under root that is not inside root/workspaces."""
     return {p for p in root.rglob("*") if p.is_file() and ws.WORKSPACES_DIR not in p.parts}
@@ -49,7 +55,7 @@ def test_create_saves_a_workspace_under_a_random_id(root: Path) -> None:
     assert info.files == ("metrics.toml", "signup.csv")
     assert (info.path / "signup.csv").read_bytes() == UNITS_CSV
     assert info.created_at.endswith("Z")
-    assert not info.catalog_copied
+    assert not copied(info)
     dataset = load_dataset(info.path)
     assert list(dataset.experiments) == ["signup"]
     assert info.fingerprint == dataset.fingerprint
@@ -72,7 +78,7 @@ def test_every_save_gets_a_new_id_and_the_same_fingerprint(root: Path) -> None:
 
 def test_missing_catalog_is_copied_from_the_data_root(root: Path) -> None:
     info = ws.create_workspace(root, {"signup.csv": UNITS_CSV})
-    assert info.catalog_copied
+    assert copied(info)
     assert (info.path / "metrics.toml").read_bytes() == CATALOG
 
 
@@ -310,7 +316,7 @@ def test_directory_files_and_stamp_read_only_what_nsexp_reads(root: Path) -> Non
 
 def test_demo_data_round_trips_into_a_workspace(tmp_path: Path) -> None:
     info = ws.create_workspace(tmp_path, ws.directory_files(DATA))
-    assert not info.catalog_copied
+    assert not copied(info)
     assert load_dataset(info.path).fingerprint == load_dataset(DATA).fingerprint
 
 
