@@ -36,7 +36,11 @@ def clean_on_start(root: str) -> int:
     left behind, and the workspaces expired since: once per process and data root (cached),
     before any page is drawn. Returns how many were removed."""
     staged = storage.clean_staging(ws.workspaces_root(Path(root)), on_start=True)
-    return staged + storage.clean_pin_temps(Path(root)) + len(ws.expire_workspaces(Path(root)))
+    try:
+        expired = len(ws.expire_workspaces(Path(root)))
+    except InputError:  # a bad NSEXP_WORKSPACE_TTL_DAYS: the Data page says so, pages still open
+        expired = 0
+    return staged + storage.clean_pin_temps(Path(root)) + expired
 
 
 def mark_opened(path: Path) -> None:
@@ -148,6 +152,7 @@ def manage_workspaces(root: Path, on_view: str | None) -> None:
     try:
         quota = storage.mb(storage.max_storage_bytes())
         share = storage.mb(storage.max_workspace_bytes())
+        days = ws.ttl_seconds() / 86_400
     except InputError as exc:
         st.error(exc.message, icon=":material/error:")
         return
@@ -155,7 +160,8 @@ def manage_workspaces(root: Path, on_view: str | None) -> None:
         f"Saved workspaces are private links: this list shows only the ones saved in this "
         f"browser tab's session. {storage.mb(storage.used_bytes(root))} of {quota} in use by "
         f"all uploads and pins ({storage.STORAGE_ENV}), at most {share} per workspace with its "
-        f"pins ({storage.WORKSPACE_ENV}); 1 MB = 1,000,000 bytes."
+        f"pins ({storage.WORKSPACE_ENV}); 1 MB = 1,000,000 bytes. A workspace nobody opens for "
+        f"{days:g} days is deleted unless a readout of it is pinned ({ws.TTL_ENV})."
     )
     _result(_RESULT)
     infos = mine(root)

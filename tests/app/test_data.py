@@ -496,3 +496,17 @@ def test_a_pin_shows_its_delete_code_once_and_its_creator_deletes_it(
     assert not at.exception and "pin" not in at.query_params
     assert any(f"Deleted pin {pin.id}" in t.value for t in at.toast)
     assert pins.list_pins(info.path) == []
+
+
+def test_a_bad_expiry_setting_is_one_message_and_the_pages_still_open(
+    root: Path, monkeypatch
+) -> None:
+    ws.create_workspace(root, {"signup.csv": UNITS_CSV, "metrics.toml": CATALOG})
+    monkeypatch.setenv(ws.TTL_ENV, "lots")
+    at = open_page()
+    assert not at.exception
+    assert errors(at) == [
+        "NSEXP_WORKSPACE_TTL_DAYS='lots' is not a number of days; set "
+        "NSEXP_WORKSPACE_TTL_DAYS to a positive number, e.g. 90"
+    ]
+    assert metric(at, "Experiments") == experiment_count(root)
