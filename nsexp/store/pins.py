@@ -143,20 +143,21 @@ def delete_pin(
     workspace_dir: Path, pin_id: str, *, code: str | None = None, operator: bool = False
 ) -> int:
     """Delete one pin and return the bytes freed. A visitor needs the pin's own delete code or
-    its workspace's; the operator (the CLI on the server) needs none."""
-    pin = load_pin(workspace_dir, pin_id)
-    path = pins_dir(workspace_dir) / f"{pin.id}.json"
+    its workspace's; the operator (the CLI on the server) needs none, even for a corrupt pin."""
+    path = pins_dir(workspace_dir) / f"{pin_id}.json"
+    if not (operator and isinstance(pin_id, str) and PIN_ID.fullmatch(pin_id) and path.is_file()):
+        load_pin(workspace_dir, pin_id)  # refuses a malformed id, an unknown pin, a corrupt file
     if not operator:
         records = [access_record(path)[1], access_record(Path(workspace_dir) / MANIFEST)[1]]
         if all(r is None for r in records):
             raise InputError(
-                f"pin {pin.id} was saved before delete codes: only whoever runs nsexp can "
+                f"pin {pin_id} was saved before delete codes: only whoever runs nsexp can "
                 "delete it",
                 fix="ask them to run `nsexp workspaces delete --pin` on the server",
             )
         if not any(code_matches(r, code or "") for r in records):
             raise InputError(
-                f"that is not the delete code of pin {pin.id} or of its workspace",
+                f"that is not the delete code of pin {pin_id} or of its workspace",
                 fix="type the code shown once when it was pinned (or when its workspace was "
                 "saved); without it, ask whoever runs nsexp",
             )
@@ -167,7 +168,7 @@ def delete_pin(
         except FileNotFoundError:
             return 0
         except OSError as exc:
-            raise write_error(exc, f"the deletion of pin {pin.id}") from None
+            raise write_error(exc, f"the deletion of pin {pin_id}") from None
     return size
 
 

@@ -90,3 +90,12 @@ def test_bad_input_is_one_error_line(
     assert code == 2 and out == ""
     assert err.startswith("error: ") and err.count("\n") == 1 and message in err
     assert len(ws.list_workspaces(root)) == 2
+
+
+def test_the_operator_deletes_a_corrupt_pin(root: Path, run_cli: CliRunner) -> None:
+    info = ws.list_workspaces(root)[0]
+    (info.path / "pins").mkdir()
+    (info.path / "pins" / "0123456789ab.json").write_text('{"id": "0123')  # torn by hand
+    code, _, err = run_cli("workspaces", "delete", str(root), info.id, "--pin", "0123456789ab")
+    assert (code, err) == (0, "")
+    assert list((info.path / "pins").iterdir()) == []
