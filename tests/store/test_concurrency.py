@@ -7,12 +7,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from helpers import REPO
 
+from nsexp.errors import InputError
 from nsexp.store import storage
 from nsexp.store import workspaces as ws
 
@@ -95,3 +97,32 @@ def test_two_simultaneous_saves_never_pass_the_quota(tmp_path: Path, monkeypatch
 def test_two_simultaneous_48_mb_saves_under_a_60_mb_quota(tmp_path: Path, monkeypatch) -> None:
     stored = run_trials(tmp_path, 48_000_000, 60, 6, monkeypatch)
     assert all(48_000_000 < s <= 60_000_000 for s in stored)
+
+
+def test_two_sessions_of_one_server_never_pass_the_quota(tmp_path: Path, monkeypatch) -> None:
+    """The app's sessions are threads of one process: the lock (one open file each) holds
+    between them too."""
+    (tmp_path / "metrics.toml").write_text(CATALOG)
+    (tmp_path / "upload").mkdir()
+    for k, name in enumerate(("a.csv", "b.csv")):
+        upload_csv(tmp_path / "upload" / name, 300_000, seed=k)
+    monkeypatch.setenv(storage.STORAGE_ENV, "0.5")
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def save(name: str) -> None:
+        files = {name: (tmp_path / "upload" / name).read_bytes(), "metrics.toml": CATALOG.encode()}
+        start.wait()
+        try:
+            outcomes.append(ws.create_workspace(tmp_path, files).id)
+        except InputError as exc:
+            outcomes.append(exc.message)
+
+    threads = [threading.Thread(target=save, args=(n,)) for n in ("a.csv", "b.csv")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(ws.list_workspaces(tmp_path)) == 1
+    assert sum("over its quota of" in o for o in outcomes) == 1
+    assert storage.used_bytes(tmp_path) <= 500_000
