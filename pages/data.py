@@ -139,10 +139,12 @@ st.selectbox(
     "Listed: the bundled data and the workspaces saved in this session.",
 )
 
+shown_above = None  # the data's error, not shown twice when the catalog editor meets it too
 try:
     seen = loaders.overview(ctx)
 except InputError as exc:
-    st.error(storage.shown(exc, current, data_root), icon=":material/error:")
+    shown_above = storage.shown(exc, current, data_root)
+    st.error(shown_above, icon=":material/error:")
     seen = None
 
 if seen is not None:
@@ -234,7 +236,8 @@ text = st.text_area("metrics.toml", value=_catalog_text(current), height=320, ke
 try:
     catalog = ws.catalog_from_text(text)
 except InputError as exc:
-    st.error(exc.message, icon=":material/error:")
+    if exc.message != shown_above:
+        st.error(exc.message, icon=":material/error:")
     catalog = None
 if catalog is not None:
     roles = [m.role for m in catalog.metrics.values()]

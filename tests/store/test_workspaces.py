@@ -222,7 +222,7 @@ def test_cli_message_is_the_same_but_for_the_directory(root: Path, tmp_path_fact
 
 
 def test_staging_removed_when_validation_crashes(root: Path, monkeypatch) -> None:
-    def boom(path: Path) -> None:
+    def boom(path: Path, **limits: object) -> None:
         assert path.parent == root / "workspaces" and path.name.startswith(".staging-")
         assert (path / "signup.csv").is_file()
         raise RuntimeError("crash")
