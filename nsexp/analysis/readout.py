@@ -14,7 +14,7 @@ import polars as pl
 
 from nsexp.analysis.compute import compute_results
 from nsexp.analysis.learned import Learned
-from nsexp.analysis.reasons import MetricHistory, explain
+from nsexp.analysis.reasons import MetricHistory, Reason, explain
 from nsexp.analysis.results import MetricResult, TimelinePoint, metric_results, timeline_points
 from nsexp.analysis.settings import Settings
 from nsexp.analysis.srm import Srm, srm_checks
@@ -36,7 +36,7 @@ class TreatmentReadout:
     variant: str
     verdict: Verdict
     north_star_status: NorthStarStatus
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
     metrics: tuple[MetricResult, ...]
     timeline: tuple[TimelinePoint, ...] = ()
     learned: Learned | None = None  # what the portfolio's history says (nsexp.learning)

@@ -124,12 +124,12 @@ def _experiment_lines(e: ExperimentReadout, alpha: float) -> list[str]:
         ]
     for t in e.treatments:
         out += ["", f"### {md_code(t.variant)}: **{VERDICT_LABELS[t.verdict]}**", ""]
-        out += [f"- {md_escape(r)}" for r in t.reasons]
+        out += [f"- {md_escape(r.text)}" for r in t.reasons]
         out += [f"- *{md_escape(line)}*" for line in readout_notes(t)]
         rows = [[md_escape(c) for c in row] for row in metric_rows(t.metrics)]
         engine = t.north_star.engine or "frequentist"
         out += ["", markdown_table(headers(alpha, engine), rows)]
-    if any(r.startswith("History:") for t in e.treatments for r in t.reasons):
+    if any(r.kind == "history" for t in e.treatments for r in t.reasons):
         out += ["", f"*{HISTORY_DEFINITION}*"]
     if e.notes:
         out += ["", "Notes:"] + [f"- {md_escape(n)}" for n in e.notes]
@@ -147,7 +147,7 @@ def to_table(readout: Readout) -> str:
             out.append(f"  SAMPLE RATIO MISMATCH (p = {e.srm.p_value:.1e})")
         for t in e.treatments:
             out.append(f"  {t.variant}: {VERDICT_LABELS[t.verdict].upper()}")
-            out += [f"    - {r}" for r in t.reasons]
+            out += [f"    - {r.text}" for r in t.reasons]
             out += [f"    · {line}" for line in readout_notes(t)]
             out.append(aligned(headers(s.alpha, s.engine), metric_rows(t.metrics), "    "))
         out += [f"  note: {n}" for n in e.notes]

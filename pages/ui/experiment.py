@@ -108,7 +108,7 @@ def verdict_cards(e: ExperimentReadout, selected: str, settings: Settings) -> No
             notes = card_notes(t)
             if notes:
                 st.caption("  \n".join(md_escape(n) for n in notes))
-    if any(r.startswith("History:") for t in e.treatments for r in t.reasons):
+    if any(r.kind == "history" for t in e.treatments for r in t.reasons):
         st.caption(HISTORY_DEFINITION)
 
 

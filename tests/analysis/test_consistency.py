@@ -134,9 +134,9 @@ def test_reasons_quote_only_the_models_intervals(cases: list[tuple[str, Readout]
                     low, high = m.decision_abs_interval
                     allowed.add(f"[{fmt.effect(low, m.type)}, {fmt.effect(high, m.type)}]")
                 for reason in t.reasons:
-                    if reason.startswith("History:"):
+                    if reason.kind == "history":
                         continue  # correlation intervals, not a metric's lift
-                    for quoted in INTERVAL.findall(reason):
+                    for quoted in INTERVAL.findall(reason.text):
                         assert quoted in allowed, (name, e.id, t.variant, quoted, reason)
 
 
