@@ -21,7 +21,7 @@ def expected_table(data: Path, experiment: str, variant: str, **settings: object
     readout = build_readout(load_dataset(data), Settings(**settings), experiment=experiment)
     t = readout.experiments[experiment].treatment(variant)
     s = readout.settings
-    return metric_table(t.metrics, s.alpha, s.engine)
+    return metric_table(t.metrics, s)
 
 
 def shown_table(at: AppTest) -> pl.DataFrame:

@@ -56,12 +56,14 @@ class TreatmentReadout:
 
 @dataclass(frozen=True)
 class ExperimentReadout:
-    """One experiment: the SRM check and one TreatmentReadout per treatment variant."""
+    """One experiment: the SRM check and one TreatmentReadout per treatment variant, with the
+    Settings it was computed with (what every rendering of it reads its α and methods from)."""
 
     experiment: Experiment
     srm: Srm
     treatments: tuple[TreatmentReadout, ...]
     units: int
+    settings: Settings
     first_date: dt.date | None = None
     last_date: dt.date | None = None
     notes: tuple[str, ...] = ()
@@ -208,6 +210,7 @@ def build_readout(
             srm=srm[eid],
             treatments=tuple(treatments[eid]),
             units=sum(srm[eid].counts.values()),
+            settings=settings,
             first_date=dates.get(eid, (None, None))[0],
             last_date=dates.get(eid, (None, None))[1],
             notes=exp.notes,

@@ -11,7 +11,6 @@ import polars as pl
 
 from nsexp.analysis.readout import ExperimentReadout
 from nsexp.analysis.results import RESULT_SCHEMA
-from nsexp.analysis.settings import Settings
 
 # The export's columns: who, the verdict, then the figures a spreadsheet needs, then how.
 HEAD = ("experiment", "variant", "verdict", "north_star_status")
@@ -57,7 +56,7 @@ FIGURES = (
 )
 
 
-def readout_csv(e: ExperimentReadout, settings: Settings, view: str = "") -> str:
+def readout_csv(e: ExperimentReadout, view: str = "") -> str:
     """The experiment's figures, one row per treatment and metric, with the settings that
     produced them and `view`, the link that reopens the readout."""
     schema = {"verdict": pl.String, "north_star_status": pl.String} | {
@@ -69,6 +68,7 @@ def readout_csv(e: ExperimentReadout, settings: Settings, view: str = "") -> str
         for t in e.treatments
         for m in t.metrics
     ]
+    settings = e.settings
     frame = pl.DataFrame(rows, schema=schema).with_columns(
         pl.lit(settings.alpha).alias("alpha"),
         pl.lit(settings.correction).alias("correction"),

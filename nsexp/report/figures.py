@@ -9,18 +9,17 @@ import polars as pl
 
 from nsexp import format as fmt
 from nsexp.analysis.results import OUTCOME_LABELS, TIMELINE_SCHEMA, MetricResult, TimelinePoint
+from nsexp.analysis.settings import Settings
 from nsexp.config.catalog import ROLE_LABELS
 from nsexp.report.notes import guardrail_text
 
 
-def metric_table(
-    metrics: Sequence[MetricResult], alpha: float, engine: str = "frequentist"
-) -> pl.DataFrame:
+def metric_table(metrics: Sequence[MetricResult], settings: Settings) -> pl.DataFrame:
     """Every figure of one treatment, formatted for people, North Star first. Lift is the
     decision effect (the posterior mean under the Bayesian engine, beside the raw Estimate,
     chance to beat control, expected loss and credible interval)."""
-    level = f"{(1 - alpha) * 100:g}% CI"
-    bayesian = engine == "bayesian"
+    level = f"{(1 - settings.alpha) * 100:g}% CI"
+    bayesian = settings.engine == "bayesian"
     rows = []
     for m in metrics:
         row = {
@@ -91,9 +90,9 @@ def timeline_rows(points: Sequence[TimelinePoint]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
-def bootstrap_table(metrics: Sequence[MetricResult], alpha: float) -> pl.DataFrame:
+def bootstrap_table(metrics: Sequence[MetricResult], settings: Settings) -> pl.DataFrame:
     """The analytic and the bootstrap interval of each resampled metric of one treatment."""
-    level = f"{(1 - alpha) * 100:g}%"
+    level = f"{(1 - settings.alpha) * 100:g}%"
     columns = ["Metric", "Lift", f"Analytic {level} CI", f"Bootstrap {level} CI"]
     rows = [
         dict(

@@ -30,6 +30,7 @@ from nsexp.analysis.results import (
     TimelinePoint,
     finite,
 )
+from nsexp.analysis.settings import Settings
 from nsexp.analysis.srm import Srm
 from nsexp.config.experiments import ExperimentInfo
 from nsexp.io import Experiment
@@ -164,8 +165,9 @@ def readout_dict(readout: Readout) -> dict[str, Any]:
     }
 
 
-def experiment_from_dict(data: dict[str, Any]) -> ExperimentReadout:
-    """An ExperimentReadout from `experiment_dict` output (a pin's payload).
+def experiment_from_dict(data: dict[str, Any], settings: Settings) -> ExperimentReadout:
+    """An ExperimentReadout from `experiment_dict` output (a pin's payload) and the Settings
+    that produced it (a pin keeps them beside the payload).
 
     Figures the JSON does not carry (standard errors, the flat test's interval) come back as
     None; the reasons were rendered when the readout was made and are kept as they were.
@@ -196,6 +198,7 @@ def experiment_from_dict(data: dict[str, Any]) -> ExperimentReadout:
         ),
         treatments=tuple(_treatment_from_dict(eid, c) for c in data["comparisons"]),
         units=int(data["units"]),
+        settings=settings,
         first_date=_date(data.get("first_date")),
         last_date=_date(data.get("last_date")),
         notes=tuple(data.get("notes") or ()),

@@ -9,19 +9,20 @@ from nsexp.analysis.methods import methods
 from nsexp.analysis.readout import ExperimentReadout, Readout
 from nsexp.analysis.reasons import HISTORY_DEFINITION
 from nsexp.analysis.results import MetricResult
+from nsexp.analysis.settings import Settings
 from nsexp.analysis.verdict import VERDICT_LABELS
 from nsexp.config.catalog import ROLE_LABELS
 from nsexp.report.notes import readout_notes
 from nsexp.report.text import aligned, markdown_table, md_code, md_escape
 
 
-def headers(alpha: float, engine: str = "frequentist") -> list[str]:
+def headers(settings: Settings) -> list[str]:
     """The columns of a treatment's figures, naming the interval that decides: adjusted, or
     credible (with the chance to win) under the Bayesian engine."""
-    if engine == "bayesian":
-        level = f"{(1 - alpha) * 100:g}% credible"
+    if settings.engine == "bayesian":
+        level = f"{(1 - settings.alpha) * 100:g}% credible"
         return ["Metric", "Role", "Control", "Treatment", "Effect", "Lift", level, "Chance"]
-    level = f"{(1 - alpha) * 100:g}% CI (adj.)"
+    level = f"{(1 - settings.alpha) * 100:g}% CI (adj.)"
     return ["Metric", "Role", "Control", "Treatment", "Effect", "Lift", level, "p (adj.)"]
 
 
@@ -58,7 +59,6 @@ def to_markdown(readout: Readout) -> str:
     return _document(
         list(readout.experiments.values()),
         methods(readout.settings),
-        alpha=readout.settings.alpha,
         fingerprint=readout.fingerprint,
         count=vanity_count(readout) if len(readout.experiments) > 1 else None,
     )
@@ -68,20 +68,18 @@ def experiment_markdown(
     e: ExperimentReadout,
     method_lines: list[str],
     *,
-    alpha: float,
     fingerprint: str,
     link: str | None = None,
 ) -> str:
     """One experiment's readout as Markdown (live or pinned): the same text as to_markdown of a
     readout of that experiment alone, plus the link back to the view it came from."""
-    return _document([e], method_lines, alpha=alpha, fingerprint=fingerprint, link=link)
+    return _document([e], method_lines, fingerprint=fingerprint, link=link)
 
 
 def _document(
     experiments: list[ExperimentReadout],
     method_lines: list[str],
     *,
-    alpha: float,
     fingerprint: str,
     count: str | None = None,
     link: str | None = None,
@@ -93,7 +91,7 @@ def _document(
     if count is not None:
         out += [count, ""]
     for e in experiments:
-        out += _experiment_lines(e, alpha)
+        out += _experiment_lines(e)
     out += ["## Methods", ""] + [f"- {m}" for m in method_lines]
     out += ["", f"Data fingerprint `{fingerprint}`. ✓ better, ✗ worse (significant)."]
     return "\n".join(out) + "\n"
@@ -110,7 +108,7 @@ def _facts(e: ExperimentReadout, markdown: bool = False) -> str:
     return ", ".join(bits)
 
 
-def _experiment_lines(e: ExperimentReadout, alpha: float) -> list[str]:
+def _experiment_lines(e: ExperimentReadout) -> list[str]:
     """One experiment in Markdown; every piece of user text escaped, so a pasted document
     shows names as names and can carry no link, image or formula from the data."""
     out = [f"## {md_escape(e.name)} ({md_code(e.id)})", "", _facts(e, markdown=True) + "."]
@@ -127,8 +125,7 @@ def _experiment_lines(e: ExperimentReadout, alpha: float) -> list[str]:
         out += [f"- {md_escape(r.text)}" for r in t.reasons]
         out += [f"- *{md_escape(line)}*" for line in readout_notes(t)]
         rows = [[md_escape(c) for c in row] for row in metric_rows(t.metrics)]
-        engine = t.north_star.engine or "frequentist"
-        out += ["", markdown_table(headers(alpha, engine), rows)]
+        out += ["", markdown_table(headers(e.settings), rows)]
     if any(r.kind == "history" for t in e.treatments for r in t.reasons):
         out += ["", f"*{HISTORY_DEFINITION}*"]
     if e.notes:
@@ -149,7 +146,7 @@ def to_table(readout: Readout) -> str:
             out.append(f"  {t.variant}: {VERDICT_LABELS[t.verdict].upper()}")
             out += [f"    - {r.text}" for r in t.reasons]
             out += [f"    · {line}" for line in readout_notes(t)]
-            out.append(aligned(headers(s.alpha, s.engine), metric_rows(t.metrics), "    "))
+            out.append(aligned(headers(e.settings), metric_rows(t.metrics), "    "))
         out += [f"  note: {n}" for n in e.notes]
         out.append("")
     out.append(methods(s)[0])

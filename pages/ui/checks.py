@@ -99,7 +99,7 @@ def bootstrap_section(
         return 0
     resampled = loaders.bootstrap(ctx, settings, experiment_id, resamples).treatment(variant)
     st.dataframe(
-        bootstrap_table(resampled.metrics, settings.alpha),
+        bootstrap_table(resampled.metrics, settings),
         hide_index=True,
         alt=f"Analytic and bootstrap intervals of {variant}",
     )

@@ -96,7 +96,7 @@ def test_json_carries_north_star_predicted_and_pins_read_it_back(learned: tuple)
     predicted = comparison["north_star_predicted"]
     assert set(predicted) >= {"rel_effect", "rel_ci_low", "rel_ci_high", "from", "n_history"}
     assert predicted["from"][0] == "lessons_completed"
-    back = experiment_from_dict(data).treatments[0]
+    back = experiment_from_dict(data, Settings()).treatments[0]
     assert back.learned == readout.experiments["streak_society"].treatments[0].learned
 
 
@@ -107,10 +107,11 @@ def test_pins_read_typed_reasons_back_and_infer_them_for_older_pins(learned: tup
     (comparison,) = data["comparisons"]
     assert comparison["reasons"] == [r.text for r in live.treatments[0].reasons]
     assert comparison["reason_kinds"] == [r.kind for r in live.treatments[0].reasons]
-    assert experiment_from_dict(data).treatments[0].reasons == live.treatments[0].reasons
+    back = experiment_from_dict(data, live.settings).treatments[0]
+    assert back.reasons == live.treatments[0].reasons
     for c in data["comparisons"]:  # a pin made before reasons carried their kind
         del c["reason_kinds"], c["reason_metrics"]
-    older = [r.kind for r in experiment_from_dict(data).treatments[0].reasons]
+    older = [r.kind for r in experiment_from_dict(data, Settings()).treatments[0].reasons]
     want = [
         r.kind if r.kind in ("alert", "history") else "note" for r in live.treatments[0].reasons
     ]
