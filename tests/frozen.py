@@ -48,7 +48,7 @@ def north_star_counts(data: Path) -> dict[str, Any]:
     learning = readout_learning(dataset, settings)
     readout = build_readout(dataset, settings, history=learning.history, learned=learning.learned)
     movement = metric_movement(readout)
-    impact = cumulative_impact(readout)
+    impact = cumulative_impact(readout.judgement)
     return {
         "scoreboard": scoreboard_frame(readout, impact).to_dicts(),
         "health": health_line(readout, movement, impact),

@@ -20,7 +20,7 @@ from nsexp.analysis.settings import Settings
 from nsexp.analysis.srm import Srm, srm_checks
 from nsexp.analysis.timeline import north_star_timelines
 from nsexp.analysis.verdict import NorthStarStatus, Verdict, decide
-from nsexp.analysis.within import WITHIN_SCHEMA, within_covariances
+from nsexp.analysis.within import within_covariances
 from nsexp.config.catalog import Catalog
 from nsexp.config.experiments import Status
 from nsexp.errors import InputError
@@ -97,30 +97,9 @@ class ExperimentReadout:
 
 
 @dataclass(frozen=True)
-class Readout:
-    """Every experiment of a dataset read out under one set of Settings."""
-
-    settings: Settings
-    catalog: Catalog
-    experiments: dict[str, ExperimentReadout]
-    results: pl.DataFrame = field(repr=False)
-    fingerprint: str = ""
-    # per comparison and metric pair: the sampling covariance of the two relative lifts
-    within: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=WITHIN_SCHEMA))
-    verdicts: pl.DataFrame = field(default_factory=pl.DataFrame, repr=False)
-
-    def valid_treatments(self) -> list[TreatmentReadout]:
-        """Every comparison whose data can be trusted (verdict not `invalid`): the ones
-        learning from the portfolio counts."""
-        return [
-            t for e in self.experiments.values() for t in e.treatments if t.verdict != "invalid"
-        ]
-
-
-@dataclass(frozen=True)
 class Judgement:
     """Every metric tested and every treatment judged, before any sentence is written: what
-    learning from a portfolio needs (the readout adds the reasons, records and timelines)."""
+    learning from a portfolio reads (the readout adds the reasons, records and timelines)."""
 
     settings: Settings
     catalog: Catalog
@@ -132,7 +111,36 @@ class Judgement:
     within: pl.DataFrame = field(repr=False)
 
 
-Judged = Readout | Judgement  # what the learning layer reads: results, verdicts, within, catalog
+@dataclass(frozen=True)
+class Readout:
+    """Every experiment of a dataset read out: the Judgement it rests on (settings, catalog,
+    results, verdicts) and each experiment's readout."""
+
+    judgement: Judgement = field(repr=False)
+    experiments: dict[str, ExperimentReadout]
+    fingerprint: str = ""
+
+    @property
+    def settings(self) -> Settings:
+        """The Settings every figure was computed with."""
+        return self.judgement.settings
+
+    @property
+    def catalog(self) -> Catalog:
+        """The metric catalog read out."""
+        return self.judgement.catalog
+
+    @property
+    def results(self) -> pl.DataFrame:
+        """Every metric of every comparison, one row each (RESULT_SCHEMA)."""
+        return self.judgement.results
+
+    def valid_treatments(self) -> list[TreatmentReadout]:
+        """Every comparison whose data can be trusted (verdict not `invalid`): the ones
+        learning from the portfolio counts."""
+        return [
+            t for e in self.experiments.values() for t in e.treatments if t.verdict != "invalid"
+        ]
 
 
 def judge(
@@ -218,15 +226,7 @@ def build_readout(
         )
         for eid, exp in experiments.items()
     }
-    return Readout(
-        settings=settings,
-        catalog=dataset.catalog,
-        experiments=readouts,
-        results=judged.results,
-        fingerprint=dataset.fingerprint,
-        within=judged.within,
-        verdicts=judged.verdicts,
-    )
+    return Readout(judgement=judged, experiments=readouts, fingerprint=dataset.fingerprint)
 
 
 def _distrust(results: pl.DataFrame, invalid: set[str]) -> pl.DataFrame:

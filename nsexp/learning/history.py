@@ -16,7 +16,7 @@ from typing import NamedTuple
 import polars as pl
 
 from nsexp.analysis.learned import Learned
-from nsexp.analysis.readout import Judged, judge
+from nsexp.analysis.readout import Judgement, judge
 from nsexp.analysis.reasons import MetricHistory
 from nsexp.analysis.settings import Settings
 from nsexp.io import Dataset
@@ -78,16 +78,17 @@ def evidence_history(evidence: TreeEvidence) -> dict[str, MetricHistory]:
     return metric_history(frame, edges.rename({"child": "metric"}))
 
 
-def learn(readout: Judged, *, n_boot: int = N_BOOT, seed: int = SEED) -> Learning:
-    """History records and per-comparison records from a (full) readout or judgement."""
+def learn(readout: Judgement, *, n_boot: int = N_BOOT, seed: int = SEED) -> Learning:
+    """History records and per-comparison records from a judgement (a readout's is
+    `readout.judgement`)."""
     evidence = tree_evidence(readout, n_boot=n_boot, seed=seed)
     return Learning(evidence_history(evidence), learned_records(readout, evidence), evidence)
 
 
 def history_of(
-    readout: Judged, *, n_boot: int = N_BOOT, seed: int = SEED
+    readout: Judgement, *, n_boot: int = N_BOOT, seed: int = SEED
 ) -> dict[str, MetricHistory]:
-    """The per-metric history records of a (full) readout, for `build_readout(history=...)`."""
+    """The per-metric history records of a judgement, for `build_readout(history=...)`."""
     return evidence_history(tree_evidence(readout, n_boot=n_boot, seed=seed))
 
 

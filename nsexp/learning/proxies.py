@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from nsexp.analysis.readout import Judged
+from nsexp.analysis.readout import Judgement
 from nsexp.learning.tree import (
     LABEL_MEANINGS,
     LABELS,
@@ -105,12 +105,12 @@ class Impact:
         return self.shrunk_total / self.naive_total if self.naive_total > 0 else None
 
 
-def valid_results(readout: Judged) -> pl.DataFrame:
+def valid_results(readout: Judgement) -> pl.DataFrame:
     """The readout's result rows of valid comparisons (verdict not `invalid`), with the verdict."""
     return oriented_results(readout).drop("effect", "se", "sign")
 
 
-def comparisons(readout: Judged) -> pl.DataFrame:
+def comparisons(readout: Judgement) -> pl.DataFrame:
     """One row per valid comparison x non-North-Star metric, beside the North Star's effect
     (COMPARISON_COLUMNS, plus `within_cov`: their computed sampling covariance, or null)."""
     ns = readout.catalog.north_star.id
@@ -168,13 +168,13 @@ def proxy_quality(
     )
 
 
-def proxies(readout: Judged, *, n_boot: int = N_BOOT, seed: int = SEED) -> pl.DataFrame:
+def proxies(readout: Judgement, *, n_boot: int = N_BOOT, seed: int = SEED) -> pl.DataFrame:
     """Proxy quality of every non-North-Star metric over the readout's valid comparisons: the
     North Star edges of the tree, with the computed within-experiment covariances."""
     return proxy_quality(comparisons(readout), within_cov="within_cov", n_boot=n_boot, seed=seed)
 
 
-def cumulative_impact(readout: Judged) -> Impact:
+def cumulative_impact(readout: Judgement) -> Impact:
     """Sum of the North Star effects of the wins: naive, and shrunk for the winner's curse."""
     ns = valid_results(readout).filter(pl.col("role") == "north_star")
     ns = ns.drop_nulls(["rel_effect", "rel_se"]).filter(pl.col("rel_se") > 0)

@@ -30,7 +30,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from nsexp.analysis.readout import Judged
+from nsexp.analysis.readout import Judgement
 from nsexp.config.catalog import Catalog
 from nsexp.stats.evidence import EdgeEstimates, edge_evidence
 
@@ -94,7 +94,7 @@ def tree_edges(catalog: Catalog) -> list[tuple[str, str, bool]]:
     return [(c, p, True) for c, p in declared] + extra
 
 
-def oriented_results(readout: Judged) -> pl.DataFrame:
+def oriented_results(readout: Judgement) -> pl.DataFrame:
     """The valid comparisons' results with direction-oriented effects (`effect`, `se`)."""
     verdicts = readout.verdicts.select("experiment", "variant", "verdict")
     sign = pl.when(pl.col("direction") == "decrease").then(-1.0).otherwise(1.0)
@@ -106,7 +106,7 @@ def oriented_results(readout: Judged) -> pl.DataFrame:
     )
 
 
-def edge_comparisons(readout: Judged, edges: list[tuple[str, str, bool]]) -> pl.DataFrame:
+def edge_comparisons(readout: Judgement, edges: list[tuple[str, str, bool]]) -> pl.DataFrame:
     """One row per valid comparison x edge (EDGE_COLUMNS), the child's and the parent's oriented
     effects side by side, with their within-experiment covariance where computed."""
     rows = oriented_results(readout).select(
@@ -251,7 +251,7 @@ def _with_labels(table: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def tree_evidence(readout: Judged, *, n_boot: int = N_BOOT, seed: int = SEED) -> TreeEvidence:
+def tree_evidence(readout: Judgement, *, n_boot: int = N_BOOT, seed: int = SEED) -> TreeEvidence:
     """Every edge of the readout's catalog with its evidence over the valid comparisons."""
     edges = tree_edges(readout.catalog)
     frame = edge_comparisons(readout, edges)

@@ -123,7 +123,7 @@ def movement(data: DataContext, settings: Settings) -> dict[str, Any]:
 @st.cache_data(max_entries=16, ttl=TTL, show_spinner="Learning from past experiments…")
 def insights(data: DataContext, settings: Settings) -> tuple[TreeEvidence, Impact]:
     """The tree's evidence on every edge and the cumulative North Star impact of the wins."""
-    return _learning(data, settings).evidence, cumulative_impact(_readout(data, settings))
+    return _learning(data, settings).evidence, cumulative_impact(_readout(data, settings).judgement)
 
 
 @_or_stop
@@ -133,7 +133,7 @@ def tree_view(data: DataContext, settings: Settings) -> dict[str, Any]:
     the North Star's health line."""
     result = _readout(data, settings)
     movement = metric_movement(result)
-    impact = cumulative_impact(result)
+    impact = cumulative_impact(result.judgement)
     return {
         "evidence": _learning(data, settings).evidence,
         "movement": movement,

@@ -73,7 +73,7 @@ def test_the_pipeline_learns_the_truth(tmp_path: Path) -> None:
     k = 120
     truth = write_portfolio(tmp_path, k, seed=11)
     readout = build_readout(load_dataset(tmp_path))
-    learning = learn(readout, n_boot=500)
+    learning = learn(readout.judgement, n_boot=500)
     edges = {r["child"]: r for r in learning.evidence.edges.iter_rows(named=True)}
     p, v = edges["p"], edges["v"]
     assert p["within_covariance"] == v["within_covariance"] == "computed"
