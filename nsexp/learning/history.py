@@ -1,12 +1,12 @@
 """What past experiments say about each comparison, as the records a readout's reasons quote.
 
-A readout with history is two passes: read out every experiment, learn from its valid
-comparisons (the tree's evidence, nsexp.learning.tree; the predictions, nsexp.learning.predict),
-then read out again with those records. The per-metric history records count, for each metric,
-the comparisons that moved it and those where the North Star followed; their label is the
-metric's North Star edge label, so a history line and the North Star page say the same
-(nsexp.analysis.reasons.history_reason turns them into sentences, counting other experiments
-only).
+A readout with history is two passes (`learned_readout`): judge every experiment, learn from its
+valid comparisons (the tree's evidence, nsexp.learning.tree; the predictions,
+nsexp.learning.predict), then read out with those records. The per-metric history records
+count, for each metric, the comparisons that moved it and those where the North Star followed;
+their label is the metric's North Star edge label, so a history line and the North Star page
+say the same (nsexp.analysis.reasons.history_reason turns them into sentences, counting other
+experiments only).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import NamedTuple
 import polars as pl
 
 from nsexp.analysis.learned import Learned
-from nsexp.analysis.readout import Judgement, judge
+from nsexp.analysis.readout import Judgement, Readout, build_readout, judge
 from nsexp.analysis.reasons import MetricHistory
 from nsexp.analysis.settings import Settings
 from nsexp.io import Dataset
@@ -96,6 +96,22 @@ def readout_learning(dataset: Dataset, settings: Settings) -> Learning:
     """What every experiment of the dataset teaches, for `build_readout(history=...,
     learned=...)`."""
     return learn(judge(dataset, settings))
+
+
+def learned_readout(
+    dataset: Dataset,
+    settings: Settings,
+    experiment: str | None = None,
+    *,
+    learning: Learning | None = None,
+) -> Readout:
+    """The readout (of every experiment, or one) with what past experiments say in its reasons
+    and records: learn from every experiment of the dataset (unless `learning` is given,
+    already learned under these settings), then read out with it. The CLI and the app call it."""
+    learning = learning or readout_learning(dataset, settings)
+    return build_readout(
+        dataset, settings, experiment, history=learning.history, learned=learning.learned
+    )
 
 
 def readout_history(dataset: Dataset, settings: Settings) -> dict[str, MetricHistory]:

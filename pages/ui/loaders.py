@@ -30,7 +30,7 @@ from nsexp.analysis.settings import Settings
 from nsexp.analysis.srm import srm_checks
 from nsexp.errors import InputError
 from nsexp.io import Dataset, default_data_dir, load_dataset
-from nsexp.learning.history import Learning, readout_learning
+from nsexp.learning.history import Learning, learned_readout, readout_learning
 from nsexp.learning.proxies import Impact, cumulative_impact
 from nsexp.learning.tree import TreeEvidence
 from nsexp.report.movement import metric_movement
@@ -73,8 +73,7 @@ def _learning(data: DataContext, settings: Settings) -> Learning:
 
 @st.cache_resource(max_entries=16, ttl=TTL, show_spinner="Reading out every experiment…")
 def _readout(data: DataContext, settings: Settings) -> Readout:
-    learned = _learning(data, settings)
-    return build_readout(_dataset(data), settings, history=learned.history, learned=learned.learned)
+    return learned_readout(_dataset(data), settings, learning=_learning(data, settings))
 
 
 dataset = _or_stop(_dataset)

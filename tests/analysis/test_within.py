@@ -91,7 +91,9 @@ def test_computed_covariance_matches_the_spread_across_experiments(tmp_path: Pat
     )
     readout = build_readout(load_dataset(tmp_path))
     lifts = readout.results.pivot("metric", index="experiment", values="rel_effect")
-    pairs = readout.judgement.within.group_by("metric", "other").agg(pl.col("lift_cov").mean(), pl.len())
+    pairs = readout.judgement.within.group_by("metric", "other").agg(
+        pl.col("lift_cov").mean(), pl.len()
+    )
     assert pairs.height == 5  # three metrics with the North Star, two with their parent
     rng = np.random.default_rng(0)
     far_from_zero = 0

@@ -10,11 +10,11 @@ import pytest
 from helpers import DEMO_DATA, CliRunner, make_units, result, write_frame, write_metrics
 
 from nsexp.analysis.learned import NorthStarPrediction, prediction_sentence, predicts_win
-from nsexp.analysis.readout import Readout, build_readout
+from nsexp.analysis.readout import Readout
 from nsexp.analysis.reasons import MetricHistory, history_reason
 from nsexp.analysis.settings import Settings
 from nsexp.io import load_dataset
-from nsexp.learning.history import Learning, readout_learning
+from nsexp.learning.history import Learning, learned_readout, readout_learning
 from nsexp.learning.predict import validated_inputs
 from nsexp.report.json import experiment_dict, experiment_from_dict
 
@@ -24,7 +24,7 @@ def learned() -> tuple[Learning, Readout]:
     """The demo read out twice: once to learn, once with what was learned."""
     dataset = load_dataset(DEMO_DATA)
     learning = readout_learning(dataset, Settings())
-    readout = build_readout(dataset, Settings(), history=learning.history, learned=learning.learned)
+    readout = learned_readout(dataset, Settings(), learning=learning)
     return learning, readout
 
 
