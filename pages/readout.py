@@ -5,7 +5,7 @@ only the banner, the share block's link and the controls differ.
 """
 
 import json
-from dataclasses import asdict, replace
+from dataclasses import asdict
 
 import streamlit as st
 
@@ -247,16 +247,16 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
     experiment.verdict_cards(e, variant)
     experiment.details(e, t)
     checks.segment_section(ctx, settings, experiment_id, variant, names[experiment_id])
-    resamples = checks.bootstrap_section(ctx, settings, experiment_id, variant, boot)
+    resampled = checks.bootstrap_section(ctx, settings, experiment_id, variant, boot)
+    shown = (resampled or e).settings  # with the bootstrap's resamples where it was shown
     query = url.view_query(
         ctx.workspace,
         settings,
         experiment=experiment_id,
         variant=variant,
         segment=st.query_params.get("segment"),
-        bootstrap=str(resamples) if resamples else None,
+        bootstrap=str(shown.bootstrap) if shown.bootstrap else None,
     )
-    shown = replace(settings, bootstrap=resamples)
     caption = "Copy this link into the review doc: it reopens exactly this view."
     fingerprint = loaders.dataset(ctx).fingerprint
     stem = f"{experiment_id}-readout"

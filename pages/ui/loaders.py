@@ -181,7 +181,9 @@ def segment_view(
 def bootstrap(
     data: DataContext, settings: Settings, experiment_id: str, resamples: int
 ) -> ExperimentReadout:
-    """One experiment read out with bootstrap intervals of its unit-level mean metrics."""
+    """One experiment read out with bootstrap intervals of its unit-level mean metrics: the one
+    place the resamples asked for (app.py keeps them off the settings every other view is
+    cached on) join the settings, which the readout then carries."""
     resampled = replace(settings, bootstrap=resamples)
     return build_readout(_dataset(data), resampled, experiment=experiment_id).experiments[
         experiment_id
