@@ -21,8 +21,7 @@ from nsexp.analysis.reasons import MetricHistory
 from nsexp.analysis.settings import Settings
 from nsexp.io import Dataset
 from nsexp.learning.predict import learned_records
-from nsexp.learning.proxies import N_BOOT, SEED
-from nsexp.learning.tree import TreeEvidence, tree_evidence
+from nsexp.learning.tree import RESAMPLING, Resampling, TreeEvidence, tree_evidence
 
 
 class Learning(NamedTuple):
@@ -78,18 +77,18 @@ def evidence_history(evidence: TreeEvidence) -> dict[str, MetricHistory]:
     return metric_history(frame, edges.rename({"child": "metric"}))
 
 
-def learn(readout: Judgement, *, n_boot: int = N_BOOT, seed: int = SEED) -> Learning:
+def learn(readout: Judgement, *, resampling: Resampling = RESAMPLING) -> Learning:
     """History records and per-comparison records from a judgement (a readout's is
     `readout.judgement`)."""
-    evidence = tree_evidence(readout, n_boot=n_boot, seed=seed)
+    evidence = tree_evidence(readout, resampling=resampling)
     return Learning(evidence_history(evidence), learned_records(readout, evidence), evidence)
 
 
 def history_of(
-    readout: Judgement, *, n_boot: int = N_BOOT, seed: int = SEED
+    readout: Judgement, *, resampling: Resampling = RESAMPLING
 ) -> dict[str, MetricHistory]:
     """The per-metric history records of a judgement, for `build_readout(history=...)`."""
-    return evidence_history(tree_evidence(readout, n_boot=n_boot, seed=seed))
+    return evidence_history(tree_evidence(readout, resampling=resampling))
 
 
 def readout_learning(dataset: Dataset, settings: Settings) -> Learning:

@@ -26,15 +26,14 @@ from nsexp.analysis.readout import Judgement
 from nsexp.learning.tree import (
     LABEL_MEANINGS,
     LABELS,
-    LEVEL,
     MIN_COMPARISONS,
-    N_BOOT,
     PREDICTIVE_CORRELATION,
-    SEED,
+    RESAMPLING,
     VANITY_MAX_CORRELATION,
     VANITY_MAX_FOLLOWED,
     VANITY_MIN_MOVED,
     Label,
+    Resampling,
     edge_comparisons,
     edge_quality,
     oriented_results,
@@ -129,9 +128,7 @@ def proxy_quality(
     frame: pl.DataFrame,
     *,
     within_cov: str | None = None,
-    n_boot: int = N_BOOT,
-    seed: int = SEED,
-    level: float = LEVEL,
+    resampling: Resampling = RESAMPLING,
 ) -> pl.DataFrame:
     """One row per metric from a comparisons frame (see COMPARISON_COLUMNS), ranked by quality:
     the metric's edge to the North Star (nsexp.learning.tree.edge_quality).
@@ -151,9 +148,7 @@ def proxy_quality(
         edge_quality(
             edges.sort("child"),
             within=within_cov is not None,
-            n_boot=n_boot,
-            seed=seed,
-            level=level,
+            resampling=resampling,
         )
         .rename(_FROM_EDGE)
         .join(roles, on="metric")
@@ -168,10 +163,10 @@ def proxy_quality(
     )
 
 
-def proxies(readout: Judgement, *, n_boot: int = N_BOOT, seed: int = SEED) -> pl.DataFrame:
+def proxies(readout: Judgement, *, resampling: Resampling = RESAMPLING) -> pl.DataFrame:
     """Proxy quality of every non-North-Star metric over the readout's valid comparisons: the
     North Star edges of the tree, with the computed within-experiment covariances."""
-    return proxy_quality(comparisons(readout), within_cov="within_cov", n_boot=n_boot, seed=seed)
+    return proxy_quality(comparisons(readout), within_cov="within_cov", resampling=resampling)
 
 
 def cumulative_impact(readout: Judgement) -> Impact:
