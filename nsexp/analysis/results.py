@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 import polars as pl
 
 Outcome = Literal["better", "worse", "not_significant", "no_estimate", "untrusted"]
-OUTCOMES: tuple[Outcome, ...] = ("better", "worse", "not_significant", "no_estimate", "untrusted")
 OUTCOME_LABELS: dict[str, str] = {
     "better": "Better",
     "worse": "Worse",
@@ -112,6 +110,11 @@ class MetricResult:
     decisive: bool | None = field(default=None, metadata=_BOOL)
     sequential_n: float | None = field(default=None, metadata=_FLOAT)
     trusted: bool = field(default=True, metadata=_BOOL)
+    # the Bayesian prior of the true relative lift (nsexp.analysis.priors)
+    prior_mean: float | None = field(default=None, metadata=_FLOAT)
+    prior_sd: float | None = field(default=None, metadata=_FLOAT)
+    prior_source: str | None = field(default=None, metadata=_STR)
+    prior_comparisons: int | None = field(default=None, metadata=_INT)
 
     @property
     def name(self) -> str:
@@ -225,14 +228,11 @@ JSON_FIELDS: tuple[str, ...] = (
     "engine",
     "rel_post_mean",
     "trusted",
+    "prior_mean",
+    "prior_sd",
+    "prior_source",
+    "prior_comparisons",
 )
-
-
-def results_frame(metrics: Sequence[MetricResult]) -> pl.DataFrame:
-    """Records back as a typed frame (RESULT_SCHEMA columns) with each one's `outcome`."""
-    rows = [{name: getattr(m, name) for name in RESULT_SCHEMA} for m in metrics]
-    outcomes = pl.Series("outcome", [m.outcome for m in metrics], dtype=pl.String)
-    return pl.DataFrame(rows, schema=RESULT_SCHEMA).with_columns(outcomes)
 
 
 def metric_results(frame: pl.DataFrame) -> tuple[MetricResult, ...]:

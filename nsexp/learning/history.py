@@ -20,16 +20,18 @@ from nsexp.analysis.readout import Judgement, Readout, build_readout, judge
 from nsexp.analysis.reasons import MetricHistory
 from nsexp.analysis.settings import Settings
 from nsexp.io import Dataset
-from nsexp.learning.predict import learned_records
+from nsexp.learning.predict import learned_records, lift_priors
 from nsexp.learning.tree import RESAMPLING, Resampling, TreeEvidence, tree_evidence
 
 
 class Learning(NamedTuple):
-    """Everything a second readout pass quotes: per-metric history and per-comparison records."""
+    """Everything a second readout pass quotes: per-metric history, per-comparison records and
+    per experiment and metric the Bayesian prior (nsexp.analysis.priors.PRIOR_SCHEMA)."""
 
     history: dict[str, MetricHistory]
     learned: dict[tuple[str, str], Learned]
     evidence: TreeEvidence
+    priors: pl.DataFrame
 
 
 def metric_history(frame: pl.DataFrame, table: pl.DataFrame) -> dict[str, MetricHistory]:
@@ -78,10 +80,15 @@ def evidence_history(evidence: TreeEvidence) -> dict[str, MetricHistory]:
 
 
 def learn(readout: Judgement, *, resampling: Resampling = RESAMPLING) -> Learning:
-    """History records and per-comparison records from a judgement (a readout's is
-    `readout.judgement`)."""
+    """History records, per-comparison records and the Bayesian priors from a judgement (a
+    readout's is `readout.judgement`)."""
     evidence = tree_evidence(readout, resampling=resampling)
-    return Learning(evidence_history(evidence), learned_records(readout, evidence), evidence)
+    return Learning(
+        evidence_history(evidence),
+        learned_records(readout, evidence),
+        evidence,
+        lift_priors(readout),
+    )
 
 
 def history_of(
@@ -109,7 +116,12 @@ def learned_readout(
     already learned under these settings), then read out with it. The CLI and the app call it."""
     learning = learning or readout_learning(dataset, settings)
     return build_readout(
-        dataset, settings, experiment, history=learning.history, learned=learning.learned
+        dataset,
+        settings,
+        experiment,
+        history=learning.history,
+        learned=learning.learned,
+        priors=learning.priors,
     )
 
 

@@ -185,9 +185,9 @@ def bootstrap(
     place the resamples asked for (app.py keeps them off the settings every other view is
     cached on) join the settings, which the readout then carries."""
     resampled = replace(settings, bootstrap=resamples)
-    return build_readout(_dataset(data), resampled, experiment=experiment_id).experiments[
-        experiment_id
-    ]
+    priors = _learning(data, settings).priors  # the Bayesian figures of the readout on view
+    readout = build_readout(_dataset(data), resampled, experiment=experiment_id, priors=priors)
+    return readout.experiments[experiment_id]
 
 
 @st.cache_data(max_entries=16, ttl=TTL, show_spinner="Reading the data…")
