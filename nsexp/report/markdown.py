@@ -11,36 +11,36 @@ from nsexp.analysis.reasons import HISTORY_DEFINITION
 from nsexp.analysis.results import MetricResult
 from nsexp.analysis.settings import Settings
 from nsexp.analysis.verdict import VERDICT_LABELS
-from nsexp.config.catalog import ROLE_LABELS
+from nsexp.report.figures import Column, columns
 from nsexp.report.notes import readout_notes
 from nsexp.report.text import aligned, markdown_table, md_code, md_escape
 
 
+def _columns(settings: Settings) -> list[Column]:
+    """The columns of a treatment's figures, with the interval that decides (adjusted, the plain
+    one where none was; credible, with the chance to win, under the Bayesian engine)."""
+    every = columns(settings.alpha)
+    bayesian = settings.engine == "bayesian"
+    interval = every["rel_cred_low" if bayesian else "rel_ci_adj_low"].header
+    keys = ("name", "role", "control_mean", "treatment_mean", "abs_effect", "decision_effect")
+    return [
+        *(every[k] for k in keys),
+        Column(interval, lambda m: fmt.pct_ci(*m.decision_interval)),
+        every["chance_to_win" if bayesian else "p_adjusted"],
+    ]
+
+
 def headers(settings: Settings) -> list[str]:
-    """The columns of a treatment's figures, naming the interval that decides: adjusted, or
-    credible (with the chance to win) under the Bayesian engine."""
-    if settings.engine == "bayesian":
-        level = f"{(1 - settings.alpha) * 100:g}% credible"
-        return ["Metric", "Role", "Control", "Treatment", "Effect", "Lift", level, "Chance"]
-    level = f"{(1 - settings.alpha) * 100:g}% CI (adj.)"
-    return ["Metric", "Role", "Control", "Treatment", "Effect", "Lift", level, "p (adj.)"]
+    """The headers of a treatment's figures (metric_rows)."""
+    return [c.header for c in _columns(settings)]
 
 
-def metric_rows(metrics: Sequence[MetricResult]) -> list[list[str]]:
+def metric_rows(metrics: Sequence[MetricResult], settings: Settings) -> list[list[str]]:
     """One row of formatted figures per metric; a mark for significant ones."""
     marks = {"better": " ✓", "worse": " ✗"}
+    shown = _columns(settings)
     return [
-        [
-            m.name + marks.get(m.moved or "", ""),
-            ROLE_LABELS[m.role],
-            fmt.value(m.control_mean, m.type),
-            fmt.value(m.treatment_mean, m.type),
-            fmt.effect(m.abs_effect, m.type),
-            fmt.pct(m.decision_effect),
-            fmt.pct_ci(*m.decision_interval),
-            fmt.chance(m.chance_to_win) if m.engine == "bayesian" else fmt.p_bare(m.p_adjusted),
-        ]
-        for m in metrics
+        [m.name + marks.get(m.moved or "", "")] + [c.cell(m) for c in shown[1:]] for m in metrics
     ]
 
 
@@ -124,7 +124,7 @@ def _experiment_lines(e: ExperimentReadout) -> list[str]:
         out += ["", f"### {md_code(t.variant)}: **{VERDICT_LABELS[t.verdict]}**", ""]
         out += [f"- {md_escape(r.text)}" for r in t.reasons]
         out += [f"- *{md_escape(line)}*" for line in readout_notes(t)]
-        rows = [[md_escape(c) for c in row] for row in metric_rows(t.metrics)]
+        rows = [[md_escape(c) for c in row] for row in metric_rows(t.metrics, e.settings)]
         out += ["", markdown_table(headers(e.settings), rows)]
     if any(r.kind == "history" for t in e.treatments for r in t.reasons):
         out += ["", f"*{HISTORY_DEFINITION}*"]
@@ -146,7 +146,7 @@ def to_table(readout: Readout) -> str:
             out.append(f"  {t.variant}: {VERDICT_LABELS[t.verdict].upper()}")
             out += [f"    - {r.text}" for r in t.reasons]
             out += [f"    · {line}" for line in readout_notes(t)]
-            out.append(aligned(headers(e.settings), metric_rows(t.metrics), "    "))
+            out.append(aligned(headers(e.settings), metric_rows(t.metrics, e.settings), "    "))
         out += [f"  note: {n}" for n in e.notes]
         out.append("")
     out.append(methods(s)[0])

@@ -9,7 +9,6 @@ user text (names, owners, hypotheses, variants, labels) is escaped before Markdo
 from __future__ import annotations
 
 import streamlit as st
-from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
 from nsexp import format as fmt
 from nsexp.analysis.readout import ExperimentReadout, TreatmentReadout
@@ -22,24 +21,23 @@ from nsexp.report.notes import card_notes
 from nsexp.report.text import md_code, md_escape
 from pages.ui import outlook, widgets
 
-# A readout's charts as Vega-Lite specs, converted once per distinct input and shared by every
-# session: rebuilding the Altair chart and converting it (to_dict and its schema validation,
-# under Streamlit's process-wide Altair lock) on every rerun was most of the server's CPU with
-# twenty people on one link (bench/load.py). The conversion is st.altair_chart's own, so the
-# spec is the one it would send; cache_data hands each caller a copy (Streamlit edits the spec
-# as it sends it). Results hash by value: they are never changed once built.
+# A readout's charts as Vega-Lite specs, built once per distinct input and shared by every
+# session: rebuilding the Altair chart and validating its to_dict() on every rerun was most of
+# the server's CPU with twenty people on one link (bench/load.py). cache_data hands each caller
+# a copy (Streamlit edits the spec as it sends it). Results hash by value: they are never
+# changed once built.
 _BY_VALUE = {MetricResult: hash, TimelinePoint: hash}
 
 
 @st.cache_data(max_entries=256, show_spinner=False, hash_funcs=_BY_VALUE)
 def _forest_spec(metrics: tuple[MetricResult, ...], settings: Settings) -> dict:
-    return _convert_altair_to_vega_lite_spec(charts.forest_plot(metrics, settings))
+    return charts.vega_lite_spec(charts.forest_plot(metrics, settings))
 
 
 @st.cache_data(max_entries=256, show_spinner=False, hash_funcs=_BY_VALUE)
 def _timeline_spec(points: tuple[TimelinePoint, ...], threshold: float, settings: Settings) -> dict:
     chart = charts.timeline_chart(timeline_rows(points), threshold, settings)
-    return _convert_altair_to_vega_lite_spec(chart)
+    return charts.vega_lite_spec(chart)
 
 
 STATUS = {
@@ -182,7 +180,7 @@ def details(e: ExperimentReadout, t: TreatmentReadout) -> None:
     st.dataframe(
         metric_table(t.metrics, settings),
         hide_index=True,
-        column_order=None if every else compact_columns(engine == "bayesian"),
+        column_order=None if every else compact_columns(settings),
         width="stretch",
         column_config={
             "Metric": st.column_config.TextColumn(width="medium"),
