@@ -155,7 +155,7 @@ def test_every_verdict_has_a_colour() -> None:
 def test_vega_lite_spec_is_the_chart_without_the_default_themes_size(
     push: ExperimentReadout,
 ) -> None:
-    chart = charts.forest_plot(push.treatments[0].metrics, 0.05)
+    chart = charts.forest_plot(push.treatments[0].metrics, push.settings)
     plain = chart.to_dict()
     assert plain["config"]["view"]["continuousWidth"] == 300  # what Altair's theme adds
     spec = charts.vega_lite_spec(chart)
