@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from nsexp.stats.multiplicity import CORRECTIONS
 
 if TYPE_CHECKING:
-    from nsexp.analysis.readout import Readout
+    from nsexp.analysis.readout import Judgement
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -52,14 +52,14 @@ def _options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
 
 
-def _readout(args: argparse.Namespace) -> Readout:
-    """The readout of every experiment under the command's options."""
-    from nsexp.analysis.readout import build_readout
+def _judged(args: argparse.Namespace) -> Judgement:
+    """Every experiment judged under the command's options (the tree needs no sentences)."""
+    from nsexp.analysis.readout import judge
     from nsexp.analysis.settings import Settings
     from nsexp.io import load_dataset
 
     dataset = load_dataset(args.path, args.metrics, control=args.control)
-    return build_readout(dataset, Settings(alpha=args.alpha, correction=args.correction))
+    return judge(dataset, Settings(alpha=args.alpha, correction=args.correction))
 
 
 def run(args: argparse.Namespace) -> str:
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> str:
     from nsexp.learning.tree import tree_evidence
     from nsexp.report import tree as report
 
-    evidence = tree_evidence(_readout(args))
+    evidence = tree_evidence(_judged(args))
     if args.north_star_edges:
         evidence = evidence.north_star_edges()
     if args.format == "json":
@@ -84,8 +84,8 @@ def run_proxies(args: argparse.Namespace) -> str:
     from nsexp.report import proxies as report
     from nsexp.report.json import dumps
 
-    readout = _readout(args)
-    evidence, impact = tree_evidence(readout).north_star_edges(), cumulative_impact(readout)
+    judged = _judged(args)
+    evidence, impact = tree_evidence(judged).north_star_edges(), cumulative_impact(judged)
     if args.format == "json":
         return dumps(report.proxies_dict(evidence, impact))
     if args.format == "markdown":

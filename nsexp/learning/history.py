@@ -1,12 +1,12 @@
 """What past experiments say about each comparison, as the records a readout's reasons quote.
 
-A readout with history is two passes: read out every experiment, learn from its valid
-comparisons (the tree's evidence, nsexp.learning.tree; the predictions, nsexp.learning.predict),
-then read out again with those records. A metric's history record is its edge to the North
-Star (the tree's Edge record, so a history line and the North Star page say the same) with the
-comparisons that moved it and those where the North Star followed, as the tree counts them
-(nsexp.analysis.reasons.history_reason turns them into sentences, counting other experiments
-only).
+A readout with history is two passes (`learned_readout`): judge every experiment, learn from
+its valid comparisons (the tree's evidence, nsexp.learning.tree; the predictions,
+nsexp.learning.predict), then read out with those records. A metric's history record is its
+edge to the North Star (the tree's Edge record, so a history line and the North Star page say
+the same) with the comparisons that moved it and those where the North Star followed, as the
+tree counts them (nsexp.analysis.reasons.history_reason turns them into sentences, counting
+other experiments only).
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from typing import NamedTuple
 import polars as pl
 
 from nsexp.analysis.learned import Learned
-from nsexp.analysis.readout import Judged, judge
+from nsexp.analysis.readout import Judgement, Readout, build_readout, judge
 from nsexp.analysis.reasons import MetricHistory
 from nsexp.analysis.settings import Settings
 from nsexp.io import Dataset
 from nsexp.learning.predict import learned_records, lift_priors
-from nsexp.learning.tree import N_BOOT, SEED, TreeEvidence, tree_evidence
+from nsexp.learning.tree import RESAMPLING, Resampling, TreeEvidence, tree_evidence
 
 
 class Learning(NamedTuple):
@@ -50,9 +50,10 @@ def metric_history(evidence: TreeEvidence) -> dict[str, MetricHistory]:
     return out
 
 
-def learn(readout: Judged, *, n_boot: int = N_BOOT, seed: int = SEED) -> Learning:
-    """History records and per-comparison records from a (full) readout or judgement."""
-    evidence = tree_evidence(readout, n_boot=n_boot, seed=seed)
+def learn(readout: Judgement, *, resampling: Resampling = RESAMPLING) -> Learning:
+    """History records, per-comparison records and the Bayesian priors from a judgement (a
+    readout's is `readout.judgement`)."""
+    evidence = tree_evidence(readout, resampling=resampling)
     return Learning(
         metric_history(evidence),
         learned_records(readout, evidence),
@@ -65,3 +66,24 @@ def readout_learning(dataset: Dataset, settings: Settings) -> Learning:
     """What every experiment of the dataset teaches, for `build_readout(history=...,
     learned=...)`."""
     return learn(judge(dataset, settings))
+
+
+def learned_readout(
+    dataset: Dataset,
+    settings: Settings,
+    experiment: str | None = None,
+    *,
+    learning: Learning | None = None,
+) -> Readout:
+    """The readout (of every experiment, or one) with what past experiments say in its reasons
+    and records: learn from every experiment of the dataset (unless `learning` is given,
+    already learned under these settings), then read out with it. The CLI and the app call it."""
+    learning = learning or readout_learning(dataset, settings)
+    return build_readout(
+        dataset,
+        settings,
+        experiment,
+        history=learning.history,
+        learned=learning.learned,
+        priors=learning.priors,
+    )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from nsexp.analysis.readout import Judged
+from nsexp.analysis.readout import Judgement
 from nsexp.learning.tree import valid_results
 from nsexp.stats.meta import shrink
 
@@ -41,7 +41,7 @@ class Impact:
         return self.shrunk_total / self.naive_total if self.naive_total > 0 else None
 
 
-def cumulative_impact(readout: Judged) -> Impact:
+def cumulative_impact(readout: Judgement) -> Impact:
     """Sum of the North Star effects of the wins: naive, and shrunk for the winner's curse."""
     ns = valid_results(readout).filter(pl.col("role") == "north_star")
     ns = ns.drop_nulls(["rel_effect", "rel_se"]).filter(pl.col("rel_se") > 0)

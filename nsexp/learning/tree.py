@@ -29,13 +29,13 @@ way (FOLLOWED); both are defined here once. Per edge, one Edge record (nsexp.ana
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import polars as pl
 
 from nsexp.analysis.learned import Edge
-from nsexp.analysis.readout import Judged
+from nsexp.analysis.readout import Judgement
 from nsexp.config.catalog import Catalog
 from nsexp.stats.evidence import MIN_COMPARISONS, EdgeEstimates, edge_evidence
 
@@ -51,9 +51,18 @@ PREDICTIVE_CORRELATION = 0.5
 VANITY_MIN_MOVED = 3
 VANITY_MAX_FOLLOWED = 0.5
 VANITY_MAX_CORRELATION = 0.3
-N_BOOT = 2000
-SEED = 2023
-LEVEL = 0.95
+
+
+class Resampling(NamedTuple):
+    """How learning bootstraps over whole experiments: the draws, their seed and the interval
+    level (one record: only tests change it, to fewer draws)."""
+
+    n_boot: int = 2000
+    seed: int = 2023
+    level: float = 0.95
+
+
+RESAMPLING = Resampling()
 
 EDGE_COLUMNS = (
     "experiment",
@@ -110,7 +119,7 @@ def tree_edges(catalog: Catalog) -> list[tuple[str, str, bool]]:
     return [(c, p, True) for c, p in declared] + extra
 
 
-def valid_results(readout: Judged) -> pl.DataFrame:
+def valid_results(readout: Judgement) -> pl.DataFrame:
     """The result rows of the valid comparisons (verdict not `invalid`: the data can be trusted),
     with the verdict and direction-oriented effects (`effect`, `se`, `sign`): what every count
     and estimate learned from the portfolio is over."""
@@ -124,7 +133,7 @@ def valid_results(readout: Judged) -> pl.DataFrame:
     )
 
 
-def paired(readout: Judged, edges: list[tuple[str, str, bool]]) -> pl.DataFrame:
+def paired(readout: Judgement, edges: list[tuple[str, str, bool]]) -> pl.DataFrame:
     """One row per valid comparison x edge measuring both metrics: the child's oriented effect
     (`effect`, `se`, `significant`, `sign`) and the parent's (`parent_` the same) side by side,
     with whether the child `moved` and the parent `followed`."""
@@ -147,7 +156,7 @@ def paired(readout: Judged, edges: list[tuple[str, str, bool]]) -> pl.DataFrame:
     )
 
 
-def edge_comparisons(readout: Judged, edges: list[tuple[str, str, bool]]) -> pl.DataFrame:
+def edge_comparisons(readout: Judgement, edges: list[tuple[str, str, bool]]) -> pl.DataFrame:
     """One row per valid comparison x edge with both estimates (EDGE_COLUMNS, `in_tree`,
     `moved`, `followed`), the child's and the parent's oriented effects side by side, with their
     within-experiment covariance where computed."""
@@ -177,9 +186,7 @@ def edge_quality(
     frame: pl.DataFrame,
     *,
     within: bool = True,
-    n_boot: int = N_BOOT,
-    seed: int = SEED,
-    level: float = LEVEL,
+    resampling: Resampling = RESAMPLING,
 ) -> list[Edge]:
     """One Edge record per edge of an edge_comparisons frame, in the frame's edge order;
     `within` False ignores the computed within-experiment covariances (assumes zero)."""
@@ -209,9 +216,7 @@ def edge_quality(
         grid("parent_se"),
         cov,
         slots["experiment"].to_numpy(),
-        level=level,
-        n_boot=n_boot,
-        seed=seed,
+        **resampling._asdict(),
     )
     table = _with_labels(
         _counts(frame, within).join(_estimates(order, est), on=["child", "parent"])
@@ -287,12 +292,12 @@ def _with_labels(table: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def tree_evidence(readout: Judged, *, n_boot: int = N_BOOT, seed: int = SEED) -> TreeEvidence:
+def tree_evidence(readout: Judgement, *, resampling: Resampling = RESAMPLING) -> TreeEvidence:
     """Every edge of the readout's catalog with its evidence over the valid comparisons, in the
     catalog's edge order."""
     edges = tree_edges(readout.catalog)
     frame = edge_comparisons(readout, edges)
     order = {(c, p): i for i, (c, p, _) in enumerate(edges)}
-    records = edge_quality(frame, n_boot=n_boot, seed=seed)
+    records = edge_quality(frame, resampling=resampling)
     records.sort(key=lambda e: order[(e.child, e.parent)])
     return TreeEvidence(catalog=readout.catalog, edges=tuple(records), comparisons=frame)

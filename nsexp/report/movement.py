@@ -31,7 +31,7 @@ def metric_movement(readout: Readout) -> pl.DataFrame:
     edges = [(m, ns, True) for m in readout.catalog.metrics]
     moved = pl.col("moved")
     per_metric = (
-        paired(readout, edges)
+        paired(readout.judgement, edges)
         .group_by(pl.col("child").alias("metric"))
         .agg(
             pl.len().alias("comparisons"),
@@ -44,7 +44,7 @@ def metric_movement(readout: Readout) -> pl.DataFrame:
     )
     placed = pl.col("rel_effect").is_not_null()  # an outcome needs a relative effect
     outcomes = (
-        valid_results(readout)
+        valid_results(readout.judgement)
         .group_by("metric")
         .agg(
             (placed & pl.col("better")).sum().alias("better"),

@@ -95,7 +95,12 @@ def health_line(readout: Readout, movement: pl.DataFrame, impact: Impact, recent
     experiments)."""
     ns = readout.catalog.north_star
     row = movement.filter(pl.col("metric") == ns.id).row(0, named=True)
-    mdes = valid_results(readout).filter(pl.col("metric") == ns.id)["mde"].drop_nulls().to_list()
+    mdes = (
+        valid_results(readout.judgement)
+        .filter(pl.col("metric") == ns.id)["mde"]
+        .drop_nulls()
+        .to_list()
+    )
     detectable = fmt.pct(statistics.median(mdes), 1, signed=False) if mdes else "—"
     moved, total = row["comparisons_moved"], row["comparisons"]
     share = f" ({moved / total:.0%})" if total else ""

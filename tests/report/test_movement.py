@@ -11,7 +11,7 @@ from helpers import DEMO_DATA, make_units, write_frame, write_metrics
 from nsexp.analysis.readout import Readout, build_readout
 from nsexp.analysis.settings import Settings
 from nsexp.io import load_dataset
-from nsexp.learning.tree import tree_evidence
+from nsexp.learning.tree import RESAMPLING, tree_evidence
 from nsexp.report.movement import metric_movement, movement_table
 
 
@@ -68,7 +68,9 @@ def test_metric_movement_leaves_out_invalid_experiments(demo: Readout) -> None:
 def test_movement_counts_what_the_north_star_edges_count(demo: Readout) -> None:
     """Moved and followed are the tree's (one definition): on every metric measured with spread
     the movement counts equal its North Star edge's."""
-    evidence = tree_evidence(demo, n_boot=50).north_star_edges()
+    evidence = tree_evidence(
+        demo.judgement, resampling=RESAMPLING._replace(n_boot=50)
+    ).north_star_edges()
     movement = metric_movement(demo).rows_by_key("metric", named=True, unique=True)
     for edge in evidence.edges:
         row = movement[edge.child]
