@@ -73,7 +73,7 @@ class Settings:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Settings:
-        """Settings from `to_dict` output; keys left out (older pins) take their defaults."""
+        """Settings from `to_dict` output (keys it does not know are left out)."""
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 

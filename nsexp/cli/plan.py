@@ -93,7 +93,9 @@ def run(args: argparse.Namespace) -> str:
     else:
         result = plan(mean, var, *shared, args.cuped_rho**2)
     if args.format == "json":
-        return json.dumps(result._asdict(), indent=2) + "\n"
+        from nsexp.report.json import SCHEMA_VERSION
+
+        return json.dumps({"schema_version": SCHEMA_VERSION, **result._asdict()}, indent=2) + "\n"
     cuped = f" with CUPED (ρ = {args.cuped_rho:g})" if args.cuped_rho else ""
     return (
         f"To detect {args.effect * 100:+g}% with {args.power * 100:g}% power at α = "

@@ -18,6 +18,7 @@ from nsexp.learning.proxies import (
     VANITY_MIN_MOVED,
     Impact,
 )
+from nsexp.report.json import SCHEMA_VERSION
 
 HEADERS = (
     "Metric",
@@ -94,6 +95,7 @@ def proxies_dict(table: pl.DataFrame, impact: Impact) -> dict[str, Any]:
     for r in rows:
         r["reason"] = label_reason(r)
     return {
+        "schema_version": SCHEMA_VERSION,
         "north_star": impact.metric,
         "effects": "relative lift, oriented by each metric's direction",
         "thresholds": thresholds(),

@@ -25,6 +25,7 @@ from nsexp.learning.tree import (
     VANITY_MIN_MOVED,
     TreeEvidence,
 )
+from nsexp.report.json import SCHEMA_VERSION
 from nsexp.report.text import aligned, markdown_table
 
 EDGE_FIELDS = (
@@ -148,6 +149,7 @@ def tree_dict(evidence: TreeEvidence) -> dict[str, Any]:
         }
         edges.append(edge)
     return {
+        "schema_version": SCHEMA_VERSION,
         "north_star": catalog.north_star.id,
         "effects": "relative lift, oriented by each metric's direction",
         "thresholds": thresholds(),
