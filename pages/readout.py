@@ -153,8 +153,8 @@ def earlier_pins(ctx: DataContext, experiment_id: str) -> None:
     ):
         for p in earlier:
             st.button(
-                f"{when(p.created_at)} · `{p.variant}` · α = {p.settings['alpha']:g}, "
-                f"{p.settings['correction']}",
+                f"{when(p.created_at)} · `{p.variant}` · α = {p.analysis_settings.alpha:g}, "
+                f"{p.analysis_settings.correction}",
                 key=f"open_pin_{p.id}",
                 type="tertiary",
                 icon=":material/push_pin:",
