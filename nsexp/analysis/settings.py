@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
-from nsexp.errors import InputError
+from nsexp.errors import InputError, echo
 from nsexp.stats.multiplicity import CORRECTIONS, Correction
 
 StatsEngine = Literal["frequentist", "bayesian"]
@@ -108,13 +108,13 @@ class Settings:
             try:
                 values[key] = _parse(key, text)
             except ValueError as exc:
-                problems[key] = f"The link asks for {key} = {_echo(text)}, {exc}"
+                problems[key] = f"The link asks for {key} = {echo(text)}, {exc}"
         settings = cls()
         for key, value in values.items():
             try:
                 settings = replace(settings, **{key: value})
             except InputError as exc:
-                problems[key] = f"The link asks for {key} = {_echo(query[key])}: {exc.message}"
+                problems[key] = f"The link asks for {key} = {echo(query[key])}: {exc.message}"
         return settings, problems
 
     def without(self, *names: str) -> Settings:
@@ -124,11 +124,6 @@ class Settings:
 
 def _is_count(x: object) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
-
-
-def _echo(text: str, limit: int = 40) -> str:
-    """A query value quoted for a message, cut short so a huge link cannot flood the page."""
-    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 def _parse(key: str, text: str) -> Any:

@@ -23,7 +23,7 @@ from typing import Any
 from nsexp.analysis.methods import methods
 from nsexp.analysis.readout import ExperimentReadout, Readout
 from nsexp.analysis.settings import DEFAULT, Settings
-from nsexp.errors import InputError
+from nsexp.errors import InputError, echo
 from nsexp.report.json import SCHEMA_VERSION, experiment_dict, experiment_from_dict
 from nsexp.store.storage import PINS_DIR, WORKSPACES_DIR, check_room, write_error
 
@@ -127,7 +127,7 @@ def load_pin(workspace_dir: Path, pin_id: str | None) -> Pin:
     """Read one pin by id; InputError for a malformed id, an unknown pin or a corrupt file."""
     fix = "open the live readout and pin it again, or pick a pin from the list"
     if not isinstance(pin_id, str) or not _ID.fullmatch(pin_id):
-        raise InputError(f"pin {pin_id!r} is not a pin id (12 hex digits)", fix=fix)
+        raise InputError(f"pin {echo(pin_id)} is not a pin id (12 hex digits)", fix=fix)
     folder = pins_dir(workspace_dir).resolve()
     path = (folder / f"{pin_id}.json").resolve()
     if path.parent != folder or not path.is_file():

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from nsexp.config.catalog import Catalog, parse_catalog
 from nsexp.config.toml import parse_toml
-from nsexp.errors import InputError
+from nsexp.errors import InputError, echo
 from nsexp.io import load_dataset
 from nsexp.io.files import DATA_SUFFIXES, data_files
 from nsexp.store.storage import (
@@ -241,7 +241,7 @@ def resolve(data_root: Path, workspace_id: str | None) -> Path:
         return data_root
     if not isinstance(workspace_id, str) or not _ID.fullmatch(workspace_id):
         raise InputError(
-            f"workspace {workspace_id!r} is not a workspace id (12 hex digits)", fix=_PICK_FIX
+            f"workspace {echo(workspace_id)} is not a workspace id (12 hex digits)", fix=_PICK_FIX
         )
     root = workspaces_root(data_root).resolve()
     path = (root / workspace_id).resolve()

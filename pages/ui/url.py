@@ -15,12 +15,12 @@ import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
 from nsexp.analysis.settings import QUERY_KEYS, Settings
+from nsexp.errors import echo
 from nsexp.report.text import md_escape
 
 CARRIED = ("workspace", *(k for k in QUERY_KEYS if k != "bootstrap"))
 # What the Readout page reopens when the menu brings you back to it without a link.
 REOPENED = {"readout": ("experiment", "variant")}
-ECHOED = 40  # characters of a rejected value quoted back in a warning
 LISTED = 10  # allowed values named in a warning before "and N more"
 
 
@@ -60,7 +60,7 @@ def reject(key: str, values: list[str], allowed: Collection[str], what: str, ins
     """One warning naming the parameter, the values not understood (each cut short) and the
     allowed ones; the parameter then leaves the URL. The message is composed as plain text and
     shown through `warn`, the one way a link's text reaches the page."""
-    shown = ", ".join(repr(v if len(v) <= ECHOED else v[:ECHOED] + "…") for v in values)
+    shown = ", ".join(echo(v) for v in values)
     names = list(allowed)
     listed = ", ".join(names[:LISTED]) + (
         f" and {len(names) - LISTED} more" if len(names) > LISTED else ""
