@@ -32,7 +32,7 @@ class DataContext:
     root: Path
     workspace: str | None
     path: Path
-    stamp: tuple
+    stamp: tuple[tuple[str, int, int], ...]
 
     @property
     def name(self) -> str:
