@@ -44,13 +44,19 @@ services:
 				default-jre-headless; \
 		else echo "java missing: install Debian's default-jre-headless package"; fi; }
 
-# ruff (style, complexity, docstrings), import-linter (the layers), mypy (types), then the
-# whole suite with the coverage floor of nsexp/ (pyproject.toml [tool.coverage]).
+# ruff (style, complexity, docstrings), import-linter (the layers), mypy (types), vulture (dead
+# code; reviewed false positives in vulture_whitelist.py), radon (no function rated D or worse:
+# it prints nothing when clean), then the whole suite with the coverage floor of nsexp/
+# (pyproject.toml [tool.coverage]).
 test: $(TEST_STAMP) browser services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+	$(BIN)/vulture --min-confidence 60 nsexp app.py pages vulture_whitelist.py
+	@out="$$($(BIN)/radon cc -n D -s nsexp app.py pages)"; \
+		if [ -n "$$out" ]; then echo "radon: functions rated D or worse (split them):"; \
+		echo "$$out"; exit 1; fi
 	$(BIN)/python -m pytest -q --cov --cov-report=term
 
 bench: $(TEST_STAMP) browser services

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 import polars as pl
 
 Outcome = Literal["better", "worse", "not_significant", "no_estimate", "untrusted"]
-OUTCOMES: tuple[Outcome, ...] = ("better", "worse", "not_significant", "no_estimate", "untrusted")
 OUTCOME_LABELS: dict[str, str] = {
     "better": "Better",
     "worse": "Worse",
@@ -221,13 +219,6 @@ JSON_FIELDS: tuple[str, ...] = (
     "rel_post_mean",
     "trusted",
 )
-
-
-def results_frame(metrics: Sequence[MetricResult]) -> pl.DataFrame:
-    """Records back as a typed frame (RESULT_SCHEMA columns) with each one's `outcome`."""
-    rows = [{name: getattr(m, name) for name in RESULT_SCHEMA} for m in metrics]
-    outcomes = pl.Series("outcome", [m.outcome for m in metrics], dtype=pl.String)
-    return pl.DataFrame(rows, schema=RESULT_SCHEMA).with_columns(outcomes)
 
 
 def metric_results(frame: pl.DataFrame) -> tuple[MetricResult, ...]:

@@ -38,29 +38,19 @@ def cumulative(summary: pl.DataFrame) -> pl.DataFrame:
     return running(rows, series).with_columns(pl.col("n", *SUMS).cum_sum().over(series))
 
 
-def north_star_timeline(
-    dataset: Dataset, settings: Settings, experiment_id: str, metric: str | None = None
-) -> pl.DataFrame:
-    """Cumulative relative effect of the North Star (or `metric`) per treatment and date.
-
-    Each date's figures use every unit exposed up to that date: a fixed-horizon test at each
-    look, uncorrected for looking repeatedly — unless settings.sequential, when they are
-    always valid (see north_star_timelines).
-    """
-    return north_star_timelines(dataset, settings, [experiment_id], metric)
-
-
 def north_star_timelines(
     dataset: Dataset,
     settings: Settings,
     experiment_ids: list[str] | None = None,
     metric: str | None = None,
 ) -> pl.DataFrame:
-    """Cumulative per-date comparisons of the North Star for many experiments at once.
+    """Cumulative per-date comparisons of the North Star (or `metric`) for many experiments.
 
-    With settings.sequential the intervals and p-values come from the normal-mixture
-    confidence sequence tuned once to the planned sample (nsexp.analysis.validity.planned_n),
-    the same boundary at every date, so the last entry matches the sequential readout.
+    Each date's figures use every unit exposed up to that date: a fixed-horizon test at each
+    look, uncorrected for looking repeatedly — unless settings.sequential: then the intervals
+    and p-values come from the normal-mixture confidence sequence tuned once to the planned
+    sample (nsexp.analysis.validity.planned_n), the same boundary at every date, so the last
+    entry matches the sequential readout.
     """
     metric = metric or dataset.catalog.north_star.id
     ids = list(dataset.experiments) if experiment_ids is None else experiment_ids

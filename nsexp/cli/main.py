@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from nsexp import __version__
 from nsexp.cli import plan, proxies, readout, tree
 from nsexp.errors import InputError
 
@@ -28,6 +29,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The `nsexp` argument parser, one sub-command per module of nsexp.cli."""
     parser = _Parser(prog="nsexp", description="North Star experiment readouts.")
+    parser.add_argument("--version", action="version", version=f"nsexp {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for command in (readout, plan, proxies, tree):
         command.add_parser(sub)

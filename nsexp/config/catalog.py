@@ -19,12 +19,6 @@ ROLES: tuple[Role, ...] = ("north_star", "leading", "vanity", "guardrail")
 TYPES: tuple[MetricType, ...] = ("proportion", "mean", "ratio")
 DIRECTIONS: tuple[Direction, ...] = ("increase", "decrease")
 INPUTS: tuple[InputKind, ...] = ("breadth", "depth", "frequency", "efficiency")
-INPUT_MEANINGS: dict[str, str] = {
-    "breadth": "how many use the core flow",
-    "depth": "how much they engage",
-    "frequency": "how often they return",
-    "efficiency": "how fast they reach value",
-}
 ROLE_LABELS: dict[str, str] = {
     "north_star": "North Star",
     "leading": "Leading indicator",
@@ -32,7 +26,7 @@ ROLE_LABELS: dict[str, str] = {
     "guardrail": "Guardrail",
 }
 DEFAULT_THRESHOLD = 0.01
-# The most metrics one catalog may declare (README, "Data formats"), checked before any metric is
+# The most metrics one catalog may declare (docs/data.md, "Limits"), checked before any metric is
 # parsed or any file read: a North Star tree of a thousand metrics is far past any real one, and
 # every readout, chart and export grows with the number of metrics.
 MAX_METRICS = 1_000

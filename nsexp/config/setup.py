@@ -5,9 +5,8 @@ reads too: the same files, whichever way the data was described.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
 
 from nsexp.config.catalog import DIRECTIONS, ROLES, TYPES, parse_catalog
 from nsexp.config.experiments import parse_experiments
@@ -147,14 +146,6 @@ def experiments_toml(setup: Setup) -> str:
     text = _HEADER + "\n" + "\n".join(tables)
     parse_experiments(parse_toml(text, "experiments.toml"))
     return text
-
-
-def metric_choices(
-    columns: Sequence[tuple[str, Literal["proportion", "mean"] | None]],
-) -> list[MetricChoice]:
-    """Starting choices for metric columns: their guessed type, role leading (a person marks
-    the North Star and the rest)."""
-    return [MetricChoice(column=c, role="leading", type=kind or "mean") for c, kind in columns]
 
 
 def declare_splits(text: str, splits: Mapping[str, Mapping[str, float]]) -> str:

@@ -19,7 +19,7 @@ from nsexp.errors import InputError
 from nsexp.io import schema
 from nsexp.io.cross import cross_totals, empty_cross
 from nsexp.io.cumulative import as_daily
-from nsexp.io.engines import SOURCE_FILE, load_source, read_source
+from nsexp.io.engines import SOURCE_FILE, SourceConfig, load_source, read_source
 from nsexp.io.files import check_dates, data_files, kind_of, require_variant, scan
 from nsexp.io.overflow import check_finite_sums
 from nsexp.io.schema import KEYS, SUMMARY_SCHEMA
@@ -86,12 +86,42 @@ def load_dataset(
     as an experiment of its own (see nsexp.io.segment). `control` names the control arm of
     experiments that experiments.toml does not cover (the CLI's --control)."""
     path = Path(path)
+    root, source, files = _locate(path)
+    catalog = load_catalog(metrics if metrics is not None else root / "metrics.toml")
+    infos = load_experiments(root / "experiments.toml")
+    files, reads = _read_all(root, source, files, catalog, segment)
+    summary = pl.concat([r.summary for r in reads]).select(list(SUMMARY_SCHEMA))
+    _check_duplicates(summary, files)
+    _check_every_metric_read(reads, catalog)
+    where = _files_by_experiment(reads, files)
+    _check_complete(summary, catalog, where)
+    if segment is not None:
+        infos = segment_infos(infos, summary["experiment"].unique().to_list(), segment)
+    asked = Choice(control, None, catalog.column("variant"))
+    units = pl.concat([r.units for r in reads], how="vertical_relaxed")
+    return Dataset(
+        catalog=catalog,
+        experiments=_experiments(summary, reads, infos, root, asked, where),
+        summary=summary.sort("experiment", "metric", "variant", "date"),
+        units=units.group_by("experiment", "variant", "date").agg(pl.col("units").sum()),
+        files=tuple(str(f) for f in files),
+        fingerprint=fingerprint([*files, Path(catalog.path or "")]),
+        has_dates=summary["date"].null_count() < summary.height,
+        segment=segment,
+        cross=cross_totals(
+            pl.concat([r.cross for r in reads if r.cross is not None] or [empty_cross()])
+        ),
+    )
+
+
+def _locate(path: Path) -> tuple[Path, SourceConfig | None, list[Path]]:
+    """The data's root directory, its source.toml (if any) and the files to read: the one file
+    given, the directory's data files, or source.toml itself when it names where the rows are."""
     if not path.exists():
         raise InputError(
             "no such file or directory", file=path, fix="pass a data directory or a data file"
         )
     root = path if path.is_dir() else path.parent
-
     source = load_source(root) if path.is_dir() else None
     files = data_files(root) if path.is_dir() else [path]
     if source is not None:  # source.toml names where the rows are; the directory's files are not
@@ -104,8 +134,18 @@ def load_dataset(
             file=path,
             fix="add experiment data (*.csv or *.parquet) or point at another directory",
         )
-    catalog = load_catalog(metrics if metrics is not None else root / "metrics.toml")
-    infos = load_experiments(root / "experiments.toml")
+    return root, source, files
+
+
+def _read_all(
+    root: Path,
+    source: SourceConfig | None,
+    files: list[Path],
+    catalog: Catalog,
+    segment: str | None,
+) -> tuple[list[Path], list[FileRead]]:
+    """Every file read (or the source's one aggregation), split by `segment` when asked; with
+    the files actually read (a segment reads the unit-level ones only)."""
     if source is not None and segment is not None:
         raise InputError(
             "segments are read from unit-level files, not from source.toml",
@@ -113,17 +153,17 @@ def load_dataset(
             fix="drop --segment, or point at a directory of unit-level files",
         )
     if source is not None:
-        reads = [read_source(source, catalog)]
-        check_finite_sums(reads[0].summary, catalog, root / SOURCE_FILE)
-    else:
-        if segment is not None:
-            files = unit_files(files, catalog, segment)
-        reads = [_read_file(f, catalog, segment) for f in files]
-        if segment is not None:
-            reads = drop_thin_segments(reads, segment)
-    summary = pl.concat([r.summary for r in reads]).select(list(SUMMARY_SCHEMA))
-    _check_duplicates(summary, files)
-    units = pl.concat([r.units for r in reads], how="vertical_relaxed")
+        read = read_source(source, catalog)
+        check_finite_sums(read.summary, catalog, root / SOURCE_FILE)
+        return files, [read]
+    if segment is None:
+        return files, [_read_file(f, catalog) for f in files]
+    files = unit_files(files, catalog, segment)
+    return files, drop_thin_segments([_read_file(f, catalog, segment) for f in files], segment)
+
+
+def _check_every_metric_read(reads: list[FileRead], catalog: Catalog) -> None:
+    """Every metric of the catalog was found in some file: a misspelt column fails here."""
     seen = set().union(*(r.metrics for r in reads))
     absent = [m for m in catalog.metrics if m not in seen]
     if absent:
@@ -134,14 +174,22 @@ def load_dataset(
             column=", ".join(metric.columns),
             fix=f"check the column name in [metrics.{metric.id}] or remove the metric",
         )
-    where = _files_by_experiment(reads, files)
-    _check_complete(summary, catalog, where)
+
+
+def _experiments(
+    summary: pl.DataFrame,
+    reads: list[FileRead],
+    infos: dict[str, ExperimentInfo],
+    root: Path,
+    asked: Choice,
+    where: dict[str, str],
+) -> dict[str, Experiment]:
+    """Each experiment of the summary with its arms, control, and the files' problems and
+    notes; `asked`: the control asked for (--control), `where`: each experiment's files."""
     problems = _merge(r.problems for r in reads)
     notes = _merge(r.notes for r in reads)
-    if segment is not None:
-        infos = segment_infos(infos, summary["experiment"].unique().to_list(), segment)
     arms = summary.group_by("experiment").agg(pl.col("variant").unique().sort())
-    experiments = {
+    return {
         eid: _experiment(
             eid,
             tuple(arms_of),
@@ -149,23 +197,10 @@ def load_dataset(
             problems.get(eid, []),
             notes.get(eid, []),
             root,
-            Choice(control, where.get(eid), catalog.column("variant")),
+            asked._replace(file=where.get(eid)),
         )
         for eid, arms_of in sorted(arms.iter_rows())
     }
-    return Dataset(
-        catalog=catalog,
-        experiments=experiments,
-        summary=summary.sort("experiment", "metric", "variant", "date"),
-        units=units.group_by("experiment", "variant", "date").agg(pl.col("units").sum()),
-        files=tuple(str(f) for f in files),
-        fingerprint=fingerprint([*files, Path(catalog.path or "")]),
-        has_dates=summary["date"].null_count() < summary.height,
-        segment=segment,
-        cross=cross_totals(
-            pl.concat([r.cross for r in reads if r.cross is not None] or [empty_cross()])
-        ),
-    )
 
 
 def fingerprint(paths: list[Path]) -> str:

@@ -16,7 +16,7 @@ DATA_SUFFIXES = (".csv", ".parquet")
 _SUMMARY_VALUES = ("sum", "sum_sq", "mean", "variance", "den_sum", "den_sum_sq", "num_den_sum")
 FileKind = Literal["unit", "summary", "wide"]
 WIDE_COLUMNS = ("metric", "count_c", "count_t", "mean_c", "mean_t")
-# Limits checked before a file is parsed (README, "Data formats"): a file may hold every metric
+# Limits checked before a file is parsed (docs/data.md, "Limits"): a file may hold every metric
 # of the largest catalog (nsexp.config.catalog.MAX_METRICS) with a covariate each, and more.
 MAX_COLUMNS = 10_000
 MAX_HEADER_BYTES = 2_000_000  # a CSV header of MAX_COLUMNS names of up to 200 characters

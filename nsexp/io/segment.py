@@ -19,13 +19,8 @@ from nsexp.io.units import FileRead
 MISSING = "(none)"
 
 
-def segment_id(experiment: str, column: str, value: str) -> str:
-    """The id of one experiment's segment."""
-    return f"{experiment}/{column}={value}"
-
-
 def split_id(eid: str, column: str) -> tuple[str, str]:
-    """(base experiment, segment value) of a segment id made by segment_id."""
+    """(base experiment, segment value) of a segment id `<experiment>/<column>=<value>`."""
     base, _, value = eid.rpartition(f"/{column}=")
     return base, value
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import NamedTuple, cast
 
 import polars as pl
 
 from nsexp.config.catalog import Catalog, Metric
 from nsexp.errors import InputError
-from nsexp.io.cross import cross_aggs, cross_long, cross_pairs, cross_query
+from nsexp.io.cross import Pair, cross_aggs, cross_long, cross_pairs, cross_query
 from nsexp.io.files import check_numeric_columns, date_expr, experiment_expr
 from nsexp.io.masked import masked_query, patch_ratios, wide_order
 from nsexp.io.schema import conform
@@ -45,43 +45,16 @@ def aggregate_units(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRea
     metrics = [m for m in catalog.metrics.values() if all(c in names for c in m.columns)]
     values = [c for m in metrics for c in (*m.columns, m.covariate) if c is not None and c in names]
     check_numeric_columns(lazy, schema, values, path)  # one pass, however many metrics
-    rows = lazy
     pilot = pilots(lazy, metrics, names)
-    lazy = cap_values(lazy, metrics, names)
-    keys = [_key(schema, "experiment", path), _key(schema, "variant", path)]
-    if "date" in names:
-        keys.append(date_expr(schema["date"]))
-    plan = SumsPlan(lazy.collect_schema() if capped(metrics) else schema, pilot)
+    capped_rows = cap_values(lazy, metrics, names)
+    plan = SumsPlan(capped_rows.collect_schema() if capped(metrics) else schema, pilot)
     for metric in metrics:
         plan.add(metric, names)
+    scan = _Scan(capped_rows, names, _keys(schema, path), plan, pilot, path)
     pairs = cross_pairs(catalog, metrics, names)  # metric x parent / North Star, same scan
-    # undated rows: the pairs' statistics in the sums' own group-by (one scan of the file);
-    # dated rows need them per arm, not per day, so they get their own group-by
-    together = cross_aggs(pairs, plan.schema, pilot) if len(keys) == 2 else []
-    queries = [lazy.group_by(keys).agg([pl.len().alias("units"), *plan.aggs(), *together])]
     hashes = UnitHashes()
-    if "unit_id" in names:  # the unit checks' first stage, in the same streaming run
-        queries.append(hashes.sink(rows, names))
-    if not together:
-        queries.append(cross_query(lazy, keys[:2], pairs, plan.schema, pilot))
-    collected = collect(queries, path)
-    wide = _as_text(collected[0])
-    if together:  # the pairs' columns leave the sums' frame
-        aliases = [e.meta.output_name() for e in together]
-        cross = wide.select("experiment", "variant", *aliases)
-        wide = wide.drop(aliases)
-    else:
-        cross = collected[-1]
-    check_rows(wide, path)
-    wide, redo, patch = plan.finish(wide, metrics)
-    if patch:
-        wide = patch_ratios(wide, lazy, keys, patch, path)
-    if redo:  # missing or non-finite values where the plain sums assumed none: mask and redo
-        query = masked_query(lazy, keys, redo, names, plan.schema, pilot)
-        exact = _as_text(collect([query], path)[0])
-        on = [k for k in ("experiment", "variant", "date") if k in wide.columns]
-        wide = wide.join(exact, on=on, how="left", nulls_equal=True, maintain_order="left")
-        wide = wide.select(wide_order(on, metrics, names, wide.columns))
+    wide, cross = _sums_and_cross(scan, pairs, lazy, hashes)
+    wide = _exact_sums(scan, wide, metrics)
     read = FileRead(
         summary=to_long(wide, metrics),
         units=wide.select("experiment", "variant", date_col(wide), "units"),
@@ -91,8 +64,76 @@ def aggregate_units(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRea
     check_proportions(wide, metrics, path)
     note_missing_values(wide, metrics, read)
     if "unit_id" in names:
-        record_unit_problems(unit_checks(rows, names, path, hashes), read)
+        record_unit_problems(unit_checks(lazy, names, path, hashes), read)
     note_covariates(wide, metrics, names, path, read)
+    _note_unmeasured(wide, catalog, metrics, path, read)
+    return read
+
+
+class _Scan(NamedTuple):
+    """One file's aggregation: its (capped) rows and their column names, the group-by keys, the
+    sums to take and the pilot values they are centred on, and the file for messages."""
+
+    rows: pl.LazyFrame
+    names: list[str]
+    keys: list[pl.Expr]
+    plan: SumsPlan
+    pilot: dict[str, float]
+    path: Path
+
+
+def _keys(schema: pl.Schema, path: Path) -> list[pl.Expr]:
+    """Experiment, variant and (when the file has one) date: the sums' group-by keys."""
+    keys = [_key(schema, "experiment", path), _key(schema, "variant", path)]
+    if "date" in schema.names():
+        keys.append(date_expr(schema["date"]))
+    return keys
+
+
+def _sums_and_cross(
+    scan: _Scan, pairs: list[Pair], raw: pl.LazyFrame, hashes: UnitHashes
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The sums per key and the metric pairs' cross statistics per arm, in one streaming run
+    (with the unit checks' first stage over the `raw` rows when the file has unit ids)."""
+    # undated rows: the pairs' statistics in the sums' own group-by (one scan of the file);
+    # dated rows need them per arm, not per day, so they get their own group-by
+    undated = len(scan.keys) == 2
+    together = cross_aggs(pairs, scan.plan.schema, scan.pilot) if undated else []
+    aggs = [pl.len().alias("units"), *scan.plan.aggs(), *together]
+    queries = [scan.rows.group_by(scan.keys).agg(aggs)]
+    if "unit_id" in scan.names:  # the unit checks' first stage, in the same streaming run
+        queries.append(hashes.sink(raw, scan.names))
+    if not together:
+        queries.append(cross_query(scan.rows, scan.keys[:2], pairs, scan.plan.schema, scan.pilot))
+    collected = collect(queries, scan.path)
+    wide = _as_text(collected[0])
+    if not together:
+        return wide, collected[-1]
+    aliases = [e.meta.output_name() for e in together]  # the pairs' columns leave the sums
+    return wide.drop(aliases), wide.select("experiment", "variant", *aliases)
+
+
+def _exact_sums(scan: _Scan, wide: pl.DataFrame, metrics: list[Metric]) -> pl.DataFrame:
+    """The sums finished into their summary columns, with ratio parts patched and the metrics
+    whose values were missing or non-finite where the plain sums assumed none re-aggregated
+    over the rows each one counts."""
+    check_rows(wide, scan.path)
+    wide, redo, patch = scan.plan.finish(wide, metrics)
+    if patch:
+        wide = patch_ratios(wide, scan.rows, scan.keys, patch, scan.path)
+    if not redo:
+        return wide
+    query = masked_query(scan.rows, scan.keys, redo, scan.names, scan.plan.schema, scan.pilot)
+    exact = _as_text(collect([query], scan.path)[0])
+    on = [k for k in ("experiment", "variant", "date") if k in wide.columns]
+    wide = wide.join(exact, on=on, how="left", nulls_equal=True, maintain_order="left")
+    return wide.select(wide_order(on, metrics, scan.names, wide.columns))
+
+
+def _note_unmeasured(
+    wide: pl.DataFrame, catalog: Catalog, metrics: list[Metric], path: Path, read: FileRead
+) -> None:
+    """A note per experiment naming the catalog's metrics this file has no column for."""
     read_here = {m.id for m in metrics}  # a set: the catalog may hold thousands of metrics
     missing = [m for m in catalog.metrics if m not in read_here]
     if missing:
@@ -100,7 +141,6 @@ def aggregate_units(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRea
             read.notes.setdefault(experiment, []).append(
                 f"{path.name} has no column for {', '.join(missing)}: not measured here."
             )
-    return read
 
 
 def _key(schema: pl.Schema, name: str, path: Path) -> pl.Expr:

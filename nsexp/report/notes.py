@@ -41,27 +41,55 @@ def readout_notes(t: TreatmentReadout) -> list[str]:
     if t.verdict == "invalid":
         return []
     predicted = prediction_note(t)
-    lines = [f"Predicted North Star: {predicted}"] if predicted else []
-    cuped = [(m.name, m.variance_reduction) for m in t.metrics if m.variance_reduction is not None]
-    if cuped:
-        lines.append(
-            "CUPED: " + "; ".join(f"{name} variance {fmt.pct(-cut)}" for name, cut in cuped) + "."
-        )
-    ns = t.north_star
-    if ns.mde is not None and not ns.significant:
-        text = f"North Star detectable effect today: {fmt.pct(ns.mde, signed=False)}"
-        if ns.days_needed is not None and ns.days_needed > 0:
-            text += (
-                f"; about {fmt.count(ns.days_needed)} more days at current traffic to "
-                f"detect {fmt.threshold(ns.practical_threshold)}"
-            )
-        lines.append(text + ".")
-    if ns.engine == "bayesian" and ns.chance_to_win is not None:
-        lines.append(
-            f"North Star chance to beat control {fmt.chance(ns.chance_to_win)}, "
-            f"expected loss if shipped {fmt.pct(ns.expected_loss, 2, signed=False)}."
-        )
-    for m in t.metrics:
+    return [
+        *([f"Predicted North Star: {predicted}"] if predicted else []),
+        *_cuped_note(t.metrics),
+        *_power_note(t.north_star),
+        *_bayesian_note(t.north_star),
+        *_guardrail_notes(t.metrics),
+        *_bootstrap_note(t.metrics),
+    ]
+
+
+def _cuped_note(metrics: tuple[MetricResult, ...]) -> list[str]:
+    """The variance CUPED removed from each adjusted metric, in one line."""
+    cuped = [(m.name, m.variance_reduction) for m in metrics if m.variance_reduction is not None]
+    if not cuped:
+        return []
+    return ["CUPED: " + "; ".join(f"{name} variance {fmt.pct(-cut)}" for name, cut in cuped) + "."]
+
+
+def _power_note(ns: MetricResult) -> list[str]:
+    """What a North Star that has not moved can detect today, and the days still needed."""
+    if ns.mde is None or ns.significant:
+        return []
+    return [f"North Star detectable effect today: {fmt.pct(ns.mde, signed=False)}{_days(ns)}."]
+
+
+def _days(ns: MetricResult) -> str:
+    """'; about N more days at current traffic to detect ±x%', or '' when none are needed."""
+    if ns.days_needed is None or not ns.days_needed > 0:
+        return ""
+    return (
+        f"; about {fmt.count(ns.days_needed)} more days at current traffic to detect "
+        f"{fmt.threshold(ns.practical_threshold)}"
+    )
+
+
+def _bayesian_note(ns: MetricResult) -> list[str]:
+    """The North Star's chance to win and expected loss under the Bayesian engine."""
+    if ns.engine != "bayesian" or ns.chance_to_win is None:
+        return []
+    return [
+        f"North Star chance to beat control {fmt.chance(ns.chance_to_win)}, "
+        f"expected loss if shipped {fmt.pct(ns.expected_loss, 2, signed=False)}."
+    ]
+
+
+def _guardrail_notes(metrics: tuple[MetricResult, ...]) -> list[str]:
+    """Each guardrail with a margin: its non-inferiority status and the test's power."""
+    lines = []
+    for m in metrics:
         if m.role != "guardrail" or not m.guardrail_status or m.non_inferiority_margin is None:
             continue
         odds = f", power {m.guardrail_power * 100:.0f}%" if m.guardrail_power is not None else ""
@@ -69,16 +97,16 @@ def readout_notes(t: TreatmentReadout) -> list[str]:
             f"Guardrail {m.name}: {m.guardrail_status} "
             f"(non-inferiority margin {m.non_inferiority_margin * 100:g}%{odds})."
         )
-    boot = [m for m in t.metrics if m.rel_ci_boot_low is not None]
-    if boot:
-        lines.append(
-            "Bootstrap CI: "
-            + "; ".join(
-                f"{m.name} {fmt.pct_ci(m.rel_ci_boot_low, m.rel_ci_boot_high)}" for m in boot
-            )
-            + "."
-        )
     return lines
+
+
+def _bootstrap_note(metrics: tuple[MetricResult, ...]) -> list[str]:
+    """The bootstrap intervals of the relative lift, in one line."""
+    boot = [m for m in metrics if m.rel_ci_boot_low is not None]
+    if not boot:
+        return []
+    cis = "; ".join(f"{m.name} {fmt.pct_ci(m.rel_ci_boot_low, m.rel_ci_boot_high)}" for m in boot)
+    return [f"Bootstrap CI: {cis}."]
 
 
 def card_notes(t: TreatmentReadout) -> list[str]:
@@ -95,13 +123,7 @@ def card_notes(t: TreatmentReadout) -> list[str]:
             "Star's variance."
         )
     if t.north_star_status == "inconclusive" and ns.mde is not None:
-        text = f"Detectable today: {fmt.pct(ns.mde, signed=False)}"
-        if ns.days_needed is not None and ns.days_needed > 0:
-            text += (
-                f"; about {fmt.count(ns.days_needed)} more days at current traffic to detect "
-                f"{fmt.threshold(ns.practical_threshold)}"
-            )
-        notes.append(text + ".")
+        notes.append(f"Detectable today: {fmt.pct(ns.mde, signed=False)}{_days(ns)}.")
     guards = [m for m in t.metrics if m.role == "guardrail" and m.guardrail_status]
     if guards:
         notes.append(

@@ -5,20 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from nsexp.stats import dist
-from nsexp.stats.compare import Comparison, critical_value, methods_of
+from nsexp.stats.compare import Comparison, methods_of
 from nsexp.stats.intervals import FixedScale, Scale, bounds
 
 POWER = 0.8
-
-
-def is_flat(
-    rel: np.ndarray, rel_se: np.ndarray, df: np.ndarray, threshold: np.ndarray, alpha: float
-) -> np.ndarray:
-    """Two one-sided tests (Schuirmann 1987): the (1 - 2 alpha) interval of the relative
-    effect lies inside +-threshold."""
-    half = critical_value(1 - 2 * alpha, df) * rel_se
-    with np.errstate(invalid="ignore"):
-        return (rel - half > -threshold) & (rel + half < threshold)
 
 
 def equivalence_interval(

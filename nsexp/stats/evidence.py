@@ -4,8 +4,8 @@ between a child metric and its parent across experiments, with bootstrap interva
 The same method of moments as nsexp.stats.meta (Tripuraneni et al. 2023), vectorised over
 edges: every edge's comparisons are a mask over one array of comparisons, every moment is one
 matrix product with the weights (the point estimate and each bootstrap draw, resampling whole
-experiments with the same draws for every edge). For one edge it equals
-`nsexp.stats.meta.effect_correlation` with the same seed.
+experiments with the same draws for every edge). For one edge it equals the scalar reference
+`effect_correlation` in tests/meta_reference.py with the same seed.
 
 - corrected correlation: Cov(a, b) / sqrt(Var(a) Var(b)) of the true effects, where each is the
   sample moment minus the mean sampling moment; Fisher-z interval with the bootstrap SD;
@@ -41,7 +41,6 @@ class EdgeEstimates(NamedTuple):
     intercept: FloatArray
     true_sd_x: FloatArray
     true_sd_y: FloatArray
-    undefined_share: FloatArray
 
 
 def edge_evidence(
@@ -91,15 +90,14 @@ def edge_evidence(
         intercept=mom.mean_y[:, 0] - slope * mom.mean_x[:, 0],
         true_sd_x=np.sqrt(np.maximum(mom.var_x[:, 0], 0.0)),
         true_sd_y=np.sqrt(np.maximum(mom.var_y[:, 0], 0.0)),
-        undefined_share=np.mean(np.isnan(boot), axis=1),
     )
 
 
 def fisher_intervals(
     point: FloatArray, boot: FloatArray, level: float
 ) -> tuple[FloatArray, FloatArray]:
-    """tanh(atanh(r) ± z SD*) per row, SD* the SD of atanh(r*) over the finite draws (as
-    nsexp.stats.meta.fisher_interval, row by row); NaN with fewer than two finite draws."""
+    """tanh(atanh(r) ± z SD*) per row, SD* the SD of atanh(r*) over the finite draws (as the
+    scalar fisher_interval of tests/meta_reference.py); NaN with fewer than two finite draws."""
     z = np.arctanh(np.clip(boot, -EDGE, EDGE))
     finite = np.isfinite(z)
     count = finite.sum(axis=1)

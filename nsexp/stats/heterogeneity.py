@@ -18,10 +18,9 @@ FloatArray = np.ndarray
 
 
 class Heterogeneity(NamedTuple):
-    """One entry per group: pooled effect and its SE, Q, degrees of freedom, p-value and I²."""
+    """One entry per group: pooled effect, Q, degrees of freedom, p-value and I²."""
 
     pooled: FloatArray
-    pooled_se: FloatArray
     q: FloatArray
     df: FloatArray
     p_value: FloatArray
@@ -51,7 +50,6 @@ def cochran_q(effect: FloatArray, se: FloatArray, group: np.ndarray) -> Heteroge
     valid = df > 0
     return Heterogeneity(
         pooled=np.where(k > 0, pooled, np.nan),
-        pooled_se=np.where(k > 0, 1 / np.sqrt(sw), np.nan),
         q=np.where(valid, q, np.nan),
         df=df,
         p_value=p,

@@ -5,7 +5,7 @@ files, a metrics.toml, an optional experiments.toml and a `workspace.json` manif
 the first 12 hex digits of a SHA-256 over the sorted (file name, bytes) pairs, so the same upload
 always lands in the same workspace and a link naming it works for everyone on the server.
 
-Limits (documented in the README and on the Data page):
+Limits (documented in docs/deployment.md and on the Data page):
 - at most MAX_UPLOAD_BYTES (50 MB = 50,000,000 bytes: `server.maxUploadSize = 50` in
   .streamlit/config.toml, which Streamlit's uploader counts in megabytes of 10^6 bytes in the
   browser) per workspace, all files together, and at most MAX_FILES files;

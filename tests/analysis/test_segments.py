@@ -14,12 +14,18 @@ from statsmodels.stats.meta_analysis import combine_effects
 from statsmodels.stats.multitest import multipletests
 
 from nsexp.analysis.readout import build_readout
-from nsexp.analysis.results import results_frame
+from nsexp.analysis.results import RESULT_SCHEMA, MetricResult
 from nsexp.analysis.segments import segment_readout
 from nsexp.analysis.settings import Settings
 from nsexp.errors import InputError
 from nsexp.io import load_dataset
 from nsexp.stats.heterogeneity import cochran_q
+
+
+def results_frame(metrics: tuple[MetricResult, ...]) -> pl.DataFrame:
+    """Records back as a typed frame (RESULT_SCHEMA columns), to compare with a readout's."""
+    rows = [{name: getattr(m, name) for name in RESULT_SCHEMA} for m in metrics]
+    return pl.DataFrame(rows, schema=RESULT_SCHEMA)
 
 
 def test_q_matches_statsmodels_and_the_direct_formula():

@@ -6,19 +6,14 @@ import numpy as np
 import polars as pl
 import pytest
 from helpers import result
+from meta_reference import effect_correlation, relative_covariance, true_moments
 from scipy.stats import norm
 
 from nsexp.analysis.reasons import MetricHistory, history_reason
 from nsexp.learning.history import metric_history
 from nsexp.learning.proxies import COMPARISON_COLUMNS, MIN_COMPARISONS, proxy_quality
 from nsexp.learning.tree import _with_labels
-from nsexp.stats.meta import (
-    cluster_bootstrap_counts,
-    effect_correlation,
-    relative_covariance,
-    shrink,
-    true_moments,
-)
+from nsexp.stats.meta import cluster_bootstrap_counts, shrink
 
 Z = 1.959963984540054  # two-sided 5% normal critical value
 

@@ -15,7 +15,8 @@ from statsmodels.stats.power import NormalIndPower
 from nsexp.analysis.readout import build_readout
 from nsexp.analysis.settings import Settings
 from nsexp.io import load_dataset
-from nsexp.stats.equivalence import is_flat, units_needed
+from nsexp.stats.compare import Comparison
+from nsexp.stats.equivalence import equivalence_interval, units_needed
 
 RTOL = 1e-9
 NS_ONLY = {"lessons": {"role": "north_star", "type": "mean", "practical_threshold": 0.02}}
@@ -26,6 +27,39 @@ def tost_p(rel: np.ndarray, se: np.ndarray, df: np.ndarray, threshold: float) ->
     lower = stats.t.sf((rel + threshold) / se, df)  # H0: effect <= -threshold
     upper = stats.t.cdf((rel - threshold) / se, df)  # H0: effect >= +threshold
     return np.maximum(lower, upper)
+
+
+def is_flat(
+    rel: np.ndarray, se: np.ndarray, df: np.ndarray, threshold: np.ndarray, alpha: float
+) -> np.ndarray:
+    """The readout's flat rule (nsexp.analysis.compute) on delta-method relative effects: the
+    (1 - 2 alpha) equivalence interval lies inside +-threshold."""
+    n, nan = rel.size, np.full(rel.size, np.nan)
+    result = Comparison(
+        control_mean=np.ones(n),
+        treatment_mean=1 + rel,
+        abs_effect=rel,
+        abs_se=se,
+        abs_ci_low=nan,
+        abs_ci_high=nan,
+        rel_effect=rel,
+        rel_se=se,
+        rel_ci_low=nan,
+        rel_ci_high=nan,
+        df=df,
+        statistic=nan,
+        p_value=nan,
+        control_unit_var=nan,
+        treatment_unit_var=nan,
+        method=np.full(n, "welch_t"),
+        ci_method=np.full(n, "t"),
+        rel_ci_method=np.full(n, "delta"),
+        n_control=np.full(n, 1000.0),
+        n_treatment=np.full(n, 1000.0),
+    )
+    low, high = equivalence_interval(result, alpha)
+    with np.errstate(invalid="ignore"):
+        return (low > -threshold) & (high < threshold)
 
 
 @pytest.mark.parametrize("alpha", [0.05, 0.1])

@@ -1,13 +1,13 @@
-"""Evidence on many edges at once (nsexp.stats.evidence) against the one-edge implementation
-(nsexp.stats.meta.effect_correlation) and against simulated portfolios with a known slope."""
+"""Evidence on many edges at once (nsexp.stats.evidence) against the one-edge reference
+(tests/meta_reference.py) and against simulated portfolios with a known slope."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from meta_reference import effect_correlation
 
 from nsexp.stats.evidence import edge_evidence
-from nsexp.stats.meta import effect_correlation
 
 
 def portfolio(
