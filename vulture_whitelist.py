@@ -19,6 +19,12 @@ EdgeEstimates.slope_high
 EdgeEstimates.true_sd_x
 EdgeEstimates.true_sd_y
 
+# A pin's schema_version is written and read by name (dataclasses.asdict into the pin's JSON).
+_.schema_version
+
+# pages/ui/url.py's Bound: the keyword arguments a widget call receives by name (**bound).
+_.on_change
+
 # Property setters with an effect: psycopg's read-only session (io/engines/postgres.py) and
 # numpy's frozen array (stats/meta.py _draw_counts, an lru_cached array shared by callers).
 _.read_only
