@@ -11,14 +11,18 @@ from streamlit.testing.v1 import AppTest
 from nsexp.analysis.readout import build_readout
 from nsexp.analysis.settings import Settings
 from nsexp.io import load_dataset
+from nsexp.learning.history import readout_learning
 from nsexp.report.figures import metric_table
 
 PAGE = "pages/readout.py"
 
 
 def expected_table(data: Path, experiment: str, variant: str, **settings: object) -> pl.DataFrame:
-    """The metric table the page should show, computed straight from the core."""
-    readout = build_readout(load_dataset(data), Settings(**settings), experiment=experiment)
+    """The metric table the page should show, computed straight from the core as the page does
+    (the Bayesian figures under the priors learned from every experiment)."""
+    dataset, chosen = load_dataset(data), Settings(**settings)
+    priors = readout_learning(dataset, chosen).priors
+    readout = build_readout(dataset, chosen, experiment=experiment, priors=priors)
     t = readout.experiments[experiment].treatment(variant)
     s = readout.settings
     return metric_table(t.metrics, s.alpha, s.engine)

@@ -13,6 +13,7 @@ import polars as pl
 
 from nsexp.analysis.bootstrap import with_bootstrap
 from nsexp.analysis.pairs import arm_sums, column, metric_frame, pair_arms
+from nsexp.analysis.priors import PriorColumns, prior_columns
 from nsexp.analysis.results import RESULT_SCHEMA
 from nsexp.analysis.settings import Settings
 from nsexp.analysis.validity import check, cov_sums, planned_n, with_validity
@@ -37,9 +38,13 @@ from nsexp.stats.validity import without_test
 
 
 def compute_results(
-    dataset: Dataset, settings: Settings, experiment_ids: list[str]
+    dataset: Dataset,
+    settings: Settings,
+    experiment_ids: list[str],
+    priors: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """One row per experiment x treatment x metric with every figure (RESULT_SCHEMA)."""
+    """One row per experiment x treatment x metric with every figure (RESULT_SCHEMA); the
+    Bayesian figures under `priors` (nsexp.analysis.priors; the default prior where absent)."""
     summary = dataset.totals.filter(pl.col("experiment").is_in(experiment_ids))
     controls = {e: dataset.experiments[e].control for e in experiment_ids}
     pairs = (
@@ -112,7 +117,8 @@ def compute_results(
         pl.Series("variance_reduction", variance_reduction),
         pl.Series("cuped_theta", theta),
     )
-    frame = _depth(frame, result, dataset, settings, sign, p_adj, n_both, n_star)
+    prior = prior_columns(pairs, priors)
+    frame = _depth(frame, result, dataset, settings, sign, p_adj, n_both, n_star, prior)
     frame = with_validity(frame, result, checks, n_star)
     frame = with_bootstrap(frame, dataset, settings.bootstrap, settings.alpha, settings.seed)
     note = pl.concat_str([_note_expr(), pl.col("__note")], separator="; ", ignore_nulls=True)
@@ -194,12 +200,13 @@ def _depth(
     p_adj: np.ndarray,
     n_both: np.ndarray,
     n_star: np.ndarray | None,
+    prior: PriorColumns,
 ) -> pl.DataFrame:
-    """Power, adjusted intervals, Bayesian and guardrail columns; with the Bayesian engine,
-    `significant` follows the chance to win."""
+    """Power, adjusted intervals, Bayesian (under each row's prior) and guardrail columns; with
+    the Bayesian engine, `significant` follows the chance to win."""
     alpha = settings.alpha
     adj = _adjusted(result, p_adj, n_both, settings, n_star)
-    post = posterior(result.rel_effect, result.rel_se, sign, alpha)
+    post = posterior(result.rel_effect, result.rel_se, sign, alpha, prior.mean, prior.sd)
     margins = np.array(
         [
             np.nan if (m := dataset.catalog.metrics[mid].non_inferiority_margin) is None else m
@@ -223,9 +230,13 @@ def _depth(
         pl.Series("non_inferiority_p", ni.p_value),
         pl.Series("guardrail_power", ni.power),
         pl.Series("ni_safe", ni.safe),
+        pl.Series("prior_mean", prior.mean),
+        pl.Series("prior_sd", prior.sd),
+        pl.Series("prior_source", prior.source),
+        pl.Series("prior_comparisons", prior.comparisons),
     )
     if settings.engine == "bayesian":
-        out = _bayesian_decisions(out, result, post, alpha)
+        out = _bayesian_decisions(out, result, post, alpha, prior.sd)
     daily = out.select("experiment").join(_daily_units(dataset), on="experiment", how="left")
     now = np.minimum(out["n_control"].to_numpy(), out["n_treatment"].to_numpy())
     days = days_needed(column(out, "units_needed"), now, column(daily, "daily_units"))
@@ -245,7 +256,7 @@ def _depth(
 
 
 def _bayesian_decisions(
-    frame: pl.DataFrame, result: Comparison, post: Posterior, alpha: float
+    frame: pl.DataFrame, result: Comparison, post: Posterior, alpha: float, prior_sd: np.ndarray
 ) -> pl.DataFrame:
     """The Bayesian engine decides from the posterior alone: significant when the chance to
     win is at least 1 − α/2 (or at most α/2), flat when the (1 − 2α) credible interval lies
@@ -254,7 +265,12 @@ def _bayesian_decisions(
     threshold = frame["practical_threshold"].to_numpy()
     low, high = central_interval(post.mean, post.sd, 2 * alpha)
     needed = bayes_units_needed(
-        result.control_unit_var, result.treatment_unit_var, result.control_mean, threshold, alpha
+        result.control_unit_var,
+        result.treatment_unit_var,
+        result.control_mean,
+        threshold,
+        alpha,
+        prior_sd=prior_sd,
     )
     ctw = pl.col("chance_to_win")
     decided = ((ctw >= 1 - alpha / 2) | (ctw <= alpha / 2)).fill_null(False)

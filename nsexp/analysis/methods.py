@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from nsexp.analysis.settings import Settings
 from nsexp.stats.bayes import PRIOR_SD
+from nsexp.stats.evidence import MIN_COMPARISONS
 from nsexp.stats.exact import FEW_EVENTS
 from nsexp.stats.multiplicity import CORRECTION_NAMES
 from nsexp.stats.sequential import DEFAULT_N
@@ -102,8 +103,15 @@ def _depth(s: Settings) -> list[str]:
         )
     if s.engine == "bayesian":
         lines.append(
-            f"Bayesian engine: Normal(0, {PRIOR_SD:g}²) prior on the relative lift, normal "
-            "likelihood from the delta method; every decision comes from the posterior: "
+            "Bayesian engine: each metric's prior on its true relative lift is learned from "
+            "the portfolio where the other experiments hold at least "
+            f"{MIN_COMPARISONS} valid comparisons of it (empirical Bayes, Deng 2015): Normal(mean, "
+            "tau²) with mean the average of their lifts and tau² the variance of their lifts "
+            "less their mean squared standard error, plus one standard error of that "
+            "correction and the squared error of the mean; otherwise the weakly informative "
+            f"default Normal(0, {PRIOR_SD:g}²); each metric's prior_mean, prior_sd, prior_source "
+            "(history or default) and prior_comparisons say which. Normal likelihood from the "
+            "delta method; every decision comes from the posterior: "
             f"better when the chance to win is at least {1 - s.alpha / 2:g} (worse when at most "
             f"{s.alpha / 2:g}), which is when its {(1 - s.alpha) * 100:g}% credible interval "
             f"excludes zero; flat when its {(1 - 2 * s.alpha) * 100:g}% credible interval lies "

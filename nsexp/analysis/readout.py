@@ -134,10 +134,14 @@ Judged = Readout | Judgement  # what the learning layer reads: results, verdicts
 
 
 def judge(
-    dataset: Dataset, settings: Settings | None = None, experiment: str | None = None
+    dataset: Dataset,
+    settings: Settings | None = None,
+    experiment: str | None = None,
+    priors: pl.DataFrame | None = None,
 ) -> Judgement:
     """Test every metric of every treatment against its control, all at once, and judge each
-    treatment by the North Star rules (results of invalid experiments claim nothing)."""
+    treatment by the North Star rules (results of invalid experiments claim nothing); `priors`
+    are the Bayesian priors learned from the portfolio (nsexp.analysis.priors)."""
     settings = settings or Settings()
     experiments = dataset.experiments
     if experiment is not None:
@@ -147,7 +151,7 @@ def judge(
                 f"no experiment {experiment!r} in the data", fix=f"use one of: {known}"
             )
         experiments = {experiment: experiments[experiment]}
-    results = compute_results(dataset, settings, list(experiments))
+    results = compute_results(dataset, settings, list(experiments), priors)
     srm = srm_checks(dataset, experiments)
     invalid = {e for e, x in experiments.items() if srm[e].mismatch or x.problems}
     verdicts = decide(results, invalid)
@@ -169,12 +173,14 @@ def build_readout(
     experiment: str | None = None,
     history: Mapping[str, MetricHistory] | None = None,
     learned: Mapping[tuple[str, str], Learned] | None = None,
+    priors: pl.DataFrame | None = None,
 ) -> Readout:
     """The readout of every experiment (or one): judged, explained in reasons, with each
-    metric's record and the North Star's timeline; `history` and `learned`
+    metric's record and the North Star's timeline; `history`, `learned` and `priors`
     (nsexp.learning.history) add what past experiments say: per metric to the reasons, per
-    comparison (prediction, false-positive risk, alerts) to the treatment and its reasons."""
-    judged = judge(dataset, settings, experiment)
+    comparison (prediction, false-positive risk, alerts) to the treatment and its reasons, per
+    experiment and metric the Bayesian prior."""
+    judged = judge(dataset, settings, experiment, priors)
     settings, experiments, srm = judged.settings, judged.experiments, judged.srm
     ids = list(experiments)
     by_pair: dict[tuple[str, str], list[MetricResult]] = {}

@@ -110,6 +110,11 @@ class MetricResult:
     decisive: bool | None = field(default=None, metadata=_BOOL)
     sequential_n: float | None = field(default=None, metadata=_FLOAT)
     trusted: bool = field(default=True, metadata=_BOOL)
+    # the Bayesian prior of the true relative lift (nsexp.analysis.priors)
+    prior_mean: float | None = field(default=None, metadata=_FLOAT)
+    prior_sd: float | None = field(default=None, metadata=_FLOAT)
+    prior_source: str | None = field(default=None, metadata=_STR)
+    prior_comparisons: int | None = field(default=None, metadata=_INT)
 
     @property
     def name(self) -> str:
@@ -218,6 +223,10 @@ JSON_FIELDS: tuple[str, ...] = (
     "engine",
     "rel_post_mean",
     "trusted",
+    "prior_mean",
+    "prior_sd",
+    "prior_source",
+    "prior_comparisons",
 )
 
 

@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> str:
         experiment=args.experiment,
         history=learning.history,
         learned=learning.learned,
+        priors=learning.priors,
     )
     if args.format == "json":
         return dumps(readout_dict(readout))

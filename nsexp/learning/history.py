@@ -20,17 +20,19 @@ from nsexp.analysis.readout import Judged, judge
 from nsexp.analysis.reasons import MetricHistory
 from nsexp.analysis.settings import Settings
 from nsexp.io import Dataset
-from nsexp.learning.predict import learned_records
+from nsexp.learning.predict import learned_records, lift_priors
 from nsexp.learning.proxies import N_BOOT, SEED
 from nsexp.learning.tree import TreeEvidence, tree_evidence
 
 
 class Learning(NamedTuple):
-    """Everything a second readout pass quotes: per-metric history and per-comparison records."""
+    """Everything a second readout pass quotes: per-metric history, per-comparison records and
+    per experiment and metric the Bayesian prior (nsexp.analysis.priors.PRIOR_SCHEMA)."""
 
     history: dict[str, MetricHistory]
     learned: dict[tuple[str, str], Learned]
     evidence: TreeEvidence
+    priors: pl.DataFrame
 
 
 def metric_history(frame: pl.DataFrame, table: pl.DataFrame) -> dict[str, MetricHistory]:
@@ -81,7 +83,12 @@ def evidence_history(evidence: TreeEvidence) -> dict[str, MetricHistory]:
 def learn(readout: Judged, *, n_boot: int = N_BOOT, seed: int = SEED) -> Learning:
     """History records and per-comparison records from a (full) readout or judgement."""
     evidence = tree_evidence(readout, n_boot=n_boot, seed=seed)
-    return Learning(evidence_history(evidence), learned_records(readout, evidence), evidence)
+    return Learning(
+        evidence_history(evidence),
+        learned_records(readout, evidence),
+        evidence,
+        lift_priors(readout),
+    )
 
 
 def history_of(

@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from nsexp.analysis.learned import FalsePositiveRisk, Learned, NorthStarPrediction, TwymanAlert
+from nsexp.analysis.priors import PRIOR_SCHEMA
 from nsexp.analysis.readout import Judged
 from nsexp.learning.tree import MIN_COMPARISONS, TreeEvidence, oriented_results
 from nsexp.stats import dist
@@ -30,6 +31,7 @@ from nsexp.stats.prediction import (
     predictive_range,
     prior_null,
     win_power,
+    with_mean_error,
 )
 
 Key = tuple[str, str]
@@ -90,6 +92,44 @@ def _sampling_cov(
         cov[row, a, b] = value
         cov[row, b, a] = value
     return cov
+
+
+def lift_priors(readout: Judged) -> pl.DataFrame:
+    """The Bayesian prior of every metric's true relative lift in every experiment (PRIOR_SCHEMA,
+    the metric's own direction): Normal(mean, tau²) from the valid comparisons of the other
+    experiments (marginal_priors: tau² the variance of their lifts less their mean sampling
+    variance, plus one standard error of that correction; with_mean_error: plus the error of
+    the mean), where there are at least MIN_COMPARISONS of them; mean and sd null where fewer
+    (the readout then uses the default). An experiment with no valid comparison gets the prior
+    of all of them."""
+    catalog = readout.catalog
+    metrics = list(catalog.metrics)
+    keys, y, se = _effects(readout, metrics)
+    seen = set(keys["experiment"])
+    missing = [e for e in sorted(readout.experiments) if e not in seen]
+    groups = np.concatenate([keys["experiment"].to_numpy().astype(object), missing])
+    if groups.size == 0:
+        return pl.DataFrame(schema=PRIOR_SCHEMA)
+    blank = np.full((len(missing), len(metrics)), np.nan)
+    own = with_mean_error(
+        marginal_priors(np.vstack([y, blank]), np.vstack([se, blank]) ** 2, groups)
+    )
+    experiments, first = np.unique(groups, return_index=True)
+    sign = np.array([catalog.metrics[m].sign for m in metrics], float)
+    mean, tau2, counts = sign * own.mean[first], own.cov[first], own.counts[first]
+    with np.errstate(invalid="ignore"):
+        learned = (counts >= MIN_COMPARISONS) & np.isfinite(mean) & (tau2 > 0)
+    k = len(metrics)
+    return pl.DataFrame(
+        {
+            "experiment": np.repeat(experiments, k).astype(str),
+            "metric": np.tile(np.array(metrics, dtype=object), experiments.size).astype(str),
+            "prior_mean": np.where(learned, mean, np.nan).ravel(),
+            "prior_sd": np.where(learned, np.sqrt(tau2), np.nan).ravel(),
+            "prior_comparisons": counts.ravel().astype(np.int64),
+        },
+        schema=PRIOR_SCHEMA,
+    ).with_columns(pl.col("prior_mean", "prior_sd").fill_nan(None))
 
 
 def learned_records(readout: Judged, evidence: TreeEvidence) -> dict[Key, Learned]:

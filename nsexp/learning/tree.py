@@ -32,7 +32,7 @@ import polars as pl
 
 from nsexp.analysis.readout import Judged
 from nsexp.config.catalog import Catalog
-from nsexp.stats.evidence import EdgeEstimates, edge_evidence
+from nsexp.stats.evidence import MIN_COMPARISONS, EdgeEstimates, edge_evidence
 
 Label = Literal["predictive", "weak", "vanity", "too_few"]
 LABELS: tuple[Label, ...] = ("predictive", "weak", "vanity", "too_few")
@@ -42,7 +42,6 @@ LABEL_MEANINGS: dict[str, str] = {
     "vanity": "it moves often, and what it should drive does not follow",
     "too_few": "not enough experiments to judge",
 }
-MIN_COMPARISONS = 20
 PREDICTIVE_CORRELATION = 0.5
 VANITY_MIN_MOVED = 3
 VANITY_MAX_FOLLOWED = 0.5

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from nsexp import format as fmt
 from nsexp.analysis.learned import prediction_sentence
+from nsexp.analysis.priors import prior_sentence
 from nsexp.analysis.readout import TreatmentReadout
 from nsexp.analysis.results import MetricResult
 
@@ -46,6 +47,7 @@ def readout_notes(t: TreatmentReadout) -> list[str]:
         *_cuped_note(t.metrics),
         *_power_note(t.north_star),
         *_bayesian_note(t.north_star),
+        *_prior_note(t.north_star),
         *_guardrail_notes(t.metrics),
         *_bootstrap_note(t.metrics),
     ]
@@ -86,6 +88,12 @@ def _bayesian_note(ns: MetricResult) -> list[str]:
     ]
 
 
+def _prior_note(ns: MetricResult) -> list[str]:
+    """Under the Bayesian engine, the prior the North Star's posterior rests on, in a sentence."""
+    said = prior_sentence(ns) if ns.engine == "bayesian" else None
+    return [said] if said else []
+
+
 def _guardrail_notes(metrics: tuple[MetricResult, ...]) -> list[str]:
     """Each guardrail with a margin: its non-inferiority status and the test's power."""
     lines = []
@@ -110,13 +118,14 @@ def _bootstrap_note(metrics: tuple[MetricResult, ...]) -> list[str]:
 
 
 def card_notes(t: TreatmentReadout) -> list[str]:
-    """Short notes for a treatment's verdict card: the variance CUPED removed from the North
-    Star, what it can detect today and the days still needed when inconclusive, and each
-    guardrail's non-inferiority status with its power; none for an invalid comparison."""
+    """Short notes for a treatment's verdict card: the Bayesian prior, the variance CUPED
+    removed from the North Star, what it can detect today and the days still needed when
+    inconclusive, and each guardrail's non-inferiority status with its power; none for an
+    invalid comparison."""
     if t.verdict == "invalid":
         return []
     ns = t.north_star
-    notes = []
+    notes = _prior_note(ns)
     if ns.variance_reduction is not None:
         notes.append(
             f"CUPED removed {fmt.pct(ns.variance_reduction, 0, signed=False)} of the North "

@@ -25,6 +25,9 @@ from nsexp.stats.meta import cluster_bootstrap_counts, moment_terms, moments_of
 
 FloatArray = np.ndarray
 EDGE = 0.999  # correlations are kept inside ±EDGE on the Fisher scale
+# comparisons in other experiments before the portfolio's history is used: an edge's label, the
+# predictions, the Twyman range and the Bayesian prior learned from it
+MIN_COMPARISONS = 20
 
 
 class EdgeEstimates(NamedTuple):

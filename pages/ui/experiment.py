@@ -133,7 +133,7 @@ def _north_star_figures(t: TreatmentReadout, settings: Settings) -> None:
                 "Chance to beat control",
                 fmt.chance(ns.chance_to_win),
                 help="The posterior probability that the treatment is better on the "
-                "North Star, under a weak prior.",
+                "North Star, under the prior named below the reasons.",
             )
             st.metric(
                 "Expected loss",

@@ -74,7 +74,13 @@ def _learning(data: DataContext, settings: Settings) -> Learning:
 @st.cache_resource(max_entries=16, ttl=TTL, show_spinner="Reading out every experiment…")
 def _readout(data: DataContext, settings: Settings) -> Readout:
     learned = _learning(data, settings)
-    return build_readout(_dataset(data), settings, history=learned.history, learned=learned.learned)
+    return build_readout(
+        _dataset(data),
+        settings,
+        history=learned.history,
+        learned=learned.learned,
+        priors=learned.priors,
+    )
 
 
 dataset = _or_stop(_dataset)
@@ -187,9 +193,9 @@ def bootstrap(
 ) -> ExperimentReadout:
     """One experiment read out with bootstrap intervals of its unit-level mean metrics."""
     resampled = replace(settings, bootstrap=resamples)
-    return build_readout(_dataset(data), resampled, experiment=experiment_id).experiments[
-        experiment_id
-    ]
+    priors = _learning(data, settings).priors  # the Bayesian figures of the readout on view
+    readout = build_readout(_dataset(data), resampled, experiment=experiment_id, priors=priors)
+    return readout.experiments[experiment_id]
 
 
 class Overview(NamedTuple):

@@ -12,10 +12,12 @@ from streamlit.testing.v1 import AppTest
 
 from nsexp import format as fmt
 from nsexp.analysis.methods import methods
+from nsexp.analysis.priors import prior_sentence
 from nsexp.analysis.readout import build_readout
 from nsexp.analysis.settings import Settings
 from nsexp.analysis.verdict import VERDICT_LABELS
 from nsexp.io import load_dataset
+from nsexp.learning.history import readout_learning
 from nsexp.report.figures import metric_table
 from nsexp.report.text import md_escape
 from nsexp.store import pins
@@ -226,3 +228,15 @@ def test_copy_link_is_the_full_address(
     at.context = {"url": browser_url}
     at.run()
     assert at.code[0].value == expected + "experiment=dark_mode&variant=dark"
+
+
+def test_bayesian_card_names_the_prior_it_rests_on(open_app: AppOpener, demo_copy: Path) -> None:
+    at = open_app(PAGE, {"experiment": "push_reminders", "engine": "bayesian"})
+    assert not at.exception
+    dataset, settings = load_dataset(demo_copy), Settings(engine="bayesian")
+    priors = readout_learning(dataset, settings).priors
+    e = build_readout(dataset, settings, priors=priors).experiments["push_reminders"]
+    for t in e.treatments:
+        said = prior_sentence(t.north_star)
+        assert said is not None and said.startswith("Prior from ")
+        assert said in texts(at)
