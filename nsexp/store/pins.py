@@ -169,8 +169,9 @@ def load_pin(workspace_dir: Path, pin_id: str | None) -> Pin:
 def _from_version_0(raw: dict[str, Any]) -> dict[str, Any]:
     """A pin written before `schema_version` in today's shape: settings added since take their
     defaults; each metric gets the engine of the pin's settings (the JSON carries it per metric
-    since) and, where it lacks them, the better/worse the readout decides from significance and
-    the effect's sign in the metric's good direction."""
+    since), the Bayesian prior of the time where it records none, and, where it lacks them, the
+    better/worse the readout decides from significance and the effect's sign in the metric's
+    good direction."""
     settings = DEFAULT.to_dict() | dict(raw["settings"])
     engine = settings["engine"]
     payload = dict(raw["payload"])
@@ -182,7 +183,7 @@ def _from_version_0(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _metric_from_version_0(metric: dict[str, Any], engine: str) -> dict[str, Any]:
-    out = {"engine": engine} | metric
+    out = {"engine": engine} | _VERSION_0_PRIOR | metric
     significant, effect = metric.get("significant"), metric.get("abs_effect")
     if "better" not in metric and significant is not None and effect is not None:
         good = -effect if metric.get("direction") == "decrease" else effect
@@ -190,6 +191,13 @@ def _metric_from_version_0(metric: dict[str, Any], engine: str) -> dict[str, Any
     return out
 
 
+# The Bayesian engine's prior before each result recorded its own: Normal(0, 0.3²) on the lift.
+_VERSION_0_PRIOR = {
+    "prior_mean": 0.0,
+    "prior_sd": 0.3,
+    "prior_source": "default",
+    "prior_comparisons": None,
+}
 # How a pin of each older schema version is brought to today's shape, as it is read.
 UPGRADES = {0: _from_version_0}
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from helpers import DEMO_DATA
 
+from nsexp.analysis import priors
 from nsexp.analysis.methods import methods
 from nsexp.analysis.readout import Readout, build_readout
 from nsexp.analysis.settings import Settings
@@ -22,6 +23,7 @@ from nsexp.report.json import experiment_dict
 from nsexp.store import pins
 
 DATA = DEMO_DATA
+PRIOR_FIELDS = ("mean", "sd", "source", "comparisons")
 WHEN = dt.datetime(2026, 11, 20, 14, 30, 5, tzinfo=dt.UTC)
 
 
@@ -168,7 +170,7 @@ def as_version_0(raw: dict[str, Any]) -> dict[str, Any]:
     (alpha and correction), no engine nor better/worse per metric."""
     old = {k: v for k, v in raw.items() if k != "schema_version"}
     old["settings"] = {k: raw["settings"][k] for k in ("alpha", "correction")}
-    dropped = ("engine", "better", "worse")
+    dropped = ("engine", "better", "worse", *(f"prior_{k}" for k in PRIOR_FIELDS))
     old["payload"] = raw["payload"] | {
         "comparisons": [
             c
@@ -179,8 +181,11 @@ def as_version_0(raw: dict[str, Any]) -> dict[str, Any]:
     return old
 
 
-def test_a_pin_without_schema_version_is_version_0_and_still_opens(workspace: Path) -> None:
+def test_a_pin_without_schema_version_is_version_0_and_still_opens(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     shutil.copy(DATA / "push_reminders.parquet", workspace)  # metrics that moved both ways
+    monkeypatch.setattr(priors, "PRIOR_SD", 0.3)  # the default prior of version 0's time
     readout = readout_of(workspace, Settings(alpha=0.1, correction="bh"))
     pin = pins.pin_readout(workspace, readout, "push_reminders", None, now=WHEN)
     path = workspace / "pins" / f"{pin.id}.json"
