@@ -4,6 +4,7 @@ why; a name that is really unused is deleted, never listed here."""
 
 from nsexp.analysis.results import MetricResult
 from nsexp.stats.evidence import EdgeEstimates
+from pages.ui import frame
 
 # MetricResult's fields are filled positionally from the results frame (metric_results) and
 # read by name through dataclasses.fields() into the JSON, CSV and pins.
@@ -32,3 +33,7 @@ _.writeable
 
 # pages/ui/loaders.py names the cached, error-reporting wrappers for help() and the docs.
 _.__doc__
+
+# AppTest runs (tests/conftest.py, bench/app_render.py) take the navigated PagesManager from the
+# one module that may touch Streamlit's runtime; vulture does not scan tests/ and bench/.
+frame.navigated_pages_manager

@@ -31,16 +31,12 @@ TARGET_S = 1.0
 
 def _navigated() -> None:
     """Make every AppTest run behave like a server whose app.py already ran st.navigation
-    (AppTest resets Streamlit's legacy pages/ flag before each run; see tests/conftest.py)."""
-    from streamlit.runtime.pages_manager import PagesManager
+    (AppTest resets Streamlit's legacy pages/ flag before each run; see pages/ui/frame.py)."""
     from streamlit.testing.v1 import app_test
 
-    class NavigatedPagesManager(PagesManager):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            PagesManager.uses_pages_directory = False
+    from pages.ui.frame import navigated_pages_manager
 
-    app_test.PagesManager = NavigatedPagesManager
+    app_test.PagesManager = navigated_pages_manager()
 
 
 def _timed(at: Any) -> float:

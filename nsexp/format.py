@@ -1,9 +1,27 @@
-"""Numbers for people: percentages, p-values, counts and metric values, in one place."""
+"""Numbers for people: percentages, p-values, counts and metric values, in one place; one
+format per kind of number (`figure`), the kind declared with each field of the result model."""
 
 from __future__ import annotations
 
 import math
-from typing import TypeGuard
+from collections.abc import Callable
+from typing import Any, Literal, TypeGuard
+
+# The kinds of number (and text) a published figure is: each reads one way wherever it appears.
+Kind = Literal[
+    "text",  # names, statuses, notes: as they are
+    "flag",  # yes / no
+    "count",  # units, days: 12,345
+    "mean",  # a metric's value in its own unit (proportions as percentages)
+    "difference",  # treatment − control in the metric's unit (percentage points for proportions)
+    "lift",  # relative change, signed: +8.1%
+    "share",  # a size or fraction, unsigned: 3.4%
+    "loss",  # an expected loss of lift, small, unsigned: 0.12%
+    "chance",  # a probability: 87.4%, never a certain-looking 100.0%
+    "p",  # a p-value: < 0.001, 0.034, 0.41
+    "threshold",  # a band either side of zero: ±1%
+    "number",  # a coefficient or standard error: 3 significant digits
+]
 
 MINUS = "−"
 
@@ -92,3 +110,41 @@ def effect(x: float | None, kind: str) -> str:
 def threshold(x: float) -> str:
     """0.01 -> '±1%'."""
     return f"±{x * 100:g}%"
+
+
+def _number(x: float | None) -> str:
+    return f"{x:.3g}" if _shown(x) else "—"
+
+
+def _flag(x: bool | None) -> str:
+    return "—" if x is None else "yes" if x else "no"
+
+
+_BY_KIND: dict[Kind, Callable[[Any, str], str]] = {
+    "text": lambda x, _: "" if x is None else str(x),
+    "flag": lambda x, _: _flag(x),
+    "count": lambda x, _: count(x),
+    "mean": value,
+    "difference": effect,
+    "lift": lambda x, _: pct(x),
+    "share": lambda x, _: pct(x, signed=False),
+    "loss": lambda x, _: pct(x, 2, signed=False),
+    "chance": lambda x, _: chance(x),
+    "p": lambda x, _: p_bare(x),
+    "threshold": lambda x, _: threshold(x) if _shown(x) else "—",
+    "number": lambda x, _: _number(x),
+}
+
+
+def figure(x: Any, kind: Kind, metric_type: str = "mean") -> str:
+    """One figure as people read it, by its kind of number; `metric_type` (proportion, mean,
+    ratio) decides how a metric's own values and differences read."""
+    return _BY_KIND[kind](x, metric_type)
+
+
+def interval(low: Any, high: Any, kind: Kind, metric_type: str = "mean") -> str:
+    """An interval of one kind of number: '[+5.2%, +11.0%]' (a lift's bounds keep the digits
+    that show their sign: pct_ci)."""
+    if kind == "lift":
+        return pct_ci(low, high)
+    return f"[{figure(low, kind, metric_type)}, {figure(high, kind, metric_type)}]"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 import pytest
@@ -60,30 +59,16 @@ def demo_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy_demo(tmp_path_factory.mktemp("app") / "data")
 
 
-def _navigated_pages_manager() -> type:
-    """Streamlit's PagesManager as on a server where app.py's st.navigation has run once.
-
-    AppTest resets Streamlit's "legacy pages/ folder" flag before every run, so each run of a
-    page would start in that legacy mode and go through pages.common.leave_legacy_pages_mode's
-    rerun, which drops a clicked button. A real server leaves the mode for good on its first
-    run (the browser test covers that first run).
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    class NavigatedPagesManager(PagesManager):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            PagesManager.uses_pages_directory = False
-
-    return NavigatedPagesManager
-
-
 @pytest.fixture
 def open_app(demo_copy: Path, monkeypatch: pytest.MonkeyPatch) -> AppOpener:
     """Open a page of the app in AppTest with query parameters, on the demo copy (or `data`)."""
     from streamlit.testing.v1 import AppTest, app_test
 
-    monkeypatch.setattr(app_test, "PagesManager", _navigated_pages_manager())
+    from pages.ui.frame import navigated_pages_manager
+
+    # AppTest runs as on a server where app.py's st.navigation has run once (the browser test
+    # covers that first run).
+    monkeypatch.setattr(app_test, "PagesManager", navigated_pages_manager())
 
     def open_page(
         page: str, query: Mapping[str, str | list[str]] | None = None, data: Path | None = None

@@ -1,19 +1,24 @@
 """The one result model: every figure of one metric in one treatment-versus-control comparison.
 
-`MetricResult` declares each field once, with its Polars type. The vectorised computation
-(nsexp.analysis.compute) produces a frame of exactly RESULT_SCHEMA; the readout turns its rows
-into MetricResult records; JSON, Markdown, CSV, page tables, cards, charts and pins all render
-those records. JSON_FIELDS is the per-metric JSON contract (names only grow).
+`MetricResult` declares each field once: its Polars type, and how it is published (a Figure:
+its label, its kind of number, which fixes its format, its place in the JSON and whether the
+CSV carries it). The vectorised computation (nsexp.analysis.compute) produces a frame of exactly
+RESULT_SCHEMA; the readout turns its rows into MetricResult records; JSON, Markdown, CSV, page
+tables, cards, charts and pins all render those records. JSON_FIELDS, read off the Figures, is
+the per-metric JSON contract (names only grow).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 import polars as pl
+
+from nsexp import format as fmt
 
 Outcome = Literal["better", "worse", "not_significant", "no_estimate", "untrusted"]
 OUTCOME_LABELS: dict[str, str] = {
@@ -40,6 +45,29 @@ _BOOL = {"dtype": pl.Boolean()}
 _DATE = {"dtype": pl.Date()}
 
 
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """How one figure is published: its label for people, its kind of number (which fixes how
+    it reads: nsexp.format.figure), its place in the readout JSON's per-metric fields (None:
+    not published there) and whether the CSV export carries it."""
+
+    label: str
+    kind: fmt.Kind
+    json: int | None = None
+    csv: bool = False
+
+
+def _figure(
+    dtype: Mapping[str, pl.DataType],
+    label: str,
+    kind: fmt.Kind,
+    json: int | None = None,
+    csv: bool = False,
+) -> dict[str, Any]:
+    """A result field's metadata: its Polars type and how it is published."""
+    return {**dtype, "figure": Figure(label, kind, json, csv)}
+
+
 @dataclass(slots=True, unsafe_hash=True)  # never changed once built: hashable by value
 class MetricResult:
     """Every figure of one metric of one treatment against its control (None: not defined).
@@ -54,67 +82,159 @@ class MetricResult:
     credible interval.
     """
 
-    experiment: str = field(metadata=_STR)
-    variant: str = field(metadata=_STR)
-    metric: str = field(metadata=_STR)
-    label: str = field(metadata=_STR)
-    role: str = field(metadata=_STR)
-    type: str = field(metadata=_STR)
-    direction: str = field(metadata=_STR)
-    practical_threshold: float = field(metadata=_FLOAT)
-    n_control: int = field(metadata=_INT)
-    n_treatment: int = field(metadata=_INT)
-    control_mean: float | None = field(default=None, metadata=_FLOAT)
-    treatment_mean: float | None = field(default=None, metadata=_FLOAT)
-    abs_effect: float | None = field(default=None, metadata=_FLOAT)
-    abs_se: float | None = field(default=None, metadata=_FLOAT)
-    abs_ci_low: float | None = field(default=None, metadata=_FLOAT)
-    abs_ci_high: float | None = field(default=None, metadata=_FLOAT)
-    rel_effect: float | None = field(default=None, metadata=_FLOAT)
-    rel_se: float | None = field(default=None, metadata=_FLOAT)
-    rel_ci_low: float | None = field(default=None, metadata=_FLOAT)
-    rel_ci_high: float | None = field(default=None, metadata=_FLOAT)
-    equivalence_ci_low: float | None = field(default=None, metadata=_FLOAT)
-    equivalence_ci_high: float | None = field(default=None, metadata=_FLOAT)
-    p_value: float | None = field(default=None, metadata=_FLOAT)
-    p_adjusted: float | None = field(default=None, metadata=_FLOAT)
-    significant: bool | None = field(default=None, metadata=_BOOL)
-    better: bool | None = field(default=None, metadata=_BOOL)
-    worse: bool | None = field(default=None, metadata=_BOOL)
-    flat: bool | None = field(default=None, metadata=_BOOL)
-    units_needed: float | None = field(default=None, metadata=_FLOAT)
-    variance_reduction: float | None = field(default=None, metadata=_FLOAT)
-    cuped_theta: float | None = field(default=None, metadata=_FLOAT)
-    mde: float | None = field(default=None, metadata=_FLOAT)
-    days_needed: float | None = field(default=None, metadata=_FLOAT)
-    abs_ci_adj_low: float | None = field(default=None, metadata=_FLOAT)
-    abs_ci_adj_high: float | None = field(default=None, metadata=_FLOAT)
-    rel_ci_adj_low: float | None = field(default=None, metadata=_FLOAT)
-    rel_ci_adj_high: float | None = field(default=None, metadata=_FLOAT)
-    rel_post_mean: float | None = field(default=None, metadata=_FLOAT)
-    chance_to_win: float | None = field(default=None, metadata=_FLOAT)
-    expected_loss: float | None = field(default=None, metadata=_FLOAT)
-    rel_cred_low: float | None = field(default=None, metadata=_FLOAT)
-    rel_cred_high: float | None = field(default=None, metadata=_FLOAT)
-    non_inferiority_margin: float | None = field(default=None, metadata=_FLOAT)
-    non_inferiority_p: float | None = field(default=None, metadata=_FLOAT)
-    guardrail_power: float | None = field(default=None, metadata=_FLOAT)
-    guardrail_status: str | None = field(default=None, metadata=_STR)
-    engine: str | None = field(default=None, metadata=_STR)
-    rel_ci_boot_low: float | None = field(default=None, metadata=_FLOAT)
-    rel_ci_boot_high: float | None = field(default=None, metadata=_FLOAT)
-    note: str | None = field(default=None, metadata=_STR)
-    method: str | None = field(default=None, metadata=_STR)
-    ci_method: str | None = field(default=None, metadata=_STR)
-    rel_ci_method: str | None = field(default=None, metadata=_STR)
-    decisive: bool | None = field(default=None, metadata=_BOOL)
-    sequential_n: float | None = field(default=None, metadata=_FLOAT)
-    trusted: bool = field(default=True, metadata=_BOOL)
+    experiment: str = field(metadata=_figure(_STR, "Experiment", "text"))
+    variant: str = field(metadata=_figure(_STR, "Variant", "text"))
+    metric: str = field(metadata=_figure(_STR, "Metric id", "text", json=0, csv=True))
+    label: str = field(metadata=_figure(_STR, "Label", "text", json=1, csv=True))
+    role: str = field(metadata=_figure(_STR, "Role", "text", json=2, csv=True))
+    type: str = field(metadata=_figure(_STR, "Type", "text", json=3, csv=True))
+    direction: str = field(metadata=_figure(_STR, "Direction", "text", json=4, csv=True))
+    practical_threshold: float = field(
+        metadata=_figure(_FLOAT, "Practical threshold", "threshold", json=18, csv=True)
+    )
+    n_control: int = field(metadata=_figure(_INT, "Control units", "count", json=5, csv=True))
+    n_treatment: int = field(metadata=_figure(_INT, "Treatment units", "count", json=6, csv=True))
+    control_mean: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Control", "mean", json=7, csv=True)
+    )
+    treatment_mean: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Treatment", "mean", json=8, csv=True)
+    )
+    abs_effect: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Difference", "difference", json=9, csv=True)
+    )
+    abs_se: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Difference SE", "difference")
+    )
+    abs_ci_low: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Difference CI low", "difference", json=10, csv=True)
+    )
+    abs_ci_high: float | None = field(
+        default=None,
+        metadata=_figure(_FLOAT, "Difference CI high", "difference", json=11, csv=True),
+    )
+    rel_effect: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Estimate", "lift", json=12, csv=True)
+    )
+    rel_se: float | None = field(default=None, metadata=_figure(_FLOAT, "Lift SE", "share"))
+    rel_ci_low: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "CI low", "lift", json=13, csv=True)
+    )
+    rel_ci_high: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "CI high", "lift", json=14, csv=True)
+    )
+    equivalence_ci_low: float | None = field(
+        default=None,
+        metadata=_figure(_FLOAT, "Equivalence interval low", "lift", json=43, csv=True),
+    )
+    equivalence_ci_high: float | None = field(
+        default=None,
+        metadata=_figure(_FLOAT, "Equivalence interval high", "lift", json=44, csv=True),
+    )
+    p_value: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "p", "p", json=15, csv=True)
+    )
+    p_adjusted: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "p (adjusted)", "p", json=16, csv=True)
+    )
+    significant: bool | None = field(
+        default=None, metadata=_figure(_BOOL, "Significant", "flag", json=17, csv=True)
+    )
+    better: bool | None = field(default=None, metadata=_figure(_BOOL, "Better", "flag", json=45))
+    worse: bool | None = field(default=None, metadata=_figure(_BOOL, "Worse", "flag", json=46))
+    flat: bool | None = field(default=None, metadata=_figure(_BOOL, "Flat", "flag", json=47))
+    units_needed: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Units needed", "count", json=22)
+    )
+    variance_reduction: float | None = field(
+        default=None,
+        metadata=_figure(_FLOAT, "Variance removed (CUPED)", "share", json=20, csv=True),
+    )
+    cuped_theta: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "CUPED slope", "number")
+    )
+    mde: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Detectable today", "share", json=21, csv=True)
+    )
+    days_needed: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Days needed", "count", json=23, csv=True)
+    )
+    abs_ci_adj_low: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Adjusted difference CI low", "difference", json=24)
+    )
+    abs_ci_adj_high: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Adjusted difference CI high", "difference", json=25)
+    )
+    rel_ci_adj_low: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Adjusted CI low", "lift", json=26, csv=True)
+    )
+    rel_ci_adj_high: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Adjusted CI high", "lift", json=27, csv=True)
+    )
+    rel_post_mean: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Posterior mean", "lift", json=49, csv=True)
+    )
+    chance_to_win: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Chance to win", "chance", json=28, csv=True)
+    )
+    expected_loss: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Expected loss", "loss", json=29, csv=True)
+    )
+    rel_cred_low: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Credible interval low", "lift", json=30, csv=True)
+    )
+    rel_cred_high: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Credible interval high", "lift", json=31, csv=True)
+    )
+    non_inferiority_margin: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Non-inferiority margin", "share", json=33, csv=True)
+    )
+    non_inferiority_p: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Non-inferiority p", "p", json=34)
+    )
+    guardrail_power: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Guardrail power", "chance", json=35, csv=True)
+    )
+    guardrail_status: str | None = field(
+        default=None, metadata=_figure(_STR, "Guardrail", "text", json=32, csv=True)
+    )
+    engine: str | None = field(default=None, metadata=_figure(_STR, "Engine", "text", json=48))
+    rel_ci_boot_low: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Bootstrap CI low", "lift", json=36)
+    )
+    rel_ci_boot_high: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Bootstrap CI high", "lift", json=37)
+    )
+    note: str | None = field(
+        default=None, metadata=_figure(_STR, "Note", "text", json=19, csv=True)
+    )
+    method: str | None = field(default=None, metadata=_figure(_STR, "Method", "text", json=38))
+    ci_method: str | None = field(
+        default=None, metadata=_figure(_STR, "Difference CI method", "text", json=39)
+    )
+    rel_ci_method: str | None = field(
+        default=None, metadata=_figure(_STR, "Lift CI method", "text", json=40)
+    )
+    decisive: bool | None = field(
+        default=None, metadata=_figure(_BOOL, "Can decide", "flag", json=41)
+    )
+    sequential_n: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Planned units (sequential)", "count", json=42)
+    )
+    trusted: bool = field(
+        default=True, metadata=_figure(_BOOL, "Trusted", "flag", json=50, csv=True)
+    )
     # the Bayesian prior of the true relative lift (nsexp.analysis.priors)
-    prior_mean: float | None = field(default=None, metadata=_FLOAT)
-    prior_sd: float | None = field(default=None, metadata=_FLOAT)
-    prior_source: str | None = field(default=None, metadata=_STR)
-    prior_comparisons: int | None = field(default=None, metadata=_INT)
+    prior_mean: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Prior mean", "lift", json=51)
+    )
+    prior_sd: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "Prior SD", "share", json=52)
+    )
+    prior_source: str | None = field(default=None, metadata=_figure(_STR, "Prior", "text", json=53))
+    prior_comparisons: int | None = field(
+        default=None, metadata=_figure(_INT, "Prior comparisons", "count", json=54)
+    )
 
     @property
     def name(self) -> str:
@@ -170,64 +290,20 @@ class MetricResult:
 
 RESULT_SCHEMA: dict[str, pl.DataType] = {f.name: f.metadata["dtype"] for f in fields(MetricResult)}
 
-# The per-metric fields of the readout JSON, in their published order (a fixed contract).
-JSON_FIELDS: tuple[str, ...] = (
-    "metric",
-    "label",
-    "role",
-    "type",
-    "direction",
-    "n_control",
-    "n_treatment",
-    "control_mean",
-    "treatment_mean",
-    "abs_effect",
-    "abs_ci_low",
-    "abs_ci_high",
-    "rel_effect",
-    "rel_ci_low",
-    "rel_ci_high",
-    "p_value",
-    "p_adjusted",
-    "significant",
-    "practical_threshold",
-    "note",
-    "variance_reduction",
-    "mde",
-    "units_needed",
-    "days_needed",
-    "abs_ci_adj_low",
-    "abs_ci_adj_high",
-    "rel_ci_adj_low",
-    "rel_ci_adj_high",
-    "chance_to_win",
-    "expected_loss",
-    "rel_cred_low",
-    "rel_cred_high",
-    "guardrail_status",
-    "non_inferiority_margin",
-    "non_inferiority_p",
-    "guardrail_power",
-    "rel_ci_boot_low",
-    "rel_ci_boot_high",
-    "method",
-    "ci_method",
-    "rel_ci_method",
-    "decisive",
-    "sequential_n",
-    "equivalence_ci_low",
-    "equivalence_ci_high",
-    "better",
-    "worse",
-    "flat",
-    "engine",
-    "rel_post_mean",
-    "trusted",
-    "prior_mean",
-    "prior_sd",
-    "prior_source",
-    "prior_comparisons",
+# Every field's Figure, and those of the derived figures the tables show: the metric's name,
+# the lift that decides (decision_effect) and the outcome.
+FIGURES: dict[str, Figure] = {f.name: f.metadata["figure"] for f in fields(MetricResult)} | {
+    "name": Figure("Metric", "text"),
+    "decision_effect": Figure("Lift", "lift"),
+    "outcome": Figure("Result", "text"),
+}
+# The per-metric fields of the readout JSON, in their published order (a fixed contract: names
+# only grow, a new one takes the next position).
+JSON_FIELDS: tuple[str, ...] = tuple(
+    k for _, k in sorted((f.json, k) for k, f in FIGURES.items() if f.json is not None)
 )
+# The figures the CSV export carries, in the model's order.
+CSV_FIELDS: tuple[str, ...] = tuple(k for k, f in FIGURES.items() if f.csv)
 
 
 def metric_results(frame: pl.DataFrame) -> tuple[MetricResult, ...]:

@@ -204,9 +204,10 @@ def _experiments(
 
 
 def fingerprint(paths: list[Path]) -> str:
-    """A short content hash of the given files (names and bytes), to tell data versions apart."""
+    """A short content hash of the given files (names and bytes), to tell data versions apart;
+    ordered by file name, so the same files give the same hash wherever they sit."""
     digest = hashlib.blake2b(digest_size=8)
-    for p in sorted(p for p in paths if p.is_file()):
+    for p in sorted((p for p in paths if p.is_file()), key=lambda p: (p.name, str(p))):
         digest.update(p.name.encode())
         with p.open("rb") as handle:
             while chunk := handle.read(1 << 20):

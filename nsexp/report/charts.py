@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import altair as alt
 import polars as pl
@@ -70,6 +71,17 @@ def percent_format(values: Sequence[float | None], ticks: int = 6) -> str:
 def chart_height(rows: int) -> int:
     """Pixels for a chart of `rows` rows, axis and legend included (pass to st.altair_chart)."""
     return ROW_STEP * rows + 90
+
+
+def vega_lite_spec(chart: Chart) -> dict[str, Any]:
+    """The chart as the validated Vega-Lite spec st.vega_lite_chart draws (its data inline),
+    without the 300 px view Altair's default theme adds: the page sizes its charts (and
+    st.altair_chart drops that theme too)."""
+    spec = chart.to_dict()
+    view = spec.get("config", {}).get("view", {})
+    for key in ("continuousWidth", "continuousHeight"):
+        view.pop(key, None)
+    return spec
 
 
 def forest_plot(

@@ -10,62 +10,25 @@ from __future__ import annotations
 import polars as pl
 
 from nsexp.analysis.readout import ExperimentReadout
-from nsexp.analysis.results import RESULT_SCHEMA
+from nsexp.analysis.results import CSV_FIELDS, RESULT_SCHEMA
 from nsexp.analysis.settings import Settings
 
-# The export's columns: who, the verdict, then the figures a spreadsheet needs, then how.
+# The export's columns: who, the verdict, then the figures a spreadsheet needs (CSV_FIELDS,
+# declared on the result model), then how.
 HEAD = ("experiment", "variant", "verdict", "north_star_status")
 HOW = ("alpha", "correction", "engine", "sequential", "view")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-FIGURES = (
-    "metric",
-    "label",
-    "role",
-    "type",
-    "direction",
-    "practical_threshold",
-    "n_control",
-    "n_treatment",
-    "control_mean",
-    "treatment_mean",
-    "abs_effect",
-    "abs_ci_low",
-    "abs_ci_high",
-    "rel_effect",
-    "rel_ci_low",
-    "rel_ci_high",
-    "p_value",
-    "p_adjusted",
-    "rel_ci_adj_low",
-    "rel_ci_adj_high",
-    "variance_reduction",
-    "mde",
-    "days_needed",
-    "chance_to_win",
-    "expected_loss",
-    "rel_cred_low",
-    "rel_cred_high",
-    "non_inferiority_margin",
-    "guardrail_power",
-    "guardrail_status",
-    "rel_post_mean",
-    "equivalence_ci_low",
-    "equivalence_ci_high",
-    "significant",
-    "trusted",
-    "note",
-)
 
 
 def readout_csv(e: ExperimentReadout, settings: Settings, view: str = "") -> str:
     """The experiment's figures, one row per treatment and metric, with the settings that
     produced them and `view`, the link that reopens the readout."""
     schema = {"verdict": pl.String, "north_star_status": pl.String} | {
-        k: RESULT_SCHEMA[k] for k in ("experiment", "variant", *FIGURES)
+        k: RESULT_SCHEMA[k] for k in ("experiment", "variant", *CSV_FIELDS)
     }
     rows = [
         {"verdict": t.verdict, "north_star_status": t.north_star_status}
-        | {k: getattr(m, k) for k in ("experiment", "variant", *FIGURES)}
+        | {k: getattr(m, k) for k in ("experiment", "variant", *CSV_FIELDS)}
         for t in e.treatments
         for m in t.metrics
     ]
@@ -77,7 +40,7 @@ def readout_csv(e: ExperimentReadout, settings: Settings, view: str = "") -> str
         pl.lit(view).alias("view"),
     )
     text = [c for c, dtype in frame.schema.items() if dtype == pl.String]
-    return frame.select(*HEAD, *FIGURES, *HOW).with_columns(inert(c) for c in text).write_csv()
+    return frame.select(*HEAD, *CSV_FIELDS, *HOW).with_columns(inert(c) for c in text).write_csv()
 
 
 def inert(column: str) -> pl.Expr:

@@ -3,14 +3,89 @@ North Star's timeline and the bootstrap check, all from the result model (live o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
 from nsexp import format as fmt
-from nsexp.analysis.results import OUTCOME_LABELS, TIMELINE_SCHEMA, MetricResult, TimelinePoint
+from nsexp.analysis.results import (
+    FIGURES,
+    OUTCOME_LABELS,
+    TIMELINE_SCHEMA,
+    MetricResult,
+    TimelinePoint,
+)
 from nsexp.config.catalog import ROLE_LABELS
 from nsexp.report.notes import guardrail_text
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A column of a table of metrics for people: its header and how one metric's cell reads."""
+
+    header: str
+    cell: Callable[[MetricResult], str]
+
+
+def figure_column(name: str) -> Column:
+    """The column of one figure of the result model: its declared label, read as its kind."""
+    figure = FIGURES[name]
+    return Column(figure.label, lambda m: fmt.figure(getattr(m, name), figure.kind, m.type))
+
+
+def interval_column(low: str, alpha: float) -> Column:
+    """The column of an interval (`low` and its `_high` twin): 'CI (95%)', 'Adjusted CI (95%)'."""
+    figure, high = FIGURES[low], low.removesuffix("_low") + "_high"
+    header = f"{figure.label.removesuffix(' low')} ({(1 - alpha) * 100:g}%)"
+    return Column(
+        header, lambda m: fmt.interval(getattr(m, low), getattr(m, high), figure.kind, m.type)
+    )
+
+
+def columns(alpha: float) -> dict[str, Column]:
+    """Every column a table of metrics can show, by key: a figure, an interval by its low end,
+    or one of the composed columns (role by its label, guardrail status, units per arm)."""
+    out = {k: figure_column(k) for k, f in FIGURES.items() if not k.endswith(("_low", "_high"))}
+    out |= {k: interval_column(k, alpha) for k in FIGURES if k.endswith("_low")}
+    return out | {
+        "role": Column(FIGURES["role"].label, lambda m: ROLE_LABELS.get(m.role, m.role)),
+        "outcome": Column(FIGURES["outcome"].label, lambda m: OUTCOME_LABELS[m.outcome]),
+        "guardrail_status": Column(FIGURES["guardrail_status"].label, guardrail_text),
+        "units": Column(
+            "Units", lambda m: f"{fmt.count(m.n_control)} / {fmt.count(m.n_treatment)}"
+        ),
+    }
+
+
+# The table of every figure of one treatment (the readout page's), and the Bayesian engine's
+# figures it adds after the p-values.
+TABLE = (
+    "name",
+    "role",
+    "control_mean",
+    "treatment_mean",
+    "abs_effect",
+    "decision_effect",
+    "rel_ci_low",
+    "rel_ci_adj_low",
+    "p_value",
+    "p_adjusted",
+    "outcome",
+    "mde",
+    "guardrail_status",
+    "units",
+    "note",
+)
+BAYESIAN = ("rel_effect", "chance_to_win", "expected_loss", "rel_cred_low")
+
+
+def table_keys(engine: str = "frequentist") -> tuple[str, ...]:
+    """The columns of metric_table, by key, under this engine."""
+    if engine != "bayesian":
+        return TABLE
+    cut = TABLE.index("p_adjusted") + 1
+    return TABLE[:cut] + BAYESIAN + TABLE[cut:]
 
 
 def metric_table(
@@ -19,68 +94,23 @@ def metric_table(
     """Every figure of one treatment, formatted for people, North Star first. Lift is the
     decision effect (the posterior mean under the Bayesian engine, beside the raw Estimate,
     chance to beat control, expected loss and credible interval)."""
-    level = f"{(1 - alpha) * 100:g}% CI"
-    bayesian = engine == "bayesian"
-    rows = []
-    for m in metrics:
-        row = {
-            "Metric": m.name,
-            "Role": ROLE_LABELS.get(m.role, m.role),
-            "Control": fmt.value(m.control_mean, m.type),
-            "Treatment": fmt.value(m.treatment_mean, m.type),
-            "Difference": fmt.effect(m.abs_effect, m.type),
-            "Lift": fmt.pct(m.decision_effect),
-            level: fmt.pct_ci(m.rel_ci_low, m.rel_ci_high),
-            "Adjusted CI": fmt.pct_ci(m.rel_ci_adj_low, m.rel_ci_adj_high),
-            "p": fmt.p_bare(m.p_value),
-            "p (adjusted)": fmt.p_bare(m.p_adjusted),
-        }
-        if bayesian:
-            row |= {
-                "Estimate": fmt.pct(m.rel_effect),
-                "Chance to win": fmt.chance(m.chance_to_win),
-                "Expected loss": fmt.pct(m.expected_loss, 2, signed=False),
-                "Credible interval": fmt.pct_ci(m.rel_cred_low, m.rel_cred_high),
-            }
-        row |= {
-            "Result": OUTCOME_LABELS[m.outcome],
-            "Detectable today": fmt.pct(m.mde, signed=False),
-            "Guardrail": guardrail_text(m),
-            "Units": f"{fmt.count(m.n_control)} / {fmt.count(m.n_treatment)}",
-            "Note": m.note or "",
-        }
-        rows.append(row)
-    return pl.DataFrame(rows, schema={k: pl.String for k in _table_columns(level, bayesian)})
+    every = columns(alpha)
+    shown = [every[k] for k in table_keys(engine)]
+    return pl.DataFrame(
+        {c.header: [c.cell(m) for m in metrics] for c in shown},
+        schema={c.header: pl.String for c in shown},
+    )
 
 
-def _table_columns(level: str, bayesian: bool = False) -> list[str]:
-    return [
-        "Metric",
-        "Role",
-        "Control",
-        "Treatment",
-        "Difference",
-        "Lift",
-        level,
-        "Adjusted CI",
-        "p",
-        "p (adjusted)",
-        *(("Estimate", "Chance to win", "Expected loss", "Credible interval") if bayesian else ()),
-        "Result",
-        "Detectable today",
-        "Guardrail",
-        "Units",
-        "Note",
-    ]
-
-
-def compact_columns(bayesian: bool = False) -> list[str]:
-    """The columns of metric_table shown by default, narrow enough for a laptop screen: the
+def compact_columns(alpha: float, bayesian: bool = False) -> list[str]:
+    """The headers of metric_table shown by default, narrow enough for a laptop screen: the
     lift with the interval that decides (adjusted, or credible), the result and the guardrail.
     Difference, unadjusted figures, what is detectable today, units and notes are in
     all columns."""
-    decide = ("Chance to win", "Credible interval") if bayesian else ("Adjusted CI", "p (adjusted)")
-    return ["Metric", "Role", "Control", "Treatment", "Lift", *decide, "Result", "Guardrail"]
+    decide = ("chance_to_win", "rel_cred_low") if bayesian else ("rel_ci_adj_low", "p_adjusted")
+    keys = ("name", "role", "control_mean", "treatment_mean", "decision_effect", *decide)
+    every = columns(alpha)
+    return [every[k].header for k in (*keys, "outcome", "guardrail_status")]
 
 
 def timeline_rows(points: Sequence[TimelinePoint]) -> pl.DataFrame:

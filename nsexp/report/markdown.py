@@ -10,36 +10,38 @@ from nsexp.analysis.readout import ExperimentReadout, Readout
 from nsexp.analysis.reasons import HISTORY_DEFINITION
 from nsexp.analysis.results import MetricResult
 from nsexp.analysis.verdict import VERDICT_LABELS
-from nsexp.config.catalog import ROLE_LABELS
+from nsexp.report.figures import Column, columns
 from nsexp.report.notes import readout_notes
 from nsexp.report.text import aligned, markdown_table, md_code, md_escape
 
 
+def _columns(alpha: float, engine: str) -> list[Column]:
+    """The columns of a treatment's figures, with the interval that decides (adjusted, the plain
+    one where none was; credible, with the chance to win, under the Bayesian engine)."""
+    every = columns(alpha)
+    bayesian = engine == "bayesian"
+    interval = every["rel_cred_low" if bayesian else "rel_ci_adj_low"].header
+    keys = ("name", "role", "control_mean", "treatment_mean", "abs_effect", "decision_effect")
+    return [
+        *(every[k] for k in keys),
+        Column(interval, lambda m: fmt.pct_ci(*m.decision_interval)),
+        every["chance_to_win" if bayesian else "p_adjusted"],
+    ]
+
+
 def headers(alpha: float, engine: str = "frequentist") -> list[str]:
-    """The columns of a treatment's figures, naming the interval that decides: adjusted, or
-    credible (with the chance to win) under the Bayesian engine."""
-    if engine == "bayesian":
-        level = f"{(1 - alpha) * 100:g}% credible"
-        return ["Metric", "Role", "Control", "Treatment", "Effect", "Lift", level, "Chance"]
-    level = f"{(1 - alpha) * 100:g}% CI (adj.)"
-    return ["Metric", "Role", "Control", "Treatment", "Effect", "Lift", level, "p (adj.)"]
+    """The headers of a treatment's figures (metric_rows)."""
+    return [c.header for c in _columns(alpha, engine)]
 
 
-def metric_rows(metrics: Sequence[MetricResult]) -> list[list[str]]:
+def metric_rows(
+    metrics: Sequence[MetricResult], alpha: float, engine: str = "frequentist"
+) -> list[list[str]]:
     """One row of formatted figures per metric; a mark for significant ones."""
     marks = {"better": " ✓", "worse": " ✗"}
+    shown = _columns(alpha, engine)
     return [
-        [
-            m.name + marks.get(m.moved or "", ""),
-            ROLE_LABELS[m.role],
-            fmt.value(m.control_mean, m.type),
-            fmt.value(m.treatment_mean, m.type),
-            fmt.effect(m.abs_effect, m.type),
-            fmt.pct(m.decision_effect),
-            fmt.pct_ci(*m.decision_interval),
-            fmt.chance(m.chance_to_win) if m.engine == "bayesian" else fmt.p_bare(m.p_adjusted),
-        ]
-        for m in metrics
+        [m.name + marks.get(m.moved or "", "")] + [c.cell(m) for c in shown[1:]] for m in metrics
     ]
 
 
@@ -126,8 +128,8 @@ def _experiment_lines(e: ExperimentReadout, alpha: float) -> list[str]:
         out += ["", f"### {md_code(t.variant)}: **{VERDICT_LABELS[t.verdict]}**", ""]
         out += [f"- {md_escape(r)}" for r in t.reasons]
         out += [f"- *{md_escape(line)}*" for line in readout_notes(t)]
-        rows = [[md_escape(c) for c in row] for row in metric_rows(t.metrics)]
         engine = t.north_star.engine or "frequentist"
+        rows = [[md_escape(c) for c in row] for row in metric_rows(t.metrics, alpha, engine)]
         out += ["", markdown_table(headers(alpha, engine), rows)]
     if any(r.startswith("History:") for t in e.treatments for r in t.reasons):
         out += ["", f"*{HISTORY_DEFINITION}*"]
@@ -149,7 +151,11 @@ def to_table(readout: Readout) -> str:
             out.append(f"  {t.variant}: {VERDICT_LABELS[t.verdict].upper()}")
             out += [f"    - {r}" for r in t.reasons]
             out += [f"    · {line}" for line in readout_notes(t)]
-            out.append(aligned(headers(s.alpha, s.engine), metric_rows(t.metrics), "    "))
+            out.append(
+                aligned(
+                    headers(s.alpha, s.engine), metric_rows(t.metrics, s.alpha, s.engine), "    "
+                )
+            )
         out += [f"  note: {n}" for n in e.notes]
         out.append("")
     out.append(methods(s)[0])

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
-from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
 from nsexp import format as fmt
 from nsexp.analysis.readout import ExperimentReadout, TreatmentReadout
@@ -25,18 +24,17 @@ from nsexp.report.notes import card_notes
 from nsexp.report.text import md_code, md_escape
 from pages.ui import outlook, widgets
 
-# A readout's charts as Vega-Lite specs, converted once per distinct input and shared by every
-# session: rebuilding the Altair chart and converting it (to_dict and its schema validation,
-# under Streamlit's process-wide Altair lock) on every rerun was most of the server's CPU with
-# twenty people on one link (bench/load.py). The conversion is st.altair_chart's own, so the
-# spec is the one it would send; cache_data hands each caller a copy (Streamlit edits the spec
-# as it sends it). Results hash by value: they are never changed once built.
+# A readout's charts as Vega-Lite specs, built once per distinct input and shared by every
+# session: rebuilding the Altair chart and validating its to_dict() on every rerun was most of
+# the server's CPU with twenty people on one link (bench/load.py). cache_data hands each caller
+# a copy (Streamlit edits the spec as it sends it). Results hash by value: they are never
+# changed once built.
 _BY_VALUE: dict[str | type[Any], Callable[[Any], Any]] = {MetricResult: hash, TimelinePoint: hash}
 
 
 @st.cache_data(max_entries=256, show_spinner=False, hash_funcs=_BY_VALUE)
 def _forest_spec(metrics: tuple[MetricResult, ...], alpha: float, engine: str) -> dict:
-    return _convert_altair_to_vega_lite_spec(charts.forest_plot(metrics, alpha, engine))
+    return charts.vega_lite_spec(charts.forest_plot(metrics, alpha, engine))
 
 
 @st.cache_data(max_entries=256, show_spinner=False, hash_funcs=_BY_VALUE)
@@ -44,7 +42,7 @@ def _timeline_spec(
     points: tuple[TimelinePoint, ...], threshold: float, alpha: float, sequential: bool
 ) -> dict:
     chart = charts.timeline_chart(timeline_rows(points), threshold, alpha, sequential)
-    return _convert_altair_to_vega_lite_spec(chart)
+    return charts.vega_lite_spec(chart)
 
 
 STATUS = {
@@ -186,7 +184,7 @@ def details(e: ExperimentReadout, t: TreatmentReadout, settings: Settings) -> No
     st.dataframe(
         metric_table(t.metrics, alpha, engine),
         hide_index=True,
-        column_order=None if every else compact_columns(engine == "bayesian"),
+        column_order=None if every else compact_columns(alpha, engine == "bayesian"),
         width="stretch",
         column_config={
             "Metric": st.column_config.TextColumn(width="medium"),

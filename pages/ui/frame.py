@@ -4,13 +4,15 @@ app.py before the page runs (query string -> DataContext + Settings, sidebar dra
 Streamlit treats a top-level `pages/` folder as a legacy multipage app until app.py's
 st.navigation has run once in the server process, so a cold deep link runs the page file alone.
 `current()` is the one place that notices and hands the run to app.py (a private Streamlit
-flag; tests/app/test_browser.py fails the day Streamlit changes it).
+flag; tests/app/test_browser.py fails the day Streamlit changes it), and this module the only
+one allowed to touch Streamlit's runtime (ruff's banned-api rule, pyproject.toml).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
@@ -98,12 +100,32 @@ def remember(frame: Frame) -> None:
     st.session_state[_KEY] = frame
 
 
+def leave_legacy_pages_mode() -> None:
+    """Tell Streamlit (process-wide) that app.py's st.navigation lists the pages, as its first
+    run does: Streamlit 1.67 sets the flag from the pages/ folder's existence, with no public
+    switch."""
+    PagesManager.uses_pages_directory = False
+
+
+def navigated_pages_manager() -> type[PagesManager]:
+    """Streamlit's PagesManager as on a server where app.py's st.navigation has run once, for
+    AppTest (tests, bench): AppTest resets the legacy pages/ flag before every run, so each run
+    of a page would take current()'s rerun, which drops a clicked button."""
+
+    class NavigatedPagesManager(PagesManager):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            leave_legacy_pages_mode()
+
+    return NavigatedPagesManager
+
+
 def current() -> Frame:
     """The frame app.py opened for this run; on a cold deep link (the page run without app.py)
     leave Streamlit's legacy pages mode and rerun through app.py. The flag is process-wide:
     when many sessions start at once, one may find it already cleared by another before app.py
     ran for it, so a missing frame reruns too."""
     if PagesManager.uses_pages_directory or _KEY not in st.session_state:
-        PagesManager.uses_pages_directory = False
+        leave_legacy_pages_mode()
         st.rerun()
     return st.session_state[_KEY]

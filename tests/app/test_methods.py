@@ -94,7 +94,7 @@ def test_bayesian_engine_shows_chance_to_win(open_app: AppOpener, demo_copy: Pat
     assert not at.exception and not at.warning
     assert at.button_group(key="engine").value == "bayesian"
     table = shown_table(at)
-    assert {"Chance to win", "Expected loss", "Credible interval"} <= set(table.columns)
+    assert {"Chance to win", "Expected loss", "Credible interval (95%)"} <= set(table.columns)
     assert table.equals(expected_table(demo_copy, "push_reminders", "daily", engine="bayesian"))
     labels = [m.label for m in at.metric]
     assert labels.count("Chance to beat control") == 2 and labels.count("Expected loss") == 2

@@ -82,7 +82,7 @@ def test_controls_change_the_figures_and_the_url(open_app: AppOpener, demo_copy:
     at.button_group(key="alpha").set_value("0.01").run()
     assert at.query_params["alpha"] == "0.01"
     table = shown_table(at)
-    assert "99% CI" in table.columns
+    assert "CI (99%)" in table.columns
     assert table.equals(expected_table(demo_copy, "push_reminders", "three_a_day", alpha=0.01))
 
     at.button_group(key="correction").set_value("none").run()

@@ -378,3 +378,19 @@ def test_daily_moments_with_a_one_unit_day(tmp_path: Path, frame: pl.DataFrame, 
     for d in (units, daily):
         write_metrics(d)
     assert_same_figures(figures(units), figures(daily))
+
+
+def test_fingerprint_is_the_same_wherever_the_files_sit(tmp_path: Path) -> None:
+    """The same files hash alike in any folders (CI clones the repo elsewhere): names and bytes,
+    not the folders' paths, order the hash."""
+    from nsexp.io.dataset import fingerprint
+
+    def lay_out(data: str, catalog: str) -> str:
+        files = [tmp_path / data / "runs.csv", tmp_path / catalog / "metrics.toml"]
+        for f, text in zip(files, ("variant,x\nA,1\n", "[metrics]\n"), strict=True):
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_text(text)
+        return fingerprint(files)
+
+    assert lay_out("a/data", "z/catalog") == lay_out("z/data", "a/catalog")
+    assert lay_out("b/data", "c/catalog") != fingerprint([tmp_path / "b/data/runs.csv"])

@@ -150,3 +150,16 @@ def test_timeline_chart_band_line_and_reference_lines() -> None:
 def test_every_verdict_has_a_colour() -> None:
     assert set(charts.VERDICT_COLORS) == set(VERDICTS)
     assert all(c in charts.HEX for c in charts.VERDICT_COLORS.values())
+
+
+def test_vega_lite_spec_is_the_chart_without_the_default_themes_size(
+    push: ExperimentReadout,
+) -> None:
+    chart = charts.forest_plot(push.treatments[0].metrics, 0.05)
+    plain = chart.to_dict()
+    assert plain["config"]["view"]["continuousWidth"] == 300  # what Altair's theme adds
+    spec = charts.vega_lite_spec(chart)
+    assert "continuousWidth" not in spec["config"]["view"]
+    assert "continuousHeight" not in spec["config"]["view"]
+    assert spec["config"]["view"]["stroke"] is None  # the chart's own configuration stays
+    assert spec["layer"] == plain["layer"] and spec["datasets"] == plain["datasets"]

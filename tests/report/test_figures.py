@@ -113,14 +113,14 @@ def test_metric_table_formats_for_people() -> None:
     assert first["p"] == "< 0.001"
     assert first["Result"] == "Better"
     assert first["Lift"] == "+10.0%"
-    assert first["95% CI"] == "[+5.0%, +15.0%]"
+    assert first["CI (95%)"] == "[+5.0%, +15.0%]"
     assert second["Control"] == "40.00%"
     assert second["Difference"] == "+1.00 pp"
     assert second["p"] == "0.034"
     assert second["p (adjusted)"] == "0.20"
     assert second["Result"] == "Not significant"
     assert second["Note"] == "few units"
-    assert "99% CI" in metric_table(rows, 0.01).columns
+    assert "CI (99%)" in metric_table(rows, 0.01).columns
 
 
 def test_readout_csv_has_every_figure_of_every_treatment(demo: Readout) -> None:
