@@ -9,6 +9,8 @@ from pages.ui import frame
 # MetricResult's fields are filled positionally from the results frame (metric_results) and
 # read by name through dataclasses.fields() into the JSON, CSV and pins.
 MetricResult.cuped_theta
+MetricResult.cuped_slope_control
+MetricResult.cuped_slope_treatment
 MetricResult.non_inferiority_p
 
 # nsexp.learning.tree._estimates reads these fields with getattr from a table of names.

@@ -187,13 +187,14 @@ def assert_large_means_read_right(root: Path, rows: pl.DataFrame) -> None:
     assert value["abs_effect"] == approx(yt.mean() - yc.mean(), rel=1e-9)
     assert (value["abs_ci_low"], value["abs_ci_high"]) == approx((ci.low, ci.high), rel=1e-9)
     assert value["note"] is None and value["decisive"]
-    # CUPED: the adjusted difference is the OLS coefficient of y ~ treatment + x (Lin 2013)
+    # CUPED: the adjusted difference is the treatment coefficient of y ~ T * (x − x̄) (Lin 2013)
     import statsmodels.api as sm
 
     y = rows["stamp"].to_numpy() - 1e8
     x = rows["pre_stamp"].to_numpy() - 1e8
+    x = x - x.mean()
     treated = (rows["arm"] == "treatment").to_numpy().astype(float)
-    ols = sm.OLS(y, sm.add_constant(np.column_stack([treated, x]))).fit()
+    ols = sm.OLS(y, sm.add_constant(np.column_stack([treated, x, treated * x]))).fit()
     assert got["late"]["abs_effect"] == approx(ols.params[1], rel=1e-9)
     assert got["late"]["variance_reduction"] > 0.5
     # the ratio: Σamount / Σitems per arm, delta-method variance from numpy's covariance

@@ -10,7 +10,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from nsexp.analysis.readout import Readout, build_readout
 from nsexp.analysis.results import MetricResult
+from nsexp.analysis.settings import Settings
+from nsexp.io import load_dataset
+from nsexp.stats.arms import ArmSums
 
 # The catalog most tests use: one metric of every role and type, one with direction decrease.
 METRICS: dict[str, dict[str, Any]] = {
@@ -160,3 +164,27 @@ def result(**fields: Any) -> MetricResult:
         "n_treatment": 1000,
     }
     return MetricResult(**(base | fields))
+
+
+SIGNUPS = {"signups": {"role": "north_star", "type": "proportion"}}
+
+
+def counts_readout(
+    root: Path, arms: dict[str, tuple[int, int]], settings: Settings | None = None
+) -> Readout:
+    """A readout of summary rows: variant -> (units, conversions) of one proportion metric."""
+    root.mkdir(parents=True, exist_ok=True)
+    write_metrics(root, SIGNUPS)
+    pl.DataFrame(
+        [
+            {"experiment": "e", "variant": v, "metric": "signups", "n": n, "sum": x, "sum_sq": x}
+            for v, (n, x) in arms.items()
+        ]
+    ).write_csv(root / "s.csv")
+    return build_readout(load_dataset(root), settings or Settings())
+
+
+def arms_of(x: np.ndarray, n: int) -> ArmSums:
+    """One proportion's arm sums of x events out of n units, one entry per x."""
+    size, nan = np.full(x.size, float(n)), np.full(x.size, np.nan)
+    return ArmSums(size, x, x, nan, nan, nan)

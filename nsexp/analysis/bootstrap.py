@@ -59,40 +59,46 @@ def _unit_rows(path: Path, dataset: Dataset, experiments: set[str]) -> pl.DataFr
 
 
 def _adjusted(
-    control: pl.DataFrame, treatment: pl.DataFrame, metrics: list[str], theta: dict[str, float]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-arm unit values y - theta x for CUPED-adjusted metrics (plain y elsewhere) and the
-    offset theta * pooled covariate mean that turns their means into the adjusted means."""
-    arrays, offset = [], np.zeros(len(metrics))
-    for arm in (control, treatment):
+    control: pl.DataFrame,
+    treatment: pl.DataFrame,
+    metrics: list[str],
+    slopes: dict[str, tuple[float, float]],
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Per-arm unit values y − β_a x for CUPED-adjusted metrics (plain y elsewhere), β_a each
+    arm's own slope (Lin's estimator), and per arm the offset β_a · pooled covariate mean that
+    turns their means into the adjusted means."""
+    arrays, offsets = [], (np.zeros(len(metrics)), np.zeros(len(metrics)))
+    for k, arm in enumerate((control, treatment)):
         cols = []
         for j, m in enumerate(metrics):
             y = arm[m].to_numpy().astype(float)
-            t = theta.get(m, np.nan)
-            if np.isfinite(t) and f"{m}__cov" in arm.columns:
+            b = slopes.get(m, (np.nan, np.nan))[k]
+            if np.isfinite(b) and f"{m}__cov" in arm.columns:
                 x_all = np.concatenate(
                     [
                         a.filter(pl.col(m).is_not_null())[f"{m}__cov"].to_numpy()
                         for a in (control, treatment)
                     ]
                 )
-                offset[j] = t * x_all.mean()
-                y = y - t * arm[f"{m}__cov"].to_numpy()
+                offsets[k][j] = b * x_all.mean()
+                y = y - b * arm[f"{m}__cov"].to_numpy()
             cols.append(y)
         arrays.append(np.column_stack(cols))
-    return arrays[0], arrays[1], offset
+    return arrays[0], arrays[1], offsets
 
 
 def bootstrap_intervals(
     dataset: Dataset, results: pl.DataFrame, n_boot: int, alpha: float, seed: int
 ) -> pl.DataFrame:
     """Percentile bootstrap intervals of the relative lift for unit-level mean metrics, of the
-    CUPED-adjusted means where the results were adjusted (theta held at its estimate)."""
+    CUPED-adjusted means where the results were adjusted (the slopes held at their
+    estimates)."""
     rows: list[dict] = []
     order = {e: i for i, e in enumerate(sorted(dataset.experiments))}
-    thetas = {
-        (e, v, m): t
-        for e, v, m, t in results.select("experiment", "variant", "metric", "cuped_theta")
+    slope_columns = ("cuped_slope_control", "cuped_slope_treatment")
+    slopes = {
+        (e, v, m): (b_c, b_t)
+        for e, v, m, b_c, b_t in results.select("experiment", "variant", "metric", *slope_columns)
         .drop_nulls()
         .iter_rows()
     }
@@ -108,9 +114,11 @@ def bootstrap_intervals(
             for k, variant in enumerate(experiment.treatments):
                 if (experiment.control,) not in arms or (variant,) not in arms:
                     continue  # this file lacks an arm: no unit rows to resample together
-                theta = {m: thetas.get((eid, variant, m), np.nan) for m in metrics}
+                found = {
+                    m: slopes[(eid, variant, m)] for m in metrics if (eid, variant, m) in slopes
+                }
                 control, treatment, offset = _adjusted(
-                    arms[(experiment.control,)], arms[(variant,)], metrics, theta
+                    arms[(experiment.control,)], arms[(variant,)], metrics, found
                 )
                 ci = relative_lift_interval(
                     control, treatment, n_boot, alpha, [seed, order[eid], k], offset

@@ -22,9 +22,10 @@ from nsexp.stats.adjusted import AdjustedIntervals, adjusted_intervals
 from nsexp.stats.arms import ArmSums
 from nsexp.stats.bayes import Posterior, central_interval, posterior
 from nsexp.stats.bayes import units_needed as bayes_units_needed
-from nsexp.stats.compare import Comparison, compare, methods_of
-from nsexp.stats.cuped import cuped_compare
+from nsexp.stats.compare import Comparison, methods_of
+from nsexp.stats.cuped import CupedResult, cuped_compare, widening_notes
 from nsexp.stats.equivalence import equivalence_interval, units_needed
+from nsexp.stats.exact import adjusted_rate
 from nsexp.stats.multiplicity import adjust
 from nsexp.stats.noninferiority import non_inferiority
 from nsexp.stats.power import days_needed, mde
@@ -54,7 +55,8 @@ def compute_results(
     )
     kind = pairs["type"].to_numpy()
     arms = arm_sums(pairs, "_c"), arm_sums(pairs)
-    result, variance_reduction, theta = _compare(pairs, kind, arms, settings)
+    cuped = _compare(pairs, kind, arms, settings)
+    result = cuped.comparison
     n_both = column(pairs, "n") + column(pairs, "n_c")
     n_star, scale = None, None
     if settings.sequential:  # tuned once, to a sample fixed before the data (planned_n)
@@ -76,13 +78,8 @@ def compute_results(
     with np.errstate(invalid="ignore"):
         significant = p_adj < settings.alpha
         goodness = np.sign(result.abs_effect) * sign
-    needed = units_needed(
-        result.control_unit_var,
-        result.treatment_unit_var,
-        result.control_mean,
-        threshold,
-        settings.alpha,
-    )
+    var_c, var_t, _ = _planning(result)
+    needed = units_needed(var_c, var_t, result.control_mean, threshold, settings.alpha)
     frame = pairs.select(
         "experiment",
         "variant",
@@ -114,17 +111,22 @@ def compute_results(
         pl.Series("worse", significant & (goodness < 0)),
         pl.Series("flat", flat & ~significant),
         pl.Series("units_needed", np.where(np.isfinite(needed), needed, np.nan)),
-        pl.Series("variance_reduction", variance_reduction),
-        pl.Series("cuped_theta", theta),
+        pl.Series("variance_reduction", cuped.variance_reduction),
+        pl.Series("cuped_theta", cuped.theta),
+        pl.Series("cuped_slope_control", cuped.slope_control),
+        pl.Series("cuped_slope_treatment", cuped.slope_treatment),
+        pl.Series("cuped_variance_increase", cuped.variance_increase),
+        pl.Series("__cuped_note", widening_notes(cuped.variance_increase), dtype=pl.String),
     )
     prior = prior_columns(pairs, priors)
     frame = _depth(frame, result, dataset, settings, sign, p_adj, n_both, n_star, prior)
     frame = with_validity(frame, result, checks, n_star)
     frame = with_bootstrap(frame, dataset, settings.bootstrap, settings.alpha, settings.seed)
-    note = pl.concat_str([_note_expr(), pl.col("__note")], separator="; ", ignore_nulls=True)
+    parts = [_note_expr(), pl.col("__note"), pl.col("__cuped_note")]
+    note = pl.concat_str(parts, separator="; ", ignore_nulls=True)
     frame = frame.with_columns(
         pl.col(pl.Float64).fill_nan(None),
-        pl.when(_note_expr().is_null() & pl.col("__note").is_null())
+        pl.when(pl.all_horizontal(p.is_null() for p in parts))
         .then(None)
         .otherwise(note)
         .alias("note"),
@@ -135,17 +137,28 @@ def compute_results(
 
 def _compare(
     pairs: pl.DataFrame, kind: np.ndarray, arms: tuple[ArmSums, ArmSums], settings: Settings
-) -> tuple[Comparison, np.ndarray, np.ndarray]:
-    """The comparison, CUPED-adjusted where a covariate exists unless settings.cuped is False;
-    also the share of variance removed and theta (both NaN where not adjusted)."""
+) -> CupedResult:
+    """The comparison, CUPED-adjusted where a covariate exists unless settings.cuped is False
+    (then nothing is adjusted: `use` is all False)."""
     control, treatment = arms
-    if settings.cuped is False:
-        nan = np.full(kind.size, np.nan)
-        return compare(kind, control, treatment, settings.alpha), nan, nan
-    res = cuped_compare(
-        kind, control, treatment, cov_sums(pairs, "_c"), cov_sums(pairs), settings.alpha
+    use = np.full(kind.size, settings.cuped is not False)
+    return cuped_compare(
+        kind, control, treatment, cov_sums(pairs, "_c"), cov_sums(pairs), settings.alpha, use
     )
-    return res.comparison, res.variance_reduction, res.theta
+
+
+def _planning(result: Comparison) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The per-unit variances (control, treatment) and the standard error the power figures
+    plan with: the comparison's, but for few-event proportions those of the rates with one
+    event and one non-event added (p(1 − p) is zero at 0% or 100%: mde 0, power 1)."""
+    counts = methods_of(result)
+    few = counts.ci == "newcombe"
+    rate_c, rate_t = adjusted_rate(counts.n_c, counts.x_c), adjusted_rate(counts.n_t, counts.x_t)
+    var_c = np.where(few, rate_c * (1 - rate_c), result.control_unit_var)
+    var_t = np.where(few, rate_t * (1 - rate_t), result.treatment_unit_var)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.where(few, np.sqrt(var_c / counts.n_c + var_t / counts.n_t), result.abs_se)
+    return var_c, var_t, se
 
 
 def _adjusted(
@@ -214,9 +227,11 @@ def _depth(
         ],
         dtype=float,
     )
-    ni = non_inferiority(result.rel_effect, result.rel_se, result.df, sign, margins, alpha)
+    ni = non_inferiority(
+        result.rel_effect, result.rel_se, result.df, sign, margins, alpha, methods_of(result)
+    )
     out = frame.with_columns(
-        pl.Series("mde", mde(result.abs_se, result.control_mean, alpha)),
+        pl.Series("mde", mde(_planning(result)[2], result.control_mean, alpha)),
         pl.Series("abs_ci_adj_low", adj.abs_low),
         pl.Series("abs_ci_adj_high", adj.abs_high),
         pl.Series("rel_ci_adj_low", adj.rel_low),
@@ -301,6 +316,4 @@ def _note_expr() -> pl.Expr:
         .then(pl.lit("control value is 0: relative effect undefined"))
         .when(pl.col("p_value").is_null())
         .then(pl.lit("not testable"))
-        .when((pl.col("abs_ci_high") - pl.col("abs_ci_low")) == 0)
-        .then(pl.lit("no variation in either arm"))
     )

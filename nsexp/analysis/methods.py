@@ -29,7 +29,10 @@ def methods(settings: Settings) -> list[str]:
         "say which.",
         f"Proportions with fewer than {FEW_EVENTS} events (or non-events) in an arm: Fisher's "
         "exact test, Newcombe's hybrid-score interval of the difference and the adjusted "
-        "log-ratio interval of the lift. Mean and ratio metrics with fewer than "
+        "log-ratio interval of the lift (near 100%, fewer non-events than events: Newcombe's "
+        "interval over the control's rate, the score interval on the non-event rates, and "
+        "guardrails by Farrington–Manning's score test); power and units needed at the rates "
+        "(x + 1)/(n + 2). Mean and ratio metrics with fewer than "
         f"{MIN_UNITS} units in an arm, and summary rows whose sum and sum_sq cannot hold the "
         "variance, carry a note and cannot decide a verdict (decisive = false).",
         f"Multiple testing: {CORRECTION_NAMES[s.correction]}, within each experiment "
@@ -82,9 +85,14 @@ def _sequential(s: Settings) -> list[str]:
 def _depth(s: Settings) -> list[str]:
     """CUPED, power, adjusted intervals, guardrails, bootstrap and the Bayesian engine."""
     lines = [
-        "CUPED (Deng et al. 2013): metrics with a pre-experiment covariate are adjusted by the "
-        "pooled within-arm slope; means and effects shown are adjusted, variance_reduction is "
-        "the share of variance removed. Ratio metrics are not adjusted."
+        "CUPED (Deng et al. 2013) by Lin's (2013) interacted estimator: each arm's mean is "
+        "adjusted by its own slope on the pre-experiment covariate, centred at both arms' "
+        "pooled covariate mean (the treatment coefficient of y ~ T * (x − x̄)), which is never "
+        "less precise than no adjustment in large samples; classical per-arm variance. Means "
+        "and effects shown are adjusted, variance_reduction is the share of variance removed; "
+        "where the adjusted interval would be wider than the unadjusted, the unadjusted "
+        "figures decide and cuped_variance_increase says by how much. Ratio metrics are not "
+        "adjusted."
         if s.cuped is not False
         else "CUPED off: no covariate adjustment.",
         f"Power: mde is the relative effect detectable with 80% power at α = {s.alpha:g} at "

@@ -56,7 +56,18 @@ HISTORY_DEFINITION = (
 
 def describe(m: MetricResult) -> str:
     """'Page views +8.1% [+5.2%, +11.0%], p < 0.001' for one metric's result: its decision
-    effect and interval (posterior mean and credible interval under the Bayesian engine)."""
+    effect and interval (posterior mean and credible interval under the Bayesian engine), and
+    why the figures are unadjusted where CUPED would have widened the interval."""
+    if m.cuped_variance_increase is None:
+        return _describe(m)
+    return (
+        f"{_describe(m)} (unadjusted: CUPED would widen the interval, variance "
+        f"+{m.cuped_variance_increase:.0%})"
+    )
+
+
+def _describe(m: MetricResult) -> str:
+    """describe() without the CUPED caveat."""
     low, high = m.decision_interval
     if m.engine == "bayesian":
         return (
@@ -79,6 +90,8 @@ def north_star_clause(ns: MetricResult, alpha: float) -> str:
     flatness sentence quotes the (1 − 2α) interval of the flat test, and names it."""
     name = f"the North Star {ns.name}"
     limit = fmt.threshold(ns.practical_threshold)
+    if ns.p_value is None and ns.note and ns.rel_effect is not None:
+        return f"{name} moved {fmt.pct(ns.rel_effect)} with no test: {ns.note}"
     if ns.significant:
         return f"{name} moved {describe(ns).removeprefix(ns.name + ' ')}"
     bayesian = ns.engine == "bayesian"

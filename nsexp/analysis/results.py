@@ -235,6 +235,18 @@ class MetricResult:
     prior_comparisons: int | None = field(
         default=None, metadata=_figure(_INT, "Prior comparisons", "count", json=54)
     )
+    # CUPED by Lin's estimator: each arm's own slope, and the variance an adjustment that would
+    # widen the interval would have added (it was refused; nsexp.stats.cuped)
+    cuped_slope_control: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "CUPED slope (control)", "number")
+    )
+    cuped_slope_treatment: float | None = field(
+        default=None, metadata=_figure(_FLOAT, "CUPED slope (treatment)", "number")
+    )
+    cuped_variance_increase: float | None = field(
+        default=None,
+        metadata=_figure(_FLOAT, "Variance CUPED would add (refused)", "share", json=55),
+    )
 
     @property
     def name(self) -> str:

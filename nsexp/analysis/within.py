@@ -64,9 +64,8 @@ def _gradients(frame: pl.DataFrame, side: str) -> Gradients:
         frame[f"type{side}"].to_numpy(),
         col("control_mean"),
         col("treatment_mean"),
-        col("cuped_theta"),
-        col("n_control"),
-        col("n_treatment"),
+        col("cuped_slope_control"),
+        col("cuped_slope_treatment"),
         col("den_c"),
         col("den_t"),
     )
@@ -93,7 +92,10 @@ def within_covariances(
     dens = totals(dataset.summary).select(
         "experiment", "variant", "metric", (pl.col("den_sum") / pl.col("n")).alias("den")
     )
-    keep = ["type", "control_mean", "treatment_mean", "cuped_theta", "n_control", "n_treatment"]
+    keep = [
+        *("type", "control_mean", "treatment_mean", "n_control", "n_treatment"),
+        *("cuped_slope_control", "cuped_slope_treatment"),
+    ]
     figures = results.select("experiment", "variant", "metric", *keep, "rel_se").join(
         _den_columns(dens, controls), on=["experiment", "variant", "metric"], how="left"
     )

@@ -49,16 +49,17 @@ def relative_lift_interval(
     n_boot: int,
     alpha: float,
     seed: int | list[int],
-    offset: FloatArray | float = 0.0,
+    offset: tuple[FloatArray | float, FloatArray | float] = (0.0, 0.0),
 ) -> BootstrapInterval:
     """Percentile (1 - alpha) interval of mean_t / mean_c - 1 for each metric column.
 
-    `offset` is added to both arms' means: CUPED passes unit values y - theta x and the offset
-    theta * (pooled covariate mean), so the lift is that of the adjusted means.
+    `offset` (control's, treatment's) is added to each arm's means: CUPED passes unit values
+    y − β_a x and the offsets β_a · (pooled covariate mean), so the lift is that of the
+    adjusted means.
     """
     rng = np.random.default_rng(seed)
-    c = bootstrap_means(control, n_boot, rng) + offset
-    t = bootstrap_means(treatment, n_boot, rng) + offset
+    c = bootstrap_means(control, n_boot, rng) + offset[0]
+    t = bootstrap_means(treatment, n_boot, rng) + offset[1]
     with np.errstate(divide="ignore", invalid="ignore"):
         lift = t / c - 1
     lift = np.where(np.isfinite(lift), lift, np.nan)

@@ -16,7 +16,7 @@ import numpy as np
 
 from nsexp.stats import dist
 from nsexp.stats.arms import ArmSums, difference, estimate
-from nsexp.stats.exact import few_events, fisher_p
+from nsexp.stats.exact import few_events, fisher_p, near_one
 from nsexp.stats.intervals import FixedScale, Methods, bounds, log_switch
 
 FloatArray = np.ndarray
@@ -68,7 +68,8 @@ def with_methods(
     few: np.ndarray | None = None,
 ) -> Comparison:
     """Choose each entry's test and intervals and compute them at 1 − alpha: Fisher's exact
-    test, Newcombe's interval and the adjusted log ratio for proportions with few events (`few`,
+    test, Newcombe's interval and the adjusted log ratio (near 100%: Newcombe's over the
+    control's rate) for proportions with few events or non-events (`few`,
     found from the counts unless given); elsewhere the comparison's own test, and a log-ratio
     relative interval where the delta one fails (nsexp.stats.intervals.log_switch)."""
     n_c, n_t = result.n_control, result.n_treatment
@@ -87,7 +88,13 @@ def with_methods(
     )
     methods = counts._replace(
         ci=np.where(few, "newcombe", np.where(kind == "mean", "t", "z")),
-        rel_ci=np.where(few, "log_adjusted", np.where(logs, "log", "delta")),
+        rel_ci=np.where(
+            few,
+            np.where(
+                near_one(n_c, counts.x_c, n_t, counts.x_t), "newcombe_relative", "log_adjusted"
+            ),
+            np.where(logs, "log", "delta"),
+        ),
     )
     p = result.p_value
     if few.any():

@@ -1,10 +1,17 @@
-"""CUPED / regression adjustment on sufficient statistics (Deng, Xu, Kohavi & Walker 2013).
+"""CUPED / regression adjustment on sufficient statistics (Deng, Xu, Kohavi & Walker 2013), by
+Lin's (2013) interacted estimator.
 
-Each unit's metric Y is adjusted by a pre-experiment covariate X: Y - theta (X - mean X). theta
-is the pooled within-arm slope (Sxy_c + Sxy_t) / (Sxx_c + Sxx_t) — the common slope of the
-ANCOVA regression Y ~ treatment + X (Lin 2013) — so the adjusted difference equals the OLS
-treatment coefficient and stays unbiased, while the variance falls by about rho^2. CUPED applies
-to mean and proportion metrics; ratio metrics are left unadjusted.
+Each arm's mean of the metric Y is adjusted by its own slope on a pre-experiment covariate X,
+around the pair's pooled covariate mean X̄: A = Ȳ_a − β_a (X̄_a − X̄), β_a = Sxy_a / Sxx_a — the
+treatment coefficient of the OLS fit Y ~ T * (X − X̄) with separate slopes per arm, which is never
+less precise than the unadjusted difference asymptotically, whatever the arms' sizes or slopes
+(Lin 2013); a common pooled slope has no such guarantee and can inflate the variance when the
+arms are unequal and their slopes differ. Its variance is the classical per-arm formula
+Σ_a σ̂²_a (1/n_a + (X̄_a − X̄)² / Sxx_a), σ̂²_a = (Syy_a − Sxy_a² / Sxx_a) / (n_a − 2), from each
+arm's sums; the HC2 sandwich of the same fit needs each unit's leverage and differs from it by
+O(1/n). Where the adjusted interval would still be wider than the unadjusted one, the unadjusted
+figure stands (`variance_increase` says by how much it would have grown). CUPED applies to mean
+and proportion metrics; ratio metrics and few-event proportions are left unadjusted.
 """
 
 from __future__ import annotations
@@ -15,7 +22,6 @@ import numpy as np
 
 from nsexp.stats.arms import (
     ArmSums,
-    centred_var,
     difference,
     estimate,
     given,
@@ -41,11 +47,16 @@ class CovSums(NamedTuple):
 
 
 class CupedResult(NamedTuple):
-    """The (possibly adjusted) comparison, theta, and the share of variance removed."""
+    """The (possibly adjusted) comparison, the slopes and the share of variance removed (NaN
+    where not adjusted), and the variance increase where an adjustment was refused because it
+    would widen the interval (NaN elsewhere)."""
 
     comparison: Comparison
     theta: FloatArray
+    slope_control: FloatArray
+    slope_treatment: FloatArray
     variance_reduction: FloatArray
+    variance_increase: FloatArray
     adjusted: FloatArray
 
 
@@ -80,15 +91,6 @@ def cov_difference(
     return (s_t - s_c) + (o_t - o_c)
 
 
-def pooled_theta(control: ArmSums, treatment: ArmSums, ccov: CovSums, tcov: CovSums) -> FloatArray:
-    """Pooled within-arm regression slope of the metric on its covariate; NaN if undefined."""
-    _, sxx_c, sxy_c = cov_moments(control, ccov)
-    _, sxx_t, sxy_t = cov_moments(treatment, tcov)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sxy, sxx = sxy_c + sxy_t, sxx_c + sxx_t
-        return np.where(sxx > 0, sxy / sxx, np.nan)
-
-
 def cuped_compare(
     kind: np.ndarray,
     control: ArmSums,
@@ -98,50 +100,80 @@ def cuped_compare(
     alpha: float,
     use: np.ndarray | None = None,
 ) -> CupedResult:
-    """compare(), with CUPED-adjusted figures wherever a covariate exists and `use` is True."""
+    """compare(), with Lin's adjusted figures wherever a covariate exists, `use` is True and
+    the adjustment does not widen the interval.
+
+    theta is the slope the difference is adjusted by, w_c β_t + w_t β_c (w the arms' shares
+    of units): effect = Ȳ_t − Ȳ_c − theta (X̄_t − X̄_c)."""
     plain = compare(kind, control, treatment, alpha)
-    theta = pooled_theta(control, treatment, ccov, tcov)
     few = plain.method == "fisher_exact"  # few events: exact methods, no adjustment
-    ok = np.isfinite(theta) & np.isin(kind, ("mean", "proportion")) & ~few
-    if use is not None:
-        ok &= np.asarray(use, dtype=bool)
-    theta = np.where(ok, theta, 0.0)
     c, t = estimate(kind, control), estimate(kind, treatment)
     n_c, n_t = control.n, treatment.n
     _, sxx_c, sxy_c = cov_moments(control, ccov)
     _, sxx_t, sxy_t = cov_moments(treatment, tcov)
     with np.errstate(divide="ignore", invalid="ignore"):
+        ok = (sxx_c > 0) & (sxx_t > 0) & (np.minimum(n_c, n_t) > 2)
+        ok &= np.isin(kind, ("mean", "proportion")) & ~few
+        if use is not None:
+            ok &= np.asarray(use, dtype=bool)
+        b_c = np.where(ok, sxy_c / sxx_c, 0.0)
+        b_t = np.where(ok, sxy_t / sxx_t, 0.0)
         dx = np.where(ok, cov_difference(control, treatment, ccov, tcov), 0.0)
         w_c, w_t = n_c / (n_c + n_t), n_t / (n_c + n_t)
-        # Adjusted arm means around the pair's pooled covariate mean.
-        a_t = t.mean - theta * w_c * dx
-        a_c = c.mean + theta * w_t * dx
-        vx_c = np.where(ok, centred_var(n_c, sxx_c), 0.0)
-        vx_t = np.where(ok, centred_var(n_t, sxx_t), 0.0)
-        cxy_c = np.where(ok, centred_var(n_c, sxy_c), 0.0)
-        cxy_t = np.where(ok, centred_var(n_t, sxy_t), 0.0)
-        uv_c = np.maximum(c.unit_var - 2 * theta * cxy_c + theta**2 * vx_c, 0.0)
-        uv_t = np.maximum(t.unit_var - 2 * theta * cxy_t + theta**2 * vx_t, 0.0)
-        v_c, v_t = uv_c / n_c, uv_t / n_t
+        # X̄_c − X̄ = −w_t dx and X̄_t − X̄ = w_c dx: the arms' offsets from the pooled mean
+        a_c = c.mean + b_c * w_t * dx
+        a_t = t.mean - b_t * w_c * dx
+        v_c = _adjusted_var(kind, c.unit_var, n_c, sxx_c, sxy_c, w_t * dx)
+        v_t = _adjusted_var(kind, t.unit_var, n_t, sxx_t, sxy_t, w_c * dx)
         var = v_t + v_c
-        welch_df = var**2 / (v_t**2 / (n_t - 1) + v_c**2 / (n_c - 1))
-        # Delta method for a_t / a_c - 1 over the four independent-arm means (Y_t, X_t, Y_c, X_c).
-        g_x = theta * (w_c / a_c + a_t * w_t / a_c**2)
-        rel_var = (t.var / a_c**2 - 2 * g_x * cxy_t / n_t / a_c + g_x**2 * vx_t / n_t) + (
-            a_t**2 / a_c**4 * c.var - 2 * a_t / a_c**2 * g_x * cxy_c / n_c + g_x**2 * vx_c / n_c
-        )
-        reduction = 1 - var / plain.abs_se**2
+        welch_df = var**2 / (v_t**2 / (n_t - 2) + v_c**2 / (n_c - 2))
+        # delta method for a_t / a_c − 1, the arms' adjusted means independent given X
+        rel_se = np.sqrt(v_t / a_c**2 + a_t**2 * v_c / a_c**4)
+        change = var / plain.abs_se**2
     df = np.where(kind == "mean", welch_df, np.inf)
-    rel_se = np.sqrt(np.maximum(rel_var, 0.0))
-    diff = difference(t, c) - theta * dx
+    diff = difference(t, c) - (b_t * w_c + b_c * w_t) * dx
     adjusted = finish(
-        a_c, a_t, np.sqrt(var), rel_se, df, alpha, uv_c, uv_t, diff=diff, n=(n_c, n_t)
+        a_c, a_t, np.sqrt(var), rel_se, df, alpha, v_c * n_c, v_t * n_t, diff=diff, n=(n_c, n_t)
     )
     adjusted = with_methods(adjusted, kind, v_c, alpha, few=few)
+    with np.errstate(invalid="ignore"):
+        wider = ok & (
+            adjusted.abs_ci_high - adjusted.abs_ci_low > plain.abs_ci_high - plain.abs_ci_low
+        )
+    ok &= ~wider
     merged = Comparison(*(np.where(ok, a, b) for a, b in zip(adjusted, plain, strict=True)))
+    nan = np.full(np.shape(ok), np.nan)
     return CupedResult(
         comparison=merged,
-        theta=np.where(ok, theta, np.nan),
-        variance_reduction=np.where(ok, reduction, np.nan),
+        theta=np.where(ok, b_t * w_c + b_c * w_t, nan),
+        slope_control=np.where(ok, b_c, nan),
+        slope_treatment=np.where(ok, b_t, nan),
+        variance_reduction=np.where(ok, 1 - change, nan),
+        variance_increase=np.where(wider, change - 1, nan),
         adjusted=ok,
     )
+
+
+def _adjusted_var(
+    kind: np.ndarray,
+    unit_var: FloatArray,
+    n: FloatArray,
+    sxx: FloatArray,
+    sxy: FloatArray,
+    offset: FloatArray,
+) -> FloatArray:
+    """Variance of one arm's adjusted mean: σ̂² (1/n + offset² / Sxx), σ̂² the residual
+    variance of the arm's own regression, (Syy − Sxy² / Sxx) / (n − 2); Syy from the arm's
+    variance (n − 1 of it; a proportion's p(1 − p) is over n)."""
+    syy = unit_var * np.where(kind == "proportion", n, n - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        residual = np.maximum(syy - sxy**2 / sxx, 0.0) / (n - 2)
+        return residual * (1 / n + offset**2 / sxx)
+
+
+def widening_notes(increase: FloatArray) -> np.ndarray:
+    """Per entry, why the unadjusted figure stands where CUPED would widen the interval
+    (`increase`: the share of variance it would add; None elsewhere)."""
+    text = "CUPED would widen the interval (variance +{:.0%}): the unadjusted figure decides"
+    values = np.asarray(increase, dtype=float)
+    return np.array([None if np.isnan(x) else text.format(x) for x in values], dtype=object)

@@ -13,6 +13,15 @@ a zero-width interval. There nsexp uses, vectorised over many metrics at once:
 - The adjusted log interval for the ratio p_t / p_c (Katz et al. 1978, 0.5 added to every count
   and total; statsmodels' "log-adjusted"), recommended for small counts by Fagerland, Lydersen
   & Laake (2015); where the treatment has no event its lower end is the ratio 0 (−100%).
+- Near 100% (fewer non-events than events) the lift's interval is Newcombe's score interval of
+  the difference over the control's rate: the score interval on the rates of non-events (Wilson
+  limits are the same for a rate and its complement), where the adjusted log ratio of events
+  near n shrinks to zero width (300/300 vs 300/300 gave [0.0%, 0.0%]).
+- Non-inferiority on the ratio p_t / p_c near 100%: Farrington & Manning's (1990) score test,
+  its variance at the rates' maximum-likelihood estimate restricted to the margin (never zero
+  while a margin separates the rates); its power by exact enumeration of both arms' outcomes.
+- Power and sample figures use each arm's rate with one event and one non-event added,
+  (x + 1) / (n + 2) (Agresti & Caffo 2000), whose variance is never zero.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ import numpy as np
 FloatArray = np.ndarray
 FEW_EVENTS = 10
 _REL_ERR = 1 + 1e-7
+_CHUNK = 64  # entries per enumeration grid in farrington_manning_power
 
 
 def few_events(n_c: FloatArray, x_c: FloatArray, n_t: FloatArray, x_t: FloatArray) -> np.ndarray:
@@ -126,3 +136,93 @@ def log_ratio_interval(
     estimate, se = log_ratio(n_c, x_c, n_t, x_t)
     low = np.expm1(estimate - z * se)
     return np.where(x_t == 0, -1.0, low), np.expm1(estimate + z * se)
+
+
+def near_one(n_c: FloatArray, x_c: FloatArray, n_t: FloatArray, x_t: FloatArray) -> np.ndarray:
+    """True where the arms together have fewer non-events than events (rates near 100%)."""
+    return (n_c - x_c) + (n_t - x_t) < x_c + x_t
+
+
+def newcombe_relative(
+    n_c: FloatArray, x_c: FloatArray, n_t: FloatArray, x_t: FloatArray, z: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """The lift's interval near 100%: Newcombe's interval of p_t − p_c (that of the non-event
+    rates q_c − q_t) over the control's rate."""
+    low, high = newcombe(n_c, x_c, n_t, x_t, z)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_c = x_c / n_c
+        return low / p_c, high / p_c
+
+
+def adjusted_rate(n: FloatArray, x: FloatArray) -> FloatArray:
+    """(x + 1) / (n + 2): the rate with one event and one non-event added (Agresti & Caffo
+    2000), never 0 or 1, so its variance can stand in where p(1 − p) is zero."""
+    return (np.asarray(x, dtype=float) + 1) / (np.asarray(n, dtype=float) + 2)
+
+
+def farrington_manning(
+    n_c: FloatArray, x_c: FloatArray, n_t: FloatArray, x_t: FloatArray, theta: FloatArray
+) -> FloatArray:
+    """Farrington & Manning's (1990) score statistic of H0: p_t = theta · p_c,
+    (p̂_t − theta p̂_c) / √(p̃_t(1 − p̃_t)/n_t + theta² p̃_c(1 − p̃_c)/n_c), the rates p̃ the
+    maximum-likelihood estimates under H0 (the smaller root of N theta p² − (theta n_t + x_t +
+    n_c + theta x_c) p + x_t + x_c = 0, p̃_t = theta p̃_c); ±inf where that variance is 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = (n_c + n_t) * theta
+        b = -(theta * n_t + x_t + n_c + theta * x_c)
+        c = x_t + x_c
+        p_c = (-b - np.sqrt(np.maximum(b * b - 4 * a * c, 0.0))) / (2 * a)
+        p_t = theta * p_c
+        var = p_t * (1 - p_t) / n_t + theta**2 * p_c * (1 - p_c) / n_c
+        gap = x_t / n_t - theta * x_c / n_c
+        return np.where(var > 0, gap / np.sqrt(var), np.sign(gap) * np.inf)
+
+
+def rare_counts(n: FloatArray, rate: FloatArray) -> FloatArray:
+    """How far the count of an arm's rarer outcome (event or non-event) at `rate` must be
+    enumerated: its binomial tail beyond is below 1e-12."""
+    from scipy import stats
+
+    return stats.binom.isf(1e-12, n, np.minimum(rate, 1 - rate))
+
+
+def farrington_manning_power(
+    n_c: FloatArray,
+    n_t: FloatArray,
+    rate: FloatArray,
+    theta: FloatArray,
+    sign: FloatArray,
+    alpha: float,
+) -> FloatArray:
+    """Power of the one-sided Farrington–Manning test at level alpha (sign > 0: H0 p_t ≤
+    theta p_c rejected for large statistics; sign < 0: H0 p_t ≥ theta p_c, small ones) when
+    both arms' true rate is `rate`, by exact enumeration of the arms' counts of the rarer
+    outcome up to `rare_counts` (one padded grid per chunk of entries)."""
+    from scipy import stats
+
+    n_c, n_t, rate, theta, sign = (
+        np.asarray(a, dtype=float) for a in (n_c, n_t, rate, theta, sign)
+    )
+    rare = np.minimum(rate, 1 - rate)
+    reach = np.fmax(rare_counts(n_c, rate), rare_counts(n_t, rate))
+    power = np.zeros(n_c.shape)
+    for start in range(0, n_c.size, _CHUNK):
+        part = slice(start, start + _CHUNK)
+        k = np.arange(int(np.nanmax(reach[part], initial=0.0)) + 1, dtype=float)
+        kc, kt = k[None, :, None], k[None, None, :]
+        nc, nt = n_c[part, None, None], n_t[part, None, None]
+        flip = (rate[part] > 0.5)[:, None, None]  # the rarer outcome is the non-event
+        with np.errstate(invalid="ignore"):
+            prob = stats.binom.pmf(kc, nc, rare[part, None, None]) * stats.binom.pmf(
+                kt, nt, rare[part, None, None]
+            )
+            z = farrington_manning(
+                nc,
+                np.where(flip, nc - kc, kc),
+                nt,
+                np.where(flip, nt - kt, kt),
+                theta[part, None, None],
+            )
+            reject = sign[part, None, None] * z > stats.norm.isf(alpha)
+        power[part] = np.where(reject & (prob > 0), prob, 0.0).sum(axis=(1, 2))
+    return power

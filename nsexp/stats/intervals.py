@@ -9,7 +9,8 @@ would leave the possible range (below −100%) or the control mean is poorly det
 exp(log(1 + rel) ± crit · rel_se / (1 + rel)) − 1: the delta method on log(mean_t / mean_c),
 which stays above −100% and follows the ratio's skew (e.g. Hirschberg & Lye 2010 on Fieller
 versus the delta method; Kohavi et al. 2020, ch. 18). Few-event proportions get the adjusted
-log-ratio interval. Which method an entry uses is fixed once, at the readout's level.
+log-ratio interval, or near 100% the score interval of the non-event rates over the control's
+rate ("newcombe_relative"). Which method an entry uses is fixed once, at the readout's level.
 
 `crit` maps a level to each entry's critical value and `p_of` a statistic to its p-value: the
 t distribution for fixed-horizon readouts (`FixedScale`), the normal-mixture boundary for
@@ -25,7 +26,13 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 from nsexp.stats import dist
-from nsexp.stats.exact import log_ratio, log_ratio_interval, newcombe, newcombe_z
+from nsexp.stats.exact import (
+    log_ratio,
+    log_ratio_interval,
+    newcombe,
+    newcombe_relative,
+    newcombe_z,
+)
 
 FloatArray = np.ndarray
 G_MAX = 0.1  # Fieller's g above which the control mean counts as poorly determined
@@ -61,7 +68,8 @@ class FixedScale:
 
 class Methods(NamedTuple):
     """Per entry: the absolute interval's method ("t", "z" or "newcombe"), the relative one's
-    ("delta", "log" or "log_adjusted"), and the arms' units and events (NaN unless counted)."""
+    ("delta", "log", "log_adjusted" or "newcombe_relative"), and the arms' units and events
+    (NaN unless counted)."""
 
     ci: np.ndarray
     rel_ci: np.ndarray
@@ -126,6 +134,13 @@ def bounds(
         adjusted = (methods.rel_ci == "log_adjusted") & np.isfinite(rel)
         rel_low = np.where(adjusted, adj_low, rel_low)
         rel_high = np.where(adjusted, adj_high, rel_high)
+        near_one = methods.rel_ci == "newcombe_relative"
+        if near_one.any():
+            one_low, one_high = newcombe_relative(
+                methods.n_c, methods.x_c, methods.n_t, methods.x_t, crit_rel
+            )
+            rel_low = np.where(near_one, one_low, rel_low)
+            rel_high = np.where(near_one, one_high, rel_high)
     return abs_low, abs_high, rel_low, rel_high
 
 
@@ -137,12 +152,14 @@ def statistics(
     with np.errstate(divide="ignore", invalid="ignore"):
         z_abs = np.where(se == 0, np.where(effect == 0, 0.0, np.inf), np.abs(effect / se))
         score = methods.ci == "newcombe"
-        if score.any():
-            exact = newcombe_z(methods.n_c, methods.x_c, methods.n_t, methods.x_t)
-            z_abs = np.where(score, exact, z_abs)
+        exact = (
+            newcombe_z(methods.n_c, methods.x_c, methods.n_t, methods.x_t) if score.any() else z_abs
+        )
+        z_abs = np.where(score, exact, z_abs)
         z_rel = np.where(rel_se == 0, np.where(rel == 0, 0.0, np.inf), np.abs(rel / rel_se))
         z_log = np.abs(np.log1p(rel)) / (rel_se / (1 + rel))
         z_rel = np.where(methods.rel_ci == "log", z_log, z_rel)
         estimate, log_se = log_ratio(methods.n_c, methods.x_c, methods.n_t, methods.x_t)
         z_rel = np.where(methods.rel_ci == "log_adjusted", np.abs(estimate / log_se), z_rel)
+        z_rel = np.where(methods.rel_ci == "newcombe_relative", exact, z_rel)
     return z_abs, z_rel

@@ -9,6 +9,11 @@
   fewer than MIN_UNITS in an arm of a mean or ratio metric (the rule of thumb of 30 for the
   central limit theorem; heavy-tailed metrics need more, Kohavi et al. 2020, ch. 17). The test
   is shown, with a note, but cannot decide the verdict on its own.
+- No variation within either arm (every unit of an arm has the same value, e.g. 40 × 3.00 against
+  40 × 3.01): a data problem or a constant metric, not evidence; Welch's standard error is 0, so
+  the test would call any difference certain with a zero-width interval. No test, no say in the
+  verdict. (Proportions are exempt: an arm at 0% or 100% has few events or non-events, and the
+  exact methods hold there.)
 - Proportions with few events use exact methods (nsexp.stats.exact), valid at any size; only
   the always-valid boundary and the Bayesian posterior, which rest on the normal
   approximation, make such a metric non-decisive.
@@ -40,6 +45,10 @@ EXACT = (
     f"fewer than {FEW_EVENTS} events (or non-events) in an arm: Fisher's exact test, "
     "Newcombe's interval and the adjusted log ratio instead of the z-test"
 )
+CONSTANT = (
+    "the metric does not vary within either arm (every unit of an arm has the same value): a "
+    "data problem or a constant metric; no test, and it decides nothing"
+)
 FEW = (
     f"fewer than {FEW_EVENTS} events (or non-events) in an arm: the always-valid boundary and "
     "the Bayesian posterior rest on the normal approximation, so this metric cannot decide the "
@@ -48,7 +57,8 @@ FEW = (
 
 
 class Validity(NamedTuple):
-    """Per entry: may it decide the verdict, is its variance lost, and the note (or "")."""
+    """Per entry: may it decide the verdict, does it get no test at all (its variance lost, or
+    none within either arm), and the note (or "")."""
 
     decisive: np.ndarray
     lost: np.ndarray
@@ -69,12 +79,16 @@ def validity(
     with np.errstate(invalid="ignore"):
         lost = moments & (np.nan_to_num(error, nan=0.0) > LOSSY)
         tiny = moments & (np.minimum(result.n_control, result.n_treatment) < MIN_UNITS) & ~lost
+        constant = (
+            moments & (result.control_unit_var == 0) & (result.treatment_unit_var == 0) & ~lost
+        )
     few = result.ci_method == "newcombe"
     blocked = few & normal_only
-    note = np.where(
-        lost, LOST, np.where(tiny, TINY, np.where(blocked, FEW, np.where(few, EXACT, "")))
+    note = np.select(
+        [lost, constant, tiny, blocked, few], [LOST, CONSTANT, TINY, FEW, EXACT], default=""
     )
-    return Validity(decisive=~(lost | tiny | blocked), lost=lost, note=note)
+    untestable = lost | constant
+    return Validity(decisive=~(untestable | tiny | blocked), lost=untestable, note=note)
 
 
 def without_test(result: Comparison, lost: np.ndarray) -> Comparison:

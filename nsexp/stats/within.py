@@ -33,33 +33,31 @@ def lift_gradients(
     kind: np.ndarray,
     mean_c: FloatArray,
     mean_t: FloatArray,
-    theta: FloatArray,
-    n_c: FloatArray,
-    n_t: FloatArray,
+    slope_c: FloatArray,
+    slope_t: FloatArray,
     den_c: FloatArray,
     den_t: FloatArray,
 ) -> Gradients:
     """Gradients of each row's relative lift.
 
-    mean/proportion: A = ȳ (CUPED: ȳ − θ(x̄ − pooled x̄), θ NaN or 0 when not adjusted), so
-    with a = the arms' (adjusted) means and g_x = θ (w_c / a_c + a_t w_t / a_c²), w = the arms'
-    shares of units: treatment (1/a_c, 0, −g_x), control (−a_t/a_c², 0, g_x).
+    mean/proportion: A = ȳ (CUPED, Lin's estimator: ȳ − β(x̄ − pooled x̄) with each arm's own
+    slope β, NaN or 0 when not adjusted; the pooled x̄ held fixed, as the readout's variance
+    does), so with a = the arms' (adjusted) means: treatment (1/a_c, 0, −β_t/a_c), control
+    (−a_t/a_c², 0, β_c a_t/a_c²).
     ratio: A = N̄ / D̄ = R: treatment (1/(R_c D̄_t), −R_t/(R_c D̄_t), 0), control
     (−R_t/(R_c² D̄_c), R_t/(R_c D̄_c), 0); `mean_*` are the ratios, `den_*` the D̄.
     """
     rows = np.asarray(mean_c, float).size
-    theta = np.nan_to_num(np.asarray(theta, float))
+    b_c, b_t = (np.nan_to_num(np.asarray(b, float)) for b in (slope_c, slope_t))
     t_grad, c_grad = np.zeros((rows, 3)), np.zeros((rows, 3))
     with np.errstate(divide="ignore", invalid="ignore"):
-        w_c, w_t = n_c / (n_c + n_t), n_t / (n_c + n_t)
-        g_x = theta * (w_c / mean_c + mean_t * w_t / mean_c**2)
         ratio = kind == "ratio"
         t_grad[:, 0] = np.where(ratio, 1 / (mean_c * den_t), 1 / mean_c)
         t_grad[:, 1] = np.where(ratio, -mean_t / (mean_c * den_t), 0.0)
-        t_grad[:, 2] = np.where(ratio, 0.0, -g_x)
+        t_grad[:, 2] = np.where(ratio, 0.0, -b_t / mean_c)
         c_grad[:, 0] = np.where(ratio, -mean_t / (mean_c**2 * den_c), -mean_t / mean_c**2)
         c_grad[:, 1] = np.where(ratio, mean_t / (mean_c * den_c), 0.0)
-        c_grad[:, 2] = np.where(ratio, 0.0, g_x)
+        c_grad[:, 2] = np.where(ratio, 0.0, b_c * mean_t / mean_c**2)
     return Gradients(t_grad, c_grad)
 
 

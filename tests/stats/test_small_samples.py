@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from helpers import write_metrics
+from helpers import arms_of, counts_readout, write_metrics
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep
 
@@ -20,26 +20,7 @@ from nsexp.stats.arms import ArmSums
 from nsexp.stats.compare import compare
 from nsexp.stats.exact import fisher_p, log_ratio_interval, newcombe
 
-SIGNUPS = {"signups": {"role": "north_star", "type": "proportion"}}
 RUNS = 10_000
-
-
-def counts_readout(root: Path, arms: dict[str, tuple[int, int]], settings: Settings | None = None):
-    """A readout of summary rows: variant -> (units, conversions) of one proportion metric."""
-    root.mkdir(parents=True, exist_ok=True)
-    write_metrics(root, SIGNUPS)
-    pl.DataFrame(
-        [
-            {"experiment": "e", "variant": v, "metric": "signups", "n": n, "sum": x, "sum_sq": x}
-            for v, (n, x) in arms.items()
-        ]
-    ).write_csv(root / "s.csv")
-    return build_readout(load_dataset(root), settings or Settings())
-
-
-def arms_of(x: np.ndarray, n: int) -> ArmSums:
-    size, nan = np.full(x.size, float(n)), np.full(x.size, np.nan)
-    return ArmSums(size, x, x, nan, nan, nan)
 
 
 def test_fisher_matches_scipy_on_random_tables() -> None:
