@@ -138,10 +138,12 @@ st.selectbox(
 )
 
 seen: loaders.Overview | None
+shown_above = None  # the data's error, not shown twice when the catalog editor meets it too
 try:
     seen = loaders.overview(ctx)
 except InputError as exc:
-    st.error(storage.shown(exc, current, data_root), icon=":material/error:")
+    shown_above = storage.shown(exc, current, data_root)
+    st.error(shown_above, icon=":material/error:")
     seen = None
 
 if seen is not None:
@@ -234,7 +236,8 @@ catalog: Catalog | None
 try:
     catalog = ws.catalog_from_text(text)
 except InputError as exc:
-    st.error(exc.message, icon=":material/error:")
+    if exc.message != shown_above:
+        st.error(exc.message, icon=":material/error:")
     catalog = None
 if catalog is not None:
     roles = [m.role for m in catalog.metrics.values()]

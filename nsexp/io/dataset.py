@@ -131,7 +131,7 @@ def _locate(path: Path) -> tuple[Path, SourceConfig | None, list[Path]]:
     if not files:
         raise InputError(
             "no CSV or Parquet files in the directory",
-            file=path,
+            file=path if path.name not in ("", "..") else os.path.abspath(path),  # not "."
             fix="add experiment data (*.csv or *.parquet) or point at another directory",
         )
     return root, source, files
@@ -189,7 +189,7 @@ def _experiments(
     problems = _merge(r.problems for r in reads)
     notes = _merge(r.notes for r in reads)
     arms = summary.group_by("experiment").agg(pl.col("variant").unique().sort())
-    return {
+    out = {
         eid: _experiment(
             eid,
             tuple(arms_of),
@@ -201,6 +201,15 @@ def _experiments(
         )
         for eid, arms_of in sorted(arms.iter_rows())
     }
+    ignored = [e for e in out.values() if e.control != asked.control]
+    if asked.control is not None and ignored and all(e.info.control for e in out.values()):
+        raise InputError(
+            f"--control {asked.control!r} applies to no experiment: experiments.toml names "
+            f"the control of every one (e.g. {ignored[0].id}: {ignored[0].control!r})",
+            file=root / "experiments.toml",
+            fix="drop --control, or remove control from the experiments it should choose for",
+        )
+    return out
 
 
 def fingerprint(paths: list[Path]) -> str:
