@@ -88,9 +88,9 @@ def scan(path: Path, catalog: Catalog) -> pl.LazyFrame:
     return lazy.rename(renames) if any(a != b for a, b in renames.items()) else lazy
 
 
-def check_width(path: Path) -> None:
+def check_width(path: Path) -> list[str]:
     """Refuse a file with more than MAX_COLUMNS columns, or two columns of one name, from its
-    CSV header line or Parquet footer alone: before Polars parses a row."""
+    CSV header line or Parquet footer alone: before Polars parses a row; its column names."""
     names = _csv_header(path) if path.suffix.lower() == ".csv" else _parquet_names(path)
     if len(names) > MAX_COLUMNS:
         raise InputError(
@@ -108,6 +108,7 @@ def check_width(path: Path) -> None:
                 fix="give every column a distinct name (rename or drop one of the two)",
             )
         seen.add(name)
+    return names
 
 
 def _csv_header(path: Path) -> list[str]:
