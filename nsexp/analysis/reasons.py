@@ -19,6 +19,8 @@ from nsexp.analysis.learned import (
     risk_sentence,
 )
 from nsexp.analysis.results import MetricResult
+from nsexp.stats.skew import SKEW_TEST
+from nsexp.stats.validity import HELD
 
 LABEL_PHRASES: dict[str, str] = {
     "predictive": "by the record a predictive indicator",
@@ -191,6 +193,7 @@ def explain(
     worse = [m for m in metrics if m.worse and m.role != "north_star"]
     guard_worse = [m for m in worse if m.role == "guardrail"]
     reasons = _headline(verdict, ns, metrics, better, guard_worse, alpha, problems)
+    reasons += skew_reasons(verdict, ns)
     if learned is not None and verdict != "invalid":
         reasons = [alert_sentence(a) for a in learned.alerts] + reasons
         reasons += _learned_reasons(verdict, ns, metrics, learned)
@@ -205,6 +208,19 @@ def explain(
     if history and verdict != "invalid":
         reasons += [history_reason(m, history[m.metric]) for m in better if m.metric in history]
     return reasons
+
+
+def skew_reasons(verdict: str, ns: MetricResult) -> list[str]:
+    """What the North Star's skewness check did where it mattered (nsexp.stats.skew)."""
+    if verdict == "invalid":
+        return []
+    if ns.method == SKEW_TEST:
+        return [
+            f"{ns.name}'s smaller arm is too skewed for the normal approximation (Kohavi's "
+            "n > 355·s² rule), so its test is Welch's t corrected for the skewness."
+        ]
+    held = [part for part in (ns.note or "").split("; ") if part.startswith(HELD)]
+    return [f"{ns.name} {held[0]}."] if held else []
 
 
 def _learned_reasons(
