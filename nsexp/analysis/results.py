@@ -264,12 +264,7 @@ class MetricResult:
         direction (the `better`/`worse` the readout decided), else None."""
         if not self.trusted:
             return None
-        if self.better is not None or self.worse is not None:
-            return "better" if self.better else "worse" if self.worse else None
-        if not self.significant or self.abs_effect is None:  # older pins carry no better/worse
-            return None
-        good = self.abs_effect * self.sign
-        return "better" if good > 0 else "worse" if good < 0 else None
+        return "better" if self.better else "worse" if self.worse else None
 
     @property
     def outcome(self) -> Outcome:

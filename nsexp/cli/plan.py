@@ -147,7 +147,9 @@ def run(args: argparse.Namespace) -> str:
     else:
         result = plan(mean, var, *shared, args.cuped_rho**2)
     if args.format == "json":
-        return json.dumps(result._asdict(), indent=2) + "\n"
+        from nsexp.report.json import SCHEMA_VERSION
+
+        return json.dumps({"schema_version": SCHEMA_VERSION, **result._asdict()}, indent=2) + "\n"
     cuped = f" with CUPED (ρ = {args.cuped_rho:g})" if args.cuped_rho else ""
     floor = (
         f" (the readout needs {result.minimum_units} units per arm to decide)"

@@ -36,6 +36,9 @@ from nsexp.config.experiments import ExperimentInfo
 from nsexp.io import Experiment
 
 _METRIC_NAMES = {f.name for f in fields(MetricResult)}
+# The shape of every JSON document nsexp writes (readout, tree, proxies, plan, pins), so a reader
+# knows which it holds; a document without one was written before it was recorded (version 0).
+SCHEMA_VERSION = 1
 
 
 def dumps(doc: Any) -> str:
@@ -157,6 +160,7 @@ def experiment_dict(e: ExperimentReadout) -> dict[str, Any]:
 def readout_dict(readout: Readout) -> dict[str, Any]:
     """The whole readout, with the settings and methods that produced it."""
     return {
+        "schema_version": SCHEMA_VERSION,
         "settings": readout.settings.to_dict(),
         "methods": methods(readout.settings),
         "north_star": readout.catalog.north_star.id,

@@ -8,6 +8,9 @@ user text (names, owners, hypotheses, variants, labels) is escaped before Markdo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import streamlit as st
 
 from nsexp import format as fmt
@@ -26,7 +29,7 @@ from pages.ui import outlook, widgets
 # the server's CPU with twenty people on one link (bench/load.py). cache_data hands each caller
 # a copy (Streamlit edits the spec as it sends it). Results hash by value: they are never
 # changed once built.
-_BY_VALUE = {MetricResult: hash, TimelinePoint: hash}
+_BY_VALUE: dict[str | type[Any], Callable[[Any], Any]] = {MetricResult: hash, TimelinePoint: hash}
 
 
 @st.cache_data(max_entries=256, show_spinner=False, hash_funcs=_BY_VALUE)

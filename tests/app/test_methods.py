@@ -22,6 +22,7 @@ from nsexp.report.figures import bootstrap_table
 from nsexp.report.json import experiment_dict, experiment_from_dict
 from nsexp.report.portfolio import filter_portfolio, portfolio_counts, portfolio_table
 from nsexp.report.segments import heterogeneity_row, segment_frame, segment_table
+from nsexp.report.text import md_escape
 from nsexp.store import pins
 from pages.ui import loaders
 
@@ -161,7 +162,8 @@ def test_segment_view(open_app: AppOpener, demo_copy: Path) -> None:
 def test_bad_segment_warns(open_app: AppOpener) -> None:
     at = open_app(PAGE, {"experiment": "push_reminders", "segment": "country"})
     assert not at.exception
-    assert any("no segment column 'country'" in w.value for w in at.warning)
+    said = md_escape("The link asks for segment = 'country', which is not a segment column of")
+    assert any(said in w.value and "one of platform" in w.value for w in at.warning)
     assert at.selectbox(key="segment").value is None
     assert "segment" not in at.query_params
 
