@@ -203,7 +203,7 @@ def run(args: argparse.Namespace) -> str:
     )
     if result.skewness_units:
         floor += (
-            f" (at skewness {args.skewness:g} Kohavi's n > 355·s² needs "
+            f" (at skewness {args.skewness:g} Kohavi's rule of 355·s² needs "
             f"{result.skewness_units:,} units per arm)"
         )
     tests = (args.variants - 1) * args.metrics

@@ -73,8 +73,8 @@ def alpha_per_test(
 
 
 def skewness_floor(skewness: float) -> int:
-    """Units per arm at which Kohavi's rule n > 355·s² holds for a metric of skewness s: each
-    arm's mean then has skewness s/√n within nsexp.stats.skew's RULE."""
+    """Units per arm for Kohavi's rule of 355·s² for a metric of skewness s: the least n at which
+    each arm's mean, of skewness s/√n, is within nsexp.stats.skew's RULE (1/√355)."""
     from nsexp.stats.skew import units_for_rule
 
     if not skewness:
