@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from nsexp import format as fmt
 from nsexp.analysis.learned import (
+    Edge,
     Learned,
     alert_sentence,
     predicts_win,
@@ -31,17 +32,13 @@ LABEL_PHRASES: dict[str, str] = {
 
 
 class MetricHistory(NamedTuple):
-    """A metric's record in past experiments: which comparisons (experiment, variant) moved it,
-    where the North Star followed, and its label with the corrected correlation it rests on."""
+    """A metric's record in past experiments: its edge to the North Star (label, corrected
+    correlation, comparisons) and which comparisons (experiment, variant) moved it and where
+    the North Star followed."""
 
-    metric: str
-    label: str
+    edge: Edge
     moved: frozenset[tuple[str, str]]
     followed: frozenset[tuple[str, str]]
-    correlation: float | None = None
-    correlation_low: float | None = None
-    correlation_high: float | None = None
-    comparisons: int = 0
 
 
 HISTORY_DEFINITION = (
@@ -160,16 +157,17 @@ def history_reason(m: MetricResult, history: MetricHistory) -> str:
 
 def _label_text(history: MetricHistory) -> str:
     """'label predictive (corrected correlation +0.81 [+0.62, +0.91] over 44 comparisons)'."""
-    phrase = LABEL_PHRASES.get(history.label, history.label)
-    if history.label == "too_few" or history.correlation is None:
-        return f"{phrase} ({history.comparisons} comparisons on record)"
-    r = f"{history.correlation:+.2f}".replace("-", fmt.MINUS)
+    edge = history.edge
+    phrase = LABEL_PHRASES.get(edge.label, edge.label)
+    if edge.label == "too_few" or edge.corrected_correlation is None:
+        return f"{phrase} ({edge.n_comparisons} comparisons on record)"
+    r = f"{edge.corrected_correlation:+.2f}".replace("-", fmt.MINUS)
     band = ""
-    if history.correlation_low is not None and history.correlation_high is not None:
-        low = f"{history.correlation_low:+.2f}".replace("-", fmt.MINUS)
-        high = f"{history.correlation_high:+.2f}".replace("-", fmt.MINUS)
+    if edge.correlation_ci_low is not None and edge.correlation_ci_high is not None:
+        low = f"{edge.correlation_ci_low:+.2f}".replace("-", fmt.MINUS)
+        high = f"{edge.correlation_ci_high:+.2f}".replace("-", fmt.MINUS)
         band = f" [{low}, {high}]"
-    return f"{phrase} (corrected correlation {r}{band} over {history.comparisons} comparisons)"
+    return f"{phrase} (corrected correlation {r}{band} over {edge.n_comparisons} comparisons)"
 
 
 def explain(
