@@ -5,7 +5,7 @@ only the banner, the share block's link and the controls differ.
 """
 
 import json
-from dataclasses import asdict, replace
+from dataclasses import asdict
 
 import streamlit as st
 
@@ -41,7 +41,6 @@ def method_note(settings: Settings) -> str:
 
 def share(
     e: ExperimentReadout,
-    settings: Settings,
     method_lines: list[str],
     fingerprint: str,
     query: dict[str, str],
@@ -58,13 +57,11 @@ def share(
     if caption:
         st.caption(caption)
     st.code(link, language=None)
-    markdown = experiment_markdown(
-        e, method_lines, alpha=settings.alpha, fingerprint=fingerprint, link=link
-    )
+    markdown = experiment_markdown(e, method_lines, fingerprint=fingerprint, link=link)
     with st.container(horizontal=True):
         st.download_button(
             "Download CSV",
-            readout_csv(e, settings, link),
+            readout_csv(e, link),
             file_name=f"{stem}.csv",
             mime="text/csv",
             icon=":material/table:",
@@ -135,11 +132,11 @@ def pinned(ctx: DataContext, settings: Settings, pin_id: str) -> None:
     variant = pin.variant if pin.variant in {t.variant for t in e.treatments} else None
     t = e.treatment(variant) if variant else e.treatments[0]
     experiment.header(e)
-    experiment.verdict_cards(e, t.variant, frozen)
-    experiment.details(e, t, frozen)
+    experiment.verdict_cards(e, t.variant)
+    experiment.details(e, t)
     stem = f"{pin.experiment}-pin-{pin.id}"
     pin_json = json.dumps(asdict(pin), indent=2)
-    share(e, frozen, pin.methods, pin.fingerprint, query, stem, pin_json=pin_json)
+    share(e, pin.methods, pin.fingerprint, query, stem, pin_json=pin_json)
     methods_expander(pin.methods)
 
 
@@ -247,23 +244,23 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
     t = e.treatment(variant)
     with top:
         experiment.header(e)
-    experiment.verdict_cards(e, variant, settings)
-    experiment.details(e, t, settings)
+    experiment.verdict_cards(e, variant)
+    experiment.details(e, t)
     checks.segment_section(ctx, settings, experiment_id, variant, names[experiment_id])
-    resamples = checks.bootstrap_section(ctx, settings, experiment_id, variant, boot)
+    resampled = checks.bootstrap_section(ctx, settings, experiment_id, variant, boot)
+    shown = (resampled or e).settings  # with the bootstrap's resamples where it was shown
     query = url.view_query(
         ctx.workspace,
         settings,
         experiment=experiment_id,
         variant=variant,
         segment=st.query_params.get("segment"),
-        bootstrap=str(resamples) if resamples else None,
+        bootstrap=str(shown.bootstrap) if shown.bootstrap else None,
     )
-    shown = replace(settings, bootstrap=resamples)
     caption = "Copy this link into the review doc: it reopens exactly this view."
     fingerprint = loaders.dataset(ctx).fingerprint
     stem = f"{experiment_id}-readout"
-    if share(e, shown, methods(shown), fingerprint, query, stem, caption=caption):
+    if share(e, methods(shown), fingerprint, query, stem, caption=caption):
         pin_now(ctx, settings, experiment_id, variant)
     earlier_pins(ctx, experiment_id)
     methods_expander(methods(shown))

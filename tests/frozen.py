@@ -36,19 +36,17 @@ def cli_json(*args: str | Path) -> Any:
 
 def north_star_counts(data: Path) -> dict[str, Any]:
     """The North Star page's counts: the scoreboard, the health line and each metric's movement."""
-    from nsexp.analysis.readout import build_readout
     from nsexp.io import load_dataset
-    from nsexp.learning.history import readout_learning
+    from nsexp.learning.history import learned_readout
     from nsexp.learning.proxies import cumulative_impact
     from nsexp.report.movement import metric_movement
     from nsexp.report.scoreboard import health_line, scoreboard_frame
 
     dataset = load_dataset(data)
     settings = Settings()
-    learning = readout_learning(dataset, settings)
-    readout = build_readout(dataset, settings, history=learning.history, learned=learning.learned)
+    readout = learned_readout(dataset, settings)
     movement = metric_movement(readout)
-    impact = cumulative_impact(readout)
+    impact = cumulative_impact(readout.judgement)
     return {
         "scoreboard": scoreboard_frame(readout, impact).to_dicts(),
         "health": health_line(readout, movement, impact),

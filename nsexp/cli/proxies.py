@@ -26,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> str:
     """The proxy report as table, JSON or Markdown text."""
-    from nsexp.analysis.readout import build_readout
+    from nsexp.analysis.readout import judge
     from nsexp.analysis.settings import Settings
     from nsexp.io import load_dataset
     from nsexp.learning.proxies import cumulative_impact, proxies
@@ -34,8 +34,8 @@ def run(args: argparse.Namespace) -> str:
     from nsexp.report.json import dumps
 
     dataset = load_dataset(args.path, args.metrics, control=args.control)
-    readout = build_readout(dataset, Settings(alpha=args.alpha, correction=args.correction))
-    table, impact = proxies(readout), cumulative_impact(readout)
+    judged = judge(dataset, Settings(alpha=args.alpha, correction=args.correction))
+    table, impact = proxies(judged), cumulative_impact(judged)
     if args.format == "json":
         return dumps(report.proxies_dict(table, impact))
     if args.format == "markdown":

@@ -27,15 +27,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> str:
     """The tree report as table, JSON or Markdown text."""
-    from nsexp.analysis.readout import build_readout
+    from nsexp.analysis.readout import judge
     from nsexp.analysis.settings import Settings
     from nsexp.io import load_dataset
     from nsexp.learning.tree import tree_evidence
     from nsexp.report import tree as report
 
     dataset = load_dataset(args.path, args.metrics)
-    readout = build_readout(dataset, Settings(alpha=args.alpha, correction=args.correction))
-    evidence = tree_evidence(readout)
+    evidence = tree_evidence(judge(dataset, Settings(alpha=args.alpha, correction=args.correction)))
     if args.format == "json":
         return json.dumps(report.tree_dict(evidence), indent=2, allow_nan=False) + "\n"
     if args.format == "markdown":

@@ -1,12 +1,12 @@
 """What past experiments say about each comparison, as the records a readout's reasons quote.
 
-A readout with history is two passes: read out every experiment, learn from its valid
-comparisons (the tree's evidence, nsexp.learning.tree; the predictions, nsexp.learning.predict),
-then read out again with those records. The per-metric history records count, for each metric,
-the comparisons that moved it and those where the North Star followed; their label is the
-metric's North Star edge label, so a history line and the North Star page say the same
-(nsexp.analysis.reasons.history_reason turns them into sentences, counting other experiments
-only).
+A readout with history is two passes (`learned_readout`): judge every experiment, learn from its
+valid comparisons (the tree's evidence, nsexp.learning.tree; the predictions,
+nsexp.learning.predict), then read out with those records. The per-metric history records
+count, for each metric, the comparisons that moved it and those where the North Star followed;
+their label is the metric's North Star edge label, so a history line and the North Star page
+say the same (nsexp.analysis.reasons.history_reason turns them into sentences, counting other
+experiments only).
 """
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ from typing import NamedTuple
 import polars as pl
 
 from nsexp.analysis.learned import Learned
-from nsexp.analysis.readout import Judged, judge
+from nsexp.analysis.readout import Judgement, Readout, build_readout, judge
 from nsexp.analysis.reasons import MetricHistory
 from nsexp.analysis.settings import Settings
 from nsexp.io import Dataset
 from nsexp.learning.predict import learned_records, lift_priors
-from nsexp.learning.proxies import N_BOOT, SEED
-from nsexp.learning.tree import TreeEvidence, tree_evidence
+from nsexp.learning.tree import RESAMPLING, Resampling, TreeEvidence, tree_evidence
 
 
 class Learning(NamedTuple):
@@ -80,9 +79,10 @@ def evidence_history(evidence: TreeEvidence) -> dict[str, MetricHistory]:
     return metric_history(frame, edges.rename({"child": "metric"}))
 
 
-def learn(readout: Judged, *, n_boot: int = N_BOOT, seed: int = SEED) -> Learning:
-    """History records and per-comparison records from a (full) readout or judgement."""
-    evidence = tree_evidence(readout, n_boot=n_boot, seed=seed)
+def learn(readout: Judgement, *, resampling: Resampling = RESAMPLING) -> Learning:
+    """History records, per-comparison records and the Bayesian priors from a judgement (a
+    readout's is `readout.judgement`)."""
+    evidence = tree_evidence(readout, resampling=resampling)
     return Learning(
         evidence_history(evidence),
         learned_records(readout, evidence),
@@ -92,16 +92,37 @@ def learn(readout: Judged, *, n_boot: int = N_BOOT, seed: int = SEED) -> Learnin
 
 
 def history_of(
-    readout: Judged, *, n_boot: int = N_BOOT, seed: int = SEED
+    readout: Judgement, *, resampling: Resampling = RESAMPLING
 ) -> dict[str, MetricHistory]:
-    """The per-metric history records of a (full) readout, for `build_readout(history=...)`."""
-    return evidence_history(tree_evidence(readout, n_boot=n_boot, seed=seed))
+    """The per-metric history records of a judgement, for `build_readout(history=...)`."""
+    return evidence_history(tree_evidence(readout, resampling=resampling))
 
 
 def readout_learning(dataset: Dataset, settings: Settings) -> Learning:
     """What every experiment of the dataset teaches, for `build_readout(history=...,
     learned=...)`."""
     return learn(judge(dataset, settings))
+
+
+def learned_readout(
+    dataset: Dataset,
+    settings: Settings,
+    experiment: str | None = None,
+    *,
+    learning: Learning | None = None,
+) -> Readout:
+    """The readout (of every experiment, or one) with what past experiments say in its reasons
+    and records: learn from every experiment of the dataset (unless `learning` is given,
+    already learned under these settings), then read out with it. The CLI and the app call it."""
+    learning = learning or readout_learning(dataset, settings)
+    return build_readout(
+        dataset,
+        settings,
+        experiment,
+        history=learning.history,
+        learned=learning.learned,
+        priors=learning.priors,
+    )
 
 
 def readout_history(dataset: Dataset, settings: Settings) -> dict[str, MetricHistory]:

@@ -20,7 +20,7 @@ import polars as pl
 
 from nsexp.analysis.learned import FalsePositiveRisk, Learned, NorthStarPrediction, TwymanAlert
 from nsexp.analysis.priors import PRIOR_SCHEMA
-from nsexp.analysis.readout import Judged
+from nsexp.analysis.readout import Judgement
 from nsexp.learning.tree import MIN_COMPARISONS, TreeEvidence, oriented_results
 from nsexp.stats import dist
 from nsexp.stats.prediction import (
@@ -48,7 +48,7 @@ def validated_inputs(evidence: TreeEvidence) -> list[str]:
     return [m for m in good["child"] if catalog.ancestors(m)]
 
 
-def _effects(readout: Judged, metrics: list[str]) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+def _effects(readout: Judgement, metrics: list[str]) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
     """The valid comparisons, their oriented effects and standard errors (n, k); NaN where a
     metric was not measured or has no spread."""
     rows = oriented_results(readout).filter(pl.col("metric").is_in(metrics))
@@ -72,7 +72,7 @@ def _effects(readout: Judged, metrics: list[str]) -> tuple[pl.DataFrame, np.ndar
 
 
 def _sampling_cov(
-    readout: Judged, keys: pl.DataFrame, model: list[str], se: np.ndarray
+    readout: Judgement, keys: pl.DataFrame, model: list[str], se: np.ndarray
 ) -> np.ndarray:
     """(n, m, m) sampling covariances of the model metrics' oriented effects: the variances,
     and the within-experiment covariances where the cross sums gave them (else zero)."""
@@ -94,7 +94,7 @@ def _sampling_cov(
     return cov
 
 
-def lift_priors(readout: Judged) -> pl.DataFrame:
+def lift_priors(readout: Judgement) -> pl.DataFrame:
     """The Bayesian prior of every metric's true relative lift in every experiment (PRIOR_SCHEMA,
     the metric's own direction): Normal(mean, tau²) from the valid comparisons of the other
     experiments (marginal_priors: tau² the variance of their lifts less their mean sampling
@@ -132,7 +132,7 @@ def lift_priors(readout: Judged) -> pl.DataFrame:
     ).with_columns(pl.col("prior_mean", "prior_sd").fill_nan(None))
 
 
-def learned_records(readout: Judged, evidence: TreeEvidence) -> dict[Key, Learned]:
+def learned_records(readout: Judgement, evidence: TreeEvidence) -> dict[Key, Learned]:
     """Per valid comparison: the predicted North Star, the false-positive risk, the alerts.
 
     The prediction's prior is learned over the North Star and its validated inputs only; the
@@ -216,7 +216,7 @@ def _prediction(
     )
 
 
-def _moved(readout: Judged, keys: pl.DataFrame, metrics: list[str]) -> np.ndarray:
+def _moved(readout: Judgement, keys: pl.DataFrame, metrics: list[str]) -> np.ndarray:
     """(n, k): whether each metric moved significantly in each comparison."""
     flags = readout.results.pivot("metric", index=["experiment", "variant"], values="significant")
     flags = keys.join(flags, on=["experiment", "variant"], how="left")
@@ -231,7 +231,7 @@ def _moved(readout: Judged, keys: pl.DataFrame, metrics: list[str]) -> np.ndarra
 
 
 def _alerts(
-    readout: Judged,
+    readout: Judgement,
     metrics: list[str],
     y: np.ndarray,
     bounds: tuple[np.ndarray, np.ndarray],
@@ -262,7 +262,7 @@ def _alerts(
 
 
 def _risk(
-    readout: Judged, keys: pl.DataFrame, effect: np.ndarray, se: np.ndarray, groups: np.ndarray
+    readout: Judgement, keys: pl.DataFrame, effect: np.ndarray, se: np.ndarray, groups: np.ndarray
 ) -> list[FalsePositiveRisk]:
     """Each comparison's false-positive risk from the other experiments' success rate."""
     alpha = readout.settings.alpha

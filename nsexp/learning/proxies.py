@@ -22,19 +22,18 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from nsexp.analysis.readout import Judged
+from nsexp.analysis.readout import Judgement
 from nsexp.learning.tree import (
     LABEL_MEANINGS,
     LABELS,
-    LEVEL,
     MIN_COMPARISONS,
-    N_BOOT,
     PREDICTIVE_CORRELATION,
-    SEED,
+    RESAMPLING,
     VANITY_MAX_CORRELATION,
     VANITY_MAX_FOLLOWED,
     VANITY_MIN_MOVED,
     Label,
+    Resampling,
     edge_comparisons,
     edge_quality,
     oriented_results,
@@ -105,12 +104,12 @@ class Impact:
         return self.shrunk_total / self.naive_total if self.naive_total > 0 else None
 
 
-def valid_results(readout: Judged) -> pl.DataFrame:
+def valid_results(readout: Judgement) -> pl.DataFrame:
     """The readout's result rows of valid comparisons (verdict not `invalid`), with the verdict."""
     return oriented_results(readout).drop("effect", "se", "sign")
 
 
-def comparisons(readout: Judged) -> pl.DataFrame:
+def comparisons(readout: Judgement) -> pl.DataFrame:
     """One row per valid comparison x non-North-Star metric, beside the North Star's effect
     (COMPARISON_COLUMNS, plus `within_cov`: their computed sampling covariance, or null)."""
     ns = readout.catalog.north_star.id
@@ -129,9 +128,7 @@ def proxy_quality(
     frame: pl.DataFrame,
     *,
     within_cov: str | None = None,
-    n_boot: int = N_BOOT,
-    seed: int = SEED,
-    level: float = LEVEL,
+    resampling: Resampling = RESAMPLING,
 ) -> pl.DataFrame:
     """One row per metric from a comparisons frame (see COMPARISON_COLUMNS), ranked by quality:
     the metric's edge to the North Star (nsexp.learning.tree.edge_quality).
@@ -151,9 +148,7 @@ def proxy_quality(
         edge_quality(
             edges.sort("child"),
             within=within_cov is not None,
-            n_boot=n_boot,
-            seed=seed,
-            level=level,
+            resampling=resampling,
         )
         .rename(_FROM_EDGE)
         .join(roles, on="metric")
@@ -168,13 +163,13 @@ def proxy_quality(
     )
 
 
-def proxies(readout: Judged, *, n_boot: int = N_BOOT, seed: int = SEED) -> pl.DataFrame:
+def proxies(readout: Judgement, *, resampling: Resampling = RESAMPLING) -> pl.DataFrame:
     """Proxy quality of every non-North-Star metric over the readout's valid comparisons: the
     North Star edges of the tree, with the computed within-experiment covariances."""
-    return proxy_quality(comparisons(readout), within_cov="within_cov", n_boot=n_boot, seed=seed)
+    return proxy_quality(comparisons(readout), within_cov="within_cov", resampling=resampling)
 
 
-def cumulative_impact(readout: Judged) -> Impact:
+def cumulative_impact(readout: Judgement) -> Impact:
     """Sum of the North Star effects of the wins: naive, and shrunk for the winner's curse."""
     ns = valid_results(readout).filter(pl.col("role") == "north_star")
     ns = ns.drop_nulls(["rel_effect", "rel_se"]).filter(pl.col("rel_se") > 0)

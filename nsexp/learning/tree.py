@@ -25,12 +25,12 @@ Effects are relative lifts of every valid comparison (treatment versus control, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import polars as pl
 
-from nsexp.analysis.readout import Judged
+from nsexp.analysis.readout import Judgement
 from nsexp.config.catalog import Catalog
 from nsexp.stats.evidence import MIN_COMPARISONS, EdgeEstimates, edge_evidence
 
@@ -46,9 +46,18 @@ PREDICTIVE_CORRELATION = 0.5
 VANITY_MIN_MOVED = 3
 VANITY_MAX_FOLLOWED = 0.5
 VANITY_MAX_CORRELATION = 0.3
-N_BOOT = 2000
-SEED = 2023
-LEVEL = 0.95
+
+
+class Resampling(NamedTuple):
+    """How learning bootstraps over whole experiments: the draws, their seed and the interval
+    level (one record: only tests change it, to fewer draws)."""
+
+    n_boot: int = 2000
+    seed: int = 2023
+    level: float = 0.95
+
+
+RESAMPLING = Resampling()
 
 EDGE_COLUMNS = (
     "experiment",
@@ -93,7 +102,7 @@ def tree_edges(catalog: Catalog) -> list[tuple[str, str, bool]]:
     return [(c, p, True) for c, p in declared] + extra
 
 
-def oriented_results(readout: Judged) -> pl.DataFrame:
+def oriented_results(readout: Judgement) -> pl.DataFrame:
     """The valid comparisons' results with direction-oriented effects (`effect`, `se`)."""
     verdicts = readout.verdicts.select("experiment", "variant", "verdict")
     sign = pl.when(pl.col("direction") == "decrease").then(-1.0).otherwise(1.0)
@@ -105,7 +114,7 @@ def oriented_results(readout: Judged) -> pl.DataFrame:
     )
 
 
-def edge_comparisons(readout: Judged, edges: list[tuple[str, str, bool]]) -> pl.DataFrame:
+def edge_comparisons(readout: Judgement, edges: list[tuple[str, str, bool]]) -> pl.DataFrame:
     """One row per valid comparison x edge (EDGE_COLUMNS), the child's and the parent's oriented
     effects side by side, with their within-experiment covariance where computed."""
     rows = oriented_results(readout).select(
@@ -143,9 +152,7 @@ def edge_quality(
     frame: pl.DataFrame,
     *,
     within: bool = True,
-    n_boot: int = N_BOOT,
-    seed: int = SEED,
-    level: float = LEVEL,
+    resampling: Resampling = RESAMPLING,
 ) -> pl.DataFrame:
     """One row of evidence per edge of an edge_comparisons frame, in the frame's edge order;
     `within` False ignores the computed within-experiment covariances (assumes zero)."""
@@ -175,9 +182,7 @@ def edge_quality(
         grid("parent_se"),
         cov,
         slots["experiment"].to_numpy(),
-        level=level,
-        n_boot=n_boot,
-        seed=seed,
+        **resampling._asdict(),
     )
     return _with_labels(_counts(frame, within).join(_estimates(order, est), on=["child", "parent"]))
 
@@ -250,11 +255,11 @@ def _with_labels(table: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def tree_evidence(readout: Judged, *, n_boot: int = N_BOOT, seed: int = SEED) -> TreeEvidence:
+def tree_evidence(readout: Judgement, *, resampling: Resampling = RESAMPLING) -> TreeEvidence:
     """Every edge of the readout's catalog with its evidence over the valid comparisons."""
     edges = tree_edges(readout.catalog)
     frame = edge_comparisons(readout, edges)
-    table = edge_quality(frame, n_boot=n_boot, seed=seed)
+    table = edge_quality(frame, resampling=resampling)
     if table.height:
         order = pl.DataFrame(
             [(c, p, i) for i, (c, p, _) in enumerate(edges)],

@@ -55,7 +55,7 @@ class Pin:
             c | {"metrics": [{"engine": engine} | m for m in c["metrics"]]}
             for c in payload["comparisons"]
         ]
-        return experiment_from_dict(payload)
+        return experiment_from_dict(payload, self.analysis_settings)
 
 
 def pins_dir(workspace_dir: Path) -> Path:

@@ -7,10 +7,10 @@ import pytest
 from helpers import APP_FILE, DEMO_DATA
 from streamlit.testing.v1 import AppTest
 
-from nsexp.analysis.readout import build_readout
+from nsexp.analysis.readout import build_readout, judge
 from nsexp.io import load_dataset
 from nsexp.learning.proxies import comparisons, cumulative_impact, proxy_quality
-from nsexp.learning.tree import tree_evidence
+from nsexp.learning.tree import RESAMPLING, tree_evidence
 from nsexp.report.proxy_charts import (
     edge_points,
     edge_scatter,
@@ -49,7 +49,7 @@ def test_page_renders_every_edge_with_its_scatter_table_and_impact(demo: None) -
     assert "Predictive:** Day-7 retention → Lessons completed" in text
     assert "Started a streak → Day-7 retention" in text  # a second-level edge
     assert "winner's curse" in text
-    evidence = tree_evidence(build_readout(load_dataset(DATA)))
+    evidence = tree_evidence(judge(load_dataset(DATA)))
     edges = evidence.edges.height
     # ranking chart + one scatter per edge + the impact chart
     assert len(at.get("vega_lite_chart")) == edges + 2
@@ -78,8 +78,8 @@ def test_alpha_from_the_link_changes_the_counts(demo: None) -> None:
 
 def test_chart_builders_are_pure() -> None:
     readout = build_readout(load_dataset(DATA))
-    frame = comparisons(readout)
-    table = proxy_quality(frame, n_boot=200)
+    frame = comparisons(readout.judgement)
+    table = proxy_quality(frame, resampling=RESAMPLING._replace(n_boot=200))
     row = table.row(0, named=True)
     spec = proxy_scatter(frame, row, "lessons_completed").to_dict()
     assert row["label"] in spec["title"]["text"]
@@ -89,8 +89,8 @@ def test_chart_builders_are_pure() -> None:
         [row["intercept"] + row["slope"] * x for x in line["effect"]]
     )
     assert ranking_chart(table).to_dict()["layer"]
-    assert impact_chart(cumulative_impact(readout)).to_dict()["layer"]
-    evidence = tree_evidence(readout, n_boot=200)
+    assert impact_chart(cumulative_impact(readout.judgement)).to_dict()["layer"]
+    evidence = tree_evidence(readout.judgement, resampling=RESAMPLING._replace(n_boot=200))
     edge = evidence.edge("streak_started")
     assert edge is not None and edge["parent"] == "day7_retention"
     points = edge_points(evidence.comparisons, "streak_started", "day7_retention")

@@ -20,7 +20,7 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from nsexp.learning.tree import edge_quality
+from nsexp.learning.tree import Resampling, edge_quality
 from nsexp.stats.prediction import leave_one_out_priors, north_star_posterior, predicted_north_star
 
 ALPHA = 0.05
@@ -65,7 +65,7 @@ def labels(y: np.ndarray, s: np.ndarray, within: bool, seed: int) -> dict[str, d
                 }
             )
         )
-    table = edge_quality(pl.concat(rows), within=within, n_boot=300, seed=seed)
+    table = edge_quality(pl.concat(rows), within=within, resampling=Resampling(300, seed))
     return {r["child"]: r for r in table.iter_rows(named=True)}
 
 

@@ -19,6 +19,7 @@ from scipy import stats
 from nsexp.analysis.readout import build_readout
 from nsexp.io import load_dataset
 from nsexp.learning.history import learn
+from nsexp.learning.tree import RESAMPLING
 
 METRICS = ("ns", "p", "v")
 BASE = np.array([5.0, 8.0, 12.0])
@@ -73,7 +74,7 @@ def test_the_pipeline_learns_the_truth(tmp_path: Path) -> None:
     k = 120
     truth = write_portfolio(tmp_path, k, seed=11)
     readout = build_readout(load_dataset(tmp_path))
-    learning = learn(readout, n_boot=500)
+    learning = learn(readout.judgement, resampling=RESAMPLING._replace(n_boot=500))
     edges = {r["child"]: r for r in learning.evidence.edges.iter_rows(named=True)}
     p, v = edges["p"], edges["v"]
     assert p["within_covariance"] == v["within_covariance"] == "computed"

@@ -112,7 +112,10 @@ def test_readout_quotes_the_history(run_cli: CliRunner) -> None:
     )
     assert code == 0, err
     (comparison,) = json.loads(out)["experiments"][0]["comparisons"]
-    history = [r for r in comparison["reasons"] if r.startswith("History:")]
+    kinds = comparison["reason_kinds"]
+    assert len(kinds) == len(comparison["reasons"])
+    history = [r for r, k in zip(comparison["reasons"], kinds, strict=True) if k == "history"]
+    assert all(r.startswith("History:") for r in history)
     assert any(
         "when Page views moved in other experiments, the North Star followed" in r for r in history
     )

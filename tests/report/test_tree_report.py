@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 from helpers import DEMO_DATA, CliRunner, write_metrics
 
-from nsexp.analysis.readout import build_readout
+from nsexp.analysis.readout import judge
 from nsexp.io import load_dataset
-from nsexp.learning.tree import TreeEvidence, tree_evidence
+from nsexp.learning.tree import RESAMPLING, TreeEvidence, tree_evidence
 from nsexp.report.tree import edges_table, to_markdown, to_table, tree_dict
 from nsexp.report.tree_chart import EDGE_STYLES, outside_graph, tree_graph
 
@@ -36,7 +36,7 @@ ISSUE_FIELDS = {
 @pytest.fixture(scope="module")
 def evidence() -> TreeEvidence:
     """The demo data's tree evidence (fewer bootstrap draws: the rendering is under test)."""
-    return tree_evidence(build_readout(load_dataset(DEMO_DATA)), n_boot=300)
+    return tree_evidence(judge(load_dataset(DEMO_DATA)), resampling=RESAMPLING._replace(n_boot=300))
 
 
 def test_edges_are_drawn_by_their_evidence(evidence: TreeEvidence) -> None:
@@ -61,8 +61,9 @@ def test_an_edge_without_comparisons_says_so(tmp_path: Path) -> None:
 
     write_metrics(tmp_path)
     write_frame(make_units(3, {"control": 400, "t": 400}), tmp_path / "e.csv")
-    readout = build_readout(load_dataset(tmp_path))
-    evidence = tree_evidence(readout, n_boot=50)
+    evidence = tree_evidence(
+        judge(load_dataset(tmp_path)), resampling=RESAMPLING._replace(n_boot=50)
+    )
     empty = TreeEvidence(evidence.catalog, evidence.edges.head(0), evidence.comparisons.head(0))
     dot = tree_graph(empty)
     assert "no comparisons yet" in dot and EDGE_STYLES[None] in dot
