@@ -68,8 +68,10 @@ def _history() -> list[str]:
         "Predicted North Star: the posterior of its true lift given this comparison's North "
         "Star and validated inputs (in the tree, predictive edge), with the prior of true "
         "effects learned from the other experiments and the sampling covariance computed within "
-        "this one; false-positive risk of a win (Kohavi, Deng & Vermeer 2022) from the other "
-        "experiments' win rate and this test's power; Twyman alert beyond the history's 99.9% "
+        "this one; false-positive risk of a win (Kohavi, Deng & Vermeer 2022) at the one-sided "
+        "α/2 (alpha_one_sided), from this test's power and the share of ideas with no effect, a "
+        "model estimate from the other experiments' win rate (wins = α/2·π + power·(1 − π) at "
+        "their typical power), not a count; Twyman alert beyond the history's 99.9% "
         "predictive range.",
     ]
 
