@@ -369,7 +369,7 @@ def _small_win(ns: MetricResult, settings: Settings) -> list[Reason]:
     tail = (
         f"{interval} reaches past {limit}, so the true lift may or may not be worth acting on"
         if far is None or far >= threshold
-        else f"{interval} lies short of {limit}: a real lift, smaller than worth acting on"
+        else f"{interval} lies short of {limit}: the test shows a lift too small to act on"
     )
     text = (
         f"The lift is significant, but at {fmt.pct(effect)} it is smaller than the {limit} the "

@@ -163,8 +163,8 @@ def test_a_small_win_says_what_its_test_shows() -> None:
     ]
     assert said == (
         "The lift is significant, but at +0.6% it is smaller than the ±1% the team set as worth "
-        "acting on; its 95% confidence interval [+0.2%, +0.8%] lies short of ±1%: a real lift, "
-        "smaller than worth acting on."
+        "acting on; its 95% confidence interval [+0.2%, +0.8%] lies short of ±1%: the test "
+        "shows a lift too small to act on."
     )
     wide = _north_star(rel_ci_adj_low=0.001, rel_ci_adj_high=0.013, family_size=2)
     (said,) = [
