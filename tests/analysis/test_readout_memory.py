@@ -62,7 +62,8 @@ def test_a_readout_at_the_upload_limit_keeps_under_its_budget(tmp_path: Path) ->
         python_bytes = tracemalloc.get_traced_memory()[0]
     finally:
         tracemalloc.stop()
-    frames = sum(f.estimated_size() for f in (readout.results, readout.verdicts, readout.within))
+    j = readout.judgement
+    frames = sum(f.estimated_size() for f in (j.results, j.verdicts, j.within))
     per_figure = (python_bytes + frames) / figures
     assert 500 < per_figure < 3_750, per_figure  # measured 2.8 KB; tracemalloc sees the objects
     assert UPLOAD_LIMITS.arm_metrics is not None
