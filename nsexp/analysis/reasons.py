@@ -44,8 +44,8 @@ REASON_KINDS: dict[ReasonKind, str] = {
     "alert": "a metric far outside what the history makes plausible (Twyman's law)",
     "data": "a failed data check (SRM included): why an invalid comparison cannot be read",
     "verdict": "the sentence that states the verdict, with the figures that decide it",
-    "north_star": "more on the North Star: a win smaller than its practical threshold, or its "
-    "test changed or held back for a skewed arm",
+    "north_star": "more on the North Star: a win smaller than its practical threshold, or how "
+    "its test met a skewed arm",
     "guardrail": "a guardrail not shown safe, or one that also got worse",
     "risk": "the false-positive risk of a North Star win",
     "prediction": "leading indicators that predict a North Star win the North Star cannot show",
@@ -246,7 +246,7 @@ def explain(
     return [
         *(Reason("alert", alert_sentence(a), (a.metric,)) for a in alerts),
         *_headline(verdict, ns, metrics, better, worse, settings),
-        *(Reason("north_star", text, (ns.metric,)) for text in skew_reasons(verdict, ns)),
+        *skew_reasons(verdict, ns),
         *(_learned_reasons(verdict, ns, metrics, learned) if learned is not None else ()),
         *_moved(verdict, better, worse),
         *(
@@ -281,17 +281,18 @@ def _about(kind: ReasonKind, lead: str, metrics: Sequence[MetricResult]) -> Reas
     return Reason(kind, text, tuple(m.metric for m in metrics))
 
 
-def skew_reasons(verdict: str, ns: MetricResult) -> list[str]:
+def skew_reasons(verdict: str, ns: MetricResult) -> list[Reason]:
     """What the North Star's skewness check did where it mattered (nsexp.stats.skew)."""
     if verdict == "invalid":
         return []
     if ns.method == SKEW_TEST:
-        return [
+        text = (
             f"{ns.name}'s smaller arm is too skewed for the normal approximation (Kohavi's "
             "n > 355·s² rule), so its test is Welch's t corrected for the skewness."
-        ]
+        )
+        return [Reason("north_star", text, (ns.metric,))]
     held = [part for part in (ns.note or "").split("; ") if part.startswith(HELD)]
-    return [f"{ns.name} {held[0]}."] if held else []
+    return [Reason("north_star", f"{ns.name} {held[0]}.", (ns.metric,))] if held else []
 
 
 def _learned_reasons(

@@ -94,7 +94,7 @@ def bootstrap_section(
     )
     if refusal:
         st.info(f"No bootstrap here: {refusal}.", icon=":material/block:")
-        return 0
+        return None
     if not resamples:
         st.button(
             f"Check with the bootstrap ({loaders.BOOTSTRAP_RESAMPLES:,} resamples)",
