@@ -4,6 +4,7 @@ in the URL, links to readouts."""
 import polars as pl
 import streamlit as st
 
+from nsexp.analysis.intervals import interval_name
 from nsexp.analysis.verdict import VERDICT_LABELS, VERDICTS
 from nsexp.report.charts import HEX, VERDICT_COLORS
 from nsexp.report.portfolio import (
@@ -127,8 +128,8 @@ else:
             ),
             "north_star": st.column_config.TextColumn(
                 "North Star lift",
-                help=f"{north_star}: treatment ÷ control − 1 with the interval that decides it "
-                "(adjusted for the metrics tested; credible under the Bayesian engine).",
+                help=f"{north_star}: treatment ÷ control − 1 with the interval that decides it, "
+                f"its {interval_name(settings)}.",
                 width=160,
             ),
             "owner": st.column_config.TextColumn("Owner", width=150),

@@ -247,6 +247,11 @@ class MetricResult:
         default=None,
         metadata=_figure(_FLOAT, "Variance CUPED would add (refused)", "share", json=55),
     )
+    # how many tests the multiplicity correction counts with this one (its family: the North
+    # Star across treatments, or every other metric of the experiment), so its interval is named
+    family_size: int | None = field(
+        default=None, metadata=_figure(_INT, "Tests corrected together", "count", json=56)
+    )
 
     @property
     def name(self) -> str:

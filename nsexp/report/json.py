@@ -90,7 +90,9 @@ def learned_dict(learned: Learned) -> dict[str, Any]:
         }
     r = learned.false_positive_risk
     if r is not None:
-        out["false_positive_risk"] = {k: finite(v) for k, v in r._asdict().items()}
+        out["false_positive_risk"] = {k: finite(v) for k, v in r._asdict().items()} | {
+            "alpha_one_sided": r.alpha_one_sided
+        }
     out["alerts"] = [a._asdict() for a in learned.alerts]
     return out
 
@@ -117,7 +119,11 @@ def learned_from_dict(data: dict[str, Any]) -> Learned | None:
     r = data.get("false_positive_risk")
     return Learned(
         prediction=prediction,
-        false_positive_risk=FalsePositiveRisk(**r) if r else None,
+        false_positive_risk=(
+            FalsePositiveRisk(**{k: v for k, v in r.items() if k in FalsePositiveRisk._fields})
+            if r
+            else None
+        ),
         alerts=tuple(TwymanAlert(**a) for a in data.get("alerts") or ()),
     )
 

@@ -61,7 +61,7 @@ def segment_section(
         alt=f"North Star lift of {variant} by {column}",
     )
     st.dataframe(
-        segment_table(table),
+        segment_table(table, settings),
         hide_index=True,
         alt=f"North Star of {variant} in each {column} segment",
     )

@@ -14,6 +14,7 @@ from typing import Any
 import streamlit as st
 
 from nsexp import format as fmt
+from nsexp.analysis.intervals import interval_name
 from nsexp.analysis.readout import ExperimentReadout, TreatmentReadout
 from nsexp.analysis.reasons import HISTORY_DEFINITION
 from nsexp.analysis.results import MetricResult, TimelinePoint
@@ -48,15 +49,6 @@ STATUS = {
     "flat": "flat, any effect is inside the threshold the team set",
     "inconclusive": "too early to tell",
 }
-
-
-def interval_name(settings: Settings) -> str:
-    """What the quoted interval is: '95% credible interval', '95% adjusted interval', ..."""
-    level = f"{(1 - settings.alpha) * 100:g}%"
-    if settings.engine == "bayesian":
-        return f"{level} credible interval"
-    valid = "always-valid " if settings.sequential else ""
-    return f"{level} {valid}interval, adjusted for the metrics tested"
 
 
 def header(e: ExperimentReadout) -> None:
@@ -138,7 +130,8 @@ def _north_star_figures(t: TreatmentReadout, settings: Settings) -> None:
                 "is in fact worse: the risk of being wrong.",
             )
     interval = fmt.pct_ci(*ns.decision_interval)
-    st.caption(f"{interval_name(settings)} {interval}: {STATUS[t.north_star_status]}.")
+    name = interval_name(settings, "decision", ns.family_size)
+    st.caption(f"{name} {interval}: {STATUS[t.north_star_status]}.")
     outlook.prediction_caption(t)
 
 
@@ -148,13 +141,12 @@ def details(e: ExperimentReadout, t: TreatmentReadout) -> None:
     alpha, engine = settings.alpha, settings.engine
     variant, control = md_code(t.variant), md_code(e.control)
     st.subheader(f"Every metric: {variant} vs {control}", anchor=False)
-    interval = (
-        "its credible interval around the posterior mean, so a line clear of zero means a "
-        f"chance to win of at least {1 - alpha / 2:.1%} (or at most {alpha / 2:.1%})"
+    interval = f"its {interval_name(settings)}" + (
+        " around the posterior mean, so a line clear of zero means a chance to win of at "
+        f"least {1 - alpha / 2:.1%} (or at most {alpha / 2:.1%})"
         if engine == "bayesian"
-        else "its interval, widened for the number of metrics tested, so a line clear of zero "
-        "is a real difference"
-        + (" (always valid: safe to look every day)" if settings.sequential else "")
+        else ", so a line clear of zero is a significant difference"
+        + (" (safe to look every day)" if settings.sequential else "")
     )
     if t.verdict == "invalid":
         st.caption(
@@ -205,13 +197,14 @@ def timeline(e: ExperimentReadout, t: TreatmentReadout) -> None:
     ns = t.north_star
     if settings.sequential:
         band = (
-            "its always-valid interval (sequential): safe to look every day, the chance of a "
-            "false win stays at α however often you peek"
+            f"its {interval_name(settings, 'plain')} (sequential): safe to look every day, the "
+            "chance of a false win stays at α however often you peek"
         )
     else:
         band = (
-            "its fixed-horizon interval. Early days swing widely; checking daily and stopping "
-            "at the first significant day inflates false wins (turn on Safe to peek)"
+            f"its {interval_name(settings, 'plain')} (fixed horizon). Early days swing widely; "
+            "checking daily and stopping at the first significant day inflates false wins (turn "
+            "on Safe to peek)"
         )
     st.caption(
         f"{md_escape(ns.name)}: the lift using every unit exposed up to each day, with {band}. "

@@ -34,7 +34,9 @@ def analysis_controls(settings: Settings, covariate: bool, frozen: bool = False)
             disabled=frozen,
             required=True,
             help="A difference counts as real when its adjusted p-value is below α. "
-            "Intervals are (1 − α) confidence intervals.",
+            "Intervals are at level 1 − α: confidence intervals (always valid under "
+            "sequential testing, adjusted by the correction), credible ones under the "
+            "Bayesian engine.",
             **_bound("alpha", alpha, f"{DEFAULT.alpha:g}", frozen),
         )
         st.segmented_control(

@@ -53,11 +53,13 @@ def test_verdict_card_names_its_interval_level(open_app: AppOpener) -> None:
         "animated_onboarding"
     ]
     ns = e.treatments[0].north_star
-    card = f"90% interval, adjusted for the metrics tested {fmt.pct_ci(*ns.decision_interval)}"
+    tests = ns.family_size or 0
+    adjusted = f", adjusted for {tests} tests (Holm)" if tests > 1 else ""  # one needs none
+    card = f"90% confidence interval{adjusted} {fmt.pct_ci(*ns.decision_interval)}"
     assert any(c.value.startswith(card) for c in at.caption)
     reasons = texts(at)
     assert (
-        f"80% equivalence interval {fmt.pct_ci(ns.equivalence_ci_low, ns.equivalence_ci_high)}"
+        f"80% confidence interval {fmt.pct_ci(ns.equivalence_ci_low, ns.equivalence_ci_high)}"
         in reasons
     )
 

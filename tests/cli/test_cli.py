@@ -119,14 +119,14 @@ def test_table_and_markdown(data_dir: Path, run_cli: CliRunner) -> None:
     assert md.startswith("# Experiment readout — North Star: lessons")
     assert "## checkout (`checkout`)" in md
     assert all(f"**{v}**" in md for v in verdicts)
-    header = "| Metric | Role | Control | Treatment | Difference | Lift | Adjusted CI (95%) |"
+    header = "| Metric | Role | Control | Treatment | Difference | Lift | Adjusted CI (95%, Holm) |"
     assert header + " p (adjusted) |" in md
     assert "| clicks" in md and "## Methods" in md
 
 
 def test_alpha_sets_the_interval_level(data_dir: Path, run_cli: CliRunner) -> None:
     code, md, _ = run_cli("readout", data_dir, "--format", "markdown", "--alpha", "0.1")
-    assert code == 0 and "| Adjusted CI (90%) |" in md
+    assert code == 0 and "| Adjusted CI (90%, Holm) |" in md
     doc = read_json(run_cli, data_dir, "--alpha", "0.1", "--correction", "bh")
     assert (doc["settings"]["alpha"], doc["settings"]["correction"]) == (0.1, "bh")
 
