@@ -17,7 +17,8 @@ from nsexp.report.csv import readout_csv
 from nsexp.report.markdown import experiment_markdown
 from nsexp.stats.multiplicity import CORRECTION_NAMES
 from nsexp.store import pins
-from pages.ui import checks, experiment, frame, loaders, nav, url, widgets
+from nsexp.store.storage import new_delete_code
+from pages.ui import checks, experiment, frame, loaders, nav, storage, url, widgets
 from pages.ui.frame import DataContext, as_sentence
 
 
@@ -141,6 +142,7 @@ def pinned(ctx: DataContext, settings: Settings, pin_id: str) -> None:
     pin_json = json.dumps(asdict(pin), indent=2)
     share(e, frozen, pin.methods, pin.fingerprint, query, stem, pin_json=pin_json)
     methods_expander(pin.methods)
+    storage.delete_pin_form(ctx.path, ctx.root, pin.id)
 
 
 def earlier_pins(ctx: DataContext, experiment_id: str) -> None:
@@ -165,8 +167,10 @@ def earlier_pins(ctx: DataContext, experiment_id: str) -> None:
 
 def pin_now(ctx: DataContext, settings: Settings, experiment_id: str, variant: str) -> None:
     """Freeze this readout as a pin and show its link."""
+    code, record = new_delete_code()
     try:
-        pin = pins.pin_readout(ctx.path, loaders.readout(ctx, settings), experiment_id, variant)
+        readout = loaders.readout(ctx, settings)
+        pin = pins.pin_readout(ctx.path, readout, experiment_id, variant, delete_code=record)
     except (InputError, OSError) as exc:
         st.error(f"Could not pin the readout: {exc}", icon=":material/error:")
         return
@@ -175,6 +179,8 @@ def pin_now(ctx: DataContext, settings: Settings, experiment_id: str, variant: s
         f"Pinned as {pin.id}. This link shows the frozen figures:", icon=":material/push_pin:"
     )
     st.code(nav.app_url("readout", pinned_query), language=None)
+    st.caption("Its delete code, shown only this once: keep it to delete the pin.")
+    st.code(code, language=None)
     st.button(
         "Open the pinned readout",
         icon=":material/push_pin:",
