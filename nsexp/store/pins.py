@@ -133,7 +133,7 @@ def pin_readout(
     with store_lock(root):  # the quota check and the write as one step for every process
         if in_workspace and not (Path(workspace_dir) / MANIFEST).is_file():
             raise InputError("the workspace was deleted meanwhile", fix="upload the data again")
-        check_room(root, len(data), Path(workspace_dir) if in_workspace else folder)
+        check_room(root, len(data), Path(workspace_dir) if in_workspace else folder, owner)
         try:
             folder.mkdir(parents=True, exist_ok=True)
             _write_atomic(folder / f"{pin.id}.json", data)

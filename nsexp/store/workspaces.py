@@ -213,7 +213,7 @@ def create_workspace(
         check_upload(files)
     root = workspaces_root(data_root)
     target = root / new_workspace_id()
-    check_room(data_root, sum(len(c) for c in files.values()), target)
+    check_room(data_root, sum(len(c) for c in files.values()), target, owner)
     if root.is_dir():
         expire_workspaces(data_root)
     try:
@@ -226,7 +226,7 @@ def create_workspace(
     try:
         _stage(staging, target, files, copied, owner, record)
         with store_lock(data_root):  # the check and the rename as one step for every process
-            check_quota(data_root, size_of(staging), target)
+            check_quota(data_root, size_of(staging), target, owner)
             staging.rename(target)
     except OSError as exc:
         raise write_error(exc, "the workspace") from None

@@ -160,22 +160,31 @@ def manage_workspaces(root: Path, on_view: str | None) -> None:
     that deletes the workspace on view with its delete code."""
     root = Path(root)
     st.subheader("Your workspaces", anchor=False)
+    who = identity.current()
     try:
         quota = storage.mb(storage.max_storage_bytes())
         share = storage.mb(storage.max_workspace_bytes())
         days = ws.ttl_seconds() / 86_400
+        own = storage.mb(storage.max_owner_bytes())
     except InputError as exc:
         st.error(exc.message, icon=":material/error:")
         return
+    listed = (
+        f"Signed in as you, this lists what you saved, wherever it is; "
+        f"{storage.mb(storage.owner_bytes(root, who.email))} of your {own} in use "
+        f"({storage.OWNER_ENV}). "
+        if who.email is not None
+        else "Saved workspaces are private links: this list shows only the ones saved in this "
+        "browser tab's session. "
+    )
     st.caption(
-        f"Saved workspaces are private links: this list shows only the ones saved in this "
-        f"browser tab's session. {storage.mb(storage.used_bytes(root))} of {quota} in use by "
+        f"{listed}{storage.mb(storage.used_bytes(root))} of {quota} in use by "
         f"all uploads and pins ({storage.STORAGE_ENV}), at most {share} per workspace with its "
-        f"pins ({storage.WORKSPACE_ENV}); 1 MB = 1,000,000 bytes. A workspace nobody opens for "
-        f"{days:g} days is deleted unless a readout of it is pinned ({ws.TTL_ENV})."
+        f"pins ({storage.WORKSPACE_ENV}); 1 MB = 1,000,000 bytes. A workspace saved without "
+        f"sign-in that nobody opens for {days:g} days is deleted unless a readout of it is "
+        f"pinned ({ws.TTL_ENV})."
     )
     _result(_RESULT)
-    who = identity.current()
     if who.email is not None:
         _owned(root, who.email)
     else:

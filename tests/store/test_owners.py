@@ -11,7 +11,7 @@ from helpers import DEMO_DATA
 from nsexp.analysis.readout import build_readout
 from nsexp.errors import InputError
 from nsexp.io import load_dataset
-from nsexp.store import owned, owners, pins
+from nsexp.store import owned, owners, pins, storage
 from nsexp.store import workspaces as ws
 from nsexp.store.storage import new_delete_code
 
@@ -139,3 +139,23 @@ def test_each_person_lists_only_their_own_workspaces_and_pins(root: Path) -> Non
     found = {(o.workspace, o.pin.id) for o in owned.owned_pins(root, ANA)}
     assert found == {(None, on_root.id), (bobs.id, in_bobs.id)}
     assert owned.owned_workspaces(root, None) == [] and owned.owned_pins(root, None) == []
+
+
+def test_a_signed_in_person_has_a_quota_of_their_own(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = ws.create_workspace(root, FILES, owner=ANA)
+    size = ws.size_of(first.path)
+    assert storage.owner_bytes(root, ANA) == size and storage.owner_bytes(root, BOB) == 0
+    monkeypatch.setenv(storage.OWNER_ENV, str(1.5 * size / storage.MB))  # room for one upload
+    with pytest.raises(InputError) as err:
+        ws.create_workspace(root, FILES, owner=ANA.upper())
+    assert "over the quota of" in err.value.problem and storage.OWNER_ENV in err.value.problem
+    assert [w.id for w in ws.list_workspaces(root)] == [first.id]  # nothing half-written
+    other = ws.create_workspace(root, FILES, owner=BOB)  # Bob's share is his own
+    monkeypatch.delenv(storage.OWNER_ENV)
+    made, _ = pin(other.path, ANA)  # Ana's pin in Bob's workspace counts against Ana
+    pinned = (other.path / "pins" / f"{made.id}.json").stat().st_size
+    assert storage.owner_bytes(root, ANA) == size + pinned
+    assert storage.owner_bytes(root, BOB) == ws.size_of(other.path)
+    ws.create_workspace(root, FILES)  # capability mode: no person's quota applies
