@@ -8,6 +8,7 @@ changes figures on purpose regenerates them and its commit shows the reviewed di
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,36 @@ REPO = Path(__file__).resolve().parents[1]
 FROZEN = REPO / "tests/fixtures/frozen"
 ASOS_CSV = REPO.parent / "shared/data/asos/asos_digital_experiments_dataset.csv"
 ASOS_CATALOG = REPO / "tests/fixtures/asos/metrics.toml"
+
+
+def differences(frozen: Any, now: Any, path: str = "$") -> list[str]:
+    """Where `now` departs from `frozen`: numbers beyond 1e-12, other values unequal, keys lost
+    (keys added in `now` are allowed: field names only grow)."""
+    if isinstance(frozen, dict):
+        if not isinstance(now, dict):
+            return [f"{path}: was an object, now {type(now).__name__}"]
+        out = []
+        for key, value in frozen.items():
+            if key not in now:
+                out.append(f"{path}.{key}: missing")
+            else:
+                out += differences(value, now[key], f"{path}.{key}")
+        return out
+    if isinstance(frozen, list):
+        if not isinstance(now, list) or len(now) != len(frozen):
+            return [f"{path}: list of {len(frozen)} became {now!r:.80}"]
+        return [
+            d
+            for i, (a, b) in enumerate(zip(frozen, now, strict=True))
+            for d in differences(a, b, f"{path}[{i}]")
+        ]
+    if isinstance(frozen, float | int) and not isinstance(frozen, bool):
+        if isinstance(now, bool) or not isinstance(now, float | int):
+            return [f"{path}: {frozen!r} became {now!r}"]
+        if not math.isclose(frozen, now, rel_tol=1e-12, abs_tol=1e-12):
+            return [f"{path}: {frozen!r} became {now!r}"]
+        return []
+    return [] if frozen == now else [f"{path}: {frozen!r} became {now!r}"]
 
 
 def cli_json(*args: str | Path) -> Any:
@@ -62,6 +93,7 @@ def produce(data: Path) -> dict[str, Any]:
     docs = {
         "demo_readout.json": cli_json("readout", data),
         "demo_tree.json": cli_json("tree", data),
+        "demo_proxies.json": cli_json("proxies", data),
         "demo_north_star.json": north_star_counts(data),
     }
     if ASOS_CSV.is_file():

@@ -107,13 +107,6 @@ class Readout:
     within: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=WITHIN_SCHEMA))
     verdicts: pl.DataFrame = field(default_factory=pl.DataFrame, repr=False)
 
-    def valid_treatments(self) -> list[TreatmentReadout]:
-        """Every comparison whose data can be trusted (verdict not `invalid`): the ones
-        learning from the portfolio counts."""
-        return [
-            t for e in self.experiments.values() for t in e.treatments if t.verdict != "invalid"
-        ]
-
 
 @dataclass(frozen=True)
 class Judgement:

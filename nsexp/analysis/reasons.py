@@ -13,12 +13,15 @@ from typing import NamedTuple
 
 from nsexp import format as fmt
 from nsexp.analysis.learned import (
+    Edge,
     Learned,
     alert_sentence,
     predicts_win,
     risk_sentence,
 )
 from nsexp.analysis.results import MetricResult
+from nsexp.stats.skew import SKEW_TEST
+from nsexp.stats.validity import HELD
 
 LABEL_PHRASES: dict[str, str] = {
     "predictive": "by the record a predictive indicator",
@@ -29,17 +32,13 @@ LABEL_PHRASES: dict[str, str] = {
 
 
 class MetricHistory(NamedTuple):
-    """A metric's record in past experiments: which comparisons (experiment, variant) moved it,
-    where the North Star followed, and its label with the corrected correlation it rests on."""
+    """A metric's record in past experiments: its edge to the North Star (label, corrected
+    correlation, comparisons) and which comparisons (experiment, variant) moved it and where
+    the North Star followed."""
 
-    metric: str
-    label: str
+    edge: Edge
     moved: frozenset[tuple[str, str]]
     followed: frozenset[tuple[str, str]]
-    correlation: float | None = None
-    correlation_low: float | None = None
-    correlation_high: float | None = None
-    comparisons: int = 0
 
 
 HISTORY_DEFINITION = (
@@ -158,16 +157,17 @@ def history_reason(m: MetricResult, history: MetricHistory) -> str:
 
 def _label_text(history: MetricHistory) -> str:
     """'label predictive (corrected correlation +0.81 [+0.62, +0.91] over 44 comparisons)'."""
-    phrase = LABEL_PHRASES.get(history.label, history.label)
-    if history.label == "too_few" or history.correlation is None:
-        return f"{phrase} ({history.comparisons} comparisons on record)"
-    r = f"{history.correlation:+.2f}".replace("-", fmt.MINUS)
+    edge = history.edge
+    phrase = LABEL_PHRASES.get(edge.label, edge.label)
+    if edge.label == "too_few" or edge.corrected_correlation is None:
+        return f"{phrase} ({edge.n_comparisons} comparisons on record)"
+    r = f"{edge.corrected_correlation:+.2f}".replace("-", fmt.MINUS)
     band = ""
-    if history.correlation_low is not None and history.correlation_high is not None:
-        low = f"{history.correlation_low:+.2f}".replace("-", fmt.MINUS)
-        high = f"{history.correlation_high:+.2f}".replace("-", fmt.MINUS)
+    if edge.correlation_ci_low is not None and edge.correlation_ci_high is not None:
+        low = f"{edge.correlation_ci_low:+.2f}".replace("-", fmt.MINUS)
+        high = f"{edge.correlation_ci_high:+.2f}".replace("-", fmt.MINUS)
         band = f" [{low}, {high}]"
-    return f"{phrase} (corrected correlation {r}{band} over {history.comparisons} comparisons)"
+    return f"{phrase} (corrected correlation {r}{band} over {edge.n_comparisons} comparisons)"
 
 
 def explain(
@@ -191,6 +191,7 @@ def explain(
     worse = [m for m in metrics if m.worse and m.role != "north_star"]
     guard_worse = [m for m in worse if m.role == "guardrail"]
     reasons = _headline(verdict, ns, metrics, better, guard_worse, alpha, problems)
+    reasons += skew_reasons(verdict, ns)
     if learned is not None and verdict != "invalid":
         reasons = [alert_sentence(a) for a in learned.alerts] + reasons
         reasons += _learned_reasons(verdict, ns, metrics, learned)
@@ -205,6 +206,19 @@ def explain(
     if history and verdict != "invalid":
         reasons += [history_reason(m, history[m.metric]) for m in better if m.metric in history]
     return reasons
+
+
+def skew_reasons(verdict: str, ns: MetricResult) -> list[str]:
+    """What the North Star's skewness check did where it mattered (nsexp.stats.skew)."""
+    if verdict == "invalid":
+        return []
+    if ns.method == SKEW_TEST:
+        return [
+            f"{ns.name}'s smaller arm is too skewed for the normal approximation (Kohavi's "
+            "n > 355·s² rule), so its test is Welch's t corrected for the skewness."
+        ]
+    held = [part for part in (ns.note or "").split("; ") if part.startswith(HELD)]
+    return [f"{ns.name} {held[0]}."] if held else []
 
 
 def _learned_reasons(

@@ -21,7 +21,7 @@ import polars as pl
 from nsexp.analysis.learned import FalsePositiveRisk, Learned, NorthStarPrediction, TwymanAlert
 from nsexp.analysis.priors import PRIOR_SCHEMA
 from nsexp.analysis.readout import Judged
-from nsexp.learning.tree import MIN_COMPARISONS, TreeEvidence, oriented_results
+from nsexp.learning.tree import MIN_COMPARISONS, TreeEvidence, valid_results
 from nsexp.stats import dist
 from nsexp.stats.prediction import (
     TWYMAN_LEVEL,
@@ -39,19 +39,14 @@ Key = tuple[str, str]
 
 def validated_inputs(evidence: TreeEvidence) -> list[str]:
     """Metrics in the tree whose edge to the North Star is labelled predictive."""
-    catalog = evidence.catalog
-    ns = catalog.north_star.id
-    edges = evidence.edges
-    if edges.height == 0:
-        return []
-    good = edges.filter((pl.col("parent") == ns) & (pl.col("label") == "predictive"))
-    return [m for m in good["child"] if catalog.ancestors(m)]
+    good = [e.child for e in evidence.north_star_edges().edges if e.label == "predictive"]
+    return [m for m in good if evidence.catalog.ancestors(m)]
 
 
 def _effects(readout: Judged, metrics: list[str]) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
     """The valid comparisons, their oriented effects and standard errors (n, k); NaN where a
     metric was not measured or has no spread."""
-    rows = oriented_results(readout).filter(pl.col("metric").is_in(metrics))
+    rows = valid_results(readout).filter(pl.col("metric").is_in(metrics))
     keys = rows.select("experiment", "variant").unique().sort("experiment", "variant")
 
     def grid(column: str) -> np.ndarray:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from helpers import DEMO_DATA, CliRunner, make_units, result, write_frame, write_metrics
 
-from nsexp.analysis.learned import NorthStarPrediction, prediction_sentence, predicts_win
+from nsexp.analysis.learned import Edge, NorthStarPrediction, prediction_sentence, predicts_win
 from nsexp.analysis.readout import Readout, build_readout
 from nsexp.analysis.reasons import MetricHistory, history_reason
 from nsexp.analysis.settings import Settings
@@ -78,7 +78,9 @@ def test_twyman_alert_comes_first(learned: tuple) -> None:
 
 def test_history_lines_count_other_experiments_only() -> None:
     history = MetricHistory(
-        "pv", "vanity", frozenset({("a", "t1"), ("a", "t2"), ("b", "t")}), frozenset({("a", "t2")})
+        Edge("pv", "ns", "vanity"),
+        frozenset({("a", "t1"), ("a", "t2"), ("b", "t")}),
+        frozenset({("a", "t2")}),
     )
     text = history_reason(
         result(experiment="a", variant="t1", metric="pv", label="Page views"), history
@@ -132,3 +134,17 @@ def test_a_too_small_portfolio_for_the_cli_tree(tmp_path: Path, run_cli: CliRunn
     code, out, _ = run_cli("tree", tmp_path, "--format", "json")
     assert code == 0
     assert {e["label"] for e in json.loads(out)["edges"]} == {"too_few"}
+
+
+def test_history_lines_and_the_tree_count_the_same(learned: tuple) -> None:
+    """A metric's history record is its North Star edge, and its moved / followed comparisons
+    are the ones the edge counts: the readout's history lines and the tree page agree."""
+    learning, _ = learned
+    ns = learning.evidence.catalog.north_star.id
+    for metric, history in learning.history.items():
+        edge = learning.evidence.edge(metric, ns)
+        assert history.edge is edge
+        assert (len(history.moved), len(history.followed)) == (
+            edge.n_moved,
+            edge.n_parent_followed,
+        )
