@@ -54,7 +54,7 @@ def save(data_root: Path, current: Path, editor_key: str, source: str) -> None:
             files = ws.files_from_uploads([(f.name, f.getvalue()) for f in uploads])
         else:
             files = {**ws.directory_files(current), ws.CATALOG: text.encode()}
-        info = ws.create_workspace(data_root, files, owner=identity.current().email)
+        info = ws.create_workspace(data_root, files, owner=identity.owner_to_save())
     except InputError as exc:
         st.session_state[RESULT] = (source, storage.shown(exc, current, data_root), None)
         return

@@ -171,9 +171,9 @@ def earlier_pins(ctx: DataContext, experiment_id: str) -> None:
 
 def pin_now(ctx: DataContext, settings: Settings, experiment_id: str, variant: str) -> None:
     """Freeze this readout as a pin and show its link."""
-    owner = identity.current().email
-    code, record = new_delete_code() if owner is None else (None, None)
     try:
+        owner = identity.owner_to_save()
+        code, record = new_delete_code() if owner is None else (None, None)
         readout = loaders.readout(ctx, settings)
         pin = pins.pin_readout(
             ctx.path, readout, experiment_id, variant, delete_code=record, owner=owner

@@ -64,6 +64,16 @@ def current() -> Visitor:
         return Visitor(sign_in=True)
 
 
+def owner_to_save() -> str | None:
+    """Who a new workspace or pin belongs to: the signed-in email, None in capability-link
+    mode; InputError when sign-in is configured and this visitor has not signed in (the
+    disabled buttons say so; this holds even for a request that bypasses them)."""
+    who = current()
+    if who.must_sign_in:
+        raise InputError("saving needs sign-in on this server", fix="sign in (in the sidebar)")
+    return who.email
+
+
 def account_controls() -> None:
     """The sidebar's sign-in button, or who is signed in with a sign-out button; nothing in
     capability-link mode."""

@@ -249,7 +249,7 @@ def _save(
     """Button callback: the upload plus the written catalogs, saved as a workspace."""
     upload = {**files, ws.CATALOG: catalog.encode(), "experiments.toml": experiments.encode()}
     try:
-        info = ws.create_workspace(data_root, upload, owner=identity.current().email)
+        info = ws.create_workspace(data_root, upload, owner=identity.owner_to_save())
     except (InputError, OSError) as exc:
         message = exc.message if isinstance(exc, InputError) else f"Could not save: {exc}"
         st.session_state[RESULT] = (message, None, first)

@@ -142,6 +142,37 @@ def test_an_anonymous_visitor_reads_but_saves_and_pins_nothing(root: Path) -> No
     assert readout.title[0].value == "Practice reminder frequency"  # links still read
 
 
+def saver() -> None:
+    """A script that asks who a save belongs to, as the save and pin callbacks do."""
+    import streamlit as st
+
+    from nsexp.errors import InputError
+    from pages.ui import identity
+
+    try:
+        st.text(f"owner: {identity.owner_to_save()}")
+    except InputError as exc:
+        st.error(exc.message)
+
+
+@pytest.mark.parametrize(
+    ("secrets", "user", "shown"),
+    [
+        (SIGN_IN, {"is_logged_in": False}, "saving needs sign-in on this server"),
+        (SIGN_IN, {"is_logged_in": True, "email": ANA}, f"owner: {ANA}"),
+        ({}, {"email": "test@example.com"}, "owner: None"),  # capability mode: nobody's
+    ],
+)
+def test_a_save_belongs_to_the_signed_in_email_and_needs_one_with_sign_in(
+    secrets: dict[str, Any], user: dict[str, Any], shown: str
+) -> None:
+    """Beyond the disabled buttons: a request that reached a save callback anyway."""
+    at = AppTest.from_function(saver, default_timeout=30)
+    at.secrets, at.user = secrets, user
+    at.run()
+    assert shown in "\n".join(e.value for e in [*at.error, *at.text])
+
+
 def test_without_sign_in_configured_the_app_is_in_capability_mode(root: Path) -> None:
     at = open_as(None, DATA_PAGE, secrets={})
     at.user = {"email": "test@example.com"}  # AppTest's default user: no sign-in configured
