@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 8501
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
-TEST_EXTRAS := dev,duckdb,postgres,spark
+TEST_EXTRAS := dev,auth,duckdb,postgres,spark
 
 .PHONY: run test lint bench demo browser services clean
 

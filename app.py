@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas  # noqa: F401
 import streamlit as st
 
-from pages.ui import frame, loaders, nav, sidebar, storage, url
+from pages.ui import frame, identity, loaders, nav, sidebar, storage, url
 
 FAVICON = Path(__file__).parent / "static" / "favicon.png"
 
@@ -77,6 +77,7 @@ pinned = frame.pinned_settings(data) if page.url_path == "readout" else None
 sidebar.analysis_controls(pinned or settings, covariate, frozen=pinned is not None)
 if page.url_path != "data":
     sidebar.data_note(data)
+identity.account_controls()  # sign in / out, when the secrets configure OpenID Connect
 frame.remember(frame.Frame(data, settings.without("bootstrap"), settings.bootstrap))
 page.run()
 storage.announce_saved()  # a new workspace's link and delete code, once, after any page switch

@@ -11,7 +11,7 @@ from nsexp.config.catalog import Catalog
 from nsexp.errors import InputError
 from nsexp.format import count
 from nsexp.store import workspaces as ws
-from pages.ui import frame, loaders, nav, storage
+from pages.ui import frame, identity, loaders, nav, storage
 from pages.ui.setup import guided_setup
 from pages.ui.splits import planned_split_section
 
@@ -55,7 +55,7 @@ def save(data_root: Path, current: Path, editor_key: str, source: str) -> None:
             files = ws.files_from_uploads([(f.name, f.getvalue()) for f in uploads])
         else:
             files = {**ws.directory_files(current), ws.CATALOG: text.encode()}
-        info = ws.create_workspace(data_root, files)
+        info = ws.create_workspace(data_root, files, owner=identity.owner_to_save())
     except InputError as exc:
         st.session_state[RESULT] = (source, storage.shown(exc, current, data_root), None)
         return
@@ -196,8 +196,16 @@ column holds the arms and which arm is the control, then give the metric columns
   plain file names (ASCII letters, digits, `.`, `_`, `-`).
 """
 )
+visitor = identity.current()
+if visitor.must_sign_in:
+    st.info(
+        "Sign in (in the sidebar) to save your own workspaces: on this server a workspace and a "
+        "pin belong to whoever saved them, and only they or an operator delete them.",
+        icon=":material/login:",
+    )
 st.file_uploader(
     "Experiment files",
+    disabled=visitor.must_sign_in,
     type=None,  # Streamlit's own type check raises on a NUL in a name; ws.check_name refuses it
     accept_multiple_files=True,
     key="upload",
@@ -253,7 +261,7 @@ if catalog is not None:
 st.button(
     "Save the data above with this catalog",
     icon=":material/save:",
-    disabled=catalog is None or text == _catalog_text(current),
+    disabled=catalog is None or text == _catalog_text(current) or visitor.must_sign_in,
     on_click=save,
     args=(data_root, current, editor_key, "catalog"),
 )

@@ -18,7 +18,7 @@ from nsexp.report.markdown import experiment_markdown
 from nsexp.stats.multiplicity import CORRECTION_NAMES
 from nsexp.store import pins
 from nsexp.store.storage import new_delete_code
-from pages.ui import checks, experiment, frame, loaders, nav, storage, url, widgets
+from pages.ui import checks, experiment, frame, identity, loaders, nav, storage, url, widgets
 from pages.ui.frame import DataContext, as_sentence
 
 
@@ -83,11 +83,15 @@ def share(
                 icon=":material/data_object:",
             )
             return False
+        anonymous = identity.current().must_sign_in
         return st.button(
             "Pin this readout",
             icon=":material/push_pin:",
             key="pin_readout",
-            help="Save a frozen copy of these figures, settings and data version for the review.",
+            disabled=anonymous,
+            help="Sign in (in the sidebar) to pin readouts on this server."
+            if anonymous
+            else "Save a frozen copy of these figures, settings and data version for the review.",
         )
 
 
@@ -164,10 +168,13 @@ def earlier_pins(ctx: DataContext, experiment_id: str) -> None:
 
 def pin_now(ctx: DataContext, settings: Settings, experiment_id: str, variant: str) -> None:
     """Freeze this readout as a pin and show its link."""
-    code, record = new_delete_code()
     try:
+        owner = identity.owner_to_save()
+        code, record = new_delete_code() if owner is None else (None, None)
         readout = loaders.readout(ctx, settings)
-        pin = pins.pin_readout(ctx.path, readout, experiment_id, variant, delete_code=record)
+        pin = pins.pin_readout(
+            ctx.path, readout, experiment_id, variant, delete_code=record, owner=owner
+        )
     except (InputError, OSError) as exc:
         st.error(f"Could not pin the readout: {exc}", icon=":material/error:")
         return
@@ -176,8 +183,11 @@ def pin_now(ctx: DataContext, settings: Settings, experiment_id: str, variant: s
         f"Pinned as {pin.id}. This link shows the frozen figures:", icon=":material/push_pin:"
     )
     st.code(nav.app_url("readout", pinned_query), language=None)
-    st.caption("Its delete code, shown only this once: keep it to delete the pin.")
-    st.code(code, language=None)
+    if code is None:
+        st.caption("It is yours: the Data page lists it, and only you or an operator delete it.")
+    else:
+        st.caption("Its delete code, shown only this once: keep it to delete the pin.")
+        st.code(code, language=None)
     st.button(
         "Open the pinned readout",
         icon=":material/push_pin:",

@@ -75,7 +75,8 @@ def rows(root: Path) -> list[dict[str, Any]]:
 
 
 def run_list(args: argparse.Namespace) -> str:
-    """Every workspace with its size, pins, creation and last opening."""
+    """Every workspace with its size, pins, creation, last opening and owner (the signed-in
+    creator; '-' in capability-link mode)."""
     from nsexp.store.storage import mb
 
     found = rows(_root(args.data_dir))
@@ -83,11 +84,15 @@ def run_list(args: argparse.Namespace) -> str:
         return json.dumps(found, indent=2) + "\n"
     if not found:
         return "no workspaces saved\n"
-    lines = [f"{'id':<32}  {'created':<20}  {'last opened':<20}  {'size':>9}  {'pins':>4}  files"]
+    lines = [
+        f"{'id':<32}  {'created':<20}  {'last opened':<20}  {'size':>9}  {'pins':>4}  "
+        f"{'owner':<24}  files"
+    ]
     for r in found:
         lines.append(
             f"{r['id']:<32}  {r['created_at']:<20}  {r['last_opened'] or '-':<20}  "
-            f"{mb(r['bytes']):>9}  {r['pins']:>4}  {', '.join(r['files'])}"
+            f"{mb(r['bytes']):>9}  {r['pins']:>4}  {r['owner'] or '-':<24}  "
+            f"{', '.join(r['files'])}"
         )
     return "\n".join(lines) + "\n"
 

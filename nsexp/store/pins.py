@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from nsexp.analysis.readout import ExperimentReadout, Readout
 from nsexp.analysis.settings import DEFAULT, Settings
 from nsexp.errors import InputError, echo
 from nsexp.report.json import SCHEMA_VERSION, experiment_dict, experiment_from_dict
+from nsexp.store.owners import may_delete, not_yours, same_person
 from nsexp.store.storage import (
     MANIFEST,
     PIN_ENV,
@@ -111,7 +113,8 @@ def pin_readout(
         "methods": methods(readout.settings),
         "schema_version": SCHEMA_VERSION,
     }
-    text = json.dumps(body, sort_keys=True, allow_nan=False)
+    owned = body if owner is None else body | {"owner": owner}  # two people's pins never clash
+    text = json.dumps(owned, sort_keys=True, allow_nan=False)
     pin = Pin(id=hashlib.sha256(text.encode()).hexdigest()[:12], **body)
     folder = pins_dir(workspace_dir)
     stored = asdict(pin) | {"owner": owner, "delete_code": delete_code}
@@ -128,7 +131,7 @@ def pin_readout(
     with store_lock(root):  # the quota check and the write as one step for every process
         if in_workspace and not (Path(workspace_dir) / MANIFEST).is_file():
             raise InputError("the workspace was deleted meanwhile", fix="upload the data again")
-        check_room(root, len(data), Path(workspace_dir) if in_workspace else folder)
+        check_room(root, len(data), Path(workspace_dir) if in_workspace else folder, owner)
         try:
             folder.mkdir(parents=True, exist_ok=True)
             _write_atomic(folder / f"{pin.id}.json", data)
@@ -138,15 +141,28 @@ def pin_readout(
 
 
 def delete_pin(
-    workspace_dir: Path, pin_id: str, *, code: str | None = None, operator: bool = False
+    workspace_dir: Path,
+    pin_id: str,
+    *,
+    code: str | None = None,
+    operator: bool = False,
+    user: str | None = None,
+    operators: Sequence[str] = (),
 ) -> int:
-    """Delete one pin and return the bytes freed. A visitor needs the pin's own delete code or
-    its workspace's; the operator (the CLI on the server) needs none, even for a corrupt pin."""
+    """Delete one pin and return the bytes freed. A pin a signed-in `user` created, only they,
+    its workspace's creator or one of the `operators` delete (owners.may_delete); an ownerless
+    one takes the pin's own delete code or its workspace's, or an operator; the server's
+    operator (the CLI, `operator`) needs none, even for a corrupt pin."""
     path = pins_dir(workspace_dir) / f"{pin_id}.json"
     if not (operator and isinstance(pin_id, str) and PIN_ID.fullmatch(pin_id) and path.is_file()):
         load_pin(workspace_dir, pin_id)  # refuses a malformed id, an unknown pin, a corrupt file
-    if not operator:
-        records = [access_record(path)[1], access_record(Path(workspace_dir) / MANIFEST)[1]]
+    owner, record = access_record(path)
+    space_owner, space_record = access_record(Path(workspace_dir) / MANIFEST)
+    allowed = operator or may_delete(owner, user, operators) or same_person(space_owner, user)
+    if not allowed and owner is not None:
+        raise not_yours(f"pin {pin_id}")
+    if not allowed:
+        records = [record, space_record]
         if all(r is None for r in records):
             raise InputError(
                 f"pin {pin_id} was saved before delete codes: only whoever runs nsexp can "

@@ -6,7 +6,9 @@ bytes, the unit of every size the app states. Three limits, each refused with on
 - NSEXP_MAX_STORAGE_MB (default DEFAULT_MAX_STORAGE_MB): everything together;
 - NSEXP_MAX_WORKSPACE_MB (default DEFAULT_MAX_WORKSPACE_MB): one creator's share: a workspace
   with its pins (the bundled data's pins count as one more workspace);
-- NSEXP_MAX_PIN_KB (default DEFAULT_MAX_PIN_KB): one pin.
+- NSEXP_MAX_PIN_KB (default DEFAULT_MAX_PIN_KB): one pin;
+- NSEXP_MAX_OWNER_MB (default DEFAULT_MAX_OWNER_MB), with sign-in: everything one signed-in
+  person created (their workspaces with every pin in them, and their pins elsewhere).
 Only complete files count: a staging directory or a pin's temporary file is a write in flight.
 The check and the write happen under one exclusive lock (`store_lock`: fcntl.flock on
 `<data_root>/workspaces/.lock`), so two processes (the app's sessions, `nsexp workspaces`)
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from nsexp.errors import InputError
+from nsexp.store.owners import same_person
 
 MB = 1_000_000  # one unit for every size the app states: Streamlit's uploader counts in 10^6
 STORAGE_ENV = "NSEXP_MAX_STORAGE_MB"
@@ -41,6 +44,8 @@ DEFAULT_MAX_WORKSPACE_MB = 100  # a full 50 MB upload plus 50 pins of the larges
 PIN_ENV = "NSEXP_MAX_PIN_KB"
 DEFAULT_MAX_PIN_KB = 1_000  # kilobytes of 1,000 bytes: 1 MB
 KB = 1_000
+OWNER_ENV = "NSEXP_MAX_OWNER_MB"
+DEFAULT_MAX_OWNER_MB = 200  # two full workspaces per person, with sign-in
 WORKSPACES_DIR = "workspaces"
 PINS_DIR = "pins"
 MANIFEST = "workspace.json"
@@ -94,6 +99,35 @@ def max_pin_bytes() -> int:
     return int(setting(PIN_ENV, DEFAULT_MAX_PIN_KB, "kilobytes") * KB)
 
 
+def max_owner_bytes() -> int:
+    """What one signed-in person may keep in bytes, from NSEXP_MAX_OWNER_MB."""
+    return int(setting(OWNER_ENV, DEFAULT_MAX_OWNER_MB, "megabytes") * MB)
+
+
+def owner_bytes(data_root: Path, owner: str) -> int:
+    """Bytes of everything `owner` created under the data root: their workspaces whole (pins
+    of others in them included: they keep the workspace) and their pins anywhere else."""
+    root = Path(data_root)
+
+    def pins_of(folder: Path) -> int:
+        return sum(
+            p.stat().st_size
+            for p in folder.glob("*.json")
+            if is_pin_file(p) and same_person(access_record(p)[0], owner)
+        )
+
+    total = pins_of(root / PINS_DIR)
+    for manifest in (root / WORKSPACES_DIR).glob(f"*/{MANIFEST}"):
+        space = manifest.parent
+        if space.name.startswith(STAGING_PREFIX):
+            continue
+        if same_person(access_record(manifest)[0], owner):
+            total += complete_bytes(space)
+        else:
+            total += pins_of(space / PINS_DIR)
+    return total
+
+
 def complete_bytes(top: Path) -> int:
     """Bytes of the complete files under `top`: writes in flight (staging directories, pin
     temporary files) and the lock file are not stored data yet."""
@@ -117,10 +151,12 @@ def used_bytes(data_root: Path) -> int:
     return sum(complete_bytes(Path(data_root) / top) for top in (WORKSPACES_DIR, PINS_DIR))
 
 
-def check_room(data_root: Path, incoming: int, scope: Path | None = None) -> None:
+def check_room(
+    data_root: Path, incoming: int, scope: Path | None = None, owner: str | None = None
+) -> None:
     """Refuse a write of `incoming` bytes that would pass a quota (check_quota) or not fit on
     the disk, before a byte is written."""
-    check_quota(data_root, incoming, scope)
+    check_quota(data_root, incoming, scope, owner)
     probe = Path(data_root)
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
@@ -132,10 +168,13 @@ def check_room(data_root: Path, incoming: int, scope: Path | None = None) -> Non
         raise InputError(f"no room to save {mb(incoming)} ({mb(free)} free)", fix=DISK_FULL_FIX)
 
 
-def check_quota(data_root: Path, incoming: int, scope: Path | None = None) -> None:
-    """Refuse `incoming` more bytes that would pass the total quota or the quota of the
-    workspace they go to (`scope`: its directory, or the bundled data's pins directory).
-    Call it under `store_lock` together with the write, so the answer still holds."""
+def check_quota(
+    data_root: Path, incoming: int, scope: Path | None = None, owner: str | None = None
+) -> None:
+    """Refuse `incoming` more bytes that would pass the total quota, the quota of the
+    workspace they go to (`scope`: its directory, or the bundled data's pins directory) or,
+    for a signed-in `owner`, their own. Call it under `store_lock` together with the write,
+    so the answer still holds."""
     quota = max_storage_bytes()
     used = used_bytes(data_root)
     if used + incoming > quota:
@@ -145,6 +184,15 @@ def check_quota(data_root: Path, incoming: int, scope: Path | None = None) -> No
             fix="delete old workspaces on the Data page, or ask whoever runs nsexp to raise "
             f"{STORAGE_ENV}",
         )
+    if owner is not None:
+        mine, allowed = owner_bytes(data_root, owner), max_owner_bytes()
+        if mine + incoming > allowed:
+            raise InputError(
+                f"saving {mb(incoming)} would bring what you saved to {mb(mine + incoming)}, "
+                f"over the quota of {mb(allowed)} per person ({OWNER_ENV})",
+                fix="delete workspaces or pins of yours you no longer need (the Data page "
+                f"lists them), or ask whoever runs nsexp to raise {OWNER_ENV}",
+            )
     if scope is None:
         return
     share, held = max_workspace_bytes(), complete_bytes(scope)

@@ -35,7 +35,7 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -45,6 +45,7 @@ from nsexp.errors import InputError, echo
 from nsexp.io import load_dataset
 from nsexp.io.files import DATA_SUFFIXES, data_files
 from nsexp.io.limits import UPLOAD_LIMITS
+from nsexp.store.owners import may_delete, not_yours
 from nsexp.store.storage import (
     MANIFEST,
     MB,
@@ -190,7 +191,8 @@ def create_workspace(
     owner: str | None = None,
 ) -> WorkspaceInfo:
     """Validate an upload like the CLI would and save it as a new workspace with a new random
-    id; the returned info carries the delete code, which is stored only hashed.
+    id; the returned info carries the delete code, which is stored only hashed. A workspace
+    with an `owner` (the signed-in creator's email) has no delete code: its owner deletes it.
 
     Without metrics.toml in `files`, `catalog` (default: the data root's metrics.toml) is copied
     in. The quotas are checked before the upload is read and again, under the store lock, when
@@ -211,7 +213,7 @@ def create_workspace(
         check_upload(files)
     root = workspaces_root(data_root)
     target = root / new_workspace_id()
-    check_room(data_root, sum(len(c) for c in files.values()), target)
+    check_room(data_root, sum(len(c) for c in files.values()), target, owner)
     if root.is_dir():
         expire_workspaces(data_root)
     try:
@@ -220,11 +222,11 @@ def create_workspace(
         staging = Path(tempfile.mkdtemp(prefix=staging_name(), dir=root))
     except OSError as exc:
         raise write_error(exc, "the workspace") from None
-    code, record = new_delete_code()
+    code, record = new_delete_code() if owner is None else (None, None)
     try:
         _stage(staging, target, files, copied, owner, record)
         with store_lock(data_root):  # the check and the rename as one step for every process
-            check_quota(data_root, size_of(staging), target)
+            check_quota(data_root, size_of(staging), target, owner)
             staging.rename(target)
     except OSError as exc:
         raise write_error(exc, "the workspace") from None
@@ -239,7 +241,7 @@ def _stage(
     files: dict[str, bytes],
     copied: bool,
     owner: str | None,
-    record: dict[str, str],
+    record: dict[str, str] | None,
 ) -> None:
     """Write and validate the upload, its manifest and its first opening in staging."""
     for name, content in files.items():
@@ -351,15 +353,23 @@ def delete_workspace(
     code: str | None = None,
     operator: bool = False,
     with_pins: bool = False,
+    user: str | None = None,
+    operators: Sequence[str] = (),
 ) -> int:
-    """Delete one workspace (links to it stop working) and return the bytes freed. A visitor
-    needs its delete `code`; the operator (the CLI on the server) does not. Refused while it
-    holds pinned readouts, unless `with_pins` deletes them too."""
+    """Delete one workspace (links to it stop working) and return the bytes freed. A workspace
+    a signed-in `user` created, only they or one of the `operators` delete (owners.may_delete);
+    an ownerless one takes its delete `code` or an operator; the server's operator (the CLI,
+    `operator`) needs neither. Refused while it holds pinned readouts, unless `with_pins`
+    deletes them too."""
     path = resolve(data_root, workspace_id)
     if path == Path(data_root):
         raise InputError("no workspace id given", fix=_PICK_FIX)
-    if not operator:
-        check_delete_code(path / MANIFEST, code, f"workspace {workspace_id}")
+    owner = access_record(path / MANIFEST)[0]
+    what = f"workspace {workspace_id}"
+    if not (operator or may_delete(owner, user, operators)):
+        if owner is not None:
+            raise not_yours(what)
+        check_delete_code(path / MANIFEST, code, what)
     with store_lock(data_root):
         pins = pin_count(path)
         if pins and not with_pins:

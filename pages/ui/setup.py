@@ -21,7 +21,7 @@ from nsexp.errors import InputError
 from nsexp.io.profile import ColumnProfile, profile, read_sample
 from nsexp.report.text import md_code, md_escape
 from nsexp.store import workspaces as ws
-from pages.ui import nav, storage
+from pages.ui import identity, nav, storage
 
 NONE = "(none)"
 MAX_ARMS = 20
@@ -251,7 +251,7 @@ def _save(
     """Button callback: the upload plus the written catalogs, saved as a workspace."""
     upload = {**files, ws.CATALOG: catalog.encode(), "experiments.toml": experiments.encode()}
     try:
-        info = ws.create_workspace(data_root, upload)
+        info = ws.create_workspace(data_root, upload, owner=identity.owner_to_save())
     except (InputError, OSError) as exc:
         message = exc.message if isinstance(exc, InputError) else f"Could not save: {exc}"
         st.session_state[RESULT] = (message, None, first)

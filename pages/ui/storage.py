@@ -17,9 +17,9 @@ import polars as pl
 import streamlit as st
 
 from nsexp.errors import InputError
-from nsexp.store import pins, storage
+from nsexp.store import owned, pins, storage
 from nsexp.store import workspaces as ws
-from pages.ui import nav
+from pages.ui import identity, nav
 
 _MINE = "storage_my_workspaces"  # ids this browser session saved, oldest first
 _NEW = "storage_new_workspace"  # (id, delete code) of the last save, until shown once
@@ -90,6 +90,12 @@ def _keep(workspace_id: str, code: str) -> None:
         "it is not listed anywhere, so keep the link (every page's link carries it)."
     )
     st.code(nav.app_url("data", {"workspace": workspace_id}), language=None)
+    if not code:  # saved signed in: its creator deletes it, no code needed
+        st.markdown(
+            "It is yours: the Data page lists it while you are signed in, and only you or an "
+            "operator can delete it."
+        )
+        return
     st.markdown(
         "Its **delete code**, shown only this once: keep it to delete the workspace, or any "
         "pin of it, on the Data page."
@@ -112,10 +118,15 @@ def announce_saved() -> None:
 
 def _delete(root: Path, workspace_id: str) -> None:
     """Form callback: delete the workspace on view with the code typed."""
-    code = st.session_state.get(_CODE, "")
+    code, who = st.session_state.get(_CODE, ""), identity.current()
     try:
         freed = ws.delete_workspace(
-            root, workspace_id, code=code, with_pins=bool(st.session_state.get(_WITH_PINS))
+            root,
+            workspace_id,
+            code=code,
+            with_pins=bool(st.session_state.get(_WITH_PINS)),
+            user=who.email,
+            operators=who.operators,
         )
     except InputError as exc:
         st.session_state[_RESULT] = (False, shown(exc, root))
@@ -149,38 +160,94 @@ def manage_workspaces(root: Path, on_view: str | None) -> None:
     that deletes the workspace on view with its delete code."""
     root = Path(root)
     st.subheader("Your workspaces", anchor=False)
+    who = identity.current()
     try:
         quota = storage.mb(storage.max_storage_bytes())
         share = storage.mb(storage.max_workspace_bytes())
         days = ws.ttl_seconds() / 86_400
+        own = storage.mb(storage.max_owner_bytes())
     except InputError as exc:
         st.error(exc.message, icon=":material/error:")
         return
+    listed = (
+        f"Signed in as you, this lists what you saved, wherever it is; "
+        f"{storage.mb(storage.owner_bytes(root, who.email))} of your {own} in use "
+        f"({storage.OWNER_ENV}). "
+        if who.email is not None
+        else "Saved workspaces are private links: this list shows only the ones saved in this "
+        "browser tab's session. "
+    )
     st.caption(
-        f"Saved workspaces are private links: this list shows only the ones saved in this "
-        f"browser tab's session. {storage.mb(storage.used_bytes(root))} of {quota} in use by "
+        f"{listed}{storage.mb(storage.used_bytes(root))} of {quota} in use by "
         f"all uploads and pins ({storage.STORAGE_ENV}), at most {share} per workspace with its "
-        f"pins ({storage.WORKSPACE_ENV}); 1 MB = 1,000,000 bytes. A workspace nobody opens for "
-        f"{days:g} days is deleted unless a readout of it is pinned ({ws.TTL_ENV})."
+        f"pins ({storage.WORKSPACE_ENV}); 1 MB = 1,000,000 bytes. A workspace saved without "
+        f"sign-in that nobody opens for {days:g} days is deleted unless a readout of it is "
+        f"pinned ({ws.TTL_ENV})."
     )
     _result(_RESULT)
-    infos = mine(root)
-    if infos:
-        st.dataframe(_table(infos), hide_index=True)
+    if who.email is not None:
+        _owned(root, who.email)
     else:
-        st.caption("No workspace saved in this session.")
+        infos = mine(root)
+        if infos:
+            st.dataframe(_table(infos), hide_index=True)
+        else:
+            st.caption("No workspace saved in this session.")
     if on_view:
-        _delete_form(root, on_view)
+        _delete_form(root, on_view, who)
 
 
-def _delete_form(root: Path, workspace_id: str) -> None:
-    """Delete the workspace on view: its delete code typed into a form, never in the URL."""
+def _owned(root: Path, email: str) -> None:
+    """The workspaces and pins the signed-in visitor created, each with its link."""
+    infos = owned.owned_workspaces(root, email)
+    if infos:
+        table = _table(infos).with_columns(
+            link=pl.Series([nav.app_url("data", {"workspace": i.id}) for i in infos])
+        )
+        st.dataframe(
+            table, hide_index=True, column_config={"link": st.column_config.LinkColumn("Link")}
+        )
+    else:
+        st.caption("You have saved no workspace yet.")
+    st.subheader("Your pins", anchor=False)
+    found = owned.owned_pins(root, email)
+    if not found:
+        st.caption("You have pinned no readout yet.")
+        return
+    rows = [
+        {
+            "pin": o.pin.id,
+            "experiment": o.pin.experiment,
+            "pinned": o.pin.created_at.replace("T", " "),
+            "workspace": o.workspace or "bundled data",
+            "link": nav.app_url(
+                "readout", {"pin": o.pin.id} | ({"workspace": o.workspace} if o.workspace else {})
+            ),
+        }
+        for o in found
+    ]
+    st.dataframe(
+        pl.DataFrame(rows),
+        hide_index=True,
+        column_config={"link": st.column_config.LinkColumn("Link")},
+    )
+
+
+def _delete_form(root: Path, workspace_id: str, who: identity.Visitor) -> None:
+    """Delete the workspace on view: as its creator or an operator when signed in, else with its
+    delete code typed into a form, never in the URL."""
     try:
         info = ws.read_workspace(root, workspace_id)
     except InputError:
         return
     with st.expander("Delete this workspace", icon=":material/delete:"):
-        if not info.has_delete_code:
+        own = who.may_delete(info.owner)
+        if info.owner is not None and not own:
+            st.caption(
+                "Created by a signed-in colleague: only its creator or an operator can delete it."
+            )
+            return
+        if not (own or info.has_delete_code):
             st.caption(
                 "This workspace was saved before delete codes: only whoever runs nsexp can "
                 "delete it (`nsexp workspaces delete`)."
@@ -188,8 +255,13 @@ def _delete_form(root: Path, workspace_id: str) -> None:
             return
         count = ws.pin_count(info.path)
         with st.form("storage_delete_form", clear_on_submit=True):
-            st.caption("Links to it stop working. Type the delete code shown when it was saved.")
-            st.text_input("Delete code", type="password", key=_CODE)
+            if own:
+                st.caption("Links to it stop working.")
+            else:
+                st.caption(
+                    "Links to it stop working. Type the delete code shown when it was saved."
+                )
+                st.text_input("Delete code", type="password", key=_CODE)
             if count:
                 st.checkbox(
                     f"Also delete its {count} pinned readout{'s' if count != 1 else ''}",
@@ -206,8 +278,15 @@ def _delete_form(root: Path, workspace_id: str) -> None:
 
 def _delete_pin(folder: Path, root: Path, pin_id: str) -> None:
     """Form callback: delete the pin on view with the code typed, then show the live view."""
+    who = identity.current()
     try:
-        freed = pins.delete_pin(folder, pin_id, code=st.session_state.get(_PIN_CODE, ""))
+        freed = pins.delete_pin(
+            folder,
+            pin_id,
+            code=st.session_state.get(_PIN_CODE, ""),
+            user=who.email,
+            operators=who.operators,
+        )
     except InputError as exc:
         st.session_state[_PIN_RESULT] = (False, shown(exc, root))
         return
@@ -219,15 +298,25 @@ def delete_pin_form(folder: Path, root: Path, pin_id: str) -> None:
     """A form that deletes the pin on view with its own delete code or its workspace's (and
     why the last try failed)."""
     _result(_PIN_RESULT)
+    who = identity.current()
+    owner = storage.access_record(pins.pins_dir(folder) / f"{pin_id}.json")[0]
+    space_owner = storage.access_record(folder / storage.MANIFEST)[0]
+    own = who.may_delete(owner) or (space_owner is not None and who.may_delete(space_owner))
+    if owner is not None and not own:
+        st.caption("Pinned by a signed-in colleague: only they or an operator can delete it.")
+        return
     with (
         st.expander("Delete this pin", icon=":material/delete:"),
         st.form("storage_pin_delete_form", clear_on_submit=True),
     ):
-        st.caption(
-            "Links to it stop working. Type the delete code shown when it was pinned, or "
-            "the one of its workspace."
-        )
-        st.text_input("Delete code", type="password", key=_PIN_CODE)
+        if own:
+            st.caption("Links to it stop working.")
+        else:
+            st.caption(
+                "Links to it stop working. Type the delete code shown when it was pinned, or "
+                "the one of its workspace."
+            )
+            st.text_input("Delete code", type="password", key=_PIN_CODE)
         st.form_submit_button(
             "Delete pin",
             icon=":material/delete:",

@@ -99,3 +99,18 @@ def test_the_operator_deletes_a_corrupt_pin(root: Path, run_cli: CliRunner) -> N
     code, _, err = run_cli("workspaces", "delete", str(root), info.id, "--pin", "0123456789ab")
     assert (code, err) == (0, "")
     assert list((info.path / "pins").iterdir()) == []
+
+
+def test_list_names_each_signed_in_owner(tmp_path: Path, run_cli: CliRunner) -> None:
+    files = {n: (DEMO_DATA / n).read_bytes() for n in FILES}
+    owned = ws.create_workspace(tmp_path, files, owner="ana@example.com")
+    anonymous = ws.create_workspace(tmp_path, files)
+    code, out, _ = run_cli("workspaces", "list", str(tmp_path))
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+    assert code == 0 and out.splitlines()[0].split()[6] == "owner"
+    assert rows[owned.id][6] == "ana@example.com" and rows[anonymous.id][6] == "-"
+    listed = json.loads(run_cli("workspaces", "list", str(tmp_path), "--format", "json")[1])
+    assert {r["id"]: r["owner"] for r in listed} == {
+        owned.id: "ana@example.com",
+        anonymous.id: None,
+    }
