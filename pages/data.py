@@ -9,6 +9,7 @@ import streamlit as st
 
 from nsexp.errors import InputError
 from nsexp.format import count
+from nsexp.report.text import md_escape
 from nsexp.store import workspaces as ws
 from pages.ui import frame, loaders, nav, storage
 from pages.ui.setup import guided_setup
@@ -139,7 +140,7 @@ st.selectbox(
 try:
     seen = loaders.overview(ctx)
 except InputError as exc:
-    st.error(storage.shown(exc, current, data_root), icon=":material/error:")
+    st.error(md_escape(storage.shown(exc, current, data_root)), icon=":material/error:")
     seen = None
 
 if seen is not None:
@@ -148,7 +149,10 @@ if seen is not None:
     cols[1].metric("Units", count(seen["experiments"]["units"].sum()))
     cols[2].metric("Metrics", count(seen["metrics"].height))
     cols[3].metric("Data files", count(seen["files"]))
-    st.markdown(f"North Star: **{seen['north_star']}** · data fingerprint `{seen['fingerprint']}`")
+    st.markdown(
+        f"North Star: **{md_escape(seen['north_star'])}** · data fingerprint "
+        f"`{seen['fingerprint']}`"
+    )
     st.page_link(
         nav.PORTFOLIO,
         label="Open the portfolio of this data",
@@ -206,7 +210,8 @@ except InputError as exc:
     problem, uploaded = exc, {}
 if problem is not None:
     st.warning(
-        f"Not saved yet: {storage.shown(problem, current, data_root)}", icon=":material/block:"
+        md_escape(f"Not saved yet: {storage.shown(problem, current, data_root)}"),
+        icon=":material/block:",
     )
 elif uploaded and ws.CATALOG not in uploaded:
     guided_setup(data_root, uploaded)
@@ -231,12 +236,13 @@ text = st.text_area("metrics.toml", value=_catalog_text(current), height=320, ke
 try:
     catalog = ws.catalog_from_text(text)
 except InputError as exc:
-    st.error(exc.message, icon=":material/error:")
+    st.error(md_escape(exc.message), icon=":material/error:")
     catalog = None
 if catalog is not None:
     roles = [m.role for m in catalog.metrics.values()]
     st.success(
-        f"Valid catalog: {len(roles)} metrics, North Star **{catalog.north_star.label}**, "
+        f"Valid catalog: {len(roles)} metrics, "
+        f"North Star **{md_escape(catalog.north_star.label)}**, "
         f"{roles.count('leading')} leading, {roles.count('vanity')} vanity, "
         f"{roles.count('guardrail')} guardrail.",
         icon=":material/check_circle:",

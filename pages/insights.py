@@ -44,8 +44,8 @@ rows = list(table.iter_rows(named=True))
 predictive = [edge_name(r) for r in rows if r["label"] == "predictive"]
 vanity = [edge_name(r) for r in rows if r["label"] == "vanity"]
 st.markdown(
-    f"**Predictive:** {', '.join(predictive) or 'none yet'}  \n"
-    f"**Behave as vanity:** {', '.join(vanity) or 'none'}"
+    f"**Predictive:** {md_escape(', '.join(predictive) or 'none yet')}  \n"
+    f"**Behave as vanity:** {md_escape(', '.join(vanity) or 'none')}"
 )
 
 st.subheader("Every edge, ranked by how well the input predicts what it should drive")

@@ -30,7 +30,7 @@ choices = [m.id for m in catalog.ordered() if m.id != ns.id]
 requested = st.query_params.get("node")
 if requested is not None and requested not in choices:
     st.warning(
-        f"There is no metric {requested[:40]!r} under the North Star: choose one below.",
+        md_escape(f"There is no metric {requested[:40]!r} under the North Star: choose one below."),
         icon=":material/search_off:",
     )
     del st.query_params["node"]

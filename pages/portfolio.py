@@ -32,8 +32,10 @@ st.caption(
 requested = st.query_params.get("status", "running")
 if requested not in STATUS_CHOICES:
     st.warning(
-        f"The link asks for status {requested[:40]!r}, which is not one of "
-        f"{', '.join(STATUS_CHOICES)}: showing the running experiments.",
+        md_escape(
+            f"The link asks for status {requested[:40]!r}, which is not one of "
+            f"{', '.join(STATUS_CHOICES)}: showing the running experiments."
+        ),
         icon=":material/warning:",
     )
     requested = "running"

@@ -15,6 +15,7 @@ from nsexp.analysis.settings import DEFAULT, Settings
 from nsexp.errors import InputError
 from nsexp.report.csv import readout_csv
 from nsexp.report.markdown import experiment_markdown
+from nsexp.report.text import md_code, md_escape
 from nsexp.stats.multiplicity import CORRECTION_NAMES
 from nsexp.store import pins
 from pages.ui import checks, experiment, frame, loaders, nav, url, widgets
@@ -104,7 +105,7 @@ def pinned(ctx: DataContext, settings: Settings, pin_id: str) -> None:
     try:
         pin = pins.load_pin(ctx.path, pin_id)
     except InputError as exc:
-        st.error(as_sentence(exc.message), icon=":material/error:")
+        st.error(md_escape(as_sentence(exc.message)), icon=":material/error:")
         st.page_link(
             nav.PORTFOLIO,
             label="Back to the portfolio",
@@ -153,7 +154,7 @@ def earlier_pins(ctx: DataContext, experiment_id: str) -> None:
     ):
         for p in earlier:
             st.button(
-                f"{when(p.created_at)} · `{p.variant}` · α = {p.settings['alpha']:g}, "
+                f"{when(p.created_at)} · {md_code(p.variant)} · α = {p.settings['alpha']:g}, "
                 f"{p.settings['correction']}",
                 key=f"open_pin_{p.id}",
                 type="tertiary",
@@ -168,7 +169,7 @@ def pin_now(ctx: DataContext, settings: Settings, experiment_id: str, variant: s
     try:
         pin = pins.pin_readout(ctx.path, loaders.readout(ctx, settings), experiment_id, variant)
     except (InputError, OSError) as exc:
-        st.error(f"Could not pin the readout: {exc}", icon=":material/error:")
+        st.error(md_escape(f"Could not pin the readout: {exc}"), icon=":material/error:")
         return
     pinned_query = url.view_query(ctx.workspace, DEFAULT, pin=pin.id)
     st.success(
@@ -190,8 +191,10 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
     if requested is not None and requested not in names:
         shown = requested if len(requested) <= 40 else requested[:40] + "…"
         st.warning(
-            f"There is no experiment {shown!r} in {ctx.name}. Pick one below or go back to the "
-            "portfolio.",
+            md_escape(
+                f"There is no experiment {shown!r} in {ctx.name}. Pick one below or go back to "
+                "the portfolio."
+            ),
             title="Unknown experiment",
             icon=":material/search_off:",
         )
@@ -233,7 +236,9 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
     if variant not in treatments:
         shown = variant if len(variant) <= 40 else variant[:40] + "…"
         st.warning(
-            f"Experiment {experiment_id} has no treatment {shown!r}: showing {treatments[0]!r}.",
+            md_escape(
+                f"Experiment {experiment_id} has no treatment {shown!r}: showing {treatments[0]!r}."
+            ),
             icon=":material/warning:",
         )
         variant = treatments[0]
@@ -241,6 +246,7 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
     variant = st.segmented_control(
         "Treatment on view",
         treatments,
+        format_func=md_escape,
         required=True,
         **url.url_bound("variant", variant, treatments[0]),
     )

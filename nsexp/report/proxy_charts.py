@@ -81,11 +81,16 @@ def edge_scatter(
 def _scatter(points: pl.DataFrame, row: dict, x_name: str, y_name: str, width: int | None) -> Chart:
     x = alt.X("effect:Q", title=f"{x_name} effect", axis=alt.Axis(format="+.0%"))
     y = alt.Y("ns_effect:Q", title=f"{y_name} effect", axis=alt.Axis(format="+.0%"))
+    # The metrics' names are data fields, never tooltip titles: Vega-Lite writes those into an
+    # expression, where a backslash or quote in a label breaks the chart.
+    points = points.with_columns(x_name=pl.lit(x_name), y_name=pl.lit(y_name))
     tooltip = [
         alt.Tooltip("experiment:N"),
         alt.Tooltip("variant:N"),
-        alt.Tooltip("effect:Q", format="+.1%", title=x_name),
-        alt.Tooltip("ns_effect:Q", format="+.1%", title=y_name),
+        alt.Tooltip("x_name:N", title="Input"),
+        alt.Tooltip("effect:Q", format="+.1%", title="Its effect"),
+        alt.Tooltip("y_name:N", title="Drives"),
+        alt.Tooltip("ns_effect:Q", format="+.1%", title="Effect there"),
     ]
     base = alt.Chart(points)
     colour = alt.Color(

@@ -20,6 +20,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from nsexp.analysis.settings import Settings
 from nsexp.errors import InputError
 from nsexp.io import default_data_dir
+from nsexp.report.text import md_escape
 from nsexp.store import pins, workspaces
 
 _KEY = "_nsexp_frame"
@@ -68,7 +69,8 @@ def data_context() -> DataContext:
         path = workspaces.resolve(root, requested)
     except InputError as exc:
         st.warning(
-            f"{as_sentence(exc.message)} Showing the bundled data.", icon=":material/warning:"
+            md_escape(f"{as_sentence(exc.message)} Showing the bundled data."),
+            icon=":material/warning:",
         )
         requested, path = None, root
     return DataContext(root, requested, path, workspaces.data_stamp(path))
@@ -79,7 +81,7 @@ def settings_from_url() -> Settings:
     leaves the URL and keeps its default."""
     settings, problems = Settings.from_query(st.query_params.to_dict())
     for key, message in problems.items():
-        st.warning(f"{message} Showing the default instead.", icon=":material/warning:")
+        st.warning(md_escape(f"{message} Showing the default instead."), icon=":material/warning:")
         del st.query_params[key]
     return settings
 

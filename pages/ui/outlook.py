@@ -9,6 +9,7 @@ from nsexp import format as fmt
 from nsexp.analysis.learned import alert_sentence
 from nsexp.analysis.readout import TreatmentReadout
 from nsexp.report.notes import prediction_note
+from nsexp.report.text import md_escape
 
 
 def alerts(t: TreatmentReadout) -> None:
@@ -16,7 +17,7 @@ def alerts(t: TreatmentReadout) -> None:
     if t.learned is None or t.verdict == "invalid":
         return
     for alert in t.learned.alerts:
-        st.warning(alert_sentence(alert), icon=":material/troubleshoot:")
+        st.warning(md_escape(alert_sentence(alert)), icon=":material/troubleshoot:")
 
 
 def predicted_metric(t: TreatmentReadout) -> None:
@@ -36,7 +37,7 @@ def prediction_caption(t: TreatmentReadout) -> None:
     """The prediction in one plain sentence under the North Star's figures."""
     note = prediction_note(t) if t.verdict != "invalid" else None
     if note:
-        st.caption(f"Predicted: {note}")
+        st.caption(f"Predicted: {md_escape(note)}")
 
 
 def card_reasons(t: TreatmentReadout) -> list[str]:

@@ -15,6 +15,7 @@ import polars as pl
 import streamlit as st
 
 from nsexp.errors import InputError
+from nsexp.report.text import md_escape
 from nsexp.store import storage
 from nsexp.store import workspaces as ws
 
@@ -86,7 +87,7 @@ def manage_workspaces(root: Path) -> None:
     try:
         quota = storage.mb(storage.max_storage_bytes())
     except InputError as exc:
-        st.error(exc.message, icon=":material/error:")
+        st.error(md_escape(exc.message), icon=":material/error:")
         return
     table, pins = _table(root)
     st.caption(
