@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,13 +59,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`streamlit run app.py` on a free port over a copy of the demo data; stopped at the end."""
+@contextmanager
+def serve(data: Path, log_path: Path) -> Iterator[str]:
+    """`streamlit run app.py` on a free port over `data`, its output in `log_path`; its base URL
+    while the block runs, stopped after."""
     require_chromium()
-    data = copy_demo(tmp_path_factory.mktemp("browser") / "data")
     port = free_port()
-    log = (tmp_path_factory.getbasetemp() / "streamlit.log").open("w")
+    log = log_path.open("w")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -109,6 +110,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`streamlit run app.py` on a free port over a copy of the demo data; stopped at the end."""
+    require_chromium()
+    data = copy_demo(tmp_path_factory.mktemp("browser") / "data")
+    with serve(data, tmp_path_factory.getbasetemp() / "streamlit.log") as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
