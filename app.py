@@ -8,12 +8,18 @@ the sidebar) before the page runs, so each page file starts with its own content
 # found in sys.modules, so a session that reaches a chart while another session's first
 # dataframe is still importing pandas met a half-initialised module (AttributeError on a cold
 # server under load, bench/load.py). An import here waits until pandas is complete.
+from pathlib import Path
+
 import pandas  # noqa: F401
 import streamlit as st
 
 from pages.ui import frame, loaders, nav, sidebar, storage, url
 
-st.set_page_config(page_title="nsexp", page_icon=":material/star:", layout="wide")
+FAVICON = Path(__file__).parent / "static" / "favicon.png"
+
+# The icon is a file the app serves itself: a ":material/…" icon made every page fetch it from
+# a font CDN.
+st.set_page_config(page_title="nsexp", page_icon=FAVICON, layout="wide")
 
 page = st.navigation(
     [

@@ -137,10 +137,12 @@ st.selectbox(
     help="Every page reads this data; the choice travels in links as ?workspace=<id>.",
 )
 
+shown_above = None  # the data's error, not shown twice when the catalog editor meets it too
 try:
     seen = loaders.overview(ctx)
 except InputError as exc:
-    st.error(md_escape(storage.shown(exc, current, data_root)), icon=":material/error:")
+    shown_above = storage.shown(exc, current, data_root)
+    st.error(md_escape(shown_above), icon=":material/error:")
     seen = None
 
 if seen is not None:
@@ -236,7 +238,8 @@ text = st.text_area("metrics.toml", value=_catalog_text(current), height=320, ke
 try:
     catalog = ws.catalog_from_text(text)
 except InputError as exc:
-    st.error(md_escape(exc.message), icon=":material/error:")
+    if exc.message != shown_above:
+        st.error(md_escape(exc.message), icon=":material/error:")
     catalog = None
 if catalog is not None:
     roles = [m.role for m in catalog.metrics.values()]

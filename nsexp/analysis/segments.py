@@ -20,10 +20,9 @@ from nsexp.config.catalog import Catalog
 from nsexp.errors import InputError
 from nsexp.io import Dataset
 from nsexp.io.files import kind_of, scan
-from nsexp.io.segment import split_id
+from nsexp.io.segment import MAX_SEGMENT_VALUES, split_id
 from nsexp.stats.heterogeneity import cochran_q
 
-MAX_SEGMENT_VALUES = 12
 _RESERVED = ("experiment", "variant", "unit_id", "date")
 
 

@@ -19,6 +19,9 @@ StatsEngine = Literal["frequentist", "bayesian"]
 STATS_ENGINES: tuple[StatsEngine, ...] = ("frequentist", "bayesian")
 # The settings a link carries: everything a person can choose in the app.
 QUERY_KEYS = ("alpha", "correction", "sequential", "cuped", "engine", "bootstrap")
+# The bootstrap resamples a link may ask for (0: off): each value is a cached readout and seconds
+# of CPU, so the app offers a few, not any number the CLI accepts (docs/deployment.md, "Limits").
+BOOTSTRAP_CHOICES = (0, 1000, 2000, 5000, 10_000)
 _DECIMAL = re.compile(r"0?\.\d{1,4}")  # plain decimals: 0.05, .01, 0.0001
 
 
@@ -143,8 +146,9 @@ def _parse(key: str, text: str) -> Any:
         on = text == "true"
         return on if key == "sequential" else (None if on else False)
     if key == "bootstrap":
-        if not text.isdigit() or len(text) > 6:
-            raise ValueError("which is not a number of resamples")
+        if text not in map(str, BOOTSTRAP_CHOICES):
+            offered = ", ".join(map(str, BOOTSTRAP_CHOICES))
+            raise ValueError(f"which is not one of the resamples offered ({offered})")
         return int(text)
     options = {"correction": CORRECTIONS, "engine": STATS_ENGINES}[key]
     if text not in options:

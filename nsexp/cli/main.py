@@ -1,8 +1,9 @@
 """The `nsexp` entry point: one parser, one dispatch, one rule for bad input.
 
 Every command's `run` returns the text to print and raises InputError for input a person can
-fix; `main` turns that into one `error:` line and exit code 2. Commands import the analysis
-only when they run, so `nsexp --help` starts fast.
+fix; `main` turns that into one `error:` line and exit code 2. Everything printed goes through
+`terminal_safe`, so no label, name or variant in the data can act on the terminal. Commands
+import the analysis only when they run, so `nsexp --help` starts fast.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 from nsexp import __version__
 from nsexp.cli import plan, proxies, readout, tree
 from nsexp.errors import InputError
+from nsexp.report.text import terminal_safe
 
 EXIT_BAD_INPUT = 2
 
@@ -22,7 +24,9 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         """Print one `error:` line and exit 2."""
-        sys.stderr.write(f"error: {message}; see `nsexp --help`\n")
+        sys.stderr.write(
+            terminal_safe(f"error: {message}; see `nsexp --help`", one_line=True) + "\n"
+        )
         sys.exit(EXIT_BAD_INPUT)
 
 
@@ -42,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         text = args.run(args)
     except InputError as exc:
-        sys.stderr.write(f"error: {exc.message}\n")
+        sys.stderr.write(terminal_safe(f"error: {exc.message}", one_line=True) + "\n")
         return EXIT_BAD_INPUT
-    sys.stdout.write(text)
+    sys.stdout.write(terminal_safe(text))
     return 0

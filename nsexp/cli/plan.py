@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 from nsexp.errors import InputError
+
+# The plan squares the mean and the effect: inputs whose squares a float holds (docs/cli.md).
+MAX_MEAN = 1e150
+MAX_VARIANCE = 1e300
+MAX_EFFECT = 10.0  # +1,000%
+# variance / (effect x mean)^2 above this needs about 10^12 units per arm or more: no plan
+MAX_NOISE_TO_EFFECT = 1e12
+_FLOATS = ("baseline_mean", "baseline_variance", "proportion", "daily_units", "effect", "alpha")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -45,6 +54,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _check_plan(args: argparse.Namespace) -> tuple[float, float]:
     """Validate plan arguments; return the baseline mean and variance."""
+    _check_finite(args)
     if args.proportion is not None:
         if not 0 < args.proportion < 1:
             raise InputError("--proportion must be between 0 and 1", fix="e.g. --proportion 0.2")
@@ -66,6 +76,7 @@ def _check_plan(args: argparse.Namespace) -> tuple[float, float]:
         if args.baseline_mean == 0:
             raise InputError("--baseline-mean is 0", fix="a relative effect needs a nonzero mean")
         mean, var = args.baseline_mean, args.baseline_variance
+        _check_magnitudes(mean, var)
     checks = [
         (args.daily_units > 0, "--daily-units must be positive", "e.g. --daily-units 5000"),
         (args.effect != 0, "--effect must not be 0", "e.g. --effect 0.02 for +2%"),
@@ -77,7 +88,50 @@ def _check_plan(args: argparse.Namespace) -> tuple[float, float]:
     for ok, problem, fix in checks:
         if not ok:
             raise InputError(problem, fix=fix)
+    _check_detectable(mean, var, args.effect)
     return mean, var
+
+
+def _check_finite(args: argparse.Namespace) -> None:
+    """Every number given is finite, and the effect a relative one (nan, inf and 1e300 answer
+    no plan: they made tracebacks or "0 units per arm")."""
+    for name in (*_FLOATS, "power", "cuped_rho"):
+        value = getattr(args, name)
+        if value is not None and not math.isfinite(value):
+            option = "--" + name.replace("_", "-")
+            raise InputError(
+                f"{option} {value} is not a finite number", fix=f"give {option} a number"
+            )
+    if abs(args.effect) > MAX_EFFECT:
+        raise InputError(
+            f"--effect {args.effect:g} is not a relative effect a test is planned for",
+            fix=f"give a relative effect of at most ±{MAX_EFFECT:g}, e.g. --effect 0.02 for +2%",
+        )
+
+
+def _check_magnitudes(mean: float, var: float) -> None:
+    """The mean and variance are numbers a float can square (1e308 made a traceback)."""
+    for option, value, size, limit in (
+        ("--baseline-mean", mean, abs(mean), MAX_MEAN),
+        ("--baseline-variance", var, var, MAX_VARIANCE),
+    ):
+        if not 1 / limit <= size <= limit:
+            raise InputError(
+                f"{option} {value:g} is outside ±{1 / limit:g} to ±{limit:g}, too far from 1 to "
+                "square",
+                fix="give the metric in other units (e.g. thousands, or per thousand)",
+            )
+
+
+def _check_detectable(mean: float, var: float, effect: float) -> None:
+    """The effect is not too small to ever detect (1e-300 made a traceback)."""
+    log_ratio = math.log10(var) - 2 * (math.log10(abs(effect)) + math.log10(abs(mean)))
+    if log_ratio > math.log10(MAX_NOISE_TO_EFFECT):
+        raise InputError(
+            f"--effect {effect:g} is too small to detect: against a variance of {var:g} and a "
+            f"mean of {mean:g} it would take about 10^{log_ratio:.0f} units per arm or more",
+            fix="give a larger --effect, e.g. the smallest lift worth acting on such as 0.01",
+        )
 
 
 def run(args: argparse.Namespace) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from nsexp.analysis.settings import STATS_ENGINES, Settings
+from nsexp.errors import InputError
 from nsexp.stats.multiplicity import CORRECTIONS
 
 
@@ -64,6 +65,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def settings_of(args: argparse.Namespace) -> Settings:
     """The analysis Settings the command line asks for (validated)."""
+    if args.seed < 0:
+        raise InputError(
+            f"--seed {args.seed} is negative", fix="give a seed of 0 or more, e.g. --seed 0"
+        )
+    if args.sequential_n is not None and not args.sequential:
+        raise InputError(
+            "--sequential-n tunes the sequential boundary, but --sequential is not on",
+            fix="add --sequential, or drop --sequential-n",
+        )
     return Settings(
         alpha=args.alpha,
         correction=args.correction,
@@ -86,8 +96,8 @@ def run(args: argparse.Namespace) -> str:
     from nsexp.report.markdown import to_markdown, to_table
     from nsexp.report.segments import segment_output
 
+    settings = settings_of(args)  # bad options fail before the data is read
     dataset = load_dataset(args.path, args.metrics, segment=args.segment, control=args.control)
-    settings = settings_of(args)
     if args.segment is not None:
         return segment_output(segment_readout(dataset, settings, args.experiment), args.format)
     learning = readout_learning(dataset, settings)

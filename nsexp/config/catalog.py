@@ -230,6 +230,7 @@ def _parse_metric(mid: str, spec: object, source: str) -> Metric:
     for key in ("label", "column", "numerator", "denominator", "description", "covariate"):
         if key in spec and not isinstance(spec[key], str):
             raise InputError(f"{where} {key} must be a string", file=source)
+    _check_columns(spec, mid, where, source)
     if mtype == "ratio":
         if not spec.get("numerator") or not spec.get("denominator"):
             raise InputError(
@@ -261,6 +262,26 @@ def _parse_metric(mid: str, spec: object, source: str) -> Metric:
         input=spec.get("input"),
         owner=spec.get("owner", ""),
     )
+
+
+def _check_columns(spec: dict, mid: str, where: str, source: str) -> None:
+    """`column` and `covariate` name a column (an empty name is refused, not ignored), and the
+    covariate is not the metric's own column (adjusting a metric by itself leaves nothing)."""
+    for key in ("column", "covariate"):
+        if key in spec and not spec[key].strip():
+            raise InputError(
+                f'{where} {key} = "" names no column',
+                file=source,
+                fix=f"give the data's column name, or leave {key} out"
+                + (" to read the column named like the metric" if key == "column" else ""),
+            )
+    if "covariate" in spec and spec["covariate"] == spec.get("column", mid):
+        raise InputError(
+            f"{where} covariate = {spec['covariate']!r} is the metric's own column",
+            file=source,
+            fix="name the same metric measured before the experiment (e.g. a pre-period "
+            "column), or remove covariate",
+        )
 
 
 def _check_tree_keys(spec: dict, where: str, source: str) -> None:

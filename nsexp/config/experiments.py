@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,7 +138,7 @@ def _parse_one(eid: str, spec: object, source: str) -> ExperimentInfo:
             fix="give the units a treatment and the control will have together at the planned "
             "end, a whole number, e.g. planned_units = 40000",
         )
-    start = spec.get("start", "")
+    start = _start(spec.get("start", ""), where, source)
     status = spec.get("status")
     if status is not None and status not in STATUSES:
         raise InputError(
@@ -152,7 +153,28 @@ def _parse_one(eid: str, spec: object, source: str) -> ExperimentInfo:
         expected_split={str(k): float(v) for k, v in split.items()},
         owner=str(spec.get("owner", "")),
         hypothesis=str(spec.get("hypothesis", "")),
-        start=start.isoformat() if hasattr(start, "isoformat") else str(start),
+        start=start,
         status=status,
         planned_units=planned,
+    )
+
+
+def _start(value: object, where: str, source: str) -> str:
+    """`start` as ISO text: a TOML date or date-time, or text that reads as one ("" if left
+    out); anything else is refused, not ignored."""
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, str) and value:
+        for parse in (dt.date.fromisoformat, dt.datetime.fromisoformat):
+            try:
+                parse(value)
+                return value
+            except ValueError:
+                continue
+    if value == "":
+        return ""
+    raise InputError(
+        f"{where} start = {value!r} is not a date",
+        file=source,
+        fix="write the start as an ISO date, e.g. start = 2026-01-31",
     )

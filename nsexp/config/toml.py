@@ -18,6 +18,18 @@ from typing import Any
 from nsexp.errors import InputError
 
 MAX_TOML_BYTES = 1_000_000  # a catalog of thousands of metrics is far below this
+_BOM = "\ufeff"  # a UTF-8 byte-order mark (Windows editors write one): read as nothing
+
+
+def refuse_utf16(head: bytes, file: str | Path) -> None:
+    """Refuse UTF-16 text (its byte-order mark, or a NUL byte in its first character) with the
+    fix: read as UTF-8 it gave misleading messages (no variant column, a syntax error)."""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in head[:2]:
+        raise InputError(
+            "is UTF-16 text, and nsexp reads UTF-8",
+            file=file,
+            fix="save it as UTF-8 (Excel: Save As, CSV UTF-8; or iconv -f UTF-16 -t UTF-8)",
+        )
 
 
 def parse_toml(text: str, source: str) -> dict[str, Any]:
@@ -29,7 +41,7 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
             fix="a configuration file this large is not a catalog; check the file",
         )
     try:
-        return tomllib.loads(text)
+        return tomllib.loads(text.removeprefix(_BOM))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"not valid TOML ({exc})", file=source, fix="fix the TOML syntax") from exc
     except RecursionError as exc:
@@ -41,9 +53,12 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    """Read and parse a TOML file (UTF-8); InputError naming the file on any failure."""
+    """Read and parse a TOML file (UTF-8, with or without a byte-order mark); InputError naming
+    the file on any failure."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        refuse_utf16(data, path)
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(
             "not valid TOML (not UTF-8 text)", file=path, fix="save the file as UTF-8"

@@ -21,6 +21,7 @@ from nsexp.io.cross import cross_totals, empty_cross
 from nsexp.io.cumulative import as_daily
 from nsexp.io.engines import SOURCE_FILE, SourceConfig, load_source, read_source
 from nsexp.io.files import check_dates, data_files, kind_of, require_variant, scan
+from nsexp.io.limits import Limits, check_arm_metrics, check_files
 from nsexp.io.overflow import check_finite_sums
 from nsexp.io.schema import KEYS, SUMMARY_SCHEMA
 from nsexp.io.segment import drop_thin_segments, segment_infos, tag_segment, unit_files
@@ -79,18 +80,25 @@ def load_dataset(
     metrics: str | Path | None = None,
     segment: str | None = None,
     control: str | None = None,
+    limits: Limits | None = None,
 ) -> Dataset:
     """Read a data directory or one data file, with metrics.toml beside it unless given.
 
     With `segment`, unit-level rows are split by that column: each experiment's segment is read
     as an experiment of its own (see nsexp.io.segment). `control` names the control arm of
-    experiments that experiments.toml does not cover (the CLI's --control)."""
+    experiments that experiments.toml does not cover (the CLI's --control). `limits` bound the
+    rows and cells read and the figures a readout will compute (default: the NSEXP_MAX_...
+    environment variables, unset: none; nsexp.io.limits)."""
     path = Path(path)
+    limits = Limits.from_env() if limits is None else limits
     root, source, files = _locate(path)
     catalog = load_catalog(metrics if metrics is not None else root / "metrics.toml")
     infos = load_experiments(root / "experiments.toml")
+    if source is None:
+        check_files(files, limits)
     files, reads = _read_all(root, source, files, catalog, segment)
     summary = pl.concat([r.summary for r in reads]).select(list(SUMMARY_SCHEMA))
+    check_arm_metrics(summary, limits)
     _check_duplicates(summary, files)
     _check_every_metric_read(reads, catalog)
     where = _files_by_experiment(reads, files)
@@ -131,7 +139,7 @@ def _locate(path: Path) -> tuple[Path, SourceConfig | None, list[Path]]:
     if not files:
         raise InputError(
             "no CSV or Parquet files in the directory",
-            file=path,
+            file=path if path.name not in ("", "..") else os.path.abspath(path),  # not "."
             fix="add experiment data (*.csv or *.parquet) or point at another directory",
         )
     return root, source, files
@@ -189,7 +197,7 @@ def _experiments(
     problems = _merge(r.problems for r in reads)
     notes = _merge(r.notes for r in reads)
     arms = summary.group_by("experiment").agg(pl.col("variant").unique().sort())
-    return {
+    out = {
         eid: _experiment(
             eid,
             tuple(arms_of),
@@ -201,6 +209,15 @@ def _experiments(
         )
         for eid, arms_of in sorted(arms.iter_rows())
     }
+    ignored = [e for e in out.values() if e.control != asked.control]
+    if asked.control is not None and ignored and all(e.info.control for e in out.values()):
+        raise InputError(
+            f"--control {asked.control!r} applies to no experiment: experiments.toml names "
+            f"the control of every one (e.g. {ignored[0].id}: {ignored[0].control!r})",
+            file=root / "experiments.toml",
+            fix="drop --control, or remove control from the experiments it should choose for",
+        )
+    return out
 
 
 def fingerprint(paths: list[Path]) -> str:

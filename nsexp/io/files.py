@@ -9,6 +9,7 @@ from typing import Literal
 import polars as pl
 
 from nsexp.config.catalog import COLUMN_KEYS, SUMMARY_COLUMN_KEYS, Catalog
+from nsexp.config.toml import refuse_utf16
 from nsexp.errors import InputError
 
 DATA_SUFFIXES = (".csv", ".parquet")
@@ -21,6 +22,12 @@ WIDE_COLUMNS = ("metric", "count_c", "count_t", "mean_c", "mean_t")
 MAX_COLUMNS = 10_000
 MAX_HEADER_BYTES = 2_000_000  # a CSV header of MAX_COLUMNS names of up to 200 characters
 MAX_PARQUET_FOOTER_BYTES = 64_000_000  # the metadata Polars parses before reading a row
+# Files named .csv that are not text: Polars would decompress gzip and zstd whole, in memory
+_COMPRESSED = {
+    b"\x1f\x8b": "gzip-compressed",
+    b"\x28\xb5\x2f\xfd": "zstd-compressed",
+    b"PK\x03\x04": "a ZIP archive (an Excel workbook?)",
+}
 _WIDTH_FIX = (
     f"keep at most {MAX_COLUMNS:,} columns per file: split the metrics over several files, or "
     "drop the columns no metric reads"
@@ -81,9 +88,9 @@ def scan(path: Path, catalog: Catalog) -> pl.LazyFrame:
     return lazy.rename(renames) if any(a != b for a, b in renames.items()) else lazy
 
 
-def check_width(path: Path) -> None:
+def check_width(path: Path) -> list[str]:
     """Refuse a file with more than MAX_COLUMNS columns, or two columns of one name, from its
-    CSV header line or Parquet footer alone: before Polars parses a row."""
+    CSV header line or Parquet footer alone: before Polars parses a row; its column names."""
     names = _csv_header(path) if path.suffix.lower() == ".csv" else _parquet_names(path)
     if len(names) > MAX_COLUMNS:
         raise InputError(
@@ -101,12 +108,22 @@ def check_width(path: Path) -> None:
                 fix="give every column a distinct name (rename or drop one of the two)",
             )
         seen.add(name)
+    return names
 
 
 def _csv_header(path: Path) -> list[str]:
-    """The column names of a CSV's first record, read from at most MAX_HEADER_BYTES."""
+    """The column names of a CSV's first record, read from at most MAX_HEADER_BYTES; a
+    compressed or UTF-16 file is refused whatever its size."""
     with path.open("rb") as handle:
         head = handle.read(MAX_HEADER_BYTES + 1)
+    packed = next((kind for magic, kind in _COMPRESSED.items() if head.startswith(magic)), None)
+    if packed:
+        raise InputError(
+            f"is {packed}, not CSV text",
+            file=path,
+            fix="decompress it and read the .csv inside, or export the data as Parquet",
+        )
+    refuse_utf16(head, path)
     text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
     first, newline, _ = text.partition("\n")
     if not newline and len(head) > MAX_HEADER_BYTES:

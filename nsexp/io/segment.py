@@ -17,6 +17,10 @@ from nsexp.io.files import experiment_expr, kind_of, scan
 from nsexp.io.units import FileRead
 
 MISSING = "(none)"
+# The most values a segment column may take: each value is read out as an experiment of its
+# own, so an id-like column (`--segment unit_id`) would run for minutes. The app offers only
+# columns within it; the CLI refuses others before reading out.
+MAX_SEGMENT_VALUES = 12
 
 
 def split_id(eid: str, column: str) -> tuple[str, str]:
@@ -40,6 +44,16 @@ def tag_segment(lazy: pl.LazyFrame, path: Path, column: str, kind: str) -> pl.La
             file=path,
             column=column,
             fix=f"pick one of the file's columns: {', '.join(names)}",
+        )
+    values = lazy.select(pl.col(column).n_unique()).collect().item()
+    if values > MAX_SEGMENT_VALUES:
+        raise InputError(
+            f"has {values:,} distinct values, more than the {MAX_SEGMENT_VALUES} a segment "
+            "readout takes",
+            file=path,
+            column=column,
+            fix=f"segment by a column with 2 to {MAX_SEGMENT_VALUES} values, such as a "
+            "platform or country",
         )
     value = pl.col(column).cast(pl.String).fill_null(MISSING)
     return lazy.with_columns(

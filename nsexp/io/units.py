@@ -355,7 +355,8 @@ def check_proportions(wide: pl.DataFrame, metrics: list[Metric], path: Path) -> 
 
 
 def note_missing_values(wide: pl.DataFrame, metrics: list[Metric], read: FileRead) -> None:
-    """Note, per experiment, how many units have no value for each metric."""
+    """Note, per experiment, how many units have no finite value for each metric (an infinite
+    cell is left out like an empty one, and the note says so)."""
     per_exp = wide.group_by("experiment").agg(
         pl.col("units").sum(), *(pl.col(f"{m.id}__n").sum() for m in metrics)
     )
@@ -364,7 +365,8 @@ def note_missing_values(wide: pl.DataFrame, metrics: list[Metric], read: FileRea
             gap = row["units"] - row[f"{metric.id}__n"]
             if gap:
                 read.notes.setdefault(row["experiment"], []).append(
-                    f"{metric.id}: {gap} of {row['units']} units have no value and are left out."
+                    f"{metric.id}: {gap} of {row['units']} units have no finite value (empty, "
+                    "NaN or infinite) and are left out."
                 )
 
 

@@ -2,8 +2,10 @@
 settings that produced them and the link back to the view.
 
 Text cells that a spreadsheet would run as a formula (starting with =, +, -, @, a tab or a
-carriage return; OWASP's CSV-injection guidance) get a leading apostrophe; numbers are numbers
-and are left alone."""
+carriage return; OWASP's CSV-injection guidance) get a leading apostrophe, and so does each
+such start after a `;`, `,`, tab or line break inside a cell, where a spreadsheet that splits
+on another separator (semicolon locales) starts a new cell; numbers are numbers and are left
+alone."""
 
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from nsexp.analysis.settings import Settings
 HEAD = ("experiment", "variant", "verdict", "north_star_status")
 HOW = ("alpha", "correction", "engine", "sequential", "view")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# a formula start after a field separator of any locale (and spaces): x;=1+1 -> x;'=1+1
+_INNER_FORMULA = r"([;,\t\r\n][ ]*)([=+\-@])"
 
 
 def readout_csv(e: ExperimentReadout, settings: Settings, view: str = "") -> str:
@@ -44,7 +48,8 @@ def readout_csv(e: ExperimentReadout, settings: Settings, view: str = "") -> str
 
 
 def inert(column: str) -> pl.Expr:
-    """A text column with every cell a spreadsheet would evaluate prefixed by an apostrophe."""
-    col = pl.col(column)
+    """A text column with every cell, and every part of a cell after a field separator, that a
+    spreadsheet would evaluate prefixed by an apostrophe."""
+    col = pl.col(column).str.replace_all(_INNER_FORMULA, "$1'$2")
     risky = pl.any_horizontal(col.str.starts_with(s) for s in _FORMULA_START)
     return pl.when(risky).then(pl.lit("'") + col).otherwise(col).alias(column)

@@ -5,6 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+# What a terminal acts on rather than shows: C0 controls but the line feed (ESC starts the
+# sequences that retitle a window, clear the screen or write the clipboard; CR overwrites a
+# line), DEL, the C1 controls (U+009B is a one-character CSI) and the bidirectional embeddings,
+# overrides and isolates, which can reorder a verdict line.
+_TERMINAL_ESCAPES = {
+    c: f"\\u{c:04x}"
+    for c in (*range(0x20), *range(0x7F, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+    if c != 0x0A
+}
+_ONE_LINE_ESCAPES = {**_TERMINAL_ESCAPES, 0x0A: "\\u000a"}
+
 
 def aligned(
     headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "", rule: bool = True
@@ -17,6 +28,14 @@ def aligned(
 
     head = [line(headers), line(["-" * w for w in widths])] if rule else [line(headers)]
     return "\n".join([*head, *map(line, rows)])
+
+
+def terminal_safe(text: str, *, one_line: bool = False) -> str:
+    r"""Text for a terminal with every control and bidirectional override written as a `\uXXXX`
+    escape, so no label, name or variant in it can act on the terminal (`one_line`: line feeds
+    too, for an error line). In JSON text those characters only occur inside strings, where the
+    escape is valid JSON for the same string."""
+    return text.translate(_ONE_LINE_ESCAPES if one_line else _TERMINAL_ESCAPES)
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

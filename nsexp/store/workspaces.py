@@ -10,6 +10,8 @@ Limits (documented in docs/deployment.md and on the Data page):
   .streamlit/config.toml, which Streamlit's uploader counts in megabytes of 10^6 bytes in the
   browser) per workspace, all files together, and at most MAX_FILES files;
 - at least one CSV or Parquet file, and room under the storage quota (nsexp.store.storage);
+- rows, cells and experiment × arm × metric figures within nsexp.io.limits.UPLOAD_LIMITS,
+  checked from the files' metadata before a row is read, and again whenever a workspace is read;
 - file names are plain base names of ASCII letters, digits, `.`, `_`, `-`, ending in .csv or
   .parquet; the only TOML files are metrics.toml and experiments.toml;
 - an upload without metrics.toml gets a copy of the current catalog (the data root's metrics.toml
@@ -37,6 +39,7 @@ from nsexp.config.toml import parse_toml
 from nsexp.errors import InputError
 from nsexp.io import load_dataset
 from nsexp.io.files import DATA_SUFFIXES, data_files
+from nsexp.io.limits import UPLOAD_LIMITS
 from nsexp.store.storage import (
     MB,
     PINS_DIR,
@@ -215,7 +218,7 @@ def _stage(staging: Path, target: Path, files: dict[str, bytes], copied: bool, w
     for name, content in files.items():
         (staging / name).write_bytes(content)
     try:
-        dataset = load_dataset(staging)
+        dataset = load_dataset(staging, limits=UPLOAD_LIMITS)
     except InputError as exc:
         raise _relabel(exc, staging) from None
     info = WorkspaceInfo(

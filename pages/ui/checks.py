@@ -94,6 +94,12 @@ def bootstrap_section(
     if not loaders.has_units(ctx, experiment_id):
         return 0
     st.subheader("Robustness check", anchor=False)
+    refusal = loaders.bootstrap_refusal(
+        ctx, experiment_id, resamples or loaders.BOOTSTRAP_RESAMPLES
+    )
+    if refusal:
+        st.info(f"No bootstrap here: {refusal}.", icon=":material/block:")
+        return 0
     if not resamples:
         st.button(
             f"Check with the bootstrap ({loaders.BOOTSTRAP_RESAMPLES:,} resamples)",

@@ -30,6 +30,7 @@ from nsexp.analysis.settings import Settings
 from nsexp.analysis.srm import srm_checks
 from nsexp.errors import InputError
 from nsexp.io import Dataset, default_data_dir, load_dataset
+from nsexp.io.limits import UPLOAD_LIMITS, Limits, check_resamples
 from nsexp.learning.history import Learning, readout_learning
 from nsexp.learning.proxies import Impact, cumulative_impact
 from nsexp.learning.tree import TreeEvidence
@@ -45,6 +46,10 @@ P = ParamSpec("P")
 T = TypeVar("T")
 TTL = 3600
 BOOTSTRAP_RESAMPLES = 2000
+# A readout and its learning are the heavy entries, one per data version and settings (each α in
+# a link): each is bounded by the arm-metric limit (about 100 MB at an upload's limit), and at
+# most HEAVY_ENTRIES of each are kept (docs/deployment.md, "Limits").
+HEAVY_ENTRIES = 4
 
 
 def _or_stop(call: Callable[P, T]) -> Callable[P, T]:
@@ -64,17 +69,24 @@ def _or_stop(call: Callable[P, T]) -> Callable[P, T]:
     return guarded
 
 
+def _limits(data: DataContext) -> Limits:
+    """An upload's limits for a workspace; the operator's own (NSEXP_MAX_...) for the root."""
+    return UPLOAD_LIMITS if data.workspace else Limits.from_env()
+
+
 @st.cache_resource(max_entries=4, ttl=TTL, show_spinner=False)
 def _dataset(data: DataContext) -> Dataset:
-    return load_dataset(data.path)
+    return load_dataset(data.path, limits=_limits(data))
 
 
-@st.cache_resource(max_entries=16, ttl=TTL, show_spinner="Learning from past experiments…")
+@st.cache_resource(
+    max_entries=HEAVY_ENTRIES, ttl=TTL, show_spinner="Learning from past experiments…"
+)
 def _learning(data: DataContext, settings: Settings) -> Learning:
     return readout_learning(_dataset(data), settings)
 
 
-@st.cache_resource(max_entries=16, ttl=TTL, show_spinner="Reading out every experiment…")
+@st.cache_resource(max_entries=HEAVY_ENTRIES, ttl=TTL, show_spinner="Reading out every experiment…")
 def _readout(data: DataContext, settings: Settings) -> Readout:
     learned = _learning(data, settings)
     return build_readout(
@@ -182,8 +194,22 @@ def segment_view(
     file, _ = _segment_file(data, experiment_id)
     if file is None:
         raise InputError(f"experiment {experiment_id} has no unit-level file to split")
-    dataset = load_dataset(file, Path(data.path) / "metrics.toml", segment=column)
+    dataset = load_dataset(
+        file, Path(data.path) / "metrics.toml", segment=column, limits=_limits(data)
+    )
     return segment_readout(dataset, settings, experiment_id)
+
+
+@_or_stop
+def bootstrap_refusal(data: DataContext, experiment_id: str, resamples: int) -> str | None:
+    """Why the app will not resample this experiment's units in one request (too many units for
+    the resamples: nsexp.io.limits), or None."""
+    units = _dataset(data).units.filter(pl.col("experiment") == experiment_id)["units"].sum()
+    try:
+        check_resamples(int(units), resamples, _limits(data))
+    except InputError as exc:
+        return exc.message
+    return None
 
 
 @_or_stop

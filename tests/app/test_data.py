@@ -429,3 +429,39 @@ def test_deeply_nested_source_toml_on_the_data_page(root: Path) -> None:
     at = open_page()
     assert not at.exception
     assert any("source.toml: not valid TOML (nested too deeply" in e for e in errors(at))
+
+
+def test_a_broken_catalog_is_one_error_box(root: Path) -> None:
+    """The data's error and the catalog editor's were the same box twice (issue 19 item 9);
+    an edit that breaks a valid catalog still shows its own error under the editor."""
+    (root / "metrics.toml").write_text("[metrics.lessons\n", encoding="utf-8")
+    at = open_page()
+    assert not at.exception
+    shown = errors(at)
+    assert len(shown) == 1 and shown[0].startswith("metrics.toml: not valid TOML"), shown
+
+
+def test_the_favicon_is_served_by_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    """app.py's page icon is the repo's own PNG, which Streamlit serves from its media
+    endpoint: no page makes the browser fetch an icon font from a CDN."""
+    import streamlit as st
+    from PIL import Image
+    from streamlit.commands.page_config import _get_favicon_string
+
+    asked: dict[str, object] = {}
+    real = st.set_page_config
+
+    def recording(**kwargs: object) -> None:
+        asked.update(kwargs, url=_get_favicon_string(kwargs["page_icon"]))  # as the page gets it
+        real(**kwargs)
+
+    monkeypatch.setattr(st, "set_page_config", recording)
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception
+    icon = Path(str(asked["page_icon"]))
+    assert icon.is_file() and icon.is_relative_to(APP_FILE.parent)
+    with Image.open(icon) as image:
+        assert image.format == "PNG"
+    # a path on the app's own media endpoint (AppTest's media storage is mounted at /mock)
+    url = str(asked["url"])
+    assert url.startswith("/") and "/media/" in url and url.endswith(".png"), url

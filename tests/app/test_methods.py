@@ -16,6 +16,7 @@ from nsexp.analysis.readout import build_readout
 from nsexp.analysis.segments import segment_readout
 from nsexp.analysis.settings import Settings
 from nsexp.io import load_dataset
+from nsexp.io.limits import Limits
 from nsexp.report import markdown
 from nsexp.report.figures import bootstrap_table
 from nsexp.report.json import experiment_dict, experiment_from_dict
@@ -251,3 +252,25 @@ def test_bootstrap_runs_only_on_request(open_app: AppOpener, demo_copy: Path) ->
 
     at.selectbox(key="experiment").select("dark_mode").run()  # summary data: no units
     assert "bootstrap" not in [b.key for b in at.button]
+
+
+def test_no_bootstrap_past_the_unit_resamples_limit(
+    open_app: AppOpener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An experiment with more units than one request may resample gets a sentence, no button,
+    and a link asking for the bootstrap resamples nothing."""
+    monkeypatch.setattr(loaders, "_limits", lambda data: Limits(unit_resamples=10**8))
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise AssertionError("resampled past the limit")
+
+    monkeypatch.setattr(loaders, "bootstrap", fail)
+    query = {"experiment": "push_reminders", "variant": "daily", "bootstrap": "2000"}
+    at = open_app(PAGE, query)
+    assert not at.exception
+    assert "bootstrap" not in [b.key for b in at.button]
+    assert [i.value for i in at.info if i.value.startswith("No bootstrap here")] == [
+        "No bootstrap here: a bootstrap of 2,000 resamples of 100,000 units draws up to "
+        "200,000,000 weights, more than the limit of 100,000,000 per request; run `nsexp "
+        "readout --bootstrap N` on the data, where it has no limit."
+    ]

@@ -117,6 +117,7 @@ def test_unknown_experiment_gets_a_message_and_a_way_back(open_app: AppOpener) -
         ({"sequential": "yes"}, "sequential = 'yes', which is not true or false"),
         ({"cuped": "maybe"}, "cuped = 'maybe', which is not true or false"),
         ({"engine": "magic"}, "engine = 'magic', which is not one of frequentist, bayesian"),
+        ({"bootstrap": "100000"}, "bootstrap = '100000', which is not one of the resamples"),
     ],
 )
 def test_bad_values_warn_and_fall_back_to_the_default(

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 from helpers import METRICS, CliRunner, make_units, write_frame, write_metrics, write_toml
@@ -539,6 +540,139 @@ def case_password_in_source_dsn(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
     return [str(tmp)], ("source.toml", "password=***", "PGPASSWORD")
 
 
+# ------------------------------------- issue 19 item 8: tracebacks and silently ignored options
+
+
+def case_negative_seed(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    base(tmp)
+    args = [str(tmp), "--bootstrap", "10", "--seed", "-1"]
+    return args, ("--seed -1", "is negative", "--seed 0")
+
+
+def case_sequential_n_without_sequential(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    base(tmp)
+    return [str(tmp), "--sequential-n", "100"], ("--sequential-n", "add --sequential")
+
+
+def case_control_that_applies_to_no_experiment(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    base(tmp)
+    write_toml(tmp / "experiments.toml", {"experiments": {"exp": {"control": "control"}}})
+    return [str(tmp), "--control", "nosuch"], (
+        "experiments.toml",
+        "--control 'nosuch' applies to no experiment",
+        "exp: 'control'",
+        "drop --control",
+    )
+
+
+def case_control_not_a_variant(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    base(tmp)
+    return [str(tmp), "--control", "nosuch"], ("'nosuch'", "control, treatment", "variants")
+
+
+def case_covariate_is_the_metric_itself(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    catalog(tmp, lessons={"covariate": "lessons"})
+    return [str(tmp)], ("metrics.toml", "[metrics.lessons]", "own column", "before the experiment")
+
+
+def case_covariate_is_the_mapped_column(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    catalog(tmp, clicks={"column": "clicks", "covariate": "clicks"})
+    return [str(tmp)], ("[metrics.clicks]", "covariate = 'clicks'", "own column")
+
+
+def case_empty_column(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    catalog(tmp, clicks={"column": ""})
+    return [str(tmp)], ("metrics.toml", "[metrics.clicks]", 'column = ""', "leave column out")
+
+
+def case_empty_covariate(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    catalog(tmp, lessons={"covariate": " "})
+    return [str(tmp)], ("[metrics.lessons]", 'covariate = ""', "column name")
+
+
+def case_start_not_a_date(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    base(tmp)
+    write_toml(tmp / "experiments.toml", {"experiments": {"exp": {"start": "yesterday"}}})
+    return [str(tmp)], ("experiments.toml", "[experiments.exp]", "'yesterday'", "ISO date")
+
+
+def case_start_a_number(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    base(tmp)
+    write_toml(tmp / "experiments.toml", {"experiments": {"exp": {"start": 20260131}}})
+    return [str(tmp)], ("experiments.toml", "start = 20260131", "not a date")
+
+
+def case_segment_by_an_id(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    from nsexp.io.segment import MAX_SEGMENT_VALUES
+
+    base(tmp)
+    return [str(tmp), "--segment", "unit_id"], (
+        "exp.csv",
+        "column 'unit_id'",
+        "400 distinct values",
+        f"2 to {MAX_SEGMENT_VALUES} values",
+    )
+
+
+# -------------------------------------- issue 19 item 9: encodings, compressed files, file names
+
+
+def _recoded(tmp: Path, name: str, encoding: str) -> None:
+    """The standard data with one file re-saved in another encoding."""
+    base(tmp)
+    path = tmp / name
+    path.write_text(path.read_text(encoding="utf-8"), encoding=encoding)
+
+
+def case_utf16_csv(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    _recoded(tmp, "exp.csv", "utf-16")  # with its byte-order mark
+    return [str(tmp)], ("exp.csv", "is UTF-16 text", "save it as UTF-8")
+
+
+def case_utf16_csv_without_a_bom(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    _recoded(tmp, "exp.csv", "utf-16-le")
+    return [str(tmp)], ("exp.csv", "is UTF-16 text", "save it as UTF-8")
+
+
+def case_utf16_metrics_toml(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    _recoded(tmp, "metrics.toml", "utf-16")
+    return [str(tmp)], ("metrics.toml", "is UTF-16 text", "save it as UTF-8")
+
+
+def _gzip_csv(tmp: Path, extra: bytes) -> tuple[list[str], tuple[str, ...]]:
+    import gzip
+
+    path = base(tmp)
+    path.write_bytes(gzip.compress(path.read_bytes() + extra, compresslevel=1))
+    return [str(tmp)], ("exp.csv", "is gzip-compressed", "decompress it")
+
+
+def case_small_gzip_csv(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    return _gzip_csv(tmp, b"")
+
+
+def case_gzip_csv_past_the_header_limit(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    """Compressed bytes past MAX_HEADER_BYTES with no newline byte: the same message."""
+    from nsexp.io.files import MAX_HEADER_BYTES
+
+    args, fragments = _gzip_csv(tmp, b"")
+    rng = np.random.default_rng(3)
+    noise = rng.integers(11, 256, MAX_HEADER_BYTES + 1000, dtype=np.uint8).tobytes()
+    path = tmp / "exp.csv"
+    path.write_bytes(path.read_bytes() + noise)
+    return args, fragments
+
+
+def case_zip_named_csv(tmp: Path) -> tuple[list[str], tuple[str, ...]]:
+    import zipfile
+
+    path = base(tmp)
+    text = path.read_bytes()
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("exp.csv", text)
+    return [str(tmp)], ("exp.csv", "is a ZIP archive", "decompress it")
+
+
 CASES: dict[str, Setup] = {
     name.removeprefix("case_"): fn
     for name, fn in dict(globals()).items()
@@ -551,7 +685,11 @@ def test_bad_input_exits_2_with_one_error_line(
     tmp_path: Path, run_cli: CliRunner, name: str
 ) -> None:
     args, fragments = CASES[name](tmp_path)
-    code, out, err = run_cli("readout", *args)
+    assert_one_error(*run_cli("readout", *args), fragments)
+
+
+def assert_one_error(code: int, out: str, err: str, fragments: tuple[str, ...]) -> None:
+    """Exit 2, nothing on stdout, one `error:` line holding every fragment."""
     assert code == 2, (out, err)
     assert out == ""
     lines = err.splitlines()
@@ -560,6 +698,55 @@ def test_bad_input_exits_2_with_one_error_line(
     assert "hun" not in err and "2xyz" not in err  # no part of a password is ever printed
     for fragment in fragments:
         assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"
+
+
+MEAN = ("--baseline-mean", "5", "--baseline-variance", "20", "--daily-units", "1000")
+PLAN_CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "nan_mean": (
+        ("--baseline-mean", "nan", "--baseline-variance", "1", "--effect", "0.02"),
+        ("--baseline-mean nan", "not a finite number"),
+    ),
+    "inf_effect": ((*MEAN, "--effect", "inf"), ("--effect inf", "not a finite number")),
+    "nan_daily_units": (
+        ("--proportion", "0.2", "--effect", "0.02", "--daily-units", "nan"),
+        ("--daily-units nan", "not a finite number"),
+    ),
+    "tiny_effect": ((*MEAN, "--effect", "1e-300"), ("--effect 1e-300", "too small to detect")),
+    "tiny_effect_on_a_proportion": (
+        ("--proportion", "0.2", "--effect", "1e-300", "--daily-units", "100"),
+        ("--effect 1e-300", "too small to detect", "larger --effect"),
+    ),
+    "huge_effect": ((*MEAN, "--effect", "1e300"), ("--effect 1e+300", "at most ±10")),
+    "huge_mean_and_variance": (
+        ("--baseline-mean", "1e308", "--baseline-variance", "1e308", "--effect", "0.02"),
+        ("--baseline-mean 1e+308", "other units"),
+    ),
+    "huge_variance": (
+        ("--baseline-mean", "5", "--baseline-variance", "1e308", "--effect", "0.02"),
+        ("--baseline-variance 1e+308", "other units"),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PLAN_CASES))
+def test_bad_plan_input_exits_2_with_one_error_line(run_cli: CliRunner, name: str) -> None:
+    args, fragments = PLAN_CASES[name]
+    daily = () if "--daily-units" in args else ("--daily-units", "100")
+    assert_one_error(*run_cli("plan", *args, *daily), fragments)
+
+
+def test_an_empty_current_directory_is_named_by_its_path(
+    tmp_path: Path, run_cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`nsexp readout .` names the directory, not "."."""
+    write_metrics(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli("readout", ".")
+    assert_one_error(code, out, err, (f"error: {tmp_path}: ", "no CSV or Parquet files"))
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    code, out, err = run_cli("readout", "..")
+    assert_one_error(code, out, err, (f"error: {tmp_path}: ",))
 
 
 def test_an_error_exits_2_from_a_real_process(tmp_path: Path) -> None:
@@ -600,12 +787,12 @@ TREATMENT = pl.col("variant") == "treatment"
 
 def ok_zero_variance_equal(tmp: Path) -> dict[str, str]:
     fine_units(tmp, clicks=pl.lit(2.0))
-    return {"clicks": "no variation"}
+    return {"clicks": "does not vary within either arm"}
 
 
 def ok_zero_variance_different(tmp: Path) -> dict[str, str]:
     fine_units(tmp, clicks=pl.when(TREATMENT).then(3.0).otherwise(2.0))
-    return {"clicks": "no variation"}
+    return {"clicks": "does not vary within either arm"}
 
 
 def ok_zero_conversions_in_control(tmp: Path) -> dict[str, str]:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pytest
-from helpers import METRICS, make_units, write_frame, write_metrics, write_toml
+from helpers import METRIC_COLUMNS, METRICS, make_units, write_frame, write_metrics, write_toml
 
 from nsexp.analysis.readout import build_readout
 from nsexp.analysis.settings import Settings
@@ -289,7 +289,8 @@ def test_nan_cells_are_missing_values(tmp_path: Path, frame: pl.DataFrame) -> No
     assert all(np.isfinite(got["p_value"].to_numpy()))
     missing = 1240 // 9 + 1
     notes = load_dataset(a).experiments["onboarding"].notes
-    assert f"lessons: {missing} of 1240 units have no value and are left out." in notes
+    gap = f"lessons: {missing} of 1240 units have no finite value (empty, NaN or infinite)"
+    assert f"{gap} and are left out." in notes
 
 
 def test_a_metric_missing_from_one_file_is_a_note(tmp_path: Path, frame: pl.DataFrame) -> None:
@@ -378,6 +379,23 @@ def test_daily_moments_with_a_one_unit_day(tmp_path: Path, frame: pl.DataFrame, 
     for d in (units, daily):
         write_metrics(d)
     assert_same_figures(figures(units), figures(daily))
+
+
+def test_utf8_byte_order_marks_are_read_as_nothing(tmp_path: Path) -> None:
+    """A CSV whose first column is `variant`, metrics.toml and experiments.toml, each saved
+    with a UTF-8 byte-order mark (as Windows editors do), read as without it."""
+    frame = make_units(4, {"control": 200, "treatment": 200}).select("variant", *METRIC_COLUMNS)
+    plain, marked = fresh(tmp_path, "plain"), fresh(tmp_path, "bom")
+    for d in (plain, marked):
+        write_frame(frame, d / "exp.csv")
+        write_metrics(d)
+        write_toml(d / "experiments.toml", {"experiments": {"exp": {"control": "control"}}})
+    for name in ("exp.csv", "metrics.toml", "experiments.toml"):
+        path = marked / name
+        path.write_text(path.read_text(encoding="utf-8"), encoding="utf-8-sig")
+        assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert_same_figures(figures(plain), figures(marked))
+    assert load_dataset(marked).experiments["exp"].control == "control"
 
 
 def test_fingerprint_is_the_same_wherever_the_files_sit(tmp_path: Path) -> None:

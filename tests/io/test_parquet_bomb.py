@@ -1,8 +1,11 @@
 """What held in the issue's attack stays held: a small, highly compressed Parquet file of
-millions of rows is read in bounded memory (streaming), not blown up in memory."""
+millions of rows is read in bounded memory (streaming), not blown up in memory; and under a
+rows limit (an upload's, or NSEXP_MAX_ROWS) it is refused from its metadata, before a row is
+decoded."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +17,13 @@ from helpers import write_metrics
 READ = """
 import sys
 from pathlib import Path
+from nsexp.errors import InputError
 from nsexp.io import load_dataset
-load_dataset(sys.argv[1])
+try:
+    if sys.argv[1:]:  # else the imports alone, for a baseline
+        load_dataset(sys.argv[1])
+except InputError as exc:
+    print(exc.message)
 status = Path("/proc/self/status").read_text().splitlines()
 print(next(int(l.split()[1]) // 1024 for l in status if l.startswith("VmHWM:")))
 """  # VmHWM: this process's own peak (ru_maxrss would carry the parent's over fork)
@@ -33,13 +41,43 @@ def bomb(path: Path, rows: int) -> Path:
     return path
 
 
-@pytest.mark.parametrize("rows", [10_000_000])
-def test_a_parquet_bomb_reads_in_bounded_memory(tmp_path: Path, rows: int) -> None:
-    write_metrics(tmp_path, {"lessons": {"role": "north_star", "type": "mean"}})
-    path = bomb(tmp_path / "bomb.parquet", rows)
-    assert path.stat().st_size < 3_000_000
+ROWS = 10_000_000
+
+
+@pytest.fixture(scope="module")
+def bomb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("bomb")
+    write_metrics(folder, {"lessons": {"role": "north_star", "type": "mean"}})
+    assert bomb(folder / "bomb.parquet", ROWS).stat().st_size < 3_000_000
+    return folder
+
+
+def read(folder: Path | None, **env: str) -> tuple[list[str], int]:
+    """load_dataset in a fresh process (None: imports only): what it printed, and its peak
+    memory in MB."""
     proc = subprocess.run(
-        [sys.executable, "-c", READ, str(tmp_path)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", READ, *([str(folder)] if folder else [])],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **env},
     )
-    peak_mb = int(proc.stdout.strip().splitlines()[-1])
+    lines = proc.stdout.strip().splitlines()
+    return lines[:-1], int(lines[-1])
+
+
+def test_a_parquet_bomb_reads_in_bounded_memory(bomb_dir: Path) -> None:
+    printed, peak_mb = read(bomb_dir)
+    assert printed == []
     assert peak_mb < 400, peak_mb  # the rows alone would be ~250 MB in memory, more as text
+
+
+def test_a_parquet_bomb_past_the_rows_limit_is_refused_before_decoding(bomb_dir: Path) -> None:
+    printed, peak_mb = read(bomb_dir, NSEXP_MAX_ROWS="1000000")
+    assert printed == [
+        f"{bomb_dir / 'bomb.parquet'}: the data files hold at least 10,000,000 rows, more than "
+        "the limit of 1,000,000; aggregate the units first: summary rows (one per experiment, "
+        "arm and metric), or raise NSEXP_MAX_ROWS"
+    ]
+    _, imports_mb = read(None)
+    assert peak_mb < imports_mb + 30, (peak_mb, imports_mb)  # a row group decoded: ~40 MB

@@ -220,7 +220,7 @@ def test_cli_message_is_the_same_but_for_the_directory(root: Path, tmp_path_fact
 
 
 def test_staging_removed_when_validation_crashes(root: Path, monkeypatch) -> None:
-    def boom(path: Path) -> None:
+    def boom(path: Path, **limits: object) -> None:
         assert path.parent == root / "workspaces" and path.name.startswith(".staging-")
         assert (path / "signup.csv").is_file()
         raise RuntimeError("crash")
@@ -247,11 +247,11 @@ def test_rename_race_reuses_the_winner(root: Path, monkeypatch) -> None:
     files = {"signup.csv": UNITS_CSV, "metrics.toml": CATALOG}
     real = ws.load_dataset
 
-    def race(path: Path):
+    def race(path: Path, **limits: object):
         monkeypatch.setattr(ws, "load_dataset", real)
         winner = ws.create_workspace(root, files)  # another session finishes the same upload
         assert winner.path.is_dir()
-        return real(path)
+        return real(path, **limits)
 
     monkeypatch.setattr(ws, "load_dataset", race)
     info = ws.create_workspace(root, files)
