@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from helpers import copy_demo
+from helpers import REPO, copy_demo
 from markdown_it import MarkdownIt
 
 from nsexp.analysis.readout import build_readout
@@ -32,6 +32,8 @@ EXPERIMENT = "hearts_system"
 VARIANT = f"hearts {PAYLOAD}"
 SEGMENT = f"platform {NAME_PAYLOAD}"
 FILE_EXPERIMENT = f"{NAME_PAYLOAD} streak"  # a file without an experiment column: its stem
+# Every page of the app, found in its folder, so a page added later is crawled too.
+PAGES = sorted(f"pages/{p.name}" for p in (REPO / "pages").glob("*.py") if p.name[0] != "_")
 QUERY_KEYS = (
     "workspace",
     "pin",

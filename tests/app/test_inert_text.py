@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import APP_FILE, REPO
+from helpers import APP_FILE
 from payloads import (
     EXPERIMENT,
     FILE_EXPERIMENT,
     HOST,
+    PAGES,
     PAYLOAD,
     QUERY_KEYS,
     SEGMENT,
@@ -26,10 +27,6 @@ from payloads import (
     upload,
 )
 from streamlit.testing.v1 import AppTest
-
-PAGES = sorted(
-    f"pages/{p.name}" for p in (REPO / "pages").glob("*.py") if not p.name.startswith("_")
-)
 
 
 @pytest.fixture(scope="module")
