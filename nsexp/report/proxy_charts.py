@@ -79,10 +79,11 @@ def edge_scatter(
 
 
 def _scatter(points: pl.DataFrame, row: dict, x_name: str, y_name: str, width: int | None) -> Chart:
-    x = alt.X("effect:Q", title=f"{x_name} effect", axis=alt.Axis(format="+.0%"))
-    y = alt.Y("ns_effect:Q", title=f"{y_name} effect", axis=alt.Axis(format="+.0%"))
-    # The metrics' names are data fields, never tooltip titles: Vega-Lite writes those into an
-    # expression, where a backslash or quote in a label breaks the chart.
+    # The metrics' names are data fields and the chart's title, never an encoding's title:
+    # Vega-Lite writes those into tooltip and description expressions, where a backslash or a
+    # quote in a label breaks the chart.
+    x = alt.X("effect:Q", title="Effect on the input", axis=alt.Axis(format="+.0%"))
+    y = alt.Y("ns_effect:Q", title="Effect on what it drives", axis=alt.Axis(format="+.0%"))
     points = points.with_columns(x_name=pl.lit(x_name), y_name=pl.lit(y_name))
     tooltip = [
         alt.Tooltip("experiment:N"),
@@ -95,7 +96,7 @@ def _scatter(points: pl.DataFrame, row: dict, x_name: str, y_name: str, width: i
     base = alt.Chart(points)
     colour = alt.Color(
         "moved:N",
-        title=x_name,
+        title="The input",
         scale=alt.Scale(domain=["moved", "did not move"], range=["#1565c0", "#90a4ae"]),
     )
     x_bars = base.mark_rule(opacity=0.35).encode(x="x_low:Q", x2="x_high:Q", y="ns_effect:Q")
@@ -176,7 +177,7 @@ def impact_chart(impact: Impact) -> Chart:
         alt.Chart(long)
         .mark_point(size=80, filled=True)
         .encode(
-            x=alt.X("lift:Q", title=f"{impact.metric} lift", axis=alt.Axis(format="+.1%")),
+            x=alt.X("lift:Q", title="North Star lift", axis=alt.Axis(format="+.1%")),
             y=y,
             color=alt.Color(
                 "estimate:N",
