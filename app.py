@@ -69,6 +69,7 @@ page = st.navigation(
 url.carry_params(page)
 data = frame.data_context()
 storage.clean_on_start(str(data.root))  # staging left by a stopped server: once per process
+storage.mark_opened(data.path)  # restarts the workspace's expiry clock
 settings = frame.settings_from_url()
 found = loaders.quiet_dataset(data)
 covariate = found is not None and any(m.covariate for m in found.catalog.metrics.values())
@@ -78,3 +79,4 @@ if page.url_path != "data":
     sidebar.data_note(data)
 frame.remember(frame.Frame(data, settings.without("bootstrap"), settings.bootstrap))
 page.run()
+storage.announce_saved()  # a new workspace's link and delete code, once, after any page switch

@@ -2,6 +2,7 @@
 vulture_whitelist.py`, in `make test`): names used in ways vulture cannot see. Each entry says
 why; a name that is really unused is deleted, never listed here."""
 
+from nsexp.analysis.learned import Edge
 from nsexp.analysis.results import MetricResult
 from nsexp.stats.evidence import EdgeEstimates
 from pages.ui import frame
@@ -21,6 +22,14 @@ EdgeEstimates.slope_low
 EdgeEstimates.slope_high
 EdgeEstimates.true_sd_x
 EdgeEstimates.true_sd_y
+
+# Edge's fields are filled by name from the evidence table (nsexp.learning.tree.edge_quality)
+# and read through dataclasses.asdict() into `nsexp tree` / `nsexp proxies` JSON.
+Edge.n_experiments
+Edge.n_same_sign
+Edge.n_within_computed
+Edge.true_sd
+Edge.parent_true_sd
 
 # Property setters with an effect: psycopg's read-only session (io/engines/postgres.py) and
 # numpy's frozen array (stats/meta.py _draw_counts, an lru_cached array shared by callers).

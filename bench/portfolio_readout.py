@@ -42,10 +42,9 @@ def write_both(root: Path) -> dict[str, Path]:
 
 def stages(root: Path, repeats: int = 3) -> dict[str, float]:
     """Median seconds of each stage of `nsexp readout --format json`, in this process."""
-    from nsexp.analysis.readout import build_readout
     from nsexp.analysis.settings import Settings
     from nsexp.io import load_dataset
-    from nsexp.learning.history import readout_learning
+    from nsexp.learning.history import learned_readout, readout_learning
     from nsexp.report.json import dumps, readout_dict
 
     settings = Settings()
@@ -65,14 +64,7 @@ def stages(root: Path, repeats: int = 3) -> dict[str, float]:
         lambda: box.update(learning=readout_learning(box["data"], settings))
     )
     out["readout (build_readout)"] = timed(
-        lambda: box.update(
-            readout=build_readout(
-                box["data"],
-                settings,
-                history=box["learning"].history,
-                learned=box["learning"].learned,
-            )
-        )
+        lambda: box.update(readout=learned_readout(box["data"], settings, learning=box["learning"]))
     )
     out["to a dict (readout_dict)"] = timed(lambda: box.update(doc=readout_dict(box["readout"])))
     out["JSON text (nsexp.report.json.dumps)"] = timed(lambda: dumps(box["doc"]))

@@ -59,6 +59,7 @@ def save(data_root: Path, current: Path, editor_key: str, source: str) -> None:
     except InputError as exc:
         st.session_state[RESULT] = (source, storage.shown(exc, current, data_root), None)
         return
+    storage.saved(info)
     st.session_state[RESULT] = (source, None, info)
     st.query_params["workspace"] = info.id
 
@@ -75,7 +76,8 @@ def show_result(source: str) -> None:
         return
     st.success(
         f"Saved as workspace **{info.id}** ({len(info.files)} files). Every page now reads it, "
-        f"and links carry `?workspace={info.id}`, so colleagues see the same data.",
+        f"and links carry `?workspace={info.id}`: only people you give a link see the data. "
+        "Keep the link and the delete code shown with it (once).",
         icon=":material/check_circle:",
     )
     st.page_link(
@@ -115,12 +117,12 @@ ctx = frame.current().data
 st.title("Data", anchor=False)
 st.caption(
     "Pick the data the app reads, upload your own experiment exports, or edit the metric "
-    "catalog. Uploads are saved as a workspace named by a hash of their content, so a link to "
-    "any page of uploaded data works for your colleagues too."
+    "catalog. Uploads are saved as a private workspace: it is listed nowhere, and a link to any "
+    "page of it works for the colleagues you give it to."
 )
 data_root, current, requested = ctx.root, ctx.path, ctx.workspace or DEMO
 
-workspaces = {w.id: w for w in ws.list_workspaces(data_root)}
+workspaces = {w.id: w for w in storage.mine(data_root)}  # this session's, never everyone's
 options = [DEMO, *workspaces]
 if requested not in options:
     options.append(requested)
@@ -134,7 +136,8 @@ st.selectbox(
     format_func=lambda option: label(option, workspaces),
     key="workspace_pick",
     on_change=switch,
-    help="Every page reads this data; the choice travels in links as ?workspace=<id>.",
+    help="Every page reads this data; the choice travels in links as ?workspace=<id>. "
+    "Listed: the bundled data and the workspaces saved in this session.",
 )
 
 shown_above = None  # the data's error, not shown twice when the catalog editor meets it too
@@ -227,7 +230,7 @@ elif uploaded:
         args=(data_root, current, editor_key, "upload"),
     )
     show_result("upload")
-storage.manage_workspaces(data_root)
+storage.manage_workspaces(data_root, ctx.workspace)
 
 st.header("Metric catalog")
 st.caption(

@@ -3,27 +3,26 @@ much of the reported North Star lift is real."""
 
 from __future__ import annotations
 
-import polars as pl
 import streamlit as st
 
 from nsexp import format as fmt
-from nsexp.learning.tree import LABEL_MEANINGS, MIN_COMPARISONS
+from nsexp.learning.tree import LABEL_MEANINGS, MIN_COMPARISONS, Edge
 from nsexp.report.proxies import impact_sentence
 from nsexp.report.proxy_charts import edge_scatter, impact_chart, ranking_chart
 from nsexp.report.text import md_escape
-from nsexp.report.tree import PLAIN, edge_reason, edges_table, label_definition
+from nsexp.report.tree import PLAIN, by_correlation, edge_reason, edges_table, label_definition
 from pages.ui import frame, loaders
 
 COLUMNS = 2
 
 ctx, settings = frame.current().data, frame.current().settings
 evidence, impact = loaders.insights(ctx, settings)
-catalog, table = evidence.catalog, evidence.edges
+catalog, edges = evidence.catalog, evidence.edges
 
 
-def edge_name(row: dict) -> str:
+def edge_name(edge: Edge) -> str:
     """'Day-7 retention → Lessons completed'."""
-    return f"{catalog.metrics[row['child']].label} → {catalog.metrics[row['parent']].label}"
+    return f"{catalog.metrics[edge.child].label} → {catalog.metrics[edge.parent].label}"
 
 
 st.title("Portfolio insights", anchor=False)
@@ -40,36 +39,36 @@ if experiments < 2:
     )
     st.stop()
 
-rows = list(table.iter_rows(named=True))
-predictive = [edge_name(r) for r in rows if r["label"] == "predictive"]
-vanity = [edge_name(r) for r in rows if r["label"] == "vanity"]
+predictive = [edge_name(e) for e in edges if e.label == "predictive"]
+vanity = [edge_name(e) for e in edges if e.label == "vanity"]
 st.markdown(
     f"**Predictive:** {md_escape(', '.join(predictive) or 'none yet')}  \n"
     f"**Behave as vanity:** {md_escape(', '.join(vanity) or 'none')}"
 )
 
 st.subheader("Every edge, ranked by how well the input predicts what it should drive")
-ranked = table.sort("corrected_correlation", descending=True, nulls_last=True)
-ranked = ranked.with_columns(
-    pl.Series("metric", [edge_name(r) for r in ranked.iter_rows(named=True)])
+ranked = by_correlation(edges)
+st.altair_chart(
+    ranking_chart(ranked, [edge_name(e) for e in ranked]),
+    height=40 + 32 * len(ranked),
+    width="stretch",
 )
-st.altair_chart(ranking_chart(ranked), height=40 + 32 * ranked.height, width="stretch")
 st.dataframe(edges_table(evidence), hide_index=True, width="stretch")
 with st.expander("Why each edge got its label"):
-    for row in rows:
-        st.markdown(f"- {md_escape(edge_reason(row, catalog))}")
+    for edge in edges:
+        st.markdown(f"- {md_escape(edge_reason(edge, catalog))}")
 
 st.subheader("Each edge, experiment by experiment")
 st.caption(
     "One dot per treatment-versus-control comparison, with 95% error bars both ways. The line "
     "has the noise-corrected slope; its colour is the edge's label."
 )
-for start in range(0, len(rows), COLUMNS):
-    for column, row in zip(st.columns(COLUMNS), rows[start : start + COLUMNS], strict=False):
+for start in range(0, len(edges), COLUMNS):
+    for column, edge in zip(st.columns(COLUMNS), edges[start : start + COLUMNS], strict=False):
         with column:
-            child, parent = catalog.metrics[row["child"]], catalog.metrics[row["parent"]]
+            child, parent = catalog.metrics[edge.child], catalog.metrics[edge.parent]
             st.altair_chart(
-                edge_scatter(evidence.comparisons, row, child.label, parent.label),
+                edge_scatter(evidence.comparisons, edge, child.label, parent.label),
                 width="stretch",
             )
 
@@ -92,7 +91,7 @@ if impact.n_wins:
     st.altair_chart(impact_chart(impact), height=40 + 26 * impact.n_wins, width="stretch")
 
 with st.expander("Method and thresholds"):
-    computed = (table["within_covariance"] == "computed").sum()
+    computed = sum(e.within_covariance == "computed" for e in edges)
     st.markdown(
         "- Effects are relative lifts, flipped for metrics where lower is better, across every "
         "valid treatment-versus-control comparison (verdict not *invalid*).\n"
@@ -100,7 +99,7 @@ with st.expander("Method and thresholds"):
         "experiments minus the average within-experiment sampling covariance, over the "
         "noise-corrected spreads (Tripuraneni et al. 2023, *Choosing a Proxy Metric from Past "
         f"Experiments*). The within-experiment covariance is computed from cross sums on "
-        f"{computed} of {table.height} edges and assumed zero on the others (no cross sums).\n"
+        f"{computed} of {len(edges)} edges and assumed zero on the others (no cross sums).\n"
         "- Intervals: Fisher-z for the correlation, percentile for the slope, from a seeded "
         "bootstrap over experiments.\n"
         f"- {label_definition()}\n"

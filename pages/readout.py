@@ -5,7 +5,7 @@ only the banner, the share block's link and the controls differ.
 """
 
 import json
-from dataclasses import asdict, replace
+from dataclasses import asdict
 
 import streamlit as st
 
@@ -18,7 +18,8 @@ from nsexp.report.markdown import experiment_markdown
 from nsexp.report.text import md_code, md_escape
 from nsexp.stats.multiplicity import CORRECTION_NAMES
 from nsexp.store import pins
-from pages.ui import checks, experiment, frame, loaders, nav, url, widgets
+from nsexp.store.storage import new_delete_code
+from pages.ui import checks, experiment, frame, loaders, nav, storage, url, widgets
 from pages.ui.frame import DataContext, as_sentence
 
 
@@ -42,7 +43,6 @@ def method_note(settings: Settings) -> str:
 
 def share(
     e: ExperimentReadout,
-    settings: Settings,
     method_lines: list[str],
     fingerprint: str,
     query: dict[str, str],
@@ -59,13 +59,11 @@ def share(
     if caption:
         st.caption(caption)
     st.code(link, language=None)
-    markdown = experiment_markdown(
-        e, method_lines, alpha=settings.alpha, fingerprint=fingerprint, link=link
-    )
+    markdown = experiment_markdown(e, method_lines, fingerprint=fingerprint, link=link)
     with st.container(horizontal=True):
         st.download_button(
             "Download CSV",
-            readout_csv(e, settings, link),
+            readout_csv(e, link),
             file_name=f"{stem}.csv",
             mime="text/csv",
             icon=":material/table:",
@@ -136,12 +134,13 @@ def pinned(ctx: DataContext, settings: Settings, pin_id: str) -> None:
     variant = pin.variant if pin.variant in {t.variant for t in e.treatments} else None
     t = e.treatment(variant) if variant else e.treatments[0]
     experiment.header(e)
-    experiment.verdict_cards(e, t.variant, frozen)
-    experiment.details(e, t, frozen)
+    experiment.verdict_cards(e, t.variant)
+    experiment.details(e, t)
     stem = f"{pin.experiment}-pin-{pin.id}"
     pin_json = json.dumps(asdict(pin), indent=2)
-    share(e, frozen, pin.methods, pin.fingerprint, query, stem, pin_json=pin_json)
+    share(e, pin.methods, pin.fingerprint, query, stem, pin_json=pin_json)
     methods_expander(pin.methods)
+    storage.delete_pin_form(ctx.path, ctx.root, pin.id)
 
 
 def earlier_pins(ctx: DataContext, experiment_id: str) -> None:
@@ -166,8 +165,10 @@ def earlier_pins(ctx: DataContext, experiment_id: str) -> None:
 
 def pin_now(ctx: DataContext, settings: Settings, experiment_id: str, variant: str) -> None:
     """Freeze this readout as a pin and show its link."""
+    code, record = new_delete_code()
     try:
-        pin = pins.pin_readout(ctx.path, loaders.readout(ctx, settings), experiment_id, variant)
+        readout = loaders.readout(ctx, settings)
+        pin = pins.pin_readout(ctx.path, readout, experiment_id, variant, delete_code=record)
     except (InputError, OSError) as exc:
         st.error(md_escape(f"Could not pin the readout: {exc}"), icon=":material/error:")
         return
@@ -176,6 +177,8 @@ def pin_now(ctx: DataContext, settings: Settings, experiment_id: str, variant: s
         f"Pinned as {pin.id}. This link shows the frozen figures:", icon=":material/push_pin:"
     )
     st.code(nav.app_url("readout", pinned_query), language=None)
+    st.caption("Its delete code, shown only this once: keep it to delete the pin.")
+    st.code(code, language=None)
     st.button(
         "Open the pinned readout",
         icon=":material/push_pin:",
@@ -253,23 +256,23 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
     t = e.treatment(variant)
     with top:
         experiment.header(e)
-    experiment.verdict_cards(e, variant, settings)
-    experiment.details(e, t, settings)
+    experiment.verdict_cards(e, variant)
+    experiment.details(e, t)
     checks.segment_section(ctx, settings, experiment_id, variant, names[experiment_id])
-    resamples = checks.bootstrap_section(ctx, settings, experiment_id, variant, boot)
+    resampled = checks.bootstrap_section(ctx, settings, experiment_id, variant, boot)
+    shown = (resampled or e).settings  # with the bootstrap's resamples where it was shown
     query = url.view_query(
         ctx.workspace,
         settings,
         experiment=experiment_id,
         variant=variant,
         segment=st.query_params.get("segment"),
-        bootstrap=str(resamples) if resamples else None,
+        bootstrap=str(shown.bootstrap) if shown.bootstrap else None,
     )
-    shown = replace(settings, bootstrap=resamples)
     caption = "Copy this link into the review doc: it reopens exactly this view."
     fingerprint = loaders.dataset(ctx).fingerprint
     stem = f"{experiment_id}-readout"
-    if share(e, shown, methods(shown), fingerprint, query, stem, caption=caption):
+    if share(e, methods(shown), fingerprint, query, stem, caption=caption):
         pin_now(ctx, settings, experiment_id, variant)
     earlier_pins(ctx, experiment_id)
     methods_expander(methods(shown))

@@ -25,7 +25,7 @@ def expected_table(data: Path, experiment: str, variant: str, **settings: object
     readout = build_readout(dataset, chosen, experiment=experiment, priors=priors)
     t = readout.experiments[experiment].treatment(variant)
     s = readout.settings
-    return metric_table(t.metrics, s.alpha, s.engine)
+    return metric_table(t.metrics, s)
 
 
 def shown_table(at: AppTest) -> pl.DataFrame:

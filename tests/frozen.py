@@ -8,6 +8,7 @@ changes figures on purpose regenerates them and its commit shows the reviewed di
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,36 @@ REPO = Path(__file__).resolve().parents[1]
 FROZEN = REPO / "tests/fixtures/frozen"
 ASOS_CSV = REPO.parent / "shared/data/asos/asos_digital_experiments_dataset.csv"
 ASOS_CATALOG = REPO / "tests/fixtures/asos/metrics.toml"
+
+
+def differences(frozen: Any, now: Any, path: str = "$") -> list[str]:
+    """Where `now` departs from `frozen`: numbers beyond 1e-12, other values unequal, keys lost
+    (keys added in `now` are allowed: field names only grow)."""
+    if isinstance(frozen, dict):
+        if not isinstance(now, dict):
+            return [f"{path}: was an object, now {type(now).__name__}"]
+        out = []
+        for key, value in frozen.items():
+            if key not in now:
+                out.append(f"{path}.{key}: missing")
+            else:
+                out += differences(value, now[key], f"{path}.{key}")
+        return out
+    if isinstance(frozen, list):
+        if not isinstance(now, list) or len(now) != len(frozen):
+            return [f"{path}: list of {len(frozen)} became {now!r:.80}"]
+        return [
+            d
+            for i, (a, b) in enumerate(zip(frozen, now, strict=True))
+            for d in differences(a, b, f"{path}[{i}]")
+        ]
+    if isinstance(frozen, float | int) and not isinstance(frozen, bool):
+        if isinstance(now, bool) or not isinstance(now, float | int):
+            return [f"{path}: {frozen!r} became {now!r}"]
+        if not math.isclose(frozen, now, rel_tol=1e-12, abs_tol=1e-12):
+            return [f"{path}: {frozen!r} became {now!r}"]
+        return []
+    return [] if frozen == now else [f"{path}: {frozen!r} became {now!r}"]
 
 
 def cli_json(*args: str | Path) -> Any:
@@ -36,19 +67,17 @@ def cli_json(*args: str | Path) -> Any:
 
 def north_star_counts(data: Path) -> dict[str, Any]:
     """The North Star page's counts: the scoreboard, the health line and each metric's movement."""
-    from nsexp.analysis.readout import build_readout
     from nsexp.io import load_dataset
-    from nsexp.learning.history import readout_learning
+    from nsexp.learning.history import learned_readout
     from nsexp.learning.proxies import cumulative_impact
     from nsexp.report.movement import metric_movement
     from nsexp.report.scoreboard import health_line, scoreboard_frame
 
     dataset = load_dataset(data)
     settings = Settings()
-    learning = readout_learning(dataset, settings)
-    readout = build_readout(dataset, settings, history=learning.history, learned=learning.learned)
+    readout = learned_readout(dataset, settings)
     movement = metric_movement(readout)
-    impact = cumulative_impact(readout)
+    impact = cumulative_impact(readout.judgement)
     return {
         "scoreboard": scoreboard_frame(readout, impact).to_dicts(),
         "health": health_line(readout, movement, impact),
@@ -62,6 +91,7 @@ def produce(data: Path) -> dict[str, Any]:
     docs = {
         "demo_readout.json": cli_json("readout", data),
         "demo_tree.json": cli_json("tree", data),
+        "demo_proxies.json": cli_json("proxies", data),
         "demo_north_star.json": north_star_counts(data),
     }
     if ASOS_CSV.is_file():

@@ -35,6 +35,7 @@ from nsexp.stats.sequential import (
     sequential_comparison,
     tuned_eta,
 )
+from nsexp.stats.skew import corrected, skewness
 from nsexp.stats.validity import without_test
 
 
@@ -64,7 +65,10 @@ def compute_results(
         result = sequential_comparison(result, n_both, settings.alpha, n_star)
         scale = MixtureScale(n_both, tuned_eta(n_star, settings.alpha))
     normal_only = settings.sequential or settings.engine == "bayesian"
-    checks = check(pairs, kind, result, normal_only, arms)
+    skew = skewness(kind, *arms)  # a skewed smaller arm: Welch's t corrected (nsexp.stats.skew)
+    if not normal_only:
+        result = corrected(result, skew, settings.alpha)
+    checks = check(pairs, kind, result, normal_only, arms, skew)
     result = without_test(result, checks.lost)
     threshold = pairs["practical_threshold"].to_numpy()
     # the flat test's (1 − 2α) interval, always valid too under --sequential

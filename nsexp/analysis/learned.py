@@ -11,11 +11,15 @@ per-metric history records are passed; reasons quote them and every surface rend
   portfolio's success rate and the test's power (Kohavi, Deng & Vermeer 2022).
 - TwymanAlert: a metric whose observed effect lies outside the range the history makes
   plausible (Twyman's law: a figure that looks interesting or different is usually wrong).
+- Edge: one edge of the North Star tree with its evidence (nsexp.learning.tree builds them);
+  the tree page, Insights, the history lines, `nsexp tree` / `nsexp proxies` and their JSON
+  render this one record.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
 
 from nsexp import format as fmt
 
@@ -63,6 +67,39 @@ class TwymanAlert(NamedTuple):
     range_high: float
     level: float
     better: bool
+
+
+@dataclass(frozen=True)
+class Edge:
+    """Does moving `child` move `parent`? Counted over the valid comparisons measuring both
+    (nsexp.learning.tree: `n_moved` the child significant, `n_parent_followed` of those the
+    parent significant the same way), the noise-corrected correlation and slope of their true
+    effects with intervals, and the label they earn. Field names are the JSON's (they only grow)."""
+
+    child: str
+    parent: str
+    label: str
+    in_tree: bool = True
+    n_comparisons: int = 0
+    n_experiments: int = 0
+    n_moved: int = 0
+    n_same_sign: int = 0
+    n_parent_followed: int = 0
+    n_within_computed: int = 0
+    comparisons_needed: int = 0
+    parent_followed: float | None = None  # n_parent_followed / n_moved
+    sign_agreement: float | None = None  # n_same_sign / n_moved
+    within_covariance: Literal["computed", "assumed_zero"] = "assumed_zero"
+    naive_correlation: float | None = None
+    corrected_correlation: float | None = None
+    correlation_ci_low: float | None = None
+    correlation_ci_high: float | None = None
+    slope: float | None = None
+    slope_ci_low: float | None = None
+    slope_ci_high: float | None = None
+    intercept: float | None = None
+    true_sd: float | None = None
+    parent_true_sd: float | None = None
 
 
 class Learned(NamedTuple):

@@ -35,6 +35,12 @@ def methods(settings: Settings) -> list[str]:
         "(x + 1)/(n + 2). Mean and ratio metrics with fewer than "
         f"{MIN_UNITS} units in an arm, and summary rows whose sum and sum_sq cannot hold the "
         "variance, carry a note and cannot decide a verdict (decisive = false).",
+        "Skewed mean metrics: where the skewness of the difference of means (from each arm's "
+        "third moment; the metric's own with CUPED on, whose adjusted variable's third moment "
+        "needs cross sums nsexp does not carry) breaks Kohavi's n > 355·s² rule, Welch's t is "
+        "corrected for it: the interval widens on the skewed side to its second-order "
+        "Cornish–Fisher quantile (Hall 1992); method welch_t_skew. Ratio metrics keep the "
+        f"{MIN_UNITS}-unit minimum only; proportions the few-events rule.",
         f"Multiple testing: {CORRECTION_NAMES[s.correction]}, within each experiment "
         "for two families: the North Star across treatments, and all other metrics.",
         f"North Star flat: its {(1 - 2 * s.alpha) * 100:g}% interval lies inside "

@@ -17,6 +17,7 @@ _SUMS = (
     *("sum", "sum_sq", "den_sum", "den_sum_sq", "num_den_sum"),
     *("shift", "dev_sum", "dev_sum_sq"),
     *("den_shift", "den_dev_sum", "den_dev_sum_sq", "num_den_dev_sum"),
+    "dev_sum_cu",
 )
 COV_MOMENTS = ("cov_shift", "cov_dev_sum", "cov_dev_sum_sq", "num_cov_dev_sum")
 

@@ -14,13 +14,13 @@ import polars as pl
 
 from nsexp.analysis.compute import compute_results
 from nsexp.analysis.learned import Learned
-from nsexp.analysis.reasons import MetricHistory, explain
+from nsexp.analysis.reasons import MetricHistory, Reason, explain
 from nsexp.analysis.results import MetricResult, TimelinePoint, metric_results, timeline_points
 from nsexp.analysis.settings import Settings
 from nsexp.analysis.srm import Srm, srm_checks
 from nsexp.analysis.timeline import north_star_timelines
 from nsexp.analysis.verdict import NorthStarStatus, Verdict, decide
-from nsexp.analysis.within import WITHIN_SCHEMA, within_covariances
+from nsexp.analysis.within import within_covariances
 from nsexp.config.catalog import Catalog
 from nsexp.config.experiments import Status
 from nsexp.errors import InputError
@@ -36,7 +36,7 @@ class TreatmentReadout:
     variant: str
     verdict: Verdict
     north_star_status: NorthStarStatus
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
     metrics: tuple[MetricResult, ...]
     timeline: tuple[TimelinePoint, ...] = ()
     learned: Learned | None = None  # what the portfolio's history says (nsexp.learning)
@@ -56,12 +56,14 @@ class TreatmentReadout:
 
 @dataclass(frozen=True)
 class ExperimentReadout:
-    """One experiment: the SRM check and one TreatmentReadout per treatment variant."""
+    """One experiment: the SRM check and one TreatmentReadout per treatment variant, with the
+    Settings it was computed with (what every rendering of it reads its α and methods from)."""
 
     experiment: Experiment
     srm: Srm
     treatments: tuple[TreatmentReadout, ...]
     units: int
+    settings: Settings
     first_date: dt.date | None = None
     last_date: dt.date | None = None
     notes: tuple[str, ...] = ()
@@ -95,30 +97,9 @@ class ExperimentReadout:
 
 
 @dataclass(frozen=True)
-class Readout:
-    """Every experiment of a dataset read out under one set of Settings."""
-
-    settings: Settings
-    catalog: Catalog
-    experiments: dict[str, ExperimentReadout]
-    results: pl.DataFrame = field(repr=False)
-    fingerprint: str = ""
-    # per comparison and metric pair: the sampling covariance of the two relative lifts
-    within: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=WITHIN_SCHEMA))
-    verdicts: pl.DataFrame = field(default_factory=pl.DataFrame, repr=False)
-
-    def valid_treatments(self) -> list[TreatmentReadout]:
-        """Every comparison whose data can be trusted (verdict not `invalid`): the ones
-        learning from the portfolio counts."""
-        return [
-            t for e in self.experiments.values() for t in e.treatments if t.verdict != "invalid"
-        ]
-
-
-@dataclass(frozen=True)
 class Judgement:
     """Every metric tested and every treatment judged, before any sentence is written: what
-    learning from a portfolio needs (the readout adds the reasons, records and timelines)."""
+    learning from a portfolio reads (the readout adds the reasons, records and timelines)."""
 
     settings: Settings
     catalog: Catalog
@@ -130,7 +111,29 @@ class Judgement:
     within: pl.DataFrame = field(repr=False)
 
 
-Judged = Readout | Judgement  # what the learning layer reads: results, verdicts, within, catalog
+@dataclass(frozen=True)
+class Readout:
+    """Every experiment of a dataset read out: the Judgement it rests on (settings, catalog,
+    results, verdicts) and each experiment's readout."""
+
+    judgement: Judgement = field(repr=False)
+    experiments: dict[str, ExperimentReadout]
+    fingerprint: str = ""
+
+    @property
+    def settings(self) -> Settings:
+        """The Settings every figure was computed with."""
+        return self.judgement.settings
+
+    @property
+    def catalog(self) -> Catalog:
+        """The metric catalog read out."""
+        return self.judgement.catalog
+
+    @property
+    def results(self) -> pl.DataFrame:
+        """Every metric of every comparison, one row each (RESULT_SCHEMA)."""
+        return self.judgement.results
 
 
 def judge(
@@ -214,6 +217,7 @@ def build_readout(
             srm=srm[eid],
             treatments=tuple(treatments[eid]),
             units=sum(srm[eid].counts.values()),
+            settings=settings,
             first_date=dates.get(eid, (None, None))[0],
             last_date=dates.get(eid, (None, None))[1],
             notes=exp.notes,
@@ -221,15 +225,7 @@ def build_readout(
         )
         for eid, exp in experiments.items()
     }
-    return Readout(
-        settings=settings,
-        catalog=dataset.catalog,
-        experiments=readouts,
-        results=judged.results,
-        fingerprint=dataset.fingerprint,
-        within=judged.within,
-        verdicts=judged.verdicts,
-    )
+    return Readout(judgement=judged, experiments=readouts, fingerprint=dataset.fingerprint)
 
 
 def _distrust(results: pl.DataFrame, invalid: set[str]) -> pl.DataFrame:

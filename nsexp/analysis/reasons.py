@@ -1,24 +1,68 @@
 """The reasons of a verdict, in sentences a person can read, quoting the result model's figures.
 
-Each metric is quoted with its decision interval (MetricResult.decision_interval: the adjusted
-one, or the credible one under the Bayesian engine), so a quoted figure never contradicts its
-verdict. History records (what past experiments say about a metric) are built by
-nsexp.learning.history and quoted here.
+Each reason is a typed record (`Reason`: its kind from REASON_KINDS, the sentence, the metrics it
+names), so every surface picks reasons by kind instead of matching their text. Each metric is
+quoted with its decision interval (MetricResult.decision_interval: the adjusted one, or the
+credible one under the Bayesian engine), so a quoted figure never contradicts its verdict.
+History records (what past experiments say about a metric) are built by nsexp.learning.history
+and quoted here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
 
 from nsexp import format as fmt
 from nsexp.analysis.learned import (
+    Edge,
     Learned,
     alert_sentence,
     predicts_win,
     risk_sentence,
 )
 from nsexp.analysis.results import MetricResult
+from nsexp.stats.skew import SKEW_TEST
+from nsexp.stats.validity import HELD
+
+ReasonKind = Literal[
+    "data",
+    "verdict",
+    "north_star",
+    "guardrail",
+    "moved",
+    "alert",
+    "risk",
+    "prediction",
+    "history",
+    "note",
+]
+# The kinds of reason, each with what it says: surfaces pick reasons by kind, never by text.
+REASON_KINDS: dict[ReasonKind, str] = {
+    "alert": "a metric far outside what the history makes plausible (Twyman's law)",
+    "data": "a failed data check (SRM included): why an invalid comparison cannot be read",
+    "verdict": "the sentence that states the verdict, with the figures that decide it",
+    "north_star": "more on the North Star: a win smaller than its practical threshold, or how "
+    "its test met a skewed arm",
+    "guardrail": "a guardrail not shown safe, or one that also got worse",
+    "risk": "the false-positive risk of a North Star win",
+    "prediction": "leading indicators that predict a North Star win the North Star cannot show",
+    "moved": "the other metrics that moved, better or worse",
+    "history": "what past experiments say about a metric that improved",
+    "note": "a reason read back from a pin made before reasons carried their kind",
+}
+HISTORY_LEAD = "History:"  # how a history reason starts (pins without kinds are read by it)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason of a verdict: its kind (REASON_KINDS), the sentence, the metric ids it names."""
+
+    kind: ReasonKind
+    text: str
+    metrics: tuple[str, ...] = ()
+
 
 LABEL_PHRASES: dict[str, str] = {
     "predictive": "by the record a predictive indicator",
@@ -29,17 +73,13 @@ LABEL_PHRASES: dict[str, str] = {
 
 
 class MetricHistory(NamedTuple):
-    """A metric's record in past experiments: which comparisons (experiment, variant) moved it,
-    where the North Star followed, and its label with the corrected correlation it rests on."""
+    """A metric's record in past experiments: its edge to the North Star (label, corrected
+    correlation, comparisons) and which comparisons (experiment, variant) moved it and where
+    the North Star followed."""
 
-    metric: str
-    label: str
+    edge: Edge
     moved: frozenset[tuple[str, str]]
     followed: frozenset[tuple[str, str]]
-    correlation: float | None = None
-    correlation_low: float | None = None
-    correlation_high: float | None = None
-    comparisons: int = 0
 
 
 HISTORY_DEFINITION = (
@@ -117,23 +157,26 @@ def north_star_clause(ns: MetricResult, alpha: float) -> str:
     )
 
 
-def guardrail_caveats(metrics: Sequence[MetricResult]) -> list[str]:
+def guardrail_caveats(metrics: Sequence[MetricResult]) -> list[Reason]:
     """Risk-aware shipping (Schultzberg et al. 2024): name guardrails not shown safe."""
-    out = []
-    for m in metrics:
-        if m.role != "guardrail" or m.guardrail_status in (None, "safe", "breached"):
-            continue
-        margin = m.non_inferiority_margin
-        if margin is None:
-            out.append(f"Guardrail {m.name} is not shown safe: it has no non_inferiority_margin.")
-            continue
-        power = m.guardrail_power
-        odds = f" (the test had {power * 100:.0f}% power)" if power else ""
-        out.append(
-            f"Guardrail {m.name} is not shown safe: the data cannot yet rule out it being "
-            f"more than {margin * 100:g}% worse{odds}; ship with care."
-        )
-    return out
+    return [
+        Reason("guardrail", _caveat(m), (m.metric,))
+        for m in metrics
+        if m.role == "guardrail" and m.guardrail_status not in (None, "safe", "breached")
+    ]
+
+
+def _caveat(m: MetricResult) -> str:
+    """Why one guardrail is not shown safe: no margin, or too little data to rule out harm."""
+    margin = m.non_inferiority_margin
+    if margin is None:
+        return f"Guardrail {m.name} is not shown safe: it has no non_inferiority_margin."
+    power = m.guardrail_power
+    odds = f" (the test had {power * 100:.0f}% power)" if power else ""
+    return (
+        f"Guardrail {m.name} is not shown safe: the data cannot yet rule out it being "
+        f"more than {margin * 100:g}% worse{odds}; ship with care."
+    )
 
 
 def history_reason(m: MetricResult, history: MetricHistory) -> str:
@@ -153,21 +196,22 @@ def history_reason(m: MetricResult, history: MetricHistory) -> str:
         else f"when {m.name} moved in other experiments, the North Star followed {followed} of "
         f"{moved} {times}"
     )
-    return f"History: {count}; {_label_text(history)}."
+    return f"{HISTORY_LEAD} {count}; {_label_text(history)}."
 
 
 def _label_text(history: MetricHistory) -> str:
     """'label predictive (corrected correlation +0.81 [+0.62, +0.91] over 44 comparisons)'."""
-    phrase = LABEL_PHRASES.get(history.label, history.label)
-    if history.label == "too_few" or history.correlation is None:
-        return f"{phrase} ({history.comparisons} comparisons on record)"
-    r = f"{history.correlation:+.2f}".replace("-", fmt.MINUS)
+    edge = history.edge
+    phrase = LABEL_PHRASES.get(edge.label, edge.label)
+    if edge.label == "too_few" or edge.corrected_correlation is None:
+        return f"{phrase} ({edge.n_comparisons} comparisons on record)"
+    r = f"{edge.corrected_correlation:+.2f}".replace("-", fmt.MINUS)
     band = ""
-    if history.correlation_low is not None and history.correlation_high is not None:
-        low = f"{history.correlation_low:+.2f}".replace("-", fmt.MINUS)
-        high = f"{history.correlation_high:+.2f}".replace("-", fmt.MINUS)
+    if edge.correlation_ci_low is not None and edge.correlation_ci_high is not None:
+        low = f"{edge.correlation_ci_low:+.2f}".replace("-", fmt.MINUS)
+        high = f"{edge.correlation_ci_high:+.2f}".replace("-", fmt.MINUS)
         band = f" [{low}, {high}]"
-    return f"{phrase} (corrected correlation {r}{band} over {history.comparisons} comparisons)"
+    return f"{phrase} (corrected correlation {r}{band} over {edge.n_comparisons} comparisons)"
 
 
 def explain(
@@ -177,55 +221,96 @@ def explain(
     problems: Sequence[str],
     history: Mapping[str, MetricHistory] | None = None,
     learned: Learned | None = None,
-) -> list[str]:
+) -> list[Reason]:
     """Plain-English reasons for one treatment's verdict, naming metrics and their figures.
 
     `metrics` are that treatment's results, `problems` the experiment's failed data checks
-    (SRM included), `history` optional per-metric records quoted for the metrics that improved,
-    `learned` the comparison's record from the portfolio: Twyman alerts come first, a win gets
-    its false-positive risk, and an inconclusive North Star whose validated inputs predict a
-    win says so.
+    (SRM included): an invalid comparison gets only those. `history` holds optional per-metric
+    records quoted for the metrics that improved, `learned` the comparison's record from the
+    portfolio: Twyman alerts come first, a win gets its false-positive risk, and an
+    inconclusive North Star whose validated inputs predict a win says so.
     """
+    if verdict == "invalid":
+        return [
+            Reason("data", f"{p[0].upper()}{p[1:]}: no effect in this experiment can be trusted.")
+            for p in problems
+        ]
     ns = next(m for m in metrics if m.role == "north_star")
     better = [m for m in metrics if m.better and m.role != "north_star"]
     worse = [m for m in metrics if m.worse and m.role != "north_star"]
-    guard_worse = [m for m in worse if m.role == "guardrail"]
-    reasons = _headline(verdict, ns, metrics, better, guard_worse, alpha, problems)
-    if learned is not None and verdict != "invalid":
-        reasons = [alert_sentence(a) for a in learned.alerts] + reasons
-        reasons += _learned_reasons(verdict, ns, metrics, learned)
-    if verdict in ("north_star_win", "north_star_loss", "guardrail_breach"):
-        if verdict != "guardrail_breach" and guard_worse:
-            reasons += [f"A guardrail also got worse: {describe(m)}." for m in guard_worse]
-        if better:
-            reasons.append("Also better: " + "; ".join(describe(m) for m in better) + ".")
+    alerts = learned.alerts if learned is not None else ()
+    return [
+        *(Reason("alert", alert_sentence(a), (a.metric,)) for a in alerts),
+        *_headline(verdict, ns, metrics, better, worse, alpha),
+        *skew_reasons(verdict, ns),
+        *(_learned_reasons(verdict, ns, metrics, learned) if learned is not None else ()),
+        *_moved(verdict, better, worse),
+        *(
+            Reason("history", history_reason(m, history[m.metric]), (m.metric,))
+            for m in better
+            if history and m.metric in history
+        ),
+    ]
+
+
+def _moved(verdict: str, better: list[MetricResult], worse: list[MetricResult]) -> list[Reason]:
+    """After a verdict on the North Star or a guardrail: a guardrail that also got worse and the
+    metrics also better; after any verdict: the other metrics that got worse."""
+    out = []
+    if verdict in ("north_star_win", "north_star_loss"):
+        out += [
+            _about("guardrail", "A guardrail also got worse: ", [m])
+            for m in worse
+            if m.role == "guardrail"
+        ]
+    if better and verdict in ("north_star_win", "north_star_loss", "guardrail_breach"):
+        out.append(_about("moved", "Also better: ", better))
     others_worse = [m for m in worse if m.role != "guardrail"]
-    if others_worse and verdict != "invalid":
-        reasons.append("Worse: " + "; ".join(describe(m) for m in others_worse) + ".")
-    if history and verdict != "invalid":
-        reasons += [history_reason(m, history[m.metric]) for m in better if m.metric in history]
-    return reasons
+    if others_worse:
+        out.append(_about("moved", "Worse: ", others_worse))
+    return out
+
+
+def _about(kind: ReasonKind, lead: str, metrics: Sequence[MetricResult]) -> Reason:
+    """'Also better: Page views +8.1% [...], p < 0.001; ...' naming each metric's figures."""
+    text = lead + "; ".join(describe(m) for m in metrics) + "."
+    return Reason(kind, text, tuple(m.metric for m in metrics))
+
+
+def skew_reasons(verdict: str, ns: MetricResult) -> list[Reason]:
+    """What the North Star's skewness check did where it mattered (nsexp.stats.skew)."""
+    if verdict == "invalid":
+        return []
+    if ns.method == SKEW_TEST:
+        text = (
+            f"{ns.name}'s smaller arm is too skewed for the normal approximation (Kohavi's "
+            "n > 355·s² rule), so its test is Welch's t corrected for the skewness."
+        )
+        return [Reason("north_star", text, (ns.metric,))]
+    held = [part for part in (ns.note or "").split("; ") if part.startswith(HELD)]
+    return [Reason("north_star", f"{ns.name} {held[0]}.", (ns.metric,))] if held else []
 
 
 def _learned_reasons(
     verdict: str, ns: MetricResult, metrics: Sequence[MetricResult], learned: Learned
-) -> list[str]:
+) -> list[Reason]:
     """The false-positive risk of a win; 'leading indicators predict a North Star win' where the
     North Star is inconclusive and its validated inputs predict a win."""
     out = []
     if verdict == "north_star_win" and learned.false_positive_risk is not None:
-        out.append(risk_sentence(learned.false_positive_risk))
+        out.append(Reason("risk", risk_sentence(learned.false_positive_risk), (ns.metric,)))
     inconclusive = not ns.significant and not ns.flat
     p = learned.prediction
     if inconclusive and p is not None and predicts_win(p, ns.sign):
         level = f"{p.level * 100:g}%"
-        out.append(
+        text = (
             "Leading indicators predict a North Star win: the North Star's true lift, "
             f"predicted from this experiment's {_names(p.sources[1:], metrics)} (and "
             f"{p.n_history} past comparisons), is {fmt.pct(p.rel_effect)} "
             f"{fmt.pct_ci(p.rel_ci_low, p.rel_ci_high)} ({level}), clear of zero while its own "
             "estimate is still inconclusive."
         )
+        out.append(Reason("prediction", text, (ns.metric, *p.sources[1:])))
     return out
 
 
@@ -241,30 +326,38 @@ def _headline(
     ns: MetricResult,
     metrics: Sequence[MetricResult],
     better: list[MetricResult],
-    guard_worse: list[MetricResult],
+    worse: list[MetricResult],
     alpha: float,
-    problems: Sequence[str],
-) -> list[str]:
-    """The sentences that state the verdict itself."""
-    if verdict == "invalid":
-        return [
-            f"{p[0].upper()}{p[1:]}: no effect in this experiment can be trusted." for p in problems
-        ]
+) -> list[Reason]:
+    """The sentences that state a valid comparison's verdict itself (a win also names the
+    guardrails not shown safe, and a lift smaller than the practical threshold)."""
     if verdict == "north_star_loss":
-        return [f"The North Star got worse: {describe(ns)}."]
+        return [_about("verdict", "The North Star got worse: ", [ns])]
     if verdict == "guardrail_breach":
-        return [f"Guardrail got worse: {describe(m)}." for m in guard_worse]
+        return [
+            _about("verdict", "Guardrail got worse: ", [m]) for m in worse if m.role == "guardrail"
+        ]
     if verdict == "north_star_win":
-        reasons = [f"The North Star improved: {describe(ns)}.", *guardrail_caveats(metrics)]
-        if ns.rel_effect is not None and abs(ns.rel_effect) < ns.practical_threshold:
-            reasons.append(
-                f"The lift is real but smaller than the {fmt.threshold(ns.practical_threshold)} "
-                "the team set as worth acting on."
-            )
-        return reasons
+        return [
+            _about("verdict", "The North Star improved: ", [ns]),
+            *guardrail_caveats(metrics),
+            *_small_win(ns),
+        ]
+    clause = north_star_clause(ns, alpha)
     if verdict == "vanity_only":
         moved = "; ".join(describe(m) for m in better)
-        return [f"{moved}, but {north_star_clause(ns, alpha)}."]
-    if verdict == "flat":
-        return [f"No metric improved, and {north_star_clause(ns, alpha)}."]
-    return [f"No metric moved significantly, and {north_star_clause(ns, alpha)}."]
+        ids = tuple(m.metric for m in (*better, ns))
+        return [Reason("verdict", f"{moved}, but {clause}.", ids)]
+    lead = "No metric improved" if verdict == "flat" else "No metric moved significantly"
+    return [Reason("verdict", f"{lead}, and {clause}.", (ns.metric,))]
+
+
+def _small_win(ns: MetricResult) -> list[Reason]:
+    """A North Star win smaller than the practical threshold the team set, said so."""
+    if ns.rel_effect is None or abs(ns.rel_effect) >= ns.practical_threshold:
+        return []
+    text = (
+        f"The lift is real but smaller than the {fmt.threshold(ns.practical_threshold)} "
+        "the team set as worth acting on."
+    )
+    return [Reason("north_star", text, (ns.metric,))]

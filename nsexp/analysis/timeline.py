@@ -14,6 +14,7 @@ from nsexp.io.moments import running
 from nsexp.io.schema import SUMS
 from nsexp.stats.compare import compare
 from nsexp.stats.sequential import sequential_comparison
+from nsexp.stats.skew import corrected, skewness
 from nsexp.stats.validity import without_test
 
 
@@ -69,11 +70,14 @@ def north_star_timelines(
     kind = np.full(pairs.height, dataset.catalog.metrics[metric].type)
     arms = arm_sums(pairs, "_c"), arm_sums(pairs)
     result = compare(kind, *arms, settings.alpha)
+    skew = skewness(kind, *arms)  # the readout's own skewness correction (nsexp.stats.skew)
+    if not settings.sequential:
+        result = corrected(result, skew, settings.alpha)
     if settings.sequential:  # the readout's own planned sample: one boundary for every look
         n_star = planned_n(dataset, pairs["experiment"], settings.sequential_n)
         result = sequential_comparison(result, pairs["n_both"].to_numpy(), settings.alpha, n_star)
     # a variance the summary rows could not hold: no p-value on any day either
-    result = without_test(result, check(pairs, kind, result, False, arms).lost)
+    result = without_test(result, check(pairs, kind, result, False, arms, skew).lost)
     return pairs.select(
         "experiment",
         "variant",

@@ -18,6 +18,7 @@ from nsexp.stats.arms import ArmSums, rounding_error
 from nsexp.stats.compare import Comparison
 from nsexp.stats.cuped import CovSums, cov_moments
 from nsexp.stats.sequential import DEFAULT_N
+from nsexp.stats.skew import Skew
 from nsexp.stats.validity import Validity, validity
 
 COV_COLUMNS = (
@@ -46,6 +47,7 @@ def check(
     result: Comparison,
     normal_only: bool,
     arms: tuple[ArmSums, ArmSums],
+    skew: Skew,
 ) -> Validity:
     """nsexp.stats.validity on a paired frame: an arm whose summary came from raw sums gets the
     rounding-error bound of its variances (nsexp.stats.arms.rounding_error)."""
@@ -55,7 +57,7 @@ def check(
         _, cov_m2, _ = cov_moments(arm, cov)
         raw = [pairs[f"{f}{suffix}"].fill_null(False).to_numpy() for f in FLAGS.values()]
         errors.append(rounding_error(arm, cov.cov_sum_sq, cov_m2, raw))
-    return validity(kind, result, np.fmax(*errors), normal_only)
+    return validity(kind, result, np.fmax(*errors), normal_only, skew)
 
 
 def with_validity(

@@ -1,4 +1,4 @@
-"""The `nsexp` command line: readout, plan and proxies."""
+"""The `nsexp` command line: readout, plan, tree (and its alias proxies)."""
 
 from nsexp.cli.main import main
 

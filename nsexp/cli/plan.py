@@ -149,10 +149,15 @@ def run(args: argparse.Namespace) -> str:
     if args.format == "json":
         return json.dumps(result._asdict(), indent=2) + "\n"
     cuped = f" with CUPED (ρ = {args.cuped_rho:g})" if args.cuped_rho else ""
+    floor = (
+        f" (the readout needs {result.minimum_units} units per arm to decide)"
+        if result.minimum_units
+        else ""
+    )
     return (
         f"To detect {args.effect * 100:+g}% with {args.power * 100:g}% power at α = "
         f"{args.alpha:g}{cuped} ({args.variants - 1} comparison(s), α = "
         f"{result.alpha_per_comparison:.3g} each): {result.units_per_arm:,} units per arm, "
-        f"{result.total_units:,} in all — {result.days} days at {args.daily_units:,.0f} "
-        "units a day.\n"
+        f"{result.total_units:,} in all{floor} — {result.days} days at "
+        f"{args.daily_units:,.0f} units a day.\n"
     )

@@ -88,10 +88,9 @@ def settings_of(args: argparse.Namespace) -> Settings:
 
 def run(args: argparse.Namespace) -> str:
     """The readout as table, JSON or Markdown text (per segment with --segment)."""
-    from nsexp.analysis.readout import build_readout
     from nsexp.analysis.segments import segment_readout
     from nsexp.io import load_dataset
-    from nsexp.learning.history import readout_learning
+    from nsexp.learning.history import learned_readout
     from nsexp.report.json import dumps, readout_dict
     from nsexp.report.markdown import to_markdown, to_table
     from nsexp.report.segments import segment_output
@@ -100,15 +99,7 @@ def run(args: argparse.Namespace) -> str:
     dataset = load_dataset(args.path, args.metrics, segment=args.segment, control=args.control)
     if args.segment is not None:
         return segment_output(segment_readout(dataset, settings, args.experiment), args.format)
-    learning = readout_learning(dataset, settings)
-    readout = build_readout(
-        dataset,
-        settings,
-        experiment=args.experiment,
-        history=learning.history,
-        learned=learning.learned,
-        priors=learning.priors,
-    )
+    readout = learned_readout(dataset, settings, args.experiment)
     if args.format == "json":
         return dumps(readout_dict(readout))
     return to_markdown(readout) if args.format == "markdown" else to_table(readout)

@@ -45,24 +45,7 @@ def scan(path: Path, catalog: Catalog) -> pl.LazyFrame:
         if path.stat().st_size == 0:
             raise InputError("the file is empty", file=path, fix="export the data again")
         check_width(path)
-        if path.suffix.lower() == ".csv":
-            header = pl.read_csv(path, n_rows=0).columns
-            ids = ("experiment", "variant", "unit_id")
-            as_text = {c: pl.String() for c in map(catalog.column, ids) if c in header}
-            inferred = pl.scan_csv(
-                path, schema_overrides=as_text, infer_schema_length=10_000
-            ).collect_schema()
-            # whole numbers in the first rows may be followed by 2.5 further down: read the
-            # metric values (not ids or counts) as floats
-            values = {c for m in catalog.metrics.values() for c in (*m.columns, m.covariate)}
-            values |= set(_SUMMARY_VALUES)
-            widen: dict[str, pl.DataType] = {
-                c: pl.Float64() for c, t in inferred.items() if t.is_integer() and c in values
-            }
-            # the whole schema, so no later step infers it again from the first 10,000 rows
-            lazy = pl.scan_csv(path, schema=pl.Schema({**inferred, **widen}))
-        else:
-            lazy = pl.scan_parquet(path)
+        lazy = _scan_csv(path, catalog) if path.suffix.lower() == ".csv" else pl.scan_parquet(path)
         names = lazy.collect_schema().names()
     except InputError:
         raise
@@ -74,6 +57,30 @@ def scan(path: Path, catalog: Catalog) -> pl.LazyFrame:
         ) from exc
     if not names:
         raise InputError("the file has no columns", file=path, fix="export the data again")
+    return _renamed(lazy, names, path, catalog)
+
+
+def _scan_csv(path: Path, catalog: Catalog) -> pl.LazyFrame:
+    """A CSV scanned with its whole schema fixed: ids as text, metric values as floats."""
+    header = pl.read_csv(path, n_rows=0).columns
+    ids = ("experiment", "variant", "unit_id")
+    as_text = {c: pl.String() for c in map(catalog.column, ids) if c in header}
+    inferred = pl.scan_csv(
+        path, schema_overrides=as_text, infer_schema_length=10_000
+    ).collect_schema()
+    # whole numbers in the first rows may be followed by 2.5 further down: read the
+    # metric values (not ids or counts) as floats
+    values = {c for m in catalog.metrics.values() for c in (*m.columns, m.covariate)}
+    values |= set(_SUMMARY_VALUES)
+    widen: dict[str, pl.DataType] = {
+        c: pl.Float64() for c, t in inferred.items() if t.is_integer() and c in values
+    }
+    # the whole schema, so no later step infers it again from the first 10,000 rows
+    return pl.scan_csv(path, schema=pl.Schema({**inferred, **widen}))
+
+
+def _renamed(lazy: pl.LazyFrame, names: list[str], path: Path, catalog: Catalog) -> pl.LazyFrame:
+    """The file's mapped columns under our names; a file holding both names is refused."""
     keys = (*COLUMN_KEYS, *SUMMARY_COLUMN_KEYS)
     renames = {catalog.column(k): k for k in keys if catalog.column(k) in names}
     clash = next((k for src, k in renames.items() if src != k and k in names), None)

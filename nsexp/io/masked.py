@@ -125,7 +125,7 @@ def masked_query(
         if metric.type == "proportion":
             aggs += [a.min().alias(f"{mid}__min"), a.max().alias(f"{mid}__max")]
         else:
-            aggs += centred(f"{mid}__", a, pilot[metric.columns[0]], a.count())
+            aggs += centred(f"{mid}__", a, pilot[metric.columns[0]], a.count(), cube=True)
         cov = metric.covariate
         if cov is not None and cov in names:
             has = cols[x].is_not_null()
@@ -198,5 +198,5 @@ def _metric_aggs(metric: Metric) -> list[pl.Expr]:
     if metric.type == "proportion":
         aggs += [x.min().alias(f"{mid}__min"), x.max().alias(f"{mid}__max")]
     else:
-        aggs += centred(f"{mid}__", x, 0.0, x.count())
+        aggs += centred(f"{mid}__", x, 0.0, x.count(), cube=True)
     return aggs

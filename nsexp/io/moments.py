@@ -33,7 +33,10 @@ CROSS = {
     "num_den_dev_sum": ("", "den_", "num_den_sum"),
     "num_cov_dev_sum": ("", "cov_", "num_cov_sum"),
 }
-SHIFTED = (*(c for p in PARTS.values() for c in p[2:]), *CROSS)
+# The third power about the shift, Σ(y − s)³, of the metric's own part only: the skewness of a
+# mean metric's arms (nsexp.stats.skew). Optional: engines without it leave it null.
+CUBE = "dev_sum_cu"
+SHIFTED = (*(c for p in PARTS.values() for c in p[2:]), *CROSS, CUBE)
 _SHIFTS = tuple(p[2] for p in PARTS.values())
 # Per part: were its shifted sums (and its cross sum with the numerator) derived from raw sums?
 FLAGS = {"": "from_raw_sums", "den_": "den_from_raw_sums", "cov_": "cov_from_raw_sums"}
@@ -70,6 +73,13 @@ def derive(lazy: pl.LazyFrame) -> pl.LazyFrame:
     return lazy.with_columns(*fill, *flags)
 
 
+def cube_from_raw(n: pl.Expr, total: pl.Expr, squares: pl.Expr, cubes: pl.Expr) -> pl.Expr:
+    """Σ(y − ȳ)³ = Σy³ − 3ȳΣy² + 2nȳ³ from raw sums, about the mean (the shift `derive` gives
+    raw-sum rows): it may lose digits like Σy² − (Σy)²/n, but only a skewness rests on it."""
+    mean = total / n
+    return cubes - 3 * mean * squares + 2 * n * mean**3
+
+
 def _m2(part: str) -> pl.Expr:
     """Σ(y − ȳ)² of a part from its shifted sums."""
     _, _, _, dev, dev_sq = PARTS[part]
@@ -88,6 +98,9 @@ def recentred(target: dict[str, pl.Expr]) -> dict[str, pl.Expr]:
         out[shift] = pl.when(pl.col(shift).is_not_null()).then(target[p])
         out[dev] = pl.col(dev) + n * d
         out[dev_sq] = pl.col(dev_sq) + 2 * d * pl.col(dev) + n * d * d
+    d, (_, _, _, dev, dev_sq) = delta[""], PARTS[""]
+    # Σ(y − t)³ = S₃ + 3δS₂ + 3δ²S₁ + nδ³
+    out[CUBE] = pl.col(CUBE) + 3 * d * pl.col(dev_sq) + 3 * d * d * pl.col(dev) + n * d**3
     for cross, (x, y, _) in CROSS.items():
         dx, dy = delta[x], delta[y]
         sx, sy = pl.col(PARTS[x][3]), pl.col(PARTS[y][3])
@@ -166,9 +179,11 @@ def from_moments(part: str, mean: pl.Expr, m2: pl.Expr) -> list[pl.Expr]:
 
 def centred(summary: pl.DataFrame) -> pl.DataFrame:
     """The summary with its shifted sums replaced by what they stand for, independent of the
-    shift a reader chose: each part's mean and M2, and the cross parts' co-moments."""
+    shift a reader chose: each part's mean and M2, the cross parts' co-moments, and the
+    metric's M3 = Σ(y − ȳ)³ (null where no reader gave its third power)."""
     n = pl.col("n").cast(pl.Float64)
-    out = []
+    s1, s2 = pl.col(PARTS[""][3]), pl.col(PARTS[""][4])
+    out = [(pl.col(CUBE) - 3 * s1 * s2 / n + 2 * s1**3 / n**2).alias("m3")]
     for prefix, (_, _, shift, dev, _) in PARTS.items():
         out += [
             (pl.col(shift) + pl.col(dev) / n).alias(f"{prefix}mean"),

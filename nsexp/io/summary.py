@@ -11,7 +11,7 @@ from nsexp.errors import InputError
 from nsexp.io.covariates import check_cov_sums
 from nsexp.io.cross import CROSS_SUMS, summary_cross
 from nsexp.io.files import check_numeric, date_expr, experiment_expr
-from nsexp.io.moments import FLAGS, SHIFTED, from_moments
+from nsexp.io.moments import CUBE, FLAGS, SHIFTED, cube_from_raw, from_moments
 from nsexp.io.schema import COV_SUMS, KEYS, RATIO_SUMS, conform
 from nsexp.io.units import FileRead
 
@@ -31,6 +31,7 @@ def read_summary(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:
     numeric += [c for c in (*RATIO_SUMS, *COV_SUMS, *CROSS_SUMS) if c in names]
     # shifted sums as nsexp writes them (nsexp.io.moments) are kept, never recomputed
     numeric += [c for c in SHIFTED if c in names]
+    numeric += [c for c in _THIRD if c in names]
     flags = [pl.col(f).cast(pl.Boolean) for f in FLAGS.values() if f in names]
     for column in numeric:
         check_numeric(lazy, schema[column], column, path)
@@ -58,6 +59,7 @@ def read_summary(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:
             (m2 + pl.col("n") * pl.col("mean") ** 2).alias("sum_sq"),
             *from_moments("", pl.col("mean"), m2),
         )
+    frame = frame.with_columns(_third_moment(frame.columns))
     _check_summary(frame, path, catalog, moments)
     check_cov_sums(frame, path)
     summary = conform(frame.with_columns(pl.col("n").cast(pl.Int64))).collect()
@@ -66,6 +68,25 @@ def read_summary(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:
     return FileRead(
         summary=summary, units=units, metrics=set(summary["metric"].unique()), cross=cross
     )
+
+
+# The optional third moment beside sum/sum_sq (Σy³) or mean/variance (g1 = m3 / m2^1.5, the
+# moment coefficient of skewness, scipy.stats.skew's default): mean metrics' skewness check.
+_THIRD = ("sum_cu", "skewness")
+
+
+def _third_moment(columns: list[str]) -> list[pl.Expr]:
+    """Σ(y − ȳ)³ about the row's mean (the shift raw-sum and moment rows get) from `sum_cu` or
+    `skewness`, unless the row gives its shifted sums itself (nsexp.io.moments)."""
+    if CUBE in columns:
+        return []
+    n = pl.col("n")
+    if "sum_cu" in columns and "sum" in columns:
+        return [cube_from_raw(n, pl.col("sum"), pl.col("sum_sq"), pl.col("sum_cu")).alias(CUBE)]
+    if "skewness" in columns and "variance" in columns:
+        m2 = (n - 1) * pl.col("variance")
+        return [(pl.col("skewness") * m2**1.5 / n.sqrt()).alias(CUBE)]
+    return []
 
 
 def _first(frame: pl.DataFrame, bad: pl.Expr) -> dict | None:

@@ -15,6 +15,7 @@ nsexp.io.units turns them into the summary's shifted sums.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 
@@ -48,15 +49,17 @@ def pilots(lazy: pl.LazyFrame, metrics: list[Metric], names: list[str]) -> dict[
     return {c: 0.0 if row[c] is None else float(row[c]) for c in columns}
 
 
-def centred(name: str, x: pl.Expr, pilot: float, n: pl.Expr) -> list[pl.Expr]:
+def centred(name: str, x: pl.Expr, pilot: float, n: pl.Expr, cube: bool = False) -> list[pl.Expr]:
     """`<name>shift` (the pilot), `<name>dev_sum` = Σ(x − pilot) and `<name>m2` = Σ(x − x̄)²
-    over the n values x holds (null where there are none)."""
+    over the n values x holds (null where there are none); with `cube`, also
+    `<name>dev_sum_cu` = Σ(x − pilot)³ (a mean metric's skewness)."""
     d = x - pilot
-    return [
+    out = [
         pl.when(n > 0).then(pl.lit(pilot, pl.Float64)).alias(f"{name}shift"),
         pl.when(n > 0).then(d.sum()).alias(f"{name}dev_sum"),
         (d.var(ddof=0) * n).alias(f"{name}m2"),
     ]
+    return [*out, pl.when(n > 0).then((d**3).sum()).alias(f"{name}dev_sum_cu")] if cube else out
 
 
 def co_moment(name: str, x: pl.Expr, px: float, y: pl.Expr, py: float, n: pl.Expr) -> pl.Expr:
@@ -116,10 +119,11 @@ class SumsPlan:
     def _agg(self, op: str, *columns: str) -> tuple[str, ...]:
         key = (op, *sorted(columns))
         if key not in self.exprs:
-            if op in ("dev", "var", "cov"):
+            if op in ("dev", "cube", "var", "cov"):
                 centred = [self._centred(c) for c in key[1:]]
                 expr = {
                     "dev": lambda: centred[0].sum(),
+                    "cube": lambda: (centred[0] ** 3).sum(),
                     "var": lambda: centred[0].var(ddof=0),
                     "cov": lambda: pl.cov(centred[0], centred[-1], ddof=0),
                 }[op]()
@@ -185,7 +189,7 @@ class SumsPlan:
             stats |= {} if exact else {"min": a("min", x), "max": a("max", x)}
             finite = self._finite(x)
         else:
-            stats |= moments("", x)
+            stats |= moments("", x) | {"dev_sum_cu": a("cube", x)}
             self.raw[metric.id] = [""]
             finite = self._finite(x, op="dev")
         whole: list[tuple[str, ...]] = []
@@ -215,20 +219,15 @@ class SumsPlan:
         """The wide frame under the statistics' names, the metrics to aggregate again, and the
         ratios whose sums still count rows missing a part (see `patch_ratios`)."""
         col = {key: e.meta.output_name() for key, e in self.exprs.items()} | {_UNITS: "units"}
-        units = wide["units"]
         redo, patch, out = [], [], []
         for metric in metrics:
-            whole = all((wide[col[k]] == units).all() for k in self.whole[metric.id])
-            finite = all(wide[col[k]].is_finite().all() for k in self.finite[metric.id])
-            stats = self.stats[metric.id]
-            zero_one = "min" not in stats or stats["min"] != _FROM_SUMS
-            if not zero_one:  # an integer proportion: are all its values 0 or 1?
-                zero_one = self._zero_one(wide, col[stats["sum"]], col[stats["sum_sq"]])
-            if not whole and finite and zero_one and self._patchable(metric, wide, col):
-                patch.append(metric)
-            elif not (whole and finite and zero_one):
+            fate = self._fate(metric, wide, col)
+            if fate == "redo":
                 redo.append(metric)
                 continue
+            if fate == "patch":
+                patch.append(metric)
+            stats = self.stats[metric.id]
             n = pl.col(col[stats["n"]]).cast(pl.Float64)
             out += [self._column(metric.id, s, k, n, col) for s, k in stats.items()]
         keep = [c for c in wide.columns if not c.startswith("__nsexp_")]
@@ -239,6 +238,24 @@ class SumsPlan:
             redo,
             patch,
         )
+
+    def _fate(
+        self, metric: Metric, wide: pl.DataFrame, col: dict
+    ) -> Literal["ok", "patch", "redo"]:
+        """`ok` where the unmasked sums hold for the metric, `patch` for a ratio of integer
+        parts with gaps (see `patch_ratios`), else `redo` (aggregate again with the masks)."""
+        units = wide["units"]
+        whole = all((wide[col[k]] == units).all() for k in self.whole[metric.id])
+        finite = all(wide[col[k]].is_finite().all() for k in self.finite[metric.id])
+        stats = self.stats[metric.id]
+        zero_one = "min" not in stats or stats["min"] != _FROM_SUMS
+        if not zero_one:  # an integer proportion: are all its values 0 or 1?
+            zero_one = self._zero_one(wide, col[stats["sum"]], col[stats["sum_sq"]])
+        if whole and finite and zero_one:
+            return "ok"
+        if finite and zero_one and self._patchable(metric, wide, col):
+            return "patch"
+        return "redo"
 
     def _column(self, mid: str, stat: str, key: tuple[str, ...], n: pl.Expr, col: dict) -> pl.Expr:
         """One statistic under its name, from the planned aggregation `key` (n: the metric's)."""
@@ -256,7 +273,7 @@ class SumsPlan:
             return (pl.col("units") - total).cast(pl.UInt32).alias(name)
         if key[0] == "count":
             return total.cast(pl.UInt32).alias(name)
-        if key[0] == "dev":
+        if key[0] in ("dev", "cube"):
             return pl.when(n > 0).then(total).alias(name)
         if key[0] in ("var", "cov"):
             return (total * n).alias(name)

@@ -281,6 +281,11 @@ def _shifted(proportion: pl.Expr) -> list[pl.Expr]:
         for r, e in zip(raw, main, strict=True)
     ]
     n = pl.col("n").cast(pl.Float64)
+    # Σ(y − s)³ about the pilot, or M3 = S₃ − 3S₁M₂/n − S₁³/n² where _part moved to the mean
+    s1, s3 = pl.col("dev_sum"), pl.col("dev_sum_cu")
+    far = s1 * s1 / n > _FAR * pl.col("m2")
+    cube = pl.when(far).then(s3 - 3 * s1 * pl.col("m2") / n - s1**3 / n**2).otherwise(s3)
+    out.append(pl.when(proportion).then(pl.col("sum")).otherwise(cube).alias("dev_sum_cu"))
     dev_x = pl.when(proportion).then(pl.col("sum")).otherwise(main[1])
     for prefix, moment, cross in (
         ("den_", "num_den_m2", "num_den_dev_sum"),
@@ -309,6 +314,7 @@ _STATS = (
     "den_dev_sum",
     "cov_shift",
     "cov_dev_sum",
+    "dev_sum_cu",
     *_ENGINE,
 )
 

@@ -20,8 +20,8 @@ import polars as pl
 
 from nsexp.analysis.learned import FalsePositiveRisk, Learned, NorthStarPrediction, TwymanAlert
 from nsexp.analysis.priors import PRIOR_SCHEMA
-from nsexp.analysis.readout import Judged
-from nsexp.learning.tree import MIN_COMPARISONS, TreeEvidence, oriented_results
+from nsexp.analysis.readout import Judgement
+from nsexp.learning.tree import MIN_COMPARISONS, TreeEvidence, valid_results
 from nsexp.stats import dist
 from nsexp.stats.prediction import (
     TWYMAN_LEVEL,
@@ -39,19 +39,14 @@ Key = tuple[str, str]
 
 def validated_inputs(evidence: TreeEvidence) -> list[str]:
     """Metrics in the tree whose edge to the North Star is labelled predictive."""
-    catalog = evidence.catalog
-    ns = catalog.north_star.id
-    edges = evidence.edges
-    if edges.height == 0:
-        return []
-    good = edges.filter((pl.col("parent") == ns) & (pl.col("label") == "predictive"))
-    return [m for m in good["child"] if catalog.ancestors(m)]
+    good = [e.child for e in evidence.north_star_edges().edges if e.label == "predictive"]
+    return [m for m in good if evidence.catalog.ancestors(m)]
 
 
-def _effects(readout: Judged, metrics: list[str]) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+def _effects(readout: Judgement, metrics: list[str]) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
     """The valid comparisons, their oriented effects and standard errors (n, k); NaN where a
     metric was not measured or has no spread."""
-    rows = oriented_results(readout).filter(pl.col("metric").is_in(metrics))
+    rows = valid_results(readout).filter(pl.col("metric").is_in(metrics))
     keys = rows.select("experiment", "variant").unique().sort("experiment", "variant")
 
     def grid(column: str) -> np.ndarray:
@@ -72,7 +67,7 @@ def _effects(readout: Judged, metrics: list[str]) -> tuple[pl.DataFrame, np.ndar
 
 
 def _sampling_cov(
-    readout: Judged, keys: pl.DataFrame, model: list[str], se: np.ndarray
+    readout: Judgement, keys: pl.DataFrame, model: list[str], se: np.ndarray
 ) -> np.ndarray:
     """(n, m, m) sampling covariances of the model metrics' oriented effects: the variances,
     and the within-experiment covariances where the cross sums gave them (else zero)."""
@@ -94,7 +89,7 @@ def _sampling_cov(
     return cov
 
 
-def lift_priors(readout: Judged) -> pl.DataFrame:
+def lift_priors(readout: Judgement) -> pl.DataFrame:
     """The Bayesian prior of every metric's true relative lift in every experiment (PRIOR_SCHEMA,
     the metric's own direction): Normal(mean, tau²) from the valid comparisons of the other
     experiments (marginal_priors: tau² the variance of their lifts less their mean sampling
@@ -132,7 +127,7 @@ def lift_priors(readout: Judged) -> pl.DataFrame:
     ).with_columns(pl.col("prior_mean", "prior_sd").fill_nan(None))
 
 
-def learned_records(readout: Judged, evidence: TreeEvidence) -> dict[Key, Learned]:
+def learned_records(readout: Judgement, evidence: TreeEvidence) -> dict[Key, Learned]:
     """Per valid comparison: the predicted North Star, the false-positive risk, the alerts.
 
     The prediction's prior is learned over the North Star and its validated inputs only; the
@@ -216,7 +211,7 @@ def _prediction(
     )
 
 
-def _moved(readout: Judged, keys: pl.DataFrame, metrics: list[str]) -> np.ndarray:
+def _moved(readout: Judgement, keys: pl.DataFrame, metrics: list[str]) -> np.ndarray:
     """(n, k): whether each metric moved significantly in each comparison."""
     flags = readout.results.pivot("metric", index=["experiment", "variant"], values="significant")
     flags = keys.join(flags, on=["experiment", "variant"], how="left")
@@ -231,7 +226,7 @@ def _moved(readout: Judged, keys: pl.DataFrame, metrics: list[str]) -> np.ndarra
 
 
 def _alerts(
-    readout: Judged,
+    readout: Judgement,
     metrics: list[str],
     y: np.ndarray,
     bounds: tuple[np.ndarray, np.ndarray],
@@ -262,7 +257,7 @@ def _alerts(
 
 
 def _risk(
-    readout: Judged, keys: pl.DataFrame, effect: np.ndarray, se: np.ndarray, groups: np.ndarray
+    readout: Judgement, keys: pl.DataFrame, effect: np.ndarray, se: np.ndarray, groups: np.ndarray
 ) -> list[FalsePositiveRisk]:
     """Each comparison's false-positive risk from the other experiments' success rate."""
     alpha = readout.settings.alpha

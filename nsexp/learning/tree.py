@@ -3,13 +3,17 @@
 An edge is a metric (the child) and the metric it is meant to drive (its `parent` in
 metrics.toml). Every metric also gets an edge straight to the North Star (`in_tree` false when
 that is not its declared parent), so vanity metrics, guardrails and inputs of inputs are judged
-against the North Star too; `nsexp proxies` is those edges.
+against the North Star too; `nsexp tree --north-star-edges` (and its alias `nsexp proxies`) is
+those edges.
 
-Effects are relative lifts of every valid comparison (treatment versus control, verdict not
-`invalid`), oriented by each metric's direction, so a positive correlation always means
-"improving the child goes with improving the parent". Per edge:
-- `n_comparisons`, `n_moved` (the child moved: adjusted p < α), `parent_followed` (of those,
-  the share where the parent moved significantly the same way; `n_parent_followed` the count);
+The comparisons counted are the valid ones (treatment versus control, verdict not `invalid`:
+`valid_results`, the one definition every count of the portfolio uses), with relative lifts
+oriented by each metric's direction, so a positive correlation always means "improving the
+child goes with improving the parent". In a comparison the child `moved` when it was
+significant after the correction (MOVED), and the parent `followed` when it moved too, the same
+way (FOLLOWED); both are defined here once. Per edge, one Edge record (nsexp.analysis.learned):
+- `n_comparisons`, `n_moved`, `parent_followed` (of those moved, the share where the parent
+  followed; `n_parent_followed` the count);
 - `corrected_correlation` of the true effects with its 95% interval, and `slope` (the parent's
   relative effect per 1% of the child's) with its interval: method of moments with the
   within-experiment sampling covariance removed (nsexp.stats.evidence; Tripuraneni et al. 2023);
@@ -24,13 +28,14 @@ Effects are relative lifts of every valid comparison (treatment versus control, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import Literal, NamedTuple
 
 import numpy as np
 import polars as pl
 
-from nsexp.analysis.readout import Judged
+from nsexp.analysis.learned import Edge
+from nsexp.analysis.readout import Judgement
 from nsexp.config.catalog import Catalog
 from nsexp.stats.evidence import MIN_COMPARISONS, EdgeEstimates, edge_evidence
 
@@ -46,9 +51,18 @@ PREDICTIVE_CORRELATION = 0.5
 VANITY_MIN_MOVED = 3
 VANITY_MAX_FOLLOWED = 0.5
 VANITY_MAX_CORRELATION = 0.3
-N_BOOT = 2000
-SEED = 2023
-LEVEL = 0.95
+
+
+class Resampling(NamedTuple):
+    """How learning bootstraps over whole experiments: the draws, their seed and the interval
+    level (one record: only tests change it, to fewer draws)."""
+
+    n_boot: int = 2000
+    seed: int = 2023
+    level: float = 0.95
+
+
+RESAMPLING = Resampling()
 
 EDGE_COLUMNS = (
     "experiment",
@@ -63,21 +77,33 @@ EDGE_COLUMNS = (
     "parent_significant",
     "within_cov",
 )
+MOVED = pl.col("significant").fill_null(False)  # the child moved: significant, corrected
+SAME_SIGN = pl.col("effect").sign() == pl.col("parent_effect").sign()
+FOLLOWED = MOVED & SAME_SIGN & pl.col("parent_significant").fill_null(False)
 
 
 @dataclass(frozen=True)
 class TreeEvidence:
-    """The catalog's tree, one row of evidence per edge, and the comparisons behind them."""
+    """The catalog's tree, one Edge record per edge, and the comparisons behind them (one row
+    per valid comparison x edge: EDGE_COLUMNS, `in_tree`, `moved` and `followed`)."""
 
     catalog: Catalog
-    edges: pl.DataFrame
+    edges: tuple[Edge, ...]
     comparisons: pl.DataFrame
 
-    def edge(self, child: str, parent: str | None = None) -> dict | None:
-        """One edge's row (the child's declared edge when no parent is given), or None."""
+    def edge(self, child: str, parent: str | None = None) -> Edge | None:
+        """One edge (the child's declared edge when no parent is given), or None."""
         parent = parent or self.catalog.metrics[child].parent or self.catalog.north_star.id
-        rows = self.edges.filter((pl.col("child") == child) & (pl.col("parent") == parent))
-        return rows.row(0, named=True) if rows.height else None
+        return next((e for e in self.edges if (e.child, e.parent) == (child, parent)), None)
+
+    def north_star_edges(self) -> TreeEvidence:
+        """Only the edges into the North Star, with their comparisons."""
+        ns = self.catalog.north_star.id
+        return replace(
+            self,
+            edges=tuple(e for e in self.edges if e.parent == ns),
+            comparisons=self.comparisons.filter(pl.col("parent") == ns),
+        )
 
 
 def tree_edges(catalog: Catalog) -> list[tuple[str, str, bool]]:
@@ -93,8 +119,10 @@ def tree_edges(catalog: Catalog) -> list[tuple[str, str, bool]]:
     return [(c, p, True) for c, p in declared] + extra
 
 
-def oriented_results(readout: Judged) -> pl.DataFrame:
-    """The valid comparisons' results with direction-oriented effects (`effect`, `se`)."""
+def valid_results(readout: Judgement) -> pl.DataFrame:
+    """The result rows of the valid comparisons (verdict not `invalid`: the data can be trusted),
+    with the verdict and direction-oriented effects (`effect`, `se`, `sign`): what every count
+    and estimate learned from the portfolio is over."""
     verdicts = readout.verdicts.select("experiment", "variant", "verdict")
     sign = pl.when(pl.col("direction") == "decrease").then(-1.0).otherwise(1.0)
     return (
@@ -105,25 +133,40 @@ def oriented_results(readout: Judged) -> pl.DataFrame:
     )
 
 
-def edge_comparisons(readout: Judged, edges: list[tuple[str, str, bool]]) -> pl.DataFrame:
-    """One row per valid comparison x edge (EDGE_COLUMNS), the child's and the parent's oriented
-    effects side by side, with their within-experiment covariance where computed."""
-    rows = oriented_results(readout).select(
+def paired(readout: Judgement, edges: list[tuple[str, str, bool]]) -> pl.DataFrame:
+    """One row per valid comparison x edge measuring both metrics: the child's oriented effect
+    (`effect`, `se`, `significant`, `sign`) and the parent's (`parent_` the same) side by side,
+    with whether the child `moved` and the parent `followed`."""
+    rows = valid_results(readout).select(
         "experiment", "variant", "metric", "effect", "se", "significant", "sign"
     )
     wanted = pl.DataFrame(
         edges, schema={"child": pl.String, "parent": pl.String, "in_tree": pl.Boolean}, orient="row"
     )
-    child = rows.rename({"metric": "child"})
-    parent = rows.rename({c: f"parent_{c}" for c in ("effect", "se", "significant", "sign")})
+    parent = rows.select(
+        "experiment",
+        "variant",
+        pl.col("metric").alias("parent"),
+        *(pl.col(c).alias(f"parent_{c}") for c in ("effect", "se", "significant", "sign")),
+    )
+    return (
+        wanted.join(rows.rename({"metric": "child"}), on="child")
+        .join(parent, on=["experiment", "variant", "parent"])
+        .with_columns(MOVED.alias("moved"), FOLLOWED.fill_null(False).alias("followed"))
+    )
+
+
+def edge_comparisons(readout: Judgement, edges: list[tuple[str, str, bool]]) -> pl.DataFrame:
+    """One row per valid comparison x edge with both estimates (EDGE_COLUMNS, `in_tree`,
+    `moved`, `followed`), the child's and the parent's oriented effects side by side, with their
+    within-experiment covariance where computed."""
     within = readout.within.select("experiment", "variant", "metric", "other", "lift_cov")
     both_ways = pl.concat(
         [within, within.rename({"metric": "other", "other": "metric"}).select(within.columns)]
     ).unique(["experiment", "variant", "metric", "other"], keep="first")
     keys = ["experiment", "variant", "child", "parent"]
     return (
-        wanted.join(child, on="child")
-        .join(parent.rename({"metric": "parent"}), on=["experiment", "variant", "parent"])
+        paired(readout, edges)
         .join(
             both_ways.rename({"metric": "child", "other": "parent"}),
             on=keys,
@@ -134,7 +177,7 @@ def edge_comparisons(readout: Judged, edges: list[tuple[str, str, bool]]) -> pl.
         )
         .drop_nulls(["effect", "se", "parent_effect", "parent_se"])
         .filter((pl.col("se") > 0) & (pl.col("parent_se") > 0))
-        .select(*EDGE_COLUMNS, "in_tree")
+        .select(*EDGE_COLUMNS, "in_tree", "moved", "followed")
         .sort("experiment", "variant")
     )
 
@@ -143,14 +186,12 @@ def edge_quality(
     frame: pl.DataFrame,
     *,
     within: bool = True,
-    n_boot: int = N_BOOT,
-    seed: int = SEED,
-    level: float = LEVEL,
-) -> pl.DataFrame:
-    """One row of evidence per edge of an edge_comparisons frame, in the frame's edge order;
+    resampling: Resampling = RESAMPLING,
+) -> list[Edge]:
+    """One Edge record per edge of an edge_comparisons frame, in the frame's edge order;
     `within` False ignores the computed within-experiment covariances (assumes zero)."""
     if frame.height == 0:
-        return pl.DataFrame()
+        return []
     order = frame.select("child", "parent").unique(maintain_order=True)
     slots = frame.select("experiment", "variant").unique().sort("experiment", "variant")
     indexed = frame.join(order.with_row_index("_edge"), on=["child", "parent"]).join(
@@ -175,26 +216,24 @@ def edge_quality(
         grid("parent_se"),
         cov,
         slots["experiment"].to_numpy(),
-        level=level,
-        n_boot=n_boot,
-        seed=seed,
+        **resampling._asdict(),
     )
-    return _with_labels(_counts(frame, within).join(_estimates(order, est), on=["child", "parent"]))
+    table = _with_labels(
+        _counts(frame, within).join(_estimates(order, est), on=["child", "parent"])
+    )
+    return [Edge(**row) for row in table.iter_rows(named=True)]
 
 
 def _counts(frame: pl.DataFrame, within: bool) -> pl.DataFrame:
     """Per edge: comparisons, experiments, moved, followed and how many had cross sums."""
-    moved = pl.col("significant").fill_null(False)
-    same = pl.col("effect").sign() == pl.col("parent_effect").sign()
-    followed = moved & same & pl.col("parent_significant").fill_null(False)
     computed = pl.col("within_cov").is_not_null().sum() if within else pl.lit(0)
     return frame.group_by("child", "parent", maintain_order=True).agg(
         pl.col("in_tree").first(),
         pl.len().alias("n_comparisons"),
         pl.col("experiment").n_unique().alias("n_experiments"),
-        moved.sum().alias("n_moved"),
-        (moved & same).sum().alias("n_same_sign"),
-        followed.sum().alias("n_parent_followed"),
+        MOVED.sum().alias("n_moved"),
+        (MOVED & SAME_SIGN).sum().alias("n_same_sign"),
+        FOLLOWED.sum().alias("n_parent_followed"),
         computed.cast(pl.UInt32).alias("n_within_computed"),
     )
 
@@ -246,20 +285,19 @@ def _with_labels(table: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.lit("assumed_zero"))
         .alias("within_covariance"),
         label.alias("label"),
-        (MIN_COMPARISONS - pl.col("n_comparisons")).clip(lower_bound=0).alias("comparisons_needed"),
+        # the count is unsigned (pl.len()): cast before subtracting, or 20 − 56 wraps to 2**32 − 36
+        (MIN_COMPARISONS - pl.col("n_comparisons").cast(pl.Int64))
+        .clip(lower_bound=0)
+        .alias("comparisons_needed"),
     )
 
 
-def tree_evidence(readout: Judged, *, n_boot: int = N_BOOT, seed: int = SEED) -> TreeEvidence:
-    """Every edge of the readout's catalog with its evidence over the valid comparisons."""
+def tree_evidence(readout: Judgement, *, resampling: Resampling = RESAMPLING) -> TreeEvidence:
+    """Every edge of the readout's catalog with its evidence over the valid comparisons, in the
+    catalog's edge order."""
     edges = tree_edges(readout.catalog)
     frame = edge_comparisons(readout, edges)
-    table = edge_quality(frame, n_boot=n_boot, seed=seed)
-    if table.height:
-        order = pl.DataFrame(
-            [(c, p, i) for i, (c, p, _) in enumerate(edges)],
-            schema={"child": pl.String, "parent": pl.String, "_order": pl.Int64},
-            orient="row",
-        )
-        table = table.join(order, on=["child", "parent"]).sort("_order").drop("_order")
-    return TreeEvidence(catalog=readout.catalog, edges=table, comparisons=frame)
+    order = {(c, p): i for i, (c, p, _) in enumerate(edges)}
+    records = edge_quality(frame, resampling=resampling)
+    records.sort(key=lambda e: order[(e.child, e.parent)])
+    return TreeEvidence(catalog=readout.catalog, edges=tuple(records), comparisons=frame)

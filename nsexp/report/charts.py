@@ -16,6 +16,7 @@ import polars as pl
 
 from nsexp import format as fmt
 from nsexp.analysis.results import OUTCOME_LABELS, MetricResult
+from nsexp.analysis.settings import Settings
 from nsexp.config.catalog import ROLES
 
 Chart = alt.LayerChart | alt.FacetChart  # what the builders return
@@ -84,14 +85,12 @@ def vega_lite_spec(chart: Chart) -> dict[str, Any]:
     return spec
 
 
-def forest_plot(
-    metrics: Sequence[MetricResult], alpha: float, engine: str = "frequentist"
-) -> Chart:
+def forest_plot(metrics: Sequence[MetricResult], settings: Settings) -> Chart:
     """Relative lift with its decision interval per metric (adjusted, or credible under the
     Bayesian engine) and the posterior mean as the point under Bayes, grouped under a header
     row per role (North Star first), coloured by the outcome; the North Star's row shades its
     ±practical_threshold band. One layered chart, so it takes its container's width."""
-    bayesian = engine == "bayesian"
+    alpha, bayesian = settings.alpha, settings.engine == "bayesian"
     data = _forest_rows(metrics)
     present = set(data["outcome_label"].drop_nulls())
     shown = [o for o in ("better", "worse", "not_significant", "untrusted")]
@@ -173,11 +172,9 @@ def _forest_rows(metrics: Sequence[MetricResult]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
-def timeline_chart(
-    timeline: pl.DataFrame, threshold: float, alpha: float, sequential: bool = False
-) -> Chart:
+def timeline_chart(timeline: pl.DataFrame, threshold: float, settings: Settings) -> Chart:
     """The North Star's cumulative relative effect by date, its CI as a band (always valid
-    when `sequential`), zero and the ±practical_threshold as reference lines."""
+    under sequential settings), zero and the ±practical_threshold as reference lines."""
     data = timeline.drop_nulls("rel_effect")
     figures = list(data.select("rel_effect", "rel_ci_low", "rel_ci_high").iter_rows())
     data = data.with_columns(
@@ -190,8 +187,8 @@ def timeline_chart(
     )
     fmt_axis = percent_format(data.select("rel_ci_low", "rel_ci_high").to_numpy().ravel().tolist())
     x = alt.X("date:T", title="Exposure date (cumulative)", axis=alt.Axis(format="%b %d"))
-    kind = "always-valid CI" if sequential else "CI"
-    y_title = f"Lift, {(1 - alpha) * 100:g}% {kind}"
+    kind = "always-valid CI" if settings.sequential else "CI"
+    y_title = f"Lift, {(1 - settings.alpha) * 100:g}% {kind}"
     tooltip = [
         alt.Tooltip("date:T", title="Up to"),
         alt.Tooltip("effect_text:N", title="Lift"),

@@ -13,7 +13,6 @@ import polars as pl
 
 from nsexp.analysis.readout import ExperimentReadout
 from nsexp.analysis.results import CSV_FIELDS, RESULT_SCHEMA
-from nsexp.analysis.settings import Settings
 
 # The export's columns: who, the verdict, then the figures a spreadsheet needs (CSV_FIELDS,
 # declared on the result model), then how.
@@ -24,7 +23,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _INNER_FORMULA = r"([;,\t\r\n][ ]*)([=+\-@])"
 
 
-def readout_csv(e: ExperimentReadout, settings: Settings, view: str = "") -> str:
+def readout_csv(e: ExperimentReadout, view: str = "") -> str:
     """The experiment's figures, one row per treatment and metric, with the settings that
     produced them and `view`, the link that reopens the readout."""
     schema = {"verdict": pl.String, "north_star_status": pl.String} | {
@@ -36,6 +35,7 @@ def readout_csv(e: ExperimentReadout, settings: Settings, view: str = "") -> str
         for t in e.treatments
         for m in t.metrics
     ]
+    settings = e.settings
     frame = pl.DataFrame(rows, schema=schema).with_columns(
         pl.lit(settings.alpha).alias("alpha"),
         pl.lit(settings.correction).alias("correction"),

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from nsexp.analysis.methods import methods
+from nsexp.analysis.reasons import REASON_KINDS
 from nsexp.analysis.settings import Settings
 from nsexp.analysis.verdict import VERDICT_LABELS, VERDICT_MEANINGS, VERDICTS
 
@@ -52,8 +53,19 @@ def methods_text() -> str:
     )
 
 
-BLOCKS: dict[str, Callable[[], str]] = {"verdicts": verdict_table, "methods": methods_text}
-PAGES = ("README.md", "docs/methods.md")
+def reason_kinds_table() -> str:
+    """The kinds a comparison's `reason_kinds` holds, with what each says
+    (nsexp.analysis.reasons)."""
+    rows = [f"| `{kind}` | {meaning} |" for kind, meaning in REASON_KINDS.items()]
+    return "\n".join(["| kind | the reason |", "|---|---|", *rows])
+
+
+BLOCKS: dict[str, Callable[[], str]] = {
+    "verdicts": verdict_table,
+    "methods": methods_text,
+    "reason_kinds": reason_kinds_table,
+}
+PAGES = ("README.md", "docs/methods.md", "docs/cli.md")
 _BLOCK = re.compile(r"(<!-- generated:(\w+) -->\n)(.*?)(<!-- /generated:\2 -->)", re.DOTALL)
 
 

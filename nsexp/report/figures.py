@@ -16,6 +16,7 @@ from nsexp.analysis.results import (
     MetricResult,
     TimelinePoint,
 )
+from nsexp.analysis.settings import Settings
 from nsexp.config.catalog import ROLE_LABELS
 from nsexp.report.notes import guardrail_text
 
@@ -88,28 +89,27 @@ def table_keys(engine: str = "frequentist") -> tuple[str, ...]:
     return TABLE[:cut] + BAYESIAN + TABLE[cut:]
 
 
-def metric_table(
-    metrics: Sequence[MetricResult], alpha: float, engine: str = "frequentist"
-) -> pl.DataFrame:
+def metric_table(metrics: Sequence[MetricResult], settings: Settings) -> pl.DataFrame:
     """Every figure of one treatment, formatted for people, North Star first. Lift is the
     decision effect (the posterior mean under the Bayesian engine, beside the raw Estimate,
     chance to beat control, expected loss and credible interval)."""
-    every = columns(alpha)
-    shown = [every[k] for k in table_keys(engine)]
+    every = columns(settings.alpha)
+    shown = [every[k] for k in table_keys(settings.engine)]
     return pl.DataFrame(
         {c.header: [c.cell(m) for m in metrics] for c in shown},
         schema={c.header: pl.String for c in shown},
     )
 
 
-def compact_columns(alpha: float, bayesian: bool = False) -> list[str]:
+def compact_columns(settings: Settings) -> list[str]:
     """The headers of metric_table shown by default, narrow enough for a laptop screen: the
     lift with the interval that decides (adjusted, or credible), the result and the guardrail.
     Difference, unadjusted figures, what is detectable today, units and notes are in
     all columns."""
+    bayesian = settings.engine == "bayesian"
     decide = ("chance_to_win", "rel_cred_low") if bayesian else ("rel_ci_adj_low", "p_adjusted")
     keys = ("name", "role", "control_mean", "treatment_mean", "decision_effect", *decide)
-    every = columns(alpha)
+    every = columns(settings.alpha)
     return [every[k].header for k in (*keys, "outcome", "guardrail_status")]
 
 
@@ -121,9 +121,9 @@ def timeline_rows(points: Sequence[TimelinePoint]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
-def bootstrap_table(metrics: Sequence[MetricResult], alpha: float) -> pl.DataFrame:
+def bootstrap_table(metrics: Sequence[MetricResult], settings: Settings) -> pl.DataFrame:
     """The analytic and the bootstrap interval of each resampled metric of one treatment."""
-    level = f"{(1 - alpha) * 100:g}%"
+    level = f"{(1 - settings.alpha) * 100:g}%"
     columns = ["Metric", "Lift", f"Analytic {level} CI", f"Bootstrap {level} CI"]
     rows = [
         dict(

@@ -13,9 +13,16 @@ from typing import Any
 
 import orjson
 
-from nsexp.analysis.learned import FalsePositiveRisk, Learned, NorthStarPrediction, TwymanAlert
+from nsexp.analysis.learned import (
+    FalsePositiveRisk,
+    Learned,
+    NorthStarPrediction,
+    TwymanAlert,
+    alert_sentence,
+)
 from nsexp.analysis.methods import methods
 from nsexp.analysis.readout import ExperimentReadout, Readout, TreatmentReadout
+from nsexp.analysis.reasons import HISTORY_LEAD, Reason, ReasonKind
 from nsexp.analysis.results import (
     JSON_FIELDS,
     TIMELINE_FIELDS,
@@ -23,6 +30,7 @@ from nsexp.analysis.results import (
     TimelinePoint,
     finite,
 )
+from nsexp.analysis.settings import Settings
 from nsexp.analysis.srm import Srm
 from nsexp.config.experiments import ExperimentInfo
 from nsexp.io import Experiment
@@ -49,7 +57,9 @@ def treatment_dict(t: TreatmentReadout) -> dict[str, Any]:
         "variant": t.variant,
         "verdict": t.verdict,
         "north_star_status": t.north_star_status,
-        "reasons": list(t.reasons),
+        "reasons": [r.text for r in t.reasons],
+        "reason_kinds": [r.kind for r in t.reasons],
+        "reason_metrics": [list(r.metrics) for r in t.reasons],
         "north_star_units_needed": finite(ns.units_needed),
         "north_star_days_needed": finite(ns.days_needed),
         "north_star_mde": finite(ns.mde),
@@ -155,8 +165,9 @@ def readout_dict(readout: Readout) -> dict[str, Any]:
     }
 
 
-def experiment_from_dict(data: dict[str, Any]) -> ExperimentReadout:
-    """An ExperimentReadout from `experiment_dict` output (a pin's payload).
+def experiment_from_dict(data: dict[str, Any], settings: Settings) -> ExperimentReadout:
+    """An ExperimentReadout from `experiment_dict` output (a pin's payload) and the Settings
+    that produced it (a pin keeps them beside the payload).
 
     Figures the JSON does not carry (standard errors, the flat test's interval) come back as
     None; the reasons were rendered when the readout was made and are kept as they were.
@@ -187,6 +198,7 @@ def experiment_from_dict(data: dict[str, Any]) -> ExperimentReadout:
         ),
         treatments=tuple(_treatment_from_dict(eid, c) for c in data["comparisons"]),
         units=int(data["units"]),
+        settings=settings,
         first_date=_date(data.get("first_date")),
         last_date=_date(data.get("last_date")),
         notes=tuple(data.get("notes") or ()),
@@ -210,14 +222,30 @@ def _treatment_from_dict(experiment: str, data: dict[str, Any]) -> TreatmentRead
         )
         for p in data.get("north_star_timeline") or ()
     )
+    learned = learned_from_dict(data)
     return TreatmentReadout(
         variant=variant,
         verdict=data["verdict"],
         north_star_status=data["north_star_status"],
-        reasons=tuple(data["reasons"]),
+        reasons=_reasons_from_dict(data, learned),
         metrics=metrics,
         timeline=timeline,
-        learned=learned_from_dict(data),
+        learned=learned,
+    )
+
+
+def _reasons_from_dict(data: dict[str, Any], learned: Learned | None) -> tuple[Reason, ...]:
+    """The typed reasons of a comparison's JSON; a pin made before `reason_kinds` gets them
+    inferred: its Twyman alerts, its history lines, and 'note' for the rest."""
+    texts = [str(r) for r in data["reasons"]]
+    alerts = {alert_sentence(a) for a in learned.alerts} if learned is not None else set()
+    kinds: list[ReasonKind] = data.get("reason_kinds") or [
+        "alert" if r in alerts else "history" if r.startswith(HISTORY_LEAD) else "note"
+        for r in texts
+    ]
+    named = data.get("reason_metrics") or [()] * len(texts)
+    return tuple(
+        Reason(kind, text, tuple(ids)) for kind, text, ids in zip(kinds, texts, named, strict=True)
     )
 
 

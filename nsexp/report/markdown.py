@@ -9,17 +9,18 @@ from nsexp.analysis.methods import methods
 from nsexp.analysis.readout import ExperimentReadout, Readout
 from nsexp.analysis.reasons import HISTORY_DEFINITION
 from nsexp.analysis.results import MetricResult
+from nsexp.analysis.settings import Settings
 from nsexp.analysis.verdict import VERDICT_LABELS
 from nsexp.report.figures import Column, columns
 from nsexp.report.notes import readout_notes
 from nsexp.report.text import aligned, markdown_table, md_code, md_escape
 
 
-def _columns(alpha: float, engine: str) -> list[Column]:
+def _columns(settings: Settings) -> list[Column]:
     """The columns of a treatment's figures, with the interval that decides (adjusted, the plain
     one where none was; credible, with the chance to win, under the Bayesian engine)."""
-    every = columns(alpha)
-    bayesian = engine == "bayesian"
+    every = columns(settings.alpha)
+    bayesian = settings.engine == "bayesian"
     interval = every["rel_cred_low" if bayesian else "rel_ci_adj_low"].header
     keys = ("name", "role", "control_mean", "treatment_mean", "abs_effect", "decision_effect")
     return [
@@ -29,17 +30,15 @@ def _columns(alpha: float, engine: str) -> list[Column]:
     ]
 
 
-def headers(alpha: float, engine: str = "frequentist") -> list[str]:
+def headers(settings: Settings) -> list[str]:
     """The headers of a treatment's figures (metric_rows)."""
-    return [c.header for c in _columns(alpha, engine)]
+    return [c.header for c in _columns(settings)]
 
 
-def metric_rows(
-    metrics: Sequence[MetricResult], alpha: float, engine: str = "frequentist"
-) -> list[list[str]]:
+def metric_rows(metrics: Sequence[MetricResult], settings: Settings) -> list[list[str]]:
     """One row of formatted figures per metric; a mark for significant ones."""
     marks = {"better": " ✓", "worse": " ✗"}
-    shown = _columns(alpha, engine)
+    shown = _columns(settings)
     return [
         [m.name + marks.get(m.moved or "", "")] + [c.cell(m) for c in shown[1:]] for m in metrics
     ]
@@ -60,7 +59,6 @@ def to_markdown(readout: Readout) -> str:
     return _document(
         list(readout.experiments.values()),
         methods(readout.settings),
-        alpha=readout.settings.alpha,
         fingerprint=readout.fingerprint,
         count=vanity_count(readout) if len(readout.experiments) > 1 else None,
     )
@@ -70,20 +68,18 @@ def experiment_markdown(
     e: ExperimentReadout,
     method_lines: list[str],
     *,
-    alpha: float,
     fingerprint: str,
     link: str | None = None,
 ) -> str:
     """One experiment's readout as Markdown (live or pinned): the same text as to_markdown of a
     readout of that experiment alone, plus the link back to the view it came from."""
-    return _document([e], method_lines, alpha=alpha, fingerprint=fingerprint, link=link)
+    return _document([e], method_lines, fingerprint=fingerprint, link=link)
 
 
 def _document(
     experiments: list[ExperimentReadout],
     method_lines: list[str],
     *,
-    alpha: float,
     fingerprint: str,
     count: str | None = None,
     link: str | None = None,
@@ -95,7 +91,7 @@ def _document(
     if count is not None:
         out += [count, ""]
     for e in experiments:
-        out += _experiment_lines(e, alpha)
+        out += _experiment_lines(e)
     out += ["## Methods", ""] + [f"- {m}" for m in method_lines]
     out += ["", f"Data fingerprint `{fingerprint}`. ✓ better, ✗ worse (significant)."]
     return "\n".join(out) + "\n"
@@ -112,7 +108,7 @@ def _facts(e: ExperimentReadout, markdown: bool = False) -> str:
     return ", ".join(bits)
 
 
-def _experiment_lines(e: ExperimentReadout, alpha: float) -> list[str]:
+def _experiment_lines(e: ExperimentReadout) -> list[str]:
     """One experiment in Markdown; every piece of user text escaped, so a pasted document
     shows names as names and can carry no link, image or formula from the data."""
     out = [f"## {md_escape(e.name)} ({md_code(e.id)})", "", _facts(e, markdown=True) + "."]
@@ -126,12 +122,11 @@ def _experiment_lines(e: ExperimentReadout, alpha: float) -> list[str]:
         ]
     for t in e.treatments:
         out += ["", f"### {md_code(t.variant)}: **{VERDICT_LABELS[t.verdict]}**", ""]
-        out += [f"- {md_escape(r)}" for r in t.reasons]
+        out += [f"- {md_escape(r.text)}" for r in t.reasons]
         out += [f"- *{md_escape(line)}*" for line in readout_notes(t)]
-        engine = t.north_star.engine or "frequentist"
-        rows = [[md_escape(c) for c in row] for row in metric_rows(t.metrics, alpha, engine)]
-        out += ["", markdown_table(headers(alpha, engine), rows)]
-    if any(r.startswith("History:") for t in e.treatments for r in t.reasons):
+        rows = [[md_escape(c) for c in row] for row in metric_rows(t.metrics, e.settings)]
+        out += ["", markdown_table(headers(e.settings), rows)]
+    if any(r.kind == "history" for t in e.treatments for r in t.reasons):
         out += ["", f"*{HISTORY_DEFINITION}*"]
     if e.notes:
         out += ["", "Notes:"] + [f"- {md_escape(n)}" for n in e.notes]
@@ -149,13 +144,9 @@ def to_table(readout: Readout) -> str:
             out.append(f"  SAMPLE RATIO MISMATCH (p = {e.srm.p_value:.1e})")
         for t in e.treatments:
             out.append(f"  {t.variant}: {VERDICT_LABELS[t.verdict].upper()}")
-            out += [f"    - {r}" for r in t.reasons]
+            out += [f"    - {r.text}" for r in t.reasons]
             out += [f"    · {line}" for line in readout_notes(t)]
-            out.append(
-                aligned(
-                    headers(s.alpha, s.engine), metric_rows(t.metrics, s.alpha, s.engine), "    "
-                )
-            )
+            out.append(aligned(headers(e.settings), metric_rows(t.metrics, e.settings), "    "))
         out += [f"  note: {n}" for n in e.notes]
         out.append("")
     out.append(methods(s)[0])

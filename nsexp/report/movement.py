@@ -1,5 +1,6 @@
 """How often each metric moved across the portfolio, and the North Star with it (North Star
-page): counted over the valid comparisons, from the result model."""
+page): counted over the valid comparisons as the tree counts its edges (nsexp.learning.tree:
+`moved`, `followed`), each metric paired with the North Star."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import polars as pl
 
 from nsexp.analysis.readout import Readout
 from nsexp.config.catalog import ROLE_LABELS, ROLES
+from nsexp.learning.tree import paired, valid_results
 
 COUNTS = (
     "comparisons",
@@ -18,40 +20,36 @@ COUNTS = (
     "ns_moved_with",
     "ns_followed",
 )
-_ROWS = {
-    "experiment": pl.String,
-    "variant": pl.String,
-    "metric": pl.String,
-    "moved": pl.Boolean,
-    "outcome": pl.String,
-    "ns_moved": pl.Boolean,
-    "ns_outcome": pl.String,
-}
 
 
 def metric_movement(readout: Readout) -> pl.DataFrame:
     """Per metric, over the valid comparisons (one treatment against its control, verdict not
     invalid): how many comparisons (and experiments) moved it significantly, better or worse,
-    and in how many of those comparisons the North Star moved significantly too, and in the
-    same good direction."""
-    rows = [
-        (m.experiment, m.variant, m.metric, bool(m.significant), m.outcome, ns_moved, ns.outcome)
-        for t in readout.valid_treatments()
-        for ns in [t.north_star]
-        for ns_moved in [bool(ns.significant)]
-        for m in t.metrics
-    ]
-    results = pl.DataFrame(rows, schema=_ROWS, orient="row")
+    in how many of those the North Star moved significantly too (`ns_moved_with`) and in how
+    many it followed, the same good way (`ns_followed`)."""
+    ns = readout.catalog.north_star.id
+    edges = [(m, ns, True) for m in readout.catalog.metrics]
     moved = pl.col("moved")
-    per_metric = results.group_by("metric").agg(
-        pl.len().alias("comparisons"),
-        pl.col("experiment").n_unique().alias("experiments"),
-        pl.col("experiment").filter(moved).n_unique().alias("experiments_moved"),
-        moved.sum().alias("comparisons_moved"),
-        (pl.col("outcome") == "better").sum().alias("better"),
-        (pl.col("outcome") == "worse").sum().alias("worse"),
-        (moved & pl.col("ns_moved")).sum().alias("ns_moved_with"),
-        (moved & (pl.col("outcome") == pl.col("ns_outcome"))).sum().alias("ns_followed"),
+    per_metric = (
+        paired(readout.judgement, edges)
+        .group_by(pl.col("child").alias("metric"))
+        .agg(
+            pl.len().alias("comparisons"),
+            pl.col("experiment").n_unique().alias("experiments"),
+            pl.col("experiment").filter(moved).n_unique().alias("experiments_moved"),
+            moved.sum().alias("comparisons_moved"),
+            (moved & pl.col("parent_significant").fill_null(False)).sum().alias("ns_moved_with"),
+            pl.col("followed").sum().alias("ns_followed"),
+        )
+    )
+    placed = pl.col("rel_effect").is_not_null()  # an outcome needs a relative effect
+    outcomes = (
+        valid_results(readout.judgement)
+        .group_by("metric")
+        .agg(
+            (placed & pl.col("better")).sum().alias("better"),
+            (placed & pl.col("worse")).sum().alias("worse"),
+        )
     )
     catalog = pl.DataFrame(
         [
@@ -70,6 +68,7 @@ def metric_movement(readout: Readout) -> pl.DataFrame:
     )
     return (
         catalog.join(per_metric, on="metric", how="left")
+        .join(outcomes, on="metric", how="left")
         .with_columns(pl.col(COUNTS).fill_null(0).cast(pl.Int64))
         .sort("role_order", "metric_order")
         .drop("role_order", "metric_order")

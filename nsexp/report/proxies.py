@@ -1,24 +1,39 @@
-"""The proxy-quality report for people: JSON data, an aligned terminal table and Markdown."""
+"""`nsexp proxies`, the alias of `nsexp tree --north-star-edges`: the tree's North Star edges as
+the proxy report has always printed them (JSON, an aligned terminal table and Markdown), with
+the cumulative North Star impact of the wins. Its JSON keeps its field names: `metrics` (one
+row per edge, named by PROXY_NAMES) and `cumulative_impact`."""
 
 from __future__ import annotations
 
-import math
+from dataclasses import asdict
 from typing import Any
 
 import polars as pl
 
 from nsexp import format as fmt
 from nsexp.analysis.results import finite
-from nsexp.learning.proxies import (
+from nsexp.config.catalog import Catalog
+from nsexp.learning.proxies import Impact
+from nsexp.learning.tree import (
     LABEL_MEANINGS,
+    LABELS,
     MIN_COMPARISONS,
     PREDICTIVE_CORRELATION,
     VANITY_MAX_CORRELATION,
     VANITY_MAX_FOLLOWED,
     VANITY_MIN_MOVED,
-    Impact,
+    Edge,
+    TreeEvidence,
 )
+from nsexp.report.tree import NONE, by_correlation, signed, thresholds
 
+# the proxy report's names for an edge's fields (the others keep the Edge's)
+PROXY_NAMES = {
+    "child": "metric",
+    "n_parent_followed": "n_ns_followed",
+    "parent_followed": "ns_followed_share",
+    "parent_true_sd": "ns_true_sd",
+}
 HEADERS = (
     "Metric",
     "Role",
@@ -38,36 +53,32 @@ PLAIN = (
 )
 
 
-def thresholds() -> dict[str, float | int]:
-    """The label thresholds, for the JSON and the docs."""
-    return {
-        "min_comparisons": MIN_COMPARISONS,
-        "predictive_correlation": PREDICTIVE_CORRELATION,
-        "vanity_min_moved": VANITY_MIN_MOVED,
-        "vanity_max_followed_share": VANITY_MAX_FOLLOWED,
-        "vanity_max_correlation": VANITY_MAX_CORRELATION,
-    }
+def ranked(evidence: TreeEvidence) -> list[Edge]:
+    """The North Star edges best first: by label (predictive, weak, vanity, too few), then by
+    corrected correlation."""
+    edges = sorted(evidence.north_star_edges().edges, key=lambda e: e.child)
+    return sorted(by_correlation(edges), key=lambda e: LABELS.index(e.label))
 
 
-def label_reason(row: dict) -> str:
-    """One plain sentence on why a metric got its label."""
-    metric, n = row["metric"], row["n_comparisons"]
-    if row["label"] == "too_few":
+def label_reason(edge: Edge) -> str:
+    """One plain sentence on why a metric got its label (against the North Star)."""
+    metric, n = edge.child, edge.n_comparisons
+    if edge.label == "too_few":
         return (
             f"{metric}: only {n} comparisons; at least {MIN_COMPARISONS} are needed "
-            f"({row['comparisons_needed']} more)."
+            f"({edge.comparisons_needed} more)."
         )
-    corr = row["corrected_correlation"]
+    corr = edge.corrected_correlation
     corr_text = (
         "its true effects do not vary beyond noise, so no correlation can be estimated"
         if corr is None
         else f"corrected correlation with the North Star {corr:+.2f} "
-        f"[{row['correlation_ci_low']:+.2f}, {row['correlation_ci_high']:+.2f}]".replace("-", "−")
+        f"[{edge.correlation_ci_low:+.2f}, {edge.correlation_ci_high:+.2f}]".replace("-", "−")
     )
     return (
-        f"{metric}: moved in {row['n_moved']} of {n} comparisons, the North Star followed "
-        f"{row['n_ns_followed']} of them; {corr_text}: {row['label']} "
-        f"({LABEL_MEANINGS[row['label']]})."
+        f"{metric}: moved in {edge.n_moved} of {n} comparisons, the North Star followed "
+        f"{edge.n_parent_followed} of them; {corr_text}: {edge.label} "
+        f"({LABEL_MEANINGS[edge.label]})."
     )
 
 
@@ -88,11 +99,17 @@ def impact_dict(impact: Impact) -> dict:
     }
 
 
-def proxies_dict(table: pl.DataFrame, impact: Impact) -> dict[str, Any]:
+def proxy_row(edge: Edge, catalog: Catalog) -> dict[str, Any]:
+    """One North Star edge as a row of the proxy report's `metrics`."""
+    fields = asdict(edge)
+    del fields["parent"], fields["in_tree"]
+    row = {PROXY_NAMES.get(k, k): finite(v) for k, v in fields.items()}
+    return row | {"role": catalog.metrics[edge.child].role, "reason": label_reason(edge)}
+
+
+def proxies_dict(evidence: TreeEvidence, impact: Impact) -> dict[str, Any]:
     """Proxy quality per metric plus the cumulative North Star impact, as plain data."""
-    rows = [{k: finite(v) for k, v in r.items()} for r in table.iter_rows(named=True)]
-    for r in rows:
-        r["reason"] = label_reason(r)
+    rows = [proxy_row(e, evidence.catalog) for e in ranked(evidence)]
     return {
         "north_star": impact.metric,
         "effects": "relative lift, oriented by each metric's direction",
@@ -102,26 +119,21 @@ def proxies_dict(table: pl.DataFrame, impact: Impact) -> dict[str, Any]:
     }
 
 
-def signed_r(x: float | None) -> str:
-    """A correlation for people: '+0.81', '−0.30' (a real minus), '—' when missing."""
-    return "—" if x is None or not math.isfinite(x) else f"{x:+.2f}".replace("-", fmt.MINUS)
-
-
-def _rows(table: pl.DataFrame) -> list[list[str]]:
+def _rows(evidence: TreeEvidence) -> list[list[str]]:
     out = []
-    for r in table.iter_rows(named=True):
+    for e in ranked(evidence):
         out.append(
             [
-                r["metric"],
-                r["role"].replace("_", " "),
-                r["label"],
-                str(r["n_comparisons"]),
-                str(r["n_moved"]),
-                f"{r['n_ns_followed']} of {r['n_moved']}",
-                "—" if r["sign_agreement"] is None else fmt.pct(r["sign_agreement"], 0, False),
-                signed_r(r["corrected_correlation"]),
-                f"[{signed_r(r['correlation_ci_low'])}, {signed_r(r['correlation_ci_high'])}]",
-                signed_r(r["naive_correlation"]),
+                e.child,
+                evidence.catalog.metrics[e.child].role.replace("_", " "),
+                e.label,
+                str(e.n_comparisons),
+                str(e.n_moved),
+                f"{e.n_parent_followed} of {e.n_moved}",
+                "—" if e.sign_agreement is None else fmt.pct(e.sign_agreement, 0, False),
+                signed(e.corrected_correlation),
+                f"[{signed(e.correlation_ci_low)}, {signed(e.correlation_ci_high)}]",
+                signed(e.naive_correlation),
             ]
         )
     return out
@@ -140,17 +152,13 @@ def impact_sentence(impact: Impact) -> str:
     )
 
 
-def _notes(table: pl.DataFrame) -> list[str]:
+def _notes(evidence: TreeEvidence) -> list[str]:
     notes = [
         "Effects are relative lifts; metrics whose direction is 'decrease' are flipped, so a "
         "positive correlation always means improving the metric goes with improving the "
         "North Star.",
     ]
-    assumed = (
-        table.filter(pl.col("within_covariance") == "assumed_zero")["metric"].to_list()
-        if table.height
-        else []
-    )
+    assumed = [e.child for e in ranked(evidence) if e.within_covariance == "assumed_zero"]
     if assumed:
         notes.append(
             "The within-experiment covariance of a metric's and the North Star's estimates is "
@@ -168,35 +176,32 @@ def _notes(table: pl.DataFrame) -> list[str]:
     return notes
 
 
-NONE = "No valid comparisons: every experiment in the data is invalid, or there are none."
-
-
-def to_table(table: pl.DataFrame, impact: Impact) -> str:
+def to_table(evidence: TreeEvidence, impact: Impact) -> str:
     """The proxy report for a terminal."""
-    if table.height == 0:
+    if not evidence.north_star_edges().edges:
         return f"{PLAIN}\n\n{NONE}\n"
-    body = _rows(table)
+    body = _rows(evidence)
     widths = [max(len(c) for c in col) for col in zip(HEADERS, *body, strict=True)]
 
     def line(cells: list[str] | tuple[str, ...]) -> str:
         return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
 
     out = [PLAIN, "", line(HEADERS), line(["-" * w for w in widths]), *map(line, body), ""]
-    out += [label_reason(r) for r in table.iter_rows(named=True)]
-    out += ["", impact_sentence(impact), "", *_notes(table)]
+    out += [label_reason(e) for e in ranked(evidence)]
+    out += ["", impact_sentence(impact), "", *_notes(evidence)]
     return "\n".join(out) + "\n"
 
 
-def to_markdown(table: pl.DataFrame, impact: Impact) -> str:
+def to_markdown(evidence: TreeEvidence, impact: Impact) -> str:
     """The proxy report as Markdown for a review doc."""
     out = ["# Which leading indicators predict the North Star", "", PLAIN, ""]
-    if table.height == 0:
+    if not evidence.north_star_edges().edges:
         return "\n".join([*out, NONE]) + "\n"
     out.append("| " + " | ".join(HEADERS) + " |")
     out.append("|" + "|".join("---" for _ in HEADERS) + "|")
-    out += ["| " + " | ".join(r) + " |" for r in _rows(table)]
-    out += [""] + [f"- {label_reason(r)}" for r in table.iter_rows(named=True)]
+    out += ["| " + " | ".join(r) + " |" for r in _rows(evidence)]
+    out += [""] + [f"- {label_reason(e)}" for e in ranked(evidence)]
     out += ["", "## Cumulative North Star impact", "", impact_sentence(impact), ""]
-    out += ["## Notes", ""] + [f"- {n}" for n in _notes(table)]
+    out += ["## Notes", ""] + [f"- {n}" for n in _notes(evidence)]
     out += ["", "Label meanings: " + "; ".join(f"{k}: {v}" for k, v in LABEL_MEANINGS.items())]
     return "\n".join(out) + "\n"

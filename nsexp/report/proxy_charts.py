@@ -1,13 +1,16 @@
-"""Altair chart builders for the Portfolio insights page: pure functions, frames in, charts out."""
+"""Altair chart builders for the Portfolio insights and North Star pages: pure functions, the
+tree's Edge records and comparisons in, charts out."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import altair as alt
 import polars as pl
 
 from nsexp.learning.proxies import Impact
+from nsexp.learning.tree import Edge
 from nsexp.report.charts import Chart
 
 Z95 = 1.959963984540054
@@ -24,17 +27,29 @@ def _r(x: float | None) -> str:
     return "—" if x is None or not math.isfinite(x) else f"{x:+.2f}"
 
 
-def scatter_points(comparisons: pl.DataFrame, metric: str) -> pl.DataFrame:
-    """One metric's comparisons with 95% error-bar ends on both axes."""
+def fitted_line(points: pl.DataFrame, slope: float | None, intercept: float | None) -> pl.DataFrame:
+    """Two ends of the noise-corrected line over the range of the child's effects."""
+    if points.height == 0 or slope is None or intercept is None or not math.isfinite(slope):
+        return pl.DataFrame(schema={"effect": pl.Float64, "parent_effect": pl.Float64})
+    effects = points["effect"].cast(pl.Float64).to_numpy()
+    lo, hi = float(effects.min()), float(effects.max())
+    return pl.DataFrame(
+        {"effect": [lo, hi], "parent_effect": [intercept + slope * lo, intercept + slope * hi]}
+    )
+
+
+def edge_points(comparisons: pl.DataFrame, child: str, parent: str) -> pl.DataFrame:
+    """One edge's comparisons (nsexp.learning.tree.edge_comparisons) with 95% error-bar ends on
+    both axes."""
     return (
-        comparisons.filter(pl.col("metric") == metric)
-        .select("experiment", "variant", "effect", "se", "ns_effect", "ns_se", "significant")
+        comparisons.filter((pl.col("child") == child) & (pl.col("parent") == parent))
+        .select("experiment", "variant", "effect", "se", "parent_effect", "parent_se", "moved")
         .with_columns(
             (pl.col("effect") - Z95 * pl.col("se")).alias("x_low"),
             (pl.col("effect") + Z95 * pl.col("se")).alias("x_high"),
-            (pl.col("ns_effect") - Z95 * pl.col("ns_se")).alias("y_low"),
-            (pl.col("ns_effect") + Z95 * pl.col("ns_se")).alias("y_high"),
-            pl.when(pl.col("significant"))
+            (pl.col("parent_effect") - Z95 * pl.col("parent_se")).alias("y_low"),
+            (pl.col("parent_effect") + Z95 * pl.col("parent_se")).alias("y_high"),
+            pl.when(pl.col("moved"))
             .then(pl.lit("moved"))
             .otherwise(pl.lit("did not move"))
             .alias("moved"),
@@ -42,48 +57,23 @@ def scatter_points(comparisons: pl.DataFrame, metric: str) -> pl.DataFrame:
     )
 
 
-def fitted_line(points: pl.DataFrame, slope: float | None, intercept: float | None) -> pl.DataFrame:
-    """Two ends of the noise-corrected line over the range of the metric's effects."""
-    if points.height == 0 or slope is None or intercept is None or not math.isfinite(slope):
-        return pl.DataFrame(schema={"effect": pl.Float64, "ns_effect": pl.Float64})
-    effects = points["effect"].cast(pl.Float64).to_numpy()
-    lo, hi = float(effects.min()), float(effects.max())
-    return pl.DataFrame(
-        {"effect": [lo, hi], "ns_effect": [intercept + slope * lo, intercept + slope * hi]}
-    )
-
-
-def proxy_scatter(comparisons: pl.DataFrame, row: dict, north_star: str, width: int = 320) -> Chart:
-    """A metric's effect against the North Star's across experiments: 95% error bars both
-    ways, the noise-corrected fitted line, and the proxy label in the title."""
-    return _scatter(
-        scatter_points(comparisons, row["metric"]), row, row["metric"], north_star, width
-    )
-
-
-def edge_points(comparisons: pl.DataFrame, child: str, parent: str) -> pl.DataFrame:
-    """One edge's comparisons (nsexp.learning.tree.edge_comparisons) as scatter points."""
-    frame = comparisons.filter((pl.col("child") == child) & (pl.col("parent") == parent)).rename(
-        {"child": "metric", "parent_effect": "ns_effect", "parent_se": "ns_se"}
-    )
-    return scatter_points(frame, child)
-
-
 def edge_scatter(
-    comparisons: pl.DataFrame, row: dict, child: str, parent: str, width: int | None = None
+    comparisons: pl.DataFrame, edge: Edge, child: str, parent: str, width: int | None = None
 ) -> Chart:
     """A child metric's effect against its parent's across experiments (an edge of the tree):
     95% error bars both ways and the noise-corrected slope; `child`/`parent` name the axes."""
-    points = edge_points(comparisons, row["child"], row["parent"])
-    return _scatter(points, row, child, parent, width)
+    points = edge_points(comparisons, edge.child, edge.parent)
+    return _scatter(points, edge, child, parent, width)
 
 
-def _scatter(points: pl.DataFrame, row: dict, x_name: str, y_name: str, width: int | None) -> Chart:
+def _scatter(
+    points: pl.DataFrame, edge: Edge, x_name: str, y_name: str, width: int | None
+) -> Chart:
     # The metrics' names are data fields and the chart's title, never an encoding's title:
     # Vega-Lite writes those into tooltip and description expressions, where a backslash or a
     # quote in a label breaks the chart.
     x = alt.X("effect:Q", title="Effect on the input", axis=alt.Axis(format="+.0%"))
-    y = alt.Y("ns_effect:Q", title="Effect on what it drives", axis=alt.Axis(format="+.0%"))
+    y = alt.Y("parent_effect:Q", title="Effect on what it drives", axis=alt.Axis(format="+.0%"))
     points = points.with_columns(x_name=pl.lit(x_name), y_name=pl.lit(y_name))
     tooltip = [
         alt.Tooltip("experiment:N"),
@@ -91,7 +81,7 @@ def _scatter(points: pl.DataFrame, row: dict, x_name: str, y_name: str, width: i
         alt.Tooltip("x_name:N", title="Input"),
         alt.Tooltip("effect:Q", format="+.1%", title="Its effect"),
         alt.Tooltip("y_name:N", title="Drives"),
-        alt.Tooltip("ns_effect:Q", format="+.1%", title="Effect there"),
+        alt.Tooltip("parent_effect:Q", format="+.1%", title="Effect there"),
     ]
     base = alt.Chart(points)
     colour = alt.Color(
@@ -99,34 +89,45 @@ def _scatter(points: pl.DataFrame, row: dict, x_name: str, y_name: str, width: i
         title="The input",
         scale=alt.Scale(domain=["moved", "did not move"], range=["#1565c0", "#90a4ae"]),
     )
-    x_bars = base.mark_rule(opacity=0.35).encode(x="x_low:Q", x2="x_high:Q", y="ns_effect:Q")
+    x_bars = base.mark_rule(opacity=0.35).encode(x="x_low:Q", x2="x_high:Q", y="parent_effect:Q")
     y_bars = base.mark_rule(opacity=0.35).encode(x="effect:Q", y="y_low:Q", y2="y_high:Q")
     dots = base.mark_circle(size=45, opacity=0.9).encode(x=x, y=y, color=colour, tooltip=tooltip)
+    tint = LABEL_COLOURS.get(edge.label, "#616161")
     line = (
-        alt.Chart(fitted_line(points, row.get("slope"), row.get("intercept")))
-        .mark_line(color=LABEL_COLOURS.get(row["label"], "#616161"), strokeWidth=2.5)
-        .encode(x="effect:Q", y="ns_effect:Q")
+        alt.Chart(fitted_line(points, edge.slope, edge.intercept))
+        .mark_line(color=tint, strokeWidth=2.5)
+        .encode(x="effect:Q", y="parent_effect:Q")
     )
-    slope = f", slope {_r(row['slope'])}" if row.get("slope") is not None else ""
+    slope = f", slope {_r(edge.slope)}" if edge.slope is not None else ""
     title = alt.Title(
-        f"{x_name}: {row['label'].replace('_', ' ')}",
-        subtitle=f"corrected r {_r(row['corrected_correlation'])} "
-        f"[{_r(row['correlation_ci_low'])}, {_r(row['correlation_ci_high'])}]{slope}, "
-        f"{row['n_comparisons']} comparisons",
-        color=LABEL_COLOURS.get(row["label"], "#616161"),
+        f"{x_name}: {edge.label.replace('_', ' ')}",
+        subtitle=f"corrected r {_r(edge.corrected_correlation)} "
+        f"[{_r(edge.correlation_ci_low)}, {_r(edge.correlation_ci_high)}]{slope}, "
+        f"{edge.n_comparisons} comparisons",
+        color=tint,
     )
     chart = alt.layer(x_bars, y_bars, line, dots).properties(title=title)
     return chart.properties(width=width) if width else chart
 
 
-def ranking_chart(table: pl.DataFrame) -> Chart:
-    """Corrected correlation with its 95% interval per edge (or metric), best first, coloured by
-    label; the names in full (two edges from one input differ only at their ends)."""
-    frame = table.select(
-        "metric", "label", "corrected_correlation", "correlation_ci_low", "correlation_ci_high"
-    ).with_row_index("rank")
-    order = frame["metric"].to_list()
-    y = alt.Y("metric:N", sort=order, title=None, axis=alt.Axis(labelLimit=340))
+def ranking_chart(edges: Sequence[Edge], names: Sequence[str]) -> Chart:
+    """Corrected correlation with its 95% interval per edge, in the order given and named by
+    `names`, coloured by label; the names in full (two edges from one input differ only at
+    their ends)."""
+    frame = pl.DataFrame(
+        {
+            "edge": list(names),
+            "label": [e.label for e in edges],
+            "corrected_correlation": [e.corrected_correlation for e in edges],
+            "correlation_ci_low": [e.correlation_ci_low for e in edges],
+            "correlation_ci_high": [e.correlation_ci_high for e in edges],
+        },
+        schema_overrides={
+            c: pl.Float64
+            for c in ("corrected_correlation", "correlation_ci_low", "correlation_ci_high")
+        },
+    )
+    y = alt.Y("edge:N", sort=list(names), title=None, axis=alt.Axis(labelLimit=340))
     colour = alt.Color("label:N", scale=_LABEL_SCALE, title="Label")
     base = alt.Chart(frame)
     bars = base.mark_rule(strokeWidth=2).encode(
@@ -144,7 +145,7 @@ def ranking_chart(table: pl.DataFrame) -> Chart:
         y=y,
         color=colour,
         tooltip=[
-            alt.Tooltip("metric:N"),
+            alt.Tooltip("edge:N"),
             alt.Tooltip("label:N"),
             alt.Tooltip("corrected_correlation:Q", format="+.2f", title="corrected r"),
         ],

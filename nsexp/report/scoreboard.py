@@ -21,6 +21,7 @@ from nsexp import format as fmt
 from nsexp.analysis.readout import Readout
 from nsexp.analysis.verdict import VERDICTS
 from nsexp.learning.proxies import Impact
+from nsexp.learning.tree import valid_results
 
 DECISIVE = ("north_star_win", "north_star_loss", "guardrail_breach", "flat")
 NO_OWNER = "(no owner)"
@@ -94,7 +95,12 @@ def health_line(readout: Readout, movement: pl.DataFrame, impact: Impact, recent
     experiments)."""
     ns = readout.catalog.north_star
     row = movement.filter(pl.col("metric") == ns.id).row(0, named=True)
-    mdes = [t.north_star.mde for t in readout.valid_treatments() if t.north_star.mde is not None]
+    mdes = (
+        valid_results(readout.judgement)
+        .filter(pl.col("metric") == ns.id)["mde"]
+        .drop_nulls()
+        .to_list()
+    )
     detectable = fmt.pct(statistics.median(mdes), 1, signed=False) if mdes else "—"
     moved, total = row["comparisons_moved"], row["comparisons"]
     share = f" ({moved / total:.0%})" if total else ""

@@ -1,14 +1,17 @@
 """The North Star tree with its evidence for people and machines: JSON, a terminal table and
 Markdown (`nsexp tree`), and the sentences the North Star page shares.
 
-JSON field names of an edge are a contract (they only grow): child, parent, n_comparisons,
-n_moved, parent_followed, corrected_correlation, correlation_ci_low, correlation_ci_high,
-slope, slope_ci_low, slope_ci_high, label, within_covariance.
+An edge's JSON is its Edge record's fields (nsexp.analysis.learned), a contract that only grows:
+child, parent, n_comparisons, n_moved, parent_followed, corrected_correlation,
+correlation_ci_low, correlation_ci_high, slope, slope_ci_low, slope_ci_high, label,
+within_covariance and the rest, with the names and roles from the catalog beside them.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 import polars as pl
@@ -23,33 +26,11 @@ from nsexp.learning.tree import (
     VANITY_MAX_CORRELATION,
     VANITY_MAX_FOLLOWED,
     VANITY_MIN_MOVED,
+    Edge,
     TreeEvidence,
 )
 from nsexp.report.text import aligned, markdown_table
 
-EDGE_FIELDS = (
-    "child",
-    "parent",
-    "in_tree",
-    "n_comparisons",
-    "n_experiments",
-    "n_moved",
-    "n_parent_followed",
-    "parent_followed",
-    "sign_agreement",
-    "naive_correlation",
-    "corrected_correlation",
-    "correlation_ci_low",
-    "correlation_ci_high",
-    "slope",
-    "slope_ci_low",
-    "slope_ci_high",
-    "intercept",
-    "label",
-    "comparisons_needed",
-    "within_covariance",
-    "n_within_computed",
-)
 PLAIN = (
     "The North Star tree: each input metric sits under the metric it should drive. An edge "
     "earns its place only if experiments that move the input also move its parent; the "
@@ -102,27 +83,34 @@ def label_definition() -> str:
     )
 
 
-def edge_reason(row: dict, catalog: Catalog) -> str:
+def edge_reason(edge: Edge, catalog: Catalog) -> str:
     """One plain sentence on why an edge got its label."""
-    child, parent = _name(catalog, row["child"]), _name(catalog, row["parent"])
-    n = row["n_comparisons"]
-    if row["label"] == "too_few":
+    child, parent = _name(catalog, edge.child), _name(catalog, edge.parent)
+    n = edge.n_comparisons
+    if edge.label == "too_few":
         return (
             f"{child} → {parent}: only {n} comparisons; {MIN_COMPARISONS} are needed "
-            f"({row['comparisons_needed']} more would do)."
+            f"({edge.comparisons_needed} more would do)."
         )
-    corr = row["corrected_correlation"]
+    corr = edge.corrected_correlation
     corr_text = (
         "its true effects do not vary beyond noise, so no correlation can be estimated"
         if corr is None
         else f"corrected correlation {signed(corr)} "
-        f"{interval(row['correlation_ci_low'], row['correlation_ci_high'])}, "
-        f"slope {signed(row['slope'])} {interval(row['slope_ci_low'], row['slope_ci_high'])}"
+        f"{interval(edge.correlation_ci_low, edge.correlation_ci_high)}, "
+        f"slope {signed(edge.slope)} {interval(edge.slope_ci_low, edge.slope_ci_high)}"
     )
     return (
-        f"{child} → {parent}: moved in {row['n_moved']} of {n} comparisons, the parent followed "
-        f"{row['n_parent_followed']} of them; {corr_text}: {row['label']} "
-        f"({LABEL_MEANINGS[row['label']]})."
+        f"{child} → {parent}: moved in {edge.n_moved} of {n} comparisons, the parent followed "
+        f"{edge.n_parent_followed} of them; {corr_text}: {edge.label} "
+        f"({LABEL_MEANINGS[edge.label]})."
+    )
+
+
+def by_correlation(edges: Sequence[Edge]) -> list[Edge]:
+    """The edges by corrected correlation, highest first, those without one last."""
+    return sorted(
+        edges, key=lambda e: (e.corrected_correlation is None, -(e.corrected_correlation or 0.0))
     )
 
 
@@ -135,18 +123,18 @@ def tree_dict(evidence: TreeEvidence) -> dict[str, Any]:
     """The tree and every edge's evidence as plain data."""
     catalog = evidence.catalog
     edges = []
-    for row in evidence.edges.iter_rows(named=True):
-        child = catalog.metrics[row["child"]]
-        edge = {k: finite(row.get(k)) for k in EDGE_FIELDS}
-        edge |= {
+    for edge in evidence.edges:
+        child = catalog.metrics[edge.child]
+        fields = {k: finite(v) for k, v in asdict(edge).items()}
+        fields |= {
             "child_label": child.label,
-            "parent_label": _name(catalog, row["parent"]),
+            "parent_label": _name(catalog, edge.parent),
             "role": child.role,
             "input": child.input,
             "owner": child.owner or None,
-            "reason": edge_reason(row, catalog),
+            "reason": edge_reason(edge, catalog),
         }
-        edges.append(edge)
+        edges.append(fields)
     return {
         "north_star": catalog.north_star.id,
         "effects": "relative lift, oriented by each metric's direction",
@@ -162,23 +150,23 @@ def _depth(catalog: Catalog, metric: str) -> int:
 def _rows(evidence: TreeEvidence, in_tree: bool) -> list[list[str]]:
     catalog = evidence.catalog
     out = []
-    for r in evidence.edges.filter(pl.col("in_tree") == in_tree).iter_rows(named=True):
-        child = catalog.metrics[r["child"]]
-        indent = "  " * (_depth(catalog, r["child"]) - 1) if in_tree else ""
-        followed = r["parent_followed"]
+    for e in (e for e in evidence.edges if e.in_tree == in_tree):
+        child = catalog.metrics[e.child]
+        indent = "  " * (_depth(catalog, e.child) - 1) if in_tree else ""
+        followed = e.parent_followed
         out.append(
             [
-                f"{indent}{child.label} → {_name(catalog, r['parent'])}",
+                f"{indent}{child.label} → {_name(catalog, e.parent)}",
                 child.input or ("—" if in_tree else ROLE_LABELS[child.role]),
                 child.owner or "—",
-                r["label"].replace("_", " "),
-                str(r["n_comparisons"]),
-                str(r["n_moved"]),
-                "—" if followed is None else f"{r['n_parent_followed']} ({followed:.0%})",
-                f"{signed(r['corrected_correlation'])} "
-                f"{interval(r['correlation_ci_low'], r['correlation_ci_high'])}",
-                f"{signed(r['slope'])} {interval(r['slope_ci_low'], r['slope_ci_high'])}",
-                "computed" if r["within_covariance"] == "computed" else "assumed 0",
+                e.label.replace("_", " "),
+                str(e.n_comparisons),
+                str(e.n_moved),
+                "—" if followed is None else f"{e.n_parent_followed} ({followed:.0%})",
+                f"{signed(e.corrected_correlation)} "
+                f"{interval(e.correlation_ci_low, e.correlation_ci_high)}",
+                f"{signed(e.slope)} {interval(e.slope_ci_low, e.slope_ci_high)}",
+                "computed" if e.within_covariance == "computed" else "assumed 0",
             ]
         )
     return out
@@ -191,14 +179,10 @@ def _notes(evidence: TreeEvidence) -> list[str]:
         "child's. Noise-corrected by the method of moments (Tripuraneni et al. 2023).",
         label_definition(),
     ]
-    assumed = (
-        evidence.edges.filter(pl.col("within_covariance") == "assumed_zero")
-        if evidence.edges.height
-        else evidence.edges
-    )
-    if assumed.height:
+    assumed = [e for e in evidence.edges if e.within_covariance == "assumed_zero"]
+    if assumed:
         notes.append(
-            f"Noise covariance 'assumed 0' on {assumed.height} edges: some comparisons have no "
+            f"Noise covariance 'assumed 0' on {len(assumed)} edges: some comparisons have no "
             "unit-level cross sums (summary data without ns_cross_sum / parent_cross_sum), so "
             "the two estimates' shared noise is taken as zero there."
         )
@@ -212,13 +196,13 @@ def to_table(evidence: TreeEvidence) -> str:
     """The tree's evidence for a terminal."""
     ns = evidence.catalog.north_star
     out = [PLAIN, "", f"North Star: {ns.label} ({ns.id})", ""]
-    if evidence.edges.height == 0:
+    if not evidence.edges:
         return "\n".join([*out, NONE]) + "\n"
     out += [aligned(HEADERS, _rows(evidence, True)), ""]
     outside = _rows(evidence, False)
     if outside:
         out += ["Outside the tree, judged against the North Star:", aligned(HEADERS, outside), ""]
-    out += [edge_reason(r, evidence.catalog) for r in evidence.edges.iter_rows(named=True)]
+    out += [edge_reason(e, evidence.catalog) for e in evidence.edges]
     out += ["", *_notes(evidence)]
     return "\n".join(out) + "\n"
 
@@ -227,7 +211,7 @@ def to_markdown(evidence: TreeEvidence) -> str:
     """The tree's evidence as Markdown for a review doc."""
     ns = evidence.catalog.north_star
     out = [f"# The North Star tree: {ns.label}", "", PLAIN, ""]
-    if evidence.edges.height == 0:
+    if not evidence.edges:
         return "\n".join([*out, NONE]) + "\n"
     out += ["## The tree", "", *_outline(evidence), ""]
     out += ["## Evidence on every edge", "", markdown_table(HEADERS, _rows(evidence, True)), ""]
@@ -235,7 +219,7 @@ def to_markdown(evidence: TreeEvidence) -> str:
     if outside:
         out += ["## Outside the tree, judged against the North Star", ""]
         out += [markdown_table(HEADERS, outside), ""]
-    out += [f"- {edge_reason(r, evidence.catalog)}" for r in evidence.edges.iter_rows(named=True)]
+    out += [f"- {edge_reason(e, evidence.catalog)}" for e in evidence.edges]
     out += ["", "## Notes", "", *(f"- {n}" for n in _notes(evidence))]
     return "\n".join(out) + "\n"
 
@@ -244,7 +228,7 @@ def _outline(evidence: TreeEvidence) -> list[str]:
     """The tree as a nested Markdown list, each input with its kind, owner and edge label."""
     catalog = evidence.catalog
     lines = [f"- **{catalog.north_star.label}** (North Star)"]
-    labels = {(r["child"], r["parent"]): r["label"] for r in evidence.edges.iter_rows(named=True)}
+    labels = {(e.child, e.parent): e.label for e in evidence.edges}
     for child, parent in catalog.edges():
         m = catalog.metrics[child]
         facts = ", ".join(x for x in (m.input, m.owner) if x)
@@ -256,5 +240,5 @@ def _outline(evidence: TreeEvidence) -> list[str]:
 
 def edges_table(evidence: TreeEvidence) -> pl.DataFrame:
     """Every edge for a page table: the tree's edges first, then the metrics outside it."""
-    rows = _rows(evidence, True) + _rows(evidence, False) if evidence.edges.height else []
+    rows = _rows(evidence, True) + _rows(evidence, False)
     return pl.DataFrame(rows, schema={h: pl.String for h in HEADERS}, orient="row")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from nsexp.config.catalog import ROLE_LABELS, Catalog
-from nsexp.learning.tree import TreeEvidence
+from nsexp.learning.tree import Edge, TreeEvidence
 from nsexp.report.charts import HEX
 from nsexp.report.tree import interval, signed
 
@@ -56,17 +56,17 @@ def _node(
     )
 
 
-def _edge(row: dict | None, child: str, parent: str) -> str:
+def _edge(edge: Edge | None, child: str, parent: str) -> str:
     """An edge drawn from parent down to child, its arrow pointing up to what it drives."""
-    label = row["label"] if row else None
-    if row is None:
+    label = edge.label if edge else None
+    if edge is None:
         parts = ["no comparisons yet"]
     else:
         parts = [
-            LABEL_WORDS[row["label"]],
-            f"r {signed(row['corrected_correlation'])} "
-            f"{interval(row['correlation_ci_low'], row['correlation_ci_high'])}",
-            f"{row['n_comparisons']} comparisons",
+            LABEL_WORDS[edge.label],
+            f"r {signed(edge.corrected_correlation)} "
+            f"{interval(edge.correlation_ci_low, edge.correlation_ci_high)}",
+            f"{edge.n_comparisons} comparisons",
         ]
     text = "\\n".join(_escape(p) for p in parts)
     return (
@@ -100,11 +100,10 @@ def tree_graph(
     "moved in k of n comparisons", `selected` outlines one metric."""
     catalog = evidence.catalog
     moved = _moved(movement)
-    rows = {(r["child"], r["parent"]): r for r in evidence.edges.iter_rows(named=True)}
     lines = [*_header("tree"), _node(catalog, catalog.north_star.id, moved, selected)]
     for child, parent in catalog.edges():
         lines.append(_node(catalog, child, moved, selected))
-        lines.append(_edge(rows.get((child, parent)), child, parent))
+        lines.append(_edge(evidence.edge(child, parent), child, parent))
     lines.append("}")
     return "\n".join(lines)
 
@@ -120,10 +119,9 @@ def outside_graph(
     if not outside:
         return None
     moved = _moved(movement)
-    rows = {(r["child"], r["parent"]): r for r in evidence.edges.iter_rows(named=True)}
     lines = [*_header("outside"), _node(catalog, ns, moved, None)]
     for metric in outside:
         lines.append(_node(catalog, metric, moved, selected))
-        lines.append(_edge(rows.get((metric, ns)), metric, ns))
+        lines.append(_edge(evidence.edge(metric, ns), metric, ns))
     lines.append("}")
     return "\n".join(lines)

@@ -34,6 +34,7 @@ class ArmSums(NamedTuple):
     den_dev_sum: FloatArray | float = _NAN
     den_dev_sum_sq: FloatArray | float = _NAN
     num_den_dev_sum: FloatArray | float = _NAN
+    dev_sum_cu: FloatArray | float = _NAN  # Σ(y − s)³: NaN where the reader had no third moment
 
 
 class ArmEstimate(NamedTuple):

@@ -47,6 +47,7 @@ class Plan(NamedTuple):
     total_units: int
     days: int
     alpha_per_comparison: float
+    minimum_units: int = 0  # the readout's least units per arm for a decision, where it binds
 
 
 def plan(
@@ -59,6 +60,7 @@ def plan(
     variants: int = 2,
     variance_reduction: float = 0.0,
     treatment_variance: float | None = None,
+    welch: bool = True,
 ) -> Plan:
     """Days to detect a relative `effect` on a metric with the given baseline mean and variance.
 
@@ -68,18 +70,30 @@ def plan(
     not given (a shift of the mean). `variants` counts every arm, control included; traffic
     splits equally, and the K - 1 comparisons with the control share alpha by Bonferroni (a
     conservative stand-in for Holm). `variance_reduction` (e.g. rho^2 of a CUPED covariate)
-    scales the variances by 1 minus it.
+    scales the variances by 1 minus it. With `welch` (mean metrics, which the readout tests
+    with Welch's t) the quantiles are Student's t at the Welch df of n per arm, found by
+    fixed-point iteration, so small samples are not promised the normal's power; and no plan
+    goes below the readout's minimum for a decision (nsexp.stats.validity.MIN_UNITS).
     """
+    from nsexp.stats import dist
+    from nsexp.stats.validity import MIN_UNITS
+
     comparisons = max(variants - 1, 1)
     a = alpha / comparisons
     both = baseline_variance + (
         baseline_variance if treatment_variance is None else treatment_variance
     )
     variance = both * (1 - variance_reduction)
-    n = z_sum(a, power) ** 2 * variance / (effect * baseline_mean) ** 2
-    per_arm = int(np.ceil(n))
+    n = float(z_sum(a, power) ** 2 * variance / (effect * baseline_mean) ** 2)
+    v_t = both - baseline_variance
+    for _ in range(20 if welch else 0):  # Welch df of equal arms: (v_c + v_t)² (n−1)/(v_c² + v_t²)
+        df = both**2 * (max(n, 2.0) - 1) / (baseline_variance**2 + v_t**2)
+        quantiles = dist.t_isf(np.asarray(a) / 2, df) + dist.t_ppf(power, df)
+        n = float(quantiles**2 * variance / (effect * baseline_mean) ** 2)
+    floor = MIN_UNITS if welch else 0
+    per_arm = max(int(np.ceil(n)), floor)
     days = int(np.ceil(per_arm / (daily_units / variants)))
-    return Plan(per_arm, per_arm * variants, days, a)
+    return Plan(per_arm, per_arm * variants, days, a, floor if per_arm == floor else 0)
 
 
 def proportion_plan(
@@ -107,4 +121,5 @@ def proportion_plan(
         variants,
         variance_reduction,
         treatment_variance=treated * (1 - treated),
+        welch=False,
     )

@@ -27,6 +27,7 @@ import numpy as np
 
 from nsexp.stats.compare import Comparison
 from nsexp.stats.exact import FEW_EVENTS
+from nsexp.stats.skew import RULE, SKEW_TEST, Skew, difference_skewness, units_for_rule
 
 FloatArray = np.ndarray
 LOSSY = 1e-3
@@ -56,6 +57,27 @@ FEW = (
 )
 
 
+SKEWED = (
+    "the smaller arm is too skewed for the normal approximation (Kohavi's n > 355·s² rule, "
+    "judged on the difference of means): Welch's t corrected for the skewness decides"
+)
+EXPONENTIAL = 2.0  # the skewness of an exponential metric, mild for spend or time
+UNCHECKED = "skewness not checked: the summary rows carry no third moment (sum_cu or skewness)"
+
+
+HELD = "cannot decide yet"
+
+
+def skew_blocked(n_units: float) -> str:
+    """Why a skewed metric cannot decide under the normal-only engines, with the units that
+    would let it."""
+    return (
+        f"{HELD}: the smaller arm is too skewed for the normal approximation the "
+        f"always-valid boundary and the Bayesian posterior rest on; about {n_units:,.0f} units "
+        "in the smaller arm would"
+    )
+
+
 class Validity(NamedTuple):
     """Per entry: may it decide the verdict, does it get no test at all (its variance lost, or
     none within either arm), and the note (or "")."""
@@ -70,6 +92,7 @@ def validity(
     result: Comparison,
     error: FloatArray,
     normal_only: bool,
+    skew: Skew | None = None,
 ) -> Validity:
     """Check every entry; `error` is the larger of the arms' relative rounding-error bounds on
     their variances (0 where aggregated stably: nsexp.stats.arms.rounding_error),
@@ -88,7 +111,25 @@ def validity(
         [lost, constant, tiny, blocked, few], [LOST, CONSTANT, TINY, FEW, EXACT], default=""
     )
     untestable = lost | constant
-    return Validity(decisive=~(untestable | tiny | blocked), lost=untestable, note=note)
+    if skew is None:
+        return Validity(decisive=~(untestable | tiny | blocked), lost=untestable, note=note)
+    skewed = skew.skewed & ~untestable & ~tiny
+    small = np.minimum(result.n_control, result.n_treatment)
+    needed = units_for_rule(skew.a, small)
+    held = np.array(
+        [skew_blocked(n) if s else "" for n, s in zip(needed, skewed & normal_only, strict=True)]
+    )
+    # unchecked, and unequal enough for an exponential metric's skewness to break the rule
+    plausible = np.abs(difference_skewness(EXPONENTIAL, result.n_control, result.n_treatment))
+    unchecked = (kind == "mean") & ~skew.checked & (plausible > RULE) & ~untestable
+    extra = np.where(
+        skewed & normal_only,
+        held,
+        np.where(result.method == SKEW_TEST, SKEWED, np.where(unchecked, UNCHECKED, "")),
+    )
+    note = np.where(note == "", extra, np.where(extra == "", note, np.char.add(note, "; ") + extra))
+    decisive = ~(untestable | tiny | blocked | (skewed & normal_only))
+    return Validity(decisive=decisive, lost=untestable, note=note.astype(str))
 
 
 def without_test(result: Comparison, lost: np.ndarray) -> Comparison:

@@ -3,7 +3,9 @@
 A live readout moves as data arrives; a pin keeps the numbers everyone discussed. Each pin is one
 JSON file `<workspace_dir>/pins/<id>.json` (the bundled demo data pins under `<data_root>/pins/`)
 holding the experiment's readout as `nsexp.report.json.experiment_dict` gives it, the settings
-and methods that produced it, the data fingerprint and the time it was pinned (UTC).
+and methods that produced it, the data fingerprint and the time it was pinned (UTC), written as
+compact JSON and refused above NSEXP_MAX_PIN_KB. Beside the pin the file stores who may delete
+it: an `owner` (None in capability mode) and its delete code, salted and hashed.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import re
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,10 +24,23 @@ from nsexp.analysis.readout import ExperimentReadout, Readout
 from nsexp.analysis.settings import Settings
 from nsexp.errors import InputError
 from nsexp.report.json import experiment_dict, experiment_from_dict
-from nsexp.store.storage import PINS_DIR, WORKSPACES_DIR, check_room, write_error
+from nsexp.store.storage import (
+    MANIFEST,
+    PIN_ENV,
+    PIN_ID,
+    PINS_DIR,
+    TEMP_PREFIX,
+    WORKSPACES_DIR,
+    access_record,
+    check_room,
+    code_matches,
+    max_pin_bytes,
+    mb,
+    store_lock,
+    write_error,
+)
 
-__all__ = ["PINS_DIR", "Pin", "list_pins", "load_pin", "pin_readout", "pins_dir"]
-_ID = re.compile(r"[0-9a-f]{12}")
+__all__ = ["PINS_DIR", "Pin", "delete_pin", "list_pins", "load_pin", "pin_readout", "pins_dir"]
 
 
 @dataclass(frozen=True)
@@ -55,7 +69,7 @@ class Pin:
             c | {"metrics": [{"engine": engine} | m for m in c["metrics"]]}
             for c in payload["comparisons"]
         ]
-        return experiment_from_dict(payload)
+        return experiment_from_dict(payload, self.analysis_settings)
 
 
 def pins_dir(workspace_dir: Path) -> Path:
@@ -70,8 +84,13 @@ def pin_readout(
     variant: str | None,
     *,
     now: dt.datetime | None = None,
+    delete_code: dict[str, str] | None = None,
+    owner: str | None = None,
 ) -> Pin:
-    """Freeze one experiment's readout (variant: the treatment on view) as a pin file."""
+    """Freeze one experiment's readout (variant: the treatment on view) as a pin file.
+
+    `delete_code` is the record storage.new_delete_code made (its code shown to the creator);
+    without one, only the workspace's code or the operator deletes the pin."""
     if experiment_id not in readout.experiments:
         known = ", ".join(sorted(readout.experiments)) or "none"
         raise InputError(
@@ -97,14 +116,60 @@ def pin_readout(
     text = json.dumps(body, sort_keys=True, allow_nan=False)
     pin = Pin(id=hashlib.sha256(text.encode()).hexdigest()[:12], **body)
     folder = pins_dir(workspace_dir)
-    text = json.dumps(asdict(pin), indent=2, allow_nan=False)
-    check_room(_data_root(Path(workspace_dir)), len(text.encode()))
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        _write_atomic(folder / f"{pin.id}.json", text)
-    except OSError as exc:
-        raise write_error(exc, "the pin") from None
+    stored = asdict(pin) | {"owner": owner, "delete_code": delete_code}
+    data = json.dumps(stored, separators=(",", ":"), allow_nan=False).encode()
+    limit = max_pin_bytes()
+    if len(data) > limit:
+        raise InputError(
+            f"this readout is {mb(len(data))} as a pin, over the limit of {mb(limit)} per pin "
+            f"({PIN_ENV})",
+            fix="share the live readout's link instead, or pin a catalog with fewer metrics",
+        )
+    root = _data_root(Path(workspace_dir))
+    in_workspace = root != Path(workspace_dir)
+    with store_lock(root):  # the quota check and the write as one step for every process
+        if in_workspace and not (Path(workspace_dir) / MANIFEST).is_file():
+            raise InputError("the workspace was deleted meanwhile", fix="upload the data again")
+        check_room(root, len(data), Path(workspace_dir) if in_workspace else folder)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            _write_atomic(folder / f"{pin.id}.json", data)
+        except OSError as exc:
+            raise write_error(exc, "the pin") from None
     return pin
+
+
+def delete_pin(
+    workspace_dir: Path, pin_id: str, *, code: str | None = None, operator: bool = False
+) -> int:
+    """Delete one pin and return the bytes freed. A visitor needs the pin's own delete code or
+    its workspace's; the operator (the CLI on the server) needs none, even for a corrupt pin."""
+    path = pins_dir(workspace_dir) / f"{pin_id}.json"
+    if not (operator and isinstance(pin_id, str) and PIN_ID.fullmatch(pin_id) and path.is_file()):
+        load_pin(workspace_dir, pin_id)  # refuses a malformed id, an unknown pin, a corrupt file
+    if not operator:
+        records = [access_record(path)[1], access_record(Path(workspace_dir) / MANIFEST)[1]]
+        if all(r is None for r in records):
+            raise InputError(
+                f"pin {pin_id} was saved before delete codes: only whoever runs nsexp can "
+                "delete it",
+                fix="ask them to run `nsexp workspaces delete --pin` on the server",
+            )
+        if not any(code_matches(r, code or "") for r in records):
+            raise InputError(
+                f"that is not the delete code of pin {pin_id} or of its workspace",
+                fix="type the code shown once when it was pinned (or when its workspace was "
+                "saved); without it, ask whoever runs nsexp",
+            )
+    with store_lock(_data_root(Path(workspace_dir))):
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            return 0
+        except OSError as exc:
+            raise write_error(exc, f"the deletion of pin {pin_id}") from None
+    return size
 
 
 def _frozen_settings(readout: Readout, exp: ExperimentReadout) -> dict[str, Any]:
@@ -128,7 +193,7 @@ def _data_root(workspace_dir: Path) -> Path:
 def load_pin(workspace_dir: Path, pin_id: str | None) -> Pin:
     """Read one pin by id; InputError for a malformed id, an unknown pin or a corrupt file."""
     fix = "open the live readout and pin it again, or pick a pin from the list"
-    if not isinstance(pin_id, str) or not _ID.fullmatch(pin_id):
+    if not isinstance(pin_id, str) or not PIN_ID.fullmatch(pin_id):
         raise InputError(f"pin {pin_id!r} is not a pin id (12 hex digits)", fix=fix)
     folder = pins_dir(workspace_dir).resolve()
     path = (folder / f"{pin_id}.json").resolve()
@@ -169,12 +234,12 @@ def list_pins(workspace_dir: Path) -> list[Pin]:
     return sorted(pins, key=lambda p: (p.created_at, p.id), reverse=True)
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def _write_atomic(path: Path, data: bytes) -> None:
     """Write via a temporary file and os.replace, so a reader never sees half a pin."""
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".part", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

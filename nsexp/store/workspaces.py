@@ -1,9 +1,13 @@
-"""Workspaces: uploaded data saved under the data root, named by a hash of its content.
+"""Workspaces: uploaded data saved under the data root as capability links.
 
 A workspace is a directory `<data_root>/workspaces/<id>/` holding the uploaded CSV / Parquet
 files, a metrics.toml, an optional experiments.toml and a `workspace.json` manifest. The id is
-the first 12 hex digits of a SHA-256 over the sorted (file name, bytes) pairs, so the same upload
-always lands in the same workspace and a link naming it works for everyone on the server.
+128 random bits (32 hex digits), new at every save, so only whoever holds a link can open it;
+the data's fingerprint (a hash of its content) is in the manifest. Deleting takes the delete
+code shown once at save (stored salted and hashed) or the server's operator. The manifest has
+an `owner` (None: anyone holding the link; an email once sign-in exists). A workspace unused
+(unopened) for NSEXP_WORKSPACE_TTL_DAYS expires unless pinned readouts refer to it. Ids of 12
+hex digits, content hashes saved before, keep opening: links already pasted keep working.
 
 Limits (documented in docs/deployment.md and on the Data page):
 - at most MAX_UPLOAD_BYTES (50 MB = 50,000,000 bytes: `server.maxUploadSize = 50` in
@@ -15,7 +19,7 @@ Limits (documented in docs/deployment.md and on the Data page):
 - file names are plain base names of ASCII letters, digits, `.`, `_`, `-`, ending in .csv or
   .parquet; the only TOML files are metrics.toml and experiments.toml;
 - an upload without metrics.toml gets a copy of the current catalog (the data root's metrics.toml
-  unless the caller names another), and the copy is part of the content hash.
+  unless the caller names another), and the copy is part of the data fingerprint.
 
 Nothing is ever written outside `<data_root>/workspaces/`: uploads are validated with the same
 loader as the CLI in a private staging directory there, then renamed into place in one step.
@@ -24,14 +28,15 @@ loader as the CLI in a private staging directory there, then renamed into place 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import tempfile
+import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from nsexp.config.catalog import Catalog, parse_catalog
@@ -41,14 +46,22 @@ from nsexp.io import load_dataset
 from nsexp.io.files import DATA_SUFFIXES, data_files
 from nsexp.io.limits import UPLOAD_LIMITS
 from nsexp.store.storage import (
+    MANIFEST,
     MB,
     PINS_DIR,
     STAGING_PREFIX,
     WORKSPACES_DIR,
+    access_record,
+    check_quota,
     check_room,
     clean_staging,
+    code_matches,
+    is_pin_file,
     mb,
+    new_delete_code,
+    setting,
     staging_name,
+    store_lock,
     write_error,
 )
 
@@ -56,12 +69,15 @@ MAX_UPLOAD_MB = 50
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * MB  # Streamlit's uploader: MB of 10^6 bytes in the browser
 MAX_FILES = 200
 MAX_NAME_LENGTH = 100
-MANIFEST = "workspace.json"
 CATALOG = "metrics.toml"
 TOML_NAMES = (CATALOG, "experiments.toml")
-__all__ = ["STAGING_PREFIX", "WORKSPACES_DIR"]  # re-exported: where uploads live
+TTL_ENV = "NSEXP_WORKSPACE_TTL_DAYS"
+DEFAULT_TTL_DAYS = 90
+OPENED = ".opened"  # an empty file whose mtime is when the workspace was last opened
+OPENED_EVERY_SECONDS = 3600  # record an opening at most hourly: one stat per page run
+__all__ = ["MANIFEST", "STAGING_PREFIX", "WORKSPACES_DIR"]  # re-exported: where uploads live
 
-_ID = re.compile(r"[0-9a-f]{12}")
+_ID = re.compile(r"[0-9a-f]{32}|[0-9a-f]{12}")  # random ids, and the content hashes of before
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.(csv|parquet|toml)", re.IGNORECASE)
 _PICK_FIX = "open the Data page to pick a workspace or upload the data again"
 
@@ -75,7 +91,9 @@ class WorkspaceInfo:
     files: tuple[str, ...]
     created_at: str
     fingerprint: str
-    catalog_copied: bool = False
+    owner: str | None = None  # None: capability mode, whoever holds the link
+    has_delete_code: bool = False  # False for workspaces saved before delete codes
+    delete_code: str | None = field(default=None, repr=False, compare=False)  # at save only
 
 
 def workspaces_root(data_root: Path) -> Path:
@@ -98,16 +116,9 @@ def check_name(name: str) -> None:
         )
 
 
-def workspace_id(files: dict[str, bytes]) -> str:
-    """The first 12 hex digits of SHA-256 over the sorted (name, bytes) pairs."""
-    digest = hashlib.sha256()
-    for name in sorted(files):
-        content = files[name]
-        digest.update(name.encode())
-        digest.update(b"\0")
-        digest.update(len(content).to_bytes(8, "big"))
-        digest.update(content)
-    return digest.hexdigest()[:12]
+def new_workspace_id() -> str:
+    """128 random bits as 32 hex digits: a link nobody can guess or compute from the data."""
+    return secrets.token_hex(16)
 
 
 def files_from_uploads(uploads: list[tuple[str, bytes]]) -> dict[str, bytes]:
@@ -172,12 +183,18 @@ def upload_problem(files: Iterable[tuple[str, int]]) -> InputError | None:
 
 
 def create_workspace(
-    data_root: Path, files: dict[str, bytes], *, catalog: Path | None = None
+    data_root: Path,
+    files: dict[str, bytes],
+    *,
+    catalog: Path | None = None,
+    owner: str | None = None,
 ) -> WorkspaceInfo:
-    """Validate an upload like the CLI would and save it as a content-named workspace.
+    """Validate an upload like the CLI would and save it as a new workspace with a new random
+    id; the returned info carries the delete code, which is stored only hashed.
 
     Without metrics.toml in `files`, `catalog` (default: the data root's metrics.toml) is copied
-    in. The same content always gives the same id; an existing workspace is reused as is.
+    in. The quotas are checked before the upload is read and again, under the store lock, when
+    the validated workspace is renamed into place.
     """
     data_root = Path(data_root)
     check_upload(files)
@@ -192,49 +209,56 @@ def create_workspace(
             )
         files[CATALOG] = source.read_bytes()
         check_upload(files)
-    wid = workspace_id(files)
     root = workspaces_root(data_root)
-    target = root / wid
-    if target.is_dir():
-        return read_workspace(data_root, wid)
-    check_room(data_root, sum(len(c) for c in files.values()))
+    target = root / new_workspace_id()
+    check_room(data_root, sum(len(c) for c in files.values()), target)
+    if root.is_dir():
+        expire_workspaces(data_root)
     try:
         root.mkdir(parents=True, exist_ok=True)
         clean_staging(root)
         staging = Path(tempfile.mkdtemp(prefix=staging_name(), dir=root))
     except OSError as exc:
         raise write_error(exc, "the workspace") from None
+    code, record = new_delete_code()
     try:
-        _stage(staging, target, files, copied, wid)
+        _stage(staging, target, files, copied, owner, record)
+        with store_lock(data_root):  # the check and the rename as one step for every process
+            check_quota(data_root, size_of(staging), target)
+            staging.rename(target)
     except OSError as exc:
         raise write_error(exc, "the workspace") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return read_workspace(data_root, wid)
+    return replace(read_workspace(data_root, target.name), delete_code=code)
 
 
-def _stage(staging: Path, target: Path, files: dict[str, bytes], copied: bool, wid: str) -> None:
-    """Write and validate the upload in its staging directory, then rename it into place."""
+def _stage(
+    staging: Path,
+    target: Path,
+    files: dict[str, bytes],
+    copied: bool,
+    owner: str | None,
+    record: dict[str, str],
+) -> None:
+    """Write and validate the upload, its manifest and its first opening in staging."""
     for name, content in files.items():
         (staging / name).write_bytes(content)
     try:
         dataset = load_dataset(staging, limits=UPLOAD_LIMITS)
     except InputError as exc:
         raise _relabel(exc, staging) from None
-    info = WorkspaceInfo(
-        id=wid,
-        path=target,
-        files=tuple(sorted(files)),
-        created_at=_now(),
-        fingerprint=dataset.fingerprint,
-        catalog_copied=copied,
-    )
-    (staging / MANIFEST).write_text(json.dumps(_manifest(info), indent=2), encoding="utf-8")
-    try:
-        staging.rename(target)
-    except OSError:
-        if not target.is_dir():  # else the same upload was saved meanwhile: keep that one
-            raise
+    manifest = {
+        "id": target.name,
+        "files": sorted(files),
+        "created_at": _now(),
+        "fingerprint": dataset.fingerprint,
+        "catalog_copied": copied,
+        "owner": owner,
+        "delete_code": record,
+    }
+    (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    (staging / OPENED).touch()
 
 
 def resolve(data_root: Path, workspace_id: str | None) -> Path:
@@ -244,7 +268,7 @@ def resolve(data_root: Path, workspace_id: str | None) -> Path:
         return data_root
     if not isinstance(workspace_id, str) or not _ID.fullmatch(workspace_id):
         raise InputError(
-            f"workspace {workspace_id!r} is not a workspace id (12 hex digits)", fix=_PICK_FIX
+            f"workspace {workspace_id!r} is not a workspace id (32 hex digits)", fix=_PICK_FIX
         )
     root = workspaces_root(data_root).resolve()
     path = (root / workspace_id).resolve()
@@ -266,7 +290,8 @@ def read_workspace(data_root: Path, workspace_id: str) -> WorkspaceInfo:
             files=tuple(str(f) for f in raw["files"]),
             created_at=str(raw["created_at"]),
             fingerprint=str(raw["fingerprint"]),
-            catalog_copied=bool(raw.get("catalog_copied", False)),
+            owner=raw["owner"] if isinstance(raw.get("owner"), str) else None,
+            has_delete_code=isinstance(raw.get("delete_code"), dict),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InputError(
@@ -275,7 +300,8 @@ def read_workspace(data_root: Path, workspace_id: str) -> WorkspaceInfo:
 
 
 def list_workspaces(data_root: Path) -> list[WorkspaceInfo]:
-    """Every readable workspace under the data root, newest first."""
+    """Every readable workspace under the data root, newest first: for the server's operator
+    (`nsexp workspaces list`), never shown to visitors."""
     root = workspaces_root(data_root)
     if not root.is_dir():
         return []
@@ -291,9 +317,10 @@ def list_workspaces(data_root: Path) -> list[WorkspaceInfo]:
 
 
 def pin_count(path: Path) -> int:
-    """How many pinned readouts a workspace directory holds (they keep it from deletion)."""
+    """How many complete pinned readouts a workspace directory holds (they keep it from
+    deletion and expiry); a pin's temporary file left by a killed write is not one."""
     folder = Path(path) / PINS_DIR
-    return sum(1 for _ in folder.glob("*.json")) if folder.is_dir() else 0
+    return sum(1 for p in folder.iterdir() if is_pin_file(p)) if folder.is_dir() else 0
 
 
 def size_of(path: Path) -> int:
@@ -301,28 +328,114 @@ def size_of(path: Path) -> int:
     return sum(p.lstat().st_size for p in Path(path).rglob("*") if p.is_file())
 
 
-def delete_workspace(data_root: Path, workspace_id: str) -> int:
-    """Delete one workspace (links to it stop working) and return the bytes freed; refused while
-    it holds pinned readouts, which keep the data they were pinned from."""
+def check_delete_code(record_file: Path, code: str | None, what: str) -> None:
+    """Refuse a visitor's delete unless `code` is the delete code stored in `record_file` (a
+    manifest or a pin); things saved before delete codes only the operator deletes."""
+    _, record = access_record(record_file)
+    if record is None:
+        raise InputError(
+            f"{what} was saved before delete codes: only whoever runs nsexp can delete it",
+            fix="ask them to run `nsexp workspaces delete` on the server",
+        )
+    if not code_matches(record, code or ""):
+        raise InputError(
+            f"that is not the delete code of {what}",
+            fix="type the code shown once when it was saved; without it, ask whoever runs nsexp",
+        )
+
+
+def delete_workspace(
+    data_root: Path,
+    workspace_id: str,
+    *,
+    code: str | None = None,
+    operator: bool = False,
+    with_pins: bool = False,
+) -> int:
+    """Delete one workspace (links to it stop working) and return the bytes freed. A visitor
+    needs its delete `code`; the operator (the CLI on the server) does not. Refused while it
+    holds pinned readouts, unless `with_pins` deletes them too."""
     path = resolve(data_root, workspace_id)
     if path == Path(data_root):
         raise InputError("no workspace id given", fix=_PICK_FIX)
-    pins = pin_count(path)
-    if pins:
-        raise InputError(
-            f"workspace {workspace_id} is kept: {pins} pinned readout"
-            f"{'s' if pins != 1 else ''} refer to it",
-            fix="a pin keeps the data it was pinned from, so links to it keep working; "
-            "delete other workspaces to free space",
-        )
+    if not operator:
+        check_delete_code(path / MANIFEST, code, f"workspace {workspace_id}")
+    with store_lock(data_root):
+        pins = pin_count(path)
+        if pins and not with_pins:
+            raise InputError(
+                f"workspace {workspace_id} is kept: {pins} pinned readout"
+                f"{'s' if pins != 1 else ''} refer to it",
+                fix="a pin keeps the data it was pinned from, so links to it keep working; "
+                "delete its pins first, or the workspace with its pins",
+            )
+        return _remove(path)
+
+
+def _remove(path: Path) -> int:
+    """Remove a workspace directory (under the store lock) and return the bytes freed."""
     size = size_of(path)
-    doomed = path.parent / f"{staging_name()}deleted-{workspace_id}"
+    doomed = path.parent / f"{staging_name()}deleted-{path.name}"
     try:
         path.rename(doomed)  # gone for readers in one step; a killed delete is cleaned on start
     except OSError as exc:
-        raise write_error(exc, f"the deletion of workspace {workspace_id}") from None
+        raise write_error(exc, f"the deletion of workspace {path.name}") from None
     shutil.rmtree(doomed, ignore_errors=True)
     return size
+
+
+def ttl_seconds() -> float:
+    """How long an unused workspace is kept, from NSEXP_WORKSPACE_TTL_DAYS (default 90)."""
+    return setting(TTL_ENV, DEFAULT_TTL_DAYS, "days") * 86_400
+
+
+def mark_opened(path: Path, *, now: float | None = None) -> None:
+    """Record that a workspace was opened (its expiry clock restarts): the mtime of an empty
+    marker file, touched at most every OPENED_EVERY_SECONDS; a read-only disk is ignored."""
+    marker = Path(path) / OPENED
+    now = time.time() if now is None else now
+    try:
+        if now - marker.stat().st_mtime < OPENED_EVERY_SECONDS:
+            return
+    except OSError:
+        pass
+    try:
+        marker.touch()
+        os.utime(marker, (now, now))
+    except OSError:
+        return
+
+
+def last_opened(path: Path) -> float | None:
+    """When a workspace was last opened (POSIX seconds), or None when never recorded."""
+    try:
+        return (Path(path) / OPENED).stat().st_mtime
+    except OSError:
+        return None
+
+
+def expire_workspaces(data_root: Path, *, now: float | None = None) -> list[str]:
+    """Delete the anonymous workspaces unopened for ttl_seconds() that no pin refers to; their
+    ids. One saved before openings were recorded starts its clock now, so an upgrade never
+    expires a link that was pasted yesterday."""
+    root = workspaces_root(data_root)
+    if not root.is_dir():
+        return []
+    now = time.time() if now is None else now
+    cutoff, expired = now - ttl_seconds(), []
+    with store_lock(data_root):
+        for entry in sorted(root.iterdir()):
+            if not _ID.fullmatch(entry.name) or not entry.is_dir():
+                continue
+            if access_record(entry / MANIFEST)[0] is not None or pin_count(entry):
+                continue
+            opened = last_opened(entry)
+            if opened is None:
+                mark_opened(entry, now=now)
+            elif opened < cutoff:
+                _remove(entry)
+                expired.append(entry.name)
+    return expired
 
 
 def catalog_from_text(text: str) -> Catalog:
@@ -344,16 +457,6 @@ def data_stamp(directory: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(
         (p.name, st.st_size, st.st_mtime_ns) for p in paths if p.is_file() for st in [p.stat()]
     )
-
-
-def _manifest(info: WorkspaceInfo) -> dict:
-    return {
-        "id": info.id,
-        "files": list(info.files),
-        "created_at": info.created_at,
-        "fingerprint": info.fingerprint,
-        "catalog_copied": info.catalog_copied,
-    }
 
 
 def _now() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from nsexp import format as fmt
+from nsexp.analysis.readout import ExperimentReadout
 from nsexp.analysis.settings import Settings
 from nsexp.report import charts
 from nsexp.report.figures import bootstrap_table
@@ -88,18 +89,19 @@ def segment_section(
 
 def bootstrap_section(
     ctx: DataContext, settings: Settings, experiment_id: str, variant: str, resamples: int
-) -> int:
+) -> ExperimentReadout | None:
     """A robustness check on demand, kept in the link (`bootstrap=N`): bootstrap intervals
-    beside the analytic ones. Returns the resamples shown (0: not asked, or no unit data)."""
+    beside the analytic ones. Returns the resampled readout shown, whose settings carry the
+    resamples (None: not asked, or no unit data)."""
     if not loaders.has_units(ctx, experiment_id):
-        return 0
+        return None
     st.subheader("Robustness check", anchor=False)
     refusal = loaders.bootstrap_refusal(
         ctx, experiment_id, resamples or loaders.BOOTSTRAP_RESAMPLES
     )
     if refusal:
         st.info(f"No bootstrap here: {refusal}.", icon=":material/block:")
-        return 0
+        return None
     if not resamples:
         st.button(
             f"Check with the bootstrap ({loaders.BOOTSTRAP_RESAMPLES:,} resamples)",
@@ -109,10 +111,10 @@ def bootstrap_section(
             help="Resample the units to check the intervals of mean metrics without assuming "
             "a normal distribution: useful for heavy-tailed metrics. Takes a few seconds.",
         )
-        return 0
-    resampled = loaders.bootstrap(ctx, settings, experiment_id, resamples).treatment(variant)
+        return None
+    resampled = loaders.bootstrap(ctx, settings, experiment_id, resamples)
     st.dataframe(
-        bootstrap_table(resampled.metrics, settings.alpha),
+        bootstrap_table(resampled.treatment(variant).metrics, resampled.settings),
         hide_index=True,
         alt=f"Analytic and bootstrap intervals of {variant}",
     )
@@ -122,7 +124,7 @@ def bootstrap_section(
         "many tests or for peeking. Close to the analytic interval: the normal approximation "
         "holds."
     )
-    return resamples
+    return resampled
 
 
 def _ask_bootstrap() -> None:

@@ -30,15 +30,13 @@ _BY_VALUE = {MetricResult: hash, TimelinePoint: hash}
 
 
 @st.cache_data(max_entries=256, show_spinner=False, hash_funcs=_BY_VALUE)
-def _forest_spec(metrics: tuple[MetricResult, ...], alpha: float, engine: str) -> dict:
-    return charts.vega_lite_spec(charts.forest_plot(metrics, alpha, engine))
+def _forest_spec(metrics: tuple[MetricResult, ...], settings: Settings) -> dict:
+    return charts.vega_lite_spec(charts.forest_plot(metrics, settings))
 
 
 @st.cache_data(max_entries=256, show_spinner=False, hash_funcs=_BY_VALUE)
-def _timeline_spec(
-    points: tuple[TimelinePoint, ...], threshold: float, alpha: float, sequential: bool
-) -> dict:
-    chart = charts.timeline_chart(timeline_rows(points), threshold, alpha, sequential)
+def _timeline_spec(points: tuple[TimelinePoint, ...], threshold: float, settings: Settings) -> dict:
+    chart = charts.timeline_chart(timeline_rows(points), threshold, settings)
     return charts.vega_lite_spec(chart)
 
 
@@ -84,7 +82,7 @@ def header(e: ExperimentReadout) -> None:
         )
 
 
-def verdict_cards(e: ExperimentReadout, selected: str, settings: Settings) -> None:
+def verdict_cards(e: ExperimentReadout, selected: str) -> None:
     """One card per treatment: its verdict, the North Star's figure with the interval that
     decides it (and chance to win with the Bayesian engine), the reasons and the notes; an
     invalid treatment's card says why nothing can be read instead of quoting figures."""
@@ -101,12 +99,12 @@ def verdict_cards(e: ExperimentReadout, selected: str, settings: Settings) -> No
                     "problem below is fixed."
                 )
             else:
-                _north_star_figures(t, settings)
+                _north_star_figures(t, e.settings)
             st.markdown("\n".join(f"- {md_escape(r)}" for r in outlook.card_reasons(t)))
             notes = card_notes(t)
             if notes:
                 st.caption("  \n".join(md_escape(n) for n in notes))
-    if any(r.startswith("History:") for t in e.treatments for r in t.reasons):
+    if any(r.kind == "history" for t in e.treatments for r in t.reasons):
         st.caption(HISTORY_DEFINITION)
 
 
@@ -141,8 +139,9 @@ def _north_star_figures(t: TreatmentReadout, settings: Settings) -> None:
     outlook.prediction_caption(t)
 
 
-def details(e: ExperimentReadout, t: TreatmentReadout, settings: Settings) -> None:
+def details(e: ExperimentReadout, t: TreatmentReadout) -> None:
     """Forest plot, the table of every figure and the North Star over time, for one treatment."""
+    settings = e.settings
     alpha, engine = settings.alpha, settings.engine
     variant, control = md_code(t.variant), md_code(e.control)
     st.subheader(f"Every metric: {variant} vs {control}", anchor=False)
@@ -167,7 +166,7 @@ def details(e: ExperimentReadout, t: TreatmentReadout, settings: Settings) -> No
             "worth acting on."
         )
     st.vega_lite_chart(
-        spec=_forest_spec(t.metrics, alpha, engine),
+        spec=_forest_spec(t.metrics, settings),
         width="stretch",
         height=charts.chart_height(len(t.metrics) + 4),
         alt=f"Relative lift of every metric of {t.variant} against {e.control}",
@@ -179,9 +178,9 @@ def details(e: ExperimentReadout, t: TreatmentReadout, settings: Settings) -> No
         "detect today, the units per arm and notes.",
     )
     st.dataframe(
-        metric_table(t.metrics, alpha, engine),
+        metric_table(t.metrics, settings),
         hide_index=True,
-        column_order=None if every else compact_columns(alpha, engine == "bayesian"),
+        column_order=None if every else compact_columns(settings),
         width="stretch",
         column_config={
             "Metric": st.column_config.TextColumn(width="medium"),
@@ -190,11 +189,12 @@ def details(e: ExperimentReadout, t: TreatmentReadout, settings: Settings) -> No
         },
         alt=f"Every figure of {t.variant} against {e.control}",
     )
-    timeline(t, settings)
+    timeline(e, t)
 
 
-def timeline(t: TreatmentReadout, settings: Settings) -> None:
+def timeline(e: ExperimentReadout, t: TreatmentReadout) -> None:
     """The North Star's cumulative lift by day, or why there is none."""
+    settings = e.settings
     st.subheader("The North Star over time", anchor=False)
     if not t.timeline:
         st.caption("The data has no dates, so there is no timeline to draw.")
@@ -215,9 +215,7 @@ def timeline(t: TreatmentReadout, settings: Settings) -> None:
         "Dashed lines: the ±threshold worth acting on."
     )
     st.vega_lite_chart(
-        spec=_timeline_spec(
-            t.timeline, ns.practical_threshold, settings.alpha, settings.sequential
-        ),
+        spec=_timeline_spec(t.timeline, ns.practical_threshold, settings),
         width="stretch",
         alt=f"Cumulative North Star lift of {t.variant} by day",
     )

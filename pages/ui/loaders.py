@@ -31,7 +31,7 @@ from nsexp.analysis.srm import srm_checks
 from nsexp.errors import InputError
 from nsexp.io import Dataset, default_data_dir, load_dataset
 from nsexp.io.limits import UPLOAD_LIMITS, Limits, check_resamples
-from nsexp.learning.history import Learning, readout_learning
+from nsexp.learning.history import Learning, learned_readout, readout_learning
 from nsexp.learning.proxies import Impact, cumulative_impact
 from nsexp.learning.tree import TreeEvidence
 from nsexp.report.movement import metric_movement
@@ -88,14 +88,7 @@ def _learning(data: DataContext, settings: Settings) -> Learning:
 
 @st.cache_resource(max_entries=HEAVY_ENTRIES, ttl=TTL, show_spinner="Reading out every experiment…")
 def _readout(data: DataContext, settings: Settings) -> Readout:
-    learned = _learning(data, settings)
-    return build_readout(
-        _dataset(data),
-        settings,
-        history=learned.history,
-        learned=learned.learned,
-        priors=learned.priors,
-    )
+    return learned_readout(_dataset(data), settings, learning=_learning(data, settings))
 
 
 dataset = _or_stop(_dataset)
@@ -144,7 +137,7 @@ def movement(data: DataContext, settings: Settings) -> dict[str, Any]:
 @st.cache_data(max_entries=16, ttl=TTL, show_spinner="Learning from past experiments…")
 def insights(data: DataContext, settings: Settings) -> tuple[TreeEvidence, Impact]:
     """The tree's evidence on every edge and the cumulative North Star impact of the wins."""
-    return _learning(data, settings).evidence, cumulative_impact(_readout(data, settings))
+    return _learning(data, settings).evidence, cumulative_impact(_readout(data, settings).judgement)
 
 
 @_or_stop
@@ -154,7 +147,7 @@ def tree_view(data: DataContext, settings: Settings) -> dict[str, Any]:
     the North Star's health line."""
     result = _readout(data, settings)
     movement = metric_movement(result)
-    impact = cumulative_impact(result)
+    impact = cumulative_impact(result.judgement)
     return {
         "evidence": _learning(data, settings).evidence,
         "movement": movement,
@@ -217,7 +210,9 @@ def bootstrap_refusal(data: DataContext, experiment_id: str, resamples: int) -> 
 def bootstrap(
     data: DataContext, settings: Settings, experiment_id: str, resamples: int
 ) -> ExperimentReadout:
-    """One experiment read out with bootstrap intervals of its unit-level mean metrics."""
+    """One experiment read out with bootstrap intervals of its unit-level mean metrics: the one
+    place the resamples asked for (app.py keeps them off the settings every other view is
+    cached on) join the settings, which the readout then carries."""
     resampled = replace(settings, bootstrap=resamples)
     priors = _learning(data, settings).priors  # the Bayesian figures of the readout on view
     readout = build_readout(_dataset(data), resampled, experiment=experiment_id, priors=priors)

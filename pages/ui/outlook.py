@@ -6,7 +6,6 @@ from __future__ import annotations
 import streamlit as st
 
 from nsexp import format as fmt
-from nsexp.analysis.learned import alert_sentence
 from nsexp.analysis.readout import TreatmentReadout
 from nsexp.report.notes import prediction_note
 from nsexp.report.text import md_escape
@@ -14,10 +13,9 @@ from nsexp.report.text import md_escape
 
 def alerts(t: TreatmentReadout) -> None:
     """Each metric far outside the history's range, as a warning above the verdict."""
-    if t.learned is None or t.verdict == "invalid":
-        return
-    for alert in t.learned.alerts:
-        st.warning(md_escape(alert_sentence(alert)), icon=":material/troubleshoot:")
+    for r in t.reasons:
+        if r.kind == "alert":
+            st.warning(md_escape(r.text), icon=":material/troubleshoot:")
 
 
 def predicted_metric(t: TreatmentReadout) -> None:
@@ -42,5 +40,4 @@ def prediction_caption(t: TreatmentReadout) -> None:
 
 def card_reasons(t: TreatmentReadout) -> list[str]:
     """The reasons for the card, without the alerts already shown above the verdict."""
-    shown = {alert_sentence(a) for a in t.learned.alerts} if t.learned is not None else set()
-    return [r for r in t.reasons if r not in shown]
+    return [r.text for r in t.reasons if r.kind != "alert"]

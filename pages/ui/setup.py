@@ -20,7 +20,7 @@ from nsexp.errors import InputError
 from nsexp.io.profile import ColumnProfile, profile, read_sample
 from nsexp.report.text import md_code, md_escape
 from nsexp.store import workspaces as ws
-from pages.ui import nav
+from pages.ui import nav, storage
 
 NONE = "(none)"
 MAX_ARMS = 20
@@ -258,6 +258,7 @@ def _save(
         message = exc.message if isinstance(exc, InputError) else f"Could not save: {exc}"
         st.session_state[RESULT] = (message, None, first)
         return
+    storage.saved(info)
     st.session_state[RESULT] = (None, info.id, first)
     st.query_params["workspace"] = info.id
 

@@ -19,6 +19,7 @@ from nsexp.format import count
 from nsexp.report.preview import planned_splits
 from nsexp.report.text import md_code, md_escape
 from nsexp.store import workspaces as ws
+from pages.ui import storage
 
 EXPERIMENTS_TOML = "experiments.toml"
 RESULT = "splits_result"
@@ -110,6 +111,7 @@ def _save(data_root: Path, current: Path, text: str) -> None:
         message = exc.message if isinstance(exc, InputError) else f"Could not save: {exc}"
         st.session_state[RESULT] = (message, None)
         return
+    storage.saved(info)
     st.session_state[RESULT] = (None, info.id)
     st.query_params["workspace"] = info.id
 

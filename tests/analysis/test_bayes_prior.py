@@ -140,7 +140,7 @@ def test_bayesian_readout_uses_the_learned_priors(bayes: Readout, priors: pl.Dat
 
 def test_the_prior_travels_into_the_json_and_a_pin_and_is_named(bayes: Readout) -> None:
     e = bayes.experiments["ai_tutor_beta"]
-    back = experiment_from_dict(experiment_dict(e))
+    back = experiment_from_dict(experiment_dict(e), e.settings)
     for live, pinned in zip(e.treatments[0].metrics, back.treatments[0].metrics, strict=True):
         fields = ("prior_mean", "prior_sd", "prior_source", "prior_comparisons")
         assert [getattr(pinned, f) for f in fields] == [getattr(live, f) for f in fields]

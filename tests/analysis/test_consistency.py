@@ -134,19 +134,18 @@ def test_reasons_quote_only_the_models_intervals(cases: list[tuple[str, Readout]
                     low, high = m.decision_abs_interval
                     allowed.add(f"[{fmt.effect(low, m.type)}, {fmt.effect(high, m.type)}]")
                 for reason in t.reasons:
-                    if reason.startswith("History:"):
+                    if reason.kind == "history":
                         continue  # correlation intervals, not a metric's lift
-                    for quoted in INTERVAL.findall(reason):
+                    for quoted in INTERVAL.findall(reason.text):
                         assert quoted in allowed, (name, e.id, t.variant, quoted, reason)
 
 
 def test_markdown_and_csv_carry_the_json_figures(cases: list[tuple[str, Readout]]) -> None:
     for name, readout in cases:
         for e in list(readout.experiments.values())[:12]:
-            s = readout.settings
-            text = experiment_markdown(e, [], alpha=s.alpha, fingerprint="")
-            pinned = experiment_from_dict(experiment_dict(e))  # what a pin renders
-            assert experiment_markdown(pinned, [], alpha=s.alpha, fingerprint="") == text
+            text = experiment_markdown(e, [], fingerprint="")
+            pinned = experiment_from_dict(experiment_dict(e), e.settings)  # what a pin renders
+            assert experiment_markdown(pinned, [], fingerprint="") == text
             table = [ln.split(" | ") for ln in text.splitlines() if ln.startswith("| ")]
             cells = {row[6] for row in table if len(row) > 6}
             for t in e.treatments:
@@ -154,7 +153,7 @@ def test_markdown_and_csv_carry_the_json_figures(cases: list[tuple[str, Readout]
                     assert fmt.pct_ci(*m.decision_interval) in cells, (name, e.id, m.metric)
             ids = {c: pl.String for c in ("experiment", "variant", "metric")}
             frame = pl.read_csv(
-                io.StringIO(readout_csv(e, s)), schema_overrides=ids, infer_schema_length=None
+                io.StringIO(readout_csv(e)), schema_overrides=ids, infer_schema_length=None
             )
             for t in e.treatments:
                 for m in t.metrics:
@@ -182,7 +181,7 @@ def test_invalid_experiments_mark_nothing(cases: list[tuple[str, Readout]]) -> N
                     assert m.outcome == "untrusted" and m.moved is None
                 assert card_notes(t) == [] and readout_notes(t) == []
             if any(t.verdict == "invalid" for t in e.treatments):
-                text = experiment_markdown(e, [], alpha=readout.settings.alpha, fingerprint="")
+                text = experiment_markdown(e, [], fingerprint="")
                 table_rows = [ln for ln in text.splitlines() if ln.startswith("| ")]
                 assert not any("✓" in ln or "✗" in ln for ln in table_rows), (name, e.id)
     assert found >= len(SETTINGS)  # the demo's referral_banner and the skewed test at least

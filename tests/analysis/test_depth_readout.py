@@ -112,7 +112,7 @@ def test_bayesian_engine_decides_on_chance_to_win(depth_dir: Path) -> None:
     for row in rows:
         decided = row["chance_to_win"] > 0.975 or row["chance_to_win"] < 0.025
         assert row["significant"] == decided
-    reasons = " ".join(readout.experiments["exp"].treatments[0].reasons)
+    reasons = " ".join(r.text for r in readout.experiments["exp"].treatments[0].reasons)
     assert "chance to win" in reasons
 
 
@@ -131,7 +131,7 @@ def test_north_star_win_names_guardrails_not_shown_safe(tmp_path: Path) -> None:
     )
     t = build_readout(load_dataset(tmp_path)).experiments["exp"].treatments[0]
     assert t.verdict == "north_star_win"
-    assert any("errors is not shown safe" in r for r in t.reasons)
+    assert any("errors is not shown safe" in r.text for r in t.reasons)
 
 
 def test_days_needed_uses_daily_traffic(tmp_path: Path) -> None:

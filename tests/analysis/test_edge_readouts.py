@@ -53,8 +53,8 @@ def test_both_arms_constant_get_no_test_and_decide_nothing(tmp_path: Path, rows:
         assert row[name] is None
     assert row["decisive"] is False and row["note"] == CONSTANT
     assert treatment.verdict == "inconclusive"
-    assert "does not vary within either arm" in treatment.reasons[0]
-    assert "[+0.3%, +0.3%]" not in " ".join(treatment.reasons)
+    assert "does not vary within either arm" in treatment.reasons[0].text
+    assert "[+0.3%, +0.3%]" not in " ".join(r.text for r in treatment.reasons)
 
 
 def test_one_constant_arm_is_still_tested(tmp_path: Path) -> None:
@@ -87,7 +87,7 @@ def test_a_widening_adjustment_is_reported_in_the_json_and_the_reason(
     assert row["abs_effect"] == pytest.approx(y[40:].mean() - y[:40].mean(), rel=1e-12)
     assert row["cuped_variance_increase"] > 0
     assert "CUPED would widen the interval" in row["note"]
-    assert "unadjusted: CUPED would widen the interval" in treatment.reasons[0]
+    assert "unadjusted: CUPED would widen the interval" in treatment.reasons[0].text
     code, out, _ = run_cli("readout", tmp_path, "--format", "json")
     assert code == 0
     metric = json.loads(out)["experiments"][0]["comparisons"][0]["metrics"][0]

@@ -10,6 +10,7 @@ import pytest
 
 from nsexp import format as fmt
 from nsexp.analysis.results import CSV_FIELDS, FIGURES, JSON_FIELDS, MetricResult
+from nsexp.analysis.settings import Settings
 from nsexp.report.figures import compact_columns, metric_table
 from nsexp.report.markdown import headers
 
@@ -92,7 +93,8 @@ def test_every_field_declares_how_it_is_published() -> None:
 
 @pytest.mark.parametrize("engine", ["frequentist", "bayesian"])
 def test_markdown_and_page_table_name_a_figure_alike(engine: str) -> None:
-    table = metric_table([], 0.1, engine).columns
-    assert set(headers(0.1, engine)) <= set(table)
-    assert set(compact_columns(0.1, engine == "bayesian")) <= set(table)
+    settings = Settings(alpha=0.1, engine=engine)
+    table = metric_table([], settings).columns
+    assert set(headers(settings)) <= set(table)
+    assert set(compact_columns(settings)) <= set(table)
     assert "Adjusted CI (90%)" in table and "CI (90%)" in table

@@ -11,11 +11,10 @@ from pathlib import Path
 
 from helpers import write_metrics
 
-from nsexp.analysis.readout import build_readout
 from nsexp.analysis.settings import Settings
 from nsexp.io import load_dataset
 from nsexp.io.limits import UPLOAD_LIMITS
-from nsexp.learning.history import readout_learning
+from nsexp.learning.history import learned_readout
 from pages.ui.loaders import HEAVY_ENTRIES
 
 MB = 1_000_000
@@ -50,19 +49,13 @@ def test_a_readout_at_the_upload_limit_keeps_under_its_budget(tmp_path: Path) ->
     gc.collect()
     tracemalloc.start()
     try:
-        learned = readout_learning(dataset, settings)
-        readout = build_readout(
-            dataset,
-            settings,
-            history=learned.history,
-            learned=learned.learned,
-            priors=learned.priors,
-        )
+        readout = learned_readout(dataset, settings)
         gc.collect()
         python_bytes = tracemalloc.get_traced_memory()[0]
     finally:
         tracemalloc.stop()
-    frames = sum(f.estimated_size() for f in (readout.results, readout.verdicts, readout.within))
+    judged = readout.judgement
+    frames = sum(f.estimated_size() for f in (judged.results, judged.verdicts, judged.within))
     per_figure = (python_bytes + frames) / figures
     assert 500 < per_figure < 3_750, per_figure  # measured 2.8 KB; tracemalloc sees the objects
     assert UPLOAD_LIMITS.arm_metrics is not None

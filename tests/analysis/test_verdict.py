@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import polars as pl
 import pytest
@@ -12,6 +12,7 @@ from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 from nsexp.analysis.readout import Readout, build_readout
+from nsexp.analysis.reasons import REASON_KINDS, ReasonKind
 from nsexp.analysis.settings import Settings
 from nsexp.analysis.verdict import VERDICTS, decide
 from nsexp.io import load_dataset
@@ -217,7 +218,7 @@ def test_full_path_verdicts(scenarios: Readout, eid: str) -> None:
 
 def reasons(readout: Readout, eid: str) -> str:
     """All reasons of an experiment's one treatment as one text."""
-    return " ".join(readout.experiments[eid].treatments[0].reasons)
+    return " ".join(r.text for r in readout.experiments[eid].treatments[0].reasons)
 
 
 def test_reasons_name_metrics_and_figures(scenarios: Readout) -> None:
@@ -243,13 +244,35 @@ def test_reasons_name_metrics_and_figures(scenarios: Readout) -> None:
     assert "Worse: bounce +25.0%" in reasons(scenarios, "bounce_up")
 
 
+def kinds(readout: Readout, eid: str) -> list[tuple[str, tuple[str, ...]]]:
+    """Each reason's kind and the metrics it names, in order."""
+    return [(r.kind, r.metrics) for r in readout.experiments[eid].treatments[0].reasons]
+
+
+def test_reasons_are_typed_by_what_they_say(scenarios: Readout) -> None:
+    assert set(REASON_KINDS) == set(get_args(ReasonKind))
+    assert kinds(scenarios, "ns_win") == [
+        ("verdict", ("lessons",)),
+        ("guardrail", ("errors",)),  # not shown safe
+        ("moved", ("clicks",)),
+    ]
+    assert kinds(scenarios, "ns_loss") == [
+        ("verdict", ("lessons",)),
+        ("guardrail", ("errors",)),
+    ]
+    assert kinds(scenarios, "breach") == [("verdict", ("errors",))]
+    assert kinds(scenarios, "srm") == [("data", ())]
+    assert kinds(scenarios, "vanity_flat") == [("verdict", ("clicks", "lessons"))]
+    assert kinds(scenarios, "bounce_up")[-1] == ("moved", ("bounce",))
+
+
 def test_reason_interval_is_the_metric_interval(scenarios: Readout) -> None:
     """The figures in a reason are the metric's own rel effect and the CI that agrees with its
     adjusted p-value, formatted."""
     t = scenarios.experiments["breach"].treatments[0]
     row = t.metric("errors")
     low, high = f"{row.rel_ci_adj_low * 100:+.1f}%", f"{row.rel_ci_adj_high * 100:+.1f}%"
-    assert f"[{low}, {high}]" in t.reasons[0]
+    assert f"[{low}, {high}]" in t.reasons[0].text
 
 
 def test_ns_with_direction_decrease(tmp_path: Path) -> None:
@@ -298,7 +321,7 @@ def test_north_star_up_from_zero_is_described_in_absolute_terms(tmp_path: Path) 
     # no event in the control: Newcombe's score interval (statsmodels), Fisher's exact test
     low, high = (100 * x for x in confint_proportions_2indep(50, 1000, 0, 1000, method="newcomb"))
     assert stats.fisher_exact([[0, 1000], [50, 950]]).pvalue < 0.001
-    assert t.reasons[0] == (
+    assert t.reasons[0].text == (
         f"The North Star improved: signups +5.00 pp [+{low:.2f} pp, +{high:.2f} pp], p < 0.001."
     )
     assert t.north_star.note.startswith("control value is 0: relative effect undefined; ")

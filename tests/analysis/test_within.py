@@ -64,7 +64,7 @@ def test_a_metric_crossed_with_its_copy_has_its_own_variance(
     )
     units(np.random.default_rng(1), 20_000).write_parquet(tmp_path / "e.parquet")
     readout = build_readout(load_dataset(tmp_path), Settings(cuped=cuped))
-    row = readout.within.row(0, named=True)
+    row = readout.judgement.within.row(0, named=True)
     ns = readout.results.filter(pl.col("metric") == "ns").row(0, named=True)
     assert (ns["cuped_theta"] is not None) is cuped
     # proportions: the readout's p(1 − p) against the sample variance's n − 1; CUPED: the
@@ -95,7 +95,9 @@ def test_computed_covariance_matches_the_spread_across_experiments(tmp_path: Pat
     )
     readout = build_readout(load_dataset(tmp_path))
     lifts = readout.results.pivot("metric", index="experiment", values="rel_effect")
-    pairs = readout.within.group_by("metric", "other").agg(pl.col("lift_cov").mean(), pl.len())
+    pairs = readout.judgement.within.group_by("metric", "other").agg(
+        pl.col("lift_cov").mean(), pl.len()
+    )
     assert pairs.height == 5  # three metrics with the North Star, two with their parent
     rng = np.random.default_rng(0)
     far_from_zero = 0

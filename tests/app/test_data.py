@@ -7,13 +7,14 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from helpers import APP_FILE, DEMO_DATA, make_units, write_frame, write_metrics
+from helpers import APP_FILE, DEMO_DATA, AppOpener, make_units, write_frame, write_metrics
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import TextArea
 
 from nsexp.analysis.srm import srm_checks
 from nsexp.errors import InputError
 from nsexp.io import load_dataset
+from nsexp.store import pins, storage
 from nsexp.store import workspaces as ws
 
 APP = str(APP_FILE)
@@ -98,8 +99,23 @@ def experiment_count(directory: Path) -> str:
 
 
 def no_workspaces(root: Path) -> bool:
-    """Nothing was saved under the workspace root."""
-    return not (root / "workspaces").exists() or not any((root / "workspaces").iterdir())
+    """Nothing was saved under the workspace root (its lock file is no saved data)."""
+    folder = root / "workspaces"
+    return not folder.exists() or {p.name for p in folder.iterdir()} <= {storage.LOCK_FILE}
+
+
+def shown_code(at: AppTest) -> tuple[str, str]:
+    """The link and the delete code the save dialog shows, once."""
+    link, code = (c.value for c in at.code)
+    return link, code
+
+
+def delete_with(at: AppTest, code: str, *, with_pins: bool = False) -> AppTest:
+    """Type a delete code into the Data page's form and submit it."""
+    at.text_input(key="storage_delete_code").input(code)
+    if with_pins:
+        at.checkbox(key="storage_delete_with_pins").check()
+    return button(at, "Delete workspace").click().run()
 
 
 def test_demo_data_renders_with_preview(root: Path) -> None:
@@ -122,22 +138,45 @@ def test_demo_data_renders_with_preview(root: Path) -> None:
 def test_upload_saves_a_workspace_and_links_to_it(root: Path) -> None:
     at = upload(open_page(), {"signup.csv": UNITS_CSV, "metrics.toml": CATALOG})
     assert not at.exception and not at.error
-    wid = ws.workspace_id({"signup.csv": UNITS_CSV, "metrics.toml": CATALOG})
+    wid = at.query_params["workspace"]
+    assert len(wid) == 32
     assert (root / "workspaces" / wid / "signup.csv").read_bytes() == UNITS_CSV
-    assert at.query_params["workspace"] == wid
     assert any(f"workspace **{wid}**" in s.value for s in at.success)
+    assert any("Keep the link and the delete code" in s.value for s in at.success)
+    link, code = shown_code(at)
+    assert link.endswith(f"/data?workspace={wid}") and len(code) >= 16
+    assert code not in (root / "workspaces" / wid / ws.MANIFEST).read_text()
+    assert code not in str(dict(at.query_params))
     assert ("Open the portfolio of this workspace", f"workspace={wid}") in page_links(at)
     assert at.selectbox(key="workspace_pick").value == wid
     assert metric(at, "Experiments") == "1"
     assert table(at, "owner")["experiment"].to_list() == ["signup"]
+    at.run()
+    assert list(at.code) == []  # the code is shown once
+    delete_with(at, code)
+    assert any(f"Deleted workspace {wid}" in s.value for s in at.success)
+    assert ws.list_workspaces(root) == [] and "workspace" not in at.query_params
 
 
-def test_same_upload_twice_reuses_the_workspace(root: Path) -> None:
+def test_saves_are_private_to_the_session_that_made_them(root: Path) -> None:
     files = {"signup.csv": UNITS_CSV, "metrics.toml": CATALOG}
-    first = upload(open_page(), files).query_params["workspace"]
-    second = upload(open_page(), files).query_params["workspace"]
-    assert first == second
-    assert [w.id for w in ws.list_workspaces(root)] == [first]
+    at = upload(open_page(), files)
+    first = at.query_params["workspace"]
+    second = button(at, SAVE_UPLOAD).click().run().query_params["workspace"]  # saved again
+    assert first != second
+    options = at.selectbox(key="workspace_pick").options
+    assert [o.split(" · ")[0] for o in options] == [
+        "Bundled demo data",
+        f"Workspace {second}",  # newest first
+        f"Workspace {first}",
+    ]
+    assert set(table(at, "pins")["workspace"]) == {first, second}
+    stranger = open_page()  # a fresh browser: no list of anyone's workspaces anywhere
+    assert stranger.selectbox(key="workspace_pick").options == ["Bundled demo data"]
+    assert not any("pins" in d.value.columns for d in stranger.dataframe)
+    assert first not in str(stranger.main) and second not in str(stranger.main)
+    linked = open_page({"workspace": first})  # a colleague with the link opens it
+    assert metric(linked, "Experiments") == "1" and not linked.error
 
 
 @pytest.mark.parametrize(
@@ -238,24 +277,21 @@ def test_errors_show_paths_relative_to_the_data_directory(root: Path) -> None:
     assert not any(str(root) in e or str(root.resolve()) in e for e in shown)
 
 
-def test_workspaces_are_listed_and_old_ones_deleted(root: Path) -> None:
+def test_deleting_takes_the_delete_code_typed_into_the_form(root: Path) -> None:
     keep = ws.create_workspace(root, {"signup.csv": UNITS_CSV, "metrics.toml": CATALOG})
-    other = UNITS_CSV + b"treat,1,1\n"
-    old = ws.create_workspace(root, {"signup.csv": other, "metrics.toml": CATALOG})
     (keep.path / "pins").mkdir()
     (keep.path / "pins" / "0123456789ab.json").write_text("{}")
-    at = open_page({"workspace": old.id})
-    listed = table(at, "pins")
-    assert set(listed["workspace"]) == {keep.id, old.id}
-    assert any("1 workspace is kept for their pins" in c.value for c in at.caption)
-    picker = at.selectbox(key="storage_delete_pick")
-    assert picker.options == [old.id]  # the pinned one cannot be picked
-    picker.select(old.id).run()
-    button(at, "Delete workspace").click().run()
+    at = open_page({"workspace": keep.id})
+    for wrong in ("", "guess"):
+        delete_with(at, wrong)
+        assert any("that is not the delete code of workspace" in e for e in errors(at))
+        assert at.query_params["workspace"] == keep.id
+    delete_with(at, keep.delete_code or "")
+    assert any(f"workspace {keep.id} is kept: 1 pinned readout" in e for e in errors(at))
+    delete_with(at, keep.delete_code or "", with_pins=True)
     assert not at.exception
-    assert any(f"Deleted workspace {old.id}" in s.value for s in at.success)
-    assert [w.id for w in ws.list_workspaces(root)] == [keep.id]
-    assert "workspace" not in at.query_params
+    assert any(f"Deleted workspace {keep.id}" in s.value for s in at.success)
+    assert ws.list_workspaces(root) == [] and "workspace" not in at.query_params
 
 
 def test_stale_staging_is_cleaned_when_the_app_starts(root: Path) -> None:
@@ -286,8 +322,11 @@ def test_workspace_parameter_opens_it_and_switcher_changes_it(root: Path) -> Non
     at.selectbox(key="workspace_pick").select("").run()
     assert "workspace" not in at.query_params
     assert metric(at, "Experiments") == experiment_count(root)
-    at.selectbox(key="workspace_pick").select(info.id).run()
-    assert at.query_params["workspace"] == info.id
+    assert at.selectbox(key="workspace_pick").options == ["Bundled demo data"]  # not this tab's
+    mine = upload(at, {"signup.csv": UNITS_CSV, "metrics.toml": CATALOG}).query_params["workspace"]
+    at.selectbox(key="workspace_pick").select("").run()
+    at.selectbox(key="workspace_pick").select(mine).run()
+    assert at.query_params["workspace"] == mine
     assert metric(at, "Experiments") == "1"
 
 
@@ -315,6 +354,7 @@ def test_edited_catalog_saves_the_data_as_a_new_workspace(root: Path) -> None:
     assert not at.exception and not at.error
     (saved,) = ws.list_workspaces(root)
     assert (saved.path / "metrics.toml").read_text() == edited
+    assert shown_code(at)[0].endswith(f"workspace={saved.id}")
     assert (saved.path / "dark_mode.csv").read_bytes() == (root / "dark_mode.csv").read_bytes()
     assert at.selectbox(key="workspace_pick").value == saved.id
     assert metric(at, "Experiments") == experiment_count(root)
@@ -429,6 +469,47 @@ def test_deeply_nested_source_toml_on_the_data_page(root: Path) -> None:
     at = open_page()
     assert not at.exception
     assert any("source.toml: not valid TOML (nested too deeply" in e for e in errors(at))
+
+
+def test_a_pin_shows_its_delete_code_once_and_its_creator_deletes_it(
+    root: Path, open_app: AppOpener
+) -> None:
+    info = ws.create_workspace(root, {"signup.csv": UNITS_CSV, "metrics.toml": CATALOG})
+    query = {"workspace": info.id, "experiment": "signup"}
+    at = open_app("pages/readout.py", query, data=root)
+    at.button(key="pin_readout").click().run()
+    assert not at.exception
+    (pin,) = pins.list_pins(info.path)
+    code = at.code[-1].value
+    assert len(code) >= 16 and code not in (info.path / "pins" / f"{pin.id}.json").read_text()
+    next(b for b in at.button if b.label == "Open the pinned readout").click().run()
+    assert at.query_params["pin"] == pin.id
+
+    def delete_pin(typed: str) -> None:
+        at.text_input(key="storage_pin_delete_code").input(typed)
+        button(at, "Delete pin").click().run()
+
+    delete_pin("not the code")
+    assert any(f"that is not the delete code of pin {pin.id}" in e for e in errors(at))
+    assert pins.list_pins(info.path) == [pin]
+    delete_pin(code)
+    assert not at.exception and "pin" not in at.query_params
+    assert any(f"Deleted pin {pin.id}" in t.value for t in at.toast)
+    assert pins.list_pins(info.path) == []
+
+
+def test_a_bad_expiry_setting_is_one_message_and_the_pages_still_open(
+    root: Path, monkeypatch
+) -> None:
+    ws.create_workspace(root, {"signup.csv": UNITS_CSV, "metrics.toml": CATALOG})
+    monkeypatch.setenv(ws.TTL_ENV, "lots")
+    at = open_page()
+    assert not at.exception
+    assert errors(at) == [
+        "NSEXP_WORKSPACE_TTL_DAYS='lots' is not a number of days; set "
+        "NSEXP_WORKSPACE_TTL_DAYS to a positive number, e.g. 90"
+    ]
+    assert metric(at, "Experiments") == experiment_count(root)
 
 
 def test_a_broken_catalog_is_one_error_box(root: Path) -> None:

@@ -7,19 +7,18 @@ import pytest
 from helpers import APP_FILE, DEMO_DATA
 from streamlit.testing.v1 import AppTest
 
-from nsexp.analysis.readout import build_readout
+from nsexp.analysis.readout import build_readout, judge
 from nsexp.io import load_dataset
-from nsexp.learning.proxies import comparisons, cumulative_impact, proxy_quality
-from nsexp.learning.tree import tree_evidence
+from nsexp.learning.proxies import cumulative_impact
+from nsexp.learning.tree import RESAMPLING, tree_evidence
 from nsexp.report.proxy_charts import (
     edge_points,
     edge_scatter,
     fitted_line,
     impact_chart,
-    proxy_scatter,
     ranking_chart,
 )
-from nsexp.report.tree import edges_table
+from nsexp.report.tree import by_correlation, edges_table
 
 APP = str(APP_FILE)
 PAGE = "pages/insights.py"
@@ -49,8 +48,8 @@ def test_page_renders_every_edge_with_its_scatter_table_and_impact(demo: None) -
     assert "Predictive:** Day-7 retention → Lessons completed" in text
     assert "Started a streak → Day-7 retention" in text  # a second-level edge
     assert "winner's curse" in text
-    evidence = tree_evidence(build_readout(load_dataset(DATA)))
-    edges = evidence.edges.height
+    evidence = tree_evidence(judge(load_dataset(DATA)))
+    edges = len(evidence.edges)
     # ranking chart + one scatter per edge + the impact chart
     assert len(at.get("vega_lite_chart")) == edges + 2
     (table,) = at.dataframe
@@ -78,22 +77,23 @@ def test_alpha_from_the_link_changes_the_counts(demo: None) -> None:
 
 def test_chart_builders_are_pure() -> None:
     readout = build_readout(load_dataset(DATA))
-    frame = comparisons(readout)
-    table = proxy_quality(frame, n_boot=200)
-    row = table.row(0, named=True)
-    spec = proxy_scatter(frame, row, "lessons_completed").to_dict()
-    assert row["label"] in spec["title"]["text"]
-    points = frame.filter(frame["metric"] == row["metric"])
-    line = fitted_line(points, row["slope"], row["intercept"])
-    assert line["ns_effect"].to_list() == pytest.approx(
-        [row["intercept"] + row["slope"] * x for x in line["effect"]]
+    evidence = tree_evidence(readout.judgement, resampling=RESAMPLING._replace(n_boot=200))
+    best = by_correlation(evidence.edges)[0]
+    assert best.slope is not None and best.intercept is not None
+    points = edge_points(evidence.comparisons, best.child, best.parent)
+    line = fitted_line(points, best.slope, best.intercept)
+    assert line["parent_effect"].to_list() == pytest.approx(
+        [best.intercept + best.slope * x for x in line["effect"]]
     )
-    assert ranking_chart(table).to_dict()["layer"]
-    assert impact_chart(cumulative_impact(readout)).to_dict()["layer"]
-    evidence = tree_evidence(readout, n_boot=200)
+    names = [f"{e.child} → {e.parent}" for e in evidence.edges]
+    ranking = ranking_chart(evidence.edges, names).to_dict()
+    assert ranking["layer"]
+    (values,) = [v for v in ranking["datasets"].values() if v and "edge" in v[0]]
+    assert [v["edge"] for v in values] == names
+    assert impact_chart(cumulative_impact(readout.judgement)).to_dict()["layer"]
     edge = evidence.edge("streak_started")
-    assert edge is not None and edge["parent"] == "day7_retention"
+    assert edge is not None and edge.parent == "day7_retention"
     points = edge_points(evidence.comparisons, "streak_started", "day7_retention")
-    assert points.height == edge["n_comparisons"]
+    assert points.height == edge.n_comparisons
     spec = edge_scatter(evidence.comparisons, edge, "Started a streak", "Day-7 retention").to_dict()
     assert spec["title"]["text"].startswith("Started a streak: weak")

@@ -211,9 +211,9 @@ def test_experiment_markdown_equals_the_cli_markdown(demo_copy: Path) -> None:
     for settings in (Settings(), Settings(sequential=True, engine="bayesian", cuped=False)):
         one = build_readout(dataset, settings, experiment="hearts_system")
         (e,) = one.experiments.values()
-        for view in (e, experiment_from_dict(experiment_dict(e))):
+        for view in (e, experiment_from_dict(experiment_dict(e), e.settings)):
             text = markdown.experiment_markdown(
-                view, methods(settings), alpha=settings.alpha, fingerprint=one.fingerprint
+                view, methods(settings), fingerprint=one.fingerprint
             )
             assert text == markdown.to_markdown(one)
             assert "of 1 experiment" not in text
@@ -244,7 +244,7 @@ def test_bootstrap_runs_only_on_request(open_app: AppOpener, demo_copy: Path) ->
     settings = Settings(bootstrap=loaders.BOOTSTRAP_RESAMPLES)
     results = build_readout(load_dataset(demo_copy), settings, experiment="push_reminders")
     treatment = results.experiments["push_reminders"].treatment("three_a_day")
-    expected = bootstrap_table(treatment.metrics, 0.05)
+    expected = bootstrap_table(treatment.metrics, Settings())
     assert expected.height > 0
     assert pl.from_pandas(at.dataframe[-1].value).equals(expected)
     at.run()  # the check stays on view for this experiment and settings

@@ -64,7 +64,7 @@ def test_unknown_metric_in_the_link_is_explained(open_app: AppOpener) -> None:
 def test_scoreboard_per_team(open_app: AppOpener, demo_copy: Path) -> None:
     at = open_app(PAGE, {"alpha": "0.01"})
     readout = build_readout(load_dataset(demo_copy), Settings(alpha=0.01))
-    expected = scoreboard_table(scoreboard_frame(readout, cumulative_impact(readout)))
+    expected = scoreboard_table(scoreboard_frame(readout, cumulative_impact(readout.judgement)))
     shown = pl.from_pandas(at.dataframe[0].value)
     assert shown.equals(expected)
     assert set(shown["Team"]) == {e.experiment.info.owner for e in readout.experiments.values()}

@@ -179,7 +179,7 @@ def test_pin_freezes_the_readout_and_the_pinned_view_shows_it(
     assert at.info[0].proto.title == "Pinned readout: these figures do not move"
     assert "The data has not changed since" in at.info[0].value
     assert at.title[0].value == "Practice reminder frequency"
-    frozen = metric_table(pin.readout().treatments[1].metrics, pin.settings["alpha"])
+    frozen = metric_table(pin.readout().treatments[1].metrics, pin.analysis_settings)
     assert shown_table(at).equals(frozen)
     assert "Earlier pins" not in [e.label for e in at.expander]
     downloads = [d.proto.label for d in at.get("download_button")]

@@ -90,6 +90,10 @@ def test_cookie_cats_from_raw_csv_to_a_readout(root: Path) -> None:
     readout = build_readout(load_dataset(root / "workspaces" / info.id))
     assert readout.experiments["cookie_cats"].control == "gate_30"
     assert at.title[0].value == "cookie\\_cats"  # the readout page, escaped for Markdown
+    codes = [c.value for c in at.code]  # the save's dialog survives the page switch
+    at_link = codes.index(next(c for c in codes if c.endswith(f"/data?workspace={info.id}")))
+    code = codes[at_link + 1]
+    ws.delete_workspace(root, info.id, code=code)
 
 
 def test_hillstrom_needs_its_control_picked_and_quotes_its_dotted_id(root: Path) -> None:

@@ -15,12 +15,14 @@ The predictions' intervals allow for the estimation error of the learned prior
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 import polars as pl
 import pytest
 from scipy import stats
 
-from nsexp.learning.tree import edge_quality
+from nsexp.learning.tree import Resampling, edge_quality
 from nsexp.stats.prediction import leave_one_out_priors, north_star_posterior, predicted_north_star
 
 ALPHA = 0.05
@@ -65,8 +67,8 @@ def labels(y: np.ndarray, s: np.ndarray, within: bool, seed: int) -> dict[str, d
                 }
             )
         )
-    table = edge_quality(pl.concat(rows), within=within, n_boot=300, seed=seed)
-    return {r["child"]: r for r in table.iter_rows(named=True)}
+    edges = edge_quality(pl.concat(rows), within=within, resampling=Resampling(300, seed))
+    return {e.child: asdict(e) for e in edges}
 
 
 def run(portfolios: int, k: int = 60, seed: int = 2026) -> dict[str, np.ndarray]:

@@ -19,6 +19,7 @@ from scipy import stats
 from nsexp.analysis.readout import build_readout
 from nsexp.io import load_dataset
 from nsexp.learning.history import learn
+from nsexp.learning.tree import RESAMPLING
 
 METRICS = ("ns", "p", "v")
 BASE = np.array([5.0, 8.0, 12.0])
@@ -73,18 +74,18 @@ def test_the_pipeline_learns_the_truth(tmp_path: Path) -> None:
     k = 120
     truth = write_portfolio(tmp_path, k, seed=11)
     readout = build_readout(load_dataset(tmp_path))
-    learning = learn(readout, n_boot=500)
-    edges = {r["child"]: r for r in learning.evidence.edges.iter_rows(named=True)}
-    p, v = edges["p"], edges["v"]
-    assert p["within_covariance"] == v["within_covariance"] == "computed"
-    assert p["label"] == "predictive"
-    assert p["correlation_ci_low"] <= 0.9 <= p["correlation_ci_high"]
+    learning = learn(readout.judgement, resampling=RESAMPLING._replace(n_boot=500))
+    p, v = learning.evidence.edge("p"), learning.evidence.edge("v")
+    assert p is not None and v is not None
+    assert p.within_covariance == v.within_covariance == "computed"
+    assert p.label == "predictive"
+    assert p.correlation_ci_low <= 0.9 <= p.correlation_ci_high
     # v's estimates share noise with the North Star's: the naive correlation is far from 0, the
     # corrected one is not (its interval covers the truth, 0)
-    assert v["naive_correlation"] > 0.2
-    assert v["correlation_ci_low"] <= 0.0 <= v["correlation_ci_high"]
-    assert abs(v["corrected_correlation"]) < v["naive_correlation"] / 2
-    assert v["label"] != "predictive"
+    assert v.naive_correlation is not None and v.naive_correlation > 0.2
+    assert v.correlation_ci_low <= 0.0 <= v.correlation_ci_high
+    assert abs(v.corrected_correlation) < v.naive_correlation / 2
+    assert v.label != "predictive"
     covered, narrower = 0, 0
     for i, e in enumerate(sorted(readout.experiments)):
         t = readout.experiments[e].treatments[0]

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from frozen import FROZEN, differences
 from helpers import DEMO_DATA, CliRunner, make_units, write_frame, write_metrics
 
 from nsexp.cli import main
@@ -112,7 +113,10 @@ def test_readout_quotes_the_history(run_cli: CliRunner) -> None:
     )
     assert code == 0, err
     (comparison,) = json.loads(out)["experiments"][0]["comparisons"]
-    history = [r for r in comparison["reasons"] if r.startswith("History:")]
+    kinds = comparison["reason_kinds"]
+    assert len(kinds) == len(comparison["reasons"])
+    history = [r for r, k in zip(comparison["reasons"], kinds, strict=True) if k == "history"]
+    assert all(r.startswith("History:") for r in history)
     assert any(
         "when Page views moved in other experiments, the North Star followed" in r for r in history
     )
@@ -127,3 +131,39 @@ def test_no_valid_comparisons_is_said(tmp_path: Path, run_cli: CliRunner) -> Non
         assert code == 0 and "No valid comparisons" in out
     code, out, _ = run_cli("proxies", tmp_path, "--format", "json")
     assert code == 0 and json.loads(out)["metrics"] == []
+
+
+def test_the_alias_prints_the_json_it_always_printed(report: dict) -> None:
+    """`nsexp proxies` is an alias over the tree's North Star edges: its JSON is the one frozen
+    before the tree became the one edge vocabulary, no field added or lost, figures to 1e-12."""
+    frozen = json.loads((FROZEN / "demo_proxies.json").read_text())
+    assert differences(frozen, report) == []
+    assert differences(report, frozen) == []
+
+
+def test_tree_north_star_edges_are_what_the_alias_reports(report: dict, run_cli: CliRunner) -> None:
+    code, out, err = run_cli("tree", DATA, "--north-star-edges", "--format", "json")
+    assert code == 0, err
+    tree = json.loads(out)
+    assert {e["parent"] for e in tree["edges"]} == {tree["north_star"]}
+    edges = {e["child"]: e for e in tree["edges"]}
+    assert set(edges) == {r["metric"] for r in report["metrics"]}
+    for row in report["metrics"]:
+        edge = edges[row["metric"]]
+        assert row["n_ns_followed"] == edge["n_parent_followed"]
+        assert row["ns_followed_share"] == edge["parent_followed"]
+        same = ("n_comparisons", "n_moved", "corrected_correlation", "slope", "label")
+        assert {k: row[k] for k in same} == {k: edge[k] for k in same}
+
+
+def test_tree_takes_the_control_arm(data_dir: Path, run_cli: CliRunner) -> None:
+    def moved(*extra: str) -> dict[str, int]:
+        code, out, err = run_cli("tree", data_dir, "--format", "json", *extra)
+        assert code == 0, err
+        return {e["child"]: e["n_moved"] for e in json.loads(out)["edges"]}
+
+    # beta raised errors against control; as the control, both other arms differ from it there
+    assert moved()["errors"] == 1
+    assert moved("--control", "beta")["errors"] == 2
+    code, out, err = run_cli("tree", data_dir, "--control", "nosuch")
+    assert code == 2 and out == "" and err.count("\n") == 1 and "nosuch" in err

@@ -151,7 +151,7 @@ def test_shrinking_snapshot_makes_the_experiment_invalid(readout: Readout):
     """b3280a's treatment count falls between two snapshots (day 29 to 30): flagged invalid."""
     treatment = readout.experiments["b3280a"].treatment("1")
     assert treatment.verdict == "invalid"
-    assert any("shrink" in r for r in treatment.reasons)
+    assert any("shrink" in r.text for r in treatment.reasons)
 
 
 def test_timeline_is_the_last_snapshot_of_each_day(readout: Readout, raw: pl.DataFrame):

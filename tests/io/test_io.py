@@ -257,7 +257,7 @@ def test_units_in_two_variants_make_the_experiment_invalid(tmp_path: Path, frame
     write_metrics(tmp_path)
     t = build_readout(load_dataset(tmp_path)).experiments["onboarding"].treatments[0]
     assert t.verdict == "invalid"
-    assert "1 units were exposed to more than one variant" in t.reasons[0]
+    assert "1 units were exposed to more than one variant" in t.reasons[0].text
 
 
 def test_repeated_unit_rows_make_the_experiment_invalid(tmp_path: Path, frame: pl.DataFrame):
@@ -265,7 +265,7 @@ def test_repeated_unit_rows_make_the_experiment_invalid(tmp_path: Path, frame: p
     write_frame(repeated, tmp_path / "d.parquet")
     write_metrics(tmp_path)
     t = build_readout(load_dataset(tmp_path)).experiments["onboarding"].treatments[0]
-    assert t.verdict == "invalid" and "appear on more than one row" in t.reasons[0]
+    assert t.verdict == "invalid" and "appear on more than one row" in t.reasons[0].text
 
 
 def test_nan_cells_are_missing_values(tmp_path: Path, frame: pl.DataFrame) -> None:

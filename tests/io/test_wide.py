@@ -150,7 +150,7 @@ def test_shrinking_cumulative_counts_make_the_experiment_invalid(tmp_path: Path)
     readout = build_readout(load_dataset(write_wide(tmp_path, rows)))
     treatment = readout.experiments["e"].treatment("b")
     assert treatment.verdict == "invalid"
-    assert any("150 units" in r and "140" in r for r in treatment.reasons)
+    assert any("150 units" in r.text and "140" in r.text for r in treatment.reasons)
 
 
 def test_numeric_days_count_from_the_experiment_start(tmp_path: Path):

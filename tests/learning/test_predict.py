@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from helpers import DEMO_DATA, CliRunner, make_units, result, write_frame, write_metrics
 
-from nsexp.analysis.learned import NorthStarPrediction, prediction_sentence, predicts_win
-from nsexp.analysis.readout import Readout, build_readout
+from nsexp.analysis.learned import Edge, NorthStarPrediction, prediction_sentence, predicts_win
+from nsexp.analysis.readout import Readout
 from nsexp.analysis.reasons import MetricHistory, history_reason
 from nsexp.analysis.settings import Settings
 from nsexp.io import load_dataset
-from nsexp.learning.history import Learning, readout_learning
+from nsexp.learning.history import Learning, learned_readout, readout_learning
 from nsexp.learning.predict import validated_inputs
 from nsexp.report.json import experiment_dict, experiment_from_dict
 
@@ -24,7 +24,7 @@ def learned() -> tuple[Learning, Readout]:
     """The demo read out twice: once to learn, once with what was learned."""
     dataset = load_dataset(DEMO_DATA)
     learning = readout_learning(dataset, Settings())
-    readout = build_readout(dataset, Settings(), history=learning.history, learned=learning.learned)
+    readout = learned_readout(dataset, Settings(), learning=learning)
     return learning, readout
 
 
@@ -45,7 +45,8 @@ def test_streak_society_inputs_predict_a_north_star_win(learned: tuple) -> None:
     assert p.sources[0] == "lessons_completed" and "day7_retention" in p.sources
     own = t.north_star
     assert p.rel_ci_high - p.rel_ci_low < own.rel_ci_high - own.rel_ci_low
-    lead = next(r for r in t.reasons if r.startswith("Leading indicators predict a North Star win"))
+    lead = next(r.text for r in t.reasons if r.kind == "prediction")
+    assert lead.startswith("Leading indicators predict a North Star win")
     assert "predicted from this experiment's Day-7 retention" in lead and "clear of zero" in lead
 
 
@@ -62,23 +63,25 @@ def test_every_win_states_its_false_positive_risk(learned: tuple) -> None:
         r = t.learned.false_positive_risk
         assert r is not None and r.risk is not None and 0 <= r.risk <= 1
         assert r.n_history >= 20 and r.power is not None and r.success_rate is not None
-        assert any(
-            x.startswith("False-positive risk") and "Kohavi, Deng & Vermeer" in x for x in t.reasons
-        )
+        (risk,) = [x.text for x in t.reasons if x.kind == "risk"]
+        assert risk.startswith("False-positive risk") and "Kohavi, Deng & Vermeer" in risk
 
 
 def test_twyman_alert_comes_first(learned: tuple) -> None:
     _, readout = learned
     t = readout.experiments["animated_onboarding"].treatments[0]
     assert [a.metric for a in t.learned.alerts] == ["onboarding_clicks"]
-    assert t.reasons[0].startswith(
+    assert t.reasons[0].kind == "alert" and t.reasons[0].metrics == ("onboarding_clicks",)
+    assert t.reasons[0].text.startswith(
         "Too good to be true? Check the instrumentation: Onboarding clicks"
     )
 
 
 def test_history_lines_count_other_experiments_only() -> None:
     history = MetricHistory(
-        "pv", "vanity", frozenset({("a", "t1"), ("a", "t2"), ("b", "t")}), frozenset({("a", "t2")})
+        Edge("pv", "ns", "vanity"),
+        frozenset({("a", "t1"), ("a", "t2"), ("b", "t")}),
+        frozenset({("a", "t2")}),
     )
     text = history_reason(
         result(experiment="a", variant="t1", metric="pv", label="Page views"), history
@@ -95,8 +98,26 @@ def test_json_carries_north_star_predicted_and_pins_read_it_back(learned: tuple)
     predicted = comparison["north_star_predicted"]
     assert set(predicted) >= {"rel_effect", "rel_ci_low", "rel_ci_high", "from", "n_history"}
     assert predicted["from"][0] == "lessons_completed"
-    back = experiment_from_dict(data).treatments[0]
+    back = experiment_from_dict(data, Settings()).treatments[0]
     assert back.learned == readout.experiments["streak_society"].treatments[0].learned
+
+
+def test_pins_read_typed_reasons_back_and_infer_them_for_older_pins(learned: tuple) -> None:
+    _, readout = learned
+    live = readout.experiments["animated_onboarding"]
+    data = json.loads(json.dumps(experiment_dict(live), allow_nan=False))
+    (comparison,) = data["comparisons"]
+    assert comparison["reasons"] == [r.text for r in live.treatments[0].reasons]
+    assert comparison["reason_kinds"] == [r.kind for r in live.treatments[0].reasons]
+    back = experiment_from_dict(data, live.settings).treatments[0]
+    assert back.reasons == live.treatments[0].reasons
+    for c in data["comparisons"]:  # a pin made before reasons carried their kind
+        del c["reason_kinds"], c["reason_metrics"]
+    older = [r.kind for r in experiment_from_dict(data, Settings()).treatments[0].reasons]
+    want = [
+        r.kind if r.kind in ("alert", "history") else "note" for r in live.treatments[0].reasons
+    ]
+    assert older == want and {"alert", "history", "note"} <= set(older)
 
 
 def test_too_little_history_says_how_many_more(data_dir: Path, run_cli: CliRunner) -> None:
@@ -132,3 +153,17 @@ def test_a_too_small_portfolio_for_the_cli_tree(tmp_path: Path, run_cli: CliRunn
     code, out, _ = run_cli("tree", tmp_path, "--format", "json")
     assert code == 0
     assert {e["label"] for e in json.loads(out)["edges"]} == {"too_few"}
+
+
+def test_history_lines_and_the_tree_count_the_same(learned: tuple) -> None:
+    """A metric's history record is its North Star edge, and its moved / followed comparisons
+    are the ones the edge counts: the readout's history lines and the tree page agree."""
+    learning, _ = learned
+    ns = learning.evidence.catalog.north_star.id
+    for metric, history in learning.history.items():
+        edge = learning.evidence.edge(metric, ns)
+        assert history.edge is edge
+        assert (len(history.moved), len(history.followed)) == (
+            edge.n_moved,
+            edge.n_parent_followed,
+        )

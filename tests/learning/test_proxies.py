@@ -1,4 +1,5 @@
-"""Proxy quality and winner's-curse shrinkage, checked on simulated portfolios with known truth."""
+"""Edge evidence (how well a metric predicts the one it drives) and winner's-curse shrinkage,
+checked on simulated portfolios with known truth."""
 
 from __future__ import annotations
 
@@ -9,10 +10,17 @@ from helpers import result
 from meta_reference import effect_correlation, relative_covariance, true_moments
 from scipy.stats import norm
 
+from nsexp.analysis.learned import Edge
 from nsexp.analysis.reasons import MetricHistory, history_reason
+from nsexp.config.catalog import Catalog, Metric
 from nsexp.learning.history import metric_history
-from nsexp.learning.proxies import COMPARISON_COLUMNS, MIN_COMPARISONS, proxy_quality
-from nsexp.learning.tree import _with_labels
+from nsexp.learning.tree import (
+    EDGE_COLUMNS,
+    MIN_COMPARISONS,
+    TreeEvidence,
+    _with_labels,
+    edge_quality,
+)
 from nsexp.stats.meta import cluster_bootstrap_counts, shrink
 
 Z = 1.959963984540054  # two-sided 5% normal critical value
@@ -48,24 +56,26 @@ def simulate(
 
 
 def as_comparisons(sim: dict[str, np.ndarray], metric: str = "m") -> pl.DataFrame:
-    """The simulated portfolio as a comparisons frame (one treatment per experiment)."""
+    """The simulated portfolio as an edge's comparisons (one treatment per experiment, the
+    metric against the North Star)."""
     n = sim["x"].size
     frame = pl.DataFrame(
         {
             "experiment": [f"e{i:03d}" for i in range(n)],
             "variant": ["treatment"] * n,
-            "metric": [metric] * n,
-            "role": ["leading"] * n,
+            "child": [metric] * n,
+            "parent": ["ns"] * n,
+            "in_tree": [True] * n,
             "effect": sim["x"],
             "se": sim["se_x"],
             "significant": np.abs(sim["x"] / sim["se_x"]) > Z,
-            "ns_effect": sim["y"],
-            "ns_se": sim["se_y"],
-            "ns_significant": np.abs(sim["y"] / sim["se_y"]) > Z,
+            "parent_effect": sim["y"],
+            "parent_se": sim["se_y"],
+            "parent_significant": np.abs(sim["y"] / sim["se_y"]) > Z,
             "within_cov": sim["cov"],
         }
     )
-    assert set(COMPARISON_COLUMNS) <= set(frame.columns)
+    assert set(EDGE_COLUMNS) <= set(frame.columns)
     return frame
 
 
@@ -123,11 +133,12 @@ def test_moments_keep_their_digits_far_from_zero() -> None:
 @pytest.mark.parametrize(("rho", "label"), [(0.9, "predictive"), (0.0, "vanity")])
 def test_known_correlation_recovered_and_labelled(rho: float, label: str) -> None:
     sim = simulate(np.random.default_rng(42), rho, 60)
-    row = proxy_quality(as_comparisons(sim)).row(0, named=True)
-    assert row["correlation_ci_low"] <= rho <= row["correlation_ci_high"]
-    assert row["label"] == label
-    assert row["within_covariance"] == "assumed_zero"
-    assert row["n_comparisons"] == 60
+    (edge,) = edge_quality(as_comparisons(sim), within=False)
+    assert edge.correlation_ci_low is not None and edge.correlation_ci_high is not None
+    assert edge.correlation_ci_low <= rho <= edge.correlation_ci_high
+    assert edge.label == label
+    assert edge.within_covariance == "assumed_zero"
+    assert edge.n_comparisons == 60
 
 
 def test_interval_coverage_over_replications() -> None:
@@ -173,10 +184,11 @@ def test_naive_correlation_biased_by_correlated_noise() -> None:
 
 def test_estimated_within_covariance_is_reported() -> None:
     sim = simulate(np.random.default_rng(5), 0.0, 60, sd=(0.01, 0.01), noise_rho=0.8)
-    row = proxy_quality(as_comparisons(sim), within_cov="within_cov").row(0, named=True)
-    assert row["within_covariance"] == "computed"
-    assert row["correlation_ci_low"] <= 0.0 <= row["correlation_ci_high"]
-    assert row["label"] != "predictive"
+    (edge,) = edge_quality(as_comparisons(sim))
+    assert edge.within_covariance == "computed"
+    assert edge.correlation_ci_low is not None and edge.correlation_ci_high is not None
+    assert edge.correlation_ci_low <= 0.0 <= edge.correlation_ci_high
+    assert edge.label != "predictive"
 
 
 def test_shrinkage_reduces_winners_error() -> None:
@@ -244,31 +256,34 @@ def test_labels_by_threshold() -> None:
 
 def test_too_few_says_how_many_more() -> None:
     sim = simulate(np.random.default_rng(8), 0.9, 8)
-    row = proxy_quality(as_comparisons(sim)).row(0, named=True)
-    assert row["label"] == "too_few"
-    assert row["comparisons_needed"] == MIN_COMPARISONS - 8
+    (edge,) = edge_quality(as_comparisons(sim), within=False)
+    assert edge.label == "too_few"
+    assert edge.comparisons_needed == MIN_COMPARISONS - 8
 
 
 def test_history_counts_and_leaves_out_the_current_comparison() -> None:
-    frame = pl.DataFrame(
+    catalog = Catalog(
         {
-            "experiment": ["a", "b", "c", "d"],
-            "variant": ["t"] * 4,
-            "metric": ["pv"] * 4,
-            "role": ["vanity"] * 4,
-            "effect": [0.1, 0.1, -0.1, 0.1],
-            "se": [0.01] * 4,
-            "significant": [True, True, True, False],
-            "ns_effect": [0.05, -0.05, -0.05, 0.05],
-            "ns_se": [0.01] * 4,
-            "ns_significant": [True, True, True, True],
+            "ns": Metric("ns", "NS", "north_star", "mean"),
+            "pv": Metric("pv", "Page views", "vanity", "mean"),
         }
     )
-    table = pl.DataFrame({"metric": ["pv"], "label": ["vanity"]})
-    hist = metric_history(frame, table)["pv"]
+    # which comparisons moved pv and where the North Star followed, as the tree marks them
+    comparisons = pl.DataFrame(
+        {
+            "experiment": ["a", "b", "c", "d", "a"],
+            "variant": ["t"] * 5,
+            "child": ["pv"] * 4 + ["other"],
+            "parent": ["ns"] * 5,
+            "moved": [True, True, True, False, True],
+            "followed": [True, False, True, False, True],
+        }
+    )
+    edge = Edge("pv", "ns", "vanity", n_comparisons=4, n_moved=3, n_parent_followed=2)
+    evidence = TreeEvidence(catalog, (edge, Edge("other", "ns", "weak")), comparisons)
+    hist = metric_history(evidence)["pv"]
     assert hist == MetricHistory(
-        "pv",
-        "vanity",
+        edge,
         frozenset({("a", "t"), ("b", "t"), ("c", "t")}),
         frozenset({("a", "t"), ("c", "t")}),
     )
@@ -302,16 +317,35 @@ def test_relative_covariance_matches_simulation() -> None:
 def test_history_leaves_out_every_arm_of_the_experiment_on_view() -> None:
     """Other experiments means other experiments: a sibling arm of the same test is not
     history (issue 10: a one-experiment workspace once quoted its other arm as 1 of 1)."""
-    hist = MetricHistory(
+    edge = Edge(
         "pv",
+        "ns",
         "weak",
-        frozenset({("a", "t"), ("a", "u")}),
-        frozenset({("a", "u")}),
-        correlation=0.2,
-        correlation_low=-0.1,
-        correlation_high=0.4,
-        comparisons=2,
+        n_comparisons=2,
+        corrected_correlation=0.2,
+        correlation_ci_low=-0.1,
+        correlation_ci_high=0.4,
     )
+    hist = MetricHistory(edge, frozenset({("a", "t"), ("a", "u")}), frozenset({("a", "u")}))
     text = history_reason(result(experiment="a", variant="t", label="Page views"), hist)
     assert text.startswith("History: Page views has not moved significantly in any other")
     assert "corrected correlation +0.20 [−0.10, +0.40] over 2 comparisons" in text
+
+
+@pytest.mark.parametrize(("n", "needed"), [(0, 20), (19, 1), (20, 0), (56, 0)])
+def test_comparisons_needed_never_wraps(n: int, needed: int) -> None:
+    """Issue 18 item 6: the count is unsigned (pl.len() is UInt32), and 20 − 56 once printed
+    4294967260; the labels see it as the counts are made."""
+    counts = pl.DataFrame(
+        {"n_comparisons": [n], "n_moved": [0], "n_parent_followed": [0], "n_same_sign": [0]},
+        schema_overrides={c: pl.UInt32 for c in ("n_comparisons", "n_moved")},
+    ).with_columns(
+        pl.lit(0, pl.UInt32).alias("n_within_computed"),
+        pl.lit(None, pl.Float64).alias("corrected_correlation"),
+        pl.lit(None, pl.Float64).alias("correlation_ci_low"),
+    )
+    assert pl.DataFrame({"x": [1]}).select(pl.len())["len"].dtype == pl.UInt32
+    assert _with_labels(counts)["comparisons_needed"].to_list() == [needed]
+    if n:  # and through the edge's evidence, from n simulated comparisons
+        (edge,) = edge_quality(as_comparisons(simulate(np.random.default_rng(n), 0.5, n)))
+        assert edge.n_comparisons == n and edge.comparisons_needed == needed

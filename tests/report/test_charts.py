@@ -35,7 +35,7 @@ def metric_rows(spec: dict) -> list[dict]:
 
 def test_forest_plot_groups_rows_by_role_north_star_first(push: ExperimentReadout) -> None:
     metrics = push.treatments[0].metrics
-    spec = charts.forest_plot(metrics, 0.05).to_dict()
+    spec = charts.forest_plot(metrics, Settings()).to_dict()
     assert "facet" not in spec  # one layered chart: it takes its container's width
     labels = [r["row_label"] for r in layer_data(spec)]
     headers = [x for x in labels if not x.startswith("  ")]
@@ -51,7 +51,7 @@ def test_forest_plot_colours_by_adjusted_outcome_and_draws_the_adjusted_interval
     push: ExperimentReadout,
 ) -> None:
     metrics = push.treatments[0].metrics
-    spec = charts.forest_plot(metrics, 0.01).to_dict()
+    spec = charts.forest_plot(metrics, Settings(alpha=0.01)).to_dict()
     point = next(lay for lay in spec["layer"] if lay["mark"]["type"] == "point")
     color = point["encoding"]["color"]
     present = {OUTCOME_LABELS[m.outcome] for m in metrics}
@@ -75,7 +75,7 @@ def test_forest_plot_colours_by_adjusted_outcome_and_draws_the_adjusted_interval
 
 def test_forest_plot_band_only_on_the_north_star(push: ExperimentReadout) -> None:
     metrics = push.treatments[0].metrics
-    rows = metric_rows(charts.forest_plot(metrics, 0.05).to_dict())
+    rows = metric_rows(charts.forest_plot(metrics, Settings()).to_dict())
     threshold = push.treatments[0].north_star.practical_threshold
     banded = [r for r in rows if r["band_low"] is not None]
     assert [r["label"] for r in banded] == [push.treatments[0].north_star.label]
@@ -97,7 +97,7 @@ def test_forest_plot_falls_back_to_plain_intervals_and_skips_missing_effects() -
             **base | {"label": "Blank", "role": "vanity", "rel_effect": None, "significant": None}
         ),
     ]
-    data = metric_rows(charts.forest_plot(rows, 0.05).to_dict())
+    data = metric_rows(charts.forest_plot(rows, Settings()).to_dict())
     assert [r["label"] for r in data] == ["North"]
     assert (data[0]["ci_low"], data[0]["ci_high"]) == (0.01, 0.05)
     assert data[0]["lift_text"] == "+3.0%"
@@ -108,7 +108,7 @@ def test_bayesian_forest_plot_shows_the_posterior_mean_inside_its_interval(
 ) -> None:
     bayes = build_readout(load_dataset(DEMO_DATA), Settings(engine="bayesian"))
     metrics = bayes.experiments["push_reminders"].treatments[0].metrics
-    for row in metric_rows(charts.forest_plot(metrics, 0.05, "bayesian").to_dict()):
+    for row in metric_rows(charts.forest_plot(metrics, Settings(engine="bayesian")).to_dict()):
         assert row["ci_low"] <= row["rel_effect"] <= row["ci_high"]
 
 
@@ -132,7 +132,7 @@ def test_timeline_chart_band_line_and_reference_lines() -> None:
             "p_value": [0.2, None, 0.01],
         }
     )
-    spec = charts.timeline_chart(timeline, 0.02, 0.05).to_dict()
+    spec = charts.timeline_chart(timeline, 0.02, Settings()).to_dict()
     marks = [lay["mark"]["type"] for lay in spec["layer"]]
     assert marks == ["area", "rule", "line"]
     band, rules, line = spec["layer"]
@@ -155,7 +155,7 @@ def test_every_verdict_has_a_colour() -> None:
 def test_vega_lite_spec_is_the_chart_without_the_default_themes_size(
     push: ExperimentReadout,
 ) -> None:
-    chart = charts.forest_plot(push.treatments[0].metrics, 0.05)
+    chart = charts.forest_plot(push.treatments[0].metrics, push.settings)
     plain = chart.to_dict()
     assert plain["config"]["view"]["continuousWidth"] == 300  # what Altair's theme adds
     spec = charts.vega_lite_spec(chart)

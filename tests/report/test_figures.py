@@ -10,6 +10,7 @@ from helpers import DEMO_DATA, result
 
 from nsexp.analysis.readout import Readout, build_readout
 from nsexp.analysis.results import MetricResult
+from nsexp.analysis.settings import Settings
 from nsexp.io import load_dataset
 from nsexp.report.csv import readout_csv
 from nsexp.report.figures import metric_table, timeline_rows
@@ -99,7 +100,7 @@ def test_metric_table_formats_for_people() -> None:
             note="few units",
         ),
     ]
-    table = metric_table(rows, alpha=0.05)
+    table = metric_table(rows, Settings())
     first, second = table.rows(named=True)
     assert first["Metric"] == "Lessons"
     assert first["Role"] == "North Star"
@@ -113,13 +114,13 @@ def test_metric_table_formats_for_people() -> None:
     assert second["p (adjusted)"] == "0.20"
     assert second["Result"] == "Not significant"
     assert second["Note"] == "few units"
-    assert "CI (99%)" in metric_table(rows, 0.01).columns
+    assert "CI (99%)" in metric_table(rows, Settings(alpha=0.01)).columns
 
 
 def test_readout_csv_has_every_figure_of_every_treatment(demo: Readout) -> None:
     push = demo.experiments["push_reminders"]
     link = "http://nsexp/readout?experiment=push_reminders"
-    frame = pl.read_csv(io.StringIO(readout_csv(push, demo.settings, link)))
+    frame = pl.read_csv(io.StringIO(readout_csv(push, link)))
     assert set(frame["alpha"]) == {0.05} and set(frame["engine"]) == {"frequentist"}
     assert set(frame["view"]) == {link}
     assert frame.height == sum(len(t.metrics) for t in push.treatments)

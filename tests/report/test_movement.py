@@ -11,6 +11,7 @@ from helpers import DEMO_DATA, make_units, write_frame, write_metrics
 from nsexp.analysis.readout import Readout, build_readout
 from nsexp.analysis.settings import Settings
 from nsexp.io import load_dataset
+from nsexp.learning.tree import RESAMPLING, tree_evidence
 from nsexp.report.movement import metric_movement, movement_table
 
 
@@ -62,3 +63,19 @@ def test_metric_movement_leaves_out_invalid_experiments(demo: Readout) -> None:
     people = movement_table(movement)
     assert people.height == len(demo.catalog.metrics)
     assert people["North Star moved too"][0] == "—"
+
+
+def test_movement_counts_what_the_north_star_edges_count(demo: Readout) -> None:
+    """Moved and followed are the tree's (one definition): on every metric measured with spread
+    the movement counts equal its North Star edge's."""
+    evidence = tree_evidence(
+        demo.judgement, resampling=RESAMPLING._replace(n_boot=50)
+    ).north_star_edges()
+    movement = metric_movement(demo).rows_by_key("metric", named=True, unique=True)
+    for edge in evidence.edges:
+        row = movement[edge.child]
+        assert (row["comparisons"], row["comparisons_moved"], row["ns_followed"]) == (
+            edge.n_comparisons,
+            edge.n_moved,
+            edge.n_parent_followed,
+        )

@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import polars as pl
 import pytest
 from helpers import DEMO_DATA, CliRunner, write_metrics
 
-from nsexp.analysis.readout import build_readout
+from nsexp.analysis.readout import judge
 from nsexp.io import load_dataset
-from nsexp.learning.tree import TreeEvidence, tree_evidence
+from nsexp.learning.tree import RESAMPLING, TreeEvidence, tree_evidence
 from nsexp.report.tree import edges_table, to_markdown, to_table, tree_dict
 from nsexp.report.tree_chart import EDGE_STYLES, outside_graph, tree_graph
 
@@ -36,18 +35,16 @@ ISSUE_FIELDS = {
 @pytest.fixture(scope="module")
 def evidence() -> TreeEvidence:
     """The demo data's tree evidence (fewer bootstrap draws: the rendering is under test)."""
-    return tree_evidence(build_readout(load_dataset(DEMO_DATA)), n_boot=300)
+    return tree_evidence(judge(load_dataset(DEMO_DATA)), resampling=RESAMPLING._replace(n_boot=300))
 
 
 def test_edges_are_drawn_by_their_evidence(evidence: TreeEvidence) -> None:
     dot = tree_graph(evidence, selected="lesson_starts")
     assert dot.startswith("digraph") and dot.rstrip().endswith("}")
-    for row in evidence.edges.filter(pl.col("in_tree")).iter_rows(named=True):
-        line = next(
-            ln for ln in dot.splitlines() if f"m_{row['parent']} -> m_{row['child']} " in ln
-        )
-        assert EDGE_STYLES[row["label"]] in line
-        assert f"{row['n_comparisons']} comparisons" in line and "dir=back" in line
+    for edge in (e for e in evidence.edges if e.in_tree):
+        line = next(ln for ln in dot.splitlines() if f"m_{edge.parent} -> m_{edge.child} " in ln)
+        assert EDGE_STYLES[edge.label] in line
+        assert f"{edge.n_comparisons} comparisons" in line and "dir=back" in line
     assert "m_page_views" not in dot  # outside the tree: a graph of its own
     outside = outside_graph(evidence)
     assert outside is not None and "m_lessons_completed -> m_page_views" in outside
@@ -61,9 +58,10 @@ def test_an_edge_without_comparisons_says_so(tmp_path: Path) -> None:
 
     write_metrics(tmp_path)
     write_frame(make_units(3, {"control": 400, "t": 400}), tmp_path / "e.csv")
-    readout = build_readout(load_dataset(tmp_path))
-    evidence = tree_evidence(readout, n_boot=50)
-    empty = TreeEvidence(evidence.catalog, evidence.edges.head(0), evidence.comparisons.head(0))
+    evidence = tree_evidence(
+        judge(load_dataset(tmp_path)), resampling=RESAMPLING._replace(n_boot=50)
+    )
+    empty = TreeEvidence(evidence.catalog, (), evidence.comparisons.head(0))
     dot = tree_graph(empty)
     assert "no comparisons yet" in dot and EDGE_STYLES[None] in dot
     assert "No valid comparisons" in to_table(empty) and "No valid comparisons" in to_markdown(
@@ -94,7 +92,7 @@ def test_table_and_markdown(evidence: TreeEvidence) -> None:
     assert "  - Day-7 retention (frequency, Engagement): predictive" in markdown
     assert "    - Started a streak (frequency, Engagement): weak" in markdown
     assert "| Edge | Input | Owner | Label |" in markdown
-    assert edges_table(evidence).height == evidence.edges.height
+    assert edges_table(evidence).height == len(evidence.edges)
 
 
 def test_cli_tree(run_cli: CliRunner) -> None:

@@ -11,6 +11,7 @@ from nsexp.stats.arms import ArmSums
 from nsexp.stats.compare import compare
 from nsexp.stats.equivalence import units_needed
 from nsexp.stats.power import days_needed, mde, plan, proportion_plan
+from nsexp.stats.validity import MIN_UNITS
 
 
 @pytest.mark.parametrize(("alpha", "power"), [(0.05, 0.8), (0.01, 0.9), (0.1, 0.8)])
@@ -28,35 +29,50 @@ def test_mde_matches_normal_ind_power(alpha: float, power: float) -> None:
     assert power <= two_sided < power + 1e-4
 
 
-def test_plan_matches_normal_and_t_power() -> None:
+def test_plan_matches_t_power() -> None:
+    """Mean metrics are read out with Welch's t: the plan is the smallest n whose exact
+    (noncentral t) power reaches 80%, statsmodels' TTestIndPower (equal variances: Welch's df
+    is the pooled one), for one and for two comparisons (Bonferroni α / 2)."""
     mean, var, effect = 5.2, 30.0, 0.02
     result = plan(mean, var, daily_units=3_000, effect=effect)
     d = effect * mean / np.sqrt(var)
-    normal = NormalIndPower()
-    n_normal = normal.solve_power(
-        effect_size=d, alpha=0.025, power=0.8, ratio=1.0, alternative="larger"
-    )
     n_t = TTestIndPower().solve_power(effect_size=d, alpha=0.05, power=0.8, ratio=1.0)
-    assert result.units_per_arm == int(np.ceil(n_normal))
-    assert abs(result.units_per_arm - n_t) < 3  # t and normal agree at this size
+    assert result.units_per_arm == int(np.ceil(n_t))
     assert result.days == int(np.ceil(result.units_per_arm / 1_500))
     three = plan(mean, var, daily_units=3_000, effect=effect, variants=3)
-    n3 = normal.solve_power(effect_size=d, alpha=0.0125, power=0.8, ratio=1.0, alternative="larger")
+    n3 = TTestIndPower().solve_power(effect_size=d, alpha=0.025, power=0.8, ratio=1.0)
     assert three.units_per_arm == int(np.ceil(n3))
     assert three.days == int(np.ceil(three.units_per_arm / 1_000))
 
 
+@pytest.mark.parametrize("effect", [0.1, 0.15, 0.2])
+def test_small_plans_use_t_quantiles(effect: float) -> None:
+    d = effect * 10 / 3
+    n_t = TTestIndPower().solve_power(effect_size=d, alpha=0.05, power=0.8, ratio=1.0)
+    assert plan(10.0, 9.0, 1_000, effect).units_per_arm == int(np.ceil(n_t))
+
+
+def test_plan_never_goes_below_the_readouts_minimum() -> None:
+    """Issue 18: 10 ± 3 and +30% once gave 16 per arm, where the readout cannot decide (a mean
+    metric needs 30 per arm) and even Welch's t has only 77% power."""
+    result = plan(10.0, 9.0, 1_000, 0.3)
+    assert result.units_per_arm == MIN_UNITS == result.minimum_units
+    power_at_16 = TTestIndPower().power(effect_size=1.0, nobs1=16, alpha=0.05, ratio=1.0)
+    assert power_at_16 < 0.8
+    assert plan(10.0, 9.0, 1_000, 0.1).minimum_units == 0  # 143 per arm: the minimum is moot
+
+
 def test_cuped_plan_scales_variance_by_one_minus_rho_squared() -> None:
     d = 0.02 * 5.2 / np.sqrt(30.0 * (1 - 0.6**2))
-    n = NormalIndPower().solve_power(
-        effect_size=d, alpha=0.025, power=0.8, ratio=1.0, alternative="larger"
-    )
+    n = TTestIndPower().solve_power(effect_size=d, alpha=0.05, power=0.8, ratio=1.0)
     assert plan(5.2, 30.0, 3_000, 0.02, variance_reduction=0.36).units_per_arm == int(np.ceil(n))
 
 
 def test_proportion_plan_agrees_with_units_needed() -> None:
     p = 0.2
-    result = plan(p, p * (1 - p), daily_units=1_000, effect=0.05)
+    result = plan(
+        p, p * (1 - p), daily_units=1_000, effect=0.05, welch=False
+    )  # z, like the readout
     needed = units_needed(
         np.array([p * (1 - p)]), np.array([p * (1 - p)]), np.array([p]), np.array([0.05]), 0.05
     )

@@ -85,7 +85,7 @@ def test_no_conversions_in_the_treatment(tmp_path: Path) -> None:
         "log_adjusted",
     )
     assert "Fisher's exact test" in row["note"] and row["decisive"]
-    reasons = " ".join(readout.experiments["e"].treatments[0].reasons)
+    reasons = " ".join(r.text for r in readout.experiments["e"].treatments[0].reasons)
     assert "[−100.0%, −100.0%]" not in reasons and "[-100.0%, -100.0%]" not in reasons
 
 

@@ -79,7 +79,7 @@ def test_full_path_uses_expected_split(tmp_path: Path) -> None:
         assert readout.srm.mismatch == (name == "equal")
         verdict = readout.treatments[0].verdict
         assert (verdict == "invalid") == (name == "equal")
-    reasons = readout.treatments[0].reasons
+    reasons = [r.text for r in readout.treatments[0].reasons]
     assert (
         "sample ratio mismatch" in reasons[0].lower()
         and "400" in reasons[0]
@@ -146,7 +146,7 @@ def test_an_assumed_split_says_so_and_how_to_declare_it(tmp_path: Path) -> None:
     write_metrics(tmp_path)
     readout = build_readout(load_dataset(tmp_path)).experiments["split"]
     assert readout.srm.mismatch and readout.srm.assumed
-    reason = readout.treatments[0].reasons[0]
+    reason = readout.treatments[0].reasons[0].text
     assert "assumed because no expected_split is declared" in reason
     assert "[experiments.split] expected_split = { control = <share>, treatment = <share> }" in (
         reason
@@ -172,4 +172,4 @@ def test_asos_unequal_by_design_splits_are_named_as_assumed() -> None:
         assert exp.srm.p_value == pytest.approx(
             chisquare(counts, [1.0] * len(counts))[1], rel=RTOL, abs=1e-300
         )
-        assert all("assumed because no expected_split" in t.reasons[0] for t in exp.treatments)
+        assert all("assumed because no expected_split" in t.reasons[0].text for t in exp.treatments)

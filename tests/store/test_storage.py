@@ -1,5 +1,5 @@
-"""Bounded storage: the quota, a full disk, deleting workspaces (pins keep them) and the clean-up
-of interrupted saves."""
+"""Bounded storage: the quotas, a full disk, deleting workspaces with their delete code (pins
+keep them) and the clean-up of interrupted saves."""
 
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ def upload(n: int) -> dict[str, bytes]:
 
 def leftovers(root: Path) -> list[str]:
     folder = root / "workspaces"
-    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    names = (p.name for p in folder.iterdir()) if folder.is_dir() else ()
+    return sorted(n for n in names if n != storage.LOCK_FILE)
 
 
 def test_mb_is_one_unit_of_a_million_bytes() -> None:
@@ -66,7 +67,9 @@ def test_quota_refuses_a_save_that_would_pass_it(root: Path, monkeypatch) -> Non
     assert "over its quota of" in message and "NSEXP_MAX_STORAGE_MB" in message
     assert "delete old workspaces on the Data page" in message
     assert leftovers(root) == [first.id]
-    assert ws.create_workspace(root, upload(0)).id == first.id  # the same upload: no new bytes
+    with pytest.raises(InputError, match="over its quota of"):
+        ws.create_workspace(root, upload(0))  # a new workspace at every save, even of the same
+    assert leftovers(root) == [first.id]
 
 
 def test_quota_counts_pins_and_refuses_a_pin(root: Path, monkeypatch) -> None:
@@ -83,7 +86,7 @@ def test_quota_counts_pins_and_refuses_a_pin(root: Path, monkeypatch) -> None:
 @pytest.mark.parametrize("bad", ["lots", "-5", "0", "nan", "inf"])
 def test_a_bad_quota_setting_is_one_message(root: Path, monkeypatch, bad: str) -> None:
     monkeypatch.setenv(storage.STORAGE_ENV, bad)
-    with pytest.raises(InputError, match=r"NSEXP_MAX_STORAGE_MB=.* is not a size in megabytes"):
+    with pytest.raises(InputError, match=r"NSEXP_MAX_STORAGE_MB=.* is not a number of megabytes"):
         ws.create_workspace(root, upload(0))
 
 
@@ -130,7 +133,11 @@ def test_list_and_delete_old_workspaces(root: Path) -> None:
     old, new = ws.create_workspace(root, upload(1)), ws.create_workspace(root, upload(2))
     assert {w.id for w in ws.list_workspaces(root)} == {old.id, new.id}
     before = storage.used_bytes(root)
-    freed = ws.delete_workspace(root, old.id)
+    for wrong in (None, "", "x", new.delete_code, (old.delete_code or "") + "x"):
+        with pytest.raises(InputError, match=f"that is not the delete code of workspace {old.id}"):
+            ws.delete_workspace(root, old.id, code=wrong)
+    assert storage.used_bytes(root) == before
+    freed = ws.delete_workspace(root, old.id, code=f" {old.delete_code} ")  # pasted with spaces
     assert freed == before - storage.used_bytes(root) > 0
     assert [w.id for w in ws.list_workspaces(root)] == [new.id]
     assert leftovers(root) == [new.id]
@@ -144,10 +151,12 @@ def test_a_pinned_workspace_is_kept(root: Path) -> None:
     pins.pin_readout(info.path, build_readout(load_dataset(info.path)), "dark_mode", None)
     assert ws.pin_count(info.path) == 1
     with pytest.raises(InputError) as kept:
-        ws.delete_workspace(root, info.id)
+        ws.delete_workspace(root, info.id, code=info.delete_code)
     assert f"workspace {info.id} is kept: 1 pinned readout refer to it" in kept.value.message
     assert "a pin keeps the data it was pinned from" in kept.value.message
     assert ws.read_workspace(root, info.id).id == info.id
+    assert ws.delete_workspace(root, info.id, code=info.delete_code, with_pins=True) > 0
+    assert leftovers(root) == []
 
 
 @pytest.mark.parametrize("bad", ["", "../../etc", "ABCDEF012345", "0" * 12])
@@ -218,7 +227,7 @@ def test_upload_problem_keeps_save_disabled_until_valid() -> None:
 def test_no_file_is_written_outside_the_workspaces_root(root: Path) -> None:
     before = {p for p in root.rglob("*")}
     info = ws.create_workspace(root, upload(3))
-    ws.delete_workspace(root, info.id)
+    ws.delete_workspace(root, info.id, code=info.delete_code)
     after = {p for p in root.rglob("*")}
     assert {p for p in after - before if "workspaces" not in p.relative_to(root).parts} == set()
-    assert os.listdir(root / "workspaces") == []
+    assert os.listdir(root / "workspaces") == [storage.LOCK_FILE]

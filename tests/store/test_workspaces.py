@@ -1,7 +1,9 @@
-"""Workspaces: content-named, validated like the CLI, never written outside their root."""
+"""Workspaces: capability links (random ids, a new one per save), validated like the CLI,
+never written outside their root."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -36,48 +38,48 @@ def root(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def copied(info: ws.WorkspaceInfo) -> bool:
+    """Whether the manifest records that the catalog was copied in (the upload had none)."""
+    return json.loads((info.path / ws.MANIFEST).read_text())["catalog_copied"]
+
+
 def files_outside_workspaces(root: Path) -> set[Path]:
     """Every file under root that is not inside root/workspaces."""
     return {p for p in root.rglob("*") if p.is_file() and ws.WORKSPACES_DIR not in p.parts}
 
 
-def test_create_saves_a_content_named_workspace(root: Path) -> None:
+def test_create_saves_a_workspace_under_a_random_id(root: Path) -> None:
     info = ws.create_workspace(root, {"signup.csv": UNITS_CSV, "metrics.toml": CATALOG})
-    assert info.id == ws.workspace_id({"signup.csv": UNITS_CSV, "metrics.toml": CATALOG})
-    assert len(info.id) == 12 and int(info.id, 16) >= 0
+    assert re.fullmatch(r"[0-9a-f]{32}", info.id)  # 128 random bits
     assert info.path == (root / "workspaces" / info.id).resolve()
     assert info.files == ("metrics.toml", "signup.csv")
     assert (info.path / "signup.csv").read_bytes() == UNITS_CSV
     assert info.created_at.endswith("Z")
-    assert not info.catalog_copied
+    assert not copied(info)
     dataset = load_dataset(info.path)
     assert list(dataset.experiments) == ["signup"]
     assert info.fingerprint == dataset.fingerprint
     assert ws.resolve(root, info.id) == info.path
+    assert info.owner is None and info.has_delete_code
+    assert info.delete_code is not None and len(info.delete_code) >= 16
+    manifest = (info.path / ws.MANIFEST).read_text()
+    assert info.delete_code not in manifest  # stored salted and hashed only
+    assert ws.read_workspace(root, info.id).delete_code is None  # shown once, at save
 
 
-def test_same_content_same_id_and_workspace_reused(root: Path) -> None:
+def test_every_save_gets_a_new_id_and_the_same_fingerprint(root: Path) -> None:
     files = {"signup.csv": UNITS_CSV, "metrics.toml": CATALOG}
     first = ws.create_workspace(root, files)
     second = ws.create_workspace(root, dict(reversed(files.items())))
-    assert second == first
-    assert [w.id for w in ws.list_workspaces(root)] == [first.id]
-    changed = ws.create_workspace(
-        root, {"signup.csv": UNITS_CSV + b"treat,1,1\n", "metrics.toml": CATALOG}
-    )
-    assert changed.id != first.id
-
-
-def test_id_separates_names_from_content() -> None:
-    assert ws.workspace_id({"a.csv": b"bc.csv"}) != ws.workspace_id({"a.csvb": b"c.csv"})
-    assert ws.workspace_id({"a.csv": b"x"}) != ws.workspace_id({"b.csv": b"x"})
+    assert second.id != first.id and second.delete_code != first.delete_code
+    assert second.fingerprint == first.fingerprint  # the content hash is the data fingerprint
+    assert {w.id for w in ws.list_workspaces(root)} == {first.id, second.id}
 
 
 def test_missing_catalog_is_copied_from_the_data_root(root: Path) -> None:
     info = ws.create_workspace(root, {"signup.csv": UNITS_CSV})
-    assert info.catalog_copied
+    assert copied(info)
     assert (info.path / "metrics.toml").read_bytes() == CATALOG
-    assert info.id == ws.workspace_id({"signup.csv": UNITS_CSV, "metrics.toml": CATALOG})
 
 
 def test_missing_catalog_copied_from_a_named_catalog(root: Path, tmp_path_factory) -> None:
@@ -228,7 +230,7 @@ def test_staging_removed_when_validation_crashes(root: Path, monkeypatch) -> Non
     monkeypatch.setattr(ws, "load_dataset", boom)
     with pytest.raises(RuntimeError):
         ws.create_workspace(root, {"signup.csv": UNITS_CSV})
-    assert list((root / "workspaces").iterdir()) == []
+    assert [p.name for p in (root / "workspaces").iterdir()] == []
 
 
 def test_stale_staging_is_cleared_and_fresh_staging_kept(root: Path) -> None:
@@ -243,24 +245,22 @@ def test_stale_staging_is_cleared_and_fresh_staging_kept(root: Path) -> None:
     assert not stale.exists() and fresh.exists()
 
 
-def test_rename_race_reuses_the_winner(root: Path, monkeypatch) -> None:
-    files = {"signup.csv": UNITS_CSV, "metrics.toml": CATALOG}
-    real = ws.load_dataset
-
-    def race(path: Path, **limits: object):
-        monkeypatch.setattr(ws, "load_dataset", real)
-        winner = ws.create_workspace(root, files)  # another session finishes the same upload
-        assert winner.path.is_dir()
-        return real(path, **limits)
-
-    monkeypatch.setattr(ws, "load_dataset", race)
-    info = ws.create_workspace(root, files)
-    assert [p.name for p in (root / "workspaces").iterdir()] == [info.id]
-
-
 @pytest.mark.parametrize(
     "wid",
-    ["../../etc", "..", "ABCDEF123456", "0" * 11, "0" * 13, "0" * 12, "/etc", "abc/def12345", " "],
+    [
+        "../../etc",
+        "..",
+        "ABCDEF123456",
+        "0" * 11,
+        "0" * 13,
+        "0" * 12,
+        "0" * 32,
+        "0" * 31,
+        "0" * 33,
+        "/etc",
+        "abc/def12345",
+        " ",
+    ],
 )
 def test_bad_or_unknown_workspace_ids_are_refused(root: Path, wid: str) -> None:
     with pytest.raises(InputError) as err:
@@ -316,7 +316,7 @@ def test_directory_files_and_stamp_read_only_what_nsexp_reads(root: Path) -> Non
 
 def test_demo_data_round_trips_into_a_workspace(tmp_path: Path) -> None:
     info = ws.create_workspace(tmp_path, ws.directory_files(DATA))
-    assert not info.catalog_copied
+    assert not copied(info)
     assert load_dataset(info.path).fingerprint == load_dataset(DATA).fingerprint
 
 
