@@ -6,6 +6,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from app_helpers import unescape
 from helpers import AppOpener, copy_demo
 from streamlit.testing.v1 import AppTest
 
@@ -162,7 +163,7 @@ def test_workspace_parameter_reads_that_workspace_and_links_carry_it(
         "pages/readout.py", {"workspace": info.id, "experiment": "hearts_system"}, data=root
     )
     assert f"There is no experiment 'hearts_system' in workspace {info.id}" in (
-        readout.warning[0].value
+        unescape(readout.warning[0].value)
     )
 
 

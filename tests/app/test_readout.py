@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from app_helpers import PAGE, expected_table, shown_table, texts
+from app_helpers import PAGE, expected_table, shown_table, texts, unescape
 from helpers import AppOpener, copy_demo
 from streamlit.testing.v1 import AppTest
 
@@ -101,7 +101,7 @@ def test_controls_change_the_figures_and_the_url(open_app: AppOpener, demo_copy:
 def test_unknown_experiment_gets_a_message_and_a_way_back(open_app: AppOpener) -> None:
     at = open_app(PAGE, {"experiment": "no_such_test"})
     assert not at.exception
-    assert "There is no experiment 'no_such_test'" in at.warning[0].value
+    assert "There is no experiment 'no_such_test'" in unescape(at.warning[0].value)
     assert "Back to the portfolio" in [p.value for p in at.page_link]
     assert at.selectbox(key="experiment").value is None
     assert "experiment" not in at.query_params
