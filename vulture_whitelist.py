@@ -23,6 +23,12 @@ EdgeEstimates.slope_high
 EdgeEstimates.true_sd_x
 EdgeEstimates.true_sd_y
 
+# A pin's schema_version is written and read by name (dataclasses.asdict into the pin's JSON).
+_.schema_version
+
+# pages/ui/url.py's Bound: the keyword arguments a widget call receives by name (**bound).
+_.on_change
+
 # Edge's fields are filled by name from the evidence table (nsexp.learning.tree.edge_quality)
 # and read through dataclasses.asdict() into `nsexp tree` / `nsexp proxies` JSON.
 Edge.n_experiments

@@ -7,6 +7,14 @@ import re
 from pathlib import Path
 
 
+def echo(value: object, limit: int = 40) -> str:
+    """A value someone gave (a link's parameter, an id) quoted in a message, cut short so a huge
+    one cannot flood the page or the terminal."""
+    text = value if isinstance(value, str) else repr(value)
+    cut = text if len(text) <= limit else text[:limit] + "…"
+    return repr(cut) if isinstance(value, str) else cut
+
+
 class InputError(ValueError):
     """Bad input a person can fix: names the file, the column or key, and the fix.
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
+from nsexp.config.catalog import Catalog
 from nsexp.errors import InputError
 from nsexp.format import count
 from nsexp.report.text import md_escape
@@ -18,23 +19,23 @@ from pages.ui.splits import planned_split_section
 DEMO = ""
 RESULT = "data_page_result"
 EXPERIMENT_COLUMNS = {
-    "experiment": "Experiment",
-    "name": "Name",
-    "owner": "Owner",
-    "control": "Control",
-    "variants": "Variants",
+    "experiment": st.column_config.Column("Experiment"),
+    "name": st.column_config.Column("Name"),
+    "owner": st.column_config.Column("Owner"),
+    "control": st.column_config.Column("Control"),
+    "variants": st.column_config.Column("Variants"),
     "units": st.column_config.NumberColumn("Units", format="localized"),
-    "metrics": "Metrics",
-    "first_date": "First exposure",
-    "last_date": "Last exposure",
+    "metrics": st.column_config.Column("Metrics"),
+    "first_date": st.column_config.Column("First exposure"),
+    "last_date": st.column_config.Column("Last exposure"),
 }
 METRIC_COLUMNS = {
-    "metric": "Metric",
-    "label": "Label",
-    "role": "Role",
-    "type": "Type",
-    "direction": "Better when it goes",
-    "columns": "Data columns",
+    "metric": st.column_config.Column("Metric"),
+    "label": st.column_config.Column("Label"),
+    "role": st.column_config.Column("Role"),
+    "type": st.column_config.Column("Type"),
+    "direction": st.column_config.Column("Better when it goes"),
+    "columns": st.column_config.Column("Data columns"),
     "practical_threshold": st.column_config.NumberColumn("Practical threshold", format="percent"),
 }
 
@@ -140,6 +141,7 @@ st.selectbox(
     "Listed: the bundled data and the workspaces saved in this session.",
 )
 
+seen: loaders.Overview | None
 shown_above = None  # the data's error, not shown twice when the catalog editor meets it too
 try:
     seen = loaders.overview(ctx)
@@ -150,13 +152,12 @@ except InputError as exc:
 
 if seen is not None:
     cols = st.columns(4)
-    cols[0].metric("Experiments", count(seen["experiments"].height))
-    cols[1].metric("Units", count(seen["experiments"]["units"].sum()))
-    cols[2].metric("Metrics", count(seen["metrics"].height))
-    cols[3].metric("Data files", count(seen["files"]))
+    cols[0].metric("Experiments", count(seen.experiments.height))
+    cols[1].metric("Units", count(seen.units))
+    cols[2].metric("Metrics", count(seen.metrics.height))
+    cols[3].metric("Data files", count(seen.files))
     st.markdown(
-        f"North Star: **{md_escape(seen['north_star'])}** · data fingerprint "
-        f"`{seen['fingerprint']}`"
+        f"North Star: **{md_escape(seen.north_star)}** · data fingerprint `{seen.fingerprint}`"
     )
     st.page_link(
         nav.PORTFOLIO,
@@ -169,17 +170,17 @@ if seen is not None:
     )
     with experiments_tab:
         st.dataframe(
-            undated_as_dash(seen["experiments"]), hide_index=True, column_config=EXPERIMENT_COLUMNS
+            undated_as_dash(seen.experiments), hide_index=True, column_config=EXPERIMENT_COLUMNS
         )
     with metrics_tab:
-        st.dataframe(seen["metrics"], hide_index=True, column_config=METRIC_COLUMNS)
+        st.dataframe(seen.metrics, hide_index=True, column_config=METRIC_COLUMNS)
     with summary_tab:
         st.caption(
             "The first rows of the summary the statistics read: units (n), sum and sum of "
             "squares per experiment, variant, metric and day."
         )
-        st.dataframe(seen["summary"], hide_index=True)
-    planned_split_section(data_root, current, seen["splits"])
+        st.dataframe(seen.summary, hide_index=True)
+    planned_split_section(data_root, current, seen.splits)
 
 editor_key = f"catalog_text_{requested or 'demo'}"
 
@@ -238,6 +239,7 @@ st.caption(
     "save the same data with the new catalog as a workspace."
 )
 text = st.text_area("metrics.toml", value=_catalog_text(current), height=320, key=editor_key)
+catalog: Catalog | None
 try:
     catalog = ws.catalog_from_text(text)
 except InputError as exc:

@@ -13,7 +13,7 @@ from pages.ui import frame, loaders, url
 
 ctx, settings = frame.current().data, frame.current().settings
 view = loaders.tree_view(ctx, settings)
-evidence, movement = view["evidence"], view["movement"]
+evidence, movement = view.evidence, view.movement
 catalog = evidence.catalog
 ns = catalog.north_star
 
@@ -22,19 +22,12 @@ about = md_escape(ns.description or "The value customers get.")
 st.caption(
     f"{about} Inputs sit under the metric they should drive, with the team that owns them; "
     "each edge says whether experiments that moved the input also moved its parent, over the "
-    f"trustworthy experiments in {md_escape(ctx.name)} ({view['experiments']} experiments in all)."
+    f"trustworthy experiments in {md_escape(ctx.name)} ({view.experiments} experiments in all)."
 )
-st.markdown(f"**Health.** {md_escape(view['health'])}")
+st.markdown(f"**Health.** {md_escape(view.health)}")
 
 choices = [m.id for m in catalog.ordered() if m.id != ns.id]
-requested = st.query_params.get("node")
-if requested is not None and requested not in choices:
-    st.warning(
-        md_escape(f"There is no metric {requested[:40]!r} under the North Star: choose one below."),
-        icon=":material/search_off:",
-    )
-    del st.query_params["node"]
-    requested = None
+requested = url.choice("node", choices, "a metric under the North Star", "choose one below")
 drawing = st.container()
 node = st.selectbox(
     "Metric",
@@ -90,7 +83,7 @@ if node is not None:
 
 st.subheader("Team scoreboard: outcomes over output", anchor=False)
 st.dataframe(
-    scoreboard_table(view["scoreboard"]),
+    scoreboard_table(view.scoreboard),
     hide_index=True,
     width="stretch",
     alt="Per team: experiments run and what they did to the North Star",

@@ -4,6 +4,7 @@ in the URL, links to readouts."""
 import polars as pl
 import streamlit as st
 
+from nsexp.analysis.intervals import interval_name
 from nsexp.analysis.verdict import VERDICT_LABELS, VERDICTS
 from nsexp.report.charts import HEX, VERDICT_COLORS
 from nsexp.report.portfolio import (
@@ -29,26 +30,17 @@ st.caption(
     "win: it looks good and changes nothing that matters."
 )
 
-requested = st.query_params.get("status", "running")
-if requested not in STATUS_CHOICES:
-    st.warning(
-        md_escape(
-            f"The link asks for status {requested[:40]!r}, which is not one of "
-            f"{', '.join(STATUS_CHOICES)}: showing the running experiments."
-        ),
-        icon=":material/warning:",
-    )
-    requested = "running"
-    del st.query_params["status"]
-status = st.segmented_control(
+requested = url.choice("status", STATUS_CHOICES, "a status", "showing the running experiments")
+picked = st.segmented_control(
     "Experiments",
     STATUS_CHOICES,
-    format_func=STATUS_LABELS.get,
+    format_func=STATUS_LABELS.__getitem__,
     required=True,
     help="Running: still collecting data (experiments.toml `status`, else exposures in the last "
     "two weeks of the data). Concluded: the history the insights learn from.",
-    **url.url_bound("status", requested, "running"),
+    **url.url_bound("status", requested or "running", "running"),
 )
+status = picked or "running"  # required: None only before its first draw
 in_view = filter_portfolio(table, [], None, "", status)
 counts = portfolio_counts(in_view)
 with st.container(horizontal=True):
@@ -69,29 +61,19 @@ with st.container(horizontal=True):
 st.subheader(vanity_sentence(in_view, status), anchor=False)
 
 owners = sorted(o for o in in_view["owner"].unique() if o)
-asked = st.query_params.get_all("verdict")
-if any(v not in VERDICTS for v in asked):
-    unknown = ", ".join(repr(v[:40]) for v in asked if v not in VERDICTS)
-    st.warning(
-        f"The link filters on unknown verdicts ({unknown}); they are ignored.",
-        icon=":material/warning:",
-    )
-    st.query_params["verdict"] = [v for v in asked if v in VERDICTS]
-owner = st.query_params.get("owner")
-if owner is not None and owner not in owners:
-    st.warning(
-        f"No {STATUS_LABELS[status].lower()} experiment is owned by {md_escape(owner[:60])!r}: "
-        "showing every owner.",
-        icon=":material/warning:",
-    )
-    owner = None
-    del st.query_params["owner"]
+asked = url.choices("verdict", VERDICTS, "a verdict", "they are ignored")
+owner = url.choice(
+    "owner",
+    owners,
+    f"an owner of a {STATUS_LABELS[status].lower()} experiment",
+    "showing every owner",
+)
 
 with st.container(horizontal=True, vertical_alignment="bottom"):
     verdicts = st.multiselect(
         "Verdict",
         VERDICTS,
-        format_func=VERDICT_LABELS.get,
+        format_func=VERDICT_LABELS.__getitem__,
         placeholder="Any verdict",
         **url.url_bound("verdict", [v for v in VERDICTS if v in asked]),
     )
@@ -146,8 +128,8 @@ else:
             ),
             "north_star": st.column_config.TextColumn(
                 "North Star lift",
-                help=f"{north_star}: treatment ÷ control − 1 with the interval that decides it "
-                "(adjusted for the metrics tested; credible under the Bayesian engine).",
+                help=f"{north_star}: treatment ÷ control − 1 with the interval that decides it, "
+                f"its {interval_name(settings)}.",
                 width=160,
             ),
             "owner": st.column_config.TextColumn("Owner", width=150),

@@ -103,7 +103,7 @@ def pinned(ctx: DataContext, settings: Settings, pin_id: str) -> None:
     try:
         pin = pins.load_pin(ctx.path, pin_id)
     except InputError as exc:
-        st.error(md_escape(as_sentence(exc.message)), icon=":material/error:")
+        st.error(url.plain(as_sentence(exc.message)), icon=":material/error:")
         st.page_link(
             nav.PORTFOLIO,
             label="Back to the portfolio",
@@ -153,8 +153,8 @@ def earlier_pins(ctx: DataContext, experiment_id: str) -> None:
     ):
         for p in earlier:
             st.button(
-                f"{when(p.created_at)} · {md_code(p.variant)} · α = {p.settings['alpha']:g}, "
-                f"{p.settings['correction']}",
+                f"{when(p.created_at)} · {md_code(p.variant)} · α = {p.analysis_settings.alpha:g}, "
+                f"{p.analysis_settings.correction}",
                 key=f"open_pin_{p.id}",
                 type="tertiary",
                 icon=":material/push_pin:",
@@ -190,19 +190,11 @@ def pin_now(ctx: DataContext, settings: Settings, experiment_id: str, variant: s
 def live(ctx: DataContext, settings: Settings, boot: int) -> None:
     """The readout of the experiment chosen in the page (or the link), as the data says now."""
     names = loaders.experiment_names(ctx)
-    requested = st.query_params.get("experiment")
-    if requested is not None and requested not in names:
-        shown = requested if len(requested) <= 40 else requested[:40] + "…"
-        st.warning(
-            md_escape(
-                f"There is no experiment {shown!r} in {ctx.name}. Pick one below or go back to "
-                "the portfolio."
-            ),
-            title="Unknown experiment",
-            icon=":material/search_off:",
-        )
-        del st.query_params["experiment"]
-        requested = None
+    asked = "experiment" in st.query_params
+    requested = url.choice(
+        "experiment", names, f"an experiment in {ctx.name}", "pick one below or go back"
+    )
+    if asked and requested is None:
         st.page_link(
             nav.PORTFOLIO,
             label="Back to the portfolio",
@@ -214,7 +206,7 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
         experiment_id = st.selectbox(
             "Experiment",
             list(names),
-            format_func=names.get,
+            format_func=names.__getitem__,
             index=None,
             placeholder="Choose an experiment",
             width=420,
@@ -235,23 +227,20 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
         return
     e = loaders.experiment(ctx, settings, experiment_id)
     treatments = [t.variant for t in e.treatments]
-    variant = st.query_params.get("variant", treatments[0])
-    if variant not in treatments:
-        shown = variant if len(variant) <= 40 else variant[:40] + "…"
-        st.warning(
-            md_escape(
-                f"Experiment {experiment_id} has no treatment {shown!r}: showing {treatments[0]!r}."
-            ),
-            icon=":material/warning:",
-        )
-        variant = treatments[0]
-        del st.query_params["variant"]
-    variant = st.segmented_control(
-        "Treatment on view",
+    requested_variant = url.choice(
+        "variant",
         treatments,
-        format_func=md_escape,
-        required=True,
-        **url.url_bound("variant", variant, treatments[0]),
+        f"a treatment of experiment {experiment_id}",
+        f"showing {treatments[0]}",
+    )
+    variant = (
+        st.segmented_control(
+            "Treatment on view",
+            treatments,
+            required=True,
+            **url.url_bound("variant", requested_variant or treatments[0], treatments[0]),
+        )
+        or treatments[0]  # required: None only before its first draw
     )
     t = e.treatment(variant)
     with top:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nsexp.errors import InputError
+from nsexp.errors import InputError, echo
 
 
 def test_paths_become_relative_to_the_data_directory(tmp_path: Path) -> None:
@@ -30,3 +30,11 @@ def test_the_directory_itself_and_paths_elsewhere(tmp_path: Path) -> None:
     assert elsewhere.shown_under(root).file == "events.parquet"
     relative = InputError("bad", file="data/x.csv")
     assert relative.shown_under(root).file == "data/x.csv"
+
+
+def test_echo_quotes_a_value_cut_short() -> None:
+    assert echo("bogus") == "'bogus'"
+    long = "Your session expired: sign in again at " + "x" * 100
+    assert echo(long) == repr(long[:40] + "…")
+    assert echo(None) == "None"
+    assert echo(list(range(100))) == repr(list(range(100)))[:40] + "…"

@@ -78,6 +78,8 @@ def compute_results(
     is_ns = pairs["role"].to_numpy() == "north_star"
     family = pairs["experiment"].to_numpy().astype(object) + np.where(is_ns, "|ns", "|other")
     p_adj = adjust(result.p_value, family, settings.correction)
+    codes = np.unique(family, return_inverse=True)[1]
+    tested = np.bincount(codes, weights=np.isfinite(result.p_value))[codes]
     sign = np.where(pairs["direction"].to_numpy() == "increase", 1.0, -1.0)
     with np.errstate(invalid="ignore"):
         significant = p_adj < settings.alpha
@@ -110,6 +112,7 @@ def compute_results(
         pl.Series("equivalence_ci_high", equivalence_high),
         pl.Series("p_value", result.p_value),
         pl.Series("p_adjusted", p_adj),
+        pl.Series("family_size", tested.astype(np.int64)),
         pl.Series("significant", significant),
         pl.Series("better", significant & (goodness > 0)),
         pl.Series("worse", significant & (goodness < 0)),

@@ -56,6 +56,12 @@ class FalsePositiveRisk(NamedTuple):
     reason: str = ""
     comparisons_needed: int = 0
 
+    @property
+    def alpha_one_sided(self) -> float:
+        """The α the risk uses: α/2, because a win is significant in one direction (Kohavi,
+        Deng & Vermeer 2022, Table 2)."""
+        return self.alpha / 2
+
 
 class TwymanAlert(NamedTuple):
     """A metric far outside the portfolio's predictive range (relative effects, own direction)."""
@@ -159,10 +165,13 @@ def risk_sentence(r: FalsePositiveRisk) -> str:
     share = f"about 1 in {odds}" if odds and odds > 1 else fmt.pct(r.risk, 0, signed=False)
     return (
         f"False-positive risk {fmt.pct(r.risk, 0, signed=False)} (Kohavi, Deng & Vermeer "
-        f"2022): {r.n_wins} of {r.n_history} comparisons in other experiments were North Star "
-        f"wins; at α = {r.alpha:g} and this test's {fmt.pct(r.power, 0, signed=False)} power at "
-        f"the practical threshold that means about {fmt.pct(r.prior_null, 0, signed=False)} of "
-        f"ideas change nothing, so {share} wins like this is not real."
+        f"2022), a model estimate from this portfolio's history: {r.n_wins} of {r.n_history} "
+        "comparisons in other experiments were North Star wins, which the model (wins = "
+        "α/2 × the share of ideas with no effect + power × the rest, at their typical power) "
+        f"reads as about {fmt.pct(r.prior_null, 0, signed=False)} of ideas changing nothing; "
+        f"at one-sided α/2 = {r.alpha_one_sided:g} and this test's "
+        f"{fmt.pct(r.power, 0, signed=False)} power at the practical threshold, {share} wins "
+        "like this would not be real."
     )
 
 

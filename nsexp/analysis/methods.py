@@ -6,6 +6,7 @@ so a hand calculation can be reconciled with whatever view it started from.
 
 from __future__ import annotations
 
+from nsexp.analysis.intervals import interval_name
 from nsexp.analysis.settings import Settings
 from nsexp.stats.bayes import PRIOR_SD
 from nsexp.stats.evidence import MIN_COMPARISONS
@@ -18,9 +19,8 @@ from nsexp.stats.validity import MIN_UNITS
 def methods(settings: Settings) -> list[str]:
     """Method lines for the settings, in the order the readout applies them."""
     s = settings
-    level = f"{(1 - s.alpha) * 100:g}%"
     return [
-        f"Significance level α = {s.alpha:g}; intervals are {level} confidence intervals.",
+        _intervals(s),
         "Mean metrics: Welch's t-test (Welch–Satterthwaite df); proportions: z-test with "
         "unpooled standard errors; ratio metrics: z-test with delta-method variance.",
         "Relative lift (treatment ÷ control − 1): delta-method interval; the log-ratio "
@@ -43,13 +43,24 @@ def methods(settings: Settings) -> list[str]:
         f"{MIN_UNITS}-unit minimum only; proportions the few-events rule.",
         f"Multiple testing: {CORRECTION_NAMES[s.correction]}, within each experiment "
         "for two families: the North Star across treatments, and all other metrics.",
-        f"North Star flat: its {(1 - 2 * s.alpha) * 100:g}% interval lies inside "
-        "±practical_threshold (two one-sided tests).",
+        f"North Star flat: its {interval_name(s, 'flat')} lies inside ±practical_threshold"
+        + (" (two one-sided tests)." if s.engine != "bayesian" else "."),
         "Sample ratio mismatch: chi-square goodness of fit, flagged when p < 0.001.",
         *_sequential(s),
         *_depth(s),
         *_history(),
     ]
+
+
+def _intervals(s: Settings) -> str:
+    """α, and what each interval of the readout is under these settings (the footer line)."""
+    decides = "rel_cred_*" if s.engine == "bayesian" else "rel_ci_adj_*, abs_ci_adj_*"
+    return (
+        f"Significance level α = {s.alpha:g}. The interval that decides each metric ({decides}) "
+        f"is its {interval_name(s)}; the interval of each test alone (rel_ci_*, abs_ci_*) its "
+        f"{interval_name(s, 'plain')}; the flat test's (equivalence_ci_*) its "
+        f"{interval_name(s, 'flat')}."
+    )
 
 
 def _history() -> list[str]:
@@ -63,8 +74,10 @@ def _history() -> list[str]:
         "Predicted North Star: the posterior of its true lift given this comparison's North "
         "Star and validated inputs (in the tree, predictive edge), with the prior of true "
         "effects learned from the other experiments and the sampling covariance computed within "
-        "this one; false-positive risk of a win (Kohavi, Deng & Vermeer 2022) from the other "
-        "experiments' win rate and this test's power; Twyman alert beyond the history's 99.9% "
+        "this one; false-positive risk of a win (Kohavi, Deng & Vermeer 2022) at the one-sided "
+        "α/2 (alpha_one_sided), from this test's power and the share of ideas with no effect, a "
+        "model estimate from the other experiments' win rate (wins = α/2·π + power·(1 − π) at "
+        "their typical power), not a count; Twyman alert beyond the history's 99.9% "
         "predictive range.",
     ]
 

@@ -64,7 +64,7 @@ def prior_columns(keys: pl.DataFrame, priors: pl.DataFrame | None) -> PriorColum
 
 def prior_sentence(m: MetricResult) -> str | None:
     """The prior a Bayesian figure rests on, in one sentence ('Prior from 56 past comparisons
-    of Lessons completed: typical lift ±2.1%.'); None when the result carries none (older pins)."""
+    of Lessons completed: typical lift ±2.1%.'); None when the result carries none."""
     if m.prior_sd is None or m.prior_source is None:
         return None
     if m.prior_source == "history":

@@ -199,7 +199,7 @@ def build_readout(
         problems += experiments[eid].problems
         metrics = tuple(by_pair[(eid, variant)])
         record = (learned or {}).get((eid, variant))
-        reasons = explain(row["verdict"], metrics, settings.alpha, problems, history, record)
+        reasons = explain(row["verdict"], metrics, settings, problems, history, record)
         treatments[eid].append(
             TreatmentReadout(
                 variant=variant,

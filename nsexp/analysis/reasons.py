@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 from nsexp import format as fmt
+from nsexp.analysis.intervals import interval_name
 from nsexp.analysis.learned import (
     Edge,
     Learned,
@@ -23,6 +24,7 @@ from nsexp.analysis.learned import (
     risk_sentence,
 )
 from nsexp.analysis.results import MetricResult
+from nsexp.analysis.settings import Settings
 from nsexp.stats.skew import SKEW_TEST
 from nsexp.stats.validity import HELD
 
@@ -125,9 +127,10 @@ def _describe(m: MetricResult) -> str:
     return f"{m.name} {fmt.pct(m.rel_effect)} {fmt.pct_ci(low, high)}, {fmt.p_value(m.p_adjusted)}"
 
 
-def north_star_clause(ns: MetricResult, alpha: float) -> str:
+def north_star_clause(ns: MetricResult, settings: Settings) -> str:
     """How the North Star moved and what that means: moved, flat or inconclusive. Only the
     flatness sentence quotes the (1 − 2α) interval of the flat test, and names it."""
+    alpha = settings.alpha
     name = f"the North Star {ns.name}"
     limit = fmt.threshold(ns.practical_threshold)
     if ns.p_value is None and ns.note and ns.rel_effect is not None:
@@ -135,9 +138,8 @@ def north_star_clause(ns: MetricResult, alpha: float) -> str:
     if ns.significant:
         return f"{name} moved {describe(ns).removeprefix(ns.name + ' ')}"
     bayesian = ns.engine == "bayesian"
-    kind = "credible" if bayesian else "equivalence"
     band = (
-        f"its {(1 - 2 * alpha) * 100:g}% {kind} interval "
+        f"its {interval_name(settings, 'flat')} "
         f"{fmt.pct_ci(ns.equivalence_ci_low, ns.equivalence_ci_high)}"
     )
     moved = describe(ns).removeprefix(ns.name + " ")
@@ -217,7 +219,7 @@ def _label_text(history: MetricHistory) -> str:
 def explain(
     verdict: str,
     metrics: Sequence[MetricResult],
-    alpha: float,
+    settings: Settings,
     problems: Sequence[str],
     history: Mapping[str, MetricHistory] | None = None,
     learned: Learned | None = None,
@@ -241,7 +243,7 @@ def explain(
     alerts = learned.alerts if learned is not None else ()
     return [
         *(Reason("alert", alert_sentence(a), (a.metric,)) for a in alerts),
-        *_headline(verdict, ns, metrics, better, worse, alpha),
+        *_headline(verdict, ns, metrics, better, worse, settings),
         *skew_reasons(verdict, ns),
         *(_learned_reasons(verdict, ns, metrics, learned) if learned is not None else ()),
         *_moved(verdict, better, worse),
@@ -327,7 +329,7 @@ def _headline(
     metrics: Sequence[MetricResult],
     better: list[MetricResult],
     worse: list[MetricResult],
-    alpha: float,
+    settings: Settings,
 ) -> list[Reason]:
     """The sentences that state a valid comparison's verdict itself (a win also names the
     guardrails not shown safe, and a lift smaller than the practical threshold)."""
@@ -341,9 +343,9 @@ def _headline(
         return [
             _about("verdict", "The North Star improved: ", [ns]),
             *guardrail_caveats(metrics),
-            *_small_win(ns),
+            *_small_win(ns, settings),
         ]
-    clause = north_star_clause(ns, alpha)
+    clause = north_star_clause(ns, settings)
     if verdict == "vanity_only":
         moved = "; ".join(describe(m) for m in better)
         ids = tuple(m.metric for m in (*better, ns))
@@ -352,12 +354,24 @@ def _headline(
     return [Reason("verdict", f"{lead}, and {clause}.", (ns.metric,))]
 
 
-def _small_win(ns: MetricResult) -> list[Reason]:
-    """A North Star win smaller than the practical threshold the team set, said so."""
-    if ns.rel_effect is None or abs(ns.rel_effect) >= ns.practical_threshold:
+def _small_win(ns: MetricResult, settings: Settings) -> list[Reason]:
+    """A North Star win whose lift is smaller than the practical threshold the team set: what
+    the test shows (significant) and its interval against the threshold, which either still
+    reaches it (the true lift may be worth acting on) or lies short of it."""
+    effect, threshold = ns.decision_effect, ns.practical_threshold
+    if effect is None or abs(effect) >= threshold:
         return []
+    low, high = ns.decision_interval
+    far = high if ns.sign > 0 else (None if low is None else -low)  # in the good direction
+    limit = fmt.threshold(threshold)
+    interval = f"its {interval_name(settings, 'decision', ns.family_size)} {fmt.pct_ci(low, high)}"
+    tail = (
+        f"{interval} reaches past {limit}, so the true lift may or may not be worth acting on"
+        if far is None or far >= threshold
+        else f"{interval} lies short of {limit}: the test shows a lift too small to act on"
+    )
     text = (
-        f"The lift is real but smaller than the {fmt.threshold(ns.practical_threshold)} "
-        "the team set as worth acting on."
+        f"The lift is significant, but at {fmt.pct(effect)} it is smaller than the {limit} the "
+        f"team set as worth acting on; {tail}."
     )
     return [Reason("north_star", text, (ns.metric,))]

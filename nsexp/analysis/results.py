@@ -247,6 +247,11 @@ class MetricResult:
         default=None,
         metadata=_figure(_FLOAT, "Variance CUPED would add (refused)", "share", json=55),
     )
+    # how many tests the multiplicity correction counts with this one (its family: the North
+    # Star across treatments, or every other metric of the experiment), so its interval is named
+    family_size: int | None = field(
+        default=None, metadata=_figure(_INT, "Tests corrected together", "count", json=56)
+    )
 
     @property
     def name(self) -> str:
@@ -264,12 +269,7 @@ class MetricResult:
         direction (the `better`/`worse` the readout decided), else None."""
         if not self.trusted:
             return None
-        if self.better is not None or self.worse is not None:
-            return "better" if self.better else "worse" if self.worse else None
-        if not self.significant or self.abs_effect is None:  # older pins carry no better/worse
-            return None
-        good = self.abs_effect * self.sign
-        return "better" if good > 0 else "worse" if good < 0 else None
+        return "better" if self.better else "worse" if self.worse else None
 
     @property
     def outcome(self) -> Outcome:

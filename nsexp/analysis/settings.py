@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
-from nsexp.errors import InputError
+from nsexp.errors import InputError, echo
 from nsexp.stats.multiplicity import CORRECTIONS, Correction
 
 StatsEngine = Literal["frequentist", "bayesian"]
@@ -76,7 +76,7 @@ class Settings:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Settings:
-        """Settings from `to_dict` output; keys left out (older pins) take their defaults."""
+        """Settings from `to_dict` output (keys it does not know are left out)."""
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -111,13 +111,13 @@ class Settings:
             try:
                 values[key] = _parse(key, text)
             except ValueError as exc:
-                problems[key] = f"The link asks for {key} = {_echo(text)}, {exc}"
+                problems[key] = f"The link asks for {key} = {echo(text)}, {exc}"
         settings = cls()
         for key, value in values.items():
             try:
                 settings = replace(settings, **{key: value})
             except InputError as exc:
-                problems[key] = f"The link asks for {key} = {_echo(query[key])}: {exc.message}"
+                problems[key] = f"The link asks for {key} = {echo(query[key])}: {exc.message}"
         return settings, problems
 
     def without(self, *names: str) -> Settings:
@@ -127,11 +127,6 @@ class Settings:
 
 def _is_count(x: object) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
-
-
-def _echo(text: str, limit: int = 40) -> str:
-    """A query value quoted for a message, cut short so a huge link cannot flood the page."""
-    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 def _parse(key: str, text: str) -> Any:

@@ -7,6 +7,7 @@ import json
 import math
 
 from nsexp.errors import InputError
+from nsexp.stats.multiplicity import CORRECTIONS
 
 # The plan squares the mean and the effect: inputs whose squares a float holds (docs/cli.md).
 MAX_MEAN = 1e150
@@ -14,7 +15,17 @@ MAX_VARIANCE = 1e300
 MAX_EFFECT = 10.0  # +1,000%
 # variance / (effect x mean)^2 above this needs about 10^12 units per arm or more: no plan
 MAX_NOISE_TO_EFFECT = 1e12
-_FLOATS = ("baseline_mean", "baseline_variance", "proportion", "daily_units", "effect", "alpha")
+MAX_METRICS = 10_000  # tests in one correction family beyond which alpha / m plans nothing real
+MAX_SKEWNESS = 1e4  # Kohavi's rule then asks for 3.55e10 units per arm
+_FLOATS = (
+    "baseline_mean",
+    "baseline_variance",
+    "proportion",
+    "daily_units",
+    "effect",
+    "alpha",
+    "skewness",
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -47,6 +58,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=0.0,
         help="correlation of the North Star with its CUPED covariate (variance x (1 - rho^2))",
+    )
+    p.add_argument(
+        "--metrics",
+        type=int,
+        default=1,
+        help="metrics tested in the planned metric's correction family (default 1: the North "
+        "Star, which the readout corrects on its own)",
+    )
+    p.add_argument(
+        "--correction",
+        choices=CORRECTIONS,
+        default="holm",
+        help="the readout's multiple-testing correction (default holm, as `nsexp readout`)",
+    )
+    p.add_argument(
+        "--skewness",
+        type=float,
+        default=None,
+        help="skewness of a mean metric: at least 355 x skewness^2 units per arm (Kohavi)",
     )
     p.add_argument("--format", choices=("text", "json"), default="text", help="default text")
     p.set_defaults(run=run)
@@ -84,6 +114,21 @@ def _check_plan(args: argparse.Namespace) -> tuple[float, float]:
         (0.5 <= args.power < 1, "--power must be between 0.5 and 1", "e.g. --power 0.8"),
         (args.variants >= 2, "--variants counts all arms and must be at least 2", "e.g. 2"),
         (-1 < args.cuped_rho < 1, "--cuped-rho must be between -1 and 1", "e.g. 0.6"),
+        (
+            1 <= args.metrics <= MAX_METRICS,
+            f"--metrics counts the metrics tested and must be 1 to {MAX_METRICS:,}",
+            "e.g. --metrics 5",
+        ),
+        (
+            args.skewness is None or abs(args.skewness) <= MAX_SKEWNESS,
+            f"--skewness must be within ±{MAX_SKEWNESS:g}",
+            "e.g. --skewness 3 (scipy.stats.skew of the per-unit values)",
+        ),
+        (
+            args.skewness is None or args.proportion is None,
+            "--skewness is for mean metrics: a proportion's follows from its rate",
+            "leave out --skewness, or plan with --baseline-mean and --baseline-variance",
+        ),
     ]
     for ok, problem, fix in checks:
         if not ok:
@@ -142,22 +187,37 @@ def run(args: argparse.Namespace) -> str:
         args.power = POWER
     mean, var = _check_plan(args)
     shared = (args.daily_units, args.effect, args.alpha, args.power, args.variants)
+    family = {"metrics": args.metrics, "correction": args.correction}
     if args.proportion is not None:  # each arm its own Bernoulli variance
-        result = proportion_plan(mean, *shared, args.cuped_rho**2)
+        result = proportion_plan(mean, *shared, args.cuped_rho**2, **family)
     else:
-        result = plan(mean, var, *shared, args.cuped_rho**2)
+        skew = args.skewness or 0.0
+        result = plan(mean, var, *shared, args.cuped_rho**2, skewness=skew, **family)
     if args.format == "json":
-        return json.dumps(result._asdict(), indent=2) + "\n"
+        from nsexp.report.json import SCHEMA_VERSION
+
+        return json.dumps({"schema_version": SCHEMA_VERSION, **result._asdict()}, indent=2) + "\n"
     cuped = f" with CUPED (ρ = {args.cuped_rho:g})" if args.cuped_rho else ""
     floor = (
         f" (the readout needs {result.minimum_units} units per arm to decide)"
         if result.minimum_units
         else ""
     )
+    if result.skewness_units:
+        floor += (
+            f" (at skewness {args.skewness:g} Kohavi's rule of 355·s² needs "
+            f"{result.skewness_units:,} units per arm)"
+        )
+    tests = (args.variants - 1) * args.metrics
+    how = (
+        "no correction: α"
+        if args.correction == "none"
+        else f"{args.correction}, at worst α/{tests}"
+    )
     return (
         f"To detect {args.effect * 100:+g}% with {args.power * 100:g}% power at α = "
-        f"{args.alpha:g}{cuped} ({args.variants - 1} comparison(s), α = "
-        f"{result.alpha_per_comparison:.3g} each): {result.units_per_arm:,} units per arm, "
-        f"{result.total_units:,} in all{floor} — {result.days} days at "
+        f"{args.alpha:g}{cuped} ({args.variants - 1} comparison(s) x {args.metrics} metric(s); "
+        f"{how} = {result.alpha_per_comparison:.3g} each): {result.units_per_arm:,} units "
+        f"per arm, {result.total_units:,} in all{floor} — {result.days} days at "
         f"{args.daily_units:,.0f} units a day.\n"
     )

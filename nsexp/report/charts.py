@@ -15,6 +15,7 @@ import altair as alt
 import polars as pl
 
 from nsexp import format as fmt
+from nsexp.analysis.intervals import interval_name
 from nsexp.analysis.results import OUTCOME_LABELS, MetricResult
 from nsexp.analysis.settings import Settings
 from nsexp.config.catalog import ROLES
@@ -111,17 +112,14 @@ def forest_plot(metrics: Sequence[MetricResult], settings: Settings) -> Chart:
         title=None,
         axis=alt.Axis(labelLimit=220, labelFontWeight={**bold, "value": 400}, ticks=False),
     )
-    x_title = (
-        f"Lift (posterior mean), {(1 - alpha) * 100:g}% credible interval"
-        if bayesian
-        else "Lift (treatment ÷ control − 1), interval adjusted for the metrics tested"
-    )
+    lift = "Lift (posterior mean)" if bayesian else "Lift (treatment ÷ control − 1)"
+    x_title = f"{lift}, {interval_name(settings)}"
     ends = data.select("ci_low", "ci_high", "rel_effect").to_numpy().ravel().tolist()
     x = alt.X("rel_effect:Q", title=x_title, axis=alt.Axis(format=percent_format(ends)))
     tooltip = [
         alt.Tooltip("label:N", title="Metric"),
         alt.Tooltip("lift_text:N", title="Lift"),
-        alt.Tooltip("ci_text:N", title="Credible interval" if bayesian else "Adjusted CI"),
+        alt.Tooltip("ci_text:N", title=interval_name(settings, short=True)),
         alt.Tooltip("p_text:N", title="Chance to win" if bayesian else "Adjusted"),
         alt.Tooltip("outcome_label:N", title="Result"),
     ]
@@ -187,8 +185,7 @@ def timeline_chart(timeline: pl.DataFrame, threshold: float, settings: Settings)
     )
     fmt_axis = percent_format(data.select("rel_ci_low", "rel_ci_high").to_numpy().ravel().tolist())
     x = alt.X("date:T", title="Exposure date (cumulative)", axis=alt.Axis(format="%b %d"))
-    kind = "always-valid CI" if settings.sequential else "CI"
-    y_title = f"Lift, {(1 - settings.alpha) * 100:g}% {kind}"
+    y_title = f"Lift, {interval_name(settings, 'plain')}"
     tooltip = [
         alt.Tooltip("date:T", title="Up to"),
         alt.Tooltip("effect_text:N", title="Lift"),

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from nsexp import format as fmt
+from nsexp.analysis.intervals import IntervalKind, interval_name
 from nsexp.analysis.results import (
     FIGURES,
     OUTCOME_LABELS,
@@ -35,20 +36,39 @@ def figure_column(name: str) -> Column:
     return Column(figure.label, lambda m: fmt.figure(getattr(m, name), figure.kind, m.type))
 
 
-def interval_column(low: str, alpha: float) -> Column:
-    """The column of an interval (`low` and its `_high` twin): 'CI (95%)', 'Adjusted CI (95%)'."""
+# Which interval each interval figure is (nsexp.analysis.intervals), by its low end; the
+# bootstrap's percentile interval keeps its own label.
+INTERVAL_KINDS: dict[str, IntervalKind] = {
+    "abs_ci_low": "plain",
+    "rel_ci_low": "plain",
+    "equivalence_ci_low": "flat",
+    "abs_ci_adj_low": "adjusted",
+    "rel_ci_adj_low": "adjusted",
+    "rel_cred_low": "credible",
+}
+
+
+def interval_column(low: str, settings: Settings) -> Column:
+    """The column of an interval (`low` and its `_high` twin), headed by the interval's short
+    name: 'CI (95%)', 'Adjusted CI (95%, Holm)', 'Difference always-valid CI (95%)', ..."""
     figure, high = FIGURES[low], low.removesuffix("_low") + "_high"
-    header = f"{figure.label.removesuffix(' low')} ({(1 - alpha) * 100:g}%)"
+    kind = INTERVAL_KINDS.get(low)
+    if kind is None:
+        header = f"{figure.label.removesuffix(' low')} ({(1 - settings.alpha) * 100:g}%)"
+    else:
+        name = interval_name(settings, kind, short=True)
+        difference = f"Difference {name if name.startswith('CI') else name[0].lower() + name[1:]}"
+        header = difference if low.startswith("abs_") else name
     return Column(
         header, lambda m: fmt.interval(getattr(m, low), getattr(m, high), figure.kind, m.type)
     )
 
 
-def columns(alpha: float) -> dict[str, Column]:
+def columns(settings: Settings) -> dict[str, Column]:
     """Every column a table of metrics can show, by key: a figure, an interval by its low end,
     or one of the composed columns (role by its label, guardrail status, units per arm)."""
     out = {k: figure_column(k) for k, f in FIGURES.items() if not k.endswith(("_low", "_high"))}
-    out |= {k: interval_column(k, alpha) for k in FIGURES if k.endswith("_low")}
+    out |= {k: interval_column(k, settings) for k in FIGURES if k.endswith("_low")}
     return out | {
         "role": Column(FIGURES["role"].label, lambda m: ROLE_LABELS.get(m.role, m.role)),
         "outcome": Column(FIGURES["outcome"].label, lambda m: OUTCOME_LABELS[m.outcome]),
@@ -93,7 +113,7 @@ def metric_table(metrics: Sequence[MetricResult], settings: Settings) -> pl.Data
     """Every figure of one treatment, formatted for people, North Star first. Lift is the
     decision effect (the posterior mean under the Bayesian engine, beside the raw Estimate,
     chance to beat control, expected loss and credible interval)."""
-    every = columns(settings.alpha)
+    every = columns(settings)
     shown = [every[k] for k in table_keys(settings.engine)]
     return pl.DataFrame(
         {c.header: [c.cell(m) for m in metrics] for c in shown},
@@ -109,7 +129,7 @@ def compact_columns(settings: Settings) -> list[str]:
     bayesian = settings.engine == "bayesian"
     decide = ("chance_to_win", "rel_cred_low") if bayesian else ("rel_ci_adj_low", "p_adjusted")
     keys = ("name", "role", "control_mean", "treatment_mean", "decision_effect", *decide)
-    every = columns(settings.alpha)
+    every = columns(settings)
     return [every[k].header for k in (*keys, "outcome", "guardrail_status")]
 
 
@@ -124,7 +144,8 @@ def timeline_rows(points: Sequence[TimelinePoint]) -> pl.DataFrame:
 def bootstrap_table(metrics: Sequence[MetricResult], settings: Settings) -> pl.DataFrame:
     """The analytic and the bootstrap interval of each resampled metric of one treatment."""
     level = f"{(1 - settings.alpha) * 100:g}%"
-    columns = ["Metric", "Lift", f"Analytic {level} CI", f"Bootstrap {level} CI"]
+    analytic = f"Analytic {interval_name(settings, 'plain', short=True)}"
+    columns = ["Metric", "Lift", analytic, f"Bootstrap CI ({level})"]
     rows = [
         dict(
             zip(

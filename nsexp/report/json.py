@@ -36,6 +36,9 @@ from nsexp.config.experiments import ExperimentInfo
 from nsexp.io import Experiment
 
 _METRIC_NAMES = {f.name for f in fields(MetricResult)}
+# The shape of every JSON document nsexp writes (readout, tree, proxies, plan, pins), so a reader
+# knows which it holds; a document without one was written before it was recorded (version 0).
+SCHEMA_VERSION = 1
 
 
 def dumps(doc: Any) -> str:
@@ -87,7 +90,9 @@ def learned_dict(learned: Learned) -> dict[str, Any]:
         }
     r = learned.false_positive_risk
     if r is not None:
-        out["false_positive_risk"] = {k: finite(v) for k, v in r._asdict().items()}
+        out["false_positive_risk"] = {k: finite(v) for k, v in r._asdict().items()} | {
+            "alpha_one_sided": r.alpha_one_sided
+        }
     out["alerts"] = [a._asdict() for a in learned.alerts]
     return out
 
@@ -114,7 +119,11 @@ def learned_from_dict(data: dict[str, Any]) -> Learned | None:
     r = data.get("false_positive_risk")
     return Learned(
         prediction=prediction,
-        false_positive_risk=FalsePositiveRisk(**r) if r else None,
+        false_positive_risk=(
+            FalsePositiveRisk(**{k: v for k, v in r.items() if k in FalsePositiveRisk._fields})
+            if r
+            else None
+        ),
         alerts=tuple(TwymanAlert(**a) for a in data.get("alerts") or ()),
     )
 
@@ -157,6 +166,7 @@ def experiment_dict(e: ExperimentReadout) -> dict[str, Any]:
 def readout_dict(readout: Readout) -> dict[str, Any]:
     """The whole readout, with the settings and methods that produced it."""
     return {
+        "schema_version": SCHEMA_VERSION,
         "settings": readout.settings.to_dict(),
         "methods": methods(readout.settings),
         "north_star": readout.catalog.north_star.id,

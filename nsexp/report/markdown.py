@@ -19,7 +19,7 @@ from nsexp.report.text import aligned, markdown_table, md_code, md_escape
 def _columns(settings: Settings) -> list[Column]:
     """The columns of a treatment's figures, with the interval that decides (adjusted, the plain
     one where none was; credible, with the chance to win, under the Bayesian engine)."""
-    every = columns(settings.alpha)
+    every = columns(settings)
     bayesian = settings.engine == "bayesian"
     interval = every["rel_cred_low" if bayesian else "rel_ci_adj_low"].header
     keys = ("name", "role", "control_mean", "treatment_mean", "abs_effect", "decision_effect")

@@ -7,6 +7,7 @@ away.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import urlencode
 
 import polars as pl
@@ -65,7 +66,7 @@ def _ns_text(ns: MetricResult) -> str:
 
 def filter_portfolio(
     table: pl.DataFrame,
-    verdicts: list[str],
+    verdicts: Sequence[str],
     owner: str | None,
     search: str,
     status: str = "all",

@@ -25,6 +25,7 @@ from nsexp.learning.tree import (
     Edge,
     TreeEvidence,
 )
+from nsexp.report.json import SCHEMA_VERSION
 from nsexp.report.tree import NONE, by_correlation, signed, thresholds
 
 # the proxy report's names for an edge's fields (the others keep the Edge's)
@@ -111,6 +112,7 @@ def proxies_dict(evidence: TreeEvidence, impact: Impact) -> dict[str, Any]:
     """Proxy quality per metric plus the cumulative North Star impact, as plain data."""
     rows = [proxy_row(e, evidence.catalog) for e in ranked(evidence)]
     return {
+        "schema_version": SCHEMA_VERSION,
         "north_star": impact.metric,
         "effects": "relative lift, oriented by each metric's direction",
         "thresholds": thresholds(),

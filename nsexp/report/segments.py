@@ -7,8 +7,10 @@ from typing import Any
 import polars as pl
 
 from nsexp import format as fmt
+from nsexp.analysis.intervals import interval_name
 from nsexp.analysis.results import finite
 from nsexp.analysis.segments import SegmentReadout
+from nsexp.analysis.settings import Settings
 from nsexp.analysis.verdict import VERDICT_LABELS
 from nsexp.report.json import dumps, experiment_dict, readout_dict
 from nsexp.report.markdown import to_markdown, to_table
@@ -139,8 +141,8 @@ def segment_frame(sr: SegmentReadout, experiment: str, variant: str) -> pl.DataF
     return pl.DataFrame(rows, schema=schema)
 
 
-def segment_table(frame: pl.DataFrame) -> pl.DataFrame:
-    """segment_frame for people."""
+def segment_table(frame: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """segment_frame for people, the interval named for what it is under `settings`."""
     return frame.select(
         pl.col("segment").alias("Segment"),
         pl.col("units").map_elements(fmt.count, return_dtype=pl.String).alias("Units"),
@@ -149,7 +151,7 @@ def segment_table(frame: pl.DataFrame) -> pl.DataFrame:
             lambda r: f"{fmt.pct(r['rel_effect'])} {fmt.pct_ci(r['ci_low'], r['ci_high'])}",
             return_dtype=pl.String,
         )
-        .alias("North Star lift (adjusted CI)"),
+        .alias(f"North Star lift, {interval_name(settings, short=True)}"),
         pl.col("p_adjusted")
         .map_elements(fmt.p_bare, return_dtype=pl.String)
         .fill_null("—")

@@ -29,6 +29,7 @@ from nsexp.learning.tree import (
     Edge,
     TreeEvidence,
 )
+from nsexp.report.json import SCHEMA_VERSION
 from nsexp.report.text import aligned, markdown_table
 
 PLAIN = (
@@ -136,6 +137,7 @@ def tree_dict(evidence: TreeEvidence) -> dict[str, Any]:
         }
         edges.append(fields)
     return {
+        "schema_version": SCHEMA_VERSION,
         "north_star": catalog.north_star.id,
         "effects": "relative lift, oriented by each metric's direction",
         "thresholds": thresholds(),

@@ -11,6 +11,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from nsexp.stats.multiplicity import Correction
+
 FloatArray = np.ndarray
 POWER = 0.8
 
@@ -48,6 +50,36 @@ class Plan(NamedTuple):
     days: int
     alpha_per_comparison: float
     minimum_units: int = 0  # the readout's least units per arm for a decision, where it binds
+    metrics: int = 1  # metrics in the planned metric's correction family, per comparison
+    correction: str = "holm"
+    skewness_units: int = 0  # units per arm Kohavi's skewness rule needs (0: no skewness given)
+
+
+def alpha_per_test(
+    alpha: float, variants: int, metrics: int = 1, correction: str = "holm"
+) -> float:
+    """The level each of the readout's deciding tests meets in the worst case for the plan.
+
+    The readout corrects within a family: the North Star's comparisons with the control in one,
+    every other metric's in another (nsexp.analysis.compute). Its family holds `metrics` x
+    (variants - 1) tests. Holm's first step is Bonferroni's alpha / m, and when the planned
+    effect is the only true one it stays the test that decides; Benjamini-Hochberg's smallest
+    p-value also faces alpha / m. Both are looser when other tests reject, so alpha / m never
+    promises too much; without a correction every test is at alpha.
+    """
+    if correction == "none":
+        return alpha
+    return alpha / (max(variants - 1, 1) * metrics)
+
+
+def skewness_floor(skewness: float) -> int:
+    """Units per arm for Kohavi's rule of 355·s² for a metric of skewness s: the least n at which
+    each arm's mean, of skewness s/√n, is within nsexp.stats.skew's RULE (1/√355)."""
+    from nsexp.stats.skew import units_for_rule
+
+    if not skewness:
+        return 0
+    return int(units_for_rule(np.asarray(skewness, dtype=float), np.asarray(1.0)))
 
 
 def plan(
@@ -61,6 +93,9 @@ def plan(
     variance_reduction: float = 0.0,
     treatment_variance: float | None = None,
     welch: bool = True,
+    metrics: int = 1,
+    correction: Correction = "holm",
+    skewness: float = 0.0,
 ) -> Plan:
     """Days to detect a relative `effect` on a metric with the given baseline mean and variance.
 
@@ -68,18 +103,18 @@ def plan(
     variance: `treatment_variance` is the treatment's per-unit variance under the effect (for a
     proportion p₁(1 − p₁), p₁ = p₀(1 + effect); see `proportion_plan`), the baseline's where
     not given (a shift of the mean). `variants` counts every arm, control included; traffic
-    splits equally, and the K - 1 comparisons with the control share alpha by Bonferroni (a
-    conservative stand-in for Holm). `variance_reduction` (e.g. rho^2 of a CUPED covariate)
+    splits equally, and each test is sized at `alpha_per_test` for `metrics` metrics per
+    comparison under `correction`. `variance_reduction` (e.g. rho^2 of a CUPED covariate)
     scales the variances by 1 minus it. With `welch` (mean metrics, which the readout tests
     with Welch's t) the quantiles are Student's t at the Welch df of n per arm, found by
     fixed-point iteration, so small samples are not promised the normal's power; and no plan
-    goes below the readout's minimum for a decision (nsexp.stats.validity.MIN_UNITS).
+    goes below the readout's minimum for a decision (nsexp.stats.validity.MIN_UNITS), nor, for
+    a metric of the given `skewness`, below Kohavi's rule per arm (`skewness_floor`).
     """
     from nsexp.stats import dist
     from nsexp.stats.validity import MIN_UNITS
 
-    comparisons = max(variants - 1, 1)
-    a = alpha / comparisons
+    a = alpha_per_test(alpha, variants, metrics, correction)
     both = baseline_variance + (
         baseline_variance if treatment_variance is None else treatment_variance
     )
@@ -91,9 +126,11 @@ def plan(
         quantiles = dist.t_isf(np.asarray(a) / 2, df) + dist.t_ppf(power, df)
         n = float(quantiles**2 * variance / (effect * baseline_mean) ** 2)
     floor = MIN_UNITS if welch else 0
-    per_arm = max(int(np.ceil(n)), floor)
+    skew_units = skewness_floor(skewness)
+    per_arm = max(int(np.ceil(n)), floor, skew_units)
     days = int(np.ceil(per_arm / (daily_units / variants)))
-    return Plan(per_arm, per_arm * variants, days, a, floor if per_arm == floor else 0)
+    binds = floor if per_arm == floor else 0
+    return Plan(per_arm, per_arm * variants, days, a, binds, metrics, correction, skew_units)
 
 
 def proportion_plan(
@@ -104,6 +141,8 @@ def proportion_plan(
     power: float = POWER,
     variants: int = 2,
     variance_reduction: float = 0.0,
+    metrics: int = 1,
+    correction: Correction = "holm",
 ) -> Plan:
     """`plan` for a proportion: the control's Bernoulli variance p₀(1 − p₀) and the
     treatment's p₁(1 − p₁) at p₁ = p₀(1 + effect), the variances of the unpooled z-test the
@@ -122,4 +161,6 @@ def proportion_plan(
         variance_reduction,
         treatment_variance=treated * (1 - treated),
         welch=False,
+        metrics=metrics,
+        correction=correction,
     )

@@ -3,9 +3,11 @@
 A live readout moves as data arrives; a pin keeps the numbers everyone discussed. Each pin is one
 JSON file `<workspace_dir>/pins/<id>.json` (the bundled demo data pins under `<data_root>/pins/`)
 holding the experiment's readout as `nsexp.report.json.experiment_dict` gives it, the settings
-and methods that produced it, the data fingerprint and the time it was pinned (UTC), written as
-compact JSON and refused above NSEXP_MAX_PIN_KB. Beside the pin the file stores who may delete
-it: an `owner` (None in capability mode) and its delete code, salted and hashed.
+and methods that produced it, the data fingerprint, the time it was pinned (UTC) and the
+`schema_version` of its shape, written as compact JSON and refused above NSEXP_MAX_PIN_KB.
+Beside the pin the file stores who may delete it: an `owner` (None in capability mode) and its
+delete code, salted and hashed. `load_pin` is the one reader of every version: a pin written
+before the version was recorded (version 0) is brought to today's shape as it is read.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from typing import Any
 
 from nsexp.analysis.methods import methods
 from nsexp.analysis.readout import ExperimentReadout, Readout
-from nsexp.analysis.settings import Settings
-from nsexp.errors import InputError
-from nsexp.report.json import experiment_dict, experiment_from_dict
+from nsexp.analysis.settings import DEFAULT, Settings
+from nsexp.errors import InputError, echo
+from nsexp.report.json import SCHEMA_VERSION, experiment_dict, experiment_from_dict
 from nsexp.store.storage import (
     MANIFEST,
     PIN_ENV,
@@ -55,6 +57,7 @@ class Pin:
     fingerprint: str
     payload: dict[str, Any]
     methods: list[str]
+    schema_version: int
 
     @property
     def analysis_settings(self) -> Settings:
@@ -63,13 +66,7 @@ class Pin:
 
     def readout(self) -> ExperimentReadout:
         """The pinned experiment as the readout model the live page renders."""
-        engine = self.analysis_settings.engine
-        payload = dict(self.payload)
-        payload["comparisons"] = [  # pins made before the JSON carried `engine` per metric
-            c | {"metrics": [{"engine": engine} | m for m in c["metrics"]]}
-            for c in payload["comparisons"]
-        ]
-        return experiment_from_dict(payload, self.analysis_settings)
+        return experiment_from_dict(self.payload, self.analysis_settings)
 
 
 def pins_dir(workspace_dir: Path) -> Path:
@@ -112,6 +109,7 @@ def pin_readout(
         "fingerprint": readout.fingerprint,
         "payload": experiment_dict(exp),
         "methods": methods(readout.settings),
+        "schema_version": SCHEMA_VERSION,
     }
     text = json.dumps(body, sort_keys=True, allow_nan=False)
     pin = Pin(id=hashlib.sha256(text.encode()).hexdigest()[:12], **body)
@@ -194,13 +192,23 @@ def load_pin(workspace_dir: Path, pin_id: str | None) -> Pin:
     """Read one pin by id; InputError for a malformed id, an unknown pin or a corrupt file."""
     fix = "open the live readout and pin it again, or pick a pin from the list"
     if not isinstance(pin_id, str) or not PIN_ID.fullmatch(pin_id):
-        raise InputError(f"pin {pin_id!r} is not a pin id (12 hex digits)", fix=fix)
+        raise InputError(f"pin {echo(pin_id)} is not a pin id (12 hex digits)", fix=fix)
     folder = pins_dir(workspace_dir).resolve()
     path = (folder / f"{pin_id}.json").resolve()
     if path.parent != folder or not path.is_file():
         raise InputError(f"no pinned readout {pin_id} here", fix=fix)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
+        version = raw.get("schema_version", 0)
+        if version in UPGRADES:
+            raw = UPGRADES[version](raw)
+        elif version != SCHEMA_VERSION:
+            raise InputError(
+                f"pinned readout {pin_id} has schema version {version!r}, which this nsexp "
+                f"does not know (it reads up to {SCHEMA_VERSION})",
+                file=path.name,
+                fix="open it with the nsexp that pinned it, or pin the live readout again",
+            )
         pin = Pin(
             id=str(raw["id"]),
             experiment=str(raw["experiment"]),
@@ -210,14 +218,53 @@ def load_pin(workspace_dir: Path, pin_id: str | None) -> Pin:
             fingerprint=str(raw["fingerprint"]),
             payload=dict(raw["payload"]),
             methods=[str(m) for m in raw["methods"]],
+            schema_version=SCHEMA_VERSION,
         )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except InputError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InputError(
             f"pinned readout {pin_id} cannot be read", file=path.name, fix=fix
         ) from exc
     if pin.id != pin_id:
         raise InputError(f"pinned readout {pin_id} holds pin {pin.id}", file=path.name, fix=fix)
     return pin
+
+
+def _from_version_0(raw: dict[str, Any]) -> dict[str, Any]:
+    """A pin written before `schema_version` in today's shape: settings added since take their
+    defaults; each metric gets the engine of the pin's settings (the JSON carries it per metric
+    since), the Bayesian prior of the time where it records none, and, where it lacks them, the
+    better/worse the readout decides from significance and the effect's sign in the metric's
+    good direction."""
+    settings = DEFAULT.to_dict() | dict(raw["settings"])
+    engine = settings["engine"]
+    payload = dict(raw["payload"])
+    payload["comparisons"] = [
+        c | {"metrics": [_metric_from_version_0(m, engine) for m in c["metrics"]]}
+        for c in payload["comparisons"]
+    ]
+    return raw | {"settings": settings, "payload": payload}
+
+
+def _metric_from_version_0(metric: dict[str, Any], engine: str) -> dict[str, Any]:
+    out = {"engine": engine} | _VERSION_0_PRIOR | metric
+    significant, effect = metric.get("significant"), metric.get("abs_effect")
+    if "better" not in metric and significant is not None and effect is not None:
+        good = -effect if metric.get("direction") == "decrease" else effect
+        out |= {"better": significant and good > 0, "worse": significant and good < 0}
+    return out
+
+
+# The Bayesian engine's prior before each result recorded its own: Normal(0, 0.3²) on the lift.
+_VERSION_0_PRIOR = {
+    "prior_mean": 0.0,
+    "prior_sd": 0.3,
+    "prior_source": "default",
+    "prior_comparisons": None,
+}
+# How a pin of each older schema version is brought to today's shape, as it is read.
+UPGRADES = {0: _from_version_0}
 
 
 def list_pins(workspace_dir: Path) -> list[Pin]:

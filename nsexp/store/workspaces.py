@@ -41,7 +41,7 @@ from pathlib import Path
 
 from nsexp.config.catalog import Catalog, parse_catalog
 from nsexp.config.toml import parse_toml
-from nsexp.errors import InputError
+from nsexp.errors import InputError, echo
 from nsexp.io import load_dataset
 from nsexp.io.files import DATA_SUFFIXES, data_files
 from nsexp.io.limits import UPLOAD_LIMITS
@@ -268,7 +268,7 @@ def resolve(data_root: Path, workspace_id: str | None) -> Path:
         return data_root
     if not isinstance(workspace_id, str) or not _ID.fullmatch(workspace_id):
         raise InputError(
-            f"workspace {workspace_id!r} is not a workspace id (32 hex digits)", fix=_PICK_FIX
+            f"workspace {echo(workspace_id)} is not a workspace id (32 hex digits)", fix=_PICK_FIX
         )
     root = workspaces_root(data_root).resolve()
     path = (root / workspace_id).resolve()

@@ -23,15 +23,7 @@ def segment_section(
     if not columns:
         return
     st.subheader("The North Star by segment", anchor=False)
-    requested = st.query_params.get("segment")
-    if requested is not None and requested not in columns:
-        shown = requested if len(requested) <= 40 else requested[:40] + "…"
-        st.warning(
-            md_escape(f"{name} has no segment column {shown!r}: pick one of {', '.join(columns)}."),
-            icon=":material/warning:",
-        )
-        requested = None
-        del st.query_params["segment"]
+    requested = url.choice("segment", columns, f"a segment column of {name}", "choose one below")
     column = st.selectbox(
         "Split by",
         columns,
@@ -74,7 +66,7 @@ def segment_section(
         alt=f"North Star lift of {variant} by {column}",
     )
     st.dataframe(
-        segment_table(table),
+        segment_table(table, settings),
         hide_index=True,
         alt=f"North Star of {variant} in each {column} segment",
     )

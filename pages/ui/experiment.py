@@ -8,9 +8,13 @@ user text (names, owners, hypotheses, variants, labels) is escaped before Markdo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import streamlit as st
 
 from nsexp import format as fmt
+from nsexp.analysis.intervals import interval_name
 from nsexp.analysis.readout import ExperimentReadout, TreatmentReadout
 from nsexp.analysis.reasons import HISTORY_DEFINITION
 from nsexp.analysis.results import MetricResult, TimelinePoint
@@ -26,7 +30,7 @@ from pages.ui import outlook, widgets
 # the server's CPU with twenty people on one link (bench/load.py). cache_data hands each caller
 # a copy (Streamlit edits the spec as it sends it). Results hash by value: they are never
 # changed once built.
-_BY_VALUE = {MetricResult: hash, TimelinePoint: hash}
+_BY_VALUE: dict[str | type[Any], Callable[[Any], Any]] = {MetricResult: hash, TimelinePoint: hash}
 
 
 @st.cache_data(max_entries=256, show_spinner=False, hash_funcs=_BY_VALUE)
@@ -45,15 +49,6 @@ STATUS = {
     "flat": "flat, any effect is inside the threshold the team set",
     "inconclusive": "too early to tell",
 }
-
-
-def interval_name(settings: Settings) -> str:
-    """What the quoted interval is: '95% credible interval', '95% adjusted interval', ..."""
-    level = f"{(1 - settings.alpha) * 100:g}%"
-    if settings.engine == "bayesian":
-        return f"{level} credible interval"
-    valid = "always-valid " if settings.sequential else ""
-    return f"{level} {valid}interval, adjusted for the metrics tested"
 
 
 def header(e: ExperimentReadout) -> None:
@@ -135,7 +130,8 @@ def _north_star_figures(t: TreatmentReadout, settings: Settings) -> None:
                 "is in fact worse: the risk of being wrong.",
             )
     interval = fmt.pct_ci(*ns.decision_interval)
-    st.caption(f"{interval_name(settings)} {interval}: {STATUS[t.north_star_status]}.")
+    name = interval_name(settings, "decision", ns.family_size)
+    st.caption(f"{name} {interval}: {STATUS[t.north_star_status]}.")
     outlook.prediction_caption(t)
 
 
@@ -145,13 +141,12 @@ def details(e: ExperimentReadout, t: TreatmentReadout) -> None:
     alpha, engine = settings.alpha, settings.engine
     variant, control = md_code(t.variant), md_code(e.control)
     st.subheader(f"Every metric: {variant} vs {control}", anchor=False)
-    interval = (
-        "its credible interval around the posterior mean, so a line clear of zero means a "
-        f"chance to win of at least {1 - alpha / 2:.1%} (or at most {alpha / 2:.1%})"
+    interval = f"its {interval_name(settings)}" + (
+        " around the posterior mean, so a line clear of zero means a chance to win of at "
+        f"least {1 - alpha / 2:.1%} (or at most {alpha / 2:.1%})"
         if engine == "bayesian"
-        else "its interval, widened for the number of metrics tested, so a line clear of zero "
-        "is a real difference"
-        + (" (always valid: safe to look every day)" if settings.sequential else "")
+        else ", so a line clear of zero is a significant difference"
+        + (" (safe to look every day)" if settings.sequential else "")
     )
     if t.verdict == "invalid":
         st.caption(
@@ -202,13 +197,14 @@ def timeline(e: ExperimentReadout, t: TreatmentReadout) -> None:
     ns = t.north_star
     if settings.sequential:
         band = (
-            "its always-valid interval (sequential): safe to look every day, the chance of a "
-            "false win stays at α however often you peek"
+            f"its {interval_name(settings, 'plain')} (sequential): safe to look every day, the "
+            "chance of a false win stays at α however often you peek"
         )
     else:
         band = (
-            "its fixed-horizon interval. Early days swing widely; checking daily and stopping "
-            "at the first significant day inflates false wins (turn on Safe to peek)"
+            f"its {interval_name(settings, 'plain')} (fixed horizon). Early days swing widely; "
+            "checking daily and stopping at the first significant day inflates false wins (turn "
+            "on Safe to peek)"
         )
     st.caption(
         f"{md_escape(ns.name)}: the lift using every unit exposed up to each day, with {band}. "

@@ -20,8 +20,8 @@ from streamlit.runtime.pages_manager import PagesManager
 from nsexp.analysis.settings import Settings
 from nsexp.errors import InputError
 from nsexp.io import default_data_dir
-from nsexp.report.text import md_escape
 from nsexp.store import pins, workspaces
+from pages.ui import url
 
 _KEY = "_nsexp_frame"
 
@@ -34,7 +34,7 @@ class DataContext:
     root: Path
     workspace: str | None
     path: Path
-    stamp: tuple
+    stamp: tuple[tuple[str, int, int], ...]
 
     @property
     def name(self) -> str:
@@ -68,10 +68,7 @@ def data_context() -> DataContext:
     try:
         path = workspaces.resolve(root, requested)
     except InputError as exc:
-        st.warning(
-            md_escape(f"{as_sentence(exc.message)} Showing the bundled data."),
-            icon=":material/warning:",
-        )
+        url.warn(f"{as_sentence(exc.message)} Showing the bundled data.")
         requested, path = None, root
     return DataContext(root, requested, path, workspaces.data_stamp(path))
 
@@ -81,7 +78,7 @@ def settings_from_url() -> Settings:
     leaves the URL and keeps its default."""
     settings, problems = Settings.from_query(st.query_params.to_dict())
     for key, message in problems.items():
-        st.warning(md_escape(f"{message} Showing the default instead."), icon=":material/warning:")
+        url.warn(f"{message} Showing the default instead.")
         del st.query_params[key]
     return settings
 

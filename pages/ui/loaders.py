@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import NamedTuple, ParamSpec, TypeVar
 
 import polars as pl
 import streamlit as st
@@ -126,35 +126,38 @@ def portfolio(data: DataContext, settings: Settings) -> tuple[pl.DataFrame, str]
 
 
 @_or_stop
-@st.cache_data(max_entries=16, ttl=TTL, show_spinner=False)
-def movement(data: DataContext, settings: Settings) -> dict[str, Any]:
-    """How often each metric moved, and the North Star with it."""
-    result = _readout(data, settings)
-    return {"movement": metric_movement(result), "experiments": len(result.experiments)}
-
-
-@_or_stop
 @st.cache_data(max_entries=16, ttl=TTL, show_spinner="Learning from past experiments…")
 def insights(data: DataContext, settings: Settings) -> tuple[TreeEvidence, Impact]:
     """The tree's evidence on every edge and the cumulative North Star impact of the wins."""
     return _learning(data, settings).evidence, cumulative_impact(_readout(data, settings).judgement)
 
 
+class TreeView(NamedTuple):
+    """What the North Star page shows: the tree's evidence, each metric's movement, the team
+    scoreboard, the North Star's health line and how many experiments they cover."""
+
+    evidence: TreeEvidence
+    movement: pl.DataFrame
+    scoreboard: pl.DataFrame
+    health: str
+    experiments: int
+
+
 @_or_stop
 @st.cache_data(max_entries=16, ttl=TTL, show_spinner="Learning from past experiments…")
-def tree_view(data: DataContext, settings: Settings) -> dict[str, Any]:
+def tree_view(data: DataContext, settings: Settings) -> TreeView:
     """The North Star tree with its evidence, each metric's movement, the team scoreboard and
     the North Star's health line."""
     result = _readout(data, settings)
     movement = metric_movement(result)
     impact = cumulative_impact(result.judgement)
-    return {
-        "evidence": _learning(data, settings).evidence,
-        "movement": movement,
-        "scoreboard": scoreboard_frame(result, impact),
-        "health": health_line(result, movement, impact),
-        "experiments": len(result.experiments),
-    }
+    return TreeView(
+        evidence=_learning(data, settings).evidence,
+        movement=movement,
+        scoreboard=scoreboard_frame(result, impact),
+        health=health_line(result, movement, impact),
+        experiments=len(result.experiments),
+    )
 
 
 @st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
@@ -219,17 +222,34 @@ def bootstrap(
     return readout.experiments[experiment_id]
 
 
+class Overview(NamedTuple):
+    """What a data directory holds, as the Data page shows it: its experiments and their units,
+    metric catalog, first summary rows and arm splits, the North Star's label, the file count
+    and the data fingerprint."""
+
+    experiments: pl.DataFrame
+    units: int
+    metrics: pl.DataFrame
+    summary: pl.DataFrame
+    north_star: str
+    files: int
+    fingerprint: str
+    splits: pl.DataFrame
+
+
 @st.cache_data(max_entries=16, ttl=TTL, show_spinner="Reading the data…")
-def overview(data: DataContext) -> dict[str, Any]:
+def overview(data: DataContext) -> Overview:
     """What a data directory holds, for the Data page (raises InputError: the page shows it
     and goes on to the upload form)."""
     found = _dataset(data)
-    return {
-        "experiments": experiments_table(found),
-        "metrics": metrics_table(found.catalog),
-        "summary": summary_head(found),
-        "north_star": found.catalog.north_star.label,
-        "files": len(found.files),
-        "fingerprint": found.fingerprint,
-        "splits": split_table(srm_checks(found)),
-    }
+    experiments = experiments_table(found)
+    return Overview(
+        experiments=experiments,
+        units=int(experiments["units"].sum()),
+        metrics=metrics_table(found.catalog),
+        summary=summary_head(found),
+        north_star=found.catalog.north_star.label,
+        files=len(found.files),
+        fingerprint=found.fingerprint,
+        splits=split_table(srm_checks(found)),
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 import streamlit as st
@@ -32,6 +33,7 @@ ROLE_CHOICES = {
     "Guardrail": "guardrail",
 }
 RESULT = "setup_result"
+LabelVisibility = Literal["visible", "collapsed"]
 
 
 @st.cache_data(max_entries=8, ttl=3600, show_spinner="Reading the file…")
@@ -208,7 +210,7 @@ def _metrics(setup: Setup, columns: list[ColumnProfile]) -> Setup:
     candidates = [c for c in columns if c.metric_type is not None and c.name not in used]
     metrics = []
     for i, c in enumerate(candidates):
-        shown = "visible" if i == 0 else "collapsed"
+        shown: LabelVisibility = "visible" if i == 0 else "collapsed"
         with st.container(horizontal=True, vertical_alignment="bottom"):
             st.text_input(
                 "Column",

@@ -8,7 +8,7 @@ from nsexp.analysis.settings import DEFAULT, STATS_ENGINES, Settings
 from nsexp.stats.multiplicity import CORRECTIONS
 from pages.ui.frame import DataContext
 from pages.ui.nav import DATA
-from pages.ui.url import url_bound
+from pages.ui.url import Bound, url_bound
 
 ALPHAS = ("0.01", "0.05", "0.1")
 CORRECTION_LABELS = {"holm": "Holm", "bh": "Benjamini–Hochberg", "none": "None"}
@@ -34,14 +34,16 @@ def analysis_controls(settings: Settings, covariate: bool, frozen: bool = False)
             disabled=frozen,
             required=True,
             help="A difference counts as real when its adjusted p-value is below α. "
-            "Intervals are (1 − α) confidence intervals.",
+            "Intervals are at level 1 − α: confidence intervals (always valid under "
+            "sequential testing, adjusted by the correction), credible ones under the "
+            "Bayesian engine.",
             **_bound("alpha", alpha, f"{DEFAULT.alpha:g}", frozen),
         )
         st.segmented_control(
             "Multiple-testing correction",
             CORRECTIONS,
             disabled=frozen,
-            format_func=CORRECTION_LABELS.get,
+            format_func=CORRECTION_LABELS.__getitem__,
             required=True,
             help="Holm keeps the chance of any false win at α; Benjamini–Hochberg keeps the "
             "share of false wins at α. Applied within each experiment.",
@@ -67,7 +69,7 @@ def analysis_controls(settings: Settings, covariate: bool, frozen: bool = False)
             "Engine",
             STATS_ENGINES,
             disabled=frozen,
-            format_func=ENGINE_LABELS.get,
+            format_func=ENGINE_LABELS.__getitem__,
             required=True,
             help="Frequentist: p-values and confidence intervals. Bayesian: the chance each "
             "treatment beats the control and the expected loss of shipping it.",
@@ -75,7 +77,7 @@ def analysis_controls(settings: Settings, covariate: bool, frozen: bool = False)
         )
 
 
-def _bound(key: str, value: object, default: object, frozen: bool) -> dict[str, object]:
+def _bound(key: str, value: object, default: object, frozen: bool) -> Bound:
     """url_bound for a live view; a frozen one shows the value under its own key, so the pin's
     settings never reach the URL or the live readout's widget state."""
     if frozen:

@@ -24,8 +24,8 @@ from pages.ui import storage
 EXPERIMENTS_TOML = "experiments.toml"
 RESULT = "splits_result"
 COLUMNS = {
-    "experiment": "Experiment",
-    "variant": "Variant",
+    "experiment": st.column_config.Column("Experiment"),
+    "variant": st.column_config.Column("Variant"),
     "units": st.column_config.NumberColumn("Units", format="localized"),
     "observed_share": st.column_config.NumberColumn("Observed share", format="percent"),
     "planned_share": st.column_config.NumberColumn(

@@ -1,27 +1,89 @@
 """Every user-visible state of a page lives in the query string, so a pasted link reopens it.
 
-Widgets start from the URL (read and validated by the page) and write their new value back on
-change (`url_bound`); the navigation menu drops parameters, so `carry_params` brings the
-workspace and the settings along on a page switch; `view_query` is the query of a view.
+Widgets start from the URL (each value checked once by `choice`/`choices`, which report a value
+outside the allowed ones through `reject`) and write their new value back on change
+(`url_bound`); the navigation menu drops parameters, so `carry_params` brings the workspace and
+the settings along on a page switch; `view_query` is the query of a view.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Collection
+from typing import Any, TypedDict
 
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
 from nsexp.analysis.settings import QUERY_KEYS, Settings
+from nsexp.errors import echo
+from nsexp.report.text import md_escape
 
 CARRIED = ("workspace", *(k for k in QUERY_KEYS if k != "bootstrap"))
 # What the Readout page reopens when the menu brings you back to it without a link.
 REOPENED = {"readout": ("experiment", "variant")}
+LISTED = 10  # allowed values named in a warning before "and N more"
 
 
-def url_bound(
-    key: str, value: Any, default: Any = None, clears: tuple[str, ...] = ()
-) -> dict[str, Any]:
+class Bound(TypedDict, total=False):
+    """The keyword arguments that bind a widget to its query parameter (a frozen widget gets
+    only its key)."""
+
+    key: str
+    on_change: Callable[..., None]
+    args: tuple[Any, ...]
+
+
+def choice(key: str, allowed: Collection[str], what: str, instead: str) -> str | None:
+    """The link's value of `key` when it is one of `allowed`, else None (also when absent); a
+    value outside them is reported by `reject`. `what` names the kind of value ("a status"),
+    `instead` says what the page shows then."""
+    value = st.query_params.get(key)
+    if value is None or value in allowed:
+        return value
+    reject(key, [value], allowed, what, instead)
+    return None
+
+
+def choices(key: str, allowed: Collection[str], what: str, instead: str) -> list[str]:
+    """The link's values of a repeated parameter that are among `allowed`; the others are
+    reported once by `reject` and the URL keeps only the allowed ones."""
+    asked = st.query_params.get_all(key)
+    kept = [v for v in asked if v in allowed]
+    if len(kept) < len(asked):
+        reject(key, [v for v in asked if v not in allowed], allowed, what, instead)
+        if kept:
+            st.query_params[key] = kept
+    return kept
+
+
+def reject(key: str, values: list[str], allowed: Collection[str], what: str, instead: str) -> None:
+    """One warning naming the parameter, the values not understood (each cut short) and the
+    allowed ones; the parameter then leaves the URL. The message is composed as plain text and
+    shown through `warn`, the one way a link's text reaches the page."""
+    shown = ", ".join(echo(v) for v in values)
+    names = list(allowed)
+    listed = ", ".join(names[:LISTED]) + (
+        f" and {len(names) - LISTED} more" if len(names) > LISTED else ""
+    )
+    warn(
+        f"The link asks for {key} = {shown}, which is not {what} "
+        f"({'one of ' + listed if names else 'there is none'}): {instead}."
+    )
+    st.query_params.pop(key, None)
+
+
+def warn(text: str) -> None:
+    """A warning about a link, its text (which may quote the link) shown as plain text."""
+    st.warning(plain(text), icon=":material/warning:")
+
+
+def plain(text: str) -> str:
+    """A message that quotes a link's values, as Markdown that shows it as the text it is: the
+    one way text from a link reaches a page."""
+    return md_escape(text)
+
+
+def url_bound(key: str, value: Any, default: Any = None, clears: tuple[str, ...] = ()) -> Bound:
     """Keyword arguments that keep a widget and the query parameter `key` in step, with ids in
     the URL whatever the widget shows: the widget starts from `value` and writes its new value
     back on change; the default leaves the URL clean, and a change drops the parameters in

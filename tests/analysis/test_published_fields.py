@@ -97,4 +97,4 @@ def test_markdown_and_page_table_name_a_figure_alike(engine: str) -> None:
     table = metric_table([], settings).columns
     assert set(headers(settings)) <= set(table)
     assert set(compact_columns(settings)) <= set(table)
-    assert "Adjusted CI (90%)" in table and "CI (90%)" in table
+    assert "Adjusted CI (90%, Holm)" in table and "CI (90%)" in table

@@ -235,7 +235,7 @@ def test_reasons_name_metrics_and_figures(scenarios: Readout) -> None:
     vanity = reasons(scenarios, "vanity_flat")
     assert vanity.startswith("clicks +10.0% [")
     assert "but the North Star lessons moved 0.0% [−1.1%, +1.1%], p = 1.00" in vanity
-    assert "its 90% equivalence interval [−0.9%, +0.9%] lies inside its ±2% threshold" in vanity
+    assert "its 90% confidence interval [−0.9%, +0.9%] lies inside its ±2% threshold" in vanity
     assert "inside its ±2% threshold: flat" in vanity
     small = reasons(scenarios, "vanity_small")
     assert small.startswith("clicks +33.3% [") and "inconclusive; about " in small

@@ -22,6 +22,7 @@ from nsexp.report.figures import bootstrap_table
 from nsexp.report.json import experiment_dict, experiment_from_dict
 from nsexp.report.portfolio import filter_portfolio, portfolio_counts, portfolio_table
 from nsexp.report.segments import heterogeneity_row, segment_frame, segment_table
+from nsexp.report.text import md_escape
 from nsexp.store import pins
 from pages.ui import loaders
 
@@ -44,7 +45,7 @@ def test_sequential_from_the_url_and_the_toggle(open_app: AppOpener, demo_copy: 
     expected = expected_table(demo_copy, "push_reminders", "daily", sequential=True)
     assert shown_table(at).equals(expected)
     assert "always-valid interval (sequential)" in texts(at)
-    assert "Lift, 95% always-valid CI" in at.get("vega_lite_chart")[1].proto.spec
+    assert "Lift, 95% always-valid interval" in at.get("vega_lite_chart")[1].proto.spec
     assert "Sequential testing: intervals and p-values" in methods_text(at)
     assert "sequential=true" in at.code[0].value
 
@@ -146,7 +147,7 @@ def test_segment_view(open_app: AppOpener, demo_copy: Path) -> None:
     )
     frame = segment_frame(sr, "push_reminders", "daily")
     assert frame["segment"].to_list() == ["android", "ios", "web"]
-    assert pl.from_pandas(at.dataframe[1].value).equals(segment_table(frame))
+    assert pl.from_pandas(at.dataframe[1].value).equals(segment_table(frame, Settings()))
     het = heterogeneity_row(sr, "push_reminders", "daily")
     assert het is not None
     assert any("Cochran's Q across 3 segments" in a.value for a in [*at.info, *at.warning])
@@ -161,7 +162,8 @@ def test_segment_view(open_app: AppOpener, demo_copy: Path) -> None:
 def test_bad_segment_warns(open_app: AppOpener) -> None:
     at = open_app(PAGE, {"experiment": "push_reminders", "segment": "country"})
     assert not at.exception
-    assert any("no segment column 'country'" in w.value for w in at.warning)
+    said = md_escape("The link asks for segment = 'country', which is not a segment column of")
+    assert any(said in w.value and "one of platform" in w.value for w in at.warning)
     assert at.selectbox(key="segment").value is None
     assert "segment" not in at.query_params
 

@@ -14,6 +14,7 @@ from nsexp.analysis.settings import Settings
 from nsexp.io import load_dataset
 from nsexp.learning.proxies import cumulative_impact
 from nsexp.report.scoreboard import scoreboard_frame, scoreboard_table
+from nsexp.report.text import md_escape
 
 PAGE = "pages/north_star.py"
 
@@ -57,7 +58,9 @@ def test_choosing_a_metric_shows_its_scatter_against_its_parent(open_app: AppOpe
 def test_unknown_metric_in_the_link_is_explained(open_app: AppOpener) -> None:
     at = open_app(PAGE, {"node": "nope"})
     assert not at.exception
-    assert any("no metric 'nope'" in w.value for w in at.warning)
+    said = md_escape("The link asks for node = 'nope', which is not a metric under the North Star")
+    assert any(said in w.value for w in at.warning)
+    assert "node" not in at.query_params
     assert at.selectbox[0].value is None
 
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from app_helpers import unescape
 from helpers import AppOpener, copy_demo
 from streamlit.testing.v1 import AppTest
 
@@ -19,6 +18,7 @@ from nsexp.report.portfolio import (
     portfolio_table,
     vanity_sentence,
 )
+from nsexp.report.text import md_escape
 from nsexp.store import workspaces as workspace
 
 PAGE = "pages/portfolio.py"
@@ -139,6 +139,20 @@ def test_bad_filters_warn_and_are_ignored(open_app: AppOpener, readout: Readout)
     assert "owner" not in at.query_params
 
 
+def test_a_rejected_link_value_is_named_cut_short_and_shown_inert(open_app: AppOpener) -> None:
+    payload = "![x](https://host.invalid/a.png) [sign in](https://host.invalid)" + "x" * 200
+    at = open_app(PAGE, {"status": payload, "verdict": ["flat", "**bold**"]})
+    assert not at.exception
+    status, verdict = (w.value for w in at.warning)  # one warning per parameter
+    assert status.startswith("The link asks for status = ")
+    assert "(one of running, concluded, all)" in status
+    assert "![" not in status and "](" not in status  # no image, no link can form
+    assert md_escape(payload[:40] + "…") in status and "x" * 41 not in status
+    assert md_escape("verdict = '**bold**', which is not a verdict (one of invalid,") in verdict
+    assert "status" not in at.query_params and at.query_params["verdict"] == "flat"
+    assert at.button_group(key="status").value == "running"
+
+
 def test_bad_workspace_falls_back_to_the_bundled_data(open_app: AppOpener) -> None:
     at = open_app(PAGE, {"workspace": "../../etc"})
     assert not at.exception
@@ -162,9 +176,8 @@ def test_workspace_parameter_reads_that_workspace_and_links_carry_it(
     readout = open_app(
         "pages/readout.py", {"workspace": info.id, "experiment": "hearts_system"}, data=root
     )
-    assert f"There is no experiment 'hearts_system' in workspace {info.id}" in (
-        unescape(readout.warning[0].value)
-    )
+    said = f"experiment = 'hearts_system', which is not an experiment in workspace {info.id}"
+    assert md_escape(said) in readout.warning[0].value
 
 
 def test_broken_data_shows_the_message_not_a_traceback(open_app: AppOpener, tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from app_helpers import PAGE, expected_table, shown_table, texts, unescape
+from app_helpers import PAGE, expected_table, shown_table, texts
 from helpers import AppOpener, copy_demo
 from streamlit.testing.v1 import AppTest
 
@@ -19,6 +19,7 @@ from nsexp.analysis.verdict import VERDICT_LABELS
 from nsexp.io import load_dataset
 from nsexp.learning.history import readout_learning
 from nsexp.report.figures import metric_table
+from nsexp.report.text import md_escape
 from nsexp.store import pins
 
 
@@ -52,11 +53,13 @@ def test_verdict_card_names_its_interval_level(open_app: AppOpener) -> None:
         "animated_onboarding"
     ]
     ns = e.treatments[0].north_star
-    card = f"90% interval, adjusted for the metrics tested {fmt.pct_ci(*ns.decision_interval)}"
+    tests = ns.family_size or 0
+    adjusted = f", adjusted for {tests} tests (Holm)" if tests > 1 else ""  # one needs none
+    card = f"90% confidence interval{adjusted} {fmt.pct_ci(*ns.decision_interval)}"
     assert any(c.value.startswith(card) for c in at.caption)
     reasons = texts(at)
     assert (
-        f"80% equivalence interval {fmt.pct_ci(ns.equivalence_ci_low, ns.equivalence_ci_high)}"
+        f"80% confidence interval {fmt.pct_ci(ns.equivalence_ci_low, ns.equivalence_ci_high)}"
         in reasons
     )
 
@@ -101,7 +104,8 @@ def test_controls_change_the_figures_and_the_url(open_app: AppOpener, demo_copy:
 def test_unknown_experiment_gets_a_message_and_a_way_back(open_app: AppOpener) -> None:
     at = open_app(PAGE, {"experiment": "no_such_test"})
     assert not at.exception
-    assert "There is no experiment 'no_such_test'" in unescape(at.warning[0].value)
+    said = "The link asks for experiment = 'no_such_test', which is not an experiment in"
+    assert md_escape(said) in at.warning[0].value
     assert "Back to the portfolio" in [p.value for p in at.page_link]
     assert at.selectbox(key="experiment").value is None
     assert "experiment" not in at.query_params
@@ -110,7 +114,7 @@ def test_unknown_experiment_gets_a_message_and_a_way_back(open_app: AppOpener) -
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ({"variant": "control"}, "has no treatment 'control'"),
+        ({"variant": "control"}, "variant = 'control', which is not a treatment of experiment"),
         ({"alpha": "0.9"}, "not a significance level"),
         ({"alpha": "abc"}, "not a significance level"),
         ({"correction": "bonferroni"}, "not one of holm, bh, none"),
@@ -125,7 +129,7 @@ def test_bad_values_warn_and_fall_back_to_the_default(
 ) -> None:
     at = open_app(PAGE, {"experiment": "push_reminders", **query})
     assert not at.exception
-    assert any(message in w.value for w in at.warning)
+    assert any(md_escape(message) in w.value for w in at.warning)
     assert shown_table(at).equals(expected_table(demo_copy, "push_reminders", "daily"))
     assert not set(query) & set(at.query_params)
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pytest
-from helpers import REPO, CliRunner, make_units, write_frame, write_metrics
+from helpers import DEMO_DATA, REPO, CliRunner, make_units, write_frame, write_metrics
 from scipy import stats
 
 from nsexp.analysis.verdict import VERDICT_LABELS, VERDICTS
@@ -119,14 +119,14 @@ def test_table_and_markdown(data_dir: Path, run_cli: CliRunner) -> None:
     assert md.startswith("# Experiment readout — North Star: lessons")
     assert "## checkout (`checkout`)" in md
     assert all(f"**{v}**" in md for v in verdicts)
-    header = "| Metric | Role | Control | Treatment | Difference | Lift | Adjusted CI (95%) |"
+    header = "| Metric | Role | Control | Treatment | Difference | Lift | Adjusted CI (95%, Holm) |"
     assert header + " p (adjusted) |" in md
     assert "| clicks" in md and "## Methods" in md
 
 
 def test_alpha_sets_the_interval_level(data_dir: Path, run_cli: CliRunner) -> None:
     code, md, _ = run_cli("readout", data_dir, "--format", "markdown", "--alpha", "0.1")
-    assert code == 0 and "| Adjusted CI (90%) |" in md
+    assert code == 0 and "| Adjusted CI (90%, Holm) |" in md
     doc = read_json(run_cli, data_dir, "--alpha", "0.1", "--correction", "bh")
     assert (doc["settings"]["alpha"], doc["settings"]["correction"]) == (0.1, "bh")
 
@@ -180,3 +180,20 @@ def test_python_m_nsexp_on_the_demo_data() -> None:
     assert seen == set(VERDICTS)  # the demo portfolio shows every verdict
     for e in doc["experiments"]:
         check_fields(e, EXPERIMENT_FIELDS, e["experiment"])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("readout", DEMO_DATA),
+        ("tree", DEMO_DATA),
+        ("proxies", DEMO_DATA),
+        ("plan", "--proportion", "0.2", "--daily-units", "1000", "--effect", "0.05"),
+    ],
+)
+def test_every_json_document_carries_its_schema_version(
+    run_cli: CliRunner, args: tuple[str | Path, ...]
+) -> None:
+    code, out, err = run_cli(*args, "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["schema_version"] == 1

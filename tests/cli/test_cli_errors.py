@@ -717,6 +717,13 @@ PLAN_CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("--effect 1e-300", "too small to detect", "larger --effect"),
     ),
     "huge_effect": ((*MEAN, "--effect", "1e300"), ("--effect 1e+300", "at most ±10")),
+    "no_metrics": ((*MEAN, "--effect", "0.1", "--metrics", "0"), ("--metrics", "1 to 10,000")),
+    "nan_skewness": ((*MEAN, "--effect", "0.1", "--skewness", "nan"), ("--skewness nan",)),
+    "huge_skewness": ((*MEAN, "--effect", "0.1", "--skewness", "1e6"), ("--skewness", "±10000")),
+    "skewness_of_a_proportion": (
+        ("--proportion", "0.2", "--effect", "0.1", "--skewness", "2"),
+        ("--skewness is for mean metrics",),
+    ),
     "huge_mean_and_variance": (
         ("--baseline-mean", "1e308", "--baseline-variance", "1e308", "--effect", "0.02"),
         ("--baseline-mean 1e+308", "other units"),

@@ -42,26 +42,32 @@ def metric(role: str = "leading", **fields: object) -> MetricResult:
         "p_value": 0.0001,
         "p_adjusted": 0.0004,
         "significant": True,
+        "better": True,
+        "worse": False,
         "note": None,
     }
     return result(**(base | fields))
 
 
 @pytest.mark.parametrize(
-    ("direction", "effect", "significant", "expected"),
+    ("better", "worse", "significant", "effect", "expected"),
     [
-        ("increase", 0.1, True, "better"),
-        ("increase", -0.1, True, "worse"),
-        ("decrease", -0.1, True, "better"),
-        ("decrease", 0.1, True, "worse"),
-        ("increase", 0.1, False, "not_significant"),
-        ("increase", None, None, "no_estimate"),
+        (True, False, True, 0.1, "better"),
+        (False, True, True, 0.1, "worse"),  # a rise in a metric where lower is better
+        (False, False, False, 0.1, "not_significant"),
+        (None, None, None, None, "no_estimate"),
     ],
 )
-def test_outcome_follows_the_metric_direction(
-    direction: str, effect: float | None, significant: bool | None, expected: str
+def test_outcome_reads_the_better_and_worse_the_readout_decided(
+    better: bool | None,
+    worse: bool | None,
+    significant: bool | None,
+    effect: float | None,
+    expected: str,
 ) -> None:
-    m = metric(direction=direction, rel_effect=effect, abs_effect=effect, significant=significant)
+    m = metric(
+        better=better, worse=worse, significant=significant, rel_effect=effect, abs_effect=effect
+    )
     assert m.outcome == expected
 
 
@@ -97,6 +103,7 @@ def test_metric_table_formats_for_people() -> None:
             p_value=0.034,
             p_adjusted=0.2,
             significant=False,
+            better=False,
             note="few units",
         ),
     ]

@@ -123,7 +123,7 @@ def test_full_path_north_star_status(tmp_path: Path, n: int, status: str) -> Non
     assert t.treatments[0].north_star_status == status
     assert t.treatments[0].verdict == status
     reason = t.treatments[0].reasons[0].text
-    assert "lessons" in reason and "90% equivalence interval" in reason and "±2%" in reason
+    assert "lessons" in reason and "90% confidence interval" in reason and "±2%" in reason
     if status == "inconclusive":
         d = 0.02 * xc.mean() / math.sqrt((vc + vt) / 2)
         need = NormalIndPower().solve_power(

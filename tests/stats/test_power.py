@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import math
+from fractions import Fraction
+
 import numpy as np
 import pytest
+from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.proportion import power_proportions_2indep
 
 from nsexp.stats.arms import ArmSums
 from nsexp.stats.compare import compare
 from nsexp.stats.equivalence import units_needed
-from nsexp.stats.power import days_needed, mde, plan, proportion_plan
+from nsexp.stats.power import alpha_per_test, days_needed, mde, plan, proportion_plan
 from nsexp.stats.validity import MIN_UNITS
 
 
@@ -135,3 +140,54 @@ def test_plan_refuses_an_impossible_treatment_rate(run_cli) -> None:
     assert "treatment rate of 1.25" in err
     with pytest.raises(ValueError, match="not a proportion"):
         proportion_plan(0.5, 100, -1.0)
+
+
+@pytest.mark.parametrize("correction", ["holm", "bh"])
+@pytest.mark.parametrize(("variants", "metrics"), [(2, 1), (2, 5), (3, 4)])
+def test_alpha_per_test_is_the_corrections_worst_case(
+    correction: str, variants: int, metrics: int
+) -> None:
+    """statsmodels' multipletests: when the planned test is the only true effect (every other
+    p-value 1), Holm and BH reject it exactly when p < alpha_per_test, alpha / m."""
+    m = (variants - 1) * metrics
+    a = alpha_per_test(0.05, variants, metrics, correction)  # type: ignore[arg-type]
+    method = {"holm": "holm", "bh": "fdr_bh"}[correction]
+    for p, expected in ((a * 0.999, True), (a * 1.001, False)):
+        reject = multipletests([p, *[1.0] * (m - 1)], alpha=0.05, method=method)[0]
+        assert reject[0] == expected
+    assert alpha_per_test(0.05, variants, metrics, "none") == 0.05
+
+
+def test_plan_for_five_metrics_is_the_t_plan_at_alpha_over_five() -> None:
+    d = 0.02 * 5.2 / np.sqrt(30.0)
+    n = TTestIndPower().solve_power(effect_size=d, alpha=0.01, power=0.8, ratio=1.0)
+    result = plan(5.2, 30.0, 3_000, 0.02, metrics=5)
+    assert result.units_per_arm == int(np.ceil(n))
+    assert result.alpha_per_comparison == pytest.approx(0.01)
+    none = plan(5.2, 30.0, 3_000, 0.02, metrics=5, correction="none")
+    assert none.units_per_arm == plan(5.2, 30.0, 3_000, 0.02).units_per_arm
+
+
+@pytest.mark.parametrize("skew", [2.0, -3.0, 0.5])
+def test_plan_never_goes_below_kohavis_skewness_rule(skew: float) -> None:
+    """355·s² units per arm (Kohavi, Tang & Xu 2020, ch. 17), counted here in exact fractions:
+    the least n with n ≥ 355·s² (the readout's |skewness of the mean| ≤ 1/√355), or one more
+    where nsexp.stats.skew's ceil of a squared float lands just above an integer (s = 1)."""
+    rule = math.ceil(355 * Fraction(skew) ** 2)
+    result = plan(10.0, 9.0, 1_000, 0.1, skewness=skew)  # 143 per arm without the rule
+    assert rule <= result.skewness_units <= rule + 1
+    assert result.units_per_arm == max(result.skewness_units, 143)
+    assert plan(10.0, 9.0, 1_000, 0.1, skewness=0.1).units_per_arm == 143
+
+
+def test_plan_json_names_its_family_and_skewness(run_cli) -> None:
+    args = ("--baseline-mean", "10", "--baseline-variance", "9", "--effect", "0.1")
+    more = ("--daily-units", "1000", "--metrics", "3", "--variants", "3", "--skewness", "2")
+    code, out, _ = run_cli("plan", *args, *more, "--correction", "bh", "--format", "json")
+    data = json.loads(out)
+    assert code == 0
+    assert data["metrics"] == 3 and data["correction"] == "bh"
+    assert data["alpha_per_comparison"] == pytest.approx(0.05 / 6)
+    assert data["skewness_units"] == data["units_per_arm"] == 1421
+    code, text, _ = run_cli("plan", *args, *more)
+    assert "Kohavi" in text and "1,421 units per arm" in text and "α/6" in text

@@ -8,10 +8,12 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import DEMO_DATA
 
+from nsexp.analysis import priors
 from nsexp.analysis.methods import methods
 from nsexp.analysis.readout import Readout, build_readout
 from nsexp.analysis.settings import Settings
@@ -21,6 +23,7 @@ from nsexp.report.json import experiment_dict
 from nsexp.store import pins
 
 DATA = DEMO_DATA
+PRIOR_FIELDS = ("mean", "sd", "source", "comparisons")
 WHEN = dt.datetime(2026, 11, 20, 14, 30, 5, tzinfo=dt.UTC)
 
 
@@ -154,3 +157,51 @@ def test_pins_do_not_change_the_data(workspace: Path) -> None:
     after = load_dataset(workspace)
     assert after.fingerprint == before.fingerprint
     assert list(after.experiments) == ["dark_mode"]
+
+
+def test_pins_carry_their_schema_version(workspace: Path) -> None:
+    pin = pins.pin_readout(workspace, readout_of(workspace), "dark_mode", None, now=WHEN)
+    assert pin.schema_version == 1
+    assert json.loads((workspace / "pins" / f"{pin.id}.json").read_text())["schema_version"] == 1
+
+
+def as_version_0(raw: dict[str, Any]) -> dict[str, Any]:
+    """A pin file as nsexp wrote it before schema_version: no version, the settings of the time
+    (alpha and correction), no engine nor better/worse per metric."""
+    old = {k: v for k, v in raw.items() if k != "schema_version"}
+    old["settings"] = {k: raw["settings"][k] for k in ("alpha", "correction")}
+    dropped = ("engine", "better", "worse", *(f"prior_{k}" for k in PRIOR_FIELDS))
+    old["payload"] = raw["payload"] | {
+        "comparisons": [
+            c
+            | {"metrics": [{k: v for k, v in m.items() if k not in dropped} for m in c["metrics"]]}
+            for c in raw["payload"]["comparisons"]
+        ]
+    }
+    return old
+
+
+def test_a_pin_without_schema_version_is_version_0_and_still_opens(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copy(DATA / "push_reminders.parquet", workspace)  # metrics that moved both ways
+    monkeypatch.setattr(priors, "PRIOR_SD", 0.3)  # the default prior of version 0's time
+    readout = readout_of(workspace, Settings(alpha=0.1, correction="bh"))
+    pin = pins.pin_readout(workspace, readout, "push_reminders", None, now=WHEN)
+    path = workspace / "pins" / f"{pin.id}.json"
+    path.write_text(json.dumps(as_version_0(json.loads(path.read_text()))))
+    old = pins.load_pin(workspace, pin.id)
+    assert old == pin  # read into today's shape: settings, engines, better and worse as pinned
+    moved = {(t.variant, m.metric): m.moved for t in old.readout().treatments for m in t.metrics}
+    live = readout.experiments["push_reminders"]
+    assert moved == {(t.variant, m.metric): m.moved for t in live.treatments for m in t.metrics}
+    assert {"better", "worse", None} == set(moved.values())
+    assert pins.list_pins(workspace) == [pin]
+
+
+def test_a_pin_of_a_newer_schema_is_refused(workspace: Path) -> None:
+    pin = pins.pin_readout(workspace, readout_of(workspace), "dark_mode", None, now=WHEN)
+    path = workspace / "pins" / f"{pin.id}.json"
+    path.write_text(json.dumps(json.loads(path.read_text()) | {"schema_version": 2}))
+    with pytest.raises(InputError, match="has schema version 2, which this nsexp does not know"):
+        pins.load_pin(workspace, pin.id)
