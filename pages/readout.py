@@ -153,8 +153,8 @@ def earlier_pins(ctx: DataContext, experiment_id: str) -> None:
     ):
         for p in earlier:
             st.button(
-                f"{when(p.created_at)} · {md_code(p.variant)} · α = {p.analysis_settings.alpha:g}, "
-                f"{p.analysis_settings.correction}",
+                f"{when(p.created_at)} · {md_code(p.variant or '')} · "
+                f"α = {p.analysis_settings.alpha:g}, {p.analysis_settings.correction}",
                 key=f"open_pin_{p.id}",
                 type="tertiary",
                 icon=":material/push_pin:",
@@ -237,6 +237,7 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
         st.segmented_control(
             "Treatment on view",
             treatments,
+            format_func=md_escape,
             required=True,
             **url.url_bound("variant", requested_variant or treatments[0], treatments[0]),
         )
