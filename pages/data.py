@@ -10,6 +10,7 @@ import streamlit as st
 from nsexp.config.catalog import Catalog
 from nsexp.errors import InputError
 from nsexp.format import count
+from nsexp.report.text import md_escape
 from nsexp.store import workspaces as ws
 from pages.ui import frame, identity, loaders, nav, storage
 from pages.ui.setup import guided_setup
@@ -146,7 +147,7 @@ try:
     seen = loaders.overview(ctx)
 except InputError as exc:
     shown_above = storage.shown(exc, current, data_root)
-    st.error(shown_above, icon=":material/error:")
+    st.error(md_escape(shown_above), icon=":material/error:")
     seen = None
 
 if seen is not None:
@@ -155,7 +156,9 @@ if seen is not None:
     cols[1].metric("Units", count(seen.units))
     cols[2].metric("Metrics", count(seen.metrics.height))
     cols[3].metric("Data files", count(seen.files))
-    st.markdown(f"North Star: **{seen.north_star}** · data fingerprint `{seen.fingerprint}`")
+    st.markdown(
+        f"North Star: **{md_escape(seen.north_star)}** · data fingerprint `{seen.fingerprint}`"
+    )
     st.page_link(
         nav.PORTFOLIO,
         label="Open the portfolio of this data",
@@ -221,7 +224,8 @@ except InputError as exc:
     problem, uploaded = exc, {}
 if problem is not None:
     st.warning(
-        f"Not saved yet: {storage.shown(problem, current, data_root)}", icon=":material/block:"
+        md_escape(f"Not saved yet: {storage.shown(problem, current, data_root)}"),
+        icon=":material/block:",
     )
 elif uploaded and ws.CATALOG not in uploaded:
     guided_setup(data_root, uploaded)
@@ -248,12 +252,13 @@ try:
     catalog = ws.catalog_from_text(text)
 except InputError as exc:
     if exc.message != shown_above:
-        st.error(exc.message, icon=":material/error:")
+        st.error(md_escape(exc.message), icon=":material/error:")
     catalog = None
 if catalog is not None:
     roles = [m.role for m in catalog.metrics.values()]
     st.success(
-        f"Valid catalog: {len(roles)} metrics, North Star **{catalog.north_star.label}**, "
+        f"Valid catalog: {len(roles)} metrics, "
+        f"North Star **{md_escape(catalog.north_star.label)}**, "
         f"{roles.count('leading')} leading, {roles.count('vanity')} vanity, "
         f"{roles.count('guardrail')} guardrail.",
         icon=":material/check_circle:",

@@ -42,8 +42,8 @@ if experiments < 2:
 predictive = [edge_name(e) for e in edges if e.label == "predictive"]
 vanity = [edge_name(e) for e in edges if e.label == "vanity"]
 st.markdown(
-    f"**Predictive:** {', '.join(predictive) or 'none yet'}  \n"
-    f"**Behave as vanity:** {', '.join(vanity) or 'none'}"
+    f"**Predictive:** {md_escape(', '.join(predictive) or 'none yet')}  \n"
+    f"**Behave as vanity:** {md_escape(', '.join(vanity) or 'none')}"
 )
 
 st.subheader("Every edge, ranked by how well the input predicts what it should drive")

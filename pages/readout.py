@@ -15,6 +15,7 @@ from nsexp.analysis.settings import DEFAULT, Settings
 from nsexp.errors import InputError
 from nsexp.report.csv import readout_csv
 from nsexp.report.markdown import experiment_markdown
+from nsexp.report.text import md_code, md_escape
 from nsexp.stats.multiplicity import CORRECTION_NAMES
 from nsexp.store import pins
 from nsexp.store.storage import new_delete_code
@@ -156,8 +157,8 @@ def earlier_pins(ctx: DataContext, experiment_id: str) -> None:
     ):
         for p in earlier:
             st.button(
-                f"{when(p.created_at)} · `{p.variant}` · α = {p.analysis_settings.alpha:g}, "
-                f"{p.analysis_settings.correction}",
+                f"{when(p.created_at)} · {md_code(p.variant or '')} · "
+                f"α = {p.analysis_settings.alpha:g}, {p.analysis_settings.correction}",
                 key=f"open_pin_{p.id}",
                 type="tertiary",
                 icon=":material/push_pin:",
@@ -176,7 +177,7 @@ def pin_now(ctx: DataContext, settings: Settings, experiment_id: str, variant: s
             ctx.path, readout, experiment_id, variant, delete_code=record, owner=owner
         )
     except (InputError, OSError) as exc:
-        st.error(f"Could not pin the readout: {exc}", icon=":material/error:")
+        st.error(md_escape(f"Could not pin the readout: {exc}"), icon=":material/error:")
         return
     pinned_query = url.view_query(ctx.workspace, DEFAULT, pin=pin.id)
     st.success(
@@ -246,6 +247,7 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
         st.segmented_control(
             "Treatment on view",
             treatments,
+            format_func=md_escape,
             required=True,
             **url.url_bound("variant", requested_variant or treatments[0], treatments[0]),
         )

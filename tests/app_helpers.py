@@ -42,5 +42,6 @@ def texts(at: AppTest) -> str:
 
 
 def unescape(markdown: str) -> str:
-    """Markdown source without its backslash escapes: the text it renders."""
-    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+    """Markdown source without its backslash escapes and md_escape's invisible word joiners:
+    the text it renders."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u2060", "")

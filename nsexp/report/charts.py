@@ -215,7 +215,7 @@ def timeline_chart(timeline: pl.DataFrame, threshold: float, settings: Settings)
     return alt.layer(band, rules, line).properties(height=260)
 
 
-def segment_chart(frame: pl.DataFrame, threshold: float, column: str) -> Chart:
+def segment_chart(frame: pl.DataFrame, threshold: float) -> Chart:
     """The North Star's lift with its adjusted interval in each segment (nsexp.report.segments
     segment_frame), zero and the ±practical_threshold marked."""
     data = frame.drop_nulls("rel_effect")
@@ -223,9 +223,11 @@ def segment_chart(frame: pl.DataFrame, threshold: float, column: str) -> Chart:
     data = data.with_columns(
         pl.Series("lift_text", [f"{fmt.pct(e)} {fmt.pct_ci(lo, hi)}" for e, lo, hi in figures])
     )
-    y = alt.Y("segment:N", title=column, sort=None)
+    # The column's name stays out of tooltip titles, which Vega-Lite writes into an expression
+    # (a backslash or quote in it breaks the chart): the page's caption names it.
+    y = alt.Y("segment:N", title=None, sort=None)
     tooltip = [
-        alt.Tooltip("segment:N", title=column),
+        alt.Tooltip("segment:N", title="Segment"),
         alt.Tooltip("lift_text:N", title="North Star lift"),
         alt.Tooltip("units:Q", title="Units", format=","),
     ]

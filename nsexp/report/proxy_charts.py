@@ -69,18 +69,24 @@ def edge_scatter(
 def _scatter(
     points: pl.DataFrame, edge: Edge, x_name: str, y_name: str, width: int | None
 ) -> Chart:
-    x = alt.X("effect:Q", title=f"{x_name} effect", axis=alt.Axis(format="+.0%"))
-    y = alt.Y("parent_effect:Q", title=f"{y_name} effect", axis=alt.Axis(format="+.0%"))
+    # The metrics' names are data fields and the chart's title, never an encoding's title:
+    # Vega-Lite writes those into tooltip and description expressions, where a backslash or a
+    # quote in a label breaks the chart.
+    x = alt.X("effect:Q", title="Effect on the input", axis=alt.Axis(format="+.0%"))
+    y = alt.Y("parent_effect:Q", title="Effect on what it drives", axis=alt.Axis(format="+.0%"))
+    points = points.with_columns(x_name=pl.lit(x_name), y_name=pl.lit(y_name))
     tooltip = [
         alt.Tooltip("experiment:N"),
         alt.Tooltip("variant:N"),
-        alt.Tooltip("effect:Q", format="+.1%", title=x_name),
-        alt.Tooltip("parent_effect:Q", format="+.1%", title=y_name),
+        alt.Tooltip("x_name:N", title="Input"),
+        alt.Tooltip("effect:Q", format="+.1%", title="Its effect"),
+        alt.Tooltip("y_name:N", title="Drives"),
+        alt.Tooltip("parent_effect:Q", format="+.1%", title="Effect there"),
     ]
     base = alt.Chart(points)
     colour = alt.Color(
         "moved:N",
-        title=x_name,
+        title="The input",
         scale=alt.Scale(domain=["moved", "did not move"], range=["#1565c0", "#90a4ae"]),
     )
     x_bars = base.mark_rule(opacity=0.35).encode(x="x_low:Q", x2="x_high:Q", y="parent_effect:Q")
@@ -172,7 +178,7 @@ def impact_chart(impact: Impact) -> Chart:
         alt.Chart(long)
         .mark_point(size=80, filled=True)
         .encode(
-            x=alt.X("lift:Q", title=f"{impact.metric} lift", axis=alt.Axis(format="+.1%")),
+            x=alt.X("lift:Q", title="North Star lift", axis=alt.Axis(format="+.1%")),
             y=y,
             color=alt.Color(
                 "estimate:N",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 # What a terminal acts on rather than shows: C0 controls but the line feed (ESC starts the
@@ -45,14 +46,20 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str
 
 
 _MD_SPECIAL = frozenset("\\`*_<>|$:~#&")
+# Where GitHub-flavoured Markdown (Streamlit's) finds a link in plain text, escapes or not: a
+# scheme before its ':', 'www' before its '.', the '@' of an e-mail address.
+_AUTOLINK_START = re.compile(r"(?i)(?:https?|ftp|mailto|xmpp)(?=:)|www(?=\.)|(?=@)")
+_WORD_JOINER = "\u2060"  # invisible; splits what the autolink finder reads as one run
 
 
 def md_escape(text: str) -> str:
     """Text (names, labels, hypotheses, variants, or a sentence quoting them) as inert
-    Markdown: emphasis, code, HTML, table cells, LaTeX, emoji codes, autolinks (their ':') and
-    headings are backslash-escaped, a link or image cannot form ('](' and '![' are broken), and
-    line breaks become spaces. Brackets alone stay, so '[+5.2%, +11.0%]' reads as it is."""
-    flat = " ".join(str(text).split())
+    Markdown, the one way user text reaches Markdown: emphasis, code, HTML, table cells, LaTeX,
+    emoji codes and headings are backslash-escaped, a link or image cannot form ('](' and '!['
+    are broken), autolinks ('http:', 'www.', 'a@b.c') are split by an invisible word joiner
+    (Streamlit links them even when escaped), and line breaks become spaces. Brackets alone
+    stay, so '[+5.2%, +11.0%]' reads as it is."""
+    flat = _AUTOLINK_START.sub(lambda m: m.group(0) + _WORD_JOINER, " ".join(str(text).split()))
     out = "".join("\\" + c if c in _MD_SPECIAL else c for c in flat)
     return out.replace("](", "]\\(").replace("![", "!\\[")
 

@@ -10,6 +10,7 @@ from nsexp.analysis.settings import Settings
 from nsexp.report import charts
 from nsexp.report.figures import bootstrap_table
 from nsexp.report.segments import heterogeneity_row, segment_frame, segment_table
+from nsexp.report.text import md_escape
 from pages.ui import loaders, url
 from pages.ui.frame import DataContext
 
@@ -39,7 +40,9 @@ def segment_section(
     sr = loaders.segment_view(ctx, settings, experiment_id, column)
     table = segment_frame(sr, experiment_id, variant)
     if table.height == 0:
-        st.info(f"No segment of {column} has both arms to compare.", icon=":material/info:")
+        st.info(
+            md_escape(f"No segment of {column} has both arms to compare."), icon=":material/info:"
+        )
         return
     ns = sr.readout.catalog.north_star
     het = heterogeneity_row(sr, experiment_id, variant)
@@ -52,12 +55,14 @@ def segment_section(
         )
         i2 = "" if het["i2"] is None else f", I² = {het['i2']:.0%}"
         (st.warning if differs else st.info)(
-            f"Cochran's Q across {het['segments']} segments: "
-            f"{fmt.p_value(het['p_value'])}{i2}: {verdict}.",
+            md_escape(
+                f"Cochran's Q across {het['segments']} segments: "
+                f"{fmt.p_value(het['p_value'])}{i2}: {verdict}."
+            ),
             icon=":material/call_split:",
         )
     st.altair_chart(
-        charts.segment_chart(table, ns.practical_threshold, column),
+        charts.segment_chart(table, ns.practical_threshold),
         alt=f"North Star lift of {variant} by {column}",
     )
     st.dataframe(
@@ -66,9 +71,11 @@ def segment_section(
         alt=f"North Star of {variant} in each {column} segment",
     )
     st.caption(
-        f"{ns.label} in each {column} segment, each read out on its own. Many segments mean "
-        "many chances for one to look different by luck: trust the Q test over a single "
-        "segment's result."
+        md_escape(
+            f"{ns.label} in each {column} segment, each read out on its own. Many segments mean "
+            "many chances for one to look different by luck: trust the Q test over a single "
+            "segment's result."
+        )
     )
 
 

@@ -38,6 +38,7 @@ from nsexp.report.movement import metric_movement
 from nsexp.report.portfolio import portfolio_table
 from nsexp.report.preview import experiments_table, metrics_table, split_table, summary_head
 from nsexp.report.scoreboard import health_line, scoreboard_frame
+from nsexp.report.text import md_escape
 from pages.ui.frame import DataContext
 from pages.ui.nav import DATA
 
@@ -59,7 +60,9 @@ def _or_stop(call: Callable[P, T]) -> Callable[P, T]:
         try:
             return call(*args, **kwargs)
         except InputError as exc:
-            st.error(exc.shown_under(default_data_dir()).message, icon=":material/error:")
+            st.error(
+                md_escape(exc.shown_under(default_data_dir()).message), icon=":material/error:"
+            )
             st.page_link(DATA, label="Check the data on the Data page", icon=":material/database:")
             st.stop()
 

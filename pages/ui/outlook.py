@@ -8,13 +8,14 @@ import streamlit as st
 from nsexp import format as fmt
 from nsexp.analysis.readout import TreatmentReadout
 from nsexp.report.notes import prediction_note
+from nsexp.report.text import md_escape
 
 
 def alerts(t: TreatmentReadout) -> None:
     """Each metric far outside the history's range, as a warning above the verdict."""
     for r in t.reasons:
         if r.kind == "alert":
-            st.warning(r.text, icon=":material/troubleshoot:")
+            st.warning(md_escape(r.text), icon=":material/troubleshoot:")
 
 
 def predicted_metric(t: TreatmentReadout) -> None:
@@ -34,7 +35,7 @@ def prediction_caption(t: TreatmentReadout) -> None:
     """The prediction in one plain sentence under the North Star's figures."""
     note = prediction_note(t) if t.verdict != "invalid" else None
     if note:
-        st.caption(f"Predicted: {note}")
+        st.caption(f"Predicted: {md_escape(note)}")
 
 
 def card_reasons(t: TreatmentReadout) -> list[str]:

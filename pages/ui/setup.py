@@ -62,7 +62,7 @@ def guided_setup(data_root: Path, files: dict[str, bytes]) -> None:
     try:
         head, columns = _profiled(name, files[name])
     except InputError as exc:
-        st.error(exc.message, icon=":material/error:")
+        st.error(md_escape(exc.message), icon=":material/error:")
         return
     st.subheader("1. The columns", anchor=False)
     st.dataframe(_profile_table(columns), hide_index=True, width="stretch")
@@ -75,7 +75,7 @@ def guided_setup(data_root: Path, files: dict[str, bytes]) -> None:
     try:
         catalog, experiments = catalog_toml(setup), experiments_toml(setup)
     except InputError as exc:
-        st.error(exc.message, icon=":material/error:")
+        st.error(md_escape(exc.message), icon=":material/error:")
         return
     st.button(
         "Save and open the readout",
@@ -174,7 +174,11 @@ def _split(variant: str, arms: list[str]) -> dict[str, float]:
     with st.container(horizontal=True):
         return {
             arm: st.number_input(
-                arm, min_value=0.0, value=1.0, step=1.0, key=f"setup_share_{variant}_{arm}"
+                md_escape(arm),
+                min_value=0.0,
+                value=1.0,
+                step=1.0,
+                key=f"setup_share_{variant}_{arm}",
             )
             for arm in arms
         }
@@ -289,6 +293,6 @@ def _show_result() -> None:
         return
     message, workspace, first = result
     if message:
-        st.error(message, icon=":material/error:")
+        st.error(md_escape(message), icon=":material/error:")
         return
     st.switch_page(nav.READOUT, query_params={"workspace": workspace, "experiment": first})

@@ -17,7 +17,7 @@ from nsexp.config.setup import declare_splits
 from nsexp.errors import InputError
 from nsexp.format import count
 from nsexp.report.preview import planned_splits
-from nsexp.report.text import md_code
+from nsexp.report.text import md_code, md_escape
 from nsexp.store import workspaces as ws
 from pages.ui import storage
 
@@ -61,7 +61,7 @@ def planned_split_section(data_root: Path, current: Path, splits: pl.DataFrame) 
         changed = planned_splits(failing, pl.DataFrame(edited))
         text = declare_splits(_experiments_text(current), changed) if changed else ""
     except InputError as exc:
-        st.error(exc.message, icon=":material/error:")
+        st.error(md_escape(exc.message), icon=":material/error:")
         changed, text = {}, ""
     if changed:
         st.caption(
@@ -122,7 +122,7 @@ def _show_result() -> None:
         return
     message, workspace = st.session_state.pop(RESULT)
     if message:
-        st.error(message, icon=":material/error:")
+        st.error(md_escape(message), icon=":material/error:")
     else:
         st.success(
             f"Saved with the planned splits as workspace **{workspace}**: every page reads it "

@@ -17,6 +17,7 @@ import polars as pl
 import streamlit as st
 
 from nsexp.errors import InputError
+from nsexp.report.text import md_escape
 from nsexp.store import owned, pins, storage
 from nsexp.store import workspaces as ws
 from pages.ui import identity, nav
@@ -167,7 +168,7 @@ def manage_workspaces(root: Path, on_view: str | None) -> None:
         days = ws.ttl_seconds() / 86_400
         own = storage.mb(storage.max_owner_bytes())
     except InputError as exc:
-        st.error(exc.message, icon=":material/error:")
+        st.error(md_escape(exc.message), icon=":material/error:")
         return
     listed = (
         f"Signed in as you, this lists what you saved, wherever it is; "

@@ -15,11 +15,24 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode, urlparse
 
 import pytest
 from helpers import REPO, copy_demo
+from payloads import (
+    EXPERIMENT,
+    FILE_EXPERIMENT,
+    HOST,
+    PAGES,
+    PAYLOAD,
+    QUERY_KEYS,
+    SEGMENT,
+    VARIANT,
+    plant,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
@@ -58,13 +71,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`streamlit run app.py` on a free port over a copy of the demo data; stopped at the end."""
+@contextmanager
+def serve(data: Path, log_path: Path) -> Iterator[str]:
+    """`streamlit run app.py` on a free port over `data`, its output in `log_path`; its base URL
+    while the block runs, stopped after."""
     require_chromium()
-    data = copy_demo(tmp_path_factory.mktemp("browser") / "data")
     port = free_port()
-    log = (tmp_path_factory.getbasetemp() / "streamlit.log").open("w")
+    log = log_path.open("w")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -109,6 +122,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`streamlit run app.py` on a free port over a copy of the demo data; stopped at the end."""
+    require_chromium()
+    data = copy_demo(tmp_path_factory.mktemp("browser") / "data")
+    with serve(data, tmp_path_factory.getbasetemp() / "streamlit.log") as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -392,3 +414,83 @@ def test_guided_setup_from_a_raw_export_to_a_readout(
     page.get_by_role("heading", name="cookie_cats").wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0
     shoot(page, tmp_path, "setup_readout")
+
+
+# The planted-payload crawl (issue 19 items 4 and 5; AppTest's is test_inert_text.py): once over
+# every page, what only a browser shows: whether Markdown became a link and Vega drew the chart.
+
+
+@pytest.fixture(scope="module")
+def planted_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """The app over the planted data, and the id of the planted pin."""
+    data, pin = plant(tmp_path_factory.mktemp("planted") / "data")
+    with serve(data, tmp_path_factory.getbasetemp() / "streamlit-planted.log") as base:
+        yield base, pin
+
+
+def addresses(base: str, pin: str) -> list[str]:
+    """Each page in its default state and with every query parameter planted at once, and the
+    readout of each planted experiment, its segment and its pin."""
+    out = []
+    for page in PAGES:
+        path = f"{base}/{Path(page).stem}"
+        out += [path, f"{path}?{urlencode(dict.fromkeys(QUERY_KEYS, PAYLOAD))}"]
+    readout = f"{base}/readout?"
+    planted = {"experiment": EXPERIMENT, "variant": VARIANT, "segment": SEGMENT}
+    out += [readout + urlencode(q) for q in (planted, {"experiment": FILE_EXPERIMENT})]
+    return [*out, readout + urlencode({"pin": pin})]
+
+
+def to_host(url: str) -> bool:
+    """Whether a request goes to the payload host (its address, not a query quoting it)."""
+    return (urlparse(url).hostname or "").endswith(HOST)
+
+
+def drawing(chart: Locator, timeout: type[Exception]) -> bool:
+    """Whether Vega drew the chart (a canvas or an SVG appears) within a few seconds."""
+    try:
+        chart.locator("canvas, svg").first.wait_for(state="attached", timeout=10_000)
+    except timeout:
+        return False
+    return True
+
+
+def test_no_page_shows_a_live_link_image_or_broken_chart(
+    planted_server: tuple[str, str],
+) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
+
+    base, pin = planted_server
+    found: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        context = browser.new_context(viewport={"width": 1440, "height": 2400})
+        context.route(to_host, lambda route: route.abort())
+        page = context.new_page()
+        page.set_default_timeout(RENDER_TIMEOUT_MS)
+        errors: list[str] = []
+        fetched: list[str] = []  # requests to the payload host (aborted)
+        page.on("request", lambda r: fetched.append(r.url) if to_host(r.url) else None)
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        for address in addresses(base, pin):
+            errors.clear()
+            fetched.clear()
+            page.goto(address)
+            settle(page)
+            opened = page.locator('[data-testid="stExpander"] summary, [data-baseweb="tab"]')
+            for target in opened.all():
+                if target.is_visible():
+                    target.click(timeout=5_000, trial=False, force=True)
+            charts = page.locator('[data-testid="stVegaLiteChart"]').all()
+            drawn = [c for c in charts if drawing(c, PlaywrightTimeout)]
+            links = page.locator(f'a[href*="{HOST}"], img[src*="{HOST}"]').count()
+            vega = [e for e in errors if "vega" in e.lower() or "expression" in e.lower()]
+            if links or vega or fetched or len(drawn) < len(charts):
+                found.append(
+                    f"{address}: {links} links or images, {len(drawn)} of {len(charts)} charts "
+                    f"drawn; fetched {fetched}; {vega}"
+                )
+        browser.close()
+    assert found == []

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from app_helpers import unescape
 from helpers import APP_FILE, DEMO_DATA, AppOpener, make_units, write_frame, write_metrics
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import TextArea
@@ -74,8 +75,8 @@ def metric(at: AppTest, label: str) -> str:
 
 
 def errors(at: AppTest) -> list[str]:
-    """The text of every error element."""
-    return [e.value for e in at.error]
+    """The text of every error element, as a reader sees it (user text in it is escaped)."""
+    return [unescape(e.value) for e in at.error]
 
 
 def table(at: AppTest, column: str) -> pl.DataFrame:
@@ -236,7 +237,7 @@ def test_nothing_is_offered_for_saving_until_the_upload_is_valid(
     assert not at.exception
     assert SAVE_UPLOAD not in [b.label for b in at.button]  # nothing to save, no set-up
     assert "setup_save" not in [b.key for b in at.button]
-    assert any(fragment in w.value for w in at.warning), [w.value for w in at.warning]
+    assert any(fragment in unescape(w.value) for w in at.warning), [w.value for w in at.warning]
     assert no_workspaces(root)
     with pytest.raises(InputError) as same:
         ws.check_upload(files)  # the same rule as the save itself
