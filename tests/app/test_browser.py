@@ -456,41 +456,38 @@ def drawing(chart: Locator, timeout: type[Exception]) -> bool:
 
 
 def test_no_page_shows_a_live_link_image_or_broken_chart(
-    planted_server: tuple[str, str],
+    planted_server: tuple[str, str], browser: Browser
 ) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    from playwright.sync_api import sync_playwright
 
     base, pin = planted_server
     found: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context(viewport={"width": 1440, "height": 2400})
-        context.route(to_host, lambda route: route.abort())
-        page = context.new_page()
-        page.set_default_timeout(RENDER_TIMEOUT_MS)
-        errors: list[str] = []
-        fetched: list[str] = []  # requests to the payload host (aborted)
-        page.on("request", lambda r: fetched.append(r.url) if to_host(r.url) else None)
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        for address in addresses(base, pin):
-            errors.clear()
-            fetched.clear()
-            page.goto(address)
-            settle(page)
-            opened = page.locator('[data-testid="stExpander"] summary, [data-baseweb="tab"]')
-            for target in opened.all():
-                if target.is_visible():
-                    target.click(timeout=5_000, trial=False, force=True)
-            charts = page.locator('[data-testid="stVegaLiteChart"]').all()
-            drawn = [c for c in charts if drawing(c, PlaywrightTimeout)]
-            links = page.locator(f'a[href*="{HOST}"], img[src*="{HOST}"]').count()
-            vega = [e for e in errors if "vega" in e.lower() or "expression" in e.lower()]
-            if links or vega or fetched or len(drawn) < len(charts):
-                found.append(
-                    f"{address}: {links} links or images, {len(drawn)} of {len(charts)} charts "
-                    f"drawn; fetched {fetched}; {vega}"
-                )
-        browser.close()
+    context = browser.new_context(viewport={"width": 1440, "height": 2400})
+    context.route(to_host, lambda route: route.abort())
+    page = context.new_page()
+    page.set_default_timeout(RENDER_TIMEOUT_MS)
+    errors: list[str] = []
+    fetched: list[str] = []  # requests to the payload host (aborted)
+    page.on("request", lambda r: fetched.append(r.url) if to_host(r.url) else None)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    for address in addresses(base, pin):
+        errors.clear()
+        fetched.clear()
+        page.goto(address)
+        settle(page)
+        opened = page.locator('[data-testid="stExpander"] summary, [data-baseweb="tab"]')
+        for target in opened.all():
+            if target.is_visible():
+                target.click(timeout=5_000, trial=False, force=True)
+        charts = page.locator('[data-testid="stVegaLiteChart"]').all()
+        drawn = [c for c in charts if drawing(c, PlaywrightTimeout)]
+        links = page.locator(f'a[href*="{HOST}"], img[src*="{HOST}"]').count()
+        vega = [e for e in errors if "vega" in e.lower() or "expression" in e.lower()]
+        if links or vega or fetched or len(drawn) < len(charts):
+            found.append(
+                f"{address}: {links} links or images, {len(drawn)} of {len(charts)} charts "
+                f"drawn; fetched {fetched}; {vega}"
+            )
+    context.close()
     assert found == []
