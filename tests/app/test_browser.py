@@ -9,11 +9,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +16,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlparse
 
 import pytest
-from helpers import REPO, copy_demo
+import served
+from helpers import copy_demo
 from payloads import (
     EXPERIMENT,
     FILE_EXPERIMENT,
@@ -48,7 +44,6 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-START_TIMEOUT_S = 60
 RENDER_TIMEOUT_MS = 60_000
 
 pytestmark = pytest.mark.browser
@@ -64,64 +59,12 @@ def require_chromium() -> None:
     pytest.skip(reason)
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def serve(data: Path, log_path: Path) -> Iterator[str]:
-    """`streamlit run app.py` on a free port over `data`, its output in `log_path`; its base URL
-    while the block runs, stopped after."""
+    """The app over `data` on a free port (tests/served.py), once Chromium is known present."""
     require_chromium()
-    port = free_port()
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=REPO,
-        env={**os.environ, "NSEXP_DATA_DIR": str(data)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"streamlit exited with {process.returncode}; see {log.name}")
-            try:
-                if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not answer /_stcore/health in {START_TIMEOUT_S} s")
-            time.sleep(0.3)
+    with served.serve(data, log_path) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -7,19 +7,15 @@ signed in as himself in another browser, may neither list nor delete it; Ana del
 
 from __future__ import annotations
 
-import os
 import secrets
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from helpers import REPO, copy_demo
+from helpers import copy_demo
+from served import serve
 
 from nsexp.store import pins
 from nsexp.store.storage import access_record
@@ -31,7 +27,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 OIDC_PORT, APP_PORT = 18731, 18732  # fixed: the redirect URI is written before either starts
 ANA, BOB = "ana@example.com", "bob@example.com"
-START_TIMEOUT_S = 60
 
 pytestmark = pytest.mark.browser
 
@@ -90,47 +85,15 @@ def app(provider: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tup
     address = f"http://127.0.0.1:{APP_PORT}"
     secrets_file = base / "secrets.toml"
     secrets_file.write_text(secrets_toml(address, provider), encoding="utf-8")
-    log = (base / "streamlit.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless=true",
-            "--server.address=127.0.0.1",
-            f"--server.port={APP_PORT}",
-            "--server.fileWatcherType=none",
-            f"--secrets.files={secrets_file}",
-        ],
-        cwd=REPO,
-        env={**os.environ, "NSEXP_DATA_DIR": str(data), "AUTHLIB_INSECURE_TRANSPORT": "1"},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"streamlit exited with {process.returncode}; see {log.name}")
-            try:
-                if urllib.request.urlopen(f"{address}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not answer in {START_TIMEOUT_S} s; see {log.name}")
-            time.sleep(0.3)
+    with serve(
+        data,
+        base / "streamlit.log",
+        port=APP_PORT,
+        args=[f"--secrets.files={secrets_file}"],
+        env={"AUTHLIB_INSECURE_TRANSPORT": "1"},
+    ) as served_at:
+        assert served_at == address
         yield address, data
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")
