@@ -67,6 +67,7 @@ page = st.navigation(
     position="top",
 )
 url.carry_params(page)
+nav.tab_title(page.title)  # the page names what it shows, where it knows more (nav.tab_title)
 data = frame.data_context()
 storage.clean_on_start(str(data.root))  # staging left by a stopped server: once per process
 storage.mark_opened(data.path)  # restarts the workspace's expiry clock
