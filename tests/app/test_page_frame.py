@@ -1,5 +1,6 @@
-"""Every tab is titled with what it shows (issue 20 item 10): 'Streak Society — readout · nsexp',
-and a name in a title is plain text, the planted payload quoted as it is."""
+"""What frames every page (issue 20 item 10): each tab is titled with what it shows ('Streak
+Society (pilot) — readout · nsexp'), a name in a title as plain text (the planted payload quoted
+as it is), and the analysis sidebar only where there is an analysis to set."""
 
 from __future__ import annotations
 
@@ -55,3 +56,13 @@ def test_a_planted_name_is_plain_text_in_the_title(
     assert not at.exception
     flat = " ".join(PAYLOAD.split())
     assert titles[-1] == f"Hearts: lose a heart per mistake {flat} — readout · nsexp"
+
+
+def test_the_analysis_sidebar_is_not_on_the_data_page(open_app: AppOpener) -> None:
+    data = open_app(nav.DATA, {"alpha": "0.01"})
+    assert not data.exception
+    assert not [w.label for w in data.sidebar.button_group]
+    assert not data.sidebar.toggle
+    portfolio = open_app(nav.PORTFOLIO, {"alpha": "0.01"})
+    alpha = next(w for w in portfolio.sidebar.button_group if w.label.startswith("Significance"))
+    assert alpha.value == "0.01"
