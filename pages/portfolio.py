@@ -108,10 +108,12 @@ else:
         hide_index=True,
         key="portfolio_table",
         on_select="rerun",
-        selection_mode="single-row",
+        # a click on any cell opens its row's readout: no checkbox column that reads as
+        # "pick several"
+        selection_mode="single-cell",
         width="stretch",
         # one row per treatment; widths so every column reads whole in the ~820 px main column
-        # of a 1280 px window (a selected row opens its readout; the links stay in the data)
+        # of a 1280 px window (a clicked row opens its readout; the links stay in the data)
         column_order=["name", "variant", "badge", "north_star", "owner", "days"],
         height=min(shown.height, ROWS_SHOWN) * 35 + 38,
         column_config={
@@ -144,11 +146,11 @@ else:
     )
     st.caption(
         f"{shown.height} comparisons (a treatment against its control) of "
-        f"{shown['experiment'].n_unique()} experiments. Select a row to open its readout; the "
+        f"{shown['experiment'].n_unique()} experiments. Click a row to open its readout; the "
         "most serious verdicts come first."
     )
-    if event.selection.rows:
-        row = shown.row(event.selection.rows[0], named=True)
+    if event.selection.cells:
+        row = shown.row(event.selection.cells[0][0], named=True)
         query = url.view_query(
             ctx.workspace, settings, experiment=row["experiment"], variant=row["variant"]
         )
