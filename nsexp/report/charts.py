@@ -80,11 +80,17 @@ def percent_ticks(values: Sequence[float | None], count: int = 5) -> tuple[list[
 
 def percent_scale(values: Sequence[float | None]) -> dict[str, Any]:
     """The axis and scale of a percentage channel over these values (spread into alt.X or
-    alt.Y): round ticks from the data's range, each read to the same decimals, the domain
-    from the first tick to the last."""
+    alt.Y): round ticks from the data's range, every one drawn and read to the same decimals
+    ('0%' at zero), the domain from the first tick to the last."""
     ticks, digits = percent_ticks(values)
     return {
-        "axis": alt.Axis(values=ticks, format=f"+.{digits}%"),
+        # tickCount: Vega thins explicit values down to a smaller tick count (the theme sets
+        # one); zero reads '0%', not '+0%'
+        "axis": alt.Axis(
+            values=ticks,
+            tickCount=len(ticks),
+            labelExpr=f"datum.value === 0 ? '0%' : format(datum.value, '+.{digits}%')",
+        ),
         "scale": alt.Scale(domain=[ticks[0], ticks[-1]], nice=False, zero=False),
     }
 
@@ -276,5 +282,6 @@ def segment_chart(frame: pl.DataFrame, threshold: float) -> Chart:
             ),
         )
     )
-    # a row per segment at the forest plot's step (Vega-Lite's default squashed two to ~60 px)
-    return alt.layer(rules, ci, point).properties(height=ROW_STEP * max(data.height, 2))
+    # a row per segment at the forest plot's step, axis included (the app fits the chart to
+    # this height: Vega-Lite's default squashed two segments to ~60 px)
+    return alt.layer(rules, ci, point).properties(height=chart_height(max(data.height, 2)))

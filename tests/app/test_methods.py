@@ -155,7 +155,7 @@ def test_segment_view(open_app: AppOpener, demo_copy: Path) -> None:
     charts_drawn = at.get("vega_lite_chart")
     assert len(charts_drawn) == 3
     segment_spec = json.loads(charts_drawn[-1].proto.spec)
-    assert segment_spec["height"] >= 3 * 30  # a row per segment, not squashed to ~60 px
+    assert segment_spec["height"] >= 3 * 30 + 60  # a row per segment and the axis, not ~60 px
     assert "segment=platform" in at.code[0].value
 
     at.selectbox(key="experiment").select("dark_mode").run()  # summary data: no segments
