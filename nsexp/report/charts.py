@@ -61,7 +61,7 @@ ROW_STEP = 30
 
 
 def percent_ticks(values: Sequence[float | None], count: int = 5) -> tuple[list[float], int]:
-    """Ticks at a round step (1, 2, 2.5 or 5 × 10ⁿ) over these values and zero, about `count`
+    """Ticks at a round step (1, 2 or 5 × 10ⁿ) over these values and zero, about `count`
     of them, and the decimals of a percentage that step needs, so no two ticks read the same
     ('−7% −7% −6%') and every tick shows the same decimals."""
     shown = [v for v in values if v is not None and math.isfinite(v)] + [0.0]
@@ -70,7 +70,7 @@ def percent_ticks(values: Sequence[float | None], count: int = 5) -> tuple[list[
         low, high = low - 0.01, high + 0.01
     span = high - low
     magnitude = 10 ** math.floor(math.log10(span / count))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude * count >= span)
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude * count >= span)
     first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
     ticks = [round(i * step, 12) for i in range(first, last + 1)]
     digits = max(0, -math.floor(math.log10(step * 100) + 1e-9))
