@@ -7,7 +7,9 @@ import streamlit as st
 
 from nsexp import format as fmt
 from nsexp.learning.tree import LABEL_MEANINGS, MIN_COMPARISONS, Edge
-from nsexp.report.proxies import impact_sentence
+from nsexp.report import glossary
+from nsexp.report import impact as report_impact
+from nsexp.report.proxies import wins_sentence
 from nsexp.report.proxy_charts import edge_scatter, impact_chart, ranking_chart
 from nsexp.report.text import md_escape
 from nsexp.report.tree import PLAIN, by_correlation, edge_reason, edges_table, label_definition
@@ -72,23 +74,42 @@ for start in range(0, len(edges), COLUMNS):
                 width="stretch",
             )
 
-st.subheader("How much of the reported North Star lift is real")
-left, right = st.columns(2)
-left.metric(f"Reported: sum of {impact.n_wins} wins", fmt.pct(impact.naive_total))
-right.metric(
-    "Likely real (winner's curse removed)",
-    fmt.pct(impact.shrunk_total),
-    help="The same wins after each estimate is pulled toward the typical effect of all "
-    "experiments.",
-)
-st.markdown(impact_sentence(impact))
+st.subheader("How much of the North Star wins' lift is real")
+real, reported = impact.impact, impact.reported
+with st.container(horizontal=True):
+    st.metric(
+        "North Star wins (comparisons)",
+        impact.n_wins,
+        border=True,
+        help=glossary.help_text("won", "valid comparison"),
+    )
+    st.metric(
+        "Per win, likely real",
+        fmt.pct(real.median_lift) if real.count else "—",
+        border=True,
+        help=f"{glossary.help_text('impact')}\n\nAs reported, {report_impact.per_win(reported)}.",
+    )
+    st.metric(
+        "Wins compounded, likely real",
+        fmt.pct(real.combined) if real.count else "—",
+        border=True,
+        help=f"∏(1 + lift) − 1 over the corrected lifts, {real.level:.0%} interval "
+        f"{fmt.pct_ci(real.low, real.high)}; as reported {fmt.pct(reported.combined)}. "
+        f"{real.assumptions}",
+    )
+st.markdown(wins_sentence(impact))
 st.caption(
     "Experiments that win are, on average, the ones whose noise happened to push them up, so "
     "their reported lifts overstate the truth. Each estimate is pulled toward the typical effect "
-    "of all experiments, more so the noisier it is (empirical Bayes)."
+    "of all experiments, more so the noisier it is (empirical Bayes). Relative lifts multiply "
+    "when changes stack, so they are compounded, never added up."
 )
 if impact.n_wins:
-    st.altair_chart(impact_chart(impact), height=40 + 26 * impact.n_wins, width="stretch")
+    st.altair_chart(
+        impact_chart(impact, loaders.experiment_names(ctx)),
+        height=40 + 26 * impact.n_wins,
+        width="stretch",
+    )
 
 with st.expander("Method and thresholds"):
     computed = sum(e.within_covariance == "computed" for e in edges)

@@ -165,8 +165,8 @@ def risk_sentence(r: FalsePositiveRisk) -> str:
     share = f"about 1 in {odds}" if odds and odds > 1 else fmt.pct(r.risk, 0, signed=False)
     return (
         f"False-positive risk {fmt.pct(r.risk, 0, signed=False)} (Kohavi, Deng & Vermeer "
-        f"2022), a model estimate from this portfolio's history: {r.n_wins} of {r.n_history} "
-        "comparisons in other experiments were North Star wins, which the model (wins = "
+        f"2022), a model estimate from this portfolio's history: the North Star got better in "
+        f"{r.n_wins} of {r.n_history} comparisons in other experiments, which the model (better = "
         "α/2 × the share of ideas with no effect + power × the rest, at their typical power) "
         f"reads as about {fmt.pct(r.prior_null, 0, signed=False)} of ideas changing nothing; "
         f"at one-sided α/2 = {r.alpha_one_sided:g} and this test's "

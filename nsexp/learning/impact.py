@@ -9,7 +9,7 @@ the interval is exp(mean ± z·sd) − 1. The point is ∏(1 + m) − 1, the pos
 product of independent lifts. tests/learning/test_impact.py checks both against a Monte Carlo
 of the posterior.
 
-`shrunk_lifts` fits the shrinkage (nsexp.stats.meta.shrink: a normal prior of true effects
+`shrinkage` fits the shrinkage (nsexp.stats.meta.shrink: a normal prior of true effects
 fitted over every valid comparison of one metric) and `impact_of` compounds a selection of its
 rows; the North Star's wins (nsexp.learning.proxies), the team scoreboard and the sprint
 review's targets all call these.
@@ -109,18 +109,13 @@ def shrinkage(readout: Judgement, metric: str) -> tuple[pl.DataFrame, Shrinkage 
     return frame, fit
 
 
-def shrunk_lifts(readout: Judgement, metric: str) -> pl.DataFrame:
-    """`shrinkage`'s comparisons without the prior: what `impact_of` selects from."""
-    return shrinkage(readout, metric)[0]
-
-
 def impact_of(
     shrunk: pl.DataFrame,
     selection: Iterable[tuple[str, str]] | None = None,
     level: float = LEVEL,
 ) -> Impact:
     """The compounded impact of the chosen comparisons, (experiment, variant) pairs, of a
-    `shrunk_lifts` frame (all its rows when `selection` is None); pairs not in it are ignored."""
+    `shrinkage` frame (all its rows when `selection` is None); pairs not in it are ignored."""
     if selection is not None:
         keys = pl.DataFrame(
             list(selection), schema={"experiment": pl.String, "variant": pl.String}, orient="row"

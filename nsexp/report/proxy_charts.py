@@ -4,12 +4,12 @@ tree's Edge records and comparisons in, charts out."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import altair as alt
 import polars as pl
 
-from nsexp.learning.proxies import Impact
+from nsexp.learning.proxies import NorthStarWins
 from nsexp.learning.tree import Edge
 from nsexp.report.charts import Chart
 
@@ -154,10 +154,12 @@ def ranking_chart(edges: Sequence[Edge], names: Sequence[str]) -> Chart:
     return alt.layer(zero, bars, dots)
 
 
-def impact_chart(impact: Impact) -> Chart:
-    """Each North Star win as reported and after winner's-curse shrinkage ("likely real")."""
+def impact_chart(impact: NorthStarWins, names: Mapping[str, str]) -> Chart:
+    """Each North Star win as reported and after winner's-curse shrinkage ("likely real"), named
+    by its experiment's name (`names`: id -> name; the id where none) and treatment."""
+    named = pl.col("experiment").replace_strict(dict(names), default=pl.col("experiment"))
     wins = impact.wins.with_columns(
-        pl.concat_str([pl.col("experiment"), pl.col("variant")], separator=" / ").alias("win")
+        pl.concat_str([named, pl.col("variant")], separator=": ").alias("win")
     ).sort("rel_effect", descending=True)
     order = wins["win"].to_list()
     long = wins.select("win", "rel_effect", "shrunk_effect").unpivot(
