@@ -155,7 +155,7 @@ def _plural(verdict: str, n: int) -> str:
 
 
 def _better_split(results: pl.DataFrame, better: int) -> str:
-    """' Of the 19 better, 17 are North Star wins and 2 guardrail breaches (...).' ('' when
+    """' The 19 better are 17 North Star wins and 2 guardrail breaches (...).' ('' when
     every better comparison is a win)."""
     placed = results.filter(pl.col("better") & pl.col("rel_effect").is_not_null())
     counts = dict(placed.group_by("verdict").len().iter_rows())
@@ -164,12 +164,13 @@ def _better_split(results: pl.DataFrame, better: int) -> str:
     order = sorted(counts, key=lambda v: (v != "north_star_win", VERDICTS.index(v)))
     parts = [_plural(v, counts[v]) for v in order]
     joined = ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else parts[0]
+    verb = "is" if better == 1 else "are"
     why = (
         " (a guardrail got worse while the North Star improved)"
         if "guardrail_breach" in counts
         else ""
     )
-    return f" Of the {better} better, {joined}{why}."
+    return f" The {better} better {verb} {joined}{why}."
 
 
 def _travel(readout: Readout, wins: NorthStarWins, recent: int) -> str:
