@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from nsexp import format as fmt
-from nsexp.learning.tree import LABEL_MEANINGS, MIN_COMPARISONS, Edge
+from nsexp.learning.tree import GUARDRAIL_MEANINGS, LABEL_MEANINGS, MIN_COMPARISONS
 from nsexp.report import glossary
 from nsexp.report import impact as report_impact
 from nsexp.report.proxies import wins_sentence
@@ -20,11 +20,6 @@ COLUMNS = 2
 ctx, settings = frame.current().data, frame.current().settings
 evidence, impact = loaders.insights(ctx, settings)
 catalog, edges = evidence.catalog, evidence.edges
-
-
-def edge_name(edge: Edge) -> str:
-    """'Day-7 retention → Lessons completed'."""
-    return f"{catalog.metrics[edge.child].label} → {catalog.metrics[edge.parent].label}"
 
 
 st.title("Portfolio insights", anchor=False)
@@ -41,24 +36,32 @@ if experiments < 2:
     )
     st.stop()
 
-predictive = [edge_name(e) for e in edges if e.label == "predictive"]
-vanity = [edge_name(e) for e in edges if e.label == "vanity"]
+guarded = {m.id for m in catalog.metrics.values() if m.role == "guardrail"}
+predictive = [e.title for e in edges if e.label == "predictive" and e.child not in guarded]
+vanity = [e.title for e in edges if e.label == "vanity" and e.child not in guarded]
+independent = [e.title for e in edges if e.words == "independent"]
 st.markdown(
     f"**Predictive:** {md_escape(', '.join(predictive) or 'none yet')}  \n"
     f"**Behave as vanity:** {md_escape(', '.join(vanity) or 'none')}"
+    + (
+        f"  \n**Guardrails independent of the North Star** (watched on their own): "
+        f"{md_escape(', '.join(independent))}"
+        if independent
+        else ""
+    )
 )
 
 st.subheader("Every edge, ranked by how well the input predicts what it should drive")
 ranked = by_correlation(edges)
 st.altair_chart(
-    ranking_chart(ranked, [edge_name(e) for e in ranked]),
+    ranking_chart(ranked),
     height=40 + 32 * len(ranked),
     width="stretch",
 )
 st.dataframe(edges_table(evidence), hide_index=True, width="stretch")
 with st.expander("Why each edge got its label"):
     for edge in edges:
-        st.markdown(f"- {md_escape(edge_reason(edge, catalog))}")
+        st.markdown(f"- {md_escape(edge_reason(edge))}")
 
 st.subheader("Each edge, experiment by experiment")
 st.caption(
@@ -125,6 +128,7 @@ with st.expander("Method and thresholds"):
         "bootstrap over experiments.\n"
         f"- {label_definition()}\n"
         + "".join(f"- *{k.replace('_', ' ')}*: {v}.\n" for k, v in LABEL_MEANINGS.items())
+        + "".join(f"- *{k}* (a guardrail): {v}.\n" for k, v in GUARDRAIL_MEANINGS.items())
         + "- Winner's curse: normal-normal empirical Bayes; the prior's mean and variance are "
         "fitted by the method of moments over all valid comparisons (Efron 2011)."
     )

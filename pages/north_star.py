@@ -59,22 +59,24 @@ with drawing:
     st.caption(
         "Arrows point to the metric an input should drive. Solid green: predictive (experiments "
         "that move it move its parent); thin grey: weak; dashed: vanity (it moves, the parent "
-        "does not follow) or too few experiments to tell. r is the correlation of true effects "
-        "with measurement noise removed, with its 95% interval."
+        "does not follow) or too few experiments to tell; dotted blue: a guardrail, labelled by "
+        "whether its harm shows in the North Star (tracks the North Star, loosely tied, "
+        "independent). r is the correlation of true effects with measurement noise removed, "
+        "with its 95% interval."
     )
 
 if node is not None:
     row = evidence.edge(node)
     child = catalog.metrics[node]
     parent = catalog.metrics[child.parent or ns.id]
-    st.subheader(f"{md_escape(child.label)} against {md_escape(parent.label)}", anchor=False)
+    st.subheader(f"{md_escape(child.label)} → {md_escape(parent.label)}", anchor=False)
     if row is None:
         st.info(
             f"No trustworthy comparison measured both {md_escape(child.label)} and "
             f"{md_escape(parent.label)} yet."
         )
     else:
-        st.markdown(md_escape(edge_reason(row, catalog)))
+        st.markdown(md_escape(edge_reason(row)))
         st.altair_chart(
             edge_scatter(evidence.comparisons, row, child.label, parent.label),
             width="stretch",

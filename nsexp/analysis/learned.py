@@ -106,6 +106,23 @@ class Edge:
     intercept: float | None = None
     true_sd: float | None = None
     parent_true_sd: float | None = None
+    name: str = ""  # 'Minutes per session → Lessons completed': child → parent, by their labels
+    label_words: str = ""  # the label as every surface shows it (a guardrail's in its terms)
+
+    @property
+    def title(self) -> str:
+        """The edge's name as every surface shows it (its ids where it was not named)."""
+        return self.name or f"{self.child} → {self.parent}"
+
+    @property
+    def words(self) -> str:
+        """The label as every surface shows it ('too few' where it was not named)."""
+        return self.label_words or self.label.replace("_", " ")
+
+    @property
+    def heading(self) -> str:
+        """'Minutes per session → Lessons completed: vanity': the edge and its label."""
+        return f"{self.title}: {self.words}"
 
 
 class Learned(NamedTuple):

@@ -111,7 +111,7 @@ def impact_dict(wins: NorthStarWins) -> dict:
 def proxy_row(edge: Edge, catalog: Catalog) -> dict[str, Any]:
     """One North Star edge as a row of the proxy report's `metrics`."""
     fields = asdict(edge)
-    del fields["parent"], fields["in_tree"]
+    del fields["parent"], fields["in_tree"], fields["name"], fields["label_words"]
     row = {PROXY_NAMES.get(k, k): finite(v) for k, v in fields.items()}
     return row | {"role": catalog.metrics[edge.child].role, "reason": label_reason(edge)}
 

@@ -85,8 +85,9 @@ def test_chart_builders_are_pure() -> None:
     assert line["parent_effect"].to_list() == pytest.approx(
         [best.intercept + best.slope * x for x in line["effect"]]
     )
-    names = [f"{e.child} → {e.parent}" for e in evidence.edges]
-    ranking = ranking_chart(evidence.edges, names).to_dict()
+    names = [e.name for e in evidence.edges]
+    assert all(" → " in n and "_" not in n for n in names)  # labels, not ids
+    ranking = ranking_chart(evidence.edges).to_dict()
     assert ranking["layer"]
     (values,) = [v for v in ranking["datasets"].values() if v and "edge" in v[0]]
     assert [v["edge"] for v in values] == names
@@ -100,4 +101,6 @@ def test_chart_builders_are_pure() -> None:
     points = edge_points(evidence.comparisons, "streak_started", "day7_retention")
     assert points.height == edge.n_comparisons
     spec = edge_scatter(evidence.comparisons, edge, "Started a streak", "Day-7 retention").to_dict()
-    assert spec["title"]["text"].startswith("Started a streak: weak")
+    assert "title" not in spec  # the heading is data drawn as text, never a Vega title
+    lines = [v["line"] for d in spec["datasets"].values() for v in d if "line" in v]
+    assert lines[0] == edge.heading == "Started a streak → Day-7 retention: weak"
