@@ -8,7 +8,6 @@ import streamlit as st
 from nsexp import format as fmt
 from nsexp.learning.tree import GUARDRAIL_MEANINGS, LABEL_MEANINGS, MIN_COMPARISONS
 from nsexp.report import glossary
-from nsexp.report import impact as report_impact
 from nsexp.report.proxies import wins_sentence
 from nsexp.report.proxy_charts import edge_scatter, impact_chart, ranking_chart
 from nsexp.report.text import md_escape
@@ -90,7 +89,8 @@ with st.container(horizontal=True):
         "Per win, likely real",
         fmt.pct(real.median_lift) if real.count else "—",
         border=True,
-        help=f"{glossary.help_text('impact')}\n\nAs reported, {report_impact.per_win(reported)}.",
+        help=f"{glossary.help_text('impact')}\n\nAs reported, the median win is "
+        f"{fmt.pct(reported.median_lift)}.",
     )
     st.metric(
         "Wins compounded, likely real",

@@ -99,7 +99,7 @@ st.dataframe(
         "Concluded with a result": st.column_config.TextColumn(
             help=glossary.help_text("concluded with a result")
         ),
-        "North Star impact per win": st.column_config.TextColumn(help=glossary.help_text("impact")),
+        "Per win (median)": st.column_config.TextColumn(help=glossary.help_text("impact")),
         "Wins compounded": st.column_config.TextColumn(help=glossary.help_text("impact")),
     },
     alt="Per team: experiments run and what they did to the North Star",

@@ -10,11 +10,11 @@ from nsexp.learning.impact import Impact
 
 
 def per_win(impact: Impact, noun: str = "win") -> str:
-    """'+2.7% (median of 17 wins)'; '—' when there is none."""
+    """'+2.7% (17 wins)': the median lift and how many; '—' when there is none."""
     if impact.count == 0 or impact.median_lift is None:
         return "—"
     nouns = noun if impact.count == 1 else f"{noun}s"
-    return f"{fmt.pct(impact.median_lift)} (median of {impact.count} {nouns})"
+    return f"{fmt.pct(impact.median_lift)} ({impact.count} {nouns})"
 
 
 def combined(impact: Impact) -> str:

@@ -34,7 +34,7 @@ COLUMNS = (
     "Won",
     "Vanity only",
     "Concluded with a result",
-    "North Star impact per win",
+    "Per win (median)",
     "Wins compounded",
 )
 _SCHEMA: dict[str, type[pl.DataType]] = {

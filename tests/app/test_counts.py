@@ -120,7 +120,7 @@ def test_north_star_health_and_scoreboard(open_app: AppOpener, counted: dict[str
         assert row["Experiments"] == str(n)
         assert row["Won"].startswith(f"{won} of {n} ")
         assert row["Concluded with a result"].startswith(f"{decisive} of {n} ")
-        assert row["North Star impact per win"].endswith(f"(median of {won} wins)")
+        assert row["Per win (median)"].endswith(f"({won} wins)")
     assert sum(t[1] for t in counted["teams"].values()) == counted["won"]
     assert "never added up" in page_text(at)
 
