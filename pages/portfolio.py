@@ -6,12 +6,14 @@ import streamlit as st
 
 from nsexp.analysis.intervals import interval_name
 from nsexp.analysis.verdict import VERDICT_LABELS, VERDICTS
+from nsexp.report import glossary
 from nsexp.report.charts import HEX, VERDICT_COLORS
 from nsexp.report.portfolio import (
     STATUS_CHOICES,
     filter_portfolio,
     portfolio_counts,
     readout_url,
+    tiles_note,
     vanity_sentence,
 )
 from nsexp.report.text import md_escape
@@ -44,20 +46,28 @@ status = picked or "running"  # required: None only before its first draw
 in_view = filter_portfolio(table, [], None, "", status)
 counts = portfolio_counts(in_view)
 with st.container(horizontal=True):
-    st.metric("Experiments", counts["experiments"], border=True)
-    st.metric("North Star wins", counts["north_star_win"], border=True)
     st.metric(
-        "Vanity-only wins",
+        "Experiments", counts["experiments"], border=True, help=glossary.help_text("experiment")
+    )
+    st.metric(
+        "Won the North Star",
+        counts["north_star_win"],
+        border=True,
+        help=glossary.help_text("won"),
+    )
+    st.metric(
+        "Vanity only",
         counts["vanity_only"],
         border=True,
-        help="A vanity or leading metric improved significantly, the North Star did not.",
+        help=glossary.help_text("vanity only"),
     )
     st.metric(
         "Need attention",
         counts["attention"],
         border=True,
-        help="Invalid data, a North Star loss or a guardrail breach.",
+        help=glossary.help_text("needs attention"),
     )
+st.caption(md_escape(tiles_note(in_view)))
 st.subheader(vanity_sentence(in_view, status), anchor=False)
 
 owners = sorted(o for o in in_view["owner"].unique() if o)
