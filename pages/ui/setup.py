@@ -246,11 +246,12 @@ def _metrics(setup: Setup, columns: list[ColumnProfile]) -> tuple[Setup, bool]:
     candidates = [c for c in columns if c.metric_type is not None and c.name not in used]
     metrics, problems = [], 0
     for c in candidates:
-        choice = _metric_row(c)
-        problem = type_problem(choice, c.zero_one, c.largest)
-        if problem:
-            st.error(md_escape(problem), icon=":material/error:")
-            problems += 1
+        with st.container(border=True):
+            choice = _metric_row(c)
+            problem = type_problem(choice, c.zero_one, c.largest)
+            if problem:
+                st.error(md_escape(problem), icon=":material/error:")
+                problems += 1
         metrics.append(choice)
     setup = replace(setup, metrics=tuple(metrics))
     stars = [m.column for m in setup.chosen() if m.role == "north_star"]
@@ -301,7 +302,7 @@ def _metric_row(c: ColumnProfile) -> MetricChoice:
             format="%.1f",
             placeholder=f"{DEFAULT_THRESHOLD:.0%} (default)",
             key=f"threshold_{c.name}",
-            width=150,
+            width=180,
             help="The smallest lift worth acting on. A North Star whose interval stays inside "
             "± this reads flat; a wider one, too early to tell; it also sets the days still "
             f"needed. Empty: the default {DEFAULT_THRESHOLD:.0%}, and the readout says so.",
