@@ -117,7 +117,7 @@ def _catalog_text(directory: Path) -> str:
 ctx = frame.current().data
 st.title("Data", anchor=False)
 st.caption(
-    "Pick the data the app reads, upload your own experiment exports, or edit the metric "
+    "Upload your own experiment exports, pick the data the app reads, or edit the metric "
     "catalog. Uploads are saved as a private workspace: it is listed nowhere, and a link to any "
     "page of it works for the colleagues you give it to."
 )
@@ -222,11 +222,11 @@ except InputError as exc:
     seen = None
 
 if seen is not None:
-    cols = st.columns(4)
-    cols[0].metric("Experiments", count(seen.experiments.height))
-    cols[1].metric("Units", count(seen.units))
-    cols[2].metric("Metrics", count(seen.metrics.height))
-    cols[3].metric("Data files", count(seen.files))
+    with st.container(horizontal=True, gap="large"):  # each as wide as its figure: none cut
+        st.metric("Experiments", count(seen.experiments.height), width="content")
+        st.metric("Units", count(seen.units), width="content")
+        st.metric("Metrics", count(seen.metrics.height), width="content")
+        st.metric("Data files", count(seen.files), width="content")
     st.markdown(
         f"North Star: **{md_escape(seen.north_star)}** · data fingerprint `{seen.fingerprint}`"
     )

@@ -159,7 +159,10 @@ def test_the_set_up_names_the_experiment_and_guides_at_1024(
     wait = r"/readout\?.*experiment=export_1"
     page.wait_for_function("p => new RegExp(p).test(location.href)", arg=wait)
     settle(page)
-    page.get_by_role("heading", name="Gate at level 40").wait_for()
+    heading = page.get_by_role("heading", name="Gate at level 40")
+    heading.wait_for()
+    page.keyboard.press("Escape")  # the new workspace's link and delete code, once
+    heading.scroll_into_view_if_needed()
     main.get_by_text("Day-7 retention").first.wait_for()
     default = re.compile("threshold worth acting on for Day-7 retention is the default")
     main.get_by_text(default).first.wait_for()
