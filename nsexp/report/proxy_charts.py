@@ -87,10 +87,12 @@ def _scatter(
         alt.Tooltip("parent_effect:Q", format="+.1%", title="Effect there"),
     ]
     base = alt.Chart(points)
+    # the legend below the plot: beside it, it kept a half-width column's plot at ~170 px
     colour = alt.Color(
         "moved:N",
         title="The input",
         scale=alt.Scale(domain=["moved", "did not move"], range=["#1565c0", "#90a4ae"]),
+        legend=alt.Legend(orient="bottom", direction="horizontal"),
     )
     x_bars = base.mark_rule(opacity=0.35).encode(x="x_low:Q", x2="x_high:Q", y="parent_effect:Q")
     y_bars = base.mark_rule(opacity=0.35).encode(x="effect:Q", y="y_low:Q", y2="y_high:Q")
