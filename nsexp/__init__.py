@@ -1,9 +1,19 @@
 """nsexp: A/B readouts that test every metric and flag wins that never reach the North Star."""
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-try:
-    # The version is declared once, in pyproject.toml; the installed metadata carries it.
-    __version__ = version("nsexp")
-except PackageNotFoundError:  # a source tree that was never installed (pip install -e .)
-    __version__ = "0+unknown"
+
+def __getattr__(name: str) -> str:
+    """`nsexp.__version__`, read on first use: importlib.metadata costs a CLI run ~5% of its
+    imports, and only `--version` needs it."""
+    if name != "__version__":
+        raise AttributeError(f"module 'nsexp' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        # The version is declared once, in pyproject.toml; the installed metadata carries it.
+        found = version("nsexp")
+    except PackageNotFoundError:  # a source tree that was never installed (pip install -e .)
+        found = "0+unknown"
+    globals()["__version__"] = found
+    return found

@@ -11,12 +11,21 @@ from __future__ import annotations
 import argparse
 import sys
 
-from nsexp import __version__
+import nsexp
 from nsexp.cli import plan, readout, tree, workspaces
 from nsexp.errors import InputError
 from nsexp.report.text import terminal_safe
 
 EXIT_BAD_INPUT = 2
+
+
+class _Version(argparse.Action):
+    """`--version`: the version is looked up only when asked for (see nsexp.__getattr__)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        """Print `nsexp VERSION` and exit 0."""
+        sys.stdout.write(f"nsexp {nsexp.__version__}\n")
+        parser.exit()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,7 +42,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The `nsexp` argument parser, one sub-command per module of nsexp.cli."""
     parser = _Parser(prog="nsexp", description="North Star experiment readouts.")
-    parser.add_argument("--version", action="version", version=f"nsexp {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for command in (readout, plan, tree, workspaces):
         command.add_parser(sub)

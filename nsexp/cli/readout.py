@@ -88,18 +88,21 @@ def settings_of(args: argparse.Namespace) -> Settings:
 
 def run(args: argparse.Namespace) -> str:
     """The readout as table, JSON or Markdown text (per segment with --segment)."""
-    from nsexp.analysis.segments import segment_readout
     from nsexp.io import load_dataset
     from nsexp.learning.history import learned_readout
-    from nsexp.report.json import dumps, readout_dict
-    from nsexp.report.markdown import to_markdown, to_table
-    from nsexp.report.segments import segment_output
 
     settings = settings_of(args)  # bad options fail before the data is read
     dataset = load_dataset(args.path, args.metrics, segment=args.segment, control=args.control)
-    if args.segment is not None:
+    if args.segment is not None:  # segments and their printing load only when asked for
+        from nsexp.analysis.segments import segment_readout
+        from nsexp.report.segments import segment_output
+
         return segment_output(segment_readout(dataset, settings, args.experiment), args.format)
     readout = learned_readout(dataset, settings, args.experiment)
     if args.format == "json":
+        from nsexp.report.json import dumps, readout_dict
+
         return dumps(readout_dict(readout))
+    from nsexp.report.markdown import to_markdown, to_table
+
     return to_markdown(readout) if args.format == "markdown" else to_table(readout)

@@ -8,6 +8,7 @@ the same ExperimentReadout the live readout renders, so a pin goes through the s
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from dataclasses import fields
 from typing import Any
 
@@ -47,9 +48,13 @@ def dumps(doc: Any) -> str:
     return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
+# The published fields of a MetricResult in one C call (20,000 records in a large portfolio).
+_JSON_VALUES = operator.attrgetter(*JSON_FIELDS)
+
+
 def metric_dict(m: MetricResult) -> dict[str, Any]:
     """One metric's published figures."""
-    return {k: finite(getattr(m, k)) for k in JSON_FIELDS}
+    return dict(zip(JSON_FIELDS, map(finite, _JSON_VALUES(m)), strict=True))
 
 
 def treatment_dict(t: TreatmentReadout) -> dict[str, Any]:

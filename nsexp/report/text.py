@@ -17,6 +17,16 @@ _TERMINAL_ESCAPES = {
 _ONE_LINE_ESCAPES = {**_TERMINAL_ESCAPES, 0x0A: "\\u000a"}
 
 
+def _finder(escapes: dict[int, str]) -> re.Pattern[str]:
+    """One character class of the escaped characters: a regex scan finds the rare ones in C
+    (str.translate looks every character of a megabyte-long JSON text up in a dict)."""
+    return re.compile("[" + "".join(re.escape(chr(c)) for c in escapes) + "]")
+
+
+_TERMINAL_FINDER = _finder(_TERMINAL_ESCAPES)
+_ONE_LINE_FINDER = _finder(_ONE_LINE_ESCAPES)
+
+
 def aligned(
     headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "", rule: bool = True
 ) -> str:
@@ -35,7 +45,10 @@ def terminal_safe(text: str, *, one_line: bool = False) -> str:
     escape, so no label, name or variant in it can act on the terminal (`one_line`: line feeds
     too, for an error line). In JSON text those characters only occur inside strings, where the
     escape is valid JSON for the same string."""
-    return text.translate(_ONE_LINE_ESCAPES if one_line else _TERMINAL_ESCAPES)
+    escapes, finder = (
+        (_ONE_LINE_ESCAPES, _ONE_LINE_FINDER) if one_line else (_TERMINAL_ESCAPES, _TERMINAL_FINDER)
+    )
+    return finder.sub(lambda m: escapes[ord(m.group())], text)
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -107,29 +107,35 @@ def validity(
         )
     few = result.ci_method == "newcombe"
     blocked = few & normal_only
-    note = np.select(
-        [lost, constant, tiny, blocked, few], [LOST, CONSTANT, TINY, FEW, EXACT], default=""
-    )
+    # notes are picked as codes into object arrays and joined where two apply: fixed-width
+    # string arrays of these sentences cost more than the statistics for 1,000 experiments
+    note = np.array(["", LOST, CONSTANT, TINY, FEW, EXACT], dtype=object)[
+        np.select([lost, constant, tiny, blocked, few], [1, 2, 3, 4, 5], default=0)
+    ]
     untestable = lost | constant
     if skew is None:
-        return Validity(decisive=~(untestable | tiny | blocked), lost=untestable, note=note)
+        return Validity(decisive=~(untestable | tiny | blocked), lost=untestable, note=_text(note))
     skewed = skew.skewed & ~untestable & ~tiny
     small = np.minimum(result.n_control, result.n_treatment)
     needed = units_for_rule(skew.a, small)
-    held = np.array(
-        [skew_blocked(n) if s else "" for n, s in zip(needed, skewed & normal_only, strict=True)]
-    )
     # unchecked, and unequal enough for an exponential metric's skewness to break the rule
     plausible = np.abs(difference_skewness(EXPONENTIAL, result.n_control, result.n_treatment))
     unchecked = (kind == "mean") & ~skew.checked & (plausible > RULE) & ~untestable
-    extra = np.where(
-        skewed & normal_only,
-        held,
-        np.where(result.method == SKEW_TEST, SKEWED, np.where(unchecked, UNCHECKED, "")),
-    )
-    note = np.where(note == "", extra, np.where(extra == "", note, np.char.add(note, "; ") + extra))
+    extra = np.array(["", SKEWED, UNCHECKED], dtype=object)[
+        np.where(result.method == SKEW_TEST, 1, np.where(unchecked, 2, 0))
+    ]
+    held = np.flatnonzero(skewed & normal_only)
+    extra[held] = [skew_blocked(n) for n in needed[held]]
+    both = (note != "") & (extra != "")
+    note = np.where(note == "", extra, note)
+    note[both] = note[both] + "; " + extra[both]
     decisive = ~(untestable | tiny | blocked | (skewed & normal_only))
-    return Validity(decisive=decisive, lost=untestable, note=note.astype(str))
+    return Validity(decisive=decisive, lost=untestable, note=_text(note))
+
+
+def _text(note: np.ndarray) -> np.ndarray:
+    """Object notes as the unicode array callers read (the width of the longest note)."""
+    return note.astype(str) if note.size else np.array([], dtype=str)
 
 
 def without_test(result: Comparison, lost: np.ndarray) -> Comparison:
