@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -32,9 +32,13 @@ OUTCOME_LABELS: dict[str, str] = {
 
 def finite(x: Any) -> Any:
     """None for NaN and infinities (JSON has none, and a gap beats a wrong number); else x."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
+    return finite_each((x,))[0]
+
+
+def finite_each(xs: Iterable[Any]) -> list[Any]:
+    """Each value through `finite`, in one comprehension (a call per value cost a 1,000-experiment
+    readout's JSON over a million calls)."""
+    return [None if isinstance(x, float) and not math.isfinite(x) else x for x in xs]
 
 
 # Field metadata: each field's Polars type, so the frame schema is read off the dataclass.

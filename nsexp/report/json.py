@@ -30,6 +30,7 @@ from nsexp.analysis.results import (
     MetricResult,
     TimelinePoint,
     finite,
+    finite_each,
 )
 from nsexp.analysis.settings import Settings
 from nsexp.analysis.srm import Srm
@@ -54,7 +55,7 @@ _JSON_VALUES = operator.attrgetter(*JSON_FIELDS)
 
 def metric_dict(m: MetricResult) -> dict[str, Any]:
     """One metric's published figures."""
-    return dict(zip(JSON_FIELDS, map(finite, _JSON_VALUES(m)), strict=True))
+    return dict(zip(JSON_FIELDS, finite_each(_JSON_VALUES(m)), strict=True))
 
 
 def treatment_dict(t: TreatmentReadout) -> dict[str, Any]:
