@@ -2,6 +2,7 @@
 vulture_whitelist.py`, in `make test`): names used in ways vulture cannot see. Each entry says
 why; a name that is really unused is deleted, never listed here."""
 
+import nsexp
 from nsexp.analysis.learned import Edge
 from nsexp.analysis.results import MetricResult
 from nsexp.stats.evidence import EdgeEstimates
@@ -48,3 +49,6 @@ _.__doc__
 # AppTest runs (tests/conftest.py, bench/app_render.py) take the navigated PagesManager from the
 # one module that may touch Streamlit's runtime; vulture does not scan tests/ and bench/.
 frame.navigated_pages_manager
+
+# The package's module __getattr__ (PEP 562) answers `nsexp.__version__` on first use.
+nsexp.__getattr__
