@@ -1,7 +1,9 @@
-"""Where unit-level rows live (files, DuckDB, PostgreSQL, Spark) and how each aggregates them.
+"""Where unit-level rows live (files, or any warehouse source.toml names) and how each
+aggregates them.
 
-One aggregation contract, several executors: nsexp.io.engines.sql generates the statement once from
-the metric catalog; each engine runs it where the data lives and returns only the summary.
+One aggregation contract, several executors: nsexp.io.engines.sql builds the statement once from
+the metric catalog (sqlglot prints it per dialect); each engine runs it where the data lives and
+returns only the summary. Drivers and sqlglot are imported only past the polars branch.
 """
 
 from __future__ import annotations
@@ -27,14 +29,18 @@ def read_source(config: SourceConfig, catalog: Catalog) -> FileRead:
         from nsexp.io.engines.duckdb import DuckDBEngine
 
         engine = DuckDBEngine(config)
-    elif config.engine == "postgres":
+    elif config.engine in ("postgres", "redshift"):
         from nsexp.io.engines.postgres import PostgresEngine
 
         engine = PostgresEngine(config)
-    else:
+    elif config.engine == "spark":
         from nsexp.io.engines.spark import SparkEngine
 
         engine = SparkEngine(config)
+    else:
+        from nsexp.io.engines.dbapi import DbApiEngine
+
+        engine = DbApiEngine(config)
     try:
         return read_engine(engine, config, catalog)
     finally:
