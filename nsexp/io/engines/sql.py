@@ -153,8 +153,16 @@ class Relation:
         return exp.column(self.source_name(column), quoted=True)
 
     def table(self) -> exp.Expression:
-        """A fresh copy of the FROM item (a node may sit in one place of a tree only)."""
-        return self.source.copy()
+        """A fresh copy of the FROM item (a node may sit in one place of a tree only), named
+        (ClickHouse wants every table function in a join named)."""
+        source = self.source.copy()
+        if isinstance(source, exp.Subquery) or source.alias:
+            return source
+        alias = exp.TableAlias(this=exp.to_identifier("nsexp_source"))
+        if isinstance(source, exp.Table):
+            source.set("alias", alias)
+            return source
+        return exp.Table(this=source, alias=alias)
 
 
 def table_of(name: str) -> exp.Table:
@@ -308,7 +316,7 @@ def unit_counts_query(relation: Relation, experiments: tuple[str, ...] = ()) -> 
     none is in two arms either: only experiments with more rows need `unit_checks_query`."""
     unit = relation.col("unit_id")
     query = exp.select(
-        exp.alias_(_experiment(relation), "experiment"),
+        exp.alias_(_experiment(relation), "nsexp_experiment"),
         exp.alias_(exp.Count(this=exp.Star()), "n_rows"),
         exp.alias_(exp.Count(this=exp.Distinct(expressions=[unit])), "n_units"),
     ).from_(relation.table())
@@ -319,7 +327,7 @@ def unit_checks_query(relation: Relation, experiments: tuple[str, ...] = ()) -> 
     """Per experiment: units seen in more than one variant, and units on more than one row (one
     group per unit: run it only over the experiments `unit_counts_query` flags)."""
     inner = exp.select(
-        exp.alias_(_experiment(relation), "experiment"),
+        exp.alias_(_experiment(relation), "nsexp_experiment"),
         exp.alias_(
             exp.Count(this=exp.Distinct(expressions=[relation.col("variant")])), "n_variants"
         ),
@@ -337,12 +345,12 @@ def unit_checks_query(relation: Relation, experiments: tuple[str, ...] = ()) -> 
 
     return (
         exp.select(
-            "experiment",
+            "nsexp_experiment",
             exp.alias_(flagged("n_variants"), "crossed"),
             exp.alias_(flagged("n_rows"), "repeated"),
         )
         .from_(inner.subquery("per_unit"))
-        .group_by("experiment")
+        .group_by("nsexp_experiment")
     )
 
 
@@ -365,7 +373,12 @@ def _experiment(relation: Relation) -> exp.Expression:
 
 def _keys(relation: Relation) -> tuple[list[exp.Expression], list[exp.Expression], list]:
     variant = exp.cast(relation.col("variant"), "VARCHAR")
-    keys = [exp.alias_(_experiment(relation), "experiment"), exp.alias_(variant, "variant")]
+    # output names no source column has: ClickHouse resolves a column name to a same-named
+    # alias of the SELECT list, which would make CAST(experiment ...) AS experiment cyclic
+    keys = [
+        exp.alias_(_experiment(relation), "nsexp_experiment"),
+        exp.alias_(variant, "nsexp_variant"),
+    ]
     group = [variant.copy()]
     if "experiment" in relation.kinds:
         group.insert(0, _experiment(relation))
@@ -374,7 +387,7 @@ def _keys(relation: Relation) -> tuple[list[exp.Expression], list[exp.Expression
         date: exp.Expression = relation.col("date")
         if relation.kinds["date"] != "date":
             date = exp.cast(date, "DATE")
-        keys.append(exp.alias_(date, "date", quoted=True))
+        keys.append(exp.alias_(date, "nsexp_date"))
         group.append(date.copy())
         out.append(("date", "date"))
     return keys, group, out
@@ -463,7 +476,8 @@ class _Sums:
         return exp.Coalesce(this=total, expressions=[exp.Literal.number(0)])
 
     def cross(self, pair: Pair) -> list[tuple[exp.Expression, str, str]]:
-        """(aggregate, alias, type) of a pair's count, part means and, per part pair, the sums
+        """(aggregate, alias, type) of a pair's count, part means (less the pilot) and, per part
+        pair, the sums
         Σ dx, Σ dy and Σ dx·dy of pilot-shifted values (turned into covariances in Polars by
         `centred_wide`) over the units with both metrics present."""
         valid = exp.and_(*(_not_null(self.relation.col(c)) for c in pair.required))
@@ -495,7 +509,9 @@ class _Sums:
             else:
                 one = p or q
                 assert one is not None
-                out.append((exp.Avg(this=part(one, False)), alias, "float"))
+                # about its pilot: the days combine by differences of means (cross_totals),
+                # which a mean near 1e9 stored as one float would round away
+                out.append((exp.Avg(this=part(one, True)), alias, "float"))
         return out
 
 
