@@ -367,12 +367,12 @@ def _filtered(
 
 def _experiment(relation: Relation) -> exp.Expression:
     if "experiment" in relation.kinds:
-        return exp.cast(relation.col("experiment"), "VARCHAR")
+        return exp.cast(relation.col("experiment"), "TEXT")
     return exp.Literal.string(relation.default_experiment)
 
 
 def _keys(relation: Relation) -> tuple[list[exp.Expression], list[exp.Expression], list]:
-    variant = exp.cast(relation.col("variant"), "VARCHAR")
+    variant = exp.cast(relation.col("variant"), "TEXT")
     # output names no source column has: ClickHouse resolves a column name to a same-named
     # alias of the SELECT list, which would make CAST(experiment ...) AS experiment cyclic
     keys = [

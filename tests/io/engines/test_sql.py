@@ -73,7 +73,7 @@ def test_one_statement_per_dialect() -> None:
         sqls[name] = sql
         assert [name for name, _ in out][:4] == ["experiment", "variant", "date", "units"]
         assert len(out) == 4 + sum(len(metric_stats(m, kinds)) for m in metrics)
-    assert 'CAST("arm" AS VARCHAR)' in sqls["postgres"]
+    assert 'CAST("arm" AS TEXT)' in sqls["postgres"]
     assert "CAST(`arm` AS STRING)" in sqls["spark"] and '"arm"' not in sqls["spark"]
     assert "CAST(CAST(`retained` AS INT) AS DOUBLE)" in sqls["spark"]
     assert "IN ('exp_a', 'o''brien')" in sqls["duckdb"]
