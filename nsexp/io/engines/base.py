@@ -52,7 +52,7 @@ class SourceEngine(Protocol):
 
     backend: Backend
 
-    def relation(self) -> tuple[exp.Expression, dict[str, str]]:
+    def relation(self) -> tuple[exp.Expr, dict[str, str]]:
         """The FROM item and the source's columns with their engine type names."""
         ...
 
@@ -217,7 +217,7 @@ def _date(value: Any) -> dt.date | None:
 
 def _read_summary_table(
     engine: SourceEngine,
-    source: exp.Expression,
+    source: exp.Expr,
     types: dict[str, str],
     config: SourceConfig,
     catalog: Catalog,

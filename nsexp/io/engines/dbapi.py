@@ -45,10 +45,10 @@ class DbApiEngine:
                 fix=f"check url in source.toml and {password_envs(config.engine)[0]}",
             ) from exc
 
-    def relation(self) -> tuple[exp.Expression, dict[str, str]]:
+    def relation(self) -> tuple[exp.Expr, dict[str, str]]:
         """The table, the operator's query or the files, and its columns' kinds."""
         config = self.config
-        source: exp.Expression
+        source: exp.Expr
         if config.table is not None:
             source = table_of(config.table)
         elif config.query is not None:
@@ -143,7 +143,7 @@ def _mysql(config: SourceConfig) -> Any:
         port=parts.port or 3306,
         user=unquote(parts.username or ""),
         password=password("mysql") or "",
-        database=(_path(parts) or [None])[0],
+        database=next(iter(_path(parts)), None),
         connect_timeout=CONNECT_TIMEOUT_S,
     )
 

@@ -40,11 +40,11 @@ class DuckDBEngine:
                 fix="check database in source.toml",
             ) from exc
 
-    def relation(self) -> tuple[exp.Expression, dict[str, str]]:
+    def relation(self) -> tuple[exp.Expr, dict[str, str]]:
         """The FROM item (a table, a query, or read_parquet/read_csv over the path) and its
         columns."""
         config = self.config
-        source: exp.Expression
+        source: exp.Expr
         if config.table is not None:
             source = table_of(config.table)
         elif config.query is not None:

@@ -43,7 +43,7 @@ class PostgresEngine:
             ) from exc
         self.con.read_only = True
 
-    def relation(self) -> tuple[exp.Expression, dict[str, str]]:
+    def relation(self) -> tuple[exp.Expr, dict[str, str]]:
         """The table (or the operator's query) and its columns with PostgreSQL type names."""
         config = self.config
         table = config.table or "query"

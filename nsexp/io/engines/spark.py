@@ -50,11 +50,11 @@ class SparkEngine:
                 fix="check url (the Spark master) in source.toml and that Java is installed",
             ) from exc
 
-    def relation(self) -> tuple[exp.Expression, dict[str, str]]:
+    def relation(self) -> tuple[exp.Expr, dict[str, str]]:
         """The table (or a view over the Parquet path) and its columns with Spark type names."""
         config = self.config
         try:
-            source: exp.Expression
+            source: exp.Expr
             if config.table is not None:
                 frame = self.spark.table(config.table)
                 source = table_of(config.table)

@@ -139,7 +139,7 @@ class Relation:
     """What to aggregate: a table or a subquery (`source`), and its columns (ours, after
     mapping) by kind."""
 
-    source: exp.Expression
+    source: exp.Expr
     kinds: dict[str, ColumnKind]
     names: dict[str, str]
     default_experiment: str = ""
@@ -152,7 +152,7 @@ class Relation:
         """One of our columns as the source names it, quoted."""
         return exp.column(self.source_name(column), quoted=True)
 
-    def table(self) -> exp.Expression:
+    def table(self) -> exp.Expr:
         """A fresh copy of the FROM item (a node may sit in one place of a tree only), named
         (ClickHouse wants every table function in a join named)."""
         source = self.source.copy()
@@ -176,7 +176,7 @@ def table_of(name: str) -> exp.Table:
     )
 
 
-def subquery_of(sql: str, dialect: str) -> exp.Expression:
+def subquery_of(sql: str, dialect: str) -> exp.Expr:
     """An operator's SELECT (source.toml `query`) as a FROM item."""
     return exp.maybe_parse(sql, dialect=dialect).subquery("nsexp_source")
 
@@ -192,7 +192,7 @@ def aggregate_query(
     `pairs` (nsexp.io.cross) add each metric pair's cross sums to the same scan."""
     _require_caps(metrics, backend)
     keys, group_by, out = _keys(relation)
-    select: list[exp.Expression] = [*keys, exp.alias_(exp.Count(this=exp.Star()), "units")]
+    select: list[exp.Expr] = [*keys, exp.alias_(exp.Count(this=exp.Star()), "units")]
     out.append(("units", "int"))
     caps = {m.columns[0]: f"nsexp_cap_{i}" for i, m in enumerate(capped(metrics))}
     stats = [(m, s) for m in metrics for s in metric_stats(m, relation.kinds)]
@@ -252,7 +252,7 @@ def _require_caps(metrics: list[Metric], backend: Backend) -> None:
         )
 
 
-def _quantile(backend: Backend, q: float, value: exp.Expression) -> exp.Expression:
+def _quantile(backend: Backend, q: float, value: exp.Expr) -> exp.Expr:
     """The backend's exact quantile with linear interpolation (Polars' `linear`, R-7)."""
     level = exp.Literal.number(repr(q))
     if backend.quantile == "percentile":
@@ -266,7 +266,7 @@ def _quantile(backend: Backend, q: float, value: exp.Expression) -> exp.Expressi
 
 
 def _caps_cte(
-    relation: Relation, metrics: list[Metric], backend: Backend, where: exp.Expression | None
+    relation: Relation, metrics: list[Metric], backend: Backend, where: exp.Expr | None
 ) -> exp.Select:
     """Each capped metric's quantile per experiment (pooled arms, linear interpolation)."""
     quantiles = [
@@ -286,9 +286,7 @@ def _caps_cte(
     return query
 
 
-def _pilot_cte(
-    relation: Relation, where: exp.Expression | None, pilots: dict[str, str]
-) -> exp.Select:
+def _pilot_cte(relation: Relation, where: exp.Expr | None, pilots: dict[str, str]) -> exp.Select:
     """A one-row CTE with a pilot value per column to centre the sums on: any value of the
     column will do (the first the engine meets), 0 where it has none."""
     parts = []
@@ -335,7 +333,7 @@ def unit_checks_query(relation: Relation, experiments: tuple[str, ...] = ()) -> 
     ).from_(relation.table())
     inner = _filtered(inner, relation, experiments, [relation.col("unit_id")])
 
-    def flagged(column: str) -> exp.Expression:
+    def flagged(column: str) -> exp.Expr:
         more = exp.GT(this=exp.column(column), expression=exp.Literal.number(1))
         return exp.Sum(
             this=exp.Case(
@@ -355,7 +353,7 @@ def unit_checks_query(relation: Relation, experiments: tuple[str, ...] = ()) -> 
 
 
 def _filtered(
-    query: exp.Select, relation: Relation, experiments: tuple[str, ...], group: list[exp.Expression]
+    query: exp.Select, relation: Relation, experiments: tuple[str, ...], group: list[exp.Expr]
 ) -> exp.Select:
     """The experiment filter, and a GROUP BY the experiment (where there is one) and `group`."""
     where = _where(relation, experiments)
@@ -365,13 +363,13 @@ def _filtered(
     return query.group_by(*keys, *group) if keys or group else query
 
 
-def _experiment(relation: Relation) -> exp.Expression:
+def _experiment(relation: Relation) -> exp.Expr:
     if "experiment" in relation.kinds:
         return exp.cast(relation.col("experiment"), "TEXT")
     return exp.Literal.string(relation.default_experiment)
 
 
-def _keys(relation: Relation) -> tuple[list[exp.Expression], list[exp.Expression], list]:
+def _keys(relation: Relation) -> tuple[list[exp.Expr], list[exp.Expr], list]:
     variant = exp.cast(relation.col("variant"), "TEXT")
     # output names no source column has: ClickHouse resolves a column name to a same-named
     # alias of the SELECT list, which would make CAST(experiment ...) AS experiment cyclic
@@ -379,12 +377,12 @@ def _keys(relation: Relation) -> tuple[list[exp.Expression], list[exp.Expression
         exp.alias_(_experiment(relation), "nsexp_experiment"),
         exp.alias_(variant, "nsexp_variant"),
     ]
-    group = [variant.copy()]
+    group: list[exp.Expr] = [variant.copy()]
     if "experiment" in relation.kinds:
         group.insert(0, _experiment(relation))
     out: list[tuple[str, str]] = [("experiment", "str"), ("variant", "str")]
     if "date" in relation.kinds:
-        date: exp.Expression = relation.col("date")
+        date: exp.Expr = relation.col("date")
         if relation.kinds["date"] != "date":
             date = exp.cast(date, "DATE")
         keys.append(exp.alias_(date, "nsexp_date"))
@@ -393,22 +391,22 @@ def _keys(relation: Relation) -> tuple[list[exp.Expression], list[exp.Expression
     return keys, group, out
 
 
-def _where(relation: Relation, experiments: tuple[str, ...]) -> exp.Expression | None:
+def _where(relation: Relation, experiments: tuple[str, ...]) -> exp.Expr | None:
     if not experiments:
         return None
     return _experiment(relation).isin(*experiments)
 
 
-def _not_null(column: exp.Expression) -> exp.Expression:
+def _not_null(column: exp.Expr) -> exp.Expr:
     return exp.Not(this=exp.Is(this=column, expression=exp.Null()))
 
 
-def _value(column: str, relation: Relation, caps: dict[str, str]) -> exp.Expression:
+def _value(column: str, relation: Relation, caps: dict[str, str]) -> exp.Expr:
     """A column as a double (a boolean through an integer), capped where the metric is."""
-    col: exp.Expression = relation.col(column)
+    col: exp.Expr = relation.col(column)
     if relation.kinds.get(column) == "boolean":
         col = exp.cast(col, "INT")
-    value = exp.cast(col, "DOUBLE")
+    value: exp.Expr = exp.cast(col, "DOUBLE")
     if column in caps:
         cap = exp.column(caps[column], "nsexp_caps")
         above = exp.GT(this=value.copy(), expression=cap.copy())
@@ -416,12 +414,12 @@ def _value(column: str, relation: Relation, caps: dict[str, str]) -> exp.Express
     return value
 
 
-def _when(condition: exp.Expression, value: exp.Expression) -> exp.Case:
+def _when(condition: exp.Expr, value: exp.Expr) -> exp.Case:
     """CASE WHEN condition THEN value END (NULL otherwise)."""
     return exp.Case(ifs=[exp.If(this=condition, true=value)])
 
 
-def _product(values: list[exp.Expression]) -> exp.Expression:
+def _product(values: list[exp.Expr]) -> exp.Expr:
     out = values[0]
     for value in values[1:]:
         out = exp.Mul(this=exp.Paren(this=out) if len(values) > 2 else out, expression=value)
@@ -436,7 +434,7 @@ class _Sums:
     caps: dict[str, str]
     pilots: dict[str, str]
 
-    def _factor(self, column: str, zero: bool, centred: bool) -> exp.Expression:
+    def _factor(self, column: str, zero: bool, centred: bool) -> exp.Expr:
         value = _value(column, self.relation, self.caps)
         if zero:
             value = exp.Coalesce(this=value, expressions=[exp.Literal.number(0)])
@@ -445,14 +443,14 @@ class _Sums:
             value = exp.Paren(this=exp.Sub(this=value, expression=pilot))
         return value
 
-    def _condition(self, stat: Stat) -> exp.Expression:
+    def _condition(self, stat: Stat) -> exp.Expr:
         conditions = [_not_null(self.relation.col(c)) for c in stat.valid]
         conditions += [
             exp.Is(this=self.relation.col(c), expression=exp.Null()) for c in stat.absent
         ]
         return exp.and_(*conditions)
 
-    def stat(self, stat: Stat) -> exp.Expression:
+    def stat(self, stat: Stat) -> exp.Expr:
         """One Stat as an aggregate expression."""
         condition = self._condition(stat)
         count = exp.Count(this=_when(condition.copy(), exp.Literal.number(1)))
@@ -475,20 +473,20 @@ class _Sums:
             return _when(exp.GT(this=count, expression=exp.Literal.number(0)), total)
         return exp.Coalesce(this=total, expressions=[exp.Literal.number(0)])
 
-    def cross(self, pair: Pair) -> list[tuple[exp.Expression, str, str]]:
+    def cross(self, pair: Pair) -> list[tuple[exp.Expr, str, str]]:
         """(aggregate, alias, type) of a pair's count, part means (less the pilot) and, per part
         pair, the sums
         Σ dx, Σ dy and Σ dx·dy of pilot-shifted values (turned into covariances in Polars by
         `centred_wide`) over the units with both metrics present."""
         valid = exp.and_(*(_not_null(self.relation.col(c)) for c in pair.required))
 
-        def part(p: Part, centred: bool) -> exp.Expression:
+        def part(p: Part, centred: bool) -> exp.Expr:
             return _when(valid.copy(), self._factor(p.column, p.zero, centred))
 
-        def total(value: exp.Expression) -> exp.Expression:
+        def total(value: exp.Expr) -> exp.Expr:
             return exp.Coalesce(this=exp.Sum(this=value), expressions=[exp.Literal.number(0)])
 
-        out = []
+        out: list[tuple[exp.Expr, str, str]] = []
         for alias, op, p, q in pair.stats():
             if op == "count":
                 out.append(
@@ -513,6 +511,74 @@ class _Sums:
                 # which a mean near 1e9 stored as one float would round away
                 out.append((exp.Avg(this=part(one, True)), alias, "float"))
         return out
+
+
+# The summary file's columns (nsexp.io.schema, nsexp.io.moments) a warehouse query returns.
+SUMMARY_SUMS = (
+    "sum",
+    "sum_sq",
+    "den_sum",
+    "den_sum_sq",
+    "num_den_sum",
+    "cov_sum",
+    "cov_sum_sq",
+    "num_cov_sum",
+    "shift",
+    "dev_sum",
+    "dev_sum_sq",
+    "dev_sum_cu",
+    "den_shift",
+    "den_dev_sum",
+    "den_dev_sum_sq",
+    "num_den_dev_sum",
+    "cov_shift",
+    "cov_dev_sum",
+    "cov_dev_sum_sq",
+    "num_cov_dev_sum",
+)
+
+
+_PROPORTION = {"dev_sum": "sum", "dev_sum_sq": "sum_sq", "dev_sum_cu": "sum"}
+
+
+def summary_query(
+    relation: Relation, metrics: list[Metric], backend: Backend, experiments: tuple[str, ...] = ()
+) -> exp.Query:
+    """The aggregation as the long rows of a summary file (experiment, variant, [date], metric,
+    n and the sums), one SELECT per metric over the aggregate, UNION ALL: what `nsexp sql`
+    prints for a data team to schedule. Sums a metric has not are NULL."""
+    wide, _ = aggregate_query(relation, metrics, backend, experiments)
+    ctes = wide.args.get("with_")
+    wide.set("with_", None)
+    keys = [("nsexp_experiment", "experiment"), ("nsexp_variant", "variant")]
+    if "date" in relation.kinds:
+        keys.append(("nsexp_date", "date"))
+    selects = []
+    for metric in metrics:
+        have = {s.name for s in metric_stats(metric, relation.kinds)}
+        columns = [exp.alias_(exp.column(a), b) for a, b in keys]
+        columns += [
+            exp.alias_(exp.Literal.string(metric.id), "metric"),
+            exp.alias_(exp.column(f"{metric.id}__n", quoted=True), "n"),
+        ]
+        # a proportion's 0/1 values: its sums are its shifted sums about 0 (Σx³ = Σx)
+        proportion = metric.type == "proportion"
+        alias = _PROPORTION if proportion else {}
+        for name in SUMMARY_SUMS:
+            value: exp.Expr = exp.cast(exp.Null(), "DOUBLE")
+            if name in have or name in alias:
+                value = exp.column(f"{metric.id}__{alias.get(name, name)}", quoted=True)
+            elif name == "shift" and proportion:
+                value = exp.cast(exp.Literal.number(0), "DOUBLE")
+            columns.append(exp.alias_(value, name))
+        selects.append(exp.select(*columns).from_("nsexp_wide"))
+    query: exp.Query = selects[0]
+    for select in selects[1:]:
+        query = exp.union(query, select, distinct=False)
+    if ctes is not None:
+        for cte in ctes.expressions:
+            query = query.with_(cte.alias, as_=cte.this)
+    return query.with_("nsexp_wide", as_=wide)
 
 
 _PARTS = (
@@ -554,8 +620,8 @@ def centred_wide(
         n = pl.col(pair.alias("n")).cast(pl.Float64)
         for alias, op, _, _ in pair.stats():
             if op == "cov":
-                x, y, xy = (pl.col(f"{alias}{s}") for s in ("_x", "_y", "_xy"))
-                out.append(pl.when(n > 0).then(xy / n - (x / n) * (y / n)).alias(alias))
+                sx, sy, sxy = (pl.col(f"{alias}{s}") for s in ("_x", "_y", "_xy"))
+                out.append(pl.when(n > 0).then(sxy / n - (sx / n) * (sy / n)).alias(alias))
                 drop += [f"{alias}{s}" for s in ("_x", "_y", "_xy")]
     return wide.with_columns(out).drop(drop)
 
@@ -570,6 +636,7 @@ __all__ = [
     "centred_wide",
     "metric_stats",
     "subquery_of",
+    "summary_query",
     "table_of",
     "unit_checks_query",
     "unit_counts_query",
