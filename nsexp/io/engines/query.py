@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlglot import exp
+
 from nsexp.config.catalog import COLUMN_KEYS, load_catalog
 from nsexp.config.source import load_source
 from nsexp.errors import InputError
@@ -43,6 +45,7 @@ def catalog_query(root: Path, engine: str, table: str | None, dates: bool) -> st
             kinds[column] = "boolean" if metric.type == "proportion" else "numeric"
         if metric.covariate is not None and metric.type != "ratio":
             kinds.setdefault(metric.covariate, "numeric")
+    source: exp.Expr
     if table is not None:
         source = table_of(table)
     elif config is not None and config.query is not None:
