@@ -9,6 +9,7 @@ returns only the summary. Drivers and sqlglot are imported only past the polars 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from nsexp.config.catalog import Catalog
 from nsexp.config.source import SOURCE_FILE, SourceConfig, load_source, redact
@@ -47,4 +48,13 @@ def read_source(config: SourceConfig, catalog: Catalog) -> FileRead:
         engine.close()
 
 
-__all__ = ["SOURCE_FILE", "SourceConfig", "load_source", "read_source", "redact"]
+def source_name(root: Path) -> str | None:
+    """Where a data directory's rows come from, as the app says it (no password), or None when
+    it has no source.toml or reads files with the default polars engine."""
+    config = load_source(root) if root.is_dir() else None
+    if config is None or config.engine == "polars":
+        return None
+    return config.describe()
+
+
+__all__ = ["SOURCE_FILE", "SourceConfig", "load_source", "read_source", "redact", "source_name"]
