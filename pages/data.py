@@ -160,7 +160,7 @@ if seen is not None:
         f"North Star: **{md_escape(seen.north_star)}** · data fingerprint `{seen.fingerprint}`"
     )
     newest = seen.newest.isoformat() if seen.newest is not None else "no dates"
-    line, button = st.columns([5, 1], vertical_alignment="center")
+    line, button = st.columns([3, 1], vertical_alignment="center")
     line.caption(
         f"Source: {md_escape(seen.source)} · read {seen.fetched:%Y-%m-%d %H:%M} UTC, kept "
         f"{loaders.TTL // 60} min · newest date {newest}"
