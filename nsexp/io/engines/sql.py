@@ -192,7 +192,7 @@ def aggregate_query(
     `pairs` (nsexp.io.cross) add each metric pair's cross sums to the same scan."""
     _require_caps(metrics, backend)
     keys, group_by, out = _keys(relation)
-    select: list[exp.Expr] = [*keys, exp.alias_(exp.Count(this=exp.Star()), "units")]
+    select: list[exp.Expr] = [*keys, exp.alias_(exp.Count(this=exp.Star()), "units", copy=False)]
     out.append(("units", "int"))
     caps = {m.columns[0]: f"nsexp_cap_{i}" for i, m in enumerate(capped(metrics))}
     stats = [(m, s) for m in metrics for s in metric_stats(m, relation.kinds)]
@@ -208,24 +208,26 @@ def aggregate_query(
     sums = _Sums(relation, caps, pilots)
     for metric, stat in stats:
         alias = f"{metric.id}__{stat.name}"
-        select.append(exp.alias_(sums.stat(stat), alias, quoted=True))
+        select.append(exp.alias_(sums.stat(stat), alias, quoted=True, copy=False))
         out.append((alias, "int" if stat.op == "count" else "float"))
     for pair in pairs:
         for sql, alias, kind in sums.cross(pair):
-            select.append(exp.alias_(sql, alias, quoted=True))
+            select.append(exp.alias_(sql, alias, quoted=True, copy=False))
             out.append((alias, kind))
     where = _where(relation, experiments)
-    query = exp.select(*select).from_(relation.table())
+    query = exp.select(*select).from_(relation.table(), copy=False)
     if pilots:
-        query = query.with_("nsexp_pilot", as_=_pilot_cte(relation, where, pilots))
-        query = query.join(exp.to_table("nsexp_pilot"), join_type="cross")
+        query = query.with_("nsexp_pilot", as_=_pilot_cte(relation, where, pilots), copy=False)
+        query = query.join(exp.to_table("nsexp_pilot"), join_type="cross", copy=False)
     if caps:
-        query = query.with_("nsexp_caps", as_=_caps_cte(relation, metrics, backend, where))
+        query = query.with_(
+            "nsexp_caps", as_=_caps_cte(relation, metrics, backend, where), copy=False
+        )
         query = _join_caps(query, relation)
     if where is not None:
-        query = query.where(where)
+        query = query.where(where, copy=False)
     if group_by:
-        query = query.group_by(*group_by)
+        query = query.group_by(*group_by, copy=False)
     return query, out
 
 
@@ -273,16 +275,17 @@ def _caps_cte(
         exp.alias_(
             _quantile(backend, m.cap_quantile or 1.0, _value(m.columns[0], relation, {})),
             f"nsexp_cap_{i}",
+            copy=False,
         )
         for i, m in enumerate(capped(metrics))
     ]
-    query = exp.select(exp.alias_(_experiment(relation), "nsexp_cap_experiment"), *quantiles).from_(
-        relation.table()
-    )
+    query = exp.select(
+        exp.alias_(_experiment(relation), "nsexp_cap_experiment", copy=False), *quantiles
+    ).from_(relation.table(), copy=False)
     if where is not None:
-        query = query.where(where.copy())
+        query = query.where(where.copy(), copy=False)
     if "experiment" in relation.kinds:
-        query = query.group_by(_experiment(relation))
+        query = query.group_by(_experiment(relation), copy=False)
     return query
 
 
@@ -294,19 +297,25 @@ def _pilot_cte(relation: Relation, where: exp.Expr | None, pilots: dict[str, str
         condition = _not_null(relation.col(column))
         if where is not None:
             condition = exp.and_(condition, where.copy())
-        first = exp.select(_value(column, relation, {})).from_(relation.table()).where(condition)
-        value = exp.Coalesce(this=first.limit(1).subquery(), expressions=[exp.Literal.number(0)])
-        parts.append(exp.alias_(value, name))
+        first = (
+            exp.select(_value(column, relation, {}))
+            .from_(relation.table(), copy=False)
+            .where(condition, copy=False)
+        )
+        value = exp.Coalesce(
+            this=first.limit(1, copy=False).subquery(), expressions=[exp.Literal.number(0)]
+        )
+        parts.append(exp.alias_(value, name, copy=False))
     return exp.select(*parts)
 
 
 def _join_caps(query: exp.Select, relation: Relation) -> exp.Select:
     if "experiment" not in relation.kinds:
-        return query.join(exp.to_table("nsexp_caps"), join_type="cross")
+        return query.join(exp.to_table("nsexp_caps"), join_type="cross", copy=False)
     on = exp.EQ(
         this=_experiment(relation), expression=exp.column("nsexp_cap_experiment", "nsexp_caps")
     )
-    return query.join(exp.to_table("nsexp_caps"), on=on)
+    return query.join(exp.to_table("nsexp_caps"), on=on, copy=False)
 
 
 def unit_counts_query(relation: Relation, experiments: tuple[str, ...] = ()) -> exp.Select:
@@ -314,10 +323,10 @@ def unit_counts_query(relation: Relation, experiments: tuple[str, ...] = ()) -> 
     none is in two arms either: only experiments with more rows need `unit_checks_query`."""
     unit = relation.col("unit_id")
     query = exp.select(
-        exp.alias_(_experiment(relation), "nsexp_experiment"),
-        exp.alias_(exp.Count(this=exp.Star()), "n_rows"),
-        exp.alias_(exp.Count(this=exp.Distinct(expressions=[unit])), "n_units"),
-    ).from_(relation.table())
+        exp.alias_(_experiment(relation), "nsexp_experiment", copy=False),
+        exp.alias_(exp.Count(this=exp.Star()), "n_rows", copy=False),
+        exp.alias_(exp.Count(this=exp.Distinct(expressions=[unit])), "n_units", copy=False),
+    ).from_(relation.table(), copy=False)
     return _filtered(query, relation, experiments, [])
 
 
@@ -325,12 +334,14 @@ def unit_checks_query(relation: Relation, experiments: tuple[str, ...] = ()) -> 
     """Per experiment: units seen in more than one variant, and units on more than one row (one
     group per unit: run it only over the experiments `unit_counts_query` flags)."""
     inner = exp.select(
-        exp.alias_(_experiment(relation), "nsexp_experiment"),
+        exp.alias_(_experiment(relation), "nsexp_experiment", copy=False),
         exp.alias_(
-            exp.Count(this=exp.Distinct(expressions=[relation.col("variant")])), "n_variants"
+            exp.Count(this=exp.Distinct(expressions=[relation.col("variant")])),
+            "n_variants",
+            copy=False,
         ),
-        exp.alias_(exp.Count(this=exp.Star()), "n_rows"),
-    ).from_(relation.table())
+        exp.alias_(exp.Count(this=exp.Star()), "n_rows", copy=False),
+    ).from_(relation.table(), copy=False)
     inner = _filtered(inner, relation, experiments, [relation.col("unit_id")])
 
     def flagged(column: str) -> exp.Expr:
@@ -344,11 +355,11 @@ def unit_checks_query(relation: Relation, experiments: tuple[str, ...] = ()) -> 
     return (
         exp.select(
             "nsexp_experiment",
-            exp.alias_(flagged("n_variants"), "crossed"),
-            exp.alias_(flagged("n_rows"), "repeated"),
+            exp.alias_(flagged("n_variants"), "crossed", copy=False),
+            exp.alias_(flagged("n_rows"), "repeated", copy=False),
         )
-        .from_(inner.subquery("per_unit"))
-        .group_by("nsexp_experiment")
+        .from_(inner.subquery("per_unit"), copy=False)
+        .group_by("nsexp_experiment", copy=False)
     )
 
 
@@ -358,24 +369,24 @@ def _filtered(
     """The experiment filter, and a GROUP BY the experiment (where there is one) and `group`."""
     where = _where(relation, experiments)
     if where is not None:
-        query = query.where(where)
+        query = query.where(where, copy=False)
     keys = [_experiment(relation)] if "experiment" in relation.kinds else []
-    return query.group_by(*keys, *group) if keys or group else query
+    return query.group_by(*keys, *group, copy=False) if keys or group else query
 
 
 def _experiment(relation: Relation) -> exp.Expr:
     if "experiment" in relation.kinds:
-        return exp.cast(relation.col("experiment"), "TEXT")
+        return exp.cast(relation.col("experiment"), "TEXT", copy=False)
     return exp.Literal.string(relation.default_experiment)
 
 
 def _keys(relation: Relation) -> tuple[list[exp.Expr], list[exp.Expr], list]:
-    variant = exp.cast(relation.col("variant"), "TEXT")
+    variant = exp.cast(relation.col("variant"), "TEXT", copy=False)
     # output names no source column has: ClickHouse resolves a column name to a same-named
     # alias of the SELECT list, which would make CAST(experiment ...) AS experiment cyclic
     keys = [
-        exp.alias_(_experiment(relation), "nsexp_experiment"),
-        exp.alias_(variant, "nsexp_variant"),
+        exp.alias_(_experiment(relation), "nsexp_experiment", copy=False),
+        exp.alias_(variant, "nsexp_variant", copy=False),
     ]
     group: list[exp.Expr] = [variant.copy()]
     if "experiment" in relation.kinds:
@@ -384,8 +395,8 @@ def _keys(relation: Relation) -> tuple[list[exp.Expr], list[exp.Expr], list]:
     if "date" in relation.kinds:
         date: exp.Expr = relation.col("date")
         if relation.kinds["date"] != "date":
-            date = exp.cast(date, "DATE")
-        keys.append(exp.alias_(date, "nsexp_date"))
+            date = exp.cast(date, "DATE", copy=False)
+        keys.append(exp.alias_(date, "nsexp_date", copy=False))
         group.append(date.copy())
         out.append(("date", "date"))
     return keys, group, out
@@ -405,8 +416,8 @@ def _value(column: str, relation: Relation, caps: dict[str, str]) -> exp.Expr:
     """A column as a double (a boolean through an integer), capped where the metric is."""
     col: exp.Expr = relation.col(column)
     if relation.kinds.get(column) == "boolean":
-        col = exp.cast(col, "INT")
-    value: exp.Expr = exp.cast(col, "DOUBLE")
+        col = exp.cast(col, "INT", copy=False)
+    value: exp.Expr = exp.cast(col, "DOUBLE", copy=False)
     if column in caps:
         cap = exp.column(caps[column], "nsexp_caps")
         above = exp.GT(this=value.copy(), expression=cap.copy())
@@ -556,29 +567,29 @@ def summary_query(
     selects = []
     for metric in metrics:
         have = {s.name for s in metric_stats(metric, relation.kinds)}
-        columns = [exp.alias_(exp.column(a), b) for a, b in keys]
+        columns = [exp.alias_(exp.column(a), b, copy=False) for a, b in keys]
         columns += [
-            exp.alias_(exp.Literal.string(metric.id), "metric"),
-            exp.alias_(exp.column(f"{metric.id}__n", quoted=True), "n"),
+            exp.alias_(exp.Literal.string(metric.id), "metric", copy=False),
+            exp.alias_(exp.column(f"{metric.id}__n", quoted=True), "n", copy=False),
         ]
         # a proportion's 0/1 values: its sums are its shifted sums about 0 (Σx³ = Σx)
         proportion = metric.type == "proportion"
         alias = _PROPORTION if proportion else {}
         for name in SUMMARY_SUMS:
-            value: exp.Expr = exp.cast(exp.Null(), "DOUBLE")
+            value: exp.Expr = exp.cast(exp.Null(), "DOUBLE", copy=False)
             if name in have or name in alias:
                 value = exp.column(f"{metric.id}__{alias.get(name, name)}", quoted=True)
             elif name == "shift" and proportion:
-                value = exp.cast(exp.Literal.number(0), "DOUBLE")
-            columns.append(exp.alias_(value, name))
-        selects.append(exp.select(*columns).from_("nsexp_wide"))
+                value = exp.cast(exp.Literal.number(0), "DOUBLE", copy=False)
+            columns.append(exp.alias_(value, name, copy=False))
+        selects.append(exp.select(*columns).from_("nsexp_wide", copy=False))
     query: exp.Query = selects[0]
     for select in selects[1:]:
         query = exp.union(query, select, distinct=False)
     if ctes is not None:
         for cte in ctes.expressions:
-            query = query.with_(cte.alias, as_=cte.this)
-    return query.with_("nsexp_wide", as_=wide)
+            query = query.with_(cte.alias, as_=cte.this, copy=False)
+    return query.with_("nsexp_wide", as_=wide, copy=False)
 
 
 _PARTS = (
