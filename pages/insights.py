@@ -15,6 +15,7 @@ from nsexp.report.tree import PLAIN, by_correlation, edge_reason, edges_table, l
 from pages.ui import frame, loaders
 
 COLUMNS = 2
+SCATTER_HEIGHT = 360  # the plot, its axes, titles and the legend below
 
 ctx, settings = frame.current().data, frame.current().settings
 evidence, impact = loaders.insights(ctx, settings)
@@ -74,6 +75,7 @@ for start in range(0, len(edges), COLUMNS):
             st.altair_chart(
                 edge_scatter(evidence.comparisons, edge, child.label, parent.label),
                 width="stretch",
+                height=SCATTER_HEIGHT,
             )
 
 st.subheader("How much of the North Star wins' lift is real")

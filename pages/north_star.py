@@ -11,7 +11,7 @@ from nsexp.report.scoreboard import scoreboard_table
 from nsexp.report.text import md_escape
 from nsexp.report.tree import edge_reason, edges_table, label_definition
 from nsexp.report.tree_chart import outside_graph, tree_graph
-from pages.ui import frame, loaders, url
+from pages.ui import frame, loaders, nav, url
 
 ctx, settings = frame.current().data, frame.current().settings
 view = loaders.tree_view(ctx, settings)
@@ -19,6 +19,7 @@ evidence, movement = view.evidence, view.movement
 catalog = evidence.catalog
 ns = catalog.north_star
 
+nav.tab_title(ns.label, "North Star")
 st.title(f"North Star: {md_escape(ns.label)}", anchor=False)
 about = md_escape(ns.description or "The value customers get.")
 st.caption(

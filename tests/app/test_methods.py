@@ -3,6 +3,7 @@ segment view, and the Markdown of live and pinned readouts."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +152,10 @@ def test_segment_view(open_app: AppOpener, demo_copy: Path) -> None:
     het = heterogeneity_row(sr, "push_reminders", "daily")
     assert het is not None
     assert any("Cochran's Q across 3 segments" in a.value for a in [*at.info, *at.warning])
-    assert len(at.get("vega_lite_chart")) == 3
+    charts_drawn = at.get("vega_lite_chart")
+    assert len(charts_drawn) == 3
+    segment_spec = json.loads(charts_drawn[-1].proto.spec)
+    assert segment_spec["height"] >= 3 * 30 + 60  # a row per segment and the axis, not ~60 px
     assert "segment=platform" in at.code[0].value
 
     at.selectbox(key="experiment").select("dark_mode").run()  # summary data: no segments
