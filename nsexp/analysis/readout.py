@@ -7,19 +7,19 @@ surface renders; a pin freezes one ExperimentReadout and reads it back as the sa
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from nsexp.analysis.compute import compute_results
-from nsexp.analysis.learned import Learned
+from nsexp.analysis.learned import Edge, Learned
 from nsexp.analysis.reasons import MetricHistory, Reason, explain
 from nsexp.analysis.results import MetricResult, TimelinePoint, metric_results, timeline_points
 from nsexp.analysis.settings import Settings
 from nsexp.analysis.srm import Srm, srm_checks
 from nsexp.analysis.timeline import north_star_timelines
-from nsexp.analysis.verdict import NorthStarStatus, Verdict, decide
+from nsexp.analysis.verdict import NorthStarStatus, Verdict, decide, validated_inputs
 from nsexp.analysis.within import within_covariances
 from nsexp.config.catalog import Catalog
 from nsexp.config.experiments import Status
@@ -141,10 +141,12 @@ def judge(
     settings: Settings | None = None,
     experiment: str | None = None,
     priors: pl.DataFrame | None = None,
+    validated: Collection[str] = (),
 ) -> Judgement:
     """Test every metric of every treatment against its control, all at once, and judge each
     treatment by the North Star rules (results of invalid experiments claim nothing); `priors`
-    are the Bayesian priors learned from the portfolio (nsexp.analysis.priors)."""
+    are the Bayesian priors learned from the portfolio (nsexp.analysis.priors), `validated` the
+    validated inputs' ids (nsexp.analysis.verdict.validated_inputs: none, no leading_win)."""
     settings = settings or Settings()
     experiments = dataset.experiments
     if experiment is not None:
@@ -157,7 +159,7 @@ def judge(
     results = compute_results(dataset, settings, list(experiments), priors)
     srm = srm_checks(dataset, experiments)
     invalid = {e for e, x in experiments.items() if srm[e].mismatch or x.problems}
-    verdicts = decide(results, invalid)
+    verdicts = decide(results, invalid, validated)
     controls = {e: x.control for e, x in experiments.items()}
     return Judgement(
         settings,
@@ -177,13 +179,16 @@ def build_readout(
     history: Mapping[str, MetricHistory] | None = None,
     learned: Mapping[tuple[str, str], Learned] | None = None,
     priors: pl.DataFrame | None = None,
+    edges: Sequence[Edge] = (),
 ) -> Readout:
     """The readout of every experiment (or one): judged, explained in reasons, with each
-    metric's record and the North Star's timeline; `history`, `learned` and `priors`
+    metric's record and the North Star's timeline; `history`, `learned`, `priors` and `edges`
     (nsexp.learning.history) add what past experiments say: per metric to the reasons, per
     comparison (prediction, false-positive risk, alerts) to the treatment and its reasons, per
-    experiment and metric the Bayesian prior."""
-    judged = judge(dataset, settings, experiment, priors)
+    experiment and metric the Bayesian prior, and the tree's labelled edges, whose validated
+    inputs make a leading_win."""
+    paths = validated_inputs(dataset.catalog, edges)
+    judged = judge(dataset, settings, experiment, priors, validated=paths)
     settings, experiments, srm = judged.settings, judged.experiments, judged.srm
     ids = list(experiments)
     by_pair: dict[tuple[str, str], list[MetricResult]] = {}
@@ -199,7 +204,7 @@ def build_readout(
         problems += experiments[eid].problems
         metrics = tuple(by_pair[(eid, variant)])
         record = (learned or {}).get((eid, variant))
-        reasons = explain(row["verdict"], metrics, settings, problems, history, record)
+        reasons = explain(row["verdict"], metrics, settings, problems, history, record, paths)
         treatments[eid].append(
             TreatmentReadout(
                 variant=variant,
