@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from nsexp.analysis.compute import compute_results
+from nsexp.analysis.decision import Recommendation, recommend, time_left
 from nsexp.analysis.learned import Edge, Learned
 from nsexp.analysis.reasons import MetricHistory, Reason, explain
 from nsexp.analysis.results import MetricResult, TimelinePoint, metric_results, timeline_points
@@ -40,6 +41,7 @@ class TreatmentReadout:
     metrics: tuple[MetricResult, ...]
     timeline: tuple[TimelinePoint, ...] = ()
     learned: Learned | None = None  # what the portfolio's history says (nsexp.learning)
+    decision: Recommendation | None = None  # the recommended decision (nsexp.analysis.decision)
 
     @property
     def north_star(self) -> MetricResult:
@@ -197,6 +199,9 @@ def build_readout(
     timelines = _timelines(dataset, settings, ids)
     dates = _date_range(dataset)
     newest = max((last for _, last in dates.values()), default=None)
+    statuses = {
+        e: _status(x, dates.get(e, (None, None))[1], newest) for e, x in experiments.items()
+    }
     treatments: dict[str, list[TreatmentReadout]] = {e: [] for e in ids}
     for row in judged.verdicts.iter_rows(named=True):
         eid, variant = row["experiment"], row["variant"]
@@ -205,6 +210,12 @@ def build_readout(
         metrics = tuple(by_pair[(eid, variant)])
         record = (learned or {}).get((eid, variant))
         reasons = explain(row["verdict"], metrics, settings, problems, history, record, paths)
+        info, (first, last) = experiments[eid].info, dates.get(eid, (None, None))
+        ns = next(m for m in metrics if m.role == "north_star")
+        units = ns.n_control + ns.n_treatment
+        time = time_left(info, statuses[eid], units, first, last, dataset.decision)
+        prediction = record.prediction if record is not None else None
+        decided = recommend(row["verdict"], metrics, time, info, dataset.decision, prediction)
         treatments[eid].append(
             TreatmentReadout(
                 variant=variant,
@@ -214,6 +225,7 @@ def build_readout(
                 metrics=metrics,
                 timeline=timelines.get((eid, variant), ()),
                 learned=record,
+                decision=decided,
             )
         )
     readouts = {
@@ -226,7 +238,7 @@ def build_readout(
             first_date=dates.get(eid, (None, None))[0],
             last_date=dates.get(eid, (None, None))[1],
             notes=exp.notes,
-            status=_status(exp, dates.get(eid, (None, None))[1], newest),
+            status=statuses[eid],
         )
         for eid, exp in experiments.items()
     }
