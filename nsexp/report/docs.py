@@ -92,6 +92,19 @@ PAGES = ("README.md", "docs/methods.md", "docs/cli.md", "docs/review.md")
 _BLOCK = re.compile(r"(<!-- generated:(\w+) -->\n)(.*?)(<!-- /generated:\2 -->)", re.DOTALL)
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
+def read_block(page: str, name: str) -> str:
+    """The generated block `name` as written in the page `page` (relative to the repository):
+    what the app shows where a doc's table is its help (e.g. docs/review.md's decisions)."""
+    text = (REPO / page).read_text(encoding="utf-8")
+    found = next((m for m in _BLOCK.finditer(text) if m.group(2) == name), None)
+    if found is None:
+        raise KeyError(f"{page} has no generated block {name!r}")
+    return found.group(3).strip()
+
+
 def fill(text: str) -> str:
     """`text` with every generated block rewritten from its source (unknown names kept)."""
 
