@@ -135,8 +135,13 @@ def _entry(line: str) -> Recorded | None:
         return None
     recommended = raw.get("recommended")
     return Recorded(
-        *(raw[k] for k in fields),
-        recommended=recommended if isinstance(recommended, str) else None,
+        raw["experiment"],
+        raw["variant"],
+        raw["value"],
+        raw["note"],
+        raw["by"],
+        raw["at"],
+        recommended if isinstance(recommended, str) else None,
     )
 
 

@@ -24,8 +24,8 @@ from nsexp.errors import InputError
 
 DEFAULTS = DecisionDefaults()
 INFO = ExperimentInfo(id="e")
-TIME = TimeLeft(True, "day 10 of 28", 10, 18)
-NO_TIME = TimeLeft(False, "it has run 28 of its 28 days", 28, 0)
+TIME = TimeLeft(True, "day 10 of 28", 18)
+NO_TIME = TimeLeft(False, "it has run 28 of its 28 days", 0)
 
 
 def ns(**fields: Any) -> Any:
@@ -135,7 +135,7 @@ def test_a_decision_on_a_non_default_setting_says_so() -> None:
     got = recommend("leading_win", [ns()], NO_TIME, predicted, DEFAULTS, PREDICTED)
     assert got.decision == "ship" and "+2.6% [+0.9%, +4.4%]" in got.reason
     assert 'ship_on = "predicted" in experiments.toml, not the default' in got.reason
-    short = TimeLeft(False, "it has run 14 of its 14 days", 14, 0, "max_days = 14")
+    short = TimeLeft(False, "it has run 14 of its 14 days", 0, "max_days = 14")
     stop = recommend("inconclusive", [ns()], short, INFO, DEFAULTS)
     assert stop.decision == "stop" and "max_days = 14 in experiments.toml" in stop.reason
     # a rule that does not look at the time does not quote the setting
@@ -154,14 +154,14 @@ def test_days_are_counted_inclusively_from_the_start() -> None:
     info = ExperimentInfo(id="e", start="2026-03-01")
     # 1 March to 27 March inclusive is 27 days: one day left of 28
     left = time_left(info, "running", 100, D(2026, 3, 1), D(2026, 3, 27), DEFAULTS)
-    assert (left.left, left.days_run, left.days_left) == (True, 27, 1)
+    assert (left.left, left.why, left.days_left) == (True, "day 27 of 28", 1)
     out = time_left(info, "running", 100, D(2026, 3, 1), D(2026, 3, 28), DEFAULTS)
-    assert (out.left, out.days_run, out.days_left) == (False, 28, 0)
+    assert (out.left, out.why, out.days_left) == (False, "it has run 28 of its 28 days", 0)
 
 
 def test_the_first_data_date_stands_in_for_a_missing_start() -> None:
     got = time_left(INFO, "running", 100, D(2026, 3, 10), D(2026, 3, 19), DEFAULTS)
-    assert (got.left, got.days_run) == (True, 10)
+    assert (got.left, got.why) == (True, "day 10 of 28")
 
 
 def test_a_concluded_experiment_has_no_time_left() -> None:
