@@ -13,7 +13,7 @@ from helpers import APP_FILE, AppOpener, copy_demo
 from streamlit.testing.v1 import AppTest, app_test
 
 from nsexp.report.docs import read_block
-from nsexp.report.portfolio import DIFFERS
+from nsexp.report.portfolio import DIFFERS, DIFFERS_MARK
 from nsexp.store import decisions
 from pages.ui.frame import navigated_pages_manager
 
@@ -117,4 +117,4 @@ def test_portfolio_columns_and_the_decision_filter(open_app: AppOpener, data: Pa
     at = open_app(PORTFOLIO, {"verdict": "vanity_only"}, data=data)
     table = at.dataframe[0].value
     decided = dict(zip(table["experiment"], table["decided"], strict=True))
-    assert decided["ai_tutor_beta"] == f"Ship · {DIFFERS}"
+    assert decided["ai_tutor_beta"] == f"Ship {DIFFERS_MARK}"

@@ -14,7 +14,7 @@ from helpers import DEMO_DATA
 
 from nsexp.demo.decisions import DEMO_DECISIONS
 from nsexp.errors import InputError
-from nsexp.report.portfolio import DIFFERS, with_decided
+from nsexp.report.portfolio import DIFFERS_MARK, with_decided
 from nsexp.store import decisions
 from nsexp.store.decisions import LOG, latest, may_record, record, with_recorded
 
@@ -132,7 +132,7 @@ def test_the_portfolio_marks_a_decision_against_the_recommendation() -> None:
         }
     )
     got = with_decided(table, {("a", "t"): "ship", ("a", "u"): "ship"})
-    assert got["decided"].to_list() == ["Ship", f"Ship · {DIFFERS}", ""]
+    assert got["decided"].to_list() == ["Ship", f"Ship {DIFFERS_MARK}", ""]
 
 
 def test_the_demo_ships_a_decision_against_the_recommendation() -> None:
