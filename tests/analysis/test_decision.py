@@ -5,10 +5,11 @@ sentences that name a non-default setting."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import result
+from helpers import counts_readout, result
 
 from nsexp.analysis.decision import (
     DECISIONS,
@@ -21,6 +22,7 @@ from nsexp.analysis.learned import NorthStarPrediction
 from nsexp.analysis.verdict import VERDICTS
 from nsexp.config.experiments import DecisionDefaults, ExperimentInfo, parse_decision_defaults
 from nsexp.errors import InputError
+from nsexp.report.json import experiment_dict, experiment_from_dict
 
 DEFAULTS = DecisionDefaults()
 INFO = ExperimentInfo(id="e")
@@ -203,3 +205,17 @@ def test_decision_defaults_are_read_and_checked() -> None:
     for bad in ({"max_days": 0}, {"max_days": "2"}, {"ship_on": "vibes"}, {"other": 1}):
         with pytest.raises(InputError):
             parse_decision_defaults({"decision": bad})
+
+
+def test_the_decision_travels_through_json_and_back(tmp_path: Path) -> None:
+    # 10% vs 15% of 1,000 units each: a North Star win (z ≈ 3.4), no guardrail
+    readout = counts_readout(tmp_path, {"control": (1000, 100), "treatment": (1000, 150)})
+    (e,) = readout.experiments.values()
+    t = e.treatments[0]
+    assert t.verdict == "north_star_win" and t.decision is not None
+    assert t.decision.decision == "ship"
+    doc = experiment_dict(e)
+    assert doc["comparisons"][0]["decision"] == "ship"
+    assert doc["comparisons"][0]["decision_reason"] == t.decision.reason
+    back = experiment_from_dict(doc, e.settings)  # a pin reads it back as it was
+    assert back.treatments[0].decision == t.decision

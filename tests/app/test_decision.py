@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from app_helpers import unescape
-from helpers import APP_FILE, AppOpener, copy_demo
+from helpers import APP_FILE, DEMO_DATA, AppOpener, copy_demo
 from streamlit.testing.v1 import AppTest, app_test
 
 from nsexp.report.docs import read_block
 from nsexp.report.portfolio import DIFFERS, DIFFERS_MARK
-from nsexp.store import decisions
+from nsexp.store import decisions, workspaces
 from pages.ui.frame import navigated_pages_manager
 
 READOUT, PORTFOLIO = "pages/readout.py", "pages/portfolio.py"
@@ -118,3 +118,22 @@ def test_portfolio_columns_and_the_decision_filter(open_app: AppOpener, data: Pa
     table = at.dataframe[0].value
     decided = dict(zip(table["experiment"], table["decided"], strict=True))
     assert decided["ai_tutor_beta"] == f"Ship {DIFFERS_MARK}"
+
+
+UNITS_CSV = b"variant,lessons\ncontrol,1\ncontrol,2\ncontrol,0\ntreat,3\ntreat,2\ntreat,4\n"
+CATALOG = b'[metrics.lessons]\nrole = "north_star"\ntype = "mean"\n'
+
+
+def test_someone_elses_workspace_is_read_only(data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app_test, "PagesManager", navigated_pages_manager())
+    monkeypatch.setenv("NSEXP_DATA_DIR", str(data))
+    files = {"pilot.csv": UNITS_CSV, "metrics.toml": CATALOG}
+    info = workspaces.create_workspace(data, files, owner="ana@example.com")
+    query = {"workspace": info.id, "experiment": "pilot"}
+    bob = open_signed_in(data, "bob@example.com", query)
+    assert not bob.exception
+    assert "Only this workspace's owner or an operator records its decisions." in captions(bob)
+    ana = open_signed_in(data, "ana@example.com", query)
+    ana.button(key="decision_record_treat").click().run()
+    assert decisions.latest(info.path)[("pilot", "treat")].by == "ana@example.com"
+    assert decisions.latest(data) == decisions.latest(DEMO_DATA)  # the bundled log untouched
