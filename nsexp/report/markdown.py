@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nsexp import format as fmt
-from nsexp.analysis.decision import DECISION_LABELS
 from nsexp.analysis.methods import methods
 from nsexp.analysis.readout import ExperimentReadout, Readout
 from nsexp.analysis.reasons import HISTORY_DEFINITION
@@ -123,9 +122,8 @@ def _experiment_lines(e: ExperimentReadout) -> list[str]:
         ]
     for t in e.treatments:
         out += ["", f"### {md_code(t.variant)}: **{VERDICT_LABELS[t.verdict]}**", ""]
-        if t.decision is not None:
-            label = DECISION_LABELS[t.decision.decision]
-            out += [f"**Recommended: {label}.** {md_escape(t.decision.reason)}", ""]
+        if t.decision is not None:  # the reason opens with the decision: "Ship: ..."
+            out += [f"**Recommended:** {md_escape(t.decision.reason)}", ""]
         out += [f"- {md_escape(r.text)}" for r in t.reasons]
         out += [f"- *{md_escape(line)}*" for line in readout_notes(t)]
         rows = [[md_escape(c) for c in row] for row in metric_rows(t.metrics, e.settings)]
