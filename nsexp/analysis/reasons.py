@@ -245,7 +245,7 @@ def explain(
     return [
         *(Reason("alert", alert_sentence(a), (a.metric,)) for a in alerts),
         *(
-            _leading_win(ns, metrics, better, settings, paths or {}, learned)
+            _leading_win(ns, better, settings, paths or {}, learned)
             if verdict == "leading_win"
             else _headline(verdict, ns, metrics, better, worse, settings)
         ),
@@ -323,7 +323,6 @@ def _learned_reasons(
 
 def _leading_win(
     ns: MetricResult,
-    metrics: Sequence[MetricResult],
     better: list[MetricResult],
     settings: Settings,
     paths: Mapping[str, tuple[Edge, ...]],
@@ -332,14 +331,9 @@ def _leading_win(
     """A leading_win's sentence: the validated inputs that improved with each edge of their
     path and its evidence, the North Star's own inconclusive figure, and the predicted North
     Star (the history's model estimate, when there is one)."""
-    names = {m.metric: m.name for m in metrics}
     inputs = [m for m in better if m.metric in paths]
     said = "; ".join(
-        f"{describe(m)}, a validated input: "
-        + "; ".join(
-            f"{names.get(e.child, e.child)} → {names.get(e.parent, e.parent)}: {edge_evidence(e)}"
-            for e in paths[m.metric]
-        )
+        f"{describe(m)}, a validated input: " + "; ".join(edge_evidence(e) for e in paths[m.metric])
         for m in inputs
     )
     p = learned.prediction if learned is not None else None

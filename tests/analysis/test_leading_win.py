@@ -137,7 +137,7 @@ def test_streak_society_is_a_leading_win_naming_input_edge_and_prediction(
     assert edge is not None and edge.label == "predictive"
     (headline,) = [r for r in t.reasons if r.kind == "verdict"]
     assert "Day-7 retention" in headline.text and "a validated input" in headline.text
-    assert "Day-7 retention → Lessons completed: by the record a predictive" in headline.text
+    assert "on record, Day-7 retention → Lessons completed: predictive" in headline.text
     assert f"over {edge.n_comparisons} comparisons" in headline.text
     p = t.learned.prediction
     assert "The predicted North Star" in headline.text and f"({p.level * 100:g}%)" in headline.text
