@@ -120,6 +120,8 @@ def _experiment_lines(e: ExperimentReadout) -> list[str]:
         ]
     for t in e.treatments:
         out += ["", f"### {md_code(t.variant)}: **{VERDICT_LABELS[t.verdict]}**", ""]
+        if t.decision is not None:  # the reason opens with the decision: "Ship: ..."
+            out += [f"**Recommended:** {md_escape(t.decision.reason)}", ""]
         out += [f"- {md_escape(r.text)}" for r in t.reasons]
         out += [f"- *{md_escape(line)}*" for line in readout_notes(t)]
         rows = [[md_escape(name), *rest] for name, *rest in metric_rows(t.metrics, e.settings)]
@@ -142,6 +144,8 @@ def to_table(readout: Readout) -> str:
             out.append(f"  SAMPLE RATIO MISMATCH ({fmt.p_value(e.srm.p_value)})")
         for t in e.treatments:
             out.append(f"  {t.variant}: {VERDICT_LABELS[t.verdict].upper()}")
+            if t.decision is not None:
+                out.append(f"    recommended: {t.decision.reason}")
             out += [f"    - {r.text}" for r in t.reasons]
             out += [f"    · {line}" for line in readout_notes(t)]
             out.append(aligned(headers(e.settings), metric_rows(t.metrics, e.settings), "    "))
