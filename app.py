@@ -65,15 +65,16 @@ page = st.navigation(
     position="top",
 )
 url.carry_params(page)
+nav.tab_title(page.title)  # the page names what it shows, where it knows more (nav.tab_title)
 data = frame.data_context()
 storage.clean_on_start(str(data.root))  # staging left by a stopped server: once per process
 storage.mark_opened(data.path)  # restarts the workspace's expiry clock
 settings = frame.settings_from_url()
-found = loaders.quiet_dataset(data)
-covariate = found is not None and any(m.covariate for m in found.catalog.metrics.values())
-pinned = frame.pinned_settings(data) if page.url_path == "readout" else None
-sidebar.analysis_controls(pinned or settings, covariate, frozen=pinned is not None)
-if page.url_path != "data":
+if page.url_path != "data":  # the Data page analyses nothing: no analysis controls there
+    found = loaders.quiet_dataset(data)
+    covariate = found is not None and any(m.covariate for m in found.catalog.metrics.values())
+    pinned = frame.pinned_settings(data) if page.url_path == "readout" else None
+    sidebar.analysis_controls(pinned or settings, covariate, frozen=pinned is not None)
     sidebar.data_note(data)
 identity.account_controls()  # sign in / out, when the secrets configure OpenID Connect
 frame.remember(frame.Frame(data, settings.without("bootstrap"), settings.bootstrap))

@@ -6,12 +6,14 @@ import streamlit as st
 
 from nsexp.analysis.intervals import interval_name
 from nsexp.analysis.verdict import VERDICT_LABELS, VERDICTS
+from nsexp.report import glossary
 from nsexp.report.charts import HEX, VERDICT_COLORS
 from nsexp.report.portfolio import (
     STATUS_CHOICES,
     filter_portfolio,
     portfolio_counts,
     readout_url,
+    tiles_note,
     vanity_sentence,
 )
 from nsexp.report.text import md_escape
@@ -46,22 +48,35 @@ in_view = filter_portfolio(table, [], None, "", status)
 counts = portfolio_counts(in_view)
 # tiles of one width: four in a row from 1280 px, two by two at 1024 (never three and one)
 with st.container(horizontal=True):
-    st.metric("Experiments", counts["experiments"], border=True, width=TILE_WIDTH)
-    st.metric("North Star wins", counts["north_star_win"], border=True, width=TILE_WIDTH)
     st.metric(
-        "Vanity-only wins",
+        "Experiments",
+        counts["experiments"],
+        border=True,
+        width=TILE_WIDTH,
+        help=glossary.help_text("experiment"),
+    )
+    st.metric(
+        "Won the North Star",
+        counts["north_star_win"],
+        border=True,
+        width=TILE_WIDTH,
+        help=glossary.help_text("won"),
+    )
+    st.metric(
+        "Vanity only",
         counts["vanity_only"],
         border=True,
         width=TILE_WIDTH,
-        help="A vanity or leading metric improved significantly, the North Star did not.",
+        help=glossary.help_text("vanity only"),
     )
     st.metric(
         "Need attention",
         counts["attention"],
         border=True,
         width=TILE_WIDTH,
-        help="Invalid data, a North Star loss or a guardrail breach.",
+        help=glossary.help_text("needs attention"),
     )
+st.caption(md_escape(tiles_note(in_view)))
 st.subheader(vanity_sentence(in_view, status), anchor=False)
 
 owners = sorted(o for o in in_view["owner"].unique() if o)
@@ -121,9 +136,12 @@ else:
         hide_index=True,
         key="portfolio_table",
         on_select="rerun",
-        selection_mode="single-row",
+        # a click on any cell opens its row's readout: no checkbox column that reads as
+        # "pick several"
+        selection_mode="single-cell",
         width="stretch",
-        # one row per treatment (a selected row opens its readout; the links stay in the data)
+        # one row per treatment, key columns first (a clicked cell opens its row's readout;
+        # the links stay in the data)
         column_order=["name", "badge", "north_star", "owner", "variant", "days"],
         height=min(shown.height, ROWS_SHOWN) * 35 + 38,
         column_config={
@@ -161,11 +179,11 @@ else:
     )
     st.caption(
         f"{shown.height} comparisons (a treatment against its control) of "
-        f"{shown['experiment'].n_unique()} experiments. Select a row to open its readout; the "
+        f"{shown['experiment'].n_unique()} experiments. Click a row to open its readout; the "
         "most serious verdicts come first."
     )
-    if event.selection.rows:
-        row = shown.row(event.selection.rows[0], named=True)
+    if event.selection.cells:
+        row = shown.row(event.selection.cells[0][0], named=True)
         query = url.view_query(
             ctx.workspace, settings, experiment=row["experiment"], variant=row["variant"]
         )

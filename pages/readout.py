@@ -138,6 +138,7 @@ def pinned(ctx: DataContext, settings: Settings, pin_id: str) -> None:
     st.query_params.from_dict(query)
     variant = pin.variant if pin.variant in {t.variant for t in e.treatments} else None
     t = e.treatment(variant) if variant else e.treatments[0]
+    nav.tab_title(e.name, "pinned readout")
     experiment.header(e)
     experiment.verdict_cards(e, t.variant)
     experiment.details(e, t)
@@ -255,6 +256,7 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
         or treatments[0]  # required: None only before its first draw
     )
     t = e.treatment(variant)
+    nav.tab_title(e.name, "readout")
     with top:
         experiment.header(e)
     experiment.verdict_cards(e, variant)

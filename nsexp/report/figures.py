@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from math import isfinite
 
 import polars as pl
 
@@ -31,9 +32,20 @@ class Column:
 
 
 def figure_column(name: str) -> Column:
-    """The column of one figure of the result model: its declared label, read as its kind."""
+    """The column of one figure of the result model: its declared label, read as its kind (a
+    metric's own values to the decimals of the larger arm's, so its row reads one way)."""
     figure = FIGURES[name]
+    if figure.kind == "mean":
+        return Column(
+            figure.label, lambda m: fmt.figure(getattr(m, name), "mean", m.type, arm_scale(m))
+        )
     return Column(figure.label, lambda m: fmt.figure(getattr(m, name), figure.kind, m.type))
+
+
+def arm_scale(m: MetricResult) -> float | None:
+    """The larger of the two arms' values in size (None: neither shown)."""
+    means = [abs(x) for x in (m.control_mean, m.treatment_mean) if x is not None and isfinite(x)]
+    return max(means, default=None)
 
 
 # Which interval each interval figure is (nsexp.analysis.intervals), by its low end; the

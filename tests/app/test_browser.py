@@ -169,9 +169,7 @@ def test_portfolio_lists_experiments_with_links(page: Page, server: str, tmp_pat
     page.goto(f"{server}/?verdict=vanity_only")
     settle(page)
     page.get_by_role("heading", name="Experiment portfolio").wait_for()
-    page.get_by_text(
-        re.compile(r"\d+ of \d+ running experiments moved only vanity metrics")
-    ).wait_for()
+    page.get_by_text(re.compile(r"\d+ of \d+ running experiments (is|are) vanity only")).wait_for()
     page.locator('[data-testid="stDataFrame"]').first.wait_for()
     assert page.evaluate("location.href").endswith("/?verdict=vanity_only")
     shoot(page, tmp_path, "portfolio")

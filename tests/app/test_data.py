@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -390,6 +391,10 @@ def test_a_split_unequal_by_design_is_declared_on_the_page(
     shown = editor.value
     assert shown["variant"].tolist() == ["big", "control", "small"]
     assert shown["observed_share"].tolist() == [0.8, 0.1, 0.1]
+    assert set(shown["p_value"]) == {"< 0.001"}  # read as the readout reads it
+    assert editor.proto.columns  # shares as percentages, like the observed ones
+    config = json.loads(editor.proto.columns)
+    assert config["planned_share"]["type_config"]["format"] == "percent"
     save = "Save the data above with these planned splits"
     assert button(at, save).disabled  # nothing edited: nothing to save
     at.session_state["splits_data"] = {
