@@ -15,6 +15,7 @@ from nsexp.analysis.settings import DEFAULT, Settings
 from nsexp.errors import InputError
 from nsexp.report.csv import readout_csv
 from nsexp.report.markdown import experiment_markdown
+from nsexp.report.notes import threshold_note
 from nsexp.report.text import md_code, md_escape
 from nsexp.stats.multiplicity import CORRECTION_NAMES
 from nsexp.store import pins
@@ -259,6 +260,9 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
     with top:
         experiment.header(e)
     experiment.verdict_cards(e, variant)
+    default = threshold_note(loaders.dataset(ctx).catalog.north_star)
+    if default:
+        st.caption(md_escape(default))
     experiment.details(e, t)
     checks.segment_section(ctx, settings, experiment_id, variant, names[experiment_id])
     resampled = checks.bootstrap_section(ctx, settings, experiment_id, variant, boot)

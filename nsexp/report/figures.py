@@ -134,15 +134,16 @@ def metric_table(metrics: Sequence[MetricResult], settings: Settings) -> pl.Data
 
 
 def compact_columns(settings: Settings) -> list[str]:
-    """The headers of metric_table shown by default, narrow enough for a laptop screen: the
-    lift with the interval that decides (adjusted, or credible), the result and the guardrail.
+    """The headers of metric_table shown by default, key columns first so they show in a
+    1024 px window: the metric, its lift with the interval that decides (adjusted, or credible),
+    the adjusted p (or chance to beat control) and the result; then role, means and guardrail.
     Difference, unadjusted figures, what is detectable today, units and notes are in
     all columns."""
     bayesian = settings.engine == "bayesian"
-    decide = ("chance_to_win", "rel_cred_low") if bayesian else ("rel_ci_adj_low", "p_adjusted")
-    keys = ("name", "role", "control_mean", "treatment_mean", "decision_effect", *decide)
+    decide = ("rel_cred_low", "chance_to_win") if bayesian else ("rel_ci_adj_low", "p_adjusted")
+    keys = ("name", "decision_effect", *decide, "outcome", "role", "control_mean")
     every = columns(settings)
-    return [every[k].header for k in (*keys, "outcome", "guardrail_status")]
+    return [every[k].header for k in (*keys, "treatment_mean", "guardrail_status")]
 
 
 def timeline_rows(points: Sequence[TimelinePoint]) -> pl.DataFrame:

@@ -13,6 +13,7 @@ from nsexp.analysis.settings import Settings
 from nsexp.analysis.verdict import VERDICT_LABELS
 from nsexp.report.figures import Column, columns
 from nsexp.report.notes import readout_notes
+from nsexp.report.portfolio import portfolio_table, vanity_sentence
 from nsexp.report.text import aligned, markdown_table, md_code, md_escape
 
 
@@ -45,13 +46,8 @@ def metric_rows(metrics: Sequence[MetricResult], settings: Settings) -> list[lis
 
 
 def vanity_count(readout: Readout) -> str:
-    """How many experiments moved only vanity metrics, e.g. '3 of 11 experiments moved ...'."""
-    total = len(readout.experiments)
-    vanity = sum(
-        any(t.verdict == "vanity_only" for t in e.treatments) for e in readout.experiments.values()
-    )
-    noun = "experiment" if total == 1 else "experiments"
-    return f"{vanity} of {total} {noun} moved only vanity metrics."
+    """How many experiments are vanity only, in the Portfolio's words (one definition)."""
+    return vanity_sentence(portfolio_table(readout))
 
 
 def to_markdown(readout: Readout) -> str:

@@ -220,10 +220,11 @@ def put(at: AppTest, files: dict[str, bytes]) -> AppTest:
 @pytest.mark.parametrize(
     ("files", "fragment"),
     [
-        ({"../x.csv": UNITS_CSV}, "file name '../x.csv' is not allowed"),
-        ({".hidden.csv": UNITS_CSV}, "file name '.hidden.csv' is not allowed"),
+        # unsafe characters are replaced (ws.safe_name: "../x.csv" is saved as "x.csv"); what
+        # no renaming makes readable is still refused
+        ({"x.exe": UNITS_CSV}, "file name 'x.exe' is not allowed"),
+        ({"a" * 120 + ".csv": UNITS_CSV}, "is not allowed"),
         ({"config.toml": b"x = 1"}, "not a file nsexp reads"),
-        ({"a\x00b.csv": UNITS_CSV}, "file name 'a\\x00b.csv' is not allowed"),
         ({"metrics.toml": CATALOG}, "no CSV or Parquet file in the upload"),
         (
             {"big.csv": b"variant,lessons\n" + b"control,1\n" * (ws.MAX_UPLOAD_BYTES // 10)},

@@ -64,8 +64,8 @@ def test_portfolio_counts_and_rows(open_app: AppOpener, readout: Readout) -> Non
     assert counts["experiments"] == 11  # the showcase; the 44 past experiments are history
     assert metrics(at) == {
         "Experiments": str(counts["experiments"]),
-        "North Star wins": str(counts["north_star_win"]),
-        "Vanity-only wins": str(counts["vanity_only"]),
+        "Won the North Star": str(counts["north_star_win"]),
+        "Vanity only": str(counts["vanity_only"]),
         "Need attention": str(counts["attention"]),
     }
     assert vanity_sentence(running(readout), "running") in [s.value for s in at.subheader]
@@ -124,8 +124,8 @@ def test_alpha_changes_the_verdicts(open_app: AppOpener, demo_copy: Path) -> Non
     at.button_group(key="alpha").set_value("0.01").run()
     strict = build_readout(load_dataset(demo_copy), Settings(alpha=0.01))
     counts = portfolio_counts(running(strict))
-    assert metrics(at)["North Star wins"] == str(counts["north_star_win"])
-    assert metrics(at)["Vanity-only wins"] == str(counts["vanity_only"])
+    assert metrics(at)["Won the North Star"] == str(counts["north_star_win"])
+    assert metrics(at)["Vanity only"] == str(counts["vanity_only"])
     assert vanity_sentence(running(strict), "running") in [s.value for s in at.subheader]
 
 
