@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import os
@@ -62,6 +63,7 @@ class Dataset:
     has_dates: bool = False
     segment: str | None = None
     cross: pl.DataFrame = field(default_factory=empty_cross)  # nsexp.io.cross, totalled
+    as_of: dt.date | None = None  # only the data up to this date (nsexp.analysis.asof)
 
     @functools.cached_property
     def totals(self) -> pl.DataFrame:
