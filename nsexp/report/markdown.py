@@ -73,10 +73,12 @@ def experiment_markdown(
     *,
     fingerprint: str,
     link: str | None = None,
+    as_of: dt.date | None = None,
 ) -> str:
-    """One experiment's readout as Markdown (live or pinned): the same text as to_markdown of a
-    readout of that experiment alone, plus the link back to the view it came from."""
-    return _document([e], method_lines, fingerprint=fingerprint, link=link)
+    """One experiment's readout as Markdown (live, as of a date, or pinned): the same text as
+    to_markdown of a readout of that experiment alone, plus the link back to the view it came
+    from."""
+    return _document([e], method_lines, fingerprint=fingerprint, link=link, as_of=as_of)
 
 
 def _document(
