@@ -231,17 +231,6 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
             width=420,
             **url.url_bound("experiment", requested, clears=("variant", "segment", "bootstrap")),
         )
-        if span is not None:
-            st.date_input(
-                "As of",
-                min_value=span[0],
-                max_value=span[1],
-                format="YYYY-MM-DD",
-                width=170,
-                help="Read the experiment out from the data up to and including this date, as "
-                "the timeline's point on that day. Empty: all the data.",
-                **url.url_bound("as_of", day, clears=("segment", "bootstrap")),
-            )
     if experiment_id is None:
         top.title("Readout", anchor=False)
         top.caption("One experiment in full: its verdict, the reasons, and every metric's lift.")
@@ -274,16 +263,28 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
         f"a treatment of experiment {experiment_id}",
         f"showing {treatments[0]}",
     )
-    variant = (
-        st.segmented_control(
-            "Treatment on view",
-            treatments,
-            format_func=md_escape,
-            required=True,
-            **url.url_bound("variant", requested_variant or treatments[0], treatments[0]),
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        variant = (
+            st.segmented_control(
+                "Treatment on view",
+                treatments,
+                format_func=md_escape,
+                required=True,
+                **url.url_bound("variant", requested_variant or treatments[0], treatments[0]),
+            )
+            or treatments[0]  # required: None only before its first draw
         )
-        or treatments[0]  # required: None only before its first draw
-    )
+        if span is not None:
+            st.date_input(
+                "As of",
+                min_value=span[0],
+                max_value=span[1],
+                format="YYYY-MM-DD",
+                width=170,
+                help="Read the experiment out from the data up to and including this date, as "
+                "the timeline's point on that day. Empty: all the data.",
+                **url.url_bound("as_of", day, clears=("segment", "bootstrap")),
+            )
     t = e.treatment(variant)
     with top:
         experiment.header(e)

@@ -175,15 +175,14 @@ def timeline_chart(
     threshold: float,
     settings: Settings,
     *,
-    tests: int | None = None,
     trusted: bool = True,
 ) -> Chart:
     """The North Star by date as the readout of the data up to each date quotes it
     (nsexp.report.figures.timeline_rows): the decision figure with its deciding interval as a
-    band (adjusted for `tests`, always valid under sequential settings, credible under the
-    Bayesian engine), zero and the ±practical_threshold as reference lines. An untrusted
-    (invalid) comparison is drawn grey, as the forest plot draws it. Every mark's tooltip is
-    labelled and its numbers formatted."""
+    band (adjusted, always valid under sequential settings, credible under the Bayesian engine;
+    the page's caption names it in full), zero and the ±practical_threshold as reference lines.
+    An untrusted (invalid) comparison is drawn grey, as the forest plot draws it. Every mark's
+    tooltip is labelled and its numbers formatted."""
     data = timeline.drop_nulls("decision_effect")
     figures = data.select("decision_effect", "decision_low", "decision_high", "p_adjusted")
     units = (data["n_control"] + data["n_treatment"]).to_list()
@@ -198,11 +197,12 @@ def timeline_chart(
     )
     ends = data.select("decision_low", "decision_high").to_numpy().ravel().tolist()
     x = alt.X("date:T", title="Exposure date (cumulative)", axis=alt.Axis(format="%b %d"))
-    y_title = f"Lift, {interval_name(settings, 'decision', tests)}"
+    named = interval_name(settings, "decision", short=True)  # the caption names it in full
+    y_title = f"Lift, {named[0].lower()}{named[1:]}"
     tooltip = [
         alt.Tooltip("date_text:N", title="Data up to"),
         alt.Tooltip("lift_text:N", title="North Star lift"),
-        alt.Tooltip("ci_text:N", title=interval_name(settings, "decision", tests, short=True)),
+        alt.Tooltip("ci_text:N", title=named),
     ]
     if settings.engine != "bayesian":
         tooltip.append(alt.Tooltip("p_text:N", title="Adjusted p"))
@@ -213,7 +213,8 @@ def timeline_chart(
         y=alt.Y("decision_low:Q", title=y_title, axis=alt.Axis(format=percent_format(ends))),
         y2="decision_high:Q",
     )
-    line = base.mark_line(point=True, color=colour).encode(y="decision_effect:Q")
+    dots = alt.OverlayMarkDef(color=colour, filled=True)
+    line = base.mark_line(point=dots, color=colour).encode(y="decision_effect:Q")
     refs = pl.DataFrame(
         {
             "y": [0.0, threshold, -threshold],

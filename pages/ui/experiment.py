@@ -43,12 +43,9 @@ def _timeline_spec(
     points: tuple[TimelinePoint, ...],
     threshold: float,
     settings: Settings,
-    tests: int | None,
     trusted: bool,
 ) -> dict:
-    chart = charts.timeline_chart(
-        timeline_rows(points), threshold, settings, tests=tests, trusted=trusted
-    )
+    chart = charts.timeline_chart(timeline_rows(points), threshold, settings, trusted=trusted)
     return charts.vega_lite_spec(chart)
 
 
@@ -227,7 +224,7 @@ def timeline(e: ExperimentReadout, t: TreatmentReadout) -> None:
         f"Dashed lines: the ±threshold worth acting on.{diagnosis}"
     )
     st.vega_lite_chart(
-        spec=_timeline_spec(t.timeline, ns.practical_threshold, settings, ns.family_size, trusted),
+        spec=_timeline_spec(t.timeline, ns.practical_threshold, settings, trusted),
         width="stretch",
         alt=f"North Star lift of {t.variant} by day, as read out with the data up to each day",
     )

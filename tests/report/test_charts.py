@@ -145,14 +145,14 @@ def points() -> tuple[TimelinePoint, ...]:
 def test_timeline_chart_draws_the_decision_figure_with_reference_lines() -> None:
     """The band and the line are the points' decision figure (the adjusted interval, as on the
     card), not their plain interval; zero and the ±threshold are reference lines."""
-    spec = charts.timeline_chart(timeline_rows(points()), 0.02, Settings(), tests=2).to_dict()
+    spec = charts.timeline_chart(timeline_rows(points()), 0.02, Settings()).to_dict()
     marks = [lay["mark"]["type"] for lay in spec["layer"]]
     assert marks == ["area", "rule", "line"]
     band, rules, line = spec["layer"]
     assert band["encoding"]["y"]["field"] == "decision_low"
     assert band["encoding"]["y2"]["field"] == "decision_high"
     assert line["encoding"]["y"]["field"] == "decision_effect"
-    assert "adjusted for 2 tests (Holm)" in band["encoding"]["y"]["title"]
+    assert band["encoding"]["y"]["title"] == "Lift, adjusted CI (95%, Holm)"
     data = spec["datasets"]
     assert sorted(r["y"] for r in data[rules["data"]["name"]]) == [-0.02, 0.0, 0.02]
     rows = data[line["data"]["name"]]
@@ -160,13 +160,13 @@ def test_timeline_chart_draws_the_decision_figure_with_reference_lines() -> None
         (-0.04, 0.14),
         (0.008, 0.052),
     ]
-    assert line["mark"]["point"] is True
+    assert line["mark"]["point"]["color"] == line["mark"]["color"]
 
 
 def test_timeline_tooltips_are_labelled_and_formatted() -> None:
     """Every mark's tooltip names what it shows in words and shows numbers formatted, never a
     field name beside a raw float (the issue saw `rel_ci_high 0.0480336442182`)."""
-    spec = charts.timeline_chart(timeline_rows(points()), 0.02, Settings(), tests=2).to_dict()
+    spec = charts.timeline_chart(timeline_rows(points()), 0.02, Settings()).to_dict()
     _, rules, line = spec["layer"]
     for layer in spec["layer"]:
         tips = layer["encoding"]["tooltip"]
@@ -199,6 +199,7 @@ def test_an_invalid_comparisons_timeline_is_grey() -> None:
     for spec, colour in ((valid, charts.HEX["blue"]), (invalid, charts.HEX["gray"])):
         band, _, line = spec["layer"]
         assert band["mark"]["color"] == line["mark"]["color"] == colour
+        assert line["mark"]["point"]["color"] == colour  # the dots too
 
 
 def test_every_verdict_has_a_colour() -> None:
