@@ -17,6 +17,7 @@ from nsexp.analysis.settings import DEFAULT, Settings
 from nsexp.errors import InputError
 from nsexp.report.csv import readout_csv
 from nsexp.report.markdown import experiment_markdown
+from nsexp.report.notes import threshold_note
 from nsexp.report.text import md_code, md_escape
 from nsexp.stats.multiplicity import CORRECTION_NAMES
 from nsexp.store import pins
@@ -144,6 +145,7 @@ def pinned(ctx: DataContext, settings: Settings, pin_id: str) -> None:
     st.query_params.from_dict(query)
     variant = pin.variant if pin.variant in {t.variant for t in e.treatments} else None
     t = e.treatment(variant) if variant else e.treatments[0]
+    nav.tab_title(e.name, "pinned readout")
     experiment.header(e)
     experiment.verdict_cards(e, t.variant)
     experiment.details(e, t)
@@ -286,11 +288,15 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
                 **url.url_bound("as_of", day, clears=("segment", "bootstrap")),
             )
     t = e.treatment(variant)
+    nav.tab_title(e.name, "readout")
     with top:
         experiment.header(e)
         if day is not None:
             st.info(as_of_sentence(day), icon=":material/history:")
     experiment.verdict_cards(e, variant)
+    default = threshold_note(loaders.dataset(ctx).catalog.north_star)
+    if default:
+        st.caption(md_escape(default))
     experiment.details(e, t)
     resampled = None
     if day is None:

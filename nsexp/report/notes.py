@@ -11,6 +11,7 @@ from nsexp.analysis.learned import prediction_sentence
 from nsexp.analysis.priors import prior_sentence
 from nsexp.analysis.readout import TreatmentReadout
 from nsexp.analysis.results import MetricResult
+from nsexp.config.catalog import Metric
 
 
 def guardrail_text(m: MetricResult) -> str:
@@ -139,3 +140,15 @@ def card_notes(t: TreatmentReadout) -> list[str]:
             "Guardrails: " + "; ".join(f"{m.name} {guardrail_text(m)}" for m in guards) + "."
         )
     return notes
+
+
+def threshold_note(metric: Metric) -> str | None:
+    """That the metric's practical threshold is the default nobody chose (None when someone set
+    it): it decides flat against too early to tell, so a reader should know where it came from."""
+    if metric.threshold_set:
+        return None
+    return (
+        f"The {fmt.threshold(metric.practical_threshold)} threshold worth acting on for "
+        f"{metric.label} is the default: nobody set one. It separates flat from too early to "
+        "tell; set it in the Data page's set-up or as practical_threshold in metrics.toml."
+    )

@@ -23,7 +23,7 @@ from nsexp.report import charts
 from nsexp.report.figures import compact_columns, metric_table, timeline_rows
 from nsexp.report.notes import card_notes
 from nsexp.report.text import md_code, md_escape
-from pages.ui import outlook, widgets
+from pages.ui import columns, outlook, widgets
 
 # A readout's charts as Vega-Lite specs, built once per distinct input and shared by every
 # session: rebuilding the Altair chart and validating its to_dict() on every rerun was most of
@@ -65,7 +65,9 @@ def header(e: ExperimentReadout) -> None:
         facts.append(md_escape(info.owner))
     facts.append(f"control arm {md_code(e.control)}")
     if e.days:
-        facts.append(f"{e.days} days ({e.first_date} to {e.last_date})")
+        # non-breaking hyphens: the range may wrap between dates, never inside one
+        first, last = (str(d).replace("-", "\u2011") for d in (e.first_date, e.last_date))
+        facts.append(f"{e.days} days ({first} to {last})")
     facts.append(f"{fmt.count(e.units)} units")
     st.caption(" · ".join(facts))
     if info.hypothesis:
@@ -177,16 +179,13 @@ def details(e: ExperimentReadout, t: TreatmentReadout) -> None:
         help="Also the difference, the unadjusted interval and p, what the experiment can "
         "detect today, the units per arm and notes.",
     )
+    table = metric_table(t.metrics, settings)
     st.dataframe(
-        metric_table(t.metrics, settings),
+        table,
         hide_index=True,
         column_order=None if every else compact_columns(settings),
         width="stretch",
-        column_config={
-            "Metric": st.column_config.TextColumn(width="medium"),
-            "Guardrail": st.column_config.TextColumn(width="medium"),
-            "p (adjusted)": st.column_config.TextColumn("p adj."),
-        },
+        column_config=columns.metric_table_config(table, settings),
         alt=f"Every figure of {t.variant} against {e.control}",
     )
     timeline(e, t)
