@@ -129,7 +129,9 @@ def test_sequential_deep_link_shows_always_valid_intervals(
     page.goto(f"{server}/readout?experiment=push_reminders&sequential=true&segment=platform")
     settle(page)
     main = page.locator('[data-testid="stMain"]')
-    main.get_by_text(re.compile(r"with its 95% always-valid interval \(sequential\)")).wait_for()
+    main.get_by_text(
+        re.compile(r"with its 95% always-valid interval, adjusted for 2 tests")
+    ).wait_for()
     toggle = page.locator('[data-testid="stSidebar"] [data-testid="stCheckbox"]').filter(
         has_text="Safe to peek (sequential)"
     )
