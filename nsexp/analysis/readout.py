@@ -202,7 +202,8 @@ def build_readout(
     dates = _date_range(dataset)
     newest = max((last for _, last in dates.values()), default=None)
     statuses = {
-        e: _status(x, dates.get(e, (None, None))[1], newest) for e, x in experiments.items()
+        e: _status(x, dates.get(e, (None, None))[1], newest, dataset.as_of)
+        for e, x in experiments.items()
     }
     treatments: dict[str, list[TreatmentReadout]] = {e: [] for e in ids}
     for row in judged.verdicts.iter_rows(named=True):
@@ -278,9 +279,15 @@ def _timelines(
     return timeline_points(north_star_timelines(dataset, settings, experiment_ids, priors=priors))
 
 
-def _status(exp: Experiment, last: dt.date | None, newest: dt.date | None) -> Status:
+def _status(
+    exp: Experiment, last: dt.date | None, newest: dt.date | None, as_of: dt.date | None = None
+) -> Status:
     """experiments.toml's status, else concluded when the experiment's last exposure is more
-    than CONCLUDED_AFTER_DAYS before the newest date in the data, else running."""
+    than CONCLUDED_AFTER_DAYS before the newest date in the data, else running. As of a date
+    before its `end`, a concluded experiment was still running."""
+    end = exp.info.end
+    if as_of is not None and end and as_of < dt.date.fromisoformat(end):
+        return "running"
     if exp.info.status is not None:
         return exp.info.status
     if last is not None and newest is not None and (newest - last).days > CONCLUDED_AFTER_DAYS:

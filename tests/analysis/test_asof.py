@@ -22,11 +22,13 @@ from frozen import differences
 from helpers import DEMO_DATA, CliRunner, make_units, write_frame, write_metrics
 
 from nsexp.analysis.asof import UNIT_ROWS_CAVEAT, as_of, date_span, parse_day
-from nsexp.analysis.readout import Readout, build_readout
+from nsexp.analysis.readout import Readout, _status, build_readout
 from nsexp.analysis.results import MetricResult, TimelinePoint
 from nsexp.analysis.settings import Settings
+from nsexp.config.experiments import ExperimentInfo
 from nsexp.errors import InputError
 from nsexp.io import Dataset, load_dataset
+from nsexp.io.dataset import Experiment
 from nsexp.learning.history import learned_readout, readout_learning
 from nsexp.report.json import experiment_dict
 
@@ -255,3 +257,16 @@ def test_the_bootstrap_of_an_as_of_readout_resamples_the_units_exposed_by_then(
     assert same(ns[0].rel_ci_boot_low, ns[1].rel_ci_boot_low)
     assert same(ns[0].rel_ci_boot_high, ns[1].rel_ci_boot_high)
     assert not same(ns[0].rel_ci_boot_low, ns[2].rel_ci_boot_low)
+
+
+def test_a_concluded_experiment_was_running_as_of_a_day_before_its_end() -> None:
+    """As of a day before its `end`, an experiment experiments.toml calls concluded still had
+    time (the review's `changed` compares its recommendation then and now by today's rules)."""
+    info = ExperimentInfo("x", status="concluded", end="2026-09-30")
+    exp = Experiment("x", info, ("control", "b"), "control")
+    last = dt.date(2026, 9, 30)
+    assert _status(exp, last, last) == "concluded"
+    assert _status(exp, last, last, as_of=dt.date(2026, 9, 29)) == "running"
+    assert _status(exp, last, last, as_of=dt.date(2026, 9, 30)) == "concluded"
+    no_end = Experiment("y", ExperimentInfo("y", status="concluded"), ("control", "b"), "control")
+    assert _status(no_end, last, last, as_of=dt.date(2026, 9, 1)) == "concluded"
