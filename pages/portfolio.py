@@ -4,6 +4,7 @@ in the URL, links to readouts."""
 import polars as pl
 import streamlit as st
 
+from nsexp.analysis.decision import DECISION_LABELS, DECISIONS
 from nsexp.analysis.intervals import interval_name
 from nsexp.analysis.verdict import VERDICT_LABELS, VERDICTS
 from nsexp.report import glossary
@@ -15,8 +16,10 @@ from nsexp.report.portfolio import (
     readout_url,
     tiles_note,
     vanity_sentence,
+    with_decided,
 )
 from nsexp.report.text import md_escape
+from nsexp.store.decisions import latest
 from pages.ui import columns, frame, loaders, nav, url, widgets
 
 ROWS_SHOWN = 20
@@ -25,6 +28,7 @@ STATUS_LABELS = {"running": "Running", "concluded": "Concluded", "all": "All"}
 
 ctx, settings = frame.current().data, frame.current().settings
 table, north_star = loaders.portfolio(ctx, settings)
+table = with_decided(table, {k: r.value for k, r in latest(ctx.path).items()})
 
 st.title("Experiment portfolio", anchor=False)
 st.caption(
@@ -81,6 +85,7 @@ st.subheader(vanity_sentence(in_view, status), anchor=False)
 
 owners = sorted(o for o in in_view["owner"].unique() if o)
 asked = url.choices("verdict", VERDICTS, "a verdict", "they are ignored")
+asked_decisions = url.choices("decision", DECISIONS, "a decision", "they are ignored")
 owner = url.choice(
     "owner",
     owners,
@@ -96,6 +101,13 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
         placeholder="Any verdict",
         **url.url_bound("verdict", [v for v in VERDICTS if v in asked]),
     )
+    picked_decisions = st.multiselect(
+        "Recommended",
+        DECISIONS,
+        format_func=DECISION_LABELS.__getitem__,
+        placeholder="Any decision",
+        **url.url_bound("decision", [d for d in DECISIONS if d in asked_decisions]),
+    )
     owner = st.selectbox(
         "Owner", owners, index=None, placeholder="Any owner", **url.url_bound("owner", owner)
     )
@@ -107,7 +119,7 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
         **url.url_bound("q", st.query_params.get("q", "")[:100]),
     )
 
-shown = filter_portfolio(in_view, verdicts, owner, search or "")
+shown = filter_portfolio(in_view, verdicts, owner, search or "", decisions=picked_decisions)
 links = [
     readout_url(url.view_query(ctx.workspace, settings, experiment=e, variant=v))
     for e, v in shown.select("experiment", "variant").iter_rows()
@@ -142,7 +154,16 @@ else:
         width="stretch",
         # one row per treatment, key columns first (a clicked cell opens its row's readout;
         # the links stay in the data)
-        column_order=["name", "badge", "north_star", "owner", "variant", "days"],
+        column_order=[
+            "name",
+            "badge",
+            "north_star",
+            "recommended",
+            "decided",
+            "owner",
+            "variant",
+            "days",
+        ],
         height=min(shown.height, ROWS_SHOWN) * 35 + 38,
         column_config={
             "name": st.column_config.TextColumn(
@@ -167,6 +188,17 @@ else:
             "north_star": st.column_config.TextColumn("North Star lift", help=ns_help, width=lift),
             "owner": st.column_config.TextColumn(
                 "Owner", width=columns.fit(shown["owner"], "Owner")
+            ),
+            "recommended": st.column_config.TextColumn(
+                "Recommended",
+                width=110,
+                help="The recommended decision (docs/review.md has the table).",
+            ),
+            "decided": st.column_config.TextColumn(
+                "Decided",
+                width=120,
+                help="What the team recorded on the readout; ⚠ differs marks a decision "
+                "other than the one recommended here.",
             ),
             "days": st.column_config.TextColumn(
                 "Days", help="Days between the first and last exposure; — when undated.", width=50

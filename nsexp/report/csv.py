@@ -29,7 +29,7 @@ HOW = ("alpha", "correction", "engine", "sequential", "view")
 def lead(engine: str) -> tuple[str, ...]:
     """The columns a reader needs, first, under this engine."""
     head = ("experiment", "variant", "label", "role", *_LIFT[engine], "p_adjusted", "outcome")
-    return (*head, "verdict", "north_star_status")
+    return (*head, "verdict", "north_star_status", "decision", "decision_reason")
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -44,11 +44,16 @@ def readout_csv(e: ExperimentReadout, view: str = "") -> str:
     first = lead(settings.engine)
     rest = [k for k in CSV_FIELDS if k not in first]
     figures = [k for k in first if k in RESULT_SCHEMA] + rest
-    schema = {"outcome": pl.String, "verdict": pl.String, "north_star_status": pl.String} | {
-        k: RESULT_SCHEMA[k] for k in figures
-    }
+    texts = ("outcome", "verdict", "north_star_status", "decision", "decision_reason")
+    schema = {c: pl.String for c in texts} | {k: RESULT_SCHEMA[k] for k in figures}
     rows = [
-        {"outcome": m.outcome, "verdict": t.verdict, "north_star_status": t.north_star_status}
+        {
+            "outcome": m.outcome,
+            "verdict": t.verdict,
+            "north_star_status": t.north_star_status,
+            "decision": t.decision.decision if t.decision else None,
+            "decision_reason": t.decision.reason if t.decision else None,
+        }
         | {k: getattr(m, k) for k in figures}
         for t in e.treatments
         for m in t.metrics

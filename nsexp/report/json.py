@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from nsexp.analysis.decision import Recommendation
 from nsexp.analysis.learned import (
     FalsePositiveRisk,
     Learned,
@@ -72,6 +73,8 @@ def treatment_dict(t: TreatmentReadout) -> dict[str, Any]:
         "north_star_units_needed": finite(ns.units_needed),
         "north_star_days_needed": finite(ns.days_needed),
         "north_star_mde": finite(ns.mde),
+        "decision": t.decision.decision if t.decision is not None else None,
+        "decision_reason": t.decision.reason if t.decision is not None else None,
         "metrics": [metric_dict(m) for m in t.metrics],
         **timeline,
         **(learned_dict(t.learned) if t.learned is not None else {}),
@@ -177,6 +180,7 @@ def readout_dict(readout: Readout) -> dict[str, Any]:
         "methods": methods(readout.settings),
         "north_star": readout.catalog.north_star.id,
         "data_fingerprint": readout.fingerprint,
+        "as_of": readout.as_of.isoformat() if readout.as_of else None,
         "experiments": [experiment_dict(e) for e in readout.experiments.values()],
     }
 
@@ -247,6 +251,9 @@ def _treatment_from_dict(experiment: str, data: dict[str, Any]) -> TreatmentRead
         metrics=metrics,
         timeline=timeline,
         learned=learned,
+        decision=Recommendation(data["decision"], data["decision_reason"])
+        if data.get("decision")
+        else None,
     )
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from nsexp import format as fmt
+from nsexp.analysis.asof import as_of_sentence
 from nsexp.analysis.methods import methods
 from nsexp.analysis.readout import ExperimentReadout, Readout
 from nsexp.analysis.reasons import HISTORY_DEFINITION
@@ -57,6 +59,7 @@ def to_markdown(readout: Readout) -> str:
         methods(readout.settings),
         fingerprint=readout.fingerprint,
         count=vanity_count(readout) if len(readout.experiments) > 1 else None,
+        as_of=readout.as_of,
     )
 
 
@@ -66,10 +69,12 @@ def experiment_markdown(
     *,
     fingerprint: str,
     link: str | None = None,
+    as_of: dt.date | None = None,
 ) -> str:
-    """One experiment's readout as Markdown (live or pinned): the same text as to_markdown of a
-    readout of that experiment alone, plus the link back to the view it came from."""
-    return _document([e], method_lines, fingerprint=fingerprint, link=link)
+    """One experiment's readout as Markdown (live, as of a date, or pinned): the same text as
+    to_markdown of a readout of that experiment alone, plus the link back to the view it came
+    from."""
+    return _document([e], method_lines, fingerprint=fingerprint, link=link, as_of=as_of)
 
 
 def _document(
@@ -79,9 +84,12 @@ def _document(
     fingerprint: str,
     count: str | None = None,
     link: str | None = None,
+    as_of: dt.date | None = None,
 ) -> str:
     label = experiments[0].treatments[0].north_star.name if experiments else ""
     out = [f"# Experiment readout — North Star: {md_escape(label)}", ""]
+    if as_of is not None:
+        out += [as_of_sentence(as_of), ""]
     if link:
         out += [f"View in nsexp: <{link}>", ""]
     if count is not None:
@@ -120,6 +128,8 @@ def _experiment_lines(e: ExperimentReadout) -> list[str]:
         ]
     for t in e.treatments:
         out += ["", f"### {md_code(t.variant)}: **{VERDICT_LABELS[t.verdict]}**", ""]
+        if t.decision is not None:  # the reason opens with the decision: "Ship: ..."
+            out += [f"**Recommended:** {md_escape(t.decision.reason)}", ""]
         out += [f"- {md_escape(r.text)}" for r in t.reasons]
         out += [f"- *{md_escape(line)}*" for line in readout_notes(t)]
         rows = [[md_escape(name), *rest] for name, *rest in metric_rows(t.metrics, e.settings)]
@@ -135,13 +145,16 @@ def _experiment_lines(e: ExperimentReadout) -> list[str]:
 def to_table(readout: Readout) -> str:
     """The readout for a terminal: a block per experiment with aligned columns."""
     s = readout.settings
-    out = [vanity_count(readout), ""] if len(readout.experiments) > 1 else []
+    out = [as_of_sentence(readout.as_of), ""] if readout.as_of is not None else []
+    out += [vanity_count(readout), ""] if len(readout.experiments) > 1 else []
     for e in readout.experiments.values():
         out.append(f"{e.name} [{e.id}] — {_facts(e)}")
         if e.srm.mismatch:
             out.append(f"  SAMPLE RATIO MISMATCH ({fmt.p_value(e.srm.p_value)})")
         for t in e.treatments:
             out.append(f"  {t.variant}: {VERDICT_LABELS[t.verdict].upper()}")
+            if t.decision is not None:
+                out.append(f"    recommended: {t.decision.reason}")
             out += [f"    - {r.text}" for r in t.reasons]
             out += [f"    · {line}" for line in readout_notes(t)]
             out.append(aligned(headers(e.settings), metric_rows(t.metrics, e.settings), "    "))

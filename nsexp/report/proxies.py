@@ -28,6 +28,7 @@ from nsexp.learning.tree import (
 )
 from nsexp.report.impact import impact_fields, impact_sentence
 from nsexp.report.json import SCHEMA_VERSION
+from nsexp.report.text import markdown_table, md_escape
 from nsexp.report.tree import NONE, by_correlation, signed, thresholds
 
 # the proxy report's names for an edge's fields (the others keep the Edge's)
@@ -199,11 +200,10 @@ def to_markdown(evidence: TreeEvidence, impact: NorthStarWins) -> str:
     out = ["# Which leading indicators predict the North Star", "", PLAIN, ""]
     if not evidence.north_star_edges().edges:
         return "\n".join([*out, NONE]) + "\n"
-    out.append("| " + " | ".join(HEADERS) + " |")
-    out.append("|" + "|".join("---" for _ in HEADERS) + "|")
-    out += ["| " + " | ".join(r) + " |" for r in _rows(evidence)]
-    out += [""] + [f"- {label_reason(e)}" for e in ranked(evidence)]
+    rows = [[md_escape(c) for c in row] for row in _rows(evidence)]
+    out += [markdown_table(list(HEADERS), rows)]
+    out += [""] + [f"- {md_escape(label_reason(e))}" for e in ranked(evidence)]
     out += ["", "## Cumulative North Star impact", "", wins_sentence(impact), ""]
-    out += ["## Notes", ""] + [f"- {n}" for n in _notes(evidence)]
+    out += ["## Notes", ""] + [f"- {md_escape(n)}" for n in _notes(evidence)]
     out += ["", "Label meanings: " + "; ".join(f"{k}: {v}" for k, v in LABEL_MEANINGS.items())]
     return "\n".join(out) + "\n"

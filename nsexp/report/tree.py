@@ -30,7 +30,7 @@ from nsexp.learning.tree import (
     label_meaning,
 )
 from nsexp.report.json import SCHEMA_VERSION
-from nsexp.report.text import aligned, markdown_table
+from nsexp.report.text import aligned, markdown_table, md_escape
 
 PLAIN = (
     "The North Star tree: each input metric sits under the metric it should drive. An edge "
@@ -208,33 +208,36 @@ def to_table(evidence: TreeEvidence) -> str:
 
 
 def to_markdown(evidence: TreeEvidence) -> str:
-    """The tree's evidence as Markdown for a review doc."""
+    """The tree's evidence as Markdown for a review doc; labels, owners and the sentences
+    quoting them through md_escape (our own words come out as written)."""
     ns = evidence.catalog.north_star
-    out = [f"# The North Star tree: {ns.label}", "", PLAIN, ""]
+    out = [f"# The North Star tree: {md_escape(ns.label)}", "", PLAIN, ""]
     if not evidence.edges:
         return "\n".join([*out, NONE]) + "\n"
     out += ["## The tree", "", *_outline(evidence), ""]
-    out += ["## Evidence on every edge", "", markdown_table(HEADERS, _rows(evidence, True)), ""]
-    outside = _rows(evidence, False)
+    inside = [[md_escape(c) for c in row] for row in _rows(evidence, True)]
+    out += ["## Evidence on every edge", "", markdown_table(HEADERS, inside), ""]
+    outside = [[md_escape(c) for c in row] for row in _rows(evidence, False)]
     if outside:
         out += ["## Outside the tree, judged against the North Star", ""]
         out += [markdown_table(HEADERS, outside), ""]
-    out += [f"- {edge_reason(e)}" for e in evidence.edges]
-    out += ["", "## Notes", "", *(f"- {n}" for n in _notes(evidence))]
+    out += [f"- {md_escape(edge_reason(e))}" for e in evidence.edges]
+    out += ["", "## Notes", "", *(f"- {md_escape(n)}" for n in _notes(evidence))]
     return "\n".join(out) + "\n"
 
 
 def _outline(evidence: TreeEvidence) -> list[str]:
     """The tree as a nested Markdown list, each input with its kind, owner and edge label."""
     catalog = evidence.catalog
-    lines = [f"- **{catalog.north_star.label}** (North Star)"]
+    lines = [f"- **{md_escape(catalog.north_star.label)}** (North Star)"]
     labels = {(e.child, e.parent): e.words for e in evidence.edges}
     for child, parent in catalog.edges():
         m = catalog.metrics[child]
         facts = ", ".join(x for x in (m.input, m.owner) if x)
         label = labels.get((child, parent), "no comparisons")
         indent = "  " * _depth(catalog, child)
-        lines.append(f"{indent}- {m.label}{f' ({facts})' if facts else ''}: {label}")
+        said = md_escape(m.label) + (f" ({md_escape(facts)})" if facts else "")
+        lines.append(f"{indent}- {said}: {label}")
     return lines
 
 

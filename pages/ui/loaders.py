@@ -18,6 +18,7 @@ from typing import Any, NamedTuple, ParamSpec, TypeVar
 import polars as pl
 import streamlit as st
 
+from nsexp.analysis import asof
 from nsexp.analysis.readout import ExperimentReadout, Readout, build_readout
 from nsexp.analysis.segments import (
     SegmentReadout,
@@ -143,6 +144,28 @@ def experiment(data: DataContext, settings: Settings, experiment_id: str) -> Exp
 
 
 @_or_stop
+def date_span(data: DataContext) -> tuple[dt.date, dt.date] | None:
+    """The first and last date of the data on view (None when it has no dates)."""
+    return asof.date_span(_dataset(data))
+
+
+@_or_stop
+@st.cache_resource(max_entries=16, ttl=TTL, show_spinner="Reading out the data up to that date…")
+def experiment_as_of(
+    data: DataContext, settings: Settings, experiment_id: str, day: dt.date
+) -> ExperimentReadout | None:
+    """One experiment read out from the data up to and including `day` (nsexp.analysis.asof),
+    with what the whole portfolio teaches (the live readout's learning, so its North Star is the
+    live timeline's point at that day); None when it had no control and treatment data yet."""
+    dataset = asof.as_of(_dataset(data), day)
+    if experiment_id not in dataset.experiments:
+        return None
+    learning = _learning(data, settings)
+    readout = learned_readout(dataset, settings, experiment_id, learning=learning)
+    return readout.experiments[experiment_id]
+
+
+@_or_stop
 def experiment_names(data: DataContext) -> dict[str, str]:
     """Experiment id -> its human name, in id order."""
     return {e.id: e.info.title for e in _dataset(data).experiments.values()}
@@ -248,8 +271,14 @@ def bootstrap(
     place the resamples asked for (app.py keeps them off the settings every other view is
     cached on) join the settings, which the readout then carries."""
     resampled = replace(settings, bootstrap=resamples)
-    priors = _learning(data, settings).priors  # the Bayesian figures of the readout on view
-    readout = build_readout(_dataset(data), resampled, experiment=experiment_id, priors=priors)
+    learning = _learning(data, settings)  # the Bayesian priors and the tree of the readout on view
+    readout = build_readout(
+        _dataset(data),
+        resampled,
+        experiment=experiment_id,
+        priors=learning.priors,
+        edges=learning.evidence.edges,
+    )
     return readout.experiments[experiment_id]
 
 

@@ -148,8 +148,10 @@ def _arms(name: str, data: bytes, columns: list[ColumnProfile]) -> Setup | None:
         arms = _values(name, data, variant)
         if len(arms) > MAX_ARMS or len(arms) < 2:
             st.error(
-                f"Column {md_code(variant)} has {len(arms)} distinct values in the first rows: "
-                "an A/B test has 2 to 20 arms. Pick another column.",
+                f"Column {md_code(variant)} has "
+                + (f"more than {MAX_ARMS}" if len(arms) > MAX_ARMS else str(len(arms)))
+                + f" distinct values: an A/B test has 2 to {MAX_ARMS} arms. Pick the column "
+                "that holds the arms in the Variant column box above.",
                 icon=":material/error:",
             )
             return None

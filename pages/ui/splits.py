@@ -27,13 +27,13 @@ COLUMNS = {
     "experiment": st.column_config.Column("Experiment"),
     "variant": st.column_config.Column("Variant"),
     "units": st.column_config.NumberColumn("Units", format="localized"),
-    "observed_share": st.column_config.NumberColumn("Observed share", format="percent"),
+    "observed_share": st.column_config.NumberColumn("Observed share", format="%.2f%%"),
     "planned_share": st.column_config.NumberColumn(
         "Planned share",
         min_value=0.0,
-        format="percent",
-        help="Type shares as fractions (0.1 for 10%) or as relative weights: 0.1 / 0.8 / 0.1 "
-        "and 10 / 80 / 10 mean the same split.",
+        format="%.2f%%",
+        help="Percentages, or any relative weights: 10 / 80 / 10 and 1 / 8 / 1 mean the same "
+        "split.",
     ),
     "assumed": st.column_config.CheckboxColumn("Assumed equal"),
     "p_value": st.column_config.TextColumn("SRM p", help="The sample-ratio check's p-value."),
@@ -44,8 +44,12 @@ def planned_split_section(data_root: Path, current: Path, splits: pl.DataFrame) 
     """The experiments failing the SRM check, their shares editable, and a save button."""
     _show_result()
     failing = splits.filter(pl.col("mismatch")).drop("mismatch")
-    # the p-value read one way everywhere ('< 0.001'), as the readout reads it
-    failing = failing.with_columns(pl.col("p_value").map_elements(p_bare, return_dtype=pl.String))
+    # shares in percent, both to two decimals (50.00% beside 51.97%; planned ones are relative
+    # weights, so the scale changes no split), and the p-value as the readout reads it
+    failing = failing.with_columns(
+        pl.col("observed_share", "planned_share") * 100,
+        pl.col("p_value").map_elements(p_bare, return_dtype=pl.String),
+    )
     if failing.is_empty():
         return
     experiments = failing["experiment"].unique(maintain_order=True)

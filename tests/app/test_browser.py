@@ -129,7 +129,9 @@ def test_sequential_deep_link_shows_always_valid_intervals(
     page.goto(f"{server}/readout?experiment=push_reminders&sequential=true&segment=platform")
     settle(page)
     main = page.locator('[data-testid="stMain"]')
-    main.get_by_text(re.compile(r"with its 95% always-valid interval \(sequential\)")).wait_for()
+    main.get_by_text(
+        re.compile(r"with its 95% always-valid interval, adjusted for 2 tests")
+    ).wait_for()
     toggle = page.locator('[data-testid="stSidebar"] [data-testid="stCheckbox"]').filter(
         has_text="Safe to peek (sequential)"
     )
@@ -263,7 +265,8 @@ def test_readout_card_shows_the_prediction_and_twyman_comes_first(
     page.goto(f"{server}/readout?experiment=streak_society")
     settle(page)
     main = page.locator('[data-testid="stMain"]')
-    main.get_by_text("Leading indicators predict a North Star win", exact=False).first.wait_for()
+    main.get_by_text("Leading win", exact=True).first.wait_for()  # a validated input moved
+    main.get_by_text("The predicted North Star (a model estimate", exact=False).first.wait_for()
     main.get_by_text("Predicted North Star", exact=True).first.wait_for()
     main.get_by_text(re.compile(r"^Predicted: Day-7 retention \+")).first.wait_for()
     shoot(page, tmp_path, "readout_prediction")

@@ -81,7 +81,8 @@ def test_the_top_bar_shows_every_page_at_1024(page: Page, server: str) -> None:
     links = page.locator('[data-testid="stTopNavLink"]')
     links.first.wait_for()
     shown = [link for link in links.all() if link.is_visible()]
-    assert [link.inner_text().strip() for link in shown] == PAGES
+    titles = [link.inner_text().strip() for link in shown]
+    assert set(PAGES) <= set(titles) and len(titles) == links.count()  # Review may join them
     assert all(within_viewport(link) for link in shown)
     assert (
         not page.locator('[data-testid="stTopNavSection"]')

@@ -390,11 +390,12 @@ def test_a_split_unequal_by_design_is_declared_on_the_page(
     (editor,) = at.data_editor
     shown = editor.value
     assert shown["variant"].tolist() == ["big", "control", "small"]
-    assert shown["observed_share"].tolist() == [0.8, 0.1, 0.1]
+    assert shown["observed_share"].tolist() == pytest.approx([80.0, 10.0, 10.0])  # percent
+    assert shown["planned_share"].tolist() == pytest.approx([100 / 3] * 3)  # assumed equal
     assert set(shown["p_value"]) == {"< 0.001"}  # read as the readout reads it
-    assert editor.proto.columns  # shares as percentages, like the observed ones
     config = json.loads(editor.proto.columns)
-    assert config["planned_share"]["type_config"]["format"] == "percent"
+    formats = {config[c]["type_config"]["format"] for c in ("observed_share", "planned_share")}
+    assert formats == {"%.2f%%"}  # 33.33% beside 80.00%
     save = "Save the data above with these planned splits"
     assert button(at, save).disabled  # nothing edited: nothing to save
     at.session_state["splits_data"] = {

@@ -45,8 +45,10 @@ def test_sequential_from_the_url_and_the_toggle(open_app: AppOpener, demo_copy: 
     assert at.toggle(key="sequential").value is True
     expected = expected_table(demo_copy, "push_reminders", "daily", sequential=True)
     assert shown_table(at).equals(expected)
-    assert "always-valid interval (sequential)" in texts(at)
-    assert "Lift, 95% always-valid interval" in at.get("vega_lite_chart")[1].proto.spec
+    # the timeline draws the card's interval: always valid, and adjusted for the two treatments
+    assert "95% always-valid interval, adjusted for 2 tests (Holm), so the last day" in texts(at)
+    assert "Safe to look every day" in texts(at)
+    assert "Lift, always-valid adjusted CI (95%, Holm)" in at.get("vega_lite_chart")[1].proto.spec
     assert "Sequential testing: intervals and p-values" in methods_text(at)
     assert "sequential=true" in at.code[0].value
 

@@ -36,7 +36,7 @@ def titles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         (nav.READOUT, {}, "Readout · nsexp"),
         (nav.READOUT, {"experiment": "streak_society"}, "Streak Society (pilot) — readout · nsexp"),
         (nav.NORTH_STAR, {}, "Lessons completed — North Star · nsexp"),
-        (nav.INSIGHTS, {}, "Portfolio insights · nsexp"),
+        (nav.INSIGHTS, {}, "Insights · nsexp"),
         (nav.DATA, {}, "Data · nsexp"),
     ],
 )

@@ -268,3 +268,11 @@ def test_a_zero_planned_share_stops_the_set_up_with_the_cli_message(root: Path) 
     at.number_input(key="setup_share_version_gate_40").set_value(0.0).run()
     assert any("positive share" in e.value for e in at.error)
     assert "setup_save" not in [b.key for b in at.button]
+
+
+def test_a_variant_column_with_too_many_values_is_named_at_its_step(root: Path) -> None:
+    at = uploaded("cookie_cats.csv", cookie_cats())
+    at.selectbox(key="setup_variant").select("userid").run()
+    (error,) = at.error
+    assert "has more than 20 distinct values" in error.value and "Variant column" in error.value
+    assert "setup_save" not in [b.key for b in at.button]

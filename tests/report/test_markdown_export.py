@@ -8,7 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from markdown_check import assert_clean, rendered
+from helpers import CliRunner
+from markdown_check import assert_clean, rendered, shown
 from payloads import HOST, PAYLOAD, plant
 
 from nsexp.analysis.methods import methods
@@ -39,9 +40,13 @@ def demo(demo_copy: Path) -> Readout:
 
 
 @pytest.fixture(scope="module")
-def planted(tmp_path_factory: pytest.TempPathFactory) -> Readout:
-    data, _ = plant(tmp_path_factory.mktemp("planted") / "data")
-    return build_readout(load_dataset(data), Settings())
+def planted_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return plant(tmp_path_factory.mktemp("planted") / "data")[0]
+
+
+@pytest.fixture(scope="module")
+def planted(planted_dir: Path) -> Readout:
+    return build_readout(load_dataset(planted_dir), Settings())
 
 
 def test_the_demo_export_is_clean_and_has_no_backslash_at_all(demo: Readout) -> None:
@@ -90,3 +95,18 @@ def test_the_checker_catches_each_problem(md: str, problem: str) -> None:
 
 def test_the_checker_accepts_escaped_user_text() -> None:
     assert_clean("Page views \\*new\\* moved: p < 0.001", ["Page views *new*"])
+
+
+def test_the_tree_and_proxy_exports_keep_the_payload_inert(
+    planted_dir: Path, demo_copy: Path, run_cli: CliRunner
+) -> None:
+    for data, payload in ((demo_copy, False), (planted_dir, True)):
+        catalog = load_dataset(data).catalog
+        labels = [m.label for m in catalog.metrics.values()]
+        owners = [catalog.metrics[child].owner for child, _ in catalog.edges()]  # the outline's
+        for command, texts in (("tree", labels + [o for o in owners if o]), ("proxies", labels)):
+            code, md, _ = run_cli(command, data, "--format", "markdown")
+            assert code == 0
+            seen = " ".join(shown(md).split())  # the proxy report names only some metrics
+            assert_clean(md, [t for t in texts if command == "tree" or t in seen])
+            assert payload or "\\" not in md
