@@ -32,12 +32,14 @@ OUTCOME_LABELS: dict[str, str] = {
 
 def finite(x: Any) -> Any:
     """None for NaN and infinities (JSON has none, and a gap beats a wrong number); else x."""
-    return finite_each((x,))[0]
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
 
 
 def finite_each(xs: Iterable[Any]) -> list[Any]:
-    """Each value through `finite`, in one comprehension (a call per value cost a 1,000-experiment
-    readout's JSON over a million calls)."""
+    """Each value through `finite`'s rule, inlined in one comprehension (a call per value cost a
+    1,000-experiment readout's JSON over a million calls)."""
     return [None if isinstance(x, float) and not math.isfinite(x) else x for x in xs]
 
 
