@@ -1,0 +1,464 @@
+"""The sprint review: one model the Review page, `nsexp review` and the digests render.
+
+It starts from the North Star (its targets, what shipped comparisons delivered and what running
+ones are predicted to add, its health line), then what needs the team:
+- decisions_due: comparisons of running experiments, or of experiments that ended since
+  `since`, whose recommendation is ship / roll_back / stop / iterate / fix_data and that have
+  no recorded decision, worst first (by verdict precedence);
+- changed: comparisons whose verdict or recommendation differs between the readout as of
+  `since` and today's, both under today's rules;
+- running: the comparisons still reading (recommendation keep_running), with the days left to
+  read the North Star at current traffic;
+- learned: tree edges whose label differs between the comparisons that had ended by `since`
+  and all of them.
+An experiment has ended on its last data date (or on `end` in experiments.toml when it is
+concluded); dates are ISO and inclusive, on the data's own calendar.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import polars as pl
+
+from nsexp import format as fmt
+from nsexp.analysis.readout import ExperimentReadout, Judgement, Readout, TreatmentReadout
+from nsexp.analysis.settings import Settings
+from nsexp.analysis.verdict import VERDICTS
+from nsexp.errors import InputError
+from nsexp.io import Dataset
+from nsexp.learning.history import learned_readout
+from nsexp.learning.proxies import cumulative_impact
+from nsexp.learning.targets import Shipped, TargetProgress, target_progress
+from nsexp.learning.tree import RESAMPLING, Resampling, TreeEvidence, tree_evidence
+from nsexp.report.movement import metric_movement
+from nsexp.report.scoreboard import health_line
+
+SCHEMA_VERSION = 1
+DEFAULT_LOOKBACK_DAYS = 14  # `since` defaults to this many days before the newest data
+Key = tuple[str, str]
+DUE = ("fix_data", "roll_back", "ship", "stop", "iterate")
+# --- minimal stand-in for h21-decision's nsexp.analysis.decision (reconciled on merge) ---
+MAX_DAYS = 28
+_BY_VERDICT = {
+    "invalid": "fix_data",
+    "north_star_loss": "roll_back",
+    "guardrail_breach": "roll_back",
+    "north_star_win": "ship",
+    "vanity_only": "iterate",
+    "flat": "stop",
+}
+
+
+def _time_left(e: ExperimentReadout, t: TreatmentReadout, newest: dt.date | None) -> bool:
+    """A running experiment has time while short of its planned units and of MAX_DAYS."""
+    if e.status != "running":
+        return False
+    planned = e.experiment.info.planned_units
+    if planned is not None and t.north_star.n_control + t.north_star.n_treatment >= planned:
+        return False
+    first = e.first_date
+    return first is None or newest is None or (newest - first).days + 1 < MAX_DAYS
+
+
+def recommend(e: ExperimentReadout, t: TreatmentReadout, newest: dt.date | None) -> str:
+    """The recommended decision of one comparison."""
+    found = _BY_VERDICT.get(t.verdict)
+    if found is not None:
+        return found
+    return "keep_running" if _time_left(e, t, newest) else "stop"
+
+
+def recommend_reason(e: ExperimentReadout, t: TreatmentReadout, decision: str) -> str:
+    """The sentence that goes with a recommendation: the verdict's deciding reason."""
+    return t.reasons[0].text if t.reasons else decision
+
+
+# --- end of the stand-in ---
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One comparison as the review lists it: its verdict, recommendation and sentence."""
+
+    experiment: str
+    name: str
+    variant: str
+    owner: str
+    verdict: str
+    decision: str
+    reason: str
+    days_left: int | None = None  # days to read the North Star at current traffic
+
+    @property
+    def key(self) -> Key:
+        """(experiment, variant)."""
+        return (self.experiment, self.variant)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A comparison whose verdict or recommendation moved between `since` and today."""
+
+    before: Comparison
+    now: Comparison
+
+
+@dataclass(frozen=True)
+class EdgeChange:
+    """A tree edge whose label the experiments that ended since `since` changed."""
+
+    child: str
+    child_label: str
+    parent: str
+    parent_label: str
+    before: str
+    now: str
+    n_before: int
+    n_now: int
+
+
+@dataclass(frozen=True)
+class Review:
+    """Everything the review shows (module docstring): the North Star first, then what needs
+    the team."""
+
+    since: dt.date
+    newest: dt.date
+    north_star: str  # its label
+    north_star_id: str
+    health: str
+    targets: tuple[TargetProgress, ...]
+    decisions_due: tuple[Comparison, ...]
+    changed: tuple[Change, ...]
+    running: tuple[Comparison, ...]
+    learned: tuple[EdgeChange, ...]
+    recorded: int  # comparisons with a recorded decision
+
+
+def newest_date(readout: Readout) -> dt.date | None:
+    """The newest data date of any experiment."""
+    return max((e.last_date for e in readout.experiments.values() if e.last_date), default=None)
+
+
+def default_since(newest: dt.date) -> dt.date:
+    """DEFAULT_LOOKBACK_DAYS before the newest data."""
+    return newest - dt.timedelta(days=DEFAULT_LOOKBACK_DAYS)
+
+
+def parse_since(text: str) -> dt.date:
+    """`--since` / `?since=` as a date (InputError naming the fix)."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            f"since = {text!r} is not a date", fix="give an ISO date, e.g. 2026-10-11"
+        ) from None
+
+
+def ended_on(e: ExperimentReadout) -> dt.date | None:
+    """The day an experiment ended: its last data date (concluded ones without dates: None)."""
+    return e.last_date
+
+
+def _comparisons(readout: Readout) -> dict[Key, Comparison]:
+    """Every comparison with its verdict, recommendation and sentence."""
+    newest = newest_date(readout)
+    out = {}
+    for e in readout.experiments.values():
+        for t in e.treatments:
+            decision = recommend(e, t, newest)
+            days = t.north_star.days_needed
+            out[(e.id, t.variant)] = Comparison(
+                experiment=e.id,
+                name=e.name,
+                variant=t.variant,
+                owner=e.experiment.info.owner,
+                verdict=t.verdict,
+                decision=decision,
+                reason=recommend_reason(e, t, decision),
+                days_left=math.ceil(days) if days is not None and math.isfinite(days) else None,
+            )
+    return out
+
+
+def shipped(readout: Readout, recorded: Mapping[Key, str]) -> dict[Key, Shipped]:
+    """The comparisons decided ship: by a recorded decision where there is one, by the
+    recommendation otherwise; each counts on the day its experiment ended."""
+    out = {}
+    for key, c in _comparisons(readout).items():
+        value = recorded.get(key)
+        if (value or c.decision) == "ship":
+            day = ended_on(readout.experiments[key[0]])
+            out[key] = Shipped(day, "recorded" if value else "recommended")
+    return out
+
+
+def targets_of(readout: Readout, recorded: Mapping[Key, str]) -> tuple[TargetProgress, ...]:
+    """Per metric with a target: delivered by shipped comparisons (and for the North Star the
+    prediction of running comparisons that may still ship), sorted by owner team."""
+    comparisons = _comparisons(readout)
+    done = shipped(readout, recorded)
+    predicted = {
+        k: t.learned.prediction
+        for e in readout.experiments.values()
+        for t in e.treatments
+        if (k := (e.id, t.variant)) not in done
+        and e.status == "running"
+        and recorded.get(k, comparisons[k].decision) == "keep_running"
+        and t.learned is not None
+        and t.learned.prediction is not None
+    }
+    found = target_progress(readout.judgement, done, predicted)
+    return tuple(sorted(found, key=lambda p: p.metric.owner))
+
+
+def _ended_by(judgement: Judgement, readout: Readout, day: dt.date) -> Judgement:
+    """The judgement of the experiments that had ended by `day` only."""
+    ids = sorted(e.id for e in readout.experiments.values() if (end := ended_on(e)) and end <= day)
+    keep = pl.col("experiment").is_in(ids)
+    return replace(
+        judgement,
+        results=judgement.results.filter(keep),
+        verdicts=judgement.verdicts.filter(keep),
+        within=judgement.within.filter(keep),
+        srm={k: v for k, v in judgement.srm.items() if k in ids},
+        experiments={k: v for k, v in judgement.experiments.items() if k in ids},
+    )
+
+
+def _learned(
+    readout: Readout, evidence: TreeEvidence, since: dt.date, resampling: Resampling
+) -> tuple[EdgeChange, ...]:
+    """Edges whose label differs between the comparisons ended by `since` and all of them."""
+    before = tree_evidence(_ended_by(readout.judgement, readout, since), resampling=resampling)
+    metrics = readout.catalog.metrics
+    out = []
+    for edge in evidence.edges:
+        old = before.edge(edge.child, edge.parent)
+        if old is None or old.label == edge.label:
+            continue
+        out.append(
+            EdgeChange(
+                edge.child,
+                metrics[edge.child].label,
+                edge.parent,
+                metrics[edge.parent].label,
+                old.label,
+                edge.label,
+                old.n_comparisons,
+                edge.n_comparisons,
+            )
+        )
+    return tuple(out)
+
+
+def as_of(dataset: Dataset, day: dt.date) -> Dataset:
+    """Minimal stand-in for h20-timeline's nsexp.analysis.asof.as_of: the dated rows up to and
+    including `day` (undated rows kept), experiments with none left dropped."""
+    keep = pl.col("date").is_null() | (pl.col("date") <= day)
+    summary = dataset.summary.filter(keep)
+    ids = set(summary["experiment"].unique().to_list())
+    return replace(
+        dataset,
+        summary=summary,
+        units=dataset.units.filter(keep),
+        cross=dataset.cross.filter(keep),
+        experiments={k: v for k, v in dataset.experiments.items() if k in ids},
+    )
+
+
+def build_review(
+    dataset: Dataset,
+    settings: Settings,
+    since: dt.date | None = None,
+    recorded: Mapping[Key, str] | None = None,
+    *,
+    now: Readout | None = None,
+    evidence: TreeEvidence | None = None,
+    resampling: Resampling = RESAMPLING,
+) -> Review:
+    """The review of a dataset since a date (default: DEFAULT_LOOKBACK_DAYS before the newest
+    data), with the team's recorded decisions (value per comparison). `now` and `evidence`:
+    today's readout and tree evidence when the caller has them already."""
+    if not dataset.has_dates:
+        raise InputError(
+            "the review compares the readout as of a date with today's, and the data has no "
+            "date column",
+            fix="add a date column (the day each unit was first exposed) to the data",
+        )
+    recorded = recorded or {}
+    now = now or learned_readout(dataset, settings)
+    newest = newest_date(now)
+    assert newest is not None  # dated data has a newest date
+    since = since or default_since(newest)
+    if since > newest:
+        raise InputError(
+            f"since = {since.isoformat()} is after the newest data ({newest.isoformat()})",
+            fix=f"give a date on or before {newest.isoformat()}",
+        )
+    evidence = evidence or tree_evidence(now.judgement, resampling=resampling)
+    current = _comparisons(now)
+    then = as_of(dataset, since)
+    before = _comparisons(learned_readout(then, settings)) if then.experiments else {}
+    ended = {e.id: ended_on(e) for e in now.experiments.values()}
+    due = [
+        c
+        for k, c in current.items()
+        if c.decision in DUE
+        and k not in recorded
+        and (
+            now.experiments[c.experiment].status == "running"
+            or ((end := ended[c.experiment]) is not None and end >= since)
+        )
+    ]
+    due.sort(key=lambda c: (VERDICTS.index(c.verdict), DUE.index(c.decision), c.key))
+    changed = [
+        Change(before[k], c)
+        for k, c in current.items()
+        if k in before and (before[k].verdict, before[k].decision) != (c.verdict, c.decision)
+    ]
+    running = [
+        c
+        for k, c in current.items()
+        if c.decision == "keep_running"
+        and k not in recorded
+        and now.experiments[c.experiment].status == "running"
+    ]
+    movement = metric_movement(now)
+    return Review(
+        since=since,
+        newest=newest,
+        north_star=now.catalog.north_star.label,
+        north_star_id=now.catalog.north_star.id,
+        health=health_line(now, movement, cumulative_impact(now.judgement)),
+        targets=targets_of(now, recorded),
+        decisions_due=tuple(due),
+        changed=tuple(changed),
+        running=tuple(sorted(running, key=lambda c: (c.days_left is None, c.days_left, c.key))),
+        learned=_learned(now, evidence, since, resampling),
+        recorded=sum(1 for k in recorded if k in current),
+    )
+
+
+def readout_query(c: Comparison) -> dict[str, str]:
+    """The Readout page's query for a comparison."""
+    return {"experiment": c.experiment, "variant": c.variant}
+
+
+def _compounded(c: Any) -> dict[str, Any] | None:
+    if c is None:
+        return None
+    return {
+        "comparisons": c.count,
+        "rel_effect": c.combined,
+        "rel_ci_low": c.low,
+        "rel_ci_high": c.high,
+        "level": c.level,
+    }
+
+
+def target_dict(p: TargetProgress) -> dict[str, Any]:
+    """One target's JSON."""
+    out: dict[str, Any] = {
+        "metric": p.metric.id,
+        "label": p.metric.label,
+        "owner": p.metric.owner,
+        "target": p.target,
+        "target_from": p.target_from.isoformat(),
+        "target_by": p.target_by.isoformat(),
+        "delivered": _compounded(p.delivered),
+        "share_of_target": p.share,
+        "shipped": [{"experiment": e, "variant": v} for e, v in p.shipped],
+        "shipped_by_recorded_decision": p.recorded,
+    }
+    if p.predicted is not None:
+        out["north_star_predicted"] = _compounded(p.predicted)
+        out["predicted_from"] = [{"experiment": e, "variant": v} for e, v in p.predicted_from]
+    return out
+
+
+def comparison_dict(c: Comparison, link: str | None) -> dict[str, Any]:
+    """One comparison's JSON (`link` the readout's address, None without a base URL)."""
+    return {
+        "experiment": c.experiment,
+        "name": c.name,
+        "variant": c.variant,
+        "owner": c.owner,
+        "verdict": c.verdict,
+        "decision": c.decision,
+        "decision_reason": c.reason,
+        "days_left": c.days_left,
+        "link": link,
+    }
+
+
+def review_dict(review: Review, link: Any = None) -> dict[str, Any]:
+    """The review's JSON (`link(comparison)` gives a readout address, or None)."""
+
+    def one(c: Comparison) -> dict[str, Any]:
+        return comparison_dict(c, link(c) if link else None)
+
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "since": review.since.isoformat(),
+        "newest_date": review.newest.isoformat(),
+        "north_star": {
+            "metric": review.north_star_id,
+            "label": review.north_star,
+            "health": review.health,
+            "targets": [target_dict(p) for p in review.targets],
+        },
+        "decisions_due": [one(c) for c in review.decisions_due],
+        "changed": [
+            {
+                "experiment": ch.now.experiment,
+                "name": ch.now.name,
+                "variant": ch.now.variant,
+                "before": {"verdict": ch.before.verdict, "decision": ch.before.decision},
+                "now": {"verdict": ch.now.verdict, "decision": ch.now.decision},
+                "link": link(ch.now) if link else None,
+            }
+            for ch in review.changed
+        ],
+        "running": [one(c) for c in review.running],
+        "learned": [
+            {
+                "child": e.child,
+                "parent": e.parent,
+                "child_label": e.child_label,
+                "parent_label": e.parent_label,
+                "before": e.before,
+                "now": e.now,
+                "comparisons_before": e.n_before,
+                "comparisons_now": e.n_now,
+            }
+            for e in review.learned
+        ],
+        "recorded_decisions": review.recorded,
+    }
+
+
+def progress_line(p: TargetProgress) -> str:
+    """One target's progress in words (plain text: callers escape it for their format)."""
+    d = p.delivered
+    share = f" ({fmt.pct(p.share, 0, signed=False)} of it)" if p.share is not None else ""
+    line = (
+        f"{p.metric.label}: target {fmt.pct(p.target, 1)} between {p.target_from.isoformat()} "
+        f"and {p.target_by.isoformat()}; delivered {fmt.pct(d.combined, 1)} "
+        f"{fmt.pct_ci(d.low, d.high)}{share} by {d.count} shipped comparison"
+        f"{'' if d.count == 1 else 's'}"
+    )
+    if p.recorded:
+        line += f" ({p.recorded} by recorded decision, the rest by recommendation)"
+    if p.predicted is not None:
+        q = p.predicted
+        line += (
+            f"; running experiments are predicted to add {fmt.pct(q.combined, 1)} "
+            f"{fmt.pct_ci(q.low, q.high)} ({q.count} comparison{'' if q.count == 1 else 's'})"
+        )
+    return line + "."
