@@ -4,6 +4,7 @@ in the URL, links to readouts."""
 import polars as pl
 import streamlit as st
 
+from nsexp.analysis.decision import DECISION_LABELS, DECISIONS
 from nsexp.analysis.intervals import interval_name
 from nsexp.analysis.verdict import VERDICT_LABELS, VERDICTS
 from nsexp.report.charts import HEX, VERDICT_COLORS
@@ -13,8 +14,10 @@ from nsexp.report.portfolio import (
     portfolio_counts,
     readout_url,
     vanity_sentence,
+    with_decided,
 )
 from nsexp.report.text import md_escape
+from nsexp.store.decisions import latest
 from pages.ui import frame, loaders, nav, url, widgets
 
 ROWS_SHOWN = 20
@@ -22,6 +25,7 @@ STATUS_LABELS = {"running": "Running", "concluded": "Concluded", "all": "All"}
 
 ctx, settings = frame.current().data, frame.current().settings
 table, north_star = loaders.portfolio(ctx, settings)
+table = with_decided(table, {k: r.value for k, r in latest(ctx.path).items()})
 
 st.title("Experiment portfolio", anchor=False)
 st.caption(
@@ -47,6 +51,12 @@ with st.container(horizontal=True):
     st.metric("Experiments", counts["experiments"], border=True)
     st.metric("North Star wins", counts["north_star_win"], border=True)
     st.metric(
+        "Leading wins",
+        counts["leading_win"],
+        border=True,
+        help="A validated input improved significantly; the North Star cannot tell yet.",
+    )
+    st.metric(
         "Vanity-only wins",
         counts["vanity_only"],
         border=True,
@@ -62,6 +72,7 @@ st.subheader(vanity_sentence(in_view, status), anchor=False)
 
 owners = sorted(o for o in in_view["owner"].unique() if o)
 asked = url.choices("verdict", VERDICTS, "a verdict", "they are ignored")
+asked_decisions = url.choices("decision", DECISIONS, "a decision", "they are ignored")
 owner = url.choice(
     "owner",
     owners,
@@ -77,6 +88,13 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
         placeholder="Any verdict",
         **url.url_bound("verdict", [v for v in VERDICTS if v in asked]),
     )
+    picked_decisions = st.multiselect(
+        "Recommended",
+        DECISIONS,
+        format_func=DECISION_LABELS.__getitem__,
+        placeholder="Any decision",
+        **url.url_bound("decision", [d for d in DECISIONS if d in asked_decisions]),
+    )
     owner = st.selectbox(
         "Owner", owners, index=None, placeholder="Any owner", **url.url_bound("owner", owner)
     )
@@ -88,7 +106,7 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
         **url.url_bound("q", st.query_params.get("q", "")[:100]),
     )
 
-shown = filter_portfolio(in_view, verdicts, owner, search or "")
+shown = filter_portfolio(in_view, verdicts, owner, search or "", decisions=picked_decisions)
 links = [
     readout_url(url.view_query(ctx.workspace, settings, experiment=e, variant=v))
     for e, v in shown.select("experiment", "variant").iter_rows()
@@ -112,7 +130,16 @@ else:
         width="stretch",
         # one row per treatment; widths so every column reads whole in the ~820 px main column
         # of a 1280 px window (a selected row opens its readout; the links stay in the data)
-        column_order=["name", "variant", "badge", "north_star", "owner", "days"],
+        column_order=[
+            "name",
+            "variant",
+            "badge",
+            "north_star",
+            "recommended",
+            "decided",
+            "owner",
+            "days",
+        ],
         height=min(shown.height, ROWS_SHOWN) * 35 + 38,
         column_config={
             "name": st.column_config.TextColumn("Experiment", width=190),
@@ -131,6 +158,17 @@ else:
                 help=f"{north_star}: treatment ÷ control − 1 with the interval that decides it, "
                 f"its {interval_name(settings)}.",
                 width=160,
+            ),
+            "recommended": st.column_config.TextColumn(
+                "Recommended",
+                width=110,
+                help="The recommended decision (docs/review.md has the table).",
+            ),
+            "decided": st.column_config.TextColumn(
+                "Decided",
+                width=120,
+                help="What the team recorded on the readout; marked where it differs from "
+                "the recommendation.",
             ),
             "owner": st.column_config.TextColumn("Owner", width=150),
             "days": st.column_config.TextColumn(

@@ -20,6 +20,7 @@ from nsexp.stats.multiplicity import CORRECTION_NAMES
 from nsexp.store import pins
 from nsexp.store.storage import new_delete_code
 from pages.ui import checks, experiment, frame, identity, loaders, nav, storage, url, widgets
+from pages.ui.decision import panel as decision_panel
 from pages.ui.frame import DataContext, as_sentence
 
 
@@ -139,6 +140,7 @@ def pinned(ctx: DataContext, settings: Settings, pin_id: str) -> None:
     t = e.treatment(variant) if variant else e.treatments[0]
     experiment.header(e)
     experiment.verdict_cards(e, t.variant)
+    decision_panel(ctx, e, t, writable=False)
     experiment.details(e, t)
     stem = f"{pin.experiment}-pin-{pin.id}"
     pin_json = json.dumps(asdict(pin), indent=2)
@@ -257,6 +259,7 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
     with top:
         experiment.header(e)
     experiment.verdict_cards(e, variant)
+    decision_panel(ctx, e, t)
     experiment.details(e, t)
     checks.segment_section(ctx, settings, experiment_id, variant, names[experiment_id])
     resampled = checks.bootstrap_section(ctx, settings, experiment_id, variant, boot)

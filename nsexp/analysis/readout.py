@@ -7,19 +7,20 @@ surface renders; a pin freezes one ExperimentReadout and reads it back as the sa
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from nsexp.analysis.compute import compute_results
-from nsexp.analysis.learned import Learned
+from nsexp.analysis.decision import Recommendation, recommend, time_left
+from nsexp.analysis.learned import Edge, Learned
 from nsexp.analysis.reasons import MetricHistory, Reason, explain
 from nsexp.analysis.results import MetricResult, TimelinePoint, metric_results, timeline_points
 from nsexp.analysis.settings import Settings
 from nsexp.analysis.srm import Srm, srm_checks
 from nsexp.analysis.timeline import north_star_timelines
-from nsexp.analysis.verdict import NorthStarStatus, Verdict, decide
+from nsexp.analysis.verdict import NorthStarStatus, Verdict, decide, validated_inputs
 from nsexp.analysis.within import within_covariances
 from nsexp.config.catalog import Catalog
 from nsexp.config.experiments import Status
@@ -40,6 +41,7 @@ class TreatmentReadout:
     metrics: tuple[MetricResult, ...]
     timeline: tuple[TimelinePoint, ...] = ()
     learned: Learned | None = None  # what the portfolio's history says (nsexp.learning)
+    decision: Recommendation | None = None  # the recommended decision (nsexp.analysis.decision)
 
     @property
     def north_star(self) -> MetricResult:
@@ -141,10 +143,12 @@ def judge(
     settings: Settings | None = None,
     experiment: str | None = None,
     priors: pl.DataFrame | None = None,
+    validated: Collection[str] = (),
 ) -> Judgement:
     """Test every metric of every treatment against its control, all at once, and judge each
     treatment by the North Star rules (results of invalid experiments claim nothing); `priors`
-    are the Bayesian priors learned from the portfolio (nsexp.analysis.priors)."""
+    are the Bayesian priors learned from the portfolio (nsexp.analysis.priors), `validated` the
+    validated inputs' ids (nsexp.analysis.verdict.validated_inputs: none, no leading_win)."""
     settings = settings or Settings()
     experiments = dataset.experiments
     if experiment is not None:
@@ -157,7 +161,7 @@ def judge(
     results = compute_results(dataset, settings, list(experiments), priors)
     srm = srm_checks(dataset, experiments)
     invalid = {e for e, x in experiments.items() if srm[e].mismatch or x.problems}
-    verdicts = decide(results, invalid)
+    verdicts = decide(results, invalid, validated)
     controls = {e: x.control for e, x in experiments.items()}
     return Judgement(
         settings,
@@ -177,13 +181,16 @@ def build_readout(
     history: Mapping[str, MetricHistory] | None = None,
     learned: Mapping[tuple[str, str], Learned] | None = None,
     priors: pl.DataFrame | None = None,
+    edges: Sequence[Edge] = (),
 ) -> Readout:
     """The readout of every experiment (or one): judged, explained in reasons, with each
-    metric's record and the North Star's timeline; `history`, `learned` and `priors`
+    metric's record and the North Star's timeline; `history`, `learned`, `priors` and `edges`
     (nsexp.learning.history) add what past experiments say: per metric to the reasons, per
     comparison (prediction, false-positive risk, alerts) to the treatment and its reasons, per
-    experiment and metric the Bayesian prior."""
-    judged = judge(dataset, settings, experiment, priors)
+    experiment and metric the Bayesian prior, and the tree's labelled edges, whose validated
+    inputs make a leading_win."""
+    paths = validated_inputs(dataset.catalog, edges)
+    judged = judge(dataset, settings, experiment, priors, validated=paths)
     settings, experiments, srm = judged.settings, judged.experiments, judged.srm
     ids = list(experiments)
     by_pair: dict[tuple[str, str], list[MetricResult]] = {}
@@ -192,6 +199,9 @@ def build_readout(
     timelines = _timelines(dataset, settings, ids)
     dates = _date_range(dataset)
     newest = max((last for _, last in dates.values()), default=None)
+    statuses = {
+        e: _status(x, dates.get(e, (None, None))[1], newest) for e, x in experiments.items()
+    }
     treatments: dict[str, list[TreatmentReadout]] = {e: [] for e in ids}
     for row in judged.verdicts.iter_rows(named=True):
         eid, variant = row["experiment"], row["variant"]
@@ -199,7 +209,13 @@ def build_readout(
         problems += experiments[eid].problems
         metrics = tuple(by_pair[(eid, variant)])
         record = (learned or {}).get((eid, variant))
-        reasons = explain(row["verdict"], metrics, settings, problems, history, record)
+        reasons = explain(row["verdict"], metrics, settings, problems, history, record, paths)
+        info, (first, last) = experiments[eid].info, dates.get(eid, (None, None))
+        ns = next(m for m in metrics if m.role == "north_star")
+        units = ns.n_control + ns.n_treatment
+        time = time_left(info, statuses[eid], units, first, last, dataset.decision)
+        prediction = record.prediction if record is not None else None
+        decided = recommend(row["verdict"], metrics, time, info, dataset.decision, prediction)
         treatments[eid].append(
             TreatmentReadout(
                 variant=variant,
@@ -209,6 +225,7 @@ def build_readout(
                 metrics=metrics,
                 timeline=timelines.get((eid, variant), ()),
                 learned=record,
+                decision=decided,
             )
         )
     readouts = {
@@ -221,7 +238,7 @@ def build_readout(
             first_date=dates.get(eid, (None, None))[0],
             last_date=dates.get(eid, (None, None))[1],
             notes=exp.notes,
-            status=_status(exp, dates.get(eid, (None, None))[1], newest),
+            status=statuses[eid],
         )
         for eid, exp in experiments.items()
     }

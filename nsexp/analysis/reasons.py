@@ -203,7 +203,12 @@ def history_reason(m: MetricResult, history: MetricHistory) -> str:
 
 def _label_text(history: MetricHistory) -> str:
     """'label predictive (corrected correlation +0.81 [+0.62, +0.91] over 44 comparisons)'."""
-    edge = history.edge
+    return edge_evidence(history.edge)
+
+
+def edge_evidence(edge: Edge) -> str:
+    """An edge's label in words with the evidence behind it: 'by the record a predictive
+    indicator (corrected correlation +0.81 [+0.62, +0.91] over 44 comparisons)'."""
     phrase = LABEL_PHRASES.get(edge.label, edge.label)
     if edge.label == "too_few" or edge.corrected_correlation is None:
         return f"{phrase} ({edge.n_comparisons} comparisons on record)"
@@ -223,6 +228,7 @@ def explain(
     problems: Sequence[str],
     history: Mapping[str, MetricHistory] | None = None,
     learned: Learned | None = None,
+    paths: Mapping[str, tuple[Edge, ...]] | None = None,
 ) -> list[Reason]:
     """Plain-English reasons for one treatment's verdict, naming metrics and their figures.
 
@@ -230,7 +236,8 @@ def explain(
     (SRM included): an invalid comparison gets only those. `history` holds optional per-metric
     records quoted for the metrics that improved, `learned` the comparison's record from the
     portfolio: Twyman alerts come first, a win gets its false-positive risk, and an
-    inconclusive North Star whose validated inputs predict a win says so.
+    inconclusive North Star whose validated inputs predict a win says so. `paths` are the
+    validated inputs with their edges up the tree, which a leading_win names.
     """
     if verdict == "invalid":
         return [
@@ -243,7 +250,11 @@ def explain(
     alerts = learned.alerts if learned is not None else ()
     return [
         *(Reason("alert", alert_sentence(a), (a.metric,)) for a in alerts),
-        *_headline(verdict, ns, metrics, better, worse, settings),
+        *(
+            _leading_win(ns, metrics, better, settings, paths or {}, learned)
+            if verdict == "leading_win"
+            else _headline(verdict, ns, metrics, better, worse, settings)
+        ),
         *skew_reasons(verdict, ns),
         *(_learned_reasons(verdict, ns, metrics, learned) if learned is not None else ()),
         *_moved(verdict, better, worse),
@@ -301,7 +312,7 @@ def _learned_reasons(
     out = []
     if verdict == "north_star_win" and learned.false_positive_risk is not None:
         out.append(Reason("risk", risk_sentence(learned.false_positive_risk), (ns.metric,)))
-    inconclusive = not ns.significant and not ns.flat
+    inconclusive = not ns.significant and not ns.flat and verdict != "leading_win"
     p = learned.prediction
     if inconclusive and p is not None and predicts_win(p, ns.sign):
         level = f"{p.level * 100:g}%"
@@ -314,6 +325,40 @@ def _learned_reasons(
         )
         out.append(Reason("prediction", text, (ns.metric, *p.sources[1:])))
     return out
+
+
+def _leading_win(
+    ns: MetricResult,
+    metrics: Sequence[MetricResult],
+    better: list[MetricResult],
+    settings: Settings,
+    paths: Mapping[str, tuple[Edge, ...]],
+    learned: Learned | None,
+) -> list[Reason]:
+    """A leading_win's sentence: the validated inputs that improved with each edge of their
+    path and its evidence, the North Star's own inconclusive figure, and the predicted North
+    Star (the history's model estimate, when there is one)."""
+    names = {m.metric: m.name for m in metrics}
+    inputs = [m for m in better if m.metric in paths]
+    said = "; ".join(
+        f"{describe(m)}, a validated input: "
+        + "; ".join(
+            f"{names.get(e.child, e.child)} → {names.get(e.parent, e.parent)}: {edge_evidence(e)}"
+            for e in paths[m.metric]
+        )
+        for m in inputs
+    )
+    p = learned.prediction if learned is not None else None
+    predicted = (
+        f" The predicted North Star (a model estimate from {p.n_history} past comparisons and "
+        f"this experiment's inputs) is {fmt.pct(p.rel_effect)} "
+        f"{fmt.pct_ci(p.rel_ci_low, p.rel_ci_high)} ({p.level * 100:g}%)."
+        if p is not None and p.available
+        else ""
+    )
+    ids = tuple(m.metric for m in (*inputs, ns))
+    text = f"{said}. But {north_star_clause(ns, settings)}.{predicted}"
+    return [Reason("verdict", text, ids)]
 
 
 def _names(ids: Sequence[str], metrics: Sequence[MetricResult]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from nsexp.analysis.settings import STATS_ENGINES, Settings
 from nsexp.errors import InputError
@@ -94,6 +95,7 @@ def run(args: argparse.Namespace) -> str:
     from nsexp.report.json import dumps, readout_dict
     from nsexp.report.markdown import to_markdown, to_table
     from nsexp.report.segments import segment_output
+    from nsexp.store.decisions import with_recorded
 
     settings = settings_of(args)  # bad options fail before the data is read
     dataset = load_dataset(args.path, args.metrics, segment=args.segment, control=args.control)
@@ -101,5 +103,6 @@ def run(args: argparse.Namespace) -> str:
         return segment_output(segment_readout(dataset, settings, args.experiment), args.format)
     readout = learned_readout(dataset, settings, args.experiment)
     if args.format == "json":
-        return dumps(readout_dict(readout))
+        path = Path(args.path)
+        return dumps(with_recorded(readout_dict(readout), path if path.is_dir() else path.parent))
     return to_markdown(readout) if args.format == "markdown" else to_table(readout)

@@ -1,4 +1,6 @@
-"""Experiment metadata (experiments.toml): names, owners, the control arm and the planned split."""
+"""Experiment metadata (experiments.toml): names, owners, the control arm and the planned split,
+and how long an experiment may run before a decision is due (`[decision]` defaults, each
+experiment's overrides: nsexp.analysis.decision reads them)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,14 @@ _KEYS = {
     "start",
     "status",
     "planned_units",
+    "end",
+    "max_days",
+    "ship_on",
 }
+ShipOn = Literal["north_star", "predicted"]
+SHIP_ON: tuple[ShipOn, ...] = ("north_star", "predicted")
+DEFAULT_MAX_DAYS = 28
+DEFAULT_SHIP_ON: ShipOn = "north_star"
 Status = Literal["running", "concluded"]
 STATUSES: tuple[Status, ...] = ("running", "concluded")
 # Variant names read as the control when experiments.toml names none, in order of precedence
@@ -65,11 +74,74 @@ class ExperimentInfo:
     start: str = ""
     status: Status | None = None
     planned_units: int | None = None  # both arms of a comparison: tunes --sequential
+    end: str = ""  # ISO date the experiment ended ("" while it runs, or not said)
+    max_days: int | None = None  # overrides [decision] max_days
+    ship_on: ShipOn | None = None  # overrides [decision] ship_on
 
     @property
     def title(self) -> str:
         """The human name, falling back to the id."""
         return self.name or self.id
+
+
+@dataclass(frozen=True)
+class DecisionDefaults:
+    """experiments.toml's `[decision]` table: how many days an experiment may run before a
+    decision is due, and whether a leading_win out of time ships on the predicted North Star."""
+
+    max_days: int = DEFAULT_MAX_DAYS
+    ship_on: ShipOn = DEFAULT_SHIP_ON
+
+
+def load_decision_defaults(path: str | Path) -> DecisionDefaults:
+    """The `[decision]` table of experiments.toml (the built-in defaults without one)."""
+    path = Path(path)
+    if not path.is_file():
+        return DecisionDefaults()
+    return parse_decision_defaults(read_toml(path), source=str(path))
+
+
+def parse_decision_defaults(raw: dict, source: str = "experiments.toml") -> DecisionDefaults:
+    """Validate the `[decision]` table of an already-parsed experiments.toml."""
+    table = raw.get("decision", {})
+    if not isinstance(table, dict):
+        raise InputError("[decision] must be a table", file=source)
+    unknown = sorted(set(table) - {"max_days", "ship_on"})
+    if unknown:
+        raise InputError(
+            f"[decision] has unknown key '{unknown[0]}'", file=source, fix="use max_days, ship_on"
+        )
+    return DecisionDefaults(
+        max_days=_max_days(table.get("max_days"), "[decision]", source) or DEFAULT_MAX_DAYS,
+        ship_on=_ship_on(table.get("ship_on"), "[decision]", source) or DEFAULT_SHIP_ON,
+    )
+
+
+def _max_days(value: object, where: str, source: str) -> int | None:
+    """`max_days` as a positive whole number of days (None when left out)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(
+            f"{where} max_days = {value!r} is not a number of days",
+            file=source,
+            fix="give a whole number of days, e.g. max_days = 28",
+        )
+    return value
+
+
+def _ship_on(value: object, where: str, source: str) -> ShipOn | None:
+    """`ship_on` as one of SHIP_ON (None when left out)."""
+    if value is None:
+        return None
+    if value not in SHIP_ON:
+        raise InputError(
+            f"{where} ship_on = {value!r} is not known",
+            file=source,
+            fix='use "north_star" (ship on the North Star\'s own test) or "predicted" (a '
+            "leading win out of time ships when the predicted North Star clears zero)",
+        )
+    return value  # type: ignore[return-value]
 
 
 def load_experiments(path: str | Path) -> dict[str, ExperimentInfo]:
@@ -139,6 +211,7 @@ def _parse_one(eid: str, spec: object, source: str) -> ExperimentInfo:
             "end, a whole number, e.g. planned_units = 40000",
         )
     start = _start(spec.get("start", ""), where, source)
+    end = _start(spec.get("end", ""), where, source, key="end")
     status = spec.get("status")
     if status is not None and status not in STATUSES:
         raise InputError(
@@ -156,12 +229,15 @@ def _parse_one(eid: str, spec: object, source: str) -> ExperimentInfo:
         start=start,
         status=status,
         planned_units=planned,
+        end=end,
+        max_days=_max_days(spec.get("max_days"), where, source),
+        ship_on=_ship_on(spec.get("ship_on"), where, source),
     )
 
 
-def _start(value: object, where: str, source: str) -> str:
-    """`start` as ISO text: a TOML date or date-time, or text that reads as one ("" if left
-    out); anything else is refused, not ignored."""
+def _start(value: object, where: str, source: str, key: str = "start") -> str:
+    """`start` (or `end`) as ISO text: a TOML date or date-time, or text that reads as one (""
+    if left out); anything else is refused, not ignored."""
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
     if isinstance(value, str) and value:
@@ -174,7 +250,7 @@ def _start(value: object, where: str, source: str) -> str:
     if value == "":
         return ""
     raise InputError(
-        f"{where} start = {value!r} is not a date",
+        f"{where} {key} = {value!r} is not a date",
         file=source,
-        fix="write the start as an ISO date, e.g. start = 2026-01-31",
+        fix=f"write the {key} as an ISO date, e.g. {key} = 2026-01-31",
     )

@@ -18,6 +18,7 @@ import polars as pl
 
 from nsexp.config.toml import toml_table
 from nsexp.demo.catalog import METRICS
+from nsexp.demo.decisions import write_decisions
 from nsexp.demo.history import write_history
 from nsexp.demo.scenarios import EXPERIMENTS, PLATFORMS, Lever, Scenario
 
@@ -214,6 +215,7 @@ def write_demo(out_dir: Path, seed: int = 7) -> None:
         units = _simulate_units(exp, np.random.default_rng([seed, index]))
         _write_experiment(exp, units, out_dir)
     write_history(out_dir, seed)
+    write_decisions(out_dir)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,13 @@ from typing import NamedTuple
 import polars as pl
 
 from nsexp.config.catalog import Catalog, load_catalog
-from nsexp.config.experiments import ExperimentInfo, load_experiments, usual_control
+from nsexp.config.experiments import (
+    DecisionDefaults,
+    ExperimentInfo,
+    load_decision_defaults,
+    load_experiments,
+    usual_control,
+)
 from nsexp.config.toml import toml_key
 from nsexp.errors import InputError
 from nsexp.io import schema
@@ -62,6 +68,7 @@ class Dataset:
     has_dates: bool = False
     segment: str | None = None
     cross: pl.DataFrame = field(default_factory=empty_cross)  # nsexp.io.cross, totalled
+    decision: DecisionDefaults = field(default_factory=DecisionDefaults)  # experiments.toml
 
     @functools.cached_property
     def totals(self) -> pl.DataFrame:
@@ -94,6 +101,7 @@ def load_dataset(
     root, source, files = _locate(path)
     catalog = load_catalog(metrics if metrics is not None else root / "metrics.toml")
     infos = load_experiments(root / "experiments.toml")
+    decision = load_decision_defaults(root / "experiments.toml")
     if source is None:
         check_files(files, limits)
     files, reads = _read_all(root, source, files, catalog, segment)
@@ -119,6 +127,7 @@ def load_dataset(
         cross=cross_totals(
             pl.concat([r.cross for r in reads if r.cross is not None] or [empty_cross()])
         ),
+        decision=decision,
     )
 
 

@@ -86,4 +86,5 @@ def learned_readout(
         history=learning.history,
         learned=learning.learned,
         priors=learning.priors,
+        edges=learning.evidence.edges,
     )

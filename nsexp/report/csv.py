@@ -16,7 +16,7 @@ from nsexp.analysis.results import CSV_FIELDS, RESULT_SCHEMA
 
 # The export's columns: who, the verdict, then the figures a spreadsheet needs (CSV_FIELDS,
 # declared on the result model), then how.
-HEAD = ("experiment", "variant", "verdict", "north_star_status")
+HEAD = ("experiment", "variant", "verdict", "north_star_status", "decision", "decision_reason")
 HOW = ("alpha", "correction", "engine", "sequential", "view")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # a formula start after a field separator of any locale (and spaces): x;=1+1 -> x;'=1+1
@@ -26,11 +26,16 @@ _INNER_FORMULA = r"([;,\t\r\n][ ]*)([=+\-@])"
 def readout_csv(e: ExperimentReadout, view: str = "") -> str:
     """The experiment's figures, one row per treatment and metric, with the settings that
     produced them and `view`, the link that reopens the readout."""
-    schema = {"verdict": pl.String, "north_star_status": pl.String} | {
+    schema = {c: pl.String for c in HEAD[2:]} | {
         k: RESULT_SCHEMA[k] for k in ("experiment", "variant", *CSV_FIELDS)
     }
     rows = [
-        {"verdict": t.verdict, "north_star_status": t.north_star_status}
+        {
+            "verdict": t.verdict,
+            "north_star_status": t.north_star_status,
+            "decision": t.decision.decision if t.decision else None,
+            "decision_reason": t.decision.reason if t.decision else None,
+        }
         | {k: getattr(m, k) for k in ("experiment", "variant", *CSV_FIELDS)}
         for t in e.treatments
         for m in t.metrics

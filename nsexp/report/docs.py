@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from nsexp.analysis.decision import GUARDRAIL_WORDS, RULES, Rule
 from nsexp.analysis.methods import methods
 from nsexp.analysis.reasons import REASON_KINDS
 from nsexp.analysis.settings import Settings
@@ -60,13 +61,48 @@ def reason_kinds_table() -> str:
     return "\n".join(["| kind | the reason |", "|---|---|", *rows])
 
 
+def _decision_cell(rule: Rule) -> str:
+    """A row's decision as the table says it: the predicted-North-Star condition spelled out."""
+    if rule.predicted:
+        return (
+            f'`{rule.decision}` if `ship_on = "predicted"` and the predicted North Star\'s '
+            "interval clears zero in the good direction"
+        )
+    return f"`{rule.decision}`"
+
+
+def decision_table() -> str:
+    """The recommended decision's table, first matching row wins (nsexp.analysis.decision)."""
+    rows = [
+        f"| {', '.join(f'`{v}`' for v in r.verdicts)} | {GUARDRAIL_WORDS[r.guardrails]} | "
+        f"{r.time} | {_decision_cell(r)} |"
+        for r in RULES
+    ]
+    head = "| verdict | guardrails | time left | decision |"
+    return "\n".join([head, "|---|---|---|---|", *rows])
+
+
 BLOCKS: dict[str, Callable[[], str]] = {
     "verdicts": verdict_table,
+    "decisions": decision_table,
     "methods": methods_text,
     "reason_kinds": reason_kinds_table,
 }
-PAGES = ("README.md", "docs/methods.md", "docs/cli.md")
+PAGES = ("README.md", "docs/methods.md", "docs/cli.md", "docs/review.md")
 _BLOCK = re.compile(r"(<!-- generated:(\w+) -->\n)(.*?)(<!-- /generated:\2 -->)", re.DOTALL)
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def read_block(page: str, name: str) -> str:
+    """The generated block `name` as written in the page `page` (relative to the repository):
+    what the app shows where a doc's table is its help (e.g. docs/review.md's decisions)."""
+    text = (REPO / page).read_text(encoding="utf-8")
+    found = next((m for m in _BLOCK.finditer(text) if m.group(2) == name), None)
+    if found is None:
+        raise KeyError(f"{page} has no generated block {name!r}")
+    return found.group(3).strip()
 
 
 def fill(text: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from nsexp.analysis.decision import Recommendation
 from nsexp.analysis.learned import (
     FalsePositiveRisk,
     Learned,
@@ -66,6 +67,8 @@ def treatment_dict(t: TreatmentReadout) -> dict[str, Any]:
         "north_star_units_needed": finite(ns.units_needed),
         "north_star_days_needed": finite(ns.days_needed),
         "north_star_mde": finite(ns.mde),
+        "decision": t.decision.decision if t.decision is not None else None,
+        "decision_reason": t.decision.reason if t.decision is not None else None,
         "metrics": [metric_dict(m) for m in t.metrics],
         **timeline,
         **(learned_dict(t.learned) if t.learned is not None else {}),
@@ -241,6 +244,9 @@ def _treatment_from_dict(experiment: str, data: dict[str, Any]) -> TreatmentRead
         metrics=metrics,
         timeline=timeline,
         learned=learned,
+        decision=Recommendation(data["decision"], data["decision_reason"])
+        if data.get("decision")
+        else None,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nsexp import format as fmt
+from nsexp.analysis.decision import DECISION_LABELS
 from nsexp.analysis.methods import methods
 from nsexp.analysis.readout import ExperimentReadout, Readout
 from nsexp.analysis.reasons import HISTORY_DEFINITION
@@ -122,6 +123,9 @@ def _experiment_lines(e: ExperimentReadout) -> list[str]:
         ]
     for t in e.treatments:
         out += ["", f"### {md_code(t.variant)}: **{VERDICT_LABELS[t.verdict]}**", ""]
+        if t.decision is not None:
+            label = DECISION_LABELS[t.decision.decision]
+            out += [f"**Recommended: {label}.** {md_escape(t.decision.reason)}", ""]
         out += [f"- {md_escape(r.text)}" for r in t.reasons]
         out += [f"- *{md_escape(line)}*" for line in readout_notes(t)]
         rows = [[md_escape(c) for c in row] for row in metric_rows(t.metrics, e.settings)]
@@ -144,6 +148,8 @@ def to_table(readout: Readout) -> str:
             out.append(f"  SAMPLE RATIO MISMATCH (p = {e.srm.p_value:.1e})")
         for t in e.treatments:
             out.append(f"  {t.variant}: {VERDICT_LABELS[t.verdict].upper()}")
+            if t.decision is not None:
+                out.append(f"    recommended: {t.decision.reason}")
             out += [f"    - {r.text}" for r in t.reasons]
             out += [f"    · {line}" for line in readout_notes(t)]
             out.append(aligned(headers(e.settings), metric_rows(t.metrics, e.settings), "    "))

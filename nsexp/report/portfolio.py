@@ -7,12 +7,13 @@ away.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlencode
 
 import polars as pl
 
 from nsexp import format as fmt
+from nsexp.analysis.decision import DECISION_LABELS
 from nsexp.analysis.readout import Readout
 from nsexp.analysis.results import MetricResult
 from nsexp.analysis.verdict import VERDICT_LABELS, VERDICTS
@@ -28,6 +29,8 @@ _SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "verdict": pl.String,
     "badge": pl.String,
     "north_star": pl.String,
+    "decision": pl.String,
+    "recommended": pl.String,
     "days": pl.Int64,
     "units": pl.Int64,
     "rank": pl.Int64,
@@ -51,6 +54,8 @@ def portfolio_table(readout: Readout) -> pl.DataFrame:
                     "verdict": t.verdict,
                     "badge": VERDICT_LABELS[t.verdict],
                     "north_star": _ns_text(t.north_star) if t.verdict != "invalid" else "—",
+                    "decision": t.decision.decision if t.decision else None,
+                    "recommended": DECISION_LABELS[t.decision.decision] if t.decision else "—",
                     "days": e.days,
                     "units": e.units,
                     "rank": worst,
@@ -64,18 +69,43 @@ def _ns_text(ns: MetricResult) -> str:
     return f"{fmt.pct(ns.decision_effect)} {fmt.pct_ci(*ns.decision_interval)}"
 
 
+DIFFERS = "differs from the recommendation"
+
+
+def with_decided(table: pl.DataFrame, decided: Mapping[tuple[str, str], str]) -> pl.DataFrame:
+    """The table with the team's recorded decision per comparison (`decided`: its label, and
+    a mark where it differs from today's recommendation; "" where none is recorded)."""
+    labels = [
+        _decided(decided.get((e, v)), d)
+        for e, v, d in table.select("experiment", "variant", "decision").iter_rows()
+    ]
+    return table.with_columns(pl.Series("decided", labels, dtype=pl.String))
+
+
+def _decided(value: str | None, recommended: str | None) -> str:
+    """'Ship' or 'Stop · differs from the recommendation' ('' when nothing is recorded)."""
+    if value is None:
+        return ""
+    label = DECISION_LABELS.get(value, value)
+    return f"{label} · {DIFFERS}" if value != recommended else label
+
+
 def filter_portfolio(
     table: pl.DataFrame,
     verdicts: Sequence[str],
     owner: str | None,
     search: str,
     status: str = "all",
+    decisions: Sequence[str] = (),
 ) -> pl.DataFrame:
-    """Rows with any of the verdicts (all when none given), of the owner and the status
-    ('all' for every one), matching the search text in name or id (case-insensitive)."""
+    """Rows with any of the verdicts and any of the recommended decisions (all when none
+    given), of the owner and the status ('all' for every one), matching the search text in
+    name or id (case-insensitive)."""
     keep = pl.lit(True)
     if verdicts:
         keep &= pl.col("verdict").is_in(verdicts)
+    if decisions:
+        keep &= pl.col("decision").is_in(decisions)
     if owner:
         keep &= pl.col("owner") == owner
     if status != "all":
@@ -90,12 +120,13 @@ def filter_portfolio(
 
 def portfolio_counts(table: pl.DataFrame) -> dict[str, int]:
     """How many experiments the rows cover, and how many of them have a treatment with a win,
-    a vanity-only result or a verdict that needs attention."""
+    a leading win, a vanity-only result or a verdict that needs attention."""
     per = table.group_by("experiment").agg(pl.col("verdict"))
     sets = [set(v) for v in per["verdict"].to_list()]
     return {
         "experiments": len(sets),
         "north_star_win": sum("north_star_win" in v for v in sets),
+        "leading_win": sum("leading_win" in v for v in sets),
         "vanity_only": sum("vanity_only" in v for v in sets),
         "attention": sum(bool(v & set(ATTENTION)) for v in sets),
     }

@@ -217,8 +217,14 @@ def bootstrap(
     place the resamples asked for (app.py keeps them off the settings every other view is
     cached on) join the settings, which the readout then carries."""
     resampled = replace(settings, bootstrap=resamples)
-    priors = _learning(data, settings).priors  # the Bayesian figures of the readout on view
-    readout = build_readout(_dataset(data), resampled, experiment=experiment_id, priors=priors)
+    learning = _learning(data, settings)  # the Bayesian priors and the tree of the readout on view
+    readout = build_readout(
+        _dataset(data),
+        resampled,
+        experiment=experiment_id,
+        priors=learning.priors,
+        edges=learning.evidence.edges,
+    )
     return readout.experiments[experiment_id]
 
 

@@ -1,0 +1,122 @@
+"""The readout's decision panel: the recommended decision with its reason, the team's recorded
+decision (marked where it differs), its history, and "Record a decision".
+
+The rule's table in the help popover is read from docs/review.md (nsexp.report.docs.read_block),
+so the app and the doc cannot disagree. Notes and names are user text: shown as text, or
+through md_escape. Who may record follows nsexp.store.decisions.may_record.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from nsexp.analysis.decision import DECISION_LABELS, DECISIONS
+from nsexp.analysis.readout import ExperimentReadout, TreatmentReadout
+from nsexp.errors import InputError
+from nsexp.report.docs import read_block
+from nsexp.report.portfolio import DIFFERS
+from nsexp.report.text import md_escape
+from nsexp.store import decisions, workspaces
+from pages.ui import identity
+from pages.ui.frame import DataContext
+
+
+@st.cache_data(show_spinner=False)
+def _table() -> str:
+    """The decision table as docs/review.md writes it."""
+    return read_block("docs/review.md", "decisions")
+
+
+def _owner(ctx: DataContext) -> str | None:
+    """The owner of the workspace on view (None: the bundled data, or capability mode)."""
+    if ctx.workspace is None:
+        return None
+    try:
+        return workspaces.read_workspace(ctx.root, ctx.workspace).owner
+    except InputError:
+        return None
+
+
+def panel(
+    ctx: DataContext, e: ExperimentReadout, t: TreatmentReadout, *, writable: bool = True
+) -> None:
+    """The decision of one comparison: recommended, decided, and (`writable`, a live readout)
+    the form that records one."""
+    recorded = decisions.latest(ctx.path).get((e.id, t.variant))
+    with st.container(border=True, key=f"decision_{t.variant}"):
+        with st.container(horizontal=True, vertical_alignment="center"):
+            rec = t.decision
+            label = DECISION_LABELS[rec.decision] if rec else "—"
+            st.markdown(f"**Recommended: {label}**")
+            with st.popover("How it is decided", icon=":material/help:", type="tertiary"):
+                st.markdown(
+                    "The first row that fits decides (docs/review.md, *The recommended "
+                    "decision*):\n\n" + _table()
+                )
+            if recorded is not None:
+                st.markdown(f"**Decided: {DECISION_LABELS[recorded.value]}**")
+                if rec is not None and recorded.value != rec.decision:
+                    st.badge(DIFFERS, icon=":material/warning:", color="orange")
+        if rec is not None:
+            st.caption(md_escape(rec.reason))
+        if recorded is not None:
+            _recorded(recorded)
+        _history(ctx, e.id, t.variant)
+        if writable:
+            _form(ctx, e, t)
+
+
+def _recorded(r: decisions.Recorded) -> None:
+    """Who decided, when, and their note (as text)."""
+    st.caption(f"Decided by {md_escape(r.by)} on {md_escape(r.at[:10])}.")
+    if r.note:
+        st.text(r.note)
+
+
+def _history(ctx: DataContext, experiment: str, variant: str) -> None:
+    """Earlier entries of this comparison, newest first (the latest is shown above)."""
+    earlier = [
+        r for r in decisions.history(ctx.path) if (r.experiment, r.variant) == (experiment, variant)
+    ][:-1]
+    if not earlier:
+        return
+    with st.expander(f"Earlier decisions ({len(earlier)})", icon=":material/history:"):
+        for r in reversed(earlier):
+            st.text(f"{r.at[:10]} · {DECISION_LABELS[r.value]} · {r.by}: {r.note}")
+
+
+def _form(ctx: DataContext, e: ExperimentReadout, t: TreatmentReadout) -> None:
+    """ "Record a decision": one of the six and a note; the name typed in without sign-in."""
+    who = identity.current()
+    allowed = decisions.may_record(who.sign_in, who.email, _owner(ctx), who.operators)
+    with st.expander("Record a decision", icon=":material/gavel:"):
+        if not allowed:
+            st.caption(
+                "Sign in (in the sidebar) to record decisions."
+                if who.email is None
+                else "Only this workspace's owner or an operator records its decisions."
+            )
+            return
+        with st.form(f"record_{t.variant}", border=False):
+            default = DECISIONS.index(t.decision.decision) if t.decision else 0
+            value = st.selectbox(
+                "Decision", DECISIONS, index=default, format_func=DECISION_LABELS.__getitem__
+            )
+            note = st.text_area("Note", max_chars=decisions.MAX_NOTE, height=68)
+            by = who.email or st.text_input("Your name", max_chars=decisions.MAX_BY)
+            if not st.form_submit_button("Record", icon=":material/check:"):
+                return
+        try:
+            decisions.record(
+                ctx.path,
+                e.id,
+                t.variant,
+                value,
+                note=note,
+                by=by or "",
+                recommended=t.decision.decision if t.decision else None,
+            )
+        except InputError as exc:
+            st.error(md_escape(f"Could not record the decision: {exc}"), icon=":material/error:")
+            return
+        st.rerun()
