@@ -10,6 +10,7 @@ import json
 import os
 import urllib.error
 import urllib.request
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from nsexp.errors import InputError
@@ -63,13 +64,17 @@ def run(args: argparse.Namespace) -> str:
     from nsexp.report import digest
     from nsexp.report.json import dumps
     from nsexp.report.review import build_review, parse_since, review_dict
+    from nsexp.store.decisions import latest
 
     since = parse_since(args.since) if args.since is not None else None
     base_url = args.base_url or os.environ.get(digest.BASE_URL_ENV) or None
     link = digest.readout_link(base_url)  # a bad base URL fails before the data is read
     webhook = _webhook(args.post) if args.post is not None else None
     dataset = load_dataset(args.path, args.metrics, control=args.control)
-    review = build_review(dataset, Settings(alpha=args.alpha, correction=args.correction), since)
+    path = Path(args.path)
+    recorded = latest(path if path.is_dir() else path.parent)
+    settings = Settings(alpha=args.alpha, correction=args.correction)
+    review = build_review(dataset, settings, since, recorded)
     if webhook is not None:
         post(webhook, digest.to_slack(review, base_url))
         return "posted the review digest to the webhook\n"

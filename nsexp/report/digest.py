@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
+from nsexp.analysis.decision import DECISION_LABELS
 from nsexp.analysis.verdict import VERDICT_LABELS
 from nsexp.errors import InputError
 from nsexp.report.review import Comparison, Review, progress_line, readout_query
@@ -24,11 +25,6 @@ BASE_URL_ENV = "NSEXP_BASE_URL"
 NO_LINKS = "Links are unavailable: set NSEXP_BASE_URL (or pass --base-url) to the app's address."
 _WORD_JOINER = "\u2060"
 _SLACK_ACTIVE = re.compile(r"(?i)(?:https?|ftp|mailto)(?=:)|www(?=\.)|[@*_~`]")
-
-
-def decision_label(value: str) -> str:
-    """A decision value for people: roll_back -> Roll back."""
-    return value.replace("_", " ").capitalize()
 
 
 def check_base_url(url: str) -> str:
@@ -108,7 +104,7 @@ def _digest(review: Review, s: _Style, link: Callable[[Comparison], str] | None)
         ]
     lines += ["", s.heading(f"Decisions due ({len(review.decisions_due)})"), ""]
     lines += [
-        f"- {_comparison(c, s, link)}: recommended {s.bold(decision_label(c.decision))}. "
+        f"- {_comparison(c, s, link)}: recommended {s.bold(DECISION_LABELS[c.decision])}. "
         f"{s.user(c.reason)}"
         for c in review.decisions_due
     ] or ["- None: every comparison that needs a decision has one recorded."]
@@ -121,6 +117,19 @@ def _digest(review: Review, s: _Style, link: Callable[[Comparison], str] | None)
     lines += [f"- {_comparison(c, s, link)}: {_days(c)}" for c in review.running] or [
         "- No experiment is still reading."
     ]
+    if review.decided:
+        lines += ["", s.heading(f"Decided ({len(review.decided)})"), ""]
+        lines += [
+            f"- {_comparison(d.comparison, s, link)}: decided {s.bold(DECISION_LABELS[d.value])} "
+            f"by {s.user(d.by)} on {s.user(d.at[:10])}"
+            + (
+                f", {s.bold('differs from the recommendation')} "
+                f"({DECISION_LABELS[d.comparison.decision]})"
+                if d.differs
+                else ""
+            )
+            for d in review.decided
+        ]
     lines += ["", s.heading(f"Learned since {since} ({len(review.learned)})"), ""]
     lines += [
         f"- {s.user(e.child_label)} → {s.user(e.parent_label)}: {e.before.replace('_', ' ')} → "
@@ -132,7 +141,7 @@ def _digest(review: Review, s: _Style, link: Callable[[Comparison], str] | None)
 
 def _state(c: Comparison) -> str:
     """Verdict and recommendation, for people."""
-    return f"{VERDICT_LABELS.get(c.verdict, c.verdict)} / {decision_label(c.decision)}"
+    return f"{VERDICT_LABELS.get(c.verdict, c.verdict)} / {DECISION_LABELS[c.decision]}"
 
 
 def _days(c: Comparison) -> str:

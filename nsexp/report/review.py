@@ -21,12 +21,12 @@ import datetime as dt
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 
 from nsexp import format as fmt
-from nsexp.analysis.readout import ExperimentReadout, Judgement, Readout, TreatmentReadout
+from nsexp.analysis.readout import ExperimentReadout, Judgement, Readout
 from nsexp.analysis.settings import Settings
 from nsexp.analysis.verdict import VERDICTS
 from nsexp.errors import InputError
@@ -42,43 +42,37 @@ SCHEMA_VERSION = 1
 DEFAULT_LOOKBACK_DAYS = 14  # `since` defaults to this many days before the newest data
 Key = tuple[str, str]
 DUE = ("fix_data", "roll_back", "ship", "stop", "iterate")
-# --- minimal stand-in for h21-decision's nsexp.analysis.decision (reconciled on merge) ---
-MAX_DAYS = 28
-_BY_VERDICT = {
-    "invalid": "fix_data",
-    "north_star_loss": "roll_back",
-    "guardrail_breach": "roll_back",
-    "north_star_win": "ship",
-    "vanity_only": "iterate",
-    "flat": "stop",
-}
 
 
-def _time_left(e: ExperimentReadout, t: TreatmentReadout, newest: dt.date | None) -> bool:
-    """A running experiment has time while short of its planned units and of MAX_DAYS."""
-    if e.status != "running":
-        return False
-    planned = e.experiment.info.planned_units
-    if planned is not None and t.north_star.n_control + t.north_star.n_treatment >= planned:
-        return False
-    first = e.first_date
-    return first is None or newest is None or (newest - first).days + 1 < MAX_DAYS
+class Decided(Protocol):
+    """A decision the team recorded (nsexp.store.decisions.Recorded): its value and when."""
+
+    @property
+    def value(self) -> str:
+        """One of the six decisions."""
+
+    @property
+    def at(self) -> str:
+        """When it was recorded (ISO, UTC)."""
+
+    @property
+    def by(self) -> str:
+        """Who recorded it."""
 
 
-def recommend(e: ExperimentReadout, t: TreatmentReadout, newest: dt.date | None) -> str:
-    """The recommended decision of one comparison."""
-    found = _BY_VERDICT.get(t.verdict)
-    if found is not None:
-        return found
-    return "keep_running" if _time_left(e, t, newest) else "stop"
+@dataclass(frozen=True)
+class DecidedComparison:
+    """A decision the team recorded, beside today's recommendation."""
 
+    comparison: Comparison
+    value: str
+    by: str
+    at: str
 
-def recommend_reason(e: ExperimentReadout, t: TreatmentReadout, decision: str) -> str:
-    """The sentence that goes with a recommendation: the verdict's deciding reason."""
-    return t.reasons[0].text if t.reasons else decision
-
-
-# --- end of the stand-in ---
+    @property
+    def differs(self) -> bool:
+        """Whether the team decided other than nsexp recommends today."""
+        return self.value != self.comparison.decision
 
 
 @dataclass(frozen=True)
@@ -137,7 +131,7 @@ class Review:
     changed: tuple[Change, ...]
     running: tuple[Comparison, ...]
     learned: tuple[EdgeChange, ...]
-    recorded: int  # comparisons with a recorded decision
+    decided: tuple[DecidedComparison, ...] = ()  # recorded since `since`, or differing
 
 
 def newest_date(readout: Readout) -> dt.date | None:
@@ -161,17 +155,20 @@ def parse_since(text: str) -> dt.date:
 
 
 def ended_on(e: ExperimentReadout) -> dt.date | None:
-    """The day an experiment ended: its last data date (concluded ones without dates: None)."""
+    """The day an experiment ended: a concluded experiment's `end` (experiments.toml), else its
+    last data date (None without either)."""
+    info = e.experiment.info
+    if e.status == "concluded" and info.end:
+        return dt.date.fromisoformat(info.end[:10])
     return e.last_date
 
 
 def _comparisons(readout: Readout) -> dict[Key, Comparison]:
     """Every comparison with its verdict, recommendation and sentence."""
-    newest = newest_date(readout)
     out = {}
     for e in readout.experiments.values():
         for t in e.treatments:
-            decision = recommend(e, t, newest)
+            assert t.decision is not None  # build_readout recommends one for every comparison
             days = t.north_star.days_needed
             out[(e.id, t.variant)] = Comparison(
                 experiment=e.id,
@@ -179,26 +176,27 @@ def _comparisons(readout: Readout) -> dict[Key, Comparison]:
                 variant=t.variant,
                 owner=e.experiment.info.owner,
                 verdict=t.verdict,
-                decision=decision,
-                reason=recommend_reason(e, t, decision),
+                decision=t.decision.decision,
+                reason=t.decision.reason,
                 days_left=math.ceil(days) if days is not None and math.isfinite(days) else None,
             )
     return out
 
 
-def shipped(readout: Readout, recorded: Mapping[Key, str]) -> dict[Key, Shipped]:
-    """The comparisons decided ship: by a recorded decision where there is one, by the
-    recommendation otherwise; each counts on the day its experiment ended."""
+def shipped(readout: Readout, recorded: Mapping[Key, Decided]) -> dict[Key, Shipped]:
+    """The comparisons decided ship: by a recorded decision where there is one (counting on the
+    day it was recorded), by the recommendation otherwise (on the day its experiment ended)."""
     out = {}
     for key, c in _comparisons(readout).items():
-        value = recorded.get(key)
-        if (value or c.decision) == "ship":
-            day = ended_on(readout.experiments[key[0]])
-            out[key] = Shipped(day, "recorded" if value else "recommended")
+        found = recorded.get(key)
+        if found is not None and found.value == "ship":
+            out[key] = Shipped(dt.date.fromisoformat(found.at[:10]), "recorded")
+        elif found is None and c.decision == "ship":
+            out[key] = Shipped(ended_on(readout.experiments[key[0]]), "recommended")
     return out
 
 
-def targets_of(readout: Readout, recorded: Mapping[Key, str]) -> tuple[TargetProgress, ...]:
+def targets_of(readout: Readout, recorded: Mapping[Key, Decided]) -> tuple[TargetProgress, ...]:
     """Per metric with a target: delivered by shipped comparisons (and for the North Star the
     prediction of running comparisons that may still ship), sorted by owner team."""
     comparisons = _comparisons(readout)
@@ -209,12 +207,18 @@ def targets_of(readout: Readout, recorded: Mapping[Key, str]) -> tuple[TargetPro
         for t in e.treatments
         if (k := (e.id, t.variant)) not in done
         and e.status == "running"
-        and recorded.get(k, comparisons[k].decision) == "keep_running"
+        and _value(recorded, k, comparisons[k].decision) == "keep_running"
         and t.learned is not None
         and t.learned.prediction is not None
     }
     found = target_progress(readout.judgement, done, predicted)
     return tuple(sorted(found, key=lambda p: p.metric.owner))
+
+
+def _value(recorded: Mapping[Key, Decided], key: Key, recommended: str) -> str:
+    """The decision that counts: the recorded one, else the recommendation."""
+    found = recorded.get(key)
+    return found.value if found is not None else recommended
 
 
 def _ended_by(judgement: Judgement, readout: Readout, day: dt.date) -> Judgement:
@@ -276,7 +280,7 @@ def build_review(
     dataset: Dataset,
     settings: Settings,
     since: dt.date | None = None,
-    recorded: Mapping[Key, str] | None = None,
+    recorded: Mapping[Key, Decided] | None = None,
     *,
     now: Readout | None = None,
     evidence: TreeEvidence | None = None,
@@ -341,7 +345,15 @@ def build_review(
         changed=tuple(changed),
         running=tuple(sorted(running, key=lambda c: (c.days_left is None, c.days_left, c.key))),
         learned=_learned(now, evidence, since, resampling),
-        recorded=sum(1 for k in recorded if k in current),
+        decided=tuple(
+            d
+            for k, r in sorted(recorded.items())
+            if k in current
+            and (
+                (d := DecidedComparison(current[k], r.value, r.by, r.at)).differs
+                or dt.date.fromisoformat(r.at[:10]) >= since
+            )
+        ),
     )
 
 
@@ -439,7 +451,14 @@ def review_dict(review: Review, link: Any = None) -> dict[str, Any]:
             }
             for e in review.learned
         ],
-        "recorded_decisions": review.recorded,
+        "decided": [
+            {
+                **one(d.comparison),
+                "recorded_decision": {"value": d.value, "by": d.by, "at": d.at},
+                "differs_from_recommendation": d.differs,
+            }
+            for d in review.decided
+        ],
     }
 
 
