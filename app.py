@@ -56,6 +56,14 @@ page = st.navigation(
             "experiments, and how much of the reported North Star lift is real.",
         ),
         st.Page(
+            nav.REVIEW,
+            title="Review",
+            icon=":material/event_note:",
+            url_path="review",
+            help="The sprint review: the North Star's targets and health, the decisions due, "
+            "what changed since the last review, and a digest to paste or post.",
+        ),
+        st.Page(
             nav.DATA,
             title="Data",
             icon=":material/database:",

@@ -11,7 +11,7 @@ unavailable.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
@@ -38,12 +38,16 @@ def check_base_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def readout_link(base_url: str | None) -> Callable[[Comparison], str] | None:
-    """A comparison's readout address under the app's base URL (None without one)."""
+def readout_link(
+    base_url: str | None, query: Mapping[str, str] | None = None
+) -> Callable[[Comparison], str] | None:
+    """A comparison's readout address under the app's base URL, with `query` (the workspace
+    and settings on view) before the comparison (None without a base URL)."""
     if not base_url:
         return None
     base = check_base_url(base_url)
-    return lambda c: f"{base}/readout?{urlencode(readout_query(c))}"
+    extra = dict(query or {})
+    return lambda c: f"{base}/readout?{urlencode({**extra, **readout_query(c)})}"
 
 
 def slack_escape(text: str) -> str:
@@ -153,14 +157,20 @@ def _days(c: Comparison) -> str:
     return f"about {c.days_left} more days to read the North Star at current traffic"
 
 
-def to_markdown(review: Review, base_url: str | None = None) -> str:
-    """Paste-ready Markdown: user text through md_escape, links only from `base_url`."""
-    return _digest(review, MARKDOWN, readout_link(base_url))
+def to_markdown(
+    review: Review, base_url: str | None = None, query: Mapping[str, str] | None = None
+) -> str:
+    """Paste-ready Markdown: user text through md_escape, links only from `base_url` (with
+    `query`, the view's workspace and settings)."""
+    return _digest(review, MARKDOWN, readout_link(base_url, query))
 
 
-def to_slack(review: Review, base_url: str | None = None) -> str:
-    """Slack mrkdwn: user text through slack_escape, links only from `base_url`."""
-    return _digest(review, SLACK, readout_link(base_url))
+def to_slack(
+    review: Review, base_url: str | None = None, query: Mapping[str, str] | None = None
+) -> str:
+    """Slack mrkdwn: user text through slack_escape, links only from `base_url` (with
+    `query`)."""
+    return _digest(review, SLACK, readout_link(base_url, query))
 
 
 def to_table(review: Review) -> str:

@@ -8,6 +8,7 @@ the Data page and stops the page: every loader behaves the same, so pages just c
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable
 from dataclasses import replace
@@ -34,9 +35,11 @@ from nsexp.io.limits import UPLOAD_LIMITS, Limits, check_resamples
 from nsexp.learning.history import Learning, learned_readout, readout_learning
 from nsexp.learning.proxies import Impact, cumulative_impact
 from nsexp.learning.tree import TreeEvidence
+from nsexp.store.decisions import Recorded
 from nsexp.report.movement import metric_movement
 from nsexp.report.portfolio import portfolio_table
 from nsexp.report.preview import experiments_table, metrics_table, split_table, summary_head
+from nsexp.report.review import Review, build_review
 from nsexp.report.scoreboard import health_line, scoreboard_frame
 from nsexp.report.text import md_escape
 from pages.ui.frame import DataContext
@@ -157,6 +160,23 @@ def tree_view(data: DataContext, settings: Settings) -> TreeView:
         scoreboard=scoreboard_frame(result, impact),
         health=health_line(result, movement, impact),
         experiments=len(result.experiments),
+    )
+
+
+@_or_stop
+@st.cache_resource(max_entries=16, ttl=TTL, show_spinner="Preparing the review…")
+def review(
+    data: DataContext, settings: Settings, since: dt.date | None, recorded: tuple[Recorded, ...]
+) -> Review:
+    """The sprint review since a date (None: the default) with the recorded decisions (the
+    log's latest entries, passed in so a new entry is a new cache key)."""
+    return build_review(
+        _dataset(data),
+        settings,
+        since,
+        {(r.experiment, r.variant): r for r in recorded},
+        now=_readout(data, settings),
+        evidence=_learning(data, settings).evidence,
     )
 
 
