@@ -97,8 +97,7 @@ sections = (
     (
         f"Running ({len(review.running)})",
         running_table(review, link),
-        "Comparisons still reading, with the days left to read the North Star at current "
-        "traffic.",
+        "Comparisons still reading, with the days left to read the North Star at current traffic.",
     ),
     (
         f"Decided ({len(review.decided)})",

@@ -3,7 +3,7 @@ people's words and formatted figures, one frame per section, a readout link per 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import polars as pl
 
@@ -17,7 +17,7 @@ Link = Callable[[Comparison], str] | None
 NO_OWNER = "(no owner)"
 
 
-def _frame(rows: list[dict[str, object]], columns: Sequence[str]) -> pl.DataFrame:
+def _frame(rows: Sequence[Mapping[str, object]], columns: Sequence[str]) -> pl.DataFrame:
     """Rows as a frame of text columns in this order (an empty frame keeps its columns)."""
     return pl.DataFrame(
         [[str(r[c]) if r[c] is not None else None for c in columns] for r in rows],
@@ -48,7 +48,7 @@ def targets_table(targets: Sequence[TargetProgress]) -> pl.DataFrame:
                 else "—"
             ),
         }
-        for p in sorted(targets, key=lambda p: (p.metric.owner or NO_OWNER))
+        for p in sorted(targets, key=lambda p: p.metric.owner or NO_OWNER)
     ]
     columns = (
         "Team",
@@ -122,7 +122,7 @@ def decided_table(review: Review, link: Link) -> pl.DataFrame:
         for d in review.decided
     ]
     columns = ("Experiment", "Treatment", "Decided", "Recommended", "Differs", "By", "On")
-    return _frame([{**r} for r in rows], (*columns, "Readout"))
+    return _frame(rows, (*columns, "Readout"))
 
 
 def learned_table(review: Review) -> pl.DataFrame:

@@ -35,13 +35,14 @@ from nsexp.io.limits import UPLOAD_LIMITS, Limits, check_resamples
 from nsexp.learning.history import Learning, learned_readout, readout_learning
 from nsexp.learning.proxies import Impact, cumulative_impact
 from nsexp.learning.tree import TreeEvidence
-from nsexp.store.decisions import Recorded
 from nsexp.report.movement import metric_movement
 from nsexp.report.portfolio import portfolio_table
 from nsexp.report.preview import experiments_table, metrics_table, split_table, summary_head
-from nsexp.report.review import Review, build_review
+from nsexp.report.review import Review, build_review, targets_of
+from nsexp.report.review_tables import targets_table
 from nsexp.report.scoreboard import health_line, scoreboard_frame
 from nsexp.report.text import md_escape
+from nsexp.store.decisions import Recorded
 from pages.ui.frame import DataContext
 from pages.ui.nav import DATA
 
@@ -178,6 +179,15 @@ def review(
         now=_readout(data, settings),
         evidence=_learning(data, settings).evidence,
     )
+
+
+@_or_stop
+@st.cache_data(max_entries=16, ttl=TTL, show_spinner=False)
+def targets(data: DataContext, settings: Settings, recorded: tuple[Recorded, ...]) -> pl.DataFrame:
+    """The targets on the tree (nsexp.report.review_tables.targets_table), counting what was
+    shipped by the recorded decisions where there are some."""
+    found = {(r.experiment, r.variant): r for r in recorded}
+    return targets_table(targets_of(_readout(data, settings), found))
 
 
 @st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)

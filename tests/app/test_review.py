@@ -11,13 +11,13 @@ from helpers import AppOpener
 
 from nsexp.analysis.settings import Settings
 from nsexp.io import load_dataset
-from nsexp.report.review import build_review
+from nsexp.report.review import Review, build_review
 from nsexp.store.decisions import latest
 
 PAGE = "pages/review.py"
 
 
-def _review(data: Path, since: dt.date | None = None):  # noqa: ANN202
+def _review(data: Path, since: dt.date | None = None) -> Review:
     return build_review(load_dataset(data), Settings(), since, latest(data))
 
 
