@@ -33,7 +33,7 @@ from nsexp.errors import InputError
 from nsexp.io import Dataset
 from nsexp.learning.history import learned_readout
 from nsexp.learning.proxies import cumulative_impact
-from nsexp.learning.targets import Shipped, TargetProgress, target_progress
+from nsexp.learning.targets import ASSUMPTIONS, Shipped, TargetProgress, target_progress
 from nsexp.learning.tree import RESAMPLING, Resampling, TreeEvidence, tree_evidence
 from nsexp.report.movement import metric_movement
 from nsexp.report.scoreboard import health_line
@@ -309,52 +309,65 @@ def build_review(
     current = _comparisons(now)
     then = as_of(dataset, since)
     before = _comparisons(learned_readout(then, settings)) if then.experiments else {}
-    ended = {e.id: ended_on(e) for e in now.experiments.values()}
-    due = [
-        c
-        for k, c in current.items()
-        if c.decision in DUE
-        and k not in recorded
-        and (
-            now.experiments[c.experiment].status == "running"
-            or ((end := ended[c.experiment]) is not None and end >= since)
-        )
-    ]
-    due.sort(key=lambda c: (VERDICTS.index(c.verdict), DUE.index(c.decision), c.key))
-    changed = [
-        Change(before[k], c)
-        for k, c in current.items()
-        if k in before and (before[k].verdict, before[k].decision) != (c.verdict, c.decision)
-    ]
-    running = [
-        c
-        for k, c in current.items()
-        if c.decision == "keep_running"
-        and k not in recorded
-        and now.experiments[c.experiment].status == "running"
-    ]
-    movement = metric_movement(now)
+    open_now = {k: c for k, c in current.items() if k not in recorded}
     return Review(
         since=since,
         newest=newest,
         north_star=now.catalog.north_star.label,
         north_star_id=now.catalog.north_star.id,
-        health=health_line(now, movement, cumulative_impact(now.judgement)),
+        health=health_line(now, metric_movement(now), cumulative_impact(now.judgement)),
         targets=targets_of(now, recorded),
-        decisions_due=tuple(due),
-        changed=tuple(changed),
-        running=tuple(sorted(running, key=lambda c: (c.days_left is None, c.days_left, c.key))),
-        learned=_learned(now, evidence, since, resampling),
-        decided=tuple(
-            d
-            for k, r in sorted(recorded.items())
-            if k in current
-            and (
-                (d := DecidedComparison(current[k], r.value, r.by, r.at)).differs
-                or dt.date.fromisoformat(r.at[:10]) >= since
-            )
+        decisions_due=_due(now, open_now, since),
+        changed=tuple(
+            Change(before[k], c)
+            for k, c in current.items()
+            if k in before and (before[k].verdict, before[k].decision) != (c.verdict, c.decision)
         ),
+        running=_running(now, open_now),
+        learned=_learned(now, evidence, since, resampling),
+        decided=_decided(current, recorded, since),
     )
+
+
+def _due(
+    now: Readout, open_now: Mapping[Key, Comparison], since: dt.date
+) -> tuple[Comparison, ...]:
+    """Comparisons to act on without a recorded decision, of running experiments or of
+    experiments that ended since `since`: worst verdict first."""
+
+    def in_scope(c: Comparison) -> bool:
+        e = now.experiments[c.experiment]
+        end = ended_on(e)
+        return e.status == "running" or (end is not None and end >= since)
+
+    due = [c for c in open_now.values() if c.decision in DUE and in_scope(c)]
+    return tuple(
+        sorted(due, key=lambda c: (VERDICTS.index(c.verdict), DUE.index(c.decision), c.key))
+    )
+
+
+def _running(now: Readout, open_now: Mapping[Key, Comparison]) -> tuple[Comparison, ...]:
+    """Running experiments' comparisons still reading, the soonest readable first."""
+    running = [
+        c
+        for c in open_now.values()
+        if c.decision == "keep_running" and now.experiments[c.experiment].status == "running"
+    ]
+    return tuple(sorted(running, key=lambda c: (c.days_left is None, c.days_left, c.key)))
+
+
+def _decided(
+    current: Mapping[Key, Comparison], recorded: Mapping[Key, Decided], since: dt.date
+) -> tuple[DecidedComparison, ...]:
+    """Recorded decisions taken since `since`, or differing from today's recommendation."""
+    out = []
+    for k, r in sorted(recorded.items()):
+        if k not in current:
+            continue
+        d = DecidedComparison(current[k], r.value, r.by, r.at)
+        if d.differs or dt.date.fromisoformat(r.at[:10]) >= since:
+            out.append(d)
+    return tuple(out)
 
 
 def readout_query(c: Comparison) -> dict[str, str]:
@@ -387,6 +400,7 @@ def target_dict(p: TargetProgress) -> dict[str, Any]:
         "share_of_target": p.share,
         "shipped": [{"experiment": e, "variant": v} for e, v in p.shipped],
         "shipped_by_recorded_decision": p.recorded,
+        "assumptions": ASSUMPTIONS,
     }
     if p.predicted is not None:
         out["north_star_predicted"] = _compounded(p.predicted)
