@@ -32,8 +32,9 @@ from nsexp.analysis.verdict import VERDICTS
 from nsexp.errors import InputError
 from nsexp.io import Dataset
 from nsexp.learning.history import learned_readout
+from nsexp.learning.impact import Impact
 from nsexp.learning.proxies import cumulative_impact
-from nsexp.learning.targets import ASSUMPTIONS, Shipped, TargetProgress, target_progress
+from nsexp.learning.targets import Shipped, TargetProgress, target_progress
 from nsexp.learning.tree import RESAMPLING, Resampling, TreeEvidence, tree_evidence
 from nsexp.report.movement import metric_movement
 from nsexp.report.scoreboard import health_line
@@ -375,11 +376,14 @@ def readout_query(c: Comparison) -> dict[str, str]:
     return {"experiment": c.experiment, "variant": c.variant}
 
 
-def _compounded(c: Any) -> dict[str, Any] | None:
+def _compounded(c: Impact | None) -> dict[str, Any] | None:
+    """A compounded impact's JSON: how many comparisons, their median lift, the combined lift
+    and its interval (improvements in the metric's good direction)."""
     if c is None:
         return None
     return {
         "comparisons": c.count,
+        "median_rel_effect": c.median_lift,
         "rel_effect": c.combined,
         "rel_ci_low": c.low,
         "rel_ci_high": c.high,
@@ -400,7 +404,7 @@ def target_dict(p: TargetProgress) -> dict[str, Any]:
         "share_of_target": p.share,
         "shipped": [{"experiment": e, "variant": v} for e, v in p.shipped],
         "shipped_by_recorded_decision": p.recorded,
-        "assumptions": ASSUMPTIONS,
+        "assumptions": p.delivered.assumptions,
     }
     if p.predicted is not None:
         out["north_star_predicted"] = _compounded(p.predicted)

@@ -16,7 +16,8 @@ from nsexp.config.catalog import parse_catalog
 from nsexp.errors import InputError
 from nsexp.io import load_dataset
 from nsexp.learning.history import learned_readout
-from nsexp.learning.targets import Shipped, compound, target_progress
+from nsexp.learning.impact import compound
+from nsexp.learning.targets import Shipped, improvement, target_progress
 from nsexp.report.json import readout_dict
 
 Z95 = 1.959963984540054  # the 97.5% normal quantile
@@ -68,18 +69,12 @@ def test_bad_target_keys_get_one_clear_message(keys: dict, says: str) -> None:
     assert "[metrics.ns]" in err.value.message
 
 
-def test_compound_is_the_product_of_lifts_with_a_log_scale_interval() -> None:
-    got = compound(np.array([0.02, 0.03]), np.array([0.01, 0.005]))
-    assert got.combined == pytest.approx(1.02 * 1.03 - 1, abs=1e-15)
-    sd = math.sqrt((0.01 / 1.02) ** 2 + (0.005 / 1.03) ** 2)
-    centre = math.log(1.02) + math.log(1.03)
-    assert got.low == pytest.approx(math.exp(centre - Z95 * sd) - 1, abs=1e-12)
-    assert got.high == pytest.approx(math.exp(centre + Z95 * sd) - 1, abs=1e-12)
-    # lower is better: a -2% and a -3% change improve the metric by 1 - 0.98 * 0.97
-    down = compound(np.array([-0.02, -0.03]), np.array([0.01, 0.005]), sign=-1)
-    assert down.combined == pytest.approx(1 - 0.98 * 0.97, abs=1e-15)
-    assert down.low is not None and down.high is not None
-    assert down.low < down.combined < down.high
+def test_a_lower_is_better_metric_improves_by_the_negated_change() -> None:
+    change = compound(np.array([-0.02, -0.03]), np.array([0.01, 0.005]))
+    better = improvement(change, -1)
+    assert better.combined == pytest.approx(1 - 0.98 * 0.97, abs=1e-15)
+    assert (better.low, better.high) == (-change.high, -change.low)
+    assert improvement(change, 1) is change
 
 
 def _shrunk_by_hand(est: np.ndarray, se: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -119,8 +114,10 @@ def test_delivered_equals_a_hand_computation_over_the_published_lifts() -> None:
     assert got.shipped == tuple(sorted(chosen))
     assert got.recorded == 0
     assert got.delivered.combined == pytest.approx(np.prod(1 + lifts) - 1, abs=1e-12)
-    log_sd = math.sqrt(sum((s / (1 + x)) ** 2 for x, s in zip(lifts, sds, strict=True)))
-    centre = sum(math.log1p(x) for x in lifts)
+    log_var = [(s / (1 + x)) ** 2 for x, s in zip(lifts, sds, strict=True)]
+    log_sd = math.sqrt(sum(log_var))
+    # the log of a product of independent normal lifts: mean sum[log(1 + m) - var/2]
+    centre = sum(math.log1p(x) for x in lifts) - sum(log_var) / 2
     assert got.delivered.low == pytest.approx(math.expm1(centre - Z95 * log_sd), abs=1e-12)
     assert got.delivered.high == pytest.approx(math.expm1(centre + Z95 * log_sd), abs=1e-12)
     assert got.share == pytest.approx(got.delivered.combined / ns.target, abs=1e-15)
@@ -141,7 +138,6 @@ def test_predicted_compounds_the_running_predictions() -> None:
     z = {0.95: Z95}[pred["level"]]
     sd = (pred["rel_ci_high"] - pred["rel_ci_low"]) / (2 * z) / (1 + pred["rel_effect"])
     assert ns.predicted.combined == pytest.approx(pred["rel_effect"], abs=1e-12)
-    assert ns.predicted.low == pytest.approx(
-        math.expm1(math.log1p(pred["rel_effect"]) - Z95 * sd), abs=1e-12
-    )
+    centre = math.log1p(pred["rel_effect"]) - sd**2 / 2
+    assert ns.predicted.low == pytest.approx(math.expm1(centre - Z95 * sd), abs=1e-12)
     assert json.dumps(ns.predicted_from) == json.dumps([list(key)])
