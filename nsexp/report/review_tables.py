@@ -79,7 +79,7 @@ def _row(c: Comparison, link: Link) -> dict[str, object]:
 def due_table(review: Review, link: Link) -> pl.DataFrame:
     """Decisions due, worst first, with the sentence of each recommendation."""
     rows = [{**_row(c, link), "Why": c.reason} for c in review.decisions_due]
-    return _frame(rows, ("Experiment", "Treatment", "Recommended", "Verdict", "Why", "Readout"))
+    return _frame(rows, ("Experiment", "Treatment", "Recommended", "Verdict", "Readout", "Why"))
 
 
 def changed_table(review: Review, link: Link) -> pl.DataFrame:
