@@ -8,6 +8,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
 
 import pytest
 from helpers import DEMO_DATA, CliRunner
@@ -24,10 +25,10 @@ SINCE = "2026-10-18"
 class _Hook(BaseHTTPRequestHandler):
     """Records each POST's body and path; answers with the server's chosen status."""
 
-    received: list[tuple[str, bytes, str]] = []
-    status = 200
+    received: ClassVar[list[tuple[str, bytes, str]]] = []
+    status: ClassVar[int] = 200
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         _Hook.received.append((self.path, body, self.headers["Content-Type"]))
         self.send_response(_Hook.status)

@@ -96,7 +96,9 @@ def test_changed_equals_the_readout_of_data_truncated_by_hand(
             assert t.decision is not None and n.decision is not None
             if (t.verdict, t.decision.decision) != (n.verdict, n.decision.decision):
                 expected.add((e.id, t.variant, t.verdict, n.verdict))
-    got = {(c.now.experiment, c.now.variant, c.before.verdict, c.now.verdict) for c in review.changed}
+    got = {
+        (c.now.experiment, c.now.variant, c.before.verdict, c.now.verdict) for c in review.changed
+    }
     assert got == expected
     # the demo's story: Streak Society read vanity only at the last review, a leading win now
     assert ("streak_society", "club", "vanity_only", "leading_win") in got
@@ -129,7 +131,9 @@ def test_learned_equals_the_tree_of_only_the_experiments_ended_by_then(tmp_path:
     ended = [
         eid
         for eid, e in dataset.experiments.items()
-        if e.info.status == "concluded" and e.info.end and dt.date.fromisoformat(e.info.end) <= since
+        if e.info.status == "concluded"
+        and e.info.end
+        and dt.date.fromisoformat(e.info.end) <= since
     ]
     assert 0 < len(ended) < len(dataset.experiments)
     data = _past_only(tmp_path / "ended")
