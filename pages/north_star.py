@@ -37,8 +37,8 @@ if targets.height:
     st.caption(
         "Targets from metrics.toml, per owner team. Delivered: the comparisons decided ship "
         "between the target's dates (by recorded decision, else by recommendation), their lifts "
-        "corrected for the winner's curse and compounded with a 95% interval "
-        "([the review](review), docs/review.md)."
+        "corrected for the winner's curse and compounded with a 95% interval; the Review page "
+        "puts them beside the decisions due (docs/review.md)."
     )
 
 choices = [m.id for m in catalog.ordered() if m.id != ns.id]
