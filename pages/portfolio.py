@@ -167,8 +167,8 @@ else:
             "decided": st.column_config.TextColumn(
                 "Decided",
                 width=120,
-                help="What the team recorded on the readout; marked where it differs from "
-                "the recommendation.",
+                help="What the team recorded on the readout; ⚠ differs marks a decision "
+                "other than the one recommended here.",
             ),
             "owner": st.column_config.TextColumn("Owner", width=150),
             "days": st.column_config.TextColumn(

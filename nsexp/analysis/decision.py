@@ -74,12 +74,11 @@ RULES: tuple[Rule, ...] = (
 
 
 class TimeLeft(NamedTuple):
-    """Whether the experiment still has time, why not, and the days it has run and has left
-    (None where the data has no dates); `setting` names a non-default max_days it rests on."""
+    """Whether the experiment still has time, why (or why not), and the days it has left (None
+    where the data has no dates); `setting` names a non-default max_days it rests on."""
 
     left: bool
     why: str
-    days_run: int | None = None
     days_left: int | None = None
     setting: str = ""
 
@@ -124,8 +123,8 @@ def time_left(
         return TimeLeft(True, "the data has no dates to count its days by")
     run = (last - start).days + 1
     if run >= max_days:
-        return TimeLeft(False, f"it has run {run} of its {max_days} days", run, 0, setting)
-    return TimeLeft(True, f"day {run} of {max_days}", run, max_days - run, setting)
+        return TimeLeft(False, f"it has run {run} of its {max_days} days", 0, setting)
+    return TimeLeft(True, f"day {run} of {max_days}", max_days - run, setting)
 
 
 def _guardrails_match(rule: Guardrails, metrics: Sequence[MetricResult]) -> bool:

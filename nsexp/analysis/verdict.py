@@ -87,9 +87,11 @@ def decide(
         (pl.col("role").is_in(["leading", "vanity"]) & pl.col("better"))
         .any()
         .alias("other_better"),
-        (pl.col("metric").is_in(sorted(validated)) & pl.col("better"))
-        .any()
-        .alias("validated_better"),
+        (
+            (pl.col("metric").is_in(sorted(validated)) & pl.col("better")).any()
+            if validated
+            else pl.lit(False)
+        ).alias("validated_better"),
     )
     verdict = (
         pl.when(pl.col("experiment").is_in(sorted(invalid)))

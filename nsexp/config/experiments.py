@@ -141,7 +141,7 @@ def _ship_on(value: object, where: str, source: str) -> ShipOn | None:
             fix='use "north_star" (ship on the North Star\'s own test) or "predicted" (a '
             "leading win out of time ships when the predicted North Star clears zero)",
         )
-    return value  # type: ignore[return-value]
+    return value
 
 
 def load_experiments(path: str | Path) -> dict[str, ExperimentInfo]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from nsexp.analysis import verdict
 from nsexp.analysis.learned import FalsePositiveRisk, Learned, NorthStarPrediction, TwymanAlert
 from nsexp.analysis.priors import PRIOR_SCHEMA
 from nsexp.analysis.readout import Judgement
@@ -38,9 +39,9 @@ Key = tuple[str, str]
 
 
 def validated_inputs(evidence: TreeEvidence) -> list[str]:
-    """Metrics in the tree whose edge to the North Star is labelled predictive."""
-    good = [e.child for e in evidence.north_star_edges().edges if e.label == "predictive"]
-    return [m for m in good if evidence.catalog.ancestors(m)]
+    """The validated inputs (nsexp.analysis.verdict.validated_inputs: leading metrics whose
+    every edge up the tree is predictive), the metrics the prediction borrows from."""
+    return list(verdict.validated_inputs(evidence.catalog, evidence.edges))
 
 
 def _effects(readout: Judgement, metrics: list[str]) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:

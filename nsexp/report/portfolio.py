@@ -70,6 +70,7 @@ def _ns_text(ns: MetricResult) -> str:
 
 
 DIFFERS = "differs from the recommendation"
+DIFFERS_MARK = "⚠ differs"  # the short form, in a table cell
 
 
 def with_decided(table: pl.DataFrame, decided: Mapping[tuple[str, str], str]) -> pl.DataFrame:
@@ -83,11 +84,11 @@ def with_decided(table: pl.DataFrame, decided: Mapping[tuple[str, str], str]) ->
 
 
 def _decided(value: str | None, recommended: str | None) -> str:
-    """'Ship' or 'Stop · differs from the recommendation' ('' when nothing is recorded)."""
+    """'Ship' or 'Stop ⚠ differs' (from the recommendation; '' when nothing is recorded)."""
     if value is None:
         return ""
     label = DECISION_LABELS.get(value, value)
-    return f"{label} · {DIFFERS}" if value != recommended else label
+    return f"{label} {DIFFERS_MARK}" if value != recommended else label
 
 
 def filter_portfolio(

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 from nsexp.analysis.decision import DECISIONS
 from nsexp.errors import InputError
 from nsexp.store.owners import may_delete
-from nsexp.store.storage import write_error
+from nsexp.store.storage import mb, write_error
 
 LOG = "decisions.jsonl"
 MAX_LOG_BYTES = 1_000_000  # about 3,000 entries with full notes
@@ -99,7 +99,7 @@ def record(
         try:
             if handle.seek(0, 2) + len(data) > MAX_LOG_BYTES:
                 raise InputError(
-                    f"the decision log {LOG} is full ({MAX_LOG_BYTES // 1_000_000} MB)",
+                    f"the decision log {LOG} is full ({mb(MAX_LOG_BYTES)})",
                     fix="archive it (move it aside) and record again",
                 )
             handle.write(data)
@@ -135,8 +135,13 @@ def _entry(line: str) -> Recorded | None:
         return None
     recommended = raw.get("recommended")
     return Recorded(
-        *(raw[k] for k in fields),
-        recommended=recommended if isinstance(recommended, str) else None,
+        raw["experiment"],
+        raw["variant"],
+        raw["value"],
+        raw["note"],
+        raw["by"],
+        raw["at"],
+        recommended if isinstance(recommended, str) else None,
     )
 
 

@@ -86,7 +86,7 @@ def _history(ctx: DataContext, experiment: str, variant: str) -> None:
 
 
 def _form(ctx: DataContext, e: ExperimentReadout, t: TreatmentReadout) -> None:
-    """ "Record a decision": one of the six and a note; the name typed in without sign-in."""
+    """The "Record a decision" form: one of the six and a note; a typed name without sign-in."""
     who = identity.current()
     allowed = decisions.may_record(who.sign_in, who.email, _owner(ctx), who.operators)
     with st.expander("Record a decision", icon=":material/gavel:"):
@@ -100,12 +100,23 @@ def _form(ctx: DataContext, e: ExperimentReadout, t: TreatmentReadout) -> None:
         with st.form(f"record_{t.variant}", border=False):
             default = DECISIONS.index(t.decision.decision) if t.decision else 0
             value = st.selectbox(
-                "Decision", DECISIONS, index=default, format_func=DECISION_LABELS.__getitem__
+                "Decision",
+                DECISIONS,
+                index=default,
+                format_func=DECISION_LABELS.__getitem__,
+                key=f"decision_value_{t.variant}",
             )
-            note = st.text_area("Note", max_chars=decisions.MAX_NOTE, height=68)
-            by = who.email or st.text_input("Your name", max_chars=decisions.MAX_BY)
-            if not st.form_submit_button("Record", icon=":material/check:"):
-                return
+            note = st.text_area(
+                "Note", max_chars=decisions.MAX_NOTE, height=68, key=f"decision_note_{t.variant}"
+            )
+            by = who.email or st.text_input(
+                "Your name", max_chars=decisions.MAX_BY, key=f"decision_by_{t.variant}"
+            )
+            submitted = st.form_submit_button(
+                "Record", icon=":material/check:", key=f"decision_record_{t.variant}"
+            )
+        if not submitted:
+            return
         try:
             decisions.record(
                 ctx.path,

@@ -125,7 +125,8 @@ def test_decide_rules(name: str) -> None:
 
 
 def test_every_verdict_is_covered() -> None:
-    assert {c[2] for c in CASES.values()} == set(VERDICTS)
+    # leading_win needs the validated inputs: its cases are in test_leading_win.py
+    assert {c[2] for c in CASES.values()} | {"leading_win"} == set(VERDICTS)
 
 
 def test_decide_is_per_treatment() -> None:

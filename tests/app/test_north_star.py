@@ -9,7 +9,6 @@ from pathlib import Path
 import polars as pl
 from helpers import AppOpener
 
-from nsexp.analysis.readout import build_readout
 from nsexp.analysis.settings import Settings
 from nsexp.io import load_dataset
 from nsexp.learning.history import learned_readout
@@ -70,7 +69,7 @@ def test_unknown_metric_in_the_link_is_explained(open_app: AppOpener) -> None:
 
 def test_scoreboard_per_team(open_app: AppOpener, demo_copy: Path) -> None:
     at = open_app(PAGE, {"alpha": "0.01"})
-    readout = build_readout(load_dataset(demo_copy), Settings(alpha=0.01))
+    readout = learned_readout(load_dataset(demo_copy), Settings(alpha=0.01))  # as the app reads
     expected = scoreboard_table(scoreboard_frame(readout, cumulative_impact(readout.judgement)))
     board = next(d for d in at.dataframe if "Learning rate" in d.value.columns)
     shown = pl.from_pandas(board.value)

@@ -9,9 +9,10 @@ import pytest
 from helpers import AppOpener, copy_demo
 from streamlit.testing.v1 import AppTest
 
-from nsexp.analysis.readout import Readout, build_readout
+from nsexp.analysis.readout import Readout
 from nsexp.analysis.settings import Settings
 from nsexp.io import load_dataset
+from nsexp.learning.history import learned_readout
 from nsexp.report.portfolio import (
     filter_portfolio,
     portfolio_counts,
@@ -26,8 +27,9 @@ PAGE = "pages/portfolio.py"
 
 @pytest.fixture(scope="module")
 def readout(demo_copy: Path) -> Readout:
-    """The demo copy read out with the default settings, straight from the core."""
-    return build_readout(load_dataset(demo_copy))
+    """The demo copy read out with the default settings (and its history, as the app does),
+    straight from the core."""
+    return learned_readout(load_dataset(demo_copy), Settings())
 
 
 def metrics(at: AppTest) -> dict[str, str]:
@@ -64,6 +66,7 @@ def test_portfolio_counts_and_rows(open_app: AppOpener, readout: Readout) -> Non
     assert metrics(at) == {
         "Experiments": str(counts["experiments"]),
         "North Star wins": str(counts["north_star_win"]),
+        "Leading wins": str(counts["leading_win"]),
         "Vanity-only wins": str(counts["vanity_only"]),
         "Need attention": str(counts["attention"]),
     }
@@ -121,7 +124,7 @@ def test_links_carry_workspace_and_settings(open_app: AppOpener) -> None:
 def test_alpha_changes_the_verdicts(open_app: AppOpener, demo_copy: Path) -> None:
     at = open_app(PAGE)
     at.button_group(key="alpha").set_value("0.01").run()
-    strict = build_readout(load_dataset(demo_copy), Settings(alpha=0.01))
+    strict = learned_readout(load_dataset(demo_copy), Settings(alpha=0.01))
     counts = portfolio_counts(running(strict))
     assert metrics(at)["North Star wins"] == str(counts["north_star_win"])
     assert metrics(at)["Vanity-only wins"] == str(counts["vanity_only"])

@@ -14,7 +14,7 @@ from nsexp.demo import main
 from nsexp.io import load_dataset
 
 DATA = DEMO_DATA
-DATA_SUFFIXES = (".parquet", ".csv", ".toml")
+DATA_SUFFIXES = (".parquet", ".csv", ".toml", ".jsonl")  # .jsonl: the decision log
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def test_data_dir_holds_exactly_the_generated_files(generated: Path) -> None:
 def test_committed_files_match_a_fresh_run(generated: Path) -> None:
     for fresh in sorted(generated.iterdir()):
         kept = DATA / fresh.name
-        if fresh.suffix == ".toml":
+        if fresh.suffix in (".toml", ".jsonl"):
             assert kept.read_text(encoding="utf-8") == fresh.read_text(encoding="utf-8"), fresh.name
         else:
             assert_frame_equal(_read(kept), _read(fresh))

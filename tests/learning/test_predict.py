@@ -38,16 +38,17 @@ def test_validated_inputs_are_predictive_metrics_in_the_tree(learned: tuple) -> 
 def test_streak_society_inputs_predict_a_north_star_win(learned: tuple) -> None:
     _, readout = learned
     t = readout.experiments["streak_society"].treatments[0]
-    assert t.verdict == "vanity_only" and t.north_star_status == "inconclusive"
+    assert t.verdict == "leading_win" and t.north_star_status == "inconclusive"
     p = t.learned.prediction
     assert p is not None and p.available and p.level == 0.95
     assert p.rel_ci_low > 0 and p.n_history >= 50
     assert p.sources[0] == "lessons_completed" and "day7_retention" in p.sources
     own = t.north_star
     assert p.rel_ci_high - p.rel_ci_low < own.rel_ci_high - own.rel_ci_low
-    lead = next(r.text for r in t.reasons if r.kind == "prediction")
-    assert lead.startswith("Leading indicators predict a North Star win")
-    assert "predicted from this experiment's Day-7 retention" in lead and "clear of zero" in lead
+    # a leading_win's headline quotes the prediction (said once, not again as its own reason)
+    lead = next(r.text for r in t.reasons if r.kind == "verdict")
+    assert "The predicted North Star (a model estimate from" in lead
+    assert "this experiment's inputs" in lead and "Day-7 retention" in lead
 
 
 def test_every_win_states_its_false_positive_risk(learned: tuple) -> None:
