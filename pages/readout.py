@@ -4,11 +4,13 @@ A live and a pinned readout are the same ExperimentReadout rendered by the same 
 only the banner, the share block's link and the controls differ.
 """
 
+import datetime as dt
 import json
 from dataclasses import asdict
 
 import streamlit as st
 
+from nsexp.analysis.asof import as_of_sentence
 from nsexp.analysis.methods import methods
 from nsexp.analysis.readout import ExperimentReadout
 from nsexp.analysis.settings import DEFAULT, Settings
@@ -51,16 +53,18 @@ def share(
     *,
     caption: str = "",
     pin_json: str | None = None,
+    as_of: dt.date | None = None,
 ) -> bool:
     """The link that reopens this view, the CSV and Markdown downloads (both carrying that link
     and the settings), and either the pin's JSON (a pinned view) or the Pin button (a live
-    one); True when Pin was clicked."""
+    one, not of a readout as of a date: a pin freezes what is seen now); True when Pin was
+    clicked."""
     link = nav.app_url("readout", query)
     st.subheader("Share and export", anchor=False)
     if caption:
         st.caption(caption)
     st.code(link, language=None)
-    markdown = experiment_markdown(e, method_lines, fingerprint=fingerprint, link=link)
+    markdown = experiment_markdown(e, method_lines, fingerprint=fingerprint, link=link, as_of=as_of)
     with st.container(horizontal=True):
         st.download_button(
             "Download CSV",
@@ -90,9 +94,12 @@ def share(
             "Pin this readout",
             icon=":material/push_pin:",
             key="pin_readout",
-            disabled=anonymous,
+            disabled=anonymous or as_of is not None,
             help="Sign in (in the sidebar) to pin readouts on this server."
             if anonymous
+            else "A pin freezes the readout of all the data as it is now: clear the as-of date "
+            "to pin."
+            if as_of is not None
             else "Save a frozen copy of these figures, settings and data version for the review.",
         )
 
@@ -213,6 +220,8 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
             icon=":material/arrow_back:",
             query_params=url.view_query(ctx.workspace, settings),
         )
+    span = loaders.date_span(ctx)
+    day = url.day("as_of", span, "showing the readout of all the data")
     top = st.container()
     with st.container(horizontal=True, vertical_alignment="bottom"):
         experiment_id = st.selectbox(
@@ -224,6 +233,17 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
             width=420,
             **url.url_bound("experiment", requested, clears=("variant", "segment", "bootstrap")),
         )
+        if span is not None:
+            st.date_input(
+                "As of",
+                min_value=span[0],
+                max_value=span[1],
+                format="YYYY-MM-DD",
+                width=170,
+                help="Read the experiment out from the data up to and including this date, as "
+                "the timeline's point on that day. Empty: all the data.",
+                **url.url_bound("as_of", day, clears=("segment", "bootstrap")),
+            )
     if experiment_id is None:
         top.title("Readout", anchor=False)
         top.caption("One experiment in full: its verdict, the reasons, and every metric's lift.")
@@ -238,6 +258,17 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
         )
         return
     e = loaders.experiment(ctx, settings, experiment_id)
+    if day is not None:
+        then = loaders.experiment_as_of(ctx, settings, experiment_id, day)
+        if then is None:
+            url.warn(
+                f"{names[experiment_id]} had no control and treatment data up to {day}: "
+                "showing the readout of all the data."
+            )
+            st.query_params.pop("as_of", None)
+            day = None
+        else:
+            e = then
     treatments = [t.variant for t in e.treatments]
     requested_variant = url.choice(
         "variant",
@@ -258,24 +289,34 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
     t = e.treatment(variant)
     with top:
         experiment.header(e)
+        if day is not None:
+            st.info(as_of_sentence(day), icon=":material/history:")
     experiment.verdict_cards(e, variant)
     decision_panel(ctx, e, t)
     experiment.details(e, t)
-    checks.segment_section(ctx, settings, experiment_id, variant, names[experiment_id])
-    resampled = checks.bootstrap_section(ctx, settings, experiment_id, variant, boot)
+    resampled = None
+    if day is None:
+        checks.segment_section(ctx, settings, experiment_id, variant, names[experiment_id])
+        resampled = checks.bootstrap_section(ctx, settings, experiment_id, variant, boot)
+    else:
+        st.caption(
+            "The segment split and the bootstrap check read all the data: clear the as-of date "
+            "to use them."
+        )
     shown = (resampled or e).settings  # with the bootstrap's resamples where it was shown
     query = url.view_query(
         ctx.workspace,
         settings,
         experiment=experiment_id,
         variant=variant,
+        as_of=day.isoformat() if day else None,
         segment=st.query_params.get("segment"),
         bootstrap=str(shown.bootstrap) if shown.bootstrap else None,
     )
     caption = "Copy this link into the review doc: it reopens exactly this view."
     fingerprint = loaders.dataset(ctx).fingerprint
-    stem = f"{experiment_id}-readout"
-    if share(e, methods(shown), fingerprint, query, stem, caption=caption):
+    stem = f"{experiment_id}-readout" + (f"-as-of-{day.isoformat()}" if day else "")
+    if share(e, methods(shown), fingerprint, query, stem, caption=caption, as_of=day):
         pin_now(ctx, settings, experiment_id, variant)
     earlier_pins(ctx, experiment_id)
     methods_expander(methods(shown))

@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from nsexp.io import Dataset
-from nsexp.io.files import experiment_expr, kind_of, scan
+from nsexp.io.files import date_expr, experiment_expr, kind_of, scan
 from nsexp.io.segment import tag_segment
 from nsexp.io.units import cap_values
 from nsexp.stats.bootstrap import relative_lift_interval
@@ -41,6 +41,8 @@ def _unit_rows(path: Path, dataset: Dataset, experiments: set[str]) -> pl.DataFr
     if not metrics:
         return None
     lazy = cap_values(lazy, metrics, names)
+    if dataset.as_of is not None:  # the units of a readout as of a date: exposed by then
+        lazy = lazy.filter(date_expr(lazy.collect_schema()["date"]) <= dataset.as_of)
     covariates = [m for m in metrics if m.covariate in names]
     frame = (
         lazy.select(

@@ -8,6 +8,8 @@ in its own nsexp.stats module; this module only wires them, so no per-metric Pyt
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import polars as pl
 
@@ -36,7 +38,7 @@ from nsexp.stats.sequential import (
     tuned_eta,
 )
 from nsexp.stats.skew import corrected, skewness
-from nsexp.stats.validity import without_test
+from nsexp.stats.validity import Validity, without_test
 
 
 def compute_results(
@@ -55,32 +57,21 @@ def compute_results(
         .sort("experiment", "variant", "role_order", "metric_order")
     )
     kind = pairs["type"].to_numpy()
-    arms = arm_sums(pairs, "_c"), arm_sums(pairs)
-    cuped = _compare(pairs, kind, arms, settings)
-    result = cuped.comparison
-    n_both = column(pairs, "n") + column(pairs, "n_c")
-    n_star, scale = None, None
-    if settings.sequential:  # tuned once, to a sample fixed before the data (planned_n)
-        n_star = planned_n(dataset, pairs["experiment"], settings.sequential_n)
-        result = sequential_comparison(result, n_both, settings.alpha, n_star)
-        scale = MixtureScale(n_both, tuned_eta(n_star, settings.alpha))
-    normal_only = settings.sequential or settings.engine == "bayesian"
-    skew = skewness(kind, *arms)  # a skewed smaller arm: Welch's t corrected (nsexp.stats.skew)
-    if not normal_only:
-        result = corrected(result, skew, settings.alpha)
-    checks = check(pairs, kind, result, normal_only, arms, skew)
-    result = without_test(result, checks.lost)
+    tested = test_pairs(dataset, pairs, kind, settings)
+    cuped, result, checks = tested.cuped, tested.comparison, tested.checks
+    n_star, scale = tested.n_star, tested.scale
     threshold = pairs["practical_threshold"].to_numpy()
     # the flat test's (1 − 2α) interval, always valid too under --sequential
     equivalence_low, equivalence_high = equivalence_interval(result, settings.alpha, scale)
     with np.errstate(invalid="ignore"):
         flat = (equivalence_low > -threshold) & (equivalence_high < threshold)
-    is_ns = pairs["role"].to_numpy() == "north_star"
-    family = pairs["experiment"].to_numpy().astype(object) + np.where(is_ns, "|ns", "|other")
-    p_adj = adjust(result.p_value, family, settings.correction)
-    codes = np.unique(family, return_inverse=True)[1]
-    tested = np.bincount(codes, weights=np.isfinite(result.p_value))[codes]
+    family = families(pairs)
     sign = np.where(pairs["direction"].to_numpy() == "increase", 1.0, -1.0)
+    prior = prior_columns(pairs, priors)
+    decided = decide_figures(tested, family, sign, prior, settings)
+    p_adj = decided.p_adjusted
+    codes = np.unique(family, return_inverse=True)[1]
+    tested_in_family = np.bincount(codes, weights=np.isfinite(result.p_value))[codes]
     with np.errstate(invalid="ignore"):
         significant = p_adj < settings.alpha
         goodness = np.sign(result.abs_effect) * sign
@@ -112,7 +103,7 @@ def compute_results(
         pl.Series("equivalence_ci_high", equivalence_high),
         pl.Series("p_value", result.p_value),
         pl.Series("p_adjusted", p_adj),
-        pl.Series("family_size", tested.astype(np.int64)),
+        pl.Series("family_size", tested_in_family.astype(np.int64)),
         pl.Series("significant", significant),
         pl.Series("better", significant & (goodness > 0)),
         pl.Series("worse", significant & (goodness < 0)),
@@ -125,8 +116,7 @@ def compute_results(
         pl.Series("cuped_variance_increase", cuped.variance_increase),
         pl.Series("__cuped_note", widening_notes(cuped.variance_increase), dtype=pl.String),
     )
-    prior = prior_columns(pairs, priors)
-    frame = _depth(frame, result, dataset, settings, sign, p_adj, n_both, n_star, prior)
+    frame = _depth(frame, result, dataset, settings, sign, decided, prior)
     frame = with_validity(frame, result, checks, n_star)
     frame = with_bootstrap(frame, dataset, settings.bootstrap, settings.alpha, settings.seed)
     parts = [_note_expr(), pl.col("__note"), pl.col("__cuped_note")]
@@ -140,6 +130,77 @@ def compute_results(
         pl.lit(True).alias("trusted"),
     )
     return frame.select(pl.col(c).cast(t) for c, t in RESULT_SCHEMA.items())
+
+
+class Tested(NamedTuple):
+    """The comparisons of a paired frame as a readout makes them, with what the later figures
+    rest on: the planned sample and always-valid scale under --sequential, the validity checks."""
+
+    cuped: CupedResult
+    comparison: Comparison  # CUPED, sequential, skew-corrected, lost tests dropped
+    checks: Validity
+    n_both: np.ndarray
+    n_star: np.ndarray | None
+    scale: MixtureScale | None
+
+
+def test_pairs(
+    dataset: Dataset, pairs: pl.DataFrame, kind: np.ndarray, settings: Settings
+) -> Tested:
+    """Every row of a paired frame (nsexp.analysis.pairs; rows keyed by whatever the caller
+    chose: a comparison and metric, or also a date) compared the one way the readout does: CUPED
+    where a covariate exists, the always-valid boundary tuned once to the planned sample, Welch's
+    t corrected for skew, no test where the sums could not hold the variance."""
+    arms = arm_sums(pairs, "_c"), arm_sums(pairs)
+    cuped = _compare(pairs, kind, arms, settings)
+    result = cuped.comparison
+    n_both = column(pairs, "n") + column(pairs, "n_c")
+    n_star, scale = None, None
+    if settings.sequential:  # tuned once, to a sample fixed before the data (planned_n)
+        n_star = planned_n(dataset, pairs["experiment"], settings.sequential_n)
+        result = sequential_comparison(result, n_both, settings.alpha, n_star)
+        scale = MixtureScale(n_both, tuned_eta(n_star, settings.alpha))
+    normal_only = settings.sequential or settings.engine == "bayesian"
+    skew = skewness(kind, *arms)  # a skewed smaller arm: Welch's t corrected (nsexp.stats.skew)
+    if not normal_only:
+        result = corrected(result, skew, settings.alpha)
+    checks = check(pairs, kind, result, normal_only, arms, skew)
+    return Tested(cuped, without_test(result, checks.lost), checks, n_both, n_star, scale)
+
+
+def families(pairs: pl.DataFrame, keys: tuple[str, ...] = ("experiment",)) -> np.ndarray:
+    """Each row's multiplicity family, the tests corrected together: the North Star across an
+    experiment's treatments, and every other metric of the experiment (per `keys`: the
+    timeline adds the date, each day's readout being corrected on its own)."""
+    is_ns = pairs["role"].to_numpy() == "north_star"
+    key = pairs.select(pl.concat_str([pl.col(k).cast(pl.String) for k in keys], separator="|"))
+    return key.to_series().to_numpy().astype(object) + np.where(is_ns, "|ns", "|other")
+
+
+class Decided(NamedTuple):
+    """What decides each row: the adjusted p-value, the intervals that agree with it and the
+    posterior (the Bayesian engine's figures)."""
+
+    p_adjusted: np.ndarray
+    adjusted: AdjustedIntervals
+    posterior: Posterior
+
+
+def decide_figures(
+    tested: Tested,
+    family: np.ndarray,
+    sign: np.ndarray,
+    prior: PriorColumns,
+    settings: Settings,
+) -> Decided:
+    """The multiplicity adjustment within each `family` (rows tested together), the adjusted
+    intervals and the posterior under each row's prior: the figures MetricResult.decision_effect
+    and decision_interval read."""
+    result = tested.comparison
+    p_adj = adjust(result.p_value, family, settings.correction)
+    adj = _adjusted(result, p_adj, tested.n_both, settings, tested.n_star)
+    post = posterior(result.rel_effect, result.rel_se, sign, settings.alpha, prior.mean, prior.sd)
+    return Decided(p_adj, adj, post)
 
 
 def _compare(
@@ -217,16 +278,13 @@ def _depth(
     dataset: Dataset,
     settings: Settings,
     sign: np.ndarray,
-    p_adj: np.ndarray,
-    n_both: np.ndarray,
-    n_star: np.ndarray | None,
+    decided: Decided,
     prior: PriorColumns,
 ) -> pl.DataFrame:
     """Power, adjusted intervals, Bayesian (under each row's prior) and guardrail columns; with
     the Bayesian engine, `significant` follows the chance to win."""
     alpha = settings.alpha
-    adj = _adjusted(result, p_adj, n_both, settings, n_star)
-    post = posterior(result.rel_effect, result.rel_se, sign, alpha, prior.mean, prior.sd)
+    adj, post = decided.adjusted, decided.posterior
     margins = np.array(
         [
             np.nan if (m := dataset.catalog.metrics[mid].non_inferiority_margin) is None else m

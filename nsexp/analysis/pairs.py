@@ -59,7 +59,8 @@ def arm_sums(frame: pl.DataFrame, suffix: str = "") -> ArmSums:
 
 
 def column(frame: pl.DataFrame, name: str) -> np.ndarray:
-    """A frame column as float64 numpy, NaN for missing values and absent columns."""
+    """A frame column as float64 numpy, NaN for missing values and absent columns (a float
+    Series' nulls become NaN in to_numpy: a fill_null first cost 30x as much per column)."""
     if name not in frame.columns:
         return np.full(frame.height, np.nan)
-    return frame[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    return frame.get_column(name).cast(pl.Float64).to_numpy()

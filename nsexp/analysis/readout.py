@@ -121,6 +121,7 @@ class Readout:
     judgement: Judgement = field(repr=False)
     experiments: dict[str, ExperimentReadout]
     fingerprint: str = ""
+    as_of: dt.date | None = None  # read from the data up to this date (nsexp.analysis.asof)
 
     @property
     def settings(self) -> Settings:
@@ -154,8 +155,9 @@ def judge(
     if experiment is not None:
         if experiment not in experiments:
             known = ", ".join(sorted(experiments)) or "none"
+            up_to = "" if dataset.as_of is None else f" up to {dataset.as_of.isoformat()}"
             raise InputError(
-                f"no experiment {experiment!r} in the data", fix=f"use one of: {known}"
+                f"no experiment {experiment!r} in the data{up_to}", fix=f"use one of: {known}"
             )
         experiments = {experiment: experiments[experiment]}
     results = compute_results(dataset, settings, list(experiments), priors)
@@ -196,7 +198,7 @@ def build_readout(
     by_pair: dict[tuple[str, str], list[MetricResult]] = {}
     for m in metric_results(judged.results):  # one pass over the frame, then bucket
         by_pair.setdefault((m.experiment, m.variant), []).append(m)
-    timelines = _timelines(dataset, settings, ids)
+    timelines = _timelines(dataset, settings, ids, priors)
     dates = _date_range(dataset)
     newest = max((last for _, last in dates.values()), default=None)
     statuses = {
@@ -242,7 +244,12 @@ def build_readout(
         )
         for eid, exp in experiments.items()
     }
-    return Readout(judgement=judged, experiments=readouts, fingerprint=dataset.fingerprint)
+    return Readout(
+        judgement=judged,
+        experiments=readouts,
+        fingerprint=dataset.fingerprint,
+        as_of=dataset.as_of,
+    )
 
 
 def _distrust(results: pl.DataFrame, invalid: set[str]) -> pl.DataFrame:
@@ -262,12 +269,13 @@ def _distrust(results: pl.DataFrame, invalid: set[str]) -> pl.DataFrame:
 
 
 def _timelines(
-    dataset: Dataset, settings: Settings, experiment_ids: list[str]
+    dataset: Dataset, settings: Settings, experiment_ids: list[str], priors: pl.DataFrame | None
 ) -> dict[tuple[str, str], tuple[TimelinePoint, ...]]:
-    """The North Star's cumulative timeline per (experiment, treatment), when data has dates."""
+    """The North Star per date of each (experiment, treatment), as the readout of the data up
+    to each date under these settings and priors would quote it, when the data has dates."""
     if not dataset.has_dates:
         return {}
-    return timeline_points(north_star_timelines(dataset, settings, experiment_ids))
+    return timeline_points(north_star_timelines(dataset, settings, experiment_ids, priors=priors))
 
 
 def _status(exp: Experiment, last: dt.date | None, newest: dt.date | None) -> Status:

@@ -68,8 +68,40 @@ def _figure(
     return {**dtype, "figure": Figure(label, kind, json, csv)}
 
 
+class DecisionFigure:
+    """The figure a readout quotes of a relative lift, defined once for a metric's result and a
+    day of the North Star's timeline (which carry the fields named here)."""
+
+    __slots__ = ()
+    engine: str | None
+    rel_effect: float | None
+    rel_ci_low: float | None
+    rel_ci_high: float | None
+    rel_ci_adj_low: float | None
+    rel_ci_adj_high: float | None
+    rel_post_mean: float | None
+    rel_cred_low: float | None
+    rel_cred_high: float | None
+
+    @property
+    def decision_effect(self) -> float | None:
+        """The relative lift a readout quotes: the posterior mean under the Bayesian engine
+        (inside its credible interval), else the estimate."""
+        return self.rel_post_mean if self.engine == "bayesian" else self.rel_effect
+
+    @property
+    def decision_interval(self) -> tuple[float | None, float | None]:
+        """The relative interval that decides significance: the credible interval under the
+        Bayesian engine, else the multiplicity-adjusted one (the plain one if none)."""
+        if self.engine == "bayesian":
+            return self.rel_cred_low, self.rel_cred_high
+        if self.rel_ci_adj_low is not None or self.rel_ci_adj_high is not None:
+            return self.rel_ci_adj_low, self.rel_ci_adj_high
+        return self.rel_ci_low, self.rel_ci_high
+
+
 @dataclass(slots=True, unsafe_hash=True)  # never changed once built: hashable by value
-class MetricResult:
+class MetricResult(DecisionFigure):
     """Every figure of one metric of one treatment against its control (None: not defined).
 
     Read-only by convention: not `frozen`, because a frozen dataclass sets each of its ~60
@@ -282,22 +314,6 @@ class MetricResult:
         return self.moved or "not_significant"
 
     @property
-    def decision_effect(self) -> float | None:
-        """The relative lift a readout quotes: the posterior mean under the Bayesian engine
-        (inside its credible interval), else the estimate."""
-        return self.rel_post_mean if self.engine == "bayesian" else self.rel_effect
-
-    @property
-    def decision_interval(self) -> tuple[float | None, float | None]:
-        """The relative interval that decides significance: the credible interval under the
-        Bayesian engine, else the multiplicity-adjusted one (the plain one if none)."""
-        if self.engine == "bayesian":
-            return self.rel_cred_low, self.rel_cred_high
-        if self.rel_ci_adj_low is not None or self.rel_ci_adj_high is not None:
-            return self.rel_ci_adj_low, self.rel_ci_adj_high
-        return self.rel_ci_low, self.rel_ci_high
-
-    @property
     def decision_abs_interval(self) -> tuple[float | None, float | None]:
         """The absolute interval that agrees with p_adjusted (the plain one if none)."""
         if self.abs_ci_adj_low is not None or self.abs_ci_adj_high is not None:
@@ -331,8 +347,12 @@ def metric_results(frame: pl.DataFrame) -> tuple[MetricResult, ...]:
 
 
 @dataclass(frozen=True, slots=True)
-class TimelinePoint:
-    """The North Star's cumulative comparison on one date: every unit exposed up to it."""
+class TimelinePoint(DecisionFigure):
+    """The North Star on one date as the readout of the data up to that date gives it (every
+    unit exposed by then): its estimate, plain interval and p, and the figures that decide
+    (adjusted p and interval, the posterior), so `decision_effect` and `decision_interval` read
+    as the card's. A point of an older pin has none of the deciding figures: it reads as the
+    plain ones."""
 
     date: dt.date = field(metadata=_DATE)
     n_control: int = field(metadata=_INT)
@@ -341,6 +361,13 @@ class TimelinePoint:
     rel_ci_low: float | None = field(default=None, metadata=_FLOAT)
     rel_ci_high: float | None = field(default=None, metadata=_FLOAT)
     p_value: float | None = field(default=None, metadata=_FLOAT)
+    p_adjusted: float | None = field(default=None, metadata=_FLOAT)
+    rel_ci_adj_low: float | None = field(default=None, metadata=_FLOAT)
+    rel_ci_adj_high: float | None = field(default=None, metadata=_FLOAT)
+    rel_post_mean: float | None = field(default=None, metadata=_FLOAT)
+    rel_cred_low: float | None = field(default=None, metadata=_FLOAT)
+    rel_cred_high: float | None = field(default=None, metadata=_FLOAT)
+    engine: str | None = field(default=None, metadata=_STR)
 
 
 TIMELINE_SCHEMA: dict[str, pl.DataType] = {

@@ -61,6 +61,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="N bootstrap resamples for a robustness CI of unit-level mean metrics",
     )
     p.add_argument("--seed", type=int, default=0, help="bootstrap random seed")
+    p.add_argument(
+        "--as-of",
+        metavar="DATE",
+        help="read out the data up to and including this ISO date (e.g. 2026-08-10) only; "
+        "unit rows keep outcomes recorded after it, so only a pin shows what was seen then",
+    )
     p.set_defaults(run=run)
 
 
@@ -88,7 +94,9 @@ def settings_of(args: argparse.Namespace) -> Settings:
 
 
 def run(args: argparse.Namespace) -> str:
-    """The readout as table, JSON or Markdown text (per segment with --segment)."""
+    """The readout as table, JSON or Markdown text (per segment with --segment; of the data up
+    to a date with --as-of)."""
+    from nsexp.analysis.asof import as_of, parse_day
     from nsexp.analysis.segments import segment_readout
     from nsexp.io import load_dataset
     from nsexp.learning.history import learned_readout
@@ -98,7 +106,10 @@ def run(args: argparse.Namespace) -> str:
     from nsexp.store.decisions import with_recorded
 
     settings = settings_of(args)  # bad options fail before the data is read
+    day = None if args.as_of is None else parse_day(args.as_of)
     dataset = load_dataset(args.path, args.metrics, segment=args.segment, control=args.control)
+    if day is not None:
+        dataset = as_of(dataset, day)
     if args.segment is not None:
         return segment_output(segment_readout(dataset, settings, args.experiment), args.format)
     readout = learned_readout(dataset, settings, args.experiment)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import os
@@ -69,6 +70,7 @@ class Dataset:
     segment: str | None = None
     cross: pl.DataFrame = field(default_factory=empty_cross)  # nsexp.io.cross, totalled
     decision: DecisionDefaults = field(default_factory=DecisionDefaults)  # experiments.toml
+    as_of: dt.date | None = None  # only the data up to this date (nsexp.analysis.asof)
 
     @functools.cached_property
     def totals(self) -> pl.DataFrame:

@@ -172,34 +172,56 @@ def _forest_rows(metrics: Sequence[MetricResult]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
-def timeline_chart(timeline: pl.DataFrame, threshold: float, settings: Settings) -> Chart:
-    """The North Star's cumulative relative effect by date, its CI as a band (always valid
-    under sequential settings), zero and the ±practical_threshold as reference lines."""
-    data = timeline.drop_nulls("rel_effect")
-    figures = list(data.select("rel_effect", "rel_ci_low", "rel_ci_high").iter_rows())
+def timeline_chart(
+    timeline: pl.DataFrame,
+    threshold: float,
+    settings: Settings,
+    *,
+    tests: int | None = None,
+    trusted: bool = True,
+) -> Chart:
+    """The North Star by date as the readout of the data up to each date quotes it
+    (nsexp.report.figures.timeline_rows): the decision figure with its deciding interval as a
+    band (adjusted for `tests`, always valid under sequential settings, credible under the
+    Bayesian engine), zero and the ±practical_threshold as reference lines. An untrusted
+    (invalid) comparison is drawn grey, as the forest plot draws it. Every mark's tooltip is
+    labelled and its numbers formatted."""
+    data = timeline.drop_nulls("decision_effect")
+    figures = data.select("decision_effect", "decision_low", "decision_high", "p_adjusted")
+    units = (data["n_control"] + data["n_treatment"]).to_list()
     data = data.with_columns(
+        pl.col("date").dt.to_string("%Y-%m-%d").alias("date_text"),
+        pl.Series("lift_text", [fmt.pct(e) for e in figures["decision_effect"]], pl.String),
         pl.Series(
-            "effect_text",
-            [f"{fmt.pct(e)} {fmt.pct_ci(lo, hi)}" for e, lo, hi in figures],
-            pl.String,
+            "ci_text", [fmt.pct_ci(lo, hi) for _, lo, hi, _ in figures.iter_rows()], pl.String
         ),
-        (pl.col("n_control") + pl.col("n_treatment")).alias("units"),
+        pl.Series("p_text", [fmt.p_bare(p) for p in figures["p_adjusted"]], pl.String),
+        pl.Series("units_text", [fmt.count(n) for n in units], pl.String),
     )
-    fmt_axis = percent_format(data.select("rel_ci_low", "rel_ci_high").to_numpy().ravel().tolist())
+    ends = data.select("decision_low", "decision_high").to_numpy().ravel().tolist()
     x = alt.X("date:T", title="Exposure date (cumulative)", axis=alt.Axis(format="%b %d"))
-    y_title = f"Lift, {interval_name(settings, 'plain')}"
+    y_title = f"Lift, {interval_name(settings, 'decision', tests)}"
     tooltip = [
-        alt.Tooltip("date:T", title="Up to"),
-        alt.Tooltip("effect_text:N", title="Lift"),
-        alt.Tooltip("units:Q", title="Units so far", format=","),
+        alt.Tooltip("date_text:N", title="Data up to"),
+        alt.Tooltip("lift_text:N", title="North Star lift"),
+        alt.Tooltip("ci_text:N", title=interval_name(settings, "decision", tests, short=True)),
     ]
-    base = alt.Chart(data).encode(x=x)
-    band = base.mark_area(opacity=0.22, color=HEX["blue"]).encode(
-        y=alt.Y("rel_ci_low:Q", title=y_title, axis=alt.Axis(format=fmt_axis)), y2="rel_ci_high:Q"
+    if settings.engine != "bayesian":
+        tooltip.append(alt.Tooltip("p_text:N", title="Adjusted p"))
+    tooltip.append(alt.Tooltip("units_text:N", title="Units so far"))
+    colour = HEX["blue"] if trusted else HEX["gray"]
+    base = alt.Chart(data).encode(x=x, tooltip=tooltip)
+    band = base.mark_area(opacity=0.22 if trusted else 0.15, color=colour).encode(
+        y=alt.Y("decision_low:Q", title=y_title, axis=alt.Axis(format=percent_format(ends))),
+        y2="decision_high:Q",
     )
-    line = base.mark_line(point=True, color=HEX["blue"]).encode(y="rel_effect:Q", tooltip=tooltip)
+    line = base.mark_line(point=True, color=colour).encode(y="decision_effect:Q")
     refs = pl.DataFrame(
-        {"y": [0.0, threshold, -threshold], "kind": ["zero", "threshold", "threshold"]}
+        {
+            "y": [0.0, threshold, -threshold],
+            "kind": ["zero", "threshold", "threshold"],
+            "label": ["Zero", *[f"Practical threshold ±{fmt.pct(threshold, signed=False)}"] * 2],
+        }
     )
     rules = (
         alt.Chart(refs)
@@ -212,6 +234,7 @@ def timeline_chart(timeline: pl.DataFrame, threshold: float, settings: Settings)
                 legend=None,
             ),
             color=alt.value("#495057"),
+            tooltip=[alt.Tooltip("label:N", title="Reference line")],
         )
     )
     return alt.layer(band, rules, line).properties(height=260)

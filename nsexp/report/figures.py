@@ -135,17 +135,40 @@ def compact_columns(settings: Settings) -> list[str]:
 
 def timeline_rows(points: Sequence[TimelinePoint]) -> pl.DataFrame:
     """A comparison's North Star timeline points as a frame, one row per date
-    (TIMELINE_SCHEMA without the keys; empty when the data has no dates)."""
+    (TIMELINE_SCHEMA without the keys, and each point's decision figure: `decision_effect`,
+    `decision_low`, `decision_high`, as the card reads them; empty when the data has no
+    dates)."""
     schema = {k: v for k, v in TIMELINE_SCHEMA.items() if k not in ("experiment", "variant")}
-    rows = [{k: getattr(p, k) for k in schema} for p in points]
-    return pl.DataFrame(rows, schema=schema)
+    decision: dict[str, pl.DataType] = {
+        k: pl.Float64() for k in ("decision_effect", "decision_low", "decision_high")
+    }
+    rows = [
+        {k: getattr(p, k) for k in schema}
+        | dict(zip(decision, (p.decision_effect, *p.decision_interval), strict=True))
+        for p in points
+    ]
+    return pl.DataFrame(rows, schema=schema | decision)
+
+
+def bootstrap_headers(settings: Settings) -> list[str]:
+    """The bootstrap check's columns: the metric, its estimate, the two unadjusted intervals
+    it compares (analytic and bootstrap, like with like) and the interval the card quotes,
+    each named (nsexp.analysis.intervals)."""
+    level = f"{(1 - settings.alpha) * 100:g}%"
+    return [
+        "Metric",
+        FIGURES["rel_effect"].label,
+        f"Analytic: {interval_name(settings, 'unadjusted', short=True)}",
+        f"Bootstrap: unadjusted CI ({level})",
+        f"On the card: {interval_name(settings, 'decision', short=True)}",
+    ]
 
 
 def bootstrap_table(metrics: Sequence[MetricResult], settings: Settings) -> pl.DataFrame:
-    """The analytic and the bootstrap interval of each resampled metric of one treatment."""
-    level = f"{(1 - settings.alpha) * 100:g}%"
-    analytic = f"Analytic {interval_name(settings, 'plain', short=True)}"
-    columns = ["Metric", "Lift", analytic, f"Bootstrap CI ({level})"]
+    """Each resampled metric of one treatment: the bootstrap percentile interval beside the
+    analytic interval of the same kind (the test's own, unadjusted: the bootstrap is adjusted
+    for nothing either), and the card's interval (adjusted, or credible) named as such."""
+    columns = bootstrap_headers(settings)
     rows = [
         dict(
             zip(
@@ -155,6 +178,7 @@ def bootstrap_table(metrics: Sequence[MetricResult], settings: Settings) -> pl.D
                     fmt.pct(m.rel_effect),
                     fmt.pct_ci(m.rel_ci_low, m.rel_ci_high),
                     fmt.pct_ci(m.rel_ci_boot_low, m.rel_ci_boot_high),
+                    fmt.pct_ci(*m.decision_interval),
                 ),
                 strict=True,
             )
@@ -163,3 +187,29 @@ def bootstrap_table(metrics: Sequence[MetricResult], settings: Settings) -> pl.D
         if m.rel_ci_boot_low is not None
     ]
     return pl.DataFrame(rows, schema={c: pl.String for c in columns})
+
+
+def bootstrap_caption(metrics: Sequence[MetricResult], settings: Settings, resamples: int) -> str:
+    """What the bootstrap check compares, with every interval named for the tests it counts:
+    the two unadjusted intervals side by side, and what the card quotes instead."""
+    boot = [m for m in metrics if m.rel_ci_boot_low is not None]
+    families = {
+        ("the North Star's" if m.role == "north_star" else "the other metrics'"): m.family_size
+        for m in boot
+    }
+    cards = "; ".join(
+        f"{who} is its {interval_name(settings, 'decision', tests)}"
+        for who, tests in families.items()
+    )
+    compared = (
+        ", but the analytic one is always valid (safe to peek), so wider than the bootstrap's, "
+        "which holds at a single look."
+        if settings.sequential
+        else ", so like is compared with like: close to each other, the normal approximation holds."
+    )
+    return (
+        f"Percentile intervals of the relative lift from {resamples:,} Poisson resamples of the "
+        "units (seeded, so the same every time), for mean metrics, beside the analytic "
+        f"{interval_name(settings, 'unadjusted')}: neither is widened for many tests{compared} "
+        f"The card answers another question (did it move, every test counted): {cards}."
+    )

@@ -174,6 +174,7 @@ def readout_dict(readout: Readout) -> dict[str, Any]:
         "methods": methods(readout.settings),
         "north_star": readout.catalog.north_star.id,
         "data_fingerprint": readout.fingerprint,
+        "as_of": readout.as_of.isoformat() if readout.as_of else None,
         "experiments": [experiment_dict(e) for e in readout.experiments.values()],
     }
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from nsexp import format as fmt
 from nsexp.analysis.decision import DECISION_LABELS
+from nsexp.analysis.asof import as_of_sentence
 from nsexp.analysis.methods import methods
 from nsexp.analysis.readout import ExperimentReadout, Readout
 from nsexp.analysis.reasons import HISTORY_DEFINITION
@@ -62,6 +64,7 @@ def to_markdown(readout: Readout) -> str:
         methods(readout.settings),
         fingerprint=readout.fingerprint,
         count=vanity_count(readout) if len(readout.experiments) > 1 else None,
+        as_of=readout.as_of,
     )
 
 
@@ -71,10 +74,12 @@ def experiment_markdown(
     *,
     fingerprint: str,
     link: str | None = None,
+    as_of: dt.date | None = None,
 ) -> str:
-    """One experiment's readout as Markdown (live or pinned): the same text as to_markdown of a
-    readout of that experiment alone, plus the link back to the view it came from."""
-    return _document([e], method_lines, fingerprint=fingerprint, link=link)
+    """One experiment's readout as Markdown (live, as of a date, or pinned): the same text as
+    to_markdown of a readout of that experiment alone, plus the link back to the view it came
+    from."""
+    return _document([e], method_lines, fingerprint=fingerprint, link=link, as_of=as_of)
 
 
 def _document(
@@ -84,9 +89,12 @@ def _document(
     fingerprint: str,
     count: str | None = None,
     link: str | None = None,
+    as_of: dt.date | None = None,
 ) -> str:
     label = experiments[0].treatments[0].north_star.name if experiments else ""
     out = [f"# Experiment readout — North Star: {md_escape(label)}", ""]
+    if as_of is not None:
+        out += [as_of_sentence(as_of), ""]
     if link:
         out += [f"View in nsexp: <{link}>", ""]
     if count is not None:
@@ -141,7 +149,8 @@ def _experiment_lines(e: ExperimentReadout) -> list[str]:
 def to_table(readout: Readout) -> str:
     """The readout for a terminal: a block per experiment with aligned columns."""
     s = readout.settings
-    out = [vanity_count(readout), ""] if len(readout.experiments) > 1 else []
+    out = [as_of_sentence(readout.as_of), ""] if readout.as_of is not None else []
+    out += [vanity_count(readout), ""] if len(readout.experiments) > 1 else []
     for e in readout.experiments.values():
         out.append(f"{e.name} [{e.id}] — {_facts(e)}")
         if e.srm.mismatch:

@@ -114,7 +114,7 @@ def _bootstrap_note(metrics: tuple[MetricResult, ...]) -> list[str]:
     if not boot:
         return []
     cis = "; ".join(f"{m.name} {fmt.pct_ci(m.rel_ci_boot_low, m.rel_ci_boot_high)}" for m in boot)
-    return [f"Bootstrap CI: {cis}."]
+    return [f"Bootstrap CI (percentile, unadjusted): {cis}."]
 
 
 def card_notes(t: TreatmentReadout) -> list[str]:

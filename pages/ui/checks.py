@@ -8,7 +8,7 @@ from nsexp import format as fmt
 from nsexp.analysis.readout import ExperimentReadout
 from nsexp.analysis.settings import Settings
 from nsexp.report import charts
-from nsexp.report.figures import bootstrap_table
+from nsexp.report.figures import bootstrap_caption, bootstrap_table
 from nsexp.report.segments import heterogeneity_row, segment_frame, segment_table
 from nsexp.report.text import md_escape
 from pages.ui import loaders, url
@@ -105,17 +105,13 @@ def bootstrap_section(
         )
         return None
     resampled = loaders.bootstrap(ctx, settings, experiment_id, resamples)
+    metrics = resampled.treatment(variant).metrics
     st.dataframe(
-        bootstrap_table(resampled.treatment(variant).metrics, resampled.settings),
+        bootstrap_table(metrics, resampled.settings),
         hide_index=True,
         alt=f"Analytic and bootstrap intervals of {variant}",
     )
-    st.caption(
-        f"Percentile intervals of the relative lift from {resamples:,} Poisson resamples of the "
-        "units (seeded, so the same every time), for mean metrics; they are not widened for "
-        "many tests or for peeking. Close to the analytic interval: the normal approximation "
-        "holds."
-    )
+    st.caption(bootstrap_caption(metrics, resampled.settings, resamples))
     return resampled
 
 

@@ -39,8 +39,16 @@ def _forest_spec(metrics: tuple[MetricResult, ...], settings: Settings) -> dict:
 
 
 @st.cache_data(max_entries=256, show_spinner=False, hash_funcs=_BY_VALUE)
-def _timeline_spec(points: tuple[TimelinePoint, ...], threshold: float, settings: Settings) -> dict:
-    chart = charts.timeline_chart(timeline_rows(points), threshold, settings)
+def _timeline_spec(
+    points: tuple[TimelinePoint, ...],
+    threshold: float,
+    settings: Settings,
+    tests: int | None,
+    trusted: bool,
+) -> dict:
+    chart = charts.timeline_chart(
+        timeline_rows(points), threshold, settings, tests=tests, trusted=trusted
+    )
     return charts.vega_lite_spec(chart)
 
 
@@ -188,30 +196,38 @@ def details(e: ExperimentReadout, t: TreatmentReadout) -> None:
 
 
 def timeline(e: ExperimentReadout, t: TreatmentReadout) -> None:
-    """The North Star's cumulative lift by day, or why there is none."""
+    """The North Star by day as the readout of the data up to each day quotes it (so the last
+    day is the card's figure), or why there is none; grey when the comparison is invalid."""
     settings = e.settings
     st.subheader("The North Star over time", anchor=False)
     if not t.timeline:
         st.caption("The data has no dates, so there is no timeline to draw.")
         return
     ns = t.north_star
+    interval = interval_name(settings, "decision", ns.family_size)
+    lift = "posterior mean" if settings.engine == "bayesian" else "lift"
     if settings.sequential:
-        band = (
-            f"its {interval_name(settings, 'plain')} (sequential): safe to look every day, the "
-            "chance of a false win stays at α however often you peek"
+        peeking = (
+            "Safe to look every day: the chance of a false win stays at α however often you peek."
         )
     else:
-        band = (
-            f"its {interval_name(settings, 'plain')} (fixed horizon). Early days swing widely; "
-            "checking daily and stopping at the first significant day inflates false wins (turn "
-            "on Safe to peek)"
+        peeking = (
+            "Early days swing widely; checking daily and stopping at the first significant day "
+            "inflates false wins (turn on Safe to peek)."
         )
+    trusted = t.verdict != "invalid"
+    diagnosis = (
+        ""
+        if trusted
+        else " The figures of an invalid experiment are drawn grey, for diagnosis only."
+    )
     st.caption(
-        f"{md_escape(ns.name)}: the lift using every unit exposed up to each day, with {band}. "
-        "Dashed lines: the ±threshold worth acting on."
+        f"{md_escape(ns.name)} each day as the readout of the data up to that day reads it: the "
+        f"{lift} with its {interval}, so the last day is the figure on the card. {peeking} "
+        f"Dashed lines: the ±threshold worth acting on.{diagnosis}"
     )
     st.vega_lite_chart(
-        spec=_timeline_spec(t.timeline, ns.practical_threshold, settings),
+        spec=_timeline_spec(t.timeline, ns.practical_threshold, settings, ns.family_size, trusted),
         width="stretch",
-        alt=f"Cumulative North Star lift of {t.variant} by day",
+        alt=f"North Star lift of {t.variant} by day, as read out with the data up to each day",
     )

@@ -18,6 +18,7 @@ from typing import NamedTuple, ParamSpec, TypeVar
 import polars as pl
 import streamlit as st
 
+from nsexp.analysis import asof
 from nsexp.analysis.readout import ExperimentReadout, Readout, build_readout
 from nsexp.analysis.segments import (
     SegmentReadout,
@@ -113,6 +114,28 @@ def quiet_dataset(data: DataContext) -> Dataset | None:
 def experiment(data: DataContext, settings: Settings, experiment_id: str) -> ExperimentReadout:
     """One experiment's readout (from the cached readout of every experiment)."""
     return _readout(data, settings).experiments[experiment_id]
+
+
+@_or_stop
+def date_span(data: DataContext) -> tuple[dt.date, dt.date] | None:
+    """The first and last date of the data on view (None when it has no dates)."""
+    return asof.date_span(_dataset(data))
+
+
+@_or_stop
+@st.cache_resource(max_entries=16, ttl=TTL, show_spinner="Reading out the data up to that date…")
+def experiment_as_of(
+    data: DataContext, settings: Settings, experiment_id: str, day: dt.date
+) -> ExperimentReadout | None:
+    """One experiment read out from the data up to and including `day` (nsexp.analysis.asof),
+    with what the whole portfolio teaches (the live readout's learning, so its North Star is the
+    live timeline's point at that day); None when it had no control and treatment data yet."""
+    dataset = asof.as_of(_dataset(data), day)
+    if experiment_id not in dataset.experiments:
+        return None
+    learning = _learning(data, settings)
+    readout = learned_readout(dataset, settings, experiment_id, learning=learning)
+    return readout.experiments[experiment_id]
 
 
 @_or_stop

@@ -1,9 +1,9 @@
 """Every user-visible state of a page lives in the query string, so a pasted link reopens it.
 
-Widgets start from the URL (each value checked once by `choice`/`choices`, which report a value
-outside the allowed ones through `reject`) and write their new value back on change
-(`url_bound`); the navigation menu drops parameters, so `carry_params` brings the workspace and
-the settings along on a page switch; `view_query` is the query of a view.
+Widgets start from the URL (each value checked once by `choice`/`choices`/`day`, which report
+a value outside the allowed ones through `reject` or `warn`) and write their new value back on
+change (`url_bound`); the navigation menu drops parameters, so `carry_params` brings the
+workspace and the settings along on a page switch; `view_query` is the query of a view.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from typing import Any, TypedDict
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
+from nsexp.analysis.asof import parse_day
 from nsexp.analysis.settings import QUERY_KEYS, Settings
-from nsexp.errors import echo
+from nsexp.errors import InputError, echo
 from nsexp.report.text import md_escape
 
 CARRIED = ("workspace", *(k for k in QUERY_KEYS if k != "bootstrap"))
@@ -42,6 +43,30 @@ def choice(key: str, allowed: Collection[str], what: str, instead: str) -> str |
     if value is None or value in allowed:
         return value
     reject(key, [value], allowed, what, instead)
+    return None
+
+
+def day(key: str, span: tuple[dt.date, dt.date] | None, instead: str) -> dt.date | None:
+    """The link's ISO date of `key` when it is one within `span` (the data's first and last
+    date), else None (also when absent); any other value is reported once and leaves the URL,
+    `instead` saying what the page shows then."""
+    value = st.query_params.get(key)
+    if value is None:
+        return None
+    try:
+        found = parse_day(value, key)
+    except InputError:
+        found = None
+    if span is None:
+        problem = "but this data has no dates"
+    elif found is None:
+        problem = "which is not a date (an ISO date such as 2026-08-10)"
+    elif not span[0] <= found <= span[1]:
+        problem = f"which is outside the data's dates ({span[0]} to {span[1]})"
+    else:
+        return found
+    warn(f"The link asks for {key} = {echo(value)}, {problem}: {instead}.")
+    st.query_params.pop(key, None)
     return None
 
 

@@ -40,6 +40,11 @@ SEQ, BAYES = Settings(sequential=True), Settings(engine="bayesian")
         (SEQ, "decision", 7, "95% always-valid interval, adjusted for 7 tests (Holm)"),
         (SEQ, "plain", 7, "95% always-valid interval"),
         (HOLM, "plain", 7, "95% confidence interval"),
+        # the plain interval named beside an adjusted one (the bootstrap check, issue 20)
+        (HOLM, "unadjusted", 7, "95% confidence interval, not adjusted for the 7 tests"),
+        (HOLM, "unadjusted", None, "95% confidence interval, not adjusted for multiple testing"),
+        (HOLM, "unadjusted", 1, "95% confidence interval"),
+        (SEQ, "unadjusted", 7, "95% always-valid interval, not adjusted for the 7 tests"),
         (
             Settings(alpha=0.1),
             "decision",
@@ -70,6 +75,8 @@ def test_interval_name_under_each_setting(
         (SEQ, "adjusted", "Always-valid adjusted CI (95%, Holm)"),
         (HOLM, "plain", "CI (95%)"),
         (SEQ, "plain", "Always-valid CI (95%)"),
+        (HOLM, "unadjusted", "Unadjusted CI (95%)"),
+        (SEQ, "unadjusted", "Unadjusted always-valid CI (95%)"),
         (HOLM, "flat", "Flat-test CI (90%)"),
         (BAYES, "decision", "Credible interval (95%)"),
     ],
@@ -79,7 +86,7 @@ def test_short_names_head_the_tables(settings: Settings, kind: str, header: str)
 
 
 def test_no_setting_combination_names_an_interval_for_more_than_it_is() -> None:
-    kinds = ("decision", "plain", "adjusted", "flat", "credible")
+    kinds = ("decision", "plain", "unadjusted", "adjusted", "flat", "credible")
     grid = itertools.product(
         ("frequentist", "bayesian"), ("holm", "bh", "none"), (False, True), (None, 1, 5), kinds
     )
@@ -92,6 +99,9 @@ def test_no_setting_combination_names_an_interval_for_more_than_it_is() -> None:
         adjusted = kind == "adjusted" or (kind == "decision" and engine == "frequentist")
         claims = ", adjusted for" in name
         assert claims == (adjusted and correction != "none" and tests != 1), name
+        assert ("not adjusted" in name) == (
+            tests != 1 and (kind == "unadjusted" or (adjusted and correction == "none"))
+        ), name
         assert name.startswith("90%" if kind == "flat" else "95%"), name
 
 

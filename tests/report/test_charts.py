@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-import polars as pl
 import pytest
 from helpers import DEMO_DATA, result
 
 from nsexp.analysis.readout import ExperimentReadout, build_readout
-from nsexp.analysis.results import OUTCOME_LABELS
+from nsexp.analysis.results import OUTCOME_LABELS, TimelinePoint
 from nsexp.analysis.settings import Settings
 from nsexp.analysis.verdict import VERDICTS
 from nsexp.io import load_dataset
 from nsexp.report import charts
+from nsexp.report.figures import timeline_rows
 
 
 @pytest.fixture(scope="module")
@@ -120,31 +120,85 @@ def test_percent_ticks_stay_distinct(values: list[float], expected: str) -> None
     assert charts.percent_format(values) == expected
 
 
-def test_timeline_chart_band_line_and_reference_lines() -> None:
-    timeline = pl.DataFrame(
-        {
-            "date": [dt.date(2026, 3, 1), dt.date(2026, 3, 2), dt.date(2026, 3, 3)],
-            "n_control": [10, 20, 30],
-            "n_treatment": [11, 21, 31],
-            "rel_effect": [0.05, None, 0.03],
-            "rel_ci_low": [-0.02, None, 0.01],
-            "rel_ci_high": [0.12, None, 0.05],
-            "p_value": [0.2, None, 0.01],
-        }
+def points() -> tuple[TimelinePoint, ...]:
+    """Three days of a frequentist timeline, the middle one without an estimate."""
+    day = dt.date(2026, 3, 1)
+    return (
+        TimelinePoint(day, 10, 11, 0.05, -0.02, 0.12, 0.2, 0.4, -0.04, 0.14, engine="frequentist"),
+        TimelinePoint(day + dt.timedelta(days=1), 20, 21, engine="frequentist"),
+        TimelinePoint(
+            day + dt.timedelta(days=2),
+            1500,
+            1531,
+            0.03,
+            0.01,
+            0.05,
+            0.01,
+            0.0004,
+            0.008,
+            0.052,
+            engine="frequentist",
+        ),
     )
-    spec = charts.timeline_chart(timeline, 0.02, Settings()).to_dict()
+
+
+def test_timeline_chart_draws_the_decision_figure_with_reference_lines() -> None:
+    """The band and the line are the points' decision figure (the adjusted interval, as on the
+    card), not their plain interval; zero and the ±threshold are reference lines."""
+    spec = charts.timeline_chart(timeline_rows(points()), 0.02, Settings(), tests=2).to_dict()
     marks = [lay["mark"]["type"] for lay in spec["layer"]]
     assert marks == ["area", "rule", "line"]
     band, rules, line = spec["layer"]
-    assert band["encoding"]["y"]["field"] == "rel_ci_low"
-    assert band["encoding"]["y2"]["field"] == "rel_ci_high"
+    assert band["encoding"]["y"]["field"] == "decision_low"
+    assert band["encoding"]["y2"]["field"] == "decision_high"
+    assert line["encoding"]["y"]["field"] == "decision_effect"
+    assert "adjusted for 2 tests (Holm)" in band["encoding"]["y"]["title"]
     data = spec["datasets"]
-    rule_rows = data[rules["data"]["name"]]
-    assert sorted(r["y"] for r in rule_rows) == [-0.02, 0.0, 0.02]
-    line_rows = data[line["data"]["name"]]
-    assert [r["units"] for r in line_rows] == [21, 61]
-    assert line_rows[0]["effect_text"] == "+5.0% [−2.0%, +12.0%]"
+    assert sorted(r["y"] for r in data[rules["data"]["name"]]) == [-0.02, 0.0, 0.02]
+    rows = data[line["data"]["name"]]
+    assert [(r["decision_low"], r["decision_high"]) for r in rows] == [
+        (-0.04, 0.14),
+        (0.008, 0.052),
+    ]
     assert line["mark"]["point"] is True
+
+
+def test_timeline_tooltips_are_labelled_and_formatted() -> None:
+    """Every mark's tooltip names what it shows in words and shows numbers formatted, never a
+    field name beside a raw float (the issue saw `rel_ci_high 0.0480336442182`)."""
+    spec = charts.timeline_chart(timeline_rows(points()), 0.02, Settings(), tests=2).to_dict()
+    _, rules, line = spec["layer"]
+    for layer in spec["layer"]:
+        tips = layer["encoding"]["tooltip"]
+        assert tips and all(t["type"] == "nominal" and t["title"] for t in tips)
+        assert all(t["title"] != t["field"] for t in tips)
+    titles = [t["title"] for t in line["encoding"]["tooltip"]]
+    assert titles == [
+        "Data up to",
+        "North Star lift",
+        "Adjusted CI (95%, Holm)",
+        "Adjusted p",
+        "Units so far",
+    ]
+    last = spec["datasets"][line["data"]["name"]][-1]
+    shown = [last[t["field"]] for t in line["encoding"]["tooltip"]]
+    assert shown == ["2026-03-03", "+3.0%", "[+0.8%, +5.2%]", "< 0.001", "3,031"]
+    rule_tips = {r["label"] for r in spec["datasets"][rules["data"]["name"]]}
+    assert rule_tips == {"Zero", "Practical threshold ±2.0%"}
+    bayes = charts.timeline_chart(
+        timeline_rows(points()), 0.02, Settings(engine="bayesian")
+    ).to_dict()
+    assert "Adjusted p" not in [t["title"] for t in bayes["layer"][2]["encoding"]["tooltip"]]
+
+
+def test_an_invalid_comparisons_timeline_is_grey() -> None:
+    """As the forest plot draws an invalid experiment's dots grey, its timeline is grey."""
+    rows = timeline_rows(points())
+    valid = charts.timeline_chart(rows, 0.02, Settings()).to_dict()
+    invalid = charts.timeline_chart(rows, 0.02, Settings(), trusted=False).to_dict()
+    for spec, colour in ((valid, charts.HEX["blue"]), (invalid, charts.HEX["gray"])):
+        band, _, line = spec["layer"]
+        assert band["mark"]["color"] == line["mark"]["color"] == colour
 
 
 def test_every_verdict_has_a_colour() -> None:

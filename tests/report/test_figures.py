@@ -13,7 +13,7 @@ from nsexp.analysis.results import MetricResult
 from nsexp.analysis.settings import Settings
 from nsexp.io import load_dataset
 from nsexp.report.csv import readout_csv
-from nsexp.report.figures import metric_table, timeline_rows
+from nsexp.report.figures import bootstrap_caption, bootstrap_table, metric_table, timeline_rows
 
 
 @pytest.fixture(scope="module")
@@ -151,3 +151,64 @@ def test_timeline_rows_read_dates_and_handles_undated_data(demo: Readout) -> Non
     empty = timeline_rows(())
     assert empty.height == 0
     assert empty.columns == frame.columns
+
+
+def resampled(role: str, family: int, **fields: object) -> MetricResult:
+    """A resampled metric: plain, adjusted and bootstrap intervals all different."""
+    return result(
+        role=role,
+        label=role,
+        rel_effect=0.04,
+        rel_ci_low=0.033,
+        rel_ci_high=0.050,
+        rel_ci_adj_low=0.031,
+        rel_ci_adj_high=0.052,
+        rel_ci_boot_low=0.032,
+        rel_ci_boot_high=0.049,
+        family_size=family,
+        **({"engine": "frequentist"} | fields),
+    )
+
+
+def test_bootstrap_table_compares_like_with_like_and_names_each_interval() -> None:
+    """Issue 20 item 2: the bootstrap's interval sits beside the analytic interval of the same
+    kind (unadjusted, both), and the card's adjusted one is there only under its own name."""
+    rows = [resampled("north_star", 2), resampled("leading", 18), result(rel_effect=0.1)]
+    table = bootstrap_table(rows, Settings())
+    assert table.columns == [
+        "Metric",
+        "Estimate",
+        "Analytic: Unadjusted CI (95%)",
+        "Bootstrap: unadjusted CI (95%)",
+        "On the card: Adjusted CI (95%, Holm)",
+    ]
+    assert table.height == 2  # a metric without bootstrap figures is not listed
+    first = table.row(0, named=True)
+    assert first["Analytic: Unadjusted CI (95%)"] == "[+3.3%, +5.0%]"
+    assert first["Bootstrap: unadjusted CI (95%)"] == "[+3.2%, +4.9%]"
+    assert first["On the card: Adjusted CI (95%, Holm)"] == "[+3.1%, +5.2%]"
+    caption = bootstrap_caption(rows, Settings(), 2000)
+    assert "analytic 95% confidence interval, not adjusted for multiple testing" in caption
+    assert "the North Star's is its 95% confidence interval, adjusted for 2 tests (Holm)" in caption
+    assert "other metrics' is its 95% confidence interval, adjusted for 18 tests (Holm)" in caption
+    bayes = bootstrap_table(
+        [resampled("north_star", 2, rel_cred_low=0.03, rel_cred_high=0.05, engine="bayesian")],
+        Settings(engine="bayesian"),
+    )
+    assert bayes.row(0, named=True)["On the card: Credible interval (95%)"] == "[+3.0%, +5.0%]"
+    sequential = bootstrap_table(rows, Settings(sequential=True)).columns
+    assert "Analytic: Unadjusted always-valid CI (95%)" in sequential
+
+
+def test_the_bootstrap_caption_counts_the_families_of_a_real_readout() -> None:
+    """On the demo's push_reminders (two treatments), the caption's test counts are the
+    treatments for the North Star and every other tested metric of both treatments."""
+    e = build_readout(load_dataset(DEMO_DATA), Settings(bootstrap=100), experiment="push_reminders")
+    push = e.experiments["push_reminders"]
+    t = push.treatment("daily")
+    others = sum(
+        m.p_value is not None for x in push.treatments for m in x.metrics if m.role != "north_star"
+    )
+    caption = bootstrap_caption(t.metrics, e.settings, 100)
+    assert f"adjusted for {len(push.treatments)} tests (Holm)" in caption
+    assert f"adjusted for {others} tests (Holm)" in caption

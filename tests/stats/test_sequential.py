@@ -208,6 +208,14 @@ def test_cli_sequential_json_has_timelines(tmp_path: Path, run_cli: CliRunner):
             "rel_ci_low",
             "rel_ci_high",
             "p_value",
+            # the figures that decide, as the readout up to that date quotes them (issue 20)
+            "p_adjusted",
+            "rel_ci_adj_low",
+            "rel_ci_adj_high",
+            "rel_post_mean",
+            "rel_cred_low",
+            "rel_cred_high",
+            "engine",
         }
         assert [e["n_control"] for e in timeline] == sorted(e["n_control"] for e in timeline)
 
