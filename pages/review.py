@@ -6,6 +6,7 @@ import os
 
 import streamlit as st
 
+from nsexp.analysis.asof import UNIT_ROWS_CAVEAT
 from nsexp.report import digest
 from nsexp.report.review import DEFAULT_LOOKBACK_DAYS, default_since, newest_date
 from nsexp.report.review_tables import (
@@ -91,8 +92,7 @@ sections = (
         f"Changed since {review.since.isoformat()} ({len(review.changed)})",
         changed_table(review, link),
         "Verdict or recommendation as of the last review against today's, both under today's "
-        "rules. An as-of readout of unit rows counts outcomes recorded after that date, so only "
-        "pins show exactly what was seen then.",
+        f"rules. {UNIT_ROWS_CAVEAT}",
     ),
     (
         f"Running ({len(review.running)})",

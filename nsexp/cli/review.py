@@ -59,14 +59,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> str:
     """The review in the chosen format, or a confirmation that the Slack digest was posted."""
+    from nsexp.analysis.asof import parse_day
     from nsexp.analysis.settings import Settings
     from nsexp.io import load_dataset
     from nsexp.report import digest
     from nsexp.report.json import dumps
-    from nsexp.report.review import build_review, parse_since, review_dict
+    from nsexp.report.review import build_review, review_dict
     from nsexp.store.decisions import latest
 
-    since = parse_since(args.since) if args.since is not None else None
+    since = parse_day(args.since, "--since") if args.since is not None else None
     base_url = args.base_url or os.environ.get(digest.BASE_URL_ENV) or None
     link = digest.readout_link(base_url)  # a bad base URL fails before the data is read
     webhook = _webhook(args.post) if args.post is not None else None

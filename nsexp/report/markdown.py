@@ -6,8 +6,8 @@ import datetime as dt
 from collections.abc import Sequence
 
 from nsexp import format as fmt
-from nsexp.analysis.decision import DECISION_LABELS
 from nsexp.analysis.asof import as_of_sentence
+from nsexp.analysis.decision import DECISION_LABELS
 from nsexp.analysis.methods import methods
 from nsexp.analysis.readout import ExperimentReadout, Readout
 from nsexp.analysis.reasons import HISTORY_DEFINITION

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import polars as pl
 
 from nsexp import format as fmt
+from nsexp.analysis.asof import as_of, date_span
 from nsexp.analysis.readout import ExperimentReadout, Judgement, Readout
 from nsexp.analysis.settings import Settings
 from nsexp.analysis.verdict import VERDICTS
@@ -145,16 +146,6 @@ def default_since(newest: dt.date) -> dt.date:
     return newest - dt.timedelta(days=DEFAULT_LOOKBACK_DAYS)
 
 
-def parse_since(text: str) -> dt.date:
-    """`--since` / `?since=` as a date (InputError naming the fix)."""
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise InputError(
-            f"since = {text!r} is not a date", fix="give an ISO date, e.g. 2026-10-11"
-        ) from None
-
-
 def ended_on(e: ExperimentReadout) -> dt.date | None:
     """The day an experiment ended: a concluded experiment's `end` (experiments.toml), else its
     last data date (None without either)."""
@@ -262,21 +253,6 @@ def _learned(
     return tuple(out)
 
 
-def as_of(dataset: Dataset, day: dt.date) -> Dataset:
-    """Minimal stand-in for h20-timeline's nsexp.analysis.asof.as_of: the dated rows up to and
-    including `day` (undated rows kept), experiments with none left dropped."""
-    keep = pl.col("date").is_null() | (pl.col("date") <= day)
-    summary = dataset.summary.filter(keep)
-    ids = set(summary["experiment"].unique().to_list())
-    return replace(
-        dataset,
-        summary=summary,
-        units=dataset.units.filter(keep),
-        cross=dataset.cross.filter(keep),
-        experiments={k: v for k, v in dataset.experiments.items() if k in ids},
-    )
-
-
 def build_review(
     dataset: Dataset,
     settings: Settings,
@@ -308,8 +284,7 @@ def build_review(
         )
     evidence = evidence or tree_evidence(now.judgement, resampling=resampling)
     current = _comparisons(now)
-    then = as_of(dataset, since)
-    before = _comparisons(learned_readout(then, settings)) if then.experiments else {}
+    before = _readout_then(dataset, settings, since)
     open_now = {k: c for k, c in current.items() if k not in recorded}
     return Review(
         since=since,
@@ -328,6 +303,14 @@ def build_review(
         learned=_learned(now, evidence, since, resampling),
         decided=_decided(current, recorded, since),
     )
+
+
+def _readout_then(dataset: Dataset, settings: Settings, since: dt.date) -> dict[Key, Comparison]:
+    """Every comparison of the readout as of `since` (none before the data's first date)."""
+    span = date_span(dataset)
+    if span is None or since < span[0]:
+        return {}
+    return _comparisons(learned_readout(as_of(dataset, since), settings))
 
 
 def _due(

@@ -13,10 +13,11 @@ from typing import ClassVar
 import pytest
 from helpers import DEMO_DATA, CliRunner
 
+from nsexp.analysis.asof import parse_day
 from nsexp.analysis.settings import Settings
 from nsexp.io import load_dataset
 from nsexp.report.digest import to_slack
-from nsexp.report.review import build_review, parse_since
+from nsexp.report.review import build_review
 from nsexp.store.decisions import latest
 
 SINCE = "2026-10-18"
@@ -74,7 +75,7 @@ def test_base_url_from_the_option_or_the_environment(
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (("--since", "last week"), "since = 'last week' is not a date"),
+        (("--since", "last week"), "--since 'last week' is not a date"),
         (("--since", "2027-01-01"), "after the newest data"),
         (("--base-url", "javascript:alert(1)"), "is not an http(s) address"),
         (("--post", "http://hooks.example.com/x"), "only https addresses"),
@@ -101,7 +102,7 @@ def test_post_sends_the_slack_digest_and_never_prints_the_url(
     ((path, body, kind),) = _Hook.received
     assert path.endswith("/secret-token") and kind == "application/json"
     dataset = load_dataset(DEMO_DATA)
-    expected = to_slack(build_review(dataset, Settings(), parse_since(SINCE), latest(DEMO_DATA)))
+    expected = to_slack(build_review(dataset, Settings(), parse_day(SINCE), latest(DEMO_DATA)))
     assert json.loads(body) == {"text": expected}
 
 
