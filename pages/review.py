@@ -41,7 +41,7 @@ st.title(f"Sprint review: {md_escape(review.north_star)}", anchor=False)
 with st.container(horizontal=True, vertical_alignment="bottom"):
     st.date_input(
         "Since the last review",
-        min_value=first,
+        min_value=min(first, review.since),  # short data: the default may precede it
         max_value=newest,
         format="YYYY-MM-DD",
         help=f"The date of the last review (default: {DEFAULT_LOOKBACK_DAYS} days before the "

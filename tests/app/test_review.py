@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from helpers import AppOpener
+from helpers import AppOpener, make_units, write_frame, write_metrics
 
 from nsexp.analysis.settings import Settings
 from nsexp.io import load_dataset
@@ -71,3 +71,18 @@ def test_changing_the_date_writes_it_to_the_url(open_app: AppOpener) -> None:
     at.date_input[0].set_value(dt.date(2026, 10, 18)).run()
     assert not at.exception
     assert at.query_params["since"] == "2026-10-18"
+
+
+def test_short_data_opens_with_the_default_before_its_first_date(
+    open_app: AppOpener, tmp_path: Path
+) -> None:
+    data = tmp_path / "short"
+    data.mkdir()
+    write_frame(make_units(5, {"control": 400, "treatment": 400}, days=5), data / "checkout.csv")
+    write_metrics(data)
+    at = open_app(PAGE, data=data)
+    assert not at.exception and not at.error
+    expected = _review(data)
+    assert at.date_input[0].value == expected.since == dt.date(2026, 3, 5) - dt.timedelta(14)
+    assert not expected.changed  # nothing to compare with before the data began
+    assert "No metric has a target" in " ".join(c.value for c in at.caption)
