@@ -108,8 +108,7 @@ def _digest(review: Review, s: _Style, link: Callable[[Comparison], str] | None)
         ]
     lines += ["", s.heading(f"Decisions due ({len(review.decisions_due)})"), ""]
     lines += [
-        f"- {_comparison(c, s, link)}: recommended {s.bold(DECISION_LABELS[c.decision])}. "
-        f"{s.user(c.reason)}"
+        f"- {_comparison(c, s, link)}: {s.bold('Recommended')}: {s.user(c.reason)}"
         for c in review.decisions_due
     ] or ["- None: every comparison that needs a decision has one recorded."]
     lines += ["", s.heading(f"Changed since {since} ({len(review.changed)})"), ""]

@@ -475,7 +475,9 @@ def progress_line(p: TargetProgress) -> str:
     )
     if p.recorded:
         line += f" ({p.recorded} by recorded decision, the rest by recommendation)"
-    if p.predicted is not None:
+    if p.predicted is not None and p.predicted.count == 0:
+        line += "; no running experiment that may still ship has a predicted North Star"
+    elif p.predicted is not None:
         q = p.predicted
         line += (
             f"; running experiments are predicted to add {fmt.pct(q.combined, 1)} "
