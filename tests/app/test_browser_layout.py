@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 SHOTS = Path("/tmp/nsexp-shots")
 WIDTH, HEIGHT = 1024, 768
-PAGES = ["Portfolio", "Readout", "North Star", "Insights", "Data"]
+PAGES = ["Portfolio", "Review", "Readout", "North Star", "Insights", "Data"]
 
 pytestmark = pytest.mark.browser
 
