@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 from nsexp import format as fmt
 from nsexp.analysis.asof import as_of_sentence
-from nsexp.analysis.decision import DECISION_LABELS
 from nsexp.analysis.methods import methods
 from nsexp.analysis.readout import ExperimentReadout, Readout
 from nsexp.analysis.reasons import HISTORY_DEFINITION
