@@ -19,7 +19,7 @@ from nsexp.report.text import md_code, md_escape
 from nsexp.stats.multiplicity import CORRECTION_NAMES
 from nsexp.store import pins
 from nsexp.store.storage import new_delete_code
-from pages.ui import checks, experiment, frame, identity, loaders, nav, storage, url, widgets
+from pages.ui import checks, experiment, frame, identity, loaders, nav, storage, url
 from pages.ui.frame import DataContext, as_sentence
 
 
@@ -212,16 +212,16 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
             query_params=url.view_query(ctx.workspace, settings),
         )
     top = st.container()
-    with st.container(horizontal=True, vertical_alignment="bottom"):
-        experiment_id = st.selectbox(
-            "Experiment",
-            list(names),
-            format_func=names.__getitem__,
-            index=None,
-            placeholder="Choose an experiment",
-            width=420,
-            **url.url_bound("experiment", requested, clears=("variant", "segment", "bootstrap")),
-        )
+    pickers = st.container(horizontal=True, vertical_alignment="bottom")
+    experiment_id = pickers.selectbox(
+        "Experiment",
+        list(names),
+        format_func=names.__getitem__,
+        index=None,
+        placeholder="Choose an experiment",
+        width=320,
+        **url.url_bound("experiment", requested, clears=("variant", "segment", "bootstrap")),
+    )
     if experiment_id is None:
         top.title("Readout", anchor=False)
         top.caption("One experiment in full: its verdict, the reasons, and every metric's lift.")
@@ -244,11 +244,13 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
         f"showing {treatments[0]}",
     )
     variant = (
-        st.segmented_control(
+        pickers.segmented_control(
             "Treatment on view",
             treatments,
             format_func=md_escape,
             required=True,
+            help="The treatment the plot and the table show first and the timeline, segments "
+            "and bootstrap show.",
             **url.url_bound("variant", requested_variant or treatments[0], treatments[0]),
         )
         or treatments[0]  # required: None only before its first draw
@@ -276,7 +278,6 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
         pin_now(ctx, settings, experiment_id, variant)
     earlier_pins(ctx, experiment_id)
     methods_expander(methods(shown))
-    widgets.verdict_legend()
 
 
 view = frame.current()
