@@ -21,12 +21,14 @@ FAVICON = Path(__file__).parent / "static" / "favicon.png"
 # a font CDN.
 st.set_page_config(page_title="nsexp", page_icon=FAVICON, layout="wide")
 
+# The top bar is designed for six or seven pages at 1024 px (Portfolio, Review, Readout, North
+# Star, Insights, Data): one-word titles without icons, so none folds into "N more" while the
+# help texts say what each page holds.
 page = st.navigation(
     [
         st.Page(
             nav.PORTFOLIO,
             title="Portfolio",
-            icon=":material/dashboard:",
             default=True,
             help="Every experiment with its verdict: did the North Star move, or only vanity "
             "metrics? Filter, then open a readout.",
@@ -34,7 +36,6 @@ page = st.navigation(
         st.Page(
             nav.READOUT,
             title="Readout",
-            icon=":material/query_stats:",
             url_path="readout",
             help="One experiment in full: verdict and reasons, every metric's lift with its "
             "interval, the North Star over time. Share, download or pin it.",
@@ -42,15 +43,13 @@ page = st.navigation(
         st.Page(
             nav.NORTH_STAR,
             title="North Star",
-            icon=":material/account_tree:",
             url_path="north_star",
             help="The metric catalog as a tree, with how often each metric moved and whether "
             "the North Star moved with it.",
         ),
         st.Page(
             nav.INSIGHTS,
-            title="Portfolio insights",
-            icon=":material/insights:",
+            title="Insights",
             url_path="insights",
             help="Which leading indicators really predict the North Star, learned from past "
             "experiments, and how much of the reported North Star lift is real.",
@@ -58,7 +57,6 @@ page = st.navigation(
         st.Page(
             nav.DATA,
             title="Data",
-            icon=":material/database:",
             url_path="data",
             help="Upload experiment files as a shareable workspace, edit the metric catalog, "
             "or switch between workspaces.",
@@ -67,15 +65,16 @@ page = st.navigation(
     position="top",
 )
 url.carry_params(page)
+nav.tab_title(page.title)  # the page names what it shows, where it knows more (nav.tab_title)
 data = frame.data_context()
 storage.clean_on_start(str(data.root))  # staging left by a stopped server: once per process
 storage.mark_opened(data.path)  # restarts the workspace's expiry clock
 settings = frame.settings_from_url()
-found = loaders.quiet_dataset(data)
-covariate = found is not None and any(m.covariate for m in found.catalog.metrics.values())
-pinned = frame.pinned_settings(data) if page.url_path == "readout" else None
-sidebar.analysis_controls(pinned or settings, covariate, frozen=pinned is not None)
-if page.url_path != "data":
+if page.url_path != "data":  # the Data page analyses nothing: no analysis controls there
+    found = loaders.quiet_dataset(data)
+    covariate = found is not None and any(m.covariate for m in found.catalog.metrics.values())
+    pinned = frame.pinned_settings(data) if page.url_path == "readout" else None
+    sidebar.analysis_controls(pinned or settings, covariate, frozen=pinned is not None)
     sidebar.data_note(data)
 identity.account_controls()  # sign in / out, when the secrets configure OpenID Connect
 frame.remember(frame.Frame(data, settings.without("bootstrap"), settings.bootstrap))

@@ -88,23 +88,34 @@ def count(n: float | None) -> str:
     return "—" if not _shown(n) else f"{round(n):,}"
 
 
-def value(x: float | None, kind: str) -> str:
-    """A metric value: proportions as percentages, others with sensible significant digits."""
+def _decimals(scale: float) -> int:
+    """Decimals that show three significant digits of `scale` (none from 100 up)."""
+    return max(0, 2 - math.floor(math.log10(abs(scale)))) if scale else 2
+
+
+def value(x: float | None, kind: str, scale: float | None = None) -> str:
+    """A metric value: proportions as percentages to two decimals, others to three significant
+    digits of `scale` (the largest value shown beside it, so a row reads with one number of
+    decimals: 6.20 beside 6.19, 0.65 beside 1.42; x itself by default), thousands separated."""
     if not _shown(x):
         return "—"
     if kind == "proportion":
         return pct(x, 2, signed=False)
-    if abs(x) >= 1000:
-        return f"{x:,.0f}"
-    return f"{x:.4g}" if abs(x) < 1 else f"{x:,.3g}" if abs(x) >= 100 else f"{x:.3g}"
+    return f"{x:,.{_decimals(scale if _shown(scale) else x)}f}"
 
 
-def effect(x: float | None, kind: str) -> str:
-    """An absolute difference: percentage points for proportions, signed numbers otherwise."""
+def effect(x: float | None, kind: str, scale: float | None = None) -> str:
+    """An absolute difference, signed: percentage points for proportions, others to three
+    significant digits of `scale` (x itself by default; trailing zeros kept: +1.80)."""
     if not _shown(x):
         return "—"
-    text = f"{abs(x) * 100:.2f} pp" if kind == "proportion" else f"{abs(x):.3g}"
-    return ("+" if x > 0 else MINUS if x < 0 else "") + text
+    if kind == "proportion":
+        text = f"{abs(x) * 100:.2f} pp"
+    else:
+        text = f"{abs(x):,.{_decimals(scale if _shown(scale) else x)}f}"
+    if float(text.removesuffix(" pp").replace(",", "")) == 0:
+        return text  # no sign on a figure that reads as zero
+    return ("+" if x > 0 else MINUS) + text
 
 
 def threshold(x: float) -> str:
@@ -120,12 +131,10 @@ def _flag(x: bool | None) -> str:
     return "—" if x is None else "yes" if x else "no"
 
 
-_BY_KIND: dict[Kind, Callable[[Any, str], str]] = {
+_BY_KIND: dict[Kind, Callable[[Any, str], str]] = {  # "mean" and "difference": figure()
     "text": lambda x, _: "" if x is None else str(x),
     "flag": lambda x, _: _flag(x),
     "count": lambda x, _: count(x),
-    "mean": value,
-    "difference": effect,
     "lift": lambda x, _: pct(x),
     "share": lambda x, _: pct(x, signed=False),
     "loss": lambda x, _: pct(x, 2, signed=False),
@@ -136,15 +145,22 @@ _BY_KIND: dict[Kind, Callable[[Any, str], str]] = {
 }
 
 
-def figure(x: Any, kind: Kind, metric_type: str = "mean") -> str:
+def figure(x: Any, kind: Kind, metric_type: str = "mean", scale: float | None = None) -> str:
     """One figure as people read it, by its kind of number; `metric_type` (proportion, mean,
-    ratio) decides how a metric's own values and differences read."""
+    ratio) decides how a metric's own values and differences read, and `scale` (the largest
+    value shown beside it) their decimals."""
+    if kind == "mean":
+        return value(x, metric_type, scale)
+    if kind == "difference":
+        return effect(x, metric_type, scale)
     return _BY_KIND[kind](x, metric_type)
 
 
 def interval(low: Any, high: Any, kind: Kind, metric_type: str = "mean") -> str:
-    """An interval of one kind of number: '[+5.2%, +11.0%]' (a lift's bounds keep the digits
-    that show their sign: pct_ci)."""
+    """An interval of one kind of number, both bounds to the same decimals: '[+5.2%, +11.0%]'
+    (a lift's bounds keep the digits that show their sign: pct_ci)."""
     if kind == "lift":
         return pct_ci(low, high)
-    return f"[{figure(low, kind, metric_type)}, {figure(high, kind, metric_type)}]"
+    bounds = [abs(b) for b in (low, high) if _shown(b)]
+    scale = max(bounds) if bounds else None
+    return f"[{figure(low, kind, metric_type, scale)}, {figure(high, kind, metric_type, scale)}]"

@@ -10,7 +10,7 @@ import streamlit as st
 from nsexp.config.catalog import Catalog
 from nsexp.errors import InputError
 from nsexp.format import count
-from nsexp.report.text import md_escape
+from nsexp.report.text import md_code, md_escape
 from nsexp.store import workspaces as ws
 from pages.ui import frame, identity, loaders, nav, storage
 from pages.ui.setup import guided_setup
@@ -117,12 +117,83 @@ def _catalog_text(directory: Path) -> str:
 ctx = frame.current().data
 st.title("Data", anchor=False)
 st.caption(
-    "Pick the data the app reads, upload your own experiment exports, or edit the metric "
+    "Upload your own experiment exports, pick the data the app reads, or edit the metric "
     "catalog. Uploads are saved as a private workspace: it is listed nowhere, and a link to any "
     "page of it works for the colleagues you give it to."
 )
 data_root, current, requested = ctx.root, ctx.path, ctx.workspace or DEMO
 
+# The upload comes first: it is what a newcomer opens this page for.
+editor_key = f"catalog_text_{requested or 'demo'}"
+
+st.header("Read a new export", anchor=False)
+st.caption(
+    "From a raw export to a readout link in four steps: choose the file, see its columns, say "
+    "which column holds the arms and which arm is the control, then name and describe the "
+    "metric columns."
+)
+visitor = identity.current()
+if visitor.must_sign_in:
+    st.info(
+        "Sign in (in the sidebar) to save your own workspaces: on this server a workspace and a "
+        "pin belong to whoever saved them, and only they or an operator delete them.",
+        icon=":material/login:",
+    )
+st.file_uploader(
+    "Experiment files",
+    disabled=visitor.must_sign_in,
+    type=None,  # Streamlit's own type check raises on a NUL in a name; ws.check_name refuses it
+    accept_multiple_files=True,
+    key="upload",
+    max_upload_size=ws.MAX_UPLOAD_MB,
+)
+with st.expander("What to upload", icon=":material/help:"):
+    st.markdown(
+        f"""
+- **Data**: CSV or Parquet, one row per unit (a variant column and one column per metric;
+  optional experiment, unit id and date columns) or summary rows (`experiment`, `variant`,
+  `metric`, `n`, `sum`, `sum_sq`). Without an `experiment` column the file name is the
+  experiment id.
+- **metrics.toml** and **experiments.toml** (optional): upload them with the data to skip the
+  set-up; without them the set-up below writes both for you.
+- **Limits**: {ws.MAX_UPLOAD_MB} MB for all files together, at most {ws.MAX_FILES} files;
+  other characters than ASCII letters, digits, `.`, `_` and `-` in a file name become `_`.
+"""
+    )
+uploads = st.session_state.get("upload") or []
+problem = storage.upload_problem(uploads) if uploads else None  # names and sizes, unread
+try:
+    uploaded = {} if problem else ws.files_from_uploads([(f.name, f.getvalue()) for f in uploads])
+    if uploaded:
+        ws.check_upload(uploaded)  # the same rule once more, on the bytes
+except InputError as exc:
+    problem, uploaded = exc, {}
+renamed = [(f.name, ws.safe_name(f.name)) for f in uploads if ws.safe_name(f.name) != f.name]
+if renamed:
+    st.caption(
+        "Saved under a plain name: "
+        + ", ".join(f"{md_escape(old)} as {md_code(new)}" for old, new in renamed)
+        + "."
+    )
+if problem is not None:
+    st.warning(
+        md_escape(f"Not saved yet: {storage.shown(problem, current, data_root)}"),
+        icon=":material/block:",
+    )
+elif uploaded and ws.CATALOG not in uploaded:
+    guided_setup(data_root, uploaded)
+elif uploaded:
+    st.caption("The upload brings its own metrics.toml: it is read as it is.")
+    st.button(
+        "Save as workspace",
+        type="primary",
+        icon=":material/upload:",
+        on_click=save,
+        args=(data_root, current, editor_key, "upload"),
+    )
+    show_result("upload")
+
+st.header("The data on view", anchor=False)
 workspaces = {w.id: w for w in storage.mine(data_root)}  # this session's, never everyone's
 options = [DEMO, *workspaces]
 if requested not in options:
@@ -151,11 +222,11 @@ except InputError as exc:
     seen = None
 
 if seen is not None:
-    cols = st.columns(4)
-    cols[0].metric("Experiments", count(seen.experiments.height))
-    cols[1].metric("Units", count(seen.units))
-    cols[2].metric("Metrics", count(seen.metrics.height))
-    cols[3].metric("Data files", count(seen.files))
+    with st.container(horizontal=True, gap="large"):  # each as wide as its figure: none cut
+        st.metric("Experiments", count(seen.experiments.height), width="content")
+        st.metric("Units", count(seen.units), width="content")
+        st.metric("Metrics", count(seen.metrics.height), width="content")
+        st.metric("Data files", count(seen.files), width="content")
     st.markdown(
         f"North Star: **{md_escape(seen.north_star)}** · data fingerprint `{seen.fingerprint}`"
     )
@@ -182,63 +253,6 @@ if seen is not None:
         st.dataframe(seen.summary, hide_index=True)
     planned_split_section(data_root, current, seen.splits)
 
-editor_key = f"catalog_text_{requested or 'demo'}"
-
-st.header("Read a new export")
-st.markdown(
-    f"""
-From a raw export to a readout link in four steps: choose the file, see its columns, say which
-column holds the arms and which arm is the control, then give the metric columns a role.
-- **Data**: CSV or Parquet, one row per unit (a variant column and one column per metric;
-  optional experiment, unit id and date columns) or summary rows (`experiment`, `variant`,
-  `metric`, `n`, `sum`, `sum_sq`). Without an `experiment` column the file name is the
-  experiment id.
-- **metrics.toml** and **experiments.toml** (optional): upload them with the data to skip the
-  set-up; without them the set-up below writes both for you.
-- **Limits**: {ws.MAX_UPLOAD_MB} MB for all files together, at most {ws.MAX_FILES} files,
-  plain file names (ASCII letters, digits, `.`, `_`, `-`).
-"""
-)
-visitor = identity.current()
-if visitor.must_sign_in:
-    st.info(
-        "Sign in (in the sidebar) to save your own workspaces: on this server a workspace and a "
-        "pin belong to whoever saved them, and only they or an operator delete them.",
-        icon=":material/login:",
-    )
-st.file_uploader(
-    "Experiment files",
-    disabled=visitor.must_sign_in,
-    type=None,  # Streamlit's own type check raises on a NUL in a name; ws.check_name refuses it
-    accept_multiple_files=True,
-    key="upload",
-    max_upload_size=ws.MAX_UPLOAD_MB,
-)
-uploads = st.session_state.get("upload") or []
-problem = storage.upload_problem(uploads) if uploads else None  # names and sizes, unread
-try:
-    uploaded = {} if problem else ws.files_from_uploads([(f.name, f.getvalue()) for f in uploads])
-    if uploaded:
-        ws.check_upload(uploaded)  # the same rule once more, on the bytes
-except InputError as exc:
-    problem, uploaded = exc, {}
-if problem is not None:
-    st.warning(
-        md_escape(f"Not saved yet: {storage.shown(problem, current, data_root)}"),
-        icon=":material/block:",
-    )
-elif uploaded and ws.CATALOG not in uploaded:
-    guided_setup(data_root, uploaded)
-elif uploaded:
-    st.caption("The upload brings its own metrics.toml: it is read as it is.")
-    st.button(
-        "Save as workspace",
-        type="primary",
-        icon=":material/upload:",
-        on_click=save,
-        args=(data_root, current, editor_key, "upload"),
-    )
-    show_result("upload")
 storage.manage_workspaces(data_root, ctx.workspace)
 
 st.header("Metric catalog")

@@ -3,13 +3,15 @@ its parent, the North Star's health and the team scoreboard."""
 
 import streamlit as st
 
+from nsexp.learning.impact import ASSUMPTIONS
+from nsexp.report import glossary
 from nsexp.report.movement import movement_table
 from nsexp.report.proxy_charts import edge_scatter
 from nsexp.report.scoreboard import scoreboard_table
 from nsexp.report.text import md_escape
 from nsexp.report.tree import edge_reason, edges_table, label_definition
 from nsexp.report.tree_chart import outside_graph, tree_graph
-from pages.ui import frame, loaders, url
+from pages.ui import frame, loaders, nav, url
 
 ctx, settings = frame.current().data, frame.current().settings
 view = loaders.tree_view(ctx, settings)
@@ -17,6 +19,7 @@ evidence, movement = view.evidence, view.movement
 catalog = evidence.catalog
 ns = catalog.north_star
 
+nav.tab_title(ns.label, "North Star")
 st.title(f"North Star: {md_escape(ns.label)}", anchor=False)
 about = md_escape(ns.description or "The value customers get.")
 st.caption(
@@ -25,6 +28,8 @@ st.caption(
     f"trustworthy experiments in {md_escape(ctx.name)} ({view.experiments} experiments in all)."
 )
 st.markdown(f"**Health.** {md_escape(view.health)}")
+with st.popover("What the counts mean", icon=":material/help:"):
+    st.markdown(glossary.section_text())
 
 choices = [m.id for m in catalog.ordered() if m.id != ns.id]
 requested = url.choice("node", choices, "a metric under the North Star", "choose one below")
@@ -55,22 +60,24 @@ with drawing:
     st.caption(
         "Arrows point to the metric an input should drive. Solid green: predictive (experiments "
         "that move it move its parent); thin grey: weak; dashed: vanity (it moves, the parent "
-        "does not follow) or too few experiments to tell. r is the correlation of true effects "
-        "with measurement noise removed, with its 95% interval."
+        "does not follow) or too few experiments to tell; dotted blue: a guardrail, labelled by "
+        "whether its harm shows in the North Star (tracks the North Star, loosely tied, "
+        "independent). r is the correlation of true effects with measurement noise removed, "
+        "with its 95% interval."
     )
 
 if node is not None:
     row = evidence.edge(node)
     child = catalog.metrics[node]
     parent = catalog.metrics[child.parent or ns.id]
-    st.subheader(f"{md_escape(child.label)} against {md_escape(parent.label)}", anchor=False)
+    st.subheader(f"{md_escape(child.label)} → {md_escape(parent.label)}", anchor=False)
     if row is None:
         st.info(
             f"No trustworthy comparison measured both {md_escape(child.label)} and "
             f"{md_escape(parent.label)} yet."
         )
     else:
-        st.markdown(md_escape(edge_reason(row, catalog)))
+        st.markdown(md_escape(edge_reason(row)))
         st.altair_chart(
             edge_scatter(evidence.comparisons, row, child.label, parent.label),
             width="stretch",
@@ -86,13 +93,23 @@ st.dataframe(
     scoreboard_table(view.scoreboard),
     hide_index=True,
     width="stretch",
+    column_config={
+        "Experiments": st.column_config.TextColumn(help=glossary.help_text("experiment")),
+        "Won": st.column_config.TextColumn(help=glossary.help_text("won")),
+        "Vanity only": st.column_config.TextColumn(help=glossary.help_text("vanity only")),
+        "Concluded with a result": st.column_config.TextColumn(
+            help=glossary.help_text("concluded with a result")
+        ),
+        "Per win (median)": st.column_config.TextColumn(help=glossary.help_text("impact")),
+        "Wins compounded": st.column_config.TextColumn(help=glossary.help_text("impact")),
+    },
     alt="Per team: experiments run and what they did to the North Star",
 )
 st.caption(
-    "Per owner in experiments.toml. Moved the North Star: experiments with a North Star win. "
-    "Vanity only: experiments whose metrics moved while the North Star did not. Shrunk impact: "
-    "the wins' North Star lifts added up after the winner's-curse correction. Learning rate: "
-    "experiments that ended decisive (a win, a loss, a guardrail breach or a well-powered flat)."
+    "Per owner in experiments.toml, experiments counted under every word one of their "
+    "comparisons fits (an experiment can be both won and vanity only). Impact: the North Star "
+    "lifts of the team's wins after the winner's-curse correction, the median per win and "
+    f"compounded with its 95% interval, never added up. {ASSUMPTIONS}"
 )
 with st.expander("Every edge's evidence", icon=":material/account_tree:"):
     st.dataframe(edges_table(evidence), hide_index=True, width="stretch")

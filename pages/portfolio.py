@@ -6,18 +6,21 @@ import streamlit as st
 
 from nsexp.analysis.intervals import interval_name
 from nsexp.analysis.verdict import VERDICT_LABELS, VERDICTS
+from nsexp.report import glossary
 from nsexp.report.charts import HEX, VERDICT_COLORS
 from nsexp.report.portfolio import (
     STATUS_CHOICES,
     filter_portfolio,
     portfolio_counts,
     readout_url,
+    tiles_note,
     vanity_sentence,
 )
 from nsexp.report.text import md_escape
-from pages.ui import frame, loaders, nav, url, widgets
+from pages.ui import columns, frame, loaders, nav, url, widgets
 
 ROWS_SHOWN = 20
+TILE_WIDTH = 180
 STATUS_LABELS = {"running": "Running", "concluded": "Concluded", "all": "All"}
 
 ctx, settings = frame.current().data, frame.current().settings
@@ -43,21 +46,37 @@ picked = st.segmented_control(
 status = picked or "running"  # required: None only before its first draw
 in_view = filter_portfolio(table, [], None, "", status)
 counts = portfolio_counts(in_view)
+# tiles of one width: four in a row from 1280 px, two by two at 1024 (never three and one)
 with st.container(horizontal=True):
-    st.metric("Experiments", counts["experiments"], border=True)
-    st.metric("North Star wins", counts["north_star_win"], border=True)
     st.metric(
-        "Vanity-only wins",
+        "Experiments",
+        counts["experiments"],
+        border=True,
+        width=TILE_WIDTH,
+        help=glossary.help_text("experiment"),
+    )
+    st.metric(
+        "Won the North Star",
+        counts["north_star_win"],
+        border=True,
+        width=TILE_WIDTH,
+        help=glossary.help_text("won"),
+    )
+    st.metric(
+        "Vanity only",
         counts["vanity_only"],
         border=True,
-        help="A vanity or leading metric improved significantly, the North Star did not.",
+        width=TILE_WIDTH,
+        help=glossary.help_text("vanity only"),
     )
     st.metric(
         "Need attention",
         counts["attention"],
         border=True,
-        help="Invalid data, a North Star loss or a guardrail breach.",
+        width=TILE_WIDTH,
+        help=glossary.help_text("needs attention"),
     )
+st.caption(md_escape(tiles_note(in_view)))
 st.subheader(vanity_sentence(in_view, status), anchor=False)
 
 owners = sorted(o for o in in_view["owner"].unique() if o)
@@ -103,38 +122,54 @@ if shown.height == 0:
     st.info("No experiment matches these filters.", icon=":material/filter_alt_off:")
 else:
     colors = {VERDICT_LABELS[v]: HEX[VERDICT_COLORS[v]] for v in VERDICTS}
+    # The key columns (experiment, verdict, North Star lift) come first and fit the main column
+    # of a 1024 px window, the experiment pinned; owner, treatment and days scroll beside them.
+    # Each column is as wide as its longest cell: no interval cut mid-number, no owner truncated.
+    ns_help = (
+        f"{north_star}: treatment ÷ control − 1 with the interval that decides it, "
+        f"its {interval_name(settings)}."
+    )
+    badge = 16 + columns.fit(colors, "Verdict")  # the pill's own padding
+    lift = columns.fit(shown["north_star"], "North Star lift")
     event = st.dataframe(
         shown,
         hide_index=True,
         key="portfolio_table",
         on_select="rerun",
-        selection_mode="single-row",
+        # a click on any cell opens its row's readout: no checkbox column that reads as
+        # "pick several"
+        selection_mode="single-cell",
         width="stretch",
-        # one row per treatment; widths so every column reads whole in the ~820 px main column
-        # of a 1280 px window (a selected row opens its readout; the links stay in the data)
-        column_order=["name", "variant", "badge", "north_star", "owner", "days"],
+        # one row per treatment, key columns first (a clicked cell opens its row's readout;
+        # the links stay in the data)
+        column_order=["name", "badge", "north_star", "owner", "variant", "days"],
         height=min(shown.height, ROWS_SHOWN) * 35 + 38,
         column_config={
-            "name": st.column_config.TextColumn("Experiment", width=190),
+            "name": st.column_config.TextColumn(
+                "Experiment",
+                width=columns.fit(
+                    shown["name"], "Experiment", cap=columns.KEY_BUDGET_1024 - badge - lift
+                ),
+                pinned=True,
+            ),
             "variant": st.column_config.TextColumn(
-                "Treatment", width=100, help="The arm judged against the control."
+                "Treatment",
+                width=columns.fit(shown["variant"], "Treatment"),
+                help="The arm judged against the control.",
             ),
             "badge": st.column_config.MultiselectColumn(
                 "Verdict",
                 options=list(colors),
                 color=list(colors.values()),
-                width=130,
+                width=badge,
                 help="The verdict of this treatment against the control.",
             ),
-            "north_star": st.column_config.TextColumn(
-                "North Star lift",
-                help=f"{north_star}: treatment ÷ control − 1 with the interval that decides it, "
-                f"its {interval_name(settings)}.",
-                width=160,
+            "north_star": st.column_config.TextColumn("North Star lift", help=ns_help, width=lift),
+            "owner": st.column_config.TextColumn(
+                "Owner", width=columns.fit(shown["owner"], "Owner")
             ),
-            "owner": st.column_config.TextColumn("Owner", width=150),
             "days": st.column_config.TextColumn(
-                "Days", help="Days between the first and last exposure; — when undated.", width=45
+                "Days", help="Days between the first and last exposure; — when undated.", width=50
             ),
             "readout": st.column_config.LinkColumn(
                 "Readout", display_text="Open", width=60, help="Opens in a new tab."
@@ -144,11 +179,11 @@ else:
     )
     st.caption(
         f"{shown.height} comparisons (a treatment against its control) of "
-        f"{shown['experiment'].n_unique()} experiments. Select a row to open its readout; the "
+        f"{shown['experiment'].n_unique()} experiments. Click a row to open its readout; the "
         "most serious verdicts come first."
     )
-    if event.selection.rows:
-        row = shown.row(event.selection.rows[0], named=True)
+    if event.selection.cells:
+        row = shown.row(event.selection.cells[0][0], named=True)
         query = url.view_query(
             ctx.workspace, settings, experiment=row["experiment"], variant=row["variant"]
         )

@@ -15,6 +15,7 @@ from nsexp.analysis.settings import DEFAULT, Settings
 from nsexp.errors import InputError
 from nsexp.report.csv import readout_csv
 from nsexp.report.markdown import experiment_markdown
+from nsexp.report.notes import threshold_note
 from nsexp.report.text import md_code, md_escape
 from nsexp.stats.multiplicity import CORRECTION_NAMES
 from nsexp.store import pins
@@ -137,6 +138,7 @@ def pinned(ctx: DataContext, settings: Settings, pin_id: str) -> None:
     st.query_params.from_dict(query)
     variant = pin.variant if pin.variant in {t.variant for t in e.treatments} else None
     t = e.treatment(variant) if variant else e.treatments[0]
+    nav.tab_title(e.name, "pinned readout")
     experiment.header(e)
     experiment.verdict_cards(e, t.variant)
     experiment.details(e, t)
@@ -256,9 +258,13 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
         or treatments[0]  # required: None only before its first draw
     )
     t = e.treatment(variant)
+    nav.tab_title(e.name, "readout")
     with top:
         experiment.header(e)
     experiment.verdict_cards(e, variant)
+    default = threshold_note(loaders.dataset(ctx).catalog.north_star)
+    if default:
+        st.caption(md_escape(default))
     experiment.details(e, t)
     checks.segment_section(ctx, settings, experiment_id, variant, names[experiment_id])
     resampled = checks.bootstrap_section(ctx, settings, experiment_id, variant, boot)

@@ -1,9 +1,10 @@
 """The app served for browser tests: `streamlit run app.py` over a data directory, until the block
-ends (test_browser.py and test_browser_signin.py share it)."""
+ends (the test_browser*.py modules share it), and the Chromium helpers they share."""
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -12,11 +13,55 @@ import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from helpers import REPO
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
 START_TIMEOUT_S = 60
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+RENDER_TIMEOUT_MS = 60_000
+
+
+def require_chromium() -> None:
+    """Fail under CI, skip elsewhere, when the browser is missing."""
+    if CHROMIUM.exists():
+        return
+    reason = f"{CHROMIUM} is missing: install Debian's chromium package (`make browser`)"
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def settle(page: Page) -> None:
+    """Wait until the app is connected, the script has finished and nothing is loading."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]')
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+    page.wait_for_function('!document.querySelector("[data-testid=stSkeleton]")')
+
+
+def choose(page: Page, key: str, option: str) -> None:
+    """Pick an option of the selectbox with this widget key. Scrolled into view first: a
+    selectbox's menu closes when the page scrolls, and a click at the viewport's edge scrolls."""
+    box = page.locator(f".st-key-{key}").get_by_role("combobox").first
+    box.scroll_into_view_if_needed()
+    box.click()
+    page.locator('[role="option"]').filter(
+        has_text=re.compile(f"^{re.escape(option)}$")
+    ).first.click()
+    settle(page)
 
 
 def free_port() -> int:

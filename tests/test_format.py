@@ -31,7 +31,13 @@ def test_each_kind_of_number_reads_one_way() -> None:
     assert fmt.figure(0.5234, "mean", "proportion") == "52.34%"
     assert fmt.figure(7.021, "mean", "mean") == "7.02"
     assert fmt.figure(0.012, "difference", "proportion") == "+1.20 pp"
-    assert fmt.figure(-0.5, "difference", "mean") == "−0.5"
+    assert fmt.figure(-0.5, "difference", "mean") == "−0.500"
+    assert fmt.figure(1.8, "difference", "mean") == "+1.80"  # trailing zeros kept
+    assert fmt.figure(0.0001, "difference", "mean", scale=2.0) == "0.00"  # no sign on a zero
+    # one row, one number of decimals: its values to three significant digits of the largest
+    assert [fmt.figure(x, "mean", "mean", scale=6.2) for x in (6.2, 6.19)] == ["6.20", "6.19"]
+    assert [fmt.figure(x, "mean", "mean", scale=1.42) for x in (0.6528, 1.42)] == ["0.65", "1.42"]
+    assert fmt.figure(12345.6, "mean", "mean") == "12,346"
     assert fmt.figure(0.01, "threshold") == "±1%"
     assert fmt.figure(0.123456, "number") == "0.123"
     assert (fmt.figure(True, "flag"), fmt.figure(False, "flag")) == ("yes", "no")
@@ -46,3 +52,4 @@ def test_an_interval_reads_as_its_kind() -> None:
     assert fmt.interval(0.052, 0.11, "lift") == "[+5.2%, +11.0%]"
     assert fmt.interval(0.0003, 0.11, "lift") == "[+0.03%, +11.0%]"  # the bound keeps its sign
     assert fmt.interval(-0.01, 0.02, "difference", "proportion") == "[−1.00 pp, +2.00 pp]"
+    assert fmt.interval(-0.0136, 0.12, "difference", "mean") == "[−0.014, +0.120]"  # one scale

@@ -106,6 +106,23 @@ class Edge:
     intercept: float | None = None
     true_sd: float | None = None
     parent_true_sd: float | None = None
+    name: str = ""  # 'Minutes per session → Lessons completed': child → parent, by their labels
+    label_words: str = ""  # the label as every surface shows it (a guardrail's in its terms)
+
+    @property
+    def title(self) -> str:
+        """The edge's name as every surface shows it (its ids where it was not named)."""
+        return self.name or f"{self.child} → {self.parent}"
+
+    @property
+    def words(self) -> str:
+        """The label as every surface shows it ('too few' where it was not named)."""
+        return self.label_words or self.label.replace("_", " ")
+
+    @property
+    def heading(self) -> str:
+        """'Minutes per session → Lessons completed: vanity': the edge and its label."""
+        return f"{self.title}: {self.words}"
 
 
 class Learned(NamedTuple):
@@ -165,8 +182,8 @@ def risk_sentence(r: FalsePositiveRisk) -> str:
     share = f"about 1 in {odds}" if odds and odds > 1 else fmt.pct(r.risk, 0, signed=False)
     return (
         f"False-positive risk {fmt.pct(r.risk, 0, signed=False)} (Kohavi, Deng & Vermeer "
-        f"2022), a model estimate from this portfolio's history: {r.n_wins} of {r.n_history} "
-        "comparisons in other experiments were North Star wins, which the model (wins = "
+        f"2022), a model estimate from this portfolio's history: the North Star got better in "
+        f"{r.n_wins} of {r.n_history} comparisons in other experiments, which the model (better = "
         "α/2 × the share of ideas with no effect + power × the rest, at their typical power) "
         f"reads as about {fmt.pct(r.prior_null, 0, signed=False)} of ideas changing nothing; "
         f"at one-sided α/2 = {r.alpha_one_sided:g} and this test's "

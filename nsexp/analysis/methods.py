@@ -54,12 +54,16 @@ def methods(settings: Settings) -> list[str]:
 
 def _intervals(s: Settings) -> str:
     """α, and what each interval of the readout is under these settings (the footer line)."""
-    decides = "rel_cred_*" if s.engine == "bayesian" else "rel_ci_adj_*, abs_ci_adj_*"
+    decides = (
+        "rel_cred_low/high"
+        if s.engine == "bayesian"
+        else "rel_ci_adj_low/high, abs_ci_adj_low/high"
+    )
     return (
         f"Significance level α = {s.alpha:g}. The interval that decides each metric ({decides}) "
-        f"is its {interval_name(s)}; the interval of each test alone (rel_ci_*, abs_ci_*) its "
-        f"{interval_name(s, 'plain')}; the flat test's (equivalence_ci_*) its "
-        f"{interval_name(s, 'flat')}."
+        f"is its {interval_name(s)}; the interval of each test alone (rel_ci_low/high, "
+        f"abs_ci_low/high) its {interval_name(s, 'plain')}; the flat test's "
+        f"(equivalence_ci_low/high) its {interval_name(s, 'flat')}."
     )
 
 
@@ -116,8 +120,8 @@ def _depth(s: Settings) -> list[str]:
         else "CUPED off: no covariate adjustment.",
         f"Power: mde is the relative effect detectable with 80% power at α = {s.alpha:g} at "
         "today's sample; days_needed extrapolates the daily traffic of dated data.",
-        "Adjusted intervals (rel_ci_adj_*, abs_ci_adj_*) use per-test levels α·p/p_adjusted, so "
-        "they exclude zero exactly when p_adjusted < α.",
+        "Adjusted intervals (rel_ci_adj_low/high, abs_ci_adj_low/high) use per-test levels "
+        "α·p/p_adjusted, so they exclude zero exactly when p_adjusted < α.",
         "Guardrails with a non_inferiority_margin: safe when a one-sided test at α on the log "
         "ratio treatment ÷ control shows them no worse than the margin (Schultzberg et al. "
         "2024), breached when significantly worse, else unproven; guardrail_power is that "

@@ -66,14 +66,6 @@ class Reason:
     metrics: tuple[str, ...] = ()
 
 
-LABEL_PHRASES: dict[str, str] = {
-    "predictive": "by the record a predictive indicator",
-    "weak": "by the record only a weak indicator",
-    "vanity": "by the record it behaves as a vanity metric",
-    "too_few": "too few experiments yet to judge it",
-}
-
-
 class MetricHistory(NamedTuple):
     """A metric's record in past experiments: its edge to the North Star (label, corrected
     correlation, comparisons) and which comparisons (experiment, variant) moved it and where
@@ -213,18 +205,21 @@ def history_reason(m: MetricResult, history: MetricHistory) -> str:
 
 
 def _label_text(history: MetricHistory) -> str:
-    """'label predictive (corrected correlation +0.81 [+0.62, +0.91] over 44 comparisons)'."""
+    """'on record, Day-7 retention → Lessons completed: predictive (corrected correlation +0.81
+    [+0.62, +0.91] over 44 comparisons)': the edge and its label as every surface names them."""
     edge = history.edge
-    phrase = LABEL_PHRASES.get(edge.label, edge.label)
     if edge.label == "too_few" or edge.corrected_correlation is None:
-        return f"{phrase} ({edge.n_comparisons} comparisons on record)"
+        return f"on record, {edge.heading} ({edge.n_comparisons} comparisons on record)"
     r = f"{edge.corrected_correlation:+.2f}".replace("-", fmt.MINUS)
     band = ""
     if edge.correlation_ci_low is not None and edge.correlation_ci_high is not None:
         low = f"{edge.correlation_ci_low:+.2f}".replace("-", fmt.MINUS)
         high = f"{edge.correlation_ci_high:+.2f}".replace("-", fmt.MINUS)
         band = f" [{low}, {high}]"
-    return f"{phrase} (corrected correlation {r}{band} over {edge.n_comparisons} comparisons)"
+    return (
+        f"on record, {edge.heading} (corrected correlation {r}{band} over "
+        f"{edge.n_comparisons} comparisons)"
+    )
 
 
 def explain(

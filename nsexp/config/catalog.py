@@ -65,6 +65,7 @@ class Metric:
     denominator: str | None = None
     direction: Direction = "increase"
     practical_threshold: float = DEFAULT_THRESHOLD
+    threshold_set: bool = False  # False: practical_threshold is the default nobody chose
     description: str = ""
     covariate: str | None = None
     cap_quantile: float | None = None
@@ -254,6 +255,7 @@ def _parse_metric(mid: str, spec: object, source: str) -> Metric:
         denominator=spec.get("denominator"),
         direction=direction,
         practical_threshold=float(threshold),
+        threshold_set="practical_threshold" in spec,
         description=spec.get("description", ""),
         covariate=spec.get("covariate"),
         cap_quantile=spec.get("cap_quantile"),

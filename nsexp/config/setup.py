@@ -26,6 +26,7 @@ class MetricChoice:
     type: str
     direction: str = "increase"
     label: str = ""
+    practical_threshold: float | None = None  # relative; None: the catalog's default
 
     @property
     def id(self) -> str:
@@ -50,6 +51,29 @@ class Setup:
     def chosen(self) -> list[MetricChoice]:
         """The metric columns that are read (not skipped)."""
         return [m for m in self.metrics if m.role != SKIP]
+
+
+def missing_step(setup: Setup) -> str | None:
+    """What the set-up still waits for before it can be saved (a hint, not an error), or None:
+    today only the North Star, which no column has until someone chooses it."""
+    if not any(m.role == "north_star" for m in setup.chosen()):
+        return (
+            "Give one column the role North Star: the value customers get, which every "
+            "verdict is about."
+        )
+    return None
+
+
+def type_problem(choice: MetricChoice, zero_one: bool, largest: float | None) -> str | None:
+    """Why a metric column cannot be read as the type chosen for it, in the set-up's words
+    (None when it can): a proportion counts units with a 1, so its values are 0 and 1."""
+    if choice.role == SKIP or choice.type != "proportion" or zero_one:
+        return None
+    top = f" (up to {largest:g})" if largest is not None else ""
+    return (
+        f"{choice.column} has values other than 0 and 1{top}, so it is not a proportion: "
+        "choose mean as its type."
+    )
 
 
 def check_setup(setup: Setup) -> None:
@@ -83,6 +107,13 @@ def _check_choice(m: MetricChoice, setup: Setup) -> None:
             file="metrics.toml",
             fix=f"roles: {', '.join(ROLES)}; types: proportion, mean; directions: increase, "
             "decrease",
+        )
+    if m.practical_threshold is not None and not 0 < m.practical_threshold < 1:
+        raise InputError(
+            f"metric column {m.column!r}: a practical threshold of "
+            f"{m.practical_threshold:.2%} is not a relative effect",
+            file="metrics.toml",
+            fix="give a lift between 0% and 100%, e.g. 1%",
         )
     if m.type == "ratio":
         raise InputError(
@@ -121,6 +152,7 @@ def catalog_toml(setup: Setup) -> str:
                     "type": m.type,
                     "column": m.column,
                     "direction": m.direction,
+                    "practical_threshold": m.practical_threshold,
                 },
             )
         )

@@ -41,10 +41,13 @@ class ColumnProfile:
     examples: tuple[str, ...]
     guess: Guess
     metric_type: Literal["proportion", "mean"] | None = None
+    zero_one: bool = False  # every value is 0 or 1 (or true/false): it can be a proportion
+    largest: float | None = None  # the largest value of a numeric column
 
 
-def read_sample(name: str, data: bytes, rows: int = SAMPLE_ROWS) -> pl.DataFrame:
-    """The first `rows` rows of an uploaded CSV or Parquet file; InputError if unreadable."""
+def read_sample(name: str, data: bytes, rows: int | None = SAMPLE_ROWS) -> pl.DataFrame:
+    """The first `rows` rows of an uploaded CSV or Parquet file (every row when None; an upload
+    is at most 50 MB); InputError if unreadable."""
     if not data:
         raise InputError("the file is empty", file=name, fix="export the data again")
     try:
@@ -67,7 +70,11 @@ def profile(sample: pl.DataFrame) -> list[ColumnProfile]:
         col = sample[name]
         distinct = col.n_unique()
         examples = tuple(str(v) for v in col.drop_nulls().unique(maintain_order=True).head(3))
-        guess, kind = _guess(name, dtype, col, distinct, sample.height, name == variant)
+        numeric = dtype.is_numeric() or dtype == pl.Boolean
+        values = col.drop_nulls().cast(pl.Float64) if numeric else None
+        zero_one = values is not None and bool(values.is_in([0.0, 1.0]).all())
+        largest = values.max() if values is not None and values.len() else None
+        guess, kind = _guess(name, dtype, distinct, sample.height, name == variant, zero_one)
         out.append(
             ColumnProfile(
                 name=name,
@@ -77,6 +84,8 @@ def profile(sample: pl.DataFrame) -> list[ColumnProfile]:
                 examples=examples,
                 guess=guess,
                 metric_type=kind,
+                zero_one=zero_one,
+                largest=float(largest) if isinstance(largest, int | float) else None,
             )
         )
     return out
@@ -95,7 +104,7 @@ def _variant_column(sample: pl.DataFrame) -> str | None:
 
 
 def _guess(
-    name: str, dtype: pl.DataType, col: pl.Series, distinct: int, rows: int, is_variant: bool
+    name: str, dtype: pl.DataType, distinct: int, rows: int, is_variant: bool, zero_one: bool
 ) -> tuple[Guess, Literal["proportion", "mean"] | None]:
     """What one column probably is, and a metric's probable type."""
     if is_variant:
@@ -108,8 +117,6 @@ def _guess(
     if dtype == pl.Boolean:
         return "metric", "proportion"
     if dtype.is_numeric():
-        values = set(col.drop_nulls().unique().head(3).to_list())
-        zero_one = distinct <= 2 and values <= {0, 1}
         return "metric", "proportion" if zero_one else "mean"
     if dtype == pl.String and 2 <= distinct <= 12:
         return "segment", None

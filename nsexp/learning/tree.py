@@ -47,6 +47,20 @@ LABEL_MEANINGS: dict[str, str] = {
     "vanity": "it moves often, and what it should drive does not follow",
     "too_few": "not enough experiments to judge",
 }
+# A guardrail is not meant to drive the North Star: its edge's label in guardrail terms.
+GUARDRAIL_WORDS: dict[str, str] = {
+    "predictive": "tracks the North Star",
+    "weak": "loosely tied",
+    "vanity": "independent",
+    "too_few": "too few",
+}
+GUARDRAIL_MEANINGS: dict[str, str] = {
+    "tracks the North Star": "a guardrail whose harm shows in the North Star too",
+    "loosely tied": "a guardrail that goes with the North Star only loosely, or the record "
+    "cannot tell yet",
+    "independent": "a guardrail that moves often while the North Star does not follow: its "
+    "harm does not show in the North Star, so it is watched on its own",
+}
 PREDICTIVE_CORRELATION = 0.5
 VANITY_MIN_MOVED = 3
 VANITY_MAX_FOLLOWED = 0.5
@@ -292,12 +306,33 @@ def _with_labels(table: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def label_words(label: str, role: str) -> str:
+    """How an edge's label reads on every surface: 'too few' for too_few, and a guardrail's
+    in guardrail terms (GUARDRAIL_WORDS), never 'vanity'."""
+    return GUARDRAIL_WORDS[label] if role == "guardrail" else label.replace("_", " ")
+
+
+def label_meaning(edge: Edge) -> str:
+    """What the edge's label means, in the terms its `label_words` use."""
+    return GUARDRAIL_MEANINGS.get(edge.words) or LABEL_MEANINGS[edge.label]
+
+
+def named(edge: Edge, catalog: Catalog) -> Edge:
+    """The edge with its `name` (child → parent, by label) and `label_words` filled in."""
+    child, parent = catalog.metrics[edge.child], catalog.metrics.get(edge.parent)
+    return replace(
+        edge,
+        name=f"{child.label} → {parent.label if parent else edge.parent}",
+        label_words=label_words(edge.label, child.role),
+    )
+
+
 def tree_evidence(readout: Judgement, *, resampling: Resampling = RESAMPLING) -> TreeEvidence:
-    """Every edge of the readout's catalog with its evidence over the valid comparisons, in the
-    catalog's edge order."""
+    """Every edge of the readout's catalog with its evidence over the valid comparisons, named
+    (`named`), in the catalog's edge order."""
     edges = tree_edges(readout.catalog)
     frame = edge_comparisons(readout, edges)
     order = {(c, p): i for i, (c, p, _) in enumerate(edges)}
-    records = edge_quality(frame, resampling=resampling)
+    records = [named(e, readout.catalog) for e in edge_quality(frame, resampling=resampling)]
     records.sort(key=lambda e: order[(e.child, e.parent)])
     return TreeEvidence(catalog=readout.catalog, edges=tuple(records), comparisons=frame)

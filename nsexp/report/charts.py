@@ -63,14 +63,39 @@ TREATMENT_STEP = 14  # a forest-plot row grows by this much per further treatmen
 SHAPES = ["circle", "diamond", "square", "triangle-up", "cross", "triangle-down"]
 
 
-def percent_format(values: Sequence[float | None], ticks: int = 6) -> str:
-    """A d3 percent format with enough decimals that ~`ticks` axis ticks over these values read
-    as distinct numbers ('+.0%' for a wide range, '+.2~%' for a narrow one)."""
-    shown = [v for v in values if v is not None and math.isfinite(v)]
-    span = (max(shown) - min(shown)) if len(shown) > 1 else 0.0
-    step = span * 100 / ticks
-    digits = 0 if step <= 0 or step >= 1 else min(3, math.ceil(-math.log10(step)))
-    return f"+.{digits}~%" if digits else "+.0%"
+def percent_ticks(values: Sequence[float | None], count: int = 5) -> tuple[list[float], int]:
+    """Ticks at a round step (1, 2 or 5 × 10ⁿ) over these values and zero, about `count`
+    of them, and the decimals of a percentage that step needs, so no two ticks read the same
+    ('−7% −7% −6%') and every tick shows the same decimals."""
+    shown = [v for v in values if v is not None and math.isfinite(v)] + [0.0]
+    low, high = min(shown), max(shown)
+    if high == low:  # nothing but zero: a band of ±1% around it
+        low, high = low - 0.01, high + 0.01
+    span = high - low
+    magnitude = 10 ** math.floor(math.log10(span / count))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude * count >= span)
+    first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
+    ticks = [round(i * step, 12) for i in range(first, last + 1)]
+    digits = max(0, -math.floor(math.log10(step * 100) + 1e-9))
+    quarter = round(step * 100 / 10**-digits, 6) % 1 != 0  # 2.5 × 10ⁿ: one decimal more
+    return ticks, digits + quarter
+
+
+def percent_scale(values: Sequence[float | None]) -> dict[str, Any]:
+    """The axis and scale of a percentage channel over these values (spread into alt.X or
+    alt.Y): round ticks from the data's range, every one drawn and read to the same decimals
+    ('0%' at zero), the domain from the first tick to the last."""
+    ticks, digits = percent_ticks(values)
+    return {
+        # tickCount: Vega thins explicit values down to a smaller tick count (the theme sets
+        # one); zero reads '0%', not '+0%'
+        "axis": alt.Axis(
+            values=ticks,
+            tickCount=len(ticks),
+            labelExpr=f"datum.value === 0 ? '0%' : format(datum.value, '+.{digits}%')",
+        ),
+        "scale": alt.Scale(domain=[ticks[0], ticks[-1]], nice=False, zero=False),
+    }
 
 
 def chart_height(rows: int, step: int = ROW_STEP) -> int:
@@ -122,8 +147,8 @@ def forest_plot(metrics: Sequence[MetricResult], settings: Settings) -> Chart:
     )
     lift = "Lift (posterior mean)" if bayesian else "Lift (treatment ÷ control − 1)"
     x_title = f"{lift}, {interval_name(settings)}"
-    ends = data.select("ci_low", "ci_high", "rel_effect").to_numpy().ravel().tolist()
-    x = alt.X("rel_effect:Q", title=x_title, axis=alt.Axis(format=percent_format(ends)))
+    ends = data.select("ci_low", "ci_high", "band_low", "band_high").to_numpy().ravel().tolist()
+    x = alt.X("rel_effect:Q", title=x_title, **percent_scale(ends))
     tooltip = [
         *([alt.Tooltip("variant:N", title="Treatment")] if len(variants) > 1 else []),
         alt.Tooltip("label:N", title="Metric"),
@@ -225,7 +250,7 @@ def timeline_chart(timeline: pl.DataFrame, threshold: float, settings: Settings)
         ),
         (pl.col("n_control") + pl.col("n_treatment")).alias("units"),
     )
-    fmt_axis = percent_format(data.select("rel_ci_low", "rel_ci_high").to_numpy().ravel().tolist())
+    ends = [threshold, -threshold, *data.select("rel_ci_low", "rel_ci_high").to_numpy().ravel()]
     x = alt.X("date:T", title="Exposure date (cumulative)", axis=alt.Axis(format="%b %d"))
     y_title = f"Lift, {interval_name(settings, 'plain')}"
     tooltip = [
@@ -235,7 +260,7 @@ def timeline_chart(timeline: pl.DataFrame, threshold: float, settings: Settings)
     ]
     base = alt.Chart(data).encode(x=x)
     band = base.mark_area(opacity=0.22, color=HEX["blue"]).encode(
-        y=alt.Y("rel_ci_low:Q", title=y_title, axis=alt.Axis(format=fmt_axis)), y2="rel_ci_high:Q"
+        y=alt.Y("rel_ci_low:Q", title=y_title, **percent_scale(ends)), y2="rel_ci_high:Q"
     )
     line = base.mark_line(point=True, color=HEX["blue"]).encode(y="rel_effect:Q", tooltip=tooltip)
     refs = pl.DataFrame(
@@ -259,7 +284,7 @@ def timeline_chart(timeline: pl.DataFrame, threshold: float, settings: Settings)
 
 def segment_chart(frame: pl.DataFrame, threshold: float) -> Chart:
     """The North Star's lift with its adjusted interval in each segment (nsexp.report.segments
-    segment_frame), zero and the ±practical_threshold marked."""
+    segment_frame), zero and the ±practical_threshold marked, a row of height per segment."""
     data = frame.drop_nulls("rel_effect")
     figures = list(data.select("rel_effect", "ci_low", "ci_high").iter_rows())
     data = data.with_columns(
@@ -278,8 +303,8 @@ def segment_chart(frame: pl.DataFrame, threshold: float) -> Chart:
         x=alt.X(
             "ci_low:Q",
             title="North Star lift with its adjusted interval",
-            axis=alt.Axis(
-                format=percent_format(data.select("ci_low", "ci_high").to_numpy().ravel().tolist())
+            **percent_scale(
+                [threshold, -threshold, *data.select("ci_low", "ci_high").to_numpy().ravel()]
             ),
         ),
         x2="ci_high:Q",
@@ -299,4 +324,6 @@ def segment_chart(frame: pl.DataFrame, threshold: float) -> Chart:
             ),
         )
     )
-    return alt.layer(rules, ci, point)
+    # a row per segment at the forest plot's step, axis included (the app fits the chart to
+    # this height: Vega-Lite's default squashed two segments to ~60 px)
+    return alt.layer(rules, ci, point).properties(height=chart_height(max(data.height, 2)))

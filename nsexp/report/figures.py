@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from math import isfinite
 
 import polars as pl
 
@@ -32,9 +33,20 @@ class Column:
 
 
 def figure_column(name: str) -> Column:
-    """The column of one figure of the result model: its declared label, read as its kind."""
+    """The column of one figure of the result model: its declared label, read as its kind (a
+    metric's own values to the decimals of the larger arm's, so its row reads one way)."""
     figure = FIGURES[name]
+    if figure.kind == "mean":
+        return Column(
+            figure.label, lambda m: fmt.figure(getattr(m, name), "mean", m.type, arm_scale(m))
+        )
     return Column(figure.label, lambda m: fmt.figure(getattr(m, name), figure.kind, m.type))
+
+
+def arm_scale(m: MetricResult) -> float | None:
+    """The larger of the two arms' values in size (None: neither shown)."""
+    means = [abs(x) for x in (m.control_mean, m.treatment_mean) if x is not None and isfinite(x)]
+    return max(means, default=None)
 
 
 # Which interval each interval figure is (nsexp.analysis.intervals), by its low end; the
@@ -143,15 +155,16 @@ def every_treatment(treatments: Sequence[TreatmentReadout], first: str) -> tuple
 
 
 def compact_columns(settings: Settings) -> list[str]:
-    """The headers of metric_table shown by default, narrow enough for a laptop screen: the
-    lift with the interval that decides (adjusted, or credible), the result and the guardrail.
+    """The headers of metric_table shown by default, key columns first so they show in a
+    1024 px window: the metric, its lift with the interval that decides (adjusted, or credible),
+    the adjusted p (or chance to beat control) and the result; then role, means and guardrail.
     Difference, unadjusted figures, what is detectable today, units and notes are in
     all columns."""
     bayesian = settings.engine == "bayesian"
-    decide = ("chance_to_win", "rel_cred_low") if bayesian else ("rel_ci_adj_low", "p_adjusted")
-    keys = ("name", "role", "control_mean", "treatment_mean", "decision_effect", *decide)
+    decide = ("rel_cred_low", "chance_to_win") if bayesian else ("rel_ci_adj_low", "p_adjusted")
+    keys = ("name", "decision_effect", *decide, "outcome", "role", "control_mean")
     every = columns(settings)
-    return [every[k].header for k in (*keys, "outcome", "guardrail_status")]
+    return [every[k].header for k in (*keys, "treatment_mean", "guardrail_status")]
 
 
 def timeline_rows(points: Sequence[TimelinePoint]) -> pl.DataFrame:

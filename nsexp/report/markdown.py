@@ -13,6 +13,7 @@ from nsexp.analysis.settings import Settings
 from nsexp.analysis.verdict import VERDICT_LABELS
 from nsexp.report.figures import Column, columns
 from nsexp.report.notes import readout_notes
+from nsexp.report.portfolio import portfolio_table, vanity_sentence
 from nsexp.report.text import aligned, markdown_table, md_code, md_escape
 
 
@@ -45,13 +46,8 @@ def metric_rows(metrics: Sequence[MetricResult], settings: Settings) -> list[lis
 
 
 def vanity_count(readout: Readout) -> str:
-    """How many experiments moved only vanity metrics, e.g. '3 of 11 experiments moved ...'."""
-    total = len(readout.experiments)
-    vanity = sum(
-        any(t.verdict == "vanity_only" for t in e.treatments) for e in readout.experiments.values()
-    )
-    noun = "experiment" if total == 1 else "experiments"
-    return f"{vanity} of {total} {noun} moved only vanity metrics."
+    """How many experiments are vanity only, in the Portfolio's words (one definition)."""
+    return vanity_sentence(portfolio_table(readout))
 
 
 def to_markdown(readout: Readout) -> str:
@@ -109,22 +105,24 @@ def _facts(e: ExperimentReadout, markdown: bool = False) -> str:
 
 
 def _experiment_lines(e: ExperimentReadout) -> list[str]:
-    """One experiment in Markdown; every piece of user text escaped, so a pasted document
-    shows names as names and can carry no link, image or formula from the data."""
+    """One experiment in Markdown; every piece of user text escaped (a sentence quoting it
+    escaped whole: md_escape leaves its plain words as written), so a pasted document shows
+    names as names, carries no link, image or formula from the data and no backslash in our
+    own words."""
     out = [f"## {md_escape(e.name)} ({md_code(e.id)})", "", _facts(e, markdown=True) + "."]
     if e.experiment.info.hypothesis:
         out += ["", f"> {md_escape(e.experiment.info.hypothesis)}"]
     if e.srm.mismatch:
         out += [
             "",
-            f"**⚠ Sample ratio mismatch** (p = {e.srm.p_value:.1e}): "
+            f"**⚠ Sample ratio mismatch** ({fmt.p_value(e.srm.p_value)}): "
             "the split of units is not what was planned.",
         ]
     for t in e.treatments:
         out += ["", f"### {md_code(t.variant)}: **{VERDICT_LABELS[t.verdict]}**", ""]
         out += [f"- {md_escape(r.text)}" for r in t.reasons]
         out += [f"- *{md_escape(line)}*" for line in readout_notes(t)]
-        rows = [[md_escape(c) for c in row] for row in metric_rows(t.metrics, e.settings)]
+        rows = [[md_escape(name), *rest] for name, *rest in metric_rows(t.metrics, e.settings)]
         out += ["", markdown_table(headers(e.settings), rows)]
     if any(r.kind == "history" for t in e.treatments for r in t.reasons):
         out += ["", f"*{HISTORY_DEFINITION}*"]
@@ -141,7 +139,7 @@ def to_table(readout: Readout) -> str:
     for e in readout.experiments.values():
         out.append(f"{e.name} [{e.id}] — {_facts(e)}")
         if e.srm.mismatch:
-            out.append(f"  SAMPLE RATIO MISMATCH (p = {e.srm.p_value:.1e})")
+            out.append(f"  SAMPLE RATIO MISMATCH ({fmt.p_value(e.srm.p_value)})")
         for t in e.treatments:
             out.append(f"  {t.variant}: {VERDICT_LABELS[t.verdict].upper()}")
             out += [f"    - {r.text}" for r in t.reasons]

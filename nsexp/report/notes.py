@@ -13,6 +13,7 @@ from nsexp.analysis.readout import TreatmentReadout
 from nsexp.analysis.reasons import deciding_reason
 from nsexp.analysis.results import MetricResult
 from nsexp.analysis.settings import Settings
+from nsexp.config.catalog import Metric
 
 
 def guardrail_text(m: MetricResult) -> str:
@@ -177,3 +178,15 @@ def detectable_note(t: TreatmentReadout, *, running: bool = True) -> str | None:
     if t.verdict == "invalid" or t.north_star_status != "inconclusive" or ns.mde is None:
         return None
     return f"Detectable today: {fmt.pct(ns.mde, signed=False)}{_days(ns) if running else ''}."
+
+
+def threshold_note(metric: Metric) -> str | None:
+    """That the metric's practical threshold is the default nobody chose (None when someone set
+    it): it decides flat against too early to tell, so a reader should know where it came from."""
+    if metric.threshold_set:
+        return None
+    return (
+        f"The {fmt.threshold(metric.practical_threshold)} threshold worth acting on for "
+        f"{metric.label} is the default: nobody set one. It separates flat from too early to "
+        "tell; set it in the Data page's set-up or as practical_threshold in metrics.toml."
+    )

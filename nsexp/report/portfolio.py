@@ -7,7 +7,7 @@ away.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from urllib.parse import urlencode
 
 import polars as pl
@@ -18,6 +18,7 @@ from nsexp.analysis.results import MetricResult
 from nsexp.analysis.verdict import VERDICT_LABELS, VERDICTS
 
 ATTENTION = ("invalid", "north_star_loss", "guardrail_breach")
+DECISIVE = ("north_star_win", "north_star_loss", "guardrail_breach", "flat")
 STATUS_CHOICES = ("running", "concluded", "all")
 _SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "experiment": pl.String,
@@ -88,26 +89,75 @@ def filter_portfolio(
     return table.filter(keep)
 
 
-def portfolio_counts(table: pl.DataFrame) -> dict[str, int]:
-    """How many experiments the rows cover, and how many of them have a treatment with a win,
-    a vanity-only result or a verdict that needs attention."""
-    per = table.group_by("experiment").agg(pl.col("verdict"))
-    sets = [set(v) for v in per["verdict"].to_list()]
+def experiment_flags(verdicts: Collection[str]) -> dict[str, bool]:
+    """Which counts one experiment falls under, from its comparisons' verdicts (the Counting
+    words of docs/glossary.md): it `north_star_win`s, is `vanity_only` or needs `attention` when
+    any of its comparisons has such a verdict, so one experiment can fall under several; it
+    `decisive`ly concluded with a result when none is invalid and one is a win, a loss, a
+    guardrail breach or flat."""
+    found = set(verdicts)
     return {
-        "experiments": len(sets),
-        "north_star_win": sum("north_star_win" in v for v in sets),
-        "vanity_only": sum("vanity_only" in v for v in sets),
-        "attention": sum(bool(v & set(ATTENTION)) for v in sets),
+        "north_star_win": "north_star_win" in found,
+        "vanity_only": "vanity_only" in found,
+        "attention": bool(found & set(ATTENTION)),
+        "decisive": "invalid" not in found and bool(found & set(DECISIVE)),
     }
 
 
+def portfolio_counts(table: pl.DataFrame) -> dict[str, int]:
+    """How many experiments the rows cover, and how many of them fall under each of
+    experiment_flags' counts (an experiment can fall under several)."""
+    per = table.group_by("experiment").agg(pl.col("verdict"))
+    flags = [experiment_flags(v) for v in per["verdict"].to_list()]
+    return {"experiments": len(flags)} | {
+        key: sum(f[key] for f in flags) for key in ("north_star_win", "vanity_only", "attention")
+    }
+
+
+def overlaps(table: pl.DataFrame) -> list[tuple[str, list[str]]]:
+    """The experiments of the rows that fall under more than one of the Portfolio's tiles (a
+    win, vanity only, needs attention), by name with the tiles' keys."""
+    per = table.group_by("experiment", maintain_order=True).agg(
+        pl.col("name").first(), pl.col("verdict")
+    )
+    out = []
+    for name, verdicts in per.select("name", "verdict").iter_rows():
+        flags = experiment_flags(verdicts)
+        under = [k for k in ("north_star_win", "vanity_only", "attention") if flags[k]]
+        if len(under) > 1:
+            out.append((name, under))
+    return sorted(out)
+
+
+TILE_WORDS = {"north_star_win": "won", "vanity_only": "vanity only", "attention": "needs attention"}
+
+
+def tiles_note(table: pl.DataFrame) -> str:
+    """What the Portfolio's tiles count and which experiments count under more than one
+    ('Each tile counts experiments with a comparison of its kind; push_reminders (Practice
+    reminders) counts under two: won, needs attention.')."""
+    head = (
+        "Each tile counts experiments with at least one comparison of its kind, so an "
+        "experiment with several treatments can count under several tiles"
+    )
+    both = overlaps(table)
+    if not both:
+        return head + "; none does here."
+    named = "; ".join(f"{name} ({', '.join(TILE_WORDS[k] for k in keys)})" for name, keys in both)
+    return f"{head}: {named}."
+
+
 def vanity_sentence(table: pl.DataFrame, status: str = "all") -> str:
-    """'3 of 10 running experiments moved only vanity metrics.' for the rows of a table."""
+    """'3 of 10 running experiments are vanity only: ...' for the rows of a table."""
     counts = portfolio_counts(table)
     total = counts["experiments"]
     kind = "" if status == "all" else f"{status} "
     noun = "experiment" if total == 1 else "experiments"
-    return f"{counts['vanity_only']} of {total} {kind}{noun} moved only vanity metrics."
+    verb = "is" if counts["vanity_only"] == 1 else "are"
+    return (
+        f"{counts['vanity_only']} of {total} {kind}{noun} {verb} vanity only: metrics improved, "
+        "the North Star did not move."
+    )
 
 
 def readout_url(query: dict[str, str]) -> str:

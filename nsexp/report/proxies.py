@@ -5,6 +5,7 @@ row per edge, named by PROXY_NAMES) and `cumulative_impact`."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
 from typing import Any
 
@@ -13,7 +14,7 @@ import polars as pl
 from nsexp import format as fmt
 from nsexp.analysis.results import finite
 from nsexp.config.catalog import Catalog
-from nsexp.learning.proxies import Impact
+from nsexp.learning.proxies import NorthStarWins
 from nsexp.learning.tree import (
     LABEL_MEANINGS,
     LABELS,
@@ -25,6 +26,7 @@ from nsexp.learning.tree import (
     Edge,
     TreeEvidence,
 )
+from nsexp.report.impact import impact_fields, impact_sentence
 from nsexp.report.json import SCHEMA_VERSION
 from nsexp.report.tree import NONE, by_correlation, signed, thresholds
 
@@ -83,32 +85,38 @@ def label_reason(edge: Edge) -> str:
     )
 
 
-def impact_dict(impact: Impact) -> dict:
-    """The cumulative impact as plain data for JSON."""
-    wins = impact.wins.with_columns(pl.col(pl.Float64).fill_nan(None)).to_dicts()
+def impact_dict(wins: NorthStarWins) -> dict:
+    """The wins' impact as plain data for JSON: `compounded` (shrunk) and `reported_compounded`
+    (as measured) are the figures to quote; the sums (`naive_total`, `shrunk_total` with its
+    sd, `real_share`) stay because JSON field names only grow, and no page shows them."""
+    rows = wins.wins.with_columns(pl.col(pl.Float64).fill_nan(None))
+    naive = float(rows["rel_effect"].sum())
+    shrunk = float(rows["shrunk_effect"].sum())
     return {
-        "metric": impact.metric,
-        "n_comparisons": impact.n_comparisons,
-        "n_wins": impact.n_wins,
-        "naive_total": finite(impact.naive_total),
-        "shrunk_total": finite(impact.shrunk_total),
-        "shrunk_total_sd": finite(impact.shrunk_total_sd),
-        "real_share": finite(impact.real_share),
-        "prior_mean": finite(impact.prior_mean),
-        "prior_sd": finite(impact.prior_sd),
-        "wins": wins,
+        "metric": wins.metric,
+        "n_comparisons": wins.n_comparisons,
+        "n_wins": wins.n_wins,
+        "naive_total": finite(naive),
+        "shrunk_total": finite(shrunk),
+        "shrunk_total_sd": finite(math.sqrt(float((rows["shrunk_sd"] ** 2).sum()))),
+        "real_share": finite(shrunk / naive) if naive > 0 else None,
+        "prior_mean": finite(wins.prior_mean),
+        "prior_sd": finite(wins.prior_sd),
+        "compounded": impact_fields(wins.impact),
+        "reported_compounded": impact_fields(wins.reported),
+        "wins": rows.to_dicts(),
     }
 
 
 def proxy_row(edge: Edge, catalog: Catalog) -> dict[str, Any]:
     """One North Star edge as a row of the proxy report's `metrics`."""
     fields = asdict(edge)
-    del fields["parent"], fields["in_tree"]
+    del fields["parent"], fields["in_tree"], fields["name"], fields["label_words"]
     row = {PROXY_NAMES.get(k, k): finite(v) for k, v in fields.items()}
     return row | {"role": catalog.metrics[edge.child].role, "reason": label_reason(edge)}
 
 
-def proxies_dict(evidence: TreeEvidence, impact: Impact) -> dict[str, Any]:
+def proxies_dict(evidence: TreeEvidence, impact: NorthStarWins) -> dict[str, Any]:
     """Proxy quality per metric plus the cumulative North Star impact, as plain data."""
     rows = [proxy_row(e, evidence.catalog) for e in ranked(evidence)]
     return {
@@ -141,17 +149,9 @@ def _rows(evidence: TreeEvidence) -> list[list[str]]:
     return out
 
 
-def impact_sentence(impact: Impact) -> str:
-    """The wins' total lift, naive and shrunk: '3 North Star wins add up to +11.0% (...)'."""
-    if impact.n_wins == 0:
-        return "No comparison is a North Star win yet."
-    wins = "win adds" if impact.n_wins == 1 else "wins add"
-    return (
-        f"{impact.n_wins} North Star {wins} up to {fmt.pct(impact.naive_total)} "
-        f"({impact.metric}, sum of relative lifts); corrected for the winner's curse, "
-        f"{fmt.pct(impact.shrunk_total)} ± {fmt.pct(impact.shrunk_total_sd, signed=False)} "
-        "is likely real."
-    )
+def wins_sentence(wins: NorthStarWins) -> str:
+    """The wins' impact, corrected for the winner's curse and compounded, in one sentence."""
+    return impact_sentence(wins.impact, "North Star wins, corrected for the winner's curse")
 
 
 def _notes(evidence: TreeEvidence) -> list[str]:
@@ -178,7 +178,7 @@ def _notes(evidence: TreeEvidence) -> list[str]:
     return notes
 
 
-def to_table(evidence: TreeEvidence, impact: Impact) -> str:
+def to_table(evidence: TreeEvidence, impact: NorthStarWins) -> str:
     """The proxy report for a terminal."""
     if not evidence.north_star_edges().edges:
         return f"{PLAIN}\n\n{NONE}\n"
@@ -190,11 +190,11 @@ def to_table(evidence: TreeEvidence, impact: Impact) -> str:
 
     out = [PLAIN, "", line(HEADERS), line(["-" * w for w in widths]), *map(line, body), ""]
     out += [label_reason(e) for e in ranked(evidence)]
-    out += ["", impact_sentence(impact), "", *_notes(evidence)]
+    out += ["", wins_sentence(impact), "", *_notes(evidence)]
     return "\n".join(out) + "\n"
 
 
-def to_markdown(evidence: TreeEvidence, impact: Impact) -> str:
+def to_markdown(evidence: TreeEvidence, impact: NorthStarWins) -> str:
     """The proxy report as Markdown for a review doc."""
     out = ["# Which leading indicators predict the North Star", "", PLAIN, ""]
     if not evidence.north_star_edges().edges:
@@ -203,7 +203,7 @@ def to_markdown(evidence: TreeEvidence, impact: Impact) -> str:
     out.append("|" + "|".join("---" for _ in HEADERS) + "|")
     out += ["| " + " | ".join(r) + " |" for r in _rows(evidence)]
     out += [""] + [f"- {label_reason(e)}" for e in ranked(evidence)]
-    out += ["", "## Cumulative North Star impact", "", impact_sentence(impact), ""]
+    out += ["", "## Cumulative North Star impact", "", wins_sentence(impact), ""]
     out += ["## Notes", ""] + [f"- {n}" for n in _notes(evidence)]
     out += ["", "Label meanings: " + "; ".join(f"{k}: {v}" for k, v in LABEL_MEANINGS.items())]
     return "\n".join(out) + "\n"

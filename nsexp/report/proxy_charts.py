@@ -4,23 +4,26 @@ tree's Edge records and comparisons in, charts out."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import altair as alt
 import polars as pl
 
-from nsexp.learning.proxies import Impact
+from nsexp.learning.proxies import NorthStarWins
 from nsexp.learning.tree import Edge
 from nsexp.report.charts import Chart
 
 Z95 = 1.959963984540054
+# by an Edge's label_words: the legend says what the tables say ("too few", a guardrail's terms)
 LABEL_COLOURS: dict[str, str] = {
     "predictive": "#2e7d32",
     "weak": "#9e9e9e",
     "vanity": "#c62828",
-    "too_few": "#bdbdbd",
+    "too few": "#bdbdbd",
+    "tracks the North Star": "#1565c0",
+    "loosely tied": "#90a4ae",
+    "independent": "#6a1b9a",
 }
-_LABEL_SCALE = alt.Scale(domain=list(LABEL_COLOURS), range=list(LABEL_COLOURS.values()))
 
 
 def _r(x: float | None) -> str:
@@ -84,40 +87,59 @@ def _scatter(
         alt.Tooltip("parent_effect:Q", format="+.1%", title="Effect there"),
     ]
     base = alt.Chart(points)
+    # the legend below the plot: beside it, it kept a half-width column's plot at ~170 px
     colour = alt.Color(
         "moved:N",
         title="The input",
         scale=alt.Scale(domain=["moved", "did not move"], range=["#1565c0", "#90a4ae"]),
+        legend=alt.Legend(orient="bottom", direction="horizontal"),
     )
     x_bars = base.mark_rule(opacity=0.35).encode(x="x_low:Q", x2="x_high:Q", y="parent_effect:Q")
     y_bars = base.mark_rule(opacity=0.35).encode(x="effect:Q", y="y_low:Q", y2="y_high:Q")
     dots = base.mark_circle(size=45, opacity=0.9).encode(x=x, y=y, color=colour, tooltip=tooltip)
-    tint = LABEL_COLOURS.get(edge.label, "#616161")
+    tint = LABEL_COLOURS.get(edge.words, "#616161")
     line = (
         alt.Chart(fitted_line(points, edge.slope, edge.intercept))
         .mark_line(color=tint, strokeWidth=2.5)
         .encode(x="effect:Q", y="parent_effect:Q")
     )
     slope = f", slope {_r(edge.slope)}" if edge.slope is not None else ""
-    title = alt.Title(
-        f"{x_name}: {edge.label.replace('_', ' ')}",
-        subtitle=f"corrected r {_r(edge.corrected_correlation)} "
-        f"[{_r(edge.correlation_ci_low)}, {_r(edge.correlation_ci_high)}]{slope}, "
-        f"{edge.n_comparisons} comparisons",
-        color=tint,
+    heading = pl.DataFrame(
+        {
+            "line": [
+                edge.heading,
+                f"corrected r {_r(edge.corrected_correlation)} "
+                f"[{_r(edge.correlation_ci_low)}, {_r(edge.correlation_ci_high)}]{slope}, "
+                f"{edge.n_comparisons} comparisons",
+            ],
+            "y": [-34, -16],
+            "size": [13, 11],
+        }
     )
-    chart = alt.layer(x_bars, y_bars, line, dots).properties(title=title)
+    # the edge's heading is data drawn as text above the plot, never a Vega title
+    head = (
+        alt.Chart(heading)
+        .mark_text(align="left", baseline="middle", color=tint)
+        .encode(
+            text="line:N",
+            x=alt.value(0),
+            y=alt.Y("y:Q", scale=None),
+            size=alt.Size("size:Q", scale=None, legend=None),
+        )
+    )
+    chart = alt.layer(x_bars, y_bars, line, dots, head)
     return chart.properties(width=width) if width else chart
 
 
-def ranking_chart(edges: Sequence[Edge], names: Sequence[str]) -> Chart:
-    """Corrected correlation with its 95% interval per edge, in the order given and named by
-    `names`, coloured by label; the names in full (two edges from one input differ only at
-    their ends)."""
+def ranking_chart(edges: Sequence[Edge]) -> Chart:
+    """Corrected correlation with its 95% interval per edge, in the order given, each named as
+    the Edge record names it and coloured by its label words (the legend's words are the
+    tables'); the names in full (two edges from one input differ only at their ends)."""
+    names = [e.title for e in edges]
     frame = pl.DataFrame(
         {
-            "edge": list(names),
-            "label": [e.label for e in edges],
+            "edge": names,
+            "label": [e.words for e in edges],
             "corrected_correlation": [e.corrected_correlation for e in edges],
             "correlation_ci_low": [e.correlation_ci_low for e in edges],
             "correlation_ci_high": [e.correlation_ci_high for e in edges],
@@ -127,8 +149,10 @@ def ranking_chart(edges: Sequence[Edge], names: Sequence[str]) -> Chart:
             for c in ("corrected_correlation", "correlation_ci_low", "correlation_ci_high")
         },
     )
-    y = alt.Y("edge:N", sort=list(names), title=None, axis=alt.Axis(labelLimit=340))
-    colour = alt.Color("label:N", scale=_LABEL_SCALE, title="Label")
+    shown = [w for w in LABEL_COLOURS if w in set(frame["label"])]
+    scale = alt.Scale(domain=shown, range=[LABEL_COLOURS[w] for w in shown])
+    y = alt.Y("edge:N", sort=names, title=None, axis=alt.Axis(labelLimit=340))
+    colour = alt.Color("label:N", scale=scale, title="Label")
     base = alt.Chart(frame)
     bars = base.mark_rule(strokeWidth=2).encode(
         x=alt.X(
@@ -154,10 +178,12 @@ def ranking_chart(edges: Sequence[Edge], names: Sequence[str]) -> Chart:
     return alt.layer(zero, bars, dots)
 
 
-def impact_chart(impact: Impact) -> Chart:
-    """Each North Star win as reported and after winner's-curse shrinkage ("likely real")."""
+def impact_chart(impact: NorthStarWins, names: Mapping[str, str]) -> Chart:
+    """Each North Star win as reported and after winner's-curse shrinkage ("likely real"), named
+    by its experiment's name (`names`: id -> name; the id where none) and treatment."""
+    named = pl.col("experiment").replace_strict(dict(names), default=pl.col("experiment"))
     wins = impact.wins.with_columns(
-        pl.concat_str([pl.col("experiment"), pl.col("variant")], separator=" / ").alias("win")
+        pl.concat_str([named, pl.col("variant")], separator=": ").alias("win")
     ).sort("rel_effect", descending=True)
     order = wins["win"].to_list()
     long = wins.select("win", "rel_effect", "shrunk_effect").unpivot(

@@ -14,7 +14,7 @@ from nsexp.analysis.settings import Settings
 from nsexp.analysis.verdict import VERDICT_LABELS
 from nsexp.report.json import dumps, experiment_dict, readout_dict
 from nsexp.report.markdown import to_markdown, to_table
-from nsexp.report.text import aligned, markdown_table
+from nsexp.report.text import aligned, markdown_table, md_code, md_escape
 
 HETEROGENEITY_FIELDS = (
     "variant",
@@ -88,11 +88,13 @@ def segment_text(sr: SegmentReadout, markdown: bool) -> str:
     body = to_markdown(sr.readout) if markdown else to_table(sr.readout)
     lines = [body.rstrip("\n"), ""]
     for base in sr.segments:
-        title = f"Does the effect differ by {sr.column}? {base} (Cochran's Q)"
         rows = heterogeneity_rows(sr, base)
         if markdown:
-            lines += [f"### {title}", "", markdown_table(HETEROGENEITY_HEADERS, rows)]
+            title = f"Does the effect differ by {md_escape(sr.column)}? {md_code(base)}"
+            rows = [[md_code(variant), md_code(metric), *rest] for variant, metric, *rest in rows]
+            lines += [f"### {title} (Cochran's Q)", "", markdown_table(HETEROGENEITY_HEADERS, rows)]
         else:
+            title = f"Does the effect differ by {sr.column}? {base} (Cochran's Q)"
             lines += [title, aligned(HETEROGENEITY_HEADERS, rows, indent="  ", rule=False)]
         lines.append("")
     return "\n".join(lines)

@@ -45,23 +45,40 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str
     return "\n".join(lines)
 
 
-_MD_SPECIAL = frozenset("\\`*_<>|$:~#&")
 # Where GitHub-flavoured Markdown (Streamlit's) finds a link in plain text, escapes or not: a
 # scheme before its ':', 'www' before its '.', the '@' of an e-mail address.
 _AUTOLINK_START = re.compile(r"(?i)(?:https?|ftp|mailto|xmpp)(?=:)|www(?=\.)|(?=@)")
 _WORD_JOINER = "\u2060"  # invisible; splits what the autolink finder reads as one run
+# Each character that would act as Markdown where it stands (CommonMark, GitHub's extensions,
+# Streamlit's): code, emphasis, strikethrough, table cells and LaTeX anywhere; '_' outside a
+# word; a backslash before punctuation or at the end; an HTML tag or entity; a colon opening an
+# emoji code, a colour or an icon; the '.' of a domain (linkifiers link 'example.com'); the '('
+# of a link and the '[' of an image; a quote, heading, task, reference or list at the start.
+_ACTS = re.compile(
+    r"[`*~|$]"
+    r"|(?<![^\W_])_|_(?![^\W_])"
+    r"|\\(?=[!-/:-@\[-`{-~]|$)"
+    r"|<(?=[A-Za-z/!?])"
+    r"|&(?=#?\w+;)"
+    r"|:(?=[\w+\-/])"
+    r"|(?<=[^\W_]|\u2060)\.(?=[^\W\d_]{2})"
+    r"|(?<=\])\(|(?<=!)\["
+    r"|^(?:>|\[(?=[ xX]\]|[^\]]*\]:)|#(?=#*(?:\s|$))|[-+](?=\s|$)|-(?=-)|\d{1,9}[.)](?=\s|$))"
+)
 
 
 def md_escape(text: str) -> str:
     """Text (names, labels, hypotheses, variants, or a sentence quoting them) as inert
-    Markdown, the one way user text reaches Markdown: emphasis, code, HTML, table cells, LaTeX,
-    emoji codes and headings are backslash-escaped, a link or image cannot form ('](' and '!['
-    are broken), autolinks ('http:', 'www.', 'a@b.c') are split by an invisible word joiner
-    (Streamlit links them even when escaped), and line breaks become spaces. Brackets alone
-    stay, so '[+5.2%, +11.0%]' reads as it is."""
+    Markdown, the one way user text reaches Markdown, escaping only what would act where it
+    stands, so a sentence of plain words comes out as written ('p < 0.001', 'Deng & Vermeer',
+    'improved: flat', 'Kevin_Hillstrom') while emphasis, code, HTML, table cells, LaTeX, emoji
+    codes, headings and lists in it are backslash-escaped, a link or image cannot form, an
+    autolink ('http:', 'www.', 'a@b.c') is split by an invisible word joiner (Streamlit links
+    them even when escaped) and a bare domain's dot escaped (a linkifier links 'example.com'),
+    and line breaks become spaces. Brackets alone stay: '[+5.2%, +11.0%]' reads as it is."""
     flat = _AUTOLINK_START.sub(lambda m: m.group(0) + _WORD_JOINER, " ".join(str(text).split()))
-    out = "".join("\\" + c if c in _MD_SPECIAL else c for c in flat)
-    return out.replace("](", "]\\(").replace("![", "!\\[")
+    # the backslash goes before a match's last character (a list number's '.' or ')')
+    return _ACTS.sub(lambda m: m.group(0)[:-1] + "\\" + m.group(0)[-1], flat)
 
 
 def md_code(text: str) -> str:

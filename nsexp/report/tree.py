@@ -20,7 +20,6 @@ from nsexp import format as fmt
 from nsexp.analysis.results import finite
 from nsexp.config.catalog import ROLE_LABELS, Catalog
 from nsexp.learning.tree import (
-    LABEL_MEANINGS,
     MIN_COMPARISONS,
     PREDICTIVE_CORRELATION,
     VANITY_MAX_CORRELATION,
@@ -28,6 +27,7 @@ from nsexp.learning.tree import (
     VANITY_MIN_MOVED,
     Edge,
     TreeEvidence,
+    label_meaning,
 )
 from nsexp.report.json import SCHEMA_VERSION
 from nsexp.report.text import aligned, markdown_table
@@ -84,13 +84,12 @@ def label_definition() -> str:
     )
 
 
-def edge_reason(edge: Edge, catalog: Catalog) -> str:
-    """One plain sentence on why an edge got its label."""
-    child, parent = _name(catalog, edge.child), _name(catalog, edge.parent)
+def edge_reason(edge: Edge) -> str:
+    """One plain sentence on why an edge got its label, led by the edge's heading."""
     n = edge.n_comparisons
     if edge.label == "too_few":
         return (
-            f"{child} → {parent}: only {n} comparisons; {MIN_COMPARISONS} are needed "
+            f"{edge.heading}: only {n} comparisons; {MIN_COMPARISONS} are needed "
             f"({edge.comparisons_needed} more would do)."
         )
     corr = edge.corrected_correlation
@@ -102,9 +101,8 @@ def edge_reason(edge: Edge, catalog: Catalog) -> str:
         f"slope {signed(edge.slope)} {interval(edge.slope_ci_low, edge.slope_ci_high)}"
     )
     return (
-        f"{child} → {parent}: moved in {edge.n_moved} of {n} comparisons, the parent followed "
-        f"{edge.n_parent_followed} of them; {corr_text}: {edge.label} "
-        f"({LABEL_MEANINGS[edge.label]})."
+        f"{edge.heading} ({label_meaning(edge)}): moved in {edge.n_moved} of {n} comparisons, "
+        f"the parent followed {edge.n_parent_followed} of them; {corr_text}."
     )
 
 
@@ -133,7 +131,7 @@ def tree_dict(evidence: TreeEvidence) -> dict[str, Any]:
             "role": child.role,
             "input": child.input,
             "owner": child.owner or None,
-            "reason": edge_reason(edge, catalog),
+            "reason": edge_reason(edge),
         }
         edges.append(fields)
     return {
@@ -158,10 +156,10 @@ def _rows(evidence: TreeEvidence, in_tree: bool) -> list[list[str]]:
         followed = e.parent_followed
         out.append(
             [
-                f"{indent}{child.label} → {_name(catalog, e.parent)}",
+                f"{indent}{e.title}",
                 child.input or ("—" if in_tree else ROLE_LABELS[child.role]),
                 child.owner or "—",
-                e.label.replace("_", " "),
+                e.words,
                 str(e.n_comparisons),
                 str(e.n_moved),
                 "—" if followed is None else f"{e.n_parent_followed} ({followed:.0%})",
@@ -204,7 +202,7 @@ def to_table(evidence: TreeEvidence) -> str:
     outside = _rows(evidence, False)
     if outside:
         out += ["Outside the tree, judged against the North Star:", aligned(HEADERS, outside), ""]
-    out += [edge_reason(e, evidence.catalog) for e in evidence.edges]
+    out += [edge_reason(e) for e in evidence.edges]
     out += ["", *_notes(evidence)]
     return "\n".join(out) + "\n"
 
@@ -221,7 +219,7 @@ def to_markdown(evidence: TreeEvidence) -> str:
     if outside:
         out += ["## Outside the tree, judged against the North Star", ""]
         out += [markdown_table(HEADERS, outside), ""]
-    out += [f"- {edge_reason(e, evidence.catalog)}" for e in evidence.edges]
+    out += [f"- {edge_reason(e)}" for e in evidence.edges]
     out += ["", "## Notes", "", *(f"- {n}" for n in _notes(evidence))]
     return "\n".join(out) + "\n"
 
@@ -230,11 +228,11 @@ def _outline(evidence: TreeEvidence) -> list[str]:
     """The tree as a nested Markdown list, each input with its kind, owner and edge label."""
     catalog = evidence.catalog
     lines = [f"- **{catalog.north_star.label}** (North Star)"]
-    labels = {(e.child, e.parent): e.label for e in evidence.edges}
+    labels = {(e.child, e.parent): e.words for e in evidence.edges}
     for child, parent in catalog.edges():
         m = catalog.metrics[child]
         facts = ", ".join(x for x in (m.input, m.owner) if x)
-        label = labels.get((child, parent), "no comparisons").replace("_", " ")
+        label = labels.get((child, parent), "no comparisons")
         indent = "  " * _depth(catalog, child)
         lines.append(f"{indent}- {m.label}{f' ({facts})' if facts else ''}: {label}")
     return lines

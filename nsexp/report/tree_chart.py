@@ -23,7 +23,8 @@ EDGE_STYLES: dict[str | None, str] = {
     "too_few": f'color="{HEX["band"]}", penwidth=1.2, style="dashed"',
     None: f'color="{HEX["band"]}", penwidth=1, style="dotted"',
 }
-LABEL_WORDS = {"predictive": "predictive", "weak": "weak", "vanity": "vanity", "too_few": "too few"}
+# a guardrail's edge is not judged as an input: drawn in its own style, whatever its label
+GUARDRAIL_STYLE = f'color="{HEX["blue"]}", penwidth=1.2, style="dotted"'
 
 
 def _escape(text: str) -> str:
@@ -56,23 +57,22 @@ def _node(
     )
 
 
-def _edge(edge: Edge | None, child: str, parent: str) -> str:
-    """An edge drawn from parent down to child, its arrow pointing up to what it drives."""
+def _edge(edge: Edge | None, child: str, parent: str, guardrail: bool = False) -> str:
+    """An edge drawn from parent down to child, its arrow pointing up to what it drives,
+    labelled with the Edge record's label words."""
     label = edge.label if edge else None
+    style = GUARDRAIL_STYLE if guardrail and edge else EDGE_STYLES[label]
     if edge is None:
         parts = ["no comparisons yet"]
     else:
         parts = [
-            LABEL_WORDS[edge.label],
+            edge.words,
             f"r {signed(edge.corrected_correlation)} "
             f"{interval(edge.correlation_ci_low, edge.correlation_ci_high)}",
             f"{edge.n_comparisons} comparisons",
         ]
     text = "\\n".join(_escape(p) for p in parts)
-    return (
-        f'  {_node_id(parent)} -> {_node_id(child)} [dir=back, label="{text}", '
-        f"{EDGE_STYLES[label]}];"
-    )
+    return f'  {_node_id(parent)} -> {_node_id(child)} [dir=back, label="{text}", {style}];'
 
 
 def _header(name: str) -> list[str]:
@@ -103,7 +103,8 @@ def tree_graph(
     lines = [*_header("tree"), _node(catalog, catalog.north_star.id, moved, selected)]
     for child, parent in catalog.edges():
         lines.append(_node(catalog, child, moved, selected))
-        lines.append(_edge(evidence.edge(child, parent), child, parent))
+        guardrail = catalog.metrics[child].role == "guardrail"
+        lines.append(_edge(evidence.edge(child, parent), child, parent, guardrail))
     lines.append("}")
     return "\n".join(lines)
 
@@ -122,6 +123,7 @@ def outside_graph(
     lines = [*_header("outside"), _node(catalog, ns, moved, None)]
     for metric in outside:
         lines.append(_node(catalog, metric, moved, selected))
-        lines.append(_edge(evidence.edge(metric, ns), metric, ns))
+        guardrail = catalog.metrics[metric].role == "guardrail"
+        lines.append(_edge(evidence.edge(metric, ns), metric, ns, guardrail))
     lines.append("}")
     return "\n".join(lines)

@@ -17,7 +17,8 @@ Limits (documented in docs/deployment.md and on the Data page):
 - rows, cells and experiment × arm × metric figures within nsexp.io.limits.UPLOAD_LIMITS,
   checked from the files' metadata before a row is read, and again whenever a workspace is read;
 - file names are plain base names of ASCII letters, digits, `.`, `_`, `-`, ending in .csv or
-  .parquet; the only TOML files are metrics.toml and experiments.toml;
+  .parquet (an upload's other characters become `_`: safe_name); the only TOML files are
+  metrics.toml and experiments.toml;
 - an upload without metrics.toml gets a copy of the current catalog (the data root's metrics.toml
   unless the caller names another), and the copy is part of the data fingerprint.
 
@@ -35,6 +36,7 @@ import secrets
 import shutil
 import tempfile
 import time
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -117,20 +119,36 @@ def check_name(name: str) -> None:
         )
 
 
+def safe_name(name: str) -> str:
+    """A browser's file name as a plain base name check_name accepts: any folder part dropped,
+    accents removed, every run of other characters one '_' ("export (1).csv" ->
+    "export_1.csv"), the suffix kept. The result is a bare name inside its workspace, never a
+    path; a name that is still not allowed (no data suffix, too long) is left to check_name."""
+    base = re.split(r"[/\\]", str(name))[-1]
+    plain = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode()
+    stem, dot, suffix = plain.rpartition(".")
+    if not dot:
+        stem, suffix = plain, ""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-") or "upload"
+    suffix = re.sub(r"[^A-Za-z0-9]+", "", suffix)
+    return f"{stem}.{suffix}" if suffix else stem
+
+
 def new_workspace_id() -> str:
     """128 random bits as 32 hex digits: a link nobody can guess or compute from the data."""
     return secrets.token_hex(16)
 
 
 def files_from_uploads(uploads: list[tuple[str, bytes]]) -> dict[str, bytes]:
-    """Uploaded (name, bytes) pairs as a dict, refusing two files of the same name."""
+    """Uploaded (name, bytes) pairs as a dict by safe_name, refusing two files of one name."""
     files: dict[str, bytes] = {}
     for name, content in uploads:
-        if name in files:
+        safe = safe_name(name)
+        if safe in files:
             raise InputError(
-                f"two uploaded files are named {name!r}", fix="give every file a distinct name"
+                f"two uploaded files are named {safe!r}", fix="give every file a distinct name"
             )
-        files[name] = content
+        files[safe] = content
     return files
 
 

@@ -31,7 +31,7 @@ from nsexp.report.figures import (
 )
 from nsexp.report.notes import card_notes, deciding_text, detectable_note, further_reasons
 from nsexp.report.text import md_code, md_escape
-from pages.ui import outlook, widgets
+from pages.ui import columns, outlook, widgets
 
 # A readout's charts as Vega-Lite specs, built once per distinct input and shared by every
 # session: rebuilding the Altair chart and validating its to_dict() on every rerun was most of
@@ -61,7 +61,9 @@ def header(e: ExperimentReadout) -> None:
         facts.append(md_escape(info.owner))
     facts.append(f"control arm {md_code(e.control)}")
     if e.days:
-        facts.append(f"{e.days} days ({e.first_date} to {e.last_date})")
+        # non-breaking hyphens: the range may wrap between dates, never inside one
+        first, last = (str(d).replace("-", "\u2011") for d in (e.first_date, e.last_date))
+        facts.append(f"{e.days} days ({first} to {last})")
     facts.append(f"{fmt.count(e.units)} units")
     st.caption(" · ".join(facts))
 
@@ -193,15 +195,13 @@ def details(e: ExperimentReadout, t: TreatmentReadout) -> None:
         order = compact_columns(settings)
         if others:
             order.insert(1, VARIANT)
+        table = metric_table(metrics, settings)
         st.dataframe(
-            metric_table(metrics, settings),
+            table,
             hide_index=True,
             column_order=None if every else order,
             width="stretch",
-            column_config={
-                "Metric": st.column_config.TextColumn(width="medium"),
-                "Guardrail": st.column_config.TextColumn(width="medium"),
-            },
+            column_config=columns.metric_table_config(table, settings),
             alt=f"Every figure of every treatment against {e.control}",
         )
     timeline(e, t)

@@ -32,7 +32,7 @@ from nsexp.errors import InputError
 from nsexp.io import Dataset, default_data_dir, load_dataset
 from nsexp.io.limits import UPLOAD_LIMITS, Limits, check_resamples
 from nsexp.learning.history import Learning, learned_readout, readout_learning
-from nsexp.learning.proxies import Impact, cumulative_impact
+from nsexp.learning.proxies import NorthStarWins, cumulative_impact
 from nsexp.learning.tree import TreeEvidence
 from nsexp.report.movement import metric_movement
 from nsexp.report.portfolio import portfolio_table
@@ -127,7 +127,7 @@ def portfolio(data: DataContext, settings: Settings) -> tuple[pl.DataFrame, str]
 
 @_or_stop
 @st.cache_data(max_entries=16, ttl=TTL, show_spinner="Learning from past experiments…")
-def insights(data: DataContext, settings: Settings) -> tuple[TreeEvidence, Impact]:
+def insights(data: DataContext, settings: Settings) -> tuple[TreeEvidence, NorthStarWins]:
     """The tree's evidence on every edge and the cumulative North Star impact of the wins."""
     return _learning(data, settings).evidence, cumulative_impact(_readout(data, settings).judgement)
 

@@ -23,6 +23,14 @@ def app_url(url_path: str, query: dict[str, str]) -> str:
     return f"{base}/{url_path}" + (f"?{urlencode(query)}" if query else "")
 
 
+def tab_title(*what: str) -> None:
+    """Title the browser tab with what the page shows, most specific first: 'Streak Society —
+    readout · nsexp'. A tab title is plain text (no Markdown reaches it), so names go as they
+    are, on one line."""
+    shown = " — ".join(" ".join(w.split()) for w in what if w.strip())
+    st.set_page_config(page_title=f"{shown} · nsexp" if shown else "nsexp")
+
+
 def go_to(query: dict[str, str]) -> None:
     """Button callback: rerun this page with exactly these query parameters (also in the URL).
 

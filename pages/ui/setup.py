@@ -10,14 +10,23 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Literal
 
 import polars as pl
 import streamlit as st
 
+from nsexp.config.catalog import DEFAULT_THRESHOLD
 from nsexp.config.experiments import usual_control
-from nsexp.config.setup import SKIP, MetricChoice, Setup, catalog_toml, experiments_toml
+from nsexp.config.setup import (
+    SKIP,
+    MetricChoice,
+    Setup,
+    catalog_toml,
+    experiments_toml,
+    missing_step,
+    type_problem,
+)
 from nsexp.errors import InputError
+from nsexp.format import count
 from nsexp.io.profile import ColumnProfile, profile, read_sample
 from nsexp.report.text import md_code, md_escape
 from nsexp.store import workspaces as ws
@@ -25,6 +34,7 @@ from pages.ui import identity, nav, storage
 
 NONE = "(none)"
 MAX_ARMS = 20
+MAX_NAMED = 10  # experiments of one file named in the set-up; the rest keep their ids
 ROLE_CHOICES = {
     "—": SKIP,
     "North Star": "north_star",
@@ -33,19 +43,24 @@ ROLE_CHOICES = {
     "Guardrail": "guardrail",
 }
 RESULT = "setup_result"
-LabelVisibility = Literal["visible", "collapsed"]
 
 
-@st.cache_data(max_entries=8, ttl=3600, show_spinner="Reading the file…")
-def _profiled(name: str, data: bytes) -> tuple[pl.DataFrame, list[ColumnProfile]]:
-    sample = read_sample(name, data)
-    return sample.head(5), profile(sample)
+@st.cache_resource(max_entries=4, ttl=3600, show_spinner="Reading the file…")
+def _frame(name: str, data: bytes) -> pl.DataFrame:
+    """Every row of the file (an upload is at most 50 MB), read once: counts are exact."""
+    return read_sample(name, data, rows=None)
+
+
+@st.cache_data(max_entries=8, ttl=3600, show_spinner="Profiling the columns…")
+def _profiled(name: str, data: bytes) -> tuple[pl.DataFrame, list[ColumnProfile], int]:
+    frame = _frame(name, data)
+    return frame.head(5), profile(frame), frame.height
 
 
 @st.cache_data(max_entries=8, ttl=3600, show_spinner=False)
 def _values(name: str, data: bytes, column: str) -> list[str]:
-    sample = read_sample(name, data)
-    return sorted(str(v) for v in sample[column].drop_nulls().unique().head(MAX_ARMS + 1))
+    values = _frame(name, data)[column].drop_nulls().unique().head(MAX_ARMS + 1)
+    return sorted(str(v) for v in values)
 
 
 def guided_setup(data_root: Path, files: dict[str, bytes]) -> None:
@@ -60,18 +75,22 @@ def guided_setup(data_root: Path, files: dict[str, bytes]) -> None:
             "they must share its columns.",
         )
     try:
-        head, columns = _profiled(name, files[name])
+        head, columns, rows = _profiled(name, files[name])
     except InputError as exc:
         st.error(md_escape(exc.message), icon=":material/error:")
         return
     st.subheader("1. The columns", anchor=False)
+    st.caption(f"{count(rows)} rows, all read: distinct values and missing cells are exact.")
     st.dataframe(_profile_table(columns), hide_index=True, width="stretch")
     st.dataframe(head, hide_index=True, width="stretch")
     setup = _arms(name, files[name], columns)
     if setup is None:
         return
-    setup = _metrics(setup, columns)
+    setup, ready = _metrics(setup, columns)
     st.subheader("4. Save", anchor=False)
+    if not ready:
+        st.caption("Save opens once step 3 is complete.")
+        return
     try:
         catalog, experiments = catalog_toml(setup), experiments_toml(setup)
     except InputError as exc:
@@ -157,7 +176,23 @@ def _arms(name: str, data: bytes, columns: list[ColumnProfile]) -> Setup | None:
         return None
     experiments = _experiment_ids(name, data, names)
     split = _split(variant, arms)
-    return Setup(experiments, variant, control, (), unit, date, split=split)
+    titles = _names(experiments)
+    return Setup(experiments, variant, control, (), unit, date, names=titles, split=split)
+
+
+def _names(experiments: tuple[str, ...]) -> dict[str, str]:
+    """A name for each experiment of the file (the first MAX_NAMED; the others keep their id):
+    the readout's title, and how the portfolio lists it."""
+    named = {}
+    for eid in experiments[:MAX_NAMED]:
+        named[eid] = st.text_input(
+            "Experiment name" if len(experiments) == 1 else f"Name of {md_escape(eid)}",
+            placeholder=f"{eid} (the id, when left empty)",
+            max_chars=120,
+            key=f"setup_name_{eid}",
+            help="The title of its readout and its row in the portfolio. Empty: the id.",
+        ).strip()
+    return {k: v for k, v in named.items() if v}
 
 
 def _split(variant: str, arms: list[str]) -> dict[str, float]:
@@ -199,8 +234,9 @@ def _experiment_ids(name: str, data: bytes, names: list[str]) -> tuple[str, ...]
     return (Path(name).stem,)
 
 
-def _metrics(setup: Setup, columns: list[ColumnProfile]) -> Setup:
-    """Step 3: a role, a type and a direction for every other numeric or true/false column."""
+def _metrics(setup: Setup, columns: list[ColumnProfile]) -> tuple[Setup, bool]:
+    """Step 3: a role, a label, a type, a direction and a threshold for every other numeric or
+    true/false column, each checked beside its controls; True once it can be saved."""
     st.subheader("3. The metrics", anchor=False)
     st.caption(
         "Mark the one North Star (the value customers get) and the columns worth reading; "
@@ -208,45 +244,77 @@ def _metrics(setup: Setup, columns: list[ColumnProfile]) -> Setup:
     )
     used = {setup.variant, setup.unit_id, setup.date, "experiment"}
     candidates = [c for c in columns if c.metric_type is not None and c.name not in used]
-    metrics = []
-    for i, c in enumerate(candidates):
-        shown: LabelVisibility = "visible" if i == 0 else "collapsed"
-        with st.container(horizontal=True, vertical_alignment="bottom"):
-            st.text_input(
-                "Column",
-                c.name,
-                disabled=True,
-                key=f"col_{c.name}",
-                width=220,
-                label_visibility=shown,
-            )
-            role = st.selectbox(
-                "Role", list(ROLE_CHOICES), key=f"role_{c.name}", width=160, label_visibility=shown
-            )
-            kind = st.selectbox(
-                "Type",
-                ["proportion", "mean"],
-                index=0 if c.metric_type == "proportion" else 1,
-                key=f"type_{c.name}",
-                width=140,
-                label_visibility=shown,
-            )
-            better = st.selectbox(
-                "Better when it goes",
-                ["up", "down"],
-                key=f"direction_{c.name}",
-                width=160,
-                label_visibility=shown,
-            )
-        metrics.append(
-            MetricChoice(
-                column=c.name,
-                role=ROLE_CHOICES[role],
-                type=kind,
-                direction="increase" if better == "up" else "decrease",
-            )
+    metrics, problems = [], 0
+    for c in candidates:
+        with st.container(border=True):
+            choice = _metric_row(c)
+            problem = type_problem(choice, c.zero_one, c.largest)
+            if problem:
+                st.error(md_escape(problem), icon=":material/error:")
+                problems += 1
+        metrics.append(choice)
+    setup = replace(setup, metrics=tuple(metrics))
+    stars = [m.column for m in setup.chosen() if m.role == "north_star"]
+    hint = missing_step(setup)
+    if hint:
+        st.info(hint, icon=":material/arrow_upward:")
+    elif len(stars) > 1:
+        st.error(
+            f"{len(stars)} columns are the North Star ({md_escape(', '.join(stars))}): keep one "
+            "and give the others another role.",
+            icon=":material/error:",
         )
-    return replace(setup, metrics=tuple(metrics))
+    return setup, not hint and len(stars) == 1 and not problems
+
+
+def _metric_row(c: ColumnProfile) -> MetricChoice:
+    """One metric column's controls in a row, under its name and a few of its values."""
+    examples = ", ".join(md_escape(e) for e in c.examples)
+    st.markdown(f"{md_code(c.name)} · {examples}")
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        role = st.selectbox("Role", list(ROLE_CHOICES), key=f"role_{c.name}", width=140)
+        label = st.text_input(
+            "Label",
+            placeholder=c.name,
+            max_chars=80,
+            key=f"label_{c.name}",
+            width=200,
+            help="How pages and exports name the metric. Empty: the column name.",
+        )
+        kind = st.selectbox(
+            "Type",
+            ["proportion", "mean"],
+            index=0 if c.metric_type == "proportion" else 1,
+            key=f"type_{c.name}",
+            width=130,
+            help="Proportion: the share of units with a 1 (0/1 or true/false values). Mean: "
+            "the average of any number per unit.",
+        )
+        better = st.selectbox(
+            "Better when it goes", ["up", "down"], key=f"direction_{c.name}", width=150
+        )
+        threshold = st.number_input(
+            "Threshold (%)",
+            min_value=0.1,
+            max_value=50.0,
+            value=None,
+            step=0.5,
+            format="%.1f",
+            placeholder=f"{DEFAULT_THRESHOLD:.0%} (default)",
+            key=f"threshold_{c.name}",
+            width=180,
+            help="The smallest lift worth acting on. A North Star whose interval stays inside "
+            "± this reads flat; a wider one, too early to tell; it also sets the days still "
+            f"needed. Empty: the default {DEFAULT_THRESHOLD:.0%}, and the readout says so.",
+        )
+    return MetricChoice(
+        column=c.name,
+        role=ROLE_CHOICES[role],
+        type=kind,
+        direction="increase" if better == "up" else "decrease",
+        label=label.strip(),
+        practical_threshold=None if threshold is None else threshold / 100,
+    )
 
 
 def _save(

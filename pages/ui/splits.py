@@ -15,7 +15,7 @@ import streamlit as st
 
 from nsexp.config.setup import declare_splits
 from nsexp.errors import InputError
-from nsexp.format import count
+from nsexp.format import count, p_bare
 from nsexp.report.preview import planned_splits
 from nsexp.report.text import md_code, md_escape
 from nsexp.store import workspaces as ws
@@ -31,11 +31,12 @@ COLUMNS = {
     "planned_share": st.column_config.NumberColumn(
         "Planned share",
         min_value=0.0,
-        format="%.4g",
-        help="Relative weights: 10 / 80 / 10 and 0.1 / 0.8 / 0.1 mean the same split.",
+        format="percent",
+        help="Type shares as fractions (0.1 for 10%) or as relative weights: 0.1 / 0.8 / 0.1 "
+        "and 10 / 80 / 10 mean the same split.",
     ),
     "assumed": st.column_config.CheckboxColumn("Assumed equal"),
-    "p_value": st.column_config.NumberColumn("SRM p-value", format="%.2g"),
+    "p_value": st.column_config.TextColumn("SRM p", help="The sample-ratio check's p-value."),
 }
 
 
@@ -43,6 +44,8 @@ def planned_split_section(data_root: Path, current: Path, splits: pl.DataFrame) 
     """The experiments failing the SRM check, their shares editable, and a save button."""
     _show_result()
     failing = splits.filter(pl.col("mismatch")).drop("mismatch")
+    # the p-value read one way everywhere ('< 0.001'), as the readout reads it
+    failing = failing.with_columns(pl.col("p_value").map_elements(p_bare, return_dtype=pl.String))
     if failing.is_empty():
         return
     experiments = failing["experiment"].unique(maintain_order=True)

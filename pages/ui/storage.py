@@ -60,7 +60,7 @@ def upload_problem(uploads: Sequence[Any] | None) -> InputError | None:
     Checks only names and sizes, so it runs on every rerun without reading the bytes."""
     if not uploads:
         return InputError("no files uploaded", fix="add CSV or Parquet files and a metrics.toml")
-    return ws.upload_problem((f.name, int(f.size)) for f in uploads)
+    return ws.upload_problem((ws.safe_name(f.name), int(f.size)) for f in uploads)
 
 
 def saved(info: ws.WorkspaceInfo) -> None:

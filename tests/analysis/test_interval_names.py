@@ -106,7 +106,7 @@ def test_the_methods_footer_names_each_interval_for_what_it_is() -> None:
     assert "95% always-valid interval, adjusted" in footer["seq"]
     assert "confidence interval" not in footer["seq"]
     bayes = footer["bayes"]
-    assert "decides each metric (rel_cred_*) is its 95% credible interval" in bayes
+    assert "decides each metric (rel_cred_low/high) is its 95% credible interval" in bayes
     assert "90% credible interval" in bayes and "adjusted for" not in bayes
 
 

@@ -132,6 +132,7 @@ def test_cli_segment_outputs(segmented: Path, run_cli: CliRunner):
     for output in ("table", "markdown"):
         code, out, _ = run_cli("readout", segmented, "--segment", "platform", "--format", output)
         assert code == 0 and "Cochran's Q" in out and "exp/platform=web" in out
+    assert "\\" not in out  # plain names: nothing in the Markdown is escaped
 
 
 def test_cli_segment_on_summary_only_data_exits_2(tmp_path: Path, run_cli: CliRunner):

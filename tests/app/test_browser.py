@@ -6,7 +6,6 @@ Without /usr/bin/chromium the tests skip and say why, except under CI (env CI se
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -29,34 +28,14 @@ from payloads import (
     VARIANT,
     plant,
 )
+from served import ARGS, CHROMIUM, RENDER_TIMEOUT_MS, choose, require_chromium, settle
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path("/tmp/nsexp-shots")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-RENDER_TIMEOUT_MS = 60_000
 
 pytestmark = pytest.mark.browser
-
-
-def require_chromium() -> None:
-    """Fail under CI, skip elsewhere, when the browser is missing."""
-    if CHROMIUM.exists():
-        return
-    reason = f"{CHROMIUM} is missing: install Debian's chromium package (`make browser`)"
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 @contextmanager
@@ -95,13 +74,6 @@ def page(browser: Browser, server: str) -> Iterator[Page]:
     tab.set_default_timeout(RENDER_TIMEOUT_MS)
     yield tab
     context.close()
-
-
-def settle(page: Page) -> None:
-    """Wait until the app is connected, the script has finished and nothing is loading."""
-    page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]')
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
-    page.wait_for_function('!document.querySelector("[data-testid=stSkeleton]")')
 
 
 def wait_for_address(page: Page, pattern: str) -> None:
@@ -197,9 +169,7 @@ def test_portfolio_lists_experiments_with_links(page: Page, server: str, tmp_pat
     page.goto(f"{server}/?verdict=vanity_only")
     settle(page)
     page.get_by_role("heading", name="Experiment portfolio").wait_for()
-    page.get_by_text(
-        re.compile(r"\d+ of \d+ running experiments moved only vanity metrics")
-    ).wait_for()
+    page.get_by_text(re.compile(r"\d+ of \d+ running experiments (is|are) vanity only")).wait_for()
     page.locator('[data-testid="stDataFrame"]').first.wait_for()
     assert page.evaluate("location.href").endswith("/?verdict=vanity_only")
     shoot(page, tmp_path, "portfolio")
@@ -255,18 +225,6 @@ def test_north_star_tree_and_scoreboard_fit_every_width(
         shoot(page, tmp_path, f"north_star_{width}")
     finally:
         context.close()
-
-
-def choose(page: Page, key: str, option: str) -> None:
-    """Pick an option of the selectbox with this widget key. Scrolled into view first: a
-    selectbox's menu closes when the page scrolls, and a click at the viewport's edge scrolls."""
-    box = page.locator(f".st-key-{key}").get_by_role("combobox").first
-    box.scroll_into_view_if_needed()
-    box.click()
-    page.locator('[role="option"]').filter(
-        has_text=re.compile(f"^{re.escape(option)}$")
-    ).first.click()
-    settle(page)
 
 
 @pytest.mark.parametrize("width", [1024, 1280, 1440])

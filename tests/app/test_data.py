@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -219,10 +220,11 @@ def put(at: AppTest, files: dict[str, bytes]) -> AppTest:
 @pytest.mark.parametrize(
     ("files", "fragment"),
     [
-        ({"../x.csv": UNITS_CSV}, "file name '../x.csv' is not allowed"),
-        ({".hidden.csv": UNITS_CSV}, "file name '.hidden.csv' is not allowed"),
+        # unsafe characters are replaced (ws.safe_name: "../x.csv" is saved as "x.csv"); what
+        # no renaming makes readable is still refused
+        ({"x.exe": UNITS_CSV}, "file name 'x.exe' is not allowed"),
+        ({"a" * 120 + ".csv": UNITS_CSV}, "is not allowed"),
         ({"config.toml": b"x = 1"}, "not a file nsexp reads"),
-        ({"a\x00b.csv": UNITS_CSV}, "file name 'a\\x00b.csv' is not allowed"),
         ({"metrics.toml": CATALOG}, "no CSV or Parquet file in the upload"),
         (
             {"big.csv": b"variant,lessons\n" + b"control,1\n" * (ws.MAX_UPLOAD_BYTES // 10)},
@@ -389,6 +391,10 @@ def test_a_split_unequal_by_design_is_declared_on_the_page(
     shown = editor.value
     assert shown["variant"].tolist() == ["big", "control", "small"]
     assert shown["observed_share"].tolist() == [0.8, 0.1, 0.1]
+    assert set(shown["p_value"]) == {"< 0.001"}  # read as the readout reads it
+    assert editor.proto.columns  # shares as percentages, like the observed ones
+    config = json.loads(editor.proto.columns)
+    assert config["planned_share"]["type_config"]["format"] == "percent"
     save = "Save the data above with these planned splits"
     assert button(at, save).disabled  # nothing edited: nothing to save
     at.session_state["splits_data"] = {

@@ -56,7 +56,7 @@ def test_page_renders_every_edge_with_its_scatter_table_and_impact(demo: None) -
     assert table.value.shape[0] == edges
     assert list(table.value["Edge"]) == list(edges_table(evidence)["Edge"])
     assert all(r[0] in "+−—" for r in table.value["Corrected r"])
-    assert at.metric[0].label.startswith("Reported")
+    assert at.metric[0].label == "North Star wins (comparisons)"
 
 
 def test_bad_workspace_is_explained(demo: None) -> None:
@@ -85,15 +85,22 @@ def test_chart_builders_are_pure() -> None:
     assert line["parent_effect"].to_list() == pytest.approx(
         [best.intercept + best.slope * x for x in line["effect"]]
     )
-    names = [f"{e.child} → {e.parent}" for e in evidence.edges]
-    ranking = ranking_chart(evidence.edges, names).to_dict()
+    names = [e.name for e in evidence.edges]
+    assert all(" → " in n and "_" not in n for n in names)  # labels, not ids
+    ranking = ranking_chart(evidence.edges).to_dict()
     assert ranking["layer"]
     (values,) = [v for v in ranking["datasets"].values() if v and "edge" in v[0]]
     assert [v["edge"] for v in values] == names
-    assert impact_chart(cumulative_impact(readout.judgement)).to_dict()["layer"]
+    names = {e.id: e.name for e in readout.experiments.values()}
+    impact = impact_chart(cumulative_impact(readout.judgement), names).to_dict()
+    assert impact["layer"]
+    wins = [v["win"] for d in impact["datasets"].values() for v in d if "win" in v]
+    assert wins and not any("past_" in w for w in wins)  # experiments by name, not by id
     edge = evidence.edge("streak_started")
     assert edge is not None and edge.parent == "day7_retention"
     points = edge_points(evidence.comparisons, "streak_started", "day7_retention")
     assert points.height == edge.n_comparisons
     spec = edge_scatter(evidence.comparisons, edge, "Started a streak", "Day-7 retention").to_dict()
-    assert spec["title"]["text"].startswith("Started a streak: weak")
+    assert "title" not in spec  # the heading is data drawn as text, never a Vega title
+    lines = [v["line"] for d in spec["datasets"].values() for v in d if "line" in v]
+    assert lines[0] == edge.heading == "Started a streak → Day-7 retention: weak"

@@ -3,6 +3,7 @@ segment view, and the Markdown of live and pinned readouts."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +153,10 @@ def test_segment_view(open_app: AppOpener, demo_copy: Path) -> None:
     het = heterogeneity_row(sr, "push_reminders", "daily")
     assert het is not None
     assert any("Cochran's Q across 3 segments" in a.value for a in [*at.info, *at.warning])
-    assert len(at.get("vega_lite_chart")) == 3
+    charts_drawn = at.get("vega_lite_chart")
+    assert len(charts_drawn) == 3
+    segment_spec = json.loads(charts_drawn[-1].proto.spec)
+    assert segment_spec["height"] >= 3 * 30 + 60  # a row per segment and the axis, not ~60 px
     assert "segment=platform" in at.code[0].value
 
     at.selectbox(key="experiment").select("dark_mode").run()  # summary data: no segments
@@ -185,7 +189,7 @@ def test_live_and_pinned_markdown(
     at.button(key="pin_readout").click().run()
     live = made[-1]
     assert live.startswith("# Experiment readout — North Star: Lessons completed")
-    assert "moved only vanity metrics" not in live
+    assert "are vanity only" not in live and "is vanity only" not in live
     assert "Bayesian engine" in live and "chance to beat control" in live
 
     (pin,) = pins.list_pins(data)
@@ -220,7 +224,7 @@ def test_experiment_markdown_equals_the_cli_markdown(demo_copy: Path) -> None:
             )
             assert text == markdown.to_markdown(one)
             assert "of 1 experiment" not in text
-    assert "experiments moved only vanity metrics" in markdown.to_markdown(build_readout(dataset))
+    assert "experiments are vanity only" in markdown.to_markdown(build_readout(dataset))
 
 
 def test_portfolio_follows_the_methods_and_links_carry_them(
@@ -235,7 +239,7 @@ def test_portfolio_follows_the_methods_and_links_carry_them(
     table = portfolio_table(build_readout(load_dataset(demo_copy), settings))
     counts = portfolio_counts(filter_portfolio(table, [], None, "", "running"))
     shown = {m.label: m.value for m in at.metric}
-    assert shown["North Star wins"] == str(counts["north_star_win"])
+    assert shown["Won the North Star"] == str(counts["north_star_win"])
 
 
 def test_bootstrap_runs_only_on_request(open_app: AppOpener, demo_copy: Path) -> None:

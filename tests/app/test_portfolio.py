@@ -7,6 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from helpers import AppOpener, copy_demo
+from streamlit.proto.Dataframe_pb2 import Dataframe
 from streamlit.testing.v1 import AppTest
 
 from nsexp.analysis.readout import Readout, build_readout
@@ -63,8 +64,8 @@ def test_portfolio_counts_and_rows(open_app: AppOpener, readout: Readout) -> Non
     assert counts["experiments"] == 11  # the showcase; the 44 past experiments are history
     assert metrics(at) == {
         "Experiments": str(counts["experiments"]),
-        "North Star wins": str(counts["north_star_win"]),
-        "Vanity-only wins": str(counts["vanity_only"]),
+        "Won the North Star": str(counts["north_star_win"]),
+        "Vanity only": str(counts["vanity_only"]),
         "Need attention": str(counts["attention"]),
     }
     assert vanity_sentence(running(readout), "running") in [s.value for s in at.subheader]
@@ -123,8 +124,8 @@ def test_alpha_changes_the_verdicts(open_app: AppOpener, demo_copy: Path) -> Non
     at.button_group(key="alpha").set_value("0.01").run()
     strict = build_readout(load_dataset(demo_copy), Settings(alpha=0.01))
     counts = portfolio_counts(running(strict))
-    assert metrics(at)["North Star wins"] == str(counts["north_star_win"])
-    assert metrics(at)["Vanity-only wins"] == str(counts["vanity_only"])
+    assert metrics(at)["Won the North Star"] == str(counts["north_star_win"])
+    assert metrics(at)["Vanity only"] == str(counts["vanity_only"])
     assert vanity_sentence(running(strict), "running") in [s.value for s in at.subheader]
 
 
@@ -187,3 +188,21 @@ def test_broken_data_shows_the_message_not_a_traceback(open_app: AppOpener, tmp_
     assert not at.exception
     assert "metric catalog not found" in at.error[0].value
     assert "Check the data on the Data page" in [p.value for p in at.page_link]
+
+
+def test_a_click_on_a_row_opens_its_readout_with_the_view_in_the_url(
+    open_app: AppOpener,
+) -> None:
+    at = open_app(PAGE, {"alpha": "0.01"})
+    (table,) = at.dataframe
+    assert list(table.proto.selection_mode) == [Dataframe.SelectionMode.SINGLE_CELL]  # no checkbox
+    shown = table.value
+    at.session_state["portfolio_table"] = {
+        "selection": {"rows": [], "columns": [], "cells": [[1, "owner"]]}
+    }
+    at.run()
+    assert not at.exception
+    assert at.query_params["experiment"] == shown["experiment"].iloc[1]
+    assert at.query_params["variant"] == shown["variant"].iloc[1]
+    assert at.query_params["alpha"] == "0.01"
+    assert shown["name"].iloc[1] in [t.value for t in at.title]  # its readout page ran

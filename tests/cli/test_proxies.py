@@ -120,7 +120,7 @@ def test_readout_quotes_the_history(run_cli: CliRunner) -> None:
     assert any(
         "when Page views moved in other experiments, the North Star followed" in r for r in history
     )
-    assert any("vanity metric" in r for r in history)
+    assert any("Page views → Lessons completed: vanity" in r for r in history)
 
 
 def test_no_valid_comparisons_is_said(tmp_path: Path, run_cli: CliRunner) -> None:

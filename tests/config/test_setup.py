@@ -77,3 +77,50 @@ def test_experiments_toml_writes_the_planned_split_of_the_set_up() -> None:
     assert info.expected_split == {"control": 1.0, "new": 4.0}
     equal = parsed(experiments_toml(Setup(("launch",), "arm", "control", ())))["launch"]
     assert equal.expected_split == {}
+
+
+def test_a_threshold_and_label_chosen_in_the_set_up_reach_the_catalog() -> None:
+    from nsexp.config.catalog import DEFAULT_THRESHOLD, parse_catalog
+    from nsexp.config.setup import catalog_toml
+
+    setup = Setup(
+        ("shop",),
+        "arm",
+        "A",
+        (
+            MetricChoice("orders", "north_star", "mean", label="Orders", practical_threshold=0.02),
+            MetricChoice("clicked", "vanity", "proportion"),
+        ),
+    )
+    catalog = parse_catalog(parse_toml(catalog_toml(setup), "metrics.toml"))
+    orders, clicked = catalog.metrics["orders"], catalog.metrics["clicked"]
+    assert (orders.label, orders.practical_threshold, orders.threshold_set) == (
+        "Orders",
+        0.02,
+        True,
+    )
+    assert (clicked.label, clicked.threshold_set) == ("clicked", False)
+    assert clicked.practical_threshold == DEFAULT_THRESHOLD
+    with pytest.raises(InputError, match="not a relative effect"):
+        catalog_toml(
+            Setup(
+                ("s",),
+                "arm",
+                "A",
+                (MetricChoice("o", "north_star", "mean", practical_threshold=1.5),),
+            )
+        )
+
+
+def test_the_set_up_hints_at_a_missing_north_star_and_names_a_wrong_type() -> None:
+    from nsexp.config.setup import missing_step, type_problem
+
+    leading = MetricChoice("spend", "leading", "proportion")
+    assert "North Star" in (missing_step(Setup(("s",), "arm", "A", (leading,))) or "")
+    star = MetricChoice("spend", "north_star", "mean")
+    assert missing_step(Setup(("s",), "arm", "A", (star,))) is None
+    assert "up to 499.5" in (type_problem(leading, zero_one=False, largest=499.5) or "")
+    assert type_problem(leading, zero_one=True, largest=1.0) is None
+    assert type_problem(star, zero_one=False, largest=499.5) is None  # a mean may be anything
+    skipped = MetricChoice("spend", "skip", "proportion")
+    assert type_problem(skipped, zero_one=False, largest=3.0) is None

@@ -290,7 +290,7 @@ def test_history_counts_and_leaves_out_the_current_comparison() -> None:
     text = history_reason(result(experiment="a", metric="pv"), hist)
     assert "the North Star followed 1 of 2 times" in text
     text = history_reason(result(experiment="new", metric="pv"), hist)
-    assert "followed 2 of 3 times" in text and "vanity metric" in text
+    assert "followed 2 of 3 times" in text and "pv → ns: vanity" in text
 
 
 def test_relative_covariance_matches_simulation() -> None:

@@ -150,11 +150,36 @@ def test_bayesian_forest_plot_shows_the_posterior_mean_inside_its_interval(
 
 
 @pytest.mark.parametrize(
-    ("values", "expected"),
-    [([-0.5, 0.4], "+.0%"), ([-0.07, -0.06], "+.1~%"), ([0.001, 0.0012], "+.3~%"), ([], "+.0%")],
+    ("values", "ticks", "digits"),
+    [
+        ([-0.5, 0.4], [-0.6, -0.4, -0.2, 0.0, 0.2, 0.4], 0),
+        ([-0.074, -0.068, -0.061], [-0.08, -0.06, -0.04, -0.02, 0.0], 0),  # Cookie Cats
+        ([0.031, 0.052], [0.0, 0.02, 0.04, 0.06], 0),
+        ([-0.01, 0.013], [-0.01, -0.005, 0.0, 0.005, 0.01, 0.015], 1),
+        ([0.001, 0.0012], [0.0, 0.0005, 0.001, 0.0015], 2),
+        ([-0.087, -0.034, 0.016], [-0.1, -0.05, 0.0, 0.05], 0),  # Cookie Cats, 90,189 users
+        ([], [-0.01, -0.005, 0.0, 0.005, 0.01], 1),
+    ],
 )
-def test_percent_ticks_stay_distinct(values: list[float], expected: str) -> None:
-    assert charts.percent_format(values) == expected
+def test_percent_ticks_are_round_and_read_distinct(
+    values: list[float], ticks: list[float], digits: int
+) -> None:
+    got, decimals = charts.percent_ticks(values)
+    assert got == pytest.approx(ticks) and decimals == digits
+    labels = [f"{t * 100:+.{decimals}f}%" for t in got]  # as d3's '+.{digits}%' reads them
+    assert len(set(labels)) == len(labels)  # no tick reads like its neighbour
+    assert min(got) <= min([*values, 0.0]) and max(got) >= max([*values, 0.0])
+
+
+def test_forest_plot_ticks_cover_every_interval_and_band(push: ExperimentReadout) -> None:
+    spec = charts.forest_plot(push.treatments[0].metrics, Settings()).to_dict()
+    x = next(layer["encoding"]["x"] for layer in spec["layer"] if "axis" in layer["encoding"]["x"])
+    ticks, (low, high) = x["axis"]["values"], x["scale"]["domain"]
+    assert (low, high) == (ticks[0], ticks[-1]) and 3 <= len(ticks) <= 7
+    assert x["axis"]["tickCount"] == len(ticks)  # or Vega thins them to its own count
+    for m in push.treatments[0].metrics:
+        lo, hi = m.decision_interval
+        assert lo is None or (low <= lo and hi <= high)
 
 
 def test_timeline_chart_band_line_and_reference_lines() -> None:

@@ -53,7 +53,7 @@ def test_status_splits_the_showcase_from_the_history(demo: Readout) -> None:
     assert concluded["experiment"].n_unique() == 44
     assert all(n.startswith("Past:") for n in concluded["name"])
     assert vanity_sentence(running, "running").endswith(
-        "of 11 running experiments moved only vanity metrics."
+        "of 11 running experiments are vanity only: metrics improved, the North Star did not move."
     )
 
 

@@ -329,3 +329,30 @@ def test_data_files_never_reads_pins_or_workspaces(root: Path) -> None:
     dataset = load_dataset(root)
     assert list(dataset.experiments) == ["signup"]
     assert dataset.summary["experiment"].unique().to_list() == ["signup"]
+
+
+@pytest.mark.parametrize(
+    ("given", "saved"),
+    [
+        ("export (1).csv", "export_1.csv"),
+        ("résumé (copy 2).parquet", "resume_copy_2.parquet"),
+        ("../../etc/passwd.csv", "passwd.csv"),
+        ("C:\\Users\\x\\a b.CSV", "a_b.CSV"),
+        (".hidden.csv", "hidden.csv"),
+        ("\x00evil.csv", "evil.csv"),
+        ("metrics.toml", "metrics.toml"),
+    ],
+)
+def test_unsafe_characters_in_a_name_are_replaced_not_refused(given: str, saved: str) -> None:
+    assert ws.safe_name(given) == saved
+    ws.check_name(saved)  # a plain base name: no folder part can survive
+
+
+def test_an_upload_is_saved_under_its_plain_name_inside_its_workspace(root: Path) -> None:
+    files = ws.files_from_uploads([("export (1).csv", UNITS_CSV)])
+    info = ws.create_workspace(root, files)
+    assert "export_1.csv" in info.files
+    assert (info.path / "export_1.csv").is_file()
+    assert files_outside_workspaces(root) == {root / "metrics.toml"}
+    with pytest.raises(InputError, match=r"two uploaded files are named 'a_b\.csv'"):
+        ws.files_from_uploads([("a b.csv", UNITS_CSV), ("a_b.csv", UNITS_CSV)])
