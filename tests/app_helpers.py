@@ -12,20 +12,20 @@ from nsexp.analysis.readout import build_readout
 from nsexp.analysis.settings import Settings
 from nsexp.io import load_dataset
 from nsexp.learning.history import readout_learning
-from nsexp.report.figures import every_treatment, metric_table
+from nsexp.report.figures import metric_table
 
 PAGE = "pages/readout.py"
 
 
 def expected_table(data: Path, experiment: str, variant: str, **settings: object) -> pl.DataFrame:
-    """The metric table the page should show with `variant` on view, computed straight from the
-    core as the page does: every treatment, the one on view first (the Bayesian figures under
-    the priors learned from every experiment)."""
+    """The metric table of `variant` the page should show first, computed straight from the
+    core as the page does (the Bayesian figures under the priors learned from every
+    experiment)."""
     dataset, chosen = load_dataset(data), Settings(**settings)
     priors = readout_learning(dataset, chosen).priors
     readout = build_readout(dataset, chosen, experiment=experiment, priors=priors)
-    e = readout.experiments[experiment]
-    return metric_table(every_treatment(e.treatments, variant), readout.settings)
+    t = readout.experiments[experiment].treatment(variant)
+    return metric_table(t.metrics, readout.settings)
 
 
 def shown_table(at: AppTest) -> pl.DataFrame:

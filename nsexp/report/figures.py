@@ -125,25 +125,19 @@ def table_keys(engine: str = "frequentist") -> tuple[str, ...]:
 def metric_table(metrics: Sequence[MetricResult], settings: Settings) -> pl.DataFrame:
     """Every figure of one treatment, formatted for people, North Star first. Lift is the
     decision effect (the posterior mean under the Bayesian engine, beside the raw Estimate,
-    chance to beat control, expected loss and credible interval). Metrics of several
-    treatments (every_treatment) get a Variant column after the metric's name."""
+    chance to beat control, expected loss and credible interval)."""
     every = columns(settings)
     shown = [every[k] for k in table_keys(settings.engine)]
-    if len({m.variant for m in metrics}) > 1:
-        shown.insert(1, every["variant"])
     return pl.DataFrame(
         {c.header: [c.cell(m) for m in metrics] for c in shown},
         schema={c.header: pl.String for c in shown},
     )
 
 
-VARIANT = FIGURES["variant"].label  # the column naming each row's treatment (several shown)
-
-
 def every_treatment(treatments: Sequence[TreatmentReadout], first: str) -> tuple[MetricResult, ...]:
     """The metrics of every treatment of an experiment, each metric's treatments together and
     `first` (the one on view) first among them, metrics in its order: what a readout's forest
-    plot and table show, so a verdict card about any treatment has its figures on view."""
+    plot shows, so a verdict card about any treatment has its figures on view."""
     ordered = sorted(treatments, key=lambda t: t.variant != first)
     rank = {m.metric: i for i, m in enumerate(ordered[0].metrics)}
     return tuple(

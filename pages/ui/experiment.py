@@ -23,7 +23,6 @@ from nsexp.analysis.results import MetricResult, TimelinePoint
 from nsexp.analysis.settings import Settings
 from nsexp.report import charts
 from nsexp.report.figures import (
-    VARIANT,
     compact_columns,
     every_treatment,
     metric_table,
@@ -192,18 +191,18 @@ def details(e: ExperimentReadout, t: TreatmentReadout) -> None:
             help="Also the difference, the unadjusted interval and p, what the experiment can "
             "detect today, the units per arm and notes.",
         )
-        order = compact_columns(settings)
-        if others:
-            order.insert(1, VARIANT)
-        table = metric_table(metrics, settings)
-        st.dataframe(
-            table,
-            hide_index=True,
-            column_order=None if every else order,
-            width="stretch",
-            column_config=columns.metric_table_config(table, settings),
-            alt=f"Every figure of every treatment against {e.control}",
-        )
+        for shown in sorted(e.treatments, key=lambda o: o.variant != t.variant):
+            if others:  # a table per treatment, the one on view first
+                st.markdown(f"**{md_code(shown.variant)}** vs {control}")
+            table = metric_table(shown.metrics, settings)
+            st.dataframe(
+                table,
+                hide_index=True,
+                column_order=None if every else compact_columns(settings),
+                width="stretch",
+                column_config=columns.metric_table_config(table, settings),
+                alt=f"Every figure of {shown.variant} against {e.control}",
+            )
     timeline(e, t)
 
 

@@ -138,7 +138,7 @@ def test_segment_view(open_app: AppOpener, demo_copy: Path) -> None:
     at = open_app(PAGE, {"experiment": "push_reminders"})
     assert at.selectbox(key="segment").value is None
     assert at.selectbox(key="segment").options == ["platform"]
-    assert len(at.dataframe) == 1
+    assert len(at.dataframe) == 2  # the metric table of each treatment
 
     at.selectbox(key="segment").select("platform").run()
     assert at.query_params["segment"] == "platform"
@@ -149,7 +149,7 @@ def test_segment_view(open_app: AppOpener, demo_copy: Path) -> None:
     )
     frame = segment_frame(sr, "push_reminders", "daily")
     assert frame["segment"].to_list() == ["android", "ios", "web"]
-    assert pl.from_pandas(at.dataframe[1].value).equals(segment_table(frame, Settings()))
+    assert pl.from_pandas(at.dataframe[2].value).equals(segment_table(frame, Settings()))
     het = heterogeneity_row(sr, "push_reminders", "daily")
     assert het is not None
     assert any("Cochran's Q across 3 segments" in a.value for a in [*at.info, *at.warning])

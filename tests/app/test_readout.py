@@ -23,7 +23,7 @@ from nsexp.analysis.settings import Settings
 from nsexp.analysis.verdict import VERDICT_LABELS
 from nsexp.io import load_dataset
 from nsexp.learning.history import learned_readout, readout_learning
-from nsexp.report.figures import every_treatment, metric_table
+from nsexp.report.figures import metric_table
 from nsexp.report.text import md_escape
 from nsexp.store import pins
 
@@ -132,11 +132,13 @@ def test_every_treatment_is_in_the_plot_and_the_table(open_app: AppOpener, demo_
     forest = at.get("vega_lite_chart")[0].proto
     point = json.loads(forest.spec)["layer"][3]["encoding"]
     assert point["shape"]["scale"]["domain"] == ["daily", "three_a_day"]
-    table = shown_table(at)
-    breach = table.filter(pl.col("Metric") == "Turned off notifications")
-    assert breach["Variant"].to_list() == ["daily", "three_a_day"]
-    assert breach["Result"].to_list() == ["Not significant", "Worse"]
-    assert table.equals(expected_table(demo_copy, "push_reminders", "daily"))
+    # a table per treatment, the one on view first
+    daily, three = (pl.from_pandas(d.value) for d in at.dataframe[:2])
+    assert daily.equals(expected_table(demo_copy, "push_reminders", "daily"))
+    assert three.equals(expected_table(demo_copy, "push_reminders", "three_a_day"))
+    guard = pl.col("Metric") == "Turned off notifications"
+    assert three.filter(guard)["Result"].to_list() == ["Worse"]
+    assert "**`three_a_day`** vs `control`" in [m.value for m in at.markdown]
     assert [len(card_parts(c)) > 0 for c in at.columns[:2]] == [True, True]
 
 
@@ -267,9 +269,7 @@ def test_pin_freezes_the_readout_and_the_pinned_view_shows_it(
     assert at.info[0].proto.title == "Pinned readout: these figures do not move"
     assert "The data has not changed since" in at.info[0].value
     assert at.title[0].value == "Practice reminder frequency"
-    frozen = metric_table(
-        every_treatment(pin.readout().treatments, "three_a_day"), pin.analysis_settings
-    )
+    frozen = metric_table(pin.readout().treatments[1].metrics, pin.analysis_settings)
     assert shown_table(at).equals(frozen)
     assert "Earlier pins" not in [e.label for e in at.expander]
     downloads = [d.proto.label for d in at.get("download_button")]
