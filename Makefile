@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 8501
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
-TEST_EXTRAS := dev,auth,duckdb,postgres,spark
+TEST_EXTRAS := dev,auth,sql,duckdb,sqlite,postgres,spark,mysql,clickhouse
 
 .PHONY: run test lint bench demo browser services clean
 
@@ -32,8 +32,14 @@ browser:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 		else echo "chromium missing: install Debian's chromium package"; fi; }
 
-# The source engines' tests need a PostgreSQL server binary and Java (for Spark): Debian packages.
+# The source engines' tests need PostgreSQL and MariaDB server binaries and Java (for Spark):
+# Debian packages (the tests start throwaway servers themselves).
 services:
+	@command -v mariadbd >/dev/null || test -x /usr/sbin/mariadbd || { \
+		if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				mariadb-server; \
+		else echo "mariadb missing: install Debian's mariadb-server package"; fi; }
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
 		if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \

@@ -230,6 +230,18 @@ if seen is not None:
     st.markdown(
         f"North Star: **{md_escape(seen.north_star)}** · data fingerprint `{seen.fingerprint}`"
     )
+    newest = seen.newest.isoformat() if seen.newest is not None else "no dates"
+    line, button = st.columns([3, 1], vertical_alignment="center")
+    line.caption(
+        f"Source: {md_escape(seen.source)} · read {seen.fetched:%Y-%m-%d %H:%M} UTC, kept "
+        f"{loaders.TTL // 60} min · newest date {newest}"
+    )
+    button.button(
+        "Refresh",
+        icon=":material/refresh:",
+        on_click=loaders.refresh,
+        help="Read the source again now (pinned readouts keep their figures)",
+    )
     st.page_link(
         nav.PORTFOLIO,
         label="Open the portfolio of this data",

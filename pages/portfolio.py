@@ -178,7 +178,8 @@ else:
         alt=f"{shown.height} comparisons with their verdicts and North Star lift",
     )
     st.caption(
-        f"{shown.height} comparisons (a treatment against its control) of "
+        f"{shown.height} comparisons (a treatment against its control; "
+        f"{shown.filter(pl.col('verdict') != 'invalid').height} valid) of "
         f"{shown['experiment'].n_unique()} experiments. Click a row to open its readout; the "
         "most serious verdicts come first."
     )

@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from nsexp import __version__
-from nsexp.cli import plan, readout, tree, workspaces
+from nsexp.cli import plan, readout, sql, tree, workspaces
 from nsexp.errors import InputError
 from nsexp.report.text import terminal_safe
 
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nsexp", description="North Star experiment readouts.")
     parser.add_argument("--version", action="version", version=f"nsexp {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for command in (readout, plan, tree, workspaces):
+    for command in (readout, plan, tree, workspaces, sql):
         command.add_parser(sub)
     return parser
 

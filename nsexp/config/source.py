@@ -6,17 +6,33 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from nsexp.config.catalog import COLUMN_KEYS
 from nsexp.config.toml import read_toml
 from nsexp.errors import InputError
 
 SOURCE_FILE = "source.toml"
-SourceEngineName = Literal["polars", "duckdb", "postgres", "spark"]
-SOURCE_ENGINES: tuple[SourceEngineName, ...] = ("polars", "duckdb", "postgres", "spark")
-PASSWORD_ENVS = ("NSEXP_PG_PASSWORD", "PGPASSWORD")
-_KEYS = {"engine", "path", "database", "url", "table", "experiments", "columns"}
+SourceEngineName = Literal[
+    "polars",
+    "duckdb",
+    "sqlite",
+    "postgres",
+    "spark",
+    "mysql",
+    "clickhouse",
+    "snowflake",
+    "bigquery",
+    "databricks",
+    "redshift",
+    "trino",
+    "mssql",
+]
+SOURCE_ENGINES: tuple[SourceEngineName, ...] = get_args(SourceEngineName)
+# Where a password or token may come from: NSEXP_<ENGINE>_PASSWORD / _TOKEN (and, for
+# PostgreSQL, the older NSEXP_PG_PASSWORD and libpq's PGPASSWORD); never from source.toml.
+LEGACY_PASSWORD_ENVS = ("NSEXP_PG_PASSWORD", "PGPASSWORD")
+_KEYS = {"engine", "path", "database", "url", "table", "query", "experiments", "columns"}
 
 
 @dataclass(frozen=True)
@@ -28,6 +44,7 @@ class SourceConfig:
     database: Path | None = None
     url: str | None = None
     table: str | None = None
+    query: str | None = None
     experiments: tuple[str, ...] = ()
     columns: dict[str, str] = field(default_factory=dict)
     file: str = SOURCE_FILE
@@ -35,6 +52,7 @@ class SourceConfig:
     def describe(self) -> str:
         """Where the rows come from, for messages and the app; never shows a password."""
         where = f"table {self.table}" if self.table else str(self.path or "")
+        where = "query" if self.query else where
         if self.database is not None:
             where = f"{self.database} {where}"
         url = f" at {redact(self.url)}" if self.url else ""
@@ -63,7 +81,7 @@ def parse_source(raw: dict, root: Path, file: str = SOURCE_FILE) -> SourceConfig
             file=file,
             fix=f"use one of {', '.join(SOURCE_ENGINES)}",
         )
-    for key in ("path", "database", "url", "table"):
+    for key in ("path", "database", "url", "table", "query"):
         if key in raw and (not isinstance(raw[key], str) or not raw[key]):
             raise InputError(f"{key} must be a non-empty string", file=file)
     experiments = raw.get("experiments", [])
@@ -88,7 +106,11 @@ def parse_source(raw: dict, root: Path, file: str = SOURCE_FILE) -> SourceConfig
             f"url = {redact(url)!r} carries a password; source.toml may not hold one",
             file=file,
             fix="remove it (user:password@, ?password= or password=) from the url and set "
-            "NSEXP_PG_PASSWORD (or PGPASSWORD) in the server's environment instead",
+            f"{' or '.join(password_envs(engine))} in the server's environment instead",
+        )
+    if "table" in raw and "query" in raw:
+        raise InputError(
+            "table and query both given", file=file, fix="keep one: a table (or view) or a SELECT"
         )
     config = SourceConfig(
         engine=engine,
@@ -96,6 +118,7 @@ def parse_source(raw: dict, root: Path, file: str = SOURCE_FILE) -> SourceConfig
         database=_resolve(root, raw.get("database")),
         url=url,
         table=raw.get("table"),
+        query=raw.get("query"),
         experiments=tuple(experiments),
         columns=dict(columns),
         file=file,
@@ -111,23 +134,42 @@ def _resolve(root: Path, value: str | None) -> Path | None:
     return path if path.is_absolute() else root / path
 
 
+# An example url per engine, in the form nsexp reads (docs/warehouses.md).
+URL_EXAMPLES = {
+    "postgres": "postgresql://user@host:5432/db",
+    "redshift": "redshift://user@cluster.region.redshift.amazonaws.com:5439/db",
+    "mysql": "mysql://user@host:3306/db",
+    "clickhouse": "clickhouse://user@host:8123/db",
+    "snowflake": "snowflake://user@account/database/schema?warehouse=wh",
+    "bigquery": "bigquery://project/dataset",
+    "databricks": "databricks://host/sql/1.0/warehouses/id",
+    "trino": "trino://user@host:8080/catalog/schema",
+    "mssql": "mssql://user@host:1433/db",
+}
+
+
 def _require_location(config: SourceConfig) -> None:
+    engine = config.engine
+    relation = config.table is not None or config.query is not None
+    files = config.path is not None and config.query is None and config.table is None
     needs = {
         "polars": config.path is not None,
-        "duckdb": config.path is not None or (config.database is not None and config.table),
-        "postgres": config.url is not None and config.table is not None,
-        "spark": config.path is not None or config.table is not None,
-    }[config.engine]
+        "duckdb": files or (relation and config.path is None),
+        "sqlite": config.database is not None and relation,
+        "spark": config.path is not None or relation,
+        "clickhouse": files or (config.url is not None and relation),
+    }.get(engine, config.url is not None and relation)
     if not needs:
         fixes = {
             "polars": 'add path = "<Parquet/CSV file, directory or glob>"',
             "duckdb": 'add path = "<Parquet glob>", or database = "<file.duckdb>" and table',
-            "postgres": 'add url = "postgresql://user@host:5432/db" and table = "<table>"',
-            "spark": 'add table = "<table>" or path = "<Parquet path>"',
+            "sqlite": 'add database = "<file.sqlite>" and table = "<table>" (or query)',
+            "spark": 'add table = "<table>" (or query) or path = "<Parquet path>"',
+            "clickhouse": 'add path = "<Parquet file>" (chDB), or url and table (or query)',
         }
-        raise InputError(
-            f"engine {config.engine} needs a location", file=config.file, fix=fixes[config.engine]
-        )
+        example = URL_EXAMPLES.get(engine, "")
+        fix = fixes.get(engine, f'add url = "{example}" and table = "<table>" (or query)')
+        raise InputError(f"engine {engine} needs a location", file=config.file, fix=fix)
 
 
 # libpq's password keywords, in a URL's query (?password=) or a key=value DSN (password=...)
@@ -146,9 +188,17 @@ def carries_password(url: str) -> bool:
     return bool(sep and at) and ":" in userinfo
 
 
-def password() -> str | None:
-    """The database password from NSEXP_PG_PASSWORD, else PGPASSWORD (libpq's own variable)."""
-    for name in PASSWORD_ENVS:
+def password_envs(engine: str) -> tuple[str, ...]:
+    """The variables an engine's password or token is read from, in order."""
+    name = "PG" if engine == "postgres" else engine.upper()
+    own = (f"NSEXP_{engine.upper()}_PASSWORD", f"NSEXP_{engine.upper()}_TOKEN")
+    return (*own, *LEGACY_PASSWORD_ENVS) if name == "PG" else own
+
+
+def password(engine: str = "postgres") -> str | None:
+    """The engine's password or token from the environment (password_envs), else None: the
+    driver's own chain then applies (BigQuery's application-default credentials, ...)."""
+    for name in password_envs(engine):
         if os.environ.get(name):
             return os.environ[name]
     return None
@@ -161,7 +211,7 @@ def redact(text: str | None) -> str:
     # the whole userinfo, up to the last @ of the address: a password may hold '@', '/' or ':'
     text = re.sub(r"://[^\s'\"]*@", "://***@", text)
     text = re.sub(r"(password\s*=\s*)('[^']*'|[^\s&;]+)", r"\1***", text, flags=re.IGNORECASE)
-    for name in PASSWORD_ENVS:
+    for name in {e for engine in SOURCE_ENGINES for e in password_envs(engine)}:
         secret = os.environ.get(name)
         if secret:
             text = text.replace(secret, "***")

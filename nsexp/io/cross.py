@@ -6,10 +6,12 @@ A metric's unit-level *parts* are its value (a ratio's numerator: "num"), a rati
 counting as 0 as in the CUPED sums). For each pair (metric, other), each part of the one with
 each part of the other, per experiment, variant [and date], the cross table (CROSS_SCHEMA) holds
 the units with both metrics present (`n`), each part's mean over those units (`mean`,
-`other_mean`) and their co-moment Σ(x − x̄)(y − ȳ) (`comoment`). The co-moment comes from sums
-of values shifted by each column's pilot in Polars (in the sums' own group-by for undated rows)
-or from SQL `COVAR_POP`, so large means do not cancel the way Σxy − ΣxΣy/n does; daily SQL rows
-combine by the pairwise formula (`cross_totals`).
+`other_mean`; the SQL engines give it less the column's pilot, a shift common to every row
+they combine with, so that days near 1e9 keep their differences) and their co-moment
+Σ(x − x̄)(y − ȳ) (`comoment`). The co-moment comes from sums of values shifted by each column's
+pilot, in Polars (in the sums' own group-by for undated rows) and in SQL alike, so large means do
+not cancel the way Σxy − ΣxΣy/n does; daily SQL rows combine by the pairwise formula
+(`cross_totals`).
 
 Summary files may carry the same information as raw cross sums on their rows (`summary_cross`):
 `ns_cross_sum` = Σ x·y with the North Star, `parent_cross_sum` = Σ x·y with the metric's parent,

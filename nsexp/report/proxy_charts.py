@@ -104,22 +104,25 @@ def _scatter(
         .encode(x="effect:Q", y="parent_effect:Q")
     )
     slope = f", slope {_r(edge.slope)}" if edge.slope is not None else ""
+    # the edge named child → parent over two lines (its heading, edge.heading) and its evidence:
+    # data drawn as text above the plot, never a Vega title; each line is cut at the plot's
+    # width so a long name never squeezes the plot
     heading = pl.DataFrame(
         {
             "line": [
-                edge.heading,
-                f"corrected r {_r(edge.corrected_correlation)} "
+                f"{x_name} →",
+                f"{y_name}: {edge.words}",
+                f"r {_r(edge.corrected_correlation)} "
                 f"[{_r(edge.correlation_ci_low)}, {_r(edge.correlation_ci_high)}]{slope}, "
                 f"{edge.n_comparisons} comparisons",
             ],
-            "y": [-34, -16],
-            "size": [13, 11],
+            "y": [-46, -30, -14],
+            "size": [13, 13, 11],
         }
     )
-    # the edge's heading is data drawn as text above the plot, never a Vega title
     head = (
         alt.Chart(heading)
-        .mark_text(align="left", baseline="middle", color=tint)
+        .mark_text(align="left", baseline="middle", color=tint, limit=alt.ExprRef(expr="width"))
         .encode(
             text="line:N",
             x=alt.value(0),

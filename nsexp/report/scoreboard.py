@@ -28,14 +28,15 @@ from nsexp.report.impact import combined, per_win
 from nsexp.report.portfolio import experiment_flags
 
 NO_OWNER = "(no owner)"
+# outcomes first: what the wins did to the North Star shows at 1024 px, the rest may scroll
 COLUMNS = (
     "Team",
-    "Experiments",
     "Won",
-    "Vanity only",
-    "Concluded with a result",
-    "Per win (median)",
     "Wins compounded",
+    "Per win (median)",
+    "Concluded with a result",
+    "Vanity only",
+    "Experiments",
 )
 _SCHEMA: dict[str, type[pl.DataType]] = {
     "owner": pl.String,
@@ -104,12 +105,12 @@ def scoreboard_table(frame: pl.DataFrame) -> pl.DataFrame:
         rows.append(
             (
                 r["owner"],
-                str(r["experiments"]),
                 _of(r["won"], r["experiments"]),
-                _of(r["vanity_only"], r["experiments"]),
-                _of(r["decisive"], r["experiments"]),
-                per_win(impact),
                 combined(impact),
+                per_win(impact),
+                _of(r["decisive"], r["experiments"]),
+                _of(r["vanity_only"], r["experiments"]),
+                str(r["experiments"]),
             )
         )
     return pl.DataFrame(rows, schema={c: pl.String for c in COLUMNS}, orient="row")

@@ -8,11 +8,12 @@ the Data page and stops the page: every loader behaves the same, so pages just c
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import NamedTuple, ParamSpec, TypeVar
+from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 import polars as pl
 import streamlit as st
@@ -30,6 +31,7 @@ from nsexp.analysis.settings import Settings
 from nsexp.analysis.srm import srm_checks
 from nsexp.errors import InputError
 from nsexp.io import Dataset, default_data_dir, load_dataset
+from nsexp.io.engines import source_name
 from nsexp.io.limits import UPLOAD_LIMITS, Limits, check_resamples
 from nsexp.learning.history import Learning, learned_readout, readout_learning
 from nsexp.learning.proxies import NorthStarWins, cumulative_impact
@@ -74,9 +76,38 @@ def _limits(data: DataContext) -> Limits:
     return UPLOAD_LIMITS if data.workspace else Limits.from_env()
 
 
+class Fetched(NamedTuple):
+    """A dataset and when it was read (a warehouse source: when the query ran)."""
+
+    dataset: Dataset
+    at: dt.datetime
+
+
 @st.cache_resource(max_entries=4, ttl=TTL, show_spinner=False)
+def _fetched(data: DataContext) -> Fetched:
+    """Read the data; a warehouse query (source.toml) shows a spinner with the elapsed time.
+    Cached for TTL seconds, or until `refresh`."""
+    if source_name(data.path) is None:
+        found = load_dataset(data.path, limits=_limits(data))
+    else:
+        with st.spinner("Querying the warehouse…", show_time=True):
+            found = load_dataset(data.path, limits=_limits(data))
+    return Fetched(found, dt.datetime.now(dt.UTC))
+
+
 def _dataset(data: DataContext) -> Dataset:
-    return load_dataset(data.path, limits=_limits(data))
+    return _fetched(data).dataset
+
+
+def refresh() -> None:
+    """Drop every cached view of the data, so that the next page reads the source again. Pins
+    are stored figures: they keep theirs."""
+    st.cache_data.clear()
+    caches: tuple[Any, ...] = (_fetched, _learning, _readout, segment_view, bootstrap)
+    for cached in caches:
+        # segment_view and bootstrap sit under _or_stop's wrapper
+        cached_func = cached if hasattr(cached, "clear") else cached.__wrapped__
+        cached_func.clear()
 
 
 @st.cache_resource(
@@ -225,7 +256,8 @@ def bootstrap(
 class Overview(NamedTuple):
     """What a data directory holds, as the Data page shows it: its experiments and their units,
     metric catalog, first summary rows and arm splits, the North Star's label, the file count
-    and the data fingerprint."""
+    and the data fingerprint; where the rows come from, when they were read and the newest
+    date in them (None: undated)."""
 
     experiments: pl.DataFrame
     units: int
@@ -235,13 +267,17 @@ class Overview(NamedTuple):
     files: int
     fingerprint: str
     splits: pl.DataFrame
+    source: str
+    fetched: dt.datetime
+    newest: dt.date | None
 
 
 @st.cache_data(max_entries=16, ttl=TTL, show_spinner="Reading the data…")
 def overview(data: DataContext) -> Overview:
     """What a data directory holds, for the Data page (raises InputError: the page shows it
     and goes on to the upload form)."""
-    found = _dataset(data)
+    fetched = _fetched(data)
+    found = fetched.dataset
     experiments = experiments_table(found)
     return Overview(
         experiments=experiments,
@@ -252,4 +288,7 @@ def overview(data: DataContext) -> Overview:
         files=len(found.files),
         fingerprint=found.fingerprint,
         splits=split_table(srm_checks(found)),
+        source=source_name(data.path) or "the data directory's files",
+        fetched=fetched.at,
+        newest=found.summary["date"].max(),  # type: ignore[arg-type]
     )

@@ -103,4 +103,4 @@ def test_chart_builders_are_pure() -> None:
     spec = edge_scatter(evidence.comparisons, edge, "Started a streak", "Day-7 retention").to_dict()
     assert "title" not in spec  # the heading is data drawn as text, never a Vega title
     lines = [v["line"] for d in spec["datasets"].values() for v in d if "line" in v]
-    assert lines[0] == edge.heading == "Started a streak → Day-7 retention: weak"
+    assert f"{lines[0]} {lines[1]}" == edge.heading == "Started a streak → Day-7 retention: weak"

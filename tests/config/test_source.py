@@ -79,3 +79,52 @@ def test_cli_refuses_a_password_in_one_line(tmp_path: Path, run_cli: CliRunner) 
     assert err.count("\n") == 1 and err.startswith("error: ") and "source.toml" in err
     for fragment in FRAGMENTS:
         assert fragment not in err
+
+
+# --- issue 22: every backend ------------------------------------------------------------------
+
+WAREHOUSE_URLS = {
+    "snowflake": "snowflake://ann:hunter2@acct/db/schema",
+    "mysql": "mysql://ann:hunter2@db:3306/x",
+    "trino": "trino://ann@host:8080/hive/web?password=hunter2",
+    "mssql": "mssql://ann:hunter2@db:1433/x",
+}
+
+
+@pytest.mark.parametrize("engine", list(WAREHOUSE_URLS))
+def test_every_backend_refuses_a_password_in_its_url(tmp_path: Path, engine: str) -> None:
+    raw = {"engine": engine, "url": WAREHOUSE_URLS[engine], "table": "t"}
+    with pytest.raises(InputError) as err:
+        parse_source(raw, root=tmp_path)
+    message = err.value.message
+    assert "hunter2" not in message and f"NSEXP_{engine.upper()}_PASSWORD" in message
+
+
+def test_each_backend_needs_its_location_and_one_of_table_or_query(tmp_path: Path) -> None:
+    cases = {
+        "engine snowflake needs a location": {"engine": "snowflake", "table": "t"},
+        "engine sqlite needs a location": {"engine": "sqlite", "table": "t"},
+        "engine clickhouse needs a location": {"engine": "clickhouse", "table": "t"},
+        "table and query both given": {
+            "engine": "mysql",
+            "url": "mysql://a@b/c",
+            "table": "t",
+            "query": "SELECT 1",
+        },
+    }
+    for message, raw in cases.items():
+        with pytest.raises(InputError, match=message):
+            parse_source(raw, root=tmp_path)
+    config = parse_source(
+        {"engine": "bigquery", "url": "bigquery://proj/ds", "query": "SELECT * FROM ds.t"},
+        root=tmp_path,
+    )
+    assert (
+        config.query == "SELECT * FROM ds.t"
+        and config.describe() == "bigquery query at bigquery://proj/ds"
+    )
+
+
+def test_secrets_of_every_engine_are_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NSEXP_DATABRICKS_TOKEN", "dapi-s3cr3t-token")
+    assert redact("failed with dapi-s3cr3t-token in it") == "failed with *** in it"

@@ -70,11 +70,13 @@ def test_charts_show_the_records_heading_as_data(evidence: TreeEvidence) -> None
     assert [(r["edge"], r["label"]) for r in rows] == [(e.title, e.words) for e in evidence.edges]
     scale = next(layer for layer in spec["layer"] if "color" in layer.get("encoding", {}))
     assert "too_few" not in str(scale["encoding"]["color"]["scale"]["domain"])
+    metrics = evidence.catalog.metrics
     for e in evidence.edges:
-        chart = edge_scatter(evidence.comparisons, e, "x", "y").to_dict()
+        child, parent = metrics[e.child].label, metrics[e.parent].label
+        chart = edge_scatter(evidence.comparisons, e, child, parent).to_dict()
         assert "title" not in chart
         lines = [r["line"] for d in chart["datasets"].values() for r in d if "line" in r]
-        assert lines[0] == e.heading
+        assert f"{lines[0]} {lines[1]}" == e.heading
 
 
 def test_history_lines_name_the_edge_they_quote(readout: Readout, evidence: TreeEvidence) -> None:

@@ -1,12 +1,15 @@
-"""Where unit-level rows live (files, DuckDB, PostgreSQL, Spark) and how each aggregates them.
+"""Where unit-level rows live (files, or any warehouse source.toml names) and how each
+aggregates them.
 
-One aggregation contract, several executors: nsexp.io.engines.sql generates the statement once from
-the metric catalog; each engine runs it where the data lives and returns only the summary.
+One aggregation contract, several executors: nsexp.io.engines.sql builds the statement once from
+the metric catalog (sqlglot prints it per dialect); each engine runs it where the data lives and
+returns only the summary. Drivers and sqlglot are imported only past the polars branch.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from nsexp.config.catalog import Catalog
 from nsexp.config.source import SOURCE_FILE, SourceConfig, load_source, redact
@@ -27,18 +30,31 @@ def read_source(config: SourceConfig, catalog: Catalog) -> FileRead:
         from nsexp.io.engines.duckdb import DuckDBEngine
 
         engine = DuckDBEngine(config)
-    elif config.engine == "postgres":
+    elif config.engine in ("postgres", "redshift"):
         from nsexp.io.engines.postgres import PostgresEngine
 
         engine = PostgresEngine(config)
-    else:
+    elif config.engine == "spark":
         from nsexp.io.engines.spark import SparkEngine
 
         engine = SparkEngine(config)
+    else:
+        from nsexp.io.engines.dbapi import DbApiEngine
+
+        engine = DbApiEngine(config)
     try:
         return read_engine(engine, config, catalog)
     finally:
         engine.close()
 
 
-__all__ = ["SOURCE_FILE", "SourceConfig", "load_source", "read_source", "redact"]
+def source_name(root: Path) -> str | None:
+    """Where a data directory's rows come from, as the app says it (no password), or None when
+    it has no source.toml or reads files with the default polars engine."""
+    config = load_source(root) if root.is_dir() else None
+    if config is None or config.engine == "polars":
+        return None
+    return config.describe()
+
+
+__all__ = ["SOURCE_FILE", "SourceConfig", "load_source", "read_source", "redact", "source_name"]

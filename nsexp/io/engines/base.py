@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import re
 from pathlib import Path
@@ -9,18 +10,20 @@ from types import ModuleType
 from typing import Any, Protocol
 
 import polars as pl
+from sqlglot import exp
 
 from nsexp.config.catalog import COLUMN_KEYS, Catalog, Metric
 from nsexp.config.source import SourceConfig, redact
 from nsexp.errors import InputError
 from nsexp.io.cross import Pair, cross_long, cross_pairs
 from nsexp.io.engines.sql import (
+    Backend,
     ColumnKind,
-    Dialect,
     Relation,
-    aggregate_sql,
-    unit_checks_sql,
-    unit_counts_sql,
+    aggregate_query,
+    centred_wide,
+    unit_checks_query,
+    unit_counts_query,
 )
 from nsexp.io.files import kind_of
 from nsexp.io.summary import read_summary
@@ -45,12 +48,12 @@ _POLARS_TYPES: dict[str, pl.DataType] = {
 
 
 class SourceEngine(Protocol):
-    """What an executor offers: its dialect, a table's columns, and running one query."""
+    """What an executor offers: its backend, a table's columns, and running one query."""
 
-    dialect: Dialect
+    backend: Backend
 
-    def relation(self) -> tuple[str, dict[str, str]]:
-        """The FROM clause and the source's columns with their engine type names."""
+    def relation(self) -> tuple[exp.Expr, dict[str, str]]:
+        """The FROM item and the source's columns with their engine type names."""
         ...
 
     def fetch(self, sql: str) -> list[tuple[Any, ...]]:
@@ -83,7 +86,7 @@ def column_kind(type_name: str) -> ColumnKind:
 def read_engine(engine: SourceEngine, config: SourceConfig, catalog: Catalog) -> FileRead:
     """Aggregate the configured table on its engine and validate it like a file."""
     where = config.file
-    table_sql, types = engine.relation()
+    source, types = engine.relation()
     names = {k: config.columns.get(k, catalog.column(k)) for k in COLUMN_KEYS}
     ours = {v: k for k, v in names.items() if v in types}
     kinds: dict[str, ColumnKind] = {ours.get(c, c): column_kind(t) for c, t in types.items()}
@@ -96,15 +99,16 @@ def read_engine(engine: SourceEngine, config: SourceConfig, catalog: Catalog) ->
         )
     columns = list(kinds)
     if kind_of(columns) == "summary":
-        return _read_summary_table(engine, table_sql, types, config, catalog)
+        return _read_summary_table(engine, source, types, config, catalog)
     metrics = [m for m in catalog.metrics.values() if all(c in kinds for c in m.columns)]
     for metric in metrics:
         _check_metric_kinds(metric, kinds, config)
     default = (config.table or "").split(".")[-1] or (config.path.stem if config.path else "")
-    relation = Relation(table_sql, kinds, names, default_experiment=default)
+    relation = Relation(source, kinds, names, default_experiment=default)
     pairs = tuple(cross_pairs(catalog, metrics, list(kinds)))
-    sql, out = aggregate_sql(relation, metrics, engine.dialect, config.experiments, pairs)
-    wide = _frame(_fetch(engine, sql, config), out)
+    query, out = aggregate_query(relation, metrics, engine.backend, config.experiments, pairs)
+    sql = query.sql(dialect=engine.backend.dialect)
+    wide = centred_wide(_frame(_fetch(engine, sql, config), out), metrics, pairs)
     checks = _unit_checks(engine, relation, config) if "unit_id" in kinds else None
     name = config.table or (config.path.name if config.path else where)
     return finish(wide, checks, metrics, catalog, Path(where), name, list(kinds), pairs)
@@ -113,12 +117,13 @@ def read_engine(engine: SourceEngine, config: SourceConfig, catalog: Catalog) ->
 def _unit_checks(engine: SourceEngine, relation: Relation, config: SourceConfig) -> pl.DataFrame:
     """Crossed and repeated units per experiment: rows vs distinct ids first (one cheap
     aggregate), the per-unit query only over the experiments with more rows than ids."""
-    dialect = engine.dialect
-    counts = _fetch(engine, unit_counts_sql(relation, dialect, config.experiments), config)
+    dialect = engine.backend.dialect
+    counts_sql = unit_counts_query(relation, config.experiments).sql(dialect=dialect)
+    counts = _fetch(engine, counts_sql, config)
     flagged = tuple(sorted(str(e) for e, rows, units in counts if e is not None and rows > units))
     if not flagged:
         return NO_CHECKS
-    rows = _fetch(engine, unit_checks_sql(relation, dialect, flagged), config)
+    rows = _fetch(engine, unit_checks_query(relation, flagged).sql(dialect=dialect), config)
     return _frame(rows, [("experiment", "str"), ("crossed", "int"), ("repeated", "int")])
 
 
@@ -186,19 +191,40 @@ def _fetch(engine: SourceEngine, sql: str, config: SourceConfig) -> list[tuple[A
 
 
 def _frame(rows: list[tuple[Any, ...]], out: list[tuple[str, str]]) -> pl.DataFrame:
+    """Rows as typed columns: decimals as floats, and dates that a driver returns as text
+    (SQLite) or as timestamps made dates."""
     schema = {name: _POLARS_TYPES[kind] for name, kind in out}
-    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+    dates = [i for i, (_, kind) in enumerate(out) if kind == "date"]
+    floats = [i for i, (_, kind) in enumerate(out) if kind == "float"]
+    fixed = []
+    for row in rows:
+        values = list(row)
+        for i in dates:
+            values[i] = _date(values[i])
+        for i in floats:
+            values[i] = None if values[i] is None else float(values[i])
+        fixed.append(tuple(values))
+    return pl.DataFrame(fixed, schema=schema, orient="row")
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None or type(value) is dt.date:
+        return value
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return dt.date.fromisoformat(str(value)[:10])
 
 
 def _read_summary_table(
     engine: SourceEngine,
-    table_sql: str,
+    source: exp.Expr,
     types: dict[str, str],
     config: SourceConfig,
     catalog: Catalog,
 ) -> FileRead:
-    q = engine.dialect.ident
-    rows = engine.fetch(f"SELECT {', '.join(q(c) for c in types)} FROM {table_sql}")
+    columns = [exp.column(c, quoted=True) for c in types]
+    query = exp.select(*columns).from_(source.copy())
+    rows = _fetch(engine, query.sql(dialect=engine.backend.dialect), config)
     frame = pl.DataFrame(
         [tuple(r) for r in rows], schema=list(types), orient="row", infer_schema_length=None
     )

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlglot import exp
+
 from nsexp.config.source import SourceConfig
 from nsexp.errors import InputError
 from nsexp.io.engines.base import first_line, optional_module
-from nsexp.io.engines.sql import DUCKDB, Dialect, literal
+from nsexp.io.engines.sql import BACKENDS, Backend, subquery_of, table_of
 
 
 class DuckDBEngine:
     """One DuckDB connection: in memory for files, read-only for a database file."""
 
-    dialect: Dialect = DUCKDB
+    backend: Backend = BACKENDS["duckdb"]
 
     def __init__(self, config: SourceConfig) -> None:
         """Connect to DuckDB as source.toml says (the driver is an optional extra)."""
@@ -38,19 +40,24 @@ class DuckDBEngine:
                 fix="check database in source.toml",
             ) from exc
 
-    def relation(self) -> tuple[str, dict[str, str]]:
-        """The FROM clause (a table, or read_parquet/read_csv over the path) and its columns."""
+    def relation(self) -> tuple[exp.Expr, dict[str, str]]:
+        """The FROM item (a table, a query, or read_parquet/read_csv over the path) and its
+        columns."""
         config = self.config
+        source: exp.Expr
         if config.table is not None:
-            sql = self.dialect.table(config.table)
+            source = table_of(config.table)
+        elif config.query is not None:
+            source = subquery_of(config.query, "duckdb")
         else:
             path = config.path
             assert path is not None
             pattern = str(path / "**" / "*.parquet") if path.is_dir() else str(path)
             reader = "read_csv_auto" if pattern.lower().endswith(".csv") else "read_parquet"
-            sql = f"{reader}({literal(pattern)})"
+            source = exp.Anonymous(this=reader, expressions=[exp.Literal.string(pattern)])
+        sql = exp.select("*").from_(source.copy()).sql(dialect="duckdb")
         try:
-            rows = self.con.execute(f"DESCRIBE SELECT * FROM {sql}").fetchall()
+            rows = self.con.execute(f"DESCRIBE {sql}").fetchall()
         except self._error as exc:
             what = f"table {config.table!r}" if config.table else f"path {config.path}"
             raise InputError(
@@ -58,7 +65,7 @@ class DuckDBEngine:
                 file=config.file,
                 fix="check table / path in source.toml",
             ) from exc
-        return sql, {str(r[0]): str(r[1]) for r in rows}
+        return source, {str(r[0]): str(r[1]) for r in rows}
 
     def fetch(self, sql: str) -> list[tuple[Any, ...]]:
         """Run one query and return all its rows."""

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from nsexp.config.source import SourceConfig, password, redact
+from sqlglot import exp
+
+from nsexp.config.source import SourceConfig, password, password_envs, redact
 from nsexp.errors import InputError
 from nsexp.io.engines.base import first_line, optional_module
-from nsexp.io.engines.sql import POSTGRES, Dialect
+from nsexp.io.engines.sql import BACKENDS, Backend, subquery_of, table_of
 
 CONNECT_TIMEOUT_S = 10
 
@@ -15,38 +17,46 @@ CONNECT_TIMEOUT_S = 10
 class PostgresEngine:
     """One psycopg connection, read-only, to the database named by `url`."""
 
-    dialect: Dialect = POSTGRES
+    backend: Backend
 
     def __init__(self, config: SourceConfig) -> None:
         """Connect to PostgreSQL as source.toml says (the driver is an optional extra)."""
-        psycopg = optional_module("psycopg", "postgres", config)
+        psycopg = optional_module("psycopg", config.engine, config)
         self.config = config
+        self.backend = BACKENDS[config.engine]  # postgres, or redshift (libpq speaks to it)
         self._psycopg = psycopg
-        secret = password()
+        secret = password(config.engine)
         extra: dict[str, Any] = {"password": secret} if secret else {}
+        url = config.url or ""
+        if url.startswith("redshift://"):
+            url = "postgresql://" + url.removeprefix("redshift://")
         try:
             self.con = psycopg.connect(
-                config.url or "", connect_timeout=CONNECT_TIMEOUT_S, autocommit=True, **extra
+                url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True, **extra
             )
         except (psycopg.Error, ValueError) as exc:
             raise InputError(
-                f"cannot connect to postgres at {redact(config.url)} ({first_line(exc)})",
+                f"cannot connect to {config.engine} at {redact(config.url)} ({first_line(exc)})",
                 file=config.file,
-                fix="check url in source.toml and the password in NSEXP_PG_PASSWORD",
+                fix=f"check url in source.toml and the password in "
+                f"{password_envs(config.engine)[0]}",
             ) from exc
         self.con.read_only = True
 
-    def relation(self) -> tuple[str, dict[str, str]]:
-        """The quoted table name and its columns with PostgreSQL type names."""
-        table = self.config.table or ""
-        sql = self.dialect.table(table)
+    def relation(self) -> tuple[exp.Expr, dict[str, str]]:
+        """The table (or the operator's query) and its columns with PostgreSQL type names."""
+        config = self.config
+        table = config.table or "query"
+        dialect = self.backend.dialect
+        source = subquery_of(config.query, dialect) if config.query is not None else table_of(table)
+        empty = exp.select("*").from_(source.copy()).where(exp.false()).sql(dialect=dialect)
         try:
             with self.con.cursor() as cur:
-                cur.execute(f"SELECT * FROM {sql} WHERE false")
+                cur.execute(empty)
                 description = cur.description or []
         except self._psycopg.Error as exc:
             raise InputError(
-                f"postgres cannot read table {table!r} ({first_line(exc)})",
+                f"{config.engine} cannot read {table!r} ({first_line(exc)})",
                 file=self.config.file,
                 fix="check table in source.toml (schema.table) and the user's grants",
             ) from exc
@@ -55,7 +65,7 @@ class PostgresEngine:
         for col in description:
             info = types.get(col.type_code)
             names[col.name] = info.name if info is not None else "other"
-        return sql, names
+        return source, names
 
     def fetch(self, sql: str) -> list[tuple[Any, ...]]:
         """Run one query and return all its rows."""

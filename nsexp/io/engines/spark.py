@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sqlglot import exp
+
 from nsexp.config.source import SourceConfig
 from nsexp.errors import InputError
 from nsexp.io.engines.base import first_line, optional_module
-from nsexp.io.engines.sql import SPARK, Dialect
+from nsexp.io.engines.sql import BACKENDS, Backend, subquery_of, table_of
 
 VIEW = "nsexp_source"
 
@@ -33,7 +35,7 @@ def spark_session(master: str | None = None) -> Any:
 class SparkEngine:
     """Spark SQL over `table`, or over the Parquet files at `path` as a temporary view."""
 
-    dialect: Dialect = SPARK
+    backend: Backend = BACKENDS["spark"]
 
     def __init__(self, config: SourceConfig) -> None:
         """Connect to Spark as source.toml says (the driver is an optional extra)."""
@@ -48,13 +50,17 @@ class SparkEngine:
                 fix="check url (the Spark master) in source.toml and that Java is installed",
             ) from exc
 
-    def relation(self) -> tuple[str, dict[str, str]]:
+    def relation(self) -> tuple[exp.Expr, dict[str, str]]:
         """The table (or a view over the Parquet path) and its columns with Spark type names."""
         config = self.config
         try:
+            source: exp.Expr
             if config.table is not None:
                 frame = self.spark.table(config.table)
-                sql = self.dialect.table(config.table)
+                source = table_of(config.table)
+            elif config.query is not None:
+                frame = self.spark.sql(config.query)
+                source = subquery_of(config.query, "spark")
             else:
                 if config.path is None or not _exists(config.path):
                     raise InputError(
@@ -64,7 +70,7 @@ class SparkEngine:
                     )
                 frame = self.spark.read.parquet(str(config.path))
                 frame.createOrReplaceTempView(VIEW)
-                sql = self.dialect.ident(VIEW)
+                source = table_of(VIEW)
         except InputError:
             raise
         except Exception as exc:
@@ -74,7 +80,7 @@ class SparkEngine:
                 file=config.file,
                 fix="check table / path in source.toml",
             ) from exc
-        return sql, {f.name: f.dataType.typeName() for f in frame.schema.fields}
+        return source, {f.name: f.dataType.typeName() for f in frame.schema.fields}
 
     def fetch(self, sql: str) -> list[tuple[Any, ...]]:
         """Run one Spark SQL query and collect its (small) result."""

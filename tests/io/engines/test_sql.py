@@ -21,7 +21,14 @@ from nsexp.errors import InputError
 from nsexp.io import load_dataset
 from nsexp.io.engines import load_source
 from nsexp.io.engines.polars import scan_source
-from nsexp.io.engines.sql import DUCKDB, POSTGRES, SPARK, Relation, aggregate_sql, metric_stats
+from nsexp.io.engines.sql import (
+    BACKENDS,
+    Relation,
+    aggregate_sql,
+    centred_wide,
+    metric_stats,
+    table_of,
+)
 from nsexp.io.masked import _covariate_aggs, _metric_aggs
 
 CATALOG = parse_catalog({"metrics": SOURCE_METRICS})
@@ -46,9 +53,9 @@ def test_sql_stats_match_the_polars_aggregations(metric_id: str) -> None:
     polars_names = {
         e.meta.output_name() for e in [*_metric_aggs(metric), *_covariate_aggs(metric, COLUMNS)]
     }
-    sql_names = {f"{metric.id}__{s.name}" for s in metric_stats(metric, COLUMNS)}
-    # the third power of a mean metric waits for the warehouses issue (22): absent, not wrong
-    assert sql_names == polars_names - {f"{metric.id}__dev_sum_cu"}
+    fetched = {f"{metric.id}__{s.name}": [1.0] for s in metric_stats(metric, COLUMNS)}
+    wide = centred_wide(pl.DataFrame(fetched), [metric])
+    assert set(wide.columns) == polars_names
 
 
 def test_one_statement_per_dialect() -> None:
@@ -58,21 +65,33 @@ def test_one_statement_per_dialect() -> None:
         "date": "timestamp",
         "retained": "boolean",
     }
-    relation = Relation('"events"', kinds, {"variant": "arm"})
+    relation = Relation(table_of("events"), kinds, {"variant": "arm"})
     metrics = list(CATALOG.metrics.values())
     sqls = {}
-    for dialect in (DUCKDB, POSTGRES, SPARK):
-        sql, out = aggregate_sql(relation, metrics, dialect, ("exp_a", "o'brien"))
-        sqls[dialect.name] = sql
+    for name in ("duckdb", "postgres", "spark"):
+        sql, out = aggregate_sql(relation, metrics, BACKENDS[name], ("exp_a", "o'brien"))
+        sqls[name] = sql
         assert [name for name, _ in out][:4] == ["experiment", "variant", "date", "units"]
         assert len(out) == 4 + sum(len(metric_stats(m, kinds)) for m in metrics)
     assert 'CAST("arm" AS TEXT)' in sqls["postgres"]
     assert "CAST(`arm` AS STRING)" in sqls["spark"] and '"arm"' not in sqls["spark"]
-    assert "CAST(`retained` AS INT) AS DOUBLE)" in sqls["spark"]
+    assert "CAST(CAST(`retained` AS INT) AS DOUBLE)" in sqls["spark"]
     assert "IN ('exp_a', 'o''brien')" in sqls["duckdb"]
-    assert "PERCENTILE_CONT(0.99) WITHIN GROUP" in sqls["duckdb"]
+    assert "QUANTILE_CONT(" in sqls["duckdb"] and "PERCENTILE(" in sqls["spark"]
+    assert "PERCENTILE_CONT(0.99) WITHIN GROUP" in sqls["postgres"]
     assert sqls["postgres"].count("GROUP BY") == 2  # the caps CTE and the aggregation
+    assert 'CAST("day" AS DATE)' not in sqls["postgres"]  # mapped: ours is "date"
     assert 'CAST("date" AS DATE)' in sqls["postgres"]
+    assert "VAR_POP" not in sqls["postgres"] and "COVAR_POP" not in sqls["postgres"]
+
+
+@pytest.mark.parametrize("name", ["sqlite", "mysql", "trino", "bigquery", "mssql"])
+def test_cap_quantile_needs_an_exact_quantile(name: str) -> None:
+    relation = Relation(table_of("events"), {c: "numeric" for c in COLUMNS}, {})
+    with pytest.raises(InputError) as err:
+        aggregate_sql(relation, list(CATALOG.metrics.values()), BACKENDS[name])
+    assert err.value.message.startswith(f"cap_quantile is not supported on {name}; ")
+    assert "metric 'clicks'" in err.value.message
 
 
 def test_source_toml_rejects_passwords_and_redacts_them(tmp_path: Path) -> None:
