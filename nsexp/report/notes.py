@@ -123,9 +123,12 @@ def _bootstrap_note(metrics: tuple[MetricResult, ...]) -> list[str]:
 def deciding_text(t: TreatmentReadout, settings: Settings) -> str:
     """The one reason that decided a treatment's verdict, as its card states it under the
     verdict: the first failed data check of an invalid comparison, else the verdict's sentence
-    without the North Star figure the card shows beside it (nsexp.analysis.reasons)."""
+    without the North Star figure the card shows beside it (nsexp.analysis.reasons); a
+    leading_win's own sentence, which names the validated input and its edges up the tree."""
     if t.verdict == "invalid":
         return t.reasons[0].text if t.reasons else ""
+    if t.verdict == "leading_win":
+        return next((r.text for r in t.reasons if r.kind == "verdict"), "")
     return deciding_reason(t.verdict, t.metrics, settings).text
 
 

@@ -82,6 +82,11 @@ def test_a_card_states_each_reason_once(demo: Readout) -> None:
     banner = demo.experiments["referral_banner"].treatments[0]
     assert banner.verdict == "invalid" and model_estimate(banner) is None
     assert deciding_text(banner, demo.settings).startswith("Sample ratio mismatch: ")
+    # a leading win is decided by the validated input that moved, never "no metric moved"
+    assert streak.verdict == "leading_win"
+    said = deciding_text(streak, demo.settings)
+    assert said.startswith("Day-7 retention +") and "a validated input" in said
+    assert "No metric moved" not in said
     breach = demo.experiments["push_reminders"].treatment("three_a_day")
     assert deciding_text(breach, demo.settings).startswith(
         "Guardrail got worse: Turned off notifications +"
