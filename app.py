@@ -34,6 +34,13 @@ page = st.navigation(
             "metrics? Filter, then open a readout.",
         ),
         st.Page(
+            nav.REVIEW,
+            title="Review",
+            url_path="review",
+            help="The sprint review: the North Star's targets and health, the decisions due, "
+            "what changed since the last review, and a digest to paste or post.",
+        ),
+        st.Page(
             nav.READOUT,
             title="Readout",
             url_path="readout",

@@ -11,6 +11,7 @@ from nsexp.report.scoreboard import scoreboard_table
 from nsexp.report.text import md_escape
 from nsexp.report.tree import edge_reason, edges_table, label_definition
 from nsexp.report.tree_chart import outside_graph, tree_graph
+from nsexp.store.decisions import latest
 from pages.ui import frame, loaders, nav, url
 
 ctx, settings = frame.current().data, frame.current().settings
@@ -30,6 +31,20 @@ st.caption(
 st.markdown(f"**Health.** {md_escape(view.health)}")
 with st.popover("What the counts mean", icon=":material/help:"):
     st.markdown(glossary.section_text())
+targets = loaders.targets(ctx, settings, tuple(latest(ctx.path).values()))
+if targets.height:
+    st.dataframe(
+        targets,
+        hide_index=True,
+        width="stretch",
+        alt="Targets per owner team: delivered by shipped comparisons against the target",
+    )
+    st.caption(
+        "Targets from metrics.toml, per owner team. Delivered: the comparisons decided ship "
+        "between the target's dates (by recorded decision, else by recommendation), their lifts "
+        "corrected for the winner's curse and compounded with a 95% interval; the Review page "
+        "puts them beside the decisions due (docs/review.md)."
+    )
 
 choices = [m.id for m in catalog.ordered() if m.id != ns.id]
 requested = url.choice("node", choices, "a metric under the North Star", "choose one below")

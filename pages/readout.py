@@ -22,8 +22,7 @@ from nsexp.report.text import md_code, md_escape
 from nsexp.stats.multiplicity import CORRECTION_NAMES
 from nsexp.store import pins
 from nsexp.store.storage import new_delete_code
-from pages.ui import checks, experiment, frame, identity, loaders, nav, storage, url, widgets
-from pages.ui.decision import panel as decision_panel
+from pages.ui import checks, experiment, frame, identity, loaders, nav, storage, url
 from pages.ui.frame import DataContext, as_sentence
 
 
@@ -148,8 +147,7 @@ def pinned(ctx: DataContext, settings: Settings, pin_id: str) -> None:
     t = e.treatment(variant) if variant else e.treatments[0]
     nav.tab_title(e.name, "pinned readout")
     experiment.header(e)
-    experiment.verdict_cards(e, t.variant)
-    decision_panel(ctx, e, t, writable=False)
+    experiment.verdict_cards(ctx, e, t.variant, writable=False)
     experiment.details(e, t)
     stem = f"{pin.experiment}-pin-{pin.id}"
     pin_json = json.dumps(asdict(pin), indent=2)
@@ -225,16 +223,16 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
     span = loaders.date_span(ctx)
     day = url.day("as_of", span, "showing the readout of all the data")
     top = st.container()
-    with st.container(horizontal=True, vertical_alignment="bottom"):
-        experiment_id = st.selectbox(
-            "Experiment",
-            list(names),
-            format_func=names.__getitem__,
-            index=None,
-            placeholder="Choose an experiment",
-            width=420,
-            **url.url_bound("experiment", requested, clears=("variant", "segment", "bootstrap")),
-        )
+    pickers = st.container(horizontal=True, vertical_alignment="bottom")
+    experiment_id = pickers.selectbox(
+        "Experiment",
+        list(names),
+        format_func=names.__getitem__,
+        index=None,
+        placeholder="Choose an experiment",
+        width=320,
+        **url.url_bound("experiment", requested, clears=("variant", "segment", "bootstrap")),
+    )
     if experiment_id is None:
         top.title("Readout", anchor=False)
         top.caption("One experiment in full: its verdict, the reasons, and every metric's lift.")
@@ -267,39 +265,39 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
         f"a treatment of experiment {experiment_id}",
         f"showing {treatments[0]}",
     )
-    with st.container(horizontal=True, vertical_alignment="bottom"):
-        variant = (
-            st.segmented_control(
-                "Treatment on view",
-                treatments,
-                format_func=md_escape,
-                required=True,
-                **url.url_bound("variant", requested_variant or treatments[0], treatments[0]),
-            )
-            or treatments[0]  # required: None only before its first draw
+    variant = (
+        pickers.segmented_control(
+            "Treatment on view",
+            treatments,
+            format_func=md_escape,
+            required=True,
+            help="The treatment the plot and the table show first and the timeline, segments "
+            "and bootstrap show.",
+            **url.url_bound("variant", requested_variant or treatments[0], treatments[0]),
         )
-        if span is not None:
-            st.date_input(
-                "As of",
-                min_value=span[0],
-                max_value=span[1],
-                format="YYYY-MM-DD",
-                width=170,
-                help="Read the experiment out from the data up to and including this date, as "
-                "the timeline's point on that day. Empty: all the data.",
-                **url.url_bound("as_of", day, clears=("segment", "bootstrap")),
-            )
+        or treatments[0]  # required: None only before its first draw
+    )
+    if span is not None:
+        pickers.date_input(
+            "As of",
+            min_value=span[0],
+            max_value=span[1],
+            format="YYYY-MM-DD",
+            width=170,
+            help="Read the experiment out from the data up to and including this date, as "
+            "the timeline's point on that day. Empty: all the data.",
+            **url.url_bound("as_of", day, clears=("segment", "bootstrap")),
+        )
     t = e.treatment(variant)
     nav.tab_title(e.name, "readout")
     with top:
         experiment.header(e)
         if day is not None:
             st.info(as_of_sentence(day), icon=":material/history:")
-    experiment.verdict_cards(e, variant)
+    experiment.verdict_cards(ctx, e, variant)
     default = threshold_note(loaders.dataset(ctx).catalog.north_star)
     if default:
         st.caption(md_escape(default))
-    decision_panel(ctx, e, t)
     experiment.details(e, t)
     resampled = None
     if day is None:
@@ -327,7 +325,6 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
         pin_now(ctx, settings, experiment_id, variant)
     earlier_pins(ctx, experiment_id)
     methods_expander(methods(shown))
-    widgets.verdict_legend()
 
 
 view = frame.current()

@@ -18,14 +18,14 @@ PAGE = "pages/readout.py"
 
 
 def expected_table(data: Path, experiment: str, variant: str, **settings: object) -> pl.DataFrame:
-    """The metric table the page should show, computed straight from the core as the page does
-    (the Bayesian figures under the priors learned from every experiment)."""
+    """The metric table of `variant` the page should show first, computed straight from the
+    core as the page does (the Bayesian figures under the priors learned from every
+    experiment)."""
     dataset, chosen = load_dataset(data), Settings(**settings)
     priors = readout_learning(dataset, chosen).priors
     readout = build_readout(dataset, chosen, experiment=experiment, priors=priors)
     t = readout.experiments[experiment].treatment(variant)
-    s = readout.settings
-    return metric_table(t.metrics, s)
+    return metric_table(t.metrics, readout.settings)
 
 
 def shown_table(at: AppTest) -> pl.DataFrame:

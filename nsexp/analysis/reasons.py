@@ -89,7 +89,7 @@ HISTORY_DEFINITION = (
 
 
 def describe(m: MetricResult) -> str:
-    """'Page views +8.1% [+5.2%, +11.0%], p < 0.001' for one metric's result: its decision
+    """'Page views +8.1% [+5.2%, +11.0%], adjusted p < 0.001' for one metric's result: its decision
     effect and interval (posterior mean and credible interval under the Bayesian engine), and
     why the figures are unadjusted where CUPED would have widened the interval."""
     if m.cuped_variance_increase is None:
@@ -105,38 +105,52 @@ def _describe(m: MetricResult) -> str:
     low, high = m.decision_interval
     if m.engine == "bayesian":
         return (
-            f"{m.name} {fmt.pct(m.decision_effect)} {fmt.pct_ci(low, high)}, "
-            f"chance to win {fmt.chance(m.chance_to_win)}"
+            f"{m.name} {fmt.pct(m.decision_effect)} {fmt.pct_ci(low, high)}, {significance_text(m)}"
         )
     if m.rel_effect is None and m.abs_effect is not None:
         # control at 0: no relative lift, so give the absolute change and its interval
         a_low, a_high = m.decision_abs_interval
         return (
             f"{m.name} {fmt.effect(m.abs_effect, m.type)} "
-            f"[{fmt.effect(a_low, m.type)}, {fmt.effect(a_high, m.type)}], "
-            f"{fmt.p_value(m.p_adjusted)}"
+            f"[{fmt.effect(a_low, m.type)}, {fmt.effect(a_high, m.type)}], {significance_text(m)}"
         )
-    return f"{m.name} {fmt.pct(m.rel_effect)} {fmt.pct_ci(low, high)}, {fmt.p_value(m.p_adjusted)}"
+    return f"{m.name} {fmt.pct(m.rel_effect)} {fmt.pct_ci(low, high)}, {significance_text(m)}"
 
 
-def north_star_clause(ns: MetricResult, settings: Settings) -> str:
+def significance_text(m: MetricResult) -> str:
+    """What decides a metric's significance, labelled: 'adjusted p = 0.066' (the p-value after
+    the multiplicity correction, never called plain p), or 'chance to win 97.1%' under the
+    Bayesian engine."""
+    if m.engine == "bayesian":
+        return f"chance to win {fmt.chance(m.chance_to_win)}"
+    return f"adjusted {fmt.p_value(m.p_adjusted)}"
+
+
+def north_star_clause(ns: MetricResult, settings: Settings, *, quoted: bool = True) -> str:
     """How the North Star moved and what that means: moved, flat or inconclusive. Only the
-    flatness sentence quotes the (1 − 2α) interval of the flat test, and names it."""
-    alpha = settings.alpha
+    flatness sentence quotes the (1 − 2α) interval of the flat test, and names it. `quoted`:
+    with the North Star's own figure and decision interval; without them where they are shown
+    beside the sentence (the app's verdict card), so the card quotes one North Star interval."""
     name = f"the North Star {ns.name}"
     limit = fmt.threshold(ns.practical_threshold)
     if ns.p_value is None and ns.note and ns.rel_effect is not None:
-        return f"{name} moved {fmt.pct(ns.rel_effect)} with no test: {ns.note}"
+        moved = f"moved {fmt.pct(ns.rel_effect)} with" if quoted else "has"
+        return f"{name} {moved} no test: {ns.note}"
+    figure = describe(ns).removeprefix(ns.name + " ")
     if ns.significant:
-        return f"{name} moved {describe(ns).removeprefix(ns.name + ' ')}"
-    bayesian = ns.engine == "bayesian"
+        return f"{name} moved {figure}" if quoted else f"{name} moved ({significance_text(ns)})"
     band = (
         f"its {interval_name(settings, 'flat')} "
         f"{fmt.pct_ci(ns.equivalence_ci_low, ns.equivalence_ci_high)}"
     )
-    moved = describe(ns).removeprefix(ns.name + " ")
     if ns.flat:
-        return f"{name} moved {moved}; {band} lies inside its {limit} threshold: flat"
+        if not quoted:
+            return f"{name} is flat: {band} lies inside its {limit} threshold"
+        return f"{name} moved {figure}; {band} lies inside its {limit} threshold: flat"
+    bar = f"; a win needs {fmt.chance(1 - settings.alpha / 2)}" if ns.engine == "bayesian" else ""
+    uncertain = f"{band} reaches past {limit}, too uncertain to rule out an effect worth acting on"
+    if not quoted:
+        return f"{name} is inconclusive ({significance_text(ns)}{bar}): {uncertain}"
     need, have = ns.units_needed, min(ns.n_control, ns.n_treatment)
     tail = (
         f"; about {fmt.count(need)} units per arm (now {fmt.count(have)}) "
@@ -144,11 +158,8 @@ def north_star_clause(ns: MetricResult, settings: Settings) -> str:
         if need is not None
         else ""
     )
-    bar = f" (a win needs {fmt.chance(1 - alpha / 2)})" if bayesian else ""
-    return (
-        f"{name} moved {moved}{bar}; {band} reaches past {limit}, too uncertain to rule out "
-        f"an effect worth acting on: inconclusive{tail}"
-    )
+    bar = f" ({bar.removeprefix('; ')})" if bar else ""
+    return f"{name} moved {figure}{bar}; {uncertain}: inconclusive{tail}"
 
 
 def guardrail_caveats(metrics: Sequence[MetricResult]) -> list[Reason]:
@@ -238,9 +249,7 @@ def explain(
             Reason("data", f"{p[0].upper()}{p[1:]}: no effect in this experiment can be trusted.")
             for p in problems
         ]
-    ns = next(m for m in metrics if m.role == "north_star")
-    better = [m for m in metrics if m.better and m.role != "north_star"]
-    worse = [m for m in metrics if m.worse and m.role != "north_star"]
+    ns, better, worse = _moves(metrics)
     alerts = learned.alerts if learned is not None else ()
     return [
         *(Reason("alert", alert_sentence(a), (a.metric,)) for a in alerts),
@@ -363,28 +372,58 @@ def _headline(
     better: list[MetricResult],
     worse: list[MetricResult],
     settings: Settings,
+    *,
+    quoted: bool = True,
 ) -> list[Reason]:
     """The sentences that state a valid comparison's verdict itself (a win also names the
-    guardrails not shown safe, and a lift smaller than the practical threshold)."""
+    guardrails not shown safe, and a lift smaller than the practical threshold). `quoted`: the
+    North Star's figure and interval in the sentence (north_star_clause)."""
     if verdict == "north_star_loss":
+        if not quoted:
+            text = f"The North Star {ns.name} got significantly worse ({significance_text(ns)})."
+            return [Reason("verdict", text, (ns.metric,))]
         return [_about("verdict", "The North Star got worse: ", [ns])]
     if verdict == "guardrail_breach":
         return [
             _about("verdict", "Guardrail got worse: ", [m]) for m in worse if m.role == "guardrail"
         ]
     if verdict == "north_star_win":
+        if not quoted:
+            text = (
+                f"The North Star {ns.name} improved significantly ({significance_text(ns)}), and "
+                "no guardrail got significantly worse."
+            )
+            return [Reason("verdict", text, (ns.metric,))]
         return [
             _about("verdict", "The North Star improved: ", [ns]),
             *guardrail_caveats(metrics),
             *_small_win(ns, settings),
         ]
-    clause = north_star_clause(ns, settings)
+    clause = north_star_clause(ns, settings, quoted=quoted)
     if verdict == "vanity_only":
         moved = "; ".join(describe(m) for m in better)
         ids = tuple(m.metric for m in (*better, ns))
         return [Reason("verdict", f"{moved}, but {clause}.", ids)]
     lead = "No metric improved" if verdict == "flat" else "No metric moved significantly"
     return [Reason("verdict", f"{lead}, and {clause}.", (ns.metric,))]
+
+
+def deciding_reason(verdict: str, metrics: Sequence[MetricResult], settings: Settings) -> Reason:
+    """The one sentence that decided a valid comparison's verdict, worded for a card that shows
+    the North Star's figure and decision interval beside it, so it does not quote them again
+    (the equivalence interval stays inside the sentence that explains flat or inconclusive)."""
+    ns, better, worse = _moves(metrics)
+    return _headline(verdict, ns, metrics, better, worse, settings, quoted=False)[0]
+
+
+def _moves(
+    metrics: Sequence[MetricResult],
+) -> tuple[MetricResult, list[MetricResult], list[MetricResult]]:
+    """The North Star, and the other metrics that got significantly better and worse."""
+    ns = next(m for m in metrics if m.role == "north_star")
+    better = [m for m in metrics if m.better and m.role != "north_star"]
+    worse = [m for m in metrics if m.worse and m.role != "north_star"]
+    return ns, better, worse
 
 
 def _small_win(ns: MetricResult, settings: Settings) -> list[Reason]:

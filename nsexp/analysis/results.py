@@ -173,7 +173,7 @@ class MetricResult(DecisionFigure):
         default=None, metadata=_figure(_FLOAT, "p", "p", json=15, csv=True)
     )
     p_adjusted: float | None = field(
-        default=None, metadata=_figure(_FLOAT, "p (adjusted)", "p", json=16, csv=True)
+        default=None, metadata=_figure(_FLOAT, "Adjusted p", "p", json=16, csv=True)
     )
     significant: bool | None = field(
         default=None, metadata=_figure(_BOOL, "Significant", "flag", json=17, csv=True)

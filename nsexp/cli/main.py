@@ -12,7 +12,7 @@ import argparse
 import sys
 
 import nsexp
-from nsexp.cli import plan, readout, sql, tree, workspaces
+from nsexp.cli import plan, readout, review, sql, tree, workspaces
 from nsexp.errors import InputError
 from nsexp.report.text import terminal_safe
 
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nsexp", description="North Star experiment readouts.")
     parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for command in (readout, plan, tree, workspaces, sql):
+    for command in (readout, plan, tree, review, workspaces, sql):
         command.add_parser(sub)
     return parser
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -49,7 +50,11 @@ _METRIC_KEYS = {
     "parent",
     "input",
     "owner",
+    "target",
+    "target_from",
+    "target_by",
 }
+TARGET_KEYS = ("target", "target_from", "target_by")
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,11 @@ class Metric:
     parent: str | None = None
     input: InputKind | None = None
     owner: str = ""
+    # the relative improvement the team aims to deliver through experiments between two dates
+    # (inclusive), in the metric's good direction: the targets on the tree (nsexp.report.targets)
+    target: float | None = None
+    target_from: dt.date | None = None
+    target_by: dt.date | None = None
 
     @property
     def sign(self) -> int:
@@ -228,6 +238,7 @@ def _parse_metric(mid: str, spec: object, source: str) -> Metric:
         )
     _check_extras(spec, where, mtype, role, source)
     _check_tree_keys(spec, where, source)
+    target, target_from, target_by = _target(spec, where, source)
     for key in ("label", "column", "numerator", "denominator", "description", "covariate"):
         if key in spec and not isinstance(spec[key], str):
             raise InputError(f"{where} {key} must be a string", file=source)
@@ -263,6 +274,67 @@ def _parse_metric(mid: str, spec: object, source: str) -> Metric:
         parent=spec.get("parent"),
         input=spec.get("input"),
         owner=spec.get("owner", ""),
+        target=target,
+        target_from=target_from,
+        target_by=target_by,
+    )
+
+
+def _target(
+    spec: dict, where: str, source: str
+) -> tuple[float | None, dt.date | None, dt.date | None]:
+    """`target`, `target_from` and `target_by`: all three or none, a relative improvement above
+    zero and two ISO dates in order (a target without its dates cannot say which experiments
+    count toward it)."""
+    given = [k for k in TARGET_KEYS if k in spec]
+    if not given:
+        return None, None, None
+    if len(given) < len(TARGET_KEYS):
+        missing = next(k for k in TARGET_KEYS if k not in spec)
+        raise InputError(
+            f"{where} sets {', '.join(given)} but not {missing}",
+            file=source,
+            fix="give a target all three keys, e.g. target = 0.05, target_from = 2026-07-01, "
+            "target_by = 2026-12-31 (or remove them)",
+        )
+    target = spec["target"]
+    if (
+        isinstance(target, bool)
+        or not isinstance(target, int | float)
+        or not math.isfinite(target)
+        or not 0 < target < 10
+    ):
+        raise InputError(
+            f"{where} target = {target!r} is not a relative improvement",
+            file=source,
+            fix="give the improvement to deliver as a fraction above 0, e.g. 0.05 for 5% "
+            '(in the metric\'s direction: lower is better for direction = "decrease")',
+        )
+    start, end = (_date(spec[k], f"{where} {k}", source) for k in ("target_from", "target_by"))
+    if end < start:
+        raise InputError(
+            f"{where} target_by = {end.isoformat()} is before target_from = {start.isoformat()}",
+            file=source,
+            fix="give target_by on or after target_from (both dates count)",
+        )
+    return float(target), start, end
+
+
+def _date(value: object, where: str, source: str) -> dt.date:
+    """A TOML date or ISO date text as a date; anything else is refused, naming the key."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise InputError(
+        f"{where} = {value!r} is not a date",
+        file=source,
+        fix="write an ISO date, e.g. 2026-12-31",
     )
 
 

@@ -2,11 +2,16 @@
 guardrail, as metrics.toml gets them, arranged as a two-level North Star tree: day-7 retention
 (frequency) and lessons started (depth) drive lessons completed; a streak drives retention,
 minutes per session drive lessons started; finishing a lesson on day one (efficiency) is new
-and has too little history yet. Each input names the team that owns it."""
+and has too little history yet. Each input names the team that owns it; the North Star and two
+inputs carry the second half of 2026's targets."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from nsexp.config.catalog import Metric
+
+H2_START, H2_END = date(2026, 7, 1), date(2026, 12, 31)
 
 METRICS: tuple[Metric, ...] = (
     Metric(
@@ -18,6 +23,9 @@ METRICS: tuple[Metric, ...] = (
         description="Lessons completed per learner in the 14 days after first exposure.",
         covariate="lessons_pre",
         owner="Product",
+        target=0.15,
+        target_from=H2_START,
+        target_by=H2_END,
     ),
     Metric(
         id="day7_retention",
@@ -29,6 +37,9 @@ METRICS: tuple[Metric, ...] = (
         parent="lessons_completed",
         input="frequency",
         owner="Engagement",
+        target=0.10,
+        target_from=H2_START,
+        target_by=H2_END,
     ),
     Metric(
         id="lesson_starts",
@@ -40,6 +51,9 @@ METRICS: tuple[Metric, ...] = (
         parent="lessons_completed",
         input="depth",
         owner="Growth",
+        target=0.10,
+        target_from=H2_START,
+        target_by=H2_END,
     ),
     Metric(
         id="streak_started",

@@ -241,7 +241,8 @@ def history_frames(seed: int = 7) -> dict[str, pl.DataFrame]:
 
 
 def history_toml_tables() -> list[tuple[str, dict]]:
-    """(table name, keys) for experiments.toml: a name, owner, split and start in the past."""
+    """(table name, keys) for experiments.toml: a name, owner, split, and a start and end (two
+    weeks, concluded) in the past."""
     out = []
     for i, eid in enumerate(history_ids()):
         _, name, variant = IDEAS[i]
@@ -256,6 +257,7 @@ def history_toml_tables() -> list[tuple[str, dict]]:
                     "hypothesis": f"{name} helps learners complete more lessons.",
                     "start": (FIRST_START + timedelta(days=14 * i)).isoformat(),
                     "status": "concluded",
+                    "end": (FIRST_START + timedelta(days=14 * i + 13)).isoformat(),
                 },
             )
         )

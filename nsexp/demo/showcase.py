@@ -176,6 +176,9 @@ def _metrics_toml(seed: int) -> str:
                 "parent": m.parent,
                 "input": m.input,
                 "owner": m.owner or None,
+                "target": m.target,
+                "target_from": m.target_from,
+                "target_by": m.target_by,
             },
         )
         for m in METRICS

@@ -60,6 +60,9 @@ ROLE_PLURALS = {
     "guardrail": "Guardrails",
 }
 ROW_STEP = 30
+TREATMENT_STEP = 14  # a forest-plot row grows by this much per further treatment
+# the point shapes that tell a forest plot's treatments apart, the one on view first
+SHAPES = ["circle", "diamond", "square", "triangle-up", "cross", "triangle-down"]
 
 
 def percent_ticks(values: Sequence[float | None], count: int = 5) -> tuple[list[float], int]:
@@ -97,9 +100,10 @@ def percent_scale(values: Sequence[float | None]) -> dict[str, Any]:
     }
 
 
-def chart_height(rows: int) -> int:
-    """Pixels for a chart of `rows` rows, axis and legend included (pass to st.altair_chart)."""
-    return ROW_STEP * rows + 90
+def chart_height(rows: int, step: int = ROW_STEP) -> int:
+    """Pixels for a chart of `rows` rows `step` pixels apart, axis and legend included (pass to
+    st.altair_chart)."""
+    return step * rows + 90
 
 
 def vega_lite_spec(chart: Chart) -> dict[str, Any]:
@@ -117,9 +121,13 @@ def forest_plot(metrics: Sequence[MetricResult], settings: Settings) -> Chart:
     """Relative lift with its decision interval per metric (adjusted, or credible under the
     Bayesian engine) and the posterior mean as the point under Bayes, grouped under a header
     row per role (North Star first), coloured by the outcome; the North Star's row shades its
-    ±practical_threshold band. One layered chart, so it takes its container's width."""
+    ±practical_threshold band. `metrics` may hold several treatments of one experiment (the one
+    on view first): each metric's row then holds a line per treatment, in that order, told apart
+    by the point's shape and named in a legend fed by the data. One layered chart, so it takes
+    its container's width; every label comes from the data, none from a Vega expression."""
     alpha, bayesian = settings.alpha, settings.engine == "bayesian"
     data = _forest_rows(metrics)
+    variants = _variants(metrics)
     present = set(data["outcome_label"].drop_nulls())
     shown = [o for o in ("better", "worse", "not_significant", "untrusted")]
     shown = [o for o in shown if OUTCOME_LABELS[o] in present] or ["not_significant"]
@@ -135,7 +143,7 @@ def forest_plot(metrics: Sequence[MetricResult], settings: Settings) -> Chart:
     bold = {"condition": {"test": f"indexof({headers!r}, datum.value) >= 0", "value": 700}}
     y = alt.Y(
         "row_label:N",
-        sort=data["row_label"].to_list(),
+        sort=alt.EncodingSortField("order", op="min"),
         title=None,
         axis=alt.Axis(labelLimit=220, labelFontWeight={**bold, "value": 400}, ticks=False),
     )
@@ -144,54 +152,88 @@ def forest_plot(metrics: Sequence[MetricResult], settings: Settings) -> Chart:
     ends = data.select("ci_low", "ci_high", "band_low", "band_high").to_numpy().ravel().tolist()
     x = alt.X("rel_effect:Q", title=x_title, **percent_scale(ends))
     tooltip = [
+        *([alt.Tooltip("variant:N", title="Treatment")] if len(variants) > 1 else []),
         alt.Tooltip("label:N", title="Metric"),
         alt.Tooltip("lift_text:N", title="Lift"),
         alt.Tooltip("ci_text:N", title=interval_name(settings, short=True)),
-        alt.Tooltip("p_text:N", title="Chance to win" if bayesian else "Adjusted"),
+        alt.Tooltip("p_text:N", title="Chance to win" if bayesian else "Adjusted p"),
         alt.Tooltip("outcome_label:N", title="Result"),
     ]
     base = alt.Chart(data).encode(y=y)
     band = base.mark_rect(color=HEX["band"], opacity=0.3).encode(x="band_low:Q", x2="band_high:Q")
     zero = alt.Chart(data).mark_rule(color="#495057", strokeDash=[4, 3]).encode(x=alt.datum(0))
+    each: dict[str, Any] = {}
+    shape: dict[str, Any] = {}
+    if len(variants) > 1:  # a line per treatment within the metric's row, the one on view on top
+        each["yOffset"] = alt.YOffset("variant_rank:O", scale=alt.Scale(paddingOuter=0.3))
+        shape["shape"] = alt.Shape(
+            "variant:N",
+            title="Treatment",
+            scale=alt.Scale(domain=variants, range=SHAPES[: len(variants)]),
+            legend=alt.Legend(orient="top"),
+        )
     ci = base.mark_rule(strokeWidth=3).encode(
-        x="ci_low:Q", x2="ci_high:Q", color=color, tooltip=tooltip
+        x="ci_low:Q", x2="ci_high:Q", color=color, tooltip=tooltip, **each
     )
     point = base.mark_point(filled=True, size=110, opacity=1).encode(
-        x=x, color=color, tooltip=tooltip
+        x=x, color=color, tooltip=tooltip, **each, **shape
     )
     padding = {"left": 8, "right": 12, "top": 4, "bottom": 4}
     return alt.layer(band, zero, ci, point).properties(padding=padding).configure_view(stroke=None)
 
 
+def forest_height(metrics: Sequence[MetricResult]) -> int:
+    """Pixels for forest_plot of these metrics: a row per metric and role header, each taller
+    by a line per further treatment, and room for the axis and the legends."""
+    variants = len(_variants(metrics))
+    rows = len({(m.role, m.metric) for m in metrics}) + len({m.role for m in metrics})
+    return chart_height(rows, ROW_STEP + TREATMENT_STEP * (variants - 1)) + 30 * (variants > 1)
+
+
+def _variants(metrics: Sequence[MetricResult]) -> list[str]:
+    """The treatments among `metrics`, in the order they first appear."""
+    return list(dict.fromkeys(m.variant for m in metrics))
+
+
 def _forest_rows(metrics: Sequence[MetricResult]) -> pl.DataFrame:
-    """One row per metric with its figures and texts, under a header row per role."""
+    """One row per metric and treatment with its figures and texts, under a header row per
+    role; `order` is the drawing order of the rows (a metric's treatments share its row), the
+    band rides on the first treatment's North Star row only."""
+    variants = _variants(metrics)
     rows: list[dict[str, object]] = []
     for role in ROLES:
         group = [m for m in metrics if m.role == role and m.decision_effect is not None]
         if group:
-            rows.append({"row_label": ROLE_PLURALS[role]})
-        for m in group:
-            low, high = m.decision_interval
-            band = m.practical_threshold if m.role == "north_star" else None
-            chance = f"chance to win {fmt.chance(m.chance_to_win)}"
-            rows.append(
-                {
-                    "row_label": f"  {m.name}",
-                    "label": m.name,
-                    "outcome_label": OUTCOME_LABELS[m.outcome],
-                    "rel_effect": m.decision_effect,
-                    "ci_low": low,
-                    "ci_high": high,
-                    "band_low": None if band is None else -band,
-                    "band_high": band,
-                    "lift_text": fmt.pct(m.decision_effect),
-                    "ci_text": fmt.pct_ci(low, high),
-                    "p_text": chance if m.engine == "bayesian" else fmt.p_value(m.p_adjusted),
-                }
-            )
+            rows.append({"row_label": ROLE_PLURALS[role], "order": len(rows)})
+        for metric in dict.fromkeys(m.metric for m in group):
+            order = len(rows)
+            for m in (m for m in group if m.metric == metric):
+                low, high = m.decision_interval
+                first = m.variant == variants[0]
+                band = m.practical_threshold if m.role == "north_star" and first else None
+                chance = f"chance to win {fmt.chance(m.chance_to_win)}"
+                rows.append(
+                    {
+                        "row_label": f"  {m.name}",
+                        "order": order,
+                        "variant": m.variant,
+                        "variant_rank": variants.index(m.variant),
+                        "label": m.name,
+                        "outcome_label": OUTCOME_LABELS[m.outcome],
+                        "rel_effect": m.decision_effect,
+                        "ci_low": low,
+                        "ci_high": high,
+                        "band_low": None if band is None else -band,
+                        "band_high": band,
+                        "lift_text": fmt.pct(m.decision_effect),
+                        "ci_text": fmt.pct_ci(low, high),
+                        "p_text": chance if m.engine == "bayesian" else fmt.p_bare(m.p_adjusted),
+                    }
+                )
     schema: dict[str, pl.DataType | type[pl.DataType]] = {
-        k: pl.String for k in ("row_label", "label", "outcome_label")
+        k: pl.String for k in ("row_label", "variant", "label", "outcome_label")
     }
+    schema |= {"order": pl.Int64, "variant_rank": pl.Int64}
     schema |= {k: pl.Float64 for k in ("rel_effect", "ci_low", "ci_high", "band_low", "band_high")}
     schema |= {k: pl.String for k in ("lift_text", "ci_text", "p_text")}
     return pl.DataFrame(rows, schema=schema)

@@ -11,6 +11,7 @@ import polars as pl
 
 from nsexp import format as fmt
 from nsexp.analysis.intervals import IntervalKind, interval_name
+from nsexp.analysis.readout import TreatmentReadout
 from nsexp.analysis.results import (
     FIGURES,
     OUTCOME_LABELS,
@@ -130,6 +131,20 @@ def metric_table(metrics: Sequence[MetricResult], settings: Settings) -> pl.Data
     return pl.DataFrame(
         {c.header: [c.cell(m) for m in metrics] for c in shown},
         schema={c.header: pl.String for c in shown},
+    )
+
+
+def every_treatment(treatments: Sequence[TreatmentReadout], first: str) -> tuple[MetricResult, ...]:
+    """The metrics of every treatment of an experiment, each metric's treatments together and
+    `first` (the one on view) first among them, metrics in its order: what a readout's forest
+    plot shows, so a verdict card about any treatment has its figures on view."""
+    ordered = sorted(treatments, key=lambda t: t.variant != first)
+    rank = {m.metric: i for i, m in enumerate(ordered[0].metrics)}
+    return tuple(
+        sorted(
+            (m for t in ordered for m in t.metrics),
+            key=lambda m: rank.get(m.metric, len(rank)),  # stable: treatments keep their order
+        )
     )
 
 

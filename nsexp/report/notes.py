@@ -10,7 +10,9 @@ from nsexp import format as fmt
 from nsexp.analysis.learned import prediction_sentence
 from nsexp.analysis.priors import prior_sentence
 from nsexp.analysis.readout import TreatmentReadout
+from nsexp.analysis.reasons import deciding_reason
 from nsexp.analysis.results import MetricResult
+from nsexp.analysis.settings import Settings
 from nsexp.config.catalog import Metric
 
 
@@ -118,28 +120,67 @@ def _bootstrap_note(metrics: tuple[MetricResult, ...]) -> list[str]:
     return [f"Bootstrap CI (percentile, unadjusted): {cis}."]
 
 
+def deciding_text(t: TreatmentReadout, settings: Settings) -> str:
+    """The one reason that decided a treatment's verdict, as its card states it under the
+    verdict: the first failed data check of an invalid comparison, else the verdict's sentence
+    without the North Star figure the card shows beside it (nsexp.analysis.reasons); a
+    leading_win's own sentence, which names the validated input and its edges up the tree."""
+    if t.verdict == "invalid":
+        return t.reasons[0].text if t.reasons else ""
+    if t.verdict == "leading_win":
+        return next((r.text for r in t.reasons if r.kind == "verdict"), "")
+    return deciding_reason(t.verdict, t.metrics, settings).text
+
+
+def further_reasons(t: TreatmentReadout) -> list[str]:
+    """The reasons a verdict card keeps one click away: all but the alerts (shown above the
+    verdict), the one deciding_text words (an invalid comparison's first, else the verdict's
+    sentence) and the prediction (model_estimate)."""
+    invalid = t.verdict == "invalid" and bool(t.reasons)
+    stated = t.reasons[0] if invalid else next((r for r in t.reasons if r.kind == "verdict"), None)
+    return [r.text for r in t.reasons if r is not stated and r.kind not in ("alert", "prediction")]
+
+
+def model_estimate(t: TreatmentReadout) -> str | None:
+    """The predicted North Star as the model estimate it is, with its basis (the validated
+    inputs' figures and how many past comparisons): None when there is none to show."""
+    p = t.learned.prediction if t.learned is not None else None
+    if p is None or not p.available or t.verdict == "invalid":
+        return None
+    return prediction_note(t)
+
+
 def card_notes(t: TreatmentReadout) -> list[str]:
-    """Short notes for a treatment's verdict card: the Bayesian prior, the variance CUPED
-    removed from the North Star, what it can detect today and the days still needed when
-    inconclusive, and each guardrail's non-inferiority status with its power; none for an
-    invalid comparison."""
+    """Short notes for a treatment's verdict card: why there is no North Star prediction, the
+    Bayesian prior, the variance CUPED removed from the North Star and each guardrail's
+    non-inferiority status with its power; none for an invalid comparison (what it can detect
+    today is detectable_note, beside the card's decision)."""
     if t.verdict == "invalid":
         return []
     ns = t.north_star
-    notes = _prior_note(ns)
+    missing = prediction_note(t) if model_estimate(t) is None else None
+    notes = [*([missing] if missing else []), *_prior_note(ns)]
     if ns.variance_reduction is not None:
         notes.append(
             f"CUPED removed {fmt.pct(ns.variance_reduction, 0, signed=False)} of the North "
             "Star's variance."
         )
-    if t.north_star_status == "inconclusive" and ns.mde is not None:
-        notes.append(f"Detectable today: {fmt.pct(ns.mde, signed=False)}{_days(ns)}.")
     guards = [m for m in t.metrics if m.role == "guardrail" and m.guardrail_status]
     if guards:
         notes.append(
             "Guardrails: " + "; ".join(f"{m.name} {guardrail_text(m)}" for m in guards) + "."
         )
     return notes
+
+
+def detectable_note(t: TreatmentReadout, *, running: bool = True) -> str | None:
+    """What an inconclusive North Star can detect today and, while the experiment runs, the days
+    still needed at current traffic ('Detectable today: 3.1%; about 12 more days ...'); None
+    otherwise."""
+    ns = t.north_star
+    if t.verdict == "invalid" or t.north_star_status != "inconclusive" or ns.mde is None:
+        return None
+    return f"Detectable today: {fmt.pct(ns.mde, signed=False)}{_days(ns) if running else ''}."
 
 
 def threshold_note(metric: Metric) -> str | None:

@@ -174,10 +174,24 @@ def tiles_note(table: pl.DataFrame) -> str:
         "experiment with several treatments can count under several tiles"
     )
     both = overlaps(table)
-    if not both:
-        return head + "; none does here."
     named = "; ".join(f"{name} ({', '.join(TILE_WORDS[k] for k in keys)})" for name, keys in both)
-    return f"{head}: {named}."
+    said = f"{head}: {named}." if both else head + "; none does here."
+    return said + _leading_note(table)
+
+
+def _leading_note(table: pl.DataFrame) -> str:
+    """' Leading win, counted under no tile: Streak Society (a validated input improved, the
+    North Star cannot tell yet).' ('' when no experiment has one)."""
+    per = table.group_by("experiment", maintain_order=True).agg(
+        pl.col("name").first(), pl.col("verdict")
+    )
+    names = [n for n, v in per.select("name", "verdict").iter_rows() if "leading_win" in v]
+    if not names:
+        return ""
+    return (
+        f" Leading win, counted under no tile: {', '.join(names)} (a validated input improved "
+        "while the North Star cannot tell yet)."
+    )
 
 
 def vanity_sentence(table: pl.DataFrame, status: str = "all") -> str:

@@ -8,7 +8,7 @@ import polars as pl
 
 from nsexp import format as fmt
 from nsexp.analysis.intervals import interval_name
-from nsexp.analysis.results import finite
+from nsexp.analysis.results import FIGURES, finite
 from nsexp.analysis.segments import SegmentReadout
 from nsexp.analysis.settings import Settings
 from nsexp.analysis.verdict import VERDICT_LABELS
@@ -157,7 +157,7 @@ def segment_table(frame: pl.DataFrame, settings: Settings) -> pl.DataFrame:
         pl.col("p_adjusted")
         .map_elements(fmt.p_bare, return_dtype=pl.String)
         .fill_null("—")
-        .alias("p (adjusted)"),
+        .alias(FIGURES["p_adjusted"].label),
         pl.col("verdict").replace_strict(VERDICT_LABELS, return_dtype=pl.String).alias("Verdict"),
     )
 

@@ -14,6 +14,7 @@ import polars as pl
 import streamlit as st
 
 from nsexp.analysis.intervals import interval_name
+from nsexp.analysis.results import FIGURES
 from nsexp.analysis.settings import Settings
 from nsexp.report import figures
 
@@ -68,11 +69,10 @@ def metric_table_config(table: pl.DataFrame, settings: Settings) -> dict[str, An
     ]
     short = {
         decision.header: ("Credible interval" if settings.engine == "bayesian" else "Adjusted CI"),
-        "p (adjusted)": "Adjusted p",
     }
     helps = {
         decision.header: f"The {interval_name(settings, 'decision')}: the interval that decides.",
-        "p (adjusted)": "The p-value adjusted for the number of metrics tested.",
+        FIGURES["p_adjusted"].label: "The p-value adjusted for the number of metrics tested.",
     }
     config: dict[str, Any] = {}
     for name in table.columns:

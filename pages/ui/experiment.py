@@ -1,5 +1,7 @@
 """How one experiment's readout is drawn, live or pinned: the header, a verdict card per
-treatment, and one treatment's forest plot, table and North Star timeline.
+treatment (verdict, the reason that decided it, the North Star figure and the decision first,
+the rest one click away), every treatment's forest plot and table, and the North Star timeline of
+the treatment on view.
 
 Every figure quoted is the result model's decision figure (MetricResult.decision_effect and
 decision_interval), so a card, a reason, the table and the chart never disagree; every piece of
@@ -14,16 +16,22 @@ from typing import Any
 import streamlit as st
 
 from nsexp import format as fmt
-from nsexp.analysis.intervals import interval_name
+from nsexp.analysis.intervals import IntervalKind, interval_name
 from nsexp.analysis.readout import ExperimentReadout, TreatmentReadout
 from nsexp.analysis.reasons import HISTORY_DEFINITION
 from nsexp.analysis.results import MetricResult, TimelinePoint
 from nsexp.analysis.settings import Settings
 from nsexp.report import charts
-from nsexp.report.figures import compact_columns, metric_table, timeline_rows
-from nsexp.report.notes import card_notes
+from nsexp.report.figures import (
+    compact_columns,
+    every_treatment,
+    metric_table,
+    timeline_rows,
+)
+from nsexp.report.notes import card_notes, deciding_text, detectable_note, further_reasons
 from nsexp.report.text import md_code, md_escape
-from pages.ui import columns, outlook, widgets
+from pages.ui import columns, decision, outlook, widgets
+from pages.ui.frame import DataContext
 
 # A readout's charts as Vega-Lite specs, built once per distinct input and shared by every
 # session: rebuilding the Altair chart and validating its to_dict() on every rerun was most of
@@ -49,15 +57,8 @@ def _timeline_spec(
     return charts.vega_lite_spec(chart)
 
 
-STATUS = {
-    "moved": "moved",
-    "flat": "flat, any effect is inside the threshold the team set",
-    "inconclusive": "too early to tell",
-}
-
-
 def header(e: ExperimentReadout) -> None:
-    """Name, who owns it, how long and how big, the hypothesis and the SRM banner."""
+    """Name, who owns it, the control arm, how long and how big."""
     info = e.experiment.info
     st.title(md_escape(e.name), anchor=False)
     facts = [md_code(e.id)]
@@ -70,124 +71,152 @@ def header(e: ExperimentReadout) -> None:
         facts.append(f"{e.days} days ({first} to {last})")
     facts.append(f"{fmt.count(e.units)} units")
     st.caption(" · ".join(facts))
-    if info.hypothesis:
-        st.markdown(f"**Hypothesis.** {md_escape(info.hypothesis)}")
-    if e.srm.mismatch:
-        seen = ", ".join(f"{md_escape(v)} {fmt.count(n)}" for v, n in e.srm.counts.items())
-        planned = ", ".join(f"{md_escape(v)} {s:.0%}" for v, s in e.srm.expected.items())
-        st.error(
-            f"The arms got {seen} units against a planned split of {planned} "
-            f"({fmt.p_value(e.srm.p_value)}). Something in the assignment or the logging is "
-            "broken, so no difference in this experiment can be trusted until it is fixed.",
-            title="Sample ratio mismatch",
-            icon=":material/error:",
-        )
 
 
-def verdict_cards(e: ExperimentReadout, selected: str) -> None:
-    """One card per treatment: its verdict, the North Star's figure with the interval that
-    decides it (and chance to win with the Bayesian engine), the reasons and the notes; an
-    invalid treatment's card says why nothing can be read instead of quoting figures."""
+def verdict_cards(
+    ctx: DataContext, e: ExperimentReadout, selected: str, *, writable: bool = True
+) -> None:
+    """One card per treatment (card), then the help the cards refer to and the hypothesis;
+    `writable`: the cards' decision panels take a recorded decision (a live readout)."""
     columns = st.columns(len(e.treatments))
     for column, t in zip(columns, e.treatments, strict=True):
         with column.container(border=True, height="stretch"):
-            mark = " · shown below" if t.variant == selected else ""
-            st.markdown(f"**{md_code(t.variant)}** vs {md_code(e.control)}{mark}")
-            outlook.alerts(t)  # Twyman: "too good to be true?" comes before the verdict
-            widgets.verdict_callout(t.verdict)
-            if t.verdict == "invalid":
-                st.caption(
-                    "Nothing in this comparison can be read, better or worse, until the data "
-                    "problem below is fixed."
-                )
-            else:
-                _north_star_figures(t, e.settings)
-            st.markdown("\n".join(f"- {md_escape(r)}" for r in outlook.card_reasons(t)))
-            notes = card_notes(t)
-            if notes:
-                st.caption("  \n".join(md_escape(n) for n in notes))
-    if any(r.kind == "history" for t in e.treatments for r in t.reasons):
-        st.caption(HISTORY_DEFINITION)
-
-
-def _north_star_figures(t: TreatmentReadout, settings: Settings) -> None:
-    """The North Star's decision figure and interval on a card, and the predicted North Star
-    beside it where the portfolio's history gives one."""
-    ns = t.north_star
+            on_view = t.variant == selected and len(e.treatments) > 1
+            card(ctx, e, t, on_view=on_view, writable=writable)
     with st.container(horizontal=True):
-        st.metric(
-            f"North Star: {md_escape(ns.name)}",
-            fmt.pct(ns.decision_effect),
-            help="Posterior mean of treatment ÷ control − 1."
-            if settings.engine == "bayesian"
-            else "Treatment ÷ control − 1.",
-        )
-        outlook.predicted_metric(t)
-        if settings.engine == "bayesian":
-            st.metric(
-                "Chance to beat control",
-                fmt.chance(ns.chance_to_win),
-                help="The posterior probability that the treatment is better on the "
-                "North Star, under the prior named below the reasons.",
-            )
-            st.metric(
-                "Expected loss",
-                fmt.pct(ns.expected_loss, 2, signed=False),
-                help="How much North Star lift shipping it would lose on average if it "
-                "is in fact worse: the risk of being wrong.",
-            )
-    interval = fmt.pct_ci(*ns.decision_interval)
+        with st.popover("What the verdicts mean", icon=":material/help:", type="tertiary"):
+            st.markdown(widgets.verdict_meanings())
+        if any(r.kind == "history" for t in e.treatments for r in t.reasons):
+            with st.popover("How history lines read", icon=":material/help:", type="tertiary"):
+                st.markdown(HISTORY_DEFINITION)
+    if e.experiment.info.hypothesis:
+        st.markdown(f"**Hypothesis.** {md_escape(e.experiment.info.hypothesis)}")
+
+
+def card(
+    ctx: DataContext, e: ExperimentReadout, t: TreatmentReadout, *, on_view: bool, writable: bool
+) -> None:
+    """A treatment's verdict first, in this order: the verdict with the one reason that decided
+    it, the North Star's figure (its decision interval: the only North Star interval on the
+    card), the decision, then the model estimate in small print; every other reason and note is
+    one click away. An invalid comparison's card quotes no figure."""
+    mark = " · shown below" if on_view else ""
+    st.markdown(f"**{md_code(t.variant)}** vs {md_code(e.control)}{mark}")
+    outlook.alerts(t)  # Twyman: "too good to be true?" comes before the verdict
+    widgets.verdict_callout(t.verdict, md_escape(deciding_text(t, e.settings)))
+    if t.verdict != "invalid":
+        _north_star_figure(t, e.settings)
+    decision_slot(ctx, e, t, writable=writable)
+    outlook.model_estimate_caption(t)
+    more, notes = further_reasons(t), card_notes(t)
+    if more or notes:
+        with st.expander("More on this comparison", icon=":material/notes:"):
+            st.markdown("\n".join(f"- {md_escape(r)}" for r in more))
+            st.caption("  \n".join(md_escape(n) for n in notes))
+
+
+def decision_slot(
+    ctx: DataContext, e: ExperimentReadout, t: TreatmentReadout, *, writable: bool
+) -> None:
+    """The card's decision, right under the verdict's figure and reason: what an inconclusive
+    North Star can detect (and, while the experiment runs, the days still needed), then the
+    recommended and the recorded decision (pages.ui.decision.panel)."""
+    note = detectable_note(t, running=e.status == "running")
+    if note:
+        st.caption(md_escape(note))
+    decision.panel(ctx, e, t, writable=writable)
+
+
+def _north_star_figure(t: TreatmentReadout, settings: Settings) -> None:
+    """The North Star's decision figure with its decision interval (adjusted, or credible
+    under the Bayesian engine) and, under Bayes, the chance to beat control and expected loss."""
+    ns = t.north_star
     name = interval_name(settings, "decision", ns.family_size)
-    st.caption(f"{name} {interval}: {STATUS[t.north_star_status]}.")
-    outlook.prediction_caption(t)
+    # a North Star tested alone needs no adjustment: its short name says so, as the long one does
+    alone = ns.engine != "bayesian" and (ns.family_size or 0) < 2
+    kind: IntervalKind = "plain" if alone else "decision"
+    lift = (
+        "posterior mean of treatment ÷ control − 1"
+        if ns.engine == "bayesian"
+        else ("treatment ÷ control − 1")
+    )
+    st.metric(
+        f"North Star: {md_escape(ns.name)}",
+        fmt.pct(ns.decision_effect),
+        delta=fmt.pct_ci(*ns.decision_interval),
+        delta_color="green" if ns.moved == "better" else "red" if ns.moved == "worse" else "gray",
+        delta_arrow="off",
+        delta_description=interval_name(settings, kind, short=True),
+        help=f"The lift ({lift}) with its {name}: the interval that decides the verdict.",
+    )
+    if ns.engine == "bayesian":
+        st.caption(
+            f"Chance to beat control {fmt.chance(ns.chance_to_win)} · expected loss if shipped "
+            f"{fmt.pct(ns.expected_loss, 2, signed=False)}, the North Star lift lost on average "
+            "if it is in fact worse."
+        )
 
 
 def details(e: ExperimentReadout, t: TreatmentReadout) -> None:
-    """Forest plot, the table of every figure and the North Star over time, for one treatment."""
+    """Forest plot and the table of every figure of every treatment (the one on view first),
+    then the North Star over time of the one on view."""
     settings = e.settings
     alpha, engine = settings.alpha, settings.engine
     variant, control = md_code(t.variant), md_code(e.control)
-    st.subheader(f"Every metric: {variant} vs {control}", anchor=False)
-    interval = f"its {interval_name(settings)}" + (
-        " around the posterior mean, so a line clear of zero means a chance to win of at "
-        f"least {1 - alpha / 2:.1%} (or at most {alpha / 2:.1%})"
-        if engine == "bayesian"
-        else ", so a line clear of zero is a significant difference"
-        + (" (safe to look every day)" if settings.sequential else "")
-    )
-    if t.verdict == "invalid":
-        st.caption(
-            "The figures of an invalid experiment are shown for diagnosis only: every dot is "
-            "grey, none is better or worse."
+    others = [md_code(o.variant) for o in e.treatments if o.variant != t.variant]
+    beside = f", with {', '.join(others)}" if others else ""
+    st.subheader(f"Every metric: {variant} vs {control}{beside}", anchor=False)
+    metrics = every_treatment(e.treatments, t.variant)
+    with st.popover("How to read the plot", icon=":material/help:", type="tertiary"):
+        if any(o.verdict == "invalid" for o in e.treatments):
+            st.markdown(
+                "The figures of an invalid comparison are shown for diagnosis only: its "
+                "lines are light grey, none is better or worse."
+            )
+        interval = f"its {interval_name(settings)}" + (
+            " around the posterior mean, so a line clear of zero means a chance to win of "
+            f"at least {1 - alpha / 2:.1%} (or at most {alpha / 2:.1%})"
+            if engine == "bayesian"
+            else ", so a line clear of zero is a significant difference"
+            + (" (safe to look every day)" if settings.sequential else "")
         )
-    else:
-        st.caption(
+        st.markdown(
             f"Each dot is the relative lift of a metric; the line is {interval}. Green: "
             "significantly better, red: significantly worse, grey: not distinguishable from "
             "zero. The shaded band on the North Star is the smallest lift the team said is "
             "worth acting on."
+            + (
+                " Each treatment has its own line in a metric's row, the one on view on "
+                "top; the legend names them by the shape of their dots."
+                if others
+                else ""
+            )
         )
     st.vega_lite_chart(
-        spec=_forest_spec(t.metrics, settings),
+        spec=_forest_spec(metrics, settings),
         width="stretch",
-        height=charts.chart_height(len(t.metrics) + 4),
-        alt=f"Relative lift of every metric of {t.variant} against {e.control}",
+        height=charts.forest_height(metrics),
+        alt=f"Relative lift of every metric of every treatment against {e.control}",
     )
-    every = st.toggle(
-        "All columns",
-        key=f"all_columns_{t.variant}",
-        help="Also the difference, the unadjusted interval and p, what the experiment can "
-        "detect today, the units per arm and notes.",
-    )
-    table = metric_table(t.metrics, settings)
-    st.dataframe(
-        table,
-        hide_index=True,
-        column_order=None if every else compact_columns(settings),
-        width="stretch",
-        column_config=columns.metric_table_config(table, settings),
-        alt=f"Every figure of {t.variant} against {e.control}",
-    )
+    with st.expander("Every figure, as a table", icon=":material/table:"):
+        every = st.toggle(
+            "All columns",
+            key=f"all_columns_{t.variant}",
+            help="Also the difference, the unadjusted interval and p, what the experiment can "
+            "detect today, the units per arm and notes.",
+        )
+        for shown in sorted(e.treatments, key=lambda o: o.variant != t.variant):
+            if others:  # a table per treatment, the one on view first
+                st.markdown(f"**{md_code(shown.variant)}** vs {control}")
+            table = metric_table(shown.metrics, settings)
+            st.dataframe(
+                table,
+                hide_index=True,
+                column_order=None if every else compact_columns(settings),
+                width="stretch",
+                column_config=columns.metric_table_config(table, settings),
+                alt=f"Every figure of {shown.variant} against {e.control}",
+            )
     timeline(e, t)
 
 

@@ -40,8 +40,11 @@ from nsexp.learning.tree import TreeEvidence
 from nsexp.report.movement import metric_movement
 from nsexp.report.portfolio import portfolio_table
 from nsexp.report.preview import experiments_table, metrics_table, split_table, summary_head
+from nsexp.report.review import Review, build_review, targets_of
+from nsexp.report.review_tables import targets_table
 from nsexp.report.scoreboard import health_line, scoreboard_frame
 from nsexp.report.text import md_escape
+from nsexp.store.decisions import Recorded
 from pages.ui.frame import DataContext
 from pages.ui.nav import DATA
 
@@ -212,6 +215,32 @@ def tree_view(data: DataContext, settings: Settings) -> TreeView:
         health=health_line(result, movement, impact),
         experiments=len(result.experiments),
     )
+
+
+@_or_stop
+@st.cache_resource(max_entries=16, ttl=TTL, show_spinner="Preparing the review…")
+def review(
+    data: DataContext, settings: Settings, since: dt.date | None, recorded: tuple[Recorded, ...]
+) -> Review:
+    """The sprint review since a date (None: the default) with the recorded decisions (the
+    log's latest entries, passed in so a new entry is a new cache key)."""
+    return build_review(
+        _dataset(data),
+        settings,
+        since,
+        {(r.experiment, r.variant): r for r in recorded},
+        now=_readout(data, settings),
+        evidence=_learning(data, settings).evidence,
+    )
+
+
+@_or_stop
+@st.cache_data(max_entries=16, ttl=TTL, show_spinner=False)
+def targets(data: DataContext, settings: Settings, recorded: tuple[Recorded, ...]) -> pl.DataFrame:
+    """The targets on the tree (nsexp.report.review_tables.targets_table), counting what was
+    shipped by the recorded decisions where there are some."""
+    found = {(r.experiment, r.variant): r for r in recorded}
+    return targets_table(targets_of(_readout(data, settings), found))
 
 
 @st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)

@@ -11,7 +11,8 @@ READOUT = "pages/readout.py"
 NORTH_STAR = "pages/north_star.py"
 INSIGHTS = "pages/insights.py"
 DATA = "pages/data.py"
-URL_PATHS = ("portfolio", "readout", "north_star", "insights", "data")
+REVIEW = "pages/review.py"
+URL_PATHS = ("portfolio", "readout", "north_star", "insights", "review", "data")
 
 
 def app_url(url_path: str, query: dict[str, str]) -> str:

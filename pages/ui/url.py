@@ -82,6 +82,26 @@ def choices(key: str, allowed: Collection[str], what: str, instead: str) -> list
     return kept
 
 
+def date_choice(key: str, low: dt.date, high: dt.date, instead: str) -> dt.date | None:
+    """The link's ISO date for `key` when it lies from `low` to `high` (inclusive), else None
+    (also when absent); any other value is reported by one warning and leaves the URL."""
+    value = st.query_params.get(key)
+    if value is None:
+        return None
+    try:
+        day: dt.date | None = dt.date.fromisoformat(value)
+    except ValueError:
+        day = None
+    if day is not None and low <= day <= high:
+        return day
+    warn(
+        f"The link asks for {key} = {echo(value)}, which is not a date from "
+        f"{low.isoformat()} to {high.isoformat()}: {instead}."
+    )
+    st.query_params.pop(key, None)
+    return None
+
+
 def reject(key: str, values: list[str], allowed: Collection[str], what: str, instead: str) -> None:
     """One warning naming the parameter, the values not understood (each cut short) and the
     allowed ones; the parameter then leaves the URL. The message is composed as plain text and

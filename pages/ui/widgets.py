@@ -29,23 +29,29 @@ VERDICT_ICONS = {
 }
 
 
-def verdict_callout(verdict: str) -> None:
-    """A verdict as a coloured callout: its name as the title, what it means as the body."""
+def verdict_callout(verdict: str, body: str | None = None) -> None:
+    """A verdict as a coloured callout: its name as the title, and as the body `body` (Markdown:
+    the reason that decided it, escaped by the caller) or else what the verdict means."""
     meaning = VERDICT_MEANINGS[verdict]
     VERDICT_ALERTS[verdict](
-        meaning[:1].upper() + meaning[1:] + ("" if meaning.endswith(".") else "."),
+        body or meaning[:1].upper() + meaning[1:] + ("" if meaning.endswith(".") else "."),
         title=VERDICT_LABELS[verdict],
         icon=VERDICT_ICONS[verdict],
     )
 
 
-def verdict_legend() -> None:
-    """The verdict vocabulary, most serious first, each with its badge and meaning."""
-    with st.expander("What the verdicts mean", icon=":material/help:"):
-        st.markdown(
-            "\n".join(
-                f"- :{VERDICT_COLORS[v]}-badge[{VERDICT_LABELS[v]}] {VERDICT_MEANINGS[v]}"
-                for v in VERDICTS
-            )
-            + "\n\nWhen several apply, the first in this list wins."
+def verdict_meanings() -> str:
+    """The verdict vocabulary as Markdown, most serious first, each with its badge and meaning."""
+    return (
+        "\n".join(
+            f"- :{VERDICT_COLORS[v]}-badge[{VERDICT_LABELS[v]}] {VERDICT_MEANINGS[v]}"
+            for v in VERDICTS
         )
+        + "\n\nWhen several apply, the first in this list wins."
+    )
+
+
+def verdict_legend() -> None:
+    """The verdict vocabulary in an expander (verdict_meanings)."""
+    with st.expander("What the verdicts mean", icon=":material/help:"):
+        st.markdown(verdict_meanings())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, get_args
 
@@ -11,8 +12,9 @@ from helpers import write_metrics
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep
 
+from nsexp import format as fmt
 from nsexp.analysis.readout import Readout, build_readout
-from nsexp.analysis.reasons import REASON_KINDS, ReasonKind
+from nsexp.analysis.reasons import REASON_KINDS, ReasonKind, deciding_reason
 from nsexp.analysis.settings import Settings
 from nsexp.analysis.verdict import VERDICTS, decide
 from nsexp.io import load_dataset
@@ -224,7 +226,7 @@ def reasons(readout: Readout, eid: str) -> str:
 
 def test_reasons_name_metrics_and_figures(scenarios: Readout) -> None:
     win = reasons(scenarios, "ns_win")
-    assert "The North Star improved: lessons +10.0% [" in win and "p < 0.001" in win
+    assert "The North Star improved: lessons +10.0% [" in win and "adjusted p < 0.001" in win
     assert "Also better: clicks +10.0%" in win
     loss = reasons(scenarios, "ns_loss")
     assert "The North Star got worse: lessons −10.0%" in loss
@@ -235,7 +237,7 @@ def test_reasons_name_metrics_and_figures(scenarios: Readout) -> None:
     assert "control 11,000 / treatment 10,000" in srm and "50% / 50%" in srm
     vanity = reasons(scenarios, "vanity_flat")
     assert vanity.startswith("clicks +10.0% [")
-    assert "but the North Star lessons moved 0.0% [−1.1%, +1.1%], p = 1.00" in vanity
+    assert "but the North Star lessons moved 0.0% [−1.1%, +1.1%], adjusted p = 1.00" in vanity
     assert "its 90% confidence interval [−0.9%, +0.9%] lies inside its ±2% threshold" in vanity
     assert "inside its ±2% threshold: flat" in vanity
     small = reasons(scenarios, "vanity_small")
@@ -243,6 +245,55 @@ def test_reasons_name_metrics_and_figures(scenarios: Readout) -> None:
     bounce = reasons(scenarios, "bounce_down")
     assert bounce.startswith("bounce −25.0% [")
     assert "Worse: bounce +25.0%" in reasons(scenarios, "bounce_up")
+
+
+def test_every_quoted_p_of_a_metric_is_an_adjusted_p(scenarios: Readout) -> None:
+    """A reason quoting a metric's p quotes p_adjusted, and says so: 'adjusted p = 0.066'."""
+    quoted = 0
+    for e in scenarios.experiments.values():
+        for r in e.treatments[0].reasons:
+            if r.kind == "data":  # the SRM test's own p, not a metric's
+                continue
+            for found in re.finditer(r"(\w+ )?p [=<] ", r.text):
+                assert found.group(1) == "adjusted ", r.text
+                quoted += 1
+    assert quoted >= len(SCENARIOS) - 1
+
+
+CARD_SENTENCES = {
+    "ns_win": "The North Star lessons improved significantly (adjusted p < 0.001), and no "
+    "guardrail got significantly worse.",
+    "ns_loss": "The North Star lessons got significantly worse (adjusted p < 0.001).",
+    "flat": "No metric improved, and the North Star lessons is flat: its 90% confidence "
+    "interval {eq} lies inside its ±2% threshold.",
+    "inconclusive": "No metric moved significantly, and the North Star lessons is inconclusive "
+    "(adjusted p = {p}): its 90% confidence interval {eq} reaches past ±2%, too uncertain to "
+    "rule out an effect worth acting on.",
+}
+
+
+@pytest.mark.parametrize("eid", [e for e, s in SCENARIOS.items() if s[3] != "invalid"])
+def test_the_card_sentence_leaves_the_north_star_figure_to_the_card(
+    scenarios: Readout, eid: str
+) -> None:
+    """The sentence a card states under its verdict quotes no North Star decision interval (the
+    card's one North Star figure shows it); the equivalence interval only where it explains
+    flat or inconclusive; a guardrail breach reads as its reason does."""
+    e = scenarios.experiments[eid]
+    t = e.treatments[0]
+    ns = t.north_star
+    said = deciding_reason(t.verdict, t.metrics, e.settings)
+    full = next(r for r in t.reasons if r.kind == "verdict")
+    assert said.kind == "verdict"
+    assert fmt.pct_ci(*ns.decision_interval) not in said.text
+    assert fmt.pct_ci(*ns.decision_interval) in full.text or t.verdict == "guardrail_breach"
+    equivalence = fmt.pct_ci(ns.equivalence_ci_low, ns.equivalence_ci_high)
+    assert (equivalence in said.text) == (t.north_star_status != "moved")
+    if t.verdict == "guardrail_breach":
+        assert said == full
+    if eid in CARD_SENTENCES:
+        p = f"{ns.p_adjusted:.2f}"
+        assert said.text == CARD_SENTENCES[eid].format(eq=equivalence, p=p)
 
 
 def kinds(readout: Readout, eid: str) -> list[tuple[str, tuple[str, ...]]]:
@@ -323,7 +374,8 @@ def test_north_star_up_from_zero_is_described_in_absolute_terms(tmp_path: Path) 
     low, high = (100 * x for x in confint_proportions_2indep(50, 1000, 0, 1000, method="newcomb"))
     assert stats.fisher_exact([[0, 1000], [50, 950]]).pvalue < 0.001
     assert t.reasons[0].text == (
-        f"The North Star improved: signups +5.00 pp [+{low:.2f} pp, +{high:.2f} pp], p < 0.001."
+        f"The North Star improved: signups +5.00 pp [+{low:.2f} pp, +{high:.2f} pp], "
+        "adjusted p < 0.001."
     )
     assert t.north_star.note.startswith("control value is 0: relative effect undefined; ")
     assert t.north_star.method == "fisher_exact" and "Fisher's exact" in t.north_star.note

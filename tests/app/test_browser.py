@@ -266,9 +266,11 @@ def test_readout_card_shows_the_prediction_and_twyman_comes_first(
     settle(page)
     main = page.locator('[data-testid="stMain"]')
     main.get_by_text("Leading win", exact=True).first.wait_for()  # a validated input moved
-    main.get_by_text("The predicted North Star (a model estimate", exact=False).first.wait_for()
-    main.get_by_text("Predicted North Star", exact=True).first.wait_for()
-    main.get_by_text(re.compile(r"^Predicted: Day-7 retention \+")).first.wait_for()
+    estimate = main.get_by_text(re.compile(r"^Model estimate \(not a test of this experiment\)"))
+    estimate.first.wait_for()
+    assert "Day-7 retention +" in estimate.first.inner_text()
+    assert main.get_by_text("Predicted North Star", exact=True).count() == 0  # no second tile
+    assert page.locator('[data-testid="stMetric"]').count() == 1  # one North Star figure
     shoot(page, tmp_path, "readout_prediction")
     page.goto(f"{server}/readout?experiment=animated_onboarding")
     settle(page)
@@ -278,6 +280,38 @@ def test_readout_card_shows_the_prediction_and_twyman_comes_first(
     a, v = alert.bounding_box(), verdict.bounding_box()
     assert a is not None and v is not None and a["y"] < v["y"]  # the alert before the verdict
     shoot(page, tmp_path, "readout_twyman")
+
+
+@pytest.mark.parametrize(("width", "height"), [(1024, 768), (1280, 800)])
+def test_verdict_figure_reason_and_decision_are_above_the_fold(
+    browser: Browser, server: str, tmp_path: Path, width: int, height: int
+) -> None:
+    """Each card's verdict with the reason that decided it, its North Star figure and its
+    decision slot (here: what an inconclusive North Star can detect) end inside the first
+    screen of a laptop, for two treatments side by side, one, and an invalid one."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(RENDER_TIMEOUT_MS)
+    try:
+        for experiment in ("push_reminders", "streak_society", "referral_banner"):
+            page.goto(f"{server}/readout?experiment={experiment}")
+            settle(page)
+            cards = page.locator('[data-testid="stMain"] [data-testid="stColumn"]')
+            cards.first.locator('[data-testid="stAlert"]').first.wait_for()
+            assert cards.count() >= 1
+            for i in range(cards.count()):
+                card = cards.nth(i)
+                lead = [card.locator('[data-testid="stAlert"]').first]
+                lead += card.locator('[data-testid="stMetric"]').all()
+                lead += card.get_by_text(re.compile("^Detectable today")).all()
+                for element in lead:
+                    box = element.bounding_box()
+                    assert box is not None and box["y"] + box["height"] <= height, (
+                        f"{experiment} at {width}x{height}: card {i} ends below the fold"
+                    )
+            shoot(page, tmp_path, f"fold_{experiment}_{width}")
+    finally:
+        context.close()
 
 
 def test_readout_link_in_the_top_bar_reopens_the_experiment(page: Page, server: str) -> None:

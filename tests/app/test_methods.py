@@ -100,15 +100,16 @@ def test_bayesian_engine_shows_chance_to_win(open_app: AppOpener, demo_copy: Pat
     table = shown_table(at)
     assert {"Chance to win", "Expected loss", "Credible interval (95%)"} <= set(table.columns)
     assert table.equals(expected_table(demo_copy, "push_reminders", "daily", engine="bayesian"))
-    labels = [m.label for m in at.metric]
-    assert labels.count("Chance to beat control") == 2 and labels.count("Expected loss") == 2
+    # one North Star figure per card: the chance to win and expected loss are its small print
+    assert [m.label for m in at.metric] == ["North Star: Lessons completed"] * 2
+    assert texts(at).count("Chance to beat control") == 2
     assert "credible interval" in at.get("vega_lite_chart")[0].proto.spec
     assert "Bayesian engine" in methods_text(at)
 
     at.button_group(key="engine").set_value("frequentist").run()
     assert "engine" not in at.query_params
     assert "Chance to win" not in shown_table(at).columns
-    assert "Chance to beat control" not in [m.label for m in at.metric]
+    assert "Chance to beat control" not in texts(at)
 
 
 def test_power_and_guardrail_columns(open_app: AppOpener, demo_copy: Path) -> None:
@@ -139,7 +140,7 @@ def test_segment_view(open_app: AppOpener, demo_copy: Path) -> None:
     at = open_app(PAGE, {"experiment": "push_reminders"})
     assert at.selectbox(key="segment").value is None
     assert at.selectbox(key="segment").options == ["platform"]
-    assert len(at.dataframe) == 1
+    assert len(at.dataframe) == 2  # the metric table of each treatment
 
     at.selectbox(key="segment").select("platform").run()
     assert at.query_params["segment"] == "platform"
@@ -150,7 +151,7 @@ def test_segment_view(open_app: AppOpener, demo_copy: Path) -> None:
     )
     frame = segment_frame(sr, "push_reminders", "daily")
     assert frame["segment"].to_list() == ["android", "ios", "web"]
-    assert pl.from_pandas(at.dataframe[1].value).equals(segment_table(frame, Settings()))
+    assert pl.from_pandas(at.dataframe[2].value).equals(segment_table(frame, Settings()))
     het = heterogeneity_row(sr, "push_reminders", "daily")
     assert het is not None
     assert any("Cochran's Q across 3 segments" in a.value for a in [*at.info, *at.warning])

@@ -14,8 +14,11 @@ from nsexp.analysis.settings import Settings
 from nsexp.io import load_dataset
 from nsexp.learning.history import learned_readout
 from nsexp.learning.proxies import cumulative_impact
+from nsexp.report.review import targets_of
+from nsexp.report.review_tables import targets_table
 from nsexp.report.scoreboard import scoreboard_frame, scoreboard_table
 from nsexp.report.text import md_escape
+from nsexp.store.decisions import latest
 
 PAGE = "pages/north_star.py"
 
@@ -71,6 +74,18 @@ def test_scoreboard_per_team(open_app: AppOpener, demo_copy: Path) -> None:
     at = open_app(PAGE, {"alpha": "0.01"})
     readout = learned_readout(load_dataset(demo_copy), Settings(alpha=0.01))  # as the app reads
     expected = scoreboard_table(scoreboard_frame(readout, cumulative_impact(readout.judgement)))
-    shown = pl.from_pandas(at.dataframe[0].value)
+    board = next(d for d in at.dataframe if "Learning rate" in d.value.columns)
+    shown = pl.from_pandas(board.value)
     assert shown.equals(expected)
     assert set(shown["Team"]) == {e.experiment.info.owner for e in readout.experiments.values()}
+
+
+def test_targets_per_team_as_the_review_counts_them(open_app: AppOpener, demo_copy: Path) -> None:
+    at = open_app(PAGE)
+    readout = learned_readout(load_dataset(demo_copy), Settings())
+    expected = targets_table(targets_of(readout, latest(demo_copy)))
+    shown = pl.from_pandas(at.dataframe[0].value)
+    assert shown.equals(expected)
+    with_target = {m.label for m in readout.catalog.metrics.values() if m.target is not None}
+    assert set(shown["Metric"]) == with_target  # a node without a target shows none
+    assert len(with_target) == 3  # the demo: the North Star and two inputs

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from pathlib import Path
+from typing import Any
 
+import polars as pl
 import pytest
-from app_helpers import PAGE, expected_table, shown_table, texts
+from app_helpers import PAGE, expected_table, shown_table, texts, unescape
 from helpers import AppOpener, copy_demo
 from streamlit.testing.v1 import AppTest
 
@@ -14,10 +18,11 @@ from nsexp import format as fmt
 from nsexp.analysis.methods import methods
 from nsexp.analysis.priors import prior_sentence
 from nsexp.analysis.readout import build_readout
+from nsexp.analysis.reasons import HISTORY_DEFINITION
 from nsexp.analysis.settings import Settings
 from nsexp.analysis.verdict import VERDICT_LABELS
 from nsexp.io import load_dataset
-from nsexp.learning.history import readout_learning
+from nsexp.learning.history import learned_readout, readout_learning
 from nsexp.report.figures import metric_table
 from nsexp.report.text import md_escape
 from nsexp.store import pins
@@ -37,7 +42,10 @@ def test_deep_link_opens_the_experiment(open_app: AppOpener, demo_copy: Path) ->
     assert [a.proto.title for a in at.success] == [VERDICT_LABELS["north_star_win"]]
     assert [a.proto.title for a in at.error] == [VERDICT_LABELS["guardrail_breach"]]
     assert not at.warning
-    assert "The North Star improved: Lessons completed" in texts(at)
+    said = "The North Star Lessons completed improved significantly (adjusted p < 0.001)"
+    assert unescape(at.success[0].value).startswith(
+        said
+    )  # the reason that decided, under the verdict
     assert len(at.get("vega_lite_chart")) == 2  # forest plot and the North Star over time
     expected = expected_table(demo_copy, "push_reminders", "daily")
     assert shown_table(at).equals(expected)
@@ -47,28 +55,103 @@ def test_deep_link_opens_the_experiment(open_app: AppOpener, demo_copy: Path) ->
 def test_verdict_card_names_its_interval_level(open_app: AppOpener) -> None:
     at = open_app(PAGE, {"experiment": "animated_onboarding", "alpha": "0.1"})
     assert not at.exception
-    # the card quotes the interval that decides (adjusted, at 1 - alpha) and says which it is;
-    # the flat test's (1 - 2 alpha) interval only appears in the sentence about flatness
+    # the card's one North Star figure is the interval that decides (adjusted, at 1 - alpha),
+    # named; the flat test's (1 - 2 alpha) interval only appears in the sentence about flatness
     e = build_readout(load_dataset(at_data(at)), Settings(alpha=0.1)).experiments[
         "animated_onboarding"
     ]
     ns = e.treatments[0].north_star
     tests = ns.family_size or 0
     adjusted = f", adjusted for {tests} tests (Holm)" if tests > 1 else ""  # one needs none
-    card = f"90% confidence interval{adjusted} {fmt.pct_ci(*ns.decision_interval)}"
-    assert any(c.value.startswith(card) for c in at.caption)
-    reasons = texts(at)
-    assert (
-        f"80% confidence interval {fmt.pct_ci(ns.equivalence_ci_low, ns.equivalence_ci_high)}"
-        in reasons
-    )
+    (figure,) = at.metric
+    assert figure.delta == fmt.pct_ci(*ns.decision_interval)
+    assert f"its 90% confidence interval{adjusted}: the interval that decides" in figure.help
+    assert figure.proto.delta_description == ("Adjusted CI (90%, Holm)" if adjusted else "CI (90%)")
+    flat = f"80% confidence interval {fmt.pct_ci(ns.equivalence_ci_low, ns.equivalence_ci_high)}"
+    assert [s for s in texts(at).split("\n") if flat in s] == [
+        s for s in texts(at).split("\n") if flat in s and ("flat" in s or "inconclusive" in s)
+    ]
+    assert flat in texts(at)
 
 
-def test_forest_plot_is_the_selected_treatments(open_app: AppOpener, demo_copy: Path) -> None:
+def card_parts(column: Any) -> list[tuple[str, str]]:
+    """A verdict card's elements, in order, as (type, text): its expander's content left out,
+    since the card shows only the expander's label until it is opened."""
+    (card,) = column.children.values()
+    return [
+        (type(el).__name__, unescape(str(getattr(el, "value", ""))))
+        for el in card.children.values()
+        if type(el).__name__ != "Expander"
+    ]
+
+
+def test_card_leads_with_one_north_star_figure(open_app: AppOpener) -> None:
+    """Streak Society: the verdict with the reason that decided it, then the one North Star
+    figure (the adjusted interval), the decision slot, and the prediction in small print as a
+    model estimate with its basis; the equivalence interval only inside the sentence that says
+    inconclusive; no second North Star tile; every quoted p an adjusted p."""
+    at = open_app(PAGE, {"experiment": "streak_society"})
+    assert not at.exception
+    dataset = load_dataset(at_data(at))
+    learning = readout_learning(dataset, Settings())
+    e = learned_readout(dataset, Settings(), learning=learning).experiments["streak_society"]
+    (t,) = e.treatments
+    ns, predicted = t.north_star, t.learned.prediction
+    parts = card_parts(at.columns[0])
+    assert [kind for kind, _ in parts] == ["Markdown", "Warning", "Metric", "Caption", "Caption"]
+    verdict, figure, slot, estimate = parts[1][1], at.metric[0], parts[3][1], parts[4][1]
+    assert at.warning[0].proto.title == "Vanity only"
+    decision = fmt.pct_ci(*ns.decision_interval)
+    equivalence = fmt.pct_ci(ns.equivalence_ci_low, ns.equivalence_ci_high)
+    assert figure.label == "North Star: Lessons completed" and figure.value == "+2.1%"
+    assert figure.delta == decision == "[−0.2%, +4.3%]"
+    card = "\n".join(text for _, text in parts)
+    assert card.count(decision) == 0  # in the figure's delta only, which is no text part
+    assert verdict.count(equivalence) == 1 and "is inconclusive (adjusted p = 0.066)" in verdict
+    assert card.count(equivalence) == 1
+    assert slot.startswith("Detectable today") and "more days at current traffic" in slot
+    assert estimate.startswith("**Model estimate** (not a test of this experiment): Day-7")
+    assert f"from {predicted.n_history} past comparisons" in estimate
+    assert fmt.pct_ci(predicted.rel_ci_low, predicted.rel_ci_high) in estimate
+    assert "Predicted North Star" not in [m.label for m in at.metric]
+    (more,) = [x for x in at.expander if x.label == "More on this comparison"]
+    assert any(m.value.startswith("- History") for m in more.markdown)
+    reasons = card + "\n".join(unescape(m.value) for m in more.markdown)
+    quoted = re.findall(r"(\w+ )?p [=<] ", reasons)
+    assert quoted and all(q == "adjusted " for q in quoted)
+    # how history lines read: once, in a popover, not on every card
+    assert texts(at).count(HISTORY_DEFINITION) == 1
+
+
+def test_every_treatment_is_in_the_plot_and_the_table(open_app: AppOpener, demo_copy: Path) -> None:
+    """push_reminders with daily on view: the three_a_day card speaks of a guardrail breach,
+    and its line and row are on view too, after daily's."""
+    at = open_app(PAGE, {"experiment": "push_reminders"})
+    breach = "Guardrail got worse: Turned off notifications +"
+    assert unescape(at.error[0].value).startswith(breach)
+    forest = at.get("vega_lite_chart")[0].proto
+    point = json.loads(forest.spec)["layer"][3]["encoding"]
+    assert point["shape"]["scale"]["domain"] == ["daily", "three_a_day"]
+    # a table per treatment, the one on view first
+    daily, three = (pl.from_pandas(d.value) for d in at.dataframe[:2])
+    assert daily.equals(expected_table(demo_copy, "push_reminders", "daily"))
+    assert three.equals(expected_table(demo_copy, "push_reminders", "three_a_day"))
+    guard = pl.col("Metric") == "Turned off notifications"
+    assert three.filter(guard)["Result"].to_list() == ["Worse"]
+    assert "**`three_a_day`** vs `control`" in [m.value for m in at.markdown]
+    assert [len(card_parts(c)) > 0 for c in at.columns[:2]] == [True, True]
+
+
+def test_the_treatment_on_view_leads_the_plot_and_table(
+    open_app: AppOpener, demo_copy: Path
+) -> None:
     at = open_app(PAGE, {"experiment": "push_reminders", "variant": "three_a_day"})
     forest = at.get("vega_lite_chart")[0].proto.spec
     assert '"layer"' in forest and "row_label" in forest and '"facet"' not in forest
-    assert "Every metric: `three_a_day` vs `control`" in [s.value for s in at.subheader]
+    point = json.loads(forest)["layer"][3]["encoding"]
+    assert point["shape"]["scale"]["domain"] == ["three_a_day", "daily"]
+    heading = "Every metric: `three_a_day` vs `control`, with `daily`"
+    assert heading in [s.value for s in at.subheader]
     expected = expected_table(demo_copy, "push_reminders", "three_a_day")
     assert shown_table(at).equals(expected)
 
@@ -89,7 +172,7 @@ def test_controls_change_the_figures_and_the_url(open_app: AppOpener, demo_copy:
 
     at.button_group(key="correction").set_value("none").run()
     table = shown_table(at)
-    assert table["p"].to_list() == table["p (adjusted)"].to_list()
+    assert table["p"].to_list() == table["Adjusted p"].to_list()
     assert not table.equals(before)
     assert "alpha=0.01" in at.code[0].value and "correction=none" in at.code[0].value
 
@@ -141,12 +224,15 @@ def test_a_valid_uncommon_alpha_is_offered_and_used(open_app: AppOpener, demo_co
     assert shown_table(at).equals(expected_table(demo_copy, "dark_mode", "dark", alpha=0.02))
 
 
-def test_sample_ratio_mismatch_banner(open_app: AppOpener) -> None:
+def test_sample_ratio_mismatch_is_said_once_on_the_card(open_app: AppOpener) -> None:
     at = open_app(PAGE, {"experiment": "referral_banner"})
-    banner = at.error[0]
-    assert banner.proto.title == "Sample ratio mismatch"
-    assert "no difference in this experiment can be trusted" in banner.value
-    assert at.error[1].proto.title == VERDICT_LABELS["invalid"]
+    (card,) = at.error
+    assert card.proto.title == VERDICT_LABELS["invalid"]
+    said = unescape(card.value)
+    assert said.startswith("Sample ratio mismatch: banner 20,912 / control 19,326 units")
+    assert said.endswith("no effect in this experiment can be trusted.")
+    assert not at.metric  # an invalid comparison's card quotes no figure
+    assert sum("Sample ratio mismatch" in t for _, t in card_parts(at.columns[0])) == 1
 
 
 def test_no_experiment_asks_for_one(open_app: AppOpener) -> None:

@@ -120,7 +120,7 @@ def test_table_and_markdown(data_dir: Path, run_cli: CliRunner) -> None:
     assert "## checkout (`checkout`)" in md
     assert all(f"**{v}**" in md for v in verdicts)
     header = "| Metric | Role | Control | Treatment | Difference | Lift | Adjusted CI (95%, Holm) |"
-    assert header + " p (adjusted) |" in md
+    assert header + " Adjusted p |" in md
     assert "| clicks" in md and "## Methods" in md
 
 

@@ -13,7 +13,7 @@ from nsexp.analysis.settings import Settings
 from nsexp.analysis.verdict import VERDICTS
 from nsexp.io import load_dataset
 from nsexp.report import charts
-from nsexp.report.figures import timeline_rows
+from nsexp.report.figures import every_treatment, timeline_rows
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +43,44 @@ def test_forest_plot_groups_rows_by_role_north_star_first(push: ExperimentReadou
     assert labels[0] == "North Star" and labels[1].strip() == push.treatments[0].north_star.label
     assert [r["label"] for r in metric_rows(spec)] == [m.label for m in metrics]
     y = spec["layer"][0]["encoding"]["y"]
-    assert y["sort"] == labels  # drawn in this order, headers in bold
+    assert y["sort"] == {"field": "order", "op": "min"}  # drawn in this order, headers in bold
+    assert [r["order"] for r in layer_data(spec)] == list(range(len(labels)))
     assert "condition" in y["axis"]["labelFontWeight"]
+    assert "shape" not in spec["layer"][3]["encoding"]  # one treatment: no treatment legend
+
+
+def strings_vega_evaluates(spec: object, key: str = "") -> list[str]:
+    """Every title, test, expression and filter in a spec: where Vega reads text as code or
+    draws it outside the data."""
+    if isinstance(spec, dict):
+        return [s for k, v in spec.items() for s in strings_vega_evaluates(v, k)]
+    if isinstance(spec, list):
+        return [s for v in spec for s in strings_vega_evaluates(v, key)]
+    evaluated = key in ("title", "test", "expr", "calculate", "filter", "labelExpr")
+    return [spec] if evaluated and isinstance(spec, str) else []
+
+
+def test_forest_plot_shows_every_treatment_the_one_on_view_first(push: ExperimentReadout) -> None:
+    """push_reminders' three_a_day breaches a guardrail: with daily on view, its line is in the
+    plot below daily's in the guardrail's row, named by a legend fed by the data."""
+    metrics = every_treatment(push.treatments, "daily")
+    spec = charts.forest_plot(metrics, Settings()).to_dict()
+    rows = metric_rows(spec)
+    assert len(rows) == sum(len(t.metrics) for t in push.treatments)
+    guard = [r for r in rows if r["label"] == "Turned off notifications"]
+    assert [(r["variant"], r["variant_rank"]) for r in guard] == [("daily", 0), ("three_a_day", 1)]
+    assert guard[1]["outcome_label"] == "Worse" and guard[0]["order"] == guard[1]["order"]
+    source = push.treatment("three_a_day").metric("notifications_off")
+    assert (guard[1]["ci_low"], guard[1]["ci_high"]) == source.decision_interval
+    point = spec["layer"][3]["encoding"]
+    assert point["yOffset"]["field"] == "variant_rank"
+    assert point["shape"]["scale"]["domain"] == ["daily", "three_a_day"]
+    assert point["shape"]["title"] == "Treatment"
+    assert sum(r["band_low"] is not None for r in rows) == 1  # one band on the North Star row
+    names = {m.label for m in metrics} | {m.variant for m in metrics}
+    said = strings_vega_evaluates(spec)
+    assert said and not [s for s in said if any(n in s for n in names)]
+    assert charts.forest_height(metrics) > charts.forest_height(push.treatments[0].metrics)
 
 
 def test_forest_plot_colours_by_adjusted_outcome_and_draws_the_adjusted_interval(

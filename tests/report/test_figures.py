@@ -13,7 +13,13 @@ from nsexp.analysis.results import MetricResult
 from nsexp.analysis.settings import Settings
 from nsexp.io import load_dataset
 from nsexp.report.csv import readout_csv
-from nsexp.report.figures import bootstrap_caption, bootstrap_table, metric_table, timeline_rows
+from nsexp.report.figures import (
+    bootstrap_caption,
+    bootstrap_table,
+    every_treatment,
+    metric_table,
+    timeline_rows,
+)
 
 
 @pytest.fixture(scope="module")
@@ -118,10 +124,21 @@ def test_metric_table_formats_for_people() -> None:
     assert second["Control"] == "40.00%"
     assert second["Difference"] == "+1.00 pp"
     assert second["p"] == "0.034"
-    assert second["p (adjusted)"] == "0.20"
+    assert second["Adjusted p"] == "0.20"
     assert second["Result"] == "Not significant"
     assert second["Note"] == "few units"
     assert "CI (99%)" in metric_table(rows, Settings(alpha=0.01)).columns
+
+
+def test_every_treatment_puts_the_one_on_view_first_beside_the_others(demo: Readout) -> None:
+    push = demo.experiments["push_reminders"]
+    daily, three = push.treatment("daily"), push.treatment("three_a_day")
+    both = every_treatment(push.treatments, "three_a_day")
+    assert len(both) == len(daily.metrics) + len(three.metrics)
+    # each metric's treatments together, the one on view first, metrics in its order
+    assert [(m.metric, m.variant) for m in both] == [
+        (m.metric, v) for m in three.metrics for v in ("three_a_day", "daily")
+    ]
 
 
 def test_readout_csv_has_every_figure_of_every_treatment(demo: Readout) -> None:

@@ -15,6 +15,7 @@ from nsexp.report.portfolio import (
     portfolio_counts,
     portfolio_table,
     readout_url,
+    tiles_note,
     vanity_sentence,
 )
 
@@ -84,6 +85,23 @@ def test_portfolio_counts(demo: Readout) -> None:
     assert counts["attention"] == sum(
         bool(v & {"invalid", "north_star_loss", "guardrail_breach"}) for v in verdicts
     )
+
+
+def test_tiles_note_names_overlaps_and_the_leading_wins_no_tile_counts() -> None:
+    table = pl.DataFrame(
+        {
+            "experiment": ["a", "a", "b", "c"],
+            "name": ["Alpha", "Alpha", "Beta", "Gamma"],
+            "verdict": ["north_star_win", "guardrail_breach", "leading_win", "flat"],
+        }
+    )
+    note = tiles_note(table)
+    assert "Alpha (won, needs attention)" in note
+    assert note.endswith(
+        "Leading win, counted under no tile: Beta (a validated input improved "
+        "while the North Star cannot tell yet)."
+    )
+    assert "Leading win" not in tiles_note(table.filter(pl.col("experiment") != "b"))
 
 
 def test_readout_url_encodes_the_query() -> None:
