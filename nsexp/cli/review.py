@@ -8,8 +8,6 @@ import argparse
 import ipaddress
 import json
 import os
-import urllib.error
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -127,6 +125,9 @@ def _loopback(host: str) -> bool:
 
 def post(url: str, text: str) -> None:
     """POST {"text": text} as JSON; a failure is an InputError that does not quote the URL."""
+    import urllib.error  # deferred: http.client costs every nsexp command ~45 ms to start
+    import urllib.request
+
     body = json.dumps({"text": text}).encode()
     request = urllib.request.Request(
         url, data=body, headers={"Content-Type": "application/json"}, method="POST"
