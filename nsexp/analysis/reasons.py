@@ -330,6 +330,19 @@ def _learned_reasons(
     return out
 
 
+PREDICTED_LEAD = " The predicted North Star"  # where a leading_win's sentence names the prediction
+
+
+def leading_win_on_card(text: str, ns: MetricResult, settings: Settings) -> str:
+    """A leading_win's sentence as its card words it: the North Star clause without the figure
+    the card shows beside it, and without the predicted North Star, which the card's model
+    estimate states under it (each said once)."""
+    said = text.split(PREDICTED_LEAD)[0]
+    return said.replace(
+        north_star_clause(ns, settings), north_star_clause(ns, settings, quoted=False)
+    )
+
+
 def _leading_win(
     ns: MetricResult,
     better: list[MetricResult],
@@ -347,7 +360,7 @@ def _leading_win(
     )
     p = learned.prediction if learned is not None else None
     predicted = (
-        f" The predicted North Star (a model estimate from {p.n_history} past comparisons and "
+        f"{PREDICTED_LEAD} (a model estimate from {p.n_history} past comparisons and "
         f"this experiment's inputs) is {fmt.pct(p.rel_effect)} "
         f"{fmt.pct_ci(p.rel_ci_low, p.rel_ci_high)} ({p.level * 100:g}%)."
         if p is not None and p.available

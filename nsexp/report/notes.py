@@ -10,7 +10,7 @@ from nsexp import format as fmt
 from nsexp.analysis.learned import prediction_sentence
 from nsexp.analysis.priors import prior_sentence
 from nsexp.analysis.readout import TreatmentReadout
-from nsexp.analysis.reasons import deciding_reason
+from nsexp.analysis.reasons import deciding_reason, leading_win_on_card
 from nsexp.analysis.results import MetricResult
 from nsexp.analysis.settings import Settings
 from nsexp.config.catalog import Metric
@@ -128,7 +128,8 @@ def deciding_text(t: TreatmentReadout, settings: Settings) -> str:
     if t.verdict == "invalid":
         return t.reasons[0].text if t.reasons else ""
     if t.verdict == "leading_win":
-        return next((r.text for r in t.reasons if r.kind == "verdict"), "")
+        said = next((r.text for r in t.reasons if r.kind == "verdict"), "")
+        return leading_win_on_card(said, t.north_star, settings)
     return deciding_reason(t.verdict, t.metrics, settings).text
 
 

@@ -114,7 +114,8 @@ def test_north_star_health_and_scoreboard(open_app: AppOpener, counted: dict[str
         f"The {counted['better']} better are {counted['win_comparisons']} North Star wins and "
         f"{counted['better_by_verdict']['guardrail_breach']} guardrail breaches" in health
     )
-    board = pl.from_pandas(at.dataframe[0].value)
+    # the scoreboard, found by its columns (the targets table comes first)
+    board = pl.from_pandas(next(d.value for d in at.dataframe if "Won" in d.value.columns))
     for row in board.iter_rows(named=True):
         n, won, decisive = counted["teams"][row["Team"]]
         assert row["Experiments"] == str(n)

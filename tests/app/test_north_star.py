@@ -74,7 +74,7 @@ def test_scoreboard_per_team(open_app: AppOpener, demo_copy: Path) -> None:
     at = open_app(PAGE, {"alpha": "0.01"})
     readout = learned_readout(load_dataset(demo_copy), Settings(alpha=0.01))  # as the app reads
     expected = scoreboard_table(scoreboard_frame(readout, cumulative_impact(readout.judgement)))
-    board = next(d for d in at.dataframe if "Learning rate" in d.value.columns)
+    board = next(d for d in at.dataframe if "Concluded with a result" in d.value.columns)
     shown = pl.from_pandas(board.value)
     assert shown.equals(expected)
     assert set(shown["Team"]) == {e.experiment.info.owner for e in readout.experiments.values()}

@@ -98,9 +98,14 @@ def test_card_leads_with_one_north_star_figure(open_app: AppOpener) -> None:
     (t,) = e.treatments
     ns, predicted = t.north_star, t.learned.prediction
     parts = card_parts(at.columns[0])
-    assert [kind for kind, _ in parts] == ["Markdown", "Warning", "Metric", "Caption", "Caption"]
-    verdict, figure, slot, estimate = parts[1][1], at.metric[0], parts[3][1], parts[4][1]
-    assert at.warning[0].proto.title == "Vanity only"
+    # verdict, figure, the decision slot (what it can detect, then the decision panel's block),
+    # the model estimate
+    kinds = ["Markdown", "Info", "Metric", "Caption", "Block", "Caption"]
+    assert [kind for kind, _ in parts] == kinds
+    verdict, figure, slot, estimate = parts[1][1], at.metric[0], parts[3][1], parts[5][1]
+    assert at.info[0].proto.title == "Leading win"
+    assert verdict.startswith("Day-7 retention +7.5%") and "a validated input" in verdict
+    assert "predictive" in verdict  # the edge's evidence; the prediction is the estimate's
     decision = fmt.pct_ci(*ns.decision_interval)
     equivalence = fmt.pct_ci(ns.equivalence_ci_low, ns.equivalence_ci_high)
     assert figure.label == "North Star: Lessons completed" and figure.value == "+2.1%"
@@ -108,6 +113,7 @@ def test_card_leads_with_one_north_star_figure(open_app: AppOpener) -> None:
     card = "\n".join(text for _, text in parts)
     assert card.count(decision) == 0  # in the figure's delta only, which is no text part
     assert verdict.count(equivalence) == 1 and "is inconclusive (adjusted p = 0.066)" in verdict
+    assert "The predicted North Star" not in verdict  # said once, by the model estimate
     assert card.count(equivalence) == 1
     assert slot.startswith("Detectable today") and "more days at current traffic" in slot
     assert estimate.startswith("**Model estimate** (not a test of this experiment): Day-7")
