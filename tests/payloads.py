@@ -181,6 +181,7 @@ PLAIN = {
     ("MultiSelect", "raw_default"),
     ("TextInput", "value"),
     ("TextInput", "default"),
+    ("TextInput", "placeholder"),  # the input's HTML placeholder attribute: plain text
     ("TextArea", "value"),
     ("TextArea", "default"),
     ("GraphVizChart", "spec"),
