@@ -277,9 +277,9 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
         )
         or treatments[0]  # required: None only before its first draw
     )
-    if span is not None:
-        pickers.date_input(
-            "As of",
+    if span is not None:  # in the sidebar: a third picker in the row pushed the cards below
+        st.sidebar.date_input(  # the fold at 1024 px
+            "Readout as of",
             min_value=span[0],
             max_value=span[1],
             format="YYYY-MM-DD",

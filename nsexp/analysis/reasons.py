@@ -10,6 +10,7 @@ and quoted here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
@@ -334,10 +335,11 @@ PREDICTED_LEAD = " The predicted North Star"  # where a leading_win's sentence n
 
 
 def leading_win_on_card(text: str, ns: MetricResult, settings: Settings) -> str:
-    """A leading_win's sentence as its card words it: the North Star clause without the figure
-    the card shows beside it, and without the predicted North Star, which the card's model
-    estimate states under it (each said once)."""
-    said = text.split(PREDICTED_LEAD)[0]
+    """A leading_win's sentence as its card words it, short enough for the first screen: the
+    edge's label without its correlation (the readout's exports and JSON keep the whole
+    sentence), the North Star clause without the figure the card shows beside it, and no
+    predicted North Star, which the card's model estimate states under it (each said once)."""
+    said = re.sub(r" \(corrected correlation [^)]*\)", "", text.split(PREDICTED_LEAD)[0])
     return said.replace(
         north_star_clause(ns, settings), north_star_clause(ns, settings, quoted=False)
     )

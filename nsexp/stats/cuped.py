@@ -171,9 +171,10 @@ def _adjusted_var(
         return residual * (1 / n + offset**2 / sxx)
 
 
-def widening_notes(increase: FloatArray) -> np.ndarray:
+def widening_notes(increase: FloatArray) -> list[str | None]:
     """Per entry, why the unadjusted figure stands where CUPED would widen the interval
-    (`increase`: the share of variance it would add; None elsewhere)."""
+    (`increase`: the share of variance it would add; None elsewhere). A list, not an object
+    array: Polars 2.1 cannot read an object array whose first entry is None as strings."""
     text = "CUPED would widen the interval (variance +{:.0%}): the unadjusted figure decides"
     values = np.asarray(increase, dtype=float)
-    return np.array([None if np.isnan(x) else text.format(x) for x in values], dtype=object)
+    return [None if np.isnan(x) else text.format(x) for x in values]

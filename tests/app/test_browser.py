@@ -207,7 +207,7 @@ def test_north_star_tree_and_scoreboard_fit_every_width(
         main.get_by_role("heading", name="North Star: Lessons completed").wait_for()
         tree = page.locator('[data-testid="stGraphVizChart"] svg').first
         tree.wait_for()
-        main.get_by_role("heading", name="Started a streak against Day-7 retention").wait_for()
+        main.get_by_role("heading", name="Started a streak → Day-7 retention").wait_for()
         scatter = page.locator('[data-testid="stVegaLiteChart"]').first
         scatter.locator("canvas, svg").first.wait_for()
         main.get_by_role("heading", name="Team scoreboard: outcomes over output").wait_for()

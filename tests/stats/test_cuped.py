@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 import pytest
 import statsmodels.api as sm
 
@@ -145,3 +146,14 @@ def test_ratio_and_disabled_rows_are_left_as_they_were() -> None:
     nan = CovSums(*(np.array([np.nan]),) * 3)
     missing = cuped_compare(np.array(["mean"]), c, t, nan, nan, 0.05)
     assert not missing.adjusted[0]
+
+
+def test_widening_notes_read_as_strings_when_the_first_is_missing() -> None:
+    """The fuzz found a readout raising here: a None before a note (Polars' object cast)."""
+    notes = widening_notes(np.array([np.nan, 0.25, np.nan]))
+    series = pl.Series("note", notes, dtype=pl.String)
+    assert series.to_list() == [
+        None,
+        "CUPED would widen the interval (variance +25%): the unadjusted figure decides",
+        None,
+    ]
