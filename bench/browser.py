@@ -47,14 +47,15 @@ ARGS = [
 LINK = "/readout?experiment=push_reminders"
 HEADING = "Practice reminder frequency"
 TARGET_COLD_S = 3.0
+TARGET_RATIO = 1.6  # a fresh tab's complete readout against the blank page (issue 23)
 TIMEOUT_MS = 60_000
 
 
 @contextmanager
-def server(data: Path) -> Iterator[str]:
-    """`streamlit run app.py` on a free port over `data`; yields the base URL once healthy."""
+def server(data: Path, script: str = "app.py") -> Iterator[str]:
+    """`streamlit run <script>` on a free port over `data`; yields the base URL once healthy."""
     port = free_port()
-    argv = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+    argv = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true"]
     argv += ["--server.address", "127.0.0.1", "--server.port", str(port)]
     argv += ["--server.fileWatcherType", "none"]
     env = {**os.environ, "NSEXP_DATA_DIR": str(data)}
@@ -98,6 +99,21 @@ def open_readout(browser: Any, base: str) -> tuple[float, Any]:
     return time.perf_counter() - start, context
 
 
+def open_blank(browser: Any, base: str) -> float:
+    """Seconds from a new tab's navigation to the blank page's one line (the baseline: what
+    Streamlit itself costs a fresh tab on this machine)."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1600})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    start = time.perf_counter()
+    page.goto(base + "/")
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+    page.locator('[data-testid="stMain"]').get_by_text("ready", exact=True).wait_for()
+    seconds = time.perf_counter() - start
+    context.close()
+    return seconds
+
+
 def change_alpha(page: Any, value: str) -> float:
     """Seconds from a click on the sidebar's alpha option to the re-rendered readout."""
     option = page.locator('[data-testid="stSidebar"] [data-testid="stButtonGroup"] button')
@@ -115,7 +131,7 @@ def measure(repeats: int) -> dict[str, list[float]]:
     """The three timings, `repeats` times each."""
     from playwright.sync_api import sync_playwright
 
-    out: dict[str, list[float]] = {"cold": [], "warm": [], "control": []}
+    out: dict[str, list[float]] = {"cold": [], "warm": [], "control": [], "blank": []}
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
         data = Path(tmp) / "data"
         shutil.copytree(REPO / "data", data, ignore=shutil.ignore_patterns("pins", "workspaces"))
@@ -125,9 +141,11 @@ def measure(repeats: int) -> dict[str, list[float]]:
                 seconds, context = open_readout(browser, base)
                 out["cold"].append(seconds)
                 context.close()
-        with server(data) as base:
+        with server(data) as base, server(data, "bench/_blank_app.py") as blank:
             open_readout(browser, base)[1].close()  # the server has served it once
-            for i in range(repeats):
+            open_blank(browser, blank)
+            for i in range(repeats):  # the blank page and the readout in turn: one load
+                out["blank"].append(open_blank(browser, blank))
                 seconds, context = open_readout(browser, base)
                 out["warm"].append(seconds)
                 page = context.pages[0]
@@ -149,6 +167,7 @@ def run(argv: list[str] | None = None) -> str:
         "cold": f"cold deep link `{LINK}`, server just started",
         "warm": "warm server, fresh tab, same link",
         "control": "sidebar alpha changed, to the re-rendered readout",
+        "blank": "baseline: a blank Streamlit page, fresh tab, warm server",
     }
     lines = [
         f"Demo data; Playwright {_version()} driving {CHROMIUM} (headless); median of "
@@ -163,6 +182,10 @@ def run(argv: list[str] | None = None) -> str:
         if key == "cold":
             verdict = "met" if median < TARGET_COLD_S else "**missed**"
             target = f"< {TARGET_COLD_S:.0f} s: {verdict}"
+        if key == "warm":
+            ratio = median / statistics.median(times["blank"])
+            verdict = "met" if ratio <= TARGET_RATIO else "**missed**"
+            target = f"{ratio:.1f}x the blank page (≤ {TARGET_RATIO}x): {verdict}"
         lines.append(
             f"| {label} | {median:.2f} | {min(times[key]):.2f} | {max(times[key]):.2f} | {target} |"
         )
