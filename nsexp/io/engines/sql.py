@@ -24,6 +24,8 @@ from sqlglot import exp
 from nsexp.config.catalog import Metric
 from nsexp.errors import InputError
 from nsexp.io.cross import Pair, Part
+from nsexp.io.moments import SHIFTED
+from nsexp.io.schema import SUMS
 
 ColumnKind = Literal["numeric", "boolean", "text", "date", "timestamp", "other"]
 StatOp = Literal["count", "sum", "min", "max", "shift", "dev", "dev2", "dev3"]
@@ -524,29 +526,8 @@ class _Sums:
         return out
 
 
-# The summary file's columns (nsexp.io.schema, nsexp.io.moments) a warehouse query returns.
-SUMMARY_SUMS = (
-    "sum",
-    "sum_sq",
-    "den_sum",
-    "den_sum_sq",
-    "num_den_sum",
-    "cov_sum",
-    "cov_sum_sq",
-    "num_cov_sum",
-    "shift",
-    "dev_sum",
-    "dev_sum_sq",
-    "dev_sum_cu",
-    "den_shift",
-    "den_dev_sum",
-    "den_dev_sum_sq",
-    "num_den_dev_sum",
-    "cov_shift",
-    "cov_dev_sum",
-    "cov_dev_sum_sq",
-    "num_cov_dev_sum",
-)
+# The summary file's columns a warehouse query returns: its sums and their shifted forms.
+SUMMARY_SUMS = (*SUMS, *SHIFTED)
 
 
 _PROPORTION = {"dev_sum": "sum", "dev_sum_sq": "sum_sq", "dev_sum_cu": "sum"}
