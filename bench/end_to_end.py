@@ -5,9 +5,11 @@ columns, an Int64 unit_id, five metrics (two 0/1 Int8s, a Float64, two Int32s), 
 3 variants, at each size of `--rows` (default 20M,100M). Every command is a fresh process, the
 commands taken in turn for `--repeats` rounds; wall, CPU (user + system, all threads) and peak
 RSS come from the kernel (bench/_measure.py). nsexp runs with its unit checks on (the table has a
-unit_id); the baselines compute only the sums. Also: nsexp on a copy with repeated and crossed
-units (the exact second stage runs), the Spark engine (local mode) on the same file, and what the
-growth from the smallest to the largest size says about a billion rows.
+unit_id) and on the same table without its unit_id column (what the checks cost); the baselines
+compute only the sums. Also: nsexp on a copy with repeated and crossed units (the exact second
+stage runs), nsexp as of another checkout (`NSEXP_BENCH_BEFORE=DIR`: a before figure in the same
+rounds), the Spark engine (local mode) on the same file, and what the growth from the smallest to
+the largest size says about a billion rows.
 Run alone: `python -m bench.run --only end_to_end --rows 20M,100M --repeats 3`.
 """
 
@@ -24,9 +26,11 @@ from bench import _unit_table as table
 from bench._measure import Runs, cores, paired, python, rounds
 
 SECTION = "End to end: nsexp readout vs DuckDB vs pandas, unit-level table with unit ids"
-TARGET_VS_DUCKDB, TARGET_VS_PANDAS, TARGET_MB = 1.2, 5.0, 1024
+TARGET_VS_DUCKDB, TARGET_VS_PANDAS, TARGET_MB, TARGET_CHECKS = 3.0, 3.0, 1024, 0.5
 LABELS = {
     "nsexp": "`nsexp readout DIR --format json` (unit checks on)",
+    "before": "the same, nsexp before (`NSEXP_BENCH_BEFORE`)",
+    "noid": "nsexp, same table without unit_id (no unit checks)",
     "duckdb": "DuckDB, hand-written sums query (baseline)",
     "pandas": "pandas read_parquet + groupby sums",
     "ceiling": "read ceiling: DuckDB reads all 8 columns, no grouping",
@@ -74,6 +78,13 @@ def commands(root: Path, repeats_root: Path | None, spark: bool) -> dict[str, li
     """argv of every path measured at one size."""
     path = root / table.FILE
     out = {"nsexp": python("-m", "nsexp", "readout", str(root), "--format", "json")}
+    before = os.environ.get("NSEXP_BENCH_BEFORE")
+    if before:  # -P: that checkout's nsexp, not this one's (the working directory)
+        argv = ["env", f"PYTHONPATH={before}", *python("-P", "-m", "nsexp", "readout")]
+        out["before"] = [*argv, str(root), "--format", "json"]
+    noid = root.parent / f"{root.name}-noid"
+    table.without_ids(root, noid)
+    out["noid"] = python("-m", "nsexp", "readout", str(noid), "--format", "json")
     for kind in ("duckdb", "pandas", "ceiling"):
         out[kind] = python("-m", "bench.end_to_end", "--baseline", kind, str(path))
     if repeats_root is not None:
@@ -112,12 +123,16 @@ def verdicts(rows: int, results: dict[str, Runs]) -> list[str]:
     nsexp = results["nsexp"]
     vs_duckdb = paired(nsexp, results["duckdb"])
     vs_pandas = paired(results["pandas"], nsexp)
+    extra = paired(nsexp, results["noid"]) - 1
+    extra_cpu = nsexp.cpu / results["noid"].cpu - 1
     checks = [
-        (f"nsexp within {TARGET_VS_DUCKDB}x of DuckDB", vs_duckdb <= TARGET_VS_DUCKDB,
+        (f"nsexp within {TARGET_VS_DUCKDB:.0f}x of DuckDB", vs_duckdb <= TARGET_VS_DUCKDB,
          f"{vs_duckdb:.2f}x wall, {nsexp.cpu / results['duckdb'].cpu:.2f}x CPU"),
         (f"nsexp >= {TARGET_VS_PANDAS:.0f}x faster than pandas", vs_pandas >= TARGET_VS_PANDAS,
          f"{vs_pandas:.1f}x"),
         ("nsexp peak RSS < 1 GB", nsexp.peak_mb < TARGET_MB, f"{nsexp.peak_mb:,.0f} MB"),
+        (f"unit checks' extra cost <= {TARGET_CHECKS}x the run without them",
+         extra <= TARGET_CHECKS, f"{extra:.2f}x wall, {extra_cpu:.2f}x CPU"),
     ]  # fmt: skip
     return [
         f"- {rows:,} rows — {name}: **{'met' if ok else 'missed'}** ({why})"
@@ -191,9 +206,16 @@ def _preamble(args: argparse.Namespace) -> list[str]:
         "highest peak RSS (ru_maxrss: interpreter and imports included). `/ DuckDB` = median over "
         "rounds of wall / the DuckDB query's wall in the same round; rows/s/core = rows / CPU s "
         f"({cores()} cores here). The OS file cache is warm. Command: `python -m bench.run --only "
-        f"end_to_end --rows {args.rows} --repeats {args.repeats}`.",
+        f"end_to_end --rows {args.rows} --repeats {args.repeats}`.{_before()}",
         "",
     ]
+
+
+def _before() -> str:
+    """Which checkout the before row ran (NSEXP_BENCH_BEFORE), when one did."""
+    before = os.environ.get("NSEXP_BENCH_BEFORE")
+    what = os.environ.get("NSEXP_BENCH_BEFORE_LABEL", before)
+    return f" Before: {what}, in the same rounds." if before else ""
 
 
 def _notes(per_size: dict[int, dict[str, Runs]], sizes: list[int]) -> list[str]:

@@ -24,6 +24,7 @@ million rows take one pass with the sums, 100 million a second pass.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -57,22 +58,36 @@ class UnitHashes:
         self.high: list[list[np.ndarray]] = [[] for _ in range(BUCKETS)]
         self.low: list[list[np.ndarray]] = [[] for _ in range(BUCKETS)]
         self.counts = np.zeros(BUCKETS, dtype=np.int64)
+        self._lock = threading.Lock()  # the scan may call `add` from several threads
+        self._sorted = self._shifted = np.empty(0, dtype=np.uint64)
+        self._high, self._low = np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.uint16)
 
     def add(self, batch: pl.DataFrame) -> None:
         """Keep one batch of hashes (the `sink_batches` callback); each bucket's share is its
-        own copy, so that a dropped bucket frees its memory."""
-        hashes = np.sort(batch.to_series().to_numpy())
-        high = (hashes >> np.uint64(24)).astype(np.uint32)  # bits 24..55
-        low = (hashes >> np.uint64(8)).astype(np.uint16)  # bits 8..23
-        cuts = [0, *np.searchsorted(hashes, _EDGES).tolist(), hashes.size]
-        for bucket in range(self.start, self.limit):
-            start, end = cuts[bucket], cuts[bucket + 1]
-            if end > start:
-                self.high[bucket].append(high[start:end].copy())
-                self.low[bucket].append(low[start:end].copy())
-                self.counts[bucket] += end - start
-        if self.counts.sum() > self.budget:
-            self._shrink()
+        own copy, so that a dropped bucket frees its memory, and the batch's working arrays are
+        reused from batch to batch, so that the kept ones do not scatter over the heap."""
+        with self._lock:
+            size = batch.height
+            if self._sorted.size < size:
+                self._sorted = np.empty(size, dtype=np.uint64)
+                self._shifted = np.empty(size, dtype=np.uint64)
+                self._high = np.empty(size, dtype=np.uint32)
+                self._low = np.empty(size, dtype=np.uint16)
+            hashes, shifted = self._sorted[:size], self._shifted[:size]
+            high, low = self._high[:size], self._low[:size]
+            hashes[:] = batch.to_series().to_numpy()
+            hashes.sort()
+            np.copyto(high, np.right_shift(hashes, 24, out=shifted), casting="unsafe")  # 24..55
+            np.copyto(low, np.right_shift(hashes, 8, out=shifted), casting="unsafe")  # 8..23
+            cuts = [0, *np.searchsorted(hashes, _EDGES).tolist(), size]
+            for bucket in range(self.start, self.limit):
+                start, end = cuts[bucket], cuts[bucket + 1]
+                if end > start:
+                    self.high[bucket].append(high[start:end].copy())
+                    self.low[bucket].append(low[start:end].copy())
+                    self.counts[bucket] += end - start
+            if self.counts.sum() > self.budget:
+                self._shrink()
 
     def _shrink(self) -> None:
         """Keep the lowest buckets holding at most half the budget (one at least) and drop the
