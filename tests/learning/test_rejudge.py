@@ -4,6 +4,8 @@ with them gives, the reference being that second `judge` itself."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from helpers import DEMO_DATA
 from polars.testing import assert_frame_equal
@@ -106,3 +108,19 @@ def test_another_datasets_learning_is_not_reused(demo: Dataset, learned: Learnin
     readout = learned_readout(other, settings, "dark_mode", learning=learned)
     assert readout.judgement is not learned.judgement
     assert readout.judgement.results.height > 0
+
+
+def test_a_readout_without_timelines_differs_only_by_them(demo: Dataset, learned: Learning) -> None:
+    """What the review's readout as of `since` uses: verdicts and decisions, no timeline."""
+    settings = learned.judgement.settings if learned.judgement is not None else Settings()
+    full = learned_readout(demo, settings, learning=learned)
+    lean = learned_readout(demo, settings, learning=learned, timelines=False)
+    assert any(t.timeline for e in full.experiments.values() for t in e.treatments)
+    stripped = replace(
+        full,
+        experiments={
+            k: replace(e, treatments=tuple(replace(t, timeline=()) for t in e.treatments))
+            for k, e in full.experiments.items()
+        },
+    )
+    assert dumps(readout_dict(lean)) == dumps(readout_dict(stripped))
