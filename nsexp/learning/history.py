@@ -44,15 +44,20 @@ def metric_history(evidence: TreeEvidence) -> dict[str, MetricHistory]:
     (experiment, variant) where it moved and where the North Star followed."""
     north = evidence.north_star_edges()
     keys = north.comparisons.select("experiment", "variant", "child", "moved", "followed")
-    out = {}
-    for edge in north.edges:
-        rows = keys.filter(pl.col("child") == edge.child)
-        moved, followed = (
-            frozenset(rows.filter(pl.col(c)).select("experiment", "variant").iter_rows())
-            for c in ("moved", "followed")
+    moved: dict[str, set[tuple[str, str]]] = {}
+    followed: dict[str, set[tuple[str, str]]] = {}
+    for e, v, child, m, f in keys.filter(pl.col("moved") | pl.col("followed")).iter_rows():
+        for flag, found in ((m, moved), (f, followed)):
+            if flag:
+                found.setdefault(child, set()).add((e, v))
+    return {
+        edge.child: MetricHistory(
+            edge,
+            frozenset(moved.get(edge.child, ())),
+            frozenset(followed.get(edge.child, ())),
         )
-        out[edge.child] = MetricHistory(edge, moved, followed)
-    return out
+        for edge in north.edges
+    }
 
 
 def learn(readout: Judgement, *, resampling: Resampling = RESAMPLING) -> Learning:
