@@ -148,7 +148,9 @@ def run(argv: list[str] | None = None) -> str:
     lines += [
         "",
         f"Against the import floor (`{FLOOR}`), the median over rounds of the ratio in one round "
-        f"(target {FLOOR_TARGET}x):",
+        f"(target {FLOOR_TARGET}x, met when both ratios are within it: on a loaded machine both "
+        "commands wait for a core, which pulls the wall ratio toward 1x and leaves CPU the "
+        "steadier figure):",
         "",
         "| `nsexp readout small/` | wall / floor | CPU / floor | target |",
         "|---|---:|---:|---|",
@@ -156,9 +158,8 @@ def run(argv: list[str] | None = None) -> str:
     for name, label in (("before", before_label), ("after", small_label)):
         if label not in results:
             continue
-        ratio = paired(results[label], floor)
-        verdict = "met" if ratio <= FLOOR_TARGET else "**missed**"
-        cpu = cpu_ratio(results[label], floor)
+        ratio, cpu = paired(results[label], floor), cpu_ratio(results[label], floor)
+        verdict = "met" if max(ratio, cpu) <= FLOOR_TARGET else "**missed**"
         lines.append(f"| {name} | **{ratio:.2f}x** | {cpu:.2f}x | {verdict} |")
     lines += [
         "",
