@@ -145,6 +145,14 @@ def _csv_header(path: Path) -> list[str]:
         return first.split(",")
 
 
+def parquet_rows(path: Path) -> int | None:
+    """A Parquet file's row count from its metadata, no row parsed; None for any other path
+    (a CSV file, a source.toml label or glob)."""
+    if path.suffix.lower() != ".parquet" or not path.is_file():
+        return None
+    return int(pl.scan_parquet(path).select(pl.len()).collect().item())
+
+
 def _parquet_names(path: Path) -> list[str]:
     """A Parquet file's column names, refusing a footer too large to parse first."""
     size = path.stat().st_size

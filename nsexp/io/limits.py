@@ -24,7 +24,7 @@ from pathlib import Path
 import polars as pl
 
 from nsexp.errors import InputError
-from nsexp.io.files import check_width
+from nsexp.io.files import check_width, parquet_rows
 
 ENV = {"rows": "NSEXP_MAX_ROWS", "cells": "NSEXP_MAX_CELLS", "arm_metrics": "NSEXP_MAX_ARM_METRICS"}
 _CHUNK = 1 << 24
@@ -122,9 +122,8 @@ def _shape(path: Path) -> tuple[int, int] | None:
     """(rows, columns) of a data file without parsing a row; None when it cannot be opened."""
     try:
         names = check_width(path)
-        if path.suffix.lower() == ".parquet":
-            rows = pl.scan_parquet(path).select(pl.len()).collect().item()  # metadata only
-        else:
+        rows = parquet_rows(path)
+        if rows is None:
             rows = max(_line_breaks(path) - 1, 0)  # an upper bound: quoted breaks count too
     except (pl.exceptions.PolarsError, OSError):
         return None

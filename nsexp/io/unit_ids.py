@@ -14,15 +14,20 @@ repeated unit, and that can be shown with far less:
    candidate hash are then grouped by (experiment, unit_id) exactly as before (`exact_checks`),
    so the counts recorded are the exact ones, and experiments without repeats are never grouped.
 
-Memory: 6 bytes a row kept, at most `BUDGET_ROWS` rows (384 MB) at a time. When a scan would
-keep more, it keeps only its lowest buckets (those holding at most half the budget so far) and
-drops the rest, which a later pass of the two key columns alone takes up (`UnitHashes(start)`):
-every unit's rows share one bucket, and each bucket is checked whole in exactly one pass. 20
-million rows take one pass with the sums, 100 million a second pass.
+Memory: 6 bytes a row kept, at most `BUDGET_ROWS` rows at a time. When the row count is known up
+front (a Parquet file's metadata), the buckets are split before the scan into passes that each
+expect at most `PLAN_SHARE` of the budget (`planned_limit`): a pass keeps only its own buckets and
+sorts nothing it will drop, and a later pass of the two key columns alone (`UnitHashes(start)`)
+takes up the rest. When it is not known (CSV), or a pass still fills its budget (many rows of
+one unit share a bucket), the scan keeps its lowest buckets (those holding at most half the
+budget so far) and drops the rest for a later pass. Every unit's rows share one bucket, and each
+bucket is checked whole in exactly one pass. 100 million rows take one pass with the sums, more
+rows take further passes, so memory is bounded at any size.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +38,10 @@ import polars as pl
 BUCKETS = 256
 _EDGES = np.arange(1, BUCKETS, dtype=np.uint64) << np.uint64(56)
 BATCH_ROWS = 1 << 20  # rows of hashes handed to `add` at a time
-BUDGET_ROWS = 64 << 20  # hashes kept at most in one pass (6 bytes each: 384 MB)
+# hashes kept at most in one pass, 6 bytes each (600 MiB): 100M rows take one pass at a peak RSS
+# of 876 MB (two planned passes: 620 MB, 3.6 CPU s more; docs/benchmarks.md)
+BUDGET_ROWS = 100 << 20
+PLAN_SHARE = 63 / 64  # of the budget a planned pass expects to fill: room for uneven buckets
 _FP = "__nsexp_unit_fp"
 
 
@@ -47,14 +55,25 @@ def fingerprint(names: list[str]) -> pl.Expr:
     return pl.col("unit_id").hash().alias(_FP)
 
 
+def planned_limit(start: int, rows: int | None, budget: int) -> int:
+    """Where a pass from bucket `start` stops: with `rows` known, the buckets split evenly into
+    as few passes as keep each pass's expected hashes within PLAN_SHARE of `budget`; unknown,
+    the last bucket (the scan shrinks the pass when its budget fills)."""
+    if rows is None:
+        return BUCKETS
+    passes = max(1, math.ceil(rows / (budget * PLAN_SHARE)))
+    return min(BUCKETS, start + math.ceil(BUCKETS / passes))
+
+
 class UnitHashes:
     """One pass's kept hashes, bucketed by their top 8 bits: the buckets from `start` up to
     `limit` (which falls when the budget is reached); `repeated()` names those seen twice."""
 
-    def __init__(self, start: int = 0) -> None:
+    def __init__(self, start: int = 0, rows: int | None = None) -> None:
         """Empty buckets for a pass over the buckets from `start` on, filled as the scan
-        streams; at most BUDGET_ROWS hashes are kept."""
-        self.start, self.limit, self.budget = start, BUCKETS, BUDGET_ROWS
+        streams; at most BUDGET_ROWS hashes are kept. `rows`, when known, plans the passes."""
+        self.start, self.rows, self.budget = start, rows, BUDGET_ROWS
+        self.limit = planned_limit(start, rows, self.budget)
         self.high: list[list[np.ndarray]] = [[] for _ in range(BUCKETS)]
         self.low: list[list[np.ndarray]] = [[] for _ in range(BUCKETS)]
         self.counts = np.zeros(BUCKETS, dtype=np.int64)
@@ -67,7 +86,12 @@ class UnitHashes:
         own copy, so that a dropped bucket frees its memory, and the batch's working arrays are
         reused from batch to batch, so that the kept ones do not scatter over the heap."""
         with self._lock:
-            size = batch.height
+            given = batch.to_series().to_numpy()
+            if self.limit < BUCKETS:  # the buckets of later passes: neither kept nor sorted
+                keep = given < np.uint64(self.limit << 56)
+                size = int(np.count_nonzero(keep))
+            else:
+                size = given.size
             if self._sorted.size < size:
                 self._sorted = np.empty(size, dtype=np.uint64)
                 self._shifted = np.empty(size, dtype=np.uint64)
@@ -75,7 +99,10 @@ class UnitHashes:
                 self._low = np.empty(size, dtype=np.uint16)
             hashes, shifted = self._sorted[:size], self._shifted[:size]
             high, low = self._high[:size], self._low[:size]
-            hashes[:] = batch.to_series().to_numpy()
+            if size < given.size:
+                np.compress(keep, given, out=hashes)
+            else:
+                hashes[:] = given
             hashes.sort()
             np.copyto(high, np.right_shift(hashes, 24, out=shifted), casting="unsafe")  # 24..55
             np.copyto(low, np.right_shift(hashes, 8, out=shifted), casting="unsafe")  # 8..23

@@ -13,7 +13,7 @@ import polars as pl
 from nsexp.config.catalog import Catalog, Metric
 from nsexp.errors import InputError
 from nsexp.io.cross import Pair, cross_aggs, cross_long, cross_pairs, cross_query
-from nsexp.io.files import check_numeric_columns, date_expr, experiment_expr
+from nsexp.io.files import check_numeric_columns, date_expr, experiment_expr, parquet_rows
 from nsexp.io.masked import masked_query, patch_ratios, wide_order
 from nsexp.io.schema import conform
 from nsexp.io.sums import SumsPlan, capped, collect, finite_value, pilots
@@ -53,7 +53,7 @@ def aggregate_units(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRea
         plan.add(metric, names)
     scan = _Scan(capped_rows, names, _keys(schema, path), plan, pilot, path)
     pairs = cross_pairs(catalog, metrics, names)  # metric x parent / North Star, same scan
-    hashes = UnitHashes()
+    hashes = UnitHashes(rows=parquet_rows(path))  # the passes planned from the row count
     wide, cross = _sums_and_cross(scan, pairs, lazy, hashes)
     wide = _exact_sums(scan, wide, metrics)
     read = FileRead(
@@ -167,7 +167,7 @@ def unit_checks(
     the sums' scan had no room for are hashed again, a pass of the key columns each."""
     found = [hashes.repeated()]
     while hashes.limit < BUCKETS:
-        hashes = UnitHashes(start=hashes.limit)
+        hashes = UnitHashes(start=hashes.limit, rows=hashes.rows)
         collect([hashes.sink(lazy, names)], path)
         found.append(hashes.repeated())
     candidates = np.concatenate(found)

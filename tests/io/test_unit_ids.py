@@ -18,7 +18,7 @@ from helpers import make_units, write_frame, write_metrics
 from nsexp.io import load_dataset
 from nsexp.io import unit_ids as unit_ids_module
 from nsexp.io.files import experiment_expr
-from nsexp.io.unit_ids import UnitHashes, exact_checks
+from nsexp.io.unit_ids import UnitHashes, exact_checks, planned_limit
 from nsexp.io.units import FileRead, record_unit_problems
 
 
@@ -224,12 +224,13 @@ def raw_problems(rows: pl.DataFrame) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize("kind", ["huge", "negative", "string"])
-@pytest.mark.parametrize("budget", [None, 700])
+@pytest.mark.parametrize(("budget", "fmt"), [(None, "parquet"), (700, "parquet"), (700, "csv")])
 def test_planted_repeats_are_never_missed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, budget: int | None
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, budget: int | None, fmt: str
 ) -> None:
     """Repeats at the first and last row, across row groups and in one experiment only are
-    found whatever the ids, also when the hashes take several passes (a budget of 700 rows)."""
+    found whatever the ids, also when the hashes take several passes (a budget of 700 rows):
+    planned from a Parquet file's row count, or found as the scan goes for a CSV file."""
     passes: list[int] = []
     real = UnitHashes.repeated
 
@@ -243,7 +244,10 @@ def test_planted_repeats_are_never_missed(
     rows = planted(kind)
     root = tmp_path / "d"
     root.mkdir()
-    rows.write_parquet(root / "d.parquet", row_group_size=1_000)
+    if fmt == "csv":
+        rows.write_csv(root / "d.csv")
+    else:
+        rows.write_parquet(root / "d.parquet", row_group_size=1_000)
     write_metrics(root)
     want = raw_problems(rows)
     assert want == {
@@ -269,4 +273,47 @@ def test_unit_hashes_keep_their_budget_and_leave_the_rest_to_later_passes() -> N
         found.append(hashes.repeated())
         start, passes = hashes.limit, passes + 1
     assert passes > 4
+    assert sorted(np.concatenate(found).tolist()) == sorted((twice >> np.uint64(8)).tolist())
+
+
+def test_planned_passes_split_the_buckets_evenly_within_the_budget() -> None:
+    """By hand: 20M rows fit one pass of a 64M budget (67.1M hashes, 66.1M planned at 63/64);
+    100M need two of 128 buckets each; 140M need three of 86 buckets (the last 84); unknown
+    rows: one pass until the budget fills."""
+    budget = 64 << 20
+    assert planned_limit(0, 20_000_000, budget) == 256
+    assert [planned_limit(s, 100_000_000, budget) for s in (0, 128)] == [128, 256]
+    assert [planned_limit(s, 140_000_000, budget) for s in (0, 86, 172)] == [86, 172, 256]
+    assert planned_limit(0, None, budget) == planned_limit(0, 0, budget) == 256
+
+
+def test_planned_passes_keep_only_their_buckets_and_never_shrink(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the row count known, each pass keeps (and sorts) only its own buckets, stays within
+    its budget without dropping anything, and the passes together find every repeated hash."""
+    rng = np.random.default_rng(5)
+    values = rng.integers(0, 2**63, 40_000, dtype=np.int64).astype(np.uint64) * np.uint64(2)
+    twice = values[rng.choice(values.size, 50, replace=False)]
+    stream = rng.permutation(np.concatenate([values, twice]))
+    budget = 9_000
+    monkeypatch.setattr(unit_ids_module, "BUDGET_ROWS", budget)
+
+    def refuse(self: UnitHashes) -> None:
+        raise AssertionError("a planned pass dropped buckets")
+
+    monkeypatch.setattr(UnitHashes, "_shrink", refuse)
+    found, start, limits = [], 0, []
+    while start < unit_ids_module.BUCKETS:
+        hashes = UnitHashes(start, rows=stream.size)
+        for part in np.array_split(stream[stream >= np.uint64(start << 56)], 13):
+            hashes.add(pl.DataFrame({"h": pl.Series(part, dtype=pl.UInt64)}))
+        bucket = stream >> np.uint64(56)
+        mine = (bucket >= start) & (bucket < hashes.limit)
+        assert hashes.counts.sum() == np.count_nonzero(mine) <= budget
+        assert hashes.counts[hashes.limit :].sum() == 0
+        found.append(hashes.repeated())
+        limits.append(hashes.limit)
+        start = hashes.limit
+    assert limits == [52, 104, 156, 208, 256]  # 40,050 rows / (9,000 x 63/64): 5 passes
     assert sorted(np.concatenate(found).tolist()) == sorted((twice >> np.uint64(8)).tolist())
