@@ -238,13 +238,17 @@ def _notes(per_size: dict[int, dict[str, Runs]], sizes: list[int]) -> list[str]:
         "bucket shows whether any unit repeats, and only then are the candidate units grouped "
         "exactly (the 0.1% row). `/ without unit_id` in the targets is the median over rounds of "
         "(with − without) / without, the same table with and without its unit_id column.",
-        "- Memory: at most 64M hashes (384 MB) are kept a pass. Past that the scan keeps its "
-        "lowest buckets and drops the rest, which a pass of experiment and unit_id alone takes "
-        "up: 20M rows take one pass, 100M two (peak RSS 701 MB at 100M where keeping every hash "
-        "took 944 MB; one `/usr/bin/time -v` run, load 17). Each batch is sorted in working arrays "
-        "reused from batch to batch, so the kept buckets do not scatter over the heap (sums and "
-        "hashes alone at 20M: 300 vs 335 MB). nsexp sets Polars' `POLARS_ROW_GROUP_PREFETCH_SIZE` "
-        "to 2 (a value you set wins; 1 saved a little memory and was slower, 16 no faster).",
+        "- Memory: at most 100M hashes (600 MiB) are kept a pass. A Parquet file's row count "
+        "(its metadata) splits the buckets into passes before the scan, so no bucket is sorted "
+        "and then dropped: 20M and 100M rows take one pass (100M: peak RSS 876 MB, 17.6 CPU s; "
+        "split into two planned passes 620 MB and 21.2 s; the adaptive two passes before, at "
+        "64M hashes, 705 MB and 23.6 s; one `/usr/bin/time -v` run each, load 9-13). A CSV "
+        "file, whose row count is unknown, keeps the adaptive split: past the budget the scan "
+        "keeps its lowest buckets and a pass of experiment and unit_id alone takes up the rest. "
+        "Each batch is sorted in working arrays reused from batch to batch, so the kept buckets "
+        "do not scatter over the heap (sums and hashes alone at 20M: 300 vs 335 MB). nsexp sets "
+        "Polars' `POLARS_ROW_GROUP_PREFETCH_SIZE` to 2 (a value you set wins; 1 saved a little "
+        "memory and was slower, 16 no faster).",
         "- Weighed and left (one process, 20M rows, CPU s, load ~15): hashing unit_id alone costs "
         "0.07-0.13 s, unit_id's hash mixed with the experiment's code 0.22-0.26 s, the struct of "
         "both 0.28-0.38 s: the struct stays (it is exact for text and Categorical keys too; 0.1 s "
@@ -252,10 +256,14 @@ def _notes(per_size: dict[int, dict[str, Runs]], sizes: list[int]) -> list[str]:
         "0.41-0.50 s for numpy's vectorised sort. A bit filter instead of kept hashes marks ~10% "
         "of 100M rows in 128 MB, so a second scan would always run. The readout's "
         "`data_fingerprint` (blake2b of the file, nsexp/io/dataset.py) costs 0.22 s CPU at 20M "
-        "rows, about 1.1 s at 100M.",
-        "- Past 100M rows the passes grow with the rows (about one per 45M rows) while memory "
-        "stays put, so the billion-row line above, drawn through 20M and 100M, is optimistic for "
-        "nsexp: a billion rows would take about 20 passes of two columns.",
+        "rows, about 1.1 s at 100M; hashed in a thread beside the scan it saved nothing at 20M "
+        "(median wall 6.83 vs 6.82 s, CPU 5.33 vs 5.17 s, 4 rounds, load 8-11: the scan already "
+        "keeps both cores busy), so it stays after the scan.",
+        "- Past about 103M rows the passes grow with the rows (one per 103M rows, planned "
+        "evenly) while memory stays put, so the billion-row line above, drawn through 20M and "
+        "100M, is optimistic for nsexp's time (a billion rows would take 10 passes, 9 of them "
+        "over experiment and unit_id alone) and pessimistic for its memory, which stops growing "
+        "at one pass's budget (about 900 MB).",
     ]
     return out
 

@@ -39,7 +39,7 @@ BUCKETS = 256
 _EDGES = np.arange(1, BUCKETS, dtype=np.uint64) << np.uint64(56)
 BATCH_ROWS = 1 << 20  # rows of hashes handed to `add` at a time
 # hashes kept at most in one pass, 6 bytes each (600 MiB): 100M rows take one pass at a peak RSS
-# of 876 MB (two planned passes: 620 MB, 3.6 CPU s more; docs/benchmarks.md)
+# of 876-880 MB (two planned passes: 620 MB, 3.6 CPU s more; docs/benchmarks.md)
 BUDGET_ROWS = 100 << 20
 PLAN_SHARE = 63 / 64  # of the budget a planned pass expects to fill: room for uneven buckets
 _FP = "__nsexp_unit_fp"
