@@ -15,6 +15,8 @@ from nsexp.learning.history import readout_learning
 from nsexp.report.figures import metric_table
 
 PAGE = "pages/readout.py"
+# the readout's table and timeline, drawn only once opened: a link that opens both
+OPENED = {"table": "true", "timeline": "true"}
 
 
 def expected_table(data: Path, experiment: str, variant: str, **settings: object) -> pl.DataFrame:

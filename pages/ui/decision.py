@@ -89,7 +89,9 @@ def _form(ctx: DataContext, e: ExperimentReadout, t: TreatmentReadout) -> None:
     """The "Record a decision" form: one of the six and a note; a typed name without sign-in."""
     who = identity.current()
     allowed = decisions.may_record(who.sign_in, who.email, _owner(ctx), who.operators)
-    with st.expander("Record a decision", icon=":material/gavel:"):
+    # a popover: its form is built only when opened (a closed expander's widgets were built by
+    # every fresh tab)
+    with st.popover("Record a decision", icon=":material/gavel:"):
         if not allowed:
             st.caption(
                 "Sign in (in the sidebar) to record decisions."

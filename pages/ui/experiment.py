@@ -30,8 +30,12 @@ from nsexp.report.figures import (
 )
 from nsexp.report.notes import card_notes, deciding_text, detectable_note, further_reasons
 from nsexp.report.text import md_code, md_escape
-from pages.ui import columns, decision, outlook, widgets
+from pages.ui import columns, decision, outlook, url, widgets
 from pages.ui.frame import DataContext
+
+# The parts of a readout drawn only once opened, each with its query parameter (`table=true`):
+# a fresh tab builds the forest plot, not the tables and the timeline nobody has opened yet.
+TABLE, TIMELINE = "table", "timeline"
 
 # A readout's charts as Vega-Lite specs, built once per distinct input and shared by every
 # session: rebuilding the Altair chart and validating its to_dict() on every rerun was most of
@@ -55,6 +59,11 @@ def _timeline_spec(
 ) -> dict:
     chart = charts.timeline_chart(timeline_rows(points), threshold, settings, trusted=trusted)
     return charts.vega_lite_spec(chart)
+
+
+def opened() -> dict[str, str | None]:
+    """The query parameters of the parts opened on this view, for a link that reopens it."""
+    return {key: st.query_params.get(key) for key in (TABLE, TIMELINE)}
 
 
 def header(e: ExperimentReadout) -> None:
@@ -158,8 +167,8 @@ def _north_star_figure(t: TreatmentReadout, settings: Settings) -> None:
 
 
 def details(e: ExperimentReadout, t: TreatmentReadout) -> None:
-    """Forest plot and the table of every figure of every treatment (the one on view first),
-    then the North Star over time of the one on view."""
+    """Forest plot and the table of every figure of every treatment (the one on view first,
+    drawn once opened: `table=true`), then the North Star over time of the one on view."""
     settings = e.settings
     alpha, engine = settings.alpha, settings.engine
     variant, control = md_code(t.variant), md_code(e.control)
@@ -198,33 +207,48 @@ def details(e: ExperimentReadout, t: TreatmentReadout) -> None:
         height=charts.forest_height(metrics),
         alt=f"Relative lift of every metric of every treatment against {e.control}",
     )
-    with st.expander("Every figure, as a table", icon=":material/table:"):
-        every = st.toggle(
-            "All columns",
-            key=f"all_columns_{t.variant}",
-            help="Also the difference, the unadjusted interval and p, what the experiment can "
-            "detect today, the units per arm and notes.",
-        )
-        for shown in sorted(e.treatments, key=lambda o: o.variant != t.variant):
-            if others:  # a table per treatment, the one on view first
-                st.markdown(f"**{md_code(shown.variant)}** vs {control}")
-            table = metric_table(shown.metrics, settings)
-            st.dataframe(
-                table,
-                hide_index=True,
-                column_order=None if every else compact_columns(settings),
-                width="stretch",
-                column_config=columns.metric_table_config(table, settings),
-                alt=f"Every figure of {shown.variant} against {e.control}",
-            )
+    with url.expander("Every figure, as a table", TABLE, ":material/table:") as opened:
+        if opened:
+            _tables(e, t)
     timeline(e, t)
+
+
+def _tables(e: ExperimentReadout, t: TreatmentReadout) -> None:
+    """The table of every figure of each treatment, the one on view first (with several, each
+    under its name)."""
+    settings, control = e.settings, md_code(e.control)
+    every = st.toggle(
+        "All columns",
+        key=f"all_columns_{t.variant}",
+        help="Also the difference, the unadjusted interval and p, what the experiment can "
+        "detect today, the units per arm and notes.",
+    )
+    for shown in sorted(e.treatments, key=lambda o: o.variant != t.variant):
+        if len(e.treatments) > 1:
+            st.markdown(f"**{md_code(shown.variant)}** vs {control}")
+        table = metric_table(shown.metrics, settings)
+        st.dataframe(
+            table,
+            hide_index=True,
+            column_order=None if every else compact_columns(settings),
+            width="stretch",
+            column_config=columns.metric_table_config(table, settings),
+            alt=f"Every figure of {shown.variant} against {e.control}",
+        )
 
 
 def timeline(e: ExperimentReadout, t: TreatmentReadout) -> None:
     """The North Star by day as the readout of the data up to each day quotes it (so the last
-    day is the card's figure), or why there is none; grey when the comparison is invalid."""
+    day is the card's figure), or why there is none; grey when the comparison is invalid.
+    Drawn once opened (`timeline=true`)."""
+    with url.expander("The North Star over time", TIMELINE, ":material/timeline:") as opened:
+        if opened:
+            _timeline(e, t)
+
+
+def _timeline(e: ExperimentReadout, t: TreatmentReadout) -> None:
+    """The opened timeline: what it draws and how to read it, then the chart."""
     settings = e.settings
-    st.subheader("The North Star over time", anchor=False)
     if not t.timeline:
         st.caption("The data has no dates, so there is no timeline to draw.")
         return

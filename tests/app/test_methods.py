@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from app_helpers import PAGE, expected_table, shown_table, texts
+from app_helpers import OPENED, PAGE, expected_table, shown_table, texts
 from helpers import DEMO_DATA, AppOpener, copy_demo
 
 from nsexp.analysis.methods import methods
@@ -40,7 +40,7 @@ def methods_text(at: Any) -> str:
 
 
 def test_sequential_from_the_url_and_the_toggle(open_app: AppOpener, demo_copy: Path) -> None:
-    at = open_app(PAGE, {"experiment": "push_reminders", "sequential": "true"})
+    at = open_app(PAGE, {**OPENED, "experiment": "push_reminders", "sequential": "true"})
     assert not at.exception and not at.warning
     assert at.toggle(key="sequential").value is True
     expected = expected_table(demo_copy, "push_reminders", "daily", sequential=True)
@@ -60,7 +60,7 @@ def test_sequential_from_the_url_and_the_toggle(open_app: AppOpener, demo_copy: 
 
 
 def test_cuped_toggle_changes_the_figures(open_app: AppOpener, demo_copy: Path) -> None:
-    at = open_app(PAGE, {"experiment": "streak_freeze"})
+    at = open_app(PAGE, {**OPENED, "experiment": "streak_freeze"})
     assert at.toggle(key="cuped").value is True
     assert "CUPED removed" in texts(at)
     assert "CUPED (Deng et al. 2013)" in methods_text(at)
@@ -77,7 +77,7 @@ def test_cuped_toggle_changes_the_figures(open_app: AppOpener, demo_copy: Path) 
 
 
 def test_cuped_off_from_the_url(open_app: AppOpener, demo_copy: Path) -> None:
-    at = open_app(PAGE, {"experiment": "streak_freeze", "cuped": "false"})
+    at = open_app(PAGE, {**OPENED, "experiment": "streak_freeze", "cuped": "false"})
     assert at.toggle(key="cuped").value is False
     expected = expected_table(demo_copy, "streak_freeze", "freeze", cuped=False)
     assert shown_table(at).equals(expected)
@@ -87,14 +87,14 @@ def test_no_cuped_toggle_without_a_covariate(open_app: AppOpener, tmp_path: Path
     data = copy_demo(tmp_path / "data")
     catalog = data / "metrics.toml"
     catalog.write_text(catalog.read_text().replace('covariate = "lessons_pre"\n', ""))
-    at = open_app(PAGE, {"experiment": "streak_freeze"}, data=data)
+    at = open_app(PAGE, {**OPENED, "experiment": "streak_freeze"}, data=data)
     assert not at.exception
     assert "cuped" not in [t.key for t in at.toggle]
     assert "CUPED removed" not in texts(at)
 
 
 def test_bayesian_engine_shows_chance_to_win(open_app: AppOpener, demo_copy: Path) -> None:
-    at = open_app(PAGE, {"experiment": "push_reminders", "engine": "bayesian"})
+    at = open_app(PAGE, {**OPENED, "experiment": "push_reminders", "engine": "bayesian"})
     assert not at.exception and not at.warning
     assert at.button_group(key="engine").value == "bayesian"
     table = shown_table(at)
@@ -113,7 +113,7 @@ def test_bayesian_engine_shows_chance_to_win(open_app: AppOpener, demo_copy: Pat
 
 
 def test_power_and_guardrail_columns(open_app: AppOpener, demo_copy: Path) -> None:
-    at = open_app(PAGE, {"experiment": "push_reminders", "variant": "three_a_day"})
+    at = open_app(PAGE, {**OPENED, "experiment": "push_reminders", "variant": "three_a_day"})
     table = shown_table(at)
     guard = table.filter(pl.col("Role") == "Guardrail").row(0, named=True)
     assert guard["Guardrail"].startswith("breached")
@@ -132,12 +132,12 @@ def test_inconclusive_north_star_says_how_many_days_are_needed(open_app: AppOpen
     if not waiting:
         pytest.skip("no inconclusive dated experiment in the demo data")
     experiment, variant = waiting[0]
-    at = open_app(PAGE, {"experiment": experiment, "variant": variant})
+    at = open_app(PAGE, {**OPENED, "experiment": experiment, "variant": variant})
     assert "more days at current traffic to detect" in texts(at)
 
 
 def test_segment_view(open_app: AppOpener, demo_copy: Path) -> None:
-    at = open_app(PAGE, {"experiment": "push_reminders"})
+    at = open_app(PAGE, {**OPENED, "experiment": "push_reminders"})
     assert at.selectbox(key="segment").value is None
     assert at.selectbox(key="segment").options == ["platform"]
     assert len(at.dataframe) == 2  # the metric table of each treatment
@@ -167,7 +167,7 @@ def test_segment_view(open_app: AppOpener, demo_copy: Path) -> None:
 
 
 def test_bad_segment_warns(open_app: AppOpener) -> None:
-    at = open_app(PAGE, {"experiment": "push_reminders", "segment": "country"})
+    at = open_app(PAGE, {**OPENED, "experiment": "push_reminders", "segment": "country"})
     assert not at.exception
     said = md_escape("The link asks for segment = 'country', which is not a segment column of")
     assert any(said in w.value and "one of platform" in w.value for w in at.warning)
@@ -187,7 +187,7 @@ def test_live_and_pinned_markdown(
 
     monkeypatch.setattr(markdown, "experiment_markdown", record)
     data = copy_demo(tmp_path / "data")
-    at = open_app(PAGE, {"experiment": "dark_mode", "engine": "bayesian"}, data=data)
+    at = open_app(PAGE, {**OPENED, "experiment": "dark_mode", "engine": "bayesian"}, data=data)
     at.button(key="pin_readout").click().run()
     live = made[-1]
     assert live.startswith("# Experiment readout — North Star: Lessons completed")
@@ -245,7 +245,7 @@ def test_portfolio_follows_the_methods_and_links_carry_them(
 
 
 def test_bootstrap_runs_only_on_request(open_app: AppOpener, demo_copy: Path) -> None:
-    at = open_app(PAGE, {"experiment": "push_reminders", "variant": "three_a_day"})
+    at = open_app(PAGE, {**OPENED, "experiment": "push_reminders", "variant": "three_a_day"})
     tables_before = len(at.dataframe)
     at.button(key="bootstrap").click().run()
     assert not at.exception

@@ -8,7 +8,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from app_helpers import PAGE, expected_table, shown_table, texts
+from app_helpers import OPENED, PAGE, expected_table, shown_table, texts
 from helpers import AppOpener
 
 from nsexp import format as fmt
@@ -25,7 +25,7 @@ DAY = dt.date(2026, 7, 30)
 def test_an_as_of_link_reads_out_the_data_up_to_that_date(
     open_app: AppOpener, demo_copy: Path
 ) -> None:
-    at = open_app(PAGE, {"experiment": "push_reminders", "as_of": DAY.isoformat()})
+    at = open_app(PAGE, {**OPENED, "experiment": "push_reminders", "as_of": DAY.isoformat()})
     assert not at.exception and not at.warning
     then = build_readout(as_of(load_dataset(demo_copy), DAY), experiment="push_reminders")
     t = then.experiments["push_reminders"].treatment("daily")
@@ -44,7 +44,7 @@ def test_an_as_of_link_reads_out_the_data_up_to_that_date(
 
 
 def test_choosing_a_date_puts_it_in_the_link(open_app: AppOpener) -> None:
-    at = open_app(PAGE, {"experiment": "push_reminders"})
+    at = open_app(PAGE, {**OPENED, "experiment": "push_reminders"})
     assert at.date_input(key="as_of").value is None
     at.date_input(key="as_of").set_value(DAY).run()
     assert not at.exception
@@ -67,7 +67,7 @@ def test_choosing_a_date_puts_it_in_the_link(open_app: AppOpener) -> None:
 def test_bad_as_of_values_warn_and_show_all_the_data(
     open_app: AppOpener, demo_copy: Path, experiment: str, value: str, message: str
 ) -> None:
-    at = open_app(PAGE, {"experiment": experiment, "as_of": value})
+    at = open_app(PAGE, {**OPENED, "experiment": experiment, "as_of": value})
     assert not at.exception
     assert any(md_escape(message) in w.value for w in at.warning), [w.value for w in at.warning]
     variant = (
