@@ -98,6 +98,16 @@ def shoot(page: Page, tmp_path: Path, name: str) -> Path:
     return path
 
 
+def share_link(page: Page) -> str:
+    """The readout's link to this view, from its popover (opened for the purpose)."""
+    page.get_by_role("button", name="Link to this view").click()
+    code = page.locator('[data-testid="stCode"]').first
+    code.wait_for()
+    link = code.inner_text()
+    page.keyboard.press("Escape")
+    return link
+
+
 def test_deep_link_opens_the_readout_with_its_verdicts_and_forest_plot(
     page: Page, server: str, tmp_path: Path
 ) -> None:
@@ -114,19 +124,30 @@ def test_deep_link_opens_the_readout_with_its_verdicts_and_forest_plot(
     main.get_by_text("North Star win", exact=True).first.wait_for()
     main.get_by_text("Guardrail breach", exact=True).first.wait_for()
     charts = page.locator('[data-testid="stVegaLiteChart"]')
-    for chart in (charts.nth(0), charts.nth(1)):  # the forest plot, the North Star over time
-        chart.locator("canvas, svg").first.wait_for()
+    charts.first.locator("canvas, svg").first.wait_for()  # the forest plot
+    # the table and the timeline wait to be opened: nothing else is built on a fresh tab
+    assert charts.count() == 1 and page.locator('[data-testid="stDataFrame"]').count() == 0
+    assert page.locator('[data-testid="stCode"]').count() == 0  # the link sits in a popover
     assert page.locator('[data-testid="stAlertContentWarning"]').count() == 0
     assert page.locator('[data-testid="stException"]').count() == 0
-    link = page.locator('[data-testid="stCode"]').first.inner_text()
+    link = share_link(page)
     assert link.startswith(server) and "readout?experiment=push_reminders" in link
     shoot(page, tmp_path, "readout")
+    main.get_by_text("The North Star over time", exact=True).click()
+    wait_for_address(page, r"timeline=true")
+    settle(page)
+    charts.nth(1).locator("canvas, svg").first.wait_for()
+    assert "timeline=true" in share_link(page)
+    page.reload()  # the opened state lives in the link
+    settle(page)
+    charts.nth(1).locator("canvas, svg").first.wait_for()
 
 
 def test_sequential_deep_link_shows_always_valid_intervals(
     page: Page, server: str, tmp_path: Path
 ) -> None:
-    page.goto(f"{server}/readout?experiment=push_reminders&sequential=true&segment=platform")
+    query = "experiment=push_reminders&sequential=true&segment=platform&timeline=true"
+    page.goto(f"{server}/readout?{query}")
     settle(page)
     main = page.locator('[data-testid="stMain"]')
     main.get_by_text(
@@ -138,10 +159,10 @@ def test_sequential_deep_link_shows_always_valid_intervals(
     assert toggle.locator("input").is_checked()
     main.get_by_text(re.compile(r"Cochran's Q across 3 segments")).wait_for()
     charts = page.locator('[data-testid="stVegaLiteChart"]')
-    for i in range(3):  # forest plot, the North Star over time, the segments
+    for i in range(3):  # forest plot, the North Star over time (opened by the link), segments
         charts.nth(i).locator("canvas, svg").first.wait_for()
-    link = page.locator('[data-testid="stCode"]').first.inner_text()
-    assert "sequential=true" in link and "segment=platform" in link
+    link = share_link(page)
+    assert "sequential=true" in link and "segment=platform" in link and "timeline=true" in link
     assert page.locator('[data-testid="stException"]').count() == 0
     shoot(page, tmp_path, "readout_sequential")
 
@@ -158,8 +179,8 @@ def test_treatment_control_updates_the_url_and_the_figures(
     segment(page.locator('[data-testid="stSidebar"]'), "0.01").click()
     wait_for_address(page, r"alpha=0\.01")
     settle(page)
-    link = page.locator('[data-testid="stCode"]').filter(has_text="alpha=0.01")
-    assert "variant=three_a_day" in link.first.inner_text()
+    link = share_link(page)
+    assert "alpha=0.01" in link and "variant=three_a_day" in link
     page.locator('[data-testid="stTopNavLink"]', has_text="North Star").click()
     wait_for_address(page, r"/north_star\?.*alpha=0\.01")
     settle(page)
@@ -418,6 +439,7 @@ def test_no_page_shows_a_live_link_image_or_broken_chart(
         for target in opened.all():
             if target.is_visible():
                 target.click(timeout=5_000, trial=False, force=True)
+        settle(page)  # an opened table or timeline is drawn by a rerun
         charts = page.locator('[data-testid="stVegaLiteChart"]').all()
         drawn = [c for c in charts if drawing(c, PlaywrightTimeout)]
         links = page.locator(f'a[href*="{HOST}"], img[src*="{HOST}"]').count()

@@ -110,6 +110,7 @@ def test_the_readout_table_key_columns_show_whole_at_1024(page: Page, server: st
     caption = page.get_by_text(re.compile(r"21 days \(2026.07.20 to 2026.08.09\)")).first
     assert "2026\u201107\u201120" in caption.inner_text()  # non-breaking hyphens: never split
     page.get_by_text("Every figure, as a table").click()  # one click away, under the plot
+    settle(page)  # drawn by the rerun that opens it
     grid = page.locator('[data-testid="stDataFrame"]').filter(has_text="Adjusted CI").first
     grid.scroll_into_view_if_needed()
     headers = headers_on_screen(grid)
