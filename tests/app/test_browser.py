@@ -439,7 +439,7 @@ def test_no_page_shows_a_live_link_image_or_broken_chart(
         for target in opened.all():
             if target.is_visible():
                 target.click(timeout=5_000, trial=False, force=True)
-        settle(page)  # an opened table or timeline is drawn by a rerun
+                settle(page)  # an opened table or timeline is drawn by a rerun
         charts = page.locator('[data-testid="stVegaLiteChart"]').all()
         drawn = [c for c in charts if drawing(c, PlaywrightTimeout)]
         links = page.locator(f'a[href*="{HOST}"], img[src*="{HOST}"]').count()
