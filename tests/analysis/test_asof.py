@@ -44,8 +44,8 @@ TOL = 1e-12
 
 
 @pytest.fixture(scope="module")
-def demo() -> Dataset:
-    return load_dataset(DEMO_DATA)
+def demo(demo_dataset: Dataset) -> Dataset:
+    return demo_dataset
 
 
 Learned = Callable[[Settings], tuple[Learning, Readout]]
