@@ -1,9 +1,11 @@
-"""The browser tests' fixtures (test_browser*.py): the app served over a copy of the demo data
+"""The app tests' shared fixtures: the session's demo copy as the data root of a test that only
+reads it; for the browser tests (test_browser*.py), the app served over a copy of the demo data
 and headless Chromium, one of each per module, and a fresh tab at the module's `viewport`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -14,6 +16,14 @@ from bench._chromium import ARGS, CHROMIUM
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
+
+
+@pytest.fixture
+def demo_root(demo_copy: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The session's read-only demo copy as the app's data root, for a test that only reads:
+    the app has read it once for the session (a test that writes takes `root`)."""
+    monkeypatch.setenv("NSEXP_DATA_DIR", str(demo_copy))
+    return demo_copy
 
 
 @pytest.fixture(scope="module")
