@@ -284,12 +284,10 @@ def _depth(
     the Bayesian engine, `significant` follows the chance to win."""
     alpha = settings.alpha
     adj, post = decided.adjusted, decided.posterior
-    margins = np.array(
-        [
-            np.nan if (m := dataset.catalog.metrics[mid].non_inferiority_margin) is None else m
-            for mid in frame["metric"]
-        ],
-        dtype=float,
+    by_metric = {mid: m.non_inferiority_margin for mid, m in dataset.catalog.metrics.items()}
+    margins = column(
+        frame.select(pl.col("metric").replace_strict(by_metric, return_dtype=pl.Float64)),
+        "metric",
     )
     ni = non_inferiority(
         result.rel_effect, result.rel_se, result.df, sign, margins, alpha, methods_of(result)
