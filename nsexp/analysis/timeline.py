@@ -49,11 +49,7 @@ def cumulative(summary: pl.DataFrame) -> pl.DataFrame:
         .alias(c)
         for c in SUMS
     ]
-    return (
-        running(rows, [over])
-        .with_columns(pl.col("n").cum_sum().over(over), *sums)
-        .drop(over)
-    )
+    return running(rows, [over]).with_columns(pl.col("n").cum_sum().over(over), *sums).drop(over)
 
 
 def north_star_timelines(
