@@ -35,20 +35,11 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench._chromium import ARGS, CHROMIUM
 from bench._measure import REPO
 from bench.fresh_clone import free_port, healthy
 
 SECTION = "Browser: time to a complete readout (headless Chromium)"
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LINK = "/readout?experiment=push_reminders"
 HEADING = "Practice reminder frequency"
 PORTFOLIO = "/"

@@ -15,7 +15,7 @@ import polars as pl
 
 from nsexp.analysis.bootstrap import with_bootstrap
 from nsexp.analysis.pairs import arm_sums, column, metric_frame, pair_arms
-from nsexp.analysis.priors import PriorColumns, prior_columns
+from nsexp.analysis.priors import PriorColumns, prior_columns, prior_series
 from nsexp.analysis.results import RESULT_SCHEMA
 from nsexp.analysis.settings import Settings
 from nsexp.analysis.validity import check, cov_sums, planned_n, with_validity
@@ -169,12 +169,11 @@ def test_pairs(
 
 
 def families(pairs: pl.DataFrame, keys: tuple[str, ...] = ("experiment",)) -> np.ndarray:
-    """Each row's multiplicity family, the tests corrected together: the North Star across an
-    experiment's treatments, and every other metric of the experiment (per `keys`: the
-    timeline adds the date, each day's readout being corrected on its own)."""
-    is_ns = pairs["role"].to_numpy() == "north_star"
-    key = pairs.select(pl.concat_str([pl.col(k).cast(pl.String) for k in keys], separator="|"))
-    return key.to_series().to_numpy().astype(object) + np.where(is_ns, "|ns", "|other")
+    """Each row's multiplicity family as a code, the tests corrected together: the North Star
+    across an experiment's treatments, and every other metric of the experiment (per `keys`:
+    the timeline adds the date, each day's readout being corrected on its own)."""
+    north_star = (pl.col("role") == "north_star").alias("__north_star")
+    return pairs.select(pl.struct(*keys, north_star).rank("dense")).to_series().to_numpy()
 
 
 class Decided(NamedTuple):
@@ -285,12 +284,10 @@ def _depth(
     the Bayesian engine, `significant` follows the chance to win."""
     alpha = settings.alpha
     adj, post = decided.adjusted, decided.posterior
-    margins = np.array(
-        [
-            np.nan if (m := dataset.catalog.metrics[mid].non_inferiority_margin) is None else m
-            for mid in frame["metric"]
-        ],
-        dtype=float,
+    by_metric = {mid: m.non_inferiority_margin for mid, m in dataset.catalog.metrics.items()}
+    margins = column(
+        frame.select(pl.col("metric").replace_strict(by_metric, return_dtype=pl.Float64)),
+        "metric",
     )
     ni = non_inferiority(
         result.rel_effect, result.rel_se, result.df, sign, margins, alpha, methods_of(result)
@@ -301,19 +298,11 @@ def _depth(
         pl.Series("abs_ci_adj_high", adj.abs_high),
         pl.Series("rel_ci_adj_low", adj.rel_low),
         pl.Series("rel_ci_adj_high", adj.rel_high),
-        pl.Series("rel_post_mean", post.mean),
-        pl.Series("chance_to_win", post.chance_to_win),
-        pl.Series("expected_loss", post.expected_loss),
-        pl.Series("rel_cred_low", post.cred_low),
-        pl.Series("rel_cred_high", post.cred_high),
         pl.Series("non_inferiority_margin", margins),
         pl.Series("non_inferiority_p", ni.p_value),
         pl.Series("guardrail_power", ni.power),
         pl.Series("ni_safe", ni.safe),
-        pl.Series("prior_mean", prior.mean),
-        pl.Series("prior_sd", prior.sd),
-        pl.Series("prior_source", prior.source),
-        pl.Series("prior_comparisons", prior.comparisons),
+        *prior_series(prior, post),
     )
     if settings.engine == "bayesian":
         out = _bayesian_decisions(out, result, post, alpha, prior.sd)

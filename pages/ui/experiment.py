@@ -30,6 +30,7 @@ from nsexp.report.figures import (
 )
 from nsexp.report.notes import card_notes, deciding_text, detectable_note, further_reasons
 from nsexp.report.text import md_code, md_escape
+from nsexp.store.decisions import Recorded
 from pages.ui import columns, decision, outlook, url, widgets
 from pages.ui.frame import DataContext
 
@@ -88,10 +89,11 @@ def verdict_cards(
     """One card per treatment (card), then the help the cards refer to and the hypothesis;
     `writable`: the cards' decision panels take a recorded decision (a live readout)."""
     columns = st.columns(len(e.treatments))
+    logs = decision.logs(ctx, e)
     for column, t in zip(columns, e.treatments, strict=True):
         with column.container(border=True, height="stretch"):
             on_view = t.variant == selected and len(e.treatments) > 1
-            card(ctx, e, t, on_view=on_view, writable=writable)
+            card(ctx, e, t, logs[t.variant], on_view=on_view, writable=writable)
     with st.container(horizontal=True):
         with st.popover("What the verdicts mean", icon=":material/help:", type="tertiary"):
             st.markdown(widgets.verdict_meanings())
@@ -103,7 +105,13 @@ def verdict_cards(
 
 
 def card(
-    ctx: DataContext, e: ExperimentReadout, t: TreatmentReadout, *, on_view: bool, writable: bool
+    ctx: DataContext,
+    e: ExperimentReadout,
+    t: TreatmentReadout,
+    log: list[Recorded],
+    *,
+    on_view: bool,
+    writable: bool,
 ) -> None:
     """A treatment's verdict first, in this order: the verdict with the one reason that decided
     it, the North Star's figure (its decision interval: the only North Star interval on the
@@ -115,7 +123,7 @@ def card(
     widgets.verdict_callout(t.verdict, md_escape(deciding_text(t, e.settings)))
     if t.verdict != "invalid":
         _north_star_figure(t, e.settings)
-    decision_slot(ctx, e, t, writable=writable)
+    decision_slot(ctx, e, t, log, writable=writable)
     outlook.model_estimate_caption(t)
     more, notes = further_reasons(t), card_notes(t)
     if more or notes:
@@ -125,15 +133,21 @@ def card(
 
 
 def decision_slot(
-    ctx: DataContext, e: ExperimentReadout, t: TreatmentReadout, *, writable: bool
+    ctx: DataContext,
+    e: ExperimentReadout,
+    t: TreatmentReadout,
+    log: list[Recorded],
+    *,
+    writable: bool,
 ) -> None:
     """The card's decision, right under the verdict's figure and reason: what an inconclusive
     North Star can detect (and, while the experiment runs, the days still needed), then the
-    recommended and the recorded decision (pages.ui.decision.panel)."""
+    recommended and the recorded decision (pages.ui.decision.panel; `log`: this comparison's
+    entries of the decision log, which verdict_cards reads once for every card)."""
     note = detectable_note(t, running=e.status == "running")
     if note:
         st.caption(md_escape(note))
-    decision.panel(ctx, e, t, writable=writable)
+    decision.panel(ctx, e, t, log, writable=writable)
 
 
 def _north_star_figure(t: TreatmentReadout, settings: Settings) -> None:

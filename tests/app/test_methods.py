@@ -10,13 +10,13 @@ from typing import Any
 import polars as pl
 import pytest
 from app_helpers import OPENED, PAGE, expected_table, shown_table, texts
-from helpers import DEMO_DATA, AppOpener, copy_demo
+from helpers import AppOpener, copy_demo
 
 from nsexp.analysis.methods import methods
 from nsexp.analysis.readout import build_readout
 from nsexp.analysis.segments import segment_readout
 from nsexp.analysis.settings import Settings
-from nsexp.io import load_dataset
+from nsexp.io import Dataset, load_dataset
 from nsexp.io.limits import Limits
 from nsexp.report import markdown
 from nsexp.report.figures import bootstrap_table
@@ -39,11 +39,13 @@ def methods_text(at: Any) -> str:
     return "\n".join(m.value for m in methods.markdown)
 
 
-def test_sequential_from_the_url_and_the_toggle(open_app: AppOpener, demo_copy: Path) -> None:
+def test_sequential_from_the_url_and_the_toggle(
+    open_app: AppOpener, demo_copy_dataset: Dataset
+) -> None:
     at = open_app(PAGE, {**OPENED, "experiment": "push_reminders", "sequential": "true"})
     assert not at.exception and not at.warning
     assert at.toggle(key="sequential").value is True
-    expected = expected_table(demo_copy, "push_reminders", "daily", sequential=True)
+    expected = expected_table(demo_copy_dataset, "push_reminders", "daily", sequential=True)
     assert shown_table(at).equals(expected)
     # the timeline draws the card's interval: always valid, and adjusted for the two treatments
     assert "95% always-valid interval, adjusted for 2 tests (Holm), so the last day" in texts(at)
@@ -54,12 +56,12 @@ def test_sequential_from_the_url_and_the_toggle(open_app: AppOpener, demo_copy: 
 
     at.toggle(key="sequential").set_value(False).run()
     assert "sequential" not in at.query_params
-    assert shown_table(at).equals(expected_table(demo_copy, "push_reminders", "daily"))
+    assert shown_table(at).equals(expected_table(demo_copy_dataset, "push_reminders", "daily"))
     assert "Sequential testing" not in methods_text(at)
     assert "sequential" not in at.code[0].value
 
 
-def test_cuped_toggle_changes_the_figures(open_app: AppOpener, demo_copy: Path) -> None:
+def test_cuped_toggle_changes_the_figures(open_app: AppOpener, demo_copy_dataset: Dataset) -> None:
     at = open_app(PAGE, {**OPENED, "experiment": "streak_freeze"})
     assert at.toggle(key="cuped").value is True
     assert "CUPED removed" in texts(at)
@@ -69,17 +71,17 @@ def test_cuped_toggle_changes_the_figures(open_app: AppOpener, demo_copy: Path) 
     at.toggle(key="cuped").set_value(False).run()
     assert at.query_params["cuped"] == "false"
     after = shown_table(at)
-    assert after.equals(expected_table(demo_copy, "streak_freeze", "freeze", cuped=False))
+    assert after.equals(expected_table(demo_copy_dataset, "streak_freeze", "freeze", cuped=False))
     assert not after.equals(before)
     assert "CUPED removed" not in texts(at)
     assert "CUPED off" in methods_text(at)
     assert "cuped=false" in at.code[0].value
 
 
-def test_cuped_off_from_the_url(open_app: AppOpener, demo_copy: Path) -> None:
+def test_cuped_off_from_the_url(open_app: AppOpener, demo_copy_dataset: Dataset) -> None:
     at = open_app(PAGE, {**OPENED, "experiment": "streak_freeze", "cuped": "false"})
     assert at.toggle(key="cuped").value is False
-    expected = expected_table(demo_copy, "streak_freeze", "freeze", cuped=False)
+    expected = expected_table(demo_copy_dataset, "streak_freeze", "freeze", cuped=False)
     assert shown_table(at).equals(expected)
 
 
@@ -93,13 +95,17 @@ def test_no_cuped_toggle_without_a_covariate(open_app: AppOpener, tmp_path: Path
     assert "CUPED removed" not in texts(at)
 
 
-def test_bayesian_engine_shows_chance_to_win(open_app: AppOpener, demo_copy: Path) -> None:
+def test_bayesian_engine_shows_chance_to_win(
+    open_app: AppOpener, demo_copy_dataset: Dataset
+) -> None:
     at = open_app(PAGE, {**OPENED, "experiment": "push_reminders", "engine": "bayesian"})
     assert not at.exception and not at.warning
     assert at.button_group(key="engine").value == "bayesian"
     table = shown_table(at)
     assert {"Chance to win", "Expected loss", "Credible interval (95%)"} <= set(table.columns)
-    assert table.equals(expected_table(demo_copy, "push_reminders", "daily", engine="bayesian"))
+    assert table.equals(
+        expected_table(demo_copy_dataset, "push_reminders", "daily", engine="bayesian")
+    )
     # one North Star figure per card: the chance to win and expected loss are its small print
     assert [m.label for m in at.metric] == ["North Star: Lessons completed"] * 2
     assert texts(at).count("Chance to beat control") == 2
@@ -121,8 +127,10 @@ def test_power_and_guardrail_columns(open_app: AppOpener, demo_copy: Path) -> No
     assert "Guardrails: Turned off notifications breached" in texts(at)
 
 
-def test_inconclusive_north_star_says_how_many_days_are_needed(open_app: AppOpener) -> None:
-    readout = build_readout(load_dataset(DEMO_DATA))
+def test_inconclusive_north_star_says_how_many_days_are_needed(
+    open_app: AppOpener, demo_dataset: Dataset
+) -> None:
+    readout = build_readout(demo_dataset)
     waiting = [
         (e.id, t.variant)
         for e in readout.experiments.values()
@@ -213,10 +221,10 @@ def test_live_and_pinned_markdown(
     }
 
 
-def test_experiment_markdown_equals_the_cli_markdown(demo_copy: Path) -> None:
+def test_experiment_markdown_equals_the_cli_markdown(demo_copy_dataset: Dataset) -> None:
     """One experiment's Markdown, live and read back from its JSON (as a pin keeps it), is the
     CLI's Markdown of that experiment alone."""
-    dataset = load_dataset(demo_copy)
+    dataset = demo_copy_dataset
     for settings in (Settings(), Settings(sequential=True, engine="bayesian", cuped=False)):
         one = build_readout(dataset, settings, experiment="hearts_system")
         (e,) = one.experiments.values()
@@ -230,7 +238,7 @@ def test_experiment_markdown_equals_the_cli_markdown(demo_copy: Path) -> None:
 
 
 def test_portfolio_follows_the_methods_and_links_carry_them(
-    open_app: AppOpener, demo_copy: Path
+    open_app: AppOpener, demo_copy_dataset: Dataset
 ) -> None:
     query = {"sequential": "true", "cuped": "false", "engine": "bayesian"}
     at = open_app("pages/portfolio.py", query)
@@ -238,20 +246,20 @@ def test_portfolio_follows_the_methods_and_links_carry_them(
     links = at.dataframe[0].value["readout"].tolist()
     assert all(all(f"{k}={v}" in u for k, v in query.items()) for u in links)
     settings = Settings(sequential=True, cuped=False, engine="bayesian")
-    table = portfolio_table(build_readout(load_dataset(demo_copy), settings))
+    table = portfolio_table(build_readout(demo_copy_dataset, settings))
     counts = portfolio_counts(filter_portfolio(table, [], None, "", "running"))
     shown = {m.label: m.value for m in at.metric}
     assert shown["Won the North Star"] == str(counts["north_star_win"])
 
 
-def test_bootstrap_runs_only_on_request(open_app: AppOpener, demo_copy: Path) -> None:
+def test_bootstrap_runs_only_on_request(open_app: AppOpener, demo_copy_dataset: Dataset) -> None:
     at = open_app(PAGE, {**OPENED, "experiment": "push_reminders", "variant": "three_a_day"})
     tables_before = len(at.dataframe)
     at.button(key="bootstrap").click().run()
     assert not at.exception
     assert len(at.dataframe) == tables_before + 1
     settings = Settings(bootstrap=loaders.BOOTSTRAP_RESAMPLES)
-    results = build_readout(load_dataset(demo_copy), settings, experiment="push_reminders")
+    results = build_readout(demo_copy_dataset, settings, experiment="push_reminders")
     treatment = results.experiments["push_reminders"].treatment("three_a_day")
     expected = bootstrap_table(treatment.metrics, Settings())
     assert expected.height > 0

@@ -21,7 +21,7 @@ from nsexp.analysis.readout import build_readout
 from nsexp.analysis.reasons import HISTORY_DEFINITION
 from nsexp.analysis.settings import Settings
 from nsexp.analysis.verdict import VERDICT_LABELS
-from nsexp.io import load_dataset
+from nsexp.io import Dataset, load_dataset
 from nsexp.learning.history import learned_readout, readout_learning
 from nsexp.report.figures import metric_table
 from nsexp.report.text import md_escape
@@ -33,7 +33,7 @@ def at_data(at: AppTest) -> Path:
     return Path(os.environ["NSEXP_DATA_DIR"])
 
 
-def test_deep_link_opens_the_experiment(open_app: AppOpener, demo_copy: Path) -> None:
+def test_deep_link_opens_the_experiment(open_app: AppOpener) -> None:
     at = open_app(PAGE, {"experiment": "push_reminders"})
     assert not at.exception
     assert at.title[0].value == "Practice reminder frequency"
@@ -51,11 +51,13 @@ def test_deep_link_opens_the_experiment(open_app: AppOpener, demo_copy: Path) ->
     assert at.code[0].value == "/readout?experiment=push_reminders&variant=daily"
 
 
-def test_opened_parts_are_drawn_and_kept_in_the_link(open_app: AppOpener, demo_copy: Path) -> None:
+def test_opened_parts_are_drawn_and_kept_in_the_link(
+    open_app: AppOpener, demo_copy_dataset: Dataset
+) -> None:
     at = open_app(PAGE, {"experiment": "push_reminders", **OPENED})
     assert not at.exception
     assert len(at.get("vega_lite_chart")) == 2  # forest plot and the North Star over time
-    expected = expected_table(demo_copy, "push_reminders", "daily")
+    expected = expected_table(demo_copy_dataset, "push_reminders", "daily")
     assert shown_table(at).equals(expected)
     link = "/readout?experiment=push_reminders&variant=daily&table=true&timeline=true"
     assert at.code[0].value == link
@@ -145,7 +147,9 @@ def test_card_leads_with_one_north_star_figure(open_app: AppOpener) -> None:
     assert texts(at).count(HISTORY_DEFINITION) == 1
 
 
-def test_every_treatment_is_in_the_plot_and_the_table(open_app: AppOpener, demo_copy: Path) -> None:
+def test_every_treatment_is_in_the_plot_and_the_table(
+    open_app: AppOpener, demo_copy_dataset: Dataset
+) -> None:
     """push_reminders with daily on view: the three_a_day card speaks of a guardrail breach,
     and its line and row are on view too, after daily's."""
     at = open_app(PAGE, {**OPENED, "experiment": "push_reminders"})
@@ -156,8 +160,8 @@ def test_every_treatment_is_in_the_plot_and_the_table(open_app: AppOpener, demo_
     assert point["shape"]["scale"]["domain"] == ["daily", "three_a_day"]
     # a table per treatment, the one on view first
     daily, three = (pl.from_pandas(d.value) for d in at.dataframe[:2])
-    assert daily.equals(expected_table(demo_copy, "push_reminders", "daily"))
-    assert three.equals(expected_table(demo_copy, "push_reminders", "three_a_day"))
+    assert daily.equals(expected_table(demo_copy_dataset, "push_reminders", "daily"))
+    assert three.equals(expected_table(demo_copy_dataset, "push_reminders", "three_a_day"))
     guard = pl.col("Metric") == "Turned off notifications"
     assert three.filter(guard)["Result"].to_list() == ["Worse"]
     assert "**`three_a_day`** vs `control`" in [m.value for m in at.markdown]
@@ -165,7 +169,7 @@ def test_every_treatment_is_in_the_plot_and_the_table(open_app: AppOpener, demo_
 
 
 def test_the_treatment_on_view_leads_the_plot_and_table(
-    open_app: AppOpener, demo_copy: Path
+    open_app: AppOpener, demo_copy_dataset: Dataset
 ) -> None:
     at = open_app(PAGE, {**OPENED, "experiment": "push_reminders", "variant": "three_a_day"})
     forest = at.get("vega_lite_chart")[0].proto.spec
@@ -174,23 +178,29 @@ def test_the_treatment_on_view_leads_the_plot_and_table(
     assert point["shape"]["scale"]["domain"] == ["three_a_day", "daily"]
     heading = "Every metric: `three_a_day` vs `control`, with `daily`"
     assert heading in [s.value for s in at.subheader]
-    expected = expected_table(demo_copy, "push_reminders", "three_a_day")
+    expected = expected_table(demo_copy_dataset, "push_reminders", "three_a_day")
     assert shown_table(at).equals(expected)
 
 
-def test_controls_change_the_figures_and_the_url(open_app: AppOpener, demo_copy: Path) -> None:
+def test_controls_change_the_figures_and_the_url(
+    open_app: AppOpener, demo_copy_dataset: Dataset
+) -> None:
     at = open_app(PAGE, {**OPENED, "experiment": "push_reminders"})
     before = shown_table(at)
 
     at.button_group(key="variant").set_value("three_a_day").run()
     assert at.query_params["variant"] == "three_a_day"
-    assert shown_table(at).equals(expected_table(demo_copy, "push_reminders", "three_a_day"))
+    assert shown_table(at).equals(
+        expected_table(demo_copy_dataset, "push_reminders", "three_a_day")
+    )
 
     at.button_group(key="alpha").set_value("0.01").run()
     assert at.query_params["alpha"] == "0.01"
     table = shown_table(at)
     assert "CI (99%)" in table.columns
-    assert table.equals(expected_table(demo_copy, "push_reminders", "three_a_day", alpha=0.01))
+    assert table.equals(
+        expected_table(demo_copy_dataset, "push_reminders", "three_a_day", alpha=0.01)
+    )
 
     at.button_group(key="correction").set_value("none").run()
     table = shown_table(at)
@@ -230,20 +240,24 @@ def test_unknown_experiment_gets_a_message_and_a_way_back(open_app: AppOpener) -
     ],
 )
 def test_bad_values_warn_and_fall_back_to_the_default(
-    open_app: AppOpener, demo_copy: Path, query: dict[str, str], message: str
+    open_app: AppOpener, demo_copy_dataset: Dataset, query: dict[str, str], message: str
 ) -> None:
     at = open_app(PAGE, {**OPENED, "experiment": "push_reminders", **query})
     assert not at.exception
     assert any(md_escape(message) in w.value for w in at.warning)
-    assert shown_table(at).equals(expected_table(demo_copy, "push_reminders", "daily"))
+    assert shown_table(at).equals(expected_table(demo_copy_dataset, "push_reminders", "daily"))
     assert not set(query) & set(at.query_params)
 
 
-def test_a_valid_uncommon_alpha_is_offered_and_used(open_app: AppOpener, demo_copy: Path) -> None:
+def test_a_valid_uncommon_alpha_is_offered_and_used(
+    open_app: AppOpener, demo_copy_dataset: Dataset
+) -> None:
     at = open_app(PAGE, {**OPENED, "experiment": "dark_mode", "alpha": "0.02"})
     assert not at.warning
     assert at.button_group(key="alpha").value == "0.02"
-    assert shown_table(at).equals(expected_table(demo_copy, "dark_mode", "dark", alpha=0.02))
+    assert shown_table(at).equals(
+        expected_table(demo_copy_dataset, "dark_mode", "dark", alpha=0.02)
+    )
 
 
 def test_sample_ratio_mismatch_is_said_once_on_the_card(open_app: AppOpener) -> None:
@@ -345,10 +359,12 @@ def test_copy_link_is_the_full_address(
     assert at.code[0].value == expected + "experiment=dark_mode&variant=dark"
 
 
-def test_bayesian_card_names_the_prior_it_rests_on(open_app: AppOpener, demo_copy: Path) -> None:
+def test_bayesian_card_names_the_prior_it_rests_on(
+    open_app: AppOpener, demo_copy_dataset: Dataset
+) -> None:
     at = open_app(PAGE, {**OPENED, "experiment": "push_reminders", "engine": "bayesian"})
     assert not at.exception
-    dataset, settings = load_dataset(demo_copy), Settings(engine="bayesian")
+    dataset, settings = demo_copy_dataset, Settings(engine="bayesian")
     priors = readout_learning(dataset, settings).priors
     e = build_readout(dataset, settings, priors=priors).experiments["push_reminders"]
     for t in e.treatments:
