@@ -30,13 +30,13 @@ from nsexp.analysis.segments import (
 from nsexp.analysis.segments import (
     segment_columns as columns_of,
 )
-from nsexp.analysis.settings import Settings
+from nsexp.analysis.settings import DEFAULT, Settings
 from nsexp.analysis.srm import srm_checks
 from nsexp.errors import InputError
 from nsexp.io import Dataset, default_data_dir, load_dataset
 from nsexp.io.engines import source_name
 from nsexp.io.limits import UPLOAD_LIMITS, Limits, check_resamples
-from nsexp.learning.history import Learning, learned_readout, readout_learning
+from nsexp.learning.history import Learning, learned_readout
 from nsexp.learning.proxies import NorthStarWins, cumulative_impact
 from nsexp.learning.tree import TreeEvidence
 from nsexp.report.movement import metric_movement
@@ -46,7 +46,9 @@ from nsexp.report.review import Review, build_review, targets_of
 from nsexp.report.review_tables import targets_table
 from nsexp.report.scoreboard import health_line, scoreboard_frame
 from nsexp.report.text import md_escape
+from nsexp.store import workspaces
 from nsexp.store.decisions import Recorded
+from pages.ui import workers
 from pages.ui.frame import DataContext
 from pages.ui.nav import DATA
 
@@ -181,8 +183,7 @@ _ledger = Ledger(HEAVY_FIGURES, MOST_ANALYSES, HEAVY_ENTRIES)
 @st.cache_resource(max_entries=MOST_ANALYSES, ttl=TTL, show_spinner="Reading out every experiment…")
 def _analysed(data: DataContext, settings: Settings) -> Analysis:
     dataset = _dataset(data)
-    learning = readout_learning(dataset, settings)
-    found = Analysis(learning, learned_readout(dataset, settings, learning=learning))
+    found = Analysis(*workers.call(workers.analyse, dataset, settings))  # off the GIL of pages
     for key in _ledger.add((data, settings), dataset.totals.height):
         _analysed.clear(*key)
     return found
@@ -201,6 +202,18 @@ def _learning(data: DataContext, settings: Settings) -> Learning:
 
 def _readout(data: DataContext, settings: Settings) -> Readout:
     return _analysis(data, settings).readout
+
+
+def warm_up() -> None:
+    """At server start-up (serve.py), before the first visitor: start the worker processes and
+    read the data directory out with the default settings, so that a first deep link finds
+    them ready. Bad data is left for the page to report."""
+    workers.start()
+    root = default_data_dir()
+    try:
+        _analysis(DataContext(root, None, root, workspaces.data_stamp(root)), DEFAULT)
+    except (InputError, OSError):
+        return
 
 
 dataset = _or_stop(_dataset)
@@ -378,7 +391,8 @@ def bootstrap(
     cached on) join the settings, which the readout then carries."""
     resampled = replace(settings, bootstrap=resamples)
     learning = _learning(data, settings)  # the Bayesian priors and the tree of the readout on view
-    readout = build_readout(
+    readout = workers.call(  # resampling is seconds of CPU: off the GIL of the pages drawn
+        build_readout,
         _dataset(data),
         resampled,
         experiment=experiment_id,

@@ -13,7 +13,7 @@ import pytest
 from helpers import AppOpener, copy_demo
 
 from nsexp.analysis.settings import Settings
-from pages.ui import loaders
+from pages.ui import loaders, workers
 from pages.ui.frame import DataContext
 
 PAGE = "pages/readout.py"
@@ -25,15 +25,15 @@ SETTINGS = [
 ]
 
 
-def counting(monkeypatch: pytest.MonkeyPatch, counts: Counter[str], name: str) -> None:
-    """Count the calls of one of the loaders' nsexp functions."""
-    real = getattr(loaders, name)
+def counting(monkeypatch: pytest.MonkeyPatch, counts: Counter[str], module: Any, name: str) -> None:
+    """Count the calls of one of the nsexp functions the loaders (or workers) call."""
+    real = getattr(module, name)
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         counts[name] += 1
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(loaders, name, counted)
+    monkeypatch.setattr(module, name, counted)
 
 
 def test_a_settings_change_reads_the_data_once_and_keeps_every_readout(
@@ -42,8 +42,9 @@ def test_a_settings_change_reads_the_data_once_and_keeps_every_readout(
     data = copy_demo(tmp_path / "data")
     loaders.refresh()
     counts: Counter[str] = Counter()
-    for name in ("load_dataset", "readout_learning", "learned_readout"):
-        counting(monkeypatch, counts, name)
+    counting(monkeypatch, counts, loaders, "load_dataset")
+    for name in ("readout_learning", "learned_readout"):  # in this process: NSEXP_WORKERS=0
+        counting(monkeypatch, counts, workers, name)
     for query in SETTINGS:
         at = open_app(PAGE, {"experiment": "push_reminders", **query}, data)
         assert not at.exception
