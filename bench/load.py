@@ -1,6 +1,7 @@
 """Load section: twenty people opening readout links at once, as raw websocket sessions.
 
-A real `streamlit run app.py` on loopback serves a copy of the demo data. Each simulated person
+A real `streamlit run serve.py` (app.py warmed at start-up) on loopback serves a copy of the demo
+data. Each simulated person
 opens a fresh session on Streamlit's websocket (`/_stcore/stream`, the protobuf BackMsg /
 ForwardMsg protocol the browser speaks), asks for a deep link (`page_name` + query string) and
 waits until the run has finished successfully with the experiment's heading drawn: "a complete
@@ -121,10 +122,12 @@ def baseline_tree(folder: Path) -> Path:
 def server(
     data: Path, log: Any = subprocess.DEVNULL, tree: Path = REPO
 ) -> Iterator[tuple[int, int]]:
-    """`streamlit run app.py` of `tree` on a free loopback port; yields (port, pid) once healthy
-    (its output goes to `log`, a file: the tracebacks behind any error a client saw)."""
+    """`streamlit run serve.py` of `tree` (`app.py` in a tree without it, as the baseline) on a
+    free loopback port; yields (port, pid) once healthy (its output goes to `log`, a file: the
+    tracebacks behind any error a client saw)."""
     port = free_port()
-    argv = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+    entry = "serve.py" if (tree / "serve.py").exists() else "app.py"
+    argv = [sys.executable, "-m", "streamlit", "run", entry, "--server.headless", "true"]
     argv += ["--server.address", "127.0.0.1", "--server.port", str(port)]
     argv += ["--server.fileWatcherType", "none"]
     env = {**os.environ, "NSEXP_DATA_DIR": str(data), "PYTHONPATH": str(tree)}
@@ -132,7 +135,7 @@ def server(
         argv, cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # serve.py warms up before it answers
         while not healthy(port):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("streamlit did not start")
@@ -435,7 +438,8 @@ def run(argv: list[str]) -> str:
     lines = [
         f"{n} concurrent websocket sessions, each opening a fresh session per deep link and "
         f"waiting for the finished run with the experiment's heading; phases of "
-        f"{args.load_seconds:.0f} s on one `streamlit run app.py` over the demo data, main at "
+        f"{args.load_seconds:.0f} s on one `streamlit run serve.py` (`app.py` before) over the "
+        f"demo data, main at "
         f"{BASELINE} (before) on its own fresh server first, then this tree (after) on another. "
         "The distinct mix cycles 14 experiments × 24 settings (α 0.05 / 0.1 × Holm / BH / none "
         "× default / Bayesian / sequential / CUPED off) in a fixed shuffled order; the repeated "
