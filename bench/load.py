@@ -334,6 +334,7 @@ def profile(pid: int, seconds: float, folder: Path) -> threading.Thread | None:
     def record() -> None:
         for name, extra in (("cpu", ["--gil"]), ("wall", [])):
             argv = [spy, "record", "-p", str(pid), "-d", half, "-r", "50", "-f", "raw", "-s"]
+            argv.append("--nonblocking")  # never pause the server: the phase stays comparable
             out = folder / f"{name}.stacks"
             subprocess.run([*argv, *extra, "-o", str(out)], capture_output=True, check=False)
 
@@ -407,6 +408,7 @@ def _row(phase: Phase, sessions: int, served: str) -> str:
     runs = len(phase.times) / phase.seconds if phase.seconds else float("nan")
     rss = phase.rss_mb or [float("nan")]
     p95 = phase.quantile(0.95)
+    per = phase.cpu_s / len(phase.times) if phase.times else float("nan")
     met = "met" if p95 < TARGET_P95_S and runs >= TARGET_RUNS_PER_S else "**missed**"
     target = (
         f"p95 < {TARGET_P95_S:.0f} s, ≥ {TARGET_RUNS_PER_S:.0f}/s: {met}"
@@ -416,7 +418,8 @@ def _row(phase: Phase, sessions: int, served: str) -> str:
     return (
         f"| {served} | {phase.name} | {sessions} | {phase.links} | {len(phase.times)} | "
         f"{phase.quantile(0.5):.2f} | {p95:.2f} | {runs:.2f} | {phase.cpu_s:.0f} "
-        f"({phase.cpu_s / phase.seconds:.2f}/s) | {rss[0]:.0f} → {max(rss):.0f} → {rss[-1]:.0f} | "
+        f"({phase.cpu_s / phase.seconds:.2f}/s) | {per:.3f} | "
+        f"{rss[0]:.0f} → {max(rss):.0f} → {rss[-1]:.0f} | "
         f"{phase.load:.1f} | {len(phase.errors)} | {target} |"
     )
 
@@ -444,11 +447,13 @@ def run(argv: list[str]) -> str:
         "The distinct mix cycles 14 experiments × 24 settings (α 0.05 / 0.1 × Holm / BH / none "
         "× default / Bayesian / sequential / CUPED off) in a fixed shuffled order; the repeated "
         "mix the 14 experiments at the default settings. Load: the machine's 1-minute load "
-        "average at the phase's end (2 cores, shared). Command: `python -m bench.run --only load`.",
+        "average at the phase's end (2 cores, shared: readouts/s follow the CPU the server gets; "
+        "CPU s per readout, the server's and its workers', is the steadier figure). Command: "
+        "`python -m bench.run --only load`.",
         "",
         "| served | phase | sessions | distinct links | readouts | p50 s | p95 s | readouts/s | "
-        "server CPU s | RSS MB (first → max → last) | load | errors | target |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|",
+        "server CPU s | CPU s per readout | RSS MB (first → max → last) | load | errors | target |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|",
         *(_row(phase, n, f"before ({BASELINE})") for phase in before),
         *(_row(phase, n, "after") for phase in after[:-1]),
         _row(after[-1], 1, "after"),

@@ -208,9 +208,9 @@ def warm_up() -> None:
     """At server start-up (serve.py), before the first visitor: start the worker processes and
     read the data directory out with the default settings, so that a first deep link finds
     them ready. Bad data is left for the page to report."""
-    workers.start()
     root = default_data_dir()
     try:
+        workers.start()
         _analysis(DataContext(root, None, root, workspaces.data_stamp(root)), DEFAULT)
     except (InputError, OSError):
         return
