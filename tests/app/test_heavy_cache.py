@@ -91,3 +91,24 @@ def test_the_budget_keeps_as_many_uploads_at_the_limit_as_before() -> None:
     for i in range(24):
         ledger.add(key(i), 1_032)
     assert len(ledger) == 24
+
+
+def test_the_warm_up_reads_the_default_readout_out_before_any_visit(
+    open_app: AppOpener, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """serve.py's start-up work: after it, the first deep link at the default settings computes
+    nothing and reads no data."""
+    import serve
+
+    data = copy_demo(tmp_path / "data")
+    monkeypatch.setenv("NSEXP_DATA_DIR", str(data))
+    loaders.refresh()
+    counts: Counter[str] = Counter()
+    counting(monkeypatch, counts, loaders, "load_dataset")
+    counting(monkeypatch, counts, workers, "readout_learning")
+    serve.warm_up()
+    assert counts == {"load_dataset": 1, "readout_learning": 1}
+    at = open_app(PAGE, {"experiment": "push_reminders"}, data)
+    assert not at.exception
+    assert at.title[0].value == "Practice reminder frequency"
+    assert counts == {"load_dataset": 1, "readout_learning": 1}
