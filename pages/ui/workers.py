@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import sys
 import threading
+import time
 import types
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -85,13 +86,16 @@ def _executor() -> ProcessPoolExecutor | None:
             context.set_forkserver_preload([__name__])
             pool = ProcessPoolExecutor(size(), mp_context=context)
             # Streamlit makes app.py the __main__ module, which a new process would run first:
-            # the processes start (all of them, at the first task) with a __main__ of nothing
+            # every process starts now, with a __main__ of nothing (the pool starts one per task
+            # while none is idle, so each of these tasks keeps its process busy a moment)
             server_main = sys.modules["__main__"]
             sys.modules["__main__"] = types.ModuleType("__main__")
             try:
-                pool.submit(size).result()
+                started = [pool.submit(time.sleep, 0.5) for _ in range(size())]
             finally:
                 sys.modules["__main__"] = server_main
+            for task in started:
+                task.result()
             _pool = pool
         return _pool
 

@@ -5,7 +5,11 @@ size is read from NSEXP_WORKERS with one message for a bad value."""
 
 from __future__ import annotations
 
+import os
+import sys
+import types
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -13,7 +17,7 @@ from polars.testing import assert_frame_equal
 
 from nsexp.analysis.settings import Settings
 from nsexp.errors import InputError
-from nsexp.io import load_dataset
+from nsexp.io import Dataset, load_dataset
 from nsexp.io.limits import Limits
 from pages.ui import workers
 
@@ -22,8 +26,8 @@ DEMO = Path(__file__).resolve().parents[2] / "data"
 
 @pytest.fixture
 def pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A pool of one worker process of its own, shut down at the end."""
-    monkeypatch.setenv(workers.ENV, "1")
+    """A pool of two worker processes of its own, shut down at the end."""
+    monkeypatch.setenv(workers.ENV, "2")
     monkeypatch.setattr(workers, "_pool", None)
     yield
     if workers._pool is not None:
@@ -69,3 +73,30 @@ def test_the_pool_size_comes_from_the_environment(monkeypatch: pytest.MonkeyPatc
         workers.size()
     monkeypatch.delenv(workers.ENV)
     assert 1 <= workers.size() <= workers.DEFAULT_WORKERS
+
+
+def test_every_worker_starts_without_the_servers_main_script(
+    pool: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Streamlit makes app.py the __main__ module; a worker process started later would run it
+    first and die (a broken pool). Every worker starts with the pool, so two readouts at once,
+    asked while such a __main__ is in place, both run in the pool it started."""
+    script = tmp_path / "app.py"
+    script.write_text("raise SystemExit('a worker ran the main script')\n")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    dataset = load_dataset(DEMO)
+    workers.start()
+    started = workers._pool
+    with ThreadPoolExecutor(2) as threads:
+        done = list(threads.map(lambda a: workers.call(pid_and_alpha, dataset, a), [0.1, 0.2]))
+    assert workers._pool is started  # not broken and replaced
+    assert {alpha for _, alpha in done} == {0.1, 0.2}
+    assert len({pid for pid, _ in done} | {os.getpid()}) >= 2  # in a worker, not here
+
+
+def pid_and_alpha(dataset: Dataset, alpha: float) -> tuple[int, float]:
+    """Which process read the dataset out (slowly enough that both workers are busy)."""
+    workers.analyse(dataset, Settings(alpha=alpha))
+    return os.getpid(), alpha
