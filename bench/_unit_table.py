@@ -137,6 +137,25 @@ def generate(rows: int, root: Path, repeats: float = 0.0) -> dict[str, Any]:
     return meta
 
 
+def without_ids(source: Path, root: Path) -> None:
+    """The same table without its unit_id column (once), written the same way row group by row
+    group: what the unit checks cost is the readout of the one less the other's."""
+    if (root / FILE).exists():
+        return
+    import pyarrow.parquet as pq
+
+    root.mkdir(parents=True, exist_ok=True)
+    parquet = pq.ParquetFile(source / FILE)
+    partial = root / f"{FILE}.partial"
+    schema = parquet.schema_arrow
+    schema = schema.remove(schema.get_field_index("unit_id"))
+    with pq.ParquetWriter(partial, schema, compression="snappy") as out:
+        for group in range(parquet.num_row_groups):
+            out.write_table(parquet.read_row_group(group).drop_columns(["unit_id"]), ROW_GROUP)
+    (root / "metrics.toml").write_text(METRICS_TOML)
+    partial.rename(root / FILE)
+
+
 if __name__ == "__main__":
     out, count = Path(sys.argv[1]), int(float(sys.argv[2]))
     share = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0

@@ -15,7 +15,7 @@ import polars as pl
 
 from nsexp.analysis.bootstrap import with_bootstrap
 from nsexp.analysis.pairs import arm_sums, column, metric_frame, pair_arms
-from nsexp.analysis.priors import PriorColumns, prior_columns
+from nsexp.analysis.priors import PriorColumns, prior_columns, prior_series
 from nsexp.analysis.results import RESULT_SCHEMA
 from nsexp.analysis.settings import Settings
 from nsexp.analysis.validity import check, cov_sums, planned_n, with_validity
@@ -301,19 +301,11 @@ def _depth(
         pl.Series("abs_ci_adj_high", adj.abs_high),
         pl.Series("rel_ci_adj_low", adj.rel_low),
         pl.Series("rel_ci_adj_high", adj.rel_high),
-        pl.Series("rel_post_mean", post.mean),
-        pl.Series("chance_to_win", post.chance_to_win),
-        pl.Series("expected_loss", post.expected_loss),
-        pl.Series("rel_cred_low", post.cred_low),
-        pl.Series("rel_cred_high", post.cred_high),
         pl.Series("non_inferiority_margin", margins),
         pl.Series("non_inferiority_p", ni.p_value),
         pl.Series("guardrail_power", ni.power),
         pl.Series("ni_safe", ni.safe),
-        pl.Series("prior_mean", prior.mean),
-        pl.Series("prior_sd", prior.sd),
-        pl.Series("prior_source", prior.source),
-        pl.Series("prior_comparisons", prior.comparisons),
+        *prior_series(prior, post),
     )
     if settings.engine == "bayesian":
         out = _bayesian_decisions(out, result, post, alpha, prior.sd)

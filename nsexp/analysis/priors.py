@@ -17,8 +17,10 @@ import numpy as np
 import polars as pl
 
 from nsexp import format as fmt
-from nsexp.analysis.results import MetricResult
-from nsexp.stats.bayes import PRIOR_SD
+from nsexp.analysis.pairs import column
+from nsexp.analysis.results import RESULT_SCHEMA, MetricResult
+from nsexp.analysis.settings import Settings
+from nsexp.stats.bayes import PRIOR_SD, Posterior, posterior
 from nsexp.stats.evidence import MIN_COMPARISONS
 
 # experiment, metric, and the learned prior in the metric's own direction (mean and sd null where
@@ -59,6 +61,42 @@ def prior_columns(keys: pl.DataFrame, priors: pl.DataFrame | None) -> PriorColum
         sd=np.where(learned, sd, PRIOR_SD),
         source=np.where(learned, "history", "default"),
         comparisons=rows["prior_comparisons"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
+    )
+
+
+def prior_series(prior: PriorColumns, post: Posterior) -> list[pl.Series]:
+    """The result columns (RESULT_SCHEMA) a prior sets: the prior itself and the posterior
+    under it, with the frame's row order."""
+    return [
+        pl.Series("rel_post_mean", post.mean),
+        pl.Series("chance_to_win", post.chance_to_win),
+        pl.Series("expected_loss", post.expected_loss),
+        pl.Series("rel_cred_low", post.cred_low),
+        pl.Series("rel_cred_high", post.cred_high),
+        pl.Series("prior_mean", prior.mean),
+        pl.Series("prior_sd", prior.sd),
+        pl.Series("prior_source", prior.source),
+        pl.Series("prior_comparisons", prior.comparisons),
+    ]
+
+
+def priors_decide(settings: Settings) -> bool:
+    """Whether a prior can change a decision under these settings: the Bayesian engine
+    decides by the posterior; the frequentist one only reports it (prior_series)."""
+    return settings.engine == "bayesian"
+
+
+def with_priors(results: pl.DataFrame, priors: pl.DataFrame | None, alpha: float) -> pl.DataFrame:
+    """A results frame (RESULT_SCHEMA) with its prior_series recomputed under `priors`: all a
+    prior changes where it decides nothing (priors_decide false)."""
+    prior = prior_columns(results, priors)
+    sign = np.where(results["direction"].to_numpy() == "increase", 1.0, -1.0)
+    post = posterior(
+        column(results, "rel_effect"), column(results, "rel_se"), sign, alpha, prior.mean, prior.sd
+    )
+    fresh = pl.DataFrame(prior_series(prior, post)).with_columns(pl.col(pl.Float64).fill_nan(None))
+    return results.with_columns(
+        fresh.select(pl.col(c).cast(RESULT_SCHEMA[c]) for c in fresh.columns)
     )
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
 from nsexp.analysis.compute import compute_results
 from nsexp.analysis.decision import Recommendation, recommend, time_left
 from nsexp.analysis.learned import Edge, Learned
+from nsexp.analysis.priors import priors_decide, with_priors
 from nsexp.analysis.reasons import MetricHistory, Reason, explain
 from nsexp.analysis.results import MetricResult, TimelinePoint, metric_results, timeline_points
 from nsexp.analysis.settings import Settings
@@ -112,6 +113,19 @@ class Judgement:
     # per comparison and metric pair: the sampling covariance of the two relative lifts
     within: pl.DataFrame = field(repr=False)
 
+    def only(self, ids: Collection[str]) -> Judgement:
+        """The judgement of these experiments only (every figure is per experiment, so the
+        rows are those a judgement of them alone would have)."""
+        keep = pl.col("experiment").is_in(sorted(ids))
+        return replace(
+            self,
+            results=self.results.filter(keep),
+            verdicts=self.verdicts.filter(keep),
+            within=self.within.filter(keep),
+            srm={k: v for k, v in self.srm.items() if k in ids},
+            experiments={k: v for k, v in self.experiments.items() if k in ids},
+        )
+
 
 @dataclass(frozen=True)
 class Readout:
@@ -151,15 +165,7 @@ def judge(
     are the Bayesian priors learned from the portfolio (nsexp.analysis.priors), `validated` the
     validated inputs' ids (nsexp.analysis.verdict.validated_inputs: none, no leading_win)."""
     settings = settings or Settings()
-    experiments = dataset.experiments
-    if experiment is not None:
-        if experiment not in experiments:
-            known = ", ".join(sorted(experiments)) or "none"
-            up_to = "" if dataset.as_of is None else f" up to {dataset.as_of.isoformat()}"
-            raise InputError(
-                f"no experiment {experiment!r} in the data{up_to}", fix=f"use one of: {known}"
-            )
-        experiments = {experiment: experiments[experiment]}
+    experiments = _chosen(dataset, experiment)
     results = compute_results(dataset, settings, list(experiments), priors)
     srm = srm_checks(dataset, experiments)
     invalid = {e for e, x in experiments.items() if srm[e].mismatch or x.problems}
@@ -176,6 +182,44 @@ def judge(
     )
 
 
+def _chosen(dataset: Dataset, experiment: str | None) -> dict[str, Experiment]:
+    """The dataset's experiments, or the one asked for (an InputError naming the others when
+    the data has no such experiment)."""
+    experiments = dataset.experiments
+    if experiment is None:
+        return experiments
+    if experiment not in experiments:
+        known = ", ".join(sorted(experiments)) or "none"
+        up_to = "" if dataset.as_of is None else f" up to {dataset.as_of.isoformat()}"
+        raise InputError(
+            f"no experiment {experiment!r} in the data{up_to}", fix=f"use one of: {known}"
+        )
+    return {experiment: experiments[experiment]}
+
+
+def rejudge(
+    dataset: Dataset,
+    base: Judgement,
+    experiment: str | None = None,
+    priors: pl.DataFrame | None = None,
+    validated: Collection[str] = (),
+) -> Judgement:
+    """`judge(dataset, base.settings, experiment, priors, validated)`, from `base`, the
+    dataset's judgement without priors or validated inputs (what learning reads): where the
+    priors decide nothing (priors_decide), they change only their own columns, and the
+    validated inputs only the verdict (a leading_win; never an invalid one nor the North
+    Star's status), so only those are recomputed; else everything is judged again."""
+    if priors_decide(base.settings):
+        return judge(dataset, base.settings, experiment, priors, validated)
+    judged = base.only(_chosen(dataset, experiment)) if experiment is not None else base
+    results = with_priors(judged.results, priors, base.settings.alpha)
+    verdicts = judged.verdicts
+    if validated:
+        invalid = {e for e, x in judged.experiments.items() if judged.srm[e].mismatch or x.problems}
+        verdicts = verdicts.with_columns(decide(results, invalid, validated)["verdict"])
+    return replace(judged, results=results, verdicts=verdicts)
+
+
 def build_readout(
     dataset: Dataset,
     settings: Settings | None = None,
@@ -184,21 +228,30 @@ def build_readout(
     learned: Mapping[tuple[str, str], Learned] | None = None,
     priors: pl.DataFrame | None = None,
     edges: Sequence[Edge] = (),
+    *,
+    base: Judgement | None = None,
+    timelines: bool = True,
 ) -> Readout:
     """The readout of every experiment (or one): judged, explained in reasons, with each
     metric's record and the North Star's timeline; `history`, `learned`, `priors` and `edges`
     (nsexp.learning.history) add what past experiments say: per metric to the reasons, per
     comparison (prediction, false-positive risk, alerts) to the treatment and its reasons, per
     experiment and metric the Bayesian prior, and the tree's labelled edges, whose validated
-    inputs make a leading_win."""
+    inputs make a leading_win. `base`: the dataset's judgement under these settings without
+    priors, already made (`rejudge` starts from it); `timelines` False leaves the North Star's
+    timeline out (for a caller that reads only verdicts and decisions)."""
+    settings = settings or Settings()
     paths = validated_inputs(dataset.catalog, edges)
-    judged = judge(dataset, settings, experiment, priors, validated=paths)
-    settings, experiments, srm = judged.settings, judged.experiments, judged.srm
+    if base is not None and base.settings == settings:
+        judged = rejudge(dataset, base, experiment, priors, paths)
+    else:
+        judged = judge(dataset, settings, experiment, priors, validated=paths)
+    experiments, srm = judged.experiments, judged.srm
     ids = list(experiments)
     by_pair: dict[tuple[str, str], list[MetricResult]] = {}
     for m in metric_results(judged.results):  # one pass over the frame, then bucket
         by_pair.setdefault((m.experiment, m.variant), []).append(m)
-    timelines = _timelines(dataset, settings, ids, priors)
+    series = _timelines(dataset, settings, ids, priors) if timelines else {}
     dates = _date_range(dataset)
     newest = max((last for _, last in dates.values()), default=None)
     statuses = {
@@ -226,7 +279,7 @@ def build_readout(
                 north_star_status=row["north_star_status"],
                 reasons=tuple(reasons),
                 metrics=metrics,
-                timeline=timelines.get((eid, variant), ()),
+                timeline=series.get((eid, variant), ()),
                 learned=record,
                 decision=decided,
             )

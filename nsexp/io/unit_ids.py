@@ -14,12 +14,17 @@ repeated unit, and that can be shown with far less:
    candidate hash are then grouped by (experiment, unit_id) exactly as before (`exact_checks`),
    so the counts recorded are the exact ones, and experiments without repeats are never grouped.
 
-Memory: 6 bytes a row while scanning (600 MB at 100 million rows), a bucket at a time at the end.
+Memory: 6 bytes a row kept, at most `BUDGET_ROWS` rows (384 MB) at a time. When a scan would
+keep more, it keeps only its lowest buckets (those holding at most half the budget so far) and
+drops the rest, which a later pass of the two key columns alone takes up (`UnitHashes(start)`):
+every unit's rows share one bucket, and each bucket is checked whole in exactly one pass. 20
+million rows take one pass with the sums, 100 million a second pass.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -28,6 +33,7 @@ import polars as pl
 BUCKETS = 256
 _EDGES = np.arange(1, BUCKETS, dtype=np.uint64) << np.uint64(56)
 BATCH_ROWS = 1 << 20  # rows of hashes handed to `add` at a time
+BUDGET_ROWS = 64 << 20  # hashes kept at most in one pass (6 bytes each: 384 MB)
 _FP = "__nsexp_unit_fp"
 
 
@@ -42,32 +48,65 @@ def fingerprint(names: list[str]) -> pl.Expr:
 
 
 class UnitHashes:
-    """The kept hashes of a scan, bucketed; `repeated()` names the hashes seen more than once."""
+    """One pass's kept hashes, bucketed by their top 8 bits: the buckets from `start` up to
+    `limit` (which falls when the budget is reached); `repeated()` names those seen twice."""
 
-    def __init__(self) -> None:
-        """Empty buckets, filled batch by batch as the scan streams."""
+    def __init__(self, start: int = 0) -> None:
+        """Empty buckets for a pass over the buckets from `start` on, filled as the scan
+        streams; at most BUDGET_ROWS hashes are kept."""
+        self.start, self.limit, self.budget = start, BUCKETS, BUDGET_ROWS
         self.high: list[list[np.ndarray]] = [[] for _ in range(BUCKETS)]
         self.low: list[list[np.ndarray]] = [[] for _ in range(BUCKETS)]
-        self.rows = 0
+        self.counts = np.zeros(BUCKETS, dtype=np.int64)
+        self._lock = threading.Lock()  # the scan may call `add` from several threads
+        self._sorted = self._shifted = np.empty(0, dtype=np.uint64)
+        self._high, self._low = np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.uint16)
 
     def add(self, batch: pl.DataFrame) -> None:
-        """Keep one batch of hashes (the `sink_batches` callback)."""
-        hashes = np.sort(batch.to_series().to_numpy())
-        self.rows += hashes.size
-        high = (hashes >> np.uint64(24)).astype(np.uint32)  # bits 24..55
-        low = (hashes >> np.uint64(8)).astype(np.uint16)  # bits 8..23
-        cuts = [0, *np.searchsorted(hashes, _EDGES).tolist(), hashes.size]
-        for bucket in range(BUCKETS):
-            start, end = cuts[bucket], cuts[bucket + 1]
-            if end > start:
-                self.high[bucket].append(high[start:end])
-                self.low[bucket].append(low[start:end])
+        """Keep one batch of hashes (the `sink_batches` callback); each bucket's share is its
+        own copy, so that a dropped bucket frees its memory, and the batch's working arrays are
+        reused from batch to batch, so that the kept ones do not scatter over the heap."""
+        with self._lock:
+            size = batch.height
+            if self._sorted.size < size:
+                self._sorted = np.empty(size, dtype=np.uint64)
+                self._shifted = np.empty(size, dtype=np.uint64)
+                self._high = np.empty(size, dtype=np.uint32)
+                self._low = np.empty(size, dtype=np.uint16)
+            hashes, shifted = self._sorted[:size], self._shifted[:size]
+            high, low = self._high[:size], self._low[:size]
+            hashes[:] = batch.to_series().to_numpy()
+            hashes.sort()
+            np.copyto(high, np.right_shift(hashes, 24, out=shifted), casting="unsafe")  # 24..55
+            np.copyto(low, np.right_shift(hashes, 8, out=shifted), casting="unsafe")  # 8..23
+            cuts = [0, *np.searchsorted(hashes, _EDGES).tolist(), size]
+            for bucket in range(self.start, self.limit):
+                start, end = cuts[bucket], cuts[bucket + 1]
+                if end > start:
+                    self.high[bucket].append(high[start:end].copy())
+                    self.low[bucket].append(low[start:end].copy())
+                    self.counts[bucket] += end - start
+            if self.counts.sum() > self.budget:
+                self._shrink()
+
+    def _shrink(self) -> None:
+        """Keep the lowest buckets holding at most half the budget (one at least) and drop the
+        others: a later pass checks them."""
+        held = np.cumsum(self.counts[self.start : self.limit])
+        limit = self.start + max(1, int(np.searchsorted(held, self.budget // 2, side="right")))
+        for bucket in range(limit, self.limit):
+            self.high[bucket], self.low[bucket] = [], []
+        self.counts[limit:] = 0
+        self.limit = limit
 
     def sink(self, lazy: pl.LazyFrame, names: list[str]) -> pl.LazyFrame:
-        """The streaming query that feeds this collector; run it with the sums (collect_all)."""
-        return lazy.select(fingerprint(names)).sink_batches(
-            self.add, chunk_size=BATCH_ROWS, maintain_order=False, lazy=True
-        )
+        """The streaming query that feeds this collector: run it with the sums (collect_all) in
+        the first pass, alone in a later one (the buckets below `start` left out)."""
+        hashes = lazy.select(fingerprint(names))
+        if self.start:
+            first = pl.lit(self.start << 56, dtype=pl.UInt64)
+            hashes = hashes.filter(pl.col(_FP) >= first)
+        return hashes.sink_batches(self.add, chunk_size=BATCH_ROWS, maintain_order=False, lazy=True)
 
     def repeated(self) -> np.ndarray:
         """Every kept hash (as hash >> 8) that occurs more than once; frees the buckets. The

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple, cast
 
+import numpy as np
 import polars as pl
 
 from nsexp.config.catalog import Catalog, Metric
@@ -16,7 +17,7 @@ from nsexp.io.files import check_numeric_columns, date_expr, experiment_expr
 from nsexp.io.masked import masked_query, patch_ratios, wide_order
 from nsexp.io.schema import conform
 from nsexp.io.sums import SumsPlan, capped, collect, finite_value, pilots
-from nsexp.io.unit_ids import NO_CHECKS, UnitHashes, candidate_checks
+from nsexp.io.unit_ids import BUCKETS, NO_CHECKS, UnitHashes, candidate_checks
 
 # Row groups Polars' streaming Parquet reader decodes ahead. Its default held ~1.7x the memory for
 # the same speed on the 2-core benchmark machine, for a data directory's file as for a source.toml
@@ -162,8 +163,14 @@ def unit_checks(
     lazy: pl.LazyFrame, names: list[str], path: Path, hashes: UnitHashes
 ) -> pl.DataFrame:
     """Crossed and repeated units per experiment (see nsexp.io.unit_ids): nothing to group when
-    the scan's hashes show no unit twice, else only the rows of the candidate units."""
-    candidates = hashes.repeated()
+    the scan's hashes show no unit twice, else only the rows of the candidate units. The buckets
+    the sums' scan had no room for are hashed again, a pass of the key columns each."""
+    found = [hashes.repeated()]
+    while hashes.limit < BUCKETS:
+        hashes = UnitHashes(start=hashes.limit)
+        collect([hashes.sink(lazy, names)], path)
+        found.append(hashes.repeated())
+    candidates = np.concatenate(found)
     if candidates.size == 0:
         return NO_CHECKS
     query = candidate_checks(lazy, names, experiment_expr(names, path), candidates)

@@ -2,11 +2,12 @@
 
 A readout with history is two passes (`learned_readout`): judge every experiment, learn from
 its valid comparisons (the tree's evidence, nsexp.learning.tree; the predictions,
-nsexp.learning.predict), then read out with those records. A metric's history record is its
-edge to the North Star (the tree's Edge record, so a history line and the North Star page say
-the same) with the comparisons that moved it and those where the North Star followed, as the
-tree counts them (nsexp.analysis.reasons.history_reason turns them into sentences, counting
-other experiments only).
+nsexp.learning.predict), then read out with those records, recomputing from that one judgement
+only what the learned priors and validated inputs change (nsexp.analysis.readout.rejudge). A
+metric's history record is its edge to the North Star (the tree's Edge record, so a history line
+and the North Star page say the same) with the comparisons that moved it and those where the
+North Star followed, as the tree counts them (nsexp.analysis.reasons.history_reason turns them
+into sentences, counting other experiments only).
 """
 
 from __future__ import annotations
@@ -26,12 +27,16 @@ from nsexp.learning.tree import RESAMPLING, Resampling, TreeEvidence, tree_evide
 
 class Learning(NamedTuple):
     """Everything a second readout pass quotes: per-metric history, per-comparison records and
-    per experiment and metric the Bayesian prior (nsexp.analysis.priors.PRIOR_SCHEMA)."""
+    per experiment and metric the Bayesian prior (nsexp.analysis.priors.PRIOR_SCHEMA); with
+    the judgement learned from and its dataset, which the readout of that same dataset starts
+    from instead of judging it again (nsexp.analysis.readout.rejudge)."""
 
     history: dict[str, MetricHistory]
     learned: dict[tuple[str, str], Learned]
     evidence: TreeEvidence
     priors: pl.DataFrame
+    judgement: Judgement | None = None
+    dataset: Dataset | None = None
 
 
 def metric_history(evidence: TreeEvidence) -> dict[str, MetricHistory]:
@@ -39,15 +44,20 @@ def metric_history(evidence: TreeEvidence) -> dict[str, MetricHistory]:
     (experiment, variant) where it moved and where the North Star followed."""
     north = evidence.north_star_edges()
     keys = north.comparisons.select("experiment", "variant", "child", "moved", "followed")
-    out = {}
-    for edge in north.edges:
-        rows = keys.filter(pl.col("child") == edge.child)
-        moved, followed = (
-            frozenset(rows.filter(pl.col(c)).select("experiment", "variant").iter_rows())
-            for c in ("moved", "followed")
+    moved: dict[str, set[tuple[str, str]]] = {}
+    followed: dict[str, set[tuple[str, str]]] = {}
+    for e, v, child, m, f in keys.filter(pl.col("moved") | pl.col("followed")).iter_rows():
+        for flag, found in ((m, moved), (f, followed)):
+            if flag:
+                found.setdefault(child, set()).add((e, v))
+    return {
+        edge.child: MetricHistory(
+            edge,
+            frozenset(moved.get(edge.child, ())),
+            frozenset(followed.get(edge.child, ())),
         )
-        out[edge.child] = MetricHistory(edge, moved, followed)
-    return out
+        for edge in north.edges
+    }
 
 
 def learn(readout: Judgement, *, resampling: Resampling = RESAMPLING) -> Learning:
@@ -64,8 +74,9 @@ def learn(readout: Judgement, *, resampling: Resampling = RESAMPLING) -> Learnin
 
 def readout_learning(dataset: Dataset, settings: Settings) -> Learning:
     """What every experiment of the dataset teaches, for `build_readout(history=...,
-    learned=...)`."""
-    return learn(judge(dataset, settings))
+    learned=...)`, with the judgement it was learned from."""
+    judged = judge(dataset, settings)
+    return learn(judged)._replace(judgement=judged, dataset=dataset)
 
 
 def learned_readout(
@@ -74,10 +85,13 @@ def learned_readout(
     experiment: str | None = None,
     *,
     learning: Learning | None = None,
+    timelines: bool = True,
 ) -> Readout:
     """The readout (of every experiment, or one) with what past experiments say in its reasons
     and records: learn from every experiment of the dataset (unless `learning` is given,
-    already learned under these settings), then read out with it. The CLI and the app call it."""
+    already learned under these settings), then read out with it, from the judgement learned
+    from where that was this dataset's (so it is judged once). The CLI and the app call it;
+    `timelines` as for build_readout."""
     learning = learning or readout_learning(dataset, settings)
     return build_readout(
         dataset,
@@ -87,4 +101,6 @@ def learned_readout(
         learned=learning.learned,
         priors=learning.priors,
         edges=learning.evidence.edges,
+        base=learning.judgement if learning.dataset is dataset else None,
+        timelines=timelines,
     )

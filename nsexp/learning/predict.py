@@ -49,22 +49,27 @@ def _effects(readout: Judgement, metrics: list[str]) -> tuple[pl.DataFrame, np.n
     metric was not measured or has no spread."""
     rows = valid_results(readout).filter(pl.col("metric").is_in(metrics))
     keys = rows.select("experiment", "variant").unique().sort("experiment", "variant")
-
-    def grid(column: str) -> np.ndarray:
-        wide = rows.pivot("metric", index=["experiment", "variant"], values=column)
-        wide = keys.join(wide, on=["experiment", "variant"], how="left")
-        return np.column_stack(
-            [
-                wide[m].cast(pl.Float64).fill_null(np.nan).to_numpy()
-                if m in wide.columns
-                else np.full(keys.height, np.nan)
-                for m in metrics
-            ]
-        )
-
-    effect, se = grid("effect"), grid("se")
+    effect, se = _grid(rows, keys, metrics, "effect", "se")
     ok = np.isfinite(se) & (se > 0)
     return keys, np.where(ok, effect, np.nan), np.where(ok, se, np.nan)
+
+
+def _grid(
+    rows: pl.DataFrame, keys: pl.DataFrame, metrics: list[str], *columns: str
+) -> list[np.ndarray]:
+    """Each column of `rows` (one row per comparison and metric) as a (keys, metrics) array in
+    the order of `keys` and `metrics`: NaN where a comparison has no such row or a null."""
+    at = rows.join(keys.with_row_index("_row"), on=["experiment", "variant"]).filter(
+        pl.col("metric").is_in(metrics)
+    )
+    row = at["_row"].to_numpy()
+    col = at["metric"].replace_strict({m: i for i, m in enumerate(metrics)}, return_dtype=pl.Int64)
+    out = []
+    for name in columns:
+        grid = np.full((keys.height, len(metrics)), np.nan)
+        grid[row, col.to_numpy()] = at[name].cast(pl.Float64).to_numpy()
+        out.append(grid)
+    return out
 
 
 def _sampling_cov(
@@ -214,16 +219,8 @@ def _prediction(
 
 def _moved(readout: Judgement, keys: pl.DataFrame, metrics: list[str]) -> np.ndarray:
     """(n, k): whether each metric moved significantly in each comparison."""
-    flags = readout.results.pivot("metric", index=["experiment", "variant"], values="significant")
-    flags = keys.join(flags, on=["experiment", "variant"], how="left")
-    return np.column_stack(
-        [
-            flags[m].fill_null(False).to_numpy()
-            if m in flags.columns
-            else np.zeros(keys.height, bool)
-            for m in metrics
-        ]
-    )
+    (flags,) = _grid(readout.results, keys, metrics, "significant")
+    return np.nan_to_num(flags) > 0
 
 
 def _alerts(

@@ -32,7 +32,7 @@ from nsexp.analysis.settings import Settings
 from nsexp.analysis.verdict import VERDICTS
 from nsexp.errors import InputError
 from nsexp.io import Dataset
-from nsexp.learning.history import learned_readout
+from nsexp.learning.history import learned_readout, readout_learning
 from nsexp.learning.impact import Impact
 from nsexp.learning.proxies import cumulative_impact
 from nsexp.learning.targets import Shipped, TargetProgress, target_progress
@@ -265,7 +265,8 @@ def build_review(
 ) -> Review:
     """The review of a dataset since a date (default: DEFAULT_LOOKBACK_DAYS before the newest
     data), with the team's recorded decisions (value per comparison). `now` and `evidence`:
-    today's readout and tree evidence when the caller has them already."""
+    today's readout and tree evidence when the caller has them already (else both come from
+    one learning pass, as the app's do)."""
     if not dataset.has_dates:
         raise InputError(
             "the review compares the readout as of a date with today's, and the data has no "
@@ -273,7 +274,10 @@ def build_review(
             fix="add a date column (the day each unit was first exposed) to the data",
         )
     recorded = recorded or {}
-    now = now or learned_readout(dataset, settings)
+    if now is None:  # learn once: today's readout and tree evidence both come from it
+        learning = readout_learning(dataset, settings)
+        now = learned_readout(dataset, settings, learning=learning)
+        evidence = evidence or learning.evidence
     newest = newest_date(now)
     assert newest is not None  # dated data has a newest date
     since = since or default_since(newest)
@@ -306,11 +310,12 @@ def build_review(
 
 
 def _readout_then(dataset: Dataset, settings: Settings, since: dt.date) -> dict[Key, Comparison]:
-    """Every comparison of the readout as of `since` (none before the data's first date)."""
+    """Every comparison of the readout as of `since` (none before the data's first date): its
+    verdicts and decisions only, so without the North Star's timeline."""
     span = date_span(dataset)
     if span is None or since < span[0]:
         return {}
-    return _comparisons(learned_readout(as_of(dataset, since), settings))
+    return _comparisons(learned_readout(as_of(dataset, since), settings, timelines=False))
 
 
 def _due(

@@ -41,7 +41,10 @@ def analyse(dataset: Dataset, settings: Settings) -> tuple[Learning, Readout]:
     """Every experiment read out under the settings, with what the portfolio teaches (the
     learning its reasons, records and priors quote)."""
     learning = readout_learning(dataset, settings)
-    return learning, learned_readout(dataset, settings, learning=learning)
+    readout = learned_readout(dataset, settings, learning=learning)
+    # the judgement and dataset it learned from served this readout only: a cache entry (and a
+    # worker's reply) holding a copy of the dataset each would weigh more than its figures
+    return learning._replace(judgement=None, dataset=None), readout
 
 
 def size() -> int:

@@ -148,7 +148,7 @@ def test_unit_hashes_find_repeats_across_batches_and_buckets() -> None:
     hashes = UnitHashes()
     for part in np.array_split(np.concatenate([values, twice[::-1]]), 7):
         hashes.add(pl.DataFrame({"h": pl.Series(part, dtype=pl.UInt64)}))
-    assert hashes.rows == 50_003
+    assert hashes.counts.sum() == 50_003
     assert sorted(hashes.repeated().tolist()) == sorted((twice >> np.uint64(8)).tolist())
     assert hashes.repeated().size == 0  # buckets are freed
 
@@ -178,3 +178,95 @@ def test_duckdb_checks_equal_the_polars_path(tmp_path: Path, monkeypatch: pytest
         else:  # only over the experiments with more rows than ids
             assert len(per_unit) == 1 and "'clean'" not in per_unit[0]
             assert all(f"'{e}'" in per_unit[0] for e in ("both", "crossed", "repeats"))
+
+
+def planted(kind: str) -> pl.DataFrame:
+    """6,000 distinct units in three experiments (ids of the given kind), then copies planted
+    where a scan could lose them: the first row again as the last, a unit repeated across row
+    groups, repeats in one experiment only (20 into the other arm), and the first row's id in
+    another experiment (a different unit)."""
+    rng = np.random.default_rng(11)
+    n = 6_000
+    raw = rng.permutation(n).astype(np.int64)
+    ids: Any = {
+        "huge": np.int64(2**63 - 1) - raw,
+        "negative": -(2**62) - raw * 7_919,
+        "string": [f"user-{i:x}" for i in raw],
+    }[kind]
+    rows = make_units(11, {"control": n // 2, "treatment": n // 2}).with_columns(
+        pl.Series("experiment", np.array(["exp_a", "exp_b", "exp_c"])[np.arange(n) % 3]),
+        pl.Series("unit_id", ids),
+    )
+    first, far = rows.head(1), rows.slice(2_500, 1)  # far: in another row group than its copy
+    others = rows.slice(1_000, 400).filter(pl.col("experiment") == "exp_b")
+    flip = pl.when(pl.col("variant") == "control").then(pl.lit("treatment"))
+    crossed = others.head(20).with_columns(flip.otherwise(pl.lit("control")).alias("variant"))
+    elsewhere = first.with_columns(pl.lit("exp_c").alias("experiment"))  # another unit
+    return pl.concat([rows, others, crossed, far, elsewhere, first])
+
+
+def raw_problems(rows: pl.DataFrame) -> dict[str, list[str]]:
+    """Counted by hand over the raw rows: units on several rows, units in several arms."""
+    arms: dict[tuple[str, Any], set[str]] = {}
+    seen: dict[tuple[str, Any], int] = {}
+    for experiment, variant, unit in rows.select("experiment", "variant", "unit_id").iter_rows():
+        arms.setdefault((experiment, unit), set()).add(variant)
+        seen[(experiment, unit)] = seen.get((experiment, unit), 0) + 1
+    out: dict[str, list[str]] = {}
+    for experiment in sorted({e for e, _ in seen}):
+        crossed = sum(len(v) > 1 for (e, _), v in arms.items() if e == experiment)
+        repeated = sum(c > 1 for (e, _), c in seen.items() if e == experiment)
+        if crossed:
+            out[experiment] = [f"{crossed} units were exposed to more than one variant"]
+        elif repeated:
+            out[experiment] = [f"{repeated} units appear on more than one row"]
+    return out
+
+
+@pytest.mark.parametrize("kind", ["huge", "negative", "string"])
+@pytest.mark.parametrize("budget", [None, 700])
+def test_planted_repeats_are_never_missed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, budget: int | None
+) -> None:
+    """Repeats at the first and last row, across row groups and in one experiment only are
+    found whatever the ids, also when the hashes take several passes (a budget of 700 rows)."""
+    passes: list[int] = []
+    real = UnitHashes.repeated
+
+    def spy(self: UnitHashes) -> np.ndarray:
+        passes.append(self.start)
+        return real(self)
+
+    monkeypatch.setattr(UnitHashes, "repeated", spy)
+    if budget is not None:
+        monkeypatch.setattr(unit_ids_module, "BUDGET_ROWS", budget)
+    rows = planted(kind)
+    root = tmp_path / "d"
+    root.mkdir()
+    rows.write_parquet(root / "d.parquet", row_group_size=1_000)
+    write_metrics(root)
+    want = raw_problems(rows)
+    assert want == {
+        "exp_a": ["1 units appear on more than one row"],
+        "exp_b": ["20 units were exposed to more than one variant"],
+    }
+    assert problems(root) == want == reference_problems(rows)
+    assert len(passes) == 1 if budget is None else len(passes) > 3
+
+
+def test_unit_hashes_keep_their_budget_and_leave_the_rest_to_later_passes() -> None:
+    rng = np.random.default_rng(4)
+    values = rng.integers(0, 2**63, 40_000, dtype=np.int64).astype(np.uint64) * np.uint64(2)
+    twice = values[rng.choice(values.size, 50, replace=False)]
+    stream = rng.permutation(np.concatenate([values, twice]))
+    found, start, passes, budget = [], 0, 0, 9_000
+    while start < unit_ids_module.BUCKETS:
+        hashes = UnitHashes(start)
+        hashes.budget = budget
+        for part in np.array_split(stream[stream >= np.uint64(start << 56)], 13):
+            hashes.add(pl.DataFrame({"h": pl.Series(part, dtype=pl.UInt64)}))
+            assert hashes.counts.sum() <= budget + part.size
+        found.append(hashes.repeated())
+        start, passes = hashes.limit, passes + 1
+    assert passes > 4
+    assert sorted(np.concatenate(found).tolist()) == sorted((twice >> np.uint64(8)).tolist())
