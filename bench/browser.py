@@ -1,15 +1,20 @@
-"""In the browser: how long a person waits for a complete readout, measured in headless Chromium.
+"""In the browser: how long a person waits for a complete page, measured in headless Chromium.
 
 Playwright drives Debian's /usr/bin/chromium against `streamlit run app.py` on a copy of the demo
-data (started and waited for as tests/app/test_browser.py does). "Complete" means: connected, the
-script finished, no skeleton left, the experiment's heading and a verdict shown, and the forest
-plot and the North Star timeline drawn (their canvas or svg exists). Median of `--repeats`:
+data (started and waited for as tests/app/test_browser.py does). A readout is complete when it is
+connected, the script finished, no skeleton is left, the experiment's heading and a verdict are
+shown and the forest plot is drawn (its canvas or svg exists; the table and the timeline wait to
+be opened); the Portfolio when its table is drawn. Median of `--repeats`:
 
 - cold deep link: a server just started (health answered), a fresh tab opens
   /readout?experiment=push_reminders: the first render reads the data and imports the pages;
-- warm, fresh tab: the same link in a new browser context on a server that has served it;
+- warm, fresh tab: the same link (and the Portfolio) in a new browser context on a server that
+  has served it, in turn with the baseline, a blank Streamlit page served the same way;
 - control change: in a loaded readout, a click on the sidebar's alpha control until the readout
   has re-rendered with the new value in the address.
+
+`--before DIR` (a checkout of an earlier commit, e.g. `git worktree add /tmp/before 6ea05c3`)
+serves that app too, in the same rounds, so before and after share one load.
 
 Run alone: `python -m bench.run --only browser` (needs playwright and /usr/bin/chromium).
 """
@@ -26,41 +31,35 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench._chromium import ARGS, CHROMIUM
 from bench._measure import REPO
 from bench.fresh_clone import free_port, healthy
 
 SECTION = "Browser: time to a complete readout (headless Chromium)"
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LINK = "/readout?experiment=push_reminders"
 HEADING = "Practice reminder frequency"
-TARGET_COLD_S = 3.0
+PORTFOLIO = "/"
+TARGET_COLD_S = 4.0  # the first visit to a deep link after /_stcore/health (issue 23)
 TARGET_RATIO = 1.6  # a fresh tab's complete readout against the blank page (issue 23)
+TARGET_PORTFOLIO = 1.3  # the Portfolio against the blank page (issue 23)
 TIMEOUT_MS = 60_000
 
 
 @contextmanager
-def server(data: Path, script: str = "app.py") -> Iterator[str]:
-    """`streamlit run <script>` on a free port over `data`; yields the base URL once healthy."""
+def server(data: Path, script: str = "app.py", app: Path = REPO) -> Iterator[str]:
+    """`streamlit run <script>` of the checkout `app` on a free port over `data`; yields the base
+    URL once healthy."""
     port = free_port()
     argv = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true"]
     argv += ["--server.address", "127.0.0.1", "--server.port", str(port)]
     argv += ["--server.fileWatcherType", "none"]
-    env = {**os.environ, "NSEXP_DATA_DIR": str(data)}
+    env = {**os.environ, "NSEXP_DATA_DIR": str(data), "PYTHONPATH": str(app)}
     process = subprocess.Popen(
-        argv, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        argv, cwd=app, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip
     try:
@@ -83,9 +82,26 @@ def complete(page: Any) -> None:
     main = page.locator('[data-testid="stMain"]')
     main.get_by_role("heading", name=HEADING).wait_for()
     main.get_by_text("North Star win", exact=True).first.wait_for()
-    charts = page.locator('[data-testid="stVegaLiteChart"]')
-    for i in (0, 1):
-        charts.nth(i).locator("canvas, svg").first.wait_for()
+    forest = page.locator('[data-testid="stVegaLiteChart"]').first
+    forest.locator("canvas, svg").first.wait_for()
+
+
+def open_portfolio(browser: Any, base: str) -> float:
+    """Seconds from a new tab's navigation to the Portfolio with its table drawn."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1600})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    start = time.perf_counter()
+    page.goto(base + PORTFOLIO)
+    page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]')
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+    page.wait_for_function('!document.querySelector("[data-testid=stSkeleton]")')
+    main = page.locator('[data-testid="stMain"]')
+    main.get_by_role("heading", name="Experiment portfolio").wait_for()
+    main.locator('[data-testid="stDataFrame"] canvas').first.wait_for()
+    seconds = time.perf_counter() - start
+    context.close()
+    return seconds
 
 
 def open_readout(browser: Any, base: str) -> tuple[float, Any]:
@@ -127,30 +143,42 @@ def change_alpha(page: Any, value: str) -> float:
     return time.perf_counter() - start
 
 
-def measure(repeats: int) -> dict[str, list[float]]:
-    """The three timings, `repeats` times each."""
+def measure(repeats: int, before: Path | None = None) -> dict[str, list[float]]:
+    """The timings, `repeats` times each; with `before`, its cold, warm and portfolio timings
+    too (keys prefixed `before_`), each round visiting both apps and the blank page in turn."""
     from playwright.sync_api import sync_playwright
 
-    out: dict[str, list[float]] = {"cold": [], "warm": [], "control": [], "blank": []}
+    apps = {"": REPO} | ({"before_": before} if before else {})
+    keys = ("cold", "warm", "portfolio")
+    out: dict[str, list[float]] = {f"{p}{k}": [] for p in apps for k in keys}
+    out |= {"control": [], "blank": []}
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
         data = Path(tmp) / "data"
         shutil.copytree(REPO / "data", data, ignore=shutil.ignore_patterns("pins", "workspaces"))
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         for _ in range(repeats):
-            with server(data) as base:
-                seconds, context = open_readout(browser, base)
-                out["cold"].append(seconds)
-                context.close()
-        with server(data) as base, server(data, "bench/_blank_app.py") as blank:
-            open_readout(browser, base)[1].close()  # the server has served it once
+            for prefix, app in apps.items():
+                with server(data, app=app) as base:
+                    seconds, context = open_readout(browser, base)
+                    out[f"{prefix}cold"].append(seconds)
+                    context.close()
+        with ExitStack() as stack:
+            bases = {p: stack.enter_context(server(data, app=a)) for p, a in apps.items()}
+            blank = stack.enter_context(server(data, "bench/_blank_app.py"))
+            for base in bases.values():  # each server has served both pages once
+                open_readout(browser, base)[1].close()
+                open_portfolio(browser, base)
             open_blank(browser, blank)
-            for i in range(repeats):  # the blank page and the readout in turn: one load
+            for i in range(repeats):  # the blank page and the apps' pages in turn: one load
                 out["blank"].append(open_blank(browser, blank))
-                seconds, context = open_readout(browser, base)
-                out["warm"].append(seconds)
-                page = context.pages[0]
-                out["control"].append(change_alpha(page, "0.01" if i % 2 == 0 else "0.1"))
-                context.close()
+                for prefix, base in bases.items():
+                    seconds, context = open_readout(browser, base)
+                    out[f"{prefix}warm"].append(seconds)
+                    if not prefix:
+                        page = context.pages[0]
+                        out["control"].append(change_alpha(page, "0.01" if i % 2 == 0 else "0.1"))
+                    context.close()
+                    out[f"{prefix}portfolio"].append(open_portfolio(browser, base))
         browser.close()
     return out
 
@@ -159,33 +187,48 @@ def run(argv: list[str] | None = None) -> str:
     """Measure in Chromium, return Markdown."""
     parser = argparse.ArgumentParser(prog="bench.browser")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--before", type=Path, help="a checkout of an earlier commit to compare")
     args, _ = parser.parse_known_args(argv)
     if not CHROMIUM.exists():
         return f"Not measured: {CHROMIUM} is missing (`make browser` installs it)."
-    times = measure(args.repeats)
+    load = os.getloadavg()
+    times = measure(args.repeats, args.before)
+    after = os.getloadavg()
+    blank = statistics.median(times["blank"])
     labels = {
         "cold": f"cold deep link `{LINK}`, server just started",
         "warm": "warm server, fresh tab, same link",
+        "portfolio": "warm server, fresh tab, the Portfolio",
         "control": "sidebar alpha changed, to the re-rendered readout",
         "blank": "baseline: a blank Streamlit page, fresh tab, warm server",
     }
+    targets = {"warm": TARGET_RATIO, "portfolio": TARGET_PORTFOLIO}
     lines = [
         f"Demo data; Playwright {_version()} driving {CHROMIUM} (headless); median of "
-        f"{args.repeats}, with min and max. Command: `python -m bench.run --only browser`.",
+        f"{args.repeats}, with min and max; load average {load[0]:.1f} at the start, "
+        f"{after[0]:.1f} at the end. Command: `python -m bench.run --only browser"
+        + (f" --before {args.before}`" if args.before else "`")
+        + ".",
         "",
         "| what | median s | min s | max s | target |",
         "|---|---:|---:|---:|---|",
     ]
-    for key, label in labels.items():
+    rows = [(k, k, label) for k, label in labels.items()]
+    if args.before:
+        rows += [
+            (f"before_{k}", k, f"before ({args.before.name}): {labels[k]}")
+            for k in ("cold", "warm", "portfolio")
+        ]
+    for key, kind, label in rows:
         median = statistics.median(times[key])
         target = ""
-        if key == "cold":
+        if kind == "cold":
             verdict = "met" if median < TARGET_COLD_S else "**missed**"
             target = f"< {TARGET_COLD_S:.0f} s: {verdict}"
-        if key == "warm":
-            ratio = median / statistics.median(times["blank"])
-            verdict = "met" if ratio <= TARGET_RATIO else "**missed**"
-            target = f"{ratio:.1f}x the blank page (≤ {TARGET_RATIO}x): {verdict}"
+        if kind in targets:
+            ratio = median / blank
+            verdict = "met" if ratio <= targets[kind] else "**missed**"
+            target = f"{ratio:.2f}x the blank page (≤ {targets[kind]}x): {verdict}"
         lines.append(
             f"| {label} | {median:.2f} | {min(times[key]):.2f} | {max(times[key]):.2f} | {target} |"
         )

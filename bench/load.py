@@ -270,7 +270,7 @@ def save_in_browser(port: int, files: list[Path], out: dict[str, float | str]) -
     """Headless Chromium puts the files in the Data page's uploader and saves them."""
     from playwright.sync_api import sync_playwright
 
-    from bench.browser import ARGS, CHROMIUM
+    from bench._chromium import ARGS, CHROMIUM
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)

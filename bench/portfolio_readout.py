@@ -7,12 +7,16 @@ process (median of `--repeats`); the stages are the same calls the CLI makes, ti
 process after a warm-up: read the data, learn from every experiment (the tree's evidence, the
 history lines, each comparison's predicted North Star, false-positive risk and alerts), build
 the readout, turn it into a dict, write the JSON text (orjson, as the CLI does). Run alone:
-`python -m bench.run --only portfolio_readout`.
+`python -m bench.run --only portfolio_readout`. With `--before COMMIT` (default main before
+issue 23's portfolio work, 6ea05c3) that commit's nsexp, exported with `git archive`, runs in
+the same rounds, and the two JSON texts are compared byte for byte.
 """
 
 from __future__ import annotations
 
 import argparse
+import filecmp
+import os
 import statistics
 import subprocess
 import sys
@@ -24,12 +28,13 @@ from typing import Any
 
 import polars as pl
 
-from bench._measure import REPO, paired, python, rounds
+from bench._measure import REPO, Runs, measure, paired, python
 from bench.portfolio import write_portfolio
 from bench.startup import FLOOR
 
 SECTION = "Portfolio of 1,000 experiments: full readout"
 TARGET_S = 2.0
+BEFORE = "6ea05c3"  # main before issue 23's portfolio work
 EXPERIMENTS, METRICS, VARIANTS = 1000, 10, 3
 
 
@@ -75,42 +80,97 @@ def stages(root: Path, repeats: int = 3) -> dict[str, float]:
     return out
 
 
+def export(commit: str, root: Path) -> Path | None:
+    """`commit`'s nsexp package in `root`, byte-compiled (None without git or that commit)."""
+    archive = subprocess.run(
+        ["git", "archive", commit, "nsexp"], cwd=REPO, capture_output=True, check=False
+    )
+    if archive.returncode:
+        return None
+    root.mkdir(parents=True)
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive.stdout, check=True)
+    subprocess.run(python("-m", "compileall", "-q", "nsexp"), cwd=root, check=True)
+    return root
+
+
+def same_text(argv: list[str], trees: dict[str, Path], out: Path) -> bool:
+    """Whether `argv` writes byte-identical text run from each tree."""
+    files = []
+    for name, tree in trees.items():
+        files.append(out / f"{name}.json")
+        with files[-1].open("wb") as sink:
+            env = {**os.environ, "PYTHONPATH": str(tree)}
+            subprocess.run(argv, cwd=tree, stdout=sink, env=env, check=True)
+    return all(filecmp.cmp(files[0], f, shallow=False) for f in files[1:])
+
+
 def run(argv: list[str] | None = None) -> str:
-    """Write the portfolios, time the CLI and the stages, return Markdown."""
+    """Write the portfolios, time the CLI (before and after) and the stages, return Markdown."""
     parser = argparse.ArgumentParser(prog="bench.portfolio_readout")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--before", default=BEFORE, help="the commit to compare with ('': none)")
     args, _ = parser.parse_known_args(argv)
     lines = [
         f"{EXPERIMENTS:,} experiments x {METRICS} metrics x {VARIANTS} variants (summary rows, "
         "bench/portfolio.py's generator). End to end: `nsexp readout DIR --format json`, a fresh "
-        f"process, median of {args.repeats}, interpreter and imports included; / import floor "
-        "is the median over rounds of its wall time over the import floor's in the same round "
-        "(the machine's load moves both; nsexp byte-compiled first). Command: "
+        f"process, median of {args.repeats} rounds, interpreter and imports included; before "
+        f"is main at {args.before} (its nsexp exported with `git archive`), after this tree, "
+        "each run in turn with the import floor in every round (nsexp byte-compiled first). "
+        "/ import floor and after / before are medians over rounds of the ratio of wall times "
+        "in one round (the machine's load moves all of them); the CPU ratio is of the median "
+        "CPU seconds (user + system), steadier than wall on a shared machine. Command: "
         "`python -m bench.run --only portfolio_readout`.",
         "",
-        "| data | wall s | CPU s | peak RSS MB | / import floor | target < 2 s |",
-        "|---|---:|---:|---:|---:|---|",
+        "| data | nsexp | wall s | CPU s | peak RSS MB | / import floor | after / before wall "
+        "| after / before CPU | target < 2 s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     subprocess.run(python("-m", "compileall", "-q", "nsexp"), cwd=REPO, check=True)
     with tempfile.TemporaryDirectory() as tmp:
+        trees = {"after": REPO}
+        before = export(args.before, Path(tmp) / "before") if args.before else None
+        if before is not None:
+            trees = {"before": before, "after": REPO}
         dirs = write_both(Path(tmp))
-        commands = {
+        readouts = {
             label: python("-m", "nsexp", "readout", str(d), "--format", "json")
             for label, d in dirs.items()
         }
-        results = rounds({**commands, FLOOR: python("-c", FLOOR)}, args.repeats)
+        commands = {
+            f"{label}|{name}": (argv, tree)
+            for label, argv in readouts.items()
+            for name, tree in trees.items()
+        }
+        results = rounds_in({**commands, FLOOR: (python("-c", FLOOR), REPO)}, args.repeats)
         floor = results.pop(FLOOR)
-        for label, runs in results.items():
+        for key, runs in results.items():
+            label, name = key.split("|")
             ok = "met" if runs.wall < TARGET_S else "**missed**"
+            wall, cpu = "—", "—"
+            if name == "after" and f"{label}|before" in results:
+                was = results[f"{label}|before"]
+                wall, cpu = f"{paired(runs, was):.2f}x", f"{runs.cpu / was.cpu:.2f}x"
             lines.append(
-                f"| {label} | {runs.wall:.2f} | {runs.cpu:.2f} | {runs.peak_mb:,.0f} | "
-                f"{paired(runs, floor):.1f}x | {ok} |"
+                f"| {label} | {name} | {runs.wall:.2f} | {runs.cpu:.2f} | {runs.peak_mb:,.0f} | "
+                f"{paired(runs, floor):.1f}x | {wall} | {cpu} | {ok} |"
             )
         lines.append(
-            f"| the import floor (`{FLOOR}`) | {floor.wall:.2f} | {floor.cpu:.2f} | "
-            f"{floor.peak_mb:,.0f} | 1.0x | — |"
+            f"| — | the import floor (`{FLOOR}`) | {floor.wall:.2f} | {floor.cpu:.2f} | "
+            f"{floor.peak_mb:,.0f} | 1.0x | — | — | — |"
         )
-        lines += ["", "Where the time goes (seconds, median of 3 in one warm process):", ""]
+        load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+        lines += ["", f"Load average after the timed rounds: {load}."]
+        if before is not None:
+            same = {label: same_text(argv, trees, Path(tmp)) for label, argv in readouts.items()}
+            lines.append(
+                "JSON text before and after: "
+                + "; ".join(
+                    f"{label} {'byte-identical' if ok else '**differs**'}"
+                    for label, ok in same.items()
+                )
+                + " (`cmp`)."
+            )
+        lines += ["", "Where the time goes after (seconds, median of 3 in one warm process):", ""]
         per = {label: stages(d) for label, d in dirs.items()}
     labels = list(per)
     lines += [
@@ -121,13 +181,27 @@ def run(argv: list[str] | None = None) -> str:
             for stage in per[labels[0]]
         ),
         "",
-        "End to end also counts the interpreter and the imports (about 0.8 s: numpy, Polars, "
-        "scipy.special; see the CLI start section) and hashing the files for the readout's "
-        "fingerprint. The learning pass is a second analysis of every experiment (verdicts "
-        "without sentences) plus the tree's bootstrap over experiments; the readout pass writes "
-        "every reason, record and North Star timeline.",
+        "End to end also counts the interpreter and the imports (numpy, Polars, scipy.special: "
+        "the import floor) and hashing the files for the readout's fingerprint. The learning "
+        "pass is a second analysis of every experiment (verdicts without sentences) plus the "
+        "tree's bootstrap over experiments; the readout pass writes every reason, record and "
+        "North Star timeline.",
     ]
     return "\n".join(lines)
+
+
+def rounds_in(commands: dict[str, tuple[list[str], Path]], repeats: int) -> dict[str, Runs]:
+    """bench._measure.rounds with each command run in its own tree (its cwd and PYTHONPATH),
+    so `python -m nsexp` imports that tree's nsexp."""
+    out = {label: Runs(label) for label in commands}
+    for round_ in range(repeats):
+        for label, (argv, tree) in commands.items():
+            print(f"[bench] round {round_ + 1}: {label}", file=sys.stderr, flush=True)
+            run = measure(argv, cwd=tree, env={"PYTHONPATH": str(tree)})
+            if run.code:
+                raise RuntimeError(f"{label} failed ({run.code}):\n{run.stderr}")
+            out[label].runs.append(run)
+    return out
 
 
 if __name__ == "__main__":

@@ -63,9 +63,10 @@ def share(
     st.subheader("Share and export", anchor=False)
     if caption:
         st.caption(caption)
-    st.code(link, language=None)
     markdown = experiment_markdown(e, method_lines, fingerprint=fingerprint, link=link, as_of=as_of)
     with st.container(horizontal=True):
+        with st.popover("Link to this view", icon=":material/link:"):
+            st.code(link, language=None)
         st.download_button(
             "Download CSV",
             readout_csv(e, link),
@@ -141,7 +142,7 @@ def pinned(ctx: DataContext, settings: Settings, pin_id: str) -> None:
         icon=":material/push_pin:",
     )
     st.button("Open the live readout", icon=":material/bolt:", on_click=nav.go_to, args=(live,))
-    query = url.view_query(ctx.workspace, DEFAULT, pin=pin.id)
+    query = url.view_query(ctx.workspace, DEFAULT, pin=pin.id, **experiment.opened())
     st.query_params.from_dict(query)
     variant = pin.variant if pin.variant in {t.variant for t in e.treatments} else None
     t = e.treatment(variant) if variant else e.treatments[0]
@@ -317,6 +318,7 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
         as_of=day.isoformat() if day else None,
         segment=st.query_params.get("segment"),
         bootstrap=str(shown.bootstrap) if shown.bootstrap else None,
+        **experiment.opened(),
     )
     caption = "Copy this link into the review doc: it reopens exactly this view."
     fingerprint = loaders.dataset(ctx).fingerprint

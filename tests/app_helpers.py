@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import polars as pl
 from streamlit.testing.v1 import AppTest
 
 from nsexp.analysis.readout import build_readout
 from nsexp.analysis.settings import Settings
-from nsexp.io import load_dataset
+from nsexp.io import Dataset
 from nsexp.learning.history import readout_learning
 from nsexp.report.figures import metric_table
 
 PAGE = "pages/readout.py"
+# the readout's table and timeline, drawn only once opened: a link that opens both
+OPENED = {"table": "true", "timeline": "true"}
 
 
-def expected_table(data: Path, experiment: str, variant: str, **settings: object) -> pl.DataFrame:
+def expected_table(
+    dataset: Dataset, experiment: str, variant: str, **settings: object
+) -> pl.DataFrame:
     """The metric table of `variant` the page should show first, computed straight from the
     core as the page does (the Bayesian figures under the priors learned from every
-    experiment)."""
-    dataset, chosen = load_dataset(data), Settings(**settings)
+    experiment), from the dataset of the data the app reads (conftest's demo_copy_dataset)."""
+    chosen = Settings(**settings)
     priors = readout_learning(dataset, chosen).priors
     readout = build_readout(dataset, chosen, experiment=experiment, priors=priors)
     t = readout.experiments[experiment].treatment(variant)

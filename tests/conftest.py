@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 from helpers import (
     APP_FILE,
+    DEMO_DATA,
     AppOpener,
     CliRunner,
     copy_demo,
@@ -19,6 +20,7 @@ from helpers import (
 )
 
 from nsexp.cli import main
+from nsexp.io import Dataset, load_dataset
 
 # The app computes in this process, where AppTest and monkeypatches see it (pages.ui.workers;
 # tests/app/test_workers.py starts a pool of its own). Served apps inherit it.
@@ -62,6 +64,19 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> CliRunner:
 def demo_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One read-only copy of the demo data for the whole session (the app caches it once)."""
     return copy_demo(tmp_path_factory.mktemp("app") / "data")
+
+
+@pytest.fixture(scope="session")
+def demo_dataset() -> Dataset:
+    """The bundled demo data read once for the session (reading it is most of what a demo
+    readout costs); read-only: a test that needs other data reads its own."""
+    return load_dataset(DEMO_DATA)
+
+
+@pytest.fixture(scope="session")
+def demo_copy_dataset(demo_copy: Path) -> Dataset:
+    """The session's demo copy read once, as the app reads it (its paths are the copy's)."""
+    return load_dataset(demo_copy)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ Readout exports (tests/report/test_markdown_export.py) and the review digest use
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Collection, Iterable, Iterator
@@ -28,8 +29,10 @@ _AUTOLINK = re.compile(r"(?i)(?:https?://|ftp://|www\.)[-.\w]+|[-.\w+]+@[-\w]+(?
 _TAG = re.compile(r"<[^>]*>")
 
 
+@functools.lru_cache(maxsize=4)
 def rendered(md: str) -> str:
-    """The HTML of `md` by a GFM-like renderer with linkify on."""
+    """The HTML of `md` by a GFM-like renderer with linkify on (the last few kept: a check and
+    its test render the same export)."""
     return _MD.render(md)
 
 
@@ -63,11 +66,20 @@ def _stray_backslashes(md: str, texts: list[str]) -> list[str]:
     """The context of each backslash of the source that is not inside some user text's
     escaped or code form (each character optionally backslash-escaped, word joiners allowed)."""
     covered = bytearray(len(md))
-    for t in texts:
-        escaped = "".join(rf"(?:\\)?{re.escape(c)}{WORD_JOINER}?" for c in t)
-        for m in re.finditer(f"{WORD_JOINER}?{escaped}", md):
+    for t in dict.fromkeys(texts):  # a text quoted twice matches the same places
+        for m in re.finditer(_escaped_form(t), md):
             covered[m.start() : m.end()] = b"\1" * (m.end() - m.start())
     return [md[max(0, i - 30) : i + 30] for i, c in enumerate(md) if c == "\\" and not covered[i]]
+
+
+def _escaped_form(text: str) -> str:
+    """A regex of `text` as md_escape or md_code may write it: a word joiner first, and each
+    character optionally backslash-escaped and followed by a word joiner. The first character's
+    options are spelled as alternatives (greedy order: with the joiner, with the backslash) so
+    that the pattern starts with a literal and the regex engine skips ahead to candidates."""
+    j, first = WORD_JOINER, re.escape(text[0])
+    head = f"(?:{j}\\\\{first}|{j}{first}|\\\\{first}|{first}){j}?"
+    return head + "".join(rf"(?:\\)?{re.escape(c)}{j}?" for c in text[1:])
 
 
 def _live(md: str) -> Iterator[Token]:

@@ -1,10 +1,12 @@
 """The app served for browser tests: `streamlit run app.py` over a data directory, until the block
-ends (the test_browser*.py modules share it), and the Chromium helpers they share."""
+ends, and the Chromium helpers the test_browser*.py modules share (their fixtures are in
+tests/app/conftest.py; the browser and its flags in bench/_chromium.py)."""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -18,21 +20,14 @@ from typing import TYPE_CHECKING
 import pytest
 from helpers import REPO
 
+from bench._chromium import CHROMIUM
+
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Browser, Page
 
 START_TIMEOUT_S = 60
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 RENDER_TIMEOUT_MS = 60_000
+SHOTS = Path("/tmp/nsexp-shots")  # screenshots for people to look at
 
 
 def require_chromium() -> None:
@@ -43,6 +38,29 @@ def require_chromium() -> None:
     if os.environ.get("CI"):
         pytest.fail(reason)
     pytest.skip(reason)
+
+
+@contextmanager
+def tab(browser: Browser, width: int, height: int) -> Iterator[Page]:
+    """A fresh tab in its own browser context (no cookies shared) at this viewport, with the
+    render timeout; the context closed after."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(RENDER_TIMEOUT_MS)
+        yield page
+    finally:
+        context.close()
+
+
+def shoot(page: Page, name: str, tmp_path: Path | None = None, *, full_page: bool = True) -> Path:
+    """Save a screenshot as /tmp/nsexp-shots/<name>.png (and in the test's `tmp_path` too)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = (tmp_path or SHOTS) / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    if tmp_path is not None:
+        shutil.copy(path, SHOTS / path.name)
+    return path
 
 
 def settle(page: Page) -> None:

@@ -169,12 +169,11 @@ def test_pairs(
 
 
 def families(pairs: pl.DataFrame, keys: tuple[str, ...] = ("experiment",)) -> np.ndarray:
-    """Each row's multiplicity family, the tests corrected together: the North Star across an
-    experiment's treatments, and every other metric of the experiment (per `keys`: the
-    timeline adds the date, each day's readout being corrected on its own)."""
-    is_ns = pairs["role"].to_numpy() == "north_star"
-    key = pairs.select(pl.concat_str([pl.col(k).cast(pl.String) for k in keys], separator="|"))
-    return key.to_series().to_numpy().astype(object) + np.where(is_ns, "|ns", "|other")
+    """Each row's multiplicity family as a code, the tests corrected together: the North Star
+    across an experiment's treatments, and every other metric of the experiment (per `keys`:
+    the timeline adds the date, each day's readout being corrected on its own)."""
+    north_star = (pl.col("role") == "north_star").alias("__north_star")
+    return pairs.select(pl.struct(*keys, north_star).rank("dense")).to_series().to_numpy()
 
 
 class Decided(NamedTuple):
@@ -285,12 +284,10 @@ def _depth(
     the Bayesian engine, `significant` follows the chance to win."""
     alpha = settings.alpha
     adj, post = decided.adjusted, decided.posterior
-    margins = np.array(
-        [
-            np.nan if (m := dataset.catalog.metrics[mid].non_inferiority_margin) is None else m
-            for mid in frame["metric"]
-        ],
-        dtype=float,
+    by_metric = {mid: m.non_inferiority_margin for mid, m in dataset.catalog.metrics.items()}
+    margins = column(
+        frame.select(pl.col("metric").replace_strict(by_metric, return_dtype=pl.Float64)),
+        "metric",
     )
     ni = non_inferiority(
         result.rel_effect, result.rel_se, result.df, sign, margins, alpha, methods_of(result)

@@ -352,13 +352,13 @@ def metric_results(frame: pl.DataFrame) -> tuple[MetricResult, ...]:
     return tuple(MetricResult(*row) for row in frame.select(list(RESULT_SCHEMA)).iter_rows())
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # never changed once built: hashable by value
 class TimelinePoint(DecisionFigure):
     """The North Star on one date as the readout of the data up to that date gives it (every
     unit exposed by then): its estimate, plain interval and p, and the figures that decide
     (adjusted p and interval, the posterior), so `decision_effect` and `decision_interval` read
     as the card's. A point of an older pin has none of the deciding figures: it reads as the
-    plain ones."""
+    plain ones. Read-only by convention, like MetricResult (frozen cost a setattr per field)."""
 
     date: dt.date = field(metadata=_DATE)
     n_control: int = field(metadata=_INT)
@@ -386,9 +386,14 @@ TIMELINE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(TimelinePoint) i
 
 def timeline_points(frame: pl.DataFrame) -> dict[tuple[str, str], tuple[TimelinePoint, ...]]:
     """Records of every comparison's timeline rows (TIMELINE_SCHEMA columns, in date order per
-    comparison), keyed by (experiment, treatment): one pass over the rows, built positionally."""
+    comparison), keyed by (experiment, treatment): built positionally from whole columns, then
+    each comparison's rows picked by one group_by."""
     names = [f.name for f in fields(TimelinePoint)]
-    out: dict[tuple[str, str], list[TimelinePoint]] = {}
-    for experiment, variant, *point in frame.select("experiment", "variant", *names).iter_rows():
-        out.setdefault((experiment, variant), []).append(TimelinePoint(*point))
-    return {key: tuple(points) for key, points in out.items()}
+    points = list(map(TimelinePoint, *(frame.get_column(c).to_list() for c in names)))
+    rows = (
+        frame.select("experiment", "variant")
+        .with_row_index("row")
+        .group_by("experiment", "variant", maintain_order=True)
+        .agg(pl.col("row"))
+    )
+    return {(e, v): tuple(map(points.__getitem__, r)) for e, v, r in rows.iter_rows()}

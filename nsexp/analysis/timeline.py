@@ -40,14 +40,16 @@ def cumulative(summary: pl.DataFrame) -> pl.DataFrame:
         grid.join(dated, on=[*series, "date"], how="left")
         .with_columns(pl.col("n").fill_null(0))
         .sort(*series, "date")
+        .with_columns(pl.struct(series).rank("dense").alias("__series"))  # one integer key
     )
+    over = "__series"
     sums = [
-        pl.when(pl.col(c).is_not_null().any().over(series))
-        .then(pl.col(c).fill_null(0.0).cum_sum().over(series))
+        pl.when(pl.col(c).is_not_null().any().over(over))
+        .then(pl.col(c).fill_null(0.0).cum_sum().over(over))
         .alias(c)
         for c in SUMS
     ]
-    return running(rows, series).with_columns(pl.col("n").cum_sum().over(series), *sums)
+    return running(rows, [over]).with_columns(pl.col("n").cum_sum().over(over), *sums).drop(over)
 
 
 def north_star_timelines(

@@ -93,12 +93,14 @@ class DecisionDefaults:
     ship_on: ShipOn = DEFAULT_SHIP_ON
 
 
-def load_decision_defaults(path: str | Path) -> DecisionDefaults:
-    """The `[decision]` table of experiments.toml (the built-in defaults without one)."""
+def load_plan(path: str | Path) -> tuple[dict[str, ExperimentInfo], DecisionDefaults]:
+    """experiments.toml's experiments and its `[decision]` table (none and the built-in
+    defaults without the file), from one parse: a portfolio's file is thousands of lines."""
     path = Path(path)
     if not path.is_file():
-        return DecisionDefaults()
-    return parse_decision_defaults(read_toml(path), source=str(path))
+        return {}, DecisionDefaults()
+    raw = read_toml(path)
+    return parse_experiments(raw, str(path)), parse_decision_defaults(raw, str(path))
 
 
 def parse_decision_defaults(raw: dict, source: str = "experiments.toml") -> DecisionDefaults:

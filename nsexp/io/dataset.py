@@ -17,8 +17,7 @@ from nsexp.config.catalog import Catalog, load_catalog
 from nsexp.config.experiments import (
     DecisionDefaults,
     ExperimentInfo,
-    load_decision_defaults,
-    load_experiments,
+    load_plan,
     usual_control,
 )
 from nsexp.config.toml import toml_key
@@ -102,8 +101,7 @@ def load_dataset(
     limits = Limits.from_env() if limits is None else limits
     root, source, files = _locate(path)
     catalog = load_catalog(metrics if metrics is not None else root / "metrics.toml")
-    infos = load_experiments(root / "experiments.toml")
-    decision = load_decision_defaults(root / "experiments.toml")
+    infos, decision = load_plan(root / "experiments.toml")
     if source is None:
         check_files(files, limits)
     files, reads = _read_all(root, source, files, catalog, segment)

@@ -8,11 +8,14 @@ the same ExperimentReadout the live readout renders, so a pin goes through the s
 from __future__ import annotations
 
 import datetime as dt
+import math
 import operator
+from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
 import orjson
+import polars as pl
 
 from nsexp.analysis.decision import Recommendation
 from nsexp.analysis.learned import (
@@ -27,7 +30,9 @@ from nsexp.analysis.readout import ExperimentReadout, Readout, TreatmentReadout
 from nsexp.analysis.reasons import HISTORY_LEAD, Reason, ReasonKind
 from nsexp.analysis.results import (
     JSON_FIELDS,
+    RESULT_SCHEMA,
     TIMELINE_FIELDS,
+    TIMELINE_SCHEMA,
     MetricResult,
     TimelinePoint,
     finite,
@@ -53,11 +58,28 @@ def dumps(doc: Any) -> str:
 # The published fields of a MetricResult in one C call (20,000 records in a large portfolio).
 _JSON_VALUES = operator.attrgetter(*JSON_FIELDS)
 _POINT = operator.attrgetter(*TIMELINE_FIELDS)  # a timeline point's, likewise (28,000 of them)
+_POINT_KEYS = ("date", *TIMELINE_FIELDS)
+# Where a record's published numbers are (every field but text), in those tuples.
+_JSON_NUMBERS = operator.itemgetter(
+    *(i for i, k in enumerate(JSON_FIELDS) if RESULT_SCHEMA[k] != pl.String)
+)
+_POINT_NUMBERS = operator.itemgetter(
+    *(i for i, k in enumerate(TIMELINE_FIELDS) if TIMELINE_SCHEMA[k] != pl.String)
+)
+
+
+def _finite(values: tuple[Any, ...], numbers: operator.itemgetter[Any]) -> Sequence[Any]:
+    """`values` with NaN and infinities as None (finite_each), checked first in C: the sum of
+    the numbers present is finite only when every one is (an overflowing sum just takes the
+    long way), and a record almost always has none to replace."""
+    if math.isfinite(sum(filter(None, numbers(values)))):
+        return values
+    return finite_each(values)
 
 
 def metric_dict(m: MetricResult) -> dict[str, Any]:
     """One metric's published figures."""
-    return dict(zip(JSON_FIELDS, finite_each(_JSON_VALUES(m)), strict=True))
+    return dict(zip(JSON_FIELDS, _finite(_JSON_VALUES(m), _JSON_NUMBERS), strict=True))
 
 
 def treatment_dict(t: TreatmentReadout) -> dict[str, Any]:
@@ -141,10 +163,9 @@ def learned_from_dict(data: dict[str, Any]) -> Learned | None:
 def timeline_list(t: TreatmentReadout) -> list[dict[str, Any]]:
     """The North Star's cumulative figures per date (only for dated data)."""
     return [
-        {
-            "date": p.date.isoformat(),
-            **dict(zip(TIMELINE_FIELDS, finite_each(_POINT(p)), strict=True)),
-        }
+        dict(
+            zip(_POINT_KEYS, (p.date.isoformat(), *_finite(_POINT(p), _POINT_NUMBERS)), strict=True)
+        )
         for p in t.timeline
     ]
 

@@ -177,4 +177,7 @@ def widening_notes(increase: FloatArray) -> list[str | None]:
     array: Polars 2.1 cannot read an object array whose first entry is None as strings."""
     text = "CUPED would widen the interval (variance +{:.0%}): the unadjusted figure decides"
     values = np.asarray(increase, dtype=float)
-    return [None if np.isnan(x) else text.format(x) for x in values]
+    notes: list[str | None] = [None] * values.size
+    for i in np.flatnonzero(~np.isnan(values)):  # the few refused adjustments only
+        notes[i] = text.format(values[i])
+    return notes

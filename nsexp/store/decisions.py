@@ -145,9 +145,18 @@ def _entry(line: str) -> Recorded | None:
     )
 
 
+def by_comparison(entries: Iterable[Recorded]) -> dict[tuple[str, str], list[Recorded]]:
+    """Log entries grouped per comparison (experiment, variant), each oldest first: one read of
+    the log serves every card of a readout."""
+    out: dict[tuple[str, str], list[Recorded]] = {}
+    for r in entries:
+        out.setdefault((r.experiment, r.variant), []).append(r)
+    return out
+
+
 def latest(directory: str | Path) -> dict[tuple[str, str], Recorded]:
     """The decision that counts per comparison (experiment, variant): its latest entry."""
-    return {(r.experiment, r.variant): r for r in history(directory)}
+    return {key: found[-1] for key, found in by_comparison(history(directory)).items()}
 
 
 def may_record(

@@ -37,12 +37,24 @@ def _owner(ctx: DataContext) -> str | None:
         return None
 
 
+def logs(ctx: DataContext, e: ExperimentReadout) -> dict[str, list[decisions.Recorded]]:
+    """The experiment's recorded decisions per treatment variant, oldest first: the log read
+    once per script run for all of its cards."""
+    found = decisions.by_comparison(decisions.history(ctx.path))
+    return {t.variant: found.get((e.id, t.variant), []) for t in e.treatments}
+
+
 def panel(
-    ctx: DataContext, e: ExperimentReadout, t: TreatmentReadout, *, writable: bool = True
+    ctx: DataContext,
+    e: ExperimentReadout,
+    t: TreatmentReadout,
+    log: list[decisions.Recorded],
+    *,
+    writable: bool = True,
 ) -> None:
-    """The decision of one comparison: recommended, decided, and (`writable`, a live readout)
-    the form that records one."""
-    recorded = decisions.latest(ctx.path).get((e.id, t.variant))
+    """The decision of one comparison (`log`: its recorded entries, oldest first, from `logs`):
+    recommended, decided, and (`writable`, a live readout) the form that records one."""
+    recorded = log[-1] if log else None
     with st.container(border=True, key=f"decision_{t.variant}"):
         with st.container(horizontal=True, vertical_alignment="center"):
             rec = t.decision
@@ -61,7 +73,7 @@ def panel(
             st.caption(md_escape(rec.reason))
         if recorded is not None:
             _recorded(recorded)
-        _history(ctx, e.id, t.variant)
+        _history(log[:-1])
         if writable:
             _form(ctx, e, t)
 
@@ -73,11 +85,8 @@ def _recorded(r: decisions.Recorded) -> None:
         st.text(r.note)
 
 
-def _history(ctx: DataContext, experiment: str, variant: str) -> None:
+def _history(earlier: list[decisions.Recorded]) -> None:
     """Earlier entries of this comparison, newest first (the latest is shown above)."""
-    earlier = [
-        r for r in decisions.history(ctx.path) if (r.experiment, r.variant) == (experiment, variant)
-    ][:-1]
     if not earlier:
         return
     with st.expander(f"Earlier decisions ({len(earlier)})", icon=":material/history:"):
@@ -89,7 +98,9 @@ def _form(ctx: DataContext, e: ExperimentReadout, t: TreatmentReadout) -> None:
     """The "Record a decision" form: one of the six and a note; a typed name without sign-in."""
     who = identity.current()
     allowed = decisions.may_record(who.sign_in, who.email, _owner(ctx), who.operators)
-    with st.expander("Record a decision", icon=":material/gavel:"):
+    # a popover: its form is built only when opened (a closed expander's widgets were built by
+    # every fresh tab)
+    with st.popover("Record a decision", icon=":material/gavel:"):
         if not allowed:
             st.caption(
                 "Sign in (in the sidebar) to record decisions."

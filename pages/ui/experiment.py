@@ -30,8 +30,13 @@ from nsexp.report.figures import (
 )
 from nsexp.report.notes import card_notes, deciding_text, detectable_note, further_reasons
 from nsexp.report.text import md_code, md_escape
-from pages.ui import columns, decision, outlook, widgets
+from nsexp.store.decisions import Recorded
+from pages.ui import columns, decision, outlook, url, widgets
 from pages.ui.frame import DataContext
+
+# The parts of a readout drawn only once opened, each with its query parameter (`table=true`):
+# a fresh tab builds the forest plot, not the tables and the timeline nobody has opened yet.
+TABLE, TIMELINE = "table", "timeline"
 
 # A readout's charts as Vega-Lite specs, built once per distinct input and shared by every
 # session: rebuilding the Altair chart and validating its to_dict() on every rerun was most of
@@ -57,6 +62,11 @@ def _timeline_spec(
     return charts.vega_lite_spec(chart)
 
 
+def opened() -> dict[str, str | None]:
+    """The query parameters of the parts opened on this view, for a link that reopens it."""
+    return {key: st.query_params.get(key) for key in (TABLE, TIMELINE)}
+
+
 def header(e: ExperimentReadout) -> None:
     """Name, who owns it, the control arm, how long and how big."""
     info = e.experiment.info
@@ -79,10 +89,11 @@ def verdict_cards(
     """One card per treatment (card), then the help the cards refer to and the hypothesis;
     `writable`: the cards' decision panels take a recorded decision (a live readout)."""
     columns = st.columns(len(e.treatments))
+    logs = decision.logs(ctx, e)
     for column, t in zip(columns, e.treatments, strict=True):
         with column.container(border=True, height="stretch"):
             on_view = t.variant == selected and len(e.treatments) > 1
-            card(ctx, e, t, on_view=on_view, writable=writable)
+            card(ctx, e, t, logs[t.variant], on_view=on_view, writable=writable)
     with st.container(horizontal=True):
         with st.popover("What the verdicts mean", icon=":material/help:", type="tertiary"):
             st.markdown(widgets.verdict_meanings())
@@ -94,7 +105,13 @@ def verdict_cards(
 
 
 def card(
-    ctx: DataContext, e: ExperimentReadout, t: TreatmentReadout, *, on_view: bool, writable: bool
+    ctx: DataContext,
+    e: ExperimentReadout,
+    t: TreatmentReadout,
+    log: list[Recorded],
+    *,
+    on_view: bool,
+    writable: bool,
 ) -> None:
     """A treatment's verdict first, in this order: the verdict with the one reason that decided
     it, the North Star's figure (its decision interval: the only North Star interval on the
@@ -106,7 +123,7 @@ def card(
     widgets.verdict_callout(t.verdict, md_escape(deciding_text(t, e.settings)))
     if t.verdict != "invalid":
         _north_star_figure(t, e.settings)
-    decision_slot(ctx, e, t, writable=writable)
+    decision_slot(ctx, e, t, log, writable=writable)
     outlook.model_estimate_caption(t)
     more, notes = further_reasons(t), card_notes(t)
     if more or notes:
@@ -116,15 +133,21 @@ def card(
 
 
 def decision_slot(
-    ctx: DataContext, e: ExperimentReadout, t: TreatmentReadout, *, writable: bool
+    ctx: DataContext,
+    e: ExperimentReadout,
+    t: TreatmentReadout,
+    log: list[Recorded],
+    *,
+    writable: bool,
 ) -> None:
     """The card's decision, right under the verdict's figure and reason: what an inconclusive
     North Star can detect (and, while the experiment runs, the days still needed), then the
-    recommended and the recorded decision (pages.ui.decision.panel)."""
+    recommended and the recorded decision (pages.ui.decision.panel; `log`: this comparison's
+    entries of the decision log, which verdict_cards reads once for every card)."""
     note = detectable_note(t, running=e.status == "running")
     if note:
         st.caption(md_escape(note))
-    decision.panel(ctx, e, t, writable=writable)
+    decision.panel(ctx, e, t, log, writable=writable)
 
 
 def _north_star_figure(t: TreatmentReadout, settings: Settings) -> None:
@@ -158,8 +181,8 @@ def _north_star_figure(t: TreatmentReadout, settings: Settings) -> None:
 
 
 def details(e: ExperimentReadout, t: TreatmentReadout) -> None:
-    """Forest plot and the table of every figure of every treatment (the one on view first),
-    then the North Star over time of the one on view."""
+    """Forest plot and the table of every figure of every treatment (the one on view first,
+    drawn once opened: `table=true`), then the North Star over time of the one on view."""
     settings = e.settings
     alpha, engine = settings.alpha, settings.engine
     variant, control = md_code(t.variant), md_code(e.control)
@@ -198,33 +221,48 @@ def details(e: ExperimentReadout, t: TreatmentReadout) -> None:
         height=charts.forest_height(metrics),
         alt=f"Relative lift of every metric of every treatment against {e.control}",
     )
-    with st.expander("Every figure, as a table", icon=":material/table:"):
-        every = st.toggle(
-            "All columns",
-            key=f"all_columns_{t.variant}",
-            help="Also the difference, the unadjusted interval and p, what the experiment can "
-            "detect today, the units per arm and notes.",
-        )
-        for shown in sorted(e.treatments, key=lambda o: o.variant != t.variant):
-            if others:  # a table per treatment, the one on view first
-                st.markdown(f"**{md_code(shown.variant)}** vs {control}")
-            table = metric_table(shown.metrics, settings)
-            st.dataframe(
-                table,
-                hide_index=True,
-                column_order=None if every else compact_columns(settings),
-                width="stretch",
-                column_config=columns.metric_table_config(table, settings),
-                alt=f"Every figure of {shown.variant} against {e.control}",
-            )
+    with url.expander("Every figure, as a table", TABLE, ":material/table:") as opened:
+        if opened:
+            _tables(e, t)
     timeline(e, t)
+
+
+def _tables(e: ExperimentReadout, t: TreatmentReadout) -> None:
+    """The table of every figure of each treatment, the one on view first (with several, each
+    under its name)."""
+    settings, control = e.settings, md_code(e.control)
+    every = st.toggle(
+        "All columns",
+        key=f"all_columns_{t.variant}",
+        help="Also the difference, the unadjusted interval and p, what the experiment can "
+        "detect today, the units per arm and notes.",
+    )
+    for shown in sorted(e.treatments, key=lambda o: o.variant != t.variant):
+        if len(e.treatments) > 1:
+            st.markdown(f"**{md_code(shown.variant)}** vs {control}")
+        table = metric_table(shown.metrics, settings)
+        st.dataframe(
+            table,
+            hide_index=True,
+            column_order=None if every else compact_columns(settings),
+            width="stretch",
+            column_config=columns.metric_table_config(table, settings),
+            alt=f"Every figure of {shown.variant} against {e.control}",
+        )
 
 
 def timeline(e: ExperimentReadout, t: TreatmentReadout) -> None:
     """The North Star by day as the readout of the data up to each day quotes it (so the last
-    day is the card's figure), or why there is none; grey when the comparison is invalid."""
+    day is the card's figure), or why there is none; grey when the comparison is invalid.
+    Drawn once opened (`timeline=true`)."""
+    with url.expander("The North Star over time", TIMELINE, ":material/timeline:") as opened:
+        if opened:
+            _timeline(e, t)
+
+
+def _timeline(e: ExperimentReadout, t: TreatmentReadout) -> None:
+    """The opened timeline: what it draws and how to read it, then the chart."""
     settings = e.settings
-    st.subheader("The North Star over time", anchor=False)
     if not t.timeline:
         st.caption("The data has no dates, so there is no timeline to draw.")
         return

@@ -9,7 +9,8 @@ workspace and the settings along on a page switch; `view_query` is the query of 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from typing import Any, TypedDict
 
 import streamlit as st
@@ -148,6 +149,16 @@ def _to_url(key: str, default: Any, clears: tuple[str, ...]) -> None:
         st.query_params[key] = value
     for other in clears:
         st.query_params.pop(other, None)
+
+
+@contextmanager
+def expander(label: str, key: str, icon: str) -> Iterator[bool]:
+    """An expander open while the URL says `key=true`, writing its state back; inside it, True
+    while open, so the page draws the content only then: a fresh tab builds nothing the reader
+    has not opened (a closed expander's content is still sent to and built by the browser)."""
+    opened = choice(key, ("true",), "an opened state", "it is closed") == "true"
+    with st.expander(label, icon=icon, **url_bound(key, opened, False)) as box:
+        yield bool(box.open)
 
 
 def carry_params(page: StreamlitPage) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from itertools import product
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from nsexp.config.experiments import ExperimentInfo
 from nsexp.errors import InputError
 from nsexp.io import Dataset, load_dataset
 from nsexp.io.dataset import Experiment
-from nsexp.learning.history import learned_readout, readout_learning
+from nsexp.learning.history import Learning, learned_readout, readout_learning
 from nsexp.report.json import experiment_dict
 
 SETTINGS = [
@@ -43,8 +44,26 @@ TOL = 1e-12
 
 
 @pytest.fixture(scope="module")
-def demo() -> Dataset:
-    return load_dataset(DEMO_DATA)
+def demo(demo_dataset: Dataset) -> Dataset:
+    return demo_dataset
+
+
+Learned = Callable[[Settings], tuple[Learning, Readout]]
+
+
+@pytest.fixture(scope="module")
+def learned(demo: Dataset) -> Learned:
+    """The full data's learning and its learned readout under some settings, built once for
+    the module: the last-point and the middle-point checks read the same readout."""
+    built: dict[Settings, tuple[Learning, Readout]] = {}
+
+    def get(settings: Settings) -> tuple[Learning, Readout]:
+        if settings not in built:
+            learning = readout_learning(demo, settings)
+            built[settings] = learning, learned_readout(demo, settings, learning=learning)
+        return built[settings]
+
+    return get
 
 
 def same(a: float | None, b: float | None) -> bool:
@@ -70,9 +89,9 @@ def dated_comparisons(readout: Readout) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("settings", SETTINGS, ids=IDS)
-def test_the_last_point_is_the_card(demo: Dataset, settings: Settings) -> None:
+def test_the_last_point_is_the_card(learned: Learned, settings: Settings) -> None:
     """Every dated comparison's last point quotes the card's North Star figure."""
-    readout = learned_readout(demo, settings)
+    _, readout = learned(settings)
     compared = dated_comparisons(readout)
     assert len(compared) >= 10
     for eid, variant in compared:
@@ -89,11 +108,12 @@ def test_the_last_point_is_the_card(demo: Dataset, settings: Settings) -> None:
 
 
 @pytest.mark.parametrize("settings", SETTINGS, ids=IDS)
-def test_a_middle_point_is_the_readout_as_of_that_day(demo: Dataset, settings: Settings) -> None:
+def test_a_middle_point_is_the_readout_as_of_that_day(
+    demo: Dataset, learned: Learned, settings: Settings
+) -> None:
     """Each dated experiment's middle date: the point there equals the North Star of the
     readout of the data up to that date (every treatment, so each day's family is checked)."""
-    learning = readout_learning(demo, settings)
-    readout = learned_readout(demo, settings, learning=learning)
+    learning, readout = learned(settings)
     middles: dict[dt.date, list[str]] = {}
     for eid, e in readout.experiments.items():
         points = e.treatments[0].timeline

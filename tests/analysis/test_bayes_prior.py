@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from helpers import DEMO_DATA, write_toml
+from helpers import write_toml
 
 from nsexp.analysis.priors import prior_sentence
 from nsexp.analysis.readout import Judgement, Readout, build_readout, judge
 from nsexp.analysis.settings import Settings
-from nsexp.io import load_dataset
+from nsexp.io import Dataset, load_dataset
 from nsexp.learning.predict import lift_priors
 from nsexp.report.json import experiment_dict, experiment_from_dict
 from nsexp.report.notes import card_notes
@@ -66,8 +66,8 @@ def test_the_default_prior_shrinks_hillstrom_mens_spend_lift_by_less_than_15_per
 
 
 @pytest.fixture(scope="module")
-def judged() -> Judgement:
-    return judge(load_dataset(DEMO_DATA))
+def judged(demo_dataset: Dataset) -> Judgement:
+    return judge(demo_dataset)
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +76,8 @@ def priors(judged: Judgement) -> pl.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def bayes(priors: pl.DataFrame) -> Readout:
-    return build_readout(load_dataset(DEMO_DATA), Settings(engine="bayesian"), priors=priors)
+def bayes(demo_dataset: Dataset, priors: pl.DataFrame) -> Readout:
+    return build_readout(demo_dataset, Settings(engine="bayesian"), priors=priors)
 
 
 def _others(judged: Judgement, experiment: str, metric: str) -> tuple[np.ndarray, np.ndarray]:

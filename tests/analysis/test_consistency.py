@@ -25,7 +25,7 @@ from nsexp import format as fmt
 from nsexp.analysis.readout import Readout, build_readout
 from nsexp.analysis.results import MetricResult
 from nsexp.analysis.settings import Settings
-from nsexp.io import load_dataset
+from nsexp.io import Dataset, load_dataset
 from nsexp.report.csv import readout_csv
 from nsexp.report.json import experiment_dict, experiment_from_dict
 from nsexp.report.markdown import experiment_markdown
@@ -61,9 +61,9 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def readouts(generated: Path) -> list[tuple[str, Readout]]:
+def readouts(demo: Dataset, generated: Path) -> list[tuple[str, Readout]]:
     """Every data set read out under every combination of settings."""
-    data = {"demo": load_dataset(DEMO_DATA), "generated": load_dataset(generated)}
+    data = {"demo": demo, "generated": load_dataset(generated)}
     if ASOS.is_file():
         data["asos"] = load_dataset(ASOS, ASOS_CATALOG)
     return [
@@ -74,9 +74,9 @@ def readouts(generated: Path) -> list[tuple[str, Readout]]:
 
 
 @pytest.fixture(scope="module")
-def cases(generated: Path) -> list[tuple[str, Readout]]:
+def cases(demo_dataset: Dataset, generated: Path) -> list[tuple[str, Readout]]:
     """All readouts of the suite, computed once."""
-    return readouts(generated)
+    return readouts(demo_dataset, generated)
 
 
 def metrics_of(readout: Readout) -> list[tuple[str, MetricResult]]:

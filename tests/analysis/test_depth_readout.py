@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pytest
-from helpers import DEMO_DATA, METRICS, CliRunner, make_units, write_frame, write_metrics
+from helpers import METRICS, CliRunner, make_units, write_frame, write_metrics
 
 from nsexp.analysis.readout import build_readout
 from nsexp.analysis.settings import Settings
 from nsexp.errors import InputError
-from nsexp.io import load_dataset
+from nsexp.io import Dataset, load_dataset
 
 CATALOG: dict[str, dict[str, Any]] = {
     **METRICS,
@@ -213,9 +213,9 @@ def test_plan_command(run_cli: CliRunner) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo() -> Any:
+def demo(demo_dataset: Dataset) -> Dataset:
     """The committed demo portfolio, loaded once."""
-    return load_dataset(DEMO_DATA)
+    return demo_dataset
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from helpers import DEMO_DATA, CliRunner, make_units, result, write_frame, write_metrics
+from helpers import CliRunner, make_units, result, write_frame, write_metrics
 from statsmodels.stats.multitest import multipletests
 
 from nsexp.analysis.intervals import interval_name
@@ -20,7 +20,7 @@ from nsexp.analysis.readout import build_readout
 from nsexp.analysis.reasons import explain
 from nsexp.analysis.results import MetricResult
 from nsexp.analysis.settings import Settings
-from nsexp.io import load_dataset
+from nsexp.io import Dataset, load_dataset
 from nsexp.learning.history import learned_readout
 from nsexp.report.json import experiment_dict, experiment_from_dict
 
@@ -201,8 +201,8 @@ def test_a_small_win_says_what_its_test_shows() -> None:
     assert not [r for r in explain("north_star_win", [big], HOLM, []) if r.kind == "north_star"]
 
 
-def test_the_false_positive_risk_states_its_one_sided_alpha() -> None:
-    dataset = load_dataset(DEMO_DATA)
+def test_the_false_positive_risk_states_its_one_sided_alpha(demo_dataset: Dataset) -> None:
+    dataset = demo_dataset
     readout = learned_readout(dataset, HOLM)
     wins = [
         (e, t)

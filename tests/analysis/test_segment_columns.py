@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
-from helpers import DEMO_DATA, make_units, write_frame, write_metrics
+from helpers import make_units, write_frame, write_metrics
 
 from nsexp.analysis.segments import MAX_SEGMENT_VALUES, experiment_file, segment_columns
-from nsexp.io import load_dataset
+from nsexp.io import Dataset, load_dataset
 
 
-def test_demo_files_and_their_segment_columns() -> None:
-    dataset = load_dataset(DEMO_DATA)
+def test_demo_files_and_their_segment_columns(demo_dataset: Dataset) -> None:
+    dataset = demo_dataset
     found = experiment_file(dataset, "push_reminders")
     assert found is not None and found.name == "push_reminders.parquet"
     assert segment_columns(found, dataset.catalog) == ["platform"]

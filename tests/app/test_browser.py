@@ -7,16 +7,12 @@ Without /usr/bin/chromium the tests skip and say why, except under CI (env CI se
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlparse
 
 import pytest
-import served
-from helpers import copy_demo
 from payloads import (
     EXPERIMENT,
     FILE_EXPERIMENT,
@@ -28,52 +24,12 @@ from payloads import (
     VARIANT,
     plant,
 )
-from served import ARGS, CHROMIUM, RENDER_TIMEOUT_MS, choose, require_chromium, settle
+from served import choose, require_chromium, serve, settle, shoot, tab
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
 
-SHOTS = Path("/tmp/nsexp-shots")
-
 pytestmark = pytest.mark.browser
-
-
-@contextmanager
-def serve(data: Path, log_path: Path) -> Iterator[str]:
-    """The app over `data` on a free port (tests/served.py), once Chromium is known present."""
-    require_chromium()
-    with served.serve(data, log_path) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`streamlit run app.py` on a free port over a copy of the demo data; stopped at the end."""
-    require_chromium()
-    data = copy_demo(tmp_path_factory.mktemp("browser") / "data")
-    with serve(data, tmp_path_factory.getbasetemp() / "streamlit.log") as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def browser(server: str) -> Iterator[Browser]:
-    """Headless chromium for the module."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Browser, server: str) -> Iterator[Page]:
-    """A fresh browser tab, tall enough that a screenshot shows a whole page."""
-    context = browser.new_context(viewport={"width": 1440, "height": 2400})
-    tab = context.new_page()
-    tab.set_default_timeout(RENDER_TIMEOUT_MS)
-    yield tab
-    context.close()
 
 
 def wait_for_address(page: Page, pattern: str) -> None:
@@ -89,13 +45,14 @@ def segment(scope: Locator, label: str) -> Locator:
     )
 
 
-def shoot(page: Page, tmp_path: Path, name: str) -> Path:
-    """Save a full screenshot under tmp_path and copy it to /tmp/nsexp-shots/."""
-    path = tmp_path / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, SHOTS / path.name)
-    return path
+def share_link(page: Page) -> str:
+    """The readout's link to this view, from its popover (opened for the purpose)."""
+    page.get_by_role("button", name="Link to this view").click()
+    code = page.locator('[data-testid="stCode"]').first
+    code.wait_for()
+    link = code.inner_text()
+    page.keyboard.press("Escape")
+    return link
 
 
 def test_deep_link_opens_the_readout_with_its_verdicts_and_forest_plot(
@@ -114,19 +71,30 @@ def test_deep_link_opens_the_readout_with_its_verdicts_and_forest_plot(
     main.get_by_text("North Star win", exact=True).first.wait_for()
     main.get_by_text("Guardrail breach", exact=True).first.wait_for()
     charts = page.locator('[data-testid="stVegaLiteChart"]')
-    for chart in (charts.nth(0), charts.nth(1)):  # the forest plot, the North Star over time
-        chart.locator("canvas, svg").first.wait_for()
+    charts.first.locator("canvas, svg").first.wait_for()  # the forest plot
+    # the table and the timeline wait to be opened: nothing else is built on a fresh tab
+    assert charts.count() == 1 and page.locator('[data-testid="stDataFrame"]').count() == 0
+    assert page.locator('[data-testid="stCode"]').count() == 0  # the link sits in a popover
     assert page.locator('[data-testid="stAlertContentWarning"]').count() == 0
     assert page.locator('[data-testid="stException"]').count() == 0
-    link = page.locator('[data-testid="stCode"]').first.inner_text()
+    link = share_link(page)
     assert link.startswith(server) and "readout?experiment=push_reminders" in link
-    shoot(page, tmp_path, "readout")
+    shoot(page, "readout", tmp_path)
+    main.get_by_text("The North Star over time", exact=True).click()
+    wait_for_address(page, r"timeline=true")
+    settle(page)
+    charts.nth(1).locator("canvas, svg").first.wait_for()
+    assert "timeline=true" in share_link(page)
+    page.reload()  # the opened state lives in the link
+    settle(page)
+    charts.nth(1).locator("canvas, svg").first.wait_for()
 
 
 def test_sequential_deep_link_shows_always_valid_intervals(
     page: Page, server: str, tmp_path: Path
 ) -> None:
-    page.goto(f"{server}/readout?experiment=push_reminders&sequential=true&segment=platform")
+    query = "experiment=push_reminders&sequential=true&segment=platform&timeline=true"
+    page.goto(f"{server}/readout?{query}")
     settle(page)
     main = page.locator('[data-testid="stMain"]')
     main.get_by_text(
@@ -138,12 +106,12 @@ def test_sequential_deep_link_shows_always_valid_intervals(
     assert toggle.locator("input").is_checked()
     main.get_by_text(re.compile(r"Cochran's Q across 3 segments")).wait_for()
     charts = page.locator('[data-testid="stVegaLiteChart"]')
-    for i in range(3):  # forest plot, the North Star over time, the segments
+    for i in range(3):  # forest plot, the North Star over time (opened by the link), segments
         charts.nth(i).locator("canvas, svg").first.wait_for()
-    link = page.locator('[data-testid="stCode"]').first.inner_text()
-    assert "sequential=true" in link and "segment=platform" in link
+    link = share_link(page)
+    assert "sequential=true" in link and "segment=platform" in link and "timeline=true" in link
     assert page.locator('[data-testid="stException"]').count() == 0
-    shoot(page, tmp_path, "readout_sequential")
+    shoot(page, "readout_sequential", tmp_path)
 
 
 def test_treatment_control_updates_the_url_and_the_figures(
@@ -158,13 +126,13 @@ def test_treatment_control_updates_the_url_and_the_figures(
     segment(page.locator('[data-testid="stSidebar"]'), "0.01").click()
     wait_for_address(page, r"alpha=0\.01")
     settle(page)
-    link = page.locator('[data-testid="stCode"]').filter(has_text="alpha=0.01")
-    assert "variant=three_a_day" in link.first.inner_text()
+    link = share_link(page)
+    assert "alpha=0.01" in link and "variant=three_a_day" in link
     page.locator('[data-testid="stTopNavLink"]', has_text="North Star").click()
     wait_for_address(page, r"/north_star\?.*alpha=0\.01")
     settle(page)
     page.locator('[data-testid="stGraphVizChart"] svg').first.wait_for()
-    shoot(page, tmp_path, "north_star")
+    shoot(page, "north_star", tmp_path)
 
 
 def test_portfolio_lists_experiments_with_links(page: Page, server: str, tmp_path: Path) -> None:
@@ -174,7 +142,7 @@ def test_portfolio_lists_experiments_with_links(page: Page, server: str, tmp_pat
     page.get_by_text(re.compile(r"\d+ of \d+ running experiments (is|are) vanity only")).wait_for()
     page.locator('[data-testid="stDataFrame"]').first.wait_for()
     assert page.evaluate("location.href").endswith("/?verdict=vanity_only")
-    shoot(page, tmp_path, "portfolio")
+    shoot(page, "portfolio", tmp_path)
 
 
 def test_pin_and_open_the_pinned_view(page: Page, server: str, tmp_path: Path) -> None:
@@ -188,7 +156,7 @@ def test_pin_and_open_the_pinned_view(page: Page, server: str, tmp_path: Path) -
     settle(page)
     page.get_by_text("Pinned readout: these figures do not move").wait_for()
     page.get_by_text("Vanity only", exact=True).first.wait_for()
-    shoot(page, tmp_path, "pinned")
+    shoot(page, "pinned", tmp_path)
     page.get_by_role("button", name="Open the live readout").click()
     wait_for_address(page, r"readout\?experiment=animated_onboarding&variant=animated_tour$")
 
@@ -197,10 +165,7 @@ def test_pin_and_open_the_pinned_view(page: Page, server: str, tmp_path: Path) -
 def test_north_star_tree_and_scoreboard_fit_every_width(
     browser: Browser, server: str, tmp_path: Path, width: int
 ) -> None:
-    context = browser.new_context(viewport={"width": width, "height": 2600})
-    page = context.new_page()
-    page.set_default_timeout(RENDER_TIMEOUT_MS)
-    try:
+    with tab(browser, width, 2600) as page:
         page.goto(f"{server}/north_star?node=streak_started")
         settle(page)
         main = page.locator('[data-testid="stMain"]')
@@ -224,9 +189,7 @@ def test_north_star_tree_and_scoreboard_fit_every_width(
         text = tree.text_content() or ""
         assert "Day-7 retention" in text and "frequency · Engagement" in text
         assert page.locator('[data-testid="stException"]').count() == 0
-        shoot(page, tmp_path, f"north_star_{width}")
-    finally:
-        context.close()
+        shoot(page, f"north_star_{width}", tmp_path)
 
 
 @pytest.mark.parametrize("width", [1024, 1280, 1440])
@@ -235,10 +198,7 @@ def test_charts_and_tables_fit_the_main_column(
 ) -> None:
     """The forest plot takes the main column's width at every viewport from 1024 px up, so
     the +25% onboarding-clicks dot of animated_onboarding stays on screen."""
-    context = browser.new_context(viewport={"width": width, "height": 1600})
-    page = context.new_page()
-    page.set_default_timeout(RENDER_TIMEOUT_MS)
-    try:
+    with tab(browser, width, 1600) as page:
         page.goto(f"{server}/readout?experiment=animated_onboarding")
         settle(page)
         forest = page.locator('[data-testid="stVegaLiteChart"]').first
@@ -249,13 +209,11 @@ def test_charts_and_tables_fit_the_main_column(
         assert chart["x"] >= column["x"] - 1
         assert chart["x"] + chart["width"] <= column["x"] + column["width"] + 1
         assert chart["width"] >= 0.8 * (column["width"] - 100)  # it uses the width it has
-        shoot(page, tmp_path, f"readout_{width}")
+        shoot(page, f"readout_{width}", tmp_path)
         page.goto(f"{server}/")
         settle(page)
         page.locator('[data-testid="stDataFrame"]').first.wait_for()
-        shoot(page, tmp_path, f"portfolio_{width}")
-    finally:
-        context.close()
+        shoot(page, f"portfolio_{width}", tmp_path)
 
 
 def test_readout_card_shows_the_prediction_and_twyman_comes_first(
@@ -271,7 +229,7 @@ def test_readout_card_shows_the_prediction_and_twyman_comes_first(
     assert "Day-7 retention +" in estimate.first.inner_text()
     assert main.get_by_text("Predicted North Star", exact=True).count() == 0  # no second tile
     assert page.locator('[data-testid="stMetric"]').count() == 1  # one North Star figure
-    shoot(page, tmp_path, "readout_prediction")
+    shoot(page, "readout_prediction", tmp_path)
     page.goto(f"{server}/readout?experiment=animated_onboarding")
     settle(page)
     alert = main.get_by_text(re.compile("Too good to be true\\? Check the instrumentation")).first
@@ -279,7 +237,7 @@ def test_readout_card_shows_the_prediction_and_twyman_comes_first(
     verdict = main.get_by_text("Vanity only", exact=True).first
     a, v = alert.bounding_box(), verdict.bounding_box()
     assert a is not None and v is not None and a["y"] < v["y"]  # the alert before the verdict
-    shoot(page, tmp_path, "readout_twyman")
+    shoot(page, "readout_twyman", tmp_path)
 
 
 @pytest.mark.parametrize(("width", "height"), [(1024, 768), (1280, 800)])
@@ -289,10 +247,7 @@ def test_verdict_figure_reason_and_decision_are_above_the_fold(
     """Each card's verdict with the reason that decided it, its North Star figure and its
     decision slot (here: what an inconclusive North Star can detect) end inside the first
     screen of a laptop, for two treatments side by side, one, and an invalid one."""
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.set_default_timeout(RENDER_TIMEOUT_MS)
-    try:
+    with tab(browser, width, height) as page:
         for experiment in ("push_reminders", "streak_society", "referral_banner"):
             page.goto(f"{server}/readout?experiment={experiment}")
             settle(page)
@@ -309,9 +264,7 @@ def test_verdict_figure_reason_and_decision_are_above_the_fold(
                     assert box is not None and box["y"] + box["height"] <= height, (
                         f"{experiment} at {width}x{height}: card {i} ends below the fold"
                     )
-            shoot(page, tmp_path, f"fold_{experiment}_{width}")
-    finally:
-        context.close()
+            shoot(page, f"fold_{experiment}_{width}", tmp_path)
 
 
 def test_readout_link_in_the_top_bar_reopens_the_experiment(page: Page, server: str) -> None:
@@ -345,13 +298,13 @@ def test_guided_setup_from_a_raw_export_to_a_readout(
     choose(page, "role_retention_7", "North Star")
     choose(page, "role_retention_1", "Leading")
     choose(page, "role_sum_gamerounds", "Vanity")
-    shoot(page, tmp_path, "data_setup")
+    shoot(page, "data_setup", tmp_path)
     page.get_by_role("button", name="Save and open the readout").click()
     wait_for_address(page, r"/readout\?.*experiment=cookie_cats")
     settle(page)
     page.get_by_role("heading", name="cookie_cats").wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0
-    shoot(page, tmp_path, "setup_readout")
+    shoot(page, "setup_readout", tmp_path)
 
 
 # The planted-payload crawl (issue 19 items 4 and 5; AppTest's is test_inert_text.py): once over
@@ -361,6 +314,7 @@ def test_guided_setup_from_a_raw_export_to_a_readout(
 @pytest.fixture(scope="module")
 def planted_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """The app over the planted data, and the id of the planted pin."""
+    require_chromium()
     data, pin = plant(tmp_path_factory.mktemp("planted") / "data")
     with serve(data, tmp_path_factory.getbasetemp() / "streamlit-planted.log") as base:
         yield base, pin
@@ -400,32 +354,30 @@ def test_no_page_shows_a_live_link_image_or_broken_chart(
 
     base, pin = planted_server
     found: list[str] = []
-    context = browser.new_context(viewport={"width": 1440, "height": 2400})
-    context.route(to_host, lambda route: route.abort())
-    page = context.new_page()
-    page.set_default_timeout(RENDER_TIMEOUT_MS)
     errors: list[str] = []
     fetched: list[str] = []  # requests to the payload host (aborted)
-    page.on("request", lambda r: fetched.append(r.url) if to_host(r.url) else None)
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    for address in addresses(base, pin):
-        errors.clear()
-        fetched.clear()
-        page.goto(address)
-        settle(page)
-        opened = page.locator('[data-testid="stExpander"] summary, [data-baseweb="tab"]')
-        for target in opened.all():
-            if target.is_visible():
-                target.click(timeout=5_000, trial=False, force=True)
-        charts = page.locator('[data-testid="stVegaLiteChart"]').all()
-        drawn = [c for c in charts if drawing(c, PlaywrightTimeout)]
-        links = page.locator(f'a[href*="{HOST}"], img[src*="{HOST}"]').count()
-        vega = [e for e in errors if "vega" in e.lower() or "expression" in e.lower()]
-        if links or vega or fetched or len(drawn) < len(charts):
-            found.append(
-                f"{address}: {links} links or images, {len(drawn)} of {len(charts)} charts "
-                f"drawn; fetched {fetched}; {vega}"
-            )
-    context.close()
+    with tab(browser, 1440, 2400) as page:
+        page.context.route(to_host, lambda route: route.abort())
+        page.on("request", lambda r: fetched.append(r.url) if to_host(r.url) else None)
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        for address in addresses(base, pin):
+            errors.clear()
+            fetched.clear()
+            page.goto(address)
+            settle(page)
+            opened = page.locator('[data-testid="stExpander"] summary, [data-baseweb="tab"]')
+            for target in opened.all():
+                if target.is_visible():
+                    target.click(timeout=5_000, trial=False, force=True)
+                    settle(page)  # an opened table or timeline is drawn by a rerun
+            charts = page.locator('[data-testid="stVegaLiteChart"]').all()
+            drawn = [c for c in charts if drawing(c, PlaywrightTimeout)]
+            links = page.locator(f'a[href*="{HOST}"], img[src*="{HOST}"]').count()
+            vega = [e for e in errors if "vega" in e.lower() or "expression" in e.lower()]
+            if links or vega or fetched or len(drawn) < len(charts):
+                found.append(
+                    f"{address}: {links} links or images, {len(drawn)} of {len(charts)} charts "
+                    f"drawn; fetched {fetched}; {vega}"
+                )
     assert found == []

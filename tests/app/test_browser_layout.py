@@ -9,58 +9,25 @@ Screenshots go to /tmp/nsexp-shots/.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from helpers import copy_demo
-from served import ARGS, CHROMIUM, RENDER_TIMEOUT_MS, choose, require_chromium, serve, settle
+from served import choose, settle, shoot
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Locator, Page
+    from playwright.sync_api import Locator, Page
 
-SHOTS = Path("/tmp/nsexp-shots")
 WIDTH, HEIGHT = 1024, 768
 PAGES = ["Portfolio", "Review", "Readout", "North Star", "Insights", "Data"]
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app over a copy of the demo data on a free port; stopped at the end."""
-    require_chromium()
-    data = copy_demo(tmp_path_factory.mktemp("layout") / "data")
-    with serve(data, tmp_path_factory.getbasetemp() / "streamlit-layout.log") as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def browser(server: str) -> Iterator[Browser]:
-    """Headless Chromium for the module (one sync Playwright per module)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A 1024 × 768 tab: a small laptop."""
-    context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
-    tab = context.new_page()
-    tab.set_default_timeout(RENDER_TIMEOUT_MS)
-    yield tab
-    context.close()
-
-
-def shoot(page: Page, name: str) -> None:
-    """The viewport as /tmp/nsexp-shots/<name>.png."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
+def viewport() -> tuple[int, int]:
+    """The `page` fixture's tab (conftest.py): a small laptop."""
+    return WIDTH, HEIGHT
 
 
 def headers_on_screen(grid: Locator) -> list[str]:
@@ -101,7 +68,7 @@ def test_the_portfolio_key_columns_show_whole_at_1024(page: Page, server: str) -
     assert headers[: len(key)] == key
     assert len(headers) > len(key), headers  # the next column starts on screen: the key end
     assert within_viewport(grid)
-    shoot(page, "layout_portfolio_1024")
+    shoot(page, "layout_portfolio_1024", full_page=False)
 
 
 def test_the_readout_table_key_columns_show_whole_at_1024(page: Page, server: str) -> None:
@@ -110,6 +77,7 @@ def test_the_readout_table_key_columns_show_whole_at_1024(page: Page, server: st
     caption = page.get_by_text(re.compile(r"21 days \(2026.07.20 to 2026.08.09\)")).first
     assert "2026\u201107\u201120" in caption.inner_text()  # non-breaking hyphens: never split
     page.get_by_text("Every figure, as a table").click()  # one click away, under the plot
+    settle(page)  # drawn by the rerun that opens it
     grid = page.locator('[data-testid="stDataFrame"]').filter(has_text="Adjusted CI").first
     grid.scroll_into_view_if_needed()
     headers = headers_on_screen(grid)
@@ -118,7 +86,7 @@ def test_the_readout_table_key_columns_show_whole_at_1024(page: Page, server: st
     # the next column need not start on screen (layout_readout_table_1024.png shows Result whole)
     assert headers[: len(key)] == key, headers
     assert within_viewport(grid)
-    shoot(page, "layout_readout_table_1024")
+    shoot(page, "layout_readout_table_1024", full_page=False)
 
 
 def test_the_set_up_names_the_experiment_and_guides_at_1024(
@@ -152,7 +120,7 @@ def test_the_set_up_names_the_experiment_and_guides_at_1024(
     error = main.locator('[data-testid="stAlertContentError"]')
     error.get_by_text(re.compile("sum_gamerounds has values other than 0 and 1")).wait_for()
     assert page.get_by_role("button", name="Save and open the readout").count() == 0
-    shoot(page, "layout_setup_wrong_type_1024")
+    shoot(page, "layout_setup_wrong_type_1024", full_page=False)
     choose(page, "type_sum_gamerounds", "mean")
     label = page.locator(".st-key-label_retention_7 input")
     label.fill("Day-7 retention")
@@ -170,4 +138,4 @@ def test_the_set_up_names_the_experiment_and_guides_at_1024(
     default = re.compile("threshold worth acting on for Day-7 retention is the default")
     main.get_by_text(default).first.wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0
-    shoot(page, "layout_setup_readout_1024")
+    shoot(page, "layout_setup_readout_1024", full_page=False)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from helpers import copy_demo
-from served import serve
+from served import require_chromium, serve
 
 from nsexp.store import pins
 from nsexp.store.storage import access_record
@@ -23,8 +23,6 @@ from nsexp.store.storage import access_record
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 OIDC_PORT, APP_PORT = 18731, 18732  # fixed: the redirect URI is written before either starts
 ANA, BOB = "ana@example.com", "bob@example.com"
 
@@ -78,8 +76,7 @@ def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
 def app(provider: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """The app with sign-in configured in a temporary secrets file (not the project's
     .streamlit/), over a copy of the demo data; its address and data root."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package (`make browser`)")
+    require_chromium()
     base = tmp_path_factory.mktemp("signin")
     data = copy_demo(base / "data")
     address = f"http://127.0.0.1:{APP_PORT}"
@@ -94,17 +91,6 @@ def app(provider: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tup
     ) as served_at:
         assert served_at == address
         yield address, data
-
-
-@pytest.fixture(scope="module")
-def browser(app: tuple[str, Path]) -> Iterator[Browser]:
-    """Headless chromium for the module."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def settle(page: Page) -> None:

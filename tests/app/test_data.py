@@ -120,12 +120,12 @@ def delete_with(at: AppTest, code: str, *, with_pins: bool = False) -> AppTest:
     return button(at, "Delete workspace").click().run()
 
 
-def test_demo_data_renders_with_preview(root: Path) -> None:
+def test_demo_data_renders_with_preview(demo_root: Path) -> None:
     at = open_page()
     assert not at.exception
     assert not at.error
-    assert metric(at, "Experiments") == experiment_count(root)
-    assert metric(at, "Metrics") == str(len(load_dataset(root).catalog.metrics))
+    assert metric(at, "Experiments") == experiment_count(demo_root)
+    assert metric(at, "Metrics") == str(len(load_dataset(demo_root).catalog.metrics))
     assert at.selectbox(key="workspace_pick").value == ""
     assert "dark_mode" in table(at, "owner")["experiment"].to_list()
     assert "lessons_completed" in table(at, "practical_threshold")["metric"].to_list()
@@ -306,11 +306,11 @@ def test_stale_staging_is_cleaned_when_the_app_starts(root: Path) -> None:
 
 
 @pytest.mark.parametrize("bad", ["../../etc", "ABC", "0" * 12, "..%2F..%2Fetc"])
-def test_bad_workspace_parameter_gets_a_message_and_the_demo(root: Path, bad: str) -> None:
+def test_bad_workspace_parameter_gets_a_message_and_the_demo(demo_root: Path, bad: str) -> None:
     at = open_page({"workspace": bad})
     assert not at.exception
     assert any("open the Data page to pick a workspace" in w.value for w in at.warning)
-    assert metric(at, "Experiments") == experiment_count(root)
+    assert metric(at, "Experiments") == experiment_count(demo_root)
     assert at.selectbox(key="workspace_pick").value == ""
 
 
@@ -364,7 +364,7 @@ def test_edited_catalog_saves_the_data_as_a_new_workspace(root: Path) -> None:
     assert catalog_editor(at).value == edited
 
 
-def test_undated_experiments_show_a_dash_not_none(root: Path) -> None:
+def test_undated_experiments_show_a_dash_not_none(demo_root: Path) -> None:
     at = open_page()
     assert not at.exception
     found = at.dataframe[0].value

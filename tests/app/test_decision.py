@@ -81,6 +81,32 @@ def test_a_note_is_shown_as_text(open_app: AppOpener, data: Path) -> None:
     assert "Decided by \\*\\*B\\*\\* on" in "\n".join(c.value for c in at.caption)
 
 
+def test_one_read_of_the_log_serves_every_card(
+    open_app: AppOpener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """push_reminders has two cards, each with its recorded decision and the daily arm an
+    earlier one: decisions.jsonl is read once per run, not twice per card."""
+    reads: list[Path] = []
+    read = decisions.history
+
+    def counted(directory: str | Path) -> list[decisions.Recorded]:
+        reads.append(Path(directory))
+        return read(directory)
+
+    monkeypatch.setattr(decisions, "history", counted)
+    at = open_app(READOUT, {"experiment": "push_reminders"})
+    assert not at.exception
+    assert len(reads) == 1
+    shown = markdown(at)
+    assert "**Decided: Ship**" in shown and "**Decided: Roll back**" in shown  # both cards
+    assert [x.label for x in at.expander if x.label.startswith("Earlier")] == [
+        "Earlier decisions (1)"  # daily's first entry; three_a_day has only its latest
+    ]
+    assert "Keep running · Dana Okafor: Wait for the third week" in "\n".join(
+        t.value for t in at.text
+    )
+
+
 def open_signed_in(data: Path, user: str | None, query: dict[str, str]) -> AppTest:
     at = AppTest.from_file(str(APP_FILE), default_timeout=30)
     at.secrets = {"auth": AUTH}

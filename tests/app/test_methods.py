@@ -9,14 +9,14 @@ from typing import Any
 
 import polars as pl
 import pytest
-from app_helpers import PAGE, expected_table, shown_table, texts
-from helpers import DEMO_DATA, AppOpener, copy_demo
+from app_helpers import OPENED, PAGE, expected_table, shown_table, texts
+from helpers import AppOpener, copy_demo
 
 from nsexp.analysis.methods import methods
 from nsexp.analysis.readout import build_readout
 from nsexp.analysis.segments import segment_readout
 from nsexp.analysis.settings import Settings
-from nsexp.io import load_dataset
+from nsexp.io import Dataset, load_dataset
 from nsexp.io.limits import Limits
 from nsexp.report import markdown
 from nsexp.report.figures import bootstrap_table
@@ -39,11 +39,13 @@ def methods_text(at: Any) -> str:
     return "\n".join(m.value for m in methods.markdown)
 
 
-def test_sequential_from_the_url_and_the_toggle(open_app: AppOpener, demo_copy: Path) -> None:
-    at = open_app(PAGE, {"experiment": "push_reminders", "sequential": "true"})
+def test_sequential_from_the_url_and_the_toggle(
+    open_app: AppOpener, demo_copy_dataset: Dataset
+) -> None:
+    at = open_app(PAGE, {**OPENED, "experiment": "push_reminders", "sequential": "true"})
     assert not at.exception and not at.warning
     assert at.toggle(key="sequential").value is True
-    expected = expected_table(demo_copy, "push_reminders", "daily", sequential=True)
+    expected = expected_table(demo_copy_dataset, "push_reminders", "daily", sequential=True)
     assert shown_table(at).equals(expected)
     # the timeline draws the card's interval: always valid, and adjusted for the two treatments
     assert "95% always-valid interval, adjusted for 2 tests (Holm), so the last day" in texts(at)
@@ -54,13 +56,13 @@ def test_sequential_from_the_url_and_the_toggle(open_app: AppOpener, demo_copy: 
 
     at.toggle(key="sequential").set_value(False).run()
     assert "sequential" not in at.query_params
-    assert shown_table(at).equals(expected_table(demo_copy, "push_reminders", "daily"))
+    assert shown_table(at).equals(expected_table(demo_copy_dataset, "push_reminders", "daily"))
     assert "Sequential testing" not in methods_text(at)
     assert "sequential" not in at.code[0].value
 
 
-def test_cuped_toggle_changes_the_figures(open_app: AppOpener, demo_copy: Path) -> None:
-    at = open_app(PAGE, {"experiment": "streak_freeze"})
+def test_cuped_toggle_changes_the_figures(open_app: AppOpener, demo_copy_dataset: Dataset) -> None:
+    at = open_app(PAGE, {**OPENED, "experiment": "streak_freeze"})
     assert at.toggle(key="cuped").value is True
     assert "CUPED removed" in texts(at)
     assert "CUPED (Deng et al. 2013)" in methods_text(at)
@@ -69,17 +71,17 @@ def test_cuped_toggle_changes_the_figures(open_app: AppOpener, demo_copy: Path) 
     at.toggle(key="cuped").set_value(False).run()
     assert at.query_params["cuped"] == "false"
     after = shown_table(at)
-    assert after.equals(expected_table(demo_copy, "streak_freeze", "freeze", cuped=False))
+    assert after.equals(expected_table(demo_copy_dataset, "streak_freeze", "freeze", cuped=False))
     assert not after.equals(before)
     assert "CUPED removed" not in texts(at)
     assert "CUPED off" in methods_text(at)
     assert "cuped=false" in at.code[0].value
 
 
-def test_cuped_off_from_the_url(open_app: AppOpener, demo_copy: Path) -> None:
-    at = open_app(PAGE, {"experiment": "streak_freeze", "cuped": "false"})
+def test_cuped_off_from_the_url(open_app: AppOpener, demo_copy_dataset: Dataset) -> None:
+    at = open_app(PAGE, {**OPENED, "experiment": "streak_freeze", "cuped": "false"})
     assert at.toggle(key="cuped").value is False
-    expected = expected_table(demo_copy, "streak_freeze", "freeze", cuped=False)
+    expected = expected_table(demo_copy_dataset, "streak_freeze", "freeze", cuped=False)
     assert shown_table(at).equals(expected)
 
 
@@ -87,19 +89,23 @@ def test_no_cuped_toggle_without_a_covariate(open_app: AppOpener, tmp_path: Path
     data = copy_demo(tmp_path / "data")
     catalog = data / "metrics.toml"
     catalog.write_text(catalog.read_text().replace('covariate = "lessons_pre"\n', ""))
-    at = open_app(PAGE, {"experiment": "streak_freeze"}, data=data)
+    at = open_app(PAGE, {**OPENED, "experiment": "streak_freeze"}, data=data)
     assert not at.exception
     assert "cuped" not in [t.key for t in at.toggle]
     assert "CUPED removed" not in texts(at)
 
 
-def test_bayesian_engine_shows_chance_to_win(open_app: AppOpener, demo_copy: Path) -> None:
-    at = open_app(PAGE, {"experiment": "push_reminders", "engine": "bayesian"})
+def test_bayesian_engine_shows_chance_to_win(
+    open_app: AppOpener, demo_copy_dataset: Dataset
+) -> None:
+    at = open_app(PAGE, {**OPENED, "experiment": "push_reminders", "engine": "bayesian"})
     assert not at.exception and not at.warning
     assert at.button_group(key="engine").value == "bayesian"
     table = shown_table(at)
     assert {"Chance to win", "Expected loss", "Credible interval (95%)"} <= set(table.columns)
-    assert table.equals(expected_table(demo_copy, "push_reminders", "daily", engine="bayesian"))
+    assert table.equals(
+        expected_table(demo_copy_dataset, "push_reminders", "daily", engine="bayesian")
+    )
     # one North Star figure per card: the chance to win and expected loss are its small print
     assert [m.label for m in at.metric] == ["North Star: Lessons completed"] * 2
     assert texts(at).count("Chance to beat control") == 2
@@ -113,7 +119,7 @@ def test_bayesian_engine_shows_chance_to_win(open_app: AppOpener, demo_copy: Pat
 
 
 def test_power_and_guardrail_columns(open_app: AppOpener, demo_copy: Path) -> None:
-    at = open_app(PAGE, {"experiment": "push_reminders", "variant": "three_a_day"})
+    at = open_app(PAGE, {**OPENED, "experiment": "push_reminders", "variant": "three_a_day"})
     table = shown_table(at)
     guard = table.filter(pl.col("Role") == "Guardrail").row(0, named=True)
     assert guard["Guardrail"].startswith("breached")
@@ -121,8 +127,10 @@ def test_power_and_guardrail_columns(open_app: AppOpener, demo_copy: Path) -> No
     assert "Guardrails: Turned off notifications breached" in texts(at)
 
 
-def test_inconclusive_north_star_says_how_many_days_are_needed(open_app: AppOpener) -> None:
-    readout = build_readout(load_dataset(DEMO_DATA))
+def test_inconclusive_north_star_says_how_many_days_are_needed(
+    open_app: AppOpener, demo_dataset: Dataset
+) -> None:
+    readout = build_readout(demo_dataset)
     waiting = [
         (e.id, t.variant)
         for e in readout.experiments.values()
@@ -132,12 +140,12 @@ def test_inconclusive_north_star_says_how_many_days_are_needed(open_app: AppOpen
     if not waiting:
         pytest.skip("no inconclusive dated experiment in the demo data")
     experiment, variant = waiting[0]
-    at = open_app(PAGE, {"experiment": experiment, "variant": variant})
+    at = open_app(PAGE, {**OPENED, "experiment": experiment, "variant": variant})
     assert "more days at current traffic to detect" in texts(at)
 
 
 def test_segment_view(open_app: AppOpener, demo_copy: Path) -> None:
-    at = open_app(PAGE, {"experiment": "push_reminders"})
+    at = open_app(PAGE, {**OPENED, "experiment": "push_reminders"})
     assert at.selectbox(key="segment").value is None
     assert at.selectbox(key="segment").options == ["platform"]
     assert len(at.dataframe) == 2  # the metric table of each treatment
@@ -167,7 +175,7 @@ def test_segment_view(open_app: AppOpener, demo_copy: Path) -> None:
 
 
 def test_bad_segment_warns(open_app: AppOpener) -> None:
-    at = open_app(PAGE, {"experiment": "push_reminders", "segment": "country"})
+    at = open_app(PAGE, {**OPENED, "experiment": "push_reminders", "segment": "country"})
     assert not at.exception
     said = md_escape("The link asks for segment = 'country', which is not a segment column of")
     assert any(said in w.value and "one of platform" in w.value for w in at.warning)
@@ -187,7 +195,7 @@ def test_live_and_pinned_markdown(
 
     monkeypatch.setattr(markdown, "experiment_markdown", record)
     data = copy_demo(tmp_path / "data")
-    at = open_app(PAGE, {"experiment": "dark_mode", "engine": "bayesian"}, data=data)
+    at = open_app(PAGE, {**OPENED, "experiment": "dark_mode", "engine": "bayesian"}, data=data)
     at.button(key="pin_readout").click().run()
     live = made[-1]
     assert live.startswith("# Experiment readout — North Star: Lessons completed")
@@ -213,10 +221,10 @@ def test_live_and_pinned_markdown(
     }
 
 
-def test_experiment_markdown_equals_the_cli_markdown(demo_copy: Path) -> None:
+def test_experiment_markdown_equals_the_cli_markdown(demo_copy_dataset: Dataset) -> None:
     """One experiment's Markdown, live and read back from its JSON (as a pin keeps it), is the
     CLI's Markdown of that experiment alone."""
-    dataset = load_dataset(demo_copy)
+    dataset = demo_copy_dataset
     for settings in (Settings(), Settings(sequential=True, engine="bayesian", cuped=False)):
         one = build_readout(dataset, settings, experiment="hearts_system")
         (e,) = one.experiments.values()
@@ -230,7 +238,7 @@ def test_experiment_markdown_equals_the_cli_markdown(demo_copy: Path) -> None:
 
 
 def test_portfolio_follows_the_methods_and_links_carry_them(
-    open_app: AppOpener, demo_copy: Path
+    open_app: AppOpener, demo_copy_dataset: Dataset
 ) -> None:
     query = {"sequential": "true", "cuped": "false", "engine": "bayesian"}
     at = open_app("pages/portfolio.py", query)
@@ -238,20 +246,20 @@ def test_portfolio_follows_the_methods_and_links_carry_them(
     links = at.dataframe[0].value["readout"].tolist()
     assert all(all(f"{k}={v}" in u for k, v in query.items()) for u in links)
     settings = Settings(sequential=True, cuped=False, engine="bayesian")
-    table = portfolio_table(build_readout(load_dataset(demo_copy), settings))
+    table = portfolio_table(build_readout(demo_copy_dataset, settings))
     counts = portfolio_counts(filter_portfolio(table, [], None, "", "running"))
     shown = {m.label: m.value for m in at.metric}
     assert shown["Won the North Star"] == str(counts["north_star_win"])
 
 
-def test_bootstrap_runs_only_on_request(open_app: AppOpener, demo_copy: Path) -> None:
-    at = open_app(PAGE, {"experiment": "push_reminders", "variant": "three_a_day"})
+def test_bootstrap_runs_only_on_request(open_app: AppOpener, demo_copy_dataset: Dataset) -> None:
+    at = open_app(PAGE, {**OPENED, "experiment": "push_reminders", "variant": "three_a_day"})
     tables_before = len(at.dataframe)
     at.button(key="bootstrap").click().run()
     assert not at.exception
     assert len(at.dataframe) == tables_before + 1
     settings = Settings(bootstrap=loaders.BOOTSTRAP_RESAMPLES)
-    results = build_readout(load_dataset(demo_copy), settings, experiment="push_reminders")
+    results = build_readout(demo_copy_dataset, settings, experiment="push_reminders")
     treatment = results.experiments["push_reminders"].treatment("three_a_day")
     expected = bootstrap_table(treatment.metrics, Settings())
     assert expected.height > 0

@@ -11,7 +11,7 @@ import polars as pl
 from helpers import AppOpener
 
 from nsexp.analysis.settings import Settings
-from nsexp.io import load_dataset
+from nsexp.io import Dataset
 from nsexp.learning.history import learned_readout
 from nsexp.learning.proxies import cumulative_impact
 from nsexp.report.review import targets_of
@@ -23,10 +23,12 @@ from nsexp.store.decisions import latest
 PAGE = "pages/north_star.py"
 
 
-def test_tree_draws_every_metric_with_its_evidence(open_app: AppOpener, demo_copy: Path) -> None:
+def test_tree_draws_every_metric_with_its_evidence(
+    open_app: AppOpener, demo_copy_dataset: Dataset
+) -> None:
     at = open_app(PAGE)
     assert not at.exception and not at.warning
-    catalog = load_dataset(demo_copy).catalog
+    catalog = demo_copy_dataset.catalog
     assert at.title[0].value == f"North Star: {catalog.north_star.label}"
     tree, outside = at.get("graphviz_chart")
     spec = tree.proto.spec + outside.proto.spec
@@ -70,9 +72,9 @@ def test_unknown_metric_in_the_link_is_explained(open_app: AppOpener) -> None:
     assert at.selectbox[0].value is None
 
 
-def test_scoreboard_per_team(open_app: AppOpener, demo_copy: Path) -> None:
+def test_scoreboard_per_team(open_app: AppOpener, demo_copy_dataset: Dataset) -> None:
     at = open_app(PAGE, {"alpha": "0.01"})
-    readout = learned_readout(load_dataset(demo_copy), Settings(alpha=0.01))  # as the app reads
+    readout = learned_readout(demo_copy_dataset, Settings(alpha=0.01))  # as the app reads
     expected = scoreboard_table(scoreboard_frame(readout, cumulative_impact(readout.judgement)))
     board = next(d for d in at.dataframe if "Concluded with a result" in d.value.columns)
     shown = pl.from_pandas(board.value)
@@ -80,9 +82,11 @@ def test_scoreboard_per_team(open_app: AppOpener, demo_copy: Path) -> None:
     assert set(shown["Team"]) == {e.experiment.info.owner for e in readout.experiments.values()}
 
 
-def test_targets_per_team_as_the_review_counts_them(open_app: AppOpener, demo_copy: Path) -> None:
+def test_targets_per_team_as_the_review_counts_them(
+    open_app: AppOpener, demo_copy: Path, demo_copy_dataset: Dataset
+) -> None:
     at = open_app(PAGE)
-    readout = learned_readout(load_dataset(demo_copy), Settings())
+    readout = learned_readout(demo_copy_dataset, Settings())
     expected = targets_table(targets_of(readout, latest(demo_copy)))
     shown = pl.from_pandas(at.dataframe[0].value)
     assert shown.equals(expected)

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from nsexp.analysis.readout import Readout
 from nsexp.analysis.settings import Settings
-from nsexp.io import load_dataset
+from nsexp.io import Dataset
 from nsexp.learning.history import learned_readout
 from nsexp.report.portfolio import (
     filter_portfolio,
@@ -27,10 +27,10 @@ PAGE = "pages/portfolio.py"
 
 
 @pytest.fixture(scope="module")
-def readout(demo_copy: Path) -> Readout:
+def readout(demo_copy_dataset: Dataset) -> Readout:
     """The demo copy read out with the default settings (and its history, as the app does),
     straight from the core."""
-    return learned_readout(load_dataset(demo_copy), Settings())
+    return learned_readout(demo_copy_dataset, Settings())
 
 
 def metrics(at: AppTest) -> dict[str, str]:
@@ -121,10 +121,10 @@ def test_links_carry_workspace_and_settings(open_app: AppOpener) -> None:
     assert all("alpha=0.01" in u and "correction=bh" in u for u in links)
 
 
-def test_alpha_changes_the_verdicts(open_app: AppOpener, demo_copy: Path) -> None:
+def test_alpha_changes_the_verdicts(open_app: AppOpener, demo_copy_dataset: Dataset) -> None:
     at = open_app(PAGE)
     at.button_group(key="alpha").set_value("0.01").run()
-    strict = learned_readout(load_dataset(demo_copy), Settings(alpha=0.01))
+    strict = learned_readout(demo_copy_dataset, Settings(alpha=0.01))
     counts = portfolio_counts(running(strict))
     assert metrics(at)["Won the North Star"] == str(counts["north_star_win"])
     assert metrics(at)["Vanity only"] == str(counts["vanity_only"])

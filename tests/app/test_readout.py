@@ -10,7 +10,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from app_helpers import PAGE, expected_table, shown_table, texts, unescape
+from app_helpers import OPENED, PAGE, expected_table, shown_table, texts, unescape
 from helpers import AppOpener, copy_demo
 from streamlit.testing.v1 import AppTest
 
@@ -21,7 +21,7 @@ from nsexp.analysis.readout import build_readout
 from nsexp.analysis.reasons import HISTORY_DEFINITION
 from nsexp.analysis.settings import Settings
 from nsexp.analysis.verdict import VERDICT_LABELS
-from nsexp.io import load_dataset
+from nsexp.io import Dataset, load_dataset
 from nsexp.learning.history import learned_readout, readout_learning
 from nsexp.report.figures import metric_table
 from nsexp.report.text import md_escape
@@ -33,7 +33,7 @@ def at_data(at: AppTest) -> Path:
     return Path(os.environ["NSEXP_DATA_DIR"])
 
 
-def test_deep_link_opens_the_experiment(open_app: AppOpener, demo_copy: Path) -> None:
+def test_deep_link_opens_the_experiment(open_app: AppOpener) -> None:
     at = open_app(PAGE, {"experiment": "push_reminders"})
     assert not at.exception
     assert at.title[0].value == "Practice reminder frequency"
@@ -46,14 +46,32 @@ def test_deep_link_opens_the_experiment(open_app: AppOpener, demo_copy: Path) ->
     assert unescape(at.success[0].value).startswith(
         said
     )  # the reason that decided, under the verdict
-    assert len(at.get("vega_lite_chart")) == 2  # forest plot and the North Star over time
-    expected = expected_table(demo_copy, "push_reminders", "daily")
-    assert shown_table(at).equals(expected)
+    # a fresh link draws the forest plot only: the table and the timeline wait to be opened
+    assert len(at.get("vega_lite_chart")) == 1 and not at.dataframe
     assert at.code[0].value == "/readout?experiment=push_reminders&variant=daily"
 
 
+def test_opened_parts_are_drawn_and_kept_in_the_link(
+    open_app: AppOpener, demo_copy_dataset: Dataset
+) -> None:
+    at = open_app(PAGE, {"experiment": "push_reminders", **OPENED})
+    assert not at.exception
+    assert len(at.get("vega_lite_chart")) == 2  # forest plot and the North Star over time
+    expected = expected_table(demo_copy_dataset, "push_reminders", "daily")
+    assert shown_table(at).equals(expected)
+    link = "/readout?experiment=push_reminders&variant=daily&table=true&timeline=true"
+    assert at.code[0].value == link
+    at.query_params["table"] = "open"  # not a state: one warning, the table stays closed
+    at.run()
+    assert [w.value for w in at.warning] == [
+        "The link asks for table = 'open', which is not an opened state (one of true): it is "
+        "closed."
+    ]
+    assert len(at.dataframe) == 0 and len(at.get("vega_lite_chart")) == 2
+
+
 def test_verdict_card_names_its_interval_level(open_app: AppOpener) -> None:
-    at = open_app(PAGE, {"experiment": "animated_onboarding", "alpha": "0.1"})
+    at = open_app(PAGE, {**OPENED, "experiment": "animated_onboarding", "alpha": "0.1"})
     assert not at.exception
     # the card's one North Star figure is the interval that decides (adjusted, at 1 - alpha),
     # named; the flat test's (1 - 2 alpha) interval only appears in the sentence about flatness
@@ -90,7 +108,7 @@ def test_card_leads_with_one_north_star_figure(open_app: AppOpener) -> None:
     figure (the adjusted interval), the decision slot, and the prediction in small print as a
     model estimate with its basis; the equivalence interval only inside the sentence that says
     inconclusive; no second North Star tile; every quoted p an adjusted p."""
-    at = open_app(PAGE, {"experiment": "streak_society"})
+    at = open_app(PAGE, {**OPENED, "experiment": "streak_society"})
     assert not at.exception
     dataset = load_dataset(at_data(at))
     learning = readout_learning(dataset, Settings())
@@ -129,10 +147,12 @@ def test_card_leads_with_one_north_star_figure(open_app: AppOpener) -> None:
     assert texts(at).count(HISTORY_DEFINITION) == 1
 
 
-def test_every_treatment_is_in_the_plot_and_the_table(open_app: AppOpener, demo_copy: Path) -> None:
+def test_every_treatment_is_in_the_plot_and_the_table(
+    open_app: AppOpener, demo_copy_dataset: Dataset
+) -> None:
     """push_reminders with daily on view: the three_a_day card speaks of a guardrail breach,
     and its line and row are on view too, after daily's."""
-    at = open_app(PAGE, {"experiment": "push_reminders"})
+    at = open_app(PAGE, {**OPENED, "experiment": "push_reminders"})
     breach = "Guardrail got worse: Turned off notifications +"
     assert unescape(at.error[0].value).startswith(breach)
     forest = at.get("vega_lite_chart")[0].proto
@@ -140,8 +160,8 @@ def test_every_treatment_is_in_the_plot_and_the_table(open_app: AppOpener, demo_
     assert point["shape"]["scale"]["domain"] == ["daily", "three_a_day"]
     # a table per treatment, the one on view first
     daily, three = (pl.from_pandas(d.value) for d in at.dataframe[:2])
-    assert daily.equals(expected_table(demo_copy, "push_reminders", "daily"))
-    assert three.equals(expected_table(demo_copy, "push_reminders", "three_a_day"))
+    assert daily.equals(expected_table(demo_copy_dataset, "push_reminders", "daily"))
+    assert three.equals(expected_table(demo_copy_dataset, "push_reminders", "three_a_day"))
     guard = pl.col("Metric") == "Turned off notifications"
     assert three.filter(guard)["Result"].to_list() == ["Worse"]
     assert "**`three_a_day`** vs `control`" in [m.value for m in at.markdown]
@@ -149,32 +169,38 @@ def test_every_treatment_is_in_the_plot_and_the_table(open_app: AppOpener, demo_
 
 
 def test_the_treatment_on_view_leads_the_plot_and_table(
-    open_app: AppOpener, demo_copy: Path
+    open_app: AppOpener, demo_copy_dataset: Dataset
 ) -> None:
-    at = open_app(PAGE, {"experiment": "push_reminders", "variant": "three_a_day"})
+    at = open_app(PAGE, {**OPENED, "experiment": "push_reminders", "variant": "three_a_day"})
     forest = at.get("vega_lite_chart")[0].proto.spec
     assert '"layer"' in forest and "row_label" in forest and '"facet"' not in forest
     point = json.loads(forest)["layer"][3]["encoding"]
     assert point["shape"]["scale"]["domain"] == ["three_a_day", "daily"]
     heading = "Every metric: `three_a_day` vs `control`, with `daily`"
     assert heading in [s.value for s in at.subheader]
-    expected = expected_table(demo_copy, "push_reminders", "three_a_day")
+    expected = expected_table(demo_copy_dataset, "push_reminders", "three_a_day")
     assert shown_table(at).equals(expected)
 
 
-def test_controls_change_the_figures_and_the_url(open_app: AppOpener, demo_copy: Path) -> None:
-    at = open_app(PAGE, {"experiment": "push_reminders"})
+def test_controls_change_the_figures_and_the_url(
+    open_app: AppOpener, demo_copy_dataset: Dataset
+) -> None:
+    at = open_app(PAGE, {**OPENED, "experiment": "push_reminders"})
     before = shown_table(at)
 
     at.button_group(key="variant").set_value("three_a_day").run()
     assert at.query_params["variant"] == "three_a_day"
-    assert shown_table(at).equals(expected_table(demo_copy, "push_reminders", "three_a_day"))
+    assert shown_table(at).equals(
+        expected_table(demo_copy_dataset, "push_reminders", "three_a_day")
+    )
 
     at.button_group(key="alpha").set_value("0.01").run()
     assert at.query_params["alpha"] == "0.01"
     table = shown_table(at)
     assert "CI (99%)" in table.columns
-    assert table.equals(expected_table(demo_copy, "push_reminders", "three_a_day", alpha=0.01))
+    assert table.equals(
+        expected_table(demo_copy_dataset, "push_reminders", "three_a_day", alpha=0.01)
+    )
 
     at.button_group(key="correction").set_value("none").run()
     table = shown_table(at)
@@ -191,7 +217,7 @@ def test_controls_change_the_figures_and_the_url(open_app: AppOpener, demo_copy:
 
 
 def test_unknown_experiment_gets_a_message_and_a_way_back(open_app: AppOpener) -> None:
-    at = open_app(PAGE, {"experiment": "no_such_test"})
+    at = open_app(PAGE, {**OPENED, "experiment": "no_such_test"})
     assert not at.exception
     said = "The link asks for experiment = 'no_such_test', which is not an experiment in"
     assert md_escape(said) in at.warning[0].value
@@ -214,24 +240,28 @@ def test_unknown_experiment_gets_a_message_and_a_way_back(open_app: AppOpener) -
     ],
 )
 def test_bad_values_warn_and_fall_back_to_the_default(
-    open_app: AppOpener, demo_copy: Path, query: dict[str, str], message: str
+    open_app: AppOpener, demo_copy_dataset: Dataset, query: dict[str, str], message: str
 ) -> None:
-    at = open_app(PAGE, {"experiment": "push_reminders", **query})
+    at = open_app(PAGE, {**OPENED, "experiment": "push_reminders", **query})
     assert not at.exception
     assert any(md_escape(message) in w.value for w in at.warning)
-    assert shown_table(at).equals(expected_table(demo_copy, "push_reminders", "daily"))
+    assert shown_table(at).equals(expected_table(demo_copy_dataset, "push_reminders", "daily"))
     assert not set(query) & set(at.query_params)
 
 
-def test_a_valid_uncommon_alpha_is_offered_and_used(open_app: AppOpener, demo_copy: Path) -> None:
-    at = open_app(PAGE, {"experiment": "dark_mode", "alpha": "0.02"})
+def test_a_valid_uncommon_alpha_is_offered_and_used(
+    open_app: AppOpener, demo_copy_dataset: Dataset
+) -> None:
+    at = open_app(PAGE, {**OPENED, "experiment": "dark_mode", "alpha": "0.02"})
     assert not at.warning
     assert at.button_group(key="alpha").value == "0.02"
-    assert shown_table(at).equals(expected_table(demo_copy, "dark_mode", "dark", alpha=0.02))
+    assert shown_table(at).equals(
+        expected_table(demo_copy_dataset, "dark_mode", "dark", alpha=0.02)
+    )
 
 
 def test_sample_ratio_mismatch_is_said_once_on_the_card(open_app: AppOpener) -> None:
-    at = open_app(PAGE, {"experiment": "referral_banner"})
+    at = open_app(PAGE, {**OPENED, "experiment": "referral_banner"})
     (card,) = at.error
     assert card.proto.title == VERDICT_LABELS["invalid"]
     said = unescape(card.value)
@@ -249,7 +279,7 @@ def test_no_experiment_asks_for_one(open_app: AppOpener) -> None:
 
 
 def test_downloads_and_methods(open_app: AppOpener) -> None:
-    at = open_app(PAGE, {"experiment": "streak_freeze"})
+    at = open_app(PAGE, {**OPENED, "experiment": "streak_freeze"})
     labels = [d.proto.label for d in at.get("download_button")]
     assert labels == ["Download CSV", "Download Markdown"]
     expander = next(e for e in at.expander if e.label == "Methods")
@@ -262,7 +292,9 @@ def test_pin_freezes_the_readout_and_the_pinned_view_shows_it(
     open_app: AppOpener, tmp_path: Path
 ) -> None:
     data = copy_demo(tmp_path / "data")
-    at = open_app(PAGE, {"experiment": "push_reminders", "variant": "three_a_day"}, data=data)
+    at = open_app(
+        PAGE, {**OPENED, "experiment": "push_reminders", "variant": "three_a_day"}, data=data
+    )
     at.button(key="pin_readout").click().run()
     assert not at.exception
     (pin,) = pins.list_pins(data)
@@ -272,6 +304,8 @@ def test_pin_freezes_the_readout_and_the_pinned_view_shows_it(
 
     next(b for b in at.button if b.label == "Open the pinned readout").click().run()
     assert dict(at.query_params) == {"pin": pin.id}
+    at.query_params["table"] = "true"  # the pin's table, opened
+    at.run()
     assert at.info[0].proto.title == "Pinned readout: these figures do not move"
     assert "The data has not changed since" in at.info[0].value
     assert at.title[0].value == "Practice reminder frequency"
@@ -294,7 +328,7 @@ def test_pinned_link_opens_the_frozen_figures_after_the_data_changed(
     readout = build_readout(load_dataset(data))
     pin = pins.pin_readout(data, readout, "dark_mode", "dark")
     (data / "dark_mode.csv").unlink()
-    at = open_app(PAGE, {"pin": pin.id}, data=data)
+    at = open_app(PAGE, {**OPENED, "pin": pin.id}, data=data)
     assert not at.exception
     assert "The data has changed since" in at.info[0].value
     assert at.title[0].value == "Dark mode by default"
@@ -325,10 +359,12 @@ def test_copy_link_is_the_full_address(
     assert at.code[0].value == expected + "experiment=dark_mode&variant=dark"
 
 
-def test_bayesian_card_names_the_prior_it_rests_on(open_app: AppOpener, demo_copy: Path) -> None:
-    at = open_app(PAGE, {"experiment": "push_reminders", "engine": "bayesian"})
+def test_bayesian_card_names_the_prior_it_rests_on(
+    open_app: AppOpener, demo_copy_dataset: Dataset
+) -> None:
+    at = open_app(PAGE, {**OPENED, "experiment": "push_reminders", "engine": "bayesian"})
     assert not at.exception
-    dataset, settings = load_dataset(demo_copy), Settings(engine="bayesian")
+    dataset, settings = demo_copy_dataset, Settings(engine="bayesian")
     priors = readout_learning(dataset, settings).priors
     e = build_readout(dataset, settings, priors=priors).experiments["push_reminders"]
     for t in e.treatments:

@@ -5,17 +5,16 @@ no pin of a reconstruction, and every bad link value warned about and dropped.""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
-from app_helpers import PAGE, expected_table, shown_table, texts
+from app_helpers import OPENED, PAGE, expected_table, shown_table, texts
 from helpers import AppOpener
 
 from nsexp import format as fmt
 from nsexp.analysis.asof import UNIT_ROWS_CAVEAT, as_of
 from nsexp.analysis.readout import build_readout
 from nsexp.analysis.settings import Settings
-from nsexp.io import load_dataset
+from nsexp.io import Dataset
 from nsexp.report.figures import metric_table
 from nsexp.report.text import md_escape
 
@@ -23,14 +22,14 @@ DAY = dt.date(2026, 7, 30)
 
 
 def test_an_as_of_link_reads_out_the_data_up_to_that_date(
-    open_app: AppOpener, demo_copy: Path
+    open_app: AppOpener, demo_copy_dataset: Dataset
 ) -> None:
-    at = open_app(PAGE, {"experiment": "push_reminders", "as_of": DAY.isoformat()})
+    at = open_app(PAGE, {**OPENED, "experiment": "push_reminders", "as_of": DAY.isoformat()})
     assert not at.exception and not at.warning
-    then = build_readout(as_of(load_dataset(demo_copy), DAY), experiment="push_reminders")
+    then = build_readout(as_of(demo_copy_dataset, DAY), experiment="push_reminders")
     t = then.experiments["push_reminders"].treatment("daily")
     assert shown_table(at).equals(metric_table(t.metrics, Settings()))
-    assert not shown_table(at).equals(expected_table(demo_copy, "push_reminders", "daily"))
+    assert not shown_table(at).equals(expected_table(demo_copy_dataset, "push_reminders", "daily"))
     shown = texts(at)
     assert f"As of {DAY.isoformat()}" in shown and UNIT_ROWS_CAVEAT in shown
     assert fmt.pct_ci(*t.north_star.decision_interval) in shown  # the card's figure
@@ -44,7 +43,7 @@ def test_an_as_of_link_reads_out_the_data_up_to_that_date(
 
 
 def test_choosing_a_date_puts_it_in_the_link(open_app: AppOpener) -> None:
-    at = open_app(PAGE, {"experiment": "push_reminders"})
+    at = open_app(PAGE, {**OPENED, "experiment": "push_reminders"})
     assert at.date_input(key="as_of").value is None
     at.date_input(key="as_of").set_value(DAY).run()
     assert not at.exception
@@ -65,17 +64,21 @@ def test_choosing_a_date_puts_it_in_the_link(open_app: AppOpener) -> None:
     ],
 )
 def test_bad_as_of_values_warn_and_show_all_the_data(
-    open_app: AppOpener, demo_copy: Path, experiment: str, value: str, message: str
+    open_app: AppOpener,
+    experiment: str,
+    value: str,
+    message: str,
+    demo_copy_dataset: Dataset,
 ) -> None:
-    at = open_app(PAGE, {"experiment": experiment, "as_of": value})
+    at = open_app(PAGE, {**OPENED, "experiment": experiment, "as_of": value})
     assert not at.exception
     assert any(md_escape(message) in w.value for w in at.warning), [w.value for w in at.warning]
     variant = (
-        build_readout(load_dataset(demo_copy), experiment=experiment)
+        build_readout(demo_copy_dataset, experiment=experiment)
         .experiments[experiment]
         .treatments[0]
         .variant
     )
-    assert shown_table(at).equals(expected_table(demo_copy, experiment, variant))
+    assert shown_table(at).equals(expected_table(demo_copy_dataset, experiment, variant))
     assert "as_of" not in at.query_params
     assert "As of" not in texts(at)

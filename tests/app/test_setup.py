@@ -121,7 +121,7 @@ def test_hillstrom_needs_its_control_picked_and_quotes_its_dotted_id(root: Path)
     ]
 
 
-def test_two_north_stars_are_refused_with_the_catalog_message(root: Path) -> None:
+def test_two_north_stars_are_refused_with_the_catalog_message(demo_root: Path) -> None:
     at = uploaded("cookie_cats.csv", cookie_cats())
     at.selectbox(key="setup_control_version").select("gate_30").run()
     at.selectbox(key="role_retention_7").select("North Star").run()
@@ -130,7 +130,7 @@ def test_two_north_stars_are_refused_with_the_catalog_message(root: Path) -> Non
     assert "setup_save" not in [b.key for b in at.button]
 
 
-def test_hints_until_the_roles_are_chosen_not_errors(root: Path) -> None:
+def test_hints_until_the_roles_are_chosen_not_errors(demo_root: Path) -> None:
     at = uploaded("cookie_cats.csv", cookie_cats())
     at.selectbox(key="setup_control_version").select("gate_30").run()
     assert not at.error  # nobody chose a role yet: nothing is wrong, something is missing
@@ -172,7 +172,7 @@ def test_the_readout_says_when_the_threshold_is_the_default(root: Path) -> None:
     assert len(notes) == 1 and "±1%" in notes[0] and "retention_7" in notes[0]
 
 
-def test_a_wrong_type_is_caught_at_the_metrics_step_beside_its_control(root: Path) -> None:
+def test_a_wrong_type_is_caught_at_the_metrics_step_beside_its_control(demo_root: Path) -> None:
     at = uploaded(HILLSTROM, hillstrom())
     at.selectbox(key="setup_control_segment").select("No E-Mail").run()
     at.selectbox(key="role_spend").select("North Star").run()
@@ -185,7 +185,7 @@ def test_a_wrong_type_is_caught_at_the_metrics_step_beside_its_control(root: Pat
     assert not at.error and "setup_save" in [b.key for b in at.button]
 
 
-def test_distinct_values_are_counted_over_every_row(root: Path) -> None:
+def test_distinct_values_are_counted_over_every_row(demo_root: Path) -> None:
     rows = 25_000  # past the 20,000 rows the type inference once stopped at
     at = uploaded("cookie_cats.csv", cookie_cats(n=rows))
     columns = next(d.value for d in at.dataframe if "Looks like" in d.value.columns)
@@ -260,7 +260,7 @@ def test_a_planned_unequal_split_is_written_to_experiments_toml(root: Path) -> N
     assert not srm.assumed and srm.mismatch  # ~50/50 data against a declared 25/75 plan
 
 
-def test_a_zero_planned_share_stops_the_set_up_with_the_cli_message(root: Path) -> None:
+def test_a_zero_planned_share_stops_the_set_up_with_the_cli_message(demo_root: Path) -> None:
     at = uploaded("cookie_cats.csv", cookie_cats())
     at.selectbox(key="setup_control_version").select("gate_30").run()
     at.selectbox(key="role_retention_7").select("North Star").run()
@@ -270,7 +270,7 @@ def test_a_zero_planned_share_stops_the_set_up_with_the_cli_message(root: Path) 
     assert "setup_save" not in [b.key for b in at.button]
 
 
-def test_a_variant_column_with_too_many_values_is_named_at_its_step(root: Path) -> None:
+def test_a_variant_column_with_too_many_values_is_named_at_its_step(demo_root: Path) -> None:
     at = uploaded("cookie_cats.csv", cookie_cats())
     at.selectbox(key="setup_variant").select("userid").run()
     (error,) = at.error

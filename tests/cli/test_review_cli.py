@@ -15,7 +15,7 @@ from helpers import DEMO_DATA, CliRunner
 
 from nsexp.analysis.asof import parse_day
 from nsexp.analysis.settings import Settings
-from nsexp.io import load_dataset
+from nsexp.io import Dataset
 from nsexp.report.digest import to_slack
 from nsexp.report.review import build_review
 from nsexp.store.decisions import latest
@@ -94,15 +94,14 @@ def test_bad_input_is_one_error_line(
 
 
 def test_post_sends_the_slack_digest_and_never_prints_the_url(
-    run_cli: CliRunner, hook: str
+    run_cli: CliRunner, hook: str, demo_dataset: Dataset
 ) -> None:
     code, out, err = run_cli("review", DEMO_DATA, "--since", SINCE, "--post", hook)
     assert code == 0, err
     assert hook not in out + err and "secret-token" not in out + err
     ((path, body, kind),) = _Hook.received
     assert path.endswith("/secret-token") and kind == "application/json"
-    dataset = load_dataset(DEMO_DATA)
-    expected = to_slack(build_review(dataset, Settings(), parse_day(SINCE), latest(DEMO_DATA)))
+    expected = to_slack(build_review(demo_dataset, Settings(), parse_day(SINCE), latest(DEMO_DATA)))
     assert json.loads(body) == {"text": expected}
 
 

@@ -94,3 +94,18 @@ def test_terminal_safe_escapes_exactly_the_controls() -> None:
         assert json.loads(f'"{terminal_safe(char)}"') == char
     kept = 'Lessons ✓ −9.6% [−19.5%, +0.4%] α é 日本 \u200d ‘q’ \\ "'
     assert terminal_safe(kept) == kept
+
+
+def test_terminal_safe_reads_controls_among_other_characters() -> None:
+    # every neighbour of a control and every pair of safe characters, checked against the
+    # character-by-character rule (the fast check deletes the ASCII bytes that need no escape)
+    safe = ["a", "\n", "é", "α", "−", "\u2029", "\u2065", "\u206a", "日", "\U0001f600"]
+    controls = ["\x1b", "\x7f", "\x85", "\x9b", "\u202e", "\u2066"]
+    for left in safe:
+        for right in safe:
+            assert terminal_safe(left + right) == left + right
+            for c in controls:
+                expected = f"{left}\\u{ord(c):04x}{right}"
+                assert terminal_safe(left + c + right) == expected
+    assert terminal_safe("a\ud800b\x1b") == "a\ud800b\\u001b"  # a lone surrogate: no UTF-8
+    assert terminal_safe("a\ud800b") == "a\ud800b"

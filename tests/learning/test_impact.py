@@ -8,10 +8,9 @@ import math
 import numpy as np
 import polars as pl
 import pytest
-from helpers import DEMO_DATA
 
 from nsexp.analysis.readout import judge
-from nsexp.io import load_dataset
+from nsexp.io import Dataset
 from nsexp.learning.impact import ASSUMPTIONS, compound, impact_of, shrinkage
 from nsexp.stats.meta import shrink
 
@@ -70,8 +69,8 @@ def test_bad_input_is_refused(lifts: list, sds: list) -> None:
         compound(lifts, sds)
 
 
-def test_shrinkage_and_a_selection_of_it() -> None:
-    judged = judge(load_dataset(DEMO_DATA))
+def test_shrinkage_and_a_selection_of_it(demo_dataset: Dataset) -> None:
+    judged = judge(demo_dataset)
     frame, fit = shrinkage(judged, "lessons_completed")
     assert fit is not None
     # the posterior by hand: the prior fitted over every valid comparison, then each pulled in

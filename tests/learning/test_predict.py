@@ -7,24 +7,23 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import DEMO_DATA, CliRunner, make_units, result, write_frame, write_metrics
+from helpers import CliRunner, make_units, result, write_frame, write_metrics
 
 from nsexp.analysis.learned import Edge, NorthStarPrediction, prediction_sentence, predicts_win
 from nsexp.analysis.readout import Readout
 from nsexp.analysis.reasons import MetricHistory, history_reason
 from nsexp.analysis.settings import Settings
-from nsexp.io import load_dataset
+from nsexp.io import Dataset
 from nsexp.learning.history import Learning, learned_readout, readout_learning
 from nsexp.learning.predict import validated_inputs
 from nsexp.report.json import experiment_dict, experiment_from_dict
 
 
 @pytest.fixture(scope="module")
-def learned() -> tuple[Learning, Readout]:
+def learned(demo_dataset: Dataset) -> tuple[Learning, Readout]:
     """The demo read out twice: once to learn, once with what was learned."""
-    dataset = load_dataset(DEMO_DATA)
-    learning = readout_learning(dataset, Settings())
-    readout = learned_readout(dataset, Settings(), learning=learning)
+    learning = readout_learning(demo_dataset, Settings())
+    readout = learned_readout(demo_dataset, Settings(), learning=learning)
     return learning, readout
 
 

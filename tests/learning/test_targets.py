@@ -9,12 +9,11 @@ import math
 
 import numpy as np
 import pytest
-from helpers import DEMO_DATA
 
 from nsexp.analysis.settings import Settings
 from nsexp.config.catalog import parse_catalog
 from nsexp.errors import InputError
-from nsexp.io import load_dataset
+from nsexp.io import Dataset
 from nsexp.learning.history import learned_readout
 from nsexp.learning.impact import compound
 from nsexp.learning.targets import Shipped, improvement, target_progress
@@ -85,8 +84,10 @@ def _shrunk_by_hand(est: np.ndarray, se: np.ndarray) -> tuple[np.ndarray, np.nda
     return mu + weight * (est - mu), np.sqrt(weight * se**2)
 
 
-def test_delivered_equals_a_hand_computation_over_the_published_lifts() -> None:
-    dataset = load_dataset(DEMO_DATA)
+def test_delivered_equals_a_hand_computation_over_the_published_lifts(
+    demo_dataset: Dataset,
+) -> None:
+    dataset = demo_dataset
     readout = learned_readout(dataset, Settings())
     ns = readout.catalog.north_star
     rows = [
@@ -123,8 +124,8 @@ def test_delivered_equals_a_hand_computation_over_the_published_lifts() -> None:
     assert got.share == pytest.approx(got.delivered.combined / ns.target, abs=1e-15)
 
 
-def test_predicted_compounds_the_running_predictions() -> None:
-    dataset = load_dataset(DEMO_DATA)
+def test_predicted_compounds_the_running_predictions(demo_dataset: Dataset) -> None:
+    dataset = demo_dataset
     readout = learned_readout(dataset, Settings())
     doc = readout_dict(readout)
     key = ("streak_society", "club")

@@ -5,21 +5,21 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from helpers import DEMO_DATA, result
+from helpers import result
 
 from nsexp.analysis.readout import ExperimentReadout, build_readout
 from nsexp.analysis.results import OUTCOME_LABELS, TimelinePoint
 from nsexp.analysis.settings import Settings
 from nsexp.analysis.verdict import VERDICTS
-from nsexp.io import load_dataset
+from nsexp.io import Dataset
 from nsexp.report import charts
 from nsexp.report.figures import every_treatment, timeline_rows
 
 
 @pytest.fixture(scope="module")
-def push() -> ExperimentReadout:
+def push(demo_dataset: Dataset) -> ExperimentReadout:
     """The push_reminders experiment of the demo data, as the readout page renders it."""
-    return build_readout(load_dataset(DEMO_DATA)).experiments["push_reminders"]
+    return build_readout(demo_dataset).experiments["push_reminders"]
 
 
 def layer_data(spec: dict) -> list[dict]:
@@ -140,9 +140,9 @@ def test_forest_plot_falls_back_to_plain_intervals_and_skips_missing_effects() -
 
 
 def test_bayesian_forest_plot_shows_the_posterior_mean_inside_its_interval(
-    push: ExperimentReadout,
+    push: ExperimentReadout, demo_dataset: Dataset
 ) -> None:
-    bayes = build_readout(load_dataset(DEMO_DATA), Settings(engine="bayesian"))
+    bayes = build_readout(demo_dataset, Settings(engine="bayesian"))
     metrics = bayes.experiments["push_reminders"].treatments[0].metrics
     for row in metric_rows(charts.forest_plot(metrics, Settings(engine="bayesian")).to_dict()):
         assert row["ci_low"] <= row["rel_effect"] <= row["ci_high"]

@@ -7,11 +7,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import DEMO_DATA
 
 from nsexp.analysis.readout import Readout
 from nsexp.analysis.settings import Settings
-from nsexp.io import load_dataset
+from nsexp.io import Dataset
 from nsexp.learning.history import learned_readout, readout_learning
 from nsexp.learning.tree import TreeEvidence
 from nsexp.report.proxy_charts import edge_scatter, ranking_chart
@@ -20,13 +19,13 @@ from nsexp.report.tree_chart import outside_graph, tree_graph
 
 
 @pytest.fixture(scope="module")
-def evidence() -> TreeEvidence:
-    return readout_learning(load_dataset(DEMO_DATA), Settings()).evidence
+def evidence(demo_dataset: Dataset) -> TreeEvidence:
+    return readout_learning(demo_dataset, Settings()).evidence
 
 
 @pytest.fixture(scope="module")
-def readout() -> Readout:
-    return learned_readout(load_dataset(DEMO_DATA), Settings())
+def readout(demo_dataset: Dataset) -> Readout:
+    return learned_readout(demo_dataset, Settings())
 
 
 def test_each_edge_is_named_child_to_parent_by_labels(evidence: TreeEvidence) -> None:

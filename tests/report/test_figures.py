@@ -6,12 +6,12 @@ import io
 
 import polars as pl
 import pytest
-from helpers import DEMO_DATA, result
+from helpers import result
 
 from nsexp.analysis.readout import Readout, build_readout
 from nsexp.analysis.results import MetricResult
 from nsexp.analysis.settings import Settings
-from nsexp.io import load_dataset
+from nsexp.io import Dataset
 from nsexp.report.csv import readout_csv
 from nsexp.report.figures import (
     bootstrap_caption,
@@ -23,9 +23,9 @@ from nsexp.report.figures import (
 
 
 @pytest.fixture(scope="module")
-def demo() -> Readout:
+def demo(demo_dataset: Dataset) -> Readout:
     """The bundled demo data read out with the default settings."""
-    return build_readout(load_dataset(DEMO_DATA))
+    return build_readout(demo_dataset)
 
 
 def metric(role: str = "leading", **fields: object) -> MetricResult:
@@ -217,10 +217,12 @@ def test_bootstrap_table_compares_like_with_like_and_names_each_interval() -> No
     assert "Analytic: Unadjusted always-valid CI (95%)" in sequential
 
 
-def test_the_bootstrap_caption_counts_the_families_of_a_real_readout() -> None:
+def test_the_bootstrap_caption_counts_the_families_of_a_real_readout(
+    demo_dataset: Dataset,
+) -> None:
     """On the demo's push_reminders (two treatments), the caption's test counts are the
     treatments for the North Star and every other tested metric of both treatments."""
-    e = build_readout(load_dataset(DEMO_DATA), Settings(bootstrap=100), experiment="push_reminders")
+    e = build_readout(demo_dataset, Settings(bootstrap=100), experiment="push_reminders")
     push = e.experiments["push_reminders"]
     t = push.treatment("daily")
     others = sum(

@@ -98,10 +98,10 @@ def test_the_checker_accepts_escaped_user_text() -> None:
 
 
 def test_the_tree_and_proxy_exports_keep_the_payload_inert(
-    planted_dir: Path, demo_copy: Path, run_cli: CliRunner
+    planted_dir: Path, planted: Readout, demo_copy: Path, demo: Readout, run_cli: CliRunner
 ) -> None:
-    for data, payload in ((demo_copy, False), (planted_dir, True)):
-        catalog = load_dataset(data).catalog
+    for data, readout, payload in ((demo_copy, demo, False), (planted_dir, planted, True)):
+        catalog = readout.catalog  # the catalog the data directory holds
         labels = [m.label for m in catalog.metrics.values()]
         owners = [catalog.metrics[child].owner for child, _ in catalog.edges()]  # the outline's
         for command, texts in (("tree", labels + [o for o in owners if o]), ("proxies", labels)):

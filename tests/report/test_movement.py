@@ -6,19 +6,19 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from helpers import DEMO_DATA, make_units, write_frame, write_metrics
+from helpers import make_units, write_frame, write_metrics
 
 from nsexp.analysis.readout import Readout, build_readout
 from nsexp.analysis.settings import Settings
-from nsexp.io import load_dataset
+from nsexp.io import Dataset, load_dataset
 from nsexp.learning.tree import RESAMPLING, tree_evidence
 from nsexp.report.movement import metric_movement, movement_table
 
 
 @pytest.fixture(scope="module")
-def demo() -> Readout:
+def demo(demo_dataset: Dataset) -> Readout:
     """The bundled demo data read out with the default settings."""
-    return build_readout(load_dataset(DEMO_DATA))
+    return build_readout(demo_dataset)
 
 
 @pytest.fixture

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from helpers import DEMO_DATA, result
+from helpers import result
 
 from nsexp import format as fmt
 from nsexp.analysis.readout import Readout, TreatmentReadout
 from nsexp.analysis.settings import Settings
-from nsexp.io import load_dataset
+from nsexp.io import Dataset
 from nsexp.learning.history import learned_readout, readout_learning
 from nsexp.report.notes import (
     card_notes,
@@ -56,10 +56,10 @@ def test_guardrail_text_and_card_notes() -> None:
 
 
 @pytest.fixture(scope="module")
-def demo() -> Readout:
+def demo(demo_dataset: Dataset) -> Readout:
     """The demo read out with what the portfolio's history learned, as the app shows it."""
-    dataset = load_dataset(DEMO_DATA)
-    return learned_readout(dataset, Settings(), learning=readout_learning(dataset, Settings()))
+    learning = readout_learning(demo_dataset, Settings())
+    return learned_readout(demo_dataset, Settings(), learning=learning)
 
 
 def test_a_card_states_each_reason_once(demo: Readout) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from helpers import DEMO_DATA
 
 from nsexp import format as fmt
 from nsexp.analysis.readout import Readout, build_readout
 from nsexp.analysis.verdict import VERDICT_LABELS, VERDICTS
-from nsexp.io import load_dataset
+from nsexp.io import Dataset
 from nsexp.report.portfolio import (
     filter_portfolio,
     portfolio_counts,
@@ -21,9 +20,9 @@ from nsexp.report.portfolio import (
 
 
 @pytest.fixture(scope="module")
-def demo() -> Readout:
+def demo(demo_dataset: Dataset) -> Readout:
     """The bundled demo data read out with the default settings."""
-    return build_readout(load_dataset(DEMO_DATA))
+    return build_readout(demo_dataset)
 
 
 def test_portfolio_table_one_row_per_treatment_worst_first(demo: Readout) -> None:

@@ -20,10 +20,10 @@ from helpers import DEMO_DATA, copy_demo, write_toml
 from markdown_check import assert_clean
 from payloads import HOST, PAYLOAD, plant
 
-from nsexp.analysis.readout import judge
+from nsexp.analysis.readout import Readout, judge
 from nsexp.analysis.settings import Settings
 from nsexp.errors import InputError
-from nsexp.io import load_dataset
+from nsexp.io import Dataset, load_dataset
 from nsexp.learning.history import learned_readout
 from nsexp.learning.tree import tree_evidence
 from nsexp.report.digest import NO_LINKS, slack_escape, to_markdown, to_slack
@@ -35,8 +35,14 @@ BASE = "https://nsexp.example.com"
 
 
 @pytest.fixture(scope="module")
-def review() -> Review:
-    return build_review(load_dataset(DEMO_DATA), Settings(), SINCE, latest(DEMO_DATA))
+def review(demo_dataset: Dataset) -> Review:
+    return build_review(demo_dataset, Settings(), SINCE, latest(DEMO_DATA))
+
+
+@pytest.fixture(scope="module")
+def readout(demo_dataset: Dataset) -> Readout:
+    """The demo's learned readout now, as the review reads it."""
+    return learned_readout(demo_dataset, Settings())
 
 
 def test_the_json_has_its_sections_from_the_start(review: Review) -> None:
@@ -51,9 +57,10 @@ def test_the_json_has_its_sections_from_the_start(review: Review) -> None:
     assert all("north_star_predicted" not in t for t in ns["targets"] if t is not star)
 
 
-def test_decisions_due_are_open_recommendations_to_act_worst_first(review: Review) -> None:
+def test_decisions_due_are_open_recommendations_to_act_worst_first(
+    review: Review, readout: Readout
+) -> None:
     recorded = latest(DEMO_DATA)
-    readout = learned_readout(load_dataset(DEMO_DATA), Settings())
     expected = {
         (e.id, t.variant)
         for e in readout.experiments.values()
@@ -74,7 +81,7 @@ def test_decisions_due_are_open_recommendations_to_act_worst_first(review: Revie
 
 
 def test_changed_equals_the_readout_of_data_truncated_by_hand(
-    review: Review, tmp_path: Path
+    review: Review, readout: Readout, tmp_path: Path
 ) -> None:
     data = copy_demo(tmp_path / "data")
     for f in data.glob("*.parquet"):
@@ -88,7 +95,7 @@ def test_changed_equals_the_readout_of_data_truncated_by_hand(
         if "date" in frame.columns:
             frame.filter(pl.col("date") <= SINCE).write_csv(f)
     then = learned_readout(load_dataset(data), Settings())
-    now = learned_readout(load_dataset(DEMO_DATA), Settings())
+    now = readout
     expected = set()
     for e in then.experiments.values():
         for t in e.treatments:
@@ -104,8 +111,9 @@ def test_changed_equals_the_readout_of_data_truncated_by_hand(
     assert ("streak_society", "club", "vanity_only", "leading_win") in got
 
 
-def test_running_says_the_days_left_to_read_the_north_star(review: Review) -> None:
-    readout = learned_readout(load_dataset(DEMO_DATA), Settings())
+def test_running_says_the_days_left_to_read_the_north_star(
+    review: Review, readout: Readout
+) -> None:
     assert review.running
     for c in review.running:
         assert c.decision == "keep_running"
@@ -124,9 +132,11 @@ def _past_only(data: Path) -> Path:
     return data
 
 
-def test_learned_equals_the_tree_of_only_the_experiments_ended_by_then(tmp_path: Path) -> None:
+def test_learned_equals_the_tree_of_only_the_experiments_ended_by_then(
+    demo_dataset: Dataset, tmp_path: Path
+) -> None:
     since = dt.date(2025, 3, 1)
-    dataset = load_dataset(DEMO_DATA)
+    dataset = demo_dataset
     review = build_review(dataset, Settings(), since)
     ended = [
         eid
@@ -159,9 +169,11 @@ def test_recorded_decisions_count_and_one_against_the_recommendation_shows(revie
     assert star.recorded == 2
 
 
-def test_since_after_the_data_and_undated_data_are_refused(tmp_path: Path) -> None:
+def test_since_after_the_data_and_undated_data_are_refused(
+    demo_dataset: Dataset, tmp_path: Path
+) -> None:
     with pytest.raises(InputError, match="after the newest data"):
-        build_review(load_dataset(DEMO_DATA), Settings(), dt.date(2027, 1, 1))
+        build_review(demo_dataset, Settings(), dt.date(2027, 1, 1))
     undated = _past_only(tmp_path / "undated")
     shutil.copy(DEMO_DATA / "past_experiments.csv", undated / "past_experiments.csv")
     with pytest.raises(InputError, match="no date column"):

@@ -10,7 +10,7 @@ import pytest
 from helpers import DEMO_DATA, CliRunner, write_metrics
 
 from nsexp.analysis.readout import judge
-from nsexp.io import load_dataset
+from nsexp.io import Dataset, load_dataset
 from nsexp.learning.tree import RESAMPLING, TreeEvidence, tree_evidence
 from nsexp.report.tree import edges_table, to_markdown, to_table, tree_dict
 from nsexp.report.tree_chart import EDGE_STYLES, outside_graph, tree_graph
@@ -33,9 +33,9 @@ ISSUE_FIELDS = {
 
 
 @pytest.fixture(scope="module")
-def evidence() -> TreeEvidence:
+def evidence(demo_dataset: Dataset) -> TreeEvidence:
     """The demo data's tree evidence (fewer bootstrap draws: the rendering is under test)."""
-    return tree_evidence(judge(load_dataset(DEMO_DATA)), resampling=RESAMPLING._replace(n_boot=300))
+    return tree_evidence(judge(demo_dataset), resampling=RESAMPLING._replace(n_boot=300))
 
 
 def test_edges_are_drawn_by_their_evidence(evidence: TreeEvidence) -> None:
