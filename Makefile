@@ -23,7 +23,7 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	touch $(TEST_STAMP) $(RUN_STAMP)
 
 run: $(RUN_STAMP)
-	$(BIN)/streamlit run app.py --server.headless true --server.address 127.0.0.1 \
+	$(BIN)/streamlit run serve.py --server.headless true --server.address 127.0.0.1 \
 		--server.port $(PORT)
 
 browser:

@@ -6,7 +6,7 @@ import nsexp
 from nsexp.analysis.learned import Edge
 from nsexp.analysis.results import MetricResult
 from nsexp.stats.evidence import EdgeEstimates
-from pages.ui import frame
+from pages.ui import frame, loaders
 
 # MetricResult's fields are filled positionally from the results frame (metric_results) and
 # read by name through dataclasses.fields() into the JSON, CSV and pins.
@@ -52,3 +52,7 @@ frame.navigated_pages_manager
 
 # The package's module __getattr__ (PEP 562) answers `nsexp.__version__` on first use.
 nsexp.__getattr__
+
+# serve.py (the served entry point, `make run`) warms the caches at start-up with it; vulture's
+# paths are the package, app.py and pages.
+loaders.warm_up

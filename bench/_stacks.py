@@ -8,11 +8,13 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from bench._measure import REPO
+
 _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^)]*?)(?::\d+)?\)$")
 
 
 def _short(file: str) -> str:
-    for marker in ("site-packages/", "/wt14/", "/main/", "lib/python3"):
+    for marker in (f"{REPO}/", "site-packages/", "/wt14/", "/main/", "lib/python3"):
         if marker in file:
             return file.split(marker, 1)[1]
     return file

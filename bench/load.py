@@ -1,6 +1,7 @@
 """Load section: twenty people opening readout links at once, as raw websocket sessions.
 
-A real `streamlit run app.py` on loopback serves a copy of the demo data. Each simulated person
+A real `streamlit run serve.py` (app.py warmed at start-up) on loopback serves a copy of the demo
+data. Each simulated person
 opens a fresh session on Streamlit's websocket (`/_stcore/stream`, the protobuf BackMsg /
 ForwardMsg protocol the browser speaks), asks for a deep link (`page_name` + query string) and
 waits until the run has finished successfully with the experiment's heading drawn: "a complete
@@ -8,12 +9,17 @@ readout" (the data and charts are in the messages; the browser's own drawing is 
 Then it closes and opens the next link. Bounded: SESSIONS clients, each phase PHASE_S seconds,
 every wait capped at TIMEOUT_S, loopback only.
 
-Phases on one server: cold (just started; 126 distinct links = 14 experiments x 9 settings of
-alpha and correction), warm (14 links all read before), and an upload: one client keeps
-rendering readouts while headless Chromium saves a maximal (50 MB) upload on the Data page.
-Server CPU seconds and resident memory come from /proc/<pid>. Run alone with
-`python -m bench.run --only load [--load-sessions N --load-seconds S --no-profile]` (py-spy,
-when on PATH, samples the warm phase; it is not a dependency: `pip install py-spy`).
+Two mixes of links: distinct (336 links = 14 experiments x 24 settings of alpha, correction and
+the methods, in a fixed shuffled order, so the sessions in flight ask for different settings)
+and repeated (the 14 experiments at the default settings). Phases on one server: distinct on the
+server just started (cold), distinct again (warm), repeated, and an upload: one client keeps
+rendering readouts while headless Chromium saves a maximal (50 MB) upload on the Data page. The
+baseline (BASELINE, main before issue 23's load work, checked out with `git archive`) is served
+the same way in the same run, first, for the three link phases. Server CPU seconds and resident
+memory (the server's process and its children: a worker pool) come from /proc. Run alone with
+`python -m bench.run --only load [--load-sessions N --load-seconds S --no-profile
+--no-baseline]` (py-spy, when on PATH, samples the distinct warm phase; it is not a dependency:
+`pip install py-spy`).
 """
 
 from __future__ import annotations
@@ -39,11 +45,15 @@ from bench.fresh_clone import free_port, healthy
 
 SECTION = "Load: 20 sessions on deep links at once (websocket clients, loopback)"
 SESSIONS = 20
-PHASE_S = 120.0
+PHASE_S = 60.0
 TIMEOUT_S = 90.0
-ALPHAS = ("0.05", "0.01", "0.1")
+# main before issue 23's load work (docs/benchmarks.md keeps it beside every after figure)
+BASELINE = "6ea05c3"
+ALPHAS = ("0.05", "0.1")
 CORRECTIONS = ("holm", "bh", "none")
-TARGET_P95_S, TARGET_RUNS_PER_S = 6.0, 5.0
+# the methods a link may choose beside α and the correction (pages/ui/sidebar.py)
+METHODS = ("", "&engine=bayesian", "&sequential=true", "&cuped=false")
+TARGET_P95_S, TARGET_RUNS_PER_S = 4.0, 6.0
 
 
 @dataclass
@@ -57,6 +67,7 @@ class Phase:
     errors: list[str] = field(default_factory=list)
     cpu_s: float = 0.0
     rss_mb: list[float] = field(default_factory=list)
+    load: float = float("nan")  # the machine's 1-minute load average at the phase's end
 
     def quantile(self, q: float) -> float:
         """The q-quantile of the times to a complete readout (nan when none finished)."""
@@ -75,37 +86,56 @@ class Link:
 
 
 def links(data: Path) -> tuple[list[Link], list[Link]]:
-    """126 cold links (14 experiments x 9 settings) and the 14 warm ones (default settings)."""
+    """The distinct mix: 336 links (14 experiments x 24 settings) in a fixed shuffled order, so
+    the twenty sessions in flight ask for different settings at once; and the repeated mix: the
+    14 experiments at the default settings."""
+    import random
+
     from nsexp.io import load_dataset
     from nsexp.report.text import md_escape
 
     dataset = load_dataset(data)
     chosen = sorted(dataset.experiments.values(), key=lambda e: e.id.startswith("past_"))[:14]
     # the heading as the page sends it: user text escaped as Markdown ("Hearts\\: lose ...")
-    warm = [Link(f"experiment={e.id}", md_escape(e.info.title)) for e in chosen]
-    cold = [
-        Link(f"experiment={e.id}&alpha={a}&correction={c}", md_escape(e.info.title))
+    repeated = [Link(f"experiment={e.id}", md_escape(e.info.title)) for e in chosen]
+    distinct = [
+        Link(f"experiment={e.id}&alpha={a}&correction={c}{m}", md_escape(e.info.title))
         for a in ALPHAS
         for c in CORRECTIONS
+        for m in METHODS
         for e in chosen
     ]
-    return cold, warm
+    random.Random(23).shuffle(distinct)
+    return distinct, repeated
+
+
+def baseline_tree(folder: Path) -> Path:
+    """The app as it was at BASELINE, exported from this repository's history into folder."""
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", BASELINE], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
 
 
 @contextmanager
-def server(data: Path, log: Any = subprocess.DEVNULL) -> Iterator[tuple[int, int]]:
-    """`streamlit run app.py` on a free loopback port; yields (port, pid) once healthy (its
-    output goes to `log`, a file: the tracebacks behind any error a client saw)."""
+def server(
+    data: Path, log: Any = subprocess.DEVNULL, tree: Path = REPO
+) -> Iterator[tuple[int, int]]:
+    """`streamlit run serve.py` of `tree` (`app.py` in a tree without it, as the baseline) on a
+    free loopback port; yields (port, pid) once healthy (its output goes to `log`, a file: the
+    tracebacks behind any error a client saw)."""
     port = free_port()
-    argv = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+    entry = "serve.py" if (tree / "serve.py").exists() else "app.py"
+    argv = [sys.executable, "-m", "streamlit", "run", entry, "--server.headless", "true"]
     argv += ["--server.address", "127.0.0.1", "--server.port", str(port)]
     argv += ["--server.fileWatcherType", "none"]
-    env = {**os.environ, "NSEXP_DATA_DIR": str(data)}
+    env = {**os.environ, "NSEXP_DATA_DIR": str(data), "PYTHONPATH": str(tree)}
     process = subprocess.Popen(
-        argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        argv, cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # serve.py warms up before it answers
         while not healthy(port):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("streamlit did not start")
@@ -116,18 +146,45 @@ def server(data: Path, log: Any = subprocess.DEVNULL) -> Iterator[tuple[int, int
         process.wait(timeout=30)
 
 
+def _group(pid: int) -> list[Path]:
+    """/proc entries of the server's process group (it and any worker processes it started)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2]) == pid:
+                    found.append(entry)
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of the server process so far (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU of the server and its workers so far (all their threads, and the
+    workers that have ended)."""
+    total = 0
+    for entry in _group(pid):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
-    """Resident memory of the server process, MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """Resident memory of the server and its workers, MB (summed: pages they share count once
+    per process, so this is an upper bound)."""
+    total = 0
+    for entry in _group(pid):
+        try:
+            text = (entry / "status").read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total / 1024 if total else float("nan")
 
 
 async def open_link(port: int, link: Link, page: str = "readout") -> tuple[float, str | None]:
@@ -191,6 +248,7 @@ async def run_phase(port: int, pid: int, phase: Phase, todo: list[Link], session
     await asyncio.gather(sample(), *(person() for _ in range(sessions)))
     phase.seconds = time.perf_counter() - start  # until the last person's readout finished
     phase.cpu_s = cpu_seconds(pid) - before
+    phase.load = os.getloadavg()[0]
 
 
 def write_upload(folder: Path) -> list[Path]:
@@ -259,13 +317,15 @@ async def upload_phase(port: int, pid: int, warm: list[Link], folder: Path) -> t
         phase.rss_mb.append(rss_mb(pid))
     thread.join(timeout=TIMEOUT_S)
     phase.seconds, phase.cpu_s = time.perf_counter() - start, cpu_seconds(pid) - before
+    phase.load = os.getloadavg()[0]
     return phase, out
 
 
 def profile(pid: int, seconds: float, folder: Path) -> threading.Thread | None:
-    """py-spy on the server for the warm phase, when installed: the first half only samples
-    threads holding the GIL (where the CPU goes), the second half every running thread (where
-    the sessions wait, e.g. on a lock). Collapsed stacks into folder/cpu.stacks, wall.stacks."""
+    """py-spy on the server (and its worker processes) for a phase, when installed: the first
+    half only samples threads holding the GIL (where the CPU goes), the second half every running
+    thread (where the sessions wait, e.g. on a lock). Collapsed stacks into folder/cpu.stacks,
+    wall.stacks."""
     spy = shutil.which("py-spy")
     if spy is None:
         return None
@@ -273,58 +333,94 @@ def profile(pid: int, seconds: float, folder: Path) -> threading.Thread | None:
 
     def record() -> None:
         for name, extra in (("cpu", ["--gil"]), ("wall", [])):
-            argv = [spy, "record", "-p", str(pid), "-d", half, "-r", "50", "-f", "raw", *extra]
+            argv = [spy, "record", "-p", str(pid), "-d", half, "-r", "50", "-f", "raw", "-s"]
+            argv.append("--nonblocking")  # never pause the server: the phase stays comparable
             out = folder / f"{name}.stacks"
-            subprocess.run([*argv, "-o", str(out)], capture_output=True, check=False)
+            subprocess.run([*argv, *extra, "-o", str(out)], capture_output=True, check=False)
 
     thread = threading.Thread(target=record, daemon=True)
     thread.start()
     return thread
 
 
-def measure(
-    sessions: int, seconds: float, with_profile: bool
-) -> tuple[list[Phase], dict, Path | None]:
-    """Every phase on one fresh server over a copy of the demo data."""
-    tmp = Path(tempfile.mkdtemp(prefix="nsexp-load-"))
-    data = tmp / "data"
+def link_phases(
+    port: int, pid: int, mixes: tuple[list[Link], list[Link]], seconds: float, sessions: int,
+    stacks: Path | None = None,
+) -> list[Phase]:  # fmt: skip
+    """The distinct mix on the server just started, the distinct mix again, the repeated mix
+    (py-spy on the second into `stacks`, when given)."""
+    distinct, repeated = mixes
+    phases = [
+        Phase("distinct, cold: server just started", len(distinct), seconds=seconds),
+        Phase("distinct, warm: every link asked before", len(distinct), seconds=seconds),
+        Phase("repeated: 14 links at the default settings", len(repeated), seconds=seconds),
+    ]
+    for phase, todo in zip(phases, (distinct, distinct, repeated), strict=True):
+        spy = None
+        if stacks is not None and phase is phases[1]:
+            spy = profile(pid, seconds, stacks)
+        asyncio.run(run_phase(port, pid, phase, todo, sessions))
+        if spy is not None:
+            spy.join(timeout=60)
+    return phases
+
+
+def demo_copy(data: Path) -> Path:
+    """A fresh copy of the demo data (without pins and workspaces) at `data`."""
     shutil.copytree(REPO / "data", data, ignore=shutil.ignore_patterns("pins", "workspaces"))
-    cold_links, warm_links = links(data)
+    return data
+
+
+def measure(
+    sessions: int, seconds: float, with_profile: bool, with_baseline: bool
+) -> tuple[list[Phase], list[Phase], dict, Path | None]:
+    """The baseline's link phases on its own fresh server, then this tree's link phases and the
+    upload on another, each over a fresh copy of the demo data."""
+    tmp = Path(tempfile.mkdtemp(prefix="nsexp-load-"))
     log = (Path(tempfile.gettempdir()) / "nsexp-load-server.log").open("wb")
     keep = Path(tempfile.gettempdir()) / "nsexp-load-profile"
+    saved: dict[str, float | str] = {}
+    before: list[Phase] = []
     try:
+        data = demo_copy(tmp / "data")
+        mixes = links(data)
+        if with_baseline:
+            (tmp / "base").mkdir()
+            base = baseline_tree(tmp / "base")
+            with server(data, log, tree=base) as (port, pid):
+                before = link_phases(port, pid, mixes, seconds, sessions)
+            shutil.rmtree(data)
+            demo_copy(data)
         with server(data, log) as (port, pid):
-            idle = rss_mb(pid)
-            cold = Phase("cold: server just started", len(cold_links), seconds=seconds)
-            asyncio.run(run_phase(port, pid, cold, cold_links, sessions))
-            warm = Phase("warm: every link read before", len(warm_links), seconds=seconds)
+            saved["idle_rss_mb"] = rss_mb(pid)
             keep.mkdir(exist_ok=True)
-            spy = profile(pid, seconds, keep) if with_profile else None
-            asyncio.run(run_phase(port, pid, warm, warm_links, sessions))
-            if spy is not None:
-                spy.join(timeout=60)
-            upload, saved = asyncio.run(upload_phase(port, pid, warm_links, tmp))
-            saved["idle_rss_mb"] = idle
+            after = link_phases(port, pid, mixes, seconds, sessions, keep if with_profile else None)
+            upload, out = asyncio.run(upload_phase(port, pid, mixes[1], tmp))
+            saved.update(out)
             saved["end_rss_mb"] = rss_mb(pid)
-        return [cold, warm, upload], saved, keep if with_profile else None
+        return before, [*after, upload], saved, keep if with_profile else None
     finally:
         log.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _row(phase: Phase, sessions: int) -> str:
+def _row(phase: Phase, sessions: int, served: str) -> str:
     runs = len(phase.times) / phase.seconds if phase.seconds else float("nan")
     rss = phase.rss_mb or [float("nan")]
     p95 = phase.quantile(0.95)
+    per = phase.cpu_s / len(phase.times) if phase.times else float("nan")
     met = "met" if p95 < TARGET_P95_S and runs >= TARGET_RUNS_PER_S else "**missed**"
     target = (
-        f"p95 < {TARGET_P95_S:.0f} s, ≥ {TARGET_RUNS_PER_S:.0f}/s: {met}" if sessions > 1 else ""
+        f"p95 < {TARGET_P95_S:.0f} s, ≥ {TARGET_RUNS_PER_S:.0f}/s: {met}"
+        if sessions > 1 and phase.name.startswith("distinct")
+        else ""
     )
     return (
-        f"| {phase.name} | {sessions} | {phase.links} | {len(phase.times)} | "
+        f"| {served} | {phase.name} | {sessions} | {phase.links} | {len(phase.times)} | "
         f"{phase.quantile(0.5):.2f} | {p95:.2f} | {runs:.2f} | {phase.cpu_s:.0f} "
-        f"({phase.cpu_s / phase.seconds:.2f}/s) | {rss[0]:.0f} → {max(rss):.0f} → {rss[-1]:.0f} | "
-        f"{len(phase.errors)} | {target} |"
+        f"({phase.cpu_s / phase.seconds:.2f}/s) | {per:.3f} | "
+        f"{rss[0]:.0f} → {max(rss):.0f} → {rss[-1]:.0f} | "
+        f"{phase.load:.1f} | {len(phase.errors)} | {target} |"
     )
 
 
@@ -336,25 +432,35 @@ def run(argv: list[str]) -> str:
     parser.add_argument(
         "--no-profile", action="store_true", help="no py-spy of the warm phase (else on PATH)"
     )
+    parser.add_argument("--no-baseline", action="store_true", help=f"do not serve {BASELINE} first")
     args, _ = parser.parse_known_args(argv)
-    phases, saved, stacks = measure(args.load_sessions, args.load_seconds, not args.no_profile)
-    cold, warm, upload = phases
+    n = args.load_sessions
+    before, after, saved, stacks = measure(
+        n, args.load_seconds, not args.no_profile, not args.no_baseline
+    )
     lines = [
-        f"{args.load_sessions} concurrent websocket sessions, each opening a fresh session per "
-        f"deep link and waiting for the finished run with the experiment's heading; phases of "
-        f"{args.load_seconds:.0f} s on one `streamlit run app.py` over the demo data. Command: "
+        f"{n} concurrent websocket sessions, each opening a fresh session per deep link and "
+        f"waiting for the finished run with the experiment's heading; phases of "
+        f"{args.load_seconds:.0f} s on one `streamlit run serve.py` (`app.py` before) over the "
+        f"demo data, main at "
+        f"{BASELINE} (before) on its own fresh server first, then this tree (after) on another. "
+        "The distinct mix cycles 14 experiments × 24 settings (α 0.05 / 0.1 × Holm / BH / none "
+        "× default / Bayesian / sequential / CUPED off) in a fixed shuffled order; the repeated "
+        "mix the 14 experiments at the default settings. Load: the machine's 1-minute load "
+        "average at the phase's end (2 cores, shared: readouts/s follow the CPU the server gets; "
+        "CPU s per readout, the server's and its workers', is the steadier figure). Command: "
         "`python -m bench.run --only load`.",
         "",
-        "| phase | sessions | distinct links | readouts | p50 s | p95 s | readouts/s | "
-        "server CPU s | RSS MB (first → max → last) | errors | target |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
-        _row(cold, args.load_sessions),
-        _row(warm, args.load_sessions),
-        _row(upload, 1),
+        "| served | phase | sessions | distinct links | readouts | p50 s | p95 s | readouts/s | "
+        "server CPU s | CPU s per readout | RSS MB (first → max → last) | load | errors | target |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|",
+        *(_row(phase, n, f"before ({BASELINE})") for phase in before),
+        *(_row(phase, n, "after") for phase in after[:-1]),
+        _row(after[-1], 1, "after"),
         "",
         f"Server RSS idle {saved.get('idle_rss_mb', float('nan')):.0f} MB, at the end "
-        f"{saved.get('end_rss_mb', float('nan')):.0f} MB. The 50 MB upload (50,000,000 bytes, "
-        "headless Chromium on the Data page): "
+        f"{saved.get('end_rss_mb', float('nan')):.0f} MB (the server and its worker processes). "
+        "The 50 MB upload (50,000,000 bytes, headless Chromium on the Data page): "
         + (
             f"in the uploader after {saved['uploaded_s']:.1f} s, saved after "
             f"{saved['saved_s']:.1f} s."
@@ -362,9 +468,11 @@ def run(argv: list[str]) -> str:
             else f"not saved ({saved.get('error', 'no result')})."
         ),
     ]
-    for phase in phases:
-        if phase.errors:
-            lines += ["", f"First errors of {phase.name}: " + "; ".join(phase.errors[:3])]
+    for served, phases in (("before", before), ("after", after)):
+        for phase in phases:
+            if phase.errors:
+                errors = "; ".join(phase.errors[:3])
+                lines += ["", f"First errors of {served}, {phase.name}: {errors}"]
     if stacks is not None:
         from bench._stacks import summary
 
@@ -374,7 +482,7 @@ def run(argv: list[str]) -> str:
         ):
             path = stacks / f"{name}.stacks"
             if path.exists():
-                lines += ["", f"Warm phase, {what}, 50 samples/s:", ""]
+                lines += ["", f"After, distinct warm phase, {what}, 50 samples/s:", ""]
                 lines += summary(path, top=10)
     return "\n".join(lines)
 

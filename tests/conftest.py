@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -20,6 +21,10 @@ from helpers import (
 
 from nsexp.cli import main
 from nsexp.io import Dataset, load_dataset
+
+# The app computes in this process, where AppTest and monkeypatches see it (pages.ui.workers;
+# tests/app/test_workers.py starts a pool of its own). Served apps inherit it.
+os.environ.setdefault("NSEXP_WORKERS", "0")
 
 
 @pytest.fixture

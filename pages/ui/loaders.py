@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -28,13 +30,13 @@ from nsexp.analysis.segments import (
 from nsexp.analysis.segments import (
     segment_columns as columns_of,
 )
-from nsexp.analysis.settings import Settings
+from nsexp.analysis.settings import DEFAULT, Settings
 from nsexp.analysis.srm import srm_checks
 from nsexp.errors import InputError
 from nsexp.io import Dataset, default_data_dir, load_dataset
 from nsexp.io.engines import source_name
 from nsexp.io.limits import UPLOAD_LIMITS, Limits, check_resamples
-from nsexp.learning.history import Learning, learned_readout, readout_learning
+from nsexp.learning.history import Learning, learned_readout
 from nsexp.learning.proxies import NorthStarWins, cumulative_impact
 from nsexp.learning.tree import TreeEvidence
 from nsexp.report.movement import metric_movement
@@ -44,7 +46,9 @@ from nsexp.report.review import Review, build_review, targets_of
 from nsexp.report.review_tables import targets_table
 from nsexp.report.scoreboard import health_line, scoreboard_frame
 from nsexp.report.text import md_escape
+from nsexp.store import workspaces
 from nsexp.store.decisions import Recorded
+from pages.ui import workers
 from pages.ui.frame import DataContext
 from pages.ui.nav import DATA
 
@@ -52,10 +56,16 @@ P = ParamSpec("P")
 T = TypeVar("T")
 TTL = 3600
 BOOTSTRAP_RESAMPLES = 2000
-# A readout and its learning are the heavy entries, one per data version and settings (each α in
-# a link): each is bounded by the arm-metric limit (about 100 MB at an upload's limit), and at
-# most HEAVY_ENTRIES of each are kept (docs/deployment.md, "Limits").
+# A readout with its learning is the heavy entry, one per data version and settings (each link's
+# α, correction, engine...). Entries are weighed by their experiment × arm × metric figures
+# (about 3 KB each, tests/analysis/test_readout_memory.py): together at most HEAVY_ENTRIES
+# readouts at an upload's arm-metric limit (about 150 MB each), so uploads pin what they did,
+# while the 24 settings of a portfolio the demo's size (1,032 figures) all stay cached
+# (docs/deployment.md, "Limits"). MOST_ANALYSES bounds the count of small ones; the HEAVY_ENTRIES
+# most recently used are kept whatever they weigh (the operator's own data has no limit).
 HEAVY_ENTRIES = 4
+HEAVY_FIGURES = HEAVY_ENTRIES * (UPLOAD_LIMITS.arm_metrics or 0)
+MOST_ANALYSES = 64
 
 
 def _or_stop(call: Callable[P, T]) -> Callable[P, T]:
@@ -107,23 +117,103 @@ def refresh() -> None:
     """Drop every cached view of the data, so that the next page reads the source again. Pins
     are stored figures: they keep theirs."""
     st.cache_data.clear()
-    caches: tuple[Any, ...] = (_fetched, _learning, _readout, segment_view, bootstrap)
+    caches: tuple[Any, ...] = (_fetched, _analysed, segment_view, bootstrap)
     for cached in caches:
         # segment_view and bootstrap sit under _or_stop's wrapper
         cached_func = cached if hasattr(cached, "clear") else cached.__wrapped__
         cached_func.clear()
+    _ledger.clear()
 
 
-@st.cache_resource(
-    max_entries=HEAVY_ENTRIES, ttl=TTL, show_spinner="Learning from past experiments…"
-)
+class Analysis(NamedTuple):
+    """Every experiment read out under one data version and settings, with what the portfolio
+    teaches (the learning its reasons, records and priors quote)."""
+
+    learning: Learning
+    readout: Readout
+
+
+Key = tuple[DataContext, Settings]
+
+
+class Ledger:
+    """The heavy cache's entries with their weights, least recently used first: which to drop
+    so that the entries kept stay within a total weight and a count."""
+
+    def __init__(self, budget: int, most: int, least: int) -> None:
+        """Keep entries weighing at most `budget` together and at most `most` of them, but
+        always the `least` most recently used, whatever they weigh."""
+        self.budget, self.most, self.least = budget, most, least
+        self._weights: OrderedDict[Key, int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def touch(self, key: Key) -> None:
+        """The entry was used: it is the last to be dropped."""
+        with self._lock:
+            if key in self._weights:
+                self._weights.move_to_end(key)
+
+    def add(self, key: Key, weight: int) -> list[Key]:
+        """A new entry; the least recently used entries to drop so that the rest fit."""
+        with self._lock:
+            self._weights[key] = weight
+            self._weights.move_to_end(key)
+            dropped = []
+            while len(self._weights) > self.least and (
+                len(self._weights) > self.most or sum(self._weights.values()) > self.budget
+            ):
+                old = next(iter(self._weights))
+                del self._weights[old]
+                dropped.append(old)
+            return dropped
+
+    def clear(self) -> None:
+        """Forget every entry (the cache was cleared)."""
+        with self._lock:
+            self._weights.clear()
+
+    def __len__(self) -> int:
+        """How many entries are kept."""
+        return len(self._weights)
+
+
+_ledger = Ledger(HEAVY_FIGURES, MOST_ANALYSES, HEAVY_ENTRIES)
+
+
+@st.cache_resource(max_entries=MOST_ANALYSES, ttl=TTL, show_spinner="Reading out every experiment…")
+def _analysed(data: DataContext, settings: Settings) -> Analysis:
+    dataset = _dataset(data)
+    found = Analysis(*workers.call(workers.analyse, dataset, settings))  # off the GIL of pages
+    for key in _ledger.add((data, settings), dataset.totals.height):
+        _analysed.clear(*key)
+    return found
+
+
+def _analysis(data: DataContext, settings: Settings) -> Analysis:
+    """The cached analysis of the data under these settings (computed once per data version and
+    settings for every session; the least recently used are dropped past the Ledger's budget)."""
+    _ledger.touch((data, settings))
+    return _analysed(data, settings)
+
+
 def _learning(data: DataContext, settings: Settings) -> Learning:
-    return readout_learning(_dataset(data), settings)
+    return _analysis(data, settings).learning
 
 
-@st.cache_resource(max_entries=HEAVY_ENTRIES, ttl=TTL, show_spinner="Reading out every experiment…")
 def _readout(data: DataContext, settings: Settings) -> Readout:
-    return learned_readout(_dataset(data), settings, learning=_learning(data, settings))
+    return _analysis(data, settings).readout
+
+
+def warm_up() -> None:
+    """At server start-up (serve.py), before the first visitor: start the worker processes and
+    read the data directory out with the default settings, so that a first deep link finds
+    them ready. Bad data is left for the page to report."""
+    root = default_data_dir()
+    try:
+        workers.start()
+        _analysis(DataContext(root, None, root, workspaces.data_stamp(root)), DEFAULT)
+    except (InputError, OSError):
+        return
 
 
 dataset = _or_stop(_dataset)
@@ -301,7 +391,8 @@ def bootstrap(
     cached on) join the settings, which the readout then carries."""
     resampled = replace(settings, bootstrap=resamples)
     learning = _learning(data, settings)  # the Bayesian priors and the tree of the readout on view
-    readout = build_readout(
+    readout = workers.call(  # resampling is seconds of CPU: off the GIL of the pages drawn
+        build_readout,
         _dataset(data),
         resampled,
         experiment=experiment_id,
