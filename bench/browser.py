@@ -1,13 +1,15 @@
 """In the browser: how long a person waits for a complete page, measured in headless Chromium.
 
-Playwright drives Debian's /usr/bin/chromium against `streamlit run app.py` on a copy of the demo
-data (started and waited for as tests/app/test_browser.py does). A readout is complete when it is
-connected, the script finished, no skeleton is left, the experiment's heading and a verdict are
-shown and the forest plot is drawn (its canvas or svg exists; the table and the timeline wait to
-be opened); the Portfolio when its table is drawn. Median of `--repeats`:
+Playwright drives Debian's /usr/bin/chromium against `streamlit run serve.py` (`make run`'s
+command; `app.py` for a checkout without it) on a copy of the demo data (started and waited for as
+tests/app/test_browser.py does). A readout is complete when it is connected, the script finished,
+no skeleton is left, the experiment's heading and a verdict are shown and the forest plot is drawn
+(its canvas or svg exists; the table and the timeline wait to be opened); the Portfolio when its
+table is drawn. Median of `--repeats`:
 
 - cold deep link: a server just started (health answered), a fresh tab opens
-  /readout?experiment=push_reminders: the first render reads the data and imports the pages;
+  /readout?experiment=push_reminders (serve.py has read the data out before it answered; under
+  app.py the first render reads the data and imports the pages);
 - warm, fresh tab: the same link (and the Portfolio) in a new browser context on a server that
   has served it, in turn with the baseline, a blank Streamlit page served the same way;
 - control change: in a loaded readout, a click on the sidebar's alpha control until the readout
@@ -50,9 +52,11 @@ TIMEOUT_MS = 60_000
 
 
 @contextmanager
-def server(data: Path, script: str = "app.py", app: Path = REPO) -> Iterator[str]:
-    """`streamlit run <script>` of the checkout `app` on a free port over `data`; yields the base
+def server(data: Path, script: str | None = None, app: Path = REPO) -> Iterator[str]:
+    """`streamlit run <script>` of the checkout `app` on a free port over `data` (by default what
+    `make run` serves: serve.py, which warms up before it answers, else app.py); yields the base
     URL once healthy."""
+    script = script or ("serve.py" if (app / "serve.py").exists() else "app.py")
     port = free_port()
     argv = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true"]
     argv += ["--server.address", "127.0.0.1", "--server.port", str(port)]
@@ -63,7 +67,7 @@ def server(data: Path, script: str = "app.py", app: Path = REPO) -> Iterator[str
         start_new_session=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # serve.py warms up for at most 60 s first
         while not healthy(port):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("streamlit did not start")

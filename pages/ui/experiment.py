@@ -42,16 +42,18 @@ TABLE, TIMELINE = "table", "timeline"
 # session: rebuilding the Altair chart and validating its to_dict() on every rerun was most of
 # the server's CPU with twenty people on one link (bench/load.py). cache_data hands each caller
 # a copy (Streamlit edits the spec as it sends it). Results hash by value: they are never
-# changed once built.
+# changed once built. A spec pickles to about 4 KB, so 2,048 entries (under 10 MB) hold every view
+# of the demo's 14 experiments under the load benchmark's 24 settings; 256 missed on most of them.
+SPECS = 2048
 _BY_VALUE: dict[str | type[Any], Callable[[Any], Any]] = {MetricResult: hash, TimelinePoint: hash}
 
 
-@st.cache_data(max_entries=256, show_spinner=False, hash_funcs=_BY_VALUE)
+@st.cache_data(max_entries=SPECS, show_spinner=False, hash_funcs=_BY_VALUE)
 def _forest_spec(metrics: tuple[MetricResult, ...], settings: Settings) -> dict:
     return charts.vega_lite_spec(charts.forest_plot(metrics, settings))
 
 
-@st.cache_data(max_entries=256, show_spinner=False, hash_funcs=_BY_VALUE)
+@st.cache_data(max_entries=SPECS, show_spinner=False, hash_funcs=_BY_VALUE)
 def _timeline_spec(
     points: tuple[TimelinePoint, ...],
     threshold: float,
