@@ -208,6 +208,8 @@ def run(argv: list[str] | None = None) -> str:
     }
     targets = {"warm": TARGET_RATIO, "portfolio": TARGET_PORTFOLIO}
     lines = [
+        "Each app served as `make run` serves it: `streamlit run serve.py` (warmed up before it "
+        "answers /_stcore/health), `app.py` for a checkout without serve.py. "
         f"Demo data; Playwright {_version()} driving {CHROMIUM} (headless); median of "
         f"{args.repeats}, with min and max; load average {load[0]:.1f} at the start, "
         f"{after[0]:.1f} at the end. Command: `python -m bench.run --only browser"

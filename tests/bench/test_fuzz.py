@@ -31,8 +31,12 @@ def test_the_load_links_and_the_profile_summary(tmp_path) -> None:
     from bench._stacks import summary
     from bench.load import links
 
-    cold, warm = links(DEMO_DATA)
-    assert len({link.query for link in cold}) == 126 and len({link.query for link in warm}) == 14
+    distinct, repeated = links(DEMO_DATA)
+    # 14 experiments x 24 settings, none twice; each experiment under every setting
+    assert len({link.query for link in distinct}) == len(distinct) == 14 * 24
+    assert len({link.query for link in repeated}) == 14
+    for link in repeated:
+        assert sum(d.query.startswith(link.query + "&") for d in distinct) == 24
     stacks = tmp_path / "x.stacks"
     stacks.write_text(
         "run (app.py:3);forest_plot (nsexp/report/charts.py:9) 3\n"
