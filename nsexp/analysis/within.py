@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from nsexp.io import Dataset, totals
+from nsexp.io import Dataset
 from nsexp.stats.within import PARTS, Gradients, lift_covariance, lift_gradients, mean_covariance
 
 WITHIN_SCHEMA: dict[str, pl.DataType] = {
@@ -89,7 +89,7 @@ def within_covariances(
         .drop("control")
         .join(arms.filter(is_control).drop("control", "variant"), on=_PAIR, suffix="_c")
     )
-    dens = totals(dataset.summary).select(
+    dens = dataset.totals.select(
         "experiment", "variant", "metric", (pl.col("den_sum") / pl.col("n")).alias("den")
     )
     keep = [

@@ -9,14 +9,29 @@ import the analysis only when they run, so `nsexp --help` starts fast.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 import nsexp
-from nsexp.cli import plan, readout, review, sql, tree, workspaces
 from nsexp.errors import InputError
-from nsexp.report.text import terminal_safe
+from nsexp.report.text import terminal_safe, terminal_safe_utf8
 
 EXIT_BAD_INPUT = 2
+# Every command name (aliases too) -> the module of nsexp.cli whose add_parser registers it, in
+# the order `nsexp --help` lists them.
+COMMANDS = {
+    "readout": "readout",
+    "plan": "plan",
+    "tree": "tree",
+    "proxies": "tree",
+    "review": "review",
+    "workspaces": "workspaces",
+    "sql": "sql",
+}
+# The commands that read data import polars, numpy and scipy.special in `main`, before their
+# own imports: at the bottom of nsexp's import chain, CPython 3.11 mapped and unmapped a 16 KB
+# chunk of its frame stack some 4,000 times while they loaded (~0.1 s CPU of a small readout).
+READS_DATA = frozenset(COMMANDS) - {"plan", "sql"}
 
 
 class _Version(argparse.Action):
@@ -39,23 +54,44 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(EXIT_BAD_INPUT)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The `nsexp` argument parser, one sub-command per module of nsexp.cli."""
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The `nsexp` argument parser, one sub-command per module of nsexp.cli: only the named
+    command's when `argv` starts with one (that command's help and errors read its own parser
+    alone), else every command's (for `nsexp --help` and an unknown command's error)."""
     parser = _Parser(prog="nsexp", description="North Star experiment readouts.")
     parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for command in (readout, plan, tree, review, workspaces, sql):
-        command.add_parser(sub)
+    named = argv[0] if argv and argv[0] in COMMANDS else None
+    for module in dict.fromkeys(COMMANDS.values() if named is None else [COMMANDS[named]]):
+        importlib.import_module(f"nsexp.cli.{module}").add_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 ok, 2 bad input)."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
+    if args.command in READS_DATA:  # here, from a shallow frame: see READS_DATA
+        import numpy  # noqa: F401
+        import polars  # noqa: F401
+        import scipy.special  # noqa: F401
     try:
         text = args.run(args)
     except InputError as exc:
         sys.stderr.write(terminal_safe(f"error: {exc.message}", one_line=True) + "\n")
         return EXIT_BAD_INPUT
-    sys.stdout.write(terminal_safe(text))
+    _print(text)
     return 0
+
+
+def _print(text: str) -> None:
+    """Write terminal-safe text to stdout; as bytes straight to its buffer where stdout is
+    UTF-8 (a large readout's text is encoded once, not twice): the same bytes either way."""
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower()
+    data = terminal_safe_utf8(text) if encoding in ("utf-8", "utf8") else None
+    buffer = getattr(sys.stdout, "buffer", None)
+    if data is None or buffer is None:  # a lone surrogate, another encoding, a text-only stream
+        sys.stdout.write(terminal_safe(text))
+        return
+    sys.stdout.flush()
+    buffer.write(data)

@@ -22,7 +22,13 @@ from nsexp.analysis.reasons import MetricHistory
 from nsexp.analysis.settings import Settings
 from nsexp.io import Dataset
 from nsexp.learning.predict import learned_records, lift_priors
-from nsexp.learning.tree import RESAMPLING, Resampling, TreeEvidence, tree_evidence
+from nsexp.learning.tree import (
+    RESAMPLING,
+    Resampling,
+    TreeEvidence,
+    tree_evidence,
+    valid_results,
+)
 
 
 class Learning(NamedTuple):
@@ -62,13 +68,14 @@ def metric_history(evidence: TreeEvidence) -> dict[str, MetricHistory]:
 
 def learn(readout: Judgement, *, resampling: Resampling = RESAMPLING) -> Learning:
     """History records, per-comparison records and the Bayesian priors from a judgement (a
-    readout's is `readout.judgement`)."""
-    evidence = tree_evidence(readout, resampling=resampling)
+    readout's is `readout.judgement`), over its valid comparisons found once."""
+    valid = valid_results(readout)
+    evidence = tree_evidence(readout, resampling=resampling, valid=valid)
     return Learning(
         metric_history(evidence),
-        learned_records(readout, evidence),
+        learned_records(readout, evidence, valid),
         evidence,
-        lift_priors(readout),
+        lift_priors(readout, valid),
     )
 
 

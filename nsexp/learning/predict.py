@@ -44,10 +44,15 @@ def validated_inputs(evidence: TreeEvidence) -> list[str]:
     return list(verdict.validated_inputs(evidence.catalog, evidence.edges))
 
 
-def _effects(readout: Judgement, metrics: list[str]) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+def _effects(
+    readout: Judgement, metrics: list[str], valid: pl.DataFrame | None
+) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
     """The valid comparisons, their oriented effects and standard errors (n, k); NaN where a
-    metric was not measured or has no spread."""
-    rows = valid_results(readout).filter(pl.col("metric").is_in(metrics))
+    metric was not measured or has no spread (`valid`: the readout's valid_results, where the
+    caller has them)."""
+    rows = (valid_results(readout) if valid is None else valid).filter(
+        pl.col("metric").is_in(metrics)
+    )
     keys = rows.select("experiment", "variant").unique().sort("experiment", "variant")
     effect, se = _grid(rows, keys, metrics, "effect", "se")
     ok = np.isfinite(se) & (se > 0)
@@ -95,17 +100,17 @@ def _sampling_cov(
     return cov
 
 
-def lift_priors(readout: Judgement) -> pl.DataFrame:
+def lift_priors(readout: Judgement, valid: pl.DataFrame | None = None) -> pl.DataFrame:
     """The Bayesian prior of every metric's true relative lift in every experiment (PRIOR_SCHEMA,
     the metric's own direction): Normal(mean, tau²) from the valid comparisons of the other
     experiments (marginal_priors: tau² the variance of their lifts less their mean sampling
     variance, plus one standard error of that correction; with_mean_error: plus the error of
     the mean), where there are at least MIN_COMPARISONS of them; mean and sd null where fewer
     (the readout then uses the default). An experiment with no valid comparison gets the prior
-    of all of them."""
+    of all of them (`valid` as for _effects)."""
     catalog = readout.catalog
     metrics = list(catalog.metrics)
-    keys, y, se = _effects(readout, metrics)
+    keys, y, se = _effects(readout, metrics, valid)
     seen = set(keys["experiment"])
     missing = [e for e in sorted(readout.experiments) if e not in seen]
     groups = np.concatenate([keys["experiment"].to_numpy().astype(object), missing])
@@ -133,15 +138,18 @@ def lift_priors(readout: Judgement) -> pl.DataFrame:
     ).with_columns(pl.col("prior_mean", "prior_sd").fill_nan(None))
 
 
-def learned_records(readout: Judgement, evidence: TreeEvidence) -> dict[Key, Learned]:
+def learned_records(
+    readout: Judgement, evidence: TreeEvidence, valid: pl.DataFrame | None = None
+) -> dict[Key, Learned]:
     """Per valid comparison: the predicted North Star, the false-positive risk, the alerts.
 
     The prediction's prior is learned over the North Star and its validated inputs only; the
-    alerts need each metric's own prior, (n, k) however many metrics the catalog holds."""
+    alerts need each metric's own prior, (n, k) however many metrics the catalog holds (`valid`
+    as for _effects)."""
     catalog = readout.catalog
     ns = catalog.north_star
     metrics = [ns.id, *(m.id for m in catalog.metrics.values() if m.id != ns.id)]
-    keys, y, se = _effects(readout, metrics)
+    keys, y, se = _effects(readout, metrics, valid)
     if keys.height == 0:
         return {}
     groups = keys["experiment"].to_numpy()

@@ -147,11 +147,14 @@ def valid_results(readout: Judgement) -> pl.DataFrame:
     )
 
 
-def paired(readout: Judgement, edges: list[tuple[str, str, bool]]) -> pl.DataFrame:
+def paired(
+    readout: Judgement, edges: list[tuple[str, str, bool]], valid: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """One row per valid comparison x edge measuring both metrics: the child's oriented effect
     (`effect`, `se`, `significant`, `sign`) and the parent's (`parent_` the same) side by side,
-    with whether the child `moved` and the parent `followed`."""
-    rows = valid_results(readout).select(
+    with whether the child `moved` and the parent `followed` (`valid`: the readout's
+    valid_results, where the caller has them)."""
+    rows = (valid_results(readout) if valid is None else valid).select(
         "experiment", "variant", "metric", "effect", "se", "significant", "sign"
     )
     wanted = pl.DataFrame(
@@ -170,17 +173,19 @@ def paired(readout: Judgement, edges: list[tuple[str, str, bool]]) -> pl.DataFra
     )
 
 
-def edge_comparisons(readout: Judgement, edges: list[tuple[str, str, bool]]) -> pl.DataFrame:
+def edge_comparisons(
+    readout: Judgement, edges: list[tuple[str, str, bool]], valid: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """One row per valid comparison x edge with both estimates (EDGE_COLUMNS, `in_tree`,
     `moved`, `followed`), the child's and the parent's oriented effects side by side, with their
-    within-experiment covariance where computed."""
+    within-experiment covariance where computed (`valid` as for paired)."""
     within = readout.within.select("experiment", "variant", "metric", "other", "lift_cov")
     both_ways = pl.concat(
         [within, within.rename({"metric": "other", "other": "metric"}).select(within.columns)]
     ).unique(["experiment", "variant", "metric", "other"], keep="first")
     keys = ["experiment", "variant", "child", "parent"]
     return (
-        paired(readout, edges)
+        paired(readout, edges, valid)
         .join(
             both_ways.rename({"metric": "child", "other": "parent"}),
             on=keys,
@@ -327,11 +332,16 @@ def named(edge: Edge, catalog: Catalog) -> Edge:
     )
 
 
-def tree_evidence(readout: Judgement, *, resampling: Resampling = RESAMPLING) -> TreeEvidence:
+def tree_evidence(
+    readout: Judgement,
+    *,
+    resampling: Resampling = RESAMPLING,
+    valid: pl.DataFrame | None = None,
+) -> TreeEvidence:
     """Every edge of the readout's catalog with its evidence over the valid comparisons, named
-    (`named`), in the catalog's edge order."""
+    (`named`), in the catalog's edge order (`valid` as for paired)."""
     edges = tree_edges(readout.catalog)
-    frame = edge_comparisons(readout, edges)
+    frame = edge_comparisons(readout, edges, valid)
     order = {(c, p): i for i, (c, p, _) in enumerate(edges)}
     records = [named(e, readout.catalog) for e in edge_quality(frame, resampling=resampling)]
     records.sort(key=lambda e: order[(e.child, e.parent)])

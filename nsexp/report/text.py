@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -17,21 +18,17 @@ _TERMINAL_ESCAPES = {
 _ONE_LINE_ESCAPES = {**_TERMINAL_ESCAPES, 0x0A: "\\u000a"}
 
 
-def _finder(
-    escapes: dict[int, str],
-) -> tuple[dict[int, str], bytes, re.Pattern[bytes], re.Pattern[str]]:
-    """The escapes, the ASCII bytes that need none, the escaped characters' UTF-8 forms and
-    one character class of them. Text is checked in C first: its UTF-8 with the safe bytes
-    deleted is small (what is left of a 70 MB readout is its few non-ASCII characters), and
-    UTF-8 never joins two characters' bytes into a third's; only text that holds one is
-    rewritten by the regex (str.translate looked every character of a 40 MB text up in a dict)."""
+@functools.cache
+def _finder(one_line: bool) -> tuple[dict[int, str], bytes, re.Pattern[str]]:
+    """The escapes, the ASCII bytes that need none and one character class of the escaped
+    characters. Text is checked in C first: its UTF-8 with the safe bytes deleted is small (what
+    is left of a 70 MB readout is its few non-ASCII characters) and still UTF-8 (no ASCII byte is
+    part of another character's), so the class reads it decoded; only text that holds one is
+    rewritten by the regex (str.translate looked every character of a 40 MB text up in a dict).
+    Compiled on first use: a command that prints no error line never compiles the other."""
+    escapes = _ONE_LINE_ESCAPES if one_line else _TERMINAL_ESCAPES
     safe = bytes(c for c in range(128) if c not in escapes)
-    utf8 = re.compile(b"|".join(re.escape(chr(c).encode()) for c in escapes))
-    return escapes, safe, utf8, re.compile("[" + "".join(re.escape(chr(c)) for c in escapes) + "]")
-
-
-_TERMINAL = _finder(_TERMINAL_ESCAPES)
-_ONE_LINE = _finder(_ONE_LINE_ESCAPES)
+    return escapes, safe, re.compile("[" + "".join(re.escape(chr(c)) for c in escapes) + "]")
 
 
 def aligned(
@@ -52,14 +49,27 @@ def terminal_safe(text: str, *, one_line: bool = False) -> str:
     escape, so no label, name or variant in it can act on the terminal (`one_line`: line feeds
     too, for an error line). In JSON text those characters only occur inside strings, where the
     escape is valid JSON for the same string."""
-    escapes, safe, utf8, finder = _ONE_LINE if one_line else _TERMINAL
+    escapes, safe, finder = _finder(one_line)
     try:
-        rest = text.encode().translate(None, safe)
+        rest = text.encode().translate(None, safe).decode()
     except UnicodeEncodeError:  # a lone surrogate: the regex reads it
-        rest = None
-    if rest is not None and utf8.search(rest) is None:
+        rest = text
+    if finder.search(rest) is None:
         return text
     return finder.sub(lambda m: escapes[ord(m.group())], text)
+
+
+def terminal_safe_utf8(text: str) -> bytes | None:
+    """`terminal_safe(text)` as UTF-8, the text encoded once (its check encodes it anyway);
+    None for text with a lone surrogate, which has no UTF-8."""
+    escapes, safe, finder = _finder(False)
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:
+        return None
+    if finder.search(data.translate(None, safe).decode()) is None:
+        return data
+    return finder.sub(lambda m: escapes[ord(m.group())], text).encode()
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

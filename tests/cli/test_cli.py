@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from helpers import DEMO_DATA, REPO, CliRunner, make_units, write_frame, write_m
 from scipy import stats
 
 from nsexp.analysis.verdict import VERDICT_LABELS, VERDICTS
+from nsexp.cli.main import COMMANDS, build_parser
 from nsexp.config.catalog import ROLES, TYPES
 
 # Issue 2's JSON example: field -> the types its value may take (None only where a figure can be
@@ -197,3 +199,20 @@ def test_every_json_document_carries_its_schema_version(
     code, out, err = run_cli(*args, "--format", "json")
     assert code == 0, err
     assert json.loads(out)["schema_version"] == 1
+
+
+def test_a_named_commands_parser_reads_as_the_full_one(capsys: pytest.CaptureFixture[str]) -> None:
+    # `nsexp CMD ...` builds CMD's parser alone; COMMANDS names every command of the full parser
+    # in its order, and each command's help is the same from either parser
+    full = build_parser()
+    assert full.format_usage().split("{")[1].split("}")[0] == ",".join(COMMANDS)
+
+    def help_of(parser: argparse.ArgumentParser, name: str) -> str:
+        with pytest.raises(SystemExit):
+            parser.parse_args([name, "--help"])
+        return capsys.readouterr().out
+
+    for name in COMMANDS:
+        assert help_of(build_parser([name, "x"]), name) == help_of(full, name)
+    line = ["readout", "data", "--format", "json", "--alpha", "0.1"]
+    assert build_parser(line).parse_args(line) == full.parse_args(line)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from helpers import METRICS, CliRunner, make_units, write_frame
 
-from nsexp.report.text import terminal_safe
+from nsexp.report.text import terminal_safe, terminal_safe_utf8
 
 # retitle the window (OSC 0 ... BEL), clear the screen (CSI 2J), an 8-bit CSI (U+009B), a
 # carriage return that would overwrite the line, and a right-to-left override and isolate
@@ -109,3 +109,14 @@ def test_terminal_safe_reads_controls_among_other_characters() -> None:
                 assert terminal_safe(left + c + right) == expected
     assert terminal_safe("a\ud800b\x1b") == "a\ud800b\\u001b"  # a lone surrogate: no UTF-8
     assert terminal_safe("a\ud800b") == "a\ud800b"
+
+
+def test_terminal_safe_utf8_is_the_safe_text_encoded() -> None:
+    # the bytes the CLI writes straight to stdout: the terminal-safe text's UTF-8, every case
+    safe = ["a", "\n", "é", "−", "\u2065", "日", "\U0001f600"]
+    controls = ["", "\x1b", "\x7f", "\x85", "\x9b", "\u202e", "\u2066"]
+    for left in safe:
+        for c in controls:
+            text = f"{left}{c}{left}"
+            assert terminal_safe_utf8(text) == terminal_safe(text).encode()
+    assert terminal_safe_utf8("a\ud800b") is None  # a lone surrogate has no UTF-8
