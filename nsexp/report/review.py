@@ -20,10 +20,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol
-
-import polars as pl
 
 from nsexp import format as fmt
 from nsexp.analysis.asof import as_of, date_span
@@ -215,15 +213,8 @@ def _value(recorded: Mapping[Key, Decided], key: Key, recommended: str) -> str:
 
 def _ended_by(judgement: Judgement, readout: Readout, day: dt.date) -> Judgement:
     """The judgement of the experiments that had ended by `day` only."""
-    ids = sorted(e.id for e in readout.experiments.values() if (end := ended_on(e)) and end <= day)
-    keep = pl.col("experiment").is_in(ids)
-    return replace(
-        judgement,
-        results=judgement.results.filter(keep),
-        verdicts=judgement.verdicts.filter(keep),
-        within=judgement.within.filter(keep),
-        srm={k: v for k, v in judgement.srm.items() if k in ids},
-        experiments={k: v for k, v in judgement.experiments.items() if k in ids},
+    return judgement.only(
+        {e.id for e in readout.experiments.values() if (end := ended_on(e)) and end <= day}
     )
 
 
