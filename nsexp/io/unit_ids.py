@@ -6,9 +6,11 @@ repeated unit, and that can be shown with far less:
 
 1. Beside the sums, in the same streaming query (`sink`), every row's (experiment, unit_id) is
    hashed to 64 bits. The hashes are kept in 256 buckets by their top 8 bits, 6 bytes a row (the
-   next 48 bits), and each bucket is sorted at the end. Two rows of one unit always share their
-   hash, so a table without two equal kept hashes has no repeated unit, hence no unit in two arms
-   either: nothing to record, and no second pass.
+   next 48 bits: a 32-bit key and 16 more), and each bucket's keys are sorted at the end (half
+   the cost of sorting 64-bit words); only the rows under a key seen twice are compared in all
+   48 bits. Two rows of one unit always share their hash, so a table without two equal kept
+   hashes has no repeated unit, hence no unit in two arms either: nothing to record, and no
+   second pass.
 2. Equal hashes name candidates: the repeated units, plus (rarely: about n² / 2^57 pairs, 0.07 at
    100 million rows) distinct units whose hashes agree in their top 56 bits. Only the rows with a
    candidate hash are then grouped by (experiment, unit_id) exactly as before (`exact_checks`),
@@ -74,19 +76,19 @@ class UnitHashes:
         streams; at most BUDGET_ROWS hashes are kept. `rows`, when known, plans the passes."""
         self.start, self.rows, self.budget = start, rows, BUDGET_ROWS
         self.limit = planned_limit(start, rows, self.budget)
-        self.high: list[list[np.ndarray]] = [[] for _ in range(BUCKETS)]
-        self.low: list[list[np.ndarray]] = [[] for _ in range(BUCKETS)]
+        # per batch, sorted: bits 24..55 and 8..23 of each kept hash, and where each bucket
+        # starts (a bucket's rows are one slice of every batch)
+        self.batches: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.counts = np.zeros(BUCKETS, dtype=np.int64)
         self._lock = threading.Lock()  # the scan may call `add` from several threads
         self._sorted = self._shifted = np.empty(0, dtype=np.uint64)
-        self._high, self._low = np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.uint16)
 
     def add(self, batch: pl.DataFrame) -> None:
-        """Keep one batch of hashes (the `sink_batches` callback); each bucket's share is its
-        own copy, so that a dropped bucket frees its memory, and the batch's working arrays are
-        reused from batch to batch, so that the kept ones do not scatter over the heap."""
+        """Keep one batch of hashes (the `sink_batches` callback): sorted, so that each bucket
+        is one slice of it, and narrowed to the 48 bits below the bucket's 8. The sort's
+        working arrays are reused from batch to batch; only the narrowed copies are kept."""
+        given = batch.to_series().to_numpy()
         with self._lock:
-            given = batch.to_series().to_numpy()
             if self.limit < BUCKETS:  # the buckets of later passes: neither kept nor sorted
                 keep = given < np.uint64(self.limit << 56)
                 size = int(np.count_nonzero(keep))
@@ -95,34 +97,29 @@ class UnitHashes:
             if self._sorted.size < size:
                 self._sorted = np.empty(size, dtype=np.uint64)
                 self._shifted = np.empty(size, dtype=np.uint64)
-                self._high = np.empty(size, dtype=np.uint32)
-                self._low = np.empty(size, dtype=np.uint16)
             hashes, shifted = self._sorted[:size], self._shifted[:size]
-            high, low = self._high[:size], self._low[:size]
             if size < given.size:
                 np.compress(keep, given, out=hashes)
             else:
                 hashes[:] = given
             hashes.sort()
-            np.copyto(high, np.right_shift(hashes, 24, out=shifted), casting="unsafe")  # 24..55
-            np.copyto(low, np.right_shift(hashes, 8, out=shifted), casting="unsafe")  # 8..23
-            cuts = [0, *np.searchsorted(hashes, _EDGES).tolist(), size]
-            for bucket in range(self.start, self.limit):
-                start, end = cuts[bucket], cuts[bucket + 1]
-                if end > start:
-                    self.high[bucket].append(high[start:end].copy())
-                    self.low[bucket].append(low[start:end].copy())
-                    self.counts[bucket] += end - start
+            high = np.right_shift(hashes, 24, out=shifted).astype(np.uint32)
+            low = np.right_shift(hashes, 8, out=shifted).astype(np.uint16)
+            cuts = np.empty(BUCKETS + 1, dtype=np.int64)
+            cuts[0], cuts[1:-1], cuts[-1] = 0, np.searchsorted(hashes, _EDGES), size
+            self.batches.append((high, low, cuts))
+            self.counts[self.start : self.limit] += np.diff(cuts)[self.start : self.limit]
             if self.counts.sum() > self.budget:
                 self._shrink()
 
     def _shrink(self) -> None:
         """Keep the lowest buckets holding at most half the budget (one at least) and drop the
-        others: a later pass checks them."""
+        others: a later pass checks them. The kept buckets are each batch's first rows."""
         held = np.cumsum(self.counts[self.start : self.limit])
         limit = self.start + max(1, int(np.searchsorted(held, self.budget // 2, side="right")))
-        for bucket in range(limit, self.limit):
-            self.high[bucket], self.low[bucket] = [], []
+        for i, (high, low, cuts) in enumerate(self.batches):
+            end = int(cuts[limit])
+            self.batches[i] = (high[:end].copy(), low[:end].copy(), np.minimum(cuts, end))
         self.counts[limit:] = 0
         self.limit = limit
 
@@ -137,23 +134,36 @@ class UnitHashes:
 
     def repeated(self) -> np.ndarray:
         """Every kept hash (as hash >> 8) that occurs more than once; frees the buckets. The
-        buckets are sorted on every core (numpy's sort releases the GIL)."""
+        buckets are checked on every core (numpy's sort releases the GIL)."""
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            found = [f for f in pool.map(self._repeated_in, range(BUCKETS)) if f.size]
+            found = [
+                f for f in pool.map(self._repeated_in, range(self.start, self.limit)) if f.size
+            ]
+        self.batches = []
+        self.counts[:] = 0
         return np.concatenate(found) if found else np.empty(0, dtype=np.uint64)
 
     def _repeated_in(self, bucket: int) -> np.ndarray:
-        high, low = self.high[bucket], self.low[bucket]
-        self.high[bucket], self.low[bucket] = [], []
-        if not high:
+        """One bucket's repeated hashes: its 32-bit keys sorted (half a 64-bit sort's cost) show
+        the keys seen twice, and only rows under those keys are compared in full (48 bits)."""
+        spans = [(high, low, cuts[bucket], cuts[bucket + 1]) for high, low, cuts in self.batches]
+        if sum(b - a for _, _, a, b in spans) < 2:
             return np.empty(0, dtype=np.uint64)
-        keys = np.concatenate(high).astype(np.uint64) << np.uint64(16)
-        del high
-        keys |= np.concatenate(low)
-        keys.sort()
+        high = np.concatenate([h[a:b] for h, _, a, b in spans])
+        keys = np.sort(high)
         same = keys[1:] == keys[:-1]
-        return np.unique(keys[1:][same]) | (np.uint64(bucket) << np.uint64(48))
+        if not same.any():
+            return np.empty(0, dtype=np.uint64)
+        # rows whose key's low 16 bits are a repeated key's: a superset of the repeated keys' rows
+        seen = np.zeros(1 << 16, dtype=bool)
+        seen[keys[1:][same] & np.uint32(0xFFFF)] = True
+        rows = seen[high & np.uint32(0xFFFF)]
+        low = np.concatenate([lo[a:b] for _, lo, a, b in spans])[rows]
+        full = (high[rows].astype(np.uint64) << np.uint64(16)) | low
+        full.sort()
+        twice = full[1:][full[1:] == full[:-1]]
+        return np.unique(twice) | (np.uint64(bucket) << np.uint64(48))
 
 
 def exact_checks(lazy: pl.LazyFrame, experiment: pl.Expr) -> pl.LazyFrame:

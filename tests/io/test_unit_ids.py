@@ -153,6 +153,22 @@ def test_unit_hashes_find_repeats_across_batches_and_buckets() -> None:
     assert hashes.repeated().size == 0  # buckets are freed
 
 
+def test_unit_hashes_compare_the_whole_kept_hash_where_the_sorted_key_repeats() -> None:
+    """Each bucket is sorted on 32 of its 48 kept bits: hashes that agree there (or only in the
+    key's low 16 bits, which pick the rows compared in full) but differ below are not repeats;
+    hashes that differ only in the 8 bits never kept are."""
+    rng = np.random.default_rng(8)
+    values = rng.integers(0, 2**63, 30_000, dtype=np.int64).astype(np.uint64) * np.uint64(2)
+    base = values[123]
+    near = [base ^ np.uint64(1 << 8), base ^ np.uint64(1 << 23), base ^ np.uint64(1 << 40)]
+    same = base ^ np.uint64(0x7F)  # equal in every kept bit: the same unit, as far as kept
+    assert (same >> np.uint64(8)) == (base >> np.uint64(8))
+    hashes = UnitHashes()
+    for part in np.array_split(rng.permutation(np.concatenate([values, near, [same]])), 5):
+        hashes.add(pl.DataFrame({"h": pl.Series(part, dtype=pl.UInt64)}))
+    assert hashes.repeated().tolist() == [int(base >> np.uint64(8))]
+
+
 def test_duckdb_checks_equal_the_polars_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     pytest.importorskip("duckdb")
     from nsexp.io.engines.duckdb import DuckDBEngine
