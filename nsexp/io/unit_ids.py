@@ -50,11 +50,14 @@ _FP = "__nsexp_unit_fp"
 def fingerprint(names: list[str]) -> pl.Expr:
     """A 64-bit hash of the row's (experiment, unit_id): equal for every row of one unit.
 
-    The experiment column is hashed as it is stored (a Categorical or Enum by its category), so
-    the hash costs no text conversion; a file without one is a single experiment."""
+    unit_id's hash XOR the experiment's (another seed, so that swapped values do not cancel):
+    a third of hashing the two as a struct. The experiment column is hashed as it is stored (a
+    Categorical or Enum by its category), so the hash costs no text conversion; a file without
+    one is a single experiment. Distinct units whose hashes agree only cost the exact check."""
+    unit = pl.col("unit_id").hash()
     if "experiment" in names:
-        return pl.struct("experiment", "unit_id").hash().alias(_FP)
-    return pl.col("unit_id").hash().alias(_FP)
+        return (unit ^ pl.col("experiment").hash(seed=1)).alias(_FP)
+    return unit.alias(_FP)
 
 
 def planned_limit(start: int, rows: int | None, budget: int) -> int:
