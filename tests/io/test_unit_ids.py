@@ -288,6 +288,35 @@ def test_planted_repeats_are_never_missed(
     assert len(passes) == 1 if budget is None else len(passes) > 3
 
 
+@pytest.mark.parametrize("budget", [None, 700])
+def test_planted_repeats_across_the_files_of_a_glob(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: int | None
+) -> None:
+    """A source.toml glob is one scan over several files: a unit in the first file and again in
+    the last (the first row planted again as the last) is found, in one pass or several."""
+    passes: list[int] = []
+    real = UnitHashes.repeated
+
+    def spy(self: UnitHashes) -> np.ndarray:
+        passes.append(self.start)
+        return real(self)
+
+    monkeypatch.setattr(UnitHashes, "repeated", spy)
+    if budget is not None:
+        monkeypatch.setattr(unit_ids_module, "BUDGET_ROWS", budget)
+    rows = planted("negative")
+    root = tmp_path / "d"
+    (root / "rows").mkdir(parents=True)
+    for i, part in enumerate(np.array_split(np.arange(rows.height), 3)):
+        rows[part.tolist()].write_parquet(root / "rows" / f"part-{i}.parquet", row_group_size=500)
+    (root / "source.toml").write_text('engine = "polars"\npath = "rows/*.parquet"\n')
+    write_metrics(root)
+    first = rows.row(0, named=True)["unit_id"]
+    assert pl.read_parquet(root / "rows" / "part-2.parquet")["unit_id"].to_list()[-1] == first
+    assert problems(root) == raw_problems(rows) == reference_problems(rows)
+    assert len(passes) == 1 if budget is None else len(passes) > 3
+
+
 def test_unit_hashes_keep_their_budget_and_leave_the_rest_to_later_passes() -> None:
     rng = np.random.default_rng(4)
     values = rng.integers(0, 2**63, 40_000, dtype=np.int64).astype(np.uint64) * np.uint64(2)
