@@ -79,23 +79,17 @@ class UnitHashes:
         streams; at most BUDGET_ROWS hashes are kept. `rows`, when known, plans the passes."""
         self.start, self.rows, self.budget = start, rows, BUDGET_ROWS
         self.limit = planned_limit(start, rows, self.budget)
-        # Every kept hash's bits 24..55 (`_high`) and 8..23 (`_low`), batch after batch, each
-        # batch sorted; per batch, its offset and where each bucket starts in it (a bucket is
-        # one slice of every batch). Room for the most the pass keeps is reserved up front and
-        # only written pages are resident: one mapping, not a page fault per 4 KiB of new
-        # arrays (numpy asks for huge pages on arrays this large).
-        room = min(self.budget, self.budget if rows is None else rows) + BATCH_ROWS
-        self._high, self._low = np.empty(room, dtype=np.uint32), np.empty(room, dtype=np.uint16)
-        self._used = 0
-        self.batches: list[tuple[int, np.ndarray]] = []
+        # per batch, sorted: bits 24..55 and 8..23 of each kept hash, and where each bucket
+        # starts (a bucket's rows are one slice of every batch)
+        self.batches: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.counts = np.zeros(BUCKETS, dtype=np.int64)
         self._lock = threading.Lock()  # the scan may call `add` from several threads
-        self._sorted = np.empty(0, dtype=np.uint64)
+        self._sorted = self._shifted = np.empty(0, dtype=np.uint64)
 
     def add(self, batch: pl.DataFrame) -> None:
         """Keep one batch of hashes (the `sink_batches` callback): sorted, so that each bucket
         is one slice of it, and narrowed to the 48 bits below the bucket's 8. The sort's
-        working array is reused from batch to batch."""
+        working arrays are reused from batch to batch; only the narrowed copies are kept."""
         given = batch.to_series().to_numpy()
         with self._lock:
             if self.limit < BUCKETS:  # the buckets of later passes: neither kept nor sorted
@@ -105,47 +99,30 @@ class UnitHashes:
                 size = given.size
             if self._sorted.size < size:
                 self._sorted = np.empty(size, dtype=np.uint64)
-            hashes = self._sorted[:size]
+                self._shifted = np.empty(size, dtype=np.uint64)
+            hashes, shifted = self._sorted[:size], self._shifted[:size]
             if size < given.size:
                 np.compress(keep, given, out=hashes)
             else:
                 hashes[:] = given
             hashes.sort()
-            at = self._reserve(size)
-            np.right_shift(hashes, 24, out=self._high[at : at + size], casting="unsafe")
-            np.right_shift(hashes, 8, out=self._low[at : at + size], casting="unsafe")
+            high = np.right_shift(hashes, 24, out=shifted).astype(np.uint32)
+            low = np.right_shift(hashes, 8, out=shifted).astype(np.uint16)
             cuts = np.empty(BUCKETS + 1, dtype=np.int64)
             cuts[0], cuts[1:-1], cuts[-1] = 0, np.searchsorted(hashes, _EDGES), size
-            self.batches.append((at, cuts))
+            self.batches.append((high, low, cuts))
             self.counts[self.start : self.limit] += np.diff(cuts)[self.start : self.limit]
             if self.counts.sum() > self.budget:
                 self._shrink()
 
-    def _reserve(self, size: int) -> int:
-        """Where the next `size` kept hashes go; the room grows (a copy) only if a batch
-        overflows what was reserved."""
-        at = self._used
-        if at + size > self._high.size:
-            room = max(2 * self._high.size, at + size)
-            self._high = np.concatenate([self._high[:at], np.empty(room - at, np.uint32)])
-            self._low = np.concatenate([self._low[:at], np.empty(room - at, np.uint16)])
-        self._used = at + size
-        return at
-
     def _shrink(self) -> None:
         """Keep the lowest buckets holding at most half the budget (one at least) and drop the
-        others: a later pass checks them. The kept buckets are each batch's first rows, moved
-        down in place, so that the pass's memory stays within its budget."""
+        others: a later pass checks them. The kept buckets are each batch's first rows."""
         held = np.cumsum(self.counts[self.start : self.limit])
         limit = self.start + max(1, int(np.searchsorted(held, self.budget // 2, side="right")))
-        at = 0
-        for i, (offset, cuts) in enumerate(self.batches):
+        for i, (high, low, cuts) in enumerate(self.batches):
             end = int(cuts[limit])
-            self._high[at : at + end] = self._high[offset : offset + end]  # overlap-safe
-            self._low[at : at + end] = self._low[offset : offset + end]
-            self.batches[i] = (at, np.minimum(cuts, end))
-            at += end
-        self._used = at
+            self.batches[i] = (high[:end].copy(), low[:end].copy(), np.minimum(cuts, end))
         self.counts[limit:] = 0
         self.limit = limit
 
@@ -166,18 +143,17 @@ class UnitHashes:
             found = [
                 f for f in pool.map(self._repeated_in, range(self.start, self.limit)) if f.size
             ]
-        self.batches, self._used = [], 0
-        self._high, self._low = np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.uint16)
+        self.batches = []
         self.counts[:] = 0
         return np.concatenate(found) if found else np.empty(0, dtype=np.uint64)
 
     def _repeated_in(self, bucket: int) -> np.ndarray:
         """One bucket's repeated hashes: its 32-bit keys sorted (half a 64-bit sort's cost) show
         the keys seen twice, and only rows under those keys are compared in full (48 bits)."""
-        spans = [slice(at + cuts[bucket], at + cuts[bucket + 1]) for at, cuts in self.batches]
-        if sum(s.stop - s.start for s in spans) < 2:
+        spans = [(high, low, cuts[bucket], cuts[bucket + 1]) for high, low, cuts in self.batches]
+        if sum(b - a for _, _, a, b in spans) < 2:
             return np.empty(0, dtype=np.uint64)
-        high = np.concatenate([self._high[s] for s in spans])
+        high = np.concatenate([h[a:b] for h, _, a, b in spans])
         keys = np.sort(high)
         same = keys[1:] == keys[:-1]
         if not same.any():
@@ -186,7 +162,7 @@ class UnitHashes:
         seen = np.zeros(1 << 16, dtype=bool)
         seen[keys[1:][same] & np.uint32(0xFFFF)] = True
         rows = seen[high & np.uint32(0xFFFF)]
-        low = np.concatenate([self._low[s] for s in spans])[rows]
+        low = np.concatenate([lo[a:b] for _, lo, a, b in spans])[rows]
         full = (high[rows].astype(np.uint64) << np.uint64(16)) | low
         full.sort()
         twice = full[1:][full[1:] == full[:-1]]

@@ -169,20 +169,6 @@ def test_unit_hashes_compare_the_whole_kept_hash_where_the_sorted_key_repeats() 
     assert hashes.repeated().tolist() == [int(base >> np.uint64(8))]
 
 
-def test_unit_hashes_grow_past_the_room_reserved(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Batches larger than reserved for (a row count too low, a batch over BATCH_ROWS) move the
-    kept hashes to a larger array, repeats across the move included."""
-    monkeypatch.setattr(unit_ids_module, "BATCH_ROWS", 10)
-    rng = np.random.default_rng(9)
-    values = rng.integers(0, 2**63, 20_000, dtype=np.int64).astype(np.uint64) * np.uint64(2)
-    twice = values[[0, 9_999, 19_999]]
-    hashes = UnitHashes(rows=100)  # room for 110
-    for part in np.array_split(np.concatenate([values, twice]), 4):
-        hashes.add(pl.DataFrame({"h": pl.Series(part, dtype=pl.UInt64)}))
-    assert hashes.counts.sum() == 20_003
-    assert sorted(hashes.repeated().tolist()) == sorted((twice >> np.uint64(8)).tolist())
-
-
 def test_duckdb_checks_equal_the_polars_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     pytest.importorskip("duckdb")
     from nsexp.io.engines.duckdb import DuckDBEngine
