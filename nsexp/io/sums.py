@@ -13,12 +13,12 @@ nsexp.io.units turns them into the summary's shifted sums.
 
 Polars adds a group's rows in whatever order its threads finish, and float addition depends on
 the order, so float sums differ in the last digits from run to run and with the thread count.
-Sums of whole numbers below 2**53 are exact in float64 in any order: integer and boolean
-columns, and float columns whose values are decimals of at most _DECIMALS places (money,
-durations: what files hold), are summed as whole numbers D = round(x·10^k) − P about an
-integer pilot P, and their moments follow exactly (`Pilots`, `as_whole`). The scan checks its
-own assumptions (rows · max|D|^p below 2**53, every value such a decimal); a column that breaks
-them is summed again (nsexp.io.masked), as accurately but not reproducibly.
+Integer sums are exact in any order: integer and boolean columns, and float columns whose
+values are decimals of at most _DECIMALS places (money, durations: what files hold), are summed
+as 64-bit integers D = round(x·10^k) − P about an integer pilot P (ΣD³ in 128 bits), and their
+moments follow exactly (`Pilots`, `as_whole`). The scan checks its own assumptions (rows ·
+max|D|^p within the integers, every value such a decimal); a column that breaks them is summed
+again (nsexp.io.masked), as accurately but not reproducibly.
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ class Pilots(dict[str, float]):
 
 
 _DECIMALS = 6  # a float column with at most this many decimal places is summed as integers
-EXACT = 2.0**53  # float sums of whole numbers below this are exact, whatever their order
+EXACT = 2.0**53  # whole numbers below this are exact in float64
+_INT64, _INT128 = 2.0**62, 2.0**126  # bounds (with room for rounding) of the integer sums
 
 
 def pilots(lazy: pl.LazyFrame, metrics: list[Metric], names: list[str]) -> Pilots:
@@ -97,28 +98,30 @@ def _scale(values: pl.Series) -> float | None:
 
 def _misses(x: pl.Expr, scale: float) -> pl.Expr:
     """How many values are not decimals of the scale: x·scale within 2**-51 (relative) of a whole
-    number q, that is x within about an ulp of q/scale, the decimal it was written as (a value
-    with more digits misses by far more); NaN and infinite values count as misses too."""
+    number q below 2**53, that is x within about an ulp of q/scale, the decimal it was written
+    as (a value with more digits misses by far more); NaN and infinite values miss too."""
     scaled = x * scale
-    return ((scaled - scaled.round()).abs() <= scaled.abs() * 2.0**-51).not_().sum()
+    close = (scaled - scaled.round()).abs() <= scaled.abs() * 2.0**-51
+    return (close & (scaled.abs() < EXACT)).not_().sum()
 
 
 def as_whole(
     column: str, schema: pl.Schema, pilot: dict[str, float], zero: bool = False
 ) -> tuple[pl.Expr, float] | None:
-    """A column as the whole numbers D = round(x·scale) − round(pilot·scale) (floats, exact) and
-    its scale, for integer and boolean columns (scale 1) and decimal float columns, else None;
-    with `zero`, a missing value counts as 0 (a CUPED covariate)."""
+    """A column as the 64-bit integers D = round(x·scale) − round(pilot·scale) and its scale,
+    for integer and boolean columns (scale 1) and decimal float columns, else None; with
+    `zero`, a missing value counts as 0 (a CUPED covariate)."""
     if _whole_type(schema[column]):
         scale = 1.0
     elif isinstance(pilot, Pilots) and column in pilot.scales:
         scale = pilot.scales[column]
     else:
         return None
-    x = pl.col(column).cast(pl.Float64)
-    x = x.fill_null(0.0) if zero else x
-    shift = float(round(pilot.get(column, 0.0) * scale))
-    return (x if scale == 1.0 else (x * scale).round()) - shift, scale
+    x = pl.col(column)
+    x = x.fill_null(0) if zero else x
+    whole = x if scale == 1.0 else (x * scale).round()  # a miss: checked, see decimal_misses
+    shift = round(pilot.get(column, 0.0) * scale)
+    return whole.cast(pl.Int64, strict=False) - shift, scale
 
 
 def decimal_misses(column: str, scale: float) -> pl.Expr:
@@ -213,7 +216,7 @@ class SumsPlan:
                 expr = {
                     "isum": lambda: d[0].sum(),
                     "isq": lambda: (d[0] * d[-1]).sum(),
-                    "icube": lambda: (d[0] * d[0] * d[0]).sum(),
+                    "icube": lambda: d[0].cast(pl.Int128).pow(3).sum(),
                     "absmax": lambda: d[0].abs().max(),
                 }[op]()
             elif op == "misses":
@@ -386,9 +389,9 @@ class SumsPlan:
         op, x, y = key[0], key[1], key[-1]
         sx, sy = self.scales[x], self.scales[y]
         if op == "@dev":
-            return pl.col(col[("isum", x)]) / sx
+            return pl.col(col[("isum", x)]).cast(pl.Float64) / sx
         if op == "@cube":
-            return pl.col(col[("icube", x)]) / sx**3
+            return pl.col(col[("icube", x)]).cast(pl.Float64) / sx**3
         exact = [pl.col(col[k]).cast(pl.Int128) for k in (("isum", x), ("isum", y))]
         top = n.cast(pl.Int128) * pl.col(col[self._agg("isq", x, y)]).cast(pl.Int128)
         return (top - exact[0] * exact[1]).cast(pl.Float64) / n / (sx * sy)
@@ -437,15 +440,16 @@ class SumsPlan:
         return total.alias(name)
 
     def _exact_sums(self, metric: Metric, wide: pl.DataFrame, col: dict) -> bool:
-        """Whether the whole-number sums are exact: a float column held only decimals of its
-        scale (no NaN or infinite cell either), and rows · max|D|^p < 2**53 for the highest
-        power p summed (every partial sum below it, so exact in any order)."""
+        """Whether the integer sums are exact: a float column held only decimals of its scale
+        (no NaN or infinite cell either), and rows · max|D|^p stays within 64 bits (128 for
+        the cube) for the highest power p summed: no partial sum overflows, in any order."""
         units = wide["units"].cast(pl.Float64)
         for column, power in self.checks[metric.id].items():
             base = column.removesuffix(_ZERO)
             if ("misses", base) in self.exprs and (wide[col[("misses", base)]] > 0).any():
                 return False
-            if not (units * wide[col[("absmax", column)]].fill_null(0.0) ** power < EXACT).all():
+            top = units * wide[col[("absmax", column)]].cast(pl.Float64).fill_null(0.0) ** power
+            if not (top < (_INT128 if power == 3 else _INT64)).all():
                 return False
         return True
 
