@@ -24,7 +24,7 @@ again (nsexp.io.masked), as accurately but not reproducibly.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, cast
+from typing import Literal, NamedTuple, cast
 
 import polars as pl
 
@@ -145,6 +145,59 @@ def centred(name: str, x: pl.Expr, pilot: float, n: pl.Expr, cube: bool = False)
 def co_moment(name: str, x: pl.Expr, px: float, y: pl.Expr, py: float, n: pl.Expr) -> pl.Expr:
     """Σ(x − x̄)(y − ȳ) over the rows where both have a value (n of them)."""
     return (pl.cov(x - px, y - py, ddof=0) * n).alias(name)
+
+
+class Whole(NamedTuple):
+    """A masked column's whole numbers D (null where the value is), their scale and the float
+    values they stand for (see `as_whole`)."""
+
+    d: pl.Expr
+    scale: float
+    x: pl.Expr
+
+
+def whole_centred(
+    name: str, w: Whole, pilot: float, n: pl.Expr, cube: bool = False
+) -> list[pl.Expr]:
+    """`centred`'s statistics from integer sums of D (exact in any order, the M2 numerator
+    n·ΣD² − (ΣD)² in 128 bits) where the group allows it (its values all decimals of the scale,
+    rows · max|D|^p within 128 bits), else `centred`'s own."""
+    plain = centred(name, w.x, pilot, n, cube)
+    d = w.d.cast(pl.Int128)
+    total = d.sum()
+    exact = [
+        plain[0],
+        pl.when(n > 0).then(total.cast(pl.Float64) / w.scale),
+        (n.cast(pl.Int128) * (d * d).sum() - total * total).cast(pl.Float64) / n / w.scale**2,
+        pl.when(n > 0).then(d.pow(3).sum().cast(pl.Float64) / w.scale**3),
+    ]
+    ok = _fits(n, [w, w, w] if cube else [w, w])
+    return [
+        pl.when(ok).then(e).otherwise(f).alias(f.meta.output_name())
+        for e, f in zip(exact[: len(plain)], plain, strict=True)
+    ]
+
+
+def whole_co_moment(name: str, v: Whole, px: float, w: Whole, py: float, n: pl.Expr) -> pl.Expr:
+    """`co_moment` as (n·ΣDE − ΣD·ΣE)/n in 128-bit integers where the group allows it (see
+    `whole_centred`), else `co_moment`'s own."""
+    d, e = v.d.cast(pl.Int128), w.d.cast(pl.Int128)
+    top = n.cast(pl.Int128) * (d * e).sum() - d.sum() * e.sum()
+    exact = top.cast(pl.Float64) / n / (v.scale * w.scale)
+    plain = co_moment(name, v.x, px, w.x, py, n)
+    return pl.when(_fits(n, [v, w])).then(exact).otherwise(plain).alias(name)
+
+
+def _fits(n: pl.Expr, parts: list[Whole]) -> pl.Expr:
+    """Whether a group's integer sums of the product of `parts` cannot overflow 128 bits, and
+    every value of each is a decimal of its scale."""
+    top = n.cast(pl.Float64)
+    for part in parts:
+        top = top * part.d.abs().max().cast(pl.Float64)
+    ok = top.fill_null(0.0) < _INT128
+    for part in {id(p): p for p in parts}.values():
+        ok = ok & (_misses(part.x, part.scale) == 0)
+    return ok
 
 
 def capped(metrics: list[Metric]) -> bool:
