@@ -46,7 +46,7 @@ def collect(queries: list[pl.LazyFrame], path: Path) -> list[pl.DataFrame]:
 
 class Pilots(dict[str, float]):
     """Each centred column's pilot, and the scale 10^k of the float columns whose first rows are
-    decimals of at most _DECIMALS places (summed as whole numbers of 10^-k; see `whole`)."""
+    decimals of at most _DECIMALS places (summed as whole numbers of 10^-k; see `as_whole`)."""
 
     def __init__(self, pilot: dict[str, float], scales: dict[str, float]) -> None:
         """The pilots (whole numbers of 1/scale where a column has a scale) and the scales."""
@@ -229,7 +229,7 @@ class SumsPlan:
     The shifted sums are Σ(y − pilot), var₀ and cov₀ of the pilot-centred columns, turned
     into `dev_sum` and `m2` in `finish`; a covariate enters them with its gaps as 0. Columns of
     whole numbers (`as_whole`) take ΣD, ΣD·E and ΣD³ instead, exact in any order, and M2 =
-    (n·ΣD² − (ΣD)²)/n in 128-bit integers; `finish` checks the sums stayed below 2**53 and the
+    (n·ΣD² − (ΣD)²)/n in 128-bit integers; `finish` checks the sums could not overflow and the
     float columns held decimals (`checks`), else the metric is aggregated again.
     """
 
