@@ -114,7 +114,7 @@ def masked_query(
         if found is None:
             return None
         cols[f"{masked}d"] = pl.when(cols[masked].is_not_null()).then(found[0])
-        return Whole(pl.col(f"{masked}d"), found[1], pl.col(masked))
+        return Whole(pl.col(f"{masked}d"), found[1], pl.col(masked), pilot.get(column, 0.0))
 
     def moments(
         name: str, w: Whole | None, x: pl.Expr, p: float, n: pl.Expr, cube: bool = False

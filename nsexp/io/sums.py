@@ -23,6 +23,7 @@ again (nsexp.io.masked), as accurately but not reproducibly.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Literal, NamedTuple, cast
 
@@ -55,6 +56,7 @@ class Pilots(dict[str, float]):
 
 
 _DECIMALS = 6  # a float column with at most this many decimal places is summed as integers
+_SPREAD = 1024  # ... where its values' spread is at least 1/_SPREAD of their size
 EXACT = 2.0**53  # whole numbers below this are exact in float64
 _INT64, _INT128 = 2.0**62, 2.0**126  # bounds (with room for rounding) of the integer sums
 
@@ -73,13 +75,14 @@ def pilots(lazy: pl.LazyFrame, metrics: list[Metric], names: list[str]) -> Pilot
     schema = lazy.collect_schema()
     head = collect([lazy.head(1000).select(columns)], Path("."))[0]
     row = head.select(finite_value(c).median() for c in columns).row(0, named=True)
-    scales = {c: _scale(head[c]) for c in columns if not _whole_type(schema[c])}
-    pilot = {}
+    pilot = {c: 0.0 if row[c] is None else float(row[c]) for c in columns}
+    scales = {}
     for c in columns:
-        scale = 1.0 if _whole_type(schema[c]) else scales[c]
-        value = 0.0 if row[c] is None else float(row[c])
-        pilot[c] = value if scale is None else round(value * scale) / scale
-    return Pilots(pilot, {c: k for c, k in scales.items() if k is not None})
+        scale = 1.0 if _whole_type(schema[c]) else _scale(head[c], pilot[c])
+        pilot[c] = pilot[c] if scale is None else round(pilot[c] * scale) / scale
+        if scale is not None and not _whole_type(schema[c]):
+            scales[c] = scale
+    return Pilots(pilot, scales)
 
 
 def _whole_type(dtype: pl.DataType) -> bool:
@@ -87,22 +90,35 @@ def _whole_type(dtype: pl.DataType) -> bool:
     return dtype.is_integer() or dtype == pl.Boolean
 
 
-def _scale(values: pl.Series) -> float | None:
-    """The least 10^k (k <= _DECIMALS) of which every finite value is a decimal, or None."""
+def _scale(values: pl.Series, pilot: float) -> float | None:
+    """The scale s that makes every finite value x a whole number of 1/s away from the pilot,
+    or None: the least 10^k (k <= _DECIMALS) where the values are decimals of k places and spread
+    at least 1/_SPREAD of their size (reading x as that decimal moves it by half an ulp, nothing
+    beside such a spread), else 2^m where they are multiples of 2^-m (doubles within a few
+    binades, such as 1e9 ± 1: their differences are exact)."""
     x = values.cast(pl.Float64).filter(values.cast(pl.Float64).is_finite())
-    for k in range(_DECIMALS + 1):
-        if x.to_frame().select(_misses(pl.col(x.name), 10.0**k)).item() == 0:
-            return 10.0**k
+    if x.is_empty():
+        return None
+    top, spread = cast(float, x.abs().max()), cast(float, x.std(ddof=0) or 0.0)
+    decimal = [10.0**k for k in range(_DECIMALS + 1)] if top <= _SPREAD * spread else []
+    least = cast(float, x.filter(x != 0).abs().min() or 1.0)
+    binary = [2.0 ** (52 - math.floor(math.log2(least)))]
+    for scale in (*decimal, *binary):
+        pilot_q = round(pilot * scale) / scale
+        if x.to_frame().select(_misses(pl.col(x.name), pilot_q, scale)).item() == 0:
+            return scale
     return None
 
 
-def _misses(x: pl.Expr, scale: float) -> pl.Expr:
-    """How many values are not decimals of the scale: x·scale within 2**-51 (relative) of a whole
-    number q below 2**53, that is x within about an ulp of q/scale, the decimal it was written
-    as (a value with more digits misses by far more); NaN and infinite values miss too."""
-    scaled = x * scale
-    close = (scaled - scaled.round()).abs() <= scaled.abs() * 2.0**-51
-    return (close & (scaled.abs() < EXACT)).not_().sum()
+def _misses(x: pl.Expr, pilot: float, scale: float) -> pl.Expr:
+    """How many values are not a whole number of 1/scale from the pilot: (x − pilot)·scale
+    within a few ulps of (|x| + |pilot|)·scale of a whole number (the rounding of a decimal's
+    binary form; a value with more digits misses by far more), below 2**49; NaN and infinite
+    values miss too."""
+    scaled = (x - pilot) * scale
+    size = (x.abs() + abs(pilot)) * scale
+    close = (scaled - scaled.round()).abs() <= size * 2.0**-50
+    return (close & (size < 2.0**49)).not_().sum()
 
 
 def as_whole(
@@ -119,14 +135,15 @@ def as_whole(
         return None
     x = pl.col(column)
     x = x.fill_null(0) if zero else x
-    whole = x if scale == 1.0 else (x * scale).round()  # a miss: checked, see decimal_misses
-    shift = round(pilot.get(column, 0.0) * scale)
-    return whole.cast(pl.Int64, strict=False) - shift, scale
+    if _whole_type(schema[column]):
+        return x.cast(pl.Int64, strict=False) - round(pilot.get(column, 0.0)), scale
+    whole = ((x.cast(pl.Float64) - pilot.get(column, 0.0)) * scale).round()  # see scale_misses
+    return whole.cast(pl.Int64, strict=False), scale
 
 
-def decimal_misses(column: str, scale: float) -> pl.Expr:
-    """How many of the column's values are not decimals of the scale (`as_whole` assumes none)."""
-    return _misses(pl.col(column).cast(pl.Float64), scale)
+def scale_misses(column: str, pilot: dict[str, float], scale: float) -> pl.Expr:
+    """How many of the column's values `as_whole` cannot read exactly (it assumes none)."""
+    return _misses(pl.col(column).cast(pl.Float64), pilot[column], scale)
 
 
 def centred(name: str, x: pl.Expr, pilot: float, n: pl.Expr, cube: bool = False) -> list[pl.Expr]:
@@ -148,12 +165,13 @@ def co_moment(name: str, x: pl.Expr, px: float, y: pl.Expr, py: float, n: pl.Exp
 
 
 class Whole(NamedTuple):
-    """A masked column's whole numbers D (null where the value is), their scale and the float
-    values they stand for (see `as_whole`)."""
+    """A masked column's whole numbers D (null where the value is), their scale, the float
+    values they stand for and its pilot (see `as_whole`)."""
 
     d: pl.Expr
     scale: float
     x: pl.Expr
+    pilot: float
 
 
 def whole_centred(
@@ -196,7 +214,7 @@ def _fits(n: pl.Expr, parts: list[Whole]) -> pl.Expr:
         top = top * part.d.abs().max().cast(pl.Float64)
     ok = top.fill_null(0.0) < _INT128
     for part in {id(p): p for p in parts}.values():
-        ok = ok & (_misses(part.x, part.scale) == 0)
+        ok = ok & (_misses(part.x, part.pilot, part.scale) == 0)
     return ok
 
 
@@ -273,7 +291,7 @@ class SumsPlan:
                     "absmax": lambda: d[0].abs().max(),
                 }[op]()
             elif op == "misses":
-                expr = decimal_misses(key[1], self.pilot_scale(key[1]))
+                expr = scale_misses(key[1], self.pilot, self.pilot_scale(key[1]))
             elif op in ("dev", "cube", "var", "cov"):
                 centred = [self._centred(c) for c in key[1:]]
                 expr = {
