@@ -14,11 +14,12 @@ nsexp.io.units turns them into the summary's shifted sums.
 Polars adds a group's rows in whatever order its threads finish, and float addition depends on
 the order, so float sums differ in the last digits from run to run and with the thread count.
 Integer sums are exact in any order: integer and boolean columns, and float columns whose
-values are decimals of at most _DECIMALS places (money, durations: what files hold), are summed
-as 64-bit integers D = round(x·10^k) − P about an integer pilot P (ΣD³ in 128 bits), and their
-moments follow exactly (`Pilots`, `as_whole`). The scan checks its own assumptions (rows ·
-max|D|^p within the integers, every value such a decimal); a column that breaks them is summed
-again (nsexp.io.masked), as accurately but not reproducibly.
+values are decimals of at most _DECIMALS places (money, durations: what files hold) or lie on
+one binary grid (doubles within a few binades, such as 1e9 ± 1), are summed as integers
+D = round((x − pilot)·scale) about a pilot on the grid (ΣD in 64 bits, ΣD² and ΣD³ in 128),
+and their moments follow exactly (`Pilots`, `as_whole`). The scan checks its own assumptions
+(rows · max|D|^p within the integers, every value on the grid); a column that breaks them is
+summed again (nsexp.io.masked), as accurately but not reproducibly.
 """
 
 from __future__ import annotations
@@ -112,13 +113,13 @@ def _scale(values: pl.Series, pilot: float) -> float | None:
 
 def _misses(x: pl.Expr, pilot: float, scale: float) -> pl.Expr:
     """How many values are not a whole number of 1/scale from the pilot: (x − pilot)·scale
-    within a few ulps of (|x| + |pilot|)·scale of a whole number (the rounding of a decimal's
-    binary form; a value with more digits misses by far more), below 2**49; NaN and infinite
-    values miss too."""
+    within a few ulps of (|x| + |pilot|)·scale (the rounding of a decimal's binary form; exact
+    on a binary grid), and never a quarter, of a whole number below 2**53 (a value with more
+    digits misses by far more); NaN and infinite values miss too."""
     scaled = (x - pilot) * scale
-    size = (x.abs() + abs(pilot)) * scale
-    close = (scaled - scaled.round()).abs() <= size * 2.0**-50
-    return (close & (size < 2.0**49)).not_().sum()
+    tolerance = pl.min_horizontal((x.abs() + abs(pilot)) * scale * 2.0**-50, pl.lit(0.25))
+    close = (scaled - scaled.round()).abs() <= tolerance
+    return (close & (scaled.abs() < EXACT)).not_().sum()
 
 
 def as_whole(
@@ -286,7 +287,7 @@ class SumsPlan:
                 d = [self._exact_part(c) for c in key[1:]]
                 expr = {
                     "isum": lambda: d[0].sum(),
-                    "isq": lambda: (d[0] * d[-1]).sum(),
+                    "isq": lambda: (d[0].cast(pl.Int128) * d[-1]).sum(),
                     "icube": lambda: d[0].cast(pl.Int128).pow(3).sum(),
                     "absmax": lambda: d[0].abs().max(),
                 }[op]()
@@ -511,17 +512,18 @@ class SumsPlan:
         return total.alias(name)
 
     def _exact_sums(self, metric: Metric, wide: pl.DataFrame, col: dict) -> bool:
-        """Whether the integer sums are exact: a float column held only decimals of its scale
-        (no NaN or infinite cell either), and rows · max|D|^p stays within 64 bits (128 for
-        the cube) for the highest power p summed: no partial sum overflows, in any order."""
+        """Whether the integer sums are exact: a float column held only whole numbers of its
+        scale (no NaN or infinite cell either), and rows · max|D|^p stays within 64 bits for
+        ΣD, 128 for ΣD·E and ΣD³: no partial sum overflows, in any order."""
         units = wide["units"].cast(pl.Float64)
         for column, power in self.checks[metric.id].items():
             base = column.removesuffix(_ZERO)
             if ("misses", base) in self.exprs and (wide[col[("misses", base)]] > 0).any():
                 return False
-            top = units * wide[col[("absmax", column)]].cast(pl.Float64).fill_null(0.0) ** power
-            if not (top < (_INT128 if power == 3 else _INT64)).all():
-                return False
+            top = wide[col[("absmax", column)]].cast(pl.Float64).fill_null(0.0)
+            for p in range(1, power + 1):  # ΣD in 64 bits, ΣD·E and ΣD³ in 128
+                if not (units * top**p < (_INT64 if p == 1 else _INT128)).all():
+                    return False
         return True
 
     @staticmethod

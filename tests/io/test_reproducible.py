@@ -15,8 +15,10 @@ import polars as pl
 import pytest
 from helpers import DEMO_DATA, REPO, write_metrics
 
+from nsexp.config.catalog import Metric
 from nsexp.io import load_dataset
 from nsexp.io.moments import centred
+from nsexp.io.sums import pilots
 
 METRICS = {
     "lessons": {"role": "north_star", "type": "mean", "covariate": "lessons_pre"},
@@ -126,3 +128,26 @@ def test_a_column_that_stops_being_decimal_is_summed_again(tmp_path: Path) -> No
         arm = units.filter(pl.col("variant") == row["variant"])["revenue"].to_numpy()
         assert row["mean"] == pytest.approx(arm.mean(), rel=1e-13)
         assert row["m2"] == pytest.approx(((arm - arm.mean()) ** 2).sum(), rel=1e-12)
+
+
+def test_each_float_column_gets_the_scale_that_reads_it_exactly() -> None:
+    """Decimals of 2 places with a spread near their size: 100; doubles near 1e9 with unit
+    spread: their binary grid 2^-23 (reading them as 6-place decimals would move each by up to
+    6e-8, a digit of the spread); floats over many binades: none (plain float sums)."""
+    rng = np.random.default_rng(4)
+    frame = pl.DataFrame(
+        {
+            "cents": np.round(rng.lognormal(1.0, 1.0, 1000), 2),
+            "near": 1e9 + rng.standard_normal(1000),
+            "wide": rng.lognormal(0.0, 4.0, 1000),
+        }
+    )
+    metrics = [
+        Metric(
+            id=c, label=c, role="guardrail" if c != "cents" else "north_star", type="mean", column=c
+        )
+        for c in frame.columns
+    ]
+    got = pilots(frame.lazy(), metrics, frame.columns)
+    assert got.scales == {"cents": 100.0, "near": 2.0**23}
+    assert round(got["cents"] * 100) == got["cents"] * 100  # the pilot on the grid
