@@ -16,7 +16,7 @@ the order, so float sums differ in the last digits from run to run and with the 
 Integer sums are exact in any order: integer and boolean columns, and float columns whose
 values are decimals of at most _DECIMALS places (money, durations: what files hold) or lie on
 one binary grid (doubles within a few binades, such as 1e9 ± 1), are summed as integers
-D = round((x − pilot)·scale) about a pilot on the grid (ΣD in 64 bits, ΣD² and ΣD³ in 128),
+D = round((x − pilot)·scale) about a pilot on the grid (in 64 bits, or 128 where needed),
 and their moments follow exactly (`Pilots`, `as_whole`). The scan checks its own assumptions
 (rows · max|D|^p within the integers, every value on the grid); a column that breaks them is
 summed again (nsexp.io.masked), as accurately but not reproducibly.
@@ -47,13 +47,23 @@ def collect(queries: list[pl.LazyFrame], path: Path) -> list[pl.DataFrame]:
 
 
 class Pilots(dict[str, float]):
-    """Each centred column's pilot, and the scale 10^k of the float columns whose first rows are
-    decimals of at most _DECIMALS places (summed as whole numbers of 10^-k; see `as_whole`)."""
+    """Each centred column's pilot; the scale of the float columns whose first rows are whole
+    numbers of 1/scale from it (see `as_whole`); and the largest such |D| there (`spans`), which
+    says whether a power of D is summed in 64 bits or in 128 (`wide`)."""
 
-    def __init__(self, pilot: dict[str, float], scales: dict[str, float]) -> None:
-        """The pilots (whole numbers of 1/scale where a column has a scale) and the scales."""
+    def __init__(
+        self, pilot: dict[str, float], scales: dict[str, float], spans: dict[str, float]
+    ) -> None:
+        """The pilots (on their scale's grid), the scales and the first rows' largest |D|."""
         super().__init__(pilot)
         self.scales = scales
+        self.spans = spans
+
+    def wide(self, column: str, power: int) -> bool:
+        """Whether ΣD^power needs 128 bits: the first rows' largest |D| times 4, to that power,
+        times 2**32 rows would not fit in 64 (the scan checks what it assumed, see `finish`);
+        64-bit sums cost half as much."""
+        return (4 * self.spans.get(column, 0.0)) ** power * 2.0**32 >= _INT64
 
 
 _DECIMALS = 6  # a float column with at most this many decimal places is summed as integers
@@ -72,18 +82,22 @@ def pilots(lazy: pl.LazyFrame, metrics: list[Metric], names: list[str]) -> Pilot
         | {m.covariate for m in metrics if m.type != "ratio" and m.covariate in names}
     )
     if not columns:
-        return Pilots({}, {})
+        return Pilots({}, {}, {})
     schema = lazy.collect_schema()
     head = collect([lazy.head(1000).select(columns)], Path("."))[0]
     row = head.select(finite_value(c).median() for c in columns).row(0, named=True)
     pilot = {c: 0.0 if row[c] is None else float(row[c]) for c in columns}
-    scales = {}
+    scales: dict[str, float] = {}
+    spans: dict[str, float] = {}
     for c in columns:
         scale = 1.0 if _whole_type(schema[c]) else _scale(head[c], pilot[c])
-        pilot[c] = pilot[c] if scale is None else round(pilot[c] * scale) / scale
-        if scale is not None and not _whole_type(schema[c]):
-            scales[c] = scale
-    return Pilots(pilot, scales)
+        if scale is None:
+            continue
+        pilot[c] = round(pilot[c] * scale) / scale
+        scales |= {} if _whole_type(schema[c]) else {c: scale}
+        x = head[c].cast(pl.Float64)
+        spans[c] = float(cast(float, ((x - pilot[c]) * scale).abs().max() or 0.0))
+    return Pilots(pilot, scales, spans)
 
 
 def _whole_type(dtype: pl.DataType) -> bool:
@@ -285,10 +299,12 @@ class SumsPlan:
         if key not in self.exprs:
             if op in ("isum", "isq", "icube", "absmax"):
                 d = [self._exact_part(c) for c in key[1:]]
+                wide = self._wide(key)
+                first = d[0].cast(pl.Int128) if wide else d[0]
                 expr = {
                     "isum": lambda: d[0].sum(),
-                    "isq": lambda: (d[0].cast(pl.Int128) * d[-1]).sum(),
-                    "icube": lambda: d[0].cast(pl.Int128).pow(3).sum(),
+                    "isq": lambda: (first * d[-1]).sum(),
+                    "icube": lambda: (first * d[0] * d[0]).sum(),
                     "absmax": lambda: d[0].abs().max(),
                 }[op]()
             elif op == "misses":
@@ -308,6 +324,12 @@ class SumsPlan:
                 expr = ops[op]()
             self.exprs[key] = expr.alias(f"__nsexp_{len(self.exprs)}")
         return key
+
+    def _wide(self, key: tuple[str, ...]) -> bool:
+        """Whether the planned integer sum `key` is taken in 128 bits (see `Pilots.wide`)."""
+        power = {"isq": 2, "icube": 3}.get(key[0], 1)
+        spans = self.pilot if isinstance(self.pilot, Pilots) else Pilots({}, {}, {})
+        return power > 1 and any(spans.wide(c.removesuffix(_ZERO), power) for c in key[1:])
 
     def _exact_part(self, column: str) -> pl.Expr:
         found = self._whole(column)
@@ -513,16 +535,17 @@ class SumsPlan:
 
     def _exact_sums(self, metric: Metric, wide: pl.DataFrame, col: dict) -> bool:
         """Whether the integer sums are exact: a float column held only whole numbers of its
-        scale (no NaN or infinite cell either), and rows · max|D|^p stays within 64 bits for
-        ΣD, 128 for ΣD·E and ΣD³: no partial sum overflows, in any order."""
+        scale (no NaN or infinite cell either), and rows · max|D|^p stays within the bits each
+        power was summed in (`_wide`): no partial sum overflows, in any order."""
         units = wide["units"].cast(pl.Float64)
         for column, power in self.checks[metric.id].items():
             base = column.removesuffix(_ZERO)
             if ("misses", base) in self.exprs and (wide[col[("misses", base)]] > 0).any():
                 return False
             top = wide[col[("absmax", column)]].cast(pl.Float64).fill_null(0.0)
-            for p in range(1, power + 1):  # ΣD in 64 bits, ΣD·E and ΣD³ in 128
-                if not (units * top**p < (_INT64 if p == 1 else _INT128)).all():
+            for p, op in ((1, "isum"), (2, "isq"), (3, "icube"))[:power]:
+                bits128 = self._wide((op, column))  # with a wider column: wider still
+                if not (units * top**p < (_INT128 if bits128 else _INT64)).all():
                     return False
         return True
 
