@@ -52,7 +52,13 @@ SCHEMA_VERSION = 1
 def dumps(doc: Any) -> str:
     """JSON text of plain data, indented for people: orjson (the standard library's indenting
     encoder is pure Python and took most of a 1,000-experiment readout's time)."""
-    return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n"
+    return dumps_utf8(doc).decode()
+
+
+def dumps_utf8(doc: Any) -> bytes:
+    """`dumps(doc)` as UTF-8 bytes, never decoded: a 1,000-experiment readout's 70 MB of text
+    decoded, copied and encoded again took longer than writing it."""
+    return orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
 
 
 # The published fields of a MetricResult in one C call (20,000 records in a large portfolio).
@@ -82,10 +88,11 @@ def metric_dict(m: MetricResult) -> dict[str, Any]:
     return dict(zip(JSON_FIELDS, _finite(_JSON_VALUES(m), _JSON_NUMBERS), strict=True))
 
 
-def treatment_dict(t: TreatmentReadout) -> dict[str, Any]:
-    """One comparison: verdict, North Star status, reasons and every metric's figures."""
+def treatment_dict(t: TreatmentReadout, *, plain: bool = True) -> dict[str, Any]:
+    """One comparison: verdict, North Star status, reasons and every metric's figures
+    (`plain` as for readout_dict)."""
     ns = t.north_star
-    timeline = {"north_star_timeline": timeline_list(t)} if t.timeline else {}
+    timeline = {"north_star_timeline": timeline_list(t, plain=plain)} if t.timeline else {}
     return {
         "variant": t.variant,
         "verdict": t.verdict,
@@ -160,8 +167,11 @@ def learned_from_dict(data: dict[str, Any]) -> Learned | None:
     )
 
 
-def timeline_list(t: TreatmentReadout) -> list[dict[str, Any]]:
-    """The North Star's cumulative figures per date (only for dated data)."""
+def timeline_list(t: TreatmentReadout, *, plain: bool = True) -> list[Any]:
+    """The North Star's cumulative figures per date (only for dated data); not `plain`, the
+    TimelinePoints themselves, which orjson writes as the same objects (see readout_dict)."""
+    if not plain:
+        return list(t.timeline)
     return [
         dict(
             zip(_POINT_KEYS, (p.date.isoformat(), *_finite(_POINT(p), _POINT_NUMBERS)), strict=True)
@@ -170,8 +180,8 @@ def timeline_list(t: TreatmentReadout) -> list[dict[str, Any]]:
     ]
 
 
-def experiment_dict(e: ExperimentReadout) -> dict[str, Any]:
-    """One experiment with its SRM check and comparisons."""
+def experiment_dict(e: ExperimentReadout, *, plain: bool = True) -> dict[str, Any]:
+    """One experiment with its SRM check and comparisons (`plain` as for readout_dict)."""
     info = e.experiment.info
     return {
         "experiment": e.id,
@@ -193,12 +203,15 @@ def experiment_dict(e: ExperimentReadout) -> dict[str, Any]:
             "expected_split_assumed": e.srm.assumed,
         },
         "notes": list(e.notes),
-        "comparisons": [treatment_dict(t) for t in e.treatments],
+        "comparisons": [treatment_dict(t, plain=plain) for t in e.treatments],
     }
 
 
-def readout_dict(readout: Readout) -> dict[str, Any]:
-    """The whole readout, with the settings and methods that produced it."""
+def readout_dict(readout: Readout, *, plain: bool = True) -> dict[str, Any]:
+    """The whole readout, with the settings and methods that produced it. Not `plain` (for
+    orjson only, dumps_utf8): each timeline point stays a TimelinePoint, whose fields are its
+    JSON keys in order and which orjson writes as the same bytes (dates ISO, NaN as null) at
+    a third of the cost of 28,000 dicts in a 1,000-experiment readout."""
     return {
         "schema_version": SCHEMA_VERSION,
         "settings": readout.settings.to_dict(),
@@ -206,7 +219,7 @@ def readout_dict(readout: Readout) -> dict[str, Any]:
         "north_star": readout.catalog.north_star.id,
         "data_fingerprint": readout.fingerprint,
         "as_of": readout.as_of.isoformat() if readout.as_of else None,
-        "experiments": [experiment_dict(e) for e in readout.experiments.values()],
+        "experiments": [experiment_dict(e, plain=plain) for e in readout.experiments.values()],
     }
 
 
