@@ -83,9 +83,11 @@ def _finite(values: tuple[Any, ...], numbers: operator.itemgetter[Any]) -> Seque
     return finite_each(values)
 
 
-def metric_dict(m: MetricResult) -> dict[str, Any]:
-    """One metric's published figures."""
-    return dict(zip(JSON_FIELDS, _finite(_JSON_VALUES(m), _JSON_NUMBERS), strict=True))
+def metric_dict(m: MetricResult, *, plain: bool = True) -> dict[str, Any]:
+    """One metric's published figures; not `plain`, NaN and infinities left for orjson to
+    write as null (see readout_dict)."""
+    values = _JSON_VALUES(m)
+    return dict(zip(JSON_FIELDS, _finite(values, _JSON_NUMBERS) if plain else values, strict=True))
 
 
 def treatment_dict(t: TreatmentReadout, *, plain: bool = True) -> dict[str, Any]:
@@ -105,7 +107,7 @@ def treatment_dict(t: TreatmentReadout, *, plain: bool = True) -> dict[str, Any]
         "north_star_mde": finite(ns.mde),
         "decision": t.decision.decision if t.decision is not None else None,
         "decision_reason": t.decision.reason if t.decision is not None else None,
-        "metrics": [metric_dict(m) for m in t.metrics],
+        "metrics": [metric_dict(m, plain=plain) for m in t.metrics],
         **timeline,
         **(learned_dict(t.learned) if t.learned is not None else {}),
     }
@@ -210,8 +212,9 @@ def experiment_dict(e: ExperimentReadout, *, plain: bool = True) -> dict[str, An
 def readout_dict(readout: Readout, *, plain: bool = True) -> dict[str, Any]:
     """The whole readout, with the settings and methods that produced it. Not `plain` (for
     orjson only, dumps_utf8): each timeline point stays a TimelinePoint, whose fields are its
-    JSON keys in order and which orjson writes as the same bytes (dates ISO, NaN as null) at
-    a third of the cost of 28,000 dicts in a 1,000-experiment readout."""
+    JSON keys in order, and a metric's NaN and infinities stay as they are: orjson writes the
+    same bytes (dates ISO, NaN and infinities as null) at a third of the cost of 28,000 dicts
+    and 20,000 checked records in a 1,000-experiment readout."""
     return {
         "schema_version": SCHEMA_VERSION,
         "settings": readout.settings.to_dict(),

@@ -47,6 +47,8 @@ def test_metric_dict_publishes_finite_numbers_and_null_otherwise(value, publishe
     assert doc["rel_effect"] == published and doc["days_needed"] == published
     assert doc["mde"] == 1e308 and doc["p_value"] == 0.5
     assert doc["n_control"] == 100 and doc["label"] == "M"
+    # what the CLI hands orjson (plain=False) keeps NaN and infinities: the same bytes
+    assert dumps_utf8(metric_dict(m, plain=False)) == dumps_utf8(doc)
 
 
 def test_timeline_list_publishes_each_date_with_finite_numbers() -> None:
