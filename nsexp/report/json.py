@@ -56,9 +56,10 @@ def dumps(doc: Any) -> str:
 
 
 def dumps_utf8(doc: Any) -> bytes:
-    """`dumps(doc)` as UTF-8 bytes, never decoded: a 1,000-experiment readout's 70 MB of text
-    decoded, copied and encoded again took longer than writing it."""
-    return orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
+    """`dumps(doc)` as UTF-8 bytes, never decoded nor copied (orjson appends the line feed): a
+    1,000-experiment readout's 70 MB of text decoded, copied and encoded again took longer
+    than writing it."""
+    return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
 
 
 # The published fields of a MetricResult in one C call (20,000 records in a large portfolio).
