@@ -46,11 +46,13 @@ from nsexp.report.review import Review, build_review, targets_of
 from nsexp.report.review_tables import targets_table
 from nsexp.report.scoreboard import health_line, scoreboard_frame
 from nsexp.report.text import md_escape
+from nsexp.stats.multiplicity import CORRECTIONS
 from nsexp.store import workspaces
 from nsexp.store.decisions import Recorded
 from pages.ui import workers
 from pages.ui.frame import DataContext
 from pages.ui.nav import DATA
+from pages.ui.sidebar import ALPHAS
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -204,16 +206,78 @@ def _readout(data: DataContext, settings: Settings) -> Readout:
     return _analysis(data, settings).readout
 
 
+def _root() -> DataContext:
+    """The data directory served (not a workspace), at its current stamp."""
+    root = default_data_dir()
+    return DataContext(root, None, root, workspaces.data_stamp(root))
+
+
 def warm_up() -> None:
     """At server start-up (serve.py), before the first visitor: start the worker processes and
     read the data directory out with the default settings, so that a first deep link finds
     them ready. Bad data is left for the page to report."""
-    root = default_data_dir()
     try:
         workers.start()
-        _analysis(DataContext(root, None, root, workspaces.data_stamp(root)), DEFAULT)
+        _analysis(_root(), DEFAULT)
     except (InputError, OSError):
         return
+
+
+def nearby() -> list[Settings]:
+    """The settings a link is likely to carry, nearest the default first: each α the sidebar
+    offers × each correction × the default methods or one of them changed (the Bayesian engine,
+    safe peeking, CUPED off)."""
+    methods: tuple[dict[str, Any], ...] = (
+        {},
+        {"engine": "bayesian"},
+        {"sequential": True},
+        {"cuped": False},
+    )
+    found = {
+        replace(DEFAULT, alpha=float(alpha), correction=correction, **changed)
+        for alpha in ALPHAS
+        for correction in CORRECTIONS
+        for changed in methods
+    }
+    return sorted(found - {DEFAULT}, key=lambda s: (len(s.to_query()), repr(s)))
+
+
+def warm_nearby() -> None:
+    """After serve.py answers: read the data directory out under the nearby settings in the
+    background, one per worker process at a time (a visitor's readout queues behind at most
+    those), so that a first visit to them finds them cached. Only while they all fit the heavy
+    cache beside the default readout without dropping an entry (a large portfolio is not
+    warmed); bad data is left for the page to report."""
+    data, todo = _root(), nearby()
+    try:
+        weight = _dataset(data).totals.height
+    except (InputError, OSError):
+        return
+    if (len(todo) + 1) * weight > _ledger.budget or len(todo) + 1 > _ledger.most:
+        return
+    queue = iter(todo)
+    lock = threading.Lock()
+
+    def work() -> None:
+        while True:
+            with lock:
+                settings = next(queue, None)
+            if settings is None:
+                return
+            try:
+                _analysis(data, settings)
+            except (InputError, OSError):
+                return
+
+    name = threading.current_thread().name
+    threads = [
+        threading.Thread(target=work, name=f"{name}-{i}", daemon=True)
+        for i in range(max(1, workers.size()))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 dataset = _or_stop(_dataset)
