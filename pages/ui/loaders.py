@@ -65,6 +65,10 @@ BOOTSTRAP_RESAMPLES = 2000
 # while the 24 settings of a portfolio the demo's size (1,032 figures) all stay cached
 # (docs/deployment.md, "Limits"). MOST_ANALYSES bounds the count of small ones; the HEAVY_ENTRIES
 # most recently used are kept whatever they weigh (the operator's own data has no limit).
+# Every loader is keyed on the data and the settings: Streamlit's hasher walks a DataContext's
+# file stamps value by value (0.6 ms, several times a page), while their repr names every field
+# exactly in one string.
+KEYS: dict[str | type[Any], Callable[[Any], Any]] = {DataContext: repr, Settings: repr}
 HEAVY_ENTRIES = 4
 HEAVY_FIGURES = HEAVY_ENTRIES * (UPLOAD_LIMITS.arm_metrics or 0)
 MOST_ANALYSES = 64
@@ -99,7 +103,7 @@ class Fetched(NamedTuple):
     at: dt.datetime
 
 
-@st.cache_resource(max_entries=4, ttl=TTL, show_spinner=False)
+@st.cache_resource(hash_funcs=KEYS, max_entries=4, ttl=TTL, show_spinner=False)
 def _fetched(data: DataContext) -> Fetched:
     """Read the data; a warehouse query (source.toml) shows a spinner with the elapsed time.
     Cached for TTL seconds, or until `refresh`."""
@@ -182,7 +186,12 @@ class Ledger:
 _ledger = Ledger(HEAVY_FIGURES, MOST_ANALYSES, HEAVY_ENTRIES)
 
 
-@st.cache_resource(max_entries=MOST_ANALYSES, ttl=TTL, show_spinner="Reading out every experiment…")
+@st.cache_resource(
+    hash_funcs=KEYS,
+    max_entries=MOST_ANALYSES,
+    ttl=TTL,
+    show_spinner="Reading out every experiment…",
+)
 def _analysed(data: DataContext, settings: Settings) -> Analysis:
     dataset = _dataset(data)
     found = Analysis(*workers.call(workers.analyse, dataset, settings))  # off the GIL of pages
@@ -244,10 +253,10 @@ def nearby() -> list[Settings]:
 
 def warm_nearby() -> None:
     """After serve.py answers: read the data directory out under the nearby settings in the
-    background, one per worker process at a time (a visitor's readout queues behind at most
-    those), so that a first visit to them finds them cached. Only while they all fit the heavy
-    cache beside the default readout without dropping an entry (a large portfolio is not
-    warmed); bad data is left for the page to report."""
+    background, one per worker process at a time, each started only while no visitor's work is
+    running (workers.background), so that a first visit to them finds them cached. Only while
+    they all fit the heavy cache beside the default readout without dropping an entry (a large
+    portfolio is not warmed); bad data is left for the page to report."""
     data, todo = _root(), nearby()
     try:
         weight = _dataset(data).totals.height
@@ -265,7 +274,8 @@ def warm_nearby() -> None:
             if settings is None:
                 return
             try:
-                _analysis(data, settings)
+                with workers.background():  # after the visitors' readouts and charts
+                    _analysis(data, settings)
             except (InputError, OSError):
                 return
 
@@ -307,7 +317,9 @@ def date_span(data: DataContext) -> tuple[dt.date, dt.date] | None:
 
 
 @_or_stop
-@st.cache_resource(max_entries=16, ttl=TTL, show_spinner="Reading out the data up to that date…")
+@st.cache_resource(
+    hash_funcs=KEYS, max_entries=16, ttl=TTL, show_spinner="Reading out the data up to that date…"
+)
 def experiment_as_of(
     data: DataContext, settings: Settings, experiment_id: str, day: dt.date
 ) -> ExperimentReadout | None:
@@ -329,7 +341,7 @@ def experiment_names(data: DataContext) -> dict[str, str]:
 
 
 @_or_stop
-@st.cache_data(max_entries=16, ttl=TTL, show_spinner=False)
+@st.cache_data(hash_funcs=KEYS, max_entries=16, ttl=TTL, show_spinner=False)
 def portfolio(data: DataContext, settings: Settings) -> tuple[pl.DataFrame, str]:
     """The portfolio table (a row per treatment) and the North Star's label."""
     result = _readout(data, settings)
@@ -337,7 +349,9 @@ def portfolio(data: DataContext, settings: Settings) -> tuple[pl.DataFrame, str]
 
 
 @_or_stop
-@st.cache_data(max_entries=16, ttl=TTL, show_spinner="Learning from past experiments…")
+@st.cache_data(
+    hash_funcs=KEYS, max_entries=16, ttl=TTL, show_spinner="Learning from past experiments…"
+)
 def insights(data: DataContext, settings: Settings) -> tuple[TreeEvidence, NorthStarWins]:
     """The tree's evidence on every edge and the cumulative North Star impact of the wins."""
     return _learning(data, settings).evidence, cumulative_impact(_readout(data, settings).judgement)
@@ -355,7 +369,9 @@ class TreeView(NamedTuple):
 
 
 @_or_stop
-@st.cache_data(max_entries=16, ttl=TTL, show_spinner="Learning from past experiments…")
+@st.cache_data(
+    hash_funcs=KEYS, max_entries=16, ttl=TTL, show_spinner="Learning from past experiments…"
+)
 def tree_view(data: DataContext, settings: Settings) -> TreeView:
     """The North Star tree with its evidence, each metric's movement, the team scoreboard and
     the North Star's health line."""
@@ -372,7 +388,7 @@ def tree_view(data: DataContext, settings: Settings) -> TreeView:
 
 
 @_or_stop
-@st.cache_resource(max_entries=16, ttl=TTL, show_spinner="Preparing the review…")
+@st.cache_resource(hash_funcs=KEYS, max_entries=16, ttl=TTL, show_spinner="Preparing the review…")
 def review(
     data: DataContext, settings: Settings, since: dt.date | None, recorded: tuple[Recorded, ...]
 ) -> Review:
@@ -389,7 +405,7 @@ def review(
 
 
 @_or_stop
-@st.cache_data(max_entries=16, ttl=TTL, show_spinner=False)
+@st.cache_data(hash_funcs=KEYS, max_entries=16, ttl=TTL, show_spinner=False)
 def targets(data: DataContext, settings: Settings, recorded: tuple[Recorded, ...]) -> pl.DataFrame:
     """The targets on the tree (nsexp.report.review_tables.targets_table), counting what was
     shipped by the recorded decisions where there are some."""
@@ -397,7 +413,7 @@ def targets(data: DataContext, settings: Settings, recorded: tuple[Recorded, ...
     return targets_table(targets_of(_readout(data, settings), found))
 
 
-@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
+@st.cache_data(hash_funcs=KEYS, max_entries=64, ttl=TTL, show_spinner=False)
 def _segment_file(data: DataContext, experiment_id: str) -> tuple[str | None, list[str]]:
     dataset = _dataset(data)
     found = experiment_file(dataset, experiment_id)
@@ -419,7 +435,9 @@ def has_units(data: DataContext, experiment_id: str) -> bool:
 
 
 @_or_stop
-@st.cache_resource(max_entries=16, ttl=TTL, show_spinner="Reading out every segment…")
+@st.cache_resource(
+    hash_funcs=KEYS, max_entries=16, ttl=TTL, show_spinner="Reading out every segment…"
+)
 def segment_view(
     data: DataContext, settings: Settings, experiment_id: str, column: str
 ) -> SegmentReadout:
@@ -446,7 +464,7 @@ def bootstrap_refusal(data: DataContext, experiment_id: str, resamples: int) -> 
 
 
 @_or_stop
-@st.cache_resource(max_entries=16, ttl=TTL, show_spinner="Resampling the units…")
+@st.cache_resource(hash_funcs=KEYS, max_entries=16, ttl=TTL, show_spinner="Resampling the units…")
 def bootstrap(
     data: DataContext, settings: Settings, experiment_id: str, resamples: int
 ) -> ExperimentReadout:
@@ -485,7 +503,7 @@ class Overview(NamedTuple):
     newest: dt.date | None
 
 
-@st.cache_data(max_entries=16, ttl=TTL, show_spinner="Reading the data…")
+@st.cache_data(hash_funcs=KEYS, max_entries=16, ttl=TTL, show_spinner="Reading the data…")
 def overview(data: DataContext) -> Overview:
     """What a data directory holds, for the Data page (raises InputError: the page shows it
     and goes on to the upload form)."""
