@@ -7,10 +7,12 @@ waited for the imports, the worker processes, the data read and the readout of e
 it imports the pages' modules and reads the data directory out with the default settings
 (pages.ui.loaders.warm_up) into the caches every session shares, waiting at most WARM_UP_S (a
 slow warehouse query finishes in the background; a visitor then waits on the same cached
-computation, never a second one).
+computation, never a second one). Once it answers, the settings a link is likely to carry are
+read out in the background (pages.ui.loaders.warm_nearby), so a first visit to them is warm too.
 """
 
 import asyncio
+import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +22,9 @@ import streamlit as st
 
 APP = Path(__file__).with_name("app.py")
 WARM_UP_S = 60.0
+THREAD = "nsexp-warm-up"
+# the logger of Streamlit's warning that a thread runs outside any session's script run
+CONTEXT_LOG = "streamlit.runtime.scriptrunner_utils.script_run_context"
 
 
 def warm_up() -> None:
@@ -31,12 +36,33 @@ def warm_up() -> None:
     loaders.warm_up()
 
 
+def warm_nearby() -> None:
+    """After the server answers: read out the other settings a link is likely to carry."""
+    from pages.ui import loaders
+
+    loaders.warm_nearby()
+
+
+class NoSession(logging.Filter):
+    """Drops Streamlit's "missing ScriptRunContext" warning from the warm-up threads only: they
+    fill the caches every session shares outside any session on purpose, so there is no script
+    run for them to miss (every other thread keeps the warning)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False (drop) for that warning logged by a warm-up thread."""
+        mine = threading.current_thread().name.startswith(THREAD)
+        return not (mine and "missing ScriptRunContext" in str(record.msg))
+
+
 @asynccontextmanager
 async def lifespan(_app: st.App) -> AsyncIterator[None]:
-    """Warm up before the server answers, for at most WARM_UP_S."""
-    thread = threading.Thread(target=warm_up, name="nsexp-warm-up", daemon=True)
+    """Warm up before the server answers, for at most WARM_UP_S; then the nearby settings in
+    the background."""
+    logging.getLogger(CONTEXT_LOG).addFilter(NoSession())
+    thread = threading.Thread(target=warm_up, name=THREAD, daemon=True)
     thread.start()
     await asyncio.to_thread(thread.join, WARM_UP_S)
+    threading.Thread(target=warm_nearby, name=f"{THREAD}-nearby", daemon=True).start()
     yield
 
 

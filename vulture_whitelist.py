@@ -53,6 +53,7 @@ frame.navigated_pages_manager
 # The package's module __getattr__ (PEP 562) answers `nsexp.__version__` on first use.
 nsexp.__getattr__
 
-# serve.py (the served entry point, `make run`) warms the caches at start-up with it; vulture's
+# serve.py (the served entry point, `make run`) warms the caches at start-up with them; vulture's
 # paths are the package, app.py and pages.
 loaders.warm_up
+loaders.warm_nearby

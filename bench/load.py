@@ -14,12 +14,13 @@ the methods, in a fixed shuffled order, so the sessions in flight ask for differ
 and repeated (the 14 experiments at the default settings). Phases on one server: distinct on the
 server just started (cold), distinct again (warm), repeated, and an upload: one client keeps
 rendering readouts while headless Chromium saves a maximal (50 MB) upload on the Data page. The
-baseline (BASELINE, main before issue 23's load work, checked out with `git archive`) is served
-the same way in the same run, first, for the three link phases. Server CPU seconds and resident
-memory (the server's process and its children: a worker pool) come from /proc. Run alone with
-`python -m bench.run --only load [--load-sessions N --load-seconds S --no-profile
---no-baseline]` (py-spy, when on PATH, samples the distinct warm phase; it is not a dependency:
-`pip install py-spy`).
+baseline (BASELINE, main before issue 23's load work, checked out with `git archive`), or each
+tree given with --before, is served the same way in the same run, first, for the three link
+phases. Server CPU seconds and resident memory (the server's process and its children: a worker
+pool) come from /proc. Run alone with `python -m bench.run --only load [--before TREE ...
+--load-sessions N --load-seconds S --profile-phase cold|warm|repeated --no-profile
+--no-baseline]` (py-spy, when on PATH, samples one phase of this tree's server and its workers,
+the cold one by default; it is not a dependency: `pip install py-spy`).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ CORRECTIONS = ("holm", "bh", "none")
 # the methods a link may choose beside α and the correction (pages/ui/sidebar.py)
 METHODS = ("", "&engine=bayesian", "&sequential=true", "&cuped=false")
 TARGET_P95_S, TARGET_RUNS_PER_S = 4.0, 6.0
+PROFILED = ("cold", "warm", "repeated")  # the link phases, in order, as --profile-phase names them
 
 
 @dataclass
@@ -345,10 +347,10 @@ def profile(pid: int, seconds: float, folder: Path) -> threading.Thread | None:
 
 def link_phases(
     port: int, pid: int, mixes: tuple[list[Link], list[Link]], seconds: float, sessions: int,
-    stacks: Path | None = None,
+    stacks: Path | None = None, profiled: int = 0,
 ) -> list[Phase]:  # fmt: skip
     """The distinct mix on the server just started, the distinct mix again, the repeated mix
-    (py-spy on the second into `stacks`, when given)."""
+    (py-spy on phase number `profiled` into `stacks`, when given)."""
     distinct, repeated = mixes
     phases = [
         Phase("distinct, cold: server just started", len(distinct), seconds=seconds),
@@ -357,7 +359,7 @@ def link_phases(
     ]
     for phase, todo in zip(phases, (distinct, distinct, repeated), strict=True):
         spy = None
-        if stacks is not None and phase is phases[1]:
+        if stacks is not None and phase is phases[profiled]:
             spy = profile(pid, seconds, stacks)
         asyncio.run(run_phase(port, pid, phase, todo, sessions))
         if spy is not None:
@@ -372,33 +374,36 @@ def demo_copy(data: Path) -> Path:
 
 
 def measure(
-    sessions: int, seconds: float, with_profile: bool, with_baseline: bool
-) -> tuple[list[Phase], list[Phase], dict, Path | None]:
-    """The baseline's link phases on its own fresh server, then this tree's link phases and the
+    sessions: int, seconds: float, profiled: int | None, befores: list[Path | None]
+) -> tuple[list[list[Phase]], list[Phase], dict, Path | None]:
+    """Each `before` tree's link phases on its own fresh server (None: BASELINE exported from
+    git), then this tree's link phases (py-spy on phase number `profiled`, unless None) and the
     upload on another, each over a fresh copy of the demo data."""
     tmp = Path(tempfile.mkdtemp(prefix="nsexp-load-"))
     log = (Path(tempfile.gettempdir()) / "nsexp-load-server.log").open("wb")
     keep = Path(tempfile.gettempdir()) / "nsexp-load-profile"
     saved: dict[str, float | str] = {}
-    before: list[Phase] = []
+    before: list[list[Phase]] = []
+    stacks = None if profiled is None else keep
     try:
         data = demo_copy(tmp / "data")
         mixes = links(data)
-        if with_baseline:
-            (tmp / "base").mkdir()
-            base = baseline_tree(tmp / "base")
-            with server(data, log, tree=base) as (port, pid):
-                before = link_phases(port, pid, mixes, seconds, sessions)
+        for tree in befores:
+            if tree is None:
+                (tmp / "base").mkdir()
+                tree = baseline_tree(tmp / "base")
+            with server(data, log, tree=tree) as (port, pid):
+                before.append(link_phases(port, pid, mixes, seconds, sessions))
             shutil.rmtree(data)
             demo_copy(data)
         with server(data, log) as (port, pid):
             saved["idle_rss_mb"] = rss_mb(pid)
             keep.mkdir(exist_ok=True)
-            after = link_phases(port, pid, mixes, seconds, sessions, keep if with_profile else None)
+            after = link_phases(port, pid, mixes, seconds, sessions, stacks, profiled or 0)
             upload, out = asyncio.run(upload_phase(port, pid, mixes[1], tmp))
             saved.update(out)
             saved["end_rss_mb"] = rss_mb(pid)
-        return before, [*after, upload], saved, keep if with_profile else None
+        return before, [*after, upload], saved, stacks
     finally:
         log.close()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -430,31 +435,44 @@ def run(argv: list[str]) -> str:
     parser.add_argument("--load-sessions", type=int, default=SESSIONS)
     parser.add_argument("--load-seconds", type=float, default=PHASE_S)
     parser.add_argument(
-        "--no-profile", action="store_true", help="no py-spy of the warm phase (else on PATH)"
+        "--no-profile", action="store_true", help="no py-spy of a phase (else when on PATH)"
     )
-    parser.add_argument("--no-baseline", action="store_true", help=f"do not serve {BASELINE} first")
+    parser.add_argument(
+        "--profile-phase", choices=PROFILED, default="cold", help="the phase py-spy samples"
+    )
+    parser.add_argument(
+        "--before", action="append", type=Path, default=[], metavar="TREE",
+        help=f"a tree to serve first (repeatable; default: {BASELINE} exported from git)",
+    )  # fmt: skip
+    parser.add_argument("--no-baseline", action="store_true", help="serve no tree before")
     args, _ = parser.parse_known_args(argv)
     n = args.load_sessions
-    before, after, saved, stacks = measure(
-        n, args.load_seconds, not args.no_profile, not args.no_baseline
-    )
+    befores: list[Path | None] = [] if args.no_baseline else (args.before or [None])
+    profiled = None if args.no_profile else PROFILED.index(args.profile_phase)
+    before, after, saved, stacks = measure(n, args.load_seconds, profiled, befores)
+    names = [BASELINE if tree is None else tree.name for tree in befores]
     lines = [
         f"{n} concurrent websocket sessions, each opening a fresh session per deep link and "
         f"waiting for the finished run with the experiment's heading; phases of "
         f"{args.load_seconds:.0f} s on one `streamlit run serve.py` (`app.py` before) over the "
-        f"demo data, main at "
-        f"{BASELINE} (before) on its own fresh server first, then this tree (after) on another. "
+        f"demo data, each before tree ({', '.join(names) or 'none'}: main at {BASELINE}, before "
+        "issue 23, and any other given) on its own fresh server first, then this tree (after) "
+        "on another. "
         "The distinct mix cycles 14 experiments × 24 settings (α 0.05 / 0.1 × Holm / BH / none "
         "× default / Bayesian / sequential / CUPED off) in a fixed shuffled order; the repeated "
         "mix the 14 experiments at the default settings. Load: the machine's 1-minute load "
         "average at the phase's end (2 cores, shared: readouts/s follow the CPU the server gets; "
         "CPU s per readout, the server's and its workers', is the steadier figure). Command: "
-        "`python -m bench.run --only load`.",
+        f"`python -m bench.run --only load{''.join(f' --before {t}' for t in args.before)}`.",
         "",
         "| served | phase | sessions | distinct links | readouts | p50 s | p95 s | readouts/s | "
         "server CPU s | CPU s per readout | RSS MB (first → max → last) | load | errors | target |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|",
-        *(_row(phase, n, f"before ({BASELINE})") for phase in before),
+        *(
+            _row(p, n, f"before ({name})")
+            for name, phases in zip(names, before, strict=True)
+            for p in phases
+        ),
         *(_row(phase, n, "after") for phase in after[:-1]),
         _row(after[-1], 1, "after"),
         "",
@@ -468,7 +486,7 @@ def run(argv: list[str]) -> str:
             else f"not saved ({saved.get('error', 'no result')})."
         ),
     ]
-    for served, phases in (("before", before), ("after", after)):
+    for served, phases in [*zip(names, before, strict=True), ("after", after)]:
         for phase in phases:
             if phase.errors:
                 errors = "; ".join(phase.errors[:3])
@@ -482,7 +500,8 @@ def run(argv: list[str]) -> str:
         ):
             path = stacks / f"{name}.stacks"
             if path.exists():
-                lines += ["", f"After, distinct warm phase, {what}, 50 samples/s:", ""]
+                sampled = after[PROFILED.index(args.profile_phase)].name
+                lines += ["", f"After, {sampled}: {what}, 50 samples/s:", ""]
                 lines += summary(path, top=10)
     return "\n".join(lines)
 

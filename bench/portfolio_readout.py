@@ -9,7 +9,9 @@ history lines, each comparison's predicted North Star, false-positive risk and a
 the readout, turn it into a dict, write the JSON text (orjson, as the CLI does). Run alone:
 `python -m bench.run --only portfolio_readout`. With `--before COMMIT` (default main before
 issue 23's portfolio work, 6ea05c3) that commit's nsexp, exported with `git archive`, runs in
-the same rounds, and the two JSON texts are compared byte for byte.
+the same rounds, and the JSON texts are compared byte for byte; `--before A,B` compares
+several (e.g. the issue's start and this session's). Stages are timed in CPU seconds (all
+threads), steadier than wall on a shared machine.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from bench.startup import FLOOR
 
 SECTION = "Portfolio of 1,000 experiments: full readout"
 TARGET_S = 2.0
-BEFORE = "6ea05c3"  # main before issue 23's portfolio work
+BEFORE = "6ea05c3,d762ca3"  # main before issue 23's portfolio work; main at session 27's start
 EXPERIMENTS, METRICS, VARIANTS = 1000, 10, 3
 
 
@@ -48,12 +50,13 @@ def write_both(root: Path) -> dict[str, Path]:
 
 
 def stages(root: Path, repeats: int = 3) -> dict[str, float]:
-    """Median seconds of each stage of `nsexp readout --format json`, in this process."""
+    """Median CPU seconds (all threads) of each stage of `nsexp readout --format json`, the
+    calls the CLI makes, in this process."""
     from nsexp.analysis.settings import Settings
     from nsexp.io import load_dataset
     from nsexp.learning.history import learned_readout, readout_learning
-    from nsexp.report.json import dumps, readout_dict
-    from nsexp.report.text import terminal_safe
+    from nsexp.report.json import dumps_utf8, readout_dict
+    from nsexp.report.text import terminal_safe_utf8
 
     settings = Settings()
     box: dict[str, Any] = {}
@@ -61,9 +64,9 @@ def stages(root: Path, repeats: int = 3) -> dict[str, float]:
     def timed(fn: Callable[[], Any]) -> float:
         times = []
         for _ in range(repeats):
-            start = time.perf_counter()
+            start = time.process_time()
             fn()
-            times.append(time.perf_counter() - start)
+            times.append(time.process_time() - start)
         return statistics.median(times)
 
     box["data"] = load_dataset(root)
@@ -74,9 +77,13 @@ def stages(root: Path, repeats: int = 3) -> dict[str, float]:
     out["readout (build_readout)"] = timed(
         lambda: box.update(readout=learned_readout(box["data"], settings, learning=box["learning"]))
     )
-    out["to a dict (readout_dict)"] = timed(lambda: box.update(doc=readout_dict(box["readout"])))
-    out["JSON text (nsexp.report.json.dumps)"] = timed(lambda: box.update(text=dumps(box["doc"])))
-    out["escaped for the terminal (terminal_safe)"] = timed(lambda: terminal_safe(box["text"]))
+    out["to a dict (readout_dict, plain=False)"] = timed(
+        lambda: box.update(doc=readout_dict(box["readout"], plain=False))
+    )
+    out["JSON bytes (dumps_utf8)"] = timed(lambda: box.update(text=dumps_utf8(box["doc"])))
+    out["checked for the terminal (terminal_safe_utf8)"] = timed(
+        lambda: terminal_safe_utf8(box["text"])
+    )
     return out
 
 
@@ -108,17 +115,21 @@ def run(argv: list[str] | None = None) -> str:
     """Write the portfolios, time the CLI (before and after) and the stages, return Markdown."""
     parser = argparse.ArgumentParser(prog="bench.portfolio_readout")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--before", default=BEFORE, help="the commit to compare with ('': none)")
+    parser.add_argument(
+        "--before", default=BEFORE, help="the commits to compare with, comma-separated ('': none)"
+    )
     args, _ = parser.parse_known_args(argv)
+    commits = [c for c in args.before.split(",") if c]
     lines = [
         f"{EXPERIMENTS:,} experiments x {METRICS} metrics x {VARIANTS} variants (summary rows, "
         "bench/portfolio.py's generator). End to end: `nsexp readout DIR --format json`, a fresh "
         f"process, median of {args.repeats} rounds, interpreter and imports included; before "
-        f"is main at {args.before} (its nsexp exported with `git archive`), after this tree, "
-        "each run in turn with the import floor in every round (nsexp byte-compiled first). "
-        "/ import floor and after / before are medians over rounds of the ratio of wall times "
-        "in one round (the machine's load moves all of them); the CPU ratio is of the median "
-        "CPU seconds (user + system), steadier than wall on a shared machine. Command: "
+        f"is main at {', '.join(commits) or '(none)'} (each one's nsexp exported with `git "
+        "archive`), after this tree, each run in turn with the import floor in every round "
+        "(nsexp byte-compiled first). / import floor and after / before (on each before's row: "
+        "after / that before) are medians over rounds of the ratio of wall times in one round "
+        "(the machine's load moves all of them); the CPU ratio is of the median CPU seconds "
+        "(user + system), steadier than wall on a shared machine. Command: "
         "`python -m bench.run --only portfolio_readout`.",
         "",
         "| data | nsexp | wall s | CPU s | peak RSS MB | / import floor | after / before wall "
@@ -127,10 +138,12 @@ def run(argv: list[str] | None = None) -> str:
     ]
     subprocess.run(python("-m", "compileall", "-q", "nsexp"), cwd=REPO, check=True)
     with tempfile.TemporaryDirectory() as tmp:
-        trees = {"after": REPO}
-        before = export(args.before, Path(tmp) / "before") if args.before else None
-        if before is not None:
-            trees = {"before": before, "after": REPO}
+        trees: dict[str, Path] = {}
+        for commit in commits:
+            tree = export(commit, Path(tmp) / f"before-{commit}")
+            if tree is not None:
+                trees[f"before {commit}"] = tree
+        trees["after"] = REPO
         dirs = write_both(Path(tmp))
         readouts = {
             label: python("-m", "nsexp", "readout", str(d), "--format", "json")
@@ -147,9 +160,9 @@ def run(argv: list[str] | None = None) -> str:
             label, name = key.split("|")
             ok = "met" if runs.wall < TARGET_S else "**missed**"
             wall, cpu = "—", "—"
-            if name == "after" and f"{label}|before" in results:
-                was = results[f"{label}|before"]
-                wall, cpu = f"{paired(runs, was):.2f}x", f"{runs.cpu / was.cpu:.2f}x"
+            if name != "after":
+                now = results[f"{label}|after"]
+                wall, cpu = f"{paired(now, runs):.2f}x", f"{now.cpu / runs.cpu:.2f}x"
             lines.append(
                 f"| {label} | {name} | {runs.wall:.2f} | {runs.cpu:.2f} | {runs.peak_mb:,.0f} | "
                 f"{paired(runs, floor):.1f}x | {wall} | {cpu} | {ok} |"
@@ -160,17 +173,22 @@ def run(argv: list[str] | None = None) -> str:
         )
         load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
         lines += ["", f"Load average after the timed rounds: {load}."]
-        if before is not None:
+        if len(trees) > 1:
             same = {label: same_text(argv, trees, Path(tmp)) for label, argv in readouts.items()}
             lines.append(
-                "JSON text before and after: "
+                "JSON text of every tree: "
                 + "; ".join(
                     f"{label} {'byte-identical' if ok else '**differs**'}"
                     for label, ok in same.items()
                 )
                 + " (`cmp`)."
             )
-        lines += ["", "Where the time goes after (seconds, median of 3 in one warm process):", ""]
+        lines += [
+            "",
+            "Where the time goes after (CPU seconds of all threads, median of 3 in one warm "
+            "process):",
+            "",
+        ]
         per = {label: stages(d) for label, d in dirs.items()}
     labels = list(per)
     lines += [

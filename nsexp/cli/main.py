@@ -1,9 +1,9 @@
 """The `nsexp` entry point: one parser, one dispatch, one rule for bad input.
 
-Every command's `run` returns the text to print and raises InputError for input a person can
-fix; `main` turns that into one `error:` line and exit code 2. Everything printed goes through
-`terminal_safe`, so no label, name or variant in the data can act on the terminal. Commands
-import the analysis only when they run, so `nsexp --help` starts fast.
+Every command's `run` returns the text to print (str, or UTF-8 bytes) and raises InputError for
+input a person can fix; `main` turns that into one `error:` line and exit code 2. Everything
+printed goes through `terminal_safe`, so no label, name or variant in the data can act on the
+terminal. Commands import the analysis only when they run, so `nsexp --help` starts fast.
 """
 
 from __future__ import annotations
@@ -84,14 +84,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _print(text: str) -> None:
+def _print(text: str | bytes) -> None:
     """Write terminal-safe text to stdout; as bytes straight to its buffer where stdout is
-    UTF-8 (a large readout's text is encoded once, not twice): the same bytes either way."""
+    UTF-8 (a large readout's text is encoded once, not twice; a command's bytes, UTF-8 text
+    such as the readout's JSON, are never decoded): the same bytes either way."""
     encoding = (getattr(sys.stdout, "encoding", None) or "").lower()
     data = terminal_safe_utf8(text) if encoding in ("utf-8", "utf8") else None
     buffer = getattr(sys.stdout, "buffer", None)
     if data is None or buffer is None:  # a lone surrogate, another encoding, a text-only stream
-        sys.stdout.write(terminal_safe(text))
+        sys.stdout.write(terminal_safe(text if isinstance(text, str) else text.decode()))
         return
     sys.stdout.flush()
     buffer.write(data)

@@ -93,7 +93,7 @@ def settings_of(args: argparse.Namespace) -> Settings:
     )
 
 
-def run(args: argparse.Namespace) -> str:
+def run(args: argparse.Namespace) -> str | bytes:
     """The readout as table, JSON or Markdown text (per segment with --segment; of the data up
     to a date with --as-of)."""
     from nsexp.analysis.asof import as_of, parse_day
@@ -112,11 +112,12 @@ def run(args: argparse.Namespace) -> str:
         return segment_output(segment_readout(dataset, settings, args.experiment), args.format)
     readout = learned_readout(dataset, settings, args.experiment)
     if args.format == "json":
-        from nsexp.report.json import dumps, readout_dict
+        from nsexp.report.json import dumps_utf8, readout_dict
         from nsexp.store.decisions import with_recorded
 
         path = Path(args.path)
-        return dumps(with_recorded(readout_dict(readout), path if path.is_dir() else path.parent))
+        doc = readout_dict(readout, plain=False)
+        return dumps_utf8(with_recorded(doc, path if path.is_dir() else path.parent))
     from nsexp.report.markdown import to_markdown, to_table
 
     return to_markdown(readout) if args.format == "markdown" else to_table(readout)

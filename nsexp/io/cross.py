@@ -28,6 +28,7 @@ import polars as pl
 
 from nsexp.config.catalog import Catalog, Metric
 from nsexp.errors import InputError
+from nsexp.io.sums import as_whole
 
 CROSS_SCHEMA: dict[str, pl.DataType] = {
     "experiment": pl.String(),
@@ -149,29 +150,44 @@ def cross_aggs(pairs: list[Pair], schema: pl.Schema, pilot: dict[str, float]) ->
     """The aggregations of cross_query, to add to another group-by by experiment and variant
     (undated unit rows: the sums' own query, so the file is scanned once). The covariance is
     Σ dx·dy / n − (Σ dx / n)(Σ dy / n) of values shifted by each column's pilot (nsexp.io.sums),
-    plain sums that stream, and that keep their digits as the shifted sums do."""
+    plain sums that stream, and that keep their digits as the shifted sums do; of whole numbers
+    (nsexp.io.sums.as_whole) where both columns allow, exact in any order, so reproducible."""
     aggs: list[pl.Expr] = []
     for pair in pairs:
         valid = pl.all_horizontal(_value(c, schema).is_not_null() for c in pair.required)
         n = valid.sum()
-
-        def part(p: Part, valid: pl.Expr = valid) -> pl.Expr:
-            value = _value(p.column, schema, p.zero) - pilot.get(p.column, 0.0)
-            return pl.when(valid).then(value)
-
         for alias, op, p, q in pair.stats(means=False):
             if op == "count":
                 aggs.append(n.cast(pl.Int64).alias(alias))
             elif op == "cov" and p is not None and q is not None:
-                dx, dy = part(p), part(q)
-                cov = (dx * dy).sum() / n - (dx.sum() / n) * (dy.sum() / n)
-                aggs.append(pl.when(n > 0).then(cov).alias(alias))
+                aggs.append(
+                    pl.when(n > 0).then(_covariance(p, q, valid, schema, pilot)).alias(alias)
+                )
             else:  # a part's own mean, unshifted
                 one = p or q
                 assert one is not None
                 value = _value(one.column, schema, one.zero)
                 aggs.append(pl.when(valid).then(value).mean().alias(alias))
     return aggs
+
+
+def _covariance(
+    p: Part, q: Part, valid: pl.Expr, schema: pl.Schema, pilot: dict[str, float]
+) -> pl.Expr:
+    """Σ(x − x̄)(y − ȳ)/n over the `valid` rows, from sums shifted by the pilots: of whole numbers
+    D, E where both columns allow ((n·ΣDE − ΣD·ΣE)/n² in 128-bit integers), else of floats."""
+    n = valid.sum()
+    x, y = as_whole(p.column, schema, pilot, p.zero), as_whole(q.column, schema, pilot, q.zero)
+    if x is None or y is None:
+        dx, dy = (
+            pl.when(valid).then(_value(r.column, schema, r.zero) - pilot.get(r.column, 0.0))
+            for r in (p, q)
+        )
+        return (dx * dy).sum() / n - (dx.sum() / n) * (dy.sum() / n)
+    wide = pl.Int128  # unchecked: rows · |D| · |E| < 2**127 for any |D|, |E| < 2**48
+    d, e = (pl.when(valid).then(v[0].cast(wide)) for v in (x, y))
+    top = n.cast(wide) * (d * e).sum() - d.sum() * e.sum()
+    return top.cast(pl.Float64) / n / n / (x[1] * y[1])
 
 
 def cross_long(wide: pl.DataFrame, pairs: list[Pair]) -> pl.DataFrame:

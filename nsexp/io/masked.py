@@ -11,7 +11,16 @@ from pathlib import Path
 import polars as pl
 
 from nsexp.config.catalog import Metric
-from nsexp.io.sums import centred, co_moment, collect, finite_value
+from nsexp.io.sums import (
+    Whole,
+    as_whole,
+    centred,
+    co_moment,
+    collect,
+    finite_value,
+    whole_centred,
+    whole_co_moment,
+)
 
 
 def patch_ratios(
@@ -98,6 +107,36 @@ def masked_query(
 
     cols: dict[str, pl.Expr] = {}
     aggs: list[pl.Expr] = []
+
+    def whole(column: str, masked: str, zero: bool = False) -> Whole | None:
+        """The masked column `masked` as whole numbers, where its column allows (as_whole)."""
+        found = as_whole(column, schema, pilot, zero)
+        if found is None:
+            return None
+        cols[f"{masked}d"] = pl.when(cols[masked].is_not_null()).then(found[0])
+        return Whole(pl.col(f"{masked}d"), found[1], pl.col(masked), pilot.get(column, 0.0))
+
+    def moments(
+        name: str, w: Whole | None, x: pl.Expr, p: float, n: pl.Expr, cube: bool = False
+    ) -> list[pl.Expr]:
+        """`centred`, from whole numbers where the column allows."""
+        return centred(name, x, p, n, cube) if w is None else whole_centred(name, w, p, n, cube)
+
+    def co(
+        name: str,
+        v: Whole | None,
+        x: pl.Expr,
+        px: float,
+        w: Whole | None,
+        y: pl.Expr,
+        py: float,
+        n: pl.Expr,
+    ) -> pl.Expr:
+        """`co_moment`, from whole numbers where both columns allow."""
+        if v is None or w is None:
+            return co_moment(name, x, px, y, py, n)
+        return whole_co_moment(name, v, px, w, py, n)
+
     for i, metric in enumerate(metrics):
         mid, x, y = metric.id, f"__nsexp_x{i}", f"__nsexp_y{i}"
         if metric.type == "ratio":
@@ -105,6 +144,7 @@ def masked_query(
             valid = num.is_not_null() & den.is_not_null()
             cols |= {x: pl.when(valid).then(num), y: pl.when(valid).then(den)}
             a, b = pl.col(x), pl.col(y)
+            wa, wb = whole(metric.numerator or "", x), whole(metric.denominator or "", y)
             aggs += [
                 a.count().alias(f"{mid}__n"),
                 a.sum().alias(f"{mid}__sum"),
@@ -114,18 +154,19 @@ def masked_query(
                 (a * b).sum().alias(f"{mid}__num_den_sum"),
             ]
             pn, pd = pilot[metric.numerator or ""], pilot[metric.denominator or ""]
-            aggs += centred(f"{mid}__", a, pn, a.count())
-            aggs += centred(f"{mid}__den_", b, pd, a.count())
-            aggs.append(co_moment(f"{mid}__num_den_m2", a, pn, b, pd, a.count()))
+            aggs += moments(f"{mid}__", wa, a, pn, a.count())
+            aggs += moments(f"{mid}__den_", wb, b, pd, a.count())
+            aggs.append(co(f"{mid}__num_den_m2", wa, a, pn, wb, b, pd, a.count()))
             continue
         cols[x] = value(metric.columns[0])
         a = pl.col(x)
+        wa = whole(metric.columns[0], x)
         aggs += [a.count().alias(f"{mid}__n"), a.sum().alias(f"{mid}__sum")]
         aggs.append((a * a).sum().alias(f"{mid}__sum_sq"))
         if metric.type == "proportion":
             aggs += [a.min().alias(f"{mid}__min"), a.max().alias(f"{mid}__max")]
         else:
-            aggs += centred(f"{mid}__", a, pilot[metric.columns[0]], a.count(), cube=True)
+            aggs += moments(f"{mid}__", wa, a, pilot[metric.columns[0]], a.count(), cube=True)
         cov = metric.covariate
         if cov is not None and cov in names:
             has = cols[x].is_not_null()
@@ -139,8 +180,9 @@ def masked_query(
                 pl.col(f"__nsexp_m{i}").sum().alias(f"{mid}__cov_missing"),
             ]
             pa, pc = pilot.get(metric.columns[0], 0.0), pilot[cov]
-            aggs += centred(f"{mid}__cov_", c, pc, a.count())
-            aggs.append(co_moment(f"{mid}__num_cov_m2", a, pa, c, pc, a.count()))
+            wc = whole(cov, y, zero=True)
+            aggs += moments(f"{mid}__cov_", wc, c, pc, a.count())
+            aggs.append(co(f"{mid}__num_cov_m2", wa, a, pa, wc, c, pc, a.count()))
     rows = lazy.select(*keys, *(e.alias(n) for n, e in cols.items()))
     return rows.group_by([k.meta.output_name() for k in keys]).agg(aggs)
 

@@ -20,6 +20,7 @@ hold instead of printing p = 0.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 # Each part: (raw sum, raw sum of squares, shift, Σ(y − s), Σ(y − s)²).
@@ -115,23 +116,58 @@ def _first_shift(part: str) -> pl.Expr:
 def merged(frame: pl.LazyFrame, keys: list[str], sums: tuple[str, ...] = ()) -> pl.LazyFrame:
     """One row per `keys` group: every row's shifted sums moved to the group's mean shift (each
     row's shift is near its mean, so theirs is too), then added; `sums` (n, raw sums) added as
-    they are. A column no row of a group has stays null there. Plain sums and counts only, so
-    Polars aggregates 30,000 groups in one fast pass."""
+    they are. A column no row of a group has stays null there. The rows are added in their
+    given order (`ordered_sums`), so the same rows give the same bits at any thread count."""
+    rows = frame.collect().sort(keys, maintain_order=True)
+    starts = group_starts(rows, keys)
+    sizes = np.diff(np.append(starts, rows.height))
     targets = {p: f"__target_{i}" for i, p in enumerate(PARTS)}
+    shifts = ordered_sums(rows, starts, [PARTS[p][2] for p in PARTS])
+    means = {}
+    for p, t in targets.items():
+        total, count = shifts[PARTS[p][2]], shifts[f"__count_{PARTS[p][2]}"]
+        means[t] = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    rows = rows.with_columns(pl.Series(t, np.repeat(m, sizes)) for t, m in means.items())
     moved = recentred({p: pl.col(t) for p, t in targets.items()})
+    rows = rows.with_columns(e.alias(c) for c, e in moved.items())
     added = [*sums, *(c for c in SHIFTED if c not in _SHIFTS)]
-    rows = frame.with_columns(
-        pl.col(PARTS[p][2]).mean().over(keys).alias(t) for p, t in targets.items()
-    ).with_columns(e.alias(c) for c, e in moved.items())
-    groups = rows.group_by(keys, maintain_order=True).agg(
-        *(pl.col(c).sum() for c in added),
-        *(pl.col(c).count().alias(f"__count_{c}") for c in added),
-        *(pl.col(c).max() for c in _SHIFTS),  # every moved row holds the target (or null)
-        *(pl.col(flag).any() for flag in FLAGS.values()),
+    flags = list(FLAGS.values())
+    totals = ordered_sums(rows.with_columns(pl.col(flags).cast(pl.Int64)), starts, [*added, *flags])
+    return (
+        rows[starts]
+        .select(*keys, *_SHIFTS)
+        .with_columns(
+            *(pl.Series(c, totals[c]) for c in added),
+            *(pl.Series(f, totals[f] > 0) for f in flags),
+        )
+        .with_columns(
+            pl.when(pl.Series(totals[f"__count_{c}"]) > 0).then(pl.col(c)).alias(c) for c in added
+        )
+        .lazy()
     )
-    return groups.with_columns(
-        pl.when(pl.col(f"__count_{c}") > 0).then(pl.col(c)).alias(c) for c in added
-    ).drop(f"__count_{c}" for c in added)
+
+
+def group_starts(rows: pl.DataFrame, keys: list[str]) -> np.ndarray:
+    """Where each run of equal `keys` starts in rows sorted by them."""
+    new = pl.any_horizontal(pl.col(k).ne_missing(pl.col(k).shift(1)) for k in keys)
+    flags = rows.select(new.fill_null(True)).to_series().to_numpy()
+    flags[:1] = True
+    return np.flatnonzero(flags)
+
+
+def ordered_sums(rows: pl.DataFrame, starts: np.ndarray, columns: list[str]) -> dict:
+    """Each column's sum per group of consecutive rows (from `starts`), its values added in row
+    order (numpy's reduceat: one thread, one order), and `__count_<column>` its non-null
+    values. Polars adds a group's rows in whatever order its threads finish, so float sums
+    would differ in the last digits from run to run."""
+    out = {}
+    for c in columns:
+        column = rows[c]
+        values = column.fill_null(0).to_numpy()
+        out[c] = np.add.reduceat(values, starts) if rows.height else values[:0]
+        present = column.is_not_null().to_numpy().astype(np.int64)
+        out[f"__count_{c}"] = np.add.reduceat(present, starts) if rows.height else present[:0]
+    return out
 
 
 def _on_first_shift(frame: pl.DataFrame, over: list[str]) -> pl.DataFrame:

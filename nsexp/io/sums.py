@@ -10,12 +10,23 @@ its sums around a pilot value per column (`pilots`: a value from the file's firs
 Polars' own stable variance (co-moments from its covariance), so a large mean against a small
 spread (revenue in cents, timestamps, durations in ms) loses no digits to Σy² − (Σy)²/n.
 nsexp.io.units turns them into the summary's shifted sums.
+
+Polars adds a group's rows in whatever order its threads finish, and float addition depends on
+the order, so float sums differ in the last digits from run to run and with the thread count.
+Integer sums are exact in any order: integer and boolean columns, and float columns whose
+values are decimals of at most _DECIMALS places (money, durations: what files hold) or lie on
+one binary grid (doubles within a few binades, such as 1e9 ± 1), are summed as integers
+D = round((x − pilot)·scale) about a pilot on the grid (in 64 bits, or 128 where needed),
+and their moments follow exactly (`Pilots`, `as_whole`). The scan checks its own assumptions
+(rows · max|D|^p within the integers, every value on the grid); a column that breaks them is
+summed again (nsexp.io.masked), as accurately but not reproducibly.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple, cast
 
 import polars as pl
 
@@ -35,18 +46,119 @@ def collect(queries: list[pl.LazyFrame], path: Path) -> list[pl.DataFrame]:
         ) from exc
 
 
-def pilots(lazy: pl.LazyFrame, metrics: list[Metric], names: list[str]) -> dict[str, float]:
+class Pilots(dict[str, float]):
+    """Each centred column's pilot; the scale of the float columns whose first rows are whole
+    numbers of 1/scale from it (see `as_whole`); and the largest such |D| there (`spans`), which
+    says whether a power of D is summed in 64 bits or in 128 (`wide`)."""
+
+    def __init__(
+        self, pilot: dict[str, float], scales: dict[str, float], spans: dict[str, float]
+    ) -> None:
+        """The pilots (on their scale's grid), the scales and the first rows' largest |D|."""
+        super().__init__(pilot)
+        self.scales = scales
+        self.spans = spans
+
+    def wide(self, column: str, power: int) -> bool:
+        """Whether ΣD^power needs 128 bits: the first rows' largest |D| times 4, to that power,
+        times 2**32 rows would not fit in 64 (the scan checks what it assumed, see `finish`);
+        64-bit sums cost half as much."""
+        return (4 * self.spans.get(column, 0.0)) ** power * 2.0**32 >= _INT64
+
+
+_DECIMALS = 6  # a float column with at most this many decimal places is summed as integers
+_SPREAD = 1024  # ... where its values' spread is at least 1/_SPREAD of their size
+EXACT = 2.0**53  # whole numbers below this are exact in float64
+_INT64, _INT128 = 2.0**62, 2.0**126  # bounds (with room for rounding) of the integer sums
+
+
+def pilots(lazy: pl.LazyFrame, metrics: list[Metric], names: list[str]) -> Pilots:
     """A value near each mean, ratio-part and covariate column's typical one (the median of the
-    finite values among the first 1,000 rows; 0 where there are none) to centre the sums on."""
+    finite values among the first 1,000 rows; 0 where there are none) to centre the sums on,
+    rounded to a whole number for integer columns and to 10^-k for a float column whose first
+    rows have at most k decimal places (its scale)."""
     columns = sorted(
         {c for m in metrics if m.type != "proportion" for c in m.columns}
         | {m.covariate for m in metrics if m.type != "ratio" and m.covariate in names}
     )
     if not columns:
-        return {}
-    head = lazy.head(1000).select(finite_value(c).median().alias(c) for c in columns)
-    row = collect([head], Path("."))[0].row(0, named=True)
-    return {c: 0.0 if row[c] is None else float(row[c]) for c in columns}
+        return Pilots({}, {}, {})
+    schema = lazy.collect_schema()
+    head = collect([lazy.head(1000).select(columns)], Path("."))[0]
+    row = head.select(finite_value(c).median() for c in columns).row(0, named=True)
+    pilot = {c: 0.0 if row[c] is None else float(row[c]) for c in columns}
+    scales: dict[str, float] = {}
+    spans: dict[str, float] = {}
+    for c in columns:
+        scale = 1.0 if _whole_type(schema[c]) else _scale(head[c], pilot[c])
+        if scale is None:
+            continue
+        pilot[c] = round(pilot[c] * scale) / scale
+        scales |= {} if _whole_type(schema[c]) else {c: scale}
+        x = head[c].cast(pl.Float64)
+        spans[c] = float(cast(float, ((x - pilot[c]) * scale).abs().max() or 0.0))
+    return Pilots(pilot, scales, spans)
+
+
+def _whole_type(dtype: pl.DataType) -> bool:
+    """Integer and boolean columns: whole numbers, never NaN or infinite."""
+    return dtype.is_integer() or dtype == pl.Boolean
+
+
+def _scale(values: pl.Series, pilot: float) -> float | None:
+    """The scale s that makes every finite value x a whole number of 1/s away from the pilot,
+    or None: the least 10^k (k <= _DECIMALS) where the values are decimals of k places and spread
+    at least 1/_SPREAD of their size (reading x as that decimal moves it by half an ulp, nothing
+    beside such a spread), else 2^m where they are multiples of 2^-m (doubles within a few
+    binades, such as 1e9 ± 1: their differences are exact)."""
+    x = values.cast(pl.Float64).filter(values.cast(pl.Float64).is_finite())
+    if x.is_empty():
+        return None
+    top, spread = cast(float, x.abs().max()), cast(float, x.std(ddof=0) or 0.0)
+    decimal = [10.0**k for k in range(_DECIMALS + 1)] if top <= _SPREAD * spread else []
+    least = cast(float, x.filter(x != 0).abs().min() or 1.0)
+    binary = [2.0 ** (52 - math.floor(math.log2(least)))]
+    for scale in (*decimal, *binary):
+        pilot_q = round(pilot * scale) / scale
+        if x.to_frame().select(_misses(pl.col(x.name), pilot_q, scale)).item() == 0:
+            return scale
+    return None
+
+
+def _misses(x: pl.Expr, pilot: float, scale: float) -> pl.Expr:
+    """How many values are not a whole number of 1/scale from the pilot: (x − pilot)·scale
+    within a few ulps of (|x| + |pilot|)·scale (the rounding of a decimal's binary form; exact
+    on a binary grid), and never a quarter, of a whole number below 2**53 (a value with more
+    digits misses by far more); NaN and infinite values miss too."""
+    scaled = (x - pilot) * scale
+    tolerance = pl.min_horizontal((x.abs() + abs(pilot)) * scale * 2.0**-50, pl.lit(0.25))
+    close = (scaled - scaled.round()).abs() <= tolerance
+    return (close & (scaled.abs() < EXACT)).not_().sum()
+
+
+def as_whole(
+    column: str, schema: pl.Schema, pilot: dict[str, float], zero: bool = False
+) -> tuple[pl.Expr, float] | None:
+    """A column as the 64-bit integers D = round(x·scale) − round(pilot·scale) and its scale,
+    for integer and boolean columns (scale 1) and decimal float columns, else None; with
+    `zero`, a missing value counts as 0 (a CUPED covariate)."""
+    if _whole_type(schema[column]):
+        scale = 1.0
+    elif isinstance(pilot, Pilots) and column in pilot.scales:
+        scale = pilot.scales[column]
+    else:
+        return None
+    x = pl.col(column)
+    x = x.fill_null(0) if zero else x
+    if _whole_type(schema[column]):
+        return x.cast(pl.Int64, strict=False) - round(pilot.get(column, 0.0)), scale
+    whole = ((x.cast(pl.Float64) - pilot.get(column, 0.0)) * scale).round()  # see scale_misses
+    return whole.cast(pl.Int64, strict=False), scale
+
+
+def scale_misses(column: str, pilot: dict[str, float], scale: float) -> pl.Expr:
+    """How many of the column's values `as_whole` cannot read exactly (it assumes none)."""
+    return _misses(pl.col(column).cast(pl.Float64), pilot[column], scale)
 
 
 def centred(name: str, x: pl.Expr, pilot: float, n: pl.Expr, cube: bool = False) -> list[pl.Expr]:
@@ -65,6 +177,60 @@ def centred(name: str, x: pl.Expr, pilot: float, n: pl.Expr, cube: bool = False)
 def co_moment(name: str, x: pl.Expr, px: float, y: pl.Expr, py: float, n: pl.Expr) -> pl.Expr:
     """Σ(x − x̄)(y − ȳ) over the rows where both have a value (n of them)."""
     return (pl.cov(x - px, y - py, ddof=0) * n).alias(name)
+
+
+class Whole(NamedTuple):
+    """A masked column's whole numbers D (null where the value is), their scale, the float
+    values they stand for and its pilot (see `as_whole`)."""
+
+    d: pl.Expr
+    scale: float
+    x: pl.Expr
+    pilot: float
+
+
+def whole_centred(
+    name: str, w: Whole, pilot: float, n: pl.Expr, cube: bool = False
+) -> list[pl.Expr]:
+    """`centred`'s statistics from integer sums of D (exact in any order, the M2 numerator
+    n·ΣD² − (ΣD)² in 128 bits) where the group allows it (its values all decimals of the scale,
+    rows · max|D|^p within 128 bits), else `centred`'s own."""
+    plain = centred(name, w.x, pilot, n, cube)
+    d = w.d.cast(pl.Int128)
+    total = d.sum()
+    exact = [
+        plain[0],
+        pl.when(n > 0).then(total.cast(pl.Float64) / w.scale),
+        (n.cast(pl.Int128) * (d * d).sum() - total * total).cast(pl.Float64) / n / w.scale**2,
+        pl.when(n > 0).then(d.pow(3).sum().cast(pl.Float64) / w.scale**3),
+    ]
+    ok = _fits(n, [w, w, w] if cube else [w, w])
+    return [
+        pl.when(ok).then(e).otherwise(f).alias(f.meta.output_name())
+        for e, f in zip(exact[: len(plain)], plain, strict=True)
+    ]
+
+
+def whole_co_moment(name: str, v: Whole, px: float, w: Whole, py: float, n: pl.Expr) -> pl.Expr:
+    """`co_moment` as (n·ΣDE − ΣD·ΣE)/n in 128-bit integers where the group allows it (see
+    `whole_centred`), else `co_moment`'s own."""
+    d, e = v.d.cast(pl.Int128), w.d.cast(pl.Int128)
+    top = n.cast(pl.Int128) * (d * e).sum() - d.sum() * e.sum()
+    exact = top.cast(pl.Float64) / n / (v.scale * w.scale)
+    plain = co_moment(name, v.x, px, w.x, py, n)
+    return pl.when(_fits(n, [v, w])).then(exact).otherwise(plain).alias(name)
+
+
+def _fits(n: pl.Expr, parts: list[Whole]) -> pl.Expr:
+    """Whether a group's integer sums of the product of `parts` cannot overflow 128 bits, and
+    every value of each is a decimal of its scale."""
+    top = n.cast(pl.Float64)
+    for part in parts:
+        top = top * part.d.abs().max().cast(pl.Float64)
+    ok = top.fill_null(0.0) < _INT128
+    for part in {id(p): p for p in parts}.values():
+        ok = ok & (_misses(part.x, part.pilot, part.scale) == 0)
+    return ok
 
 
 def capped(metrics: list[Metric]) -> bool:
@@ -94,7 +260,10 @@ class SumsPlan:
     `finish` names the metrics whose assumptions the data broke: a ratio of integer parts with
     missing parts is patched by `patch_ratios`, any other is aggregated again with the masks.
     The shifted sums are Σ(y − pilot), var₀ and cov₀ of the pilot-centred columns, turned
-    into `dev_sum` and `m2` in `finish`; a covariate enters them with its gaps as 0.
+    into `dev_sum` and `m2` in `finish`; a covariate enters them with its gaps as 0. Columns of
+    whole numbers (`as_whole`) take ΣD, ΣD·E and ΣD³ instead, exact in any order, and M2 =
+    (n·ΣD² − (ΣD)²)/n in 128-bit integers; `finish` checks the sums could not overflow and the
+    float columns held decimals (`checks`), else the metric is aggregated again.
     """
 
     def __init__(self, schema: pl.Schema, pilot: dict[str, float]) -> None:
@@ -106,6 +275,15 @@ class SumsPlan:
         self.whole: dict[str, list[tuple[str, ...]]] = {}  # counts that must equal the units
         self.finite: dict[str, list[tuple[str, ...]]] = {}  # sums that must be finite
         self.raw: dict[str, list[str]] = {}  # parts whose raw sums follow from the shifted ones
+        self.scales: dict[str, float] = {}  # columns summed as whole numbers (`as_whole`)
+        self.checks: dict[str, dict[str, int]] = {}  # per metric: those columns' highest power
+
+    def _whole(self, column: str) -> tuple[pl.Expr, float] | None:
+        base = column.removesuffix(_ZERO)
+        found = as_whole(base, self.schema, self.pilot, zero=column.endswith(_ZERO))
+        if found is not None:
+            self.scales[column] = found[1]
+        return found
 
     def _value(self, column: str) -> pl.Expr:
         base = column.removesuffix(_ZERO)
@@ -119,7 +297,19 @@ class SumsPlan:
     def _agg(self, op: str, *columns: str) -> tuple[str, ...]:
         key = (op, *sorted(columns))
         if key not in self.exprs:
-            if op in ("dev", "cube", "var", "cov"):
+            if op in ("isum", "isq", "icube", "absmax"):
+                d = [self._exact_part(c) for c in key[1:]]
+                wide = self._wide(key)
+                first = d[0].cast(pl.Int128) if wide else d[0]
+                expr = {
+                    "isum": lambda: d[0].sum(),
+                    "isq": lambda: (first * d[-1]).sum(),
+                    "icube": lambda: (first * d[0] * d[0]).sum(),
+                    "absmax": lambda: d[0].abs().max(),
+                }[op]()
+            elif op == "misses":
+                expr = scale_misses(key[1], self.pilot, self.pilot_scale(key[1]))
+            elif op in ("dev", "cube", "var", "cov"):
                 centred = [self._centred(c) for c in key[1:]]
                 expr = {
                     "dev": lambda: centred[0].sum(),
@@ -135,25 +325,70 @@ class SumsPlan:
             self.exprs[key] = expr.alias(f"__nsexp_{len(self.exprs)}")
         return key
 
+    def _wide(self, key: tuple[str, ...]) -> bool:
+        """Whether the planned integer sum `key` is taken in 128 bits (see `Pilots.wide`)."""
+        power = {"isq": 2, "icube": 3}.get(key[0], 1)
+        spans = self.pilot if isinstance(self.pilot, Pilots) else Pilots({}, {}, {})
+        return power > 1 and any(spans.wide(c.removesuffix(_ZERO), power) for c in key[1:])
+
+    def _exact_part(self, column: str) -> pl.Expr:
+        found = self._whole(column)
+        assert found is not None  # planned only for such columns
+        return found[0]
+
+    def pilot_scale(self, column: str) -> float:
+        """The scale of a float column summed as whole numbers (see `Pilots`)."""
+        return cast(Pilots, self.pilot).scales[column]
+
     def _exact(self, column: str) -> bool:
         """Integer and boolean columns: whole numbers, never NaN or infinite."""
-        return self.schema[column].is_integer() or self.schema[column] == pl.Boolean
+        return _whole_type(self.schema[column])
 
     def _finite(self, *columns: str, op: str = "sum") -> list[tuple[str, ...]]:
         """The sums (or deviation sums) that are finite only if the columns hold no NaN or
-        infinite cell."""
-        return [self._agg(op, c) for c in columns if not self._exact(c.removesuffix(_ZERO))]
+        infinite cell (a decimal column's check covers them: see `_fate`)."""
+        return [
+            self._agg(op, c)
+            for c in columns
+            if not self._exact(c.removesuffix(_ZERO)) and (op == "sum" or self._whole(c) is None)
+        ]
 
-    def _moments(self, prefix: str, x: str, y: str | None = None) -> dict[str, tuple[str, ...]]:
-        """The mean and M2 of x (and its co-moment with y, named `prefix`) as planned keys."""
+    def _moments(
+        self, prefix: str, x: str, y: str | None = None, cube: bool = False
+    ) -> dict[str, tuple[str, ...]]:
+        """The mean and M2 of x (and its co-moment with y, named `prefix`; with `cube`, its
+        Σ(x − pilot)³) as planned keys, or as `@` keys `_column` derives from exact sums."""
         a = self._agg
+        exact = self._whole(x) is not None and (y is None or self._whole(y) is not None)
+        if exact:  # the sums `_from_whole` derives the statistics from
+            for c in (x,) if y is None else (x, y):
+                a("isum", c), a("absmax", c)
+            a("isq", x, x if y is None else y)
+            if cube:
+                a("icube", x)
         if y is not None:
-            return {prefix: a("cov", x, y)}
-        return {
+            return {prefix: ("@co", x, y) if exact else a("cov", x, y)}
+        out = {
             f"{prefix}shift": ("pilot", x),
-            f"{prefix}dev_sum": a("dev", x),
-            f"{prefix}m2": a("var", x),
+            f"{prefix}dev_sum": ("@dev", x) if exact else a("dev", x),
+            f"{prefix}m2": ("@co", x, x) if exact else a("var", x),
         }
+        if cube:
+            out[f"{prefix}dev_sum_cu"] = ("@cube", x) if exact else a("cube", x)
+        return out
+
+    def _checks(self, stats: dict[str, tuple[str, ...]]) -> dict[str, int]:
+        """The columns whose whole-number sums the statistics rest on, each with the highest
+        power summed (ΣD: 1, ΣD·E: 2, ΣD³: 3), for `_fate` to bound."""
+        power = {"@dev": 1, "@co": 2, "@cube": 3}
+        out: dict[str, int] = {}
+        for key in stats.values():
+            for c in key[1:] if key[0] in power else ():
+                out[c] = max(out.get(c, 0), power[key[0]])
+        for c in out:
+            if not self._exact(c.removesuffix(_ZERO)):  # a decimal float column
+                self._agg("misses", c.removesuffix(_ZERO))
+        return out
 
     def add(self, metric: Metric, names: list[str]) -> None:
         """Plan one metric's statistics (and its CUPED sums when the covariate is there)."""
@@ -178,6 +413,7 @@ class SumsPlan:
                 self.raw[metric.id] = ["", "den_"]
             self.whole[metric.id] = [a("count", num), a("count", den)]
             self.stats[metric.id] = stats
+            self.checks[metric.id] = self._checks(stats)
             self.finite[metric.id] = self._finite(num, den, op="dev")
             return
         x = metric.columns[0]
@@ -189,7 +425,7 @@ class SumsPlan:
             stats |= {} if exact else {"min": a("min", x), "max": a("max", x)}
             finite = self._finite(x)
         else:
-            stats |= moments("", x) | {"dev_sum_cu": a("cube", x)}
+            stats |= moments("", x, cube=True)
             self.raw[metric.id] = [""]
             finite = self._finite(x, op="dev")
         whole: list[tuple[str, ...]] = []
@@ -206,6 +442,7 @@ class SumsPlan:
             whole = [a("count", x)]  # the covariate sums run over units with a metric value
             finite += self._finite(cov + _ZERO, op="dev")
         self.stats[metric.id] = stats
+        self.checks[metric.id] = self._checks(stats)
         self.whole[metric.id] = whole
         self.finite[metric.id] = finite
 
@@ -239,6 +476,20 @@ class SumsPlan:
             patch,
         )
 
+    def _from_whole(self, key: tuple[str, ...], n: pl.Expr, col: dict) -> pl.Expr:
+        """Σ(x − pilot), Σ(x − pilot)³ or the co-moment Σ(x − x̄)(y − ȳ) from the exact sums of
+        whole numbers D (x = D/scale + pilot): the co-moment as (n·ΣDE − ΣD·ΣE)/n, its numerator
+        in 128-bit integers, so the one rounding is the last division."""
+        op, x, y = key[0], key[1], key[-1]
+        sx, sy = self.scales[x], self.scales[y]
+        if op == "@dev":
+            return pl.col(col[("isum", x)]).cast(pl.Float64) / sx
+        if op == "@cube":
+            return pl.col(col[("icube", x)]).cast(pl.Float64) / sx**3
+        exact = [pl.col(col[k]).cast(pl.Int128) for k in (("isum", x), ("isum", y))]
+        top = n.cast(pl.Int128) * pl.col(col[self._agg("isq", x, y)]).cast(pl.Int128)
+        return (top - exact[0] * exact[1]).cast(pl.Float64) / n / (sx * sy)
+
     def _fate(
         self, metric: Metric, wide: pl.DataFrame, col: dict
     ) -> Literal["ok", "patch", "redo"]:
@@ -247,6 +498,7 @@ class SumsPlan:
         units = wide["units"]
         whole = all((wide[col[k]] == units).all() for k in self.whole[metric.id])
         finite = all(wide[col[k]].is_finite().all() for k in self.finite[metric.id])
+        finite = finite and self._exact_sums(metric, wide, col)
         stats = self.stats[metric.id]
         zero_one = "min" not in stats or stats["min"] != _FROM_SUMS
         if not zero_one:  # an integer proportion: are all its values 0 or 1?
@@ -268,6 +520,8 @@ class SumsPlan:
         if key[0] == "pilot":
             pilot = self.pilot[key[1].removesuffix(_ZERO)]
             return pl.when(n > 0).then(pl.lit(pilot, pl.Float64)).alias(name)
+        if key[0].startswith("@"):
+            return pl.when(n > 0).then(self._from_whole(key, n, col)).alias(name)
         total = pl.col(col[key])
         if stat == "cov_missing":
             return (pl.col("units") - total).cast(pl.UInt32).alias(name)
@@ -278,6 +532,22 @@ class SumsPlan:
         if key[0] in ("var", "cov"):
             return (total * n).alias(name)
         return total.alias(name)
+
+    def _exact_sums(self, metric: Metric, wide: pl.DataFrame, col: dict) -> bool:
+        """Whether the integer sums are exact: a float column held only whole numbers of its
+        scale (no NaN or infinite cell either), and rows · max|D|^p stays within the bits each
+        power was summed in (`_wide`): no partial sum overflows, in any order."""
+        units = wide["units"].cast(pl.Float64)
+        for column, power in self.checks[metric.id].items():
+            base = column.removesuffix(_ZERO)
+            if ("misses", base) in self.exprs and (wide[col[("misses", base)]] > 0).any():
+                return False
+            top = wide[col[("absmax", column)]].cast(pl.Float64).fill_null(0.0)
+            for p, op in ((1, "isum"), (2, "isq"), (3, "icube"))[:power]:
+                bits128 = self._wide((op, column))  # with a wider column: wider still
+                if not (units * top**p < (_INT128 if bits128 else _INT64)).all():
+                    return False
+        return True
 
     @staticmethod
     def _zero_one(wide: pl.DataFrame, total: str, squares: str) -> bool:

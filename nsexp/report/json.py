@@ -52,7 +52,14 @@ SCHEMA_VERSION = 1
 def dumps(doc: Any) -> str:
     """JSON text of plain data, indented for people: orjson (the standard library's indenting
     encoder is pure Python and took most of a 1,000-experiment readout's time)."""
-    return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n"
+    return dumps_utf8(doc).decode()
+
+
+def dumps_utf8(doc: Any) -> bytes:
+    """`dumps(doc)` as UTF-8 bytes, never decoded nor copied (orjson appends the line feed): a
+    1,000-experiment readout's 70 MB of text decoded, copied and encoded again took longer
+    than writing it."""
+    return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
 
 
 # The published fields of a MetricResult in one C call (20,000 records in a large portfolio).
@@ -77,15 +84,18 @@ def _finite(values: tuple[Any, ...], numbers: operator.itemgetter[Any]) -> Seque
     return finite_each(values)
 
 
-def metric_dict(m: MetricResult) -> dict[str, Any]:
-    """One metric's published figures."""
-    return dict(zip(JSON_FIELDS, _finite(_JSON_VALUES(m), _JSON_NUMBERS), strict=True))
+def metric_dict(m: MetricResult, *, plain: bool = True) -> dict[str, Any]:
+    """One metric's published figures; not `plain`, NaN and infinities left for orjson to
+    write as null (see readout_dict)."""
+    values = _JSON_VALUES(m)
+    return dict(zip(JSON_FIELDS, _finite(values, _JSON_NUMBERS) if plain else values, strict=True))
 
 
-def treatment_dict(t: TreatmentReadout) -> dict[str, Any]:
-    """One comparison: verdict, North Star status, reasons and every metric's figures."""
+def treatment_dict(t: TreatmentReadout, *, plain: bool = True) -> dict[str, Any]:
+    """One comparison: verdict, North Star status, reasons and every metric's figures
+    (`plain` as for readout_dict)."""
     ns = t.north_star
-    timeline = {"north_star_timeline": timeline_list(t)} if t.timeline else {}
+    timeline = {"north_star_timeline": timeline_list(t, plain=plain)} if t.timeline else {}
     return {
         "variant": t.variant,
         "verdict": t.verdict,
@@ -98,7 +108,7 @@ def treatment_dict(t: TreatmentReadout) -> dict[str, Any]:
         "north_star_mde": finite(ns.mde),
         "decision": t.decision.decision if t.decision is not None else None,
         "decision_reason": t.decision.reason if t.decision is not None else None,
-        "metrics": [metric_dict(m) for m in t.metrics],
+        "metrics": [metric_dict(m, plain=plain) for m in t.metrics],
         **timeline,
         **(learned_dict(t.learned) if t.learned is not None else {}),
     }
@@ -160,8 +170,11 @@ def learned_from_dict(data: dict[str, Any]) -> Learned | None:
     )
 
 
-def timeline_list(t: TreatmentReadout) -> list[dict[str, Any]]:
-    """The North Star's cumulative figures per date (only for dated data)."""
+def timeline_list(t: TreatmentReadout, *, plain: bool = True) -> list[Any]:
+    """The North Star's cumulative figures per date (only for dated data); not `plain`, the
+    TimelinePoints themselves, which orjson writes as the same objects (see readout_dict)."""
+    if not plain:
+        return list(t.timeline)
     return [
         dict(
             zip(_POINT_KEYS, (p.date.isoformat(), *_finite(_POINT(p), _POINT_NUMBERS)), strict=True)
@@ -170,8 +183,8 @@ def timeline_list(t: TreatmentReadout) -> list[dict[str, Any]]:
     ]
 
 
-def experiment_dict(e: ExperimentReadout) -> dict[str, Any]:
-    """One experiment with its SRM check and comparisons."""
+def experiment_dict(e: ExperimentReadout, *, plain: bool = True) -> dict[str, Any]:
+    """One experiment with its SRM check and comparisons (`plain` as for readout_dict)."""
     info = e.experiment.info
     return {
         "experiment": e.id,
@@ -193,12 +206,16 @@ def experiment_dict(e: ExperimentReadout) -> dict[str, Any]:
             "expected_split_assumed": e.srm.assumed,
         },
         "notes": list(e.notes),
-        "comparisons": [treatment_dict(t) for t in e.treatments],
+        "comparisons": [treatment_dict(t, plain=plain) for t in e.treatments],
     }
 
 
-def readout_dict(readout: Readout) -> dict[str, Any]:
-    """The whole readout, with the settings and methods that produced it."""
+def readout_dict(readout: Readout, *, plain: bool = True) -> dict[str, Any]:
+    """The whole readout, with the settings and methods that produced it. Not `plain` (for
+    orjson only, dumps_utf8): each timeline point stays a TimelinePoint, whose fields are its
+    JSON keys in order, and a metric's NaN and infinities stay as they are: orjson writes the
+    same bytes (dates ISO, NaN and infinities as null) at a third of the cost of 28,000 dicts
+    and 20,000 checked records in a 1,000-experiment readout."""
     return {
         "schema_version": SCHEMA_VERSION,
         "settings": readout.settings.to_dict(),
@@ -206,7 +223,7 @@ def readout_dict(readout: Readout) -> dict[str, Any]:
         "north_star": readout.catalog.north_star.id,
         "data_fingerprint": readout.fingerprint,
         "as_of": readout.as_of.isoformat() if readout.as_of else None,
-        "experiments": [experiment_dict(e) for e in readout.experiments.values()],
+        "experiments": [experiment_dict(e, plain=plain) for e in readout.experiments.values()],
     }
 
 

@@ -59,17 +59,19 @@ def terminal_safe(text: str, *, one_line: bool = False) -> str:
     return finder.sub(lambda m: escapes[ord(m.group())], text)
 
 
-def terminal_safe_utf8(text: str) -> bytes | None:
+def terminal_safe_utf8(text: str | bytes) -> bytes | None:
     """`terminal_safe(text)` as UTF-8, the text encoded once (its check encodes it anyway);
-    None for text with a lone surrogate, which has no UTF-8."""
+    None for text with a lone surrogate, which has no UTF-8. Bytes are UTF-8 text (a JSON
+    writer's), checked as they are and returned unchanged when safe, never decoded whole."""
     escapes, safe, finder = _finder(False)
     try:
-        data = text.encode()
+        data = text.encode() if isinstance(text, str) else text
     except UnicodeEncodeError:
         return None
     if finder.search(data.translate(None, safe).decode()) is None:
         return data
-    return finder.sub(lambda m: escapes[ord(m.group())], text).encode()
+    whole = text if isinstance(text, str) else text.decode()
+    return finder.sub(lambda m: escapes[ord(m.group())], whole).encode()
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

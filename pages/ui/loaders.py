@@ -46,11 +46,13 @@ from nsexp.report.review import Review, build_review, targets_of
 from nsexp.report.review_tables import targets_table
 from nsexp.report.scoreboard import health_line, scoreboard_frame
 from nsexp.report.text import md_escape
+from nsexp.stats.multiplicity import CORRECTIONS
 from nsexp.store import workspaces
 from nsexp.store.decisions import Recorded
 from pages.ui import workers
 from pages.ui.frame import DataContext
 from pages.ui.nav import DATA
+from pages.ui.sidebar import ALPHAS
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -63,6 +65,10 @@ BOOTSTRAP_RESAMPLES = 2000
 # while the 24 settings of a portfolio the demo's size (1,032 figures) all stay cached
 # (docs/deployment.md, "Limits"). MOST_ANALYSES bounds the count of small ones; the HEAVY_ENTRIES
 # most recently used are kept whatever they weigh (the operator's own data has no limit).
+# Every loader is keyed on the data and the settings: Streamlit's hasher walks a DataContext's
+# file stamps value by value (0.6 ms, several times a page), while their repr names every field
+# exactly in one string.
+KEYS: dict[str | type[Any], Callable[[Any], Any]] = {DataContext: repr, Settings: repr}
 HEAVY_ENTRIES = 4
 HEAVY_FIGURES = HEAVY_ENTRIES * (UPLOAD_LIMITS.arm_metrics or 0)
 MOST_ANALYSES = 64
@@ -97,7 +103,7 @@ class Fetched(NamedTuple):
     at: dt.datetime
 
 
-@st.cache_resource(max_entries=4, ttl=TTL, show_spinner=False)
+@st.cache_resource(hash_funcs=KEYS, max_entries=4, ttl=TTL, show_spinner=False)
 def _fetched(data: DataContext) -> Fetched:
     """Read the data; a warehouse query (source.toml) shows a spinner with the elapsed time.
     Cached for TTL seconds, or until `refresh`."""
@@ -180,7 +186,12 @@ class Ledger:
 _ledger = Ledger(HEAVY_FIGURES, MOST_ANALYSES, HEAVY_ENTRIES)
 
 
-@st.cache_resource(max_entries=MOST_ANALYSES, ttl=TTL, show_spinner="Reading out every experiment…")
+@st.cache_resource(
+    hash_funcs=KEYS,
+    max_entries=MOST_ANALYSES,
+    ttl=TTL,
+    show_spinner="Reading out every experiment…",
+)
 def _analysed(data: DataContext, settings: Settings) -> Analysis:
     dataset = _dataset(data)
     found = Analysis(*workers.call(workers.analyse, dataset, settings))  # off the GIL of pages
@@ -204,16 +215,79 @@ def _readout(data: DataContext, settings: Settings) -> Readout:
     return _analysis(data, settings).readout
 
 
+def _root() -> DataContext:
+    """The data directory served (not a workspace), at its current stamp."""
+    root = default_data_dir()
+    return DataContext(root, None, root, workspaces.data_stamp(root))
+
+
 def warm_up() -> None:
     """At server start-up (serve.py), before the first visitor: start the worker processes and
     read the data directory out with the default settings, so that a first deep link finds
     them ready. Bad data is left for the page to report."""
-    root = default_data_dir()
     try:
         workers.start()
-        _analysis(DataContext(root, None, root, workspaces.data_stamp(root)), DEFAULT)
+        _analysis(_root(), DEFAULT)
     except (InputError, OSError):
         return
+
+
+def nearby() -> list[Settings]:
+    """The settings a link is likely to carry, nearest the default first: each α the sidebar
+    offers × each correction × the default methods or one of them changed (the Bayesian engine,
+    safe peeking, CUPED off)."""
+    methods: tuple[dict[str, Any], ...] = (
+        {},
+        {"engine": "bayesian"},
+        {"sequential": True},
+        {"cuped": False},
+    )
+    found = {
+        replace(DEFAULT, alpha=float(alpha), correction=correction, **changed)
+        for alpha in ALPHAS
+        for correction in CORRECTIONS
+        for changed in methods
+    }
+    return sorted(found - {DEFAULT}, key=lambda s: (len(s.to_query()), repr(s)))
+
+
+def warm_nearby() -> None:
+    """After serve.py answers: read the data directory out under the nearby settings in the
+    background, one per worker process at a time, each started only while no visitor's work is
+    running (workers.background), so that a first visit to them finds them cached. Only while
+    they all fit the heavy cache beside the default readout without dropping an entry (a large
+    portfolio is not warmed); bad data is left for the page to report."""
+    data, todo = _root(), nearby()
+    try:
+        weight = _dataset(data).totals.height
+    except (InputError, OSError):
+        return
+    if (len(todo) + 1) * weight > _ledger.budget or len(todo) + 1 > _ledger.most:
+        return
+    queue = iter(todo)
+    lock = threading.Lock()
+
+    def work() -> None:
+        while True:
+            with lock:
+                settings = next(queue, None)
+            if settings is None:
+                return
+            try:
+                with workers.background():  # after the visitors' readouts and charts
+                    _analysis(data, settings)
+            except (InputError, OSError):
+                return
+
+    name = threading.current_thread().name
+    threads = [
+        threading.Thread(target=work, name=f"{name}-{i}", daemon=True)
+        for i in range(max(1, workers.size()))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 dataset = _or_stop(_dataset)
@@ -243,7 +317,9 @@ def date_span(data: DataContext) -> tuple[dt.date, dt.date] | None:
 
 
 @_or_stop
-@st.cache_resource(max_entries=16, ttl=TTL, show_spinner="Reading out the data up to that date…")
+@st.cache_resource(
+    hash_funcs=KEYS, max_entries=16, ttl=TTL, show_spinner="Reading out the data up to that date…"
+)
 def experiment_as_of(
     data: DataContext, settings: Settings, experiment_id: str, day: dt.date
 ) -> ExperimentReadout | None:
@@ -265,7 +341,7 @@ def experiment_names(data: DataContext) -> dict[str, str]:
 
 
 @_or_stop
-@st.cache_data(max_entries=16, ttl=TTL, show_spinner=False)
+@st.cache_data(hash_funcs=KEYS, max_entries=16, ttl=TTL, show_spinner=False)
 def portfolio(data: DataContext, settings: Settings) -> tuple[pl.DataFrame, str]:
     """The portfolio table (a row per treatment) and the North Star's label."""
     result = _readout(data, settings)
@@ -273,7 +349,9 @@ def portfolio(data: DataContext, settings: Settings) -> tuple[pl.DataFrame, str]
 
 
 @_or_stop
-@st.cache_data(max_entries=16, ttl=TTL, show_spinner="Learning from past experiments…")
+@st.cache_data(
+    hash_funcs=KEYS, max_entries=16, ttl=TTL, show_spinner="Learning from past experiments…"
+)
 def insights(data: DataContext, settings: Settings) -> tuple[TreeEvidence, NorthStarWins]:
     """The tree's evidence on every edge and the cumulative North Star impact of the wins."""
     return _learning(data, settings).evidence, cumulative_impact(_readout(data, settings).judgement)
@@ -291,7 +369,9 @@ class TreeView(NamedTuple):
 
 
 @_or_stop
-@st.cache_data(max_entries=16, ttl=TTL, show_spinner="Learning from past experiments…")
+@st.cache_data(
+    hash_funcs=KEYS, max_entries=16, ttl=TTL, show_spinner="Learning from past experiments…"
+)
 def tree_view(data: DataContext, settings: Settings) -> TreeView:
     """The North Star tree with its evidence, each metric's movement, the team scoreboard and
     the North Star's health line."""
@@ -308,7 +388,7 @@ def tree_view(data: DataContext, settings: Settings) -> TreeView:
 
 
 @_or_stop
-@st.cache_resource(max_entries=16, ttl=TTL, show_spinner="Preparing the review…")
+@st.cache_resource(hash_funcs=KEYS, max_entries=16, ttl=TTL, show_spinner="Preparing the review…")
 def review(
     data: DataContext, settings: Settings, since: dt.date | None, recorded: tuple[Recorded, ...]
 ) -> Review:
@@ -325,7 +405,7 @@ def review(
 
 
 @_or_stop
-@st.cache_data(max_entries=16, ttl=TTL, show_spinner=False)
+@st.cache_data(hash_funcs=KEYS, max_entries=16, ttl=TTL, show_spinner=False)
 def targets(data: DataContext, settings: Settings, recorded: tuple[Recorded, ...]) -> pl.DataFrame:
     """The targets on the tree (nsexp.report.review_tables.targets_table), counting what was
     shipped by the recorded decisions where there are some."""
@@ -333,7 +413,7 @@ def targets(data: DataContext, settings: Settings, recorded: tuple[Recorded, ...
     return targets_table(targets_of(_readout(data, settings), found))
 
 
-@st.cache_data(max_entries=64, ttl=TTL, show_spinner=False)
+@st.cache_data(hash_funcs=KEYS, max_entries=64, ttl=TTL, show_spinner=False)
 def _segment_file(data: DataContext, experiment_id: str) -> tuple[str | None, list[str]]:
     dataset = _dataset(data)
     found = experiment_file(dataset, experiment_id)
@@ -355,7 +435,9 @@ def has_units(data: DataContext, experiment_id: str) -> bool:
 
 
 @_or_stop
-@st.cache_resource(max_entries=16, ttl=TTL, show_spinner="Reading out every segment…")
+@st.cache_resource(
+    hash_funcs=KEYS, max_entries=16, ttl=TTL, show_spinner="Reading out every segment…"
+)
 def segment_view(
     data: DataContext, settings: Settings, experiment_id: str, column: str
 ) -> SegmentReadout:
@@ -382,7 +464,7 @@ def bootstrap_refusal(data: DataContext, experiment_id: str, resamples: int) -> 
 
 
 @_or_stop
-@st.cache_resource(max_entries=16, ttl=TTL, show_spinner="Resampling the units…")
+@st.cache_resource(hash_funcs=KEYS, max_entries=16, ttl=TTL, show_spinner="Resampling the units…")
 def bootstrap(
     data: DataContext, settings: Settings, experiment_id: str, resamples: int
 ) -> ExperimentReadout:
@@ -421,7 +503,7 @@ class Overview(NamedTuple):
     newest: dt.date | None
 
 
-@st.cache_data(max_entries=16, ttl=TTL, show_spinner="Reading the data…")
+@st.cache_data(hash_funcs=KEYS, max_entries=16, ttl=TTL, show_spinner="Reading the data…")
 def overview(data: DataContext) -> Overview:
     """What a data directory holds, for the Data page (raises InputError: the page shows it
     and goes on to the upload form)."""

@@ -17,9 +17,10 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 from nsexp.analysis.readout import Readout
@@ -35,6 +36,10 @@ DEFAULT_WORKERS = 2
 
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
+# calls made for a visitor (not in the background) still running, and a thread's flag: background
+_visitors = 0
+_idle = threading.Condition()
+_mode = threading.local()
 
 
 def analyse(dataset: Dataset, settings: Settings) -> tuple[Learning, Readout]:
@@ -118,10 +123,40 @@ def start() -> None:
     _executor()
 
 
+@contextmanager
+def background() -> Iterator[None]:
+    """Background work (a warm-up): waits until no visitor's call is running, then runs the
+    block, whose calls visitors do not wait for (waiting here, before the block takes any cache
+    entry's lock, so a visitor never waits on a warm-up that waits on visitors)."""
+    with _idle:
+        _idle.wait_for(lambda: _visitors == 0)
+    _mode.background = True
+    try:
+        yield
+    finally:
+        _mode.background = False
+
+
 def call(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """`function(*args, **kwargs)` in a worker process (a module-level function of nsexp or
     this module, its arguments and result picklable); in this process when NSEXP_WORKERS is 0
-    or the pool broke. An InputError in the worker is raised here as it was."""
+    or the pool broke. An InputError in the worker is raised here as it was. A call counts as a
+    visitor's unless made in a `background` block."""
+    global _visitors
+    if getattr(_mode, "background", False):
+        return _call(function, *args, **kwargs)
+    with _idle:
+        _visitors += 1
+    try:
+        return _call(function, *args, **kwargs)
+    finally:
+        with _idle:
+            _visitors -= 1
+            _idle.notify_all()
+
+
+def _call(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """`call` itself, in the pool or here."""
     pool = _executor()
     if pool is None:
         return function(*args, **kwargs)

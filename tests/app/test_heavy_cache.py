@@ -112,3 +112,94 @@ def test_the_warm_up_reads_the_default_readout_out_before_any_visit(
     assert not at.exception
     assert at.title[0].value == "Practice reminder frequency"
     assert counts == {"load_dataset": 1, "readout_learning": 1}
+
+
+def test_the_nearby_settings_are_the_sidebars_choices_one_method_at_a_time() -> None:
+    found = loaders.nearby()
+    assert len(found) == len(set(found)) == 3 * 3 * 4 - 1  # α × correction × methods, no default
+    assert Settings() not in found
+    assert {s.alpha for s in found} == {0.01, 0.05, 0.1}
+    assert {(s.engine, s.sequential, s.cuped) for s in found} == {
+        ("frequentist", False, None),
+        ("bayesian", False, None),
+        ("frequentist", True, None),
+        ("frequentist", False, False),
+    }
+    changes = [len(s.to_query()) for s in found]
+    assert changes == sorted(changes) and changes[0] == 1  # one click away first
+
+
+def test_the_nearby_warm_up_reads_each_setting_out_once_after_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """serve.py's background work once it answers: every nearby setting read out once (the
+    default, already warm, not again), so a first visit to one of them computes nothing."""
+    import serve
+
+    monkeypatch.setenv("NSEXP_DATA_DIR", str(copy_demo(tmp_path / "data")))
+    loaders.refresh()
+    serve.warm_up()
+    default = loaders._analysis(loaders._root(), Settings())
+    seen: list[Settings] = []
+
+    def analyse(_dataset: Any, settings: Settings) -> loaders.Analysis:
+        seen.append(settings)  # counted, not computed: the readouts themselves are not at issue
+        return default
+
+    monkeypatch.setattr(workers, "analyse", analyse)
+    serve.warm_nearby()
+    assert sorted(map(repr, seen)) == sorted(map(repr, loaders.nearby()))
+    for settings in [Settings(), *loaders.nearby()]:
+        loaders._analysis(loaders._root(), settings)
+    assert len(seen) == len(loaders.nearby())
+
+
+def test_the_nearby_warm_up_never_drops_an_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A portfolio whose nearby readouts would not all fit the heavy cache is not warmed."""
+    monkeypatch.setenv("NSEXP_DATA_DIR", str(copy_demo(tmp_path / "data")))
+    loaders.refresh()
+    counts: Counter[str] = Counter()
+    counting(monkeypatch, counts, workers, "analyse")
+    weight = loaders._dataset(loaders._root()).totals.height
+    budget = len(loaders.nearby()) * weight  # the nearby ones fit, not with the default
+    monkeypatch.setattr(loaders, "_ledger", loaders.Ledger(budget, 64, 4))
+    loaders.warm_nearby()
+    assert counts == {}
+
+
+def test_the_warm_up_threads_log_no_missing_context_warning() -> None:
+    """Streamlit warns that a thread has no script run when a cached call shows its spinner
+    there; the warm-up threads have none on purpose, so serve.py drops that warning from them,
+    and only from them."""
+    import logging
+    import threading
+
+    import streamlit as st
+
+    import serve
+
+    @st.cache_resource(show_spinner="Reading…")
+    def cached(name: str) -> str:
+        return name
+
+    records: list[logging.LogRecord] = []
+
+    class Kept(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger, handler, dropped = logging.getLogger(serve.CONTEXT_LOG), Kept(), serve.NoSession()
+    logger.addHandler(handler)
+    logger.addFilter(dropped)
+    try:
+        for name in (serve.THREAD, f"{serve.THREAD}-nearby-0", "someone-else"):
+            thread = threading.Thread(target=cached, args=(name,), name=name)
+            thread.start()
+            thread.join()
+    finally:
+        logger.removeFilter(dropped)
+        logger.removeHandler(handler)
+    warned = [r.getMessage() for r in records if "missing ScriptRunContext" in r.getMessage()]
+    assert [m.split(":")[0] for m in warned] == ["Thread 'someone-else'"]

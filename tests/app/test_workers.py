@@ -100,3 +100,36 @@ def pid_and_alpha(dataset: Dataset, alpha: float) -> tuple[int, float]:
     """Which process read the dataset out (slowly enough that both workers are busy)."""
     workers.analyse(dataset, Settings(alpha=alpha))
     return os.getpid(), alpha
+
+
+def test_background_work_starts_after_the_visitors_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warm-up (workers.background) waits until no visitor's call is running, so a visitor
+    never queues behind more than the warm-up's tasks already started; its own calls do not
+    hold a visitor or another warm-up back."""
+    import threading
+    import time
+
+    monkeypatch.setenv(workers.ENV, "0")  # in this process: the order is what is checked
+    started, release = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def visiting() -> None:
+        started.set()
+        release.wait(10)
+
+    def warming() -> None:
+        with workers.background():
+            workers.call(order.append, "warm")  # not counted: the next warm-up goes on
+
+    visitor = threading.Thread(target=workers.call, args=(visiting,))
+    visitor.start()
+    started.wait(10)
+    warm = [threading.Thread(target=warming) for _ in range(2)]
+    for thread in warm:
+        thread.start()
+    time.sleep(0.2)  # room for a warm-up that would not wait
+    order.append("visitor done")
+    release.set()
+    for thread in [visitor, *warm]:
+        thread.join(10)
+    assert order == ["visitor done", "warm", "warm"]

@@ -119,4 +119,6 @@ def test_terminal_safe_utf8_is_the_safe_text_encoded() -> None:
         for c in controls:
             text = f"{left}{c}{left}"
             assert terminal_safe_utf8(text) == terminal_safe(text).encode()
+            # a command's UTF-8 bytes (the readout's JSON) read the same, never decoded whole
+            assert terminal_safe_utf8(text.encode()) == terminal_safe(text).encode()
     assert terminal_safe_utf8("a\ud800b") is None  # a lone surrogate has no UTF-8

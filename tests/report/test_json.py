@@ -5,13 +5,14 @@ value-by-value pass)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 
 import pytest
 
 from nsexp.analysis.readout import TreatmentReadout
 from nsexp.analysis.results import JSON_FIELDS, TIMELINE_FIELDS, MetricResult, TimelinePoint
-from nsexp.report.json import metric_dict, timeline_list
+from nsexp.report.json import dumps, dumps_utf8, metric_dict, timeline_list, treatment_dict
 
 BASE = {
     "experiment": "e",
@@ -46,6 +47,8 @@ def test_metric_dict_publishes_finite_numbers_and_null_otherwise(value, publishe
     assert doc["rel_effect"] == published and doc["days_needed"] == published
     assert doc["mde"] == 1e308 and doc["p_value"] == 0.5
     assert doc["n_control"] == 100 and doc["label"] == "M"
+    # what the CLI hands orjson (plain=False) keeps NaN and infinities: the same bytes
+    assert dumps_utf8(metric_dict(m, plain=False)) == dumps_utf8(doc)
 
 
 def test_timeline_list_publishes_each_date_with_finite_numbers() -> None:
@@ -63,3 +66,25 @@ def test_timeline_list_publishes_each_date_with_finite_numbers() -> None:
     assert second["date"] == "2026-03-03" and second["n_control"] == 20
     assert second["rel_effect"] is None and second["rel_ci_low"] is None
     assert second["rel_ci_high"] is None and second["p_value"] == 0.3
+
+
+def test_timeline_points_written_by_orjson_are_the_plain_lists_bytes() -> None:
+    # the CLI hands orjson the TimelinePoints themselves (readout_dict(plain=False)): the same
+    # bytes as the plain dicts, NaN and infinities as null, dates in ISO form
+    day = dt.date(2026, 3, 2)
+    points = (
+        TimelinePoint(day, 10, 11, 0.05, -0.02, 0.12, 0.2, engine="frequentist"),
+        TimelinePoint(dt.date(1, 1, 9), 20, 21, math.inf, -math.inf, math.nan, 1e-300),
+        TimelinePoint(day, 0, 0),
+    )
+    t = TreatmentReadout("b", "flat", "flat", (), (MetricResult(**BASE),), timeline=points)
+    plain = dumps_utf8(treatment_dict(t))
+    assert dumps_utf8(treatment_dict(t, plain=False)) == plain
+    assert b'"rel_effect": null' in plain and b'"date": "0001-01-09"' in plain
+    assert json.loads(plain)["north_star_timeline"] == json.loads(json.dumps(timeline_list(t)))
+
+
+def test_dumps_utf8_is_dumps_encoded() -> None:
+    doc = {"a": [1.5, None, "−日\U0001f600"], "b": {"c": math.nan}}
+    assert dumps_utf8(doc) == dumps(doc).encode()
+    assert dumps(doc).endswith("}\n")
