@@ -15,6 +15,9 @@ table is drawn. Median of `--repeats`:
 - control change: in a loaded readout, a click on the sidebar's alpha control until the readout
   has re-rendered with the new value in the address.
 
+Beside each fresh tab's wall time, the CPU seconds of Chromium's renderer processes it took (CDP
+SystemInfo): the browser's own work, steadier under load than the wall time.
+
 `--before DIR` (a checkout of an earlier commit, e.g. `git worktree add /tmp/before 6ea05c3`)
 serves that app too, in the same rounds, so before and after share one load.
 
@@ -78,6 +81,22 @@ def server(data: Path, script: str | None = None, app: Path = REPO) -> Iterator[
         process.wait(timeout=30)
 
 
+def renderer_cpu(browser: Any) -> dict[int, float]:
+    """CPU seconds of each of the browser's renderer processes (CDP SystemInfo): a tab's work
+    in the browser, steadier under load than its wall time."""
+    session = browser.new_browser_cdp_session()
+    try:
+        info = session.send("SystemInfo.getProcessInfo")["processInfo"]
+    finally:
+        session.detach()
+    return {p["id"]: p["cpuTime"] for p in info if p["type"] == "renderer"}
+
+
+def cpu_since(browser: Any, before: dict[int, float]) -> float:
+    """Renderer CPU seconds spent since `before` (renderer_cpu), new processes included."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in renderer_cpu(browser).items())
+
+
 def complete(page: Any) -> None:
     """Wait until the readout is fully drawn (see the module docstring)."""
     page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]')
@@ -90,8 +109,10 @@ def complete(page: Any) -> None:
     forest.locator("canvas, svg").first.wait_for()
 
 
-def open_portfolio(browser: Any, base: str) -> float:
-    """Seconds from a new tab's navigation to the Portfolio with its table drawn."""
+def open_portfolio(browser: Any, base: str) -> tuple[float, float]:
+    """Seconds from a new tab's navigation to the Portfolio with its table drawn, and the
+    renderer CPU seconds spent."""
+    before = renderer_cpu(browser)
     context = browser.new_context(viewport={"width": 1440, "height": 1600})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
@@ -104,24 +125,28 @@ def open_portfolio(browser: Any, base: str) -> float:
     main.get_by_role("heading", name="Experiment portfolio").wait_for()
     main.locator('[data-testid="stDataFrame"] canvas').first.wait_for()
     seconds = time.perf_counter() - start
+    cpu = cpu_since(browser, before)
     context.close()
-    return seconds
+    return seconds, cpu
 
 
-def open_readout(browser: Any, base: str) -> tuple[float, Any]:
-    """Seconds from a new tab's navigation to a complete readout; the open tab's context."""
+def open_readout(browser: Any, base: str) -> tuple[float, float, Any]:
+    """Seconds from a new tab's navigation to a complete readout, the renderer CPU seconds
+    spent, and the open tab's context."""
+    before = renderer_cpu(browser)
     context = browser.new_context(viewport={"width": 1440, "height": 1600})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     start = time.perf_counter()
     page.goto(base + LINK)
     complete(page)
-    return time.perf_counter() - start, context
+    return time.perf_counter() - start, cpu_since(browser, before), context
 
 
-def open_blank(browser: Any, base: str) -> float:
+def open_blank(browser: Any, base: str) -> tuple[float, float]:
     """Seconds from a new tab's navigation to the blank page's one line (the baseline: what
-    Streamlit itself costs a fresh tab on this machine)."""
+    Streamlit itself costs a fresh tab on this machine), and the renderer CPU seconds spent."""
+    before = renderer_cpu(browser)
     context = browser.new_context(viewport={"width": 1440, "height": 1600})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
@@ -130,15 +155,21 @@ def open_blank(browser: Any, base: str) -> float:
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
     page.locator('[data-testid="stMain"]').get_by_text("ready", exact=True).wait_for()
     seconds = time.perf_counter() - start
+    cpu = cpu_since(browser, before)
     context.close()
-    return seconds
+    return seconds, cpu
 
 
 def change_alpha(page: Any, value: str) -> float:
-    """Seconds from a click on the sidebar's alpha option to the re-rendered readout."""
-    option = page.locator('[data-testid="stSidebar"] [data-testid="stButtonGroup"] button')
+    """Seconds from a click on the sidebar's alpha option (in the settings' popover, opened
+    first where there is one) to the re-rendered readout."""
+    opener = page.locator('[data-testid="stSidebar"] [data-testid="stPopover"] button')
+    if opener.count():
+        opener.first.click()
+    option = page.locator('[data-testid="stButtonGroup"] button').filter(has_text=value)
+    option.first.wait_for()
     start = time.perf_counter()
-    option.filter(has_text=value).first.click()
+    option.first.click()
     page.wait_for_function("v => location.href.includes('alpha=' + v)", arg=value)
     page.wait_for_function(
         "!document.querySelector('[data-testid=stApp][data-test-script-state=running]')"
@@ -148,14 +179,16 @@ def change_alpha(page: Any, value: str) -> float:
 
 
 def measure(repeats: int, before: Path | None = None) -> dict[str, list[float]]:
-    """The timings, `repeats` times each; with `before`, its cold, warm and portfolio timings
-    too (keys prefixed `before_`), each round visiting both apps and the blank page in turn."""
+    """The timings, `repeats` times each (the fresh tabs' renderer CPU seconds too, keys ending
+    `_cpu`); with `before`, its cold, warm and portfolio timings too (keys prefixed `before_`),
+    each round visiting both apps and the blank page in turn."""
     from playwright.sync_api import sync_playwright
 
     apps = {"": REPO} | ({"before_": before} if before else {})
     keys = ("cold", "warm", "portfolio")
     out: dict[str, list[float]] = {f"{p}{k}": [] for p in apps for k in keys}
-    out |= {"control": [], "blank": []}
+    out |= {f"{p}{k}_cpu": [] for p in apps for k in ("warm", "portfolio")}
+    out |= {"control": [], "blank": [], "blank_cpu": []}
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
         data = Path(tmp) / "data"
         shutil.copytree(REPO / "data", data, ignore=shutil.ignore_patterns("pins", "workspaces"))
@@ -163,26 +196,31 @@ def measure(repeats: int, before: Path | None = None) -> dict[str, list[float]]:
         for _ in range(repeats):
             for prefix, app in apps.items():
                 with server(data, app=app) as base:
-                    seconds, context = open_readout(browser, base)
+                    seconds, _, context = open_readout(browser, base)
                     out[f"{prefix}cold"].append(seconds)
                     context.close()
         with ExitStack() as stack:
             bases = {p: stack.enter_context(server(data, app=a)) for p, a in apps.items()}
             blank = stack.enter_context(server(data, "bench/_blank_app.py"))
             for base in bases.values():  # each server has served both pages once
-                open_readout(browser, base)[1].close()
+                open_readout(browser, base)[2].close()
                 open_portfolio(browser, base)
             open_blank(browser, blank)
             for i in range(repeats):  # the blank page and the apps' pages in turn: one load
-                out["blank"].append(open_blank(browser, blank))
+                seconds, cpu = open_blank(browser, blank)
+                out["blank"].append(seconds)
+                out["blank_cpu"].append(cpu)
                 for prefix, base in bases.items():
-                    seconds, context = open_readout(browser, base)
+                    seconds, cpu, context = open_readout(browser, base)
                     out[f"{prefix}warm"].append(seconds)
+                    out[f"{prefix}warm_cpu"].append(cpu)
                     if not prefix:
                         page = context.pages[0]
                         out["control"].append(change_alpha(page, "0.01" if i % 2 == 0 else "0.1"))
                     context.close()
-                    out[f"{prefix}portfolio"].append(open_portfolio(browser, base))
+                    seconds, cpu = open_portfolio(browser, base)
+                    out[f"{prefix}portfolio"].append(seconds)
+                    out[f"{prefix}portfolio_cpu"].append(cpu)
         browser.close()
     return out
 
@@ -199,6 +237,7 @@ def run(argv: list[str] | None = None) -> str:
     times = measure(args.repeats, args.before)
     after = os.getloadavg()
     blank = statistics.median(times["blank"])
+    blank_cpu = statistics.median(times["blank_cpu"])
     labels = {
         "cold": f"cold deep link `{LINK}`, server just started",
         "warm": "warm server, fresh tab, same link",
@@ -216,8 +255,8 @@ def run(argv: list[str] | None = None) -> str:
         + (f" --before {args.before}`" if args.before else "`")
         + ".",
         "",
-        "| what | median s | min s | max s | target |",
-        "|---|---:|---:|---:|---|",
+        "| what | median s | min s | max s | target | renderer CPU s (median) |",
+        "|---|---:|---:|---:|---|---:|",
     ]
     rows = [(k, k, label) for k, label in labels.items()]
     if args.before:
@@ -235,8 +274,14 @@ def run(argv: list[str] | None = None) -> str:
             ratio = median / blank
             verdict = "met" if ratio <= targets[kind] else "**missed**"
             target = f"{ratio:.2f}x the blank page (≤ {targets[kind]}x): {verdict}"
+        cpu = ""
+        if f"{key}_cpu" in times:
+            cpu = f"{statistics.median(times[f'{key}_cpu']):.2f}"
+            if kind != "blank":
+                cpu += f" ({statistics.median(times[f'{key}_cpu']) / blank_cpu:.2f}x the blank)"
         lines.append(
-            f"| {label} | {median:.2f} | {min(times[key]):.2f} | {max(times[key]):.2f} | {target} |"
+            f"| {label} | {median:.2f} | {min(times[key]):.2f} | {max(times[key]):.2f} | {target} "
+            f"| {cpu} |"
         )
     return "\n".join(lines)
 

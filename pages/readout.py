@@ -48,7 +48,7 @@ def share(
     e: ExperimentReadout,
     method_lines: list[str],
     fingerprint: str,
-    query: dict[str, str],
+    query: dict[str, str | list[str]],
     stem: str,
     *,
     caption: str = "",
@@ -142,7 +142,7 @@ def pinned(ctx: DataContext, settings: Settings, pin_id: str) -> None:
         icon=":material/push_pin:",
     )
     st.button("Open the live readout", icon=":material/bolt:", on_click=nav.go_to, args=(live,))
-    query = url.view_query(ctx.workspace, DEFAULT, pin=pin.id, **experiment.opened())
+    query = url.view_query(ctx.workspace, DEFAULT, pin=pin.id) | experiment.opened()
     st.query_params.from_dict(query)
     variant = pin.variant if pin.variant in {t.variant for t in e.treatments} else None
     t = e.treatment(variant) if variant else e.treatments[0]
@@ -232,7 +232,9 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
         index=None,
         placeholder="Choose an experiment",
         width=320,
-        **url.url_bound("experiment", requested, clears=("variant", "segment", "bootstrap")),
+        **url.url_bound(
+            "experiment", requested, clears=("variant", "segment", "bootstrap", experiment.MORE)
+        ),
     )
     if experiment_id is None:
         top.title("Readout", anchor=False)
@@ -310,15 +312,17 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
             "to use them."
         )
     shown = (resampled or e).settings  # with the bootstrap's resamples where it was shown
-    query = url.view_query(
-        ctx.workspace,
-        settings,
-        experiment=experiment_id,
-        variant=variant,
-        as_of=day.isoformat() if day else None,
-        segment=st.query_params.get("segment"),
-        bootstrap=str(shown.bootstrap) if shown.bootstrap else None,
-        **experiment.opened(),
+    query = (
+        url.view_query(
+            ctx.workspace,
+            settings,
+            experiment=experiment_id,
+            variant=variant,
+            as_of=day.isoformat() if day else None,
+            segment=st.query_params.get("segment"),
+            bootstrap=str(shown.bootstrap) if shown.bootstrap else None,
+        )
+        | experiment.opened()
     )
     caption = "Copy this link into the review doc: it reopens exactly this view."
     fingerprint = loaders.dataset(ctx).fingerprint

@@ -36,7 +36,9 @@ from pages.ui.frame import DataContext
 
 # The parts of a readout drawn only once opened, each with its query parameter (`table=true`):
 # a fresh tab builds the forest plot, not the tables and the timeline nobody has opened yet.
-TABLE, TIMELINE = "table", "timeline"
+# A card's "More on this comparison" repeats MORE with its treatment (`more=daily`); the table's
+# "All columns" is ALL_COLUMNS=true.
+TABLE, TIMELINE, ALL_COLUMNS, MORE = "table", "timeline", "all_columns", "more"
 
 # A readout's charts as Vega-Lite specs, built once per distinct input and shared by every
 # session: rebuilding the Altair chart and validating its to_dict() on every rerun was most of
@@ -64,9 +66,16 @@ def _timeline_spec(
     return charts.vega_lite_spec(chart)
 
 
-def opened() -> dict[str, str | None]:
+def opened() -> dict[str, str | list[str]]:
     """The query parameters of the parts opened on this view, for a link that reopens it."""
-    return {key: st.query_params.get(key) for key in (TABLE, TIMELINE)}
+    found: dict[str, str | list[str]] = {
+        key: value
+        for key in (TABLE, TIMELINE, ALL_COLUMNS)
+        if (value := st.query_params.get(key)) is not None
+    }
+    if more := st.query_params.get_all(MORE):
+        found[MORE] = more
+    return found
 
 
 def header(e: ExperimentReadout) -> None:
@@ -92,6 +101,7 @@ def verdict_cards(
     `writable`: the cards' decision panels take a recorded decision (a live readout)."""
     columns = st.columns(len(e.treatments))
     logs = decision.logs(ctx, e)
+    url.choices(MORE, [t.variant for t in e.treatments], f"a treatment of {e.id}", "it is closed")
     for column, t in zip(columns, e.treatments, strict=True):
         with column.container(border=True, height="stretch"):
             on_view = t.variant == selected and len(e.treatments) > 1
@@ -128,8 +138,12 @@ def card(
     decision_slot(ctx, e, t, log, writable=writable)
     outlook.model_estimate_caption(t)
     more, notes = further_reasons(t), card_notes(t)
-    if more or notes:
-        with st.expander("More on this comparison", icon=":material/notes:"):
+    if not (more or notes):
+        return
+    variants = [o.variant for o in e.treatments]
+    label, icon = "More on this comparison", ":material/notes:"
+    with url.member_expander(label, MORE, t.variant, variants, icon) as opened:
+        if opened:  # drawn once opened, like the table and the timeline
             st.markdown("\n".join(f"- {md_escape(r)}" for r in more))
             st.caption("  \n".join(md_escape(n) for n in notes))
 
@@ -223,21 +237,22 @@ def details(e: ExperimentReadout, t: TreatmentReadout) -> None:
         height=charts.forest_height(metrics),
         alt=f"Relative lift of every metric of every treatment against {e.control}",
     )
+    every = url.flag(ALL_COLUMNS, "a table view", "showing the key columns")
     with url.expander("Every figure, as a table", TABLE, ":material/table:") as opened:
         if opened:
-            _tables(e, t)
+            _tables(e, t, every)
     timeline(e, t)
 
 
-def _tables(e: ExperimentReadout, t: TreatmentReadout) -> None:
+def _tables(e: ExperimentReadout, t: TreatmentReadout, every: bool) -> None:
     """The table of every figure of each treatment, the one on view first (with several, each
-    under its name)."""
+    under its name); its key columns, or `every` one ("All columns", `all_columns=true`)."""
     settings, control = e.settings, md_code(e.control)
     every = st.toggle(
         "All columns",
-        key=f"all_columns_{t.variant}",
         help="Also the difference, the unadjusted interval and p, what the experiment can "
         "detect today, the units per arm and notes.",
+        **url.url_bound(ALL_COLUMNS, every, False),
     )
     for shown in sorted(e.treatments, key=lambda o: o.variant != t.variant):
         if len(e.treatments) > 1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -15,13 +16,14 @@ REVIEW = "pages/review.py"
 URL_PATHS = ("portfolio", "readout", "north_star", "insights", "review", "data")
 
 
-def app_url(url_path: str, query: dict[str, str]) -> str:
-    """The full address of a page with a query, from the browser's URL of this session."""
+def app_url(url_path: str, query: Mapping[str, str | list[str]]) -> str:
+    """The full address of a page with a query (a list value repeats its parameter), from the
+    browser's URL of this session."""
     base = (st.context.url or "").rstrip("/")
     head, _, last = base.rpartition("/")
     if last in URL_PATHS and "://" in head:
         base = head
-    return f"{base}/{url_path}" + (f"?{urlencode(query)}" if query else "")
+    return f"{base}/{url_path}" + (f"?{urlencode(query, doseq=True)}" if query else "")
 
 
 def tab_title(*what: str) -> None:
@@ -32,7 +34,7 @@ def tab_title(*what: str) -> None:
     st.set_page_config(page_title=f"{shown} · nsexp" if shown else "nsexp")
 
 
-def go_to(query: dict[str, str]) -> None:
+def go_to(query: Mapping[str, str | list[str]]) -> None:
     """Button callback: rerun this page with exactly these query parameters (also in the URL).
 
     A page link to the page on view reruns it without updating the address bar, so the

@@ -9,7 +9,7 @@ workspace and the settings along on a page switch; `view_query` is the query of 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypedDict
 
@@ -151,14 +151,45 @@ def _to_url(key: str, default: Any, clears: tuple[str, ...]) -> None:
         st.query_params.pop(other, None)
 
 
+def flag(key: str, what: str, instead: str) -> bool:
+    """True while the link says `key=true`; any other value is reported by `reject` (`what`
+    names the state, `instead` what the page shows then)."""
+    return choice(key, ("true",), what, instead) == "true"
+
+
 @contextmanager
 def expander(label: str, key: str, icon: str) -> Iterator[bool]:
     """An expander open while the URL says `key=true`, writing its state back; inside it, True
     while open, so the page draws the content only then: a fresh tab builds nothing the reader
     has not opened (a closed expander's content is still sent to and built by the browser)."""
-    opened = choice(key, ("true",), "an opened state", "it is closed") == "true"
+    opened = flag(key, "an opened state", "it is closed")
     with st.expander(label, icon=icon, **url_bound(key, opened, False)) as box:
         yield bool(box.open)
+
+
+@contextmanager
+def member_expander(
+    label: str, key: str, member: str, members: Sequence[str], icon: str
+) -> Iterator[bool]:
+    """One of several expanders sharing the repeated parameter `key` (`more=a&more=b`): open
+    while `member` is among the link's values (checked once by the caller with `choices`),
+    writing its state back in the order of `members`; inside it, True while open (`expander`)."""
+    widget = f"{key}__{member}"
+    st.session_state[widget] = member in st.query_params.get_all(key)
+    args = (widget, key, member, members)
+    with st.expander(label, icon=icon, key=widget, on_change=_to_members, args=args) as box:
+        yield bool(box.open)
+
+
+def _to_members(widget: str, key: str, member: str, members: Sequence[str]) -> None:
+    now = set(st.query_params.get_all(key)) - {member}
+    if st.session_state[widget]:
+        now.add(member)
+    kept = [m for m in members if m in now]
+    if kept:
+        st.query_params[key] = kept
+    else:
+        st.query_params.pop(key, None)
 
 
 def carry_params(page: StreamlitPage) -> None:

@@ -52,6 +52,7 @@ def verdict_meanings() -> str:
 
 
 def verdict_legend() -> None:
-    """The verdict vocabulary in an expander (verdict_meanings)."""
-    with st.expander("What the verdicts mean", icon=":material/help:"):
+    """The verdict vocabulary in a popover (verdict_meanings): built only once opened, where a
+    closed expander's badges were built by every fresh tab."""
+    with st.popover("What the verdicts mean", icon=":material/help:", type="tertiary"):
         st.markdown(verdict_meanings())

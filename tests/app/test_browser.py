@@ -46,6 +46,16 @@ def segment(scope: Locator, label: str) -> Locator:
     )
 
 
+def settings(page: Page) -> Locator:
+    """The sidebar's analysis controls, in their popover (opened for the purpose)."""
+    page.locator('[data-testid="stSidebar"]').get_by_role(
+        "button", name="Change the settings"
+    ).click()
+    body = page.locator('[data-testid="stPopoverBody"]')
+    body.wait_for()
+    return body
+
+
 def share_link(page: Page) -> str:
     """The readout's link to this view, from its popover (opened for the purpose)."""
     page.get_by_role("button", name="Link to this view").click()
@@ -81,14 +91,21 @@ def test_deep_link_opens_the_readout_with_its_verdicts_and_forest_plot(
     link = share_link(page)
     assert link.startswith(server) and "readout?experiment=push_reminders" in link
     shoot(page, "readout", tmp_path)
+    more = main.locator('[data-testid="stExpander"]').filter(has_text="More on this comparison")
+    more.first.get_by_text("More on this comparison").click()  # a card's details, by click
+    wait_for_address(page, r"more=daily")
+    settle(page)
+    more.first.locator('[data-testid="stMarkdownContainer"] li').first.wait_for()
+    assert more.nth(1).locator('[data-testid="stMarkdownContainer"] li').count() == 0
     main.get_by_text("The North Star over time", exact=True).click()
     wait_for_address(page, r"timeline=true")
     settle(page)
     charts.nth(1).locator("canvas, svg").first.wait_for()
-    assert "timeline=true" in share_link(page)
+    assert "timeline=true" in share_link(page) and "more=daily" in share_link(page)
     page.reload()  # the opened state lives in the link
     settle(page)
     charts.nth(1).locator("canvas, svg").first.wait_for()
+    more.first.locator('[data-testid="stMarkdownContainer"] li').first.wait_for()
 
 
 def test_sequential_deep_link_shows_always_valid_intervals(
@@ -101,10 +118,15 @@ def test_sequential_deep_link_shows_always_valid_intervals(
     main.get_by_text(
         re.compile(r"with its 95% always-valid interval, adjusted for 2 tests")
     ).wait_for()
-    toggle = page.locator('[data-testid="stSidebar"] [data-testid="stCheckbox"]').filter(
-        has_text="Safe to peek (sequential)"
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text(re.compile(r"α = 0\.05 · Holm · safe to peek")).wait_for()
+    toggle = (
+        settings(page)
+        .locator('[data-testid="stCheckbox"]')
+        .filter(has_text="Safe to peek (sequential)")
     )
     assert toggle.locator("input").is_checked()
+    page.keyboard.press("Escape")
     main.get_by_text(re.compile(r"Cochran's Q across 3 segments")).wait_for()
     charts = page.locator('[data-testid="stVegaLiteChart"]')
     for i in range(3):  # forest plot, the North Star over time (opened by the link), segments
@@ -124,7 +146,7 @@ def test_treatment_control_updates_the_url_and_the_figures(
     wait_for_address(page, r"variant=three_a_day")
     settle(page)
     page.get_by_role("heading", name=re.compile("Every metric: three_a_day vs control")).wait_for()
-    segment(page.locator('[data-testid="stSidebar"]'), "0.01").click()
+    segment(settings(page), "0.01").click()
     wait_for_address(page, r"alpha=0\.01")
     settle(page)
     link = share_link(page)

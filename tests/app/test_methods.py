@@ -62,9 +62,9 @@ def test_sequential_from_the_url_and_the_toggle(
 
 
 def test_cuped_toggle_changes_the_figures(open_app: AppOpener, demo_copy_dataset: Dataset) -> None:
-    at = open_app(PAGE, {**OPENED, "experiment": "streak_freeze"})
+    at = open_app(PAGE, {**OPENED, "experiment": "streak_freeze", "more": "freeze"})
     assert at.toggle(key="cuped").value is True
-    assert "CUPED removed" in texts(at)
+    assert "CUPED removed" in texts(at)  # in the card's details, opened by the link
     assert "CUPED (Deng et al. 2013)" in methods_text(at)
     before = shown_table(at)
 
@@ -119,7 +119,8 @@ def test_bayesian_engine_shows_chance_to_win(
 
 
 def test_power_and_guardrail_columns(open_app: AppOpener, demo_copy: Path) -> None:
-    at = open_app(PAGE, {**OPENED, "experiment": "push_reminders", "variant": "three_a_day"})
+    query = {**OPENED, "experiment": "push_reminders", "variant": "three_a_day"}
+    at = open_app(PAGE, {**query, "more": "three_a_day"})  # the card's details opened
     table = shown_table(at)
     guard = table.filter(pl.col("Role") == "Guardrail").row(0, named=True)
     assert guard["Guardrail"].startswith("breached")

@@ -66,3 +66,6 @@ def test_the_analysis_sidebar_is_not_on_the_data_page(open_app: AppOpener) -> No
     portfolio = open_app(nav.PORTFOLIO, {"alpha": "0.01"})
     alpha = next(w for w in portfolio.sidebar.button_group if w.label.startswith("Significance"))
     assert alpha.value == "0.01"
+    # the settings in one line; the controls in a popover, built once opened
+    summary = "α = 0.01 · Holm · fixed horizon · CUPED on · Frequentist engine"
+    assert summary in [c.value for c in portfolio.sidebar.caption]

@@ -70,6 +70,39 @@ def test_opened_parts_are_drawn_and_kept_in_the_link(
     assert len(at.dataframe) == 0 and len(at.get("vega_lite_chart")) == 2
 
 
+def test_a_cards_details_and_all_columns_are_kept_in_the_link(open_app: AppOpener) -> None:
+    """A card's "More on this comparison" and the table's "All columns" open from the link and
+    stay in it; a card's details are drawn only once opened, and a bad value gets one warning."""
+    at = open_app(PAGE, {"experiment": "push_reminders"})
+    closed = [x for x in at.expander if x.label == "More on this comparison"]
+    assert len(closed) == 2 and not any(x.markdown or x.caption for x in closed)
+    query = {"experiment": "push_reminders", "table": "true", "more": "three_a_day"}
+    at = open_app(PAGE, {**query, "all_columns": "true"})
+    assert not at.exception and not at.warning
+    daily, three = [x for x in at.expander if x.label == "More on this comparison"]
+    assert not daily.markdown and three.markdown[0].value.startswith("- ")
+    assert at.toggle(key="all_columns").value is True
+    every = list(at.dataframe[0].value.columns)
+    assert not at.dataframe[0].proto.column_order  # every column, in the table's order
+    link = "/readout?experiment=push_reminders&variant=daily&table=true&all_columns=true"
+    assert at.code[0].value == link + "&more=three_a_day"
+    at.toggle(key="all_columns").set_value(False).run()
+    assert "all_columns" not in at.query_params
+    shown = list(at.dataframe[0].proto.column_order)
+    assert shown and set(shown) < set(every)  # the key columns only
+    assert at.code[0].value == link.replace("all_columns=true", "more=three_a_day")
+    at = open_app(PAGE, {**query, "more": ["daily", "nope"], "all_columns": "yes"})
+    assert sorted(w.value for w in at.warning) == [
+        "The link asks for all_columns = 'yes', which is not a table view (one of true): "
+        "showing the key columns.",
+        "The link asks for more = 'nope', which is not a treatment of push_reminders (one of "
+        "daily, three_a_day): it is closed.",
+    ]
+    daily, three = [x for x in at.expander if x.label == "More on this comparison"]
+    assert daily.markdown and not three.markdown
+    assert at.code[0].value.endswith("&table=true&more=daily")
+
+
 def test_verdict_card_names_its_interval_level(open_app: AppOpener) -> None:
     at = open_app(PAGE, {**OPENED, "experiment": "animated_onboarding", "alpha": "0.1"})
     assert not at.exception
@@ -108,7 +141,7 @@ def test_card_leads_with_one_north_star_figure(open_app: AppOpener) -> None:
     figure (the adjusted interval), the decision slot, and the prediction in small print as a
     model estimate with its basis; the equivalence interval only inside the sentence that says
     inconclusive; no second North Star tile; every quoted p an adjusted p."""
-    at = open_app(PAGE, {**OPENED, "experiment": "streak_society"})
+    at = open_app(PAGE, {**OPENED, "experiment": "streak_society", "more": "club"})
     assert not at.exception
     dataset = load_dataset(at_data(at))
     learning = readout_learning(dataset, Settings())
@@ -362,7 +395,8 @@ def test_copy_link_is_the_full_address(
 def test_bayesian_card_names_the_prior_it_rests_on(
     open_app: AppOpener, demo_copy_dataset: Dataset
 ) -> None:
-    at = open_app(PAGE, {**OPENED, "experiment": "push_reminders", "engine": "bayesian"})
+    more = {"more": ["daily", "three_a_day"]}  # the prior is said in a card's details
+    at = open_app(PAGE, {**OPENED, **more, "experiment": "push_reminders", "engine": "bayesian"})
     assert not at.exception
     dataset, settings = demo_copy_dataset, Settings(engine="bayesian")
     priors = readout_learning(dataset, settings).priors
