@@ -107,10 +107,11 @@ def chart_height(rows: int, step: int = ROW_STEP) -> int:
 
 
 def vega_lite_spec(chart: Chart) -> dict[str, Any]:
-    """The chart as the validated Vega-Lite spec st.vega_lite_chart draws (its data inline),
-    without the 300 px view Altair's default theme adds: the page sizes its charts (and
-    st.altair_chart drops that theme too)."""
-    spec = chart.to_dict()
+    """The chart as the Vega-Lite spec st.vega_lite_chart draws (its data inline), without the
+    300 px view Altair's default theme adds: the page sizes its charts (and st.altair_chart
+    drops that theme too). Not validated against the schema here (~40% of a spec's cost, paid
+    on every first view of a link): the tests validate each chart's spec in every shape."""
+    spec = chart.to_dict(validate=False)
     view = spec.get("config", {}).get("view", {})
     for key in ("continuousWidth", "continuousHeight"):
         view.pop(key, None)

@@ -279,3 +279,4 @@ def test_vega_lite_spec_is_the_chart_without_the_default_themes_size(
     assert "continuousHeight" not in spec["config"]["view"]
     assert spec["config"]["view"]["stroke"] is None  # the chart's own configuration stays
     assert spec["layer"] == plain["layer"] and spec["datasets"] == plain["datasets"]
+    assert {**spec, "config": None} == {**plain, "config": None}  # the same spec, validated
