@@ -105,6 +105,9 @@ def _whole_type(dtype: pl.DataType) -> bool:
     return dtype.is_integer() or dtype == pl.Boolean
 
 
+_MAX_EXPONENT = 1023  # the largest power of two a double holds
+
+
 def _scale(values: pl.Series, pilot: float) -> float | None:
     """The scale s that makes every finite value x a whole number of 1/s away from the pilot,
     or None: the least 10^k (k <= _DECIMALS) where the values are decimals of k places and spread
@@ -117,8 +120,11 @@ def _scale(values: pl.Series, pilot: float) -> float | None:
     top, spread = cast(float, x.abs().max()), cast(float, x.std(ddof=0) or 0.0)
     decimal = [10.0**k for k in range(_DECIMALS + 1)] if top <= _SPREAD * spread else []
     least = cast(float, x.filter(x != 0).abs().min() or 1.0)
-    binary = [2.0 ** (52 - math.floor(math.log2(least)))]
+    exponent = 52 - math.floor(math.log2(least))  # past 2^1023 (subnormal values): no grid
+    binary = [2.0**exponent] if exponent <= _MAX_EXPONENT else []
     for scale in (*decimal, *binary):
+        if not math.isfinite(pilot * scale):  # a huge pilot on a fine grid: no whole numbers
+            continue
         pilot_q = round(pilot * scale) / scale
         if x.to_frame().select(_misses(pl.col(x.name), pilot_q, scale)).item() == 0:
             return scale

@@ -151,3 +151,24 @@ def test_each_float_column_gets_the_scale_that_reads_it_exactly() -> None:
     got = pilots(frame.lazy(), metrics, frame.columns)
     assert got.scales == {"cents": 100.0, "near": 2.0**23}
     assert round(got["cents"] * 100) == got["cents"] * 100  # the pilot on the grid
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [5e-324, 1.0, 2.0],  # a subnormal: its grid 2^1126 is past what a double holds
+        [1e300, 1e300, 3e-300],  # a huge pilot on a fine grid: pilot · scale is infinite
+        [1.7e308, -1.7e308, 0.5],  # the spread itself overflows
+    ],
+)
+def test_extreme_floats_get_a_pilot_without_an_error(values: list[float]) -> None:
+    """Values at the ends of float64 (the long fuzz run found them): the pilot stays finite and
+    a grid is kept only where the pilot is a finite whole number of it; else plain float sums."""
+    frame = pl.DataFrame({"x": values * 10})
+    metrics = [Metric(id="x", label="x", role="north_star", type="mean", column="x")]
+    got = pilots(frame.lazy(), metrics, frame.columns)
+    assert np.isfinite(got["x"])
+    for column, scale in got.scales.items():
+        assert (
+            np.isfinite(got[column] * scale) and round(got[column] * scale) == got[column] * scale
+        )
