@@ -239,14 +239,9 @@ def raw_problems(rows: pl.DataFrame) -> dict[str, list[str]]:
     return out
 
 
-@pytest.mark.parametrize("kind", ["huge", "negative", "string"])
-@pytest.mark.parametrize(("budget", "fmt"), [(None, "parquet"), (700, "parquet"), (700, "csv")])
-def test_planted_repeats_are_never_missed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, budget: int | None, fmt: str
-) -> None:
-    """Repeats at the first and last row, across row groups and in one experiment only are
-    found whatever the ids, also when the hashes take several passes (a budget of 700 rows):
-    planned from a Parquet file's row count, or found as the scan goes for a CSV file."""
+def counted_passes(monkeypatch: pytest.MonkeyPatch, budget: int | None) -> list[int]:
+    """The first row of each pass of the unit hashes, recorded as the scan makes them; with a
+    `budget` of rows per pass in place of the real one (several passes on small data)."""
     passes: list[int] = []
     real = UnitHashes.repeated
 
@@ -257,6 +252,18 @@ def test_planted_repeats_are_never_missed(
     monkeypatch.setattr(UnitHashes, "repeated", spy)
     if budget is not None:
         monkeypatch.setattr(unit_ids_module, "BUDGET_ROWS", budget)
+    return passes
+
+
+@pytest.mark.parametrize("kind", ["huge", "negative", "string"])
+@pytest.mark.parametrize(("budget", "fmt"), [(None, "parquet"), (700, "parquet"), (700, "csv")])
+def test_planted_repeats_are_never_missed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, budget: int | None, fmt: str
+) -> None:
+    """Repeats at the first and last row, across row groups and in one experiment only are
+    found whatever the ids, also when the hashes take several passes (a budget of 700 rows):
+    planned from a Parquet file's row count, or found as the scan goes for a CSV file."""
+    passes = counted_passes(monkeypatch, budget)
     rows = planted(kind)
     root = tmp_path / "d"
     root.mkdir()
@@ -280,16 +287,7 @@ def test_planted_repeats_across_the_files_of_a_glob(
 ) -> None:
     """A source.toml glob is one scan over several files: a unit in the first file and again in
     the last (the first row planted again as the last) is found, in one pass or several."""
-    passes: list[int] = []
-    real = UnitHashes.repeated
-
-    def spy(self: UnitHashes) -> np.ndarray:
-        passes.append(self.start)
-        return real(self)
-
-    monkeypatch.setattr(UnitHashes, "repeated", spy)
-    if budget is not None:
-        monkeypatch.setattr(unit_ids_module, "BUDGET_ROWS", budget)
+    passes = counted_passes(monkeypatch, budget)
     rows = planted("negative")
     root = tmp_path / "d"
     (root / "rows").mkdir(parents=True)
