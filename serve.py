@@ -19,6 +19,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import streamlit as st
+from starlette.middleware import Middleware
+
+from pages.ui.preload import PreloadMiddleware
 
 APP = Path(__file__).with_name("app.py")
 WARM_UP_S = 60.0
@@ -66,4 +69,4 @@ async def lifespan(_app: st.App) -> AsyncIterator[None]:
     yield
 
 
-app = st.App(APP, lifespan=lifespan)
+app = st.App(APP, lifespan=lifespan, middleware=[Middleware(PreloadMiddleware)])

@@ -6,7 +6,7 @@ import nsexp
 from nsexp.analysis.learned import Edge
 from nsexp.analysis.results import MetricResult
 from nsexp.stats.evidence import EdgeEstimates
-from pages.ui import frame, loaders
+from pages.ui import frame, loaders, preload
 
 # MetricResult's fields are filled positionally from the results frame (metric_results) and
 # read by name through dataclasses.fields() into the JSON, CSV and pins.
@@ -57,3 +57,6 @@ nsexp.__getattr__
 # paths are the package, app.py and pages.
 loaders.warm_up
 loaders.warm_nearby
+
+# serve.py wraps Streamlit's ASGI app in it (the first view's browser code, named early).
+preload.PreloadMiddleware
