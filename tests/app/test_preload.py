@@ -40,11 +40,11 @@ def test_each_page_preloads_its_elements_code_once() -> None:
     client = _client()
     readout, home = client.get("/readout").text, client.get("/").text
     names = {"readout": _preloaded(readout), "": _preloaded(home)}
-    # beyond index.html's own list: the chart and Vega on the readout, the grid on the home page
+    # beyond index.html's own list: the chart and Vega on the readout, the tiles on the home page
     assert any(n.startswith("ArrowVegaLiteChart.") for n in names["readout"])
     assert any(n.startswith("embed.") for n in names["readout"])
-    assert any(n.startswith("DataFrame.") for n in names[""])
-    assert not any(n.startswith("DataFrame.") for n in names["readout"])
+    assert any(n.startswith("Metric.") for n in names[""])
+    assert not any(n.startswith("embed.") for n in names[""])
     for page, found in names.items():
         assert len(found) == len(set(found)), page  # none named twice
         assert all((preload.JS / n).is_file() for n in found), page
@@ -66,7 +66,7 @@ def test_static_files_from_memory_equal_streamlits() -> None:
     file not held in memory still gets)."""
     client = _client()
     held = preload.in_memory()
-    assert any(n.startswith("js/DataFrame.") for n in held)
+    assert any(n.startswith("js/embed.") for n in held)
     assert "css/" in "".join(held)
     for name in ["js/" + preload.chunk("Metric"), next(n for n in held if n.startswith("css/"))]:
         ours = client.get(f"/static/{name}")
