@@ -112,8 +112,12 @@ class PreloadMiddleware:
     their hash); everything else passes through."""
 
     def __init__(self, app: Any) -> None:
-        """Wrap the ASGI app `app` (Streamlit's)."""
+        """Wrap the ASGI app `app` (Streamlit's), reading the files and links in now, as the
+        server starts, rather than in a cold deep link's first requests."""
         self.app = app
+        in_memory()
+        for page in ELEMENTS:
+            links(page)
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         """Answer a held static file, or pass the request on with the HTML's links added."""
