@@ -11,12 +11,14 @@ the readout, turn it into a dict, write the JSON text (orjson, as the CLI does).
 issue 23's portfolio work, 6ea05c3) that commit's nsexp, exported with `git archive`, runs in
 the same rounds, and the JSON texts are compared byte for byte; `--before A,B` compares
 several (e.g. the issue's start and this session's). Stages are timed in CPU seconds (all
-threads), steadier than wall on a shared machine.
+threads), steadier than wall on a shared machine, with the garbage collector paused where the
+CLI pauses it (everything after the read).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import filecmp
 import os
 import statistics
@@ -53,6 +55,7 @@ def stages(root: Path, repeats: int = 3) -> dict[str, float]:
     """Median CPU seconds (all threads) of each stage of `nsexp readout --format json`, the
     calls the CLI makes, in this process."""
     from nsexp.analysis.settings import Settings
+    from nsexp.cli.collector import collector_paused
     from nsexp.io import load_dataset
     from nsexp.learning.history import learned_readout, readout_learning
     from nsexp.report.json import dumps_utf8, readout_dict
@@ -61,16 +64,23 @@ def stages(root: Path, repeats: int = 3) -> dict[str, float]:
     settings = Settings()
     box: dict[str, Any] = {}
 
-    def timed(fn: Callable[[], Any]) -> float:
+    def timed(fn: Callable[[], Any], paused: bool = True) -> float:
+        """Median CPU seconds of fn, with the garbage collector paused as the CLI pauses it
+        around everything after the read (nsexp.cli.collector)."""
         times = []
         for _ in range(repeats):
-            start = time.process_time()
-            fn()
-            times.append(time.process_time() - start)
+            with collector_paused() if paused else contextlib.nullcontext():
+                start = time.process_time()
+                fn()
+                times.append(time.process_time() - start)
         return statistics.median(times)
 
     box["data"] = load_dataset(root)
-    out = {"read the data (load_dataset)": timed(lambda: box.update(data=load_dataset(root)))}
+    out = {
+        "read the data (load_dataset)": timed(
+            lambda: box.update(data=load_dataset(root)), paused=False
+        )
+    }
     out["learning (readout_learning)"] = timed(
         lambda: box.update(learning=readout_learning(box["data"], settings))
     )
