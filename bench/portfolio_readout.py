@@ -38,7 +38,7 @@ from bench.startup import FLOOR
 
 SECTION = "Portfolio of 1,000 experiments: full readout"
 TARGET_S = 2.0
-BEFORE = "6ea05c3,d762ca3"  # main before issue 23's portfolio work; main at session 27's start
+BEFORE = "6ea05c3,ae3c7b0"  # main before issue 23's portfolio work; main at session 28's start
 EXPERIMENTS, METRICS, VARIANTS = 1000, 10, 3
 
 
@@ -110,15 +110,20 @@ def export(commit: str, root: Path) -> Path | None:
     return root
 
 
-def same_text(argv: list[str], trees: dict[str, Path], out: Path) -> bool:
-    """Whether `argv` writes byte-identical text run from each tree."""
-    files = []
+def same_text(argv: list[str], trees: dict[str, Path], out: Path) -> dict[str, bool]:
+    """Per tree but the last (the after tree): whether `argv` writes the same bytes run from it
+    as from the last."""
+    files = {}
     for name, tree in trees.items():
-        files.append(out / f"{name}.json")
-        with files[-1].open("wb") as sink:
+        files[name] = out / f"{name}.json"
+        with files[name].open("wb") as sink:
             env = {**os.environ, "PYTHONPATH": str(tree)}
             subprocess.run(argv, cwd=tree, stdout=sink, env=env, check=True)
-    return all(filecmp.cmp(files[0], f, shallow=False) for f in files[1:])
+    *befores, after = files.values()
+    return {
+        name: filecmp.cmp(path, after, shallow=False)
+        for name, path in zip(files, befores, strict=False)
+    }
 
 
 def run(argv: list[str] | None = None) -> str:
@@ -186,10 +191,11 @@ def run(argv: list[str] | None = None) -> str:
         if len(trees) > 1:
             same = {label: same_text(argv, trees, Path(tmp)) for label, argv in readouts.items()}
             lines.append(
-                "JSON text of every tree: "
+                "JSON text of the after tree against each before: "
                 + "; ".join(
-                    f"{label} {'byte-identical' if ok else '**differs**'}"
-                    for label, ok in same.items()
+                    f"{label}: {name} {'byte-identical' if ok else '**differs**'}"
+                    for label, per in same.items()
+                    for name, ok in per.items()
                 )
                 + " (`cmp`)."
             )
