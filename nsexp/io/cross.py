@@ -28,7 +28,7 @@ import polars as pl
 
 from nsexp.config.catalog import Catalog, Metric
 from nsexp.errors import InputError
-from nsexp.io.sums import as_whole
+from nsexp.io.whole import as_whole
 
 CROSS_SCHEMA: dict[str, pl.DataType] = {
     "experiment": pl.String(),
@@ -151,7 +151,7 @@ def cross_aggs(pairs: list[Pair], schema: pl.Schema, pilot: dict[str, float]) ->
     (undated unit rows: the sums' own query, so the file is scanned once). The covariance is
     Σ dx·dy / n − (Σ dx / n)(Σ dy / n) of values shifted by each column's pilot (nsexp.io.sums),
     plain sums that stream, and that keep their digits as the shifted sums do; of whole numbers
-    (nsexp.io.sums.as_whole) where both columns allow, exact in any order, so reproducible."""
+    (nsexp.io.whole.as_whole) where both columns allow, exact in any order, so reproducible."""
     aggs: list[pl.Expr] = []
     for pair in pairs:
         valid = pl.all_horizontal(_value(c, schema).is_not_null() for c in pair.required)

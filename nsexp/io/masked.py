@@ -11,16 +11,8 @@ from pathlib import Path
 import polars as pl
 
 from nsexp.config.catalog import Metric
-from nsexp.io.sums import (
-    Whole,
-    as_whole,
-    centred,
-    co_moment,
-    collect,
-    finite_value,
-    whole_centred,
-    whole_co_moment,
-)
+from nsexp.io.sums import collect, finite_value
+from nsexp.io.whole import Whole, as_whole, centred, co_moment, whole_centred, whole_co_moment
 
 
 def patch_ratios(

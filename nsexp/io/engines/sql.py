@@ -24,8 +24,6 @@ from sqlglot import exp
 from nsexp.config.catalog import Metric
 from nsexp.errors import InputError
 from nsexp.io.cross import Pair, Part
-from nsexp.io.moments import SHIFTED
-from nsexp.io.schema import SUMS
 
 ColumnKind = Literal["numeric", "boolean", "text", "date", "timestamp", "other"]
 StatOp = Literal["count", "sum", "min", "max", "shift", "dev", "dev2", "dev3"]
@@ -526,53 +524,6 @@ class _Sums:
         return out
 
 
-# The summary file's columns a warehouse query returns: its sums and their shifted forms.
-SUMMARY_SUMS = (*SUMS, *SHIFTED)
-
-
-_PROPORTION = {"dev_sum": "sum", "dev_sum_sq": "sum_sq", "dev_sum_cu": "sum"}
-
-
-def summary_query(
-    relation: Relation, metrics: list[Metric], backend: Backend, experiments: tuple[str, ...] = ()
-) -> exp.Query:
-    """The aggregation as the long rows of a summary file (experiment, variant, [date], metric,
-    n and the sums), one SELECT per metric over the aggregate, UNION ALL: what `nsexp sql`
-    prints for a data team to schedule. Sums a metric has not are NULL."""
-    wide, _ = aggregate_query(relation, metrics, backend, experiments)
-    ctes = wide.args.get("with_")
-    wide.set("with_", None)
-    keys = [("nsexp_experiment", "experiment"), ("nsexp_variant", "variant")]
-    if "date" in relation.kinds:
-        keys.append(("nsexp_date", "date"))
-    selects = []
-    for metric in metrics:
-        have = {s.name for s in metric_stats(metric, relation.kinds)}
-        columns = [exp.alias_(exp.column(a), b, copy=False) for a, b in keys]
-        columns += [
-            exp.alias_(exp.Literal.string(metric.id), "metric", copy=False),
-            exp.alias_(exp.column(f"{metric.id}__n", quoted=True), "n", copy=False),
-        ]
-        # a proportion's 0/1 values: its sums are its shifted sums about 0 (Σx³ = Σx)
-        proportion = metric.type == "proportion"
-        alias = _PROPORTION if proportion else {}
-        for name in SUMMARY_SUMS:
-            value: exp.Expr = exp.cast(exp.Null(), "DOUBLE", copy=False)
-            if name in have or name in alias:
-                value = exp.column(f"{metric.id}__{alias.get(name, name)}", quoted=True)
-            elif name == "shift" and proportion:
-                value = exp.cast(exp.Literal.number(0), "DOUBLE", copy=False)
-            columns.append(exp.alias_(value, name, copy=False))
-        selects.append(exp.select(*columns).from_("nsexp_wide", copy=False))
-    query: exp.Query = selects[0]
-    for select in selects[1:]:
-        query = exp.union(query, select, distinct=False)
-    if ctes is not None:
-        for cte in ctes.expressions:
-            query = query.with_(cte.alias, as_=cte.this, copy=False)
-    return query.with_("nsexp_wide", as_=wide, copy=False)
-
-
 _PARTS = (
     ("", "dev_sum", "dev_sum_sq", "m2"),
     ("den_", "den_dev_sum", "den_dev_sum_sq", "den_m2"),
@@ -628,7 +579,6 @@ __all__ = [
     "centred_wide",
     "metric_stats",
     "subquery_of",
-    "summary_query",
     "table_of",
     "unit_checks_query",
     "unit_counts_query",
