@@ -148,8 +148,8 @@ else:
         f"A name opens its readout; beside it the treatment and, where dated, the days from its "
         f"first to its last exposure. North Star lift: {md_escape(north_star)}, treatment ÷ "
         f"control − 1 with the interval that decides it, its {interval_name(settings)}. "
-        "Decision: the one docs/review.md's table recommends, then what the team recorded on "
-        "the readout (⚠ differs: not the one recommended)."
+        'Decision: the one docs/review.md\'s table recommends; "· decided" where the team '
+        "recorded it on the readout, or the decision it recorded instead (⚠ differs)."
     )
     if shown.height > ROWS_SHOWN:
         st.toggle(

@@ -41,7 +41,9 @@ def portfolio_markdown(table: pl.DataFrame) -> str:
     for r in table.iter_rows(named=True):
         name = f"[{link_text(r['name'])}]({r['readout']}) · {md_escape(r['variant'])}"
         days = "" if r["days"] is None else f" · {r['days']} days"
-        decided = f" · decided {r['decided']}" if r["decided"] else ""
+        # the recorded decision after the recommended one: "· decided" alone where they agree
+        same = r["decided"] == r["recommended"]
+        decided = " · decided" + ("" if same else f" {r['decided']}") if r["decided"] else ""
         rows.append(
             [
                 name + days,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import polars as pl
 import pytest
+from app_helpers import portfolio_lines as table
+from app_helpers import portfolio_links as links
 from helpers import AppOpener, copy_demo
 from streamlit.testing.v1 import AppTest
 
@@ -37,19 +38,6 @@ def readout(demo_copy_dataset: Dataset) -> Readout:
 def metrics(at: AppTest) -> dict[str, str]:
     """The st.metric cards by label."""
     return {m.label: m.value for m in at.metric}
-
-
-def table(at: AppTest) -> list[str]:
-    """The lines of the comparisons' Markdown table after its header (one per treatment), or
-    none where the page shows no table."""
-    found = [m.value for m in at.markdown if m.value.startswith("| Experiment |")]
-    return found[0].splitlines()[2:] if found else []
-
-
-def links(at: AppTest) -> list[str]:
-    """Each row's link to its readout, in order."""
-    found = [re.search(r"\]\((readout\?[^)]*)\)", line) for line in table(at)]
-    return [m[1] for m in found if m]
 
 
 def rows(at: AppTest) -> list[str]:
