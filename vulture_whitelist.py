@@ -5,8 +5,9 @@ why; a name that is really unused is deleted, never listed here."""
 import nsexp
 from nsexp.analysis.learned import Edge
 from nsexp.analysis.results import MetricResult
+from nsexp.report import charts
 from nsexp.stats.evidence import EdgeEstimates
-from pages.ui import frame, loaders
+from pages.ui import frame, loaders, preload
 
 # MetricResult's fields are filled positionally from the results frame (metric_results) and
 # read by name through dataclasses.fields() into the JSON, CSV and pins.
@@ -57,3 +58,10 @@ nsexp.__getattr__
 # paths are the package, app.py and pages.
 loaders.warm_up
 loaders.warm_nearby
+
+# serve.py wraps Streamlit's ASGI app in it (the first view's browser code, named early).
+preload.PreloadMiddleware
+# The forest plot as an Altair chart: the pages draw charts.forest_spec, its JSON filled into a
+# template Altair builds once per shape; the tests validate forest_plot's spec against
+# Vega-Lite's schema and hold forest_spec equal to it byte for byte (the reference).
+charts.forest_plot

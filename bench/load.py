@@ -17,10 +17,11 @@ rendering readouts while headless Chromium saves a maximal (50 MB) upload on the
 baseline (BASELINE, main before issue 23's load work, checked out with `git archive`), or each
 tree given with --before, is served the same way in the same run, first, for the three link
 phases. Server CPU seconds and resident memory (the server's process and its children: a worker
-pool) come from /proc. Run alone with `python -m bench.run --only load [--before TREE ...
---load-sessions N --load-seconds S --profile-phase cold|warm|repeated --no-profile
---no-baseline]` (py-spy, when on PATH, samples one phase of this tree's server and its workers,
-the cold one by default; it is not a dependency: `pip install py-spy`).
+pool) come from /proc, beside each server's time to answer its health check (its warm-up). Run
+alone with `python -m bench.run --only load [--before TREE ... --load-sessions N
+--load-seconds S --profile-phase cold|warm|repeated --no-profile --no-baseline]` (py-spy, when
+on PATH, samples one phase of this tree's server and its workers, the cold one by default; it
+is not a dependency: `pip install py-spy`).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from bench._measure import REPO
 from bench.fresh_clone import free_port, healthy
@@ -77,6 +78,17 @@ class Phase:
             return float("nan")
         ordered = sorted(self.times)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class Start(NamedTuple):
+    """A server's start: seconds until it answered its health check (serve.py warms up first)
+    and the CPU seconds it (and its workers) had used by then."""
+
+    seconds: float
+    cpu_s: float
+
+
+STARTS: list[Start] = []  # each server's start, in the order they were started
 
 
 @dataclass(frozen=True)
@@ -126,8 +138,8 @@ def server(
 ) -> Iterator[tuple[int, int]]:
     """`streamlit run serve.py` of `tree` (`app.py` in a tree without it, as the baseline) on a
     free loopback port; yields (port, pid) once healthy (its output goes to `log`, a file: the
-    tracebacks behind any error a client saw)."""
-    port = free_port()
+    tracebacks behind any error a client saw), after noting in STARTS how long that took."""
+    port, start = free_port(), time.perf_counter()
     entry = "serve.py" if (tree / "serve.py").exists() else "app.py"
     argv = [sys.executable, "-m", "streamlit", "run", entry, "--server.headless", "true"]
     argv += ["--server.address", "127.0.0.1", "--server.port", str(port)]
@@ -142,6 +154,7 @@ def server(
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("streamlit did not start")
             time.sleep(0.1)
+        STARTS.append(Start(time.perf_counter() - start, cpu_seconds(process.pid)))
         yield port, process.pid
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -399,6 +412,8 @@ def measure(
         with server(data, log) as (port, pid):
             saved["idle_rss_mb"] = rss_mb(pid)
             keep.mkdir(exist_ok=True)
+            for old in keep.glob("*.stacks"):  # a failed py-spy must not report an older run's
+                old.unlink()
             after = link_phases(port, pid, mixes, seconds, sessions, stacks, profiled or 0)
             upload, out = asyncio.run(upload_phase(port, pid, mixes[1], tmp))
             saved.update(out)
@@ -476,6 +491,13 @@ def run(argv: list[str]) -> str:
         *(_row(phase, n, "after") for phase in after[:-1]),
         _row(after[-1], 1, "after"),
         "",
+        "Each server answered its health check (what a deep link waits for first; serve.py "
+        "warms its caches before) after "
+        + ", ".join(
+            f"{start.seconds:.1f} s and {start.cpu_s:.1f} CPU s ({served})"
+            for served, start in zip([*names, "after"], STARTS[-len(names) - 1 :], strict=True)
+        )
+        + ". "
         f"Server RSS idle {saved.get('idle_rss_mb', float('nan')):.0f} MB, at the end "
         f"{saved.get('end_rss_mb', float('nan')):.0f} MB (the server and its worker processes). "
         "The 50 MB upload (50,000,000 bytes, headless Chromium on the Data page): "

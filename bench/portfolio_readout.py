@@ -11,12 +11,14 @@ the readout, turn it into a dict, write the JSON text (orjson, as the CLI does).
 issue 23's portfolio work, 6ea05c3) that commit's nsexp, exported with `git archive`, runs in
 the same rounds, and the JSON texts are compared byte for byte; `--before A,B` compares
 several (e.g. the issue's start and this session's). Stages are timed in CPU seconds (all
-threads), steadier than wall on a shared machine.
+threads), steadier than wall on a shared machine, with the garbage collector paused where the
+CLI pauses it (everything after the read).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import filecmp
 import os
 import statistics
@@ -36,7 +38,7 @@ from bench.startup import FLOOR
 
 SECTION = "Portfolio of 1,000 experiments: full readout"
 TARGET_S = 2.0
-BEFORE = "6ea05c3,d762ca3"  # main before issue 23's portfolio work; main at session 27's start
+BEFORE = "6ea05c3,ae3c7b0"  # main before issue 23's portfolio work; main at session 28's start
 EXPERIMENTS, METRICS, VARIANTS = 1000, 10, 3
 
 
@@ -53,6 +55,7 @@ def stages(root: Path, repeats: int = 3) -> dict[str, float]:
     """Median CPU seconds (all threads) of each stage of `nsexp readout --format json`, the
     calls the CLI makes, in this process."""
     from nsexp.analysis.settings import Settings
+    from nsexp.cli.collector import collector_paused
     from nsexp.io import load_dataset
     from nsexp.learning.history import learned_readout, readout_learning
     from nsexp.report.json import dumps_utf8, readout_dict
@@ -61,16 +64,23 @@ def stages(root: Path, repeats: int = 3) -> dict[str, float]:
     settings = Settings()
     box: dict[str, Any] = {}
 
-    def timed(fn: Callable[[], Any]) -> float:
+    def timed(fn: Callable[[], Any], paused: bool = True) -> float:
+        """Median CPU seconds of fn, with the garbage collector paused as the CLI pauses it
+        around everything after the read (nsexp.cli.collector)."""
         times = []
         for _ in range(repeats):
-            start = time.process_time()
-            fn()
-            times.append(time.process_time() - start)
+            with collector_paused() if paused else contextlib.nullcontext():
+                start = time.process_time()
+                fn()
+                times.append(time.process_time() - start)
         return statistics.median(times)
 
     box["data"] = load_dataset(root)
-    out = {"read the data (load_dataset)": timed(lambda: box.update(data=load_dataset(root)))}
+    out = {
+        "read the data (load_dataset)": timed(
+            lambda: box.update(data=load_dataset(root)), paused=False
+        )
+    }
     out["learning (readout_learning)"] = timed(
         lambda: box.update(learning=readout_learning(box["data"], settings))
     )
@@ -100,15 +110,20 @@ def export(commit: str, root: Path) -> Path | None:
     return root
 
 
-def same_text(argv: list[str], trees: dict[str, Path], out: Path) -> bool:
-    """Whether `argv` writes byte-identical text run from each tree."""
-    files = []
+def same_text(argv: list[str], trees: dict[str, Path], out: Path) -> dict[str, bool]:
+    """Per tree but the last (the after tree): whether `argv` writes the same bytes run from it
+    as from the last."""
+    files = {}
     for name, tree in trees.items():
-        files.append(out / f"{name}.json")
-        with files[-1].open("wb") as sink:
+        files[name] = out / f"{name}.json"
+        with files[name].open("wb") as sink:
             env = {**os.environ, "PYTHONPATH": str(tree)}
             subprocess.run(argv, cwd=tree, stdout=sink, env=env, check=True)
-    return all(filecmp.cmp(files[0], f, shallow=False) for f in files[1:])
+    *befores, after = files.values()
+    return {
+        name: filecmp.cmp(path, after, shallow=False)
+        for name, path in zip(files, befores, strict=False)
+    }
 
 
 def run(argv: list[str] | None = None) -> str:
@@ -176,10 +191,11 @@ def run(argv: list[str] | None = None) -> str:
         if len(trees) > 1:
             same = {label: same_text(argv, trees, Path(tmp)) for label, argv in readouts.items()}
             lines.append(
-                "JSON text of every tree: "
+                "JSON text of the after tree against each before: "
                 + "; ".join(
-                    f"{label} {'byte-identical' if ok else '**differs**'}"
-                    for label, ok in same.items()
+                    f"{label}: {name} {'byte-identical' if ok else '**differs**'}"
+                    for label, per in same.items()
+                    for name, ok in per.items()
                 )
                 + " (`cmp`)."
             )

@@ -8,7 +8,6 @@ from nsexp.analysis.decision import DECISION_LABELS, DECISIONS
 from nsexp.analysis.intervals import interval_name
 from nsexp.analysis.verdict import VERDICT_LABELS, VERDICTS
 from nsexp.report import glossary
-from nsexp.report.charts import HEX, VERDICT_COLORS
 from nsexp.report.portfolio import (
     STATUS_CHOICES,
     filter_portfolio,
@@ -20,9 +19,11 @@ from nsexp.report.portfolio import (
 )
 from nsexp.report.text import md_escape
 from nsexp.store.decisions import latest
-from pages.ui import columns, frame, loaders, nav, url, widgets
+from pages.ui import frame, loaders, url, widgets
+from pages.ui.listing import portfolio_markdown
 
-ROWS_SHOWN = 20
+ROWS_SHOWN = 20  # the rows a fresh tab lists; the rest behind "Show all" (all_rows=true)
+ALL_ROWS = "all_rows"
 TILE_WIDTH = 180
 STATUS_LABELS = {"running": "Running", "concluded": "Concluded", "all": "All"}
 
@@ -93,7 +94,15 @@ owner = url.choice(
     "showing every owner",
 )
 
-with st.container(horizontal=True, vertical_alignment="bottom"):
+asked_search = st.query_params.get("q", "")[:100]
+active = len(asked) + len(asked_decisions) + (owner is not None) + bool(asked_search)
+# in a popover, built only once opened: four filter widgets were a large part of a fresh tab's
+# work in the browser (their state lives in the URL whether the popover is open or not)
+with st.popover(
+    f"Filter ({active} on)" if active else "Filter",
+    icon=":material/filter_alt:",
+    help="By verdict, recommended decision, owner, or a name or id.",
+):
     verdicts = st.multiselect(
         "Verdict",
         VERDICTS,
@@ -116,110 +125,37 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
         placeholder="Name or id",
         icon=":material/search:",
         max_chars=100,
-        **url.url_bound("q", st.query_params.get("q", "")[:100]),
+        **url.url_bound("q", asked_search),
     )
 
 shown = filter_portfolio(in_view, verdicts, owner, search or "", decisions=picked_decisions)
-links = [
-    readout_url(url.view_query(ctx.workspace, settings, experiment=e, variant=v))
-    for e, v in shown.select("experiment", "variant").iter_rows()
-]
-shown = shown.with_columns(
-    pl.Series("readout", links, dtype=pl.String),
-    pl.concat_list([pl.col("badge")]).alias("badge"),  # a coloured badge (a one-item list)
-    # undated data has no duration: a dash, not "None"
-    pl.col("days").cast(pl.String).fill_null("—"),
-)
 if shown.height == 0:
     st.info("No experiment matches these filters.", icon=":material/filter_alt_off:")
 else:
-    colors = {VERDICT_LABELS[v]: HEX[VERDICT_COLORS[v]] for v in VERDICTS}
-    # The key columns (experiment, verdict, North Star lift) come first and fit the main column
-    # of a 1024 px window, the experiment pinned; owner, treatment and days scroll beside them.
-    # Each column is as wide as its longest cell: no interval cut mid-number, no owner truncated.
-    ns_help = (
-        f"{north_star}: treatment ÷ control − 1 with the interval that decides it, "
-        f"its {interval_name(settings)}."
-    )
-    badge = 16 + columns.fit(colors, "Verdict")  # the pill's own padding
-    lift = columns.fit(shown["north_star"], "North Star lift")
-    event = st.dataframe(
-        shown,
-        hide_index=True,
-        key="portfolio_table",
-        on_select="rerun",
-        # a click on any cell opens its row's readout: no checkbox column that reads as
-        # "pick several"
-        selection_mode="single-cell",
-        width="stretch",
-        # one row per treatment, key columns first (a clicked cell opens its row's readout;
-        # the links stay in the data)
-        column_order=[
-            "name",
-            "badge",
-            "north_star",
-            "recommended",
-            "decided",
-            "owner",
-            "variant",
-            "days",
-        ],
-        height=min(shown.height, ROWS_SHOWN) * 35 + 38,
-        column_config={
-            "name": st.column_config.TextColumn(
-                "Experiment",
-                width=columns.fit(
-                    shown["name"], "Experiment", cap=columns.KEY_BUDGET_1024 - badge - lift
-                ),
-                pinned=True,
-            ),
-            "variant": st.column_config.TextColumn(
-                "Treatment",
-                width=columns.fit(shown["variant"], "Treatment"),
-                help="The arm judged against the control.",
-            ),
-            "badge": st.column_config.MultiselectColumn(
-                "Verdict",
-                options=list(colors),
-                color=list(colors.values()),
-                width=badge,
-                help="The verdict of this treatment against the control.",
-            ),
-            "north_star": st.column_config.TextColumn("North Star lift", help=ns_help, width=lift),
-            "owner": st.column_config.TextColumn(
-                "Owner", width=columns.fit(shown["owner"], "Owner")
-            ),
-            "recommended": st.column_config.TextColumn(
-                "Recommended",
-                width=110,
-                help="The recommended decision (docs/review.md has the table).",
-            ),
-            "decided": st.column_config.TextColumn(
-                "Decided",
-                width=120,
-                help="What the team recorded on the readout; ⚠ differs marks a decision "
-                "other than the one recommended here.",
-            ),
-            "days": st.column_config.TextColumn(
-                "Days", help="Days between the first and last exposure; — when undated.", width=50
-            ),
-            "readout": st.column_config.LinkColumn(
-                "Readout", display_text="Open", width=60, help="Opens in a new tab."
-            ),
-        },
-        alt=f"{shown.height} comparisons with their verdicts and North Star lift",
-    )
+    every = url.flag(ALL_ROWS, "a table view", f"showing the first {ROWS_SHOWN} rows")
+    links = [
+        readout_url(url.view_query(ctx.workspace, settings, experiment=e, variant=v))
+        for e, v in shown.select("experiment", "variant").iter_rows()
+    ]
+    listed = shown.with_columns(pl.Series("readout", links, dtype=pl.String))
+    # one Markdown table, each experiment a link to its readout: a data grid cost a fresh tab
+    # more browser work than the rest of the page (the most serious verdicts come first)
+    st.markdown(portfolio_markdown(listed if every else listed.head(ROWS_SHOWN)))
+    valid = shown.filter(pl.col("verdict") != "invalid").height
     st.caption(
-        f"{shown.height} comparisons (a treatment against its control; "
-        f"{shown.filter(pl.col('verdict') != 'invalid').height} valid) of "
-        f"{shown['experiment'].n_unique()} experiments. Click a row to open its readout; the "
-        "most serious verdicts come first."
+        f"{shown.height} comparisons (a treatment against its control; {valid} valid) of "
+        f"{shown['experiment'].n_unique()} experiments, the most serious verdicts first. "
+        f"A name opens its readout; beside it the treatment and, where dated, the days from its "
+        f"first to its last exposure. North Star lift: {md_escape(north_star)}, treatment ÷ "
+        f"control − 1 with the interval that decides it, its {interval_name(settings)}. "
+        'Decision: the one docs/review.md\'s table recommends; "· decided" where the team '
+        "recorded it on the readout, or the decision it recorded instead (⚠ differs)."
     )
-    if event.selection.cells:
-        row = shown.row(event.selection.cells[0][0], named=True)
-        query = url.view_query(
-            ctx.workspace, settings, experiment=row["experiment"], variant=row["variant"]
+    if shown.height > ROWS_SHOWN:
+        st.toggle(
+            f"Show all {shown.height} comparisons",
+            help=f"Only the first {ROWS_SHOWN} are listed until this is on.",
+            **url.url_bound(ALL_ROWS, every, False),
         )
-        st.switch_page(nav.READOUT, query_params=query)
 
 widgets.verdict_legend()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import polars as pl
 from streamlit.testing.v1 import AppTest
@@ -48,3 +49,30 @@ def unescape(markdown: str) -> str:
     """Markdown source without its backslash escapes and md_escape's invisible word joiners:
     the text it renders."""
     return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u2060", "")
+
+
+def portfolio_lines(at: AppTest) -> list[str]:
+    """The lines of the Portfolio's Markdown table after its header (one per treatment), or
+    none where the page shows no table."""
+    found = [m.value for m in at.markdown if m.value.startswith("| Experiment |")]
+    return found[0].splitlines()[2:] if found else []
+
+
+def portfolio_links(at: AppTest) -> list[str]:
+    """Each Portfolio row's link to its readout, in order."""
+    found = [re.search(r"\]\((readout\?[^)]*)\)", line) for line in portfolio_lines(at)]
+    return [m[1] for m in found if m]
+
+
+def portfolio_rows(at: AppTest) -> list[dict[str, str]]:
+    """Each Portfolio row as its readout link's experiment and variant and its cells (under the
+    table's headers, Markdown escapes undone)."""
+    out = []
+    for line, link in zip(portfolio_lines(at), portfolio_links(at), strict=True):
+        query = parse_qs(urlsplit(link).query)
+        cells = [unescape(c.strip()) for c in line.strip("|").split(" | ")]
+        headers = ("Experiment", "Verdict", "North Star lift", "Decision", "Owner")
+        row = dict(zip(headers, cells, strict=True))
+        variant = row["Experiment"].rsplit("](", 1)[1].split(" · ")[1]  # after the link
+        out.append(row | {"experiment": query["experiment"][0], "variant": variant})
+    return out

@@ -136,12 +136,18 @@ def live_links(markdown: str) -> list[str]:
             text = ""
             in_link = token.type == "link_open" or (in_link and token.type != "link_close")
             target = str(token.attrs.get("href") or token.attrs.get("src") or "")
-            if HOST in target:
+            if HOST in target and not _APP_PAGE.match(target):
                 found.append(target)
             elif token.type == "html_inline" and HOST in token.content:
                 found.append(token.content)
         found += _autolinks(text)
     return found
+
+
+# A link to one of the app's own pages with a query ("readout?experiment=…"): a relative
+# reference with no scheme, host or slash, so it stays on the app's origin whatever its query
+# quotes (a planted id, URL-encoded). Anything else naming the host counts as live.
+_APP_PAGE = re.compile(r"\w+\?[^\s\\]*$")
 
 
 def _autolinks(text: str) -> list[str]:

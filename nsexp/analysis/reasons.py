@@ -11,8 +11,10 @@ and quoted here.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal, NamedTuple
 
 from nsexp import format as fmt
@@ -193,8 +195,8 @@ def history_reason(m: MetricResult, history: MetricHistory) -> str:
     Every comparison of the experiment being explained is left out of the counts (its sibling
     arms too), so a readout never quotes itself as history.
     """
-    moved = sum(e != m.experiment for e, _ in history.moved)
-    followed = sum(e != m.experiment for e, _ in history.followed)
+    moved = len(history.moved) - _per_experiment(history.moved)[m.experiment]
+    followed = len(history.followed) - _per_experiment(history.followed)[m.experiment]
     times = "time" if moved == 1 else "times"
     count = (
         f"{m.name} has not moved significantly in any other experiment"
@@ -203,6 +205,13 @@ def history_reason(m: MetricResult, history: MetricHistory) -> str:
         f"{moved} {times}"
     )
     return f"{HISTORY_LEAD} {count}; {_label_text(history)}."
+
+
+@lru_cache(maxsize=256)
+def _per_experiment(comparisons: frozenset[tuple[str, str]]) -> Counter[str]:
+    """How many of the comparisons each experiment has, counted once per history record (a
+    portfolio's readout explains every metric of every comparison against the same records)."""
+    return Counter(e for e, _ in comparisons)
 
 
 def _label_text(history: MetricHistory) -> str:

@@ -13,6 +13,7 @@ import importlib
 import sys
 
 import nsexp
+from nsexp.cli.collector import importing
 from nsexp.errors import InputError
 from nsexp.report.text import terminal_safe, terminal_safe_utf8
 
@@ -72,9 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(argv).parse_args(argv)
     if args.command in READS_DATA:  # here, from a shallow frame: see READS_DATA
-        import numpy  # noqa: F401
-        import polars  # noqa: F401
-        import scipy.special  # noqa: F401
+        with importing():  # see nsexp.cli.collector
+            import numpy  # noqa: F401
+            import polars  # noqa: F401
+            import scipy.special  # noqa: F401
     try:
         text = args.run(args)
     except InputError as exc:

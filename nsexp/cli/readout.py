@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nsexp.analysis.settings import STATS_ENGINES, Settings
+from nsexp.cli.collector import collector_paused, importing
 from nsexp.errors import InputError
 from nsexp.stats.multiplicity import CORRECTIONS
+
+if TYPE_CHECKING:
+    from nsexp.analysis.readout import Readout
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -96,9 +101,10 @@ def settings_of(args: argparse.Namespace) -> Settings:
 def run(args: argparse.Namespace) -> str | bytes:
     """The readout as table, JSON or Markdown text (per segment with --segment; of the data up
     to a date with --as-of)."""
-    from nsexp.analysis.asof import as_of, parse_day
-    from nsexp.io import load_dataset
-    from nsexp.learning.history import learned_readout
+    with importing():  # see nsexp.cli.collector
+        from nsexp.analysis.asof import as_of, parse_day
+        from nsexp.io import load_dataset
+        from nsexp.learning.history import learned_readout
 
     settings = settings_of(args)  # bad options fail before the data is read
     day = None if args.as_of is None else parse_day(args.as_of)
@@ -110,7 +116,12 @@ def run(args: argparse.Namespace) -> str | bytes:
         from nsexp.report.segments import segment_output
 
         return segment_output(segment_readout(dataset, settings, args.experiment), args.format)
-    readout = learned_readout(dataset, settings, args.experiment)
+    with collector_paused():  # summary-sized records, freed by reference counting
+        return _render(learned_readout(dataset, settings, args.experiment), args)
+
+
+def _render(readout: Readout, args: argparse.Namespace) -> str | bytes:
+    """The readout as the text `--format` asks for (JSON with the recorded decisions)."""
     if args.format == "json":
         from nsexp.report.json import dumps_utf8, readout_dict
         from nsexp.store.decisions import with_recorded

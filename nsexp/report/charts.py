@@ -7,9 +7,13 @@ so a live readout and a pinned one draw the same way.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import math
+import typing
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import altair as alt
 import polars as pl
@@ -88,15 +92,21 @@ def percent_scale(values: Sequence[float | None]) -> dict[str, Any]:
     alt.Y): round ticks from the data's range, every one drawn and read to the same decimals
     ('0%' at zero), the domain from the first tick to the last."""
     ticks, digits = percent_ticks(values)
+    return _percent_axis(ticks, len(ticks), percent_label(digits), [ticks[0], ticks[-1]])
+
+
+def percent_label(digits: int) -> str:
+    """The Vega expression of a percentage tick's label to `digits` decimals ('0%' at zero,
+    not '+0%')."""
+    return f"datum.value === 0 ? '0%' : format(datum.value, '+.{digits}%')"
+
+
+def _percent_axis(ticks: Any, count: Any, label: Any, domain: Any) -> dict[str, Any]:
+    """percent_scale's axis and scale from its parts (a template's placeholders, forest_spec)."""
+    # tickCount: Vega thins explicit values down to a smaller tick count (the theme sets one)
     return {
-        # tickCount: Vega thins explicit values down to a smaller tick count (the theme sets
-        # one); zero reads '0%', not '+0%'
-        "axis": alt.Axis(
-            values=ticks,
-            tickCount=len(ticks),
-            labelExpr=f"datum.value === 0 ? '0%' : format(datum.value, '+.{digits}%')",
-        ),
-        "scale": alt.Scale(domain=[ticks[0], ticks[-1]], nice=False, zero=False),
+        "axis": alt.Axis(values=ticks, tickCount=count, labelExpr=label),
+        "scale": alt.Scale(domain=domain, nice=False, zero=False),
     }
 
 
@@ -118,6 +128,25 @@ def vega_lite_spec(chart: Chart) -> dict[str, Any]:
     return spec
 
 
+class ForestParts(NamedTuple):
+    """What a forest plot's spec holds besides its rows, worked out from them and the settings:
+    the titles, the outcomes shown with their colours, the lift axis's ticks, tick count, label
+    expression and domain, and the treatments with their point shapes."""
+
+    color_title: str
+    outcomes: list[str]
+    colors: list[str]
+    x_title: str
+    ticks: list[float]
+    tick_count: int
+    tick_label: str
+    domain: list[float]
+    interval_title: str
+    p_title: str
+    variants: list[str]
+    shapes: list[str]
+
+
 def forest_plot(metrics: Sequence[MetricResult], settings: Settings) -> Chart:
     """Relative lift with its decision interval per metric (adjusted, or credible under the
     Bayesian engine) and the posterior mean as the point under Bayes, grouped under a header
@@ -126,18 +155,117 @@ def forest_plot(metrics: Sequence[MetricResult], settings: Settings) -> Chart:
     on view first): each metric's row then holds a line per treatment, in that order, told apart
     by the point's shape and named in a legend fed by the data. One layered chart, so it takes
     its container's width; every label comes from the data, none from a Vega expression."""
-    alpha, bayesian = settings.alpha, settings.engine == "bayesian"
     data = _forest_rows(metrics)
+    parts = _forest_parts(data, metrics, settings)
+    return _forest_chart(data, parts, several=len(parts.variants) > 1)
+
+
+def forest_spec(metrics: Sequence[MetricResult], settings: Settings) -> dict[str, Any]:
+    """`vega_lite_spec(forest_plot(metrics, settings))`, the same JSON, without building the
+    Altair chart (~50 ms of CPU, paid on each link's first view): Altair's spec of each shape
+    (one treatment or several) is built once with placeholders, and this call fills in its rows,
+    their dataset name and its parts (tests/report/test_charts.py holds the two equal)."""
+    data = _forest_rows(metrics)
+    parts = _forest_parts(data, metrics, settings)
+    template, name = _forest_template(several=len(parts.variants) > 1)
+    convert = alt.data_transformers.get()  # as Altair turns a chart's frame into its rows
+    assert convert is not None  # a transformer is always enabled (Altair's default)
+    values: list[dict[str, Any]] = convert(data)["values"]
+    named = _dataset_name(values)
+    holders = _holders()
+    filled = {_key(holders[k]): v for k, v in parts._asdict().items()} | {name: named}
+    spec: dict[str, Any] = _filled(template, filled)
+    spec["datasets"] = {named: values}
+    return spec
+
+
+@functools.cache
+def _holders() -> dict[str, Any]:
+    """Each part's placeholder, of a type Altair accepts where the part goes (Altair validates
+    each piece of a chart as it is made): a string marked as never in a label, such a string in
+    a list for a list, an impossible count (a billion ticks) for a count."""
+    found: dict[str, Any] = {}
+    for i, (part, kind) in enumerate(typing.get_type_hints(ForestParts).items()):
+        if typing.get_origin(kind) is list:
+            found[part] = [f"\x00forest[]:{part}"]
+        elif kind is int:
+            found[part] = 10**9 + i
+        else:
+            found[part] = f"\x00forest:{part}"
+    return found
+
+
+def _key(holder: Any) -> str | int:
+    """What _filled meets where a placeholder stands: the string of a list's placeholder."""
+    return holder[0] if isinstance(holder, list) else holder
+
+
+@functools.cache
+def _forest_template(*, several: bool) -> tuple[dict[str, Any], str]:
+    """Altair's spec of a forest plot of no rows with a placeholder for every part, and the
+    name of its (empty) dataset: built once per shape."""
+    data = _forest_rows(())
+    holders = ForestParts(**_holders())
+    spec = vega_lite_spec(_forest_chart(data, holders, several=several))
+    (name,) = spec["datasets"]
+    return spec, name
+
+
+def _filled(node: Any, values: dict[str | int, Any]) -> Any:
+    """A copy of a JSON-like template with each placeholder (_holder) replaced by its value
+    in `values`, keyed by _key."""
+    if isinstance(node, dict):
+        return {k: _filled(v, values) for k, v in node.items()}
+    if isinstance(node, list):
+        if len(node) == 1 and isinstance(node[0], str) and node[0] in values:
+            return values[node[0]]
+        return [_filled(v, values) for v in node]
+    if type(node) in (str, int) and node in values:
+        return values[node]
+    return node
+
+
+def _dataset_name(values: list[dict[str, Any]]) -> str:
+    """The name Altair gives inline rows it moves to the spec's datasets (altair's
+    vegalite.v6.api._dataset_name): a hash of their sorted JSON."""
+    text = json.dumps(values, sort_keys=True, default=str)
+    return "data-" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _forest_parts(
+    data: pl.DataFrame, metrics: Sequence[MetricResult], settings: Settings
+) -> ForestParts:
+    """The forest plot's parts for these rows (_forest_rows) of `metrics` and the settings."""
+    alpha, bayesian = settings.alpha, settings.engine == "bayesian"
     variants = _variants(metrics)
     present = set(data["outcome_label"].drop_nulls())
     shown = [o for o in ("better", "worse", "not_significant", "untrusted")]
     shown = [o for o in shown if OUTCOME_LABELS[o] in present] or ["not_significant"]
+    lift = "Lift (posterior mean)" if bayesian else "Lift (treatment ÷ control − 1)"
+    ends = data.select("ci_low", "ci_high", "band_low", "band_high").to_numpy().ravel().tolist()
+    ticks, digits = percent_ticks(ends)
+    return ForestParts(
+        color_title=f"{'Bayesian' if bayesian else 'Adjusted'} result at α = {alpha:g}",
+        outcomes=[OUTCOME_LABELS[o] for o in shown],
+        colors=[OUTCOME_COLORS[o] for o in shown],
+        x_title=f"{lift}, {interval_name(settings)}",
+        ticks=ticks,
+        tick_count=len(ticks),
+        tick_label=percent_label(digits),
+        domain=[ticks[0], ticks[-1]],
+        interval_title=interval_name(settings, short=True),
+        p_title="Chance to win" if bayesian else "Adjusted p",
+        variants=variants,
+        shapes=SHAPES[: len(variants)],
+    )
+
+
+def _forest_chart(data: pl.DataFrame, parts: ForestParts, *, several: bool) -> Chart:
+    """forest_plot's layers over its rows and parts; `several`: a line per treatment."""
     color = alt.Color(
         "outcome_label:N",
-        title=f"{'Bayesian' if bayesian else 'Adjusted'} result at α = {alpha:g}",
-        scale=alt.Scale(
-            domain=[OUTCOME_LABELS[o] for o in shown], range=[OUTCOME_COLORS[o] for o in shown]
-        ),
+        title=parts.color_title,
+        scale=alt.Scale(domain=parts.outcomes, range=parts.colors),
         legend=alt.Legend(orient="top"),
     )
     headers = [ROLE_PLURALS[r] for r in ROLES]
@@ -148,16 +276,14 @@ def forest_plot(metrics: Sequence[MetricResult], settings: Settings) -> Chart:
         title=None,
         axis=alt.Axis(labelLimit=220, labelFontWeight={**bold, "value": 400}, ticks=False),
     )
-    lift = "Lift (posterior mean)" if bayesian else "Lift (treatment ÷ control − 1)"
-    x_title = f"{lift}, {interval_name(settings)}"
-    ends = data.select("ci_low", "ci_high", "band_low", "band_high").to_numpy().ravel().tolist()
-    x = alt.X("rel_effect:Q", title=x_title, **percent_scale(ends))
+    scale = _percent_axis(parts.ticks, parts.tick_count, parts.tick_label, parts.domain)
+    x = alt.X("rel_effect:Q", title=parts.x_title, **scale)
     tooltip = [
-        *([alt.Tooltip("variant:N", title="Treatment")] if len(variants) > 1 else []),
+        *([alt.Tooltip("variant:N", title="Treatment")] if several else []),
         alt.Tooltip("label:N", title="Metric"),
         alt.Tooltip("lift_text:N", title="Lift"),
-        alt.Tooltip("ci_text:N", title=interval_name(settings, short=True)),
-        alt.Tooltip("p_text:N", title="Chance to win" if bayesian else "Adjusted p"),
+        alt.Tooltip("ci_text:N", title=parts.interval_title),
+        alt.Tooltip("p_text:N", title=parts.p_title),
         alt.Tooltip("outcome_label:N", title="Result"),
     ]
     base = alt.Chart(data).encode(y=y)
@@ -165,12 +291,12 @@ def forest_plot(metrics: Sequence[MetricResult], settings: Settings) -> Chart:
     zero = alt.Chart(data).mark_rule(color="#495057", strokeDash=[4, 3]).encode(x=alt.datum(0))
     each: dict[str, Any] = {}
     shape: dict[str, Any] = {}
-    if len(variants) > 1:  # a line per treatment within the metric's row, the one on view on top
+    if several:  # a line per treatment within the metric's row, the one on view on top
         each["yOffset"] = alt.YOffset("variant_rank:O", scale=alt.Scale(paddingOuter=0.3))
         shape["shape"] = alt.Shape(
             "variant:N",
             title="Treatment",
-            scale=alt.Scale(domain=variants, range=SHAPES[: len(variants)]),
+            scale=alt.Scale(domain=parts.variants, range=parts.shapes),
             legend=alt.Legend(orient="top"),
         )
     ci = base.mark_rule(strokeWidth=3).encode(

@@ -18,9 +18,6 @@ from nsexp.analysis.results import FIGURES
 from nsexp.analysis.settings import Settings
 from nsexp.report import figures
 
-# The main column of a 1024 px window beside the open sidebar is 564 px wide; the row selector
-# takes about 36 of it. The pinned key columns of a table share the rest.
-KEY_BUDGET_1024 = 520
 METRIC_CAP = 180  # the readout table's metric column: lift, interval, p and result beside it
 _PADDING = 20  # the cell's padding both sides (8 px each), and a little slack
 # Each printable ASCII character's advance, measured in Chromium and rounded up to half a pixel

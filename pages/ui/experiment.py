@@ -52,7 +52,7 @@ _BY_VALUE: dict[str | type[Any], Callable[[Any], Any]] = {MetricResult: hash, Ti
 
 @st.cache_data(max_entries=SPECS, show_spinner=False, hash_funcs=_BY_VALUE)
 def _forest_spec(metrics: tuple[MetricResult, ...], settings: Settings) -> dict:
-    return charts.vega_lite_spec(charts.forest_plot(metrics, settings))
+    return charts.forest_spec(metrics, settings)
 
 
 @st.cache_data(max_entries=SPECS, show_spinner=False, hash_funcs=_BY_VALUE)

@@ -252,11 +252,12 @@ def nearby() -> list[Settings]:
 
 
 def warm_nearby() -> None:
-    """After serve.py answers: read the data directory out under the nearby settings in the
-    background, one per worker process at a time, each started only while no visitor's work is
-    running (workers.background), so that a first visit to them finds them cached. Only while
-    they all fit the heavy cache beside the default readout without dropping an entry (a large
-    portfolio is not warmed); bad data is left for the page to report."""
+    """At server start-up after warm_up (serve.py, before it answers; the rest in the
+    background once it does): read the data directory out under the nearby settings, one per
+    worker process at a time, each started only while no visitor's work is running
+    (workers.background), so that a first visit to them finds them cached. Only while they all
+    fit the heavy cache beside the default readout without dropping an entry (a large portfolio
+    is not warmed); bad data is left for the page to report."""
     data, todo = _root(), nearby()
     try:
         weight = _dataset(data).totals.height

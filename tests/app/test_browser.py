@@ -163,7 +163,9 @@ def test_portfolio_lists_experiments_with_links(page: Page, server: str, tmp_pat
     settle(page)
     page.get_by_role("heading", name="Experiment portfolio").wait_for()
     page.get_by_text(re.compile(r"\d+ of \d+ running experiments (is|are) vanity only")).wait_for()
-    page.locator('[data-testid="stDataFrame"]').first.wait_for()
+    page.locator('[data-testid="stMarkdownContainer"] table').first.wait_for()
+    link = page.locator('[data-testid="stMarkdownContainer"] table a[href*="experiment="]').first
+    assert "readout?" in (link.get_attribute("href") or "")  # each name links its readout
     assert page.evaluate("location.href").endswith("/?verdict=vanity_only")
     shoot(page, "portfolio", tmp_path)
 
@@ -235,7 +237,10 @@ def test_charts_and_tables_fit_the_main_column(
         shoot(page, f"readout_{width}", tmp_path)
         page.goto(f"{server}/")
         settle(page)
-        page.locator('[data-testid="stDataFrame"]').first.wait_for()
+        table = page.locator('[data-testid="stMarkdownContainer"] table').first
+        table.wait_for()
+        box = table.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= column["x"] + column["width"] + 1
         shoot(page, f"portfolio_{width}", tmp_path)
 
 

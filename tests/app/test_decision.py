@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from app_helpers import unescape
+from app_helpers import portfolio_rows, unescape
 from helpers import APP_FILE, DEMO_DATA, AppOpener, copy_demo
 from streamlit.testing.v1 import AppTest, app_test
 
@@ -135,15 +135,15 @@ def test_portfolio_columns_and_the_decision_filter(open_app: AppOpener, data: Pa
     at = open_app(PORTFOLIO, {"decision": "roll_back", "status": "all"}, data=data)
     assert not at.exception
     assert at.multiselect(key="decision").value == ["roll_back"]
-    table = at.dataframe[0].value
-    assert set(table["recommended"]) == {"Roll back"}
-    decided = dict(zip(table["experiment"] + "/" + table["variant"], table["decided"], strict=True))
-    assert decided["hearts_system/hearts"] == "Roll back"
-    assert decided["push_reminders/three_a_day"] == "Roll back"
+    table = portfolio_rows(at)
+    decision = {f"{r['experiment']}/{r['variant']}": r["Decision"] for r in table}
+    assert {d.split(" · ")[0] for d in decision.values()} == {"Roll back"}  # recommended
+    assert decision["hearts_system/hearts"] == "Roll back · decided"  # as recommended
+    assert decision["push_reminders/three_a_day"] == "Roll back · decided"
     at = open_app(PORTFOLIO, {"verdict": "vanity_only"}, data=data)
-    table = at.dataframe[0].value
-    decided = dict(zip(table["experiment"], table["decided"], strict=True))
-    assert decided["ai_tutor_beta"] == f"Ship {DIFFERS_MARK}"
+    decision = {r["experiment"]: r["Decision"] for r in portfolio_rows(at)}
+    recommended, decided = decision["ai_tutor_beta"].split(" · ")
+    assert recommended != "Ship" and decided == f"decided Ship {DIFFERS_MARK}"
 
 
 UNITS_CSV = b"variant,lessons\ncontrol,1\ncontrol,2\ncontrol,0\ntreat,3\ntreat,2\ntreat,4\n"

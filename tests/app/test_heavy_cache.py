@@ -93,11 +93,12 @@ def test_the_budget_keeps_as_many_uploads_at_the_limit_as_before() -> None:
     assert len(ledger) == 24
 
 
-def test_the_warm_up_reads_the_default_readout_out_before_any_visit(
+def test_the_warm_up_reads_the_default_readout_out_first_then_the_nearby_settings(
     open_app: AppOpener, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """serve.py's start-up work: after it, the first deep link at the default settings computes
-    nothing and reads no data."""
+    """serve.py's start-up work, before the server answers: the default readout, then the
+    nearby settings (counted here, read out in the next test); after it, the first deep link
+    at the default settings computes nothing and reads no data."""
     import serve
 
     data = copy_demo(tmp_path / "data")
@@ -106,8 +107,11 @@ def test_the_warm_up_reads_the_default_readout_out_before_any_visit(
     counts: Counter[str] = Counter()
     counting(monkeypatch, counts, loaders, "load_dataset")
     counting(monkeypatch, counts, workers, "readout_learning")
+    nearby: list[int] = []  # the readouts made when the nearby warm-up began
+    monkeypatch.setattr(loaders, "warm_nearby", lambda: nearby.append(counts["readout_learning"]))
     serve.warm_up()
     assert counts == {"load_dataset": 1, "readout_learning": 1}
+    assert nearby == [1]
     at = open_app(PAGE, {"experiment": "push_reminders"}, data)
     assert not at.exception
     assert at.title[0].value == "Practice reminder frequency"
@@ -132,13 +136,11 @@ def test_the_nearby_settings_are_the_sidebars_choices_one_method_at_a_time() -> 
 def test_the_nearby_warm_up_reads_each_setting_out_once_after_the_default(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """serve.py's background work once it answers: every nearby setting read out once (the
+    """serve.py's start-up work after the default: every nearby setting read out once (the
     default, already warm, not again), so a first visit to one of them computes nothing."""
-    import serve
-
     monkeypatch.setenv("NSEXP_DATA_DIR", str(copy_demo(tmp_path / "data")))
     loaders.refresh()
-    serve.warm_up()
+    loaders.warm_up()
     default = loaders._analysis(loaders._root(), Settings())
     seen: list[Settings] = []
 
@@ -147,7 +149,7 @@ def test_the_nearby_warm_up_reads_each_setting_out_once_after_the_default(
         return default
 
     monkeypatch.setattr(workers, "analyse", analyse)
-    serve.warm_nearby()
+    loaders.warm_nearby()
     assert sorted(map(repr, seen)) == sorted(map(repr, loaders.nearby()))
     for settings in [Settings(), *loaders.nearby()]:
         loaders._analysis(loaders._root(), settings)
@@ -194,7 +196,7 @@ def test_the_warm_up_threads_log_no_missing_context_warning() -> None:
     logger.addHandler(handler)
     logger.addFilter(dropped)
     try:
-        for name in (serve.THREAD, f"{serve.THREAD}-nearby-0", "someone-else"):
+        for name in (serve.THREAD, f"{serve.THREAD}-0", "someone-else"):
             thread = threading.Thread(target=cached, args=(name,), name=name)
             thread.start()
             thread.join()

@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from app_helpers import OPENED, PAGE, expected_table, shown_table, texts
+from app_helpers import OPENED, PAGE, expected_table, portfolio_links, shown_table, texts
 from helpers import AppOpener, copy_demo
 
 from nsexp.analysis.methods import methods
@@ -244,8 +244,8 @@ def test_portfolio_follows_the_methods_and_links_carry_them(
     query = {"sequential": "true", "cuped": "false", "engine": "bayesian"}
     at = open_app("pages/portfolio.py", query)
     assert not at.exception and not at.warning
-    links = at.dataframe[0].value["readout"].tolist()
-    assert all(all(f"{k}={v}" in u for k, v in query.items()) for u in links)
+    links = portfolio_links(at)
+    assert links and all(all(f"{k}={v}" in u for k, v in query.items()) for u in links)
     settings = Settings(sequential=True, cuped=False, engine="bayesian")
     table = portfolio_table(build_readout(demo_copy_dataset, settings))
     counts = portfolio_counts(filter_portfolio(table, [], None, "", "running"))

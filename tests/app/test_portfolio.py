@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import polars as pl
 import pytest
+from app_helpers import portfolio_lines as table
+from app_helpers import portfolio_links as links
 from helpers import AppOpener, copy_demo
-from streamlit.proto.Dataframe_pb2 import Dataframe
 from streamlit.testing.v1 import AppTest
 
 from nsexp.analysis.readout import Readout
@@ -40,8 +42,7 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 def rows(at: AppTest) -> list[str]:
     """The experiment ids of the table's rows (one per treatment), in order."""
-    link = at.dataframe[0].value["readout"]
-    return [u.split("experiment=")[1].split("&")[0] for u in link]
+    return [parse_qs(urlsplit(u).query)["experiment"][0] for u in links(at)]
 
 
 def running(readout: Readout) -> pl.DataFrame:
@@ -72,17 +73,16 @@ def test_portfolio_counts_and_rows(open_app: AppOpener, readout: Readout) -> Non
     }
     assert vanity_sentence(running(readout), "running") in [s.value for s in at.subheader]
     assert rows(at) == running(readout)["experiment"].to_list()
-    shown = at.dataframe[0].value
-    push = shown[shown["experiment"] == "push_reminders"]
-    assert [list(b) for b in push["badge"]] == [["North Star win"], ["Guardrail breach"]]
-    assert list(push["readout"]) == [
+    push = [line for line in table(at) if "experiment=push_reminders&" in line]
+    assert ":green-badge[North Star win]" in push[0] and ":red-badge[Guardrail breach]" in push[1]
+    assert [u for u in links(at) if "push_reminders" in u] == [
         "readout?experiment=push_reminders&variant=daily",
         "readout?experiment=push_reminders&variant=three_a_day",
     ]
-    assert set(push["days"]) == {"21"}
-    history = open_app(PAGE, {"status": "concluded"}).dataframe[0].value
-    undated = history[history["experiment"].str.startswith("past_")]
-    assert len(undated) == 44 and set(undated["days"]) == {"—"}  # a dash, never "None"
+    assert all(" · 21 days |" in line for line in push)
+    history = open_app(PAGE, {"status": "concluded", "all_rows": "true"})
+    undated = [line for line in table(history) if "experiment=past_" in line]
+    assert len(undated) == 44 and not any("days" in line for line in undated)  # never "None"
 
 
 def test_verdict_filter_from_the_url(open_app: AppOpener, readout: Readout) -> None:
@@ -111,14 +111,14 @@ def test_filters_change_the_rows_and_the_url(open_app: AppOpener, readout: Reado
     assert rows(at) == ["push_reminders", "push_reminders"]  # its two treatments
 
     at.text_input(key="q").input("nothing matches this").run()
-    assert not at.dataframe
+    assert not table(at)
     assert "No experiment matches" in at.info[0].value
 
 
 def test_links_carry_workspace_and_settings(open_app: AppOpener) -> None:
     at = open_app(PAGE, {"alpha": "0.01", "correction": "bh"})
-    links = at.dataframe[0].value["readout"].tolist()
-    assert all("alpha=0.01" in u and "correction=bh" in u for u in links)
+    found = links(at)
+    assert found and all("alpha=0.01" in u and "correction=bh" in u for u in found)
 
 
 def test_alpha_changes_the_verdicts(open_app: AppOpener, demo_copy_dataset: Dataset) -> None:
@@ -161,7 +161,7 @@ def test_bad_workspace_falls_back_to_the_bundled_data(open_app: AppOpener) -> No
     assert not at.exception
     assert "Showing the bundled data" in at.warning[0].value
     assert at.warning[0].value.startswith("Workspace '")
-    assert at.dataframe[0].value.shape[0] > 0
+    assert rows(at)
 
 
 def test_workspace_parameter_reads_that_workspace_and_links_carry_it(
@@ -173,7 +173,7 @@ def test_workspace_parameter_reads_that_workspace_and_links_carry_it(
     at = open_app(PAGE, {"workspace": info.id}, data=root)
     assert not at.exception
     assert sorted(set(rows(at))) == ["dark_mode", "push_reminders"]
-    assert all(f"workspace={info.id}" in u for u in at.dataframe[0].value["readout"])
+    assert all(f"workspace={info.id}" in u for u in links(at))
     assert f"workspace {info.id}" in at.caption[0].value
 
     readout = open_app(
@@ -192,19 +192,31 @@ def test_broken_data_shows_the_message_not_a_traceback(open_app: AppOpener, tmp_
     assert "Check the data on the Data page" in [p.value for p in at.page_link]
 
 
-def test_a_click_on_a_row_opens_its_readout_with_the_view_in_the_url(
-    open_app: AppOpener,
+def test_each_name_links_to_its_readout_with_the_view_in_the_url(
+    open_app: AppOpener, demo_copy_dataset: Dataset
 ) -> None:
     at = open_app(PAGE, {"alpha": "0.01"})
-    (table,) = at.dataframe
-    assert list(table.proto.selection_mode) == [Dataframe.SelectionMode.SINGLE_CELL]  # no checkbox
-    shown = table.value
-    at.session_state["portfolio_table"] = {
-        "selection": {"rows": [], "columns": [], "cells": [[1, "owner"]]}
-    }
-    at.run()
-    assert not at.exception
-    assert at.query_params["experiment"] == shown["experiment"].iloc[1]
-    assert at.query_params["variant"] == shown["variant"].iloc[1]
-    assert at.query_params["alpha"] == "0.01"
-    assert shown["name"].iloc[1] in [t.value for t in at.title]  # its readout page ran
+    shown = running(learned_readout(demo_copy_dataset, Settings(alpha=0.01)))
+    queries = [parse_qs(urlsplit(u).query) for u in links(at)]
+    assert queries == [
+        {"experiment": [e], "variant": [v], "alpha": ["0.01"]}
+        for e, v in shown.select("experiment", "variant").iter_rows()
+    ]
+    name = shown["name"][1]
+    assert table(at)[1].startswith(f"| [{md_escape(name)}](readout?")
+    # and the readout that link opens names the experiment
+    page = open_app("pages/readout.py", {k: v[0] for k, v in queries[1].items()})
+    assert name in [t.value for t in page.title]
+
+
+def test_a_long_list_shows_its_first_rows_until_show_all(open_app: AppOpener) -> None:
+    """The first ROWS_SHOWN comparisons, most serious first; "Show all" (`all_rows=true`)
+    lists every one, and its state is in the URL."""
+    at = open_app(PAGE, {"status": "concluded"})
+    every = open_app(PAGE, {"status": "concluded", "all_rows": "true"})
+    assert len(rows(every)) > 20 and rows(at) == rows(every)[:20]
+    show = at.toggle(key="all_rows")
+    assert show.label == f"Show all {len(rows(every))} comparisons" and not show.value
+    show.set_value(True).run()
+    assert at.query_params["all_rows"] == "true" and rows(at) == rows(every)
+    assert "all_rows" not in [t.key for t in open_app(PAGE).toggle]  # a short list is whole

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from helpers import result
 
 from nsexp.analysis.readout import ExperimentReadout, build_readout
-from nsexp.analysis.results import OUTCOME_LABELS, TimelinePoint
+from nsexp.analysis.results import OUTCOME_LABELS, MetricResult, TimelinePoint
 from nsexp.analysis.settings import Settings
 from nsexp.analysis.verdict import VERDICTS
 from nsexp.io import Dataset
@@ -119,21 +120,7 @@ def test_forest_plot_band_only_on_the_north_star(push: ExperimentReadout) -> Non
 
 
 def test_forest_plot_falls_back_to_plain_intervals_and_skips_missing_effects() -> None:
-    base = {
-        "role": "north_star",
-        "rel_effect": 0.03,
-        "rel_ci_low": 0.01,
-        "rel_ci_high": 0.05,
-        "p_adjusted": 0.01,
-        "significant": True,
-    }
-    rows = [
-        result(**base, label="North"),
-        result(
-            **base | {"label": "Blank", "role": "vanity", "rel_effect": None, "significant": None}
-        ),
-    ]
-    data = metric_rows(charts.forest_plot(rows, Settings()).to_dict())
+    data = metric_rows(charts.forest_plot(plain_and_blank(), Settings()).to_dict())
     assert [r["label"] for r in data] == ["North"]
     assert (data[0]["ci_low"], data[0]["ci_high"]) == (0.01, 0.05)
     assert data[0]["lift_text"] == "+3.0%"
@@ -146,6 +133,55 @@ def test_bayesian_forest_plot_shows_the_posterior_mean_inside_its_interval(
     metrics = bayes.experiments["push_reminders"].treatments[0].metrics
     for row in metric_rows(charts.forest_plot(metrics, Settings(engine="bayesian")).to_dict()):
         assert row["ci_low"] <= row["rel_effect"] <= row["ci_high"]
+
+
+def plain_and_blank() -> list[MetricResult]:
+    """A North Star with plain intervals only and a vanity metric without an effect."""
+    base = {
+        "role": "north_star",
+        "rel_effect": 0.03,
+        "rel_ci_low": 0.01,
+        "rel_ci_high": 0.05,
+        "p_adjusted": 0.01,
+        "significant": True,
+    }
+    return [
+        result(**base, label="North"),
+        result(
+            **base | {"label": "Blank", "role": "vanity", "rel_effect": None, "significant": None}
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        Settings(),
+        Settings(alpha=0.1, correction="bh"),
+        Settings(alpha=0.01, correction="none", cuped=False),
+        Settings(engine="bayesian"),
+        Settings(sequential=True),
+    ],
+    ids=lambda s: "&".join(f"{k}={v}" for k, v in s.to_query().items()) or "default",
+)
+def test_forest_spec_is_altairs_spec_of_the_forest_plot(
+    demo_dataset: Dataset, settings: Settings
+) -> None:
+    """forest_spec fills a template Altair built once per shape: the JSON is Altair's own, byte
+    for byte, for every treatment on view of every demo experiment (one or several treatments,
+    invalid ones, each engine and interval) and for plain intervals and a missing effect."""
+    readout = build_readout(demo_dataset, settings, timelines=False)
+    views = [
+        every_treatment(e.treatments, t.variant)
+        for e in readout.experiments.values()
+        # every treatment on view at the default settings, the first of each elsewhere
+        for t in (e.treatments if settings == Settings() else e.treatments[:1])
+    ]
+    shapes = {len({m.variant for m in v}) > 1 for v in views}
+    assert shapes == {True, False}
+    for metrics in [*views, plain_and_blank(), []]:
+        altair = charts.vega_lite_spec(charts.forest_plot(metrics, settings))
+        assert json.dumps(charts.forest_spec(metrics, settings)) == json.dumps(altair)
 
 
 @pytest.mark.parametrize(
