@@ -56,19 +56,15 @@ def panel(
     recommended, decided, and (`writable`, a live readout) the form that records one."""
     recorded = log[-1] if log else None
     with st.container(border=True, key=f"decision_{t.variant}"):
-        with st.container(horizontal=True, vertical_alignment="center"):
-            rec = t.decision
-            label = DECISION_LABELS[rec.decision] if rec else "—"
-            st.markdown(f"**Recommended: {label}**")
-            with st.popover("How it is decided", icon=":material/help:", type="tertiary"):
-                st.markdown(
-                    "The first row that fits decides (docs/review.md, *The recommended "
-                    "decision*):\n\n" + _table()
-                )
-            if recorded is not None:
-                st.markdown(f"**Decided: {DECISION_LABELS[recorded.value]}**")
-                if rec is not None and recorded.value != rec.decision:
-                    st.badge(DIFFERS, icon=":material/warning:", color="orange")
+        # one Markdown block for the advice, the decision and the badge: each separate block,
+        # and each per-card "How it is decided" label, cost a fresh tab layout work
+        rec = t.decision
+        line = f"**Recommended: {DECISION_LABELS[rec.decision] if rec else '—'}**"
+        if recorded is not None:
+            line += f" · **Decided: {DECISION_LABELS[recorded.value]}**"
+            if rec is not None and recorded.value != rec.decision:
+                line += f" :orange-badge[:material/warning: {DIFFERS}]"
+        st.markdown(line)
         if rec is not None:
             st.caption(md_escape(rec.reason))
         if recorded is not None:
@@ -76,6 +72,14 @@ def panel(
         _history(log[:-1])
         if writable:
             _form(ctx, e, t)
+
+
+def rule() -> str:
+    """How the recommended decision is decided, as Markdown: the page's one help on it."""
+    return (
+        "The first row that fits decides (docs/review.md, *The recommended decision*):\n\n"
+        + _table()
+    )
 
 
 def _recorded(r: decisions.Recorded) -> None:
