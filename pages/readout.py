@@ -281,16 +281,19 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
         or treatments[0]  # required: None only before its first draw
     )
     if span is not None:  # in the sidebar: a third picker in the row pushed the cards below
-        st.sidebar.date_input(  # the fold at 1024 px
-            "Readout as of",
-            min_value=span[0],
-            max_value=span[1],
-            format="YYYY-MM-DD",
-            width=170,
-            help="Read the experiment out from the data up to and including this date, as "
-            "the timeline's point on that day. Empty: all the data.",
-            **url.url_bound("as_of", day, clears=("segment", "bootstrap")),
-        )
+        # the fold at 1024 px; in a popover, whose date field a fresh tab builds only once opened
+        shown = f"Readout as of {day}" if day else "Readout as of: all the data"
+        with st.sidebar.popover(shown, icon=":material/history:", width="stretch"):
+            st.date_input(
+                "Readout as of",
+                min_value=span[0],
+                max_value=span[1],
+                format="YYYY-MM-DD",
+                width=170,
+                help="Read the experiment out from the data up to and including this date, as "
+                "the timeline's point on that day. Empty: all the data.",
+                **url.url_bound("as_of", day, clears=("segment", "bootstrap")),
+            )
     t = e.treatment(variant)
     nav.tab_title(e.name, "readout")
     with top:

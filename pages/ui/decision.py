@@ -65,10 +65,13 @@ def panel(
             if rec is not None and recorded.value != rec.decision:
                 line += f" :orange-badge[:material/warning: {DIFFERS}]"
         st.markdown(line)
-        if rec is not None:
-            st.caption(md_escape(rec.reason))
-        if recorded is not None:
-            _recorded(recorded)
+        said = [md_escape(rec.reason)] if rec is not None else []
+        if recorded is not None:  # who decided and when, in the same small print
+            said.append(f"Decided by {md_escape(recorded.by)} on {md_escape(recorded.at[:10])}.")
+        if said:
+            st.caption("\n\n".join(said))
+        if recorded is not None and recorded.note:
+            st.text(recorded.note)  # user text, shown as text
         _history(log[:-1])
         if writable:
             _form(ctx, e, t)
@@ -80,13 +83,6 @@ def rule() -> str:
         "The first row that fits decides (docs/review.md, *The recommended decision*):\n\n"
         + _table()
     )
-
-
-def _recorded(r: decisions.Recorded) -> None:
-    """Who decided, when, and their note (as text)."""
-    st.caption(f"Decided by {md_escape(r.by)} on {md_escape(r.at[:10])}.")
-    if r.note:
-        st.text(r.note)
 
 
 def _history(earlier: list[decisions.Recorded]) -> None:

@@ -123,7 +123,7 @@ def card_help(e: ExperimentReadout) -> str:
     parts = ["**The verdicts**", widgets.verdict_meanings()]
     parts += [f"**The North Star figure.** {h}" for h in figures]
     if any(r.kind == "history" for t in e.treatments for r in t.reasons):
-        parts.append(f"**History lines.** {HISTORY_DEFINITION}")
+        parts.append(HISTORY_DEFINITION)  # it opens with "How history lines read:"
     parts += ["**The recommended decision**", decision.rule()]
     return "\n\n".join(parts)
 
