@@ -67,28 +67,31 @@ def share(
     with st.container(horizontal=True):
         with st.popover("Link to this view", icon=":material/link:"):
             st.code(link, language=None)
-        st.download_button(
-            "Download CSV",
-            readout_csv(e, link),
-            file_name=f"{stem}.csv",
-            mime="text/csv",
-            icon=":material/table:",
-        )
-        st.download_button(
-            "Download Markdown",
-            markdown,
-            file_name=f"{stem}.md",
-            mime="text/markdown",
-            icon=":material/description:",
-        )
-        if pin_json is not None:
+        # the downloads in one popover: one label for a fresh tab to lay out, not two or three
+        with st.popover("Download", icon=":material/download:"):
             st.download_button(
-                "Download the pin (JSON)",
-                pin_json,
-                file_name=f"{stem}.json",
-                mime="application/json",
-                icon=":material/data_object:",
+                "Download CSV",
+                readout_csv(e, link),
+                file_name=f"{stem}.csv",
+                mime="text/csv",
+                icon=":material/table:",
             )
+            st.download_button(
+                "Download Markdown",
+                markdown,
+                file_name=f"{stem}.md",
+                mime="text/markdown",
+                icon=":material/description:",
+            )
+            if pin_json is not None:
+                st.download_button(
+                    "Download the pin (JSON)",
+                    pin_json,
+                    file_name=f"{stem}.json",
+                    mime="application/json",
+                    icon=":material/data_object:",
+                )
+        if pin_json is not None:
             return False
         anonymous = identity.current().must_sign_in
         return st.button(
