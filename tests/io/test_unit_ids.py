@@ -153,6 +153,33 @@ def test_unit_hashes_find_repeats_across_batches_and_buckets() -> None:
     assert hashes.repeated().size == 0  # buckets are freed
 
 
+def test_unit_hashes_keep_every_hash_in_its_bucket_whatever_its_bits() -> None:
+    """Each batch is sorted as doubles (its hashes >> 2): the extremes, every bucket's edges and
+    hashes below 2^54 (subnormal doubles) still land in their bucket with all 48 kept bits, as
+    a plain integer split of the same hashes says (batches of several chunks, as sinks give)."""
+    rng = np.random.default_rng(11)
+    edges = np.arange(256, dtype=np.uint64) << np.uint64(56)
+    extremes = np.array([0, 1, 2**54 - 1, 2**64 - 1], dtype=np.uint64)
+    special = np.concatenate([edges, edges - np.uint64(1), edges + np.uint64(0xFF), extremes])
+    small = rng.integers(0, 2**54, 500, dtype=np.int64).astype(np.uint64)  # subnormal when >> 2
+    values = rng.integers(0, 2**63, 20_000, dtype=np.int64).astype(np.uint64) * np.uint64(2)
+    stream = rng.permutation(np.concatenate([values, special, small]))
+    hashes = UnitHashes()
+    for part in np.array_split(stream, 4):
+        chunks = [pl.Series("h", c, dtype=pl.UInt64) for c in np.array_split(part, 3)]
+        hashes.add(pl.DataFrame(pl.concat(chunks, rechunk=False)))
+    bucket = stream >> np.uint64(56)
+    assert hashes.counts.tolist() == np.bincount(bucket.astype(np.intp), minlength=256).tolist()
+    for b in range(256):
+        kept = [
+            (high[cuts[b] : cuts[b + 1]].astype(np.uint64) << np.uint64(24))
+            | (low[cuts[b] : cuts[b + 1]].astype(np.uint64) << np.uint64(8))
+            for high, low, cuts in hashes.batches
+        ]
+        expected = np.sort(stream[bucket == b] & np.uint64(2**56 - 256))
+        assert np.array_equal(np.sort(np.concatenate(kept)), expected)
+
+
 def test_unit_hashes_compare_the_whole_kept_hash_where_the_sorted_key_repeats() -> None:
     """Each bucket is sorted on 32 of its 48 kept bits: hashes that agree there (or only in the
     key's low 16 bits, which pick the rows compared in full) but differ below are not repeats;
