@@ -285,8 +285,8 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
     )
     if span is not None:  # in the sidebar: a third picker in the row pushed the cards below
         # the fold at 1024 px; in a popover, whose date field a fresh tab builds only once opened
-        shown = f"Readout as of {day}" if day else "Readout as of: all the data"
-        with st.sidebar.popover(shown, icon=":material/history:", width="stretch"):
+        as_of_label = f"Readout as of {day}" if day else "Readout as of: all the data"
+        with st.sidebar.popover(as_of_label, icon=":material/history:", width="stretch"):
             st.date_input(
                 "Readout as of",
                 min_value=span[0],
