@@ -22,51 +22,40 @@ FAVICON = Path(__file__).parent / "static" / "favicon.png"
 st.set_page_config(page_title="nsexp", page_icon=FAVICON, layout="wide")
 
 # The top bar is designed for six or seven pages at 1024 px (Portfolio, Review, Readout, North
-# Star, Insights, Data): one-word titles without icons, so none folds into "N more" while the
-# help texts say what each page holds.
+# Star, Insights, Data): one-word titles without icons, so none folds into "N more". No help
+# texts: each page's own caption says what it holds, and the six tooltips were six Markdown
+# blocks every fresh tab of every page rendered (bench/browser.py).
 page = st.navigation(
     [
         st.Page(
             nav.PORTFOLIO,
             title="Portfolio",
             default=True,
-            help="Every experiment with its verdict: did the North Star move, or only vanity "
-            "metrics? Filter, then open a readout.",
         ),
         st.Page(
             nav.REVIEW,
             title="Review",
             url_path="review",
-            help="The sprint review: the North Star's targets and health, the decisions due, "
-            "what changed since the last review, and a digest to paste or post.",
         ),
         st.Page(
             nav.READOUT,
             title="Readout",
             url_path="readout",
-            help="One experiment in full: verdict and reasons, every metric's lift with its "
-            "interval, the North Star over time. Share, download or pin it.",
         ),
         st.Page(
             nav.NORTH_STAR,
             title="North Star",
             url_path="north_star",
-            help="The metric catalog as a tree, with how often each metric moved and whether "
-            "the North Star moved with it.",
         ),
         st.Page(
             nav.INSIGHTS,
             title="Insights",
             url_path="insights",
-            help="Which leading indicators really predict the North Star, learned from past "
-            "experiments, and how much of the reported North Star lift is real.",
         ),
         st.Page(
             nav.DATA,
             title="Data",
             url_path="data",
-            help="Upload experiment files as a shareable workspace, edit the metric catalog, "
-            "or switch between workspaces.",
         ),
     ],
     position="top",

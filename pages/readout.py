@@ -67,28 +67,31 @@ def share(
     with st.container(horizontal=True):
         with st.popover("Link to this view", icon=":material/link:"):
             st.code(link, language=None)
-        st.download_button(
-            "Download CSV",
-            readout_csv(e, link),
-            file_name=f"{stem}.csv",
-            mime="text/csv",
-            icon=":material/table:",
-        )
-        st.download_button(
-            "Download Markdown",
-            markdown,
-            file_name=f"{stem}.md",
-            mime="text/markdown",
-            icon=":material/description:",
-        )
-        if pin_json is not None:
+        # the downloads in one popover: one label for a fresh tab to lay out, not two or three
+        with st.popover("Download", icon=":material/download:"):
             st.download_button(
-                "Download the pin (JSON)",
-                pin_json,
-                file_name=f"{stem}.json",
-                mime="application/json",
-                icon=":material/data_object:",
+                "Download CSV",
+                readout_csv(e, link),
+                file_name=f"{stem}.csv",
+                mime="text/csv",
+                icon=":material/table:",
             )
+            st.download_button(
+                "Download Markdown",
+                markdown,
+                file_name=f"{stem}.md",
+                mime="text/markdown",
+                icon=":material/description:",
+            )
+            if pin_json is not None:
+                st.download_button(
+                    "Download the pin (JSON)",
+                    pin_json,
+                    file_name=f"{stem}.json",
+                    mime="application/json",
+                    icon=":material/data_object:",
+                )
+        if pin_json is not None:
             return False
         anonymous = identity.current().must_sign_in
         return st.button(
@@ -281,16 +284,19 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
         or treatments[0]  # required: None only before its first draw
     )
     if span is not None:  # in the sidebar: a third picker in the row pushed the cards below
-        st.sidebar.date_input(  # the fold at 1024 px
-            "Readout as of",
-            min_value=span[0],
-            max_value=span[1],
-            format="YYYY-MM-DD",
-            width=170,
-            help="Read the experiment out from the data up to and including this date, as "
-            "the timeline's point on that day. Empty: all the data.",
-            **url.url_bound("as_of", day, clears=("segment", "bootstrap")),
-        )
+        # the fold at 1024 px; in a popover, whose date field a fresh tab builds only once opened
+        as_of_label = f"Readout as of {day}" if day else "Readout as of: all the data"
+        with st.sidebar.popover(as_of_label, icon=":material/history:", width="stretch"):
+            st.date_input(
+                "Readout as of",
+                min_value=span[0],
+                max_value=span[1],
+                format="YYYY-MM-DD",
+                width=170,
+                help="Read the experiment out from the data up to and including this date, as "
+                "the timeline's point on that day. Empty: all the data.",
+                **url.url_bound("as_of", day, clears=("segment", "bootstrap")),
+            )
     t = e.treatment(variant)
     nav.tab_title(e.name, "readout")
     with top:

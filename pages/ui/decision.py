@@ -56,33 +56,33 @@ def panel(
     recommended, decided, and (`writable`, a live readout) the form that records one."""
     recorded = log[-1] if log else None
     with st.container(border=True, key=f"decision_{t.variant}"):
-        with st.container(horizontal=True, vertical_alignment="center"):
-            rec = t.decision
-            label = DECISION_LABELS[rec.decision] if rec else "—"
-            st.markdown(f"**Recommended: {label}**")
-            with st.popover("How it is decided", icon=":material/help:", type="tertiary"):
-                st.markdown(
-                    "The first row that fits decides (docs/review.md, *The recommended "
-                    "decision*):\n\n" + _table()
-                )
-            if recorded is not None:
-                st.markdown(f"**Decided: {DECISION_LABELS[recorded.value]}**")
-                if rec is not None and recorded.value != rec.decision:
-                    st.badge(DIFFERS, icon=":material/warning:", color="orange")
-        if rec is not None:
-            st.caption(md_escape(rec.reason))
+        # one Markdown block for the advice, the decision and the badge: each separate block,
+        # and each per-card "How it is decided" label, cost a fresh tab layout work
+        rec = t.decision
+        line = f"**Recommended: {DECISION_LABELS[rec.decision] if rec else '—'}**"
         if recorded is not None:
-            _recorded(recorded)
+            line += f" · **Decided: {DECISION_LABELS[recorded.value]}**"
+            if rec is not None and recorded.value != rec.decision:
+                line += f" :orange-badge[:material/warning: {DIFFERS}]"
+        st.markdown(line)
+        said = [md_escape(rec.reason)] if rec is not None else []
+        if recorded is not None:  # who decided and when, in the same small print
+            said.append(f"Decided by {md_escape(recorded.by)} on {md_escape(recorded.at[:10])}.")
+        if said:
+            st.caption("\n\n".join(said))
+        if recorded is not None and recorded.note:
+            st.text(recorded.note)  # user text, shown as text
         _history(log[:-1])
         if writable:
             _form(ctx, e, t)
 
 
-def _recorded(r: decisions.Recorded) -> None:
-    """Who decided, when, and their note (as text)."""
-    st.caption(f"Decided by {md_escape(r.by)} on {md_escape(r.at[:10])}.")
-    if r.note:
-        st.text(r.note)
+def rule() -> str:
+    """How the recommended decision is decided, as Markdown: the page's one help on it."""
+    return (
+        "The first row that fits decides (docs/review.md, *The recommended decision*):\n\n"
+        + _table()
+    )
 
 
 def _history(earlier: list[decisions.Recorded]) -> None:

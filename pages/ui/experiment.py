@@ -106,14 +106,26 @@ def verdict_cards(
         with column.container(border=True, height="stretch"):
             on_view = t.variant == selected and len(e.treatments) > 1
             card(ctx, e, t, logs[t.variant], on_view=on_view, writable=writable)
-    with st.container(horizontal=True):
-        with st.popover("What the verdicts mean", icon=":material/help:", type="tertiary"):
-            st.markdown(widgets.verdict_meanings())
-        if any(r.kind == "history" for t in e.treatments for r in t.reasons):
-            with st.popover("How history lines read", icon=":material/help:", type="tertiary"):
-                st.markdown(HISTORY_DEFINITION)
+    # the help every card refers to, in one popover per page: a label per card (and a
+    # Markdown block per help) was layout work for every fresh tab
+    with st.popover("How the cards read", icon=":material/help:", type="tertiary"):
+        st.markdown(card_help(e))
     if e.experiment.info.hypothesis:
         st.markdown(f"**Hypothesis.** {md_escape(e.experiment.info.hypothesis)}")
+
+
+def card_help(e: ExperimentReadout) -> str:
+    """What the cards' parts mean, as one Markdown text: the verdicts, the North Star figure's
+    interval, how history lines read (where a card has one) and how the decision is decided."""
+    figures = dict.fromkeys(
+        _figure_help(t.north_star, e.settings) for t in e.treatments if t.verdict != "invalid"
+    )
+    parts = ["**The verdicts**", widgets.verdict_meanings()]
+    parts += [f"**The North Star figure.** {h}" for h in figures]
+    if any(r.kind == "history" for t in e.treatments for r in t.reasons):
+        parts.append(HISTORY_DEFINITION)  # it opens with "How history lines read:"
+    parts += ["**The recommended decision**", decision.rule()]
+    return "\n\n".join(parts)
 
 
 def card(
@@ -170,15 +182,9 @@ def _north_star_figure(t: TreatmentReadout, settings: Settings) -> None:
     """The North Star's decision figure with its decision interval (adjusted, or credible
     under the Bayesian engine) and, under Bayes, the chance to beat control and expected loss."""
     ns = t.north_star
-    name = interval_name(settings, "decision", ns.family_size)
     # a North Star tested alone needs no adjustment: its short name says so, as the long one does
     alone = ns.engine != "bayesian" and (ns.family_size or 0) < 2
     kind: IntervalKind = "plain" if alone else "decision"
-    lift = (
-        "posterior mean of treatment ÷ control − 1"
-        if ns.engine == "bayesian"
-        else ("treatment ÷ control − 1")
-    )
     st.metric(
         f"North Star: {md_escape(ns.name)}",
         fmt.pct(ns.decision_effect),
@@ -186,14 +192,24 @@ def _north_star_figure(t: TreatmentReadout, settings: Settings) -> None:
         delta_color="green" if ns.moved == "better" else "red" if ns.moved == "worse" else "gray",
         delta_arrow="off",
         delta_description=interval_name(settings, kind, short=True),
-        help=f"The lift ({lift}) with its {name}: the interval that decides the verdict.",
-    )
+    )  # what it is: in the page's "How the cards read" (card_help), not a help per card
     if ns.engine == "bayesian":
         st.caption(
             f"Chance to beat control {fmt.chance(ns.chance_to_win)} · expected loss if shipped "
             f"{fmt.pct(ns.expected_loss, 2, signed=False)}, the North Star lift lost on average "
             "if it is in fact worse."
         )
+
+
+def _figure_help(ns: MetricResult, settings: Settings) -> str:
+    """What a card's North Star figure is: the lift with the interval that decides."""
+    name = interval_name(settings, "decision", ns.family_size)
+    lift = (
+        "posterior mean of treatment ÷ control − 1"
+        if ns.engine == "bayesian"
+        else "treatment ÷ control − 1"
+    )
+    return f"The lift ({lift}) with its {name}: the interval that decides the verdict."
 
 
 def details(e: ExperimentReadout, t: TreatmentReadout) -> None:

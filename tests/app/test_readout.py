@@ -116,7 +116,10 @@ def test_verdict_card_names_its_interval_level(open_app: AppOpener) -> None:
     adjusted = f", adjusted for {tests} tests (Holm)" if tests > 1 else ""  # one needs none
     (figure,) = at.metric
     assert figure.delta == fmt.pct_ci(*ns.decision_interval)
-    assert f"its 90% confidence interval{adjusted}: the interval that decides" in figure.help
+    # what the figure is: said once, in the page's "How the cards read", not a help per card
+    assert not figure.help
+    said = f"its 90% confidence interval{adjusted}: the interval that decides"
+    assert texts(at).count(said) == 1
     assert figure.proto.delta_description == ("Adjusted CI (90%, Holm)" if adjusted else "CI (90%)")
     flat = f"80% confidence interval {fmt.pct_ci(ns.equivalence_ci_low, ns.equivalence_ci_high)}"
     assert [s for s in texts(at).split("\n") if flat in s] == [
