@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from nsexp.analysis.verdict import VERDICT_LABELS
-from nsexp.report.charts import VERDICT_COLORS
 from nsexp.report.text import markdown_table, md_escape
+from pages.ui.widgets import verdict_badge
 
 _HOLD = str.maketrans("[]", "\ue000\ue001")  # private-use: md_escape leaves them
 HEADERS = ("Experiment", "Verdict", "North Star lift", "Decision", "Owner")
@@ -24,11 +23,6 @@ def link_text(text: str) -> str:
     and leave its target, or a host in it, as live text."""
     held = md_escape(text.translate(_HOLD))
     return held.replace("\ue000", "&#91;").replace("\ue001", "&#93;")
-
-
-def badge(verdict: str) -> str:
-    """A verdict as Streamlit's coloured Markdown badge."""
-    return f":{VERDICT_COLORS[verdict]}-badge[{VERDICT_LABELS[verdict]}]"
 
 
 def portfolio_markdown(table: pl.DataFrame) -> str:
@@ -47,7 +41,7 @@ def portfolio_markdown(table: pl.DataFrame) -> str:
         rows.append(
             [
                 name + days,
-                badge(r["verdict"]),
+                verdict_badge(r["verdict"]),
                 md_escape(r["north_star"]),
                 md_escape(r["recommended"] + decided),
                 md_escape(r["owner"] or ""),

@@ -40,13 +40,15 @@ def verdict_callout(verdict: str, body: str | None = None) -> None:
     )
 
 
+def verdict_badge(verdict: str) -> str:
+    """A verdict as Streamlit's coloured Markdown badge."""
+    return f":{VERDICT_COLORS[verdict]}-badge[{VERDICT_LABELS[verdict]}]"
+
+
 def verdict_meanings() -> str:
     """The verdict vocabulary as Markdown, most serious first, each with its badge and meaning."""
     return (
-        "\n".join(
-            f"- :{VERDICT_COLORS[v]}-badge[{VERDICT_LABELS[v]}] {VERDICT_MEANINGS[v]}"
-            for v in VERDICTS
-        )
+        "\n".join(f"- {verdict_badge(v)} {VERDICT_MEANINGS[v]}" for v in VERDICTS)
         + "\n\nWhen several apply, the first in this list wins."
     )
 
