@@ -28,8 +28,9 @@ from nsexp.io.cumulative import as_daily
 from nsexp.io.engines import SOURCE_FILE, SourceConfig, load_source, read_source
 from nsexp.io.files import check_dates, data_files, kind_of, require_variant, scan
 from nsexp.io.limits import Limits, check_arm_metrics, check_files
+from nsexp.io.order import key_order
 from nsexp.io.overflow import check_finite_sums
-from nsexp.io.schema import KEYS, SUMMARY_SCHEMA, key_order
+from nsexp.io.schema import KEYS, SUMMARY_SCHEMA
 from nsexp.io.segment import drop_thin_segments, segment_infos, tag_segment, unit_files
 from nsexp.io.summary import read_summary
 from nsexp.io.units import FileRead, aggregate_units

@@ -12,7 +12,8 @@ from nsexp.io.covariates import check_cov_sums
 from nsexp.io.cross import CROSS_SUMS, summary_cross
 from nsexp.io.files import check_numeric, date_expr, experiment_expr
 from nsexp.io.moments import CUBE, FLAGS, SHIFTED, cube_from_raw, from_moments
-from nsexp.io.schema import COV_SUMS, KEYS, RATIO_SUMS, conform, key_order
+from nsexp.io.order import key_order
+from nsexp.io.schema import COV_SUMS, KEYS, RATIO_SUMS, conform
 from nsexp.io.units import FileRead
 
 _REL_TOL = 1e-9

@@ -1,5 +1,5 @@
-"""schema.key_order: the order of Polars' sort by text and date keys, and the duplicate check,
-from one integer per row; checked against `DataFrame.sort` and `is_duplicated` themselves."""
+"""nsexp.io.order.key_order: the order of Polars' stable sort by text and date keys, and the
+duplicate check, from one integer per row; checked against Polars' `sort` and `is_duplicated`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from nsexp.io.schema import key_order
+from nsexp.io.order import key_order
 
 KEYS = ["experiment", "metric", "variant", "date"]
 SCHEMA = {"experiment": pl.String, "metric": pl.String, "variant": pl.String, "date": pl.Date}
@@ -29,14 +29,15 @@ def random_frame(rng: np.random.Generator, rows: int, null_dates: float) -> pl.D
 
 
 @pytest.mark.parametrize("seed", range(40))
-def test_key_order_is_polars_sort_and_finds_every_repeat(seed: int) -> None:
+def test_key_order_is_polars_stable_sort_and_finds_every_repeat(seed: int) -> None:
     rng = np.random.default_rng(seed)
     frame = random_frame(rng, int(rng.integers(1, 80)), null_dates=[0.0, 0.3, 1.0][seed % 3])
     found = key_order(frame, KEYS)
     assert found is not None
     assert found.repeated == frame.select(pl.struct(KEYS).is_duplicated().any()).item()
-    if not found.repeated:  # unique keys: one order, whatever the algorithm
-        assert frame[found.order].equals(frame.sort(KEYS))
+    # a stable sort: rows sharing every key keep their given order (moments.merged adds them so)
+    indexed = frame.with_row_index()
+    assert indexed[found.order].equals(indexed.sort(KEYS, maintain_order=True))
 
 
 def test_key_order_of_unique_keys_in_any_row_order() -> None:
