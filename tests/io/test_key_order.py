@@ -12,6 +12,8 @@ import pytest
 from helpers import METRICS, write_frame, write_metrics
 
 from nsexp.config.catalog import load_catalog
+from nsexp.errors import InputError
+from nsexp.io import load_dataset
 from nsexp.io.order import key_order
 from nsexp.io.summary import read_summary
 
@@ -106,3 +108,40 @@ def test_a_summary_files_units_are_each_arms_largest_n(tmp_path: Path, dated: bo
     want = read.summary.group_by(keys).agg(pl.col("n").max().alias("units")).sort(keys)
     assert read.units.sort(keys).equals(want)
     assert read.units.height == 3 * 2 * (3 if dated else 1)
+
+
+def summary_dir(tmp_path: Path, drop: pl.Expr | None = None) -> Path:
+    """Two experiments' summary rows (metrics of METRICS but the ratio), optionally without
+    the rows `drop` matches, beside metrics.toml."""
+    tmp_path.mkdir()
+    metrics = {k: METRICS[k] for k in ("lessons", "retained", "clicks", "errors")}
+    rows = pl.DataFrame(
+        [
+            {"experiment": e, "variant": v, "metric": m, "n": 100, "sum": 30.0, "sum_sq": 30.0}
+            for e in ("b", "a")
+            for v in ("treatment", "control")
+            for m in metrics
+        ]
+    )
+    write_frame(rows if drop is None else rows.filter(~drop), tmp_path / "s.csv")
+    write_metrics(tmp_path, metrics)
+    return tmp_path
+
+
+def test_arms_and_gaps_found_from_the_rows_runs(tmp_path: Path) -> None:
+    # the experiments' arms and the completeness checks read each (experiment, variant,
+    # metric) once, from the runs of the summary's key order
+    data = load_dataset(summary_dir(tmp_path / "whole"))
+    assert {e: x.variants for e, x in data.experiments.items()} == {
+        "a": ("control", "treatment"),
+        "b": ("control", "treatment"),
+    }
+    gap = (pl.col("experiment") == "b") & (pl.col("variant") == "treatment")
+    with pytest.raises(InputError, match="metric 'clicks' for other variants but not for variant"):
+        load_dataset(summary_dir(tmp_path / "gap", gap & (pl.col("metric") == "clicks")))
+    with pytest.raises(InputError, match="experiment a has no data for the North Star 'lessons'"):
+        load_dataset(
+            summary_dir(
+                tmp_path / "no_ns", (pl.col("experiment") == "a") & (pl.col("metric") == "lessons")
+            )
+        )
