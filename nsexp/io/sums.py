@@ -139,12 +139,12 @@ class SumsPlan:
         if key not in self.exprs:
             if op in ("isum", "isq", "icube", "absmax", "ixy", "icount"):
                 d = [self._exact_part(c) for c in key[1:]]
-                wide = self._wide(key)
-                first = d[0].cast(pl.Int128) if wide else d[0]
+                # both factors cast, one cast each that the query shares (i128 * i64 casts again)
+                w = [e.cast(pl.Int128) for e in d] if self._wide(key) else d
                 expr = {
                     "isum": lambda: d[0].sum(),
-                    "isq": lambda: (first * d[-1]).sum(),
-                    "icube": lambda: (first * d[0] * d[0]).sum(),
+                    "isq": lambda: (w[0] * w[-1]).sum(),
+                    "icube": lambda: (w[0] * w[0] * w[0]).sum(),
                     "absmax": lambda: d[0].abs().max(),
                     "ixy": lambda: (d[0] * d[-1]).sum(),  # 64 bits, checked in `cross`
                     "icount": lambda: d[0].count(),
@@ -159,6 +159,8 @@ class SumsPlan:
                     "var": lambda: centred[0].var(ddof=0),
                     "cov": lambda: pl.cov(centred[0], centred[-1], ddof=0),
                 }[op]()
+            elif op == "count" and _ZERO not in key[1] and self._exact(key[1]):  # no cast
+                expr = pl.col(key[1]).count()
             else:
                 values = [self._value(c) for c in key[1:]]
                 expr = values[0] if len(values) == 1 else values[0] * values[1]
@@ -301,8 +303,8 @@ class SumsPlan:
         for p in pair.parts:
             for q in pair.other_parts:
                 self._agg("ixy", columns[p], columns[q])
-        for column in pair.required:
-            self._agg("icount", column)
+        for column in pair.required:  # integers have a value where they are not null
+            self._agg("count" if self._exact(column) else "icount", column)
         self.pairs.append(pair)
         return True
 
@@ -323,7 +325,8 @@ class SumsPlan:
         redo: list[Pair] = []
         for pair in self.pairs:
             name = _pair_columns(pair)
-            whole = all((wide[col[("icount", c)]] == units).all() for c in pair.required)
+            counts = [("count" if self._exact(c) else "icount", c) for c in pair.required]
+            whole = all((wide[col[k]] == units).all() for k in counts)
             fits = all((rows * top(c) < INT64).all() for c in name.values()) and all(
                 (rows * top(name[p]) * top(name[q]) < INT64).all()
                 for p in pair.parts
