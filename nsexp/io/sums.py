@@ -263,7 +263,10 @@ class SumsPlan:
         x = metric.columns[0]
         stats = {"n": a("count", x)}
         if metric.type == "proportion":
-            stats |= {"sum": a("sum", x), "sum_sq": a("sum", x, x)}
+            if self._narrow(x) is not None and round(self.pilot.get(x, 0.0)) == 0:
+                stats |= {"sum": a("isum", x), "sum_sq": a("isq", x, x)}  # whole: see _narrow
+            else:
+                stats |= {"sum": a("sum", x), "sum_sq": a("sum", x, x)}
             exact = self._exact(x)  # min and max from the sums: see _zero_one
             stats |= {"min": _FROM_SUMS, "max": _FROM_SUMS} if exact else {}
             stats |= {} if exact else {"min": a("min", x), "max": a("max", x)}
@@ -299,12 +302,15 @@ class SumsPlan:
         if any(self._whole(c) is None for c in columns.values()):
             return False
         for column in columns.values():
-            self._agg("isum", column), self._agg("absmax", column)
+            self._agg("isum", column)
+            if self._narrow(column) is None:  # else its type bounds it
+                self._agg("absmax", column)
         for p in pair.parts:
             for q in pair.other_parts:
                 self._agg("ixy", columns[p], columns[q])
-        for column in pair.required:  # integers have a value where they are not null
-            self._agg("count" if self._exact(column) else "icount", column)
+        for column in pair.required:
+            for key in self._present(column):
+                self._agg(*key)
         self.pairs.append(pair)
         return True
 
@@ -318,15 +324,18 @@ class SumsPlan:
         units = wide["units"]
         rows = units.cast(pl.Float64)
 
-        def top(column: str) -> pl.Series:
+        def top(column: str) -> pl.Series | float:
+            narrow = self._narrow(column)
+            if narrow is not None:
+                return narrow
             return wide[col[("absmax", column)]].cast(pl.Float64).fill_null(0.0)
 
         done: list[pl.Expr] = []
         redo: list[Pair] = []
         for pair in self.pairs:
             name = _pair_columns(pair)
-            counts = [("count" if self._exact(c) else "icount", c) for c in pair.required]
-            whole = all((wide[col[k]] == units).all() for k in counts)
+            present = [k for c in pair.required for k in self._present(c)]
+            whole = all((wide[col[k]] == (0 if k[0] == "misses" else units)).all() for k in present)
             fits = all((rows * top(c) < INT64).all() for c in name.values()) and all(
                 (rows * top(name[p]) * top(name[q]) < INT64).all()
                 for p in pair.parts
@@ -351,6 +360,25 @@ class SumsPlan:
                     pl.when(n > 0).then(cov / (self.scales[x] * self.scales[y])).alias(alias)
                 )
         return wide.select("experiment", "variant", *done), redo
+
+    def _narrow(self, column: str) -> float | None:
+        """The largest |D| of an 8-bit integer or boolean column (its type bounds it: no pass
+        for max|D|, and rows · |D|² < 2**62 for any file under 2**46 rows), else None."""
+        base = column.removesuffix(_ZERO)
+        if self.schema[base] not in (pl.Int8, pl.UInt8, pl.Boolean):
+            return None
+        return 255.0 + abs(round(self.pilot.get(base, 0.0)))
+
+    def _present(self, column: str) -> list[tuple[str, ...]]:
+        """Sums that show every row holds a value of a pair's part: its count equals the units
+        (integers are never NaN) and, for a decimal float column whose scan counts the values
+        off its grid (NaN and infinite ones among them), none missed; else as many whole numbers
+        D as units."""
+        if self._exact(column):
+            return [("count", column)]
+        if ("misses", column) in self.exprs:
+            return [("count", column), ("misses", column)]
+        return [("icount", column)]
 
     def aggs(self) -> list[pl.Expr]:
         """Every distinct aggregation the metrics need, once."""
@@ -437,6 +465,8 @@ class SumsPlan:
             return pl.when(n > 0).then(total).alias(name)
         if key[0] in ("var", "cov"):
             return (total * n).alias(name)
+        if key[0] in ("isum", "isq"):  # a proportion's sums (exact: the floats' to the bit)
+            return total.cast(pl.Float64).alias(name)
         return total.alias(name)
 
     def _exact_sums(self, metric: Metric, wide: pl.DataFrame, col: dict) -> bool:

@@ -355,3 +355,39 @@ def test_whole_number_pairs_equal_exact_integers(
         x = arm["a" if row["part"] == "num" else "pre"].fill_null(0).to_list()
         assert row["n"] == arm.height
         assert row["comoment"] == pytest.approx(_exact_comoment(x, arm["ns"].to_list()), rel=1e-13)
+
+
+def test_eight_bit_proportions_sum_as_integers(tmp_path: Path) -> None:
+    """0/1 proportions stored as Int8, UInt8 and booleans over many rows: n, Σx and Σx² equal
+    numpy's integer counts; their pair with a North Star of huge values
+    (rows · 255 · max|E| past 2**62) takes the masked sums and still equals the exact integers;
+    an 8-bit "proportion" holding a 2 is refused."""
+    rows = 400_000
+    rng = np.random.default_rng(11)
+    ns = rng.integers(-(2**45), 2**45, rows, dtype=np.int64)
+    frame = pl.DataFrame(
+        {
+            "variant": np.where(rng.random(rows) < 0.5, "control", "treatment"),
+            "ns": ns,
+            "a": (rng.random(rows) < 0.3).astype(np.int8),
+            "b": (rng.random(rows) < 0.6).astype(np.uint8),
+            "c": rng.random(rows) < 0.1,
+        }
+    )
+    frame.write_parquet(tmp_path / "e.parquet")
+    proportion = {"role": "leading", "type": "proportion"}
+    metrics = {"ns": {"role": "north_star", "type": "mean"}} | {k: proportion for k in "abc"}
+    write_metrics(tmp_path, metrics)
+    data = load_dataset(tmp_path)
+    for row in data.summary.filter(pl.col("metric").is_in(list("abc"))).iter_rows(named=True):
+        x = frame.filter(pl.col("variant") == row["variant"])[row["metric"]].cast(pl.Int64)
+        total = int(x.to_numpy().sum())
+        assert (row["n"], row["sum"], row["sum_sq"]) == (x.len(), total, total)
+    for row in data.cross.iter_rows(named=True):
+        arm = frame.filter(pl.col("variant") == row["variant"])
+        x = arm[row["metric"]].cast(pl.Int64).to_list()
+        assert row["comoment"] == pytest.approx(_exact_comoment(x, arm["ns"].to_list()), rel=1e-13)
+    assert data.cross.height == 6
+    frame.with_columns(frame["a"].scatter(7, 2)).write_parquet(tmp_path / "e.parquet")
+    with pytest.raises(InputError, match=r"outside 0\.\.1"):
+        load_dataset(tmp_path)
