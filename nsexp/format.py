@@ -33,12 +33,12 @@ def _shown(x: float | None) -> TypeGuard[float]:
 
 def pct(x: float | None, digits: int = 1, signed: bool = True) -> str:
     """0.081 -> '+8.1%'; uses a real minus sign; '—' when missing."""
-    if not _shown(x):
+    if x is None or not math.isfinite(x):  # _shown, inline: a readout formats ~40,000
         return "—"
-    text = f"{abs(x) * 100:.{digits}f}%"
-    if signed and round(abs(x) * 100, digits) != 0:
-        return ("+" if x > 0 else MINUS) + text
-    return text
+    scaled = abs(x) * 100
+    if signed and round(scaled, digits) != 0:
+        return f"{'+' if x > 0 else MINUS}{scaled:.{digits}f}%"
+    return f"{scaled:.{digits}f}%"
 
 
 def pct_ci(low: float | None, high: float | None, digits: int = 1) -> str:
@@ -48,12 +48,13 @@ def pct_ci(low: float | None, high: float | None, digits: int = 1) -> str:
 
 
 def _bound(x: float | None, digits: int) -> str:
-    if not _shown(x) or x == 0:
+    if x is None or not math.isfinite(x) or x == 0:
         return pct(x, digits)
+    scaled, sign = abs(x) * 100, "+" if x > 0 else MINUS
     for more in range(digits, digits + 4):
-        if round(abs(x) * 100, more) != 0:
-            return pct(x, more)
-    return ("+" if x > 0 else MINUS) + f"{0:.{digits + 3}f}%"
+        if round(scaled, more) != 0:  # pct(x, more), signed
+            return f"{sign}{scaled:.{more}f}%"
+    return f"{sign}{0:.{digits + 3}f}%"
 
 
 def p_value(p: float | None) -> str:

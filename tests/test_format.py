@@ -53,3 +53,19 @@ def test_an_interval_reads_as_its_kind() -> None:
     assert fmt.interval(0.0003, 0.11, "lift") == "[+0.03%, +11.0%]"  # the bound keeps its sign
     assert fmt.interval(-0.01, 0.02, "difference", "proportion") == "[−1.00 pp, +2.00 pp]"
     assert fmt.interval(-0.0136, 0.12, "difference", "mean") == "[−0.014, +0.120]"  # one scale
+
+
+def test_percentages_and_their_intervals_by_hand() -> None:
+    from nsexp import format as fmt
+
+    assert [fmt.pct(0.081), fmt.pct(-0.081), fmt.pct(-0.0004)] == ["+8.1%", "−8.1%", "0.0%"]
+    assert [fmt.pct(0.0004, 2), fmt.pct(0.05, signed=False), fmt.pct(float("nan"))] == [
+        "+0.04%",
+        "5.0%",
+        "—",
+    ]
+    # a bound that would round to zero gets the digits that show its sign, up to three more
+    assert fmt.pct_ci(0.0003, 3.927) == "[+0.03%, +392.7%]"
+    assert fmt.pct_ci(-0.00000123, 0.1) == "[−0.0001%, +10.0%]"
+    assert fmt.pct_ci(-0.0000004, 0.0) == "[−0.0000%, 0.0%]"
+    assert fmt.pct_ci(None, float("inf")) == "[—, —]"

@@ -28,6 +28,7 @@ from nsexp.io.cumulative import as_daily
 from nsexp.io.engines import SOURCE_FILE, SourceConfig, load_source, read_source
 from nsexp.io.files import check_dates, data_files, kind_of, require_variant, scan
 from nsexp.io.limits import Limits, check_arm_metrics, check_files
+from nsexp.io.order import key_order
 from nsexp.io.overflow import check_finite_sums
 from nsexp.io.schema import KEYS, SUMMARY_SCHEMA
 from nsexp.io.segment import drop_thin_segments, segment_infos, tag_segment, unit_files
@@ -36,6 +37,7 @@ from nsexp.io.units import FileRead, aggregate_units
 from nsexp.io.wide import read_wide
 
 DATA_DIR_ENV = "NSEXP_DATA_DIR"
+ORDER = ("experiment", "metric", "variant", "date")  # the order of Dataset.summary's rows
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,9 @@ def load_dataset(
     files, reads = _read_all(root, source, files, catalog, segment)
     summary = pl.concat([r.summary for r in reads]).select(list(SUMMARY_SCHEMA))
     check_arm_metrics(summary, limits)
-    _check_duplicates(summary, files)
+    order = key_order(summary, list(ORDER))
+    if order is None or order.repeated:
+        _check_duplicates(summary, files)
     _check_every_metric_read(reads, catalog)
     where = _files_by_experiment(reads, files)
     _check_complete(summary, catalog, where)
@@ -118,7 +122,7 @@ def load_dataset(
     return Dataset(
         catalog=catalog,
         experiments=_experiments(summary, reads, infos, root, asked, where),
-        summary=summary.sort("experiment", "metric", "variant", "date"),
+        summary=summary.sort(ORDER) if order is None else summary[order.order],
         units=units.group_by("experiment", "variant", "date").agg(pl.col("units").sum()),
         files=tuple(str(f) for f in files),
         fingerprint=fingerprint([*files, Path(catalog.path or "")]),

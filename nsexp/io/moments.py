@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from nsexp.io.order import key_order
+
 # Each part: (raw sum, raw sum of squares, shift, Σ(y − s), Σ(y − s)²).
 PARTS = {
     "": ("sum", "sum_sq", "shift", "dev_sum", "dev_sum_sq"),
@@ -118,7 +120,9 @@ def merged(frame: pl.LazyFrame, keys: list[str], sums: tuple[str, ...] = ()) -> 
     row's shift is near its mean, so theirs is too), then added; `sums` (n, raw sums) added as
     they are. A column no row of a group has stays null there. The rows are added in their
     given order (`ordered_sums`), so the same rows give the same bits at any thread count."""
-    rows = frame.collect().sort(keys, maintain_order=True)
+    rows = frame.collect()
+    found = key_order(rows, keys)  # a stable sort: each group's rows keep their given order
+    rows = rows.sort(keys, maintain_order=True) if found is None else rows[found.order]
     starts = group_starts(rows, keys)
     sizes = np.diff(np.append(starts, rows.height))
     targets = {p: f"__target_{i}" for i, p in enumerate(PARTS)}

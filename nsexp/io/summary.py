@@ -12,6 +12,7 @@ from nsexp.io.covariates import check_cov_sums
 from nsexp.io.cross import CROSS_SUMS, summary_cross
 from nsexp.io.files import check_numeric, date_expr, experiment_expr
 from nsexp.io.moments import CUBE, FLAGS, SHIFTED, cube_from_raw, from_moments
+from nsexp.io.order import key_order
 from nsexp.io.schema import COV_SUMS, KEYS, RATIO_SUMS, conform
 from nsexp.io.units import FileRead
 
@@ -217,6 +218,9 @@ def _check_ratios(frame: pl.DataFrame, path: Path, catalog: Catalog) -> None:
 def _check_unique(frame: pl.DataFrame, path: Path) -> None:
     """One row per experiment, variant, metric (and date)."""
     keys = [k for k in KEYS if k in frame.columns]
+    found = key_order(frame, keys)
+    if found is not None and not found.repeated:
+        return
     dupes = frame.filter(pl.struct(keys).is_duplicated())
     if dupes.height:
         raise InputError(

@@ -107,7 +107,6 @@ def cuped_compare(
     of units): effect = Ȳ_t − Ȳ_c − theta (X̄_t − X̄_c)."""
     plain = compare(kind, control, treatment, alpha)
     few = plain.method == "fisher_exact"  # few events: exact methods, no adjustment
-    c, t = estimate(kind, control), estimate(kind, treatment)
     n_c, n_t = control.n, treatment.n
     _, sxx_c, sxy_c = cov_moments(control, ccov)
     _, sxx_t, sxy_t = cov_moments(treatment, tcov)
@@ -116,6 +115,10 @@ def cuped_compare(
         ok &= np.isin(kind, ("mean", "proportion")) & ~few
         if use is not None:
             ok &= np.asarray(use, dtype=bool)
+    if not ok.any():  # nothing to adjust (no covariate): the plain figures, as below
+        return _unadjusted(plain, ok)
+    c, t = estimate(kind, control), estimate(kind, treatment)
+    with np.errstate(divide="ignore", invalid="ignore"):
         b_c = np.where(ok, sxy_c / sxx_c, 0.0)
         b_t = np.where(ok, sxy_t / sxx_t, 0.0)
         dx = np.where(ok, cov_difference(control, treatment, ccov, tcov), 0.0)
@@ -150,6 +153,21 @@ def cuped_compare(
         slope_treatment=np.where(ok, b_t, nan),
         variance_reduction=np.where(ok, 1 - change, nan),
         variance_increase=np.where(wider, change - 1, nan),
+        adjusted=ok,
+    )
+
+
+def _unadjusted(plain: Comparison, ok: np.ndarray) -> CupedResult:
+    """cuped_compare's result where no entry is adjusted (`ok` all False): the plain
+    comparison, and no slope, reduction or increase."""
+    nan = np.full(np.shape(ok), np.nan)
+    return CupedResult(
+        comparison=Comparison(*(np.where(ok, b, b) for b in plain)),  # shapes as np.where's
+        theta=nan,
+        slope_control=nan,
+        slope_treatment=nan,
+        variance_reduction=nan,
+        variance_increase=nan,
         adjusted=ok,
     )
 

@@ -90,13 +90,24 @@ def cluster_bootstrap_counts(
 @functools.lru_cache(maxsize=2)
 def _draw_counts(n_groups: int, n_boot: int, seed: int) -> FloatArray:
     """How often each of n_groups groups is drawn in each resample: the same for every metric
-    of a portfolio with as many experiments, so drawn once (read-only)."""
-    draws = np.random.default_rng(seed).integers(0, n_groups, size=(n_boot, n_groups))
-    offsets = draws + n_groups * np.arange(n_boot)[:, None]
-    counts = np.bincount(offsets.ravel(), minlength=n_boot * n_groups)
-    out = counts.reshape(n_boot, n_groups).astype(float)
+    of a portfolio with as many experiments, so drawn once (read-only). Drawn a block of
+    resamples at a time (the same stream: each 64-bit draw is taken in turn), so the working
+    arrays stay near _DRAW_CELLS: whole (n_boot, n_groups) int64 temporaries cost a
+    1,000-experiment readout ~0.2 CPU s in fresh pages."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((n_boot, n_groups))
+    block = max(1, _DRAW_CELLS // n_groups)
+    for start in range(0, n_boot, block):
+        rows = min(block, n_boot - start)
+        draws = rng.integers(0, n_groups, size=(rows, n_groups))
+        draws += n_groups * np.arange(rows)[:, None]  # row r's groups counted in bins r·n_groups…
+        counts = np.bincount(draws.ravel(), minlength=rows * n_groups)
+        out[start : start + rows] = counts.reshape(rows, n_groups)
     out.flags.writeable = False
     return out
+
+
+_DRAW_CELLS = 1 << 17  # draws made at once (1 MB of int64)
 
 
 def shrink(estimate: FloatArray, se: FloatArray) -> Shrinkage:

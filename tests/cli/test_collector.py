@@ -1,15 +1,18 @@
 """The CLI's pauses of the cyclic garbage collector (nsexp.cli.collector): restored after the
-block, however it ends, and imports frozen out of its walks only when they loaded a module."""
+block, however it ends, and imports frozen out of its walks only when they loaded a module; and
+its one BLAS thread (nsexp.cli.main)."""
 
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 from nsexp.cli.collector import collector_paused, importing
+from nsexp.cli.main import main
 
 
 @pytest.fixture
@@ -53,3 +56,18 @@ def test_imports_frozen_only_when_they_load_a_module(
         import nsexp_collector_probe  # noqa: F401
     assert gc.get_freeze_count() > 0
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "1"), ("3", "3")])
+def test_blas_runs_one_thread_unless_the_user_chose(
+    given: str | None, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # set before numpy loads in a fresh `nsexp` process (OpenBLAS reads it once, at load);
+    # a count the user's environment gives is kept
+    if given is None:
+        monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", given)
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert os.environ["OPENBLAS_NUM_THREADS"] == expected

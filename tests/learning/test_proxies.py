@@ -105,6 +105,20 @@ def test_bootstrap_weights_equal_explicit_resampling() -> None:
         assert got.naive_correlation[0] == pytest.approx(expected, rel=1e-9)
 
 
+@pytest.mark.parametrize(("n_groups", "n_boot"), [(1000, 2000), (1 << 16, 5), (1 << 18, 3), (3, 1)])
+def test_bootstrap_counts_drawn_in_blocks_are_one_draw_of_every_resample(
+    n_groups: int, n_boot: int
+) -> None:
+    # the counts are drawn a block of resamples at a time; they must be the counts of one
+    # draw of all (n_boot, n_groups) indices, block edges and blocks of one resample included
+    groups = np.arange(n_groups)
+    counts, _ = cluster_bootstrap_counts(groups, n_boot, 11)
+    draws = np.random.default_rng(11).integers(0, n_groups, size=(n_boot, n_groups))
+    expected = np.stack([np.bincount(row, minlength=n_groups) for row in draws])
+    assert np.array_equal(counts, expected)
+    assert not counts.flags.writeable
+
+
 def test_experiment_level_bootstrap_equals_the_row_weighted_one() -> None:
     sim = simulate(np.random.default_rng(4), 0.6, 40, noise_rho=0.2)
     groups = np.repeat(np.arange(20), 2)

@@ -157,3 +157,25 @@ def test_widening_notes_read_as_strings_when_the_first_is_missing() -> None:
         "CUPED would widen the interval (variance +25%): the unadjusted figure decides",
         None,
     ]
+
+
+def both(a: tuple, b: tuple) -> tuple:
+    """Two one-row sums (ArmSums or CovSums) as one two-row batch."""
+    return type(a)(*(np.r_[u, v] for u, v in zip(a, b, strict=True)))
+
+
+def test_a_batch_without_covariates_reads_as_the_unadjusted_rows_of_a_mixed_one() -> None:
+    # no row adjustable: cuped_compare skips the adjusted pass; its figures must be, bit for
+    # bit, those the same rows get in a batch where another row is adjusted
+    y_c, x_c, y_t, x_t = _data(6, 400, 380, 0.3)
+    c, cc = _sums(y_c, x_c)
+    t, tc = _sums(y_t, x_t)
+    nan = CovSums(*(np.array([np.nan]),) * 3)
+    kind = np.array(["mean", "mean"])
+    mixed = cuped_compare(kind, both(c, c), both(t, t), both(cc, nan), both(tc, nan), 0.05)
+    alone = cuped_compare(kind[:1], c, t, nan, nan, 0.05)
+    assert mixed.adjusted.tolist() == [True, False] and not alone.adjusted.any()
+    for got, expected in zip(alone.comparison, mixed.comparison, strict=True):
+        assert np.asarray(got).tolist() == np.asarray(expected)[1:].tolist()
+    for field in ("theta", "variance_reduction", "variance_increase"):
+        assert np.isnan(getattr(alone, field)).all()
