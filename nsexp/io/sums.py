@@ -102,7 +102,9 @@ class SumsPlan:
     into `dev_sum` and `m2` in `finish`; a covariate enters them with its gaps as 0. Columns of
     whole numbers (`as_whole`) take ΣD, ΣD·E and ΣD³ instead, exact in any order, and M2 =
     (n·ΣD² − (ΣD)²)/n in 128-bit integers; `finish` checks the sums could not overflow and the
-    float columns held decimals (`checks`), else the metric is aggregated again.
+    float columns held decimals (`checks`), else the metric is aggregated again. 8-bit and
+    boolean proportions are summed as integers (`_narrow`), and metric pairs' cross statistics
+    come from the same kind of sums (`add_pair`, `cross`).
     """
 
     def __init__(self, schema: pl.Schema, pilot: dict[str, float]) -> None:
