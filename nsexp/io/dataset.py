@@ -28,7 +28,7 @@ from nsexp.io.cumulative import as_daily
 from nsexp.io.engines import SOURCE_FILE, SourceConfig, load_source, read_source
 from nsexp.io.files import check_dates, data_files, kind_of, require_variant, scan
 from nsexp.io.limits import Limits, check_arm_metrics, check_files
-from nsexp.io.order import key_order
+from nsexp.io.order import KeyOrder, key_order
 from nsexp.io.overflow import check_finite_sums
 from nsexp.io.schema import KEYS, SUMMARY_SCHEMA
 from nsexp.io.segment import drop_thin_segments, segment_infos, tag_segment, unit_files
@@ -114,14 +114,15 @@ def load_dataset(
         _check_duplicates(summary, files)
     _check_every_metric_read(reads, catalog)
     where = _files_by_experiment(reads, files)
-    _check_complete(summary, catalog, where)
+    present = _present(summary, order)
+    _check_complete(present, catalog, where)
     if segment is not None:
         infos = segment_infos(infos, summary["experiment"].unique().to_list(), segment)
     asked = Choice(control, None, catalog.column("variant"))
     units = pl.concat([r.units for r in reads], how="vertical_relaxed")
     return Dataset(
         catalog=catalog,
-        experiments=_experiments(summary, reads, infos, root, asked, where),
+        experiments=_experiments(present, reads, infos, root, asked, where),
         summary=summary.sort(ORDER) if order is None else summary[order.order],
         units=units.group_by("experiment", "variant", "date").agg(pl.col("units").sum()),
         files=tuple(str(f) for f in files),
@@ -198,18 +199,19 @@ def _check_every_metric_read(reads: list[FileRead], catalog: Catalog) -> None:
 
 
 def _experiments(
-    summary: pl.DataFrame,
+    present: pl.DataFrame,
     reads: list[FileRead],
     infos: dict[str, ExperimentInfo],
     root: Path,
     asked: Choice,
     where: dict[str, str],
 ) -> dict[str, Experiment]:
-    """Each experiment of the summary with its arms, control, and the files' problems and
-    notes; `asked`: the control asked for (--control), `where`: each experiment's files."""
+    """Each experiment of the summary (`present`: each experiment, variant and metric with
+    rows) with its arms, control, and the files' problems and notes; `asked`: the control
+    asked for (--control), `where`: each experiment's files."""
     problems = _merge(r.problems for r in reads)
     notes = _merge(r.notes for r in reads)
-    arms = summary.group_by("experiment").agg(pl.col("variant").unique().sort())
+    arms = present.group_by("experiment").agg(pl.col("variant").unique().sort())
     out = {
         eid: _experiment(
             eid,
@@ -280,11 +282,20 @@ def _files_by_experiment(reads: list[FileRead], files: list[Path]) -> dict[str, 
     return {eid: ", ".join(paths) for eid, paths in found.items()}
 
 
-def _check_complete(summary: pl.DataFrame, catalog: Catalog, where: dict[str, str]) -> None:
+def _present(summary: pl.DataFrame, order: KeyOrder | None) -> pl.DataFrame:
+    """Each experiment, variant and metric the summary has rows of, once (in any order): the
+    first row of each run of those keys in the rows' ORDER, else Polars' unique."""
+    present = summary.select("experiment", "variant", "metric")
+    if order is None:
+        return present.unique()
+    return present[order.order[order.starts(3)]]  # ORDER's first three keys
+
+
+def _check_complete(present: pl.DataFrame, catalog: Catalog, where: dict[str, str]) -> None:
     """Every experiment has two variants or more, measures the North Star, and has every
-    measured metric in every variant: a metric missing in one arm cannot be compared."""
+    measured metric in every variant (`present`: each experiment, variant and metric with
+    rows, once): a metric missing in one arm cannot be compared."""
     ns = catalog.north_star
-    present = summary.select("experiment", "variant", "metric").unique()
     arms = present.select("experiment", "variant").unique()
     measured = present.select("experiment", "metric").unique()
     lone = (

@@ -10,10 +10,18 @@ import polars as pl
 
 
 class KeyOrder(NamedTuple):
-    """The rows' order by some key columns, and whether two rows share every key."""
+    """The rows' order by some key columns, and whether two rows share every key; with each
+    row's key (in the given row order) and how many values each key column spans."""
 
     order: np.ndarray
     repeated: bool
+    codes: np.ndarray
+    sizes: tuple[int, ...]
+
+    def starts(self, prefix: int) -> np.ndarray:
+        """Where each run of rows sharing the first `prefix` keys starts, in `order`."""
+        ordered = self.codes[self.order] // math.prod(self.sizes[prefix:])
+        return np.flatnonzero(np.diff(ordered, prepend=-1))
 
 
 _KEY_BITS = 62  # a row's key must fit an int64, with room to spare
@@ -51,4 +59,4 @@ def key_order(frame: pl.DataFrame, keys: list[str]) -> KeyOrder | None:
     codes = frame.select(key.alias("key")).to_series().to_numpy()
     order = np.argsort(codes, kind="stable")
     ordered = codes[order]
-    return KeyOrder(order, bool((ordered[1:] == ordered[:-1]).any()))
+    return KeyOrder(order, bool((ordered[1:] == ordered[:-1]).any()), codes, tuple(sizes))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from nsexp.config.catalog import Catalog
@@ -12,7 +13,7 @@ from nsexp.io.covariates import check_cov_sums
 from nsexp.io.cross import CROSS_SUMS, summary_cross
 from nsexp.io.files import check_numeric, date_expr, experiment_expr
 from nsexp.io.moments import CUBE, FLAGS, SHIFTED, cube_from_raw, from_moments
-from nsexp.io.order import key_order
+from nsexp.io.order import KeyOrder, key_order
 from nsexp.io.schema import COV_SUMS, KEYS, RATIO_SUMS, conform
 from nsexp.io.units import FileRead
 
@@ -61,10 +62,10 @@ def read_summary(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:
             *from_moments("", pl.col("mean"), m2),
         )
     frame = frame.with_columns(_third_moment(frame.columns))
-    _check_summary(frame, path, catalog, moments)
+    found = _check_summary(frame, path, catalog, moments)
     check_cov_sums(frame, path)
     summary = conform(frame.with_columns(pl.col("n").cast(pl.Int64))).collect()
-    units = summary.group_by("experiment", "variant", "date").agg(pl.col("n").max().alias("units"))
+    units = _units(summary, found)
     cross = summary_cross(frame, catalog, path)
     return FileRead(
         summary=summary, units=units, metrics=set(summary["metric"].unique()), cross=cross
@@ -90,6 +91,24 @@ def _third_moment(columns: list[str]) -> list[pl.Expr]:
     return []
 
 
+def _units(summary: pl.DataFrame, found: KeyOrder | None) -> pl.DataFrame:
+    """Units per experiment, variant and date: the largest n of its metrics' rows. From the
+    rows' key order where the uniqueness check made one (runs of the keys but the metric, the
+    last: no group-by over text columns), else grouped by Polars; rows in any order."""
+    if found is None:
+        return summary.group_by("experiment", "variant", "date").agg(
+            pl.col("n").max().alias("units")
+        )
+    starts = found.starts(len(found.sizes) - 1)
+    n = summary.get_column("n").to_numpy()[found.order]
+    largest = np.maximum.reduceat(n, starts) if n.size else n
+    return (
+        summary[found.order[starts]]
+        .select("experiment", "variant", "date")
+        .with_columns(pl.Series("units", largest, dtype=pl.Int64))
+    )
+
+
 def _first(frame: pl.DataFrame, bad: pl.Expr) -> dict | None:
     rows = frame.filter(bad)
     return rows.row(0, named=True) if rows.height else None
@@ -99,12 +118,15 @@ def _where(row: dict) -> str:
     return f"experiment {row['experiment']}, variant {row['variant']}, metric {row['metric']}"
 
 
-def _check_summary(frame: pl.DataFrame, path: Path, catalog: Catalog, moments: bool) -> None:
-    """Raise InputError at the first row a readout cannot use, naming its column and fix."""
+def _check_summary(
+    frame: pl.DataFrame, path: Path, catalog: Catalog, moments: bool
+) -> KeyOrder | None:
+    """Raise InputError at the first row a readout cannot use, naming its column and fix; the
+    rows' key order the uniqueness check made (None where key_order declined)."""
     _check_keys(frame, path, catalog)
     _check_figures(frame, path, catalog, moments)
     _check_ratios(frame, path, catalog)
-    _check_unique(frame, path)
+    return _check_unique(frame, path)
 
 
 def _check_keys(frame: pl.DataFrame, path: Path, catalog: Catalog) -> None:
@@ -215,12 +237,13 @@ def _check_ratios(frame: pl.DataFrame, path: Path, catalog: Catalog) -> None:
             )
 
 
-def _check_unique(frame: pl.DataFrame, path: Path) -> None:
-    """One row per experiment, variant, metric (and date)."""
+def _check_unique(frame: pl.DataFrame, path: Path) -> KeyOrder | None:
+    """One row per experiment, variant, metric (and date); the rows' order by those keys,
+    the metric last (None where key_order declined)."""
     keys = [k for k in KEYS if k in frame.columns]
     found = key_order(frame, keys)
     if found is not None and not found.repeated:
-        return
+        return found
     dupes = frame.filter(pl.struct(keys).is_duplicated())
     if dupes.height:
         raise InputError(
@@ -229,3 +252,4 @@ def _check_unique(frame: pl.DataFrame, path: Path) -> None:
             file=path,
             fix="give one row per key, e.g. one per day",
         )
+    return None

@@ -4,12 +4,18 @@ duplicate check, from one integer per row; checked against Polars' `sort` and `i
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+from helpers import METRICS, write_frame, write_metrics
 
+from nsexp.config.catalog import load_catalog
+from nsexp.errors import InputError
+from nsexp.io import load_dataset
 from nsexp.io.order import key_order
+from nsexp.io.summary import read_summary
 
 KEYS = ["experiment", "metric", "variant", "date"]
 SCHEMA = {"experiment": pl.String, "metric": pl.String, "variant": pl.String, "date": pl.Date}
@@ -64,3 +70,78 @@ def test_key_order_declines_null_text_and_keys_past_62_bits() -> None:
     )
     assert key_order(wide, ["experiment", "date"]) is not None
     assert key_order(wide, ["experiment", "date", "date", "date"]) is None  # 2 · 3.65e6³ days
+
+
+@pytest.mark.parametrize("prefix", [1, 2, 3, 4])
+def test_runs_of_a_key_prefix_start_where_polars_sees_a_new_group(prefix: int) -> None:
+    rng = np.random.default_rng(prefix)
+    frame = random_frame(rng, 300, null_dates=0.2).unique(KEYS)
+    found = key_order(frame, KEYS)
+    assert found is not None and not found.repeated
+    heads = frame.with_row_index()[found.order].select(KEYS[:prefix]).rows()
+    expected = [i for i, row in enumerate(heads) if i == 0 or row != heads[i - 1]]
+    assert found.starts(prefix).tolist() == expected
+
+
+@pytest.mark.parametrize("dated", [True, False])
+def test_a_summary_files_units_are_each_arms_largest_n(tmp_path: Path, dated: bool) -> None:
+    # the read's units come from the key order's runs; Polars' group-by is the reference
+    rng = np.random.default_rng(7)
+    rows = [
+        {"experiment": e, "variant": v, "metric": m, "n": int(rng.integers(2, 500))}
+        | ({"date": f"2026-03-0{d}"} if dated else {})
+        for e in ("b", "a", "é")
+        for v in ("treatment", "control")
+        for d in range(1, 4 if dated else 2)
+        for m in ("lessons", "retained", "clicks", "errors")
+    ]
+    frame = pl.DataFrame(rows).sample(fraction=1.0, shuffle=True, seed=1)
+    frame = frame.with_columns(
+        (pl.col("n") * 0.3).floor().alias("sum"), (pl.col("n") * 0.3).floor().alias("sum_sq")
+    )
+    write_frame(frame, tmp_path / "s.csv")
+    write_metrics(tmp_path, {k: METRICS[k] for k in ("lessons", "retained", "clicks", "errors")})
+    read = read_summary(
+        pl.scan_csv(tmp_path / "s.csv"), tmp_path / "s.csv", load_catalog(tmp_path / "metrics.toml")
+    )
+    keys = ["experiment", "variant", "date"]
+    want = read.summary.group_by(keys).agg(pl.col("n").max().alias("units")).sort(keys)
+    assert read.units.sort(keys).equals(want)
+    assert read.units.height == 3 * 2 * (3 if dated else 1)
+
+
+def summary_dir(tmp_path: Path, drop: pl.Expr | None = None) -> Path:
+    """Two experiments' summary rows (metrics of METRICS but the ratio), optionally without
+    the rows `drop` matches, beside metrics.toml."""
+    tmp_path.mkdir()
+    metrics = {k: METRICS[k] for k in ("lessons", "retained", "clicks", "errors")}
+    rows = pl.DataFrame(
+        [
+            {"experiment": e, "variant": v, "metric": m, "n": 100, "sum": 30.0, "sum_sq": 30.0}
+            for e in ("b", "a")
+            for v in ("treatment", "control")
+            for m in metrics
+        ]
+    )
+    write_frame(rows if drop is None else rows.filter(~drop), tmp_path / "s.csv")
+    write_metrics(tmp_path, metrics)
+    return tmp_path
+
+
+def test_arms_and_gaps_found_from_the_rows_runs(tmp_path: Path) -> None:
+    # the experiments' arms and the completeness checks read each (experiment, variant,
+    # metric) once, from the runs of the summary's key order
+    data = load_dataset(summary_dir(tmp_path / "whole"))
+    assert {e: x.variants for e, x in data.experiments.items()} == {
+        "a": ("control", "treatment"),
+        "b": ("control", "treatment"),
+    }
+    gap = (pl.col("experiment") == "b") & (pl.col("variant") == "treatment")
+    with pytest.raises(InputError, match="metric 'clicks' for other variants but not for variant"):
+        load_dataset(summary_dir(tmp_path / "gap", gap & (pl.col("metric") == "clicks")))
+    with pytest.raises(InputError, match="experiment a has no data for the North Star 'lessons'"):
+        load_dataset(
+            summary_dir(
+                tmp_path / "no_ns", (pl.col("experiment") == "a") & (pl.col("metric") == "lessons")
+            )
+        )
