@@ -151,7 +151,9 @@ def cross_aggs(pairs: list[Pair], schema: pl.Schema, pilot: dict[str, float]) ->
     (undated unit rows: the sums' own query, so the file is scanned once). The covariance is
     Σ dx·dy / n − (Σ dx / n)(Σ dy / n) of values shifted by each column's pilot (nsexp.io.sums),
     plain sums that stream, and that keep their digits as the shifted sums do; of whole numbers
-    (nsexp.io.whole.as_whole) where both columns allow, exact in any order, so reproducible."""
+    (nsexp.io.whole.as_whole) where both columns allow, exact in any order, so reproducible.
+    Undated pairs of whole-number parts take plain 64-bit sums instead where the scan shows they
+    fit (nsexp.io.sums `SumsPlan.add_pair`); these masked sums are their fallback."""
     aggs: list[pl.Expr] = []
     for pair in pairs:
         valid = pl.all_horizontal(_value(c, schema).is_not_null() for c in pair.required)

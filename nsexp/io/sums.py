@@ -23,6 +23,7 @@ import polars as pl
 
 from nsexp.config.catalog import Metric
 from nsexp.errors import InputError
+from nsexp.io.cross import Pair, Part
 from nsexp.io.whole import INT64, INT128, Pilots, as_whole, grid_scale, scale_misses, whole_type
 
 
@@ -76,6 +77,11 @@ _ZERO = "\x00zero"  # a covariate column with its gaps read as 0 (see SumsPlan._
 _FROM_SUMS = ("from sums",)  # an integer proportion's min/max, derived in SumsPlan.finish
 
 
+def _pair_columns(pair: Pair) -> dict[Part, str]:
+    """Each part of a pair as the plan names its column (a covariate read with gaps as 0)."""
+    return {p: p.column + (_ZERO if p.zero else "") for p in (*pair.parts, *pair.other_parts)}
+
+
 def _if_any(n: pl.Expr, value: pl.Expr, name: str) -> pl.Expr:
     """`value` where the group has values, else null (like min/max of no values)."""
     return pl.when(n > 0).then(value).otherwise(None).cast(pl.Float64).alias(name)
@@ -96,7 +102,9 @@ class SumsPlan:
     into `dev_sum` and `m2` in `finish`; a covariate enters them with its gaps as 0. Columns of
     whole numbers (`as_whole`) take ΣD, ΣD·E and ΣD³ instead, exact in any order, and M2 =
     (n·ΣD² − (ΣD)²)/n in 128-bit integers; `finish` checks the sums could not overflow and the
-    float columns held decimals (`checks`), else the metric is aggregated again.
+    float columns held decimals (`checks`), else the metric is aggregated again. 8-bit and
+    boolean proportions are summed as integers (`_narrow`), and metric pairs' cross statistics
+    come from the same kind of sums (`add_pair`, `cross`).
     """
 
     def __init__(self, schema: pl.Schema, pilot: dict[str, float]) -> None:
@@ -110,6 +118,7 @@ class SumsPlan:
         self.raw: dict[str, list[str]] = {}  # parts whose raw sums follow from the shifted ones
         self.scales: dict[str, float] = {}  # columns summed as whole numbers (`as_whole`)
         self.checks: dict[str, dict[str, int]] = {}  # per metric: those columns' highest power
+        self.pairs: list[Pair] = []  # metric pairs whose cross statistics come from these sums
 
     def _whole(self, column: str) -> tuple[pl.Expr, float] | None:
         base = column.removesuffix(_ZERO)
@@ -130,15 +139,17 @@ class SumsPlan:
     def _agg(self, op: str, *columns: str) -> tuple[str, ...]:
         key = (op, *sorted(columns))
         if key not in self.exprs:
-            if op in ("isum", "isq", "icube", "absmax"):
+            if op in ("isum", "isq", "icube", "absmax", "ixy", "icount"):
                 d = [self._exact_part(c) for c in key[1:]]
-                wide = self._wide(key)
-                first = d[0].cast(pl.Int128) if wide else d[0]
+                # both factors cast, one cast each that the query shares (i128 * i64 casts again)
+                w = [e.cast(pl.Int128) for e in d] if self._wide(key) else d
                 expr = {
                     "isum": lambda: d[0].sum(),
-                    "isq": lambda: (first * d[-1]).sum(),
-                    "icube": lambda: (first * d[0] * d[0]).sum(),
+                    "isq": lambda: (w[0] * w[-1]).sum(),
+                    "icube": lambda: (w[0] * w[0] * w[0]).sum(),
                     "absmax": lambda: d[0].abs().max(),
+                    "ixy": lambda: (d[0] * d[-1]).sum(),  # 64 bits, checked in `cross`
+                    "icount": lambda: d[0].count(),
                 }[op]()
             elif op == "misses":
                 expr = scale_misses(key[1], self.pilot, self.pilot_scale(key[1]))
@@ -150,6 +161,8 @@ class SumsPlan:
                     "var": lambda: centred[0].var(ddof=0),
                     "cov": lambda: pl.cov(centred[0], centred[-1], ddof=0),
                 }[op]()
+            elif op == "count" and _ZERO not in key[1] and self._exact(key[1]):  # no cast
+                expr = pl.col(key[1]).count()
             else:
                 values = [self._value(c) for c in key[1:]]
                 expr = values[0] if len(values) == 1 else values[0] * values[1]
@@ -252,7 +265,10 @@ class SumsPlan:
         x = metric.columns[0]
         stats = {"n": a("count", x)}
         if metric.type == "proportion":
-            stats |= {"sum": a("sum", x), "sum_sq": a("sum", x, x)}
+            if self._narrow(x) is not None and round(self.pilot.get(x, 0.0)) == 0:
+                stats |= {"sum": a("isum", x), "sum_sq": a("isq", x, x)}  # whole: see _narrow
+            else:
+                stats |= {"sum": a("sum", x), "sum_sq": a("sum", x, x)}
             exact = self._exact(x)  # min and max from the sums: see _zero_one
             stats |= {"min": _FROM_SUMS, "max": _FROM_SUMS} if exact else {}
             stats |= {} if exact else {"min": a("min", x), "max": a("max", x)}
@@ -278,6 +294,93 @@ class SumsPlan:
         self.checks[metric.id] = self._checks(stats)
         self.whole[metric.id] = whole
         self.finite[metric.id] = finite
+
+    def add_pair(self, pair: Pair) -> bool:
+        """Plan a metric pair's cross statistics (nsexp.io.cross) as plain 64-bit sums beside
+        the metrics' own: ΣD, ΣE and ΣD·E of its parts' whole numbers, with max|D| and the
+        rows with a value, which `cross` checks. cross_aggs' masked 128-bit sums cost four
+        times as much. False where a part is not whole numbers: the pair keeps cross_aggs."""
+        columns = _pair_columns(pair)
+        if any(self._whole(c) is None for c in columns.values()):
+            return False
+        for column in columns.values():
+            self._agg("isum", column)
+            if self._narrow(column) is None:  # else its type bounds it
+                self._agg("absmax", column)
+        for p in pair.parts:
+            for q in pair.other_parts:
+                self._agg("ixy", columns[p], columns[q])
+        for column in pair.required:
+            for key in self._present(column):
+                self._agg(*key)
+        self.pairs.append(pair)
+        return True
+
+    def cross(self, wide: pl.DataFrame) -> tuple[pl.DataFrame, list[Pair]]:
+        """The planned pairs' columns as cross_aggs names them, from the plain sums, where every
+        row has each required part (so the masks select every row) and rows · max|D| · max|E|
+        stays within 64 bits (no partial sum overflows, in any order): the same integers,
+        combined the same way, so the same figures to the bit. The other pairs are returned,
+        for cross_query to aggregate again with the masks."""
+        col = {key: e.meta.output_name() for key, e in self.exprs.items()}
+        units = wide["units"]
+        rows = units.cast(pl.Float64)
+
+        def top(column: str) -> pl.Series | float:
+            narrow = self._narrow(column)
+            if narrow is not None:
+                return narrow
+            return wide[col[("absmax", column)]].cast(pl.Float64).fill_null(0.0)
+
+        done: list[pl.Expr] = []
+        redo: list[Pair] = []
+        for pair in self.pairs:
+            name = _pair_columns(pair)
+            present = [k for c in pair.required for k in self._present(c)]
+            whole = all((wide[col[k]] == (0 if k[0] == "misses" else units)).all() for k in present)
+            fits = all((rows * top(c) < INT64).all() for c in name.values()) and all(
+                (rows * top(name[p]) * top(name[q]) < INT64).all()
+                for p in pair.parts
+                for q in pair.other_parts
+            )
+            if not (whole and fits):
+                redo.append(pair)
+                continue
+            n = pl.col("units")
+            for alias, op, p, q in pair.stats(means=False):
+                if op == "count":
+                    done.append(n.cast(pl.Int64).alias(alias))
+                    continue
+                assert p is not None and q is not None  # one row per arm: only covariances
+                x, y = name[p], name[q]
+                d, e, de = (
+                    pl.col(col[k]).cast(pl.Int128)
+                    for k in (("isum", x), ("isum", y), self._agg("ixy", x, y))
+                )
+                cov = (n.cast(pl.Int128) * de - d * e).cast(pl.Float64) / n / n
+                done.append(
+                    pl.when(n > 0).then(cov / (self.scales[x] * self.scales[y])).alias(alias)
+                )
+        return wide.select("experiment", "variant", *done), redo
+
+    def _narrow(self, column: str) -> float | None:
+        """The largest |D| of an 8-bit integer or boolean column (its type bounds it: no pass
+        for max|D|, and rows · |D|² < 2**62 for any file under 2**46 rows), else None."""
+        base = column.removesuffix(_ZERO)
+        if self.schema[base] not in (pl.Int8, pl.UInt8, pl.Boolean):
+            return None
+        return 255.0 + abs(round(self.pilot.get(base, 0.0)))
+
+    def _present(self, column: str) -> list[tuple[str, ...]]:
+        """Sums that show every row holds a value of a pair's part: its count equals the units
+        (integers are never NaN) and, for a decimal float column whose scan counts the values
+        off its grid (NaN and infinite ones among them), none missed; else as many whole numbers
+        D as units."""
+        if self._exact(column):
+            return [("count", column)]
+        if ("misses", column) in self.exprs:
+            return [("count", column), ("misses", column)]
+        return [("icount", column)]
 
     def aggs(self) -> list[pl.Expr]:
         """Every distinct aggregation the metrics need, once."""
@@ -364,6 +467,8 @@ class SumsPlan:
             return pl.when(n > 0).then(total).alias(name)
         if key[0] in ("var", "cov"):
             return (total * n).alias(name)
+        if key[0] in ("isum", "isq"):  # a proportion's sums (exact: the floats' to the bit)
+            return total.cast(pl.Float64).alias(name)
         return total.alias(name)
 
     def _exact_sums(self, metric: Metric, wide: pl.DataFrame, col: dict) -> bool:

@@ -99,19 +99,27 @@ def _sums_and_cross(
     # undated rows: the pairs' statistics in the sums' own group-by (one scan of the file);
     # dated rows need them per arm, not per day, so they get their own group-by
     undated = len(scan.keys) == 2
-    together = cross_aggs(pairs, scan.plan.schema, scan.pilot) if undated else []
+    planned = [p for p in pairs if scan.plan.add_pair(p)] if undated else []
+    masked = [p for p in pairs if p not in planned]
+    together = cross_aggs(masked, scan.plan.schema, scan.pilot) if undated else []
     aggs = [pl.len().alias("units"), *scan.plan.aggs(), *together]
     queries = [scan.rows.group_by(scan.keys).agg(aggs)]
     if "unit_id" in scan.names:  # the unit checks' first stage, in the same streaming run
         queries.append(hashes.sink(raw, scan.names))
-    if not together:
+    if not undated:
         queries.append(cross_query(scan.rows, scan.keys[:2], pairs, scan.plan.schema, scan.pilot))
     collected = collect(queries, scan.path)
     wide = _as_text(collected[0])
-    if not together:
+    if not undated:
         return wide, collected[-1]
     aliases = [e.meta.output_name() for e in together]  # the pairs' columns leave the sums
-    return wide.drop(aliases), wide.select("experiment", "variant", *aliases)
+    cross, redo = scan.plan.cross(wide)
+    cross = cross.with_columns(wide.select(aliases))
+    if redo:  # a part with gaps, or sums past 64 bits: those pairs' masked sums, another scan
+        query = cross_query(scan.rows, scan.keys[:2], redo, scan.plan.schema, scan.pilot)
+        again = _as_text(collect([query], scan.path)[0])
+        cross = cross.join(again, on=["experiment", "variant"], how="left", maintain_order="left")
+    return wide.drop(aliases), cross
 
 
 def _exact_sums(scan: _Scan, wide: pl.DataFrame, metrics: list[Metric]) -> pl.DataFrame:

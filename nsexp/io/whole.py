@@ -103,7 +103,9 @@ def as_whole(
     x = pl.col(column)
     x = x.fill_null(0) if zero else x
     if whole_type(schema[column]):
-        return x.cast(pl.Int64, strict=False) - round(pilot.get(column, 0.0)), scale
+        shift = round(pilot.get(column, 0.0))
+        whole = x.cast(pl.Int64, strict=False)
+        return (whole - shift if shift else whole), scale  # no pass subtracting 0
     whole = ((x.cast(pl.Float64) - pilot.get(column, 0.0)) * scale).round()  # see scale_misses
     return whole.cast(pl.Int64, strict=False), scale
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -289,3 +290,104 @@ def test_too_many_pairs_are_not_aggregated(tmp_path: Path, monkeypatch: pytest.M
     assert set(load_dataset(tmp_path).cross["metric"]) == {"a", "b"}  # a x ns and b x ns
     monkeypatch.setattr(cross, "MAX_CROSS_PAIRS", 1)
     assert load_dataset(tmp_path).cross.height == 0
+
+
+def _exact_comoment(x: list[int], y: list[int]) -> float:
+    """Σ(x − x̄)(y − ȳ) in Python's unbounded integers, (nΣxy − ΣxΣy)/n, rounded once."""
+    n = len(x)
+    top = n * sum(a * b for a, b in zip(x, y, strict=True)) - sum(x) * sum(y)
+    return float(Fraction(top, n))
+
+
+@pytest.mark.parametrize(
+    ("spread", "rows", "gaps", "plain"),
+    [
+        (2**20, 300_000, False, True),  # many rows, in 64-bit sums
+        (2**29, 16, False, True),  # rows · max|D| · max|E| just under 2**62
+        (2**40, 2_000, False, False),  # past 64 bits: the masked 128-bit sums
+        (2**47, 50, False, False),  # the masked sums' own bound (|D| < 2**48)
+        (2**20, 1_000, True, False),  # a missing value: the masked sums
+    ],
+)
+def test_whole_number_pairs_equal_exact_integers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spread: int, rows: int, gaps: bool, plain: bool
+) -> None:
+    """A pair of integer metrics, one with a CUPED covariate whose gaps count as 0, values of
+    either sign: the co-moments from plain 64-bit sums (SumsPlan.cross) equal the exact
+    integers' to the rounding and the masked 128-bit sums' to the bit; sums that could pass 64
+    bits, or a missing value, take the masked sums."""
+    import nsexp.io.sums as sums
+
+    rng = np.random.default_rng(rows)
+    a, ns, pre = (rng.integers(-spread + 1, spread, rows, dtype=np.int64) for _ in range(3))
+    frame = pl.DataFrame(
+        {
+            "variant": np.where(np.arange(rows) % 2 == 0, "control", "treatment"),
+            "ns": ns,
+            "a": pl.Series(a).scatter([3], [None]) if gaps else a,
+            "pre": pl.Series(pre).scatter([0, 5], [None, None]),
+        }
+    )
+    frame.write_parquet(tmp_path / "e.parquet")
+    write_metrics(
+        tmp_path,
+        {
+            "ns": {"role": "north_star", "type": "mean"},
+            "a": {"role": "leading", "type": "mean", "covariate": "pre"},
+        },
+    )
+    plain_pairs: list[int] = []
+    cross = sums.SumsPlan.cross
+
+    def spy(self: sums.SumsPlan, wide: pl.DataFrame) -> tuple[pl.DataFrame, list]:
+        out, redo = cross(self, wide)
+        plain_pairs.append(len(self.pairs) - len(redo))
+        return out, redo
+
+    monkeypatch.setattr(sums.SumsPlan, "cross", spy)
+    got = load_dataset(tmp_path).cross.sort(PAIR)
+    assert plain_pairs == [1 if plain else 0]
+    monkeypatch.setattr(sums.SumsPlan, "add_pair", lambda self, pair: False)
+    assert got.equals(load_dataset(tmp_path).cross.sort(PAIR))  # the masked sums, to the bit
+    assert got.height == 4  # a's value and covariate with the North Star, in each arm
+    for row in got.iter_rows(named=True):
+        arm = frame.filter(pl.col("variant") == row["variant"]).drop_nulls(["a", "ns"])
+        x = arm["a" if row["part"] == "num" else "pre"].fill_null(0).to_list()
+        assert row["n"] == arm.height
+        assert row["comoment"] == pytest.approx(_exact_comoment(x, arm["ns"].to_list()), rel=1e-13)
+
+
+def test_eight_bit_proportions_sum_as_integers(tmp_path: Path) -> None:
+    """0/1 proportions stored as Int8, UInt8 and booleans over many rows: n, Σx and Σx² equal
+    numpy's integer counts; their pair with a North Star of huge values
+    (rows · 255 · max|E| past 2**62) takes the masked sums and still equals the exact integers;
+    an 8-bit "proportion" holding a 2 is refused."""
+    rows = 400_000
+    rng = np.random.default_rng(11)
+    ns = rng.integers(-(2**45), 2**45, rows, dtype=np.int64)
+    frame = pl.DataFrame(
+        {
+            "variant": np.where(rng.random(rows) < 0.5, "control", "treatment"),
+            "ns": ns,
+            "a": (rng.random(rows) < 0.3).astype(np.int8),
+            "b": (rng.random(rows) < 0.6).astype(np.uint8),
+            "c": rng.random(rows) < 0.1,
+        }
+    )
+    frame.write_parquet(tmp_path / "e.parquet")
+    proportion = {"role": "leading", "type": "proportion"}
+    metrics = {"ns": {"role": "north_star", "type": "mean"}} | {k: proportion for k in "abc"}
+    write_metrics(tmp_path, metrics)
+    data = load_dataset(tmp_path)
+    for row in data.summary.filter(pl.col("metric").is_in(list("abc"))).iter_rows(named=True):
+        x = frame.filter(pl.col("variant") == row["variant"])[row["metric"]].cast(pl.Int64)
+        total = int(x.to_numpy().sum())
+        assert (row["n"], row["sum"], row["sum_sq"]) == (x.len(), total, total)
+    for row in data.cross.iter_rows(named=True):
+        arm = frame.filter(pl.col("variant") == row["variant"])
+        x = arm[row["metric"]].cast(pl.Int64).to_list()
+        assert row["comoment"] == pytest.approx(_exact_comoment(x, arm["ns"].to_list()), rel=1e-13)
+    assert data.cross.height == 6
+    frame.with_columns(frame["a"].scatter(7, 2)).write_parquet(tmp_path / "e.parquet")
+    with pytest.raises(InputError, match=r"outside 0\.\.1"):
+        load_dataset(tmp_path)
