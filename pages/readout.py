@@ -9,6 +9,7 @@ import json
 from dataclasses import asdict
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from nsexp.analysis.asof import as_of_sentence
 from nsexp.analysis.methods import methods
@@ -210,6 +211,23 @@ def pin_now(ctx: DataContext, settings: Settings, experiment_id: str, variant: s
     )
 
 
+def pick_experiment(
+    where: DeltaGenerator, names: dict[str, str], requested: str | None
+) -> str | None:
+    """The experiment picker, in `where`, starting from `requested` and kept in the URL."""
+    return where.selectbox(
+        "Experiment",
+        list(names),
+        format_func=names.__getitem__,
+        index=None,
+        placeholder="Choose an experiment",
+        width=320,
+        **url.url_bound(
+            "experiment", requested, clears=("variant", "segment", "bootstrap", experiment.MORE)
+        ),
+    )
+
+
 def live(ctx: DataContext, settings: Settings, boot: int) -> None:
     """The readout of the experiment chosen in the page (or the link), as the data says now."""
     names = loaders.experiment_names(ctx)
@@ -228,17 +246,11 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
     day = url.day("as_of", span, "showing the readout of all the data")
     top = st.container()
     pickers = st.container(horizontal=True, vertical_alignment="bottom")
-    experiment_id = pickers.selectbox(
-        "Experiment",
-        list(names),
-        format_func=names.__getitem__,
-        index=None,
-        placeholder="Choose an experiment",
-        width=320,
-        **url.url_bound(
-            "experiment", requested, clears=("variant", "segment", "bootstrap", experiment.MORE)
-        ),
-    )
+    if requested is None:
+        experiment_id = pick_experiment(pickers, names, requested)
+    else:  # a readout on view: the picker in a popover, which a fresh tab builds only once opened
+        with pickers.popover("Switch experiment", icon=":material/swap_horiz:"):
+            experiment_id = pick_experiment(st.container(), names, requested)
     if experiment_id is None:
         top.title("Readout", anchor=False)
         top.caption("One experiment in full: its verdict, the reasons, and every metric's lift.")

@@ -29,8 +29,6 @@ ELEMENTS = {
     "": (*SIDEBAR, "Metric"),
     "readout": (
         *SIDEBAR,
-        "DateInput",
-        "Selectbox",
         "Metric",
         "ArrowVegaLiteChart",
         "loadVegaEmbed",
