@@ -283,18 +283,8 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
         f"a treatment of experiment {experiment_id}",
         f"showing {treatments[0]}",
     )
-    variant = (
-        pickers.segmented_control(
-            "Treatment on view",
-            treatments,
-            format_func=md_escape,
-            required=True,
-            help="The treatment the plot and the table show first and the timeline, segments "
-            "and bootstrap show.",
-            **url.url_bound("variant", requested_variant or treatments[0], treatments[0]),
-        )
-        or treatments[0]  # required: None only before its first draw
-    )
+    # the treatment on view: the first, or the one a card's "Show it below" put in the link
+    variant = requested_variant or treatments[0]
     if span is not None:  # in the sidebar: a third picker in the row pushed the cards below
         # the fold at 1024 px; in a popover, whose date field a fresh tab builds only once opened
         as_of_label = f"Readout as of {day}" if day else "Readout as of: all the data"

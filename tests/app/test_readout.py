@@ -224,7 +224,7 @@ def test_controls_change_the_figures_and_the_url(
     at = open_app(PAGE, {**OPENED, "experiment": "push_reminders"})
     before = shown_table(at)
 
-    at.button_group(key="variant").set_value("three_a_day").run()
+    at.button(key="show_three_a_day").click().run()
     assert at.query_params["variant"] == "three_a_day"
     assert shown_table(at).equals(
         expected_table(demo_copy_dataset, "push_reminders", "three_a_day")
