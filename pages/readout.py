@@ -57,16 +57,17 @@ def share(
     as_of: dt.date | None = None,
 ) -> bool:
     """The link that reopens this view, the CSV and Markdown downloads (both carrying that link
-    and the settings), and either the pin's JSON (a pinned view) or the Pin button (a live
-    one, not of a readout as of a date: a pin freezes what is seen now); True when Pin was
-    clicked."""
+    and the settings), how the figures were computed (Methods), and either the pin's JSON (a
+    pinned view) or the Pin button (a live one, not of a readout as of a date: a pin freezes
+    what is seen now); True when Pin was clicked. Each in a popover, which a fresh tab builds
+    only once opened (a closed expander's Methods list was built by every fresh tab)."""
     link = nav.app_url("readout", query)
     st.subheader("Share and export", anchor=False)
-    if caption:
-        st.caption(caption)
     markdown = experiment_markdown(e, method_lines, fingerprint=fingerprint, link=link, as_of=as_of)
     with st.container(horizontal=True):
         with st.popover("Link to this view", icon=":material/link:"):
+            if caption:
+                st.caption(caption)
             st.code(link, language=None)
         # the downloads in one popover: one label for a fresh tab to lay out, not two or three
         with st.popover("Download", icon=":material/download:"):
@@ -92,6 +93,9 @@ def share(
                     mime="application/json",
                     icon=":material/data_object:",
                 )
+        with st.popover("Methods", icon=":material/functions:"):
+            # how the figures were computed, so a hand calculation can be reconciled
+            st.markdown("\n".join(f"- {m}" for m in method_lines))
         if pin_json is not None:
             return False
         anonymous = identity.current().must_sign_in
@@ -107,12 +111,6 @@ def share(
             if as_of is not None
             else "Save a frozen copy of these figures, settings and data version for the review.",
         )
-
-
-def methods_expander(lines: list[str]) -> None:
-    """How the figures were computed, so a hand calculation can be reconciled."""
-    with st.expander("Methods", icon=":material/functions:"):
-        st.markdown("\n".join(f"- {m}" for m in lines))
 
 
 def pinned(ctx: DataContext, settings: Settings, pin_id: str) -> None:
@@ -157,7 +155,6 @@ def pinned(ctx: DataContext, settings: Settings, pin_id: str) -> None:
     stem = f"{pin.experiment}-pin-{pin.id}"
     pin_json = json.dumps(asdict(pin), indent=2)
     share(e, pin.methods, pin.fingerprint, query, stem, pin_json=pin_json)
-    methods_expander(pin.methods)
     storage.delete_pin_form(ctx.path, ctx.root, pin.id)
 
 
@@ -338,7 +335,6 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
     if share(e, methods(shown), fingerprint, query, stem, caption=caption, as_of=day):
         pin_now(ctx, settings, experiment_id, variant)
     earlier_pins(ctx, experiment_id)
-    methods_expander(methods(shown))
 
 
 view = frame.current()

@@ -318,8 +318,8 @@ def test_downloads_and_methods(open_app: AppOpener) -> None:
     at = open_app(PAGE, {**OPENED, "experiment": "streak_freeze"})
     labels = [d.proto.label for d in at.get("download_button")]
     assert labels == ["Download CSV", "Download Markdown"]
-    expander = next(e for e in at.expander if e.label == "Methods")
-    shown = "\n".join(m.value for m in expander.markdown)
+    popover = next(p for p in at.get("popover") if p.proto.popover.label == "Methods")
+    shown = "\n".join(m.value for m in popover.markdown)
     for line in methods(Settings()):
         assert line in shown
 
