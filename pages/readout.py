@@ -9,6 +9,7 @@ import json
 from dataclasses import asdict
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from nsexp.analysis.asof import as_of_sentence
 from nsexp.analysis.methods import methods
@@ -56,16 +57,17 @@ def share(
     as_of: dt.date | None = None,
 ) -> bool:
     """The link that reopens this view, the CSV and Markdown downloads (both carrying that link
-    and the settings), and either the pin's JSON (a pinned view) or the Pin button (a live
-    one, not of a readout as of a date: a pin freezes what is seen now); True when Pin was
-    clicked."""
+    and the settings), how the figures were computed (Methods), and either the pin's JSON (a
+    pinned view) or the Pin button (a live one, not of a readout as of a date: a pin freezes
+    what is seen now); True when Pin was clicked. Each in a popover, which a fresh tab builds
+    only once opened (a closed expander's Methods list was built by every fresh tab)."""
     link = nav.app_url("readout", query)
     st.subheader("Share and export", anchor=False)
-    if caption:
-        st.caption(caption)
     markdown = experiment_markdown(e, method_lines, fingerprint=fingerprint, link=link, as_of=as_of)
     with st.container(horizontal=True):
         with st.popover("Link to this view", icon=":material/link:"):
+            if caption:
+                st.caption(caption)
             st.code(link, language=None)
         # the downloads in one popover: one label for a fresh tab to lay out, not two or three
         with st.popover("Download", icon=":material/download:"):
@@ -91,6 +93,9 @@ def share(
                     mime="application/json",
                     icon=":material/data_object:",
                 )
+        with st.popover("Methods", icon=":material/functions:"):
+            # how the figures were computed, so a hand calculation can be reconciled
+            st.markdown("\n".join(f"- {m}" for m in method_lines))
         if pin_json is not None:
             return False
         anonymous = identity.current().must_sign_in
@@ -106,12 +111,6 @@ def share(
             if as_of is not None
             else "Save a frozen copy of these figures, settings and data version for the review.",
         )
-
-
-def methods_expander(lines: list[str]) -> None:
-    """How the figures were computed, so a hand calculation can be reconciled."""
-    with st.expander("Methods", icon=":material/functions:"):
-        st.markdown("\n".join(f"- {m}" for m in lines))
 
 
 def pinned(ctx: DataContext, settings: Settings, pin_id: str) -> None:
@@ -156,7 +155,6 @@ def pinned(ctx: DataContext, settings: Settings, pin_id: str) -> None:
     stem = f"{pin.experiment}-pin-{pin.id}"
     pin_json = json.dumps(asdict(pin), indent=2)
     share(e, pin.methods, pin.fingerprint, query, stem, pin_json=pin_json)
-    methods_expander(pin.methods)
     storage.delete_pin_form(ctx.path, ctx.root, pin.id)
 
 
@@ -210,6 +208,23 @@ def pin_now(ctx: DataContext, settings: Settings, experiment_id: str, variant: s
     )
 
 
+def pick_experiment(
+    where: DeltaGenerator, names: dict[str, str], requested: str | None
+) -> str | None:
+    """The experiment picker, in `where`, starting from `requested` and kept in the URL."""
+    return where.selectbox(
+        "Experiment",
+        list(names),
+        format_func=names.__getitem__,
+        index=None,
+        placeholder="Choose an experiment",
+        width=320,
+        **url.url_bound(
+            "experiment", requested, clears=("variant", "segment", "bootstrap", experiment.MORE)
+        ),
+    )
+
+
 def live(ctx: DataContext, settings: Settings, boot: int) -> None:
     """The readout of the experiment chosen in the page (or the link), as the data says now."""
     names = loaders.experiment_names(ctx)
@@ -228,17 +243,11 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
     day = url.day("as_of", span, "showing the readout of all the data")
     top = st.container()
     pickers = st.container(horizontal=True, vertical_alignment="bottom")
-    experiment_id = pickers.selectbox(
-        "Experiment",
-        list(names),
-        format_func=names.__getitem__,
-        index=None,
-        placeholder="Choose an experiment",
-        width=320,
-        **url.url_bound(
-            "experiment", requested, clears=("variant", "segment", "bootstrap", experiment.MORE)
-        ),
-    )
+    if requested is None:
+        experiment_id = pick_experiment(pickers, names, requested)
+    else:  # a readout on view: the picker in a popover, which a fresh tab builds only once opened
+        with pickers.popover("Switch experiment", icon=":material/swap_horiz:"):
+            experiment_id = pick_experiment(st.container(), names, requested)
     if experiment_id is None:
         top.title("Readout", anchor=False)
         top.caption("One experiment in full: its verdict, the reasons, and every metric's lift.")
@@ -271,18 +280,8 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
         f"a treatment of experiment {experiment_id}",
         f"showing {treatments[0]}",
     )
-    variant = (
-        pickers.segmented_control(
-            "Treatment on view",
-            treatments,
-            format_func=md_escape,
-            required=True,
-            help="The treatment the plot and the table show first and the timeline, segments "
-            "and bootstrap show.",
-            **url.url_bound("variant", requested_variant or treatments[0], treatments[0]),
-        )
-        or treatments[0]  # required: None only before its first draw
-    )
+    # the treatment on view: the first, or the one a card's "Show it below" put in the link
+    variant = requested_variant or treatments[0]
     if span is not None:  # in the sidebar: a third picker in the row pushed the cards below
         # the fold at 1024 px; in a popover, whose date field a fresh tab builds only once opened
         as_of_label = f"Readout as of {day}" if day else "Readout as of: all the data"
@@ -336,7 +335,6 @@ def live(ctx: DataContext, settings: Settings, boot: int) -> None:
     if share(e, methods(shown), fingerprint, query, stem, caption=caption, as_of=day):
         pin_now(ctx, settings, experiment_id, variant)
     earlier_pins(ctx, experiment_id)
-    methods_expander(methods(shown))
 
 
 view = frame.current()

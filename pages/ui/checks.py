@@ -24,18 +24,22 @@ def segment_section(
         return
     st.subheader("The North Star by segment", anchor=False)
     requested = url.choice("segment", columns, f"a segment column of {name}", "choose one below")
-    column = st.selectbox(
-        "Split by",
-        columns,
-        index=None,
-        placeholder="Choose a column of the unit-level data",
-        width=420,
-        help="Read the experiment out separately for each value of this column (each with its "
-        "own SRM check and correction), and test whether the effect differs between them.",
-        **url.url_bound("segment", requested),
-    )
+    # the picker in a popover, which a fresh tab builds only once opened
+    label = "Split by a segment" if requested is None else f"Split by {md_escape(requested)}"
+    with st.popover(label, icon=":material/call_split:"):
+        column = st.selectbox(
+            "Split by",
+            columns,
+            index=None,
+            placeholder="Choose a column of the unit-level data",
+            width=420,
+            help="Read the experiment out separately for each value of this column (each with "
+            "its own SRM check and correction), and test whether the effect differs between "
+            "them.",
+            **url.url_bound("segment", requested),
+        )
     if column is None:
-        st.caption("Does the effect differ between, say, platforms? Choose a column to see.")
+        st.caption("Does the effect differ between, say, platforms? Split by a column to see.")
         return
     sr = loaders.segment_view(ctx, settings, experiment_id, column)
     table = segment_frame(sr, experiment_id, variant)

@@ -86,10 +86,11 @@ def rule() -> str:
 
 
 def _history(earlier: list[decisions.Recorded]) -> None:
-    """Earlier entries of this comparison, newest first (the latest is shown above)."""
+    """Earlier entries of this comparison, newest first (the latest is shown above), in a
+    popover: a fresh tab builds them only once opened, as it would not a closed expander's."""
     if not earlier:
         return
-    with st.expander(f"Earlier decisions ({len(earlier)})", icon=":material/history:"):
+    with st.popover(f"Earlier decisions ({len(earlier)})", icon=":material/history:"):
         for r in reversed(earlier):
             st.text(f"{r.at[:10]} · {DECISION_LABELS[r.value]} · {r.by}: {r.note}")
 

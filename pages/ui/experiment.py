@@ -39,6 +39,7 @@ from pages.ui.frame import DataContext
 # A card's "More on this comparison" repeats MORE with its treatment (`more=daily`); the table's
 # "All columns" is ALL_COLUMNS=true.
 TABLE, TIMELINE, ALL_COLUMNS, MORE = "table", "timeline", "all_columns", "more"
+SHOW = "show"  # the key prefix of a card's "Show it below" button (show_<treatment>)
 
 # A readout's charts as Vega-Lite specs, built once per distinct input and shared by every
 # session: rebuilding the Altair chart and validating its to_dict() on every rerun was most of
@@ -98,7 +99,8 @@ def verdict_cards(
     ctx: DataContext, e: ExperimentReadout, selected: str, *, writable: bool = True
 ) -> None:
     """One card per treatment (card), then the help the cards refer to and the hypothesis;
-    `writable`: the cards' decision panels take a recorded decision (a live readout)."""
+    `writable` (a live readout): the cards' decision panels take a recorded decision, and each
+    card not on view has a button that puts it on view (`variant=` in the link)."""
     columns = st.columns(len(e.treatments))
     logs = decision.logs(ctx, e)
     url.choices(MORE, [t.variant for t in e.treatments], f"a treatment of {e.id}", "it is closed")
@@ -140,9 +142,21 @@ def card(
     """A treatment's verdict first, in this order: the verdict with the one reason that decided
     it, the North Star's figure (its decision interval: the only North Star interval on the
     card), the decision, then the model estimate in small print; every other reason and note is
-    one click away. An invalid comparison's card quotes no figure."""
-    mark = " · shown below" if on_view else ""
-    st.markdown(f"**{md_code(t.variant)}** vs {md_code(e.control)}{mark}")
+    one click away. An invalid comparison's card quotes no figure. With several treatments, the
+    one on view says so and each other card (of a live readout) has a button that shows it."""
+    heading = f"**{md_code(t.variant)}** vs {md_code(e.control)}"
+    if writable and not on_view and len(e.treatments) > 1:
+        # the card's heading is its button, not a segmented control above the cards: one
+        # widget less for a fresh tab to build (the ButtonGroup's code and layout)
+        st.button(
+            f"{heading} · show below",
+            key=f"{SHOW}_{t.variant}",
+            type="tertiary",  # no help: a tooltip doubles the button in the page
+            on_click=_show,
+            args=(t.variant, e.treatments[0].variant),
+        )
+    else:
+        st.markdown(heading + (" · shown below" if on_view else ""))
     outlook.alerts(t)  # Twyman: "too good to be true?" comes before the verdict
     widgets.verdict_callout(t.verdict, md_escape(deciding_text(t, e.settings)))
     if t.verdict != "invalid":
@@ -158,6 +172,14 @@ def card(
         if opened:  # drawn once opened, like the table and the timeline
             st.markdown("\n".join(f"- {md_escape(r)}" for r in more))
             st.caption("  \n".join(md_escape(n) for n in notes))
+
+
+def _show(variant: str, first: str) -> None:
+    """Put treatment `variant` on view; the first treatment, the default, leaves the URL clean."""
+    if variant == first:
+        st.query_params.pop("variant", None)
+    else:
+        st.query_params["variant"] = variant
 
 
 def decision_slot(

@@ -27,17 +27,14 @@ JS = Path(streamlit.__file__).parent / "static" / "static" / "js"
 SIDEBAR = ("PageLink", "ButtonGroup")
 ELEMENTS = {
     "": (*SIDEBAR, "Metric"),
-    "readout": (
-        *SIDEBAR,
-        "DateInput",
-        "Selectbox",
+    "readout": (  # its popovers' widgets (the settings, the pickers, the downloads) wait
+        "PageLink",
         "Metric",
         "ArrowVegaLiteChart",
         "loadVegaEmbed",
         "embed",
         "vega-interpreter",
         "Button",
-        "DownloadButton",
     ),
 }
 IMPORT = re.compile(rb'(?:from|import)\s*"\./([\w.\-]+\.js)"')

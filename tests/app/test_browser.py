@@ -142,7 +142,8 @@ def test_treatment_control_updates_the_url_and_the_figures(
 ) -> None:
     page.goto(f"{server}/readout?experiment=push_reminders")
     settle(page)
-    segment(page.locator('[data-testid="stMain"]'), "three_a_day").click()
+    main = page.locator('[data-testid="stMain"]')
+    main.locator(".st-key-show_three_a_day button").first.click()  # the card heading
     wait_for_address(page, r"variant=three_a_day")
     settle(page)
     page.get_by_role("heading", name=re.compile("Every metric: three_a_day vs control")).wait_for()

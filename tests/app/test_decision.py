@@ -99,7 +99,8 @@ def test_one_read_of_the_log_serves_every_card(
     assert len(reads) == 1
     shown = markdown(at)
     assert "**Decided: Ship**" in shown and "**Decided: Roll back**" in shown  # both cards
-    assert [x.label for x in at.expander if x.label.startswith("Earlier")] == [
+    labels = [p.proto.popover.label for p in at.get("popover")]
+    assert [label for label in labels if label.startswith("Earlier")] == [
         "Earlier decisions (1)"  # daily's first entry; three_a_day has only its latest
     ]
     assert "Keep running · Dana Okafor: Wait for the third week" in "\n".join(

@@ -34,8 +34,8 @@ def drop_link(markdown_text: str) -> str:
 
 
 def methods_text(at: Any) -> str:
-    """The Methods expander's lines, joined."""
-    methods = next(e for e in at.expander if e.label == "Methods")
+    """The Methods popover's lines, joined."""
+    methods = next(p for p in at.get("popover") if p.proto.popover.label == "Methods")
     return "\n".join(m.value for m in methods.markdown)
 
 

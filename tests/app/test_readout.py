@@ -224,7 +224,7 @@ def test_controls_change_the_figures_and_the_url(
     at = open_app(PAGE, {**OPENED, "experiment": "push_reminders"})
     before = shown_table(at)
 
-    at.button_group(key="variant").set_value("three_a_day").run()
+    at.button(key="show_three_a_day").click().run()
     assert at.query_params["variant"] == "three_a_day"
     assert shown_table(at).equals(
         expected_table(demo_copy_dataset, "push_reminders", "three_a_day")
@@ -318,8 +318,8 @@ def test_downloads_and_methods(open_app: AppOpener) -> None:
     at = open_app(PAGE, {**OPENED, "experiment": "streak_freeze"})
     labels = [d.proto.label for d in at.get("download_button")]
     assert labels == ["Download CSV", "Download Markdown"]
-    expander = next(e for e in at.expander if e.label == "Methods")
-    shown = "\n".join(m.value for m in expander.markdown)
+    popover = next(p for p in at.get("popover") if p.proto.popover.label == "Methods")
+    shown = "\n".join(m.value for m in popover.markdown)
     for line in methods(Settings()):
         assert line in shown
 
