@@ -70,6 +70,17 @@ def test_key_order_declines_null_text_and_keys_past_62_bits() -> None:
     )
     assert key_order(wide, ["experiment", "date"]) is not None
     assert key_order(wide, ["experiment", "date", "date", "date"]) is None  # 2 · 3.65e6³ days
+    assert key_order(frame.clear(), KEYS[:3]) is None  # no rows: nothing to rank
+
+
+def test_a_file_without_an_experiment_column_is_refused_by_name(tmp_path: Path) -> None:
+    """A summary missing its key column gets the loader's message, not a Polars error from
+    ordering no rows (found by tests/app/test_workers.py)."""
+    (tmp_path / "metrics.toml").write_text("[metrics.x]\nrole = 'north_star'\ntype = 'mean'\n")
+    (tmp_path / "e.csv").write_text("variant,y\ncontrol,1\n")
+    with pytest.raises(InputError) as raised:
+        load_dataset(tmp_path)
+    assert raised.value.file is not None
 
 
 @pytest.mark.parametrize("prefix", [1, 2, 3, 4])
