@@ -64,6 +64,9 @@ ROLE_PLURALS = {
     "guardrail": "Guardrails",
 }
 ROW_STEP = 30
+LEGEND_LABEL_LIMIT = 140  # px of a legend entry's label, beyond which Vega ends it with '…'
+LEGEND_ROW = 30  # px of a vertical legend's entry under Streamlit's theme (seen in Chromium)
+TITLE_CHARS = 56  # characters of an axis title's line: ~330 px, the plot's width at 1024 px
 TREATMENT_STEP = 14  # a forest-plot row grows by this much per further treatment
 # the point shapes that tell a forest plot's treatments apart, the one on view first
 SHAPES = ["circle", "diamond", "square", "triangle-up", "cross", "triangle-down"]
@@ -136,7 +139,7 @@ class ForestParts(NamedTuple):
     color_title: str
     outcomes: list[str]
     colors: list[str]
-    x_title: str
+    x_title: list[str]
     ticks: list[float]
     tick_count: int
     tick_label: str
@@ -248,7 +251,7 @@ def _forest_parts(
         color_title=f"{'Bayesian' if bayesian else 'Adjusted'} result at α = {alpha:g}",
         outcomes=[OUTCOME_LABELS[o] for o in shown],
         colors=[OUTCOME_COLORS[o] for o in shown],
-        x_title=f"{lift}, {interval_name(settings)}",
+        x_title=wrapped(f"{lift}, {interval_name(settings)}"),
         ticks=ticks,
         tick_count=len(ticks),
         tick_label=percent_label(digits),
@@ -262,11 +265,16 @@ def _forest_parts(
 
 def _forest_chart(data: pl.DataFrame, parts: ForestParts, *, several: bool) -> Chart:
     """forest_plot's layers over its rows and parts; `several`: a line per treatment."""
+    # several treatments: the outcomes and the treatments in two columns side by side, each
+    # narrow enough that both fit above the plot at 1024 px (one row of each did not)
+    listed: dict[str, Any] = (
+        {"direction": "vertical", "labelLimit": LEGEND_LABEL_LIMIT} if several else {}
+    )
     color = alt.Color(
         "outcome_label:N",
         title=parts.color_title,
         scale=alt.Scale(domain=parts.outcomes, range=parts.colors),
-        legend=alt.Legend(orient="top"),
+        legend=alt.Legend(orient="top", **listed),
     )
     headers = [ROLE_PLURALS[r] for r in ROLES]
     bold = {"condition": {"test": f"indexof({headers!r}, datum.value) >= 0", "value": 700}}
@@ -297,7 +305,7 @@ def _forest_chart(data: pl.DataFrame, parts: ForestParts, *, several: bool) -> C
             "variant:N",
             title="Treatment",
             scale=alt.Scale(domain=parts.variants, range=parts.shapes),
-            legend=alt.Legend(orient="top"),
+            legend=alt.Legend(orient="top", **listed),
         )
     ci = base.mark_rule(strokeWidth=3).encode(
         x="ci_low:Q", x2="ci_high:Q", color=color, tooltip=tooltip, **each
@@ -311,10 +319,28 @@ def _forest_chart(data: pl.DataFrame, parts: ForestParts, *, several: bool) -> C
 
 def forest_height(metrics: Sequence[MetricResult]) -> int:
     """Pixels for forest_plot of these metrics: a row per metric and role header, each taller
-    by a line per further treatment, and room for the axis and the legends."""
+    by a line per further treatment, and room for the axis, its title's second line and the
+    legends (with several treatments, an entry per outcome or treatment, the longer list)."""
     variants = len(_variants(metrics))
     rows = len({(m.role, m.metric) for m in metrics}) + len({m.role for m in metrics})
-    return chart_height(rows, ROW_STEP + TREATMENT_STEP * (variants - 1)) + 30 * (variants > 1)
+    shown = {m.outcome for m in metrics if m.decision_effect is not None}
+    legend = LEGEND_ROW * (max(variants, len(shown)) - 1) if variants > 1 else 0
+    return chart_height(rows, ROW_STEP + TREATMENT_STEP * (variants - 1)) + 15 + legend
+
+
+def wrapped(text: str, width: int = TITLE_CHARS) -> list[str]:
+    """A title's lines of at most about `width` characters, broken after its commas (Vega
+    draws a list of strings as lines): a one-line axis title wider than the plot is cut at
+    the chart's edge in a narrow column."""
+    lines: list[str] = []
+    for part in text.split(", "):
+        if lines and len(lines[-1]) + 2 + len(part) <= width:
+            lines[-1] += f", {part}"
+        else:
+            if lines:
+                lines[-1] += ","
+            lines.append(part)
+    return lines
 
 
 def _variants(metrics: Sequence[MetricResult]) -> list[str]:

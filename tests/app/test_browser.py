@@ -218,13 +218,34 @@ def test_north_star_tree_and_scoreboard_fit_every_width(
         shoot(page, f"north_star_{width}", tmp_path)
 
 
+def cut_texts(chart: Locator) -> list[str]:
+    """The texts of a Vega chart (drawn as SVG) that do not end inside its box: a legend or a
+    title wider than the chart is cut at its edge, which the chart's own box does not show."""
+    return chart.evaluate(
+        """svg => {
+            const box = svg.getBoundingClientRect();
+            return [...svg.querySelectorAll("text")].filter(text => {
+                const r = text.getBoundingClientRect();
+                return r.width > 0 && (r.left < box.left - 1 || r.right > box.right + 1);
+            }).map(text => text.textContent);
+        }"""
+    )
+
+
 @pytest.mark.parametrize("width", [1024, 1280, 1440])
 def test_charts_and_tables_fit_the_main_column(
     browser: Browser, server: str, tmp_path: Path, width: int
 ) -> None:
     """The forest plot takes the main column's width at every viewport from 1024 px up, so
-    the +25% onboarding-clicks dot of animated_onboarding stays on screen."""
+    the +25% onboarding-clicks dot of animated_onboarding stays on screen, and its legends
+    and axis title end inside it (push_reminders: two treatments, two legends)."""
     with tab(browser, width, 1600) as page:
+        page.goto(f"{server}/readout?experiment=push_reminders")
+        settle(page)
+        forest = page.locator('[data-testid="stVegaLiteChart"]').first
+        forest.locator("svg").first.wait_for(state="attached")
+        assert cut_texts(forest.locator("svg").first) == []
+        shoot(page, f"readout_two_treatments_{width}", tmp_path)
         page.goto(f"{server}/readout?experiment=animated_onboarding")
         settle(page)
         forest = page.locator('[data-testid="stVegaLiteChart"]').first
@@ -235,6 +256,7 @@ def test_charts_and_tables_fit_the_main_column(
         assert chart["x"] >= column["x"] - 1
         assert chart["x"] + chart["width"] <= column["x"] + column["width"] + 1
         assert chart["width"] >= 0.8 * (column["width"] - 100)  # it uses the width it has
+        assert cut_texts(forest.locator("svg").first) == []
         shoot(page, f"readout_{width}", tmp_path)
         page.goto(f"{server}/")
         settle(page)

@@ -316,3 +316,27 @@ def test_vega_lite_spec_is_the_chart_without_the_default_themes_size(
     assert spec["config"]["view"]["stroke"] is None  # the chart's own configuration stays
     assert spec["layer"] == plain["layer"] and spec["datasets"] == plain["datasets"]
     assert {**spec, "config": None} == {**plain, "config": None}  # the same spec, validated
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [
+        (
+            "Lift (treatment ÷ control − 1), 95% confidence interval, adjusted for multiple "
+            "testing (Holm)",
+            [
+                "Lift (treatment ÷ control − 1), 95% confidence interval,",
+                "adjusted for multiple testing (Holm)",
+            ],
+        ),
+        ("Lift (posterior mean), 95% credible interval", None),
+        ("a, b, c", ["a,", "b,", "c"]),
+    ],
+)
+def test_wrapped_breaks_a_long_title_after_its_commas(text: str, lines: list[str] | None) -> None:
+    """The forest plot's axis title as lines of at most TITLE_CHARS (a line per comma at
+    width 1), every word kept: the lines joined by spaces are the title."""
+    width = 1 if text == "a, b, c" else charts.TITLE_CHARS
+    got = charts.wrapped(text, width)
+    assert got == (lines or [text])
+    assert " ".join(got) == text
