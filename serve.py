@@ -13,6 +13,14 @@ started serves twenty people opening different links at once as a warm one does:
 queued behind the nearby readouts' computations, twenty at once on two workers (bench/load.py).
 """
 
+import os
+
+from nsexp.cli.main import BLAS_THREADS
+
+# before anything imports numpy (OpenBLAS reads it once), for the server and the worker
+# processes it starts (they inherit it): one OpenBLAS thread, not a spinning one per core
+os.environ.setdefault(*BLAS_THREADS)
+
 import asyncio
 import logging
 import sys
