@@ -72,12 +72,17 @@ class Dataset:
     cross: pl.DataFrame = field(default_factory=empty_cross)  # nsexp.io.cross, totalled
     decision: DecisionDefaults = field(default_factory=DecisionDefaults)  # experiments.toml
     as_of: dt.date | None = None  # only the data up to this date (nsexp.analysis.asof)
+    # The summary's rows' keys as load_dataset ranked them (not an argument, so a copy with
+    # other rows, dataclasses.replace, never carries it): the totals reuse them.
+    loaded_order: KeyOrder | None = field(default=None, init=False, repr=False, compare=False)
 
     @functools.cached_property
     def totals(self) -> pl.DataFrame:
         """The summary collapsed over dates, one row per experiment, variant and metric:
         computed once, whichever readouts of the data follow."""
-        return schema.totals(self.summary)
+        found = self.loaded_order
+        # ORDER's experiment, variant and metric: the totals' keys
+        return schema.totals(self.summary, None if found is None else found.regrouped((0, 2, 1)))
 
 
 def default_data_dir() -> Path:
@@ -120,7 +125,7 @@ def load_dataset(
         infos = segment_infos(infos, summary["experiment"].unique().to_list(), segment)
     asked = Choice(control, None, catalog.column("variant"))
     units = pl.concat([r.units for r in reads], how="vertical_relaxed")
-    return Dataset(
+    dataset = Dataset(
         catalog=catalog,
         experiments=_experiments(present, reads, infos, root, asked, where),
         summary=summary.sort(ORDER) if order is None else summary[order.order],
@@ -134,6 +139,9 @@ def load_dataset(
         ),
         decision=decision,
     )
+    if order is not None:
+        object.__setattr__(dataset, "loaded_order", order.stored())  # frozen; see loaded_order
+    return dataset
 
 
 def _locate(path: Path) -> tuple[Path, SourceConfig | None, list[Path]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from nsexp.io.moments import FLAGS, SHIFTED, derive, merged
+from nsexp.io.order import KeyOrder
 
 KEYS = ("experiment", "variant", "date", "metric")
 RATIO_SUMS = ("den_sum", "den_sum_sq", "num_den_sum")
@@ -44,12 +45,13 @@ def conform(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     return derive(lazy).select(list(SUMMARY_SCHEMA))
 
 
-def totals(summary: pl.DataFrame) -> pl.DataFrame:
+def totals(summary: pl.DataFrame, found: KeyOrder | None = None) -> pl.DataFrame:
     """Collapse dated rows into one row per experiment, variant and metric (the shifted sums
-    moved to one shift first, so no digit is lost however many days there are)."""
+    moved to one shift first, so no digit is lost however many days there are); `found`: the
+    rows' key_order by those keys, where the caller has it."""
     keys = ["experiment", "variant", "metric"]
     return (
-        merged(summary.lazy(), keys, ("n", *SUMS))
+        merged(summary.lazy(), keys, ("n", *SUMS), found)
         .with_columns(pl.lit(None, dtype=pl.Date()).alias("date"))
         .select(list(SUMMARY_SCHEMA))
         .collect()
