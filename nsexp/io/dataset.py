@@ -114,7 +114,7 @@ def load_dataset(
     files, reads = _read_all(root, source, files, catalog, segment)
     summary = pl.concat([r.summary for r in reads]).select(list(SUMMARY_SCHEMA))
     check_arm_metrics(summary, limits)
-    order = key_order(summary, list(ORDER))
+    order = _summary_order(reads, summary)
     if order is None or order.repeated:
         _check_duplicates(summary, files)
     _check_every_metric_read(reads, catalog)
@@ -288,6 +288,17 @@ def _files_by_experiment(reads: list[FileRead], files: list[Path]) -> dict[str, 
         for eid in read.summary["experiment"].unique().sort():
             found.setdefault(eid, []).append(str(path))
     return {eid: ", ".join(paths) for eid, paths in found.items()}
+
+
+def _summary_order(reads: list[FileRead], summary: pl.DataFrame) -> KeyOrder | None:
+    """The summary's key order by ORDER: a lone summary file's uniqueness check's, its keys
+    (experiment, variant, date, metric) taken in ORDER's order, else ranked afresh."""
+    found = reads[0].order if len(reads) == 1 else None
+    if found is None:
+        return key_order(summary, list(ORDER))
+    if len(found.sizes) == 3:  # an undated file: its one date (null) is one value
+        found = found._replace(sizes=(*found.sizes[:2], 1, found.sizes[2]))
+    return found.regrouped((0, 3, 1, 2))
 
 
 def _present(summary: pl.DataFrame, order: KeyOrder | None) -> pl.DataFrame:

@@ -186,3 +186,25 @@ def test_a_loaded_datasets_totals_reuse_its_key_order_and_a_copy_does_not(tmp_pa
     fewer = dataclasses.replace(data, summary=data.summary.filter(pl.col("experiment") == "a"))
     assert fewer.loaded_order is None
     assert fewer.totals.equals(schema_totals(fewer.summary))
+
+
+@pytest.mark.parametrize("dated", [True, False])
+def test_a_lone_summary_files_key_order_is_the_loads(tmp_path: Path, dated: bool) -> None:
+    # the load takes the file check's keys again in ORDER's order: as ranking the loaded rows
+    rows = [
+        {"experiment": e, "variant": v, "metric": m, "n": 100, "sum": 30.0, "sum_sq": 30.0}
+        | ({"date": f"2026-03-0{d}"} if dated else {})
+        for e in ("b", "a", "é")
+        for d in ((3, 1, 2) if dated else (1,))
+        for v in ("treatment", "control")
+        for m in ("lessons", "retained", "clicks", "errors")
+    ]
+    write_frame(pl.DataFrame(rows), tmp_path / "s.csv")
+    write_metrics(tmp_path, {k: METRICS[k] for k in ("lessons", "retained", "clicks", "errors")})
+    data = load_dataset(tmp_path)
+    assert data.loaded_order is not None
+    assert data.summary.equals(data.summary.sort(KEYS))
+    again = key_order(data.summary, KEYS)
+    assert again is not None and not again.repeated
+    assert data.loaded_order.codes.tolist() == again.codes.tolist()
+    assert data.loaded_order.order.tolist() == again.order.tolist()
