@@ -129,8 +129,9 @@ def merged(
     if found is None:
         rows = rows.sort(keys, maintain_order=True)
         starts = group_starts(rows, keys)
-    else:
-        rows, starts = rows[found.order], found.starts(len(keys))
+    else:  # rows already in order (KeyOrder.stored) are not copied
+        in_order = bool((found.order[1:] > found.order[:-1]).all())
+        rows, starts = rows if in_order else rows[found.order], found.starts(len(keys))
     sizes = np.diff(np.append(starts, rows.height))
     targets = {p: f"__target_{i}" for i, p in enumerate(PARTS)}
     shifts = ordered_sums(rows, starts, [PARTS[p][2] for p in PARTS])

@@ -208,3 +208,6 @@ def test_a_lone_summary_files_key_order_is_the_loads(tmp_path: Path, dated: bool
     assert again is not None and not again.repeated
     assert data.loaded_order.codes.tolist() == again.codes.tolist()
     assert data.loaded_order.order.tolist() == again.order.tolist()
+    # the totals add each run of the loaded order, then order the groups: as ranked again
+    assert data.totals.equals(schema_totals(data.summary))
+    assert data.totals.height == 3 * 2 * 4
