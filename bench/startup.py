@@ -5,8 +5,11 @@ measured the same way and subtracted, which is the issue's target: under 0.5 s o
 time beyond the interpreter's start. The import floor (`python -c "import polars, numpy,
 scipy.special"`) runs in the same rounds, and a readout of one small summary (the demo's
 dark_mode.csv beside metrics.toml) is reported as its ratio to the floor, paired per round (target
-1.3x). nsexp is byte-compiled first (`compileall`): an installed package has .pyc files, a checkout
-run with PYTHONDONTWRITEBYTECODE would compile ~85 modules every run. `python -X importtime -m
+1.3x). nsexp's CLI runs numpy's OpenBLAS on one thread (OPENBLAS_NUM_THREADS=1, which spares
+the start of its idle worker threads); the floor as the issue defines it does not, so the floor
+also runs with that setting, and the ratio is given against each. nsexp is byte-compiled
+first (`compileall`): an installed package has .pyc files, a checkout run with
+PYTHONDONTWRITEBYTECODE would compile ~85 modules every run. `python -X importtime -m
 nsexp --help` names the modules that cost the most (cumulative import time, the slowest top-level
 packages and nsexp modules). The same readout from nsexp as it was at `--before` (a git revision,
 default BEFORE: main before issue 23's CLI work; `git archive` into a temporary directory,
@@ -35,6 +38,8 @@ SECTION = "CLI start time"
 TARGET_S = 0.5
 FLOOR_TARGET = 1.3
 FLOOR = "import polars, numpy, scipy.special"
+# The floor with the one OpenBLAS thread nsexp's CLI asks for (nsexp.cli.main's BLAS_THREADS).
+FLOOR_ONE_BLAS = f"import os; os.environ.setdefault('OPENBLAS_NUM_THREADS', '1'); {FLOOR}"
 DEMO = REPO / "data"
 BEFORE = (
     "6ea05c3"  # main before issue 23's CLI work (the learning pass judged every experiment twice)
@@ -112,6 +117,7 @@ def run(argv: list[str] | None = None) -> str:
     args, _ = parser.parse_known_args(argv)
     subprocess.run(python("-m", "compileall", "-q", "nsexp"), cwd=REPO, check=True)
     floor_label, small_label = f"python -c '{FLOOR}'", "nsexp readout small/ --format json"
+    one_blas_label = f"{floor_label} with OPENBLAS_NUM_THREADS=1"
     before_label = f"{small_label} (before, {args.before})"
     with tempfile.TemporaryDirectory() as tmp:
         csv = one_experiment_csv(Path(tmp))
@@ -120,6 +126,7 @@ def run(argv: list[str] | None = None) -> str:
         commands = {
             "python -c pass": python("-c", "pass"),
             floor_label: python("-c", FLOOR),
+            one_blas_label: python("-c", FLOOR_ONE_BLAS),
             small_label: python("-m", "nsexp", "readout", str(small), "--format", "json"),
             **({before_label: readout_from(before, small)} if before is not None else {}),
             "nsexp --help": python("-m", "nsexp", "--help"),
@@ -143,24 +150,33 @@ def run(argv: list[str] | None = None) -> str:
     for label, runs in results.items():
         beyond = runs.wall - bare.wall
         met = "met" if beyond < TARGET_S else "**missed**"
-        target = "—" if label in ("python -c pass", floor_label) else f"< {TARGET_S} s: {met}"
+        floors = ("python -c pass", floor_label, one_blas_label)
+        target = "—" if label in floors else f"< {TARGET_S} s: {met}"
         lines.append(f"| `{label}` | {runs.wall:.2f} | {runs.cpu:.2f} | {beyond:.2f} | {target} |")
     lines += [
         "",
         f"Against the import floor (`{FLOOR}`), the median over rounds of the ratio in one round "
         f"(target {FLOOR_TARGET}x, met when both ratios are within it: on a loaded machine both "
         "commands wait for a core, which pulls the wall ratio toward 1x and leaves CPU the "
-        "steadier figure):",
+        "steadier figure). The target is judged against the floor as the issue defines it; "
+        "nsexp's CLI sets OPENBLAS_NUM_THREADS=1, which that floor does not, so the ratio "
+        "against the floor run with the same setting (_1 BLAS_) is given beside it:",
         "",
-        "| `nsexp readout small/` | wall / floor | CPU / floor | target |",
-        "|---|---:|---:|---|",
+        "| `nsexp readout small/` | wall / floor | CPU / floor | wall / floor, 1 BLAS | "
+        "CPU / floor, 1 BLAS | target |",
+        "|---|---:|---:|---:|---:|---|",
     ]
+    one_blas = results[one_blas_label]
     for name, label in (("before", before_label), ("after", small_label)):
         if label not in results:
             continue
         ratio, cpu = paired(results[label], floor), cpu_ratio(results[label], floor)
+        ratio_1, cpu_1 = paired(results[label], one_blas), cpu_ratio(results[label], one_blas)
         verdict = "met" if max(ratio, cpu) <= FLOOR_TARGET else "**missed**"
-        lines.append(f"| {name} | **{ratio:.2f}x** | {cpu:.2f}x | {verdict} |")
+        lines.append(
+            f"| {name} | **{ratio:.2f}x** | {cpu:.2f}x | **{ratio_1:.2f}x** | {cpu_1:.2f}x | "
+            f"{verdict} |"
+        )
     lines += [
         "",
         "Slowest imports of `nsexp --help` (`python -X importtime`, cumulative ms; a package's "

@@ -72,12 +72,15 @@ class Dataset:
     cross: pl.DataFrame = field(default_factory=empty_cross)  # nsexp.io.cross, totalled
     decision: DecisionDefaults = field(default_factory=DecisionDefaults)  # experiments.toml
     as_of: dt.date | None = None  # only the data up to this date (nsexp.analysis.asof)
+    # The summary's rows' keys as load_dataset ranked them (not an argument, so a copy with
+    # other rows, dataclasses.replace, never carries it): the totals reuse them.
+    loaded_order: KeyOrder | None = field(default=None, init=False, repr=False, compare=False)
 
     @functools.cached_property
     def totals(self) -> pl.DataFrame:
         """The summary collapsed over dates, one row per experiment, variant and metric:
         computed once, whichever readouts of the data follow."""
-        return schema.totals(self.summary)
+        return schema.totals(self.summary, self.loaded_order)  # rows in ORDER, as totals wants
 
 
 def default_data_dir() -> Path:
@@ -109,7 +112,7 @@ def load_dataset(
     files, reads = _read_all(root, source, files, catalog, segment)
     summary = pl.concat([r.summary for r in reads]).select(list(SUMMARY_SCHEMA))
     check_arm_metrics(summary, limits)
-    order = key_order(summary, list(ORDER))
+    order = _summary_order(reads, summary)
     if order is None or order.repeated:
         _check_duplicates(summary, files)
     _check_every_metric_read(reads, catalog)
@@ -120,7 +123,7 @@ def load_dataset(
         infos = segment_infos(infos, summary["experiment"].unique().to_list(), segment)
     asked = Choice(control, None, catalog.column("variant"))
     units = pl.concat([r.units for r in reads], how="vertical_relaxed")
-    return Dataset(
+    dataset = Dataset(
         catalog=catalog,
         experiments=_experiments(present, reads, infos, root, asked, where),
         summary=summary.sort(ORDER) if order is None else summary[order.order],
@@ -134,6 +137,9 @@ def load_dataset(
         ),
         decision=decision,
     )
+    if order is not None:
+        object.__setattr__(dataset, "loaded_order", order.stored())  # frozen; see loaded_order
+    return dataset
 
 
 def _locate(path: Path) -> tuple[Path, SourceConfig | None, list[Path]]:
@@ -280,6 +286,17 @@ def _files_by_experiment(reads: list[FileRead], files: list[Path]) -> dict[str, 
         for eid in read.summary["experiment"].unique().sort():
             found.setdefault(eid, []).append(str(path))
     return {eid: ", ".join(paths) for eid, paths in found.items()}
+
+
+def _summary_order(reads: list[FileRead], summary: pl.DataFrame) -> KeyOrder | None:
+    """The summary's key order by ORDER: a lone summary file's uniqueness check's, its keys
+    (experiment, variant, date, metric) taken in ORDER's order, else ranked afresh."""
+    found = reads[0].order if len(reads) == 1 else None
+    if found is None:
+        return key_order(summary, list(ORDER))
+    if len(found.sizes) == 3:  # an undated file: its one date (null) is one value
+        found = found._replace(sizes=(*found.sizes[:2], 1, found.sizes[2]))
+    return found.regrouped((0, 3, 1, 2))
 
 
 def _present(summary: pl.DataFrame, order: KeyOrder | None) -> pl.DataFrame:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from nsexp.io.order import key_order
+from nsexp.io.order import KeyOrder, key_order
 
 # Each part: (raw sum, raw sum of squares, shift, Σ(y − s), Σ(y − s)²).
 PARTS = {
@@ -115,15 +115,23 @@ def _first_shift(part: str) -> pl.Expr:
     return pl.col(PARTS[part][2]).drop_nulls().first()
 
 
-def merged(frame: pl.LazyFrame, keys: list[str], sums: tuple[str, ...] = ()) -> pl.LazyFrame:
+def merged(
+    frame: pl.LazyFrame, keys: list[str], sums: tuple[str, ...] = (), found: KeyOrder | None = None
+) -> pl.LazyFrame:
     """One row per `keys` group: every row's shifted sums moved to the group's mean shift (each
     row's shift is near its mean, so theirs is too), then added; `sums` (n, raw sums) added as
     they are. A column no row of a group has stays null there. The rows are added in their
-    given order (`ordered_sums`), so the same rows give the same bits at any thread count."""
+    given order (`ordered_sums`), so the same rows give the same bits at any thread count.
+    `found`: the rows' key_order by `keys` where the caller has it."""
     rows = frame.collect()
-    found = key_order(rows, keys)  # a stable sort: each group's rows keep their given order
-    rows = rows.sort(keys, maintain_order=True) if found is None else rows[found.order]
-    starts = group_starts(rows, keys)
+    found = key_order(rows, keys) if found is None else found  # stable: a group's rows keep
+    # their given order
+    if found is None:
+        rows = rows.sort(keys, maintain_order=True)
+        starts = group_starts(rows, keys)
+    else:  # rows already in order (KeyOrder.stored) are not copied
+        in_order = bool((found.order[1:] > found.order[:-1]).all())
+        rows, starts = rows if in_order else rows[found.order], found.starts(len(keys))
     sizes = np.diff(np.append(starts, rows.height))
     targets = {p: f"__target_{i}" for i, p in enumerate(PARTS)}
     shifts = ordered_sums(rows, starts, [PARTS[p][2] for p in PARTS])

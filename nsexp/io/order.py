@@ -23,6 +23,24 @@ class KeyOrder(NamedTuple):
         ordered = self.codes[self.order] // math.prod(self.sizes[prefix:])
         return np.flatnonzero(np.diff(ordered, prepend=-1))
 
+    def regrouped(self, positions: tuple[int, ...]) -> KeyOrder:
+        """The same rows' order by some of these keys taken in another order (`positions`
+        index them), from each row's key: one integer sort, no text ranked again."""
+        codes = np.zeros_like(self.codes)
+        for i in positions:
+            digit = self.codes // math.prod(self.sizes[i + 1 :]) % self.sizes[i]
+            codes = codes * self.sizes[i] + digit
+        order = np.argsort(codes, kind="stable")
+        ordered = codes[order]
+        repeated = bool((ordered[1:] == ordered[:-1]).any())
+        return KeyOrder(order, repeated, codes, tuple(self.sizes[i] for i in positions))
+
+    def stored(self) -> KeyOrder:
+        """This order for the rows once put in it (`frame[order]`): their keys, already sorted."""
+        return KeyOrder(
+            np.arange(len(self.codes)), self.repeated, self.codes[self.order], self.sizes
+        )
+
 
 _KEY_BITS = 62  # a row's key must fit an int64, with room to spare
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from nsexp.io.moments import FLAGS, SHIFTED, derive, merged
+from nsexp.io.order import KeyOrder
 
 KEYS = ("experiment", "variant", "date", "metric")
 RATIO_SUMS = ("den_sum", "den_sum_sq", "num_den_sum")
@@ -44,13 +45,21 @@ def conform(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     return derive(lazy).select(list(SUMMARY_SCHEMA))
 
 
-def totals(summary: pl.DataFrame) -> pl.DataFrame:
+def totals(summary: pl.DataFrame, found: KeyOrder | None = None) -> pl.DataFrame:
     """Collapse dated rows into one row per experiment, variant and metric (the shifted sums
-    moved to one shift first, so no digit is lost however many days there are)."""
+    moved to one shift first, so no digit is lost however many days there are). `found`: the
+    rows' key order by experiment, metric, variant (and date), the rows already in it
+    (KeyOrder.stored, as a loaded dataset's): each group's rows are then one run, added as
+    they lie, and only the groups are put in order."""
     keys = ["experiment", "variant", "metric"]
-    return (
-        merged(summary.lazy(), keys, ("n", *SUMS))
-        .with_columns(pl.lit(None, dtype=pl.Date()).alias("date"))
-        .select(list(SUMMARY_SCHEMA))
-        .collect()
+    if found is None:
+        rows = merged(summary.lazy(), keys, ("n", *SUMS)).collect()
+    else:
+        grouped = ["experiment", "metric", "variant"]
+        rows = merged(summary.lazy(), grouped, ("n", *SUMS), found).collect()
+        first = found.order[found.starts(len(grouped))]
+        groups = found._replace(codes=found.codes[first] // found.sizes[3], sizes=found.sizes[:3])
+        rows = rows[groups.regrouped((0, 2, 1)).order]  # the groups by experiment, variant, metric
+    return rows.with_columns(pl.lit(None, dtype=pl.Date()).alias("date")).select(
+        list(SUMMARY_SCHEMA)
     )

@@ -67,9 +67,8 @@ def read_summary(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:
     summary = conform(frame.with_columns(pl.col("n").cast(pl.Int64))).collect()
     units = _units(summary, found)
     cross = summary_cross(frame, catalog, path)
-    return FileRead(
-        summary=summary, units=units, metrics=set(summary["metric"].unique()), cross=cross
-    )
+    metrics = set(summary["metric"].unique())
+    return FileRead(summary=summary, units=units, metrics=metrics, cross=cross, order=found)
 
 
 # The optional third moment beside sum/sum_sq (Σy³) or mean/variance (g1 = m3 / m2^1.5, the

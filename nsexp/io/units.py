@@ -15,6 +15,7 @@ from nsexp.errors import InputError
 from nsexp.io.cross import Pair, cross_aggs, cross_long, cross_pairs, cross_query
 from nsexp.io.files import check_numeric_columns, date_expr, experiment_expr, parquet_rows
 from nsexp.io.masked import masked_query, patch_ratios, wide_order
+from nsexp.io.order import KeyOrder
 from nsexp.io.schema import conform
 from nsexp.io.sums import SumsPlan, capped, collect, finite_value, pilots
 from nsexp.io.unit_ids import BUCKETS, NO_CHECKS, UnitHashes, candidate_checks
@@ -35,6 +36,9 @@ class FileRead:
     problems: dict[str, list[str]] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
     cross: pl.DataFrame | None = None  # nsexp.io.cross: metric pairs' cross statistics
+    # A summary file's rows by experiment, variant, date (where the file has it) and metric, as
+    # its uniqueness check ranked them (nsexp.io.order): the load reuses it for a lone file.
+    order: KeyOrder | None = None
 
 
 def aggregate_units(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:

@@ -3,6 +3,7 @@ duplicate check, from one integer per row; checked against Polars' `sort` and `i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from nsexp.config.catalog import load_catalog
 from nsexp.errors import InputError
 from nsexp.io import load_dataset
 from nsexp.io.order import key_order
+from nsexp.io.schema import totals as schema_totals
 from nsexp.io.summary import read_summary
 
 KEYS = ["experiment", "metric", "variant", "date"]
@@ -156,3 +158,56 @@ def test_arms_and_gaps_found_from_the_rows_runs(tmp_path: Path) -> None:
                 tmp_path / "no_ns", (pl.col("experiment") == "a") & (pl.col("metric") == "lessons")
             )
         )
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_regrouped_is_polars_stable_sort_by_the_keys_taken_again(seed: int) -> None:
+    # the keys' order by other keys of them, from the codes: as sorting the rows by those keys
+    rng = np.random.default_rng(100 + seed)
+    frame = random_frame(rng, int(rng.integers(1, 200)), null_dates=[0.0, 0.3, 1.0][seed % 3])
+    found = key_order(frame, KEYS)
+    assert found is not None
+    positions = [(0, 2, 1), (2, 0), (3, 1, 0, 2), (1,)][seed % 4]
+    keys = [KEYS[i] for i in positions]
+    again = found.regrouped(positions)
+    indexed = frame.with_row_index()
+    assert indexed[again.order].equals(indexed.sort(keys, maintain_order=True))
+    assert again.repeated == frame.select(pl.struct(keys).is_duplicated().any()).item()
+    stored = found.stored()
+    assert frame[found.order][stored.regrouped(positions).order].equals(
+        frame[found.order].sort(keys, maintain_order=True)
+    )
+
+
+def test_a_loaded_datasets_totals_reuse_its_key_order_and_a_copy_does_not(tmp_path: Path) -> None:
+    data = load_dataset(summary_dir(tmp_path / "whole"))
+    assert data.loaded_order is not None
+    assert data.totals.equals(schema_totals(data.summary))  # ranked again from the text
+    fewer = dataclasses.replace(data, summary=data.summary.filter(pl.col("experiment") == "a"))
+    assert fewer.loaded_order is None
+    assert fewer.totals.equals(schema_totals(fewer.summary))
+
+
+@pytest.mark.parametrize("dated", [True, False])
+def test_a_lone_summary_files_key_order_is_the_loads(tmp_path: Path, dated: bool) -> None:
+    # the load takes the file check's keys again in ORDER's order: as ranking the loaded rows
+    rows = [
+        {"experiment": e, "variant": v, "metric": m, "n": 100, "sum": 30.0, "sum_sq": 30.0}
+        | ({"date": f"2026-03-0{d}"} if dated else {})
+        for e in ("b", "a", "é")
+        for d in ((3, 1, 2) if dated else (1,))
+        for v in ("treatment", "control")
+        for m in ("lessons", "retained", "clicks", "errors")
+    ]
+    write_frame(pl.DataFrame(rows), tmp_path / "s.csv")
+    write_metrics(tmp_path, {k: METRICS[k] for k in ("lessons", "retained", "clicks", "errors")})
+    data = load_dataset(tmp_path)
+    assert data.loaded_order is not None
+    assert data.summary.equals(data.summary.sort(KEYS))
+    again = key_order(data.summary, KEYS)
+    assert again is not None and not again.repeated
+    assert data.loaded_order.codes.tolist() == again.codes.tolist()
+    assert data.loaded_order.order.tolist() == again.order.tolist()
+    # the totals add each run of the loaded order, then order the groups: as ranked again
+    assert data.totals.equals(schema_totals(data.summary))
+    assert data.totals.height == 3 * 2 * 4
