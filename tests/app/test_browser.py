@@ -220,13 +220,15 @@ def test_north_star_tree_and_scoreboard_fit_every_width(
 
 def cut_texts(chart: Locator) -> list[str]:
     """The texts of a Vega chart (drawn as SVG) that do not end inside its box: a legend or a
-    title wider than the chart is cut at its edge, which the chart's own box does not show."""
+    title wider than the chart is cut at its edge, which the chart's own box does not show.
+    Labels Vega hid (opacity 0, e.g. an overlapping tick's) are not drawn, so not cut."""
     return chart.evaluate(
         """svg => {
             const box = svg.getBoundingClientRect();
             return [...svg.querySelectorAll("text")].filter(text => {
                 const r = text.getBoundingClientRect();
-                return r.width > 0 && (r.left < box.left - 1 || r.right > box.right + 1);
+                const hidden = text.closest('[opacity="0"]') !== null;
+                return !hidden && r.width > 0 && (r.left < box.left - 1 || r.right > box.right + 1);
             }).map(text => text.textContent);
         }"""
     )
