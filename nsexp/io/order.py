@@ -23,6 +23,13 @@ class KeyOrder(NamedTuple):
         ordered = self.codes[self.order] // math.prod(self.sizes[prefix:])
         return np.flatnonzero(np.diff(ordered, prepend=-1))
 
+    def groups(self, prefix: int) -> KeyOrder:
+        """One row per run of rows sharing the first `prefix` keys (in `order`'s order), keyed
+        by those keys alone."""
+        first = self.order[self.starts(prefix)]
+        codes = self.codes[first] // math.prod(self.sizes[prefix:])
+        return KeyOrder(np.arange(len(first)), False, codes, self.sizes[:prefix])
+
     def regrouped(self, positions: tuple[int, ...]) -> KeyOrder:
         """The same rows' order by some of these keys taken in another order (`positions`
         index them), from each row's key: one integer sort, no text ranked again."""

@@ -57,9 +57,8 @@ def totals(summary: pl.DataFrame, found: KeyOrder | None = None) -> pl.DataFrame
     else:
         grouped = ["experiment", "metric", "variant"]
         rows = merged(summary.lazy(), grouped, ("n", *SUMS), found).collect()
-        first = found.order[found.starts(len(grouped))]
-        groups = found._replace(codes=found.codes[first] // found.sizes[3], sizes=found.sizes[:3])
-        rows = rows[groups.regrouped((0, 2, 1)).order]  # the groups by experiment, variant, metric
+        groups = found.groups(len(grouped)).regrouped((0, 2, 1))
+        rows = rows[groups.order]  # the groups by experiment, variant, metric
     return rows.with_columns(pl.lit(None, dtype=pl.Date()).alias("date")).select(
         list(SUMMARY_SCHEMA)
     )
