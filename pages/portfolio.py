@@ -24,8 +24,35 @@ from pages.ui.listing import portfolio_markdown
 
 ROWS_SHOWN = 20  # the rows a fresh tab lists; the rest behind "Show all" (all_rows=true)
 ALL_ROWS = "all_rows"
-TILE_WIDTH = 180
 STATUS_LABELS = {"running": "Running", "concluded": "Concluded", "all": "All"}
+STATUS_HELP = (
+    "**Running**: still collecting data (experiments.toml `status`, else exposures in the last "
+    "two weeks of the data). **Concluded**: the history the insights learn from."
+)
+# the counts line's labels, each with its glossary word (the legend's definitions)
+COUNTS = {
+    "experiments": ("Experiments", "experiment"),
+    "north_star_win": ("Won the North Star", "won"),
+    "vanity_only": ("Vanity only", "vanity only"),
+    "attention": ("Need attention", "needs attention"),
+}
+
+
+def counts_line(counts: dict[str, int]) -> str:
+    """The portfolio's four counts as one Markdown line: '**Experiments** 11 · **Won the
+    North Star** 3 · …'."""
+    return " · ".join(f"**{label}** {counts[key]}" for key, (label, _) in COUNTS.items())
+
+
+def legend(in_view: pl.DataFrame) -> None:
+    """What the page's words mean, in one popover built only once opened: the statuses, the
+    counts (the glossary's definitions, and which experiments count twice in `in_view`) and
+    the verdicts."""
+    with st.popover("What the counts and verdicts mean", icon=":material/help:", type="tertiary"):
+        words = glossary.help_text(*(word for _, word in COUNTS.values()))
+        overlaps = md_escape(tiles_note(in_view))
+        st.markdown(f"{STATUS_HELP}\n\n{words}\n\n{overlaps}\n\n{widgets.verdict_meanings()}")
+
 
 ctx, settings = frame.current().data, frame.current().settings
 table, north_star = loaders.portfolio(ctx, settings)
@@ -39,49 +66,20 @@ st.caption(
 )
 
 requested = url.choice("status", STATUS_CHOICES, "a status", "showing the running experiments")
+# no help tooltips on the first view (the status, the counts, the filter): what they mean is in
+# the page's one legend popover at the foot, built only once opened
 picked = st.segmented_control(
     "Experiments",
     STATUS_CHOICES,
     format_func=STATUS_LABELS.__getitem__,
     required=True,
-    help="Running: still collecting data (experiments.toml `status`, else exposures in the last "
-    "two weeks of the data). Concluded: the history the insights learn from.",
     **url.url_bound("status", requested or "running", "running"),
 )
 status = picked or "running"  # required: None only before its first draw
 in_view = filter_portfolio(table, [], None, "", status)
-counts = portfolio_counts(in_view)
-# tiles of one width: four in a row from 1280 px, two by two at 1024 (never three and one)
-with st.container(horizontal=True):
-    st.metric(
-        "Experiments",
-        counts["experiments"],
-        border=True,
-        width=TILE_WIDTH,
-        help=glossary.help_text("experiment"),
-    )
-    st.metric(
-        "Won the North Star",
-        counts["north_star_win"],
-        border=True,
-        width=TILE_WIDTH,
-        help=glossary.help_text("won"),
-    )
-    st.metric(
-        "Vanity only",
-        counts["vanity_only"],
-        border=True,
-        width=TILE_WIDTH,
-        help=glossary.help_text("vanity only"),
-    )
-    st.metric(
-        "Need attention",
-        counts["attention"],
-        border=True,
-        width=TILE_WIDTH,
-        help=glossary.help_text("needs attention"),
-    )
-st.caption(md_escape(tiles_note(in_view)))
+# the counts as one line of Markdown: four st.metric tiles (each with a tooltip, in a row
+# container) were a fifth of the page's browser work beyond a blank Streamlit page
+st.markdown(counts_line(portfolio_counts(in_view)))
 st.subheader(vanity_sentence(in_view, status), anchor=False)
 
 owners = sorted(o for o in in_view["owner"].unique() if o)
@@ -98,11 +96,7 @@ asked_search = st.query_params.get("q", "")[:100]
 active = len(asked) + len(asked_decisions) + (owner is not None) + bool(asked_search)
 # in a popover, built only once opened: four filter widgets were a large part of a fresh tab's
 # work in the browser (their state lives in the URL whether the popover is open or not)
-with st.popover(
-    f"Filter ({active} on)" if active else "Filter",
-    icon=":material/filter_alt:",
-    help="By verdict, recommended decision, owner, or a name or id.",
-):
+with st.popover(f"Filter ({active} on)" if active else "Filter", icon=":material/filter_alt:"):
     verdicts = st.multiselect(
         "Verdict",
         VERDICTS,
@@ -158,4 +152,4 @@ else:
             **url.url_bound(ALL_ROWS, every, False),
         )
 
-widgets.verdict_legend()
+legend(in_view)

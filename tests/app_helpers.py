@@ -76,3 +76,15 @@ def portfolio_rows(at: AppTest) -> list[dict[str, str]]:
         variant = row["Experiment"].rsplit("](", 1)[1].split(" · ")[1]  # after the link
         out.append(row | {"experiment": query["experiment"][0], "variant": variant})
     return out
+
+
+def portfolio_count_line(at: AppTest) -> dict[str, str]:
+    """The Portfolio's counts by label, from its one counts line ('**Experiments** 11 · …')."""
+    (line,) = [m.value for m in at.markdown if m.value.startswith("**Experiments** ")]
+    return dict(re.findall(r"\*\*([^*]+)\*\* (\d+)", line))
+
+
+def popover_text(at: AppTest, label: str) -> str:
+    """The Markdown of the popover with this label, as a reader sees it."""
+    (popover,) = [p for p in at.get("popover") if p.proto.popover.label == label]
+    return unescape("\n".join(m.value for m in popover.markdown))

@@ -148,8 +148,8 @@ def portfolio_counts(table: pl.DataFrame) -> dict[str, int]:
 
 
 def overlaps(table: pl.DataFrame) -> list[tuple[str, list[str]]]:
-    """The experiments of the rows that fall under more than one of the Portfolio's tiles (a
-    win, vanity only, needs attention), by name with the tiles' keys."""
+    """The experiments of the rows that fall under more than one of the Portfolio's counts (a
+    win, vanity only, needs attention), by name with the counts' keys."""
     per = table.group_by("experiment", maintain_order=True).agg(
         pl.col("name").first(), pl.col("verdict")
     )
@@ -166,12 +166,12 @@ TILE_WORDS = {"north_star_win": "won", "vanity_only": "vanity only", "attention"
 
 
 def tiles_note(table: pl.DataFrame) -> str:
-    """What the Portfolio's tiles count and which experiments count under more than one
-    ('Each tile counts experiments with a comparison of its kind; push_reminders (Practice
+    """What the Portfolio's counts count and which experiments count under more than one
+    ('Each count takes experiments with a comparison of its kind; push_reminders (Practice
     reminders) counts under two: won, needs attention.')."""
     head = (
-        "Each tile counts experiments with at least one comparison of its kind, so an "
-        "experiment with several treatments can count under several tiles"
+        "Each count takes experiments with at least one comparison of its kind, so an "
+        "experiment with several treatments can count under several"
     )
     both = overlaps(table)
     named = "; ".join(f"{name} ({', '.join(TILE_WORDS[k] for k in keys)})" for name, keys in both)
@@ -180,7 +180,7 @@ def tiles_note(table: pl.DataFrame) -> str:
 
 
 def _leading_note(table: pl.DataFrame) -> str:
-    """' Leading win, counted under no tile: Streak Society (a validated input improved, the
+    """' Leading win, counted under none: Streak Society (a validated input improved, the
     North Star cannot tell yet).' ('' when no experiment has one)."""
     per = table.group_by("experiment", maintain_order=True).agg(
         pl.col("name").first(), pl.col("verdict")
@@ -189,7 +189,7 @@ def _leading_note(table: pl.DataFrame) -> str:
     if not names:
         return ""
     return (
-        f" Leading win, counted under no tile: {', '.join(names)} (a validated input improved "
+        f" Leading win, counted under none: {', '.join(names)} (a validated input improved "
         "while the North Star cannot tell yet)."
     )
 

@@ -27,6 +27,7 @@ def segment_section(
     # the picker in a popover, which a fresh tab builds only once opened
     label = "Split by a segment" if requested is None else f"Split by {md_escape(requested)}"
     with st.popover(label, icon=":material/call_split:"):
+        st.caption("Does the effect differ between, say, platforms? Split by a column to see.")
         column = st.selectbox(
             "Split by",
             columns,
@@ -39,7 +40,6 @@ def segment_section(
             **url.url_bound("segment", requested),
         )
     if column is None:
-        st.caption("Does the effect differ between, say, platforms? Split by a column to see.")
         return
     sr = loaders.segment_view(ctx, settings, experiment_id, column)
     table = segment_frame(sr, experiment_id, variant)

@@ -101,17 +101,19 @@ def verdict_cards(
     """One card per treatment (card), then the help the cards refer to and the hypothesis;
     `writable` (a live readout): the cards' decision panels take a recorded decision, and each
     card not on view has a button that puts it on view (`variant=` in the link)."""
-    columns = st.columns(len(e.treatments))
+    # bordered columns: a bordered container in each column was two more layout blocks per card,
+    # each measured by its own resize observer in a fresh tab
+    columns = st.columns(len(e.treatments), border=True)
     logs = decision.logs(ctx, e)
     url.choices(MORE, [t.variant for t in e.treatments], f"a treatment of {e.id}", "it is closed")
     for column, t in zip(columns, e.treatments, strict=True):
-        with column.container(border=True, height="stretch"):
+        with column:
             on_view = t.variant == selected and len(e.treatments) > 1
             card(ctx, e, t, logs[t.variant], on_view=on_view, writable=writable)
-    # the help every card refers to, in one popover per page: a label per card (and a
-    # Markdown block per help) was layout work for every fresh tab
-    with st.popover("How the cards read", icon=":material/help:", type="tertiary"):
-        st.markdown(card_help(e))
+    # the help the cards and the plot refer to, in one popover per page: a label per card (and
+    # a Markdown block per help) was layout work for every fresh tab
+    with st.popover("How to read the cards and the plot", icon=":material/help:", type="tertiary"):
+        st.markdown(card_help(e) + "\n\n**The plot**\n\n" + plot_help(e))
     if e.experiment.info.hypothesis:
         st.markdown(f"**Hypothesis.** {md_escape(e.experiment.info.hypothesis)}")
 
@@ -234,41 +236,46 @@ def _figure_help(ns: MetricResult, settings: Settings) -> str:
     return f"The lift ({lift}) with its {name}: the interval that decides the verdict."
 
 
+def plot_help(e: ExperimentReadout) -> str:
+    """How the forest plot reads, as Markdown."""
+    settings = e.settings
+    alpha = settings.alpha
+    invalid = (
+        "The figures of an invalid comparison are shown for diagnosis only: its lines are "
+        "light grey, none is better or worse.\n\n"
+        if any(o.verdict == "invalid" for o in e.treatments)
+        else ""
+    )
+    interval = f"its {interval_name(settings)}" + (
+        " around the posterior mean, so a line clear of zero means a chance to win of "
+        f"at least {1 - alpha / 2:.1%} (or at most {alpha / 2:.1%})"
+        if settings.engine == "bayesian"
+        else ", so a line clear of zero is a significant difference"
+        + (" (safe to look every day)" if settings.sequential else "")
+    )
+    return (
+        f"{invalid}Each dot is the relative lift of a metric; the line is {interval}. Green: "
+        "significantly better, red: significantly worse, grey: not distinguishable from "
+        "zero. The shaded band on the North Star is the smallest lift the team said is "
+        "worth acting on."
+        + (
+            " Each treatment has its own line in a metric's row, the one on view on "
+            "top; the legend names them by the shape of their dots."
+            if len(e.treatments) > 1
+            else ""
+        )
+    )
+
+
 def details(e: ExperimentReadout, t: TreatmentReadout) -> None:
     """Forest plot and the table of every figure of every treatment (the one on view first,
     drawn once opened: `table=true`), then the North Star over time of the one on view."""
     settings = e.settings
-    alpha, engine = settings.alpha, settings.engine
     variant, control = md_code(t.variant), md_code(e.control)
     others = [md_code(o.variant) for o in e.treatments if o.variant != t.variant]
     beside = f", with {', '.join(others)}" if others else ""
     st.subheader(f"Every metric: {variant} vs {control}{beside}", anchor=False)
     metrics = every_treatment(e.treatments, t.variant)
-    with st.popover("How to read the plot", icon=":material/help:", type="tertiary"):
-        if any(o.verdict == "invalid" for o in e.treatments):
-            st.markdown(
-                "The figures of an invalid comparison are shown for diagnosis only: its "
-                "lines are light grey, none is better or worse."
-            )
-        interval = f"its {interval_name(settings)}" + (
-            " around the posterior mean, so a line clear of zero means a chance to win of "
-            f"at least {1 - alpha / 2:.1%} (or at most {alpha / 2:.1%})"
-            if engine == "bayesian"
-            else ", so a line clear of zero is a significant difference"
-            + (" (safe to look every day)" if settings.sequential else "")
-        )
-        st.markdown(
-            f"Each dot is the relative lift of a metric; the line is {interval}. Green: "
-            "significantly better, red: significantly worse, grey: not distinguishable from "
-            "zero. The shaded band on the North Star is the smallest lift the team said is "
-            "worth acting on."
-            + (
-                " Each treatment has its own line in a metric's row, the one on view on "
-                "top; the legend names them by the shape of their dots."
-                if others
-                else ""
-            )
-        )
     st.vega_lite_chart(
         spec=_forest_spec(metrics, settings),
         width="stretch",

@@ -9,7 +9,15 @@ from typing import Any
 
 import polars as pl
 import pytest
-from app_helpers import OPENED, PAGE, expected_table, portfolio_links, shown_table, texts
+from app_helpers import (
+    OPENED,
+    PAGE,
+    expected_table,
+    portfolio_count_line,
+    portfolio_links,
+    shown_table,
+    texts,
+)
 from helpers import AppOpener, copy_demo
 
 from nsexp.analysis.methods import methods
@@ -249,7 +257,7 @@ def test_portfolio_follows_the_methods_and_links_carry_them(
     settings = Settings(sequential=True, cuped=False, engine="bayesian")
     table = portfolio_table(build_readout(demo_copy_dataset, settings))
     counts = portfolio_counts(filter_portfolio(table, [], None, "", "running"))
-    shown = {m.label: m.value for m in at.metric}
+    shown = portfolio_count_line(at)
     assert shown["Won the North Star"] == str(counts["north_star_win"])
 
 

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import polars as pl
 import pytest
+from app_helpers import portfolio_count_line
 from app_helpers import portfolio_lines as table
 from app_helpers import portfolio_links as links
 from helpers import AppOpener, copy_demo
@@ -36,8 +37,8 @@ def readout(demo_copy_dataset: Dataset) -> Readout:
 
 
 def metrics(at: AppTest) -> dict[str, str]:
-    """The st.metric cards by label."""
-    return {m.label: m.value for m in at.metric}
+    """The counts by label (one Markdown line, once four st.metric tiles)."""
+    return portfolio_count_line(at)
 
 
 def rows(at: AppTest) -> list[str]:

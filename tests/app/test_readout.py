@@ -130,11 +130,11 @@ def test_verdict_card_names_its_interval_level(open_app: AppOpener) -> None:
 
 def card_parts(column: Any) -> list[tuple[str, str]]:
     """A verdict card's elements, in order, as (type, text): its expander's content left out,
-    since the card shows only the expander's label until it is opened."""
-    (card,) = column.children.values()
+    since the card shows only the expander's label until it is opened. The card is the
+    bordered column itself."""
     return [
         (type(el).__name__, unescape(str(getattr(el, "value", ""))))
-        for el in card.children.values()
+        for el in column.children.values()
         if type(el).__name__ != "Expander"
     ]
 

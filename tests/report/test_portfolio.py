@@ -97,7 +97,7 @@ def test_tiles_note_names_overlaps_and_the_leading_wins_no_tile_counts() -> None
     note = tiles_note(table)
     assert "Alpha (won, needs attention)" in note
     assert note.endswith(
-        "Leading win, counted under no tile: Beta (a validated input improved "
+        "Leading win, counted under none: Beta (a validated input improved "
         "while the North Star cannot tell yet)."
     )
     assert "Leading win" not in tiles_note(table.filter(pl.col("experiment") != "b"))
