@@ -26,7 +26,7 @@ JS = Path(streamlit.__file__).parent / "static" / "static" / "js"
 # the readout's chart loads Vega through `embed`, which its chart chunk imports on first use
 SIDEBAR = ("PageLink", "ButtonGroup")
 ELEMENTS = {
-    "": (*SIDEBAR, "Metric"),
+    "": SIDEBAR,  # the Portfolio: its status buttons; its counts are one Markdown line
     "readout": (  # its popovers' widgets (the settings, the pickers, the downloads) wait
         "PageLink",
         "Metric",
