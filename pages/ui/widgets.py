@@ -1,4 +1,4 @@
-"""Verdict widgets: the coloured callout of one verdict and the legend of them all."""
+"""Verdict widgets: the coloured callout of one verdict, its badge and the meanings of them all."""
 
 from __future__ import annotations
 
@@ -51,10 +51,3 @@ def verdict_meanings() -> str:
         "\n".join(f"- {verdict_badge(v)} {VERDICT_MEANINGS[v]}" for v in VERDICTS)
         + "\n\nWhen several apply, the first in this list wins."
     )
-
-
-def verdict_legend() -> None:
-    """The verdict vocabulary in a popover (verdict_meanings): built only once opened, where a
-    closed expander's badges were built by every fresh tab."""
-    with st.popover("What the verdicts mean", icon=":material/help:", type="tertiary"):
-        st.markdown(verdict_meanings())
