@@ -15,5 +15,6 @@ def _push_reminders() -> ExperimentReadout:
     return build_readout(load_dataset(default_data_dir())).experiments["push_reminders"]
 
 
+st.set_page_config(layout="wide")  # the readout's width (app.py), so the plot's too
 e = _push_reminders()
 experiment.forest(e, every_treatment(e.treatments, e.treatments[0].variant))
