@@ -171,14 +171,19 @@ def ordered_sums(rows: pl.DataFrame, starts: np.ndarray, columns: list[str]) -> 
     """Each column's sum per group of consecutive rows (from `starts`), its values added in row
     order (numpy's reduceat: one thread, one order), and `__count_<column>` its non-null
     values. Polars adds a group's rows in whatever order its threads finish, so float sums
-    would differ in the last digits from run to run."""
+    would differ in the last digits from run to run. A column with no nulls counts its
+    groups' sizes (no row mask: a 420,000-row portfolio has 24 such columns)."""
     out = {}
+    sizes = np.diff(starts, append=rows.height).astype(np.int64)
     for c in columns:
         column = rows[c]
         values = column.fill_null(0).to_numpy()
         with np.errstate(invalid="ignore", over="ignore"):  # as Polars: inf − inf is NaN,
             # found and named by the summary's checks, not printed as a numpy warning
             out[c] = np.add.reduceat(values, starts) if rows.height else values[:0]
+        if not column.null_count():
+            out[f"__count_{c}"] = sizes
+            continue
         present = column.is_not_null().to_numpy().astype(np.int64)
         out[f"__count_{c}"] = np.add.reduceat(present, starts) if rows.height else present[:0]
     return out
