@@ -196,6 +196,15 @@ def ordered_sums(rows: pl.DataFrame, starts: np.ndarray, columns: list[str]) -> 
     return out
 
 
+def null_columns(frame: pl.DataFrame) -> set[str]:
+    """The frame's columns with only nulls (every column of a frame with no rows)."""
+    return {
+        c
+        for c, k in zip(frame.columns, frame.null_count().row(0), strict=True)
+        if k == frame.height
+    }
+
+
 def _on_first_shift(frame: pl.DataFrame, over: list[str]) -> pl.DataFrame:
     """Every row's shifted sums moved to its series' first shift (rows in date order)."""
     targets = {p: f"__target_{i}" for i, p in enumerate(PARTS)}
@@ -206,10 +215,11 @@ def _on_first_shift(frame: pl.DataFrame, over: list[str]) -> pl.DataFrame:
 
 def running(frame: pl.DataFrame, over: list[str]) -> pl.DataFrame:
     """Running totals of the shifted sums per `over` series (rows in date order), each row
-    moved to its series' first shift first. `n` and the raw sums are the caller's."""
+    moved to its series' first shift first. `n` and the raw sums are the caller's. A column
+    with only nulls stays as it is (its running total is null everywhere)."""
     frame = _on_first_shift(frame, over)
-    out = []
-    for column in (c for c in SHIFTED if c not in _SHIFTS):
+    out, empty = [], null_columns(frame)
+    for column in (c for c in SHIFTED if c not in _SHIFTS and c not in empty):
         seen = pl.col(column).is_not_null().any().over(over)
         total = pl.col(column).fill_null(0.0).cum_sum().over(over)
         out.append(pl.when(seen).then(total).alias(column))
