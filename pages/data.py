@@ -240,6 +240,7 @@ if seen is not None:
         "Refresh",
         icon=":material/refresh:",
         on_click=loaders.refresh,
+        args=(ctx,),
         help="Read the source again now (pinned readouts keep their figures)",
     )
     st.page_link(

@@ -13,9 +13,11 @@ pilot, in Polars (in the sums' own group-by for undated rows) and in SQL alike, 
 not cancel the way Σxy − ΣxΣy/n does; daily SQL rows combine by the pairwise formula
 (`cross_totals`).
 
-Summary files may carry the same information as raw cross sums on their rows (`summary_cross`):
+Summary files may carry the same information as cross sums on their rows (`summary_cross`):
 `ns_cross_sum` = Σ x·y with the North Star, `parent_cross_sum` = Σ x·y with the metric's parent,
-over the row's units (mean and proportion metrics; a ratio's parts would need more columns).
+over the row's units (mean and proportion metrics; a ratio's parts would need more columns), or,
+as `nsexp sql` writes them, the same about the two rows' shifts (`ns_cross_dev_sum`,
+`parent_cross_dev_sum` = Σ(x − a)(y − b)), which keep their digits at large means.
 """
 
 from __future__ import annotations
@@ -43,7 +45,9 @@ CROSS_SCHEMA: dict[str, pl.DataType] = {
     "other_mean": pl.Float64(),
     "comoment": pl.Float64(),
 }
-CROSS_SUMS = ("ns_cross_sum", "parent_cross_sum")  # the summary-file columns
+CROSS_SUMS = ("ns_cross_sum", "parent_cross_sum")  # the summary-file columns: raw Σx·y
+# ... and Σ(x − a)(y − b) about the two rows' shifts, as `nsexp sql` writes them
+CROSS_DEV_SUMS = ("ns_cross_dev_sum", "parent_cross_dev_sum")
 # Past this many metric pairs (a catalog of a few hundred metrics) the cross statistics cost
 # more than the sums themselves (500 metrics: 3.4x the reading time, 3.9x the memory), so
 # none are aggregated and the tree assumes the within-experiment covariances zero.
@@ -271,63 +275,136 @@ def cross_totals(cross: pl.DataFrame) -> pl.DataFrame:
 
 
 def summary_cross(frame: pl.DataFrame, catalog: Catalog, path: Path) -> pl.DataFrame:
-    """Cross rows from summary rows that carry `ns_cross_sum` / `parent_cross_sum` (raw Σx·y
-    over the row's units); dated rows are totalled first (running totals: the last date)."""
-    have = [c for c in CROSS_SUMS if c in frame.columns]
-    if not have:
-        return empty_cross()
+    """Cross rows from summary rows that carry cross sums with the North Star and with the
+    parent: shifted (`ns_cross_dev_sum`, as `nsexp sql` writes them; used where present) or raw
+    (`ns_cross_sum`; dated rows totalled first). Running totals: the last date."""
     keys = ["experiment", "variant", "metric"]
     if "date" in frame.columns and catalog.dates == "cumulative":
         frame = frame.sort("date").group_by(keys, maintain_order=True).last()
+    ns = catalog.north_star.id
+    out = []
+    for raw, dev in zip(CROSS_SUMS, CROSS_DEV_SUMS, strict=True):
+        partner = {m.id: ns if raw == CROSS_SUMS[0] else m.parent for m in catalog.metrics.values()}
+        if dev in frame.columns:
+            out.append(_from_dev_sums(frame, dev, partner, catalog, path))
+        elif raw in frame.columns:
+            out.append(_from_raw_sums(frame, raw, partner, catalog, path))
+    # a metric whose parent is the North Star gives the same pair twice
+    pair = ["experiment", "variant", "date", "metric", "other", "part", "other_part"]
+    found = [f for f in out if f.height]
+    if not found:
+        return empty_cross()
+    return pl.concat(found).unique(pair, keep="first", maintain_order=True)
+
+
+def _partner(frame: pl.DataFrame, partner: dict[str, str | None]) -> pl.DataFrame:
+    """`frame` with each row's metric's partner (North Star or parent) as `other`."""
+    other = pl.col("metric").replace_strict(partner, default=None, return_dtype=pl.String)
+    return frame.with_columns(other.alias("other"))
+
+
+def _from_raw_sums(
+    frame: pl.DataFrame, column: str, partner: dict[str, str | None], catalog: Catalog, path: Path
+) -> pl.DataFrame:
+    """Cross rows from raw Σx·y over the row's units: Σxy − n·x̄·ȳ of the totals (a file's own
+    figures; a large mean costs digits here, which the shifted sums keep); only for an arm
+    whose every row carries one."""
+    keys = ["experiment", "variant", "metric"]
     sums = frame.group_by(keys).agg(
         pl.col("n").sum(),
         pl.col("sum").sum(),
-        *(pl.when(pl.col(c).is_not_null().any()).then(pl.col(c).sum()).alias(c) for c in have),
+        pl.when(pl.col(column).is_not_null().all()).then(pl.col(column).sum()).alias(column),
     )
-    ns = catalog.north_star.id
-    out = []
-    for column in have:
-        rows = sums.filter(pl.col(column).is_not_null())
-        if rows.height == 0:
-            continue
-        rows = rows.with_columns(
-            pl.col("metric")
-            .replace_strict(
-                {
-                    m.id: (ns if column == "ns_cross_sum" else m.parent)
-                    for m in catalog.metrics.values()
-                },
-                default=None,
-                return_dtype=pl.String,
-            )
-            .alias("other")
+    rows = _partner(sums.filter(pl.col(column).is_not_null()), partner)
+    if rows.height == 0:
+        return empty_cross()
+    _check_summary_pairs(rows, catalog, column, path)
+    other = sums.select(
+        "experiment",
+        "variant",
+        pl.col("metric").alias("other"),
+        (pl.col("sum") / pl.col("n")).alias("other_mean"),
+    )
+    mean = pl.col("sum") / pl.col("n")
+    return _cross_rows(
+        rows.join(other, on=["experiment", "variant", "other"]),
+        pl.lit(None, dtype=pl.Date()),
+        mean,
+        pl.col("other_mean"),
+        pl.col(column) - pl.col("n") * mean * pl.col("other_mean"),
+    )
+
+
+def _from_dev_sums(
+    frame: pl.DataFrame, column: str, partner: dict[str, str | None], catalog: Catalog, path: Path
+) -> pl.DataFrame:
+    """Cross rows, one per summary row, from Σ(x − a)(y − b) with a and b the two rows' shifts:
+    the co-moment Σ(x − a)(y − b) − Σ(x − a)·Σ(y − b)/n keeps its digits at any mean; each
+    row's means are taken less its metric's first shift, and the dates combine as the SQL
+    engines' do (cross_totals). Both rows must count the same units; an arm with a date
+    without its cross sum has none (its days with one would be a part of its units)."""
+    missing = [c for c in ("shift", "dev_sum") if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{column} needs each row's shift and dev_sum, which the file has not",
+            file=path,
+            column=column,
+            fix="write shift and dev_sum beside it (nsexp sql does), or give raw ns_cross_sum",
         )
-        _check_summary_pairs(rows, catalog, column, path)
-        partner = sums.select(
-            "experiment",
-            "variant",
-            pl.col("metric").alias("other"),
-            (pl.col("sum") / pl.col("n")).alias("other_mean"),
+    date = ["date"] if "date" in frame.columns else []
+    keys = ["experiment", "variant", *date]
+    every = pl.col(column).is_not_null().all().over("experiment", "variant", "metric")
+    rows = _partner(frame.filter(every & (pl.col("n") > 0)), partner)
+    if rows.height == 0:
+        return empty_cross()
+    _check_summary_pairs(rows, catalog, column, path)
+    arm = ["experiment", "variant"]
+    shifts = frame.select(
+        *keys, "metric", "n", pl.col("shift").fill_null(0.0), "dev_sum"
+    ).with_columns((pl.col("shift") - pl.col("shift").first().over([*arm, "metric"])).alias("d"))
+    other = shifts.rename({"metric": "other", "n": "other_n", "dev_sum": "other_dev", "d": "od"})
+    rows = rows.with_columns(pl.col("shift").fill_null(0.0))
+    rows = rows.join(shifts.select(*keys, "metric", "d"), on=[*keys, "metric"], nulls_equal=True)
+    rows = rows.join(other.drop("shift"), on=[*keys, "other"], how="left", nulls_equal=True)
+    unmatched = rows.filter(pl.col("other_n").is_null() | (pl.col("other_n") != pl.col("n")))
+    if unmatched.height:
+        row = unmatched.row(0, named=True)
+        other = row["other_n"]
+        raise InputError(
+            f"{column} given for experiment {row['experiment']}, variant {row['variant']}, "
+            f"metric {row['metric']}, whose {row['other']} row "
+            + ("is missing" if other is None else f"counts {other:g} units, not {row['n']:g}"),
+            file=path,
+            column=column,
+            fix="give cross sums only over units both rows count (else leave them empty)",
         )
-        pairs = rows.join(partner, on=["experiment", "variant", "other"])
-        mean = pl.col("sum") / pl.col("n")
-        out.append(
-            pairs.select(
-                "experiment",
-                "variant",
-                pl.lit(None, dtype=pl.Date()).alias("date"),
-                "metric",
-                "other",
-                pl.lit("num").alias("part"),
-                pl.lit("num").alias("other_part"),
-                pl.col("n").cast(pl.Int64),
-                mean.alias("mean"),
-                "other_mean",
-                (pl.col(column) - pl.col("n") * mean * pl.col("other_mean")).alias("comoment"),
-            )
-        )
-    pair = ["experiment", "variant", "metric", "other", "part", "other_part"]
-    return pl.concat(out).unique(pair, keep="first", maintain_order=True) if out else empty_cross()
+    n = pl.col("n")
+    return _cross_rows(
+        rows,
+        pl.col("date") if date else pl.lit(None, dtype=pl.Date()),
+        pl.col("d") + pl.col("dev_sum") / n,
+        pl.col("od") + pl.col("other_dev") / n,
+        pl.col(column) - pl.col("dev_sum") * pl.col("other_dev") / n,
+    )
+
+
+def _cross_rows(
+    rows: pl.DataFrame, date: pl.Expr, mean: pl.Expr, other_mean: pl.Expr, comoment: pl.Expr
+) -> pl.DataFrame:
+    """Summary cross rows (value with value) in CROSS_SCHEMA."""
+    return rows.select(
+        "experiment",
+        "variant",
+        date.alias("date"),
+        "metric",
+        "other",
+        pl.lit("num").alias("part"),
+        pl.lit("num").alias("other_part"),
+        pl.col("n").cast(pl.Int64),
+        mean.alias("mean"),
+        other_mean.alias("other_mean"),
+        comoment.alias("comoment"),
+    )
 
 
 def _check_summary_pairs(rows: pl.DataFrame, catalog: Catalog, column: str, path: Path) -> None:

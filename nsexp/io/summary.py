@@ -10,7 +10,7 @@ import polars as pl
 from nsexp.config.catalog import Catalog
 from nsexp.errors import InputError
 from nsexp.io.covariates import check_cov_sums
-from nsexp.io.cross import CROSS_SUMS, summary_cross
+from nsexp.io.cross import CROSS_DEV_SUMS, CROSS_SUMS, summary_cross
 from nsexp.io.files import check_numeric, date_expr, experiment_expr
 from nsexp.io.moments import CUBE, FLAGS, SHIFTED, cube_from_raw, from_moments
 from nsexp.io.order import KeyOrder, key_order
@@ -30,7 +30,7 @@ def read_summary(lazy: pl.LazyFrame, path: Path, catalog: Catalog) -> FileRead:
     names = schema.names()
     moments = "sum" not in names
     numeric = ["n", *(("mean", "variance") if moments else ("sum", "sum_sq"))]
-    numeric += [c for c in (*RATIO_SUMS, *COV_SUMS, *CROSS_SUMS) if c in names]
+    numeric += [c for c in (*RATIO_SUMS, *COV_SUMS, *CROSS_SUMS, *CROSS_DEV_SUMS) if c in names]
     # shifted sums as nsexp writes them (nsexp.io.moments) are kept, never recomputed
     numeric += [c for c in SHIFTED if c in names]
     numeric += [c for c in _THIRD if c in names]

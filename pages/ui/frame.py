@@ -10,6 +10,7 @@ one allowed to touch Streamlit's runtime (ruff's banned-api rule, pyproject.toml
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,17 +30,37 @@ _KEY = "_nsexp_frame"
 @dataclass(frozen=True)
 class DataContext:
     """Which data the app reads: the data root, the workspace id (None: the root) and its
-    directory, plus a cheap stamp of its files to key the caches on."""
+    directory, plus a cheap stamp of its files and how often it was refreshed, to key the
+    caches on."""
 
     root: Path
     workspace: str | None
     path: Path
     stamp: tuple[tuple[str, int, int], ...]
+    refreshed: int = 0
+
+    @classmethod
+    def of(cls, root: Path, workspace: str | None, path: Path) -> DataContext:
+        """The context of the data in `path` as it is now."""
+        return cls(root, workspace, path, workspaces.data_stamp(path), _refreshes.get(path, 0))
 
     @property
     def name(self) -> str:
         """How the data reads in a sentence."""
         return f"workspace {self.workspace}" if self.workspace else "the bundled data"
+
+
+# Refreshes per data directory on this server: part of each context, so that a Refresh gives
+# that data new cache keys (its source, a warehouse say, is read again) while every other
+# workspace keeps its cached readouts; the old entries age out of their bounded caches.
+_refreshes: dict[Path, int] = {}
+_refresh_lock = threading.Lock()
+
+
+def refreshed(data: DataContext) -> None:
+    """Count a Refresh of this data: the next run's context keys its caches anew."""
+    with _refresh_lock:
+        _refreshes[data.path] = _refreshes.get(data.path, 0) + 1
 
 
 @dataclass(frozen=True)
@@ -70,7 +91,7 @@ def data_context() -> DataContext:
     except InputError as exc:
         url.warn(f"{as_sentence(exc.message)} Showing the bundled data.")
         requested, path = None, root
-    return DataContext(root, requested, path, workspaces.data_stamp(path))
+    return DataContext.of(root, requested, path)
 
 
 def settings_from_url() -> Settings:

@@ -47,9 +47,8 @@ from nsexp.report.review_tables import targets_table
 from nsexp.report.scoreboard import health_line, scoreboard_frame
 from nsexp.report.text import md_escape
 from nsexp.stats.multiplicity import CORRECTIONS
-from nsexp.store import workspaces
 from nsexp.store.decisions import Recorded
-from pages.ui import workers
+from pages.ui import frame, workers
 from pages.ui.frame import DataContext
 from pages.ui.nav import DATA
 from pages.ui.sidebar import ALPHAS
@@ -119,16 +118,14 @@ def _dataset(data: DataContext) -> Dataset:
     return _fetched(data).dataset
 
 
-def refresh() -> None:
-    """Drop every cached view of the data, so that the next page reads the source again. Pins
-    are stored figures: they keep theirs."""
-    st.cache_data.clear()
-    caches: tuple[Any, ...] = (_fetched, _analysed, segment_view, bootstrap)
-    for cached in caches:
-        # segment_view and bootstrap sit under _or_stop's wrapper
-        cached_func = cached if hasattr(cached, "clear") else cached.__wrapped__
-        cached_func.clear()
-    _ledger.clear()
+def refresh(data: DataContext) -> None:
+    """Read this data's source again on the next run (frame.refreshed: its caches are keyed
+    anew), dropping its read data and readouts now; other workspaces keep theirs, and pins are
+    stored figures that keep theirs."""
+    frame.refreshed(data)
+    _fetched.clear(data)
+    for key in _ledger.drop(data):
+        _analysed.clear(*key)
 
 
 class Analysis(NamedTuple):
@@ -173,10 +170,13 @@ class Ledger:
                 dropped.append(old)
             return dropped
 
-    def clear(self) -> None:
-        """Forget every entry (the cache was cleared)."""
+    def drop(self, data: DataContext) -> list[Key]:
+        """Forget the entries of this data; their keys, to drop from the cache."""
         with self._lock:
-            self._weights.clear()
+            keys = [k for k in self._weights if k[0] == data]
+            for key in keys:
+                del self._weights[key]
+            return keys
 
     def __len__(self) -> int:
         """How many entries are kept."""
@@ -218,7 +218,7 @@ def _readout(data: DataContext, settings: Settings) -> Readout:
 def _root() -> DataContext:
     """The data directory served (not a workspace), at its current stamp."""
     root = default_data_dir()
-    return DataContext(root, None, root, workspaces.data_stamp(root))
+    return DataContext.of(root, None, root)
 
 
 def warm_up() -> None:

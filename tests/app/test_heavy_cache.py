@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import streamlit as st
 from helpers import AppOpener, copy_demo
 
 from nsexp.analysis.settings import Settings
@@ -23,6 +24,14 @@ SETTINGS = [
     for alpha in ("0.05", "0.1", "0.01")
     for correction in ("holm", "bh")
 ]
+
+
+def fresh_caches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every cache of this process empty and a new heavy-cache ledger: a test counts from zero."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    ledger = loaders.Ledger(loaders.HEAVY_FIGURES, loaders.MOST_ANALYSES, loaders.HEAVY_ENTRIES)
+    monkeypatch.setattr(loaders, "_ledger", ledger)
 
 
 def counting(monkeypatch: pytest.MonkeyPatch, counts: Counter[str], module: Any, name: str) -> None:
@@ -40,7 +49,7 @@ def test_a_settings_change_reads_the_data_once_and_keeps_every_readout(
     open_app: AppOpener, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = copy_demo(tmp_path / "data")
-    loaders.refresh()
+    fresh_caches(monkeypatch)
     counts: Counter[str] = Counter()
     counting(monkeypatch, counts, loaders, "load_dataset")
     for name in ("readout_learning", "learned_readout"):  # in this process: NSEXP_WORKERS=0
@@ -79,6 +88,18 @@ def test_the_ledger_drops_the_least_recently_used_past_its_budget() -> None:
     assert len(ledger) == 5
 
 
+def test_the_ledger_drops_one_datas_entries() -> None:
+    """A Refresh of one workspace forgets its entries and keeps the others' in their order."""
+    ledger = loaders.Ledger(budget=1000, most=10, least=2)
+    other = DataContext(Path("/e"), "e", Path("/e"), ())
+    keys = [key(0), (other, Settings()), key(1), (other, Settings(alpha=0.1))]
+    for k in keys:
+        ledger.add(k, 1)
+    assert ledger.drop(key(0)[0]) == [key(0), key(1)]
+    assert len(ledger) == 2
+    assert ledger.add(key(2), 2000) == [keys[1]]  # the other's, least recently used, go first
+
+
 def test_the_budget_keeps_as_many_uploads_at_the_limit_as_before() -> None:
     """At an upload's arm-metric limit only HEAVY_ENTRIES readouts fit (about 4 × 150 MB,
     docs/deployment.md), while the demo's 24 settings (1,032 figures each) all do."""
@@ -87,7 +108,7 @@ def test_the_budget_keeps_as_many_uploads_at_the_limit_as_before() -> None:
     for i in range(10):
         ledger.add(key(i), loaders.UPLOAD_LIMITS.arm_metrics)
     assert len(ledger) == loaders.HEAVY_ENTRIES
-    ledger.clear()
+    ledger = loaders.Ledger(loaders.HEAVY_FIGURES, loaders.MOST_ANALYSES, loaders.HEAVY_ENTRIES)
     for i in range(24):
         ledger.add(key(i), 1_032)
     assert len(ledger) == 24
@@ -103,7 +124,7 @@ def test_the_warm_up_reads_the_default_readout_out_first_then_the_nearby_setting
 
     data = copy_demo(tmp_path / "data")
     monkeypatch.setenv("NSEXP_DATA_DIR", str(data))
-    loaders.refresh()
+    fresh_caches(monkeypatch)
     counts: Counter[str] = Counter()
     counting(monkeypatch, counts, loaders, "load_dataset")
     counting(monkeypatch, counts, workers, "readout_learning")
@@ -139,7 +160,7 @@ def test_the_nearby_warm_up_reads_each_setting_out_once_after_the_default(
     """serve.py's start-up work after the default: every nearby setting read out once (the
     default, already warm, not again), so a first visit to one of them computes nothing."""
     monkeypatch.setenv("NSEXP_DATA_DIR", str(copy_demo(tmp_path / "data")))
-    loaders.refresh()
+    fresh_caches(monkeypatch)
     loaders.warm_up()
     default = loaders._analysis(loaders._root(), Settings())
     seen: list[Settings] = []
@@ -161,7 +182,7 @@ def test_the_nearby_warm_up_never_drops_an_entry(
 ) -> None:
     """A portfolio whose nearby readouts would not all fit the heavy cache is not warmed."""
     monkeypatch.setenv("NSEXP_DATA_DIR", str(copy_demo(tmp_path / "data")))
-    loaders.refresh()
+    fresh_caches(monkeypatch)
     counts: Counter[str] = Counter()
     counting(monkeypatch, counts, workers, "analyse")
     weight = loaders._dataset(loaders._root()).totals.height
@@ -205,3 +226,26 @@ def test_the_warm_up_threads_log_no_missing_context_warning() -> None:
         logger.removeHandler(handler)
     warned = [r.getMessage() for r in records if "missing ScriptRunContext" in r.getMessage()]
     assert [m.split(":")[0] for m in warned] == ["Thread 'someone-else'"]
+
+
+def test_a_refresh_reads_its_own_data_again_and_keeps_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refresh on one workspace's Data page: that data is read and read out again on its next
+    run; another workspace's read data and readouts stay cached (a shared server)."""
+    fresh_caches(monkeypatch)
+    counts: Counter[str] = Counter()
+    counting(monkeypatch, counts, loaders, "load_dataset")
+    counting(monkeypatch, counts, workers, "readout_learning")
+    roots = [copy_demo(tmp_path / name) for name in ("a", "b")]
+    a, b = (DataContext.of(root, None, root) for root in roots)
+    for _ in range(2):
+        for data in (a, b):
+            loaders._analysis(data, Settings())
+    assert counts == {"load_dataset": 2, "readout_learning": 2}
+    loaders.refresh(a)
+    again = DataContext.of(roots[0], None, roots[0])
+    assert again != a and DataContext.of(roots[1], None, roots[1]) == b
+    for data in (again, b):
+        loaders._analysis(data, Settings())
+    assert counts == {"load_dataset": 3, "readout_learning": 3}

@@ -200,6 +200,123 @@ def test_summary_rows_carry_cross_sums(tmp_path: Path) -> None:
     np.testing.assert_allclose(got["comoment"].to_numpy(), want["comoment"].to_numpy(), rtol=1e-8)
 
 
+def _shifted_summary(units: pl.DataFrame, metrics: dict, shifts: dict[str, float]) -> list[dict]:
+    """Dated summary rows with shifted sums about each day's own shift (the day's index added,
+    so no two days share one) and Σ(x − a)(y − b) with the North Star and the parent."""
+    rows = []
+    parents = {m: spec.get("parent") for m, spec in metrics.items()}
+    for (arm, day), g in units.group_by("variant", "day"):
+        for m in metrics:
+            a = shifts[m] + day
+            x = g[m].to_numpy() - a
+            row = {"experiment": "e1", "variant": arm, "date": f"2026-03-0{day + 1}", "metric": m}
+            raw = g[m].to_numpy()
+            row |= {"n": x.size, "sum": raw.sum(), "sum_sq": (raw * raw).sum(), "shift": a}
+            row |= {"dev_sum": x.sum(), "dev_sum_sq": (x * x).sum()}
+            for column, other in (("ns_cross_dev_sum", "lessons"), ("parent_cross_dev_sum", None)):
+                other = other or parents[m]
+                crossed = (
+                    other is not None
+                    and other != m
+                    and not (column[0] == "p" and other == "lessons")
+                )
+                y = g[other].to_numpy() - (shifts[other] + day) if crossed else None
+                row[column] = float((x * y).sum()) if y is not None else None
+            rows.append(row)
+    return rows
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e9])
+def test_summary_rows_carry_shifted_cross_sums(tmp_path: Path, offset: float) -> None:
+    """ns_cross_dev_sum / parent_cross_dev_sum about rows' shifts that differ day by day give
+    numpy's co-moments of the units, at means near 1e9 too (where Σxy − n·x̄·ȳ has no digits)."""
+    rng = np.random.default_rng(5)
+    n = 3000
+    eng = rng.gamma(3.0, 1 / 3, n)
+    units = pl.DataFrame(
+        {
+            "variant": np.where(rng.random(n) < 0.5, "control", "treatment"),
+            "day": rng.integers(0, 3, n),
+            "lessons": rng.poisson(5 * eng) + offset,
+            "starts": rng.poisson(7 * eng) + offset,
+            "streak": (rng.random(n) < 0.2 * np.sqrt(eng)).astype(float),
+        }
+    )
+    metrics = {
+        "lessons": {"role": "north_star", "type": "mean"},
+        "starts": {"role": "leading", "type": "mean"},
+        "streak": {"role": "leading", "type": "proportion", "parent": "starts"},
+    }
+    write_metrics(tmp_path, metrics)
+    shifts = {"lessons": offset + 4.0, "starts": offset + 6.0, "streak": 0.0}
+    pl.DataFrame(_shifted_summary(units, metrics, shifts)).write_csv(tmp_path / "e1.csv")
+    got = load_dataset(tmp_path).cross.sort(PAIR)
+    assert got.select("metric", "other").unique().sort("metric", "other").rows() == [
+        ("starts", "lessons"),
+        ("streak", "lessons"),
+        ("streak", "starts"),
+    ]
+    for row in got.iter_rows(named=True):
+        arm = units.filter(pl.col("variant") == row["variant"])
+        x, y = arm[row["metric"]].to_numpy(), arm[row["other"]].to_numpy()
+        assert row["n"] == x.size
+        want = np.cov(x, y, bias=True)[0, 1] * x.size  # numpy's two-pass co-moment
+        assert row["comoment"] == pytest.approx(want, rel=1e-9)
+
+
+def test_shifted_cross_sums_need_the_same_units_and_the_shifts(tmp_path: Path) -> None:
+    """A cross sum over other units than its partner's row, or without the rows' shifts, is
+    one clear error naming the column."""
+    write_metrics(
+        tmp_path,
+        {
+            "lessons": {"role": "north_star", "type": "mean"},
+            "starts": {"role": "leading", "type": "mean"},
+        },
+    )
+    rows = [
+        {"experiment": "e", "variant": v, "metric": m, "n": 10 if m == "lessons" else 9}
+        | {"sum": 50.0, "sum_sq": 300.0, "shift": 5.0, "dev_sum": 0.0, "dev_sum_sq": 50.0}
+        | {"ns_cross_dev_sum": None if m == "lessons" else 3.0}
+        for v in ("control", "treatment")
+        for m in ("lessons", "starts")
+    ]
+    pl.DataFrame(rows).write_csv(tmp_path / "e.csv")
+    with pytest.raises(InputError) as err:
+        load_dataset(tmp_path)
+    assert err.value.column == "ns_cross_dev_sum"
+    assert "whose lessons row counts 10 units, not 9" in err.value.message
+    pl.DataFrame(rows).drop("shift", "dev_sum", "dev_sum_sq").with_columns(n=10).write_csv(
+        tmp_path / "e.csv"
+    )
+    with pytest.raises(InputError) as err:
+        load_dataset(tmp_path)
+    assert "ns_cross_dev_sum needs each row's shift and dev_sum" in err.value.message
+
+
+def test_an_arm_missing_a_days_cross_sum_has_none(tmp_path: Path) -> None:
+    """A dated arm whose cross sum is missing on one day gets no cross row (its covariance is
+    assumed zero, and the tree says so), not Σxy of some days set against every day's means."""
+    write_metrics(
+        tmp_path,
+        {
+            "lessons": {"role": "north_star", "type": "mean"},
+            "starts": {"role": "leading", "type": "mean"},
+        },
+    )
+    rows = [
+        {"experiment": "e", "variant": v, "date": f"2026-03-0{d}", "metric": m, "n": 10}
+        | {"sum": 50.0, "sum_sq": 300.0}
+        | {"ns_cross_sum": None if m == "lessons" or (v, d) == ("treatment", 2) else 260.0}
+        for v in ("control", "treatment")
+        for d in (1, 2)
+        for m in ("lessons", "starts")
+    ]
+    pl.DataFrame(rows).write_csv(tmp_path / "e.csv")
+    cross = load_dataset(tmp_path).cross
+    assert cross.select("variant", "n", "comoment").rows() == [("control", 20, 520.0 - 20 * 25.0)]
+
+
 def test_cross_sum_on_the_north_star_is_an_error(tmp_path: Path) -> None:
     write_metrics(
         tmp_path,

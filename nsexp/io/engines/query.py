@@ -7,13 +7,15 @@ the date is cast to a date.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from sqlglot import exp
 
-from nsexp.config.catalog import COLUMN_KEYS, Metric, load_catalog
+from nsexp.config.catalog import COLUMN_KEYS, Catalog, Metric, load_catalog
 from nsexp.config.source import load_source
 from nsexp.errors import InputError
+from nsexp.io.cross import CROSS_DEV_SUMS, Pair, cross_pairs
 from nsexp.io.engines.sql import (
     BACKENDS,
     Backend,
@@ -58,7 +60,8 @@ def catalog_query(root: Path, engine: str, table: str | None, dates: bool) -> st
         source = table_of(config.table if config and config.table else "events")
     relation = Relation(source, kinds, names)
     experiments = config.experiments if config else ()
-    query = summary_query(relation, metrics, backend, experiments)
+    pairs = summary_pairs(catalog, metrics, list(kinds))
+    query = summary_query(relation, metrics, backend, experiments, pairs)
     return query.sql(dialect=backend.dialect, pretty=True)
 
 
@@ -69,13 +72,32 @@ SUMMARY_SUMS = (*SUMS, *SHIFTED)
 _PROPORTION = {"dev_sum": "sum", "dev_sum_sq": "sum_sq", "dev_sum_cu": "sum"}
 
 
+def summary_pairs(catalog: Catalog, metrics: list[Metric], names: list[str]) -> tuple[Pair, ...]:
+    """The metric pairs whose cross sums a summary row can carry (nsexp.io.cross
+    CROSS_DEV_SUMS): each mean or proportion metric's value with its parent's and the North
+    Star's, not a ratio's parts nor a covariate's."""
+    ratios = {m.id for m in metrics if m.type == "ratio"}
+    return tuple(
+        replace(p, parts=p.parts[:1], other_parts=p.other_parts[:1])
+        for p in cross_pairs(catalog, metrics, names)
+        if not {p.metric, p.other} & ratios
+    )
+
+
 def summary_query(
-    relation: Relation, metrics: list[Metric], backend: Backend, experiments: tuple[str, ...] = ()
+    relation: Relation,
+    metrics: list[Metric],
+    backend: Backend,
+    experiments: tuple[str, ...] = (),
+    pairs: tuple[Pair, ...] = (),
 ) -> exp.Query:
     """The aggregation as the long rows of a summary file (experiment, variant, [date], metric,
     n and the sums), one SELECT per metric over the aggregate, UNION ALL: what `nsexp sql`
-    prints for a data team to schedule. Sums a metric has not are NULL."""
-    wide, _ = aggregate_query(relation, metrics, backend, experiments)
+    prints for a data team to schedule. Sums a metric has not are NULL; so are `pairs`' cross
+    sums (summary_pairs) where the two metrics were not measured on the same units."""
+    wide, _ = aggregate_query(relation, metrics, backend, experiments, pairs)
+    ns = next((m.id for m in metrics if m.role == "north_star"), None)
+    found: dict[tuple[str, str | None], Pair] = {(p.metric, p.other): p for p in pairs}
     ctes = wide.args.get("with_")
     wide.set("with_", None)
     keys = [("nsexp_experiment", "experiment"), ("nsexp_variant", "variant")]
@@ -99,6 +121,9 @@ def summary_query(
             elif name == "shift" and proportion:
                 value = exp.cast(exp.Literal.number(0), "DOUBLE", copy=False)
             columns.append(exp.alias_(value, name, copy=False))
+        partners = (ns, metric.parent if metric.parent != ns else None)
+        for name, other in zip(CROSS_DEV_SUMS, partners, strict=True):
+            columns.append(exp.alias_(_cross_sum(found.get((metric.id, other))), name, copy=False))
         selects.append(exp.select(*columns).from_("nsexp_wide", copy=False))
     query: exp.Query = selects[0]
     for select in selects[1:]:
@@ -107,3 +132,17 @@ def summary_query(
         for cte in ctes.expressions:
             query = query.with_(cte.alias, as_=cte.this, copy=False)
     return query.with_("nsexp_wide", as_=wide, copy=False)
+
+
+def _cross_sum(pair: Pair | None) -> exp.Expr:
+    """A pair's Σ(x − a)(y − b) where its units are both metrics' units (equal counts), else
+    NULL: over other units the summary's means would not match it."""
+    if pair is None:
+        return exp.cast(exp.Null(), "DOUBLE", copy=False)
+    n = exp.column(pair.alias("n"), quoted=True)
+    same = exp.and_(
+        exp.EQ(this=n, expression=exp.column(f"{pair.metric}__n", quoted=True)),
+        exp.EQ(this=n.copy(), expression=exp.column(f"{pair.other}__n", quoted=True)),
+    )
+    total = exp.column(pair.alias("c00_xy"), quoted=True)
+    return exp.Case(ifs=[exp.If(this=same, true=total)])
