@@ -13,7 +13,10 @@ table is drawn. Median of `--repeats`:
 - warm, fresh tab: the same link (and the Portfolio) in a new browser context on a server that
   has served it, in turn with the baseline, a blank Streamlit page served the same way;
 - control change: in a loaded readout, a click on the sidebar's alpha control until the readout
-  has re-rendered with the new value in the address.
+  has re-rendered with the new value in the address;
+- the forest plot alone: a page that draws only the readout's forest plot of push_reminders
+  (bench/_forest_app.py, the readout's own call), fresh tab, in the same rounds as the blank
+  page, so the chart's own cost is its difference from the blank page.
 
 Beside each fresh tab's wall time, the CPU seconds of Chromium's renderer processes it took (CDP
 SystemInfo): the browser's own work, steadier under load than the wall time.
@@ -54,6 +57,14 @@ TARGET_COLD_S = 4.0  # the first visit to a deep link after /_stcore/health (iss
 TARGET_RATIO = 1.6  # a fresh tab's complete readout against the blank page (issue 23)
 TARGET_PORTFOLIO = 1.3  # the Portfolio against the blank page (issue 23)
 TIMEOUT_MS = 60_000
+# a Vega chart's marks are drawn: its svg holds a symbol, or its canvas has been sized (Vega
+# creates the element before its first render, so the element alone is not enough)
+DRAWN = """() => {
+    const chart = document.querySelector('[data-testid="stVegaLiteChart"]');
+    const canvas = chart && chart.querySelector('canvas');
+    return !!chart && (!!chart.querySelector('svg .mark-symbol path')
+        || (!!canvas && canvas.width > 0));
+}"""
 
 
 @contextmanager
@@ -145,6 +156,23 @@ def open_readout(browser: Any, base: str) -> tuple[float, float, Any]:
     return time.perf_counter() - start, cpu_since(browser, before), context
 
 
+def open_forest(browser: Any, base: str) -> tuple[float, float]:
+    """Seconds from a new tab's navigation to the forest plot alone with its marks drawn
+    (bench/_forest_app.py), and the renderer CPU seconds spent."""
+    before = renderer_cpu(browser)
+    context = browser.new_context(viewport={"width": 1440, "height": 1600})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    start = time.perf_counter()
+    page.goto(base + "/")
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+    page.wait_for_function(DRAWN)
+    seconds = time.perf_counter() - start
+    cpu = cpu_since(browser, before)
+    context.close()
+    return seconds, cpu
+
+
 def open_blank(browser: Any, base: str) -> tuple[float, float]:
     """Seconds from a new tab's navigation to the blank page's one line (the baseline: what
     Streamlit itself costs a fresh tab on this machine), and the renderer CPU seconds spent."""
@@ -190,7 +218,7 @@ def measure(repeats: int, before: Path | None = None) -> dict[str, list[float]]:
     keys = ("cold", "warm", "portfolio")
     out: dict[str, list[float]] = {f"{p}{k}": [] for p in apps for k in keys}
     out |= {f"{p}{k}_cpu": [] for p in apps for k in ("warm", "portfolio")}
-    out |= {"control": [], "blank": [], "blank_cpu": []}
+    out |= {"control": [], "blank": [], "blank_cpu": [], "forest": [], "forest_cpu": []}
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
         data = Path(tmp) / "data"
         shutil.copytree(REPO / "data", data, ignore=shutil.ignore_patterns("pins", "workspaces"))
@@ -204,14 +232,18 @@ def measure(repeats: int, before: Path | None = None) -> dict[str, list[float]]:
         with ExitStack() as stack:
             bases = {p: stack.enter_context(server(data, app=a)) for p, a in apps.items()}
             blank = stack.enter_context(server(data, "bench/_blank_app.py"))
+            forest = stack.enter_context(server(data, "bench/_forest_app.py"))
             for base in bases.values():  # each server has served both pages once
                 open_readout(browser, base)[2].close()
                 open_portfolio(browser, base)
             open_blank(browser, blank)
+            open_forest(browser, forest)
+            baselines = (("blank", open_blank, blank), ("forest", open_forest, forest))
             for i in range(repeats):  # the blank page and the apps' pages in turn: one load
-                seconds, cpu = open_blank(browser, blank)
-                out["blank"].append(seconds)
-                out["blank_cpu"].append(cpu)
+                for key, opener, base in baselines:
+                    seconds, cpu = opener(browser, base)
+                    out[key].append(seconds)
+                    out[f"{key}_cpu"].append(cpu)
                 for prefix, base in bases.items():
                     seconds, cpu, context = open_readout(browser, base)
                     out[f"{prefix}warm"].append(seconds)
@@ -246,6 +278,7 @@ def run(argv: list[str] | None = None) -> str:
         "portfolio": "warm server, fresh tab, the Portfolio",
         "control": "sidebar alpha changed, to the re-rendered readout",
         "blank": "baseline: a blank Streamlit page, fresh tab, warm server",
+        "forest": "the readout's forest plot alone, fresh tab, warm server",
     }
     targets = {"warm": TARGET_RATIO, "portfolio": TARGET_PORTFOLIO}
     lines = [
@@ -272,6 +305,9 @@ def run(argv: list[str] | None = None) -> str:
         if kind == "cold":
             verdict = "met" if median < TARGET_COLD_S else "**missed**"
             target = f"< {TARGET_COLD_S:.0f} s: {verdict}"
+        if kind == "forest":  # no target of its own: the chart's share of the readout's
+            extra = statistics.median(times["forest_cpu"]) - blank_cpu
+            target = f"{median / blank:.2f}x the blank page, +{extra:.2f} renderer CPU s"
         if kind in targets:
             ratio = median / blank
             verdict = "met" if ratio <= targets[kind] else "**missed**"

@@ -38,7 +38,7 @@ from bench.startup import FLOOR
 
 SECTION = "Portfolio of 1,000 experiments: full readout"
 TARGET_S = 2.0
-BEFORE = "6ea05c3,458c824"  # main before issue 23's portfolio work; main at session 29's start
+BEFORE = "6ea05c3,581eb10"  # main before issue 23's portfolio work; main at session 30's start
 EXPERIMENTS, METRICS, VARIANTS = 1000, 10, 3
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from nsexp import format as fmt
-from nsexp.analysis.pairs import column
+from nsexp.analysis.pairs import column, text_series
 from nsexp.analysis.results import RESULT_SCHEMA, MetricResult
 from nsexp.analysis.settings import Settings
 from nsexp.stats.bayes import PRIOR_SD, Posterior, posterior
@@ -75,7 +75,7 @@ def prior_series(prior: PriorColumns, post: Posterior) -> list[pl.Series]:
         pl.Series("rel_cred_high", post.cred_high),
         pl.Series("prior_mean", prior.mean),
         pl.Series("prior_sd", prior.sd),
-        pl.Series("prior_source", prior.source),
+        text_series("prior_source", prior.source),
         pl.Series("prior_comparisons", prior.comparisons),
     ]
 

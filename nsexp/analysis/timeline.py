@@ -18,7 +18,7 @@ from nsexp.analysis.priors import prior_columns
 from nsexp.analysis.results import TIMELINE_SCHEMA
 from nsexp.analysis.settings import Settings
 from nsexp.io import Dataset
-from nsexp.io.moments import running
+from nsexp.io.moments import null_columns, running
 from nsexp.io.schema import SUMS
 
 
@@ -43,11 +43,13 @@ def cumulative(summary: pl.DataFrame) -> pl.DataFrame:
         .with_columns(pl.struct(series).rank("dense").alias("__series"))  # one integer key
     )
     over = "__series"
+    empty = null_columns(rows)  # null running totals: left as they are
     sums = [
         pl.when(pl.col(c).is_not_null().any().over(over))
         .then(pl.col(c).fill_null(0.0).cum_sum().over(over))
         .alias(c)
         for c in SUMS
+        if c not in empty
     ]
     return running(rows, [over]).with_columns(pl.col("n").cum_sum().over(over), *sums).drop(over)
 

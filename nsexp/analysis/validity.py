@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from nsexp.analysis.pairs import column
+from nsexp.analysis.pairs import column, text_series
 from nsexp.io import Dataset
 from nsexp.io.moments import FLAGS
 from nsexp.stats.arms import ArmSums, rounding_error
@@ -67,16 +67,16 @@ def with_validity(
     neither significant, better, worse nor flat, no guardrail is called safe or breached by it,
     and `__note` says why (merged into `note` by the caller)."""
     decisive = pl.col("decisive")
-    note = pl.Series("__note", checks.note).replace("", None)
+    note = text_series("__note", checks.note).replace("", None)
     planned = (
         pl.Series("sequential_n", n_star, dtype=pl.Float64)
         if n_star is not None
         else pl.lit(None, dtype=pl.Float64).alias("sequential_n")
     )
     return frame.with_columns(
-        pl.Series("method", result.method),
-        pl.Series("ci_method", result.ci_method),
-        pl.Series("rel_ci_method", result.rel_ci_method),
+        text_series("method", result.method),
+        text_series("ci_method", result.ci_method),
+        text_series("rel_ci_method", result.rel_ci_method),
         pl.Series("decisive", checks.decisive),
         planned,
         note,

@@ -1,7 +1,8 @@
 """The `nsexp` entry point: one parser, one dispatch, one rule for bad input.
 
-Every command's `run` returns the text to print (str, or UTF-8 bytes) and raises InputError for
-input a person can fix; `main` turns that into one `error:` line and exit code 2. Everything
+Every command's `run` returns the text to print (str, or UTF-8 bytes in pieces) and raises
+InputError for input a person can fix; `main` turns that into one `error:` line and exit code 2
+(a command's pieces are made as they print: one failing late has printed those before). Everything
 printed goes through `terminal_safe`, so no label, name or variant in the data can act on the
 terminal. Commands import the analysis only when they run, so `nsexp --help` starts fast.
 """
@@ -12,6 +13,7 @@ import argparse
 import importlib
 import os
 import sys
+from collections.abc import Iterable
 
 import nsexp
 from nsexp.cli.collector import importing
@@ -84,23 +86,24 @@ def main(argv: list[str] | None = None) -> int:
             import polars  # noqa: F401
             import scipy.special  # noqa: F401
     try:
-        text = args.run(args)
+        _print(args.run(args))  # a command's pieces are made as they are printed
     except InputError as exc:
         sys.stderr.write(terminal_safe(f"error: {exc.message}", one_line=True) + "\n")
         return EXIT_BAD_INPUT
-    _print(text)
     return 0
 
 
-def _print(text: str | bytes) -> None:
-    """Write terminal-safe text to stdout; as bytes straight to its buffer where stdout is
-    UTF-8 (a large readout's text is encoded once, not twice; a command's bytes, UTF-8 text
-    such as the readout's JSON, are never decoded): the same bytes either way."""
+def _print(text: str | Iterable[bytes]) -> None:
+    """Write terminal-safe text to stdout: a command's str, or its UTF-8 text in pieces (the
+    readout's JSON, one experiment at a time), each piece checked and written as it comes (the
+    escapes are per character, and a piece holds whole characters), as bytes straight to the
+    buffer where stdout is UTF-8 (never decoded); the same bytes either way."""
     encoding = (getattr(sys.stdout, "encoding", None) or "").lower()
-    data = terminal_safe_utf8(text) if encoding in ("utf-8", "utf8") else None
     buffer = getattr(sys.stdout, "buffer", None)
-    if data is None or buffer is None:  # a lone surrogate, another encoding, a text-only stream
-        sys.stdout.write(terminal_safe(text if isinstance(text, str) else text.decode()))
-        return
-    sys.stdout.flush()
-    buffer.write(data)
+    for piece in [text] if isinstance(text, str) else text:
+        data = terminal_safe_utf8(piece) if encoding in ("utf-8", "utf8") else None
+        if data is None or buffer is None:  # a lone surrogate, another encoding, a text stream
+            sys.stdout.write(terminal_safe(piece if isinstance(piece, str) else piece.decode()))
+            continue
+        sys.stdout.flush()
+        buffer.write(data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -98,7 +99,7 @@ def settings_of(args: argparse.Namespace) -> Settings:
     )
 
 
-def run(args: argparse.Namespace) -> str | bytes:
+def run(args: argparse.Namespace) -> str | Iterator[bytes]:
     """The readout as table, JSON or Markdown text (per segment with --segment; of the data up
     to a date with --as-of)."""
     with importing():  # see nsexp.cli.collector
@@ -117,18 +118,26 @@ def run(args: argparse.Namespace) -> str | bytes:
 
         return segment_output(segment_readout(dataset, settings, args.experiment), args.format)
     with collector_paused():  # summary-sized records, freed by reference counting
-        return _render(learned_readout(dataset, settings, args.experiment), args)
+        readout = learned_readout(dataset, settings, args.experiment)
+        if args.format != "json":
+            from nsexp.report.markdown import to_markdown, to_table
+
+            return to_markdown(readout) if args.format == "markdown" else to_table(readout)
+    path = Path(args.path)
+    return _json(readout, path if path.is_dir() else path.parent)
 
 
-def _render(readout: Readout, args: argparse.Namespace) -> str | bytes:
-    """The readout as the text `--format` asks for (JSON with the recorded decisions)."""
-    if args.format == "json":
-        from nsexp.report.json import dumps_utf8, readout_dict
-        from nsexp.store.decisions import with_recorded
+def _json(readout: Readout, directory: Path) -> Iterator[bytes]:
+    """The readout's JSON with the decisions recorded in `directory`, one experiment at a time
+    as it is printed (nsexp.report.json.dumps_pieces), the collector paused as for the
+    readout (a bad log fails before anything is printed)."""
+    from nsexp.report.json import dumps_pieces, experiment_dict, readout_head
+    from nsexp.store.decisions import latest, with_recorded
 
-        path = Path(args.path)
-        doc = readout_dict(readout, plain=False)
-        return dumps_utf8(with_recorded(doc, path if path.is_dir() else path.parent))
-    from nsexp.report.markdown import to_markdown, to_table
-
-    return to_markdown(readout) if args.format == "markdown" else to_table(readout)
+    with collector_paused():
+        found = latest(directory)
+        experiments = (
+            with_recorded(experiment_dict(e, plain=False), found)
+            for e in readout.experiments.values()
+        )
+        yield from dumps_pieces(readout_head(readout), "experiments", experiments)

@@ -171,17 +171,38 @@ def ordered_sums(rows: pl.DataFrame, starts: np.ndarray, columns: list[str]) -> 
     """Each column's sum per group of consecutive rows (from `starts`), its values added in row
     order (numpy's reduceat: one thread, one order), and `__count_<column>` its non-null
     values. Polars adds a group's rows in whatever order its threads finish, so float sums
-    would differ in the last digits from run to run."""
+    would differ in the last digits from run to run. A column with no nulls counts its
+    groups' sizes, one with only nulls zeros (no whole-column masks and casts: a 420,000-row
+    portfolio has 24 of the one kind and 19 of the other, a ratio metric's or covariate's sums
+    where it has none)."""
     out = {}
+    sizes = np.diff(starts, append=rows.height).astype(np.int64)
     for c in columns:
         column = rows[c]
+        nulls = column.null_count()
+        if nulls and nulls == rows.height:
+            out[c] = np.zeros(starts.size, column[:0].fill_null(0).to_numpy().dtype)
+            out[f"__count_{c}"] = np.zeros(starts.size, np.int64)
+            continue
         values = column.fill_null(0).to_numpy()
         with np.errstate(invalid="ignore", over="ignore"):  # as Polars: inf − inf is NaN,
             # found and named by the summary's checks, not printed as a numpy warning
             out[c] = np.add.reduceat(values, starts) if rows.height else values[:0]
+        if not nulls:
+            out[f"__count_{c}"] = sizes
+            continue
         present = column.is_not_null().to_numpy().astype(np.int64)
-        out[f"__count_{c}"] = np.add.reduceat(present, starts) if rows.height else present[:0]
+        out[f"__count_{c}"] = np.add.reduceat(present, starts)
     return out
+
+
+def null_columns(frame: pl.DataFrame) -> set[str]:
+    """The frame's columns with only nulls (every column of a frame with no rows)."""
+    return {
+        c
+        for c, k in zip(frame.columns, frame.null_count().row(0), strict=True)
+        if k == frame.height
+    }
 
 
 def _on_first_shift(frame: pl.DataFrame, over: list[str]) -> pl.DataFrame:
@@ -194,10 +215,11 @@ def _on_first_shift(frame: pl.DataFrame, over: list[str]) -> pl.DataFrame:
 
 def running(frame: pl.DataFrame, over: list[str]) -> pl.DataFrame:
     """Running totals of the shifted sums per `over` series (rows in date order), each row
-    moved to its series' first shift first. `n` and the raw sums are the caller's."""
+    moved to its series' first shift first. `n` and the raw sums are the caller's. A column
+    with only nulls stays as it is (its running total is null everywhere)."""
     frame = _on_first_shift(frame, over)
-    out = []
-    for column in (c for c in SHIFTED if c not in _SHIFTS):
+    out, empty = [], null_columns(frame)
+    for column in (c for c in SHIFTED if c not in _SHIFTS and c not in empty):
         seen = pl.col(column).is_not_null().any().over(over)
         total = pl.col(column).fill_null(0.0).cum_sum().over(over)
         out.append(pl.when(seen).then(total).alias(column))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -172,12 +172,13 @@ def may_record(
     return owner is None or may_delete(owner, user, operators)
 
 
-def with_recorded(doc: dict[str, Any], directory: str | Path) -> dict[str, Any]:
-    """A readout JSON document (nsexp.report.json.readout_dict) with each comparison's
-    `recorded_decision` from the directory's log (None where none is recorded)."""
-    found = latest(directory)
-    for e in doc.get("experiments", []):
-        for c in e.get("comparisons", []):
-            r = found.get((e["experiment"], c["variant"]))
-            c["recorded_decision"] = r.as_json() if r is not None else None
-    return doc
+def with_recorded(
+    experiment: dict[str, Any], found: Mapping[tuple[str, str], Recorded]
+) -> dict[str, Any]:
+    """One experiment of a readout JSON document (nsexp.report.json.experiment_dict) with each
+    comparison's `recorded_decision` from `found`, a log's `latest` (None where none is
+    recorded): the CLI writes the readout one experiment at a time."""
+    for c in experiment.get("comparisons", []):
+        r = found.get((experiment["experiment"], c["variant"]))
+        c["recorded_decision"] = r.as_json() if r is not None else None
+    return experiment

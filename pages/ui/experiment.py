@@ -270,23 +270,28 @@ def plot_help(e: ExperimentReadout) -> str:
 def details(e: ExperimentReadout, t: TreatmentReadout) -> None:
     """Forest plot and the table of every figure of every treatment (the one on view first,
     drawn once opened: `table=true`), then the North Star over time of the one on view."""
-    settings = e.settings
     variant, control = md_code(t.variant), md_code(e.control)
     others = [md_code(o.variant) for o in e.treatments if o.variant != t.variant]
     beside = f", with {', '.join(others)}" if others else ""
     st.subheader(f"Every metric: {variant} vs {control}{beside}", anchor=False)
     metrics = every_treatment(e.treatments, t.variant)
-    st.vega_lite_chart(
-        spec=_forest_spec(metrics, settings),
-        width="stretch",
-        height=charts.forest_height(metrics),
-        alt=f"Relative lift of every metric of every treatment against {e.control}",
-    )
+    forest(e, metrics)
     every = url.flag(ALL_COLUMNS, "a table view", "showing the key columns")
     with url.expander("Every figure, as a table", TABLE, ":material/table:") as opened:
         if opened:
             _tables(e, t, every)
     timeline(e, t)
+
+
+def forest(e: ExperimentReadout, metrics: tuple[MetricResult, ...]) -> None:
+    """The forest plot of `metrics` (every_treatment's order) of readout `e`, as a fresh tab
+    draws it: bench/_forest_app.py draws it alone, so its cost in the browser is one number."""
+    st.vega_lite_chart(
+        spec=_forest_spec(metrics, e.settings),
+        width="stretch",
+        height=charts.forest_height(metrics),
+        alt=f"Relative lift of every metric of every treatment against {e.control}",
+    )
 
 
 def _tables(e: ExperimentReadout, t: TreatmentReadout, every: bool) -> None:

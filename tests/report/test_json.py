@@ -4,15 +4,25 @@ value-by-value pass)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import io
 import json
 import math
+from pathlib import Path
 
 import pytest
 
 from nsexp.analysis.readout import TreatmentReadout
 from nsexp.analysis.results import JSON_FIELDS, TIMELINE_FIELDS, MetricResult, TimelinePoint
-from nsexp.report.json import dumps, dumps_utf8, metric_dict, timeline_list, treatment_dict
+from nsexp.report.json import (
+    dumps,
+    dumps_pieces,
+    dumps_utf8,
+    metric_dict,
+    timeline_list,
+    treatment_dict,
+)
 
 BASE = {
     "experiment": "e",
@@ -88,3 +98,38 @@ def test_dumps_utf8_is_dumps_encoded() -> None:
     doc = {"a": [1.5, None, "−日\U0001f600"], "b": {"c": math.nan}}
     assert dumps_utf8(doc) == dumps(doc).encode()
     assert dumps(doc).endswith("}\n")
+
+
+@pytest.mark.parametrize(
+    ("head", "items"),
+    [
+        ({"a": 1, "b": [1, {"x": "y\nz"}]}, []),  # no items: an empty list
+        ({"a": 1}, [{"k": [1, 2, {}], "z": []}, 3, "−日\n", None, {"n": math.nan}]),
+        ({}, [[], {}]),
+        ({"experiments": 1, "z": 2}, [1]),  # the key not last: written whole
+    ],
+)
+def test_dumps_pieces_join_to_the_whole_document(head, items) -> None:
+    pieces = list(dumps_pieces(head, "experiments", iter(items)))
+    assert b"".join(pieces) == dumps_utf8({**head, "experiments": items})
+
+
+def test_the_cli_readout_json_is_the_whole_document_in_pieces(tmp_path) -> None:
+    """The CLI writes a readout one experiment at a time: the same bytes as dumps_utf8 of
+    readout_dict (the decisions recorded added alike)."""
+    from nsexp.analysis.settings import Settings
+    from nsexp.cli.main import main
+    from nsexp.io import load_dataset
+    from nsexp.learning.history import learned_readout
+    from nsexp.report.json import readout_dict
+    from nsexp.store.decisions import latest, with_recorded
+
+    data = Path(__file__).parents[2] / "data"
+    out = tmp_path / "out.json"
+    with out.open("wb") as sink, contextlib.redirect_stdout(io.TextIOWrapper(sink)) as stream:
+        assert main(["readout", str(data), "--format", "json"]) == 0
+        stream.flush()
+    doc = readout_dict(learned_readout(load_dataset(data), Settings()), plain=False)
+    found = latest(data)
+    doc["experiments"] = [with_recorded(e, found) for e in doc["experiments"]]
+    assert out.read_bytes() == dumps_utf8(doc)

@@ -110,10 +110,8 @@ def test_who_may_record() -> None:
 
 def test_the_readout_json_carries_recorded_decision(tmp_path: Path) -> None:
     record(tmp_path, "exp", "t", "stop", note="n", by="Ana", at=AT)
-    doc = {
-        "experiments": [{"experiment": "exp", "comparisons": [{"variant": "t"}, {"variant": "u"}]}]
-    }
-    got = with_recorded(doc, tmp_path)["experiments"][0]["comparisons"]
+    doc = {"experiment": "exp", "comparisons": [{"variant": "t"}, {"variant": "u"}]}
+    got = with_recorded(doc, latest(tmp_path))["comparisons"]
     assert got[0]["recorded_decision"] == {
         "value": "stop",
         "note": "n",
