@@ -38,7 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -156,38 +156,37 @@ def open_readout(browser: Any, base: str) -> tuple[float, float, Any]:
     return time.perf_counter() - start, cpu_since(browser, before), context
 
 
-def open_forest(browser: Any, base: str) -> tuple[float, float]:
-    """Seconds from a new tab's navigation to the forest plot alone with its marks drawn
-    (bench/_forest_app.py), and the renderer CPU seconds spent."""
+def _fresh_tab(browser: Any, url: str, drawn: Callable[[Any], None]) -> tuple[float, float]:
+    """Seconds from a new tab's navigation to `url` until its script has finished and `drawn`
+    returns, and the renderer CPU seconds spent."""
     before = renderer_cpu(browser)
     context = browser.new_context(viewport={"width": 1440, "height": 1600})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     start = time.perf_counter()
-    page.goto(base + "/")
+    page.goto(url)
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
-    page.wait_for_function(DRAWN)
+    drawn(page)
     seconds = time.perf_counter() - start
     cpu = cpu_since(browser, before)
     context.close()
     return seconds, cpu
+
+
+def open_forest(browser: Any, base: str) -> tuple[float, float]:
+    """A fresh tab of the forest plot alone with its marks drawn (bench/_forest_app.py)."""
+    return _fresh_tab(browser, base + "/", lambda page: page.wait_for_function(DRAWN))
 
 
 def open_blank(browser: Any, base: str) -> tuple[float, float]:
-    """Seconds from a new tab's navigation to the blank page's one line (the baseline: what
-    Streamlit itself costs a fresh tab on this machine), and the renderer CPU seconds spent."""
-    before = renderer_cpu(browser)
-    context = browser.new_context(viewport={"width": 1440, "height": 1600})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    start = time.perf_counter()
-    page.goto(base + "/")
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
-    page.locator('[data-testid="stMain"]').get_by_text("ready", exact=True).wait_for()
-    seconds = time.perf_counter() - start
-    cpu = cpu_since(browser, before)
-    context.close()
-    return seconds, cpu
+    """A fresh tab of the blank page to its one line (the baseline: what Streamlit itself
+    costs a fresh tab on this machine)."""
+    ready = '[data-testid="stMain"]'
+    return _fresh_tab(
+        browser,
+        base + "/",
+        lambda page: page.locator(ready).get_by_text("ready", exact=True).wait_for(),
+    )
 
 
 def change_alpha(page: Any, value: str) -> float:

@@ -363,7 +363,6 @@ def _from_dev_sums(
         *keys, "metric", "n", pl.col("shift").fill_null(0.0), "dev_sum"
     ).with_columns((pl.col("shift") - pl.col("shift").first().over([*arm, "metric"])).alias("d"))
     other = shifts.rename({"metric": "other", "n": "other_n", "dev_sum": "other_dev", "d": "od"})
-    rows = rows.with_columns(pl.col("shift").fill_null(0.0))
     rows = rows.join(shifts.select(*keys, "metric", "d"), on=[*keys, "metric"], nulls_equal=True)
     rows = rows.join(other.drop("shift"), on=[*keys, "other"], how="left", nulls_equal=True)
     unmatched = rows.filter(pl.col("other_n").is_null() | (pl.col("other_n") != pl.col("n")))
