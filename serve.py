@@ -15,7 +15,7 @@ queued behind the nearby readouts' computations, twenty at once on two workers (
 
 import os
 
-from nsexp.cli.main import BLAS_THREADS
+from nsexp import BLAS_THREADS
 
 # before anything imports numpy (OpenBLAS reads it once), for the server and the worker
 # processes it starts (they inherit it): one OpenBLAS thread, not a spinning one per core

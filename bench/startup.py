@@ -38,7 +38,7 @@ SECTION = "CLI start time"
 TARGET_S = 0.5
 FLOOR_TARGET = 1.3
 FLOOR = "import polars, numpy, scipy.special"
-# The floor with the one OpenBLAS thread nsexp's CLI asks for (nsexp.cli.main's BLAS_THREADS).
+# The floor with the one OpenBLAS thread nsexp's CLI asks for (nsexp.BLAS_THREADS).
 FLOOR_ONE_BLAS = f"import os; os.environ.setdefault('OPENBLAS_NUM_THREADS', '1'); {FLOOR}"
 DEMO = REPO / "data"
 BEFORE = (

@@ -36,10 +36,6 @@ COMMANDS = {
 # own imports: at the bottom of nsexp's import chain, CPython 3.11 mapped and unmapped a 16 KB
 # chunk of its frame stack some 4,000 times while they loaded (~0.1 s CPU of a small readout).
 READS_DATA = frozenset(COMMANDS) - {"plan", "sql"}
-# OpenBLAS (numpy's and scipy's) starts a worker thread per core that spins between calls:
-# ~15% of the CPU of importing numpy and scipy, and nsexp's matrices are small. One thread,
-# unless the user's environment says otherwise (set before numpy loads: it reads it once).
-BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "1")
 
 
 class _Version(argparse.Action):
@@ -77,7 +73,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 ok, 2 bad input)."""
-    os.environ.setdefault(*BLAS_THREADS)
+    os.environ.setdefault(*nsexp.BLAS_THREADS)
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(argv).parse_args(argv)
     if args.command in READS_DATA:  # here, from a shallow frame: see READS_DATA

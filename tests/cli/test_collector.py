@@ -1,6 +1,6 @@
 """The CLI's pauses of the cyclic garbage collector (nsexp.cli.collector): restored after the
 block, however it ends, and imports frozen out of its walks only when they loaded a module; and
-its one BLAS thread (nsexp.cli.main)."""
+its one BLAS thread (nsexp.BLAS_THREADS)."""
 
 from __future__ import annotations
 
