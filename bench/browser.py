@@ -4,14 +4,16 @@ Playwright drives Debian's /usr/bin/chromium against `streamlit run serve.py` (`
 command; `app.py` for a checkout without it) on a copy of the demo data (started and waited for as
 tests/app/test_browser.py does). A readout is complete when it is connected, the script finished,
 no skeleton is left, the experiment's heading and a verdict are shown and the forest plot is drawn
-(its canvas or svg exists; the table and the timeline wait to be opened); the Portfolio when its
-table is drawn. Median of `--repeats`:
+where the view shows one (its canvas or svg exists): a link opens it with `&plot=true`, and a
+tree before the plot waited to be opened drew it on every fresh tab; the Portfolio when its table
+is drawn. Median of `--repeats`:
 
 - cold deep link: a server just started (health answered), a fresh tab opens
   /readout?experiment=push_reminders (serve.py has read the data out before it answered; under
   app.py the first render reads the data and imports the pages);
 - warm, fresh tab: the same link (and the Portfolio) in a new browser context on a server that
-  has served it, in turn with the baseline, a blank Streamlit page served the same way;
+  has served it, in turn with the baseline, a blank Streamlit page served the same way; and the
+  same link with the plot opened (`&plot=true`), what a link to the plot costs;
 - control change: in a loaded readout, a click on the sidebar's alpha control until the readout
   has re-rendered with the new value in the address;
 - the forest plot alone: a page that draws only the readout's forest plot of push_reminders
@@ -49,6 +51,7 @@ from bench.fresh_clone import free_port, healthy
 
 SECTION = "Browser: time to a complete readout (headless Chromium)"
 LINK = "/readout?experiment=push_reminders"
+PLOT_LINK = LINK + "&plot=true"  # the same readout with its forest plot opened
 HEADING = "Practice reminder frequency"
 PORTFOLIO = "/"
 # the Portfolio's table: a Markdown table now, a data grid's canvas in a before tree
@@ -118,8 +121,9 @@ def complete(page: Any) -> None:
     main = page.locator('[data-testid="stMain"]')
     main.get_by_role("heading", name=HEADING).wait_for()
     main.get_by_text("North Star win", exact=True).first.wait_for()
-    forest = page.locator('[data-testid="stVegaLiteChart"]').first
-    forest.locator("canvas, svg").first.wait_for()
+    forest = page.locator('[data-testid="stVegaLiteChart"]')
+    if forest.count():  # the script has finished: a view with the plot holds its element now
+        forest.first.locator("canvas, svg").first.wait_for()
 
 
 def open_portfolio(browser: Any, base: str) -> tuple[float, float]:
@@ -143,7 +147,7 @@ def open_portfolio(browser: Any, base: str) -> tuple[float, float]:
     return seconds, cpu
 
 
-def open_readout(browser: Any, base: str) -> tuple[float, float, Any]:
+def open_readout(browser: Any, base: str, link: str = LINK) -> tuple[float, float, Any]:
     """Seconds from a new tab's navigation to a complete readout, the renderer CPU seconds
     spent, and the open tab's context."""
     before = renderer_cpu(browser)
@@ -151,7 +155,7 @@ def open_readout(browser: Any, base: str) -> tuple[float, float, Any]:
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     start = time.perf_counter()
-    page.goto(base + LINK)
+    page.goto(base + link)
     complete(page)
     return time.perf_counter() - start, cpu_since(browser, before), context
 
@@ -217,7 +221,8 @@ def measure(repeats: int, before: Path | None = None) -> dict[str, list[float]]:
     keys = ("cold", "warm", "portfolio")
     out: dict[str, list[float]] = {f"{p}{k}": [] for p in apps for k in keys}
     out |= {f"{p}{k}_cpu": [] for p in apps for k in ("warm", "portfolio")}
-    out |= {"control": [], "blank": [], "blank_cpu": [], "forest": [], "forest_cpu": []}
+    out |= {k: [] for k in ("control", "blank", "forest", "plot")}
+    out |= {"blank_cpu": [], "forest_cpu": [], "plot_cpu": []}
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
         data = Path(tmp) / "data"
         shutil.copytree(REPO / "data", data, ignore=shutil.ignore_patterns("pins", "workspaces"))
@@ -251,6 +256,11 @@ def measure(repeats: int, before: Path | None = None) -> dict[str, list[float]]:
                         page = context.pages[0]
                         out["control"].append(change_alpha(page, "0.01" if i % 2 == 0 else "0.1"))
                     context.close()
+                    if not prefix:
+                        seconds, cpu, context = open_readout(browser, base, PLOT_LINK)
+                        out["plot"].append(seconds)
+                        out["plot_cpu"].append(cpu)
+                        context.close()
                     seconds, cpu = open_portfolio(browser, base)
                     out[f"{prefix}portfolio"].append(seconds)
                     out[f"{prefix}portfolio_cpu"].append(cpu)
@@ -274,6 +284,7 @@ def run(argv: list[str] | None = None) -> str:
     labels = {
         "cold": f"cold deep link `{LINK}`, server just started",
         "warm": "warm server, fresh tab, same link",
+        "plot": f"warm server, fresh tab, the same readout with its plot opened (`{PLOT_LINK}`)",
         "portfolio": "warm server, fresh tab, the Portfolio",
         "control": "sidebar alpha changed, to the re-rendered readout",
         "blank": "baseline: a blank Streamlit page, fresh tab, warm server",
@@ -304,6 +315,8 @@ def run(argv: list[str] | None = None) -> str:
         if kind == "cold":
             verdict = "met" if median < TARGET_COLD_S else "**missed**"
             target = f"< {TARGET_COLD_S:.0f} s: {verdict}"
+        if kind == "plot":  # no target of its own: what a link that opens the plot costs
+            target = f"{median / blank:.2f}x the blank page"
         if kind == "forest":  # no target of its own: the chart's share of the readout's
             extra = statistics.median(times["forest_cpu"]) - blank_cpu
             target = f"{median / blank:.2f}x the blank page, +{extra:.2f} renderer CPU s"

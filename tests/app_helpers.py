@@ -16,7 +16,7 @@ from nsexp.report.figures import metric_table
 
 PAGE = "pages/readout.py"
 # the readout's table and timeline, drawn only once opened: a link that opens both
-OPENED = {"table": "true", "timeline": "true"}
+OPENED = {"plot": "true", "table": "true", "timeline": "true"}
 
 
 def expected_table(

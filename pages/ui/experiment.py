@@ -34,11 +34,14 @@ from nsexp.store.decisions import Recorded
 from pages.ui import columns, decision, outlook, url, widgets
 from pages.ui.frame import DataContext
 
-# The parts of a readout drawn only once opened, each with its query parameter (`table=true`):
-# a fresh tab builds the forest plot, not the tables and the timeline nobody has opened yet.
-# A card's "More on this comparison" repeats MORE with its treatment (`more=daily`); the table's
-# "All columns" is ALL_COLUMNS=true.
-TABLE, TIMELINE, ALL_COLUMNS, MORE = "table", "timeline", "all_columns", "more"
+# The parts of a readout drawn only once opened, each with its query parameter (`plot=true`):
+# a fresh tab builds the header and the verdict cards (the first screen), not the plot, the
+# tables and the timeline below them. The plot is the costliest: any Vega-Lite chart loads
+# Vega and compiles its spec in the browser, about a third of a fresh tab's work
+# (docs/benchmarks.md). A card's "More on this comparison" repeats MORE with its treatment
+# (`more=daily`); the table's "All columns" is ALL_COLUMNS=true.
+PLOT, TABLE, TIMELINE = "plot", "table", "timeline"
+ALL_COLUMNS, MORE = "all_columns", "more"
 SHOW = "show"  # the key prefix of a card's "Show it below" button (show_<treatment>)
 
 # A readout's charts as Vega-Lite specs, built once per distinct input and shared by every
@@ -71,7 +74,7 @@ def opened() -> dict[str, str | list[str]]:
     """The query parameters of the parts opened on this view, for a link that reopens it."""
     found: dict[str, str | list[str]] = {
         key: value
-        for key in (TABLE, TIMELINE, ALL_COLUMNS)
+        for key in (PLOT, TABLE, TIMELINE, ALL_COLUMNS)
         if (value := st.query_params.get(key)) is not None
     }
     if more := st.query_params.get_all(MORE):
@@ -268,14 +271,16 @@ def plot_help(e: ExperimentReadout) -> str:
 
 
 def details(e: ExperimentReadout, t: TreatmentReadout) -> None:
-    """Forest plot and the table of every figure of every treatment (the one on view first,
-    drawn once opened: `table=true`), then the North Star over time of the one on view."""
+    """Every metric of every treatment (the one on view first) as a forest plot and as a
+    table, then the North Star over time of the one on view: each drawn once opened
+    (`plot=true`, `table=true`, `timeline=true`), so a link can open any of them."""
     variant, control = md_code(t.variant), md_code(e.control)
     others = [md_code(o.variant) for o in e.treatments if o.variant != t.variant]
     beside = f", with {', '.join(others)}" if others else ""
     st.subheader(f"Every metric: {variant} vs {control}{beside}", anchor=False)
-    metrics = every_treatment(e.treatments, t.variant)
-    forest(e, metrics)
+    with url.expander("Every metric, as a plot", PLOT, ":material/bar_chart:") as opened:
+        if opened:
+            forest(e, every_treatment(e.treatments, t.variant))
     every = url.flag(ALL_COLUMNS, "a table view", "showing the key columns")
     with url.expander("Every figure, as a table", TABLE, ":material/table:") as opened:
         if opened:
@@ -284,8 +289,8 @@ def details(e: ExperimentReadout, t: TreatmentReadout) -> None:
 
 
 def forest(e: ExperimentReadout, metrics: tuple[MetricResult, ...]) -> None:
-    """The forest plot of `metrics` (every_treatment's order) of readout `e`, as a fresh tab
-    draws it: bench/_forest_app.py draws it alone, so its cost in the browser is one number."""
+    """The forest plot of `metrics` (every_treatment's order) of readout `e`, as an opened
+    plot draws it: bench/_forest_app.py draws it alone, so its cost in the browser is one number."""
     st.vega_lite_chart(
         spec=_forest_spec(metrics, e.settings),
         width="stretch",

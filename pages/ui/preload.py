@@ -23,19 +23,12 @@ import streamlit
 
 JS = Path(streamlit.__file__).parent / "static" / "static" / "js"
 # the element chunks each page's first view draws (Streamlit's names, without the build hash);
-# the readout's chart loads Vega through `embed`, which its chart chunk imports on first use
+# the readout's first view is its header and cards: its popovers' widgets (the settings, the
+# pickers, the downloads) and its plot (Vega, about 1 MB) wait to be opened
 SIDEBAR = ("PageLink", "ButtonGroup")
 ELEMENTS = {
     "": SIDEBAR,  # the Portfolio: its status buttons; its counts are one Markdown line
-    "readout": (  # its popovers' widgets (the settings, the pickers, the downloads) wait
-        "PageLink",
-        "Metric",
-        "ArrowVegaLiteChart",
-        "loadVegaEmbed",
-        "embed",
-        "vega-interpreter",
-        "Button",
-    ),
+    "readout": ("PageLink", "Metric", "Button"),
 }
 IMPORT = re.compile(rb'(?:from|import)\s*"\./([\w.\-]+\.js)"')
 Scope = MutableMapping[str, Any]

@@ -66,7 +66,7 @@ def share_link(page: Page) -> str:
     return link
 
 
-def test_deep_link_opens_the_readout_with_its_verdicts_and_forest_plot(
+def test_deep_link_opens_the_readout_with_its_verdicts_and_the_plot_on_demand(
     page: Page, server: str, tmp_path: Path
 ) -> None:
     page.goto(f"{server}/readout?experiment=push_reminders")
@@ -81,10 +81,9 @@ def test_deep_link_opens_the_readout_with_its_verdicts_and_forest_plot(
     assert not any("common" in t.lower() for t in nav)
     main.get_by_text("North Star win", exact=True).first.wait_for()
     main.get_by_text("Guardrail breach", exact=True).first.wait_for()
+    # the plot, the table and the timeline wait to be opened: a fresh tab builds no chart
     charts = page.locator('[data-testid="stVegaLiteChart"]')
-    charts.first.locator("canvas, svg").first.wait_for()  # the forest plot
-    # the table and the timeline wait to be opened: nothing else is built on a fresh tab
-    assert charts.count() == 1 and page.locator('[data-testid="stDataFrame"]').count() == 0
+    assert charts.count() == 0 and page.locator('[data-testid="stDataFrame"]').count() == 0
     assert page.locator('[data-testid="stCode"]').count() == 0  # the link sits in a popover
     assert page.locator('[data-testid="stAlertContentWarning"]').count() == 0
     assert page.locator('[data-testid="stException"]').count() == 0
@@ -97,13 +96,19 @@ def test_deep_link_opens_the_readout_with_its_verdicts_and_forest_plot(
     settle(page)
     more.first.locator('[data-testid="stMarkdownContainer"] li').first.wait_for()
     assert more.nth(1).locator('[data-testid="stMarkdownContainer"] li').count() == 0
+    main.get_by_text("Every metric, as a plot", exact=True).click()
+    wait_for_address(page, r"plot=true")
+    settle(page)
+    charts.first.locator("canvas, svg").first.wait_for()  # the forest plot
     main.get_by_text("The North Star over time", exact=True).click()
     wait_for_address(page, r"timeline=true")
     settle(page)
     charts.nth(1).locator("canvas, svg").first.wait_for()
-    assert "timeline=true" in share_link(page) and "more=daily" in share_link(page)
+    link = share_link(page)
+    assert all(f"{key}=" in link for key in ("plot", "timeline", "more"))
     page.reload()  # the opened state lives in the link
     settle(page)
+    charts.first.locator("canvas, svg").first.wait_for()
     charts.nth(1).locator("canvas, svg").first.wait_for()
     more.first.locator('[data-testid="stMarkdownContainer"] li').first.wait_for()
 
@@ -111,7 +116,7 @@ def test_deep_link_opens_the_readout_with_its_verdicts_and_forest_plot(
 def test_sequential_deep_link_shows_always_valid_intervals(
     page: Page, server: str, tmp_path: Path
 ) -> None:
-    query = "experiment=push_reminders&sequential=true&segment=platform&timeline=true"
+    query = "experiment=push_reminders&sequential=true&segment=platform&plot=true&timeline=true"
     page.goto(f"{server}/readout?{query}")
     settle(page)
     main = page.locator('[data-testid="stMain"]')
@@ -132,7 +137,7 @@ def test_sequential_deep_link_shows_always_valid_intervals(
     for i in range(3):  # forest plot, the North Star over time (opened by the link), segments
         charts.nth(i).locator("canvas, svg").first.wait_for()
     link = share_link(page)
-    assert "sequential=true" in link and "segment=platform" in link and "timeline=true" in link
+    assert all(f"{key}=" in link for key in ("sequential", "segment", "plot", "timeline"))
     assert page.locator('[data-testid="stException"]').count() == 0
     shoot(page, "readout_sequential", tmp_path)
 
@@ -242,13 +247,13 @@ def test_charts_and_tables_fit_the_main_column(
     the +25% onboarding-clicks dot of animated_onboarding stays on screen, and its legends
     and axis title end inside it (push_reminders: two treatments, two legends)."""
     with tab(browser, width, 1600) as page:
-        page.goto(f"{server}/readout?experiment=push_reminders")
+        page.goto(f"{server}/readout?experiment=push_reminders&plot=true")
         settle(page)
         forest = page.locator('[data-testid="stVegaLiteChart"]').first
         forest.locator("svg").first.wait_for(state="attached")
         assert cut_texts(forest.locator("svg").first) == []
         shoot(page, f"readout_two_treatments_{width}", tmp_path)
-        page.goto(f"{server}/readout?experiment=animated_onboarding")
+        page.goto(f"{server}/readout?experiment=animated_onboarding&plot=true")
         settle(page)
         forest = page.locator('[data-testid="stVegaLiteChart"]').first
         forest.locator("canvas, svg").first.wait_for()

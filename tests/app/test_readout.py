@@ -46,8 +46,14 @@ def test_deep_link_opens_the_experiment(open_app: AppOpener) -> None:
     assert unescape(at.success[0].value).startswith(
         said
     )  # the reason that decided, under the verdict
-    # a fresh link draws the forest plot only: the table and the timeline wait to be opened
-    assert len(at.get("vega_lite_chart")) == 1 and not at.dataframe
+    # a fresh link draws the header and the cards: the plot, the table and the timeline wait
+    # to be opened
+    assert not at.get("vega_lite_chart") and not at.dataframe
+    assert [e.label for e in at.expander][-3:] == [
+        "Every metric, as a plot",
+        "Every figure, as a table",
+        "The North Star over time",
+    ]
     assert at.code[0].value == "/readout?experiment=push_reminders&variant=daily"
 
 
@@ -59,7 +65,7 @@ def test_opened_parts_are_drawn_and_kept_in_the_link(
     assert len(at.get("vega_lite_chart")) == 2  # forest plot and the North Star over time
     expected = expected_table(demo_copy_dataset, "push_reminders", "daily")
     assert shown_table(at).equals(expected)
-    link = "/readout?experiment=push_reminders&variant=daily&table=true&timeline=true"
+    link = "/readout?experiment=push_reminders&variant=daily&plot=true&table=true&timeline=true"
     assert at.code[0].value == link
     at.query_params["table"] = "open"  # not a state: one warning, the table stays closed
     at.run()
