@@ -7,10 +7,12 @@ import re
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.testclient import TestClient
+from streamlit.web.server.starlette.starlette_gzip_middleware import SelectiveGZipMiddleware
 
 from pages.ui import preload
 
@@ -19,8 +21,9 @@ ON_INDEX = re.findall(r'"\./static/js/([^"]+)"', INDEX)  # its script and its pr
 
 
 def _client() -> TestClient:
-    """The middleware around a stand-in for Streamlit: index.html for every page, the static
-    files from Streamlit's own build."""
+    """The middleware around a stand-in for Streamlit: index.html for every page, gzipped as
+    Streamlit's own middleware gzips it (at every address but the root), the static files from
+    Streamlit's own build; a browser's Accept-Encoding on every request."""
 
     async def page(_request: object) -> HTMLResponse:
         return HTMLResponse(INDEX)
@@ -29,7 +32,10 @@ def _client() -> TestClient:
         Mount("/static", StaticFiles(directory=preload.JS.parent)),
         Route("/{page:path}", page),
     ]
-    return TestClient(preload.PreloadMiddleware(Starlette(routes=routes)))
+    streamlit = Starlette(routes=routes, middleware=[Middleware(SelectiveGZipMiddleware)])
+    client = TestClient(preload.PreloadMiddleware(streamlit))
+    client.headers["accept-encoding"] = "gzip, deflate, br, zstd"
+    return client
 
 
 def _preloaded(html: str) -> list[str]:
@@ -52,6 +58,15 @@ def test_each_page_preloads_its_elements_code_once() -> None:
         assert all((preload.JS / n).is_file() for n in found), page
     assert len(readout) > len(INDEX)
     assert readout.index("modulepreload") < readout.index("</head>")
+
+
+def test_a_gzipped_page_reaches_the_browser_with_its_preloads() -> None:
+    """Streamlit gzips the HTML of every address but the root: the readout's links were added
+    to none of a browser's readout pages until the middleware unzipped that body first."""
+    response = _client().get("/readout?experiment=push_reminders")
+    assert "content-encoding" not in response.headers  # sent plain, with its new length
+    assert int(response.headers["content-length"]) == len(response.content)
+    assert any(n.startswith("embed.") for n in _preloaded(response.text))
 
 
 def test_every_static_import_of_a_preloaded_file_is_preloaded_too() -> None:
