@@ -66,7 +66,7 @@ def test_a_gzipped_page_reaches_the_browser_with_its_preloads() -> None:
     response = _client().get("/readout?experiment=push_reminders")
     assert "content-encoding" not in response.headers  # sent plain, with its new length
     assert int(response.headers["content-length"]) == len(response.content)
-    assert any(n.startswith("embed.") for n in _preloaded(response.text))
+    assert any(n.startswith("Metric.") for n in _preloaded(response.text))
 
 
 def test_every_static_import_of_a_preloaded_file_is_preloaded_too() -> None:
