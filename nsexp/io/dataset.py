@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
 import os
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +111,10 @@ def load_dataset(
     infos, decision = load_plan(root / "experiments.toml")
     if source is None:
         check_files(files, limits)
+    # the files hashed beside the scan (blake2b and file reads release the GIL): a core the scan
+    # leaves idle does it (~1 s of a 100M-row file); a segment or a source reads other files
+    beside = source is None and segment is None
+    hashed = _Hashing([*files, Path(catalog.path or "")]) if beside else None
     files, reads = _read_all(root, source, files, catalog, segment)
     summary = pl.concat([r.summary for r in reads]).select(list(SUMMARY_SCHEMA))
     check_arm_metrics(summary, limits)
@@ -129,7 +135,7 @@ def load_dataset(
         summary=summary.sort(ORDER) if order is None else summary[order.order],
         units=units.group_by("experiment", "variant", "date").agg(pl.col("units").sum()),
         files=tuple(str(f) for f in files),
-        fingerprint=fingerprint([*files, Path(catalog.path or "")]),
+        fingerprint=hashed.result() if hashed else fingerprint([*files, Path(catalog.path or "")]),
         has_dates=summary["date"].null_count() < summary.height,
         segment=segment,
         cross=cross_totals(
@@ -239,6 +245,24 @@ def _experiments(
             fix="drop --control, or remove control from the experiments it should choose for",
         )
     return out
+
+
+class _Hashing:
+    """`fingerprint(paths)` computed in a thread from now on; `result()` waits for it."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self._paths, self._found = paths, ""
+        self._thread = threading.Thread(target=self._hash, daemon=True)
+        self._thread.start()
+
+    def _hash(self) -> None:
+        with contextlib.suppress(OSError):  # a file gone or unreadable: result() hashes again
+            self._found = fingerprint(self._paths)
+
+    def result(self) -> str:
+        """The fingerprint, hashed again here where the thread could not read a file."""
+        self._thread.join()
+        return self._found or fingerprint(self._paths)
 
 
 def fingerprint(paths: list[Path]) -> str:

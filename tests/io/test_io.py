@@ -412,3 +412,26 @@ def test_fingerprint_is_the_same_wherever_the_files_sit(tmp_path: Path) -> None:
 
     assert lay_out("a/data", "z/catalog") == lay_out("z/data", "a/catalog")
     assert lay_out("b/data", "c/catalog") != fingerprint([tmp_path / "b/data/runs.csv"])
+
+
+def test_the_fingerprint_hashed_beside_the_scan_is_the_files_hash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The files are hashed in a thread while they are read: the same fingerprint as hashing
+    them after, and where the thread could not read a file, hashed again by the caller."""
+    from nsexp.io import dataset
+
+    write_metrics(tmp_path)
+    write_frame(make_units(7, {"control": 200, "treatment": 200}), tmp_path / "units.parquet")
+    want = dataset.fingerprint([tmp_path / "units.parquet", tmp_path / "metrics.toml"])
+    assert load_dataset(tmp_path).fingerprint == want
+    real, calls = dataset.fingerprint, []
+
+    def flaky(paths: list[Path]) -> str:
+        calls.append(paths)
+        if len(calls) == 1:
+            raise OSError("the file was replaced while it was hashed")
+        return real(paths)
+
+    monkeypatch.setattr(dataset, "fingerprint", flaky)
+    assert load_dataset(tmp_path).fingerprint == want and len(calls) == 2
