@@ -267,8 +267,15 @@ def _notes(per_size: dict[int, dict[str, Runs]], sizes: list[int]) -> list[str]:
         "hashes marks ~10% of 100M rows in 128 MB, so a second scan would always run. The "
         "readout's `data_fingerprint` (blake2b of the file, nsexp/io/dataset.py) costs 0.22 s CPU"
         " at 20M rows, about 1.1 s at 100M; hashed in a thread beside the scan it saved nothing "
-        "at 20M (median wall 6.83 vs 6.82 s, CPU 5.33 vs 5.17 s, 4 rounds, load 8-11: the scan "
-        "already keeps both cores busy), so it stays after the scan.",
+        "at 20M under load (median wall 6.83 vs 6.82 s, CPU 5.33 vs 5.17 s, 4 rounds, load 8-11:"
+        " the scan already keeps both cores busy).",
+        "- Session 31: the fingerprint is hashed in a thread beside the scan (nsexp/io/dataset.py"
+        " `_Hashing`). At 100M rows on a quiet machine, 6 paired fresh processes in alternating "
+        "order (load 1.8-2.3, the runs themselves): median wall 8.32 s (best 8.12) against 9.35 s"
+        " (best 8.68) hashed after the scan, faster in every round. This benchmark's own rounds "
+        "show less: 8.77 vs 8.58 s (2 rounds), 8.53 vs 8.80 s (3 rounds), the before tree "
+        "(hashed after) measured in the same rounds. A round here also runs pandas (11.6 GB), "
+        "which may leave the next path less of the file in the page cache (not verified).",
         "- Session 28 (perf and thread CPU at 20M rows, load 3-14): each batch's chunks are "
         "shifted straight into the reused working array and sorted as doubles (the batch work "
         "0.53-0.54 -> 0.43-0.49 CPU s; sorted as uint64 a batch took 19-23 ms, as doubles 16 ms);"
