@@ -222,7 +222,7 @@ def measure(repeats: int, before: Path | None = None) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {f"{p}{k}": [] for p in apps for k in keys}
     out |= {f"{p}{k}_cpu": [] for p in apps for k in ("warm", "portfolio")}
     out |= {k: [] for k in ("control", "blank", "forest", "plot")}
-    out |= {"blank_cpu": [], "forest_cpu": [], "plot_cpu": []}
+    out |= {f"{k}_cpu": [] for k in ("blank", "forest", "plot")}
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
         data = Path(tmp) / "data"
         shutil.copytree(REPO / "data", data, ignore=shutil.ignore_patterns("pins", "workspaces"))
